@@ -1,0 +1,53 @@
+# Rivulet's one task runner. `make test` is the command README.md gives and .ci/run calls.
+
+GO        ?= go
+GOBIN     := $(shell $(GO) env GOBIN)
+ifeq ($(GOBIN),)
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+endif
+STATICCHECK := $(GOBIN)/staticcheck
+# How long each fuzz target runs in `make fuzz-smoke` (CI runs every target briefly).
+FUZZTIME  ?= 10s
+# Upper bound for the whole test run; the suite should stay well under it on 2 cores.
+TESTTIMEOUT ?= 25m
+
+.PHONY: all build test tools lint unit fuzz-smoke bench demo clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+## test: install tools, lint, run every test with the race detector, then each fuzz target briefly.
+test: tools lint unit fuzz-smoke
+
+tools:
+	@bash scripts/install-tools.sh
+
+lint:
+	@echo "== gofmt"; out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@echo "== go vet"; $(GO) vet ./...
+	@echo "== staticcheck"; $(STATICCHECK) ./...
+
+unit:
+	$(GO) test -race -timeout $(TESTTIMEOUT) ./...
+
+## fuzz-smoke: runs every Fuzz* target for FUZZTIME, one at a time (go test -fuzz takes one target per package).
+fuzz-smoke:
+	@set -e; grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do \
+		dir=$$(dirname "$$f"); \
+		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' "$$f" | sed 's/^func //'); do \
+			echo "== fuzz $$dir $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) "./$$dir" || exit 1; \
+		done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+demo:
+	$(GO) run ./cmd/rivulet demo wordcount
+
+clean:
+	rm -rf rivulet testdata/fuzz-cache

@@ -1,0 +1,67 @@
+// Command rivulet is the one binary of the Rivulet project: a bundled Kafka-compatible broker,
+// Kafka-style tools (topics, produce, consume, groups), the benchmark harness and the demos.
+//
+// Each subcommand lives in its own file and registers itself with the root command from an
+// init function, so that commands can be added without touching this file.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// rootCmd is the top of the command tree; subcommands add themselves to it in init functions.
+var rootCmd = &cobra.Command{
+	Use:   "rivulet",
+	Short: "Kafka Streams for Go, with a Kafka-compatible broker in the box",
+	Long: `rivulet runs a bundled Kafka-compatible broker, Kafka-style command-line tools
+(topics, produce, consume, groups), the word-count demo and the benchmark harness.
+
+Every tool speaks the Kafka wire protocol, so it works against the embedded broker and
+against any Kafka or Redpanda cluster alike.`,
+	Example: `  rivulet demo wordcount
+  rivulet broker --config config/server.properties
+  rivulet topics --bootstrap-server 127.0.0.1:9092 --list`,
+	SilenceUsage:  true,
+	SilenceErrors: true,
+}
+
+// exitError carries a specific process exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// Exit codes scripts can rely on.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the command ran and failed (unreachable broker, unknown topic, ...)
+	exitUsage   = 2 // bad flags or arguments
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	rootCmd.SetArgs(args)
+	rootCmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
+	})
+	err := rootCmd.Execute()
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(os.Stderr, "rivulet:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return exitFailure
+}
