@@ -1,0 +1,149 @@
+package brokerlite
+
+// Produce (key 0), versions 3-11 (record batches v2 only; v0-v2 carry the old message
+// formats, which the log does not store).
+//
+// The records field of each partition goes to the partition log as it is: the request is
+// decoded without copying (UnsafeReadFrom over the frame) and the log validates the
+// batches (CRC, sizes, producer sequence) and assigns offsets, so no record is decoded on
+// this path.
+//
+//   - acks=0: no answer. As in Kafka, a request that fails on any partition closes the
+//     connection instead, so the producer notices.
+//   - acks=1: answered after the append (page cache).
+//   - acks=-1: answered after every written partition's log has been fsynced; the logs'
+//     group commit lets concurrent producers share one fsync, and the partitions of one
+//     request are synced in parallel.
+//   - any other acks: INVALID_REQUIRED_ACKS.
+//
+// Per-partition errors: UNKNOWN_TOPIC_OR_PARTITION (topics are not auto-created by
+// Produce, as in Kafka; Metadata does that), INVALID_TOPIC_EXCEPTION for an internal topic
+// written by a client, and the log's CORRUPT_MESSAGE, MESSAGE_TOO_LARGE,
+// RECORD_LIST_TOO_LARGE, INVALID_RECORD, OUT_OF_ORDER_SEQUENCE_NUMBER,
+// INVALID_PRODUCER_EPOCH, KAFKA_STORAGE_ERROR. KIP-98: a duplicate batch
+// (DUPLICATE_SEQUENCE_NUMBER inside the log) is acknowledged with its original offsets and
+// not stored again. LogAppendTime is returned when the topic uses it (-1 otherwise).
+//
+// Transactions are a later issue: a request with a transactional id gets
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED on every partition and a log line. The place for the
+// transaction check (partition added to the transaction) is marked below.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { registerHandler(kmsg.Produce, 3, 11, handleProduce) }
+
+func handleProduce(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.ProduceRequest)
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+
+	var reqErr *kerr.Error
+	switch {
+	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
+		reqErr = kerr.InvalidRequiredAcks
+	case req.TransactionID != nil:
+		// Place for transactions: check the partitions were added to the transaction.
+		b.logger.Warn("transactional produce refused: brokerlite does not support transactions yet",
+			append(logAttrs(conn), "transactional.id", *req.TransactionID)...)
+		reqErr = kerr.TransactionalIDAuthorizationFailed
+	}
+
+	var toSync []*partition // partitions appended to, for acks=-1
+	var syncIdx [][2]int    // their places in the response
+	failed := false
+	for i, rt := range req.Topics {
+		st := &resp.Topics[i]
+		st.Topic = rt.Topic
+		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		t := b.topics.get(rt.Topic)
+		for j, rp := range rt.Partitions {
+			sp := &st.Partitions[j]
+			sp.Default()
+			sp.Partition = rp.Partition
+			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
+			setErr := func(code *kerr.Error, msg string) {
+				failed = true
+				sp.ErrorCode = code.Code
+				if msg != "" {
+					sp.ErrorMessage = &msg
+				}
+			}
+			switch {
+			case reqErr != nil:
+				setErr(reqErr, "")
+				continue
+			case t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.partitions):
+				setErr(kerr.UnknownTopicOrPartition, "")
+				continue
+			case t.internal && !conn.internal:
+				setErr(kerr.InvalidTopicException, fmt.Sprintf("cannot append to internal topic %s", t.name))
+				continue
+			}
+			p := t.partitions[rp.Partition]
+			res, err := p.append(rp.Records)
+			if err != nil {
+				code, msg := logErrorCode(err)
+				setErr(code, msg)
+				if code == kerr.KafkaStorageError {
+					b.logger.Error("append failed", "topic", t.name, "partition", rp.Partition, "err", err)
+				}
+				continue
+			}
+			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.baseOffset, res.logAppendTime, res.logStartOffset
+			if req.Acks == -1 {
+				toSync = append(toSync, p)
+				syncIdx = append(syncIdx, [2]int{i, j})
+			}
+		}
+	}
+
+	if req.Acks == -1 && len(toSync) > 0 {
+		errs := syncPartitions(toSync)
+		for k, err := range errs {
+			if err != nil {
+				failed = true
+				sp := &resp.Topics[syncIdx[k][0]].Partitions[syncIdx[k][1]]
+				code, msg := logErrorCode(err)
+				sp.ErrorCode, sp.ErrorMessage = code.Code, &msg
+				sp.BaseOffset = -1
+				b.logger.Error("fsync failed; produce not acknowledged", "partition", toSync[k].String(), "err", err)
+			}
+		}
+	}
+	if req.Acks == 0 {
+		if failed {
+			return nil, errors.New("brokerlite: acks=0 produce failed on at least one partition; closing the connection so the producer notices, as Kafka does")
+		}
+		return nil, nil
+	}
+	_ = ctx
+	return resp, nil
+}
+
+// syncPartitions fsyncs each partition's log, in parallel when there are several, and
+// returns one error per partition.
+func syncPartitions(ps []*partition) []error {
+	errs := make([]error, len(ps))
+	if len(ps) == 1 {
+		errs[0] = ps[0].sync()
+		return errs
+	}
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.sync()
+		}()
+	}
+	wg.Wait()
+	return errs
+}

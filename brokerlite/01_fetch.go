@@ -1,0 +1,150 @@
+package brokerlite
+
+// Fetch (key 1), versions 4-16.
+//
+// Returns whole record batches exactly as stored, starting with the batch that holds the
+// fetch offset. Limits: max_bytes over the response and partition_max_bytes per
+// partition, except that the first batch of the first partition with data is returned
+// even when it is larger than both (KIP-74), so a consumer can always make progress.
+// Long poll: when fewer than min_bytes are available, the request waits up to
+// max_wait_ms and is woken by appends to any partition it asks for (and by the broker
+// closing). v13+ names topics by id (UNKNOWN_TOPIC_ID for an unknown one).
+//
+// An offset below the log start offset or above the log end offset gets
+// OFFSET_OUT_OF_RANGE; the log start offset and high watermark are in every answer. On one
+// node the high watermark is the log end offset; with no transactions the last stable
+// offset equals it. Both isolation levels are accepted: read_committed reads the same data
+// until transactions exist (the LSO and aborted-transaction list have their place here).
+// Current leader epochs are not checked (the epoch is always 0).
+//
+// Deviation: fetch sessions (KIP-227) are not kept. Every answer says session id 0
+// ("no session"), which clients treat as "send full fetch requests", as Kafka does when
+// its session cache is full. A request naming a session id gets
+// FETCH_SESSION_ID_NOT_FOUND, after which clients fall back to full requests.
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { registerHandler(kmsg.Fetch, 4, 16, handleFetch) }
+
+func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.FetchRequest)
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	if req.SessionID != 0 {
+		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		return resp, nil
+	}
+
+	// Resolve the partitions once.
+	type target struct {
+		ti, pi int
+		p      *partition
+	}
+	var targets []target
+	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
+	for i, rt := range req.Topics {
+		st := &resp.Topics[i]
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		var t *topic
+		unknown := kerr.UnknownTopicOrPartition
+		if req.Version >= 13 {
+			t = b.topics.getByID(rt.TopicID)
+			unknown = kerr.UnknownTopicID
+			if t != nil {
+				st.Topic = t.name
+			}
+		} else {
+			t = b.topics.get(rt.Topic)
+		}
+		st.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
+		for j, rp := range rt.Partitions {
+			sp := &st.Partitions[j]
+			sp.Default()
+			sp.Partition = rp.Partition
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+			if t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.partitions) {
+				sp.ErrorCode = unknown.Code
+				if t != nil {
+					sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				}
+				continue
+			}
+			targets = append(targets, target{ti: i, pi: j, p: t.partitions[rp.Partition]})
+		}
+	}
+
+	var deadline time.Time
+	if req.MaxWaitMillis > 0 {
+		deadline = time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+	}
+	maxBytes := req.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = 1
+	}
+	var w *fetchWaiter
+	defer func() {
+		if w != nil {
+			w.unregister()
+		}
+	}()
+	// The records of every partition are read into the connection's fetch buffer, which is
+	// reused by the next request on this connection (the response is written before then).
+	buf := conn.fetchBuf[:0]
+	defer func() {
+		if cap(buf) <= maxPooledFrame {
+			conn.fetchBuf = buf[:0]
+		} else {
+			conn.fetchBuf = nil
+		}
+	}()
+	for {
+		// Register before reading, so an append between the read and the wait still wakes us.
+		if w == nil && !deadline.IsZero() && req.MinBytes > 0 {
+			w = newFetchWaiter()
+			for _, tg := range targets {
+				w.register(tg.p)
+			}
+		}
+		total := int32(0)
+		buf = buf[:0]
+		for _, tg := range targets {
+			rp := &req.Topics[tg.ti].Partitions[tg.pi]
+			sp := &resp.Topics[tg.ti].Partitions[tg.pi]
+			sp.RecordBatches = nil
+			sp.ErrorCode = 0
+			budget := rp.PartitionMaxBytes
+			if rem := maxBytes - total; rem < budget {
+				budget = rem
+			}
+			strict := total > 0 // KIP-74: the first batch of the response is always whole
+			if strict && budget <= 0 {
+				start, hwm := tg.p.offsets()
+				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hwm, hwm, start
+				continue
+			}
+			before := len(buf)
+			rr, err := tg.p.read(buf, rp.FetchOffset, budget, strict)
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = rr.highWatermark, rr.highWatermark, rr.logStartOffset
+			if err != nil {
+				code, _ := logErrorCode(err)
+				sp.ErrorCode = code.Code
+				continue
+			}
+			buf = rr.records
+			sp.RecordBatches = buf[before:]
+			total += int32(len(buf) - before)
+		}
+		if total >= req.MinBytes || deadline.IsZero() || !time.Now().Before(deadline) {
+			break
+		}
+		if !w.wait(ctx, deadline) {
+			break
+		}
+	}
+	return resp, nil
+}

@@ -1,0 +1,34 @@
+package brokerlite
+
+// DescribeCluster (key 60), versions 0-1.
+//
+// Answers with this broker as the whole cluster and its controller. Endpoint type 1
+// (brokers) is the only kind brokerlite has; asking for controllers (2) gets
+// UNSUPPORTED_ENDPOINT_TYPE. Authorized operations are not computed (no ACLs).
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { registerHandler(kmsg.DescribeCluster, 0, 1, handleDescribeCluster) }
+
+func handleDescribeCluster(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.DescribeClusterRequest)
+	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
+	resp.EndpointType = 1
+	if req.Version >= 1 && req.EndpointType != 1 {
+		resp.ErrorCode = kerr.UnsupportedEndpointType.Code
+		resp.ErrorMessage = kmsg.StringPtr("brokerlite serves only broker endpoints (endpoint type 1)")
+		return resp, nil
+	}
+	host, port := b.advertisedHostPort()
+	resp.ClusterID = b.clusterID
+	resp.ControllerID = b.nodeID
+	br := kmsg.NewDescribeClusterResponseBroker()
+	br.NodeID, br.Host, br.Port = b.nodeID, host, port
+	resp.Brokers = []kmsg.DescribeClusterResponseBroker{br}
+	return resp, nil
+}

@@ -1,0 +1,283 @@
+package brokerlite
+
+// Contract with the group coordinator's files (groups.go and the group API handlers, owned by
+// another engineer; kept stable):
+//
+//   - Handlers register themselves in one table from an init function:
+//
+//     func init() { registerHandler(kmsg.JoinGroup, 0, 9, handleJoinGroup) }
+//
+//     with the signature of handlerFunc. min/max are the versions ApiVersions advertises; a
+//     request outside them never reaches the handler. A nil response means "no reply"
+//     (acks=0); a non-nil error closes the connection after a log line. Handlers may block
+//     (JoinGroup waits for a rebalance, Fetch long-polls) and must return when ctx is done
+//     (the broker is closing). Like Kafka, one connection runs one request at a time and
+//     answers in order. The request is decoded with kmsg's ReadFrom (it owns its strings and
+//     slices) except Produce, which aliases the frame buffer.
+//
+//   - groups.go sets groupsHook.start and groupsHook.stop from an init function. Start calls
+//     start(ctx, b) after the topics are loaded and before the listener accepts clients
+//     (an error aborts Start); Close calls stop(b) after the listener and every connection
+//     have stopped and before the logs are closed. The coordinator keeps its state in the
+//     b.groups field (type any, owned entirely by groups.go).
+//
+//   - What the coordinator may call on the broker: b.appendInternal (durable append to an
+//     internal topic, returns after fsync), b.readPartition (all batches of a partition from
+//     its start, for the load on restart), b.ensureInternalTopic (create __consumer_offsets
+//     with its partitions and configs), b.NodeID(), b.advertisedHostPort(), and b.settings
+//     for group.* and offsets.* settings, b.logger for log lines.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// handlerFunc answers one decoded request. See the contract at the top of this file.
+type handlerFunc func(ctx context.Context, b *Broker, conn *ConnInfo, req kmsg.Request) (kmsg.Response, error)
+
+// handlerEntry is one row of the handler table.
+type handlerEntry struct {
+	min, max int16
+	fn       handlerFunc
+}
+
+// handlers is the one table of API handlers, indexed by API key. It is written only by init
+// functions (registerHandler) and read-only afterwards.
+var handlers = map[int16]handlerEntry{}
+
+// registerHandler adds an API to the table; it is called from init functions only. A second
+// registration of the same key is a programming error caught by TestHandlerTable.
+func registerHandler(key kmsg.Key, minVersion, maxVersion int16, fn handlerFunc) {
+	handlers[int16(key)] = handlerEntry{min: minVersion, max: maxVersion, fn: fn}
+}
+
+// groupsHook lets groups.go start and stop the group coordinator with the broker. Both
+// functions are optional; see the contract at the top of this file.
+var groupsHook struct {
+	start func(ctx context.Context, b *Broker) error
+	stop  func(b *Broker)
+}
+
+// ConnInfo describes the client connection a request came in on.
+type ConnInfo struct {
+	// Remote is the client's address.
+	Remote net.Addr
+	// ClientID is the client id of the request being handled (from the request header).
+	ClientID string
+	// internal is true for requests the broker makes of itself (never for a network client);
+	// such requests may write to internal topics.
+	internal bool
+	// fetchBuf is reused by the Fetch handler for the records of its response (a connection
+	// runs one request at a time, and the response is written before the next one).
+	fetchBuf []byte
+}
+
+// Broker is a running single-node Kafka-compatible broker. Create it with Start, stop it with
+// Close. Its methods are safe for concurrent use.
+type Broker struct {
+	settings  Settings
+	logger    *slog.Logger
+	clusterID string
+	nodeID    int32
+
+	ln       net.Listener
+	host     string // advertised host
+	port     int32  // advertised port
+	metaDir  string // the first log dir: meta.properties, topics.json, producer ids
+	topics   *topicRegistry
+	pids     *producerIDManager
+	logs     *logStore
+	started  time.Time
+	ctx      context.Context // cancelled by Close: every handler's context derives from it
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // accept loop and connections
+	connMu   sync.Mutex
+	conns    map[net.Conn]struct{}
+	closing  bool
+	closeErr error
+	closed   chan struct{}
+	once     sync.Once
+
+	// groups is owned by groups.go (the group coordinator); nil until groupsHook.start.
+	groups any
+}
+
+// Start opens (or creates) the broker's data in log.dirs, binds the listener and serves
+// clients until Close. The context bounds only the start-up (loading logs), not the broker's
+// life.
+func Start(ctx context.Context, cfg Config) (*Broker, error) {
+	settings, unknown, err := ParseSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger = logger.With("component", "brokerlite")
+	for _, k := range unknown {
+		logger.Warn("ignoring unknown broker property", "key", k, "value", cfg.Properties[k])
+	}
+	b := &Broker{
+		settings: settings,
+		logger:   logger,
+		conns:    map[net.Conn]struct{}{},
+		closed:   make(chan struct{}),
+		started:  time.Now(),
+	}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.metaDir = settings.LogDirs[0]
+	for _, d := range settings.LogDirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("brokerlite: creating log dir: %w (check log.dirs)", err)
+		}
+	}
+	lock, err := lockDir(b.metaDir)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Broker, error) {
+		if b.logs != nil {
+			_ = b.logs.close()
+		}
+		lock.release()
+		b.cancel()
+		return nil, err
+	}
+	meta, err := loadOrCreateMeta(b.metaDir, settings)
+	if err != nil {
+		return fail(err)
+	}
+	b.clusterID, b.nodeID = meta.clusterID, meta.nodeID
+	if b.pids, err = openProducerIDs(b.metaDir); err != nil {
+		return fail(err)
+	}
+	records, err := readTopicsFile(b.metaDir)
+	if err != nil {
+		return fail(err)
+	}
+	topicConfigs := map[string]map[string]string{}
+	for _, rec := range records {
+		topicConfigs[rec.Name] = rec.Configs
+	}
+	if b.logs, err = openLogStore(ctx, b, topicConfigs); err != nil {
+		return fail(err)
+	}
+	b.logs.dirLock = lock
+	if b.topics, err = loadTopics(b, records); err != nil {
+		return fail(err)
+	}
+
+	ln, err := net.Listen("tcp", settings.ListenAddr)
+	if err != nil {
+		if errors.Is(err, errAddrInUse) || isAddrInUse(err) {
+			return fail(fmt.Errorf("brokerlite: listen on %s: address already in use: another broker on %s? pass --override listeners=PLAINTEXT://%s: %w",
+				settings.ListenAddr, settings.ListenAddr, nextPort(settings.ListenAddr), err))
+		}
+		return fail(fmt.Errorf("brokerlite: listen on %s: %w", settings.ListenAddr, err))
+	}
+	b.ln = ln
+	adv := settings.AdvertisedAddr
+	if adv == "" {
+		adv = ln.Addr().String()
+	}
+	h, p, _ := net.SplitHostPort(adv)
+	if p == "0" {
+		_, p, _ = net.SplitHostPort(ln.Addr().String())
+	}
+	if h == "" || h == "0.0.0.0" || h == "::" {
+		if hn, err := os.Hostname(); err == nil {
+			h = hn
+		}
+	}
+	pn, _ := strconv.Atoi(p)
+	b.host, b.port = h, int32(pn)
+
+	if groupsHook.start != nil {
+		if err := groupsHook.start(ctx, b); err != nil {
+			_ = ln.Close()
+			return fail(fmt.Errorf("brokerlite: starting group coordinator: %w", err))
+		}
+	}
+
+	b.wg.Add(1)
+	go b.acceptLoop()
+	logger.Info("broker started", "addr", ln.Addr().String(), "advertised", net.JoinHostPort(b.host, strconv.Itoa(int(b.port))),
+		"node.id", b.nodeID, "cluster.id", b.clusterID, "log.dirs", settings.LogDirs, "topics", b.topics.count())
+	return b, nil
+}
+
+// Addr returns the address the broker listens on (host:port), useful with port 0.
+func (b *Broker) Addr() string { return b.ln.Addr().String() }
+
+// NodeID returns the broker's node id (broker.id / node.id).
+func (b *Broker) NodeID() int32 { return b.nodeID }
+
+// ClusterID returns the cluster id kept in meta.properties.
+func (b *Broker) ClusterID() string { return b.clusterID }
+
+// Settings returns the parsed settings the broker runs with.
+func (b *Broker) Settings() Settings { return b.settings }
+
+// advertisedHostPort is the host and port clients are told to connect to (Metadata,
+// FindCoordinator, DescribeCluster).
+func (b *Broker) advertisedHostPort() (string, int32) { return b.host, b.port }
+
+// Close stops accepting clients, closes every connection (in-flight handlers see their
+// context cancelled), stops the group coordinator, then flushes and closes every partition
+// log. It waits for all of the broker's goroutines. The context bounds the wait for
+// connections to finish; when it expires, Close still closes the logs and returns ctx's error.
+func (b *Broker) Close(ctx context.Context) error {
+	b.once.Do(func() {
+		b.connMu.Lock()
+		b.closing = true
+		for c := range b.conns {
+			_ = c.Close()
+		}
+		b.connMu.Unlock()
+		_ = b.ln.Close()
+		b.cancel()
+		done := make(chan struct{})
+		go func() { b.wg.Wait(); close(done) }()
+		var errs []error
+		select {
+		case <-done:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("brokerlite: close: waiting for connections: %w", ctx.Err()))
+			<-done // handlers honour the cancelled broker context; this is short
+		}
+		if groupsHook.stop != nil {
+			groupsHook.stop(b)
+		}
+		b.groups = nil
+		if err := b.logs.close(); err != nil {
+			errs = append(errs, err)
+		}
+		b.closeErr = errors.Join(errs...)
+		b.logger.Info("broker stopped")
+		close(b.closed)
+	})
+	<-b.closed
+	return b.closeErr
+}
+
+// Done is closed once Close has finished.
+func (b *Broker) Done() <-chan struct{} { return b.closed }
+
+func nextPort(addr string) string {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	n, _ := strconv.Atoi(p)
+	return net.JoinHostPort(h, strconv.Itoa(n+1))
+}

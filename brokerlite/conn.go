@@ -1,0 +1,274 @@
+package brokerlite
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// acceptLoop accepts connections until the listener closes. Each connection gets one
+// goroutine, owned by the broker's WaitGroup.
+func (b *Broker) acceptLoop() {
+	defer b.wg.Done()
+	var delay time.Duration
+	for {
+		c, err := b.ln.Accept()
+		if err != nil {
+			if b.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Temporary failures (EMFILE...): back off as net/http does, never spin.
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+			} else if delay *= 2; delay > time.Second {
+				delay = time.Second
+			}
+			b.logger.Warn("accept failed; retrying", "err", err, "in", delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-b.ctx.Done():
+				t.Stop()
+				return
+			}
+			continue
+		}
+		delay = 0
+		b.connMu.Lock()
+		if b.closing {
+			b.connMu.Unlock()
+			_ = c.Close()
+			return
+		}
+		b.conns[c] = struct{}{}
+		b.wg.Add(1)
+		b.connMu.Unlock()
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetNoDelay(true)
+			if n := b.settings.SocketSendBuffer; n > 0 {
+				_ = tc.SetWriteBuffer(n)
+			}
+			if n := b.settings.SocketReceiveBuffer; n > 0 {
+				_ = tc.SetReadBuffer(n)
+			}
+		}
+		go func() {
+			defer b.wg.Done()
+			b.serveConn(b.ctx, c)
+			b.connMu.Lock()
+			delete(b.conns, c)
+			b.connMu.Unlock()
+		}()
+	}
+}
+
+// frameBufPool holds request frame buffers; frames above maxPooledFrame are not kept.
+var frameBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+const maxPooledFrame = 4 << 20
+
+// serveConn runs one client connection: read a frame, handle it, write the answer, in order,
+// one request at a time (Kafka mutes a connection while its request is in flight). It returns
+// when the client goes away, on a protocol error (after a log line), or when ctx ends.
+func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	info := &ConnInfo{Remote: c.RemoteAddr()}
+	log := b.logger.With("client", info.Remote.String())
+	r := bufio.NewReaderSize(c, 64<<10)
+	cw := &connWriter{c: c}
+	for {
+		bufp := frameBufPool.Get().(*[]byte)
+		frame, err := readFrame(r, (*bufp)[:0], b.settings.SocketRequestMax)
+		if err != nil {
+			putFrameBuf(bufp, frame)
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {
+				log.Warn("closing connection", "err", err)
+			}
+			return
+		}
+		out, err := b.handleFrame(ctx, info, frame, cw.buf[:0])
+		putFrameBuf(bufp, frame)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("closing connection", "err", err)
+			}
+			return
+		}
+		if out != nil {
+			if err := cw.write(out); err != nil {
+				if ctx.Err() == nil {
+					log.Debug("write failed; closing connection", "err", err)
+				}
+				return
+			}
+		}
+	}
+}
+
+func putFrameBuf(bufp *[]byte, frame []byte) {
+	if cap(frame) <= maxPooledFrame {
+		*bufp = frame[:0]
+		frameBufPool.Put(bufp)
+	}
+}
+
+// connWriter keeps one response buffer per connection, reused across responses.
+type connWriter struct {
+	c   net.Conn
+	buf []byte
+}
+
+func (w *connWriter) write(out []byte) error {
+	_, err := w.c.Write(out)
+	if cap(out) <= maxPooledFrame {
+		w.buf = out[:0]
+	} else {
+		w.buf = nil
+	}
+	return err
+}
+
+// errFrameTooLarge is returned for a frame above socket.request.max.bytes.
+var errFrameTooLarge = errors.New("brokerlite: request frame larger than socket.request.max.bytes")
+
+// readFrame reads one size-prefixed request frame into buf.
+func readFrame(r *bufio.Reader, buf []byte, maxSize int32) ([]byte, error) {
+	var size [4]byte
+	if _, err := io.ReadFull(r, size[:]); err != nil {
+		return buf, err
+	}
+	n := int32(binary.BigEndian.Uint32(size[:]))
+	if n < 0 || n > maxSize {
+		return buf, fmt.Errorf("%w: %d bytes (limit %d)", errFrameTooLarge, n, maxSize)
+	}
+	if n < 8 {
+		return buf, fmt.Errorf("brokerlite: request frame of %d bytes is shorter than a request header", n)
+	}
+	if cap(buf) < int(n) {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return buf, fmt.Errorf("brokerlite: reading request frame: %w", err)
+	}
+	return buf, nil
+}
+
+// requestHeader is the part of a request before its body.
+type requestHeader struct {
+	key, version int16
+	correlation  int32
+	clientID     string
+}
+
+// handleFrame decodes one frame, dispatches it and appends the encoded response frame
+// (size, header, body) to out. It returns nil bytes and no error when no reply is due
+// (acks=0), and an error when the connection must be closed. A panic in a handler is
+// recovered here and closes only this connection.
+func (b *Broker) handleFrame(ctx context.Context, info *ConnInfo, frame []byte, out []byte) (resp []byte, err error) {
+	rd := kbin.Reader{Src: frame}
+	h := requestHeader{key: rd.Int16(), version: rd.Int16(), correlation: rd.Int32()}
+	if cid := rd.NullableString(); cid != nil {
+		h.clientID = *cid
+	}
+	if !rd.Ok() {
+		return nil, errors.New("brokerlite: malformed request header")
+	}
+	info.ClientID = h.clientID
+
+	entry, known := handlers[h.key]
+	if !known {
+		// Kafka closes the connection on an API key it does not know.
+		return nil, fmt.Errorf("brokerlite: unsupported API key %d (version %d, client %q)", h.key, h.version, h.clientID)
+	}
+	if h.version < entry.min || h.version > entry.max {
+		if h.key == int16(kmsg.ApiVersions) {
+			// KIP-511: answer an ApiVersions we cannot parse at v0 with UNSUPPORTED_VERSION
+			// and our supported list, so the client retries at a version we know.
+			r := kmsg.NewPtrApiVersionsResponse()
+			r.ErrorCode = kerr.UnsupportedVersion.Code
+			r.ApiKeys = apiVersionKeys()
+			return encodeResponse(out, h.correlation, r), nil
+		}
+		return nil, fmt.Errorf("brokerlite: unsupported version %d of %s (supported %d-%d, client %q)",
+			h.version, kmsg.NameForKey(h.key), entry.min, entry.max, h.clientID)
+	}
+	req := kmsg.RequestForKey(h.key)
+	req.SetVersion(h.version)
+	if req.IsFlexible() {
+		kmsg.SkipTags(&rd)
+		if !rd.Ok() {
+			return nil, errors.New("brokerlite: malformed request header tags")
+		}
+	}
+	body := rd.Src
+	if pr, ok := req.(*kmsg.ProduceRequest); ok {
+		// Produce aliases the frame: the records go to the log without a copy. The handler
+		// must copy anything it keeps (topic names of auto-created topics).
+		err = pr.UnsafeReadFrom(body)
+	} else {
+		err = req.ReadFrom(body)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("brokerlite: malformed %s v%d request: %w", kmsg.NameForKey(h.key), h.version, err)
+	}
+
+	kresp, err := b.callHandler(ctx, entry.fn, info, req)
+	if err != nil {
+		return nil, err
+	}
+	if kresp == nil {
+		return nil, nil
+	}
+	kresp.SetVersion(h.version)
+	return encodeResponse(out, h.correlation, kresp), nil
+}
+
+// callHandler runs a handler, turning a panic into an error that closes the connection.
+func (b *Broker) callHandler(ctx context.Context, fn handlerFunc, info *ConnInfo, req kmsg.Request) (resp kmsg.Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.logger.Error("handler panicked; closing the connection", "api", kmsg.NameForKey(req.Key()),
+				"version", req.GetVersion(), "client", info.Remote.String(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp, err = nil, fmt.Errorf("brokerlite: %s handler failed: %v", kmsg.NameForKey(req.Key()), p)
+		}
+	}()
+	return fn(ctx, b, info, req)
+}
+
+// encodeResponse appends a response frame: size, correlation id, the header's tagged fields
+// for flexible responses (response header v1; ApiVersions always uses header v0), body.
+func encodeResponse(out []byte, correlation int32, resp kmsg.Response) []byte {
+	start := len(out)
+	out = append(out, 0, 0, 0, 0, 0, 0, 0, 0)
+	binary.BigEndian.PutUint32(out[start+4:], uint32(correlation))
+	if resp.IsFlexible() && resp.Key() != int16(kmsg.ApiVersions) {
+		out = append(out, 0)
+	}
+	out = resp.AppendTo(out)
+	binary.BigEndian.PutUint32(out[start:], uint32(len(out)-start-4))
+	return out
+}
+
+// logAttrs is a helper for handlers that log about a request.
+func logAttrs(info *ConnInfo) []any {
+	if info == nil || info.Remote == nil {
+		return []any{slog.String("client", "internal")}
+	}
+	return []any{slog.String("client", info.Remote.String()), slog.String("client.id", info.ClientID)}
+}
