@@ -1,0 +1,278 @@
+package groupcoord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// Coordinator is the classic-protocol group coordinator for every
+// __consumer_offsets partition of one broker: group membership
+// (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), committed offsets
+// (OffsetCommit, OffsetFetch, OffsetDelete) and group administration
+// (DescribeGroups, ListGroups, DeleteGroups).
+//
+// Each group has its own mutex; no lock is shared across groups while a
+// request waits. JoinGroup and SyncGroup answer through a callback (or the
+// blocking Join and Sync), since a member waits there for the others. Writes
+// to __consumer_offsets go through Config.Log and are durable before the
+// request that caused them is answered.
+type Coordinator struct {
+	cfg    Config
+	log    Log
+	clock  Clock
+	logger *slog.Logger
+
+	// ctx bounds appends that no request owns (group metadata written by
+	// timers); Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	closed atomic.Bool
+
+	mu          sync.Mutex // guards groups and expiry; taken after a group's mu, never before
+	groups      map[string]*group
+	expiry      Timer
+	closeOnce   sync.Once
+	timers      sync.WaitGroup // one count per scheduled timer callback not yet stopped or finished
+	loadSkipped atomic.Int64
+}
+
+// Start loads every __consumer_offsets partition through cfg.Log, then
+// returns a running coordinator. It calls cfg.EnsureDefaults and
+// cfg.Validate. Malformed batches or records in the log are logged and
+// skipped (LoadSkipped counts them); an error reading the log fails Start.
+func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Coordinator{
+		cfg:    cfg,
+		log:    cfg.Log,
+		clock:  cfg.Clock,
+		logger: cfg.Logger,
+		groups: make(map[string]*group),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if err := c.load(ctx); err != nil {
+		c.cancel()
+		c.Close()
+		return nil, err
+	}
+	c.mu.Lock()
+	c.armExpiryLocked()
+	c.mu.Unlock()
+	return c, nil
+}
+
+// Close stops every timer and waits for running timer callbacks, answers
+// every waiting JoinGroup and SyncGroup with NOT_COORDINATOR, and makes
+// later calls answer NOT_COORDINATOR. It does not close the Log.
+func (c *Coordinator) Close() {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed.Store(true)
+		if c.cancel != nil {
+			c.cancel()
+		}
+		c.stopTimer(c.expiry)
+		c.expiry = nil
+		gs := make([]*group, 0, len(c.groups))
+		for _, g := range c.groups {
+			gs = append(gs, g)
+		}
+		c.mu.Unlock()
+		for _, g := range gs {
+			var r replies
+			g.mu.Lock()
+			g.shutdown(&r)
+			g.mu.Unlock()
+			r.run()
+		}
+		c.timers.Wait()
+	})
+}
+
+// PartitionFor returns the __consumer_offsets partition of group.
+func (c *Coordinator) PartitionFor(group string) int32 {
+	return PartitionFor(group, c.cfg.Partitions)
+}
+
+// LoadSkipped returns how many malformed batches and records Start
+// skipped while loading.
+func (c *Coordinator) LoadSkipped() int64 { return c.loadSkipped.Load() }
+
+// replies are callbacks collected while a group is locked and run after it
+// is unlocked, so a callback never runs under a coordinator lock.
+type replies []func()
+
+func (r *replies) add(f func()) { *r = append(*r, f) }
+
+func (r replies) run() {
+	for _, f := range r {
+		f()
+	}
+}
+
+// afterFunc schedules f on the clock and counts it in c.timers until it
+// has run or stopTimer stopped it.
+func (c *Coordinator) afterFunc(d time.Duration, f func()) Timer {
+	c.timers.Add(1)
+	return c.clock.AfterFunc(d, func() {
+		defer c.timers.Done()
+		f()
+	})
+}
+
+func (c *Coordinator) stopTimer(t Timer) {
+	if t != nil && t.Stop() {
+		c.timers.Done()
+	}
+}
+
+// slot is a re-armable timer of a group. seq invalidates a callback that
+// was already running when the slot was re-armed or disarmed.
+type slot struct {
+	t   Timer
+	seq uint64
+}
+
+// arm (re)schedules s to run f with g locked after d. Callers hold g.mu.
+func (g *group) arm(s *slot, d time.Duration, f func(r *replies)) {
+	g.c.stopTimer(s.t)
+	s.seq++
+	seq := s.seq
+	s.t = g.c.afterFunc(d, func() {
+		var r replies
+		g.mu.Lock()
+		if g.c.closed.Load() || g.state == StateDead || s.seq != seq {
+			g.mu.Unlock()
+			return
+		}
+		s.t = nil
+		f(&r)
+		g.mu.Unlock()
+		r.run()
+	})
+}
+
+// disarm stops s. Callers hold g.mu.
+func (g *group) disarm(s *slot) {
+	g.c.stopTimer(s.t)
+	s.t = nil
+	s.seq++
+}
+
+// outcome of withGroup.
+type outcome int8
+
+const (
+	found outcome = iota
+	notFound
+	shutDown
+)
+
+// withGroup runs fn with the group locked. With create, a missing group is
+// created Empty. A group found Dead (deleted meanwhile) is looked up again.
+// fn's replies run after the group is unlocked.
+func (c *Coordinator) withGroup(id string, create bool, fn func(g *group, r *replies)) outcome {
+	for {
+		g, o := c.lookup(id, create)
+		if o != found {
+			return o
+		}
+		g.mu.Lock()
+		if c.closed.Load() {
+			g.mu.Unlock()
+			return shutDown
+		}
+		if g.state == StateDead {
+			g.mu.Unlock()
+			continue
+		}
+		var r replies
+		fn(g, &r)
+		g.mu.Unlock()
+		r.run()
+		return found
+	}
+}
+
+func (c *Coordinator) lookup(id string, create bool) (*group, outcome) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Load() {
+		return nil, shutDown
+	}
+	g := c.groups[id]
+	if g == nil {
+		if !create {
+			return nil, notFound
+		}
+		g = c.newGroup(id)
+		c.groups[id] = g
+	}
+	return g, found
+}
+
+// snapshot returns the current groups, sorted by id.
+func (c *Coordinator) snapshot() []*group {
+	c.mu.Lock()
+	gs := make([]*group, 0, len(c.groups))
+	for _, g := range c.groups {
+		gs = append(gs, g)
+	}
+	c.mu.Unlock()
+	sort.Slice(gs, func(i, j int) bool { return gs[i].id < gs[j].id })
+	return gs
+}
+
+// removeGroup drops a Dead group from the map. Callers hold g.mu.
+func (c *Coordinator) removeGroup(g *group) {
+	c.mu.Lock()
+	if c.groups[g.id] == g {
+		delete(c.groups, g.id)
+	}
+	c.mu.Unlock()
+}
+
+// appendRecords writes recs as one batch to the group's partition and
+// waits until it is durable. ctx bounds it together with
+// OffsetCommitTimeout and Close.
+func (c *Coordinator) appendRecords(ctx context.Context, partition int32, recs []record) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.OffsetCommitTimeout)
+	defer cancel()
+	stop := context.AfterFunc(c.ctx, cancel)
+	defer stop()
+	batch := encodeBatch(recs, c.clock.Now().UnixMilli())
+	if err := c.log.Append(ctx, partition, batch); err != nil {
+		return fmt.Errorf("groupcoord: append to __consumer_offsets-%d: %w", partition, err)
+	}
+	return nil
+}
+
+// appendErrorCode maps a failed append to the error code a client gets:
+// REQUEST_TIMED_OUT past offsets.commit.timeout.ms, INVALID_COMMIT_OFFSET_SIZE
+// for a batch too large for the log (as Kafka), NOT_COORDINATOR when the
+// coordinator is closing, and otherwise the retriable
+// COORDINATOR_NOT_AVAILABLE.
+func (c *Coordinator) appendErrorCode(err error) int16 {
+	var ke *kerr.Error
+	switch {
+	case c.closed.Load():
+		return kerr.NotCoordinator.Code
+	case errors.Is(err, context.DeadlineExceeded):
+		return kerr.RequestTimedOut.Code
+	case errors.As(err, &ke) && (ke == kerr.MessageTooLarge || ke == kerr.RecordListTooLarge || ke == kerr.InvalidFetchSize):
+		return kerr.InvalidCommitOffsetSize.Code
+	default:
+		return kerr.CoordinatorNotAvailable.Code
+	}
+}
