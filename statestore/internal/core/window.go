@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 
 	"github.com/rivulet-io/rivulet/statestore"
@@ -13,9 +14,18 @@ type WindowStore struct {
 	segmented
 	opts statestore.WindowOptions
 	size int64
-	seq  uint32
-	one  [1]statestore.KeyValue
+	seq  uint32 // last sequence number used (RetainDuplicates)
+	// reserved is the sequence number up to which a persistent store may hand out
+	// numbers: reserved ahead, in blocks, in the engine before use, so a reopened store
+	// never reuses a number still present (which would overwrite a duplicate).
+	reserved uint32
+	one      [1]statestore.KeyValue
 }
+
+// metaSeqKey holds a persistent window store's reserved sequence number.
+var metaSeqKey = []byte{0xff, 's', 'e', 'q'}
+
+const seqBlock = 1 << 20
 
 var (
 	_ statestore.WindowStore = (*WindowStore)(nil)
@@ -35,7 +45,36 @@ func NewWindowStore(eng Engine, opts statestore.WindowOptions) (*WindowStore, er
 		eng.Close()
 		return nil, s.errf("open", err)
 	}
+	if eng.Persistent() && opts.RetainDuplicates {
+		v, err := eng.Get(metaSeqKey)
+		if err != nil {
+			eng.Close()
+			return nil, s.errf("open", err)
+		}
+		if len(v) == 4 {
+			s.reserved = binary.BigEndian.Uint32(v)
+			s.seq = s.reserved
+		}
+	}
 	return s, nil
+}
+
+// nextSeq returns the next sequence number, reserving a new block first when needed.
+func (s *WindowStore) nextSeq() (uint32, error) {
+	if s.eng.Persistent() && s.seq == s.reserved {
+		next := (s.seq + seqBlock) & math.MaxInt32
+		meta := []statestore.KeyValue{{Key: metaSeqKey, Value: binary.BigEndian.AppendUint32(nil, next)}}
+		if err := s.eng.Apply(meta); err != nil {
+			return 0, err
+		}
+		// Durable before any number of the block is used.
+		if err := s.eng.Flush(); err != nil {
+			return 0, err
+		}
+		s.reserved = next
+	}
+	s.seq = (s.seq + 1) & math.MaxInt32
+	return s.seq, nil
 }
 
 // Name implements statestore.Store.
@@ -81,8 +120,10 @@ func (s *WindowStore) Put(key, value []byte, windowStart int64) error {
 	}
 	var seq uint32
 	if s.opts.RetainDuplicates {
-		s.seq = (s.seq + 1) & math.MaxInt32
-		seq = s.seq
+		var err error
+		if seq, err = s.nextSeq(); err != nil {
+			return s.errf("put", err)
+		}
 	}
 	seg := s.segmentOf(windowStart)
 	s.addSegment(seg)

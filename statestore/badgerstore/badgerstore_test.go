@@ -1,0 +1,61 @@
+package badgerstore_test
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/rivulet-io/rivulet/statestore"
+	"github.com/rivulet-io/rivulet/statestore/badgerstore"
+	"github.com/rivulet-io/rivulet/statestore/storetest"
+)
+
+// testOptions keeps instances small and quiet; the write buffer is tiny so that tests
+// cross the buffer/Badger boundary often.
+func testOptions() badgerstore.Options {
+	return badgerstore.Options{
+		MemTableSize:       1 << 20,
+		BlockCacheSize:     1 << 20,
+		IndexCacheSize:     1 << 20,
+		WriteBufferSize:    512,
+		ValueLogGCInterval: -1,
+		NoSyncOnFlush:      true,
+		Logger:             slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+func harness() storetest.Harness {
+	return storetest.Harness{
+		OpenKeyValue: func(dir, name string, opts statestore.KeyValueOptions) (statestore.KeyValueStore, error) {
+			s, err := badgerstore.OpenKeyValueStore(dir, name, testOptions(), opts)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+		OpenWindow: func(dir, name string, opts statestore.WindowOptions) (statestore.WindowStore, error) {
+			s, err := badgerstore.OpenWindowStore(dir, name, testOptions(), opts)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+		OpenSession: func(dir, name string, opts statestore.SessionOptions) (statestore.SessionStore, error) {
+			s, err := badgerstore.OpenSessionStore(dir, name, testOptions(), opts)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+		Persistent:    true,
+		PropertyOps:   1500,
+		PropertySeeds: 2,
+	}
+}
+
+func TestKeyValue(t *testing.T) { storetest.RunKeyValue(t, harness()) }
+func TestWindow(t *testing.T)   { storetest.RunWindow(t, harness()) }
+func TestSession(t *testing.T)  { storetest.RunSession(t, harness()) }
+
+var _ = time.Second

@@ -1,0 +1,454 @@
+package badgerstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"github.com/rivulet-io/rivulet/statestore"
+	"github.com/rivulet-io/rivulet/statestore/internal/core"
+)
+
+// dataPrefix starts every key the store writes to Badger: Badger refuses empty keys, and
+// the store's keys may be empty.
+const dataPrefix = 0x01
+
+// engine is the Badger core.Engine: a write buffer (a copy-on-write B-tree of pending
+// writes, nil values being deletes) in front of one Badger instance.
+//
+// Writes go to the buffer; when it exceeds WriteBufferSize, and on Flush, it is written to
+// Badger in one WriteBatch. Reads look in the buffer first. A snapshot pairs a snapshot of
+// the buffer with a Badger read transaction, taken under one lock, so it is consistent.
+type engine struct {
+	name string
+	db   *badger.DB
+	opts Options
+
+	mu    sync.RWMutex // guards buf (the pointer, and Snapshot's copy-on-write bookkeeping)
+	buf   *core.Tree
+	drops [][]byte // prefixes to drop at the next Flush
+
+	restoring atomic.Bool        // rwb holds restored records not yet flushed
+	rwb       *badger.WriteBatch // guarded by mu
+
+	gcStop chan struct{}
+	gcDone chan struct{}
+	closed bool
+}
+
+func newEngine(name string, db *badger.DB, opts Options) *engine {
+	e := &engine{name: name, db: db, opts: opts, buf: core.NewTree()}
+	if opts.ValueLogGCInterval > 0 {
+		e.gcStop = make(chan struct{})
+		e.gcDone = make(chan struct{})
+		go e.runValueLogGC()
+	}
+	return e
+}
+
+// runValueLogGC rewrites value-log files holding mostly stale values, every
+// ValueLogGCInterval, until Close stops it.
+func (e *engine) runValueLogGC() {
+	defer close(e.gcDone)
+	t := time.NewTicker(e.opts.ValueLogGCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.gcStop:
+			return
+		case <-t.C:
+			for {
+				err := e.db.RunValueLogGC(e.opts.ValueLogGCDiscardRatio)
+				if err != nil {
+					if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+						e.opts.Logger.Warn("badgerstore: value log GC", "store", e.name, "err", err)
+					}
+					break
+				}
+				select {
+				case <-e.gcStop:
+					return
+				default:
+				}
+			}
+		}
+	}
+}
+
+func pkey(dst, key []byte) []byte {
+	dst = append(dst, dataPrefix)
+	return append(dst, key...)
+}
+
+func (e *engine) Name() string     { return e.name }
+func (e *engine) Persistent() bool { return true }
+
+func (e *engine) Get(key []byte) ([]byte, error) {
+	if e.restoring.Load() {
+		if err := e.finishRestore(); err != nil {
+			return nil, err
+		}
+	}
+	e.mu.RLock()
+	v, ok := e.buf.Get(key)
+	e.mu.RUnlock()
+	if ok {
+		return v, nil // nil: a pending delete
+	}
+	var kb [64]byte
+	pk := pkey(kb[:0], key)
+	txn := e.db.NewTransaction(false)
+	defer txn.Discard()
+	item, err := txn.Get(pk)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return valueOf(item, nil)
+}
+
+// valueOf copies an item's value into dst, never returning nil for an empty value.
+func valueOf(item *badger.Item, dst []byte) ([]byte, error) {
+	v, err := item.ValueCopy(dst[:0])
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
+func (e *engine) Apply(entries []statestore.KeyValue) error {
+	if e.restoring.Load() {
+		if err := e.finishRestore(); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	for _, kv := range entries {
+		// One allocation for both; never modified later, so Get results stay valid.
+		n := len(kv.Key) + len(kv.Value)
+		buf := make([]byte, n)
+		copy(buf, kv.Key)
+		k := buf[:len(kv.Key):len(kv.Key)]
+		var v []byte
+		if kv.Value != nil {
+			v = buf[len(kv.Key):]
+			copy(v, kv.Value)
+		}
+		e.buf.Set(k, v)
+	}
+	full := e.buf.Bytes() > e.opts.WriteBufferSize
+	e.mu.Unlock()
+	if full {
+		return e.flushBuffer()
+	}
+	return nil
+}
+
+// flushBuffer writes the buffer to Badger in one WriteBatch, then empties it. Only the
+// writer calls it (the store serializes writers), so the buffer does not change meanwhile.
+func (e *engine) flushBuffer() error {
+	e.mu.RLock()
+	buf := e.buf
+	e.mu.RUnlock()
+	if buf.Len() == 0 {
+		return nil
+	}
+	wb := e.db.NewWriteBatch()
+	var err error
+	buf.Scan(func(k, v []byte) bool {
+		pk := pkey(make([]byte, 0, len(k)+1), k)
+		if v == nil {
+			err = wb.Delete(pk)
+		} else {
+			err = wb.Set(pk, v)
+		}
+		return err == nil
+	})
+	if err != nil {
+		wb.Cancel()
+		return err
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.buf = core.NewTree()
+	e.mu.Unlock()
+	return nil
+}
+
+// Restore writes records straight to Badger through a WriteBatch kept open across calls
+// (its commits overlap the caller's next fetch), finished by the next read, write or Flush.
+func (e *engine) Restore(entries []statestore.KeyValue) error {
+	if err := e.flushBuffer(); err != nil {
+		return err
+	}
+	// The batch keeps references until it commits, and the caller's slices are only
+	// lent for this call: copy them into one arena.
+	n := 0
+	for _, kv := range entries {
+		n += 1 + len(kv.Key) + len(kv.Value)
+	}
+	arena := make([]byte, 0, n)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.rwb == nil {
+		e.rwb = e.db.NewWriteBatch()
+		e.restoring.Store(true)
+	}
+	for _, kv := range entries {
+		s := len(arena)
+		arena = pkey(arena, kv.Key)
+		pk := arena[s:len(arena):len(arena)]
+		var err error
+		if kv.Value == nil {
+			err = e.rwb.Delete(pk)
+		} else {
+			s = len(arena)
+			arena = append(arena, kv.Value...)
+			err = e.rwb.Set(pk, arena[s:len(arena):len(arena)])
+		}
+		if err != nil {
+			e.rwb.Cancel()
+			e.rwb = nil
+			e.restoring.Store(false)
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *engine) finishRestore() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.finishRestoreLocked()
+}
+
+func (e *engine) finishRestoreLocked() error {
+	if e.rwb == nil {
+		return nil
+	}
+	err := e.rwb.Flush()
+	e.rwb = nil
+	e.restoring.Store(false)
+	return err
+}
+
+func (e *engine) Snapshot() (core.Snapshot, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.finishRestoreLocked(); err != nil {
+		return nil, err
+	}
+	return &snapshot{buf: e.buf.Snapshot(), txn: e.db.NewTransaction(false)}, nil
+}
+
+func (e *engine) DropPrefixes(prefixes [][]byte) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range prefixes {
+		e.drops = append(e.drops, pkey(nil, p))
+	}
+	return nil
+}
+
+func (e *engine) Count() (int64, error) {
+	snap, err := e.Snapshot()
+	if err != nil {
+		return 0, err
+	}
+	defer snap.Release()
+	it, err := snap.Iter(nil, nil, false)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for it.Next() {
+		n++
+	}
+	err = it.Err()
+	it.Close()
+	return n, err
+}
+
+func (e *engine) Flush() error {
+	if err := e.finishRestore(); err != nil {
+		return err
+	}
+	if err := e.flushBuffer(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	drops := e.drops
+	e.drops = nil
+	e.mu.Unlock()
+	if len(drops) > 0 {
+		// Whole expired segments: Badger drops the tables under these prefixes without
+		// reading them (and writes its memtables out first).
+		if err := e.db.DropPrefix(drops...); err != nil {
+			return fmt.Errorf("drop expired segments: %w", err)
+		}
+	}
+	if e.opts.NoSyncOnFlush {
+		return nil
+	}
+	return e.db.Sync()
+}
+
+func (e *engine) Close() error {
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	err := e.Flush()
+	if e.gcStop != nil {
+		close(e.gcStop)
+		<-e.gcDone
+	}
+	if cerr := e.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// snapshot pairs a copy of the write buffer with a Badger read transaction.
+type snapshot struct {
+	buf *core.Tree
+	txn *badger.Txn
+}
+
+func (s *snapshot) Release() { s.txn.Discard() }
+
+func (s *snapshot) Iter(lo, hi []byte, reverse bool) (statestore.KeyValueIterator, error) {
+	it := s.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Reverse: reverse, Prefix: []byte{dataPrefix}})
+	m := &mergeIter{buf: s.buf.Iter(lo, hi, reverse), db: it, lo: lo, hi: hi, reverse: reverse}
+	// Position the Badger iterator: forward at lo; backward at the last key < hi.
+	switch {
+	case !reverse:
+		it.Seek(pkey(nil, lo))
+	case hi != nil:
+		it.Seek(pkey(nil, hi))
+		if it.Valid() && bytes.Equal(it.Item().Key()[1:], hi) {
+			it.Next()
+		}
+	default:
+		it.Seek([]byte{dataPrefix + 1})
+	}
+	m.bufOK = m.buf.Next()
+	return m, nil
+}
+
+// mergeIter merges the write buffer (which wins on equal keys, and whose nil values hide
+// keys) with a Badger iterator.
+type mergeIter struct {
+	buf     *core.TreeIter
+	bufOK   bool
+	db      *badger.Iterator
+	lo, hi  []byte
+	reverse bool
+
+	key     []byte
+	val     []byte
+	fromDB  *badger.Item
+	valBuf  []byte
+	err     error
+	done    bool
+	started bool
+}
+
+// dbKey returns the current Badger key (without the prefix) if it is within bounds.
+func (m *mergeIter) dbKey() ([]byte, bool) {
+	if !m.db.Valid() {
+		return nil, false
+	}
+	k := m.db.Item().Key()[1:]
+	if m.reverse {
+		if m.lo != nil && bytes.Compare(k, m.lo) < 0 {
+			return nil, false
+		}
+	} else if m.hi != nil && bytes.Compare(k, m.hi) >= 0 {
+		return nil, false
+	}
+	return k, true
+}
+
+func (m *mergeIter) Next() bool {
+	if m.done {
+		return false
+	}
+	if m.started && m.fromDB != nil {
+		m.db.Next()
+	}
+	m.started = true
+	for {
+		dk, dbOK := m.dbKey()
+		if !m.bufOK && !dbOK {
+			m.done = true
+			m.key, m.val, m.fromDB = nil, nil, nil
+			return false
+		}
+		c := 0
+		switch {
+		case !m.bufOK:
+			c = 1
+		case !dbOK:
+			c = -1
+		default:
+			c = bytes.Compare(m.buf.Key(), dk)
+			if m.reverse {
+				c = -c
+			}
+		}
+		if c > 0 { // Badger's key comes first
+			m.key, m.val, m.fromDB = dk, nil, m.db.Item()
+			return true
+		}
+		// The buffer's key comes first, or both have it and the buffer wins.
+		k, v := m.buf.Key(), m.buf.Value()
+		if c == 0 {
+			m.db.Next()
+		}
+		m.bufOK = m.buf.Next()
+		if v == nil {
+			continue // a pending delete
+		}
+		m.key, m.val, m.fromDB = k, v, nil
+		return true
+	}
+}
+
+func (m *mergeIter) Key() []byte { return m.key }
+
+func (m *mergeIter) Value() []byte {
+	if m.fromDB == nil {
+		return m.val
+	}
+	if m.val == nil {
+		v, err := valueOf(m.fromDB, m.valBuf)
+		if err != nil {
+			m.err = err
+			return []byte{}
+		}
+		m.valBuf, m.val = v, v
+	}
+	return m.val
+}
+
+func (m *mergeIter) Err() error { return m.err }
+
+func (m *mergeIter) Close() error {
+	m.done = true
+	m.buf.Close()
+	m.db.Close()
+	return m.err
+}

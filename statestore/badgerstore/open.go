@@ -1,0 +1,279 @@
+package badgerstore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/rivulet-io/rivulet/statestore"
+	"github.com/rivulet-io/rivulet/statestore/internal/core"
+)
+
+// Files in a store directory, besides statestore.CheckpointFileName.
+const (
+	// DataDirName is the subdirectory holding the Badger files.
+	DataDirName = "badger"
+	// DirtyFileName is the marker present while the store is open: found at open, it
+	// means the last process to open the store did not close it.
+	DirtyFileName = ".dirty"
+)
+
+// Status says how a store directory was found when the store opened.
+type Status struct {
+	// Unclean is set when the store was not closed cleanly last time (a crash or a
+	// kill): Badger replayed its write-ahead log, and the store may hold writes made
+	// after its checkpoint (harmless under at-least-once; see Options.WipeUnclean).
+	Unclean bool
+	// Wiped is set when the store's data was deleted at open, with its checkpoint: the
+	// store is empty and must be restored from the beginning of its changelog.
+	// ReadCheckpoint returns nil for it, so the runtime's usual path does that.
+	Wiped bool
+	// Reason says why the store was wiped: Badger's error, or the unclean shutdown.
+	Reason error
+}
+
+// ErrLocked is returned when another process (or another store in this process) has the
+// store directory open. Nothing is wiped in that case.
+var ErrLocked = errors.New("badgerstore: store directory is in use")
+
+// openDB opens (creating if needed) the Badger instance of the store in dir, wiping it
+// when it cannot be opened or (with WipeUnclean) was not closed cleanly.
+func openDB(dir, name string, opts Options) (db *badger.DB, st Status, err error) {
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, st, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, st, fmt.Errorf("badgerstore: %s: %w", name, err)
+	}
+	dirty := filepath.Join(dir, DirtyFileName)
+	if _, err := os.Stat(dirty); err == nil {
+		st.Unclean = true
+	}
+	log := opts.Logger.With("store", name, "dir", dir)
+	if st.Unclean && opts.WipeUnclean {
+		st.Wiped, st.Reason = true, errors.New("badgerstore: store was not closed cleanly")
+		log.Warn("badgerstore: wiping a store that was not closed cleanly; it will be restored from its changelog")
+		if err := wipe(dir); err != nil {
+			return nil, st, fmt.Errorf("badgerstore: %s: wipe: %w", name, err)
+		}
+	}
+	bopts := badgerOptions(filepath.Join(dir, DataDirName), opts, log)
+	db, err = safeOpen(bopts)
+	if err != nil {
+		if isLockErr(err) {
+			return nil, st, fmt.Errorf("%w: %s: %v", ErrLocked, dir, err)
+		}
+		// Anything else means the files cannot be trusted: the changelog is the truth,
+		// so start over from it.
+		log.Warn("badgerstore: store cannot be opened; wiping it, it will be restored from its changelog", "err", err)
+		st.Wiped, st.Reason = true, err
+		if err := wipe(dir); err != nil {
+			return nil, st, fmt.Errorf("badgerstore: %s: wipe: %w", name, err)
+		}
+		db, err = safeOpen(bopts)
+		if err != nil {
+			return nil, st, fmt.Errorf("badgerstore: %s: open after wipe: %w", name, err)
+		}
+	}
+	if err := statestore.WriteFileAtomic(dirty, []byte("open\n")); err != nil {
+		db.Close()
+		return nil, st, fmt.Errorf("badgerstore: %s: dirty marker: %w", name, err)
+	}
+	if st.Unclean && !st.Wiped {
+		log.Info("badgerstore: store was not closed cleanly; Badger recovered it")
+	}
+	return db, st, nil
+}
+
+// safeOpen turns a panic inside badger.Open (some corruptions of its files cause one)
+// into an error, so a damaged directory is wiped instead of taking the process down.
+func safeOpen(opts badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("badger panicked while opening: %v", r)
+		}
+	}()
+	return badger.Open(opts)
+}
+
+func isLockErr(err error) bool {
+	return strings.Contains(err.Error(), "Cannot acquire directory lock")
+}
+
+// wipe deletes the store's data and checkpoint, keeping the directory.
+func wipe(dir string) error {
+	if err := os.RemoveAll(filepath.Join(dir, DataDirName)); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(dir, statestore.CheckpointFileName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return statestore.SyncDir(dir)
+}
+
+// markClean removes the dirty marker after a clean close.
+func markClean(dir string) error {
+	if err := os.Remove(filepath.Join(dir, DirtyFileName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return statestore.SyncDir(dir)
+}
+
+func badgerOptions(path string, o Options, log *slog.Logger) badger.Options {
+	return badger.DefaultOptions(path).
+		WithLogger(badgerLogger{log}).
+		WithMetricsEnabled(false).
+		WithDetectConflicts(false).
+		WithNumVersionsToKeep(1).
+		WithSyncWrites(false). // durability comes from Flush's fsync; the changelog is the truth
+		WithCompression(options.None).
+		WithChecksumVerificationMode(options.OnBlockRead).
+		WithMemTableSize(o.MemTableSize).
+		WithNumMemtables(o.NumMemtables).
+		WithNumLevelZeroTables(max(o.NumMemtables, 2)).
+		WithNumLevelZeroTablesStall(max(o.NumMemtables, 2)*3).
+		WithBlockCacheSize(o.BlockCacheSize).
+		WithIndexCacheSize(o.IndexCacheSize).
+		WithBaseTableSize(o.BaseTableSize).
+		WithValueThreshold(o.ValueThreshold).
+		WithValueLogFileSize(o.ValueLogFileSize).
+		WithNumCompactors(o.NumCompactors).
+		WithNumGoroutines(2)
+}
+
+// badgerLogger sends Badger's warnings and errors to slog; its info and debug lines,
+// which are many, are dropped.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}
+
+// closer is what the stores run on Close after the core store closed the engine.
+type storeDir struct {
+	dir    string
+	status Status
+}
+
+func (d *storeDir) closed(err error) error {
+	if err != nil {
+		return err
+	}
+	if err := markClean(d.dir); err != nil {
+		return fmt.Errorf("badgerstore: mark clean: %w", err)
+	}
+	return nil
+}
+
+// KeyValueStore is a statestore.KeyValueStore kept in Badger. It also implements
+// statestore.Restorable.
+type KeyValueStore struct {
+	*core.KeyValueStore
+	storeDir
+}
+
+// OpenKeyValueStore opens the key-value store kept in dir (the runtime uses
+// state.dir/<application.id>/<task>/<store>), creating it if needed. See Status for
+// what a crash leaves and how it is handled; ErrLocked if dir is in use.
+func OpenKeyValueStore(dir, name string, opts Options, kvOpts statestore.KeyValueOptions) (*KeyValueStore, error) {
+	opts.EnsureDefaults()
+	db, st, err := openDB(dir, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &KeyValueStore{
+		KeyValueStore: core.NewKeyValueStore(newEngine(name, db, opts), kvOpts),
+		storeDir:      storeDir{dir: dir, status: st},
+	}, nil
+}
+
+// Close implements statestore.Store: it flushes, closes Badger and removes the dirty marker.
+func (s *KeyValueStore) Close() error { return s.closed(s.KeyValueStore.Close()) }
+
+// Status says how the store directory was found at open.
+func (s *KeyValueStore) Status() Status { return s.status }
+
+// Dir is the store directory.
+func (s *KeyValueStore) Dir() string { return s.dir }
+
+// WindowStore is a statestore.WindowStore kept in Badger. It also implements
+// statestore.Restorable.
+type WindowStore struct {
+	*core.WindowStore
+	storeDir
+}
+
+// OpenWindowStore opens the window store kept in dir, creating it if needed.
+func OpenWindowStore(dir, name string, opts Options, wOpts statestore.WindowOptions) (*WindowStore, error) {
+	opts.EnsureDefaults()
+	wOpts.EnsureDefaults()
+	if err := wOpts.Validate(); err != nil {
+		return nil, err
+	}
+	db, st, err := openDB(dir, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := core.NewWindowStore(newEngine(name, db, opts), wOpts)
+	if err != nil {
+		return nil, err
+	}
+	return &WindowStore{WindowStore: ws, storeDir: storeDir{dir: dir, status: st}}, nil
+}
+
+// Close implements statestore.Store.
+func (s *WindowStore) Close() error { return s.closed(s.WindowStore.Close()) }
+
+// Status says how the store directory was found at open.
+func (s *WindowStore) Status() Status { return s.status }
+
+// Dir is the store directory.
+func (s *WindowStore) Dir() string { return s.dir }
+
+// SessionStore is a statestore.SessionStore kept in Badger. It also implements
+// statestore.Restorable.
+type SessionStore struct {
+	*core.SessionStore
+	storeDir
+}
+
+// OpenSessionStore opens the session store kept in dir, creating it if needed.
+func OpenSessionStore(dir, name string, opts Options, sOpts statestore.SessionOptions) (*SessionStore, error) {
+	opts.EnsureDefaults()
+	sOpts.EnsureDefaults()
+	if err := sOpts.Validate(); err != nil {
+		return nil, err
+	}
+	db, st, err := openDB(dir, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := core.NewSessionStore(newEngine(name, db, opts), sOpts)
+	if err != nil {
+		return nil, err
+	}
+	return &SessionStore{SessionStore: ss, storeDir: storeDir{dir: dir, status: st}}, nil
+}
+
+// Close implements statestore.Store.
+func (s *SessionStore) Close() error { return s.closed(s.SessionStore.Close()) }
+
+// Status says how the store directory was found at open.
+func (s *SessionStore) Status() Status { return s.status }
+
+// Dir is the store directory.
+func (s *SessionStore) Dir() string { return s.dir }

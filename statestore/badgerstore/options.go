@@ -1,0 +1,167 @@
+package badgerstore
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/rivulet-io/rivulet/statestore"
+)
+
+// Options configure the Badger instance behind one store. Each store has its own
+// instance (see the package doc), so these sizes are per store: an application's state
+// memory is about MemoryBound() times the number of persistent stores its instance
+// holds. OptionsForMemory derives them from one figure.
+type Options struct {
+	// MemTableSize is the size of each Badger memtable (the in-memory write buffer, and
+	// the unit of its write-ahead log). The default value is 8 MiB.
+	MemTableSize int64
+	// NumMemtables is how many memtables may exist at once (one being written, the rest
+	// waiting to be flushed to level 0). The default value is 2.
+	NumMemtables int
+	// BlockCacheSize bounds Badger's cache of table blocks. The default value is 8 MiB.
+	BlockCacheSize int64
+	// IndexCacheSize bounds Badger's cache of table indexes and bloom filters; with it
+	// set, they are not all kept in memory. The default value is 4 MiB.
+	IndexCacheSize int64
+	// WriteBufferSize bounds the store's own buffer of writes not yet handed to Badger:
+	// writes go there first (a B-tree insert, read back by Get and iterators) and reach
+	// Badger in one write batch when it is full or on Flush. The default value is 4 MiB.
+	WriteBufferSize int64
+	// BaseTableSize is the size of level-1 tables. The default value is 2 MiB.
+	BaseTableSize int64
+	// ValueThreshold: values larger than this go to the value log instead of the LSM
+	// tree. The default value is 64 KiB.
+	ValueThreshold int64
+	// ValueLogFileSize is the size of each value-log file. The default value is 64 MiB.
+	ValueLogFileSize int64
+	// NumCompactors is the number of compaction goroutines (Badger needs at least 2).
+	// The default value is 2.
+	NumCompactors int
+	// ValueLogGCInterval is how often value-log garbage collection runs. The default
+	// value is 5 minutes; a negative value disables it.
+	ValueLogGCInterval time.Duration
+	// ValueLogGCDiscardRatio is the fraction of stale data a value-log file must hold to
+	// be rewritten. The default value is 0.5.
+	ValueLogGCDiscardRatio float64
+	// NoSyncOnFlush skips the fsync on Flush. Flush then no longer makes writes durable,
+	// so checkpoints may claim more than a crash leaves; use only for tests and
+	// benchmarks. The default value is false (Flush fsyncs).
+	NoSyncOnFlush bool
+	// WipeUnclean wipes a store that was not closed cleanly (its dirty marker is present)
+	// instead of letting Badger recover it, and reports it in Status. Kafka Streams does
+	// this under exactly-once, where state written after the last commit must not
+	// survive. The default value is false (at-least-once: keep what Badger recovers).
+	WipeUnclean bool
+	// Logger receives Badger's warnings and errors and the store's recovery messages.
+	// The default value is slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults of Options.
+const (
+	DefaultMemTableSize           = 8 << 20
+	DefaultNumMemtables           = 2
+	DefaultBlockCacheSize         = 8 << 20
+	DefaultIndexCacheSize         = 4 << 20
+	DefaultWriteBufferSize        = 4 << 20
+	DefaultBaseTableSize          = 2 << 20
+	DefaultValueThreshold         = 64 << 10
+	DefaultValueLogFileSize       = 64 << 20
+	DefaultNumCompactors          = 2
+	DefaultValueLogGCInterval     = 5 * time.Minute
+	DefaultValueLogGCDiscardRatio = 0.5
+)
+
+// EnsureDefaults fills in zero fields with their default values.
+func (o *Options) EnsureDefaults() {
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
+	if o.NumMemtables == 0 {
+		o.NumMemtables = DefaultNumMemtables
+	}
+	if o.BlockCacheSize == 0 {
+		o.BlockCacheSize = DefaultBlockCacheSize
+	}
+	if o.IndexCacheSize == 0 {
+		o.IndexCacheSize = DefaultIndexCacheSize
+	}
+	if o.WriteBufferSize == 0 {
+		o.WriteBufferSize = DefaultWriteBufferSize
+	}
+	if o.BaseTableSize == 0 {
+		o.BaseTableSize = DefaultBaseTableSize
+	}
+	if o.ValueThreshold == 0 {
+		o.ValueThreshold = DefaultValueThreshold
+	}
+	if o.ValueLogFileSize == 0 {
+		o.ValueLogFileSize = DefaultValueLogFileSize
+	}
+	if o.NumCompactors == 0 {
+		o.NumCompactors = DefaultNumCompactors
+	}
+	if o.ValueLogGCInterval == 0 {
+		o.ValueLogGCInterval = DefaultValueLogGCInterval
+	}
+	if o.ValueLogGCDiscardRatio == 0 {
+		o.ValueLogGCDiscardRatio = DefaultValueLogGCDiscardRatio
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Validate reports options Badger cannot work with, with statestore.ErrInvalidOptions.
+func (o *Options) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: badgerstore: "+format, append([]any{statestore.ErrInvalidOptions}, args...)...)
+	}
+	switch {
+	case o.MemTableSize < 1<<20:
+		return bad("MemTableSize %d is below 1 MiB", o.MemTableSize)
+	case o.NumMemtables < 1:
+		return bad("NumMemtables %d is below 1", o.NumMemtables)
+	case o.BlockCacheSize < 0 || o.IndexCacheSize < 0:
+		return bad("negative cache size")
+	case o.WriteBufferSize < 0:
+		return bad("negative WriteBufferSize")
+	case o.BaseTableSize < 64<<10:
+		return bad("BaseTableSize %d is below 64 KiB", o.BaseTableSize)
+	case o.ValueThreshold < 1 || o.ValueThreshold > 1<<20:
+		return bad("ValueThreshold %d is outside [1, 1 MiB]", o.ValueThreshold)
+	case o.ValueLogFileSize < 1<<20 || o.ValueLogFileSize >= 2<<30:
+		return bad("ValueLogFileSize %d is outside [1 MiB, 2 GiB)", o.ValueLogFileSize)
+	case o.NumCompactors < 2:
+		return bad("NumCompactors %d is below 2", o.NumCompactors)
+	case o.ValueLogGCDiscardRatio <= 0 || o.ValueLogGCDiscardRatio >= 1:
+		return bad("ValueLogGCDiscardRatio %v is outside (0, 1)", o.ValueLogGCDiscardRatio)
+	}
+	return nil
+}
+
+// MemoryBound is the memory one store may hold in its buffers and caches: memtables,
+// block and index caches and the write buffer. Badger also uses a few MiB for table
+// building during compaction and for goroutine stacks, which this does not count.
+func (o Options) MemoryBound() int64 {
+	o.EnsureDefaults()
+	return int64(o.NumMemtables)*o.MemTableSize + o.BlockCacheSize + o.IndexCacheSize + o.WriteBufferSize
+}
+
+// OptionsForMemory returns default Options sized so that MemoryBound is about perStore
+// bytes (at least 8 MiB): half in memtables (two of them), a quarter in the block cache,
+// an eighth each in the index cache and the write buffer. The runtime calls it with its
+// state memory budget divided by the number of persistent stores it may hold.
+func OptionsForMemory(perStore int64) Options {
+	perStore = max(perStore, 8<<20)
+	o := Options{
+		NumMemtables:    2,
+		MemTableSize:    max(perStore/4, 1<<20),
+		BlockCacheSize:  perStore / 4,
+		IndexCacheSize:  perStore / 8,
+		WriteBufferSize: perStore / 8,
+	}
+	o.EnsureDefaults()
+	return o
+}
