@@ -139,7 +139,7 @@ func badgerOptions(path string, o Options, log *slog.Logger) badger.Options {
 		WithMemTableSize(o.MemTableSize).
 		WithNumMemtables(o.NumMemtables).
 		WithNumLevelZeroTables(max(o.NumMemtables, 2)).
-		WithNumLevelZeroTablesStall(max(o.NumMemtables, 2)*3).
+		WithNumLevelZeroTablesStall(max(o.NumMemtables, 2) * 3).
 		WithBlockCacheSize(o.BlockCacheSize).
 		WithIndexCacheSize(o.IndexCacheSize).
 		WithBaseTableSize(o.BaseTableSize).
