@@ -39,6 +39,9 @@ type Options struct {
 // testHooks let in-package tests stop an operation at a named point, as a
 // crash would.
 type testHooks struct {
+	// cleanerStep is called at each step of the compaction swap; an error
+	// aborts the swap there, leaving the files as a crash would.
+	cleanerStep func(step string) error
 	// fsync replaces (*os.File).Sync for the log's data files.
 	fsync func(f *os.File) error
 }
@@ -142,6 +145,8 @@ type Log struct {
 	lso    atomic.Int64
 	stable atomic.Int64 // first unstable offset, -1 when none
 	closed atomic.Bool
+	// closing tells a running cleaner to stop early.
+	closing atomic.Bool
 
 	// maintMu serializes the cleaner, retention and DeleteRecords, which
 	// remove segments.
@@ -863,6 +868,7 @@ func (l *Log) Close() error {
 }
 
 func (l *Log) close(clean bool) error {
+	l.closing.Store(true)
 	l.maintMu.Lock()
 	defer l.maintMu.Unlock()
 	if l.closed.Load() {

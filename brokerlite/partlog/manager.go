@@ -109,6 +109,10 @@ func OpenManager(cfg ManagerConfig) (*Manager, error) {
 	m.cancel = cancel
 	m.wg.Add(1)
 	go m.maintenanceLoop(ctx)
+	if !cfg.DisableCleaner {
+		m.wg.Add(1)
+		go m.cleanerLoop(ctx)
+	}
 	return m, nil
 }
 
@@ -368,6 +372,56 @@ func (m *Manager) maintenanceLoop(ctx context.Context) {
 			if err := m.RunRetention(); err != nil {
 				m.cfg.Options.Logger.Error("partlog: retention failed", "err", err)
 			}
+		}
+	}
+}
+
+// RunCleaner runs one cleaner pass: every log whose cleanup.policy includes
+// compact and that needs cleaning is compacted once. It returns how many
+// logs were cleaned and the first error (it goes on past errors).
+func (m *Manager) RunCleaner(ctx context.Context) (int, error) {
+	var (
+		n     int
+		first error
+	)
+	for _, l := range m.snapshot() {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		if !l.Config().CleanupPolicy.Compact() {
+			continue
+		}
+		st, err := l.Compact(ctx, CleanerOptions{})
+		if err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, errCleanerStopped) && first == nil {
+			first = fmt.Errorf("partlog: cleaning %s: %w", filepath.Base(l.dir), err)
+		}
+		if st.Cleaned {
+			n++
+		}
+	}
+	return n, first
+}
+
+func (m *Manager) cleanerLoop(ctx context.Context) {
+	defer m.wg.Done()
+	t := time.NewTimer(m.cfg.CleanerBackoff)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := m.RunCleaner(ctx)
+		if err != nil && ctx.Err() == nil {
+			m.cfg.Options.Logger.Error("partlog: log cleaner", "err", err)
+		}
+		// Go again at once while there was work, as Kafka's cleaner
+		// thread does; back off when every log is clean.
+		if n > 0 {
+			t.Reset(0)
+		} else {
+			t.Reset(m.cfg.CleanerBackoff)
 		}
 	}
 }

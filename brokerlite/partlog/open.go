@@ -430,9 +430,6 @@ func (l *Log) recover(segs []*segment, sizes []int64) ([]*segment, error) {
 			return segs, storageErr("recover segment", ioErr)
 		}
 		s.size.Store(stop)
-		if bad == nil && s.base < prevNext && sizes[i] == 0 && i < len(segs)-1 {
-			bad = fmt.Errorf("%w: empty segment %d inside the log", ErrCorruptMessage, s.base)
-		}
 		if bad != nil {
 			l.log.Warn("partlog: cutting the log at a torn or corrupt batch",
 				"segment", s.base, "position", stop, "droppedBytes", sizes[i]-stop, "droppedSegments", len(segs)-1-i, "err", bad)

@@ -161,6 +161,19 @@ func (ps *producerState) firstUnstableOffset() int64 {
 	return min
 }
 
+// lastOffsetByProducer returns each producer's last batch's last offset: the
+// cleaner keeps that batch (at least as an empty batch) so sequence state
+// survives compaction, as Kafka does.
+func (ps *producerState) lastOffsetByProducer() map[int64]int64 {
+	out := make(map[int64]int64, len(ps.m))
+	for id, e := range ps.m {
+		if n := len(e.Batches); n > 0 {
+			out[id] = e.Batches[n-1].LastOffset
+		}
+	}
+	return out
+}
+
 // Snapshot file: "<offset>.snapshot", Kafka's name, with our own layout:
 //
 //	magic "PLPS" | version uint16 (1) | crc32c uint32 of the rest |
