@@ -4,7 +4,6 @@ import (
 	"io"
 	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/rivulet-io/rivulet/statestore"
 	"github.com/rivulet-io/rivulet/statestore/badgerstore"
@@ -58,4 +57,17 @@ func TestKeyValue(t *testing.T) { storetest.RunKeyValue(t, harness()) }
 func TestWindow(t *testing.T)   { storetest.RunWindow(t, harness()) }
 func TestSession(t *testing.T)  { storetest.RunSession(t, harness()) }
 
-var _ = time.Second
+func TestCachingKeyValue(t *testing.T) {
+	h := harness()
+	cache := statestore.NewRecordCache(4 << 10)
+	open := h.OpenKeyValue
+	h.OpenKeyValue = func(dir, name string, opts statestore.KeyValueOptions) (statestore.KeyValueStore, error) {
+		inner, err := open(dir, name, opts)
+		if err != nil {
+			return nil, err
+		}
+		return statestore.NewCachingKeyValueStore(inner, cache, statestore.CachingOptions{Namespace: dir})
+	}
+	h.Caching = true
+	storetest.RunKeyValue(t, h)
+}

@@ -22,6 +22,9 @@ type Harness struct {
 	OpenSession func(dir, name string, opts statestore.SessionOptions) (statestore.SessionStore, error)
 	// Persistent says the stores keep their data across Close and reopen.
 	Persistent bool
+	// Caching says the stores are behind a record cache: writes reach the change logger
+	// folded, on Flush, instead of one by one.
+	Caching bool
 	// PropertyOps is the number of random operations per property run. The default
 	// value is 2000.
 	PropertyOps int

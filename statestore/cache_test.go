@@ -1,0 +1,183 @@
+package statestore_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/rivulet-io/rivulet/statestore"
+)
+
+type flushLog struct {
+	batches [][]string
+}
+
+func (f *flushLog) listener(entries []statestore.DirtyEntry) error {
+	var b []string
+	for _, e := range entries {
+		if e.Value == nil {
+			b = append(b, fmt.Sprintf("%s=<nil>@%d", e.Key, e.Context.Timestamp))
+		} else {
+			b = append(b, fmt.Sprintf("%s=%s@%d", e.Key, e.Value, e.Context.Timestamp))
+		}
+	}
+	f.batches = append(f.batches, b)
+	return nil
+}
+
+func TestCacheFoldsAndFlushesInUpdateOrder(t *testing.T) {
+	c := statestore.NewRecordCache(1 << 20)
+	var log flushLog
+	ns, err := c.Namespace("task-0_0-counts", log.listener)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(k, v string, ts int64) {
+		t.Helper()
+		var val []byte
+		if v != "" {
+			val = []byte(v)
+		}
+		if err := ns.Put([]byte(k), val, statestore.RecordContext{Timestamp: ts}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a", "1", 1)
+	put("b", "1", 2)
+	put("a", "2", 3) // folds into a, and moves a after b
+	put("c", "1", 4)
+	put("b", "", 5) // a delete
+	if l := ns.Get([]byte("b")); !l.Found || !l.Deleted {
+		t.Fatalf("pending delete lookup = %+v", l)
+	}
+	if err := ns.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"a=2@3", "c=1@4", "b=<nil>@5"}}
+	if !slices.EqualFunc(log.batches, want, slices.Equal) {
+		t.Fatalf("flushed %q, want %q", log.batches, want)
+	}
+	if err := ns.Flush(); err != nil || len(log.batches) != 1 {
+		t.Fatalf("a second flush with nothing dirty called the listener: %q", log.batches)
+	}
+	// Flushed deletes leave the cache; flushed values stay, clean.
+	if l := ns.Get([]byte("b")); l.Found {
+		t.Fatalf("flushed delete still cached: %+v", l)
+	}
+	if l := ns.Get([]byte("a")); !l.Found || string(l.Value) != "2" {
+		t.Fatalf("flushed value not cached: %+v", l)
+	}
+}
+
+func TestCacheEvictsLRUWithinNamespaceAndFlushesOnDirtyEviction(t *testing.T) {
+	const entry = 96 + 2 // overhead + 1-byte key + 1-byte value
+	c := statestore.NewRecordCache(4 * entry)
+	var logA, logB flushLog
+	a, _ := c.Namespace("a", logA.listener)
+	b, _ := c.Namespace("b", logB.listener)
+	ctx := statestore.RecordContext{}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(b.Put([]byte("x"), []byte("1"), ctx))
+	must(a.PutClean([]byte("1"), []byte("1")))
+	must(a.PutClean([]byte("2"), []byte("2")))
+	must(a.PutClean([]byte("3"), []byte("3")))
+	if c.SizeBytes() != 4*entry {
+		t.Fatalf("size = %d, want %d", c.SizeBytes(), 4*entry)
+	}
+	a.Get([]byte("1"))                        // 1 becomes most recent: 2 is the LRU
+	must(a.PutClean([]byte("4"), []byte("4"))) // over the bound: evict a's LRU, never b's
+	if a.Get([]byte("2")).Found || !a.Get([]byte("1")).Found || !b.Get([]byte("x")).Found {
+		t.Fatal("evicted the wrong entry")
+	}
+	if c.SizeBytes() > c.MaxBytes() {
+		t.Fatalf("size %d over bound %d", c.SizeBytes(), c.MaxBytes())
+	}
+	// A dirty LRU entry flushes its namespace (all of its dirty entries) before leaving.
+	a.Clear()
+	must(a.Put([]byte("d"), []byte("1"), statestore.RecordContext{Timestamp: 7}))
+	must(a.Put([]byte("e"), []byte("1"), statestore.RecordContext{Timestamp: 8}))
+	must(a.Put([]byte("f"), []byte("1"), statestore.RecordContext{Timestamp: 9}))
+	must(a.Put([]byte("g"), []byte("1"), statestore.RecordContext{Timestamp: 10}))
+	want := [][]string{{"d=1@7", "e=1@8", "f=1@9", "g=1@10"}}
+	if !slices.EqualFunc(logA.batches, want, slices.Equal) {
+		t.Fatalf("eviction flushed %q, want %q", logA.batches, want)
+	}
+	if len(logB.batches) != 0 {
+		t.Fatalf("a write to namespace a flushed namespace b: %q", logB.batches)
+	}
+	if c.SizeBytes() > c.MaxBytes() {
+		t.Fatalf("size %d over bound %d", c.SizeBytes(), c.MaxBytes())
+	}
+}
+
+func TestCacheNamespaces(t *testing.T) {
+	c := statestore.NewRecordCache(0)
+	if c.MaxBytes() != statestore.DefaultCacheMaxBytes {
+		t.Fatalf("default bound = %d", c.MaxBytes())
+	}
+	ns, _ := c.Namespace("x", nil)
+	if _, err := c.Namespace("x", nil); !errors.Is(err, statestore.ErrDuplicateNamespace) {
+		t.Fatalf("duplicate namespace: %v", err)
+	}
+	_ = ns.Put([]byte("k"), []byte("v"), statestore.RecordContext{})
+	_ = ns.Put([]byte("j"), nil, statestore.RecordContext{})
+	got := ns.Range(nil, nil, false)
+	if len(got) != 2 || string(got[0].Key) != "j" || got[0].Value != nil || string(got[1].Value) != "v" {
+		t.Fatalf("Range = %q", got)
+	}
+	if err := ns.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Put([]byte("k"), []byte("v"), statestore.RecordContext{}); !errors.Is(err, statestore.ErrClosed) {
+		t.Fatalf("Put on a closed namespace = %v", err)
+	}
+	if c.SizeBytes() != 0 {
+		t.Fatalf("closed namespace left %d bytes", c.SizeBytes())
+	}
+	if _, err := c.Namespace("x", nil); err != nil {
+		t.Fatalf("re-registering a closed namespace: %v", err)
+	}
+}
+
+func TestCachingStoreForwardsFoldedUpdatesWithOldValues(t *testing.T) {
+	// A tiny inner store is enough here: the suite in storetest covers the rest.
+	inner := newMapStore()
+	var got []string
+	s, err := statestore.NewCachingKeyValueStore(inner, statestore.NewRecordCache(1<<20), statestore.CachingOptions{
+		SendOldValues: true,
+		Context:       func() statestore.RecordContext { return statestore.RecordContext{Timestamp: 42} },
+		OnFlush: func(entries []statestore.CachedEntry) error {
+			for _, e := range entries {
+				got = append(got, fmt.Sprintf("%s:%s->%s@%d", e.Key, e.OldValue, e.NewValue, e.Context.Timestamp))
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = inner.Put([]byte("w"), []byte("1"))
+	for _, v := range []string{"2", "3", "4"} {
+		if err := s.Put([]byte("w"), []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, _ := inner.Get([]byte("w")); string(v) != "1" {
+		t.Fatalf("the cache wrote through before a flush: %q", v)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"w:1->4@42"}; !slices.Equal(got, want) {
+		t.Fatalf("forwarded %q, want %q", got, want)
+	}
+	if v, _ := inner.Get([]byte("w")); string(v) != "4" {
+		t.Fatalf("store after flush = %q", v)
+	}
+}
