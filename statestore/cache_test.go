@@ -90,7 +90,7 @@ func TestCacheEvictsLRUWithinNamespaceAndFlushesOnDirtyEviction(t *testing.T) {
 	if c.SizeBytes() != 4*entry {
 		t.Fatalf("size = %d, want %d", c.SizeBytes(), 4*entry)
 	}
-	a.Get([]byte("1"))                        // 1 becomes most recent: 2 is the LRU
+	a.Get([]byte("1"))                         // 1 becomes most recent: 2 is the LRU
 	must(a.PutClean([]byte("4"), []byte("4"))) // over the bound: evict a's LRU, never b's
 	if a.Get([]byte("2")).Found || !a.Get([]byte("1")).Found || !b.Get([]byte("x")).Found {
 		t.Fatal("evicted the wrong entry")
