@@ -1087,3 +1087,21 @@ func (s *settings) consumerOpts(p *Parsed) ([]kgo.Opt, error) {
 	}
 	return opts, nil
 }
+
+// For returns the properties that apply to a client of the given role: its own, those common
+// to every client, and unknown ones (so that Parse still reports a typo). It drops the
+// properties of other client kinds, so one property set (a tool's --consumer-property list, an
+// app's config) can build several kinds of client without "ignored" warnings.
+func (p Properties) For(role Role) Properties {
+	out := make(Properties, len(p))
+	for k, v := range p {
+		spec, known := propertyTable[k]
+		if strings.HasPrefix(k, InterceptorPropertyPrefix) && k != "interceptor.classes" {
+			known, spec.roles = true, RoleProducer|RoleConsumer
+		}
+		if !known || spec.roles&role != 0 {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -252,3 +252,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPropertiesFor(t *testing.T) {
+	all := withBase("group.id", "g", "acks", "1", "client.id", "c", "typo.here", "x", "interceptor.foo", "y", "default.api.timeout.ms", "5")
+	got := all.For(RoleAdmin)
+	want := Properties{"bootstrap.servers": "127.0.0.1:9092", "client.id": "c", "typo.here": "x", "default.api.timeout.ms": "5"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("got %v want %v", got, want)
+		}
+	}
+	if c := all.For(RoleConsumer); c["interceptor.foo"] != "y" || c["group.id"] != "g" || c["acks"] != "" {
+		t.Fatalf("consumer view %v", c)
+	}
+}

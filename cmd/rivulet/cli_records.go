@@ -1,0 +1,424 @@
+package main
+
+// Reading records from text lines (produce) and writing records as text (consume), with the
+// property names of Kafka's LineMessageReader and DefaultMessageFormatter.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// unescapeSeparator turns \t, \n, \r and \\ in a separator property into the characters, so
+// `--property key.separator=\t` means a tab without shell quoting tricks.
+func unescapeSeparator(s string) string {
+	return strings.NewReplacer(`\t`, "\t", `\n`, "\n", `\r`, "\r", `\\`, `\`).Replace(s)
+}
+
+func parseBoolProperty(key, v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("property %s=%q: want true or false", key, v)
+}
+
+// lineReaderConfig is kafka-console-producer.sh's --property set (LineMessageReader).
+type lineReaderConfig struct {
+	parseKey         bool
+	keySeparator     string
+	parseHeaders     bool
+	headersDelimiter string
+	headersSeparator string
+	headersKeySep    string
+	nullMarker       string
+	hasNullMarker    bool
+	ignoreError      bool
+}
+
+func defaultLineReaderConfig() lineReaderConfig {
+	return lineReaderConfig{
+		keySeparator:     "\t",
+		headersDelimiter: "\t",
+		headersSeparator: ",",
+		headersKeySep:    ":",
+	}
+}
+
+var lineReaderProperties = []string{"parse.key", "key.separator", "parse.headers", "headers.delimiter", "headers.separator", "headers.key.separator", "null.marker", "ignore.error"}
+
+func newLineReaderConfig(props map[string]string) (lineReaderConfig, error) {
+	c := defaultLineReaderConfig()
+	for _, k := range sortedKeys(props) {
+		v := props[k]
+		var err error
+		switch k {
+		case "parse.key":
+			c.parseKey, err = parseBoolProperty(k, v)
+		case "key.separator":
+			c.keySeparator = unescapeSeparator(v)
+		case "parse.headers":
+			c.parseHeaders, err = parseBoolProperty(k, v)
+		case "headers.delimiter":
+			c.headersDelimiter = unescapeSeparator(v)
+		case "headers.separator":
+			c.headersSeparator = unescapeSeparator(v)
+		case "headers.key.separator":
+			c.headersKeySep = unescapeSeparator(v)
+		case "null.marker":
+			c.nullMarker, c.hasNullMarker = v, true
+		case "ignore.error":
+			c.ignoreError, err = parseBoolProperty(k, v)
+		default:
+			return c, fmt.Errorf("unknown property %q (known: %s)", k, strings.Join(lineReaderProperties, ", "))
+		}
+		if err != nil {
+			return c, err
+		}
+	}
+	for name, sep := range map[string]string{"key.separator": c.keySeparator, "headers.delimiter": c.headersDelimiter, "headers.separator": c.headersSeparator, "headers.key.separator": c.headersKeySep} {
+		if sep == "" {
+			return c, fmt.Errorf("property %s must not be empty", name)
+		}
+	}
+	if c.parseHeaders && c.headersSeparator == c.headersKeySep {
+		return c, errors.New("headers.separator and headers.key.separator must differ")
+	}
+	return c, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// parseLine turns one input line (without its line ending) into a record, as Kafka's
+// LineMessageReader does: [headers<headers.delimiter>][key<key.separator>]value. lineNo is
+// for error messages. The record's slices are copies, so line may be reused.
+func (c lineReaderConfig) parseLine(line []byte, lineNo int) (*kgo.Record, error) {
+	r := &kgo.Record{}
+	rest := line
+	if c.parseHeaders {
+		i := bytes.Index(rest, []byte(c.headersDelimiter))
+		switch {
+		case i >= 0:
+			hs, err := c.parseHeaderList(rest[:i], lineNo)
+			if err != nil {
+				return nil, err
+			}
+			r.Headers = hs
+			rest = rest[i+len(c.headersDelimiter):]
+		case !c.ignoreError:
+			return nil, fmt.Errorf("line %d: no headers delimiter %q found (parse.headers=true)", lineNo, c.headersDelimiter)
+		}
+	}
+	if c.parseKey {
+		i := bytes.Index(rest, []byte(c.keySeparator))
+		switch {
+		case i >= 0:
+			r.Key = c.nullable(rest[:i])
+			rest = rest[i+len(c.keySeparator):]
+		case !c.ignoreError:
+			return nil, fmt.Errorf("line %d: no key separator %q found (parse.key=true)", lineNo, c.keySeparator)
+		}
+	}
+	r.Value = c.nullable(rest)
+	return r, nil
+}
+
+func (c lineReaderConfig) nullable(b []byte) []byte {
+	if c.hasNullMarker && string(b) == c.nullMarker {
+		return nil
+	}
+	return append([]byte{}, b...) // non-nil even when empty: an empty value is not a null one
+}
+
+func (c lineReaderConfig) parseHeaderList(b []byte, lineNo int) ([]kgo.RecordHeader, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var hs []kgo.RecordHeader
+	for _, pair := range bytes.Split(b, []byte(c.headersSeparator)) {
+		i := bytes.Index(pair, []byte(c.headersKeySep))
+		if i < 0 {
+			return nil, fmt.Errorf("line %d: header %q has no key separator %q", lineNo, pair, c.headersKeySep)
+		}
+		key := string(pair[:i])
+		if c.hasNullMarker && key == c.nullMarker {
+			return nil, fmt.Errorf("line %d: a header key must not be the null marker", lineNo)
+		}
+		hs = append(hs, kgo.RecordHeader{Key: key, Value: c.nullable(pair[i+len(c.headersKeySep):])})
+	}
+	return hs, nil
+}
+
+// deserializer turns record bytes into text for the console.
+type deserializer func([]byte) ([]byte, error)
+
+var deserializerNames = "string, bytes, int64 (long), int32 (integer), json, msgpack"
+
+// deserializerFor accepts short names and Kafka's class names.
+func deserializerFor(name string) (deserializer, error) {
+	n := strings.TrimPrefix(name, "org.apache.kafka.common.serialization.")
+	switch strings.ToLower(n) {
+	case "string", "stringdeserializer":
+		return func(b []byte) ([]byte, error) { return b, nil }, nil
+	case "bytes", "bytearraydeserializer", "bytesdeserializer":
+		return func(b []byte) ([]byte, error) { return b, nil }, nil
+	case "int64", "long", "longdeserializer":
+		return func(b []byte) ([]byte, error) {
+			if len(b) != 8 {
+				return nil, fmt.Errorf("int64: want 8 bytes, got %d", len(b))
+			}
+			return strconv.AppendInt(nil, int64(binary.BigEndian.Uint64(b)), 10), nil
+		}, nil
+	case "int32", "integer", "int", "integerdeserializer":
+		return func(b []byte) ([]byte, error) {
+			if len(b) != 4 {
+				return nil, fmt.Errorf("int32: want 4 bytes, got %d", len(b))
+			}
+			return strconv.AppendInt(nil, int64(int32(binary.BigEndian.Uint32(b))), 10), nil
+		}, nil
+	case "double", "doubledeserializer":
+		return func(b []byte) ([]byte, error) {
+			if len(b) != 8 {
+				return nil, fmt.Errorf("double: want 8 bytes, got %d", len(b))
+			}
+			return strconv.AppendFloat(nil, math.Float64frombits(binary.BigEndian.Uint64(b)), 'g', -1, 64), nil
+		}, nil
+	case "json":
+		return func(b []byte) ([]byte, error) {
+			var out bytes.Buffer
+			if err := json.Compact(&out, b); err != nil {
+				return nil, fmt.Errorf("json: %w", err)
+			}
+			return out.Bytes(), nil
+		}, nil
+	case "msgpack":
+		return decodeMsgpack, nil
+	}
+	return nil, fmt.Errorf("unknown deserializer %q (want %s)", name, deserializerNames)
+}
+
+// decodeMsgpack prints a msgpack value as JSON; map keys that are not strings are printed with
+// fmt, since JSON keys must be strings.
+func decodeMsgpack(b []byte) ([]byte, error) {
+	dec := msgpack.NewDecoder(bytes.NewReader(b))
+	// Maps may have keys of any type (a Go map[int]T encodes so); decode them untyped.
+	dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
+	v, err := dec.DecodeInterface()
+	if err != nil {
+		return nil, fmt.Errorf("msgpack: %w", err)
+	}
+	if _, err := dec.PeekCode(); err != io.EOF {
+		return nil, errors.New("msgpack: trailing bytes after the value")
+	}
+	out, err := json.Marshal(jsonable(v))
+	if err != nil {
+		return nil, fmt.Errorf("msgpack: %w", err)
+	}
+	return out, nil
+}
+
+func jsonable(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = jsonable(e)
+		}
+		return x
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[fmt.Sprint(k)] = jsonable(e)
+		}
+		return m
+	case []any:
+		for i, e := range x {
+			x[i] = jsonable(e)
+		}
+		return x
+	case []byte:
+		return string(x)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Sprint(x)
+		}
+		return x
+	case float32:
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Sprint(x)
+		}
+		return x
+	}
+	return v
+}
+
+// messageFormatter is kafka-console-consumer.sh's DefaultMessageFormatter.
+type messageFormatter struct {
+	printTimestamp, printPartition, printOffset, printHeaders, printKey, printValue bool
+
+	keySeparator, lineSeparator       string
+	headersSeparator, headersKeySep   string
+	nullLiteral                       string
+	keyDeser, valueDeser, headerDeser deserializer
+	keyDeserName, valueDeserName      string
+}
+
+var formatterProperties = []string{"print.timestamp", "print.partition", "print.offset", "print.headers", "print.key", "print.value", "key.separator", "line.separator", "headers.separator", "headers.key.separator", "null.literal", "headers.deserializer"}
+
+func newMessageFormatter(props map[string]string, keyDeser, valueDeser string) (*messageFormatter, error) {
+	f := &messageFormatter{
+		printValue:       true,
+		keySeparator:     "\t",
+		lineSeparator:    "\n",
+		headersSeparator: ",",
+		headersKeySep:    ":",
+		nullLiteral:      "null",
+	}
+	var err error
+	if f.keyDeser, err = deserializerFor(keyDeser); err != nil {
+		return nil, fmt.Errorf("--key-deserializer: %w", err)
+	}
+	if f.valueDeser, err = deserializerFor(valueDeser); err != nil {
+		return nil, fmt.Errorf("--value-deserializer: %w", err)
+	}
+	f.headerDeser, _ = deserializerFor("string")
+	f.keyDeserName, f.valueDeserName = keyDeser, valueDeser
+	for _, k := range sortedKeys(props) {
+		v := props[k]
+		var err error
+		switch k {
+		case "print.timestamp":
+			f.printTimestamp, err = parseBoolProperty(k, v)
+		case "print.partition":
+			f.printPartition, err = parseBoolProperty(k, v)
+		case "print.offset":
+			f.printOffset, err = parseBoolProperty(k, v)
+		case "print.headers":
+			f.printHeaders, err = parseBoolProperty(k, v)
+		case "print.key":
+			f.printKey, err = parseBoolProperty(k, v)
+		case "print.value":
+			f.printValue, err = parseBoolProperty(k, v)
+		case "key.separator":
+			f.keySeparator = unescapeSeparator(v)
+		case "line.separator":
+			f.lineSeparator = unescapeSeparator(v)
+		case "headers.separator":
+			f.headersSeparator = unescapeSeparator(v)
+		case "headers.key.separator":
+			f.headersKeySep = unescapeSeparator(v)
+		case "null.literal":
+			f.nullLiteral = v
+		case "headers.deserializer":
+			f.headerDeser, err = deserializerFor(v)
+		default:
+			return nil, fmt.Errorf("unknown property %q (known: %s)", k, strings.Join(formatterProperties, ", "))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// format appends one record's text to dst. An error (a value the deserializer refuses) leaves
+// dst as it was.
+func (f *messageFormatter) format(dst []byte, r *kgo.Record) ([]byte, error) {
+	start := len(dst)
+	fail := func(what string, err error) ([]byte, error) {
+		return dst[:start], fmt.Errorf("%s[%d] offset %d: %s: %w", r.Topic, r.Partition, r.Offset, what, err)
+	}
+	sep := func(more bool) {
+		if more {
+			dst = append(dst, f.keySeparator...)
+		}
+	}
+	if f.printTimestamp {
+		if r.Timestamp.IsZero() {
+			dst = append(dst, "NO_TIMESTAMP"...)
+		} else {
+			if r.Attrs.TimestampType() == 1 {
+				dst = append(dst, "LogAppendTime:"...)
+			} else {
+				dst = append(dst, "CreateTime:"...)
+			}
+			dst = strconv.AppendInt(dst, r.Timestamp.UnixMilli(), 10)
+		}
+		sep(f.printPartition || f.printOffset || f.printHeaders || f.printKey || f.printValue)
+	}
+	if f.printPartition {
+		dst = append(dst, "Partition:"...)
+		dst = strconv.AppendInt(dst, int64(r.Partition), 10)
+		sep(f.printOffset || f.printHeaders || f.printKey || f.printValue)
+	}
+	if f.printOffset {
+		dst = append(dst, "Offset:"...)
+		dst = strconv.AppendInt(dst, r.Offset, 10)
+		sep(f.printHeaders || f.printKey || f.printValue)
+	}
+	if f.printHeaders {
+		if len(r.Headers) == 0 {
+			dst = append(dst, "NO_HEADERS"...)
+		}
+		for i, h := range r.Headers {
+			if i > 0 {
+				dst = append(dst, f.headersSeparator...)
+			}
+			dst = append(dst, h.Key...)
+			dst = append(dst, f.headersKeySep...)
+			if h.Value == nil {
+				dst = append(dst, f.nullLiteral...)
+				continue
+			}
+			v, err := f.headerDeser(h.Value)
+			if err != nil {
+				return fail("header "+h.Key, err)
+			}
+			dst = append(dst, v...)
+		}
+		sep(f.printKey || f.printValue)
+	}
+	if f.printKey {
+		if r.Key == nil {
+			dst = append(dst, f.nullLiteral...)
+		} else {
+			k, err := f.keyDeser(r.Key)
+			if err != nil {
+				return fail("key", err)
+			}
+			dst = append(dst, k...)
+		}
+		sep(f.printValue)
+	}
+	if f.printValue {
+		if r.Value == nil {
+			dst = append(dst, f.nullLiteral...)
+		} else {
+			v, err := f.valueDeser(r.Value)
+			if err != nil {
+				return fail("value", err)
+			}
+			dst = append(dst, v...)
+		}
+	}
+	dst = append(dst, f.lineSeparator...)
+	return dst, nil
+}
