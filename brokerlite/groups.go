@@ -1,0 +1,117 @@
+package brokerlite
+
+// groups.go wires the group coordinator (package groupcoord) into the broker: it creates
+// __consumer_offsets (compacted, internal, offsets.topic.num.partitions partitions) at start,
+// starts the coordinator over it after the logs are open (the coordinator replays every
+// partition to rebuild groups and committed offsets), and closes it when the broker closes.
+// The group API handlers (08, 09, 10, 11, 12, 13, 14, 15, 16, 42, 47) reach the coordinator
+// through b.coordinator().
+//
+// Settings taken from the broker configuration: offsets.topic.num.partitions (only when the
+// topic is created; an existing topic keeps its partition count, which the coordinator then
+// uses, as Kafka requires), offsets.topic.segment.bytes, offsets.retention.minutes,
+// offsets.retention.check.interval.ms, group.min.session.timeout.ms,
+// group.max.session.timeout.ms, group.initial.rebalance.delay.ms and group.max.size.
+// offsets.commit.timeout.ms (5s) and offset.metadata.max.bytes (4096) keep Kafka's
+// defaults: the broker does not parse them yet.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/rivulet-io/rivulet/brokerlite/groupcoord"
+)
+
+func init() {
+	groupsHook.start = startGroupCoordinator
+	groupsHook.stop = stopGroupCoordinator
+}
+
+// offsetsLog is the coordinator's view of __consumer_offsets.
+type offsetsLog struct{ b *Broker }
+
+// Append writes one batch and returns after it is fsynced.
+func (l offsetsLog) Append(ctx context.Context, partition int32, batch []byte) error {
+	return l.b.appendInternal(ctx, consumerOffsetsTopic, partition, batch)
+}
+
+// Replay reads a partition from its log start.
+func (l offsetsLog) Replay(ctx context.Context, partition int32, fn func(batch []byte) error) error {
+	return l.b.readPartition(ctx, consumerOffsetsTopic, partition, fn)
+}
+
+func startGroupCoordinator(ctx context.Context, b *Broker) error {
+	s := b.settings
+	t, err := b.ensureInternalTopic(consumerOffsetsTopic, s.OffsetsTopicNumPartitions, map[string]string{
+		"cleanup.policy": "compact",
+		"segment.bytes":  strconv.FormatInt(s.OffsetsTopicSegmentBytes, 10),
+	})
+	if err != nil {
+		return fmt.Errorf("brokerlite: creating %s: %w", consumerOffsetsTopic, err)
+	}
+	if n := int32(len(t.partitions)); n != s.OffsetsTopicNumPartitions {
+		b.logger.Warn("__consumer_offsets exists with another partition count than offsets.topic.num.partitions; using the existing count",
+			"partitions", n, "offsets.topic.num.partitions", s.OffsetsTopicNumPartitions)
+	}
+	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+	c, err := groupcoord.Start(ctx, groupcoord.Config{
+		Log:                           offsetsLog{b},
+		Partitions:                    int32(len(t.partitions)),
+		MinSessionTimeout:             ms(int64(s.GroupMinSessionTimeoutMs)),
+		MaxSessionTimeout:             ms(int64(s.GroupMaxSessionTimeoutMs)),
+		InitialRebalanceDelay:         ms(int64(s.GroupInitialRebalanceDelayMs)),
+		NoInitialRebalanceDelay:       s.GroupInitialRebalanceDelayMs == 0,
+		GroupMaxSize:                  int(s.GroupMaxSize),
+		OffsetsRetention:              time.Duration(s.OffsetsRetentionMinutes) * time.Minute,
+		OffsetsRetentionCheckInterval: ms(s.OffsetsRetentionCheckMs),
+		Logger:                        b.logger.With("component", "groupcoord"),
+		PartitionExists: func(topic string, partition int32) bool {
+			t := b.topics.get(topic)
+			return t != nil && partition >= 0 && int(partition) < len(t.partitions)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	b.groups = c
+	return nil
+}
+
+func stopGroupCoordinator(b *Broker) {
+	if c := b.coordinator(); c != nil {
+		c.Close()
+	}
+}
+
+// errNoCoordinator is returned by handlers when the coordinator is not running, which
+// happens only if a handler is reached outside Start/Close.
+var errNoCoordinator = errors.New("brokerlite: group coordinator is not running")
+
+// coordinator returns the running group coordinator, or nil.
+func (b *Broker) coordinator() *groupcoord.Coordinator {
+	c, _ := b.groups.(*groupcoord.Coordinator)
+	return c
+}
+
+// clientHost is the client address as Kafka reports it in group descriptions ("/1.2.3.4").
+func clientHost(conn *ConnInfo) string {
+	if conn == nil || conn.Remote == nil {
+		return ""
+	}
+	if h, _, err := net.SplitHostPort(conn.Remote.String()); err == nil {
+		return "/" + h
+	}
+	return "/" + conn.Remote.String()
+}
+
+// strOrEmpty dereferences a nullable string.
+func strOrEmpty(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
