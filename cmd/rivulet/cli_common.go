@@ -71,6 +71,11 @@ func (f *connFlags) properties(cmd *cobra.Command) (client.Properties, error) {
 		return nil, usageErrorf(cmd, "--%s: %v", f.propFlag, err)
 	}
 	props = props.Merge(extra)
+	if _, ok := props["client.id"]; !ok {
+		// Names the tool in group descriptions and broker logs, as Kafka's
+		// console-consumer does.
+		props["client.id"] = "rivulet-" + cmd.Name()
+	}
 	if cmd.Flags().Changed("bootstrap-server") || props["bootstrap.servers"] == "" {
 		props["bootstrap.servers"] = f.bootstrap
 	}
