@@ -42,3 +42,8 @@ func buildBatch(producerID int64, epoch int16, baseSeq int32, values ...string) 
 	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32c)) // CRC32C from attributes on
 	return b
 }
+
+// fixCRC recomputes a batch's CRC32C after a test changed its fields.
+func fixCRC(b []byte) {
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32c))
+}

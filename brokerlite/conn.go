@@ -209,6 +209,9 @@ func (b *Broker) handleFrame(ctx context.Context, info *ConnInfo, frame []byte, 
 			h.version, kmsg.NameForKey(h.key), entry.min, entry.max, h.clientID)
 	}
 	req := kmsg.RequestForKey(h.key)
+	if req == nil {
+		return nil, fmt.Errorf("brokerlite: API key %d has no request type", h.key)
+	}
 	req.SetVersion(h.version)
 	if req.IsFlexible() {
 		kmsg.SkipTags(&rd)
@@ -239,9 +242,16 @@ func (b *Broker) handleFrame(ctx context.Context, info *ConnInfo, frame []byte, 
 	return encodeResponse(out, h.correlation, kresp), nil
 }
 
+// recoverHandlerPanics is turned off by the fuzz tests, so that a panic in a handler fails
+// them instead of being logged.
+var recoverHandlerPanics = true
+
 // callHandler runs a handler, turning a panic into an error that closes the connection.
 func (b *Broker) callHandler(ctx context.Context, fn handlerFunc, info *ConnInfo, req kmsg.Request) (resp kmsg.Response, err error) {
 	defer func() {
+		if !recoverHandlerPanics {
+			return
+		}
 		if p := recover(); p != nil {
 			b.logger.Error("handler panicked; closing the connection", "api", kmsg.NameForKey(req.Key()),
 				"version", req.GetVersion(), "client", info.Remote.String(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))

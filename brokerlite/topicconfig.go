@@ -159,15 +159,16 @@ func (b *Broker) topicConfigValue(t *topic, name string) (string, kmsg.ConfigSou
 			syn = append(syn, configSource{bk, v, kmsg.ConfigSourceStaticBrokerConfig})
 		}
 	}
-	def := key.def
+	def, defName := key.def, name
 	if len(key.brokerKs) > 0 {
-		def = b.brokerDefault(key.brokerKs[0])
-	}
-	defName := name
-	if len(key.brokerKs) > 0 {
-		defName = key.brokerKs[0]
+		def, defName = b.brokerDefault(key.brokerKs[0]), key.brokerKs[0]
 	}
 	syn = append(syn, configSource{defName, def, kmsg.ConfigSourceDefaultConfig})
+	if syn[0].source == kmsg.ConfigSourceStaticBrokerConfig {
+		// The broker property may be in other units (log.retention.hours): the topic's
+		// value is the effective one, in the topic config's units.
+		return def, syn[0].source, syn
+	}
 	return syn[0].value, syn[0].source, syn
 }
 

@@ -348,7 +348,7 @@ func (r *topicRegistry) create(o createTopicOpts) (*topic, error) {
 
 // maxPartitionsPerTopic bounds one request's allocation; Kafka has no hard limit, but tens of
 // thousands of partitions on one node is a mistake, not a plan.
-const maxPartitionsPerTopic = 10000
+var maxPartitionsPerTopic int32 = 10000
 
 // collidingName returns an existing topic whose name differs from name only by '.' vs '_'
 // (Kafka rejects such pairs because their metric names collide), or "".

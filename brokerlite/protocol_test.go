@@ -1,0 +1,609 @@
+package brokerlite
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Protocol conformance: each API through franz-go's Client.Request (kmsg requests at the
+// version the client and broker agree on), checking error codes and fields.
+
+func request[R kmsg.Response](t *testing.T, c *kgo.Client, req kmsg.Request) R {
+	t.Helper()
+	resp, err := c.Request(testCtx(t), req)
+	if err != nil {
+		t.Fatalf("%s: %v", kmsg.NameForKey(req.Key()), err)
+	}
+	return resp.(R)
+}
+
+func errName(code int16) string {
+	if code == 0 {
+		return "NONE"
+	}
+	return kerr.ErrorForCode(code).Error()
+}
+
+func wantCode(t *testing.T, what string, got int16, want *kerr.Error) {
+	t.Helper()
+	wantCode := int16(0)
+	if want != nil {
+		wantCode = want.Code
+	}
+	if got != wantCode {
+		t.Fatalf("%s: got %s, want %s", what, errName(got), errName(wantCode))
+	}
+}
+
+func TestApiVersions(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	resp := request[*kmsg.ApiVersionsResponse](t, c, kmsg.NewPtrApiVersionsRequest())
+	wantCode(t, "ApiVersions", resp.ErrorCode, nil)
+	got := map[int16][2]int16{}
+	for _, k := range resp.ApiKeys {
+		got[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
+	}
+	for key, want := range map[kmsg.Key][2]int16{
+		kmsg.Produce: {3, 11}, kmsg.Fetch: {4, 16}, kmsg.ListOffsets: {1, 8}, kmsg.Metadata: {0, 12},
+		kmsg.ApiVersions: {0, 4}, kmsg.CreateTopics: {2, 7}, kmsg.DeleteTopics: {1, 6},
+		kmsg.DeleteRecords: {0, 2}, kmsg.InitProducerID: {0, 5}, kmsg.DescribeConfigs: {0, 4},
+		kmsg.AlterConfigs: {0, 2}, kmsg.CreatePartitions: {0, 3}, kmsg.IncrementalAlterConfigs: {0, 1},
+		kmsg.DescribeCluster: {0, 1},
+	} {
+		if got[int16(key)] != want {
+			t.Errorf("%s: advertised %v, want %v", key.Name(), got[int16(key)], want)
+		}
+	}
+}
+
+func TestMetadata(t *testing.T) {
+	b := startBroker(t, "", "num.partitions", "4")
+	c := newClient(t, b)
+	createTopic(t, c, "m1", 2)
+
+	// Auto-creation with num.partitions, and the broker as leader, replica and ISR.
+	req := kmsg.NewPtrMetadataRequest()
+	req.AllowAutoTopicCreation = true
+	req.Topics = []kmsg.MetadataRequestTopic{{Topic: kmsg.StringPtr("auto1")}, {Topic: kmsg.StringPtr("bad/name")}, {Topic: kmsg.StringPtr("m1")}}
+	resp := request[*kmsg.MetadataResponse](t, c, req)
+	if len(resp.Brokers) != 1 || resp.Brokers[0].NodeID != b.NodeID() || resp.ControllerID != b.NodeID() || resp.ClusterID == nil || *resp.ClusterID != b.ClusterID() {
+		t.Fatalf("brokers/controller/cluster: %+v", resp)
+	}
+	host, port := b.advertisedHostPort()
+	if resp.Brokers[0].Host != host || resp.Brokers[0].Port != port {
+		t.Fatalf("broker address %s:%d, want %s:%d", resp.Brokers[0].Host, resp.Brokers[0].Port, host, port)
+	}
+	auto := resp.Topics[0]
+	wantCode(t, "auto-created topic", auto.ErrorCode, nil)
+	if len(auto.Partitions) != 4 || auto.TopicID == ([16]byte{}) {
+		t.Fatalf("auto-created topic: %+v", auto)
+	}
+	for _, p := range auto.Partitions {
+		if p.Leader != b.NodeID() || len(p.Replicas) != 1 || len(p.ISR) != 1 || p.LeaderEpoch != 0 {
+			t.Fatalf("partition metadata: %+v", p)
+		}
+	}
+	wantCode(t, "invalid name", resp.Topics[1].ErrorCode, kerr.InvalidTopicException)
+	if len(resp.Topics[2].Partitions) != 2 {
+		t.Fatalf("m1: %+v", resp.Topics[2])
+	}
+
+	// No auto-creation when the request says so.
+	req2 := kmsg.NewPtrMetadataRequest()
+	req2.Topics = []kmsg.MetadataRequestTopic{{Topic: kmsg.StringPtr("not-there")}}
+	resp2 := request[*kmsg.MetadataResponse](t, c, req2)
+	wantCode(t, "no auto-create", resp2.Topics[0].ErrorCode, kerr.UnknownTopicOrPartition)
+
+	// All topics, and by id.
+	all := request[*kmsg.MetadataResponse](t, c, kmsg.NewPtrMetadataRequest())
+	names := map[string]bool{}
+	for _, tp := range all.Topics {
+		names[*tp.Topic] = true
+	}
+	if !names["auto1"] || !names["m1"] || names["not-there"] {
+		t.Fatalf("all topics: %v", names)
+	}
+	req3 := kmsg.NewPtrMetadataRequest()
+	req3.Topics = []kmsg.MetadataRequestTopic{{TopicID: auto.TopicID}, {TopicID: [16]byte{1}}}
+	resp3 := request[*kmsg.MetadataResponse](t, c, req3)
+	if resp3.Topics[0].Topic == nil || *resp3.Topics[0].Topic != "auto1" {
+		t.Fatalf("by id: %+v", resp3.Topics[0])
+	}
+	wantCode(t, "unknown id", resp3.Topics[1].ErrorCode, kerr.UnknownTopicID)
+
+	// auto.create.topics.enable=false.
+	b2 := startBroker(t, "", "auto.create.topics.enable", "false")
+	c2 := newClient(t, b2)
+	resp4 := request[*kmsg.MetadataResponse](t, c2, req)
+	wantCode(t, "auto-create disabled", resp4.Topics[0].ErrorCode, kerr.UnknownTopicOrPartition)
+}
+
+func createTopicsReq(name string, partitions int32, rf int16, configs ...string) *kmsg.CreateTopicsRequest {
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, partitions, rf
+	for i := 0; i+1 < len(configs); i += 2 {
+		cfg := kmsg.NewCreateTopicsRequestTopicConfig()
+		cfg.Name, cfg.Value = configs[i], kmsg.StringPtr(configs[i+1])
+		rt.Configs = append(rt.Configs, cfg)
+	}
+	req.Topics = append(req.Topics, rt)
+	return req
+}
+
+func TestCreateTopics(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	for _, tc := range []struct {
+		name, topic string
+		parts       int32
+		rf          int16
+		configs     []string
+		want        *kerr.Error
+		msg         string
+	}{
+		{"ok", "ct-ok", 3, 1, []string{"cleanup.policy", "compact", "retention.ms", "1000"}, nil, ""},
+		{"default partitions and rf", "ct-default", -1, -1, nil, nil, ""},
+		{"exists", "ct-ok", 1, 1, nil, kerr.TopicAlreadyExists, ""},
+		{"replication factor 3", "ct-rf", 1, 3, nil, kerr.InvalidReplicationFactor, "Kafka cluster"},
+		{"bad char", "ct bad", 1, 1, nil, kerr.InvalidTopicException, ""},
+		{"dot", ".", 1, 1, nil, kerr.InvalidTopicException, ""},
+		{"dotdot", "..", 1, 1, nil, kerr.InvalidTopicException, ""},
+		{"too long", strings.Repeat("x", 250), 1, 1, nil, kerr.InvalidTopicException, ""},
+		{"max length", strings.Repeat("y", 249), 1, 1, nil, nil, ""},
+		{"zero partitions", "ct-zero", 0, 1, nil, kerr.InvalidPartitions, ""},
+		{"unknown config", "ct-cfg", 1, 1, []string{"no.such.config", "1"}, kerr.InvalidConfig, ""},
+		{"bad config value", "ct-cfg2", 1, 1, []string{"retention.ms", "soon"}, kerr.InvalidConfig, ""},
+		{"bad cleanup policy", "ct-cfg3", 1, 1, []string{"cleanup.policy", "shred"}, kerr.InvalidConfig, ""},
+		{"internal", "__consumer_offsets", 1, 1, nil, kerr.InvalidRequest, ""},
+		{"collision base", "ct_col", 1, 1, nil, nil, ""},
+		{"metric collision", "ct.col", 1, 1, nil, kerr.InvalidTopicException, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := request[*kmsg.CreateTopicsResponse](t, c, createTopicsReq(tc.topic, tc.parts, tc.rf, tc.configs...))
+			rt := resp.Topics[0]
+			wantCode(t, tc.name, rt.ErrorCode, tc.want)
+			if tc.msg != "" && (rt.ErrorMessage == nil || !strings.Contains(*rt.ErrorMessage, tc.msg)) {
+				t.Fatalf("message %v lacks %q", rt.ErrorMessage, tc.msg)
+			}
+			if tc.want == nil {
+				if rt.TopicID == ([16]byte{}) || rt.ReplicationFactor != 1 {
+					t.Fatalf("created topic: %+v", rt)
+				}
+				for _, cfg := range rt.Configs {
+					if cfg.Name == "cleanup.policy" && tc.topic == "ct-ok" && (*cfg.Value != "compact" || cfg.Source != int8(kmsg.ConfigSourceDynamicTopicConfig)) {
+						t.Fatalf("config in response: %+v", cfg)
+					}
+				}
+			}
+		})
+	}
+	// validate_only creates nothing.
+	req := createTopicsReq("ct-validate", 2, 1)
+	req.ValidateOnly = true
+	resp := request[*kmsg.CreateTopicsResponse](t, c, req)
+	wantCode(t, "validate only", resp.Topics[0].ErrorCode, nil)
+	if b.topics.get("ct-validate") != nil {
+		t.Fatal("validate_only created the topic")
+	}
+	// A topic named twice in one request.
+	dup := createTopicsReq("ct-dup", 1, 1)
+	dup.Topics = append(dup.Topics, dup.Topics[0])
+	dresp := request[*kmsg.CreateTopicsResponse](t, c, dup)
+	wantCode(t, "duplicate in request", dresp.Topics[0].ErrorCode, kerr.InvalidRequest)
+}
+
+func TestDeleteTopicsAndPartitions(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "dt-a", 1)
+	createTopic(t, c, "dt-b", 1)
+	produceN(t, newClient(t, b, kgo.DefaultProduceTopic("dt-a")), "dt-a", 10)
+
+	req := kmsg.NewPtrDeleteTopicsRequest()
+	req.TopicNames = []string{"dt-a", "dt-missing"}
+	req.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: kmsg.StringPtr("dt-a")}, {Topic: kmsg.StringPtr("dt-missing")}, {TopicID: b.topics.get("dt-b").id}}
+	resp := request[*kmsg.DeleteTopicsResponse](t, c, req)
+	wantCode(t, "delete by name", resp.Topics[0].ErrorCode, nil)
+	wantCode(t, "delete missing", resp.Topics[1].ErrorCode, kerr.UnknownTopicOrPartition)
+	if len(resp.Topics) > 2 {
+		wantCode(t, "delete by id", resp.Topics[2].ErrorCode, nil)
+	}
+	if b.topics.get("dt-a") != nil {
+		t.Fatal("dt-a still exists")
+	}
+	// Re-creating the name starts empty with a new id.
+	createTopic(t, c, "dt-a", 1)
+	if _, hwm := b.topics.get("dt-a").partitions[0].offsets(); hwm != 0 {
+		t.Fatalf("re-created topic has end offset %d", hwm)
+	}
+
+	// CreatePartitions: grow, not shrink.
+	cp := kmsg.NewPtrCreatePartitionsRequest()
+	cp.Topics = []kmsg.CreatePartitionsRequestTopic{{Topic: "dt-a", Count: 3}, {Topic: "dt-nope", Count: 2}}
+	cpResp := request[*kmsg.CreatePartitionsResponse](t, c, cp)
+	wantCode(t, "grow", cpResp.Topics[0].ErrorCode, nil)
+	wantCode(t, "grow missing", cpResp.Topics[1].ErrorCode, kerr.UnknownTopicOrPartition)
+	if n := len(b.topics.get("dt-a").partitions); n != 3 {
+		t.Fatalf("partitions after grow: %d", n)
+	}
+	cp2 := kmsg.NewPtrCreatePartitionsRequest()
+	cp2.Topics = []kmsg.CreatePartitionsRequestTopic{{Topic: "dt-a", Count: 2}}
+	wantCode(t, "shrink", request[*kmsg.CreatePartitionsResponse](t, c, cp2).Topics[0].ErrorCode, kerr.InvalidPartitions)
+	produceN(t, newClient(t, b, kgo.DefaultProduceTopic("dt-a")), "dt-a", 30)
+
+	// delete.topic.enable=false.
+	b2 := startBroker(t, "", "delete.topic.enable", "false")
+	c2 := newClient(t, b2)
+	createTopic(t, c2, "keep", 1)
+	req2 := kmsg.NewPtrDeleteTopicsRequest()
+	req2.TopicNames = []string{"keep"}
+	req2.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: kmsg.StringPtr("keep")}}
+	wantCode(t, "deletion disabled", request[*kmsg.DeleteTopicsResponse](t, c2, req2).Topics[0].ErrorCode, kerr.TopicDeletionDisabled)
+}
+
+func describeTopicConfig(t *testing.T, c *kgo.Client, topic string, synonyms bool) map[string]kmsg.DescribeConfigsResponseResourceConfig {
+	t.Helper()
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	req.IncludeSynonyms = synonyms
+	req.Resources = []kmsg.DescribeConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: topic}}
+	resp := request[*kmsg.DescribeConfigsResponse](t, c, req)
+	wantCode(t, "DescribeConfigs", resp.Resources[0].ErrorCode, nil)
+	out := map[string]kmsg.DescribeConfigsResponseResourceConfig{}
+	for _, cfg := range resp.Resources[0].Configs {
+		out[cfg.Name] = cfg
+	}
+	return out
+}
+
+func TestConfigsDescribeAlterPersist(t *testing.T) {
+	dir := t.TempDir()
+	b := startBroker(t, dir, "log.retention.hours", "48")
+	c := newClient(t, b)
+	createTopic(t, c, "cfg", 1, "segment.bytes", "1048576")
+
+	cfgs := describeTopicConfig(t, c, "cfg", true)
+	if v := cfgs["segment.bytes"]; *v.Value != "1048576" || v.Source != kmsg.ConfigSourceDynamicTopicConfig || v.IsDefault {
+		t.Fatalf("segment.bytes: %+v", v)
+	}
+	if v := cfgs["retention.ms"]; *v.Value != "172800000" || v.Source != kmsg.ConfigSourceStaticBrokerConfig || len(v.ConfigSynonyms) < 2 {
+		t.Fatalf("retention.ms from log.retention.hours: %+v", v)
+	}
+	if v := cfgs["cleanup.policy"]; *v.Value != "delete" || v.Source != kmsg.ConfigSourceDefaultConfig {
+		t.Fatalf("cleanup.policy: %+v", v)
+	}
+
+	// Incremental: SET, APPEND to a list, DELETE back to the default.
+	inc := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	inc.Resources = []kmsg.IncrementalAlterConfigsRequestResource{{
+		ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: "cfg",
+		Configs: []kmsg.IncrementalAlterConfigsRequestResourceConfig{
+			{Name: "retention.ms", Op: kmsg.IncrementalAlterConfigOpSet, Value: kmsg.StringPtr("60000")},
+			{Name: "cleanup.policy", Op: kmsg.IncrementalAlterConfigOpAppend, Value: kmsg.StringPtr("compact")},
+			{Name: "segment.bytes", Op: kmsg.IncrementalAlterConfigOpDelete},
+		},
+	}}
+	wantCode(t, "incremental alter", request[*kmsg.IncrementalAlterConfigsResponse](t, c, inc).Resources[0].ErrorCode, nil)
+	cfgs = describeTopicConfig(t, c, "cfg", false)
+	if *cfgs["retention.ms"].Value != "60000" || *cfgs["cleanup.policy"].Value != "delete,compact" || *cfgs["segment.bytes"].Value != "1073741824" {
+		t.Fatalf("after incremental alter: retention.ms=%s cleanup.policy=%s segment.bytes=%s",
+			*cfgs["retention.ms"].Value, *cfgs["cleanup.policy"].Value, *cfgs["segment.bytes"].Value)
+	}
+	if got := b.topics.get("cfg").partitions[0].log.Config().RetentionMs; got != 60000 {
+		t.Fatalf("log config not applied: retention %d", got)
+	}
+	// SUBTRACT, an invalid value, APPEND to a non-list, a config named twice.
+	for _, tc := range []struct {
+		cfg  []kmsg.IncrementalAlterConfigsRequestResourceConfig
+		want *kerr.Error
+	}{
+		{[]kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "cleanup.policy", Op: kmsg.IncrementalAlterConfigOpSubtract, Value: kmsg.StringPtr("delete")}}, nil},
+		{[]kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "retention.ms", Op: kmsg.IncrementalAlterConfigOpSet, Value: kmsg.StringPtr("-5")}}, kerr.InvalidConfig},
+		{[]kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "retention.ms", Op: kmsg.IncrementalAlterConfigOpAppend, Value: kmsg.StringPtr("5")}}, kerr.InvalidConfig},
+		{[]kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "retention.ms", Op: kmsg.IncrementalAlterConfigOpSet, Value: kmsg.StringPtr("5")}, {Name: "retention.ms", Op: kmsg.IncrementalAlterConfigOpDelete}}, kerr.InvalidRequest},
+	} {
+		r := kmsg.NewPtrIncrementalAlterConfigsRequest()
+		r.Resources = []kmsg.IncrementalAlterConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: "cfg", Configs: tc.cfg}}
+		wantCode(t, "incremental", request[*kmsg.IncrementalAlterConfigsResponse](t, c, r).Resources[0].ErrorCode, tc.want)
+	}
+	if v := *describeTopicConfig(t, c, "cfg", false)["cleanup.policy"].Value; v != "compact" {
+		t.Fatalf("after SUBTRACT: %s", v)
+	}
+
+	// Legacy AlterConfigs replaces all overrides.
+	alt := kmsg.NewPtrAlterConfigsRequest()
+	alt.Resources = []kmsg.AlterConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: "cfg",
+		Configs: []kmsg.AlterConfigsRequestResourceConfig{{Name: "max.message.bytes", Value: kmsg.StringPtr("2000000")}}}}
+	wantCode(t, "alter", request[*kmsg.AlterConfigsResponse](t, c, alt).Resources[0].ErrorCode, nil)
+	// Broker configs are static.
+	altB := kmsg.NewPtrAlterConfigsRequest()
+	altB.Resources = []kmsg.AlterConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeBroker, ResourceName: "0"}}
+	wantCode(t, "alter broker", request[*kmsg.AlterConfigsResponse](t, c, altB).Resources[0].ErrorCode, kerr.InvalidRequest)
+
+	// Persisted across a restart.
+	closeBroker(t, b)
+	b2 := startBroker(t, dir)
+	c2 := newClient(t, b2)
+	cfgs = describeTopicConfig(t, c2, "cfg", false)
+	if *cfgs["max.message.bytes"].Value != "2000000" || *cfgs["retention.ms"].Value != "604800000" {
+		t.Fatalf("after restart: max.message.bytes=%s retention.ms=%s", *cfgs["max.message.bytes"].Value, *cfgs["retention.ms"].Value)
+	}
+
+	// Broker resource.
+	br := kmsg.NewPtrDescribeConfigsRequest()
+	br.Resources = []kmsg.DescribeConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeBroker, ResourceName: "0", ConfigNames: []string{"num.partitions", "log.dirs"}}}
+	bresp := request[*kmsg.DescribeConfigsResponse](t, c2, br)
+	if len(bresp.Resources[0].Configs) != 2 {
+		t.Fatalf("broker configs: %+v", bresp.Resources[0])
+	}
+	for _, cfg := range bresp.Resources[0].Configs {
+		if cfg.Name == "log.dirs" && (*cfg.Value != dir || cfg.Source != kmsg.ConfigSourceStaticBrokerConfig) {
+			t.Fatalf("log.dirs: %+v", cfg)
+		}
+		if cfg.Name == "num.partitions" && (*cfg.Value != "1" || cfg.Source != kmsg.ConfigSourceDefaultConfig) {
+			t.Fatalf("num.partitions: %+v", cfg)
+		}
+	}
+	// Unknown topic.
+	un := kmsg.NewPtrDescribeConfigsRequest()
+	un.Resources = []kmsg.DescribeConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: "nope"}}
+	wantCode(t, "describe unknown", request[*kmsg.DescribeConfigsResponse](t, c2, un).Resources[0].ErrorCode, kerr.UnknownTopicOrPartition)
+}
+
+func produceRaw(t *testing.T, c *kgo.Client, topic string, partition int32, acks int16, batch []byte) kmsg.ProduceResponseTopicPartition {
+	t.Helper()
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks = acks
+	req.TimeoutMillis = 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = partition, batch
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp := request[*kmsg.ProduceResponse](t, c, req)
+	return resp.Topics[0].Partitions[0]
+}
+
+func TestProduceErrors(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "pe", 1, "max.message.bytes", "200")
+	createTopic(t, c, "pe-lat", 1, "message.timestamp.type", "LogAppendTime")
+
+	wantCode(t, "ok", produceRaw(t, c, "pe", 0, 1, buildBatch(-1, -1, -1, "a")).ErrorCode, nil)
+	wantCode(t, "unknown topic", produceRaw(t, c, "pe-none", 0, 1, buildBatch(-1, -1, -1, "a")).ErrorCode, kerr.UnknownTopicOrPartition)
+	wantCode(t, "unknown partition", produceRaw(t, c, "pe", 5, 1, buildBatch(-1, -1, -1, "a")).ErrorCode, kerr.UnknownTopicOrPartition)
+	bad := buildBatch(-1, -1, -1, "a")
+	bad[len(bad)-2] ^= 0xff // corrupt a record byte: the CRC no longer matches
+	wantCode(t, "bad CRC", produceRaw(t, c, "pe", 0, 1, bad).ErrorCode, kerr.CorruptMessage)
+	wantCode(t, "too large", produceRaw(t, c, "pe", 0, -1, buildBatch(-1, -1, -1, strings.Repeat("z", 300))).ErrorCode, kerr.MessageTooLarge)
+	wantCode(t, "garbage records", produceRaw(t, c, "pe", 0, 1, []byte("not a record batch at all, not at all")).ErrorCode, kerr.CorruptMessage)
+
+	// LogAppendTime: the broker stamps the time and returns it.
+	before := time.Now().UnixMilli()
+	r := produceRaw(t, c, "pe-lat", 0, -1, buildBatch(-1, -1, -1, "t"))
+	wantCode(t, "log append time", r.ErrorCode, nil)
+	if r.LogAppendTime < before || r.LogAppendTime > time.Now().UnixMilli() {
+		t.Fatalf("log append time %d not in [%d, now]", r.LogAppendTime, before)
+	}
+	if r2 := produceRaw(t, c, "pe", 0, 1, buildBatch(-1, -1, -1, "b")); r2.LogAppendTime != -1 || r2.BaseOffset != 1 {
+		t.Fatalf("CreateTime topic: %+v", r2)
+	}
+
+	// Transactional ids are refused until transactions exist.
+	// (Sent by hand: a client would first look for a transaction coordinator.)
+	ip := kmsg.NewPtrInitProducerIDRequest()
+	ip.Version = 4
+	ip.TransactionalID = kmsg.StringPtr("tx")
+	ip.TransactionTimeoutMillis = 1000
+	rc := dialRaw(t, b)
+	rc.send(ip, 9)
+	ipResp := ip.ResponseKind().(*kmsg.InitProducerIDResponse)
+	rc.response(ipResp, 9)
+	wantCode(t, "transactional InitProducerId", ipResp.ErrorCode, kerr.InvalidRequest)
+	ip2 := kmsg.NewPtrInitProducerIDRequest()
+	ip2.ProducerID, ip2.ProducerEpoch = 1<<40, 0
+	wantCode(t, "unknown producer id", request[*kmsg.InitProducerIDResponse](t, c, ip2).ErrorCode, kerr.InvalidProducerIDMapping)
+}
+
+func TestListOffsetsAndDeleteRecords(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "lo", 1)
+	// Batches with known timestamps: batch i has timestamp base+i*1000.
+	base := time.Now().Add(-time.Hour).UnixMilli()
+	for i := 0; i < 5; i++ {
+		batch := buildBatch(-1, -1, -1, "a", "b")
+		setBatchTimestamp(batch, base+int64(i)*1000)
+		wantCode(t, "produce", produceRaw(t, c, "lo", 0, 1, batch).ErrorCode, nil)
+	}
+	list := func(ts int64) kmsg.ListOffsetsResponseTopicPartition {
+		req := kmsg.NewPtrListOffsetsRequest()
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = "lo"
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Timestamp = ts
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		return request[*kmsg.ListOffsetsResponse](t, c, req).Topics[0].Partitions[0]
+	}
+	if r := list(-2); r.Offset != 0 || r.ErrorCode != 0 {
+		t.Fatalf("earliest: %+v", r)
+	}
+	if r := list(-1); r.Offset != 10 {
+		t.Fatalf("latest: %+v", r)
+	}
+	if r := list(base + 2500); r.Offset != 6 || r.Timestamp != base+3000 {
+		t.Fatalf("by timestamp: %+v", r)
+	}
+	if r := list(base + 999999); r.Offset != -1 {
+		t.Fatalf("after the last timestamp: %+v", r)
+	}
+	if r := list(-3); r.Timestamp != base+4000 || r.Offset < 8 {
+		t.Fatalf("max timestamp: %+v", r)
+	}
+
+	// DeleteRecords moves the log start offset; fetching below it is out of range.
+	dr := kmsg.NewPtrDeleteRecordsRequest()
+	dr.Topics = []kmsg.DeleteRecordsRequestTopic{{Topic: "lo", Partitions: []kmsg.DeleteRecordsRequestTopicPartition{{Partition: 0, Offset: 4}}}}
+	drr := request[*kmsg.DeleteRecordsResponse](t, c, dr).Topics[0].Partitions[0]
+	if drr.ErrorCode != 0 || drr.LowWatermark != 4 {
+		t.Fatalf("delete records: %+v", drr)
+	}
+	if r := list(-2); r.Offset != 4 {
+		t.Fatalf("earliest after delete: %+v", r)
+	}
+	dr.Topics[0].Partitions[0].Offset = 99
+	wantCode(t, "delete past the end", request[*kmsg.DeleteRecordsResponse](t, c, dr).Topics[0].Partitions[0].ErrorCode, kerr.OffsetOutOfRange)
+	fr := fetchOnce(t, c, "lo", 0, 2, 0)
+	wantCode(t, "fetch below log start", fr.ErrorCode, kerr.OffsetOutOfRange)
+	if fr.LogStartOffset != 4 || fr.HighWatermark != 10 {
+		t.Fatalf("fetch offsets: %+v", fr)
+	}
+	wantCode(t, "fetch past the end", fetchOnce(t, c, "lo", 0, 11, 0).ErrorCode, kerr.OffsetOutOfRange)
+	if r := fetchOnce(t, c, "lo", 0, 10, 0); r.ErrorCode != 0 || len(r.RecordBatches) != 0 {
+		t.Fatalf("fetch at the end: %+v", r)
+	}
+}
+
+// setBatchTimestamp sets a batch's first and max timestamps (and fixes its CRC).
+func setBatchTimestamp(batch []byte, ts int64) {
+	for _, off := range []int{27, 35} {
+		for i := 0; i < 8; i++ {
+			batch[off+i] = byte(uint64(ts) >> (56 - 8*i))
+		}
+	}
+	fixCRC(batch)
+}
+
+func fetchOnce(t *testing.T, c *kgo.Client, topic string, partition int32, offset int64, maxWait int32) kmsg.FetchResponseTopicPartition {
+	t.Helper()
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxWaitMillis = maxWait
+	req.MinBytes = 1
+	req.MaxBytes = 1 << 20
+	req.SessionEpoch = -1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = topic
+	if tp := topicIDFor(t, c, topic); tp != ([16]byte{}) {
+		rt.TopicID = tp
+	}
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = partition, offset, 1<<20
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp := request[*kmsg.FetchResponse](t, c, req)
+	wantCode(t, "fetch", resp.ErrorCode, nil)
+	return resp.Topics[0].Partitions[0]
+}
+
+func topicIDFor(t *testing.T, c *kgo.Client, topic string) [16]byte {
+	req := kmsg.NewPtrMetadataRequest()
+	req.Topics = []kmsg.MetadataRequestTopic{{Topic: kmsg.StringPtr(topic)}}
+	return request[*kmsg.MetadataResponse](t, c, req).Topics[0].TopicID
+}
+
+// TestFetchLongPoll: a fetch with nothing to read waits, and an append wakes it before its
+// (very long) max wait; the test's own deadline catches a fetch that is never woken.
+func TestFetchLongPoll(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "lp", 2)
+	got := make(chan kmsg.FetchResponseTopicPartition, 1)
+	go func() {
+		req := kmsg.NewPtrFetchRequest()
+		req.MaxWaitMillis = 600_000
+		req.MinBytes = 1
+		req.MaxBytes = 1 << 20
+		req.SessionEpoch = -1
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic, rt.TopicID = "lp", b.topics.get("lp").id
+		for p := int32(0); p < 2; p++ {
+			rp := kmsg.NewFetchRequestTopicPartition()
+			rp.Partition, rp.PartitionMaxBytes = p, 1<<20
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		resp, err := req.RequestWith(ctx, c)
+		if err != nil {
+			close(got)
+			return
+		}
+		for _, p := range resp.Topics[0].Partitions {
+			if len(p.RecordBatches) > 0 {
+				got <- p
+				return
+			}
+		}
+		close(got)
+	}()
+	// Wait until the fetch is parked on the partitions, then append to partition 1.
+	p1 := b.topics.get("lp").partitions[1]
+	deadline := time.Now().Add(30 * time.Second)
+	for p1.nwait.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the fetch never waited")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	wantCode(t, "produce", produceRaw(t, c, "lp", 1, 1, buildBatch(-1, -1, -1, "wake")).ErrorCode, nil)
+	select {
+	case p, ok := <-got:
+		if !ok || p.Partition != 1 || p.HighWatermark != 1 {
+			t.Fatalf("woken fetch: %+v ok=%v", p, ok)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the append did not wake the fetch")
+	}
+}
+
+func TestFetchMaxBytes(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "mb", 1)
+	for i := 0; i < 10; i++ {
+		produceRaw(t, c, "mb", 0, 1, buildBatch(-1, -1, -1, strings.Repeat("x", 1000)))
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxBytes = 10 // smaller than one batch: KIP-74 still returns the first batch whole
+	req.SessionEpoch = -1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic, rt.TopicID = "mb", b.topics.get("mb").id
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.PartitionMaxBytes = 1 << 20
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp := request[*kmsg.FetchResponse](t, c, req)
+	n, _ := nextOffsetAfter(resp.Topics[0].Partitions[0].RecordBatches)
+	if n != 1 {
+		t.Fatalf("max_bytes=10 returned batches up to offset %d, want exactly the first batch", n)
+	}
+	req.MaxBytes = 1 << 20
+	req.Topics[0].Partitions[0].PartitionMaxBytes = 2500
+	resp = request[*kmsg.FetchResponse](t, c, req)
+	if n, _ := nextOffsetAfter(resp.Topics[0].Partitions[0].RecordBatches); n != 2 {
+		t.Fatalf("partition_max_bytes=2500 returned up to offset %d, want 2 batches", n)
+	}
+	// A session id brokerlite never gave out.
+	req.SessionID = 77
+	wantCode(t, "unknown fetch session", request[*kmsg.FetchResponse](t, c, req).ErrorCode, kerr.FetchSessionIDNotFound)
+}
+
+func TestDescribeCluster(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	resp := request[*kmsg.DescribeClusterResponse](t, c, kmsg.NewPtrDescribeClusterRequest())
+	if resp.ErrorCode != 0 || resp.ClusterID != b.ClusterID() || resp.ControllerID != b.NodeID() || len(resp.Brokers) != 1 {
+		t.Fatalf("%+v", resp)
+	}
+}
