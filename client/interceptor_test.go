@@ -482,3 +482,51 @@ func TestConsumerAutoCommitReachesOnCommit(t *testing.T) {
 		t.Fatalf("committed offsets %v sum to %d, want 20", rec.committed, sum)
 	}
 }
+
+// keyRewriter changes the key in OnSend, which must decide the partition: OnSend runs before
+// the partitioner.
+type keyRewriter struct{ key string }
+
+func (k keyRewriter) Configure(Properties) error { return nil }
+func (k keyRewriter) OnSend(r *kgo.Record) (*kgo.Record, error) {
+	r.Key = []byte(k.key)
+	return r, nil
+}
+func (k keyRewriter) OnAcknowledgement(RecordMetadata, error) {}
+func (k keyRewriter) Close() error                            { return nil }
+
+func TestOnSendRunsBeforePartitioning(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(8, "parts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	seeds := strings.Join(c.ListenAddrs(), ",")
+	ctx := context.Background()
+	// Where does "fixed-key" land without an interceptor?
+	plain, err := NewProducer(Properties{"bootstrap.servers": seeds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := plain.ProduceSync(ctx, &kgo.Record{Topic: "parts", Key: []byte("fixed-key")})
+	if err := res.FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	want := res[0].Record.Partition
+	_ = plain.Close(ctx)
+
+	p, err := NewProducer(Properties{"bootstrap.servers": seeds}, WithProducerInterceptors(keyRewriter{"fixed-key"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	for i := 0; i < 20; i++ {
+		res := p.ProduceSync(ctx, &kgo.Record{Topic: "parts", Key: []byte(strconv.Itoa(i))})
+		if err := res.FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if got := res[0].Record.Partition; got != want {
+			t.Fatalf("record %d went to partition %d; the rewritten key hashes to %d", i, got, want)
+		}
+	}
+}
