@@ -1,0 +1,357 @@
+package streams
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"time"
+)
+
+// runtimeNode is one node of a sub-topology, instantiated for one task.
+// Records travel between nodes as typed values: a parent holds its
+// children as receiver[K, V] of its output types, checked once when the
+// task wires them, so forwarding costs one interface call and no boxing.
+type runtimeNode interface {
+	nodeName() string
+	// addChild connects a child; it fails when the child does not receive
+	// this node's output types.
+	addChild(child runtimeNode) error
+	init(t *Task) error
+	close() error
+}
+
+// receiver is a node that takes records of type Record[K, V].
+type receiver[K, V any] interface {
+	runtimeNode
+	receive(rec Record[K, V]) error
+}
+
+// nodeFactory is what the DSL stores in topology.Node.Supplier: it makes
+// a fresh node for every task.
+type nodeFactory interface {
+	newNode(name string, t *Task) (runtimeNode, error)
+}
+
+// inputTyped and outputTyped let wiring errors name the types involved.
+type inputTyped interface{ inputTypes() string }
+
+func typesOf[K, V any]() string {
+	return "Record[" + reflect.TypeFor[K]().String() + ", " + reflect.TypeFor[V]().String() + "]"
+}
+
+// forwarder is embedded by nodes that have children.
+type forwarder[K, V any] struct {
+	owner    string
+	children []receiver[K, V]
+	names    []string
+}
+
+func (f *forwarder[K, V]) addChild(child runtimeNode) error {
+	r, ok := child.(receiver[K, V])
+	if !ok {
+		want := "other types"
+		if it, ok := child.(inputTyped); ok {
+			want = it.inputTypes()
+		}
+		return fmt.Errorf("streams: node %q forwards %s but its child %q takes %s", f.owner, typesOf[K, V](), child.nodeName(), want)
+	}
+	f.children = append(f.children, r)
+	f.names = append(f.names, child.nodeName())
+	return nil
+}
+
+func (f *forwarder[K, V]) forward(rec Record[K, V]) error {
+	for _, c := range f.children {
+		if err := c.receive(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *forwarder[K, V]) forwardTo(rec Record[K, V], names []string) error {
+	if len(names) == 0 {
+		return f.forward(rec)
+	}
+	for _, n := range names {
+		i := slices.Index(f.names, n)
+		if i < 0 {
+			return fmt.Errorf("streams: node %q cannot forward to %q: not one of its children %v", f.owner, n, f.names)
+		}
+		if err := f.children[i].receive(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---- processors ----
+
+// processorFactory makes processor nodes from a ProcessorSupplier.
+type processorFactory[KIn, VIn, KOut, VOut any] struct {
+	supplier ProcessorSupplier[KIn, VIn, KOut, VOut]
+}
+
+func (f *processorFactory[KIn, VIn, KOut, VOut]) newNode(name string, t *Task) (runtimeNode, error) {
+	p := f.supplier()
+	if p == nil {
+		return nil, fmt.Errorf("streams: processor supplier of %q returned nil", name)
+	}
+	n := &processorNode[KIn, VIn, KOut, VOut]{proc: p, task: t}
+	n.forwarder.owner = name
+	return n, nil
+}
+
+// processorNode runs a Processor and is its ProcessorContext.
+type processorNode[KIn, VIn, KOut, VOut any] struct {
+	forwarder[KOut, VOut]
+	proc   Processor[KIn, VIn, KOut, VOut]
+	task   *Task
+	stores []string
+}
+
+func (n *processorNode[KIn, VIn, KOut, VOut]) nodeName() string   { return n.owner }
+func (n *processorNode[KIn, VIn, KOut, VOut]) inputTypes() string { return typesOf[KIn, VIn]() }
+
+func (n *processorNode[KIn, VIn, KOut, VOut]) init(t *Task) error {
+	n.task = t
+	if tn := t.topo.t.Node(n.owner); tn != nil {
+		n.stores = tn.Stores
+	}
+	if err := n.proc.Init(n); err != nil {
+		return fmt.Errorf("streams: init processor %q: %w", n.owner, err)
+	}
+	return nil
+}
+
+func (n *processorNode[KIn, VIn, KOut, VOut]) close() error {
+	if err := n.proc.Close(); err != nil {
+		return fmt.Errorf("streams: close processor %q: %w", n.owner, err)
+	}
+	return nil
+}
+
+func (n *processorNode[KIn, VIn, KOut, VOut]) receive(rec Record[KIn, VIn]) error {
+	return n.proc.Process(rec)
+}
+
+// ProcessorContext implementation.
+
+func (n *processorNode[KIn, VIn, KOut, VOut]) Forward(rec Record[KOut, VOut], children ...string) error {
+	return n.forwardTo(rec, children)
+}
+
+func (n *processorNode[KIn, VIn, KOut, VOut]) Schedule(interval time.Duration, typ PunctuationType, fn Punctuator) (Cancellable, error) {
+	return n.task.schedule(n.owner, interval, typ, fn)
+}
+
+func (n *processorNode[KIn, VIn, KOut, VOut]) StateStore(name string) (StateStore, error) {
+	return n.task.stateStore(n.owner, n.stores, name)
+}
+
+func (n *processorNode[KIn, VIn, KOut, VOut]) RecordMetadata() (RecordMetadata, bool) {
+	return n.task.recordMetadata()
+}
+
+func (n *processorNode[KIn, VIn, KOut, VOut]) TaskID() TaskID        { return n.task.id }
+func (n *processorNode[KIn, VIn, KOut, VOut]) ApplicationID() string { return n.task.cfg.ApplicationID }
+func (n *processorNode[KIn, VIn, KOut, VOut]) StreamTime() int64     { return n.task.streamTime }
+func (n *processorNode[KIn, VIn, KOut, VOut]) WallClockTime() int64  { return n.task.wallClock }
+func (n *processorNode[KIn, VIn, KOut, VOut]) Commit()               { n.task.commitRequested = true }
+
+// ---- sources ----
+
+// sourceFactory makes source nodes.
+type sourceFactory[K, V any] struct {
+	keySerde   Serde[K]
+	valueSerde Serde[V]
+	extractor  func(rec Record[K, V], partitionTime int64) (int64, error)
+	reset      OffsetReset
+}
+
+func (f *sourceFactory[K, V]) newNode(name string, t *Task) (runtimeNode, error) {
+	n := &sourceNode[K, V]{keySerde: serdeOr(f.keySerde), valueSerde: serdeOr(f.valueSerde), extractor: f.extractor, task: t}
+	n.forwarder.owner = name
+	return n, nil
+}
+
+// rawSource is a source node seen from the task: it makes one head slot per
+// input partition.
+type rawSource interface {
+	runtimeNode
+	newHead() queueHead
+}
+
+// queueHead holds the deserialized record at the head of one partition
+// queue, so each record is deserialized once, when it reaches the head
+// (its timestamp is needed to pick the next record), and processed later.
+type queueHead interface {
+	// load deserializes raw and extracts its timestamp.
+	load(raw *RawRecord, partitionTime int64, def TimestampExtractor) (int64, error)
+	// process forwards the loaded record downstream.
+	process() error
+	// clear drops references to the loaded record.
+	clear()
+}
+
+type sourceNode[K, V any] struct {
+	forwarder[K, V]
+	keySerde   Serde[K]
+	valueSerde Serde[V]
+	extractor  func(rec Record[K, V], partitionTime int64) (int64, error)
+	task       *Task
+}
+
+func (n *sourceNode[K, V]) nodeName() string   { return n.owner }
+func (n *sourceNode[K, V]) init(t *Task) error { n.task = t; return nil }
+func (n *sourceNode[K, V]) close() error       { return nil }
+func (n *sourceNode[K, V]) newHead() queueHead { return &headSlot[K, V]{src: n} }
+
+type headSlot[K, V any] struct {
+	src *sourceNode[K, V]
+	rec Record[K, V]
+}
+
+// DeserializationError is the error a source reports for a record it cannot
+// decode; the deserialization handler decides what happens next.
+type DeserializationError struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	// IsKey is true when the key failed, false for the value.
+	IsKey bool
+	Err   error
+}
+
+func (e *DeserializationError) Error() string {
+	what := "value"
+	if e.IsKey {
+		what = "key"
+	}
+	return fmt.Sprintf("streams: deserialize %s of %s-%d@%d: %v", what, e.Topic, e.Partition, e.Offset, e.Err)
+}
+
+// Unwrap returns the serde's error.
+func (e *DeserializationError) Unwrap() error { return e.Err }
+
+func (h *headSlot[K, V]) load(raw *RawRecord, partitionTime int64, def TimestampExtractor) (int64, error) {
+	var rec Record[K, V]
+	if raw.Key == nil {
+		rec.flags |= flagNullKey
+	} else {
+		k, err := h.src.keySerde.Deserialize(raw.Key)
+		if err != nil {
+			return 0, &DeserializationError{Topic: raw.Topic, Partition: raw.Partition, Offset: raw.Offset, IsKey: true, Err: err}
+		}
+		rec.Key = k
+	}
+	if raw.Value == nil {
+		rec.flags |= flagNullValue
+	} else {
+		v, err := h.src.valueSerde.Deserialize(raw.Value)
+		if err != nil {
+			return 0, &DeserializationError{Topic: raw.Topic, Partition: raw.Partition, Offset: raw.Offset, Err: err}
+		}
+		rec.Value = v
+	}
+	rec.Timestamp = raw.Timestamp
+	rec.Headers = raw.Headers
+	var ts int64
+	var err error
+	if h.src.extractor != nil {
+		ts, err = h.src.extractor(rec, partitionTime)
+	} else {
+		ts, err = def(raw, partitionTime)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("streams: extract timestamp of %s-%d@%d: %w", raw.Topic, raw.Partition, raw.Offset, err)
+	}
+	rec.Timestamp = ts
+	h.rec = rec
+	return ts, nil
+}
+
+func (h *headSlot[K, V]) process() error { return h.src.forward(h.rec) }
+func (h *headSlot[K, V]) clear()         { h.rec = Record[K, V]{} }
+
+// ---- sinks ----
+
+// TopicChooser picks the topic of each record a dynamic sink writes.
+type TopicChooser[K, V any] func(key K, value V, meta RecordMetadata) string
+
+// StreamPartitioner picks the partition of a record a sink writes, given
+// the topic's partition count; returning false leaves the choice to the
+// default partitioner (murmur2 of the serialized key).
+type StreamPartitioner[K, V any] func(topic string, key K, value V, numPartitions int32) (int32, bool)
+
+type sinkFactory[K, V any] struct {
+	topic       string // registered name; "" for a dynamic sink
+	chooser     TopicChooser[K, V]
+	keySerde    Serde[K]
+	valueSerde  Serde[V]
+	partitioner StreamPartitioner[K, V]
+}
+
+func (f *sinkFactory[K, V]) newNode(name string, t *Task) (runtimeNode, error) {
+	n := &sinkNode[K, V]{f: f, keySerde: serdeOr(f.keySerde), valueSerde: serdeOr(f.valueSerde), task: t, name: name}
+	if f.topic != "" {
+		n.topic = t.topo.t.TopicName(t.cfg.ApplicationID, f.topic)
+	}
+	return n, nil
+}
+
+type sinkNode[K, V any] struct {
+	f          *sinkFactory[K, V]
+	name       string
+	topic      string
+	keySerde   Serde[K]
+	valueSerde Serde[V]
+	task       *Task
+}
+
+func (n *sinkNode[K, V]) nodeName() string   { return n.name }
+func (n *sinkNode[K, V]) inputTypes() string { return typesOf[K, V]() }
+func (n *sinkNode[K, V]) init(t *Task) error { n.task = t; return nil }
+func (n *sinkNode[K, V]) close() error       { return nil }
+func (n *sinkNode[K, V]) addChild(c runtimeNode) error {
+	return fmt.Errorf("streams: sink %q cannot have child %q", n.name, c.nodeName())
+}
+
+func (n *sinkNode[K, V]) receive(rec Record[K, V]) error {
+	topic := n.topic
+	if n.f.chooser != nil {
+		meta, _ := n.task.recordMetadata()
+		topic = n.f.chooser(rec.Key, rec.Value, meta)
+		if topic == "" {
+			return fmt.Errorf("streams: sink %q: topic chooser returned an empty topic", n.name)
+		}
+	}
+	if rec.Timestamp < 0 {
+		return fmt.Errorf("streams: sink %q: record has a negative timestamp %d; use a timestamp extractor that gives valid timestamps", n.name, rec.Timestamp)
+	}
+	pr := ProducerRecord{Topic: topic, Partition: -1, Timestamp: rec.Timestamp, Headers: rec.Headers}
+	var err error
+	if !rec.KeyIsNull() {
+		if pr.Key, err = n.keySerde.Serialize(rec.Key); err != nil {
+			return n.task.serializationFailed(&pr, fmt.Errorf("streams: sink %q: serialize key: %w", n.name, err))
+		}
+	}
+	if !rec.ValueIsNull() {
+		if pr.Value, err = n.valueSerde.Serialize(rec.Value); err != nil {
+			return n.task.serializationFailed(&pr, fmt.Errorf("streams: sink %q: serialize value: %w", n.name, err))
+		}
+	}
+	if n.f.partitioner != nil {
+		np, err := n.task.cfg.Collector.PartitionCount(topic)
+		if err != nil {
+			return fmt.Errorf("streams: sink %q: partition count of %q: %w", n.name, topic, err)
+		}
+		if p, ok := n.f.partitioner(topic, rec.Key, rec.Value, np); ok {
+			if p < 0 || p >= np {
+				return fmt.Errorf("streams: sink %q: partitioner chose partition %d of %q, which has %d", n.name, p, topic, np)
+			}
+			pr.Partition = p
+		}
+	}
+	return n.task.send(&pr)
+}

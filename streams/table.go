@@ -1,0 +1,453 @@
+package streams
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// change is what flows between table nodes: a key's new value and the value
+// it replaces (Kafka Streams' Change). A missing side is a null.
+type change[V any] struct {
+	newV, oldV     V
+	hasNew, hasOld bool
+}
+
+// changeSerde encodes a change for the repartition topic of a table
+// grouping: a flags byte (1: new present, 2: old present), the new value's
+// length as a uvarint and its bytes, then the old value's bytes.
+type changeSerde[V any] struct{ inner Serde[V] }
+
+func (s changeSerde[V]) Serialize(c change[V]) ([]byte, error) {
+	var flags byte
+	var nb, ob []byte
+	var err error
+	if c.hasNew {
+		flags |= 1
+		if nb, err = s.inner.Serialize(c.newV); err != nil {
+			return nil, err
+		}
+	}
+	if c.hasOld {
+		flags |= 2
+		if ob, err = s.inner.Serialize(c.oldV); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(nb)+len(ob))
+	out = append(out, flags)
+	out = binary.AppendUvarint(out, uint64(len(nb)))
+	out = append(out, nb...)
+	return append(out, ob...), nil
+}
+
+func (s changeSerde[V]) Deserialize(b []byte) (change[V], error) {
+	var c change[V]
+	bad := func(msg string) (change[V], error) {
+		return change[V]{}, &SerdeError{Serde: "change", Len: len(b), Err: errors.New(msg)}
+	}
+	if len(b) < 2 {
+		return bad("too short")
+	}
+	flags := b[0]
+	if flags&^3 != 0 {
+		return bad("unknown flags")
+	}
+	n, w := binary.Uvarint(b[1:])
+	if w <= 0 || n > uint64(len(b)-1-w) {
+		return bad("bad length")
+	}
+	rest := b[1+w:]
+	nb, ob := rest[:n], rest[n:]
+	var err error
+	if flags&1 != 0 {
+		c.hasNew = true
+		if c.newV, err = s.inner.Deserialize(nb); err != nil {
+			return change[V]{}, err
+		}
+	} else if n != 0 {
+		return bad("new value bytes without the new flag")
+	}
+	if flags&2 != 0 {
+		c.hasOld = true
+		if c.oldV, err = s.inner.Deserialize(ob); err != nil {
+			return change[V]{}, err
+		}
+	} else if len(ob) != 0 {
+		return bad("old value bytes without the old flag")
+	}
+	return c, nil
+}
+
+func (s changeSerde[V]) String() string { return "Change(" + serdeName(s.inner) + ")" }
+
+// Table is a changelog stream seen as the latest value per key (Kafka
+// Streams' KTable). Its updates flow downstream as changes (new and old
+// value), so aggregations over a table can subtract what a key had before.
+type Table[K, V any] struct {
+	b          *Builder
+	node       string
+	keySerde   Serde[K]
+	valueSerde Serde[V]
+	// store is the table's materialized store, "" if it has none.
+	store string
+	// getter looks up the table's current value by key: through its own
+	// store, or its parent's plus the function between them (for joins).
+	getter tableGetter[K, V]
+}
+
+// tableGetter makes per-task lookups of a table's current values; the
+// stores it names must be connected to the processor that uses it.
+type tableGetter[K, V any] interface {
+	storeNames() []string
+	newGetter(p StoreProvider) (func(K) (ValueAndTimestamp[V], bool, error), error)
+}
+
+// storeGetter looks values up in a materialized table store.
+type storeGetter[K, V any] struct{ store string }
+
+func (g storeGetter[K, V]) storeNames() []string { return []string{g.store} }
+func (g storeGetter[K, V]) newGetter(p StoreProvider) (func(K) (ValueAndTimestamp[V], bool, error), error) {
+	s, err := p.StateStore(g.store)
+	if err != nil {
+		return nil, err
+	}
+	ts, ok := s.(*tsStore[K, V])
+	if !ok {
+		return nil, fmt.Errorf("streams: store %q is a %s, not a table store of these types", g.store, describeStore(s))
+	}
+	return ts.get, nil
+}
+
+// mappedGetter applies a table operation to its parent's values.
+type mappedGetter[K, V, VR any] struct {
+	parent tableGetter[K, V]
+	fn     func(K, V) (VR, bool)
+}
+
+func (g mappedGetter[K, V, VR]) storeNames() []string { return g.parent.storeNames() }
+func (g mappedGetter[K, V, VR]) newGetter(p StoreProvider) (func(K) (ValueAndTimestamp[VR], bool, error), error) {
+	pg, err := g.parent.newGetter(p)
+	if err != nil {
+		return nil, err
+	}
+	return func(k K) (ValueAndTimestamp[VR], bool, error) {
+		v, ok, err := pg(k)
+		if err != nil || !ok {
+			return ValueAndTimestamp[VR]{}, false, err
+		}
+		vr, ok := g.fn(k, v.Value)
+		return ValueAndTimestamp[VR]{Value: vr, Timestamp: v.Timestamp}, ok, nil
+	}, nil
+}
+
+// Node returns the name of the node whose output this table is.
+func (t *Table[K, V]) Node() string { return t.node }
+
+// StoreName returns the name of the table's store ("" when the table is not
+// materialized), the name interactive queries use.
+func (t *Table[K, V]) StoreName() string { return t.store }
+
+// NewTable returns the table of topic's latest value per key: records with
+// a null value delete their key. The table is materialized in a store
+// (named "<topic>-STATE-STORE-<n>" unless a Materialized names it).
+func NewTable[K, V any](b *Builder, topic string, consumed Consumed[K, V], materialized ...Materialized[K, V]) *Table[K, V] {
+	c, m := consumed, firstOr(materialized)
+	if m.keySerde == nil {
+		m.keySerde = c.keySerde
+	}
+	if m.valueSerde == nil {
+		m.valueSerde = c.valueSerde
+	}
+	if c.keySerde == nil {
+		c.keySerde = m.keySerde
+	}
+	if c.valueSerde == nil {
+		c.valueSerde = m.valueSerde
+	}
+	srcName := b.nameOr(c.name, prefixSource)
+	AddSource(b, srcName, c, topic)
+	if m.name == "" {
+		m.name = b.newName(topic + storeSuffix)
+	}
+	procName := b.newName(prefixTableSource)
+	return materialize(&Stream[K, V]{b: b, node: srcName, keySerde: c.keySerde, valueSerde: c.valueSerde}, procName, m)
+}
+
+// ToTable turns s into a table: each record is the latest value of its key
+// (a null value deletes it). Options: a Named for the node, a Materialized
+// for the store.
+func (s *Stream[K, V]) ToTable(opts ...TableOpOption) *Table[K, V] {
+	var m Materialized[K, V]
+	var name string
+	for _, o := range opts {
+		switch o := o.(type) {
+		case Named:
+			name = string(o)
+		case Materialized[K, V]:
+			m = o
+		default:
+			s.b.fail(fmt.Errorf("streams: to table: option %T does not fit a stream of %s", o, typesOf[K, V]()))
+		}
+	}
+	procName := s.b.nameOr(name, prefixToTable)
+	if m.keySerde == nil {
+		m.keySerde = s.keySerde
+	}
+	if m.valueSerde == nil {
+		m.valueSerde = s.valueSerde
+	}
+	if m.name == "" {
+		m.name = s.b.newName(prefixToTable + "STATE-STORE-")
+	}
+	return materialize(s, procName, m)
+}
+
+// materialize adds a processor that keeps s's latest value per key in a
+// store and emits changes.
+func materialize[K, V any](s *Stream[K, V], procName string, m Materialized[K, V]) *Table[K, V] {
+	b := s.b
+	f := newTSFactory[K, V](m)
+	AddProcessor(b, procName, func() Processor[K, V, K, change[V]] {
+		return &tableSourceProc[K, V]{store: m.name}
+	}, s.node)
+	spec := f.spec()
+	if err := b.t.AddStore(spec, procName); err != nil {
+		b.fail(err)
+	} else {
+		b.stores[spec.Name] = f
+	}
+	return &Table[K, V]{b: b, node: procName, keySerde: f.keySerde, valueSerde: f.valueSerde, store: m.name, getter: storeGetter[K, V]{store: m.name}}
+}
+
+type tableSourceProc[K, V any] struct {
+	ctx   ProcessorContext[K, change[V]]
+	store string
+	s     *tsStore[K, V]
+}
+
+func (p *tableSourceProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
+	p.ctx = ctx
+	s, err := tsStoreOf[K, V](ctx, p.store)
+	if err != nil {
+		return err
+	}
+	p.s = s
+	s.setFlushListener(func(r Record[K, change[V]]) error { return ctx.Forward(r) })
+	return nil
+}
+
+func (p *tableSourceProc[K, V]) Close() error { return nil }
+
+func (p *tableSourceProc[K, V]) Process(r Record[K, V]) error {
+	if r.KeyIsNull() {
+		p.s.dropped()
+		return nil
+	}
+	old, hadOld, err := p.s.get(r.Key)
+	if err != nil {
+		return err
+	}
+	c := change[V]{oldV: old.Value, hasOld: hadOld}
+	if r.ValueIsNull() {
+		if err := p.s.delete(r.Key, r.Timestamp); err != nil {
+			return err
+		}
+	} else {
+		c.newV, c.hasNew = r.Value, true
+		if err := p.s.put(r.Key, ValueAndTimestamp[V]{Value: r.Value, Timestamp: r.Timestamp}); err != nil {
+			return err
+		}
+	}
+	if p.s.caching() {
+		return nil // the cache forwards when it flushes
+	}
+	return p.ctx.Forward(rekey(r, r.Key, c, true, false))
+}
+
+// ---- table operators ----
+
+type tableFilterProc[K, V any] struct {
+	ctx   ProcessorContext[K, change[V]]
+	pred  func(K, V) bool
+	not   bool
+	store string
+	s     *tsStore[K, V]
+}
+
+func (p *tableFilterProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
+	p.ctx = ctx
+	if p.store != "" {
+		s, err := tsStoreOf[K, V](ctx, p.store)
+		if err != nil {
+			return err
+		}
+		p.s = s
+		s.setFlushListener(func(r Record[K, change[V]]) error { return ctx.Forward(r) })
+	}
+	return nil
+}
+
+func (p *tableFilterProc[K, V]) Close() error { return nil }
+
+func (p *tableFilterProc[K, V]) keep(k K, v V) bool { return p.pred(k, v) != p.not }
+
+func (p *tableFilterProc[K, V]) Process(r Record[K, change[V]]) error {
+	c := r.Value
+	out := change[V]{}
+	if c.hasNew && p.keep(r.Key, c.newV) {
+		out.newV, out.hasNew = c.newV, true
+	}
+	if c.hasOld && p.keep(r.Key, c.oldV) {
+		out.oldV, out.hasOld = c.oldV, true
+	}
+	if !out.hasNew && !out.hasOld {
+		return nil // neither side passes: nothing changed for downstream
+	}
+	if p.s != nil {
+		old, hadOld, err := p.s.get(r.Key)
+		if err != nil {
+			return err
+		}
+		out.oldV, out.hasOld = old.Value, hadOld
+		if out.hasNew {
+			err = p.s.put(r.Key, ValueAndTimestamp[V]{Value: out.newV, Timestamp: r.Timestamp})
+		} else {
+			err = p.s.delete(r.Key, r.Timestamp)
+		}
+		if err != nil {
+			return err
+		}
+		if p.s.caching() {
+			return nil
+		}
+	}
+	return p.ctx.Forward(rekey(r, r.Key, out, true, false))
+}
+
+// TableOpOption is accepted by table operators: a Named names the node, a
+// Materialized keeps the result in a (queryable) store.
+type TableOpOption interface{ tableOpOption() }
+
+func (Named) tableOpOption()              {}
+func (Materialized[K, V]) tableOpOption() {}
+
+func (t *Table[K, V]) filter(pred func(K, V) bool, not bool, opts []TableOpOption) *Table[K, V] {
+	if pred == nil {
+		t.b.fail(errors.New("streams: table filter: nil predicate"))
+		return t
+	}
+	var named string
+	var mat Materialized[K, V]
+	materialized := false
+	for _, o := range opts {
+		switch o := o.(type) {
+		case Named:
+			named = string(o)
+		case Materialized[K, V]:
+			mat, materialized = o, true
+		default:
+			t.b.fail(fmt.Errorf("streams: table filter: option %T does not fit a table of %s", o, typesOf[K, V]()))
+		}
+	}
+	name := t.b.nameOr(named, prefixTableFilter)
+	var store string
+	if materialized {
+		if mat.name == "" {
+			mat.name = t.b.newName(prefixTableFilter + "STATE-STORE-")
+		}
+		store = mat.name
+	}
+	AddProcessor(t.b, name, func() Processor[K, change[V], K, change[V]] {
+		return &tableFilterProc[K, V]{pred: pred, not: not, store: store}
+	}, t.node)
+	out := &Table[K, V]{b: t.b, node: name, keySerde: t.keySerde, valueSerde: t.valueSerde}
+	if store != "" {
+		if mat.keySerde == nil {
+			mat.keySerde = t.keySerde
+		}
+		if mat.valueSerde == nil {
+			mat.valueSerde = t.valueSerde
+		}
+		f := newTSFactory[K, V](mat)
+		spec := f.spec()
+		if err := t.b.t.AddStore(spec, name); err != nil {
+			t.b.fail(err)
+		} else {
+			t.b.stores[spec.Name] = f
+		}
+		out.store = store
+		out.getter = storeGetter[K, V]{store: store}
+	} else if t.getter != nil {
+		out.getter = mappedGetter[K, V, V]{parent: t.getter, fn: func(k K, v V) (V, bool) { return v, pred(k, v) != not }}
+	}
+	return out
+}
+
+// Filter keeps the keys whose value pred accepts: an update to a value pred
+// rejects becomes a delete downstream. Options: a Named, and a Materialized
+// to keep the result in a queryable store.
+func (t *Table[K, V]) Filter(pred func(key K, value V) bool, opts ...TableOpOption) *Table[K, V] {
+	return t.filter(pred, false, opts)
+}
+
+// FilterNot keeps the keys whose value pred rejects.
+func (t *Table[K, V]) FilterNot(pred func(key K, value V) bool, opts ...TableOpOption) *Table[K, V] {
+	return t.filter(pred, true, opts)
+}
+
+type tableMapValuesProc[K, V, VR any] struct {
+	ctx ProcessorContext[K, change[VR]]
+	fn  func(K, V) VR
+}
+
+func (p *tableMapValuesProc[K, V, VR]) Init(ctx ProcessorContext[K, change[VR]]) error {
+	p.ctx = ctx
+	return nil
+}
+func (p *tableMapValuesProc[K, V, VR]) Close() error { return nil }
+func (p *tableMapValuesProc[K, V, VR]) Process(r Record[K, change[V]]) error {
+	c := r.Value
+	var out change[VR]
+	if c.hasNew {
+		out.newV, out.hasNew = p.fn(r.Key, c.newV), true
+	}
+	if c.hasOld {
+		out.oldV, out.hasOld = p.fn(r.Key, c.oldV), true
+	}
+	return p.ctx.Forward(rekey(r, r.Key, out, true, false))
+}
+
+// MapValuesTable maps each value of t (Kafka Streams' KTable.mapValues).
+func MapValuesTable[K, V, VR any](t *Table[K, V], fn func(key K, value V) VR, named ...Named) *Table[K, VR] {
+	name := t.b.nameOr(nameOr(named), prefixTableMapVal)
+	AddProcessor(t.b, name, func() Processor[K, change[V], K, change[VR]] {
+		return &tableMapValuesProc[K, V, VR]{fn: fn}
+	}, t.node)
+	out := &Table[K, VR]{b: t.b, node: name, keySerde: t.keySerde}
+	if t.getter != nil {
+		out.getter = mappedGetter[K, V, VR]{parent: t.getter, fn: func(k K, v V) (VR, bool) { return fn(k, v), true }}
+	}
+	return out
+}
+
+type toStreamProc[K, V any] struct {
+	statelessProc[K, V]
+}
+
+func (p *toStreamProc[K, V]) Process(r Record[K, change[V]]) error {
+	if r.Value.hasNew {
+		return p.ctx.Forward(rekey(r, r.Key, r.Value.newV, true, false))
+	}
+	out := rekey(r, r.Key, r.Value.newV, true, false)
+	out.flags |= flagNullValue
+	return p.ctx.Forward(out)
+}
+
+// ToStream returns the stream of t's updates; a deleted key comes as a
+// record with a null value (a tombstone).
+func (t *Table[K, V]) ToStream(named ...Named) *Stream[K, V] {
+	name := t.b.nameOr(nameOr(named), prefixTableToStream)
+	AddProcessor(t.b, name, func() Processor[K, change[V], K, V] { return &toStreamProc[K, V]{} }, t.node)
+	return &Stream[K, V]{b: t.b, node: name, keySerde: t.keySerde, valueSerde: t.valueSerde}
+}

@@ -1,0 +1,371 @@
+package streams
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/rivulet-io/rivulet/statestore"
+	"github.com/rivulet-io/rivulet/topology"
+)
+
+// tsFactory makes the timestamped key-value stores behind the DSL's tables
+// and aggregations.
+type tsFactory[K, V any] struct {
+	name       string
+	keySerde   Serde[K]
+	valueSerde Serde[V]
+	logging    bool
+	logConfig  map[string]string
+	storeType  StoreType
+	cached     bool
+	global     bool
+}
+
+func newTSFactory[K, V any](m Materialized[K, V]) *tsFactory[K, V] {
+	return &tsFactory[K, V]{
+		name: m.name, keySerde: serdeOr(m.keySerde), valueSerde: serdeOr(m.valueSerde),
+		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, cached: !m.noCache,
+	}
+}
+
+func (f *tsFactory[K, V]) spec() topology.Store {
+	return topology.Store{Name: f.name, Kind: topology.KeyValueStoreKind, Logging: f.logging, LogConfig: f.logConfig, Supplier: f}
+}
+
+func (f *tsFactory[K, V]) open(t *Task) (taskStore, error) {
+	inner := &kvFactory[K, ValueAndTimestamp[V]]{
+		name: f.name, keySerde: f.keySerde, valueSerde: timestampedSerde[V]{inner: f.valueSerde},
+		logging: f.logging && !f.global, logConfig: f.logConfig, storeType: f.storeType, global: f.global,
+	}
+	ts, err := inner.open(t)
+	if err != nil {
+		return nil, err
+	}
+	kv := ts.(*kvStore[K, ValueAndTimestamp[V]])
+	s := &tsStore[K, V]{kvStore: kv, valueSerde: f.valueSerde}
+	if f.cached && !f.global && t.cfg.Cache != nil {
+		c, err := t.cfg.Cache.namespace(t.id.String()+"/"+f.name, s.flushEntries)
+		if err != nil {
+			kv.close()
+			return nil, err
+		}
+		s.cache = c
+	}
+	return s, nil
+}
+
+// tsStore is a typed store of values with timestamps, optionally with a
+// record cache in front that folds updates of a key until the next flush,
+// when they are written through (and logged) and forwarded downstream by
+// the flush listener.
+type tsStore[K, V any] struct {
+	*kvStore[K, ValueAndTimestamp[V]]
+	valueSerde Serde[V]
+	cache      *cacheNamespace
+	listener   func(Record[K, change[V]]) error
+}
+
+func tsStoreOf[K, V any](p StoreProvider, name string) (*tsStore[K, V], error) {
+	s, err := p.StateStore(name)
+	if err != nil {
+		return nil, err
+	}
+	ts, ok := s.(*tsStore[K, V])
+	if !ok {
+		return nil, fmt.Errorf("streams: store %q is a %s, not a table store of %s", name, describeStore(s), typesOf[K, V]())
+	}
+	return ts, nil
+}
+
+func (s *tsStore[K, V]) describe() string {
+	return fmt.Sprintf("TimestampedKeyValueStore[%s, %s]", reflect.TypeFor[K](), reflect.TypeFor[V]())
+}
+
+func (s *tsStore[K, V]) caching() bool { return s.cache != nil }
+
+func (s *tsStore[K, V]) setFlushListener(fn func(Record[K, change[V]]) error) { s.listener = fn }
+
+func (s *tsStore[K, V]) dropped() { s.task.cfg.Stats.DroppedRecords.Add(1) }
+
+// get returns key's value, from the cache when it holds the key.
+func (s *tsStore[K, V]) get(key K) (ValueAndTimestamp[V], bool, error) {
+	var zero ValueAndTimestamp[V]
+	kb, err := s.serKey(key)
+	if err != nil {
+		return zero, false, err
+	}
+	if s.cache != nil {
+		if vb, ok := s.cache.get(kb); ok {
+			if vb == nil {
+				return zero, false, nil
+			}
+			v, err := s.decode(vb)
+			return v, err == nil, err
+		}
+	}
+	b, err := s.getBytes(kb)
+	if err != nil || b == nil {
+		return zero, false, err
+	}
+	v, err := s.decode(b)
+	return v, err == nil, err
+}
+
+func (s *tsStore[K, V]) put(key K, v ValueAndTimestamp[V]) error {
+	kb, err := s.serKey(key)
+	if err != nil {
+		return err
+	}
+	vb, err := s.kvStore.valueSerde.Serialize(v)
+	if err != nil {
+		return fmt.Errorf("streams: store %q: serialize value: %w", s.name, err)
+	}
+	if s.cache != nil {
+		return s.cache.put(kb, vb, v.Timestamp)
+	}
+	return s.putBytes(kb, vb)
+}
+
+func (s *tsStore[K, V]) delete(key K, ts int64) error {
+	kb, err := s.serKey(key)
+	if err != nil {
+		return err
+	}
+	if s.cache != nil {
+		return s.cache.put(kb, nil, ts)
+	}
+	return s.putBytes(kb, nil)
+}
+
+// flushEntries is the cache's flush listener: it writes dirty entries
+// through to the store (and changelog) and forwards each as a change whose
+// old value is what the store held before.
+func (s *tsStore[K, V]) flushEntries(entries []cacheEntry) error {
+	for _, e := range entries {
+		oldB, err := s.getBytes(e.key)
+		if err != nil {
+			return err
+		}
+		if oldB == nil && e.value == nil {
+			continue // deleting an absent key changes nothing
+		}
+		if err := s.task.withTimestamp(e.timestamp, func() error { return s.putBytes(e.key, e.value) }); err != nil {
+			return err
+		}
+		if s.listener == nil {
+			continue
+		}
+		k, err := s.keySerde.Deserialize(e.key)
+		if err != nil {
+			return fmt.Errorf("streams: store %q: deserialize key: %w", s.name, err)
+		}
+		var c change[V]
+		if oldB != nil {
+			old, err := s.decode(oldB)
+			if err != nil {
+				return err
+			}
+			c.oldV, c.hasOld = old.Value, true
+		}
+		if e.value != nil {
+			nv, err := s.decode(e.value)
+			if err != nil {
+				return err
+			}
+			c.newV, c.hasNew = nv.Value, true
+		}
+		rec := Record[K, change[V]]{Key: k, Value: c, Timestamp: e.timestamp}
+		if err := s.task.withTimestamp(e.timestamp, func() error { return s.listener(rec) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *tsStore[K, V]) flush() error {
+	if s.cache != nil {
+		if err := s.cache.flush(); err != nil {
+			return err
+		}
+	}
+	return s.kvStore.flush()
+}
+
+func (s *tsStore[K, V]) close() error {
+	if s.cache != nil {
+		s.cache.close()
+	}
+	return s.kvStore.close()
+}
+
+// The public typed interface reads through the cache.
+
+func (s *tsStore[K, V]) Get(key K) (ValueAndTimestamp[V], bool, error) { return s.get(key) }
+
+func (s *tsStore[K, V]) Put(key K, v ValueAndTimestamp[V]) error { return s.put(key, v) }
+
+func (s *tsStore[K, V]) PutIfAbsent(key K, v ValueAndTimestamp[V]) (ValueAndTimestamp[V], bool, error) {
+	old, ok, err := s.get(key)
+	if err != nil || ok {
+		return old, ok, err
+	}
+	return old, false, s.put(key, v)
+}
+
+func (s *tsStore[K, V]) PutAll(entries []KeyValue[K, ValueAndTimestamp[V]]) error {
+	for _, e := range entries {
+		if err := s.put(e.Key, e.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *tsStore[K, V]) Delete(key K) (ValueAndTimestamp[V], bool, error) {
+	old, ok, err := s.get(key)
+	if err != nil || !ok {
+		return old, ok, err
+	}
+	return old, true, s.delete(key, s.task.currentTimestamp())
+}
+
+// Iterators see the store merged with the cache's pending writes.
+
+func (s *tsStore[K, V]) merged(it statestore.KeyValueIterator, err error, lo, hi []byte, reverse bool) (KeyValueIterator[K, ValueAndTimestamp[V]], error) {
+	if err != nil {
+		return nil, fmt.Errorf("streams: store %q: %w", s.name, err)
+	}
+	if s.cache != nil {
+		it = newMergedIterator(it, s.cache.snapshot(lo, hi, reverse), reverse)
+	}
+	return &kvIter[K, ValueAndTimestamp[V]]{it: it, s: s.kvStore}, nil
+}
+
+func (s *tsStore[K, V]) Range(from, to K) (KeyValueIterator[K, ValueAndTimestamp[V]], error) {
+	fb, err := s.serKey(from)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := s.serKey(to)
+	if err != nil {
+		return nil, err
+	}
+	it, err := s.raw.Range(fb, tb)
+	return s.merged(it, err, fb, tb, false)
+}
+
+func (s *tsStore[K, V]) ReverseRange(from, to K) (KeyValueIterator[K, ValueAndTimestamp[V]], error) {
+	fb, err := s.serKey(from)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := s.serKey(to)
+	if err != nil {
+		return nil, err
+	}
+	it, err := s.raw.ReverseRange(fb, tb)
+	return s.merged(it, err, fb, tb, true)
+}
+
+func (s *tsStore[K, V]) PrefixScan(prefix K) (KeyValueIterator[K, ValueAndTimestamp[V]], error) {
+	pb, err := s.serKey(prefix)
+	if err != nil {
+		return nil, err
+	}
+	it, err := s.raw.PrefixScan(pb)
+	return s.merged(it, err, pb, prefixEnd(pb), false)
+}
+
+func (s *tsStore[K, V]) All() (KeyValueIterator[K, ValueAndTimestamp[V]], error) {
+	it, err := s.raw.All()
+	return s.merged(it, err, nil, nil, false)
+}
+
+func (s *tsStore[K, V]) ReverseAll() (KeyValueIterator[K, ValueAndTimestamp[V]], error) {
+	it, err := s.raw.ReverseAll()
+	return s.merged(it, err, nil, nil, true)
+}
+
+func (s *tsStore[K, V]) ApproximateNumEntries() (int64, error) {
+	n, err := s.raw.ApproximateNumEntries()
+	if s.cache != nil {
+		n += int64(s.cache.len())
+	}
+	return n, err
+}
+
+// plainView lets GetKeyValueStore[K, V] work on a table store.
+func (s *tsStore[K, V]) plainView() any { return &plainTSView[K, V]{s: s} }
+
+// plainTSView is a table store seen as a KeyValueStore[K, V].
+type plainTSView[K, V any] struct{ s *tsStore[K, V] }
+
+func (p *plainTSView[K, V]) Name() string     { return p.s.name }
+func (p *plainTSView[K, V]) Persistent() bool { return p.s.Persistent() }
+func (p *plainTSView[K, V]) Get(key K) (V, bool, error) {
+	v, ok, err := p.s.get(key)
+	return v.Value, ok, err
+}
+func (p *plainTSView[K, V]) Put(key K, v V) error {
+	return p.s.put(key, ValueAndTimestamp[V]{Value: v, Timestamp: p.s.task.currentTimestamp()})
+}
+func (p *plainTSView[K, V]) PutIfAbsent(key K, v V) (V, bool, error) {
+	old, ok, err := p.s.PutIfAbsent(key, ValueAndTimestamp[V]{Value: v, Timestamp: p.s.task.currentTimestamp()})
+	return old.Value, ok, err
+}
+func (p *plainTSView[K, V]) PutAll(entries []KeyValue[K, V]) error {
+	for _, e := range entries {
+		if err := p.Put(e.Key, e.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (p *plainTSView[K, V]) Delete(key K) (V, bool, error) {
+	old, ok, err := p.s.Delete(key)
+	return old.Value, ok, err
+}
+func (p *plainTSView[K, V]) Range(from, to K) (KeyValueIterator[K, V], error) {
+	return plainIter(p.s.Range(from, to))
+}
+func (p *plainTSView[K, V]) ReverseRange(from, to K) (KeyValueIterator[K, V], error) {
+	return plainIter(p.s.ReverseRange(from, to))
+}
+func (p *plainTSView[K, V]) PrefixScan(prefix K) (KeyValueIterator[K, V], error) {
+	return plainIter(p.s.PrefixScan(prefix))
+}
+func (p *plainTSView[K, V]) All() (KeyValueIterator[K, V], error) { return plainIter(p.s.All()) }
+func (p *plainTSView[K, V]) ReverseAll() (KeyValueIterator[K, V], error) {
+	return plainIter(p.s.ReverseAll())
+}
+func (p *plainTSView[K, V]) ApproximateNumEntries() (int64, error) {
+	return p.s.ApproximateNumEntries()
+}
+
+func plainIter[K, V any](it KeyValueIterator[K, ValueAndTimestamp[V]], err error) (KeyValueIterator[K, V], error) {
+	if err != nil {
+		return nil, err
+	}
+	return &plainIterator[K, V]{it: it}, nil
+}
+
+type plainIterator[K, V any] struct {
+	it KeyValueIterator[K, ValueAndTimestamp[V]]
+}
+
+func (i *plainIterator[K, V]) Next() bool   { return i.it.Next() }
+func (i *plainIterator[K, V]) Key() K       { return i.it.Key() }
+func (i *plainIterator[K, V]) Value() V     { return i.it.Value().Value }
+func (i *plainIterator[K, V]) Err() error   { return i.it.Err() }
+func (i *plainIterator[K, V]) Close() error { return i.it.Close() }
+
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil // no upper bound
+}
