@@ -173,9 +173,13 @@ func kafkaError(err error, msg string) string {
 }
 
 // cliLogger writes slog records as "rivulet: warning: message key=value" lines, the shape
-// of the tools' other messages, instead of slog's timestamped text.
+// of the tools' other messages, instead of slog's timestamped text. It also becomes the
+// process's default logger, so that interceptors built by name (which log to slog.Default,
+// as the counting interceptor's report does) print the same way; a tool is one process.
 func cliLogger(w io.Writer) *slog.Logger {
-	return slog.New(&lineHandler{w: w, mu: &sync.Mutex{}, level: slog.LevelWarn})
+	l := slog.New(&lineHandler{w: w, mu: &sync.Mutex{}, level: slog.LevelInfo})
+	slog.SetDefault(l)
+	return l
 }
 
 type lineHandler struct {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -236,4 +238,74 @@ func testGroupsOffsets(t *testing.T, bs string) {
 		t.Fatalf("delete:\n%s", res.stdout)
 	}
 	expectCLI(t, exitFailure, "consumer group 'readers' does not exist", "", append([]string{"groups", "--describe", "--group", "readers"}, b...)...)
+}
+
+// TestProduceInterceptorsAndSync: interceptor.classes works from the command line (the
+// counting interceptor reports on close, the timestamp header reaches the consumer), and
+// --sync sends line by line.
+func TestProduceInterceptorsAndSync(t *testing.T) {
+	t.Parallel()
+	bs := newKfake(t, 1)
+	b := []string{"--bootstrap-server", bs}
+	mustCLI(t, "", append([]string{"topics", "--create", "--topic", "ic", "--partitions", "1"}, b...)...)
+	res := mustCLI(t, "a\nb\nc\n", append([]string{"produce", "--topic", "ic", "--sync",
+		"--producer-property", "interceptor.classes=timestamp-header,counting",
+		"--producer-property", "interceptor.timestamp.header=sent"}, b...)...)
+	if !strings.Contains(res.stderr, "rivulet: client: producer acknowledgements sent=3 succeeded=3 failed=0") {
+		t.Fatalf("counting report missing:\n%s", res)
+	}
+	res = mustCLI(t, "", append([]string{"consume", "--topic", "ic", "--from-beginning", "--max-messages", "3", "--property", "print.headers=true"}, b...)...)
+	got := lines(res.stdout)
+	if len(got) != 3 {
+		t.Fatalf("consume:\n%s", res)
+	}
+	for i, l := range got {
+		h, v, _ := strings.Cut(l, "\t")
+		ms, err := strconv.ParseInt(strings.TrimPrefix(h, "sent:"), 10, 64)
+		if !strings.HasPrefix(h, "sent:") || err != nil || time.Since(time.UnixMilli(ms)) > time.Hour || v != []string{"a", "b", "c"}[i] {
+			t.Fatalf("line %q: want sent:<unix ms>\\t<value>", l)
+		}
+	}
+	expectCLI(t, exitUsage, `no producer interceptor named "nope"`, "", append([]string{"produce", "--topic", "ic", "--producer-property", "interceptor.classes=nope"}, b...)...)
+}
+
+// TestProduceInterrupted: Ctrl-C while reading stdin delivers what was read, reports it, and
+// exits 0.
+func TestProduceInterrupted(t *testing.T) {
+	t.Parallel()
+	bs := newKfake(t, 1)
+	mustCLI(t, "", "topics", "--create", "--topic", "intr", "--partitions", "1", "--bootstrap-server", bs)
+	cmd := exec.Command(cliBinary(t), "produce", "--topic", "intr", "--bootstrap-server", bs)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	if _, err := io.WriteString(stdin, "one\ntwo\n"); err != nil {
+		t.Fatal(err)
+	}
+	adm := adminFor(t, bs)
+	eventually(t, 60*time.Second, "two records in topic intr", func() (bool, string) {
+		ends := endOffsets(t, adm, "intr")
+		return ends[0] == 2, fmt.Sprint(ends)
+	})
+	_ = cmd.Process.Signal(os.Interrupt) // stdin stays open: the read is blocked
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("produce after Ctrl-C: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(cliTimeout):
+		t.Fatalf("produce did not exit after Ctrl-C:\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "2 record(s) sent to topic intr, 0 failed (interrupted)") {
+		t.Fatalf("report:\n%s", stderr.String())
+	}
 }
