@@ -191,7 +191,7 @@ func validateBatch(b []byte, maxMessageBytes int32, allowControl bool) (batchHea
 	if h.isTxn() && h.ProducerID < 0 {
 		return h, 0, fmt.Errorf("%w: transactional batch without a producer id", ErrInvalidRecord)
 	}
-	if h.ProducerID >= 0 && h.BaseSequence < 0 {
+	if h.ProducerID >= 0 && h.BaseSequence < 0 && !h.isControl() {
 		return h, 0, fmt.Errorf("%w: producer id %d without a base sequence", ErrInvalidRecord, h.ProducerID)
 	}
 	return h, size, nil
@@ -363,3 +363,5 @@ func encodeBatch(dst []byte, h batchHeader, rawRecords []byte) ([]byte, error) {
 	binary.BigEndian.PutUint32(dst[start+offCRC:], crc32.Checksum(dst[start+offAttributes:], castagnoli))
 	return dst, nil
 }
+
+func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }

@@ -173,6 +173,14 @@ func (l *Log) Compact(ctx context.Context, opts CleanerOptions) (CleanStats, err
 	producerLast := l.producers.lastOffsetByProducer()
 	l.mu.Unlock()
 
+	// Offsets below end may get gaps: raise the bound recovery checks
+	// contiguity against before any cleaned segment goes in.
+	if end > l.gapBelow {
+		if err := writeOffsetCheckpoint(l.dir, gapCheckpointFile, end); err != nil {
+			return CleanStats{}, storageErr("write gap checkpoint", err)
+		}
+		l.gapBelow = end
+	}
 	// Group the segments below end so each group's output fits one segment.
 	segs := cp.segs
 	nextBase := func(i int) int64 {
@@ -292,10 +300,10 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	var (
-		pos      int64
-		changed  bool
-		out      []byte
-		raw      []byte
+		pos     int64
+		changed bool
+		out     []byte
+		raw     []byte
 	)
 	for gi, s := range group {
 		st.SegmentsCleaned++

@@ -130,7 +130,7 @@ func writeFileSync(path string, b []byte, sync bool) error {
 	}
 	_, err = f.Write(b)
 	if err == nil && sync {
-		err = f.Sync()
+		err = fsyncFile(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

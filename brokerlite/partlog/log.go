@@ -148,6 +148,12 @@ type Log struct {
 	// closing tells a running cleaner to stop early.
 	closing atomic.Bool
 
+	// gapBelow: batches below this offset may have offset gaps left by
+	// compaction; above it offsets are contiguous, which recovery checks.
+	// Persisted in gap-offset.checkpoint before a cleaned segment is
+	// swapped in.
+	gapBelow int64
+
 	// maintMu serializes the cleaner, retention and DeleteRecords, which
 	// remove segments.
 	maintMu sync.Mutex
@@ -519,7 +525,7 @@ func (l *Log) fsync(f *os.File) error {
 	if l.opts.hooks != nil && l.opts.hooks.fsync != nil {
 		return l.opts.hooks.fsync(f)
 	}
-	return f.Sync()
+	return fsyncFile(f)
 }
 
 // Sync makes everything appended before the call durable. It is a group

@@ -51,6 +51,20 @@ func Open(dir string, cfg Config, opts Options) (*Log, error) {
 
 var errNeedRecovery = errors.New("partlog: log needs recovery")
 
+// offsetOK checks a batch's base offset against the one expected after the
+// previous batch: equal where offsets have no gaps (at or above gapBelow),
+// not lower where compaction may have left gaps. The base offset is outside
+// the batch CRC, so this is what catches its damage.
+func (l *Log) offsetOK(base, expect int64) bool {
+	if expect < 0 {
+		return false
+	}
+	if base >= l.gapBelow || expect >= l.gapBelow {
+		return base == expect
+	}
+	return base >= expect
+}
+
 func (l *Log) load() error {
 	ents, err := os.ReadDir(l.dir)
 	if err != nil {
@@ -99,6 +113,14 @@ func (l *Log) load() error {
 		}
 	}
 
+	if gap, ok, err := readOffsetCheckpoint(l.dir, gapCheckpointFile); ok {
+		l.gapBelow = gap
+	} else if err != nil {
+		// Without the bound, allow gaps everywhere: weaker checks, no
+		// false cuts.
+		l.log.Warn("partlog: ignoring damaged gap checkpoint", "err", err)
+		l.gapBelow = 1<<63 - 1
+	}
 	_, statErr := os.Stat(filepath.Join(l.dir, cleanShutdownFile))
 	clean := statErr == nil
 	ckptLSO, ok, err := readOffsetCheckpoint(l.dir, logStartCheckpointFile)
@@ -312,7 +334,7 @@ func (l *Log) loadClean(segs []*segment, sizes []int64) error {
 		// included: exactly the bytes walked here.
 		s.bytesSinceIndex = 0
 		_, bad, ioErr := scanBatches(s.f, start, sizes[i], true, 1<<20, func(h *batchHeader, pos int64, n int, _ []byte) error {
-			if h.BaseOffset < s.nextOffset || !s.relOK(h.lastOffset()) {
+			if !l.offsetOK(h.BaseOffset, s.nextOffset) || !s.relOK(h.lastOffset()) {
 				return fmt.Errorf("%w: offset %d out of order", ErrCorruptMessage, h.BaseOffset)
 			}
 			if h.MaxTimestamp > s.maxTs {
@@ -409,6 +431,12 @@ func (l *Log) recover(segs []*segment, sizes []int64) ([]*segment, error) {
 	cfg := l.cfg.Load()
 	prevNext := int64(-1)
 	for i, s := range segs {
+		// Above the compaction gap bound, segments follow each other with
+		// no gap and each starts with a batch at its base offset.
+		expect := s.base
+		if prevNext >= 0 && s.base >= l.gapBelow && s.base != prevNext {
+			expect = -1 // the first batch check below fails: cut here
+		}
 		s.mu.Lock()
 		s.oidx, s.tidx = nil, nil
 		s.maxTs, s.maxTsOffset, s.firstTs = -1, -1, -1
@@ -416,9 +444,10 @@ func (l *Log) recover(segs []*segment, sizes []int64) ([]*segment, error) {
 		s.nextOffset = s.base
 		s.loaded, s.dirtyIdx = true, true
 		stop, bad, ioErr := scanBatches(s.f, 0, sizes[i], true, 1<<20, func(h *batchHeader, pos int64, n int, _ []byte) error {
-			if h.BaseOffset < s.base || h.BaseOffset < prevNext || !s.relOK(h.lastOffset()) {
+			if h.BaseOffset < s.base || h.BaseOffset < prevNext || !s.relOK(h.lastOffset()) || !l.offsetOK(h.BaseOffset, expect) {
 				return fmt.Errorf("%w: offset %d out of order at position %d", ErrCorruptMessage, h.BaseOffset, pos)
 			}
+			expect = h.lastOffset() + 1
 			s.addBatchLocked(h, pos, n, cfg.IndexIntervalBytes)
 			l.producers.replay(h)
 			prevNext = h.lastOffset() + 1
@@ -436,13 +465,20 @@ func (l *Log) recover(segs []*segment, sizes []int64) ([]*segment, error) {
 			if err := s.f.Truncate(stop); err != nil {
 				return segs, storageErr("truncate segment", err)
 			}
-			for _, later := range segs[i+1:] {
+			keep := i + 1
+			if stop == 0 && i > 0 {
+				// Nothing of this segment survives: drop it too, so the
+				// previous segment (which ends where the log now ends)
+				// becomes the active one again.
+				keep = i
+			}
+			for _, later := range segs[keep:] {
 				for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
 					_ = os.Remove(later.path(suf))
 				}
 				later.release()
 			}
-			segs = segs[:i+1]
+			segs = segs[:keep]
 			break
 		}
 	}

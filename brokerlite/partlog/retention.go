@@ -68,6 +68,20 @@ func (l *Log) deleteSegments(pred func(s, next *segment) bool, reason string) in
 	if b := rest[0].base; b > l.lso.Load() {
 		l.lso.Store(b)
 	}
+	// Deleted segments need no fsync.
+	gone := map[*segment]bool{}
+	for _, s := range doomed {
+		gone[s] = true
+	}
+	keep := l.unflushed[:0]
+	for _, s := range l.unflushed {
+		if gone[s] {
+			s.release()
+		} else {
+			keep = append(keep, s)
+		}
+	}
+	l.unflushed = keep
 	cfg := l.cfg.Load()
 	due := l.nowMs() + cfg.FileDeleteDelayMs
 	for _, s := range doomed {
