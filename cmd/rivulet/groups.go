@@ -293,6 +293,9 @@ func lagRows(group string, l kadm.DescribedGroupLag) [][]string {
 	var rows [][]string
 	owning := map[string]bool{}
 	for _, ml := range l.Lag.Sorted() {
+		if ml.Commit.At < 0 && ml.Member == nil {
+			continue // neither committed nor owned: kafka-consumer-groups.sh shows no row
+		}
 		current, lag := "-", "-"
 		if ml.Commit.At >= 0 {
 			current = strconv.FormatInt(ml.Commit.At, 10)
