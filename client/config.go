@@ -330,6 +330,18 @@ var propertyTable = map[string]propSpec{
 	"ssl.key.location":         mapped(roleAll, func(s *settings, v string) error { s.sslKey = v; return nil }),
 	"ssl.truststore.location":  mapped(roleAll, func(s *settings, v string) error { s.sslTruststore = v; return nil }),
 	"ssl.truststore.type":      mapped(roleAll, func(s *settings, v string) error { s.sslTruststoreTyp = strings.ToUpper(v); return nil }),
+	"ssl.key.password": mapped(roleAll, func(*settings, string) error {
+		return errors.New("encrypted private keys are not supported: decrypt the key (openssl pkey -in key.pem -out plain.pem) and drop ssl.key.password")
+	}),
+	"ssl.keystore.location": mapped(roleAll, func(*settings, string) error {
+		return errors.New("keystores are not supported: give the certificate and key as PEM files with ssl.certificate.location and ssl.key.location")
+	}),
+	"ssl.keystore.type": mapped(roleAll, func(*settings, string) error {
+		return errors.New("keystores are not supported: use ssl.certificate.location and ssl.key.location (PEM)")
+	}),
+	"ssl.keystore.password": mapped(roleAll, func(*settings, string) error {
+		return errors.New("keystores are not supported: use ssl.certificate.location and ssl.key.location (PEM)")
+	}),
 	"ssl.endpoint.identification.algorithm": mapped(roleAll, func(s *settings, v string) error {
 		switch strings.ToLower(v) {
 		case "https":
@@ -383,6 +395,7 @@ var propertyTable = map[string]propSpec{
 	"ssl.keymanager.algorithm":               ignoredProp(roleAll, "Java key managers do not exist here"),
 	"ssl.trustmanager.algorithm":             ignoredProp(roleAll, "Java trust managers do not exist here"),
 	"ssl.secure.random.implementation":       ignoredProp(roleAll, "Go's crypto/rand is used"),
+	"ssl.truststore.password":                ignoredProp(roleAll, "PEM truststores have no password"),
 	"sasl.kerberos.service.name":             ignoredProp(roleAll, "GSSAPI is not supported"),
 	"metadata.recovery.strategy":             ignoredProp(roleAll, "franz-go re-bootstraps on its own"),
 

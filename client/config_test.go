@@ -172,6 +172,8 @@ func TestParseErrors(t *testing.T) {
 		{"missing ca", RoleAdmin, withBase("security.protocol", "SSL", "ssl.ca.location", "/does/not/exist.pem"), "ssl CA file"},
 		{"cert without key", RoleAdmin, withBase("security.protocol", "SSL", "ssl.certificate.location", "c.pem"), "set both"},
 		{"bad protocol", RoleAdmin, withBase("security.protocol", "TLS"), "want PLAINTEXT, SSL"},
+		{"encrypted key", RoleAdmin, withBase("ssl.key.password", "x"), "encrypted private keys are not supported"},
+		{"keystore", RoleAdmin, withBase("ssl.keystore.location", "x.jks"), "keystores are not supported"},
 		{"empty txn id", RoleProducer, withBase("transactional.id", ""), "must not be empty"},
 		{"bad role", Role(0), base(), "invalid role"},
 	}

@@ -129,7 +129,7 @@ func runProduce(cmd *cobra.Command, o *produceOpts) error {
 	ctx, stop := signalContext()
 	defer stop()
 	if err := o.conn.connect(ctx, p.Client(), p.Parsed().BootstrapServers); err != nil {
-		p.Client().Close()
+		_ = p.Close(context.Background()) // nothing is buffered yet; this closes the interceptors
 		return err
 	}
 
