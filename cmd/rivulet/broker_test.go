@@ -343,3 +343,42 @@ func listEnds(ctx context.Context, cl *kgo.Client, topic string) (map[int32]int6
 	}
 	return out, nil
 }
+
+// TestBrokerCommandUsage checks --help and the errors a user meets first.
+func TestBrokerCommandUsage(t *testing.T) {
+	bin := buildRivulet(t)
+	run := func(args ...string) (string, int) {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	help, code := run("broker", "--help")
+	if code != 0 || !strings.Contains(help, "rivulet broker --config config/server.properties") || !strings.Contains(help, "--override") {
+		t.Fatalf("broker --help (exit %d):\n%s", code, help)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"broker", "--override", "novalue"}, "not key=value"},
+		{[]string{"broker", "--override", "num.partitions=0"}, "num.partitions must be >= 1"},
+		{[]string{"broker", "--config", "/no/such/server.properties"}, "--config"},
+		{[]string{"broker", "--override", "default.replication.factor=3"}, "Kafka cluster"},
+	} {
+		out, code := run(tc.args...)
+		if code != 2 || !strings.Contains(out, tc.want) {
+			t.Errorf("%v: exit %d, output lacks %q:\n%s", tc.args, code, tc.want, out)
+		}
+	}
+	// A busy port names the fix.
+	p := startBrokerProc(t, t.TempDir())
+	out, code := run("broker", "--override", "listeners=PLAINTEXT://"+p.addr, "--override", "log.dirs="+t.TempDir())
+	if code != 1 || !strings.Contains(out, "address already in use") || !strings.Contains(out, "--override listeners=") {
+		t.Fatalf("busy port: exit %d:\n%s", code, out)
+	}
+}
