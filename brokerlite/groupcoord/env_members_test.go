@@ -11,7 +11,7 @@ import (
 
 // join group=G [member=M] [instance=I] [client=C] [type=consumer]
 //
-//	[protocols=range:meta,sticky] [topics=a,b] [session=10s] [rebalance=20s]
+//	[protocols=range:meta,sticky] [topics=a,b] [owned=0,1] [session=10s] [rebalance=20s]
 //	[v=N] [tag=T] [reason=R]
 //
 // v>=4 makes a new dynamic member get MEMBER_ID_REQUIRED (KIP-394); v>=9
@@ -42,6 +42,18 @@ func (e *env) cmdJoin(t *testing.T, d *datadriven.TestData) {
 	if topics := strArg(d, "topics", ""); topics != "" {
 		cm := kmsg.NewConsumerMemberMetadata()
 		cm.Topics = strings.Split(topics, ",")
+		if owned := strArg(d, "owned", ""); owned != "" {
+			// Cooperative clients list the partitions they own (v1+).
+			cm.Version = 1
+			op := kmsg.NewConsumerMemberMetadataOwnedPartition()
+			op.Topic = cm.Topics[0]
+			for _, p := range strings.Split(owned, ",") {
+				var n int32
+				fmt.Sscan(p, &n)
+				op.Partitions = append(op.Partitions, n)
+			}
+			cm.OwnedPartitions = append(cm.OwnedPartitions, op)
+		}
 		meta = cm.AppendTo(nil)
 	}
 	if ps := strArg(d, "protocols", "range"); ps != "" {

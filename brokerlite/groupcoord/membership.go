@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // JoinGroup handles a JoinGroup request. done is called exactly once with
@@ -212,9 +214,13 @@ func (g *group) updateMember(m *member, req *JoinRequest, done func(JoinResult),
 
 // replaceStatic handles a static member rejoining without its member id
 // (a restart): the new incarnation takes over the old one's place, and
-// the old one is fenced. In a Stable group whose selected protocol and
-// the member's metadata are unchanged, no rebalance happens: the member
-// gets the current generation back and keeps its assignment (KIP-345).
+// the old one is fenced. In a Stable group whose selected protocol stays
+// the same, no rebalance happens: the member gets the current generation
+// back and keeps its assignment (KIP-345). Kafka checks only the
+// protocol; for consumer groups this also rebalances when the member's
+// subscribed topics changed, which Kafka would leave unnoticed until the
+// leader rejoins (owned partitions and generation in the metadata may
+// differ: a restarted cooperative member owns nothing yet).
 func (g *group) replaceStatic(m *member, req *JoinRequest, done func(JoinResult), r *replies) {
 	oldID := m.id
 	newID := g.c.cfg.NewMemberID(req.InstanceID)
@@ -230,7 +236,7 @@ func (g *group) replaceStatic(m *member, req *JoinRequest, done func(JoinResult)
 		delete(g.pendingSync, oldID)
 		g.pendingSync[newID] = true
 	}
-	unchanged := m.matches(req.Protocols)
+	unchanged := g.sameSubscription(m.protocols, req.Protocols)
 	saved := *m
 	g.updateMember(m, req, done, r)
 	g.armHeartbeat(m)
@@ -284,6 +290,39 @@ func (g *group) replaceStatic(m *member, req *JoinRequest, done func(JoinResult)
 	case StatePreparingRebalance:
 		g.tryCompleteJoin(r)
 	}
+}
+
+// sameSubscription reports whether a static member rejoining with protocols
+// instead of old keeps the same subscription: for consumer groups, the same
+// topics in the metadata of the group's protocol; for other protocol types
+// (whose metadata the coordinator cannot read), always.
+func (g *group) sameSubscription(old, protocols []Protocol) bool {
+	if g.protocolType != "consumer" {
+		return true
+	}
+	topics := func(ps []Protocol) (map[string]bool, bool) {
+		for _, p := range ps {
+			if p.Name != g.protocol {
+				continue
+			}
+			var meta kmsg.ConsumerMemberMetadata
+			if meta.ReadFrom(p.Metadata) != nil {
+				return nil, false
+			}
+			set := make(map[string]bool, len(meta.Topics))
+			for _, t := range meta.Topics {
+				set[t] = true
+			}
+			return set, true
+		}
+		return nil, false
+	}
+	a, okA := topics(old)
+	b, okB := topics(protocols)
+	if !okA || !okB {
+		return okA == okB
+	}
+	return maps.Equal(a, b)
 }
 
 // maybePrepareRebalance starts a rebalance unless one is in progress.
