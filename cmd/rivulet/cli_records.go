@@ -171,7 +171,7 @@ func (c lineReaderConfig) parseHeaderList(b []byte, lineNo int) ([]kgo.RecordHea
 // deserializer turns record bytes into text for the console.
 type deserializer func([]byte) ([]byte, error)
 
-var deserializerNames = "string, bytes, int64 (long), int32 (integer), json, msgpack"
+var deserializerNames = "string, bytes, int64 (long), int32 (integer), double, json, msgpack"
 
 // deserializerFor accepts short names and Kafka's class names.
 func deserializerFor(name string) (deserializer, error) {
