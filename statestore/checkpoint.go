@@ -136,6 +136,11 @@ func DecodeCheckpoint(data []byte) (Checkpoint, error) {
 	if err := sc.Err(); err != nil {
 		return corrupt("%v", err)
 	}
+	// Only the canonical form is accepted (no "+7", "007", upper-case hex, unsorted
+	// lines): what a writer of this format never produces is a sign of damage.
+	if again, err := EncodeCheckpoint(cp); err != nil || !bytes.Equal(again, data) {
+		return corrupt("not in canonical form")
+	}
 	return cp, nil
 }
 

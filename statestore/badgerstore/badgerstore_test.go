@@ -48,7 +48,7 @@ func harness() storetest.Harness {
 			return s, nil
 		},
 		Persistent:    true,
-		PropertyOps:   1500,
+		PropertyOps:   800,
 		PropertySeeds: 2,
 	}
 }

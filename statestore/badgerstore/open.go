@@ -66,7 +66,7 @@ func openDB(dir, name string, opts Options) (db *badger.DB, st Status, err error
 		}
 	}
 	bopts := badgerOptions(filepath.Join(dir, DataDirName), opts, log)
-	db, err = safeOpen(bopts)
+	db, err = checkedOpen(bopts)
 	if err != nil {
 		if isLockErr(err) {
 			return nil, st, fmt.Errorf("%w: %s: %v", ErrLocked, dir, err)
@@ -91,6 +91,14 @@ func openDB(dir, name string, opts Options) (db *badger.DB, st Status, err error
 		log.Info("badgerstore: store was not closed cleanly; Badger recovered it")
 	}
 	return db, st, nil
+}
+
+// checkedOpen checks the table files, then opens Badger.
+func checkedOpen(opts badger.Options) (*badger.DB, error) {
+	if err := checkTables(opts.Dir); err != nil {
+		return nil, err
+	}
+	return safeOpen(opts)
 }
 
 // safeOpen turns a panic inside badger.Open (some corruptions of its files cause one)

@@ -1,0 +1,495 @@
+package badgerstore
+
+// Benchmarks against raw Badger with the same Badger options, in the same run. They use
+// fixed-size data sets, so run them with a fixed count, as in benchmarks/RESULTS.md:
+//
+//	go test -run '^$' -bench . -benchtime 1000000x ./statestore/badgerstore/
+//
+// Each rivulet sub-benchmark reports vs-raw: raw Badger's time divided by the store's
+// for the same work (1.0 = as fast as raw Badger; above 0.8 meets the 20% goal).
+// Put and Restore also report the peak anonymous RSS growth and peak Go heap during the
+// run, to compare with the store's memory bound.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"github.com/rivulet-io/rivulet/statestore"
+)
+
+const (
+	benchKeyLen   = 16
+	benchValueLen = 100
+)
+
+func benchKey(dst []byte, i uint64) []byte {
+	// Hash-ordered, as real keys arrive: a splitmix64 of i, then i for uniqueness.
+	z := i + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	z ^= z >> 31
+	dst = binary.BigEndian.AppendUint64(dst[:0], z)
+	return binary.BigEndian.AppendUint64(dst, i)
+}
+
+func benchValue(dst []byte, i uint64) []byte {
+	dst = dst[:0]
+	for len(dst) < benchValueLen {
+		dst = binary.BigEndian.AppendUint64(dst, i*0x100000001b3)
+	}
+	return dst[:benchValueLen]
+}
+
+func benchOptions() Options {
+	o := Options{
+		ValueLogGCInterval: -1,
+		Logger:             slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if v := os.Getenv("XMEM"); v != "" {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		o = OptionsForMemory(n << 20)
+		o.ValueLogGCInterval = -1
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	o.EnsureDefaults()
+	return o
+}
+
+func openRaw(b *testing.B, dir string) *badger.DB {
+	o := benchOptions()
+	db, err := badger.Open(badgerOptions(dir, o, o.Logger))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db
+}
+
+// rawTimes holds raw Badger's elapsed time per benchmark, for the vs-raw ratio.
+var rawTimes sync.Map
+
+func recordRaw(b *testing.B, name string) {
+	if b.N > 1 {
+		rawTimes.Store(name, b.Elapsed())
+	}
+}
+
+func reportVsRaw(b *testing.B, name string) {
+	if v, ok := rawTimes.Load(name); ok && b.N > 1 {
+		b.ReportMetric(float64(v.(time.Duration))/float64(b.Elapsed()), "vs-raw")
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// memSampler tracks the peak anonymous RSS (Go heap, Badger's arenas and caches; not the
+// page cache of its mmapped files) and peak Go heap while it runs.
+type memSampler struct {
+	stop              chan struct{}
+	done              chan struct{}
+	baseAnon          int64
+	peakAnon, peakHep int64
+}
+
+func rssAnon() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "RssAnon:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func startMem() *memSampler {
+	runtime.GC()
+	m := &memSampler{stop: make(chan struct{}), done: make(chan struct{}), baseAnon: rssAnon()}
+	go func() {
+		defer close(m.done)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		var ms runtime.MemStats
+		for {
+			a := rssAnon()
+			runtime.ReadMemStats(&ms)
+			m.peakAnon = max(m.peakAnon, a)
+			m.peakHep = max(m.peakHep, int64(ms.HeapInuse))
+			select {
+			case <-m.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return m
+}
+
+func (m *memSampler) report(b *testing.B, bound int64) {
+	close(m.stop)
+	<-m.done
+	b.ReportMetric(float64(m.peakAnon-m.baseAnon)/(1<<20), "peak-rss-anon-MiB")
+	b.ReportMetric(float64(m.peakHep)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(bound)/(1<<20), "bound-MiB")
+}
+
+func BenchmarkPut(b *testing.B) {
+	b.Run("raw-badger-writebatch", func(b *testing.B) {
+		db := openRaw(b, b.TempDir())
+		defer db.Close()
+		b.SetBytes(benchKeyLen + benchValueLen)
+		b.ReportAllocs()
+		b.ResetTimer()
+		wb := db.NewWriteBatch()
+		var v []byte
+		for i := range uint64(b.N) {
+			k := benchKey(make([]byte, 0, benchKeyLen+1), i) // the batch keeps the slices
+			v = benchValue(make([]byte, 0, benchValueLen), i)
+			if err := wb.Set(k, v); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		recordRaw(b, "put")
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("raw-badger-txn-per-put", func(b *testing.B) {
+		db := openRaw(b, b.TempDir())
+		defer db.Close()
+		n := min(b.N, 100_000) // one commit per put is slow: measure a slice of it
+		b.SetBytes(benchKeyLen + benchValueLen)
+		b.ResetTimer()
+		var k, v []byte
+		for i := range uint64(n) {
+			k, v = benchKey(k, i), benchValue(v, i)
+			if err := db.Update(func(txn *badger.Txn) error { return txn.Set(k, v) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("rivulet", func(b *testing.B) {
+		opts := benchOptions()
+		s, err := OpenKeyValueStore(b.TempDir(), "bench", opts, statestore.KeyValueOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		mem := startMem()
+		b.SetBytes(benchKeyLen + benchValueLen)
+		b.ReportAllocs()
+		b.ResetTimer()
+		var k, v []byte
+		for i := range uint64(b.N) {
+			k, v = benchKey(k, i), benchValue(v, i)
+			if err := s.Put(k, v); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		mem.report(b, opts.MemoryBound())
+		reportVsRaw(b, "put")
+	})
+}
+
+// fixture is a store and a raw Badger instance, each holding the same n keys.
+type fixture struct {
+	n     int
+	store *KeyValueStore
+	raw   *badger.DB
+	dir   string
+}
+
+var (
+	fixtureMu sync.Mutex
+	fixtures  = map[int]*fixture{}
+)
+
+func loadFixture(b *testing.B, n int) *fixture {
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	if f, ok := fixtures[n]; ok {
+		return f
+	}
+	dir, err := os.MkdirTemp("", "rivulet-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := &fixture{n: n, dir: dir}
+	f.store, err = OpenKeyValueStore(filepath.Join(dir, "store"), "bench", benchOptions(), statestore.KeyValueOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.raw = openRaw(b, filepath.Join(dir, "raw"))
+	wb := f.raw.NewWriteBatch()
+	batch := make([]statestore.KeyValue, 0, 10_000)
+	for i := range uint64(n) {
+		k, v := benchKey(nil, i), benchValue(nil, i)
+		if err := wb.Set(k, v); err != nil {
+			b.Fatal(err)
+		}
+		batch = append(batch, statestore.KeyValue{Key: k, Value: v})
+		if len(batch) == cap(batch) {
+			if err := f.store.PutAll(batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := f.store.PutAll(batch); err != nil {
+		b.Fatal(err)
+	}
+	if err := wb.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.store.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	fixtures[n] = f
+	return f
+}
+
+// CleanupBenchFixtures closes and deletes the benchmark fixtures; TestMain (in the
+// external test package) calls it.
+func CleanupBenchFixtures() {
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	for n, f := range fixtures {
+		f.store.Close()
+		f.raw.Close()
+		os.RemoveAll(f.dir)
+		delete(fixtures, n)
+	}
+}
+
+const fixtureKeys = 1_000_000
+
+func BenchmarkGet(b *testing.B) {
+	f := loadFixture(b, fixtureKeys)
+	b.Run("raw-badger", func(b *testing.B) {
+		r := rand.New(rand.NewPCG(1, 2))
+		b.ReportAllocs()
+		b.ResetTimer()
+		var k, v []byte
+		for range b.N {
+			k = benchKey(k, r.Uint64N(uint64(f.n)))
+			err := f.raw.View(func(txn *badger.Txn) error {
+				item, err := txn.Get(k)
+				if err != nil {
+					return err
+				}
+				v, err = item.ValueCopy(nil)
+				return err
+			})
+			if err != nil || len(v) != benchValueLen {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		recordRaw(b, "get")
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("rivulet", func(b *testing.B) {
+		r := rand.New(rand.NewPCG(1, 2))
+		b.ReportAllocs()
+		b.ResetTimer()
+		var k []byte
+		for range b.N {
+			k = benchKey(k, r.Uint64N(uint64(f.n)))
+			v, err := f.store.Get(k)
+			if err != nil || len(v) != benchValueLen {
+				b.Fatal(err, len(v))
+			}
+		}
+		b.StopTimer()
+		reportVsRaw(b, "get")
+	})
+}
+
+// BenchmarkRange reads ranges of 100 consecutive keys from random starting points; b.N
+// counts entries read.
+func BenchmarkRange(b *testing.B) {
+	const span = 100
+	f := loadFixture(b, fixtureKeys)
+	b.Run("raw-badger", func(b *testing.B) {
+		r := rand.New(rand.NewPCG(3, 4))
+		b.ReportAllocs()
+		b.ResetTimer()
+		var from, v []byte
+		n := 0
+		for n < b.N {
+			from = benchKey(from, r.Uint64N(uint64(f.n)))
+			err := f.raw.View(func(txn *badger.Txn) error {
+				it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+				defer it.Close()
+				got := 0
+				for it.Seek(from); it.Valid() && got < span && n < b.N; it.Next() {
+					var err error
+					if v, err = it.Item().ValueCopy(v[:0]); err != nil {
+						return err
+					}
+					got++
+					n++
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		recordRaw(b, "range")
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("rivulet", func(b *testing.B) {
+		r := rand.New(rand.NewPCG(3, 4))
+		b.ReportAllocs()
+		b.ResetTimer()
+		var from []byte
+		n := 0
+		for n < b.N {
+			from = benchKey(from, r.Uint64N(uint64(f.n)))
+			it, err := f.store.Range(from, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for got := 0; got < span && n < b.N && it.Next(); got++ {
+				if len(it.Value()) != benchValueLen {
+					b.Fatal("bad value")
+				}
+				n++
+			}
+			if err := it.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		reportVsRaw(b, "range")
+	})
+}
+
+// BenchmarkRestore applies b.N changelog records in fetch-sized batches.
+func BenchmarkRestore(b *testing.B) {
+	const batchSize = 8192
+	records := func(n int) [][]statestore.ChangelogRecord {
+		var out [][]statestore.ChangelogRecord
+		for i := 0; i < n; i += batchSize {
+			batch := make([]statestore.ChangelogRecord, 0, batchSize)
+			for j := i; j < min(i+batchSize, n); j++ {
+				batch = append(batch, statestore.ChangelogRecord{Key: benchKey(nil, uint64(j)), Value: benchValue(nil, uint64(j)), Offset: int64(j)})
+			}
+			out = append(out, batch)
+		}
+		return out
+	}
+	b.Run("raw-badger-writebatch", func(b *testing.B) {
+		recs := records(b.N)
+		db := openRaw(b, b.TempDir())
+		defer db.Close()
+		b.SetBytes(benchKeyLen + benchValueLen)
+		b.ReportAllocs()
+		b.ResetTimer()
+		wb := db.NewWriteBatch()
+		for _, batch := range recs {
+			for _, r := range batch {
+				if err := wb.Set(r.Key, r.Value); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		recordRaw(b, "restore")
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("rivulet", func(b *testing.B) {
+		recs := records(b.N)
+		opts := benchOptions()
+		s, err := OpenKeyValueStore(b.TempDir(), "bench", opts, statestore.KeyValueOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		var reports int
+		r := statestore.NewRestorer(s, statestore.RestoreOptions{
+			EndOffset:  int64(b.N),
+			OnProgress: func(statestore.RestoreProgress) { reports++ },
+		})
+		mem := startMem()
+		b.SetBytes(benchKeyLen + benchValueLen)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for _, batch := range recs {
+			if err := r.Apply(batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		p, err := r.Finish()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		mem.report(b, opts.MemoryBound())
+		if p.Restored != int64(b.N) || p.Remaining() != 0 {
+			b.Fatalf("progress %+v", p)
+		}
+		reportVsRaw(b, "restore")
+	})
+}
+
+// Check the fixture's contents once, so the benchmarks read what they think they read.
+func TestBenchFixtureSmall(t *testing.T) {
+	b := &testing.B{}
+	_ = b
+	dir := t.TempDir()
+	s, err := OpenKeyValueStore(dir, "x", benchOptions(), statestore.KeyValueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range uint64(1000) {
+		if err := s.Put(benchKey(nil, i), benchValue(nil, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range uint64(1000) {
+		v, err := s.Get(benchKey(nil, i))
+		if err != nil || !bytes.Equal(v, benchValue(nil, i)) || len(benchKey(nil, i)) != benchKeyLen {
+			t.Fatalf("key %d: %v %x", i, err, v)
+		}
+	}
+	_ = fmt.Sprint()
+}
