@@ -129,7 +129,7 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 			}
 			before := len(buf)
 			rr, err := tg.p.read(buf, rp.FetchOffset, budget, strict)
-			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = rr.highWatermark, rr.highWatermark, rr.logStartOffset
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = rr.highWatermark, rr.lastStableOffset, rr.logStartOffset
 			if err != nil {
 				code, _ := logErrorCode(err)
 				sp.ErrorCode = code.Code

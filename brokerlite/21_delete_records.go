@@ -6,9 +6,8 @@ package brokerlite
 // watermark): records before it are no longer readable and whole segments below it are
 // deleted by the log. An offset above the high watermark gets OFFSET_OUT_OF_RANGE; an
 // offset below the current log start offset changes nothing and reports the current one,
-// as in Kafka. Internal topics cannot be truncated by clients (INVALID_TOPIC_EXCEPTION...
-// Kafka answers TOPIC_AUTHORIZATION_FAILED without ACLs; brokerlite gives the clearer
-// POLICY_VIOLATION).
+// as in Kafka. Deviation: clients cannot truncate internal topics (POLICY_VIOLATION), since
+// the group coordinator's state lives there.
 
 import (
 	"context"

@@ -161,9 +161,10 @@ func (p *partition) sync() error { return p.log.Sync() }
 
 // readResult is one partition's part of a fetch.
 type readResult struct {
-	records        []byte
-	highWatermark  int64
-	logStartOffset int64
+	records          []byte
+	highWatermark    int64
+	lastStableOffset int64
+	logStartOffset   int64
 }
 
 // read appends whole batches from offset to dst, within maxBytes. When strict is false the
@@ -175,7 +176,7 @@ func (p *partition) read(dst []byte, offset int64, maxBytes int32, strict bool) 
 	}
 	start := len(dst)
 	rr, err := p.log.ReadAppend(dst, offset, maxBytes)
-	out := readResult{records: rr.Records, highWatermark: rr.HighWatermark, logStartOffset: rr.LogStartOffset}
+	out := readResult{records: rr.Records, highWatermark: rr.HighWatermark, lastStableOffset: rr.LastStableOffset, logStartOffset: rr.LogStartOffset}
 	if err == nil && strict && int32(len(rr.Records)-start) > maxBytes {
 		out.records = rr.Records[:start]
 	}
