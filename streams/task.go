@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rivulet-io/rivulet/statestore"
 	"github.com/rivulet-io/rivulet/topology"
 )
 
@@ -60,7 +61,7 @@ type TaskConfig struct {
 	// Cache folds updates of the task's cached stores between commits
 	// (shared by the tasks of a thread). The default value is nil: no
 	// caching, every update goes downstream at once.
-	Cache *RecordCache
+	Cache *statestore.RecordCache
 	// Stats, when set, is where the task counts what it does (shared by the
 	// tasks of a thread or an application). The default value is a private
 	// one.
@@ -623,6 +624,15 @@ func (t *Task) currentTimestamp() int64 {
 		return t.streamTime
 	}
 	return t.wallClock
+}
+
+// recordContext is what the cache keeps of the record making a write.
+func (t *Task) recordContext(ts int64) statestore.RecordContext {
+	rc := statestore.RecordContext{Timestamp: ts, Partition: -1, Offset: -1}
+	if t.current != nil {
+		rc.Topic, rc.Partition, rc.Offset = t.current.Topic, t.current.Partition, t.current.Offset
+	}
+	return rc
 }
 
 // withTimestamp runs fn with ts as the current timestamp (cache flushes

@@ -44,7 +44,7 @@ func (f *tsFactory[K, V]) open(t *Task) (taskStore, error) {
 	kv := ts.(*kvStore[K, ValueAndTimestamp[V]])
 	s := &tsStore[K, V]{kvStore: kv, valueSerde: f.valueSerde}
 	if f.cached && !f.global && t.cfg.Cache != nil {
-		c, err := t.cfg.Cache.namespace(t.id.String()+"/"+f.name, s.flushEntries)
+		c, err := t.cfg.Cache.Namespace(t.id.String()+"-"+f.name, s.flushEntries)
 		if err != nil {
 			kv.close()
 			return nil, err
@@ -61,7 +61,7 @@ func (f *tsFactory[K, V]) open(t *Task) (taskStore, error) {
 type tsStore[K, V any] struct {
 	*kvStore[K, ValueAndTimestamp[V]]
 	valueSerde Serde[V]
-	cache      *cacheNamespace
+	cache      *statestore.CacheNamespace
 	listener   func(Record[K, change[V]]) error
 }
 
@@ -95,11 +95,11 @@ func (s *tsStore[K, V]) get(key K) (ValueAndTimestamp[V], bool, error) {
 		return zero, false, err
 	}
 	if s.cache != nil {
-		if vb, ok := s.cache.get(kb); ok {
-			if vb == nil {
+		if l := s.cache.Get(kb); l.Found {
+			if l.Deleted {
 				return zero, false, nil
 			}
-			v, err := s.decode(vb)
+			v, err := s.decode(l.Value)
 			return v, err == nil, err
 		}
 	}
@@ -121,7 +121,7 @@ func (s *tsStore[K, V]) put(key K, v ValueAndTimestamp[V]) error {
 		return fmt.Errorf("streams: store %q: serialize value: %w", s.name, err)
 	}
 	if s.cache != nil {
-		return s.cache.put(kb, vb, v.Timestamp)
+		return s.cache.Put(kb, vb, s.task.recordContext(v.Timestamp))
 	}
 	return s.putBytes(kb, vb)
 }
@@ -132,7 +132,7 @@ func (s *tsStore[K, V]) delete(key K, ts int64) error {
 		return err
 	}
 	if s.cache != nil {
-		return s.cache.put(kb, nil, ts)
+		return s.cache.Put(kb, nil, s.task.recordContext(ts))
 	}
 	return s.putBytes(kb, nil)
 }
@@ -140,22 +140,23 @@ func (s *tsStore[K, V]) delete(key K, ts int64) error {
 // flushEntries is the cache's flush listener: it writes dirty entries
 // through to the store (and changelog) and forwards each as a change whose
 // old value is what the store held before.
-func (s *tsStore[K, V]) flushEntries(entries []cacheEntry) error {
+func (s *tsStore[K, V]) flushEntries(entries []statestore.DirtyEntry) error {
 	for _, e := range entries {
-		oldB, err := s.getBytes(e.key)
+		oldB, err := s.getBytes(e.Key)
 		if err != nil {
 			return err
 		}
-		if oldB == nil && e.value == nil {
+		if oldB == nil && e.Value == nil {
 			continue // deleting an absent key changes nothing
 		}
-		if err := s.task.withTimestamp(e.timestamp, func() error { return s.putBytes(e.key, e.value) }); err != nil {
+		ts := e.Context.Timestamp
+		if err := s.task.withTimestamp(ts, func() error { return s.putBytes(e.Key, e.Value) }); err != nil {
 			return err
 		}
 		if s.listener == nil {
 			continue
 		}
-		k, err := s.keySerde.Deserialize(e.key)
+		k, err := s.keySerde.Deserialize(e.Key)
 		if err != nil {
 			return fmt.Errorf("streams: store %q: deserialize key: %w", s.name, err)
 		}
@@ -167,15 +168,18 @@ func (s *tsStore[K, V]) flushEntries(entries []cacheEntry) error {
 			}
 			c.oldV, c.hasOld = old.Value, true
 		}
-		if e.value != nil {
-			nv, err := s.decode(e.value)
+		if e.Value != nil {
+			nv, err := s.decode(e.Value)
 			if err != nil {
 				return err
 			}
 			c.newV, c.hasNew = nv.Value, true
 		}
-		rec := Record[K, change[V]]{Key: k, Value: c, Timestamp: e.timestamp}
-		if err := s.task.withTimestamp(e.timestamp, func() error { return s.listener(rec) }); err != nil {
+		rec := Record[K, change[V]]{Key: k, Value: c, Timestamp: ts}
+		if h, ok := e.Context.Headers.([]Header); ok {
+			rec.Headers = h
+		}
+		if err := s.task.withTimestamp(ts, func() error { return s.listener(rec) }); err != nil {
 			return err
 		}
 	}
@@ -184,7 +188,7 @@ func (s *tsStore[K, V]) flushEntries(entries []cacheEntry) error {
 
 func (s *tsStore[K, V]) flush() error {
 	if s.cache != nil {
-		if err := s.cache.flush(); err != nil {
+		if err := s.cache.Flush(); err != nil {
 			return err
 		}
 	}
@@ -193,7 +197,10 @@ func (s *tsStore[K, V]) flush() error {
 
 func (s *tsStore[K, V]) close() error {
 	if s.cache != nil {
-		s.cache.close()
+		// Dirty entries are dropped, not flushed: a clean close flushed
+		// already, and an unclean one must not write anything more.
+		s.cache.Clear()
+		s.cache.Close()
 	}
 	return s.kvStore.close()
 }
@@ -236,7 +243,7 @@ func (s *tsStore[K, V]) merged(it statestore.KeyValueIterator, err error, lo, hi
 		return nil, fmt.Errorf("streams: store %q: %w", s.name, err)
 	}
 	if s.cache != nil {
-		it = newMergedIterator(it, s.cache.snapshot(lo, hi, reverse), reverse)
+		it = newMergedIterator(it, s.cache.Range(lo, hi, reverse), reverse)
 	}
 	return &kvIter[K, ValueAndTimestamp[V]]{it: it, s: s.kvStore}, nil
 }
@@ -289,7 +296,7 @@ func (s *tsStore[K, V]) ReverseAll() (KeyValueIterator[K, ValueAndTimestamp[V]],
 func (s *tsStore[K, V]) ApproximateNumEntries() (int64, error) {
 	n, err := s.raw.ApproximateNumEntries()
 	if s.cache != nil {
-		n += int64(s.cache.len())
+		n += int64(s.cache.Len())
 	}
 	return n, err
 }

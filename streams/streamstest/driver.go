@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/rivulet-io/rivulet/statestore"
 	"github.com/rivulet-io/rivulet/streams"
 	"github.com/rivulet-io/rivulet/topology"
 )
@@ -37,8 +38,8 @@ func WithApplicationID(id string) Option { return func(c *config) { c.appID = id
 func WithStartTime(ms int64) Option { return func(c *config) { c.start = ms } }
 
 // WithCacheMaxBytes sets the record cache budget. The default is 10 MiB, as
-// Kafka Streams; the driver commits after every piped record, so caching
-// only folds the updates one input record causes.
+// Kafka Streams; 0 disables caching. The driver commits after every piped
+// record, so caching only folds the updates one input record causes.
 func WithCacheMaxBytes(n int64) Option { return func(c *config) { c.cacheBytes = n } }
 
 // WithTimestampExtractor sets the default timestamp extractor.
@@ -83,7 +84,7 @@ type Driver struct {
 	taskOrder []int
 	global    *streams.GlobalTask
 	globalTop map[string]bool
-	cache     *streams.RecordCache
+	cache     *statestore.RecordCache
 	stats     streams.TaskStats
 
 	wall    int64
@@ -111,7 +112,7 @@ func New(topo *streams.Topology, opts ...Option) (*Driver, error) {
 		cfg:       cfg,
 		tasks:     make(map[int]*streams.Task),
 		globalTop: make(map[string]bool),
-		cache:     streams.NewRecordCache(cfg.cacheBytes),
+		cache:     newCache(cfg.cacheBytes),
 		wall:      cfg.start,
 		outputs:   make(map[string][]streams.ProducerRecord),
 		offsets:   make(map[string]int64),
@@ -180,6 +181,14 @@ func (d *Driver) taskConfig(globals map[string]streams.StateStore) streams.TaskC
 		Stats:                  &d.stats,
 		Cache:                  d.cache,
 	}
+}
+
+// newCache returns a cache of n bytes, or nil (no caching) for 0.
+func newCache(n int64) *statestore.RecordCache {
+	if n <= 0 {
+		return nil
+	}
+	return statestore.NewRecordCache(n)
 }
 
 // collector captures what tasks send: every record is kept as output of its

@@ -1,0 +1,567 @@
+package streams
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/client"
+	"github.com/rivulet-io/rivulet/statestore"
+	"github.com/rivulet-io/rivulet/topology"
+)
+
+// State is an application's state, as Kafka Streams' KafkaStreams.State.
+type State int32
+
+const (
+	// StateCreated: built, not started.
+	StateCreated State = iota
+	// StateRebalancing: started; some thread is joining the group or
+	// restoring state.
+	StateRebalancing
+	// StateRunning: every thread is processing.
+	StateRunning
+	// StatePendingShutdown: Close was called.
+	StatePendingShutdown
+	// StateNotRunning: closed cleanly.
+	StateNotRunning
+	// StatePendingError: shutting down after a failure.
+	StatePendingError
+	// StateError: stopped after a failure (see App.Err).
+	StateError
+)
+
+// String names the state as Kafka Streams does.
+func (s State) String() string {
+	switch s {
+	case StateCreated:
+		return "CREATED"
+	case StateRebalancing:
+		return "REBALANCING"
+	case StateRunning:
+		return "RUNNING"
+	case StatePendingShutdown:
+		return "PENDING_SHUTDOWN"
+	case StateNotRunning:
+		return "NOT_RUNNING"
+	case StatePendingError:
+		return "PENDING_ERROR"
+	case StateError:
+		return "ERROR"
+	default:
+		return "State(" + strconv.Itoa(int(s)) + ")"
+	}
+}
+
+// App runs a topology against a Kafka cluster (Kafka Streams'
+// KafkaStreams): N stream threads, each a member of the consumer group
+// named after application.id with its own franz-go client, running the
+// tasks the group assigns it; a global thread for global stores; state in
+// state.dir backed by changelog topics.
+//
+// Build it with New, run it with Start, stop it with Close.
+type App struct {
+	cfg         *Config
+	topo        *Topology
+	processID   [processIDLen]byte
+	subOfSource map[string]int
+	stats       TaskStats
+	metrics     *appMetrics
+	cache       *statestore.RecordCache
+	opener      StoreOpener
+
+	state             atomic.Int32
+	shutdownRequested atomic.Bool
+	remoteOnce        sync.Once
+
+	mu           sync.Mutex
+	threads      map[int]*streamThread
+	nextThreadID int
+	global       *globalThread
+	adminCl      *kgo.Client
+	admin        *kadm.Client
+	counts       map[string]int32
+	runCtx       context.Context
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
+	done         chan struct{}
+	err          error
+	listener     func(old, new State)
+	closing      bool
+	closeOnce    sync.Once
+}
+
+// New builds an application running topo with props (Kafka Streams' names;
+// see Config for every setting and its default) and opts.
+func New(topo *Topology, props Properties, opts ...Option) (*App, error) {
+	if topo == nil {
+		return nil, errors.New("streams: new: nil topology")
+	}
+	cfg, err := ParseConfig(props, opts...)
+	if err != nil {
+		return nil, err
+	}
+	// Check the client properties now, so a typo fails here.
+	for role, r := range map[string]client.Role{"consumer": client.RoleConsumer, "producer": client.RoleProducer, "admin": client.RoleAdmin} {
+		if _, err := client.Parse(r, client.Properties(cfg.ClientProperties[role]).For(r)); err != nil {
+			return nil, fmt.Errorf("streams: %s properties: %w", role, err)
+		}
+	}
+	a := &App{
+		cfg:         cfg,
+		topo:        topo,
+		subOfSource: make(map[string]int),
+		threads:     make(map[int]*streamThread),
+		done:        make(chan struct{}),
+	}
+	if _, err := rand.Read(a.processID[:]); err != nil {
+		return nil, fmt.Errorf("streams: process id: %w", err)
+	}
+	for _, s := range topo.subs {
+		for _, src := range s.Sources {
+			a.subOfSource[src] = s.ID
+		}
+	}
+	if cfg.CacheMaxBytes > 0 {
+		a.cache = statestore.NewRecordCache(cfg.CacheMaxBytes)
+	}
+	if a.metrics, err = newAppMetrics(a); err != nil {
+		return nil, fmt.Errorf("streams: metrics: %w", err)
+	}
+	return a, nil
+}
+
+// Config returns the application's configuration. Do not modify it.
+func (a *App) Config() *Config { return a.cfg }
+
+// Topology returns the topology the application runs.
+func (a *App) Topology() *Topology { return a.topo }
+
+// Metrics returns the private Prometheus registry holding the application's
+// metrics, or nil when they were registered with WithRegisterer.
+func (a *App) Metrics() *prometheus.Registry { return a.metrics.registry }
+
+// State returns the application's state.
+func (a *App) State() State { return State(a.state.Load()) }
+
+// SetStateListener sets a function called on every state change (from the
+// goroutine that changes it). Set it before Start.
+func (a *App) SetStateListener(fn func(old, new State)) {
+	a.mu.Lock()
+	a.listener = fn
+	a.mu.Unlock()
+}
+
+func (a *App) setState(s State) {
+	for {
+		old := State(a.state.Load())
+		if old == s {
+			return
+		}
+		// Terminal states stay.
+		if old == StateNotRunning || old == StateError {
+			return
+		}
+		if (old == StatePendingShutdown || old == StatePendingError) && s < StatePendingShutdown {
+			return
+		}
+		if a.state.CompareAndSwap(int32(old), int32(s)) {
+			a.mu.Lock()
+			l := a.listener
+			a.mu.Unlock()
+			a.cfg.Logger.Info("streams: state change", "application.id", a.cfg.ApplicationID, "from", old.String(), "to", s.String())
+			if l != nil {
+				l(old, s)
+			}
+			return
+		}
+	}
+}
+
+// updateState moves between RUNNING and REBALANCING from the threads'
+// states.
+func (a *App) updateState() {
+	a.mu.Lock()
+	running := len(a.threads) > 0
+	for _, t := range a.threads {
+		if t.state.Load() != threadRunning {
+			running = false
+		}
+	}
+	a.mu.Unlock()
+	if running {
+		a.setState(StateRunning)
+	} else {
+		a.setState(StateRebalancing)
+	}
+}
+
+// Done is closed when the application has stopped, after Close or a
+// failure.
+func (a *App) Done() <-chan struct{} { return a.done }
+
+// Err returns the failure that stopped the application, if any.
+func (a *App) Err() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.err
+}
+
+// newClient builds a franz-go client from the application's client
+// properties for role ("consumer", "producer" or "admin"), plus extra
+// options. It is the one place clients are made.
+func (a *App) newClient(roles []client.Role, extra ...kgo.Opt) (*kgo.Client, error) {
+	var opts []kgo.Opt
+	names := map[client.Role]string{client.RoleConsumer: "consumer", client.RoleProducer: "producer", client.RoleAdmin: "admin"}
+	for _, r := range roles {
+		p, err := client.Parse(r, client.Properties(a.cfg.ClientProperties[names[r]]).For(r))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, p.Opts...)
+	}
+	opts = append(opts, kgo.SeedBrokers(a.cfg.BootstrapServers...))
+	opts = append(opts, a.cfg.KgoOpts...)
+	opts = append(opts, extra...)
+	return kgo.NewClient(opts...)
+}
+
+// Start creates the internal topics, catches up the global stores and
+// starts the stream threads; it returns once they run (not once they have
+// their tasks: watch State or Done). ctx bounds the start only.
+func (a *App) Start(ctx context.Context) error {
+	if !a.state.CompareAndSwap(int32(StateCreated), int32(StateRebalancing)) {
+		return fmt.Errorf("streams: start: application is %s, not CREATED", a.State())
+	}
+	if err := a.start(ctx); err != nil {
+		a.fail(err)
+		<-a.done
+		return err
+	}
+	return nil
+}
+
+func (a *App) start(ctx context.Context) error {
+	a.runCtx, a.cancel = context.WithCancel(context.Background())
+	cl, err := a.newClient([]client.Role{client.RoleAdmin}, kgo.ClientID(a.cfg.ClientID+"-admin"))
+	if err != nil {
+		return fmt.Errorf("streams: admin client: %w", err)
+	}
+	a.mu.Lock()
+	a.adminCl, a.admin = cl, kadm.NewClient(cl)
+	a.mu.Unlock()
+	if err := a.setupTopics(ctx); err != nil {
+		return err
+	}
+	op, err := newDirOpener(a.cfg.StateDir, a.cfg.ApplicationID, a.cfg.Logger)
+	if err != nil {
+		return err
+	}
+	a.opener = op
+	if err := a.startGlobal(ctx); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := 0; i < a.cfg.NumStreamThreads; i++ {
+		if err := a.startThreadLocked(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setupTopics checks the source topics and creates the internal ones, as
+// Kafka Streams' InternalTopicManager does.
+func (a *App) setupTopics(ctx context.Context) error {
+	td, err := a.admin.ListTopics(ctx)
+	if err != nil {
+		return fmt.Errorf("streams: list topics: %w", err)
+	}
+	existing := make(map[string]int32, len(td))
+	for name, t := range td {
+		if t.Err == nil {
+			existing[name] = int32(len(t.Partitions))
+		}
+	}
+	// Global topics must exist too.
+	for _, s := range a.topo.subs {
+		if !s.Global {
+			continue
+		}
+		for _, tp := range s.SourceTopics {
+			if _, ok := existing[tp]; !ok {
+				return &topology.MissingTopicsError{Topics: []string{tp}}
+			}
+		}
+	}
+	counts, err := a.topo.t.ResolvePartitions(a.cfg.ApplicationID, existing)
+	if err != nil {
+		return fmt.Errorf("streams: %w", err)
+	}
+	for _, it := range a.topo.t.InternalTopics(a.cfg.ApplicationID, counts) {
+		if n, ok := existing[it.Name]; ok {
+			if n != it.Partitions {
+				return fmt.Errorf("streams: internal topic %q has %d partitions, the topology needs %d; delete it (or reset the application) to let it be recreated", it.Name, n, it.Partitions)
+			}
+			continue
+		}
+		cfg := make(map[string]*string, len(it.Config))
+		for k, v := range it.Config {
+			cfg[k] = kadm.StringPtr(v)
+		}
+		resp, err := a.admin.CreateTopic(ctx, it.Partitions, a.cfg.ReplicationFactor, cfg, it.Name)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("streams: create internal topic %q: %w", it.Name, err)
+		}
+		a.cfg.Logger.Info("streams: created internal topic", "topic", it.Name, "kind", it.Kind.String(), "partitions", it.Partitions)
+	}
+	a.mu.Lock()
+	a.counts = counts
+	a.mu.Unlock()
+	return nil
+}
+
+// sourceTopics returns the broker names of the topics the stream threads
+// subscribe to (not the global ones), and whether a pattern is involved.
+func (a *App) sourceTopics() ([]string, []string) {
+	var topics, patterns []string
+	for _, s := range a.topo.subs {
+		if s.Global {
+			continue
+		}
+		for _, tp := range s.SourceTopics {
+			topics = append(topics, a.topo.t.TopicName(a.cfg.ApplicationID, tp))
+		}
+		for _, p := range s.SourcePatterns {
+			patterns = append(patterns, `^(?:`+p.String()+`)$`)
+		}
+	}
+	sort.Strings(topics)
+	return topics, patterns
+}
+
+func (a *App) startThreadLocked() error {
+	id := a.nextThreadID
+	a.nextThreadID++
+	t, err := newStreamThread(a, id)
+	if err != nil {
+		return err
+	}
+	a.threads[id] = t
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		err := t.run()
+		a.threadExited(t, err)
+	}()
+	return nil
+}
+
+func (a *App) aliveThreads() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.threads)
+}
+
+// threadExited handles a thread's end: after Close nothing; after a
+// failure, what the uncaught-error handler says.
+func (a *App) threadExited(t *streamThread, err error) {
+	a.mu.Lock()
+	delete(a.threads, t.id)
+	closing := a.closing
+	a.mu.Unlock()
+	if err == nil || closing {
+		a.updateState()
+		return
+	}
+	a.metrics.threadFailures.Add(1)
+	a.cfg.Logger.Error("streams: stream thread failed", "thread", t.name, "err", err)
+	resp := a.cfg.UncaughtErrorHandler(err)
+	switch resp {
+	case ReplaceThread:
+		a.mu.Lock()
+		if !a.closing {
+			a.metrics.threadReplaced.Add(1)
+			if serr := a.startThreadLocked(); serr != nil {
+				a.mu.Unlock()
+				a.fail(fmt.Errorf("streams: replace thread: %w (after %v)", serr, err))
+				return
+			}
+		}
+		a.mu.Unlock()
+		a.updateState()
+	case ShutdownApplication:
+		a.signalShutdown()
+		a.fail(err)
+	default:
+		a.fail(err)
+	}
+}
+
+// signalShutdown asks every instance of the application to shut down: a
+// short-lived group member joins with the request in its subscription,
+// and the leader answers every member with a shutdown assignment.
+func (a *App) signalShutdown() {
+	a.shutdownRequested.Store(true)
+	a.mu.Lock()
+	var alive []*streamThread
+	for _, t := range a.threads {
+		alive = append(alive, t)
+	}
+	a.mu.Unlock()
+	for _, t := range alive {
+		t.cl.ForceRebalance()
+	}
+	if len(alive) > 0 {
+		return
+	}
+	topics, patterns := a.sourceTopics()
+	bal := &taskBalancer{app: a}
+	opts := []kgo.Opt{kgo.ConsumerGroup(a.cfg.ApplicationID), kgo.Balancers(bal), kgo.DisableAutoCommit(),
+		kgo.ClientID(a.cfg.ClientID + "-shutdown")}
+	if len(patterns) > 0 {
+		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(append(regexQuote(topics), patterns...)...))
+	} else {
+		opts = append(opts, kgo.ConsumeTopics(topics...))
+	}
+	cl, err := a.newClient([]client.Role{client.RoleConsumer}, opts...)
+	if err != nil {
+		a.cfg.Logger.Warn("streams: cannot signal the shutdown to other instances", "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl.PollRecords(ctx, 1)
+	cl.Close()
+}
+
+// remoteShutdown is called when the group says an instance asked the
+// application to shut down.
+func (a *App) remoteShutdown() {
+	a.remoteOnce.Do(func() {
+		go a.fail(errors.New("streams: an instance of the application asked every instance to shut down (SHUTDOWN_APPLICATION)"))
+	})
+}
+
+// fail shuts the application down after a failure: state PENDING_ERROR,
+// then ERROR once every thread stopped.
+func (a *App) fail(err error) {
+	a.mu.Lock()
+	if a.err == nil {
+		a.err = err
+	}
+	a.mu.Unlock()
+	a.setState(StatePendingError)
+	a.shutdown(context.Background(), StateError)
+}
+
+// Close stops the threads (each commits and leaves the group), the global
+// thread and the clients, and waits for them, at most until ctx is done.
+// It returns ctx's error if it gave up waiting.
+func (a *App) Close(ctx context.Context) error {
+	if a.state.CompareAndSwap(int32(StateCreated), int32(StateNotRunning)) {
+		a.closeOnce.Do(func() { close(a.done) })
+		return nil
+	}
+	a.setState(StatePendingShutdown)
+	go a.shutdown(context.Background(), StateNotRunning)
+	select {
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("streams: close: %w", ctx.Err())
+	}
+}
+
+func (a *App) shutdown(ctx context.Context, final State) {
+	a.mu.Lock()
+	if a.closing {
+		a.mu.Unlock()
+		<-a.done
+		return
+	}
+	a.closing = true
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.mu.Unlock()
+	a.wg.Wait()
+	a.mu.Lock()
+	g := a.global
+	a.mu.Unlock()
+	if g != nil {
+		g.stop()
+	}
+	a.mu.Lock()
+	if a.adminCl != nil {
+		a.adminCl.Close()
+	}
+	if a.err != nil {
+		final = StateError
+	}
+	a.mu.Unlock()
+	a.forceState(final)
+	a.closeOnce.Do(func() { close(a.done) })
+}
+
+func (a *App) forceState(s State) {
+	old := State(a.state.Swap(int32(s)))
+	if old == s {
+		return
+	}
+	a.mu.Lock()
+	l := a.listener
+	a.mu.Unlock()
+	a.cfg.Logger.Info("streams: state change", "application.id", a.cfg.ApplicationID, "from", old.String(), "to", s.String())
+	if l != nil {
+		l(old, s)
+	}
+}
+
+// TaskInfo describes a task an instance runs.
+type TaskInfo struct {
+	ID         TaskID
+	Thread     string
+	State      TaskState
+	Partitions []TopicPartition
+}
+
+// Tasks returns the tasks this instance runs now, sorted by id.
+func (a *App) Tasks() []TaskInfo {
+	a.mu.Lock()
+	threads := make([]*streamThread, 0, len(a.threads))
+	for _, t := range a.threads {
+		threads = append(threads, t)
+	}
+	a.mu.Unlock()
+	var out []TaskInfo
+	for _, t := range threads {
+		out = append(out, t.taskInfos()...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID.Less(out[j].ID) })
+	return out
+}
+
+func regexQuote(topics []string) []string {
+	out := make([]string, len(topics))
+	for i, t := range topics {
+		out[i] = `^` + regexp.QuoteMeta(t) + `$`
+	}
+	return out
+}

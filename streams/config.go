@@ -1,0 +1,425 @@
+package streams
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Properties are an application's settings, with Kafka Streams' names
+// (application.id, bootstrap.servers, num.stream.threads, ...). Keys that
+// are not Kafka Streams settings are passed to the application's Kafka
+// clients (see package client), all of them or, with a "consumer.",
+// "producer." or "admin." prefix, one kind.
+type Properties map[string]string
+
+// Property names, as Kafka Streams spells them.
+const (
+	PropApplicationID          = "application.id"
+	PropBootstrapServers       = "bootstrap.servers"
+	PropClientID               = "client.id"
+	PropNumStreamThreads       = "num.stream.threads"
+	PropCommitIntervalMs       = "commit.interval.ms"
+	PropStateDir               = "state.dir"
+	PropProcessingGuarantee    = "processing.guarantee"
+	PropCacheMaxBytes          = "statestore.cache.max.bytes"
+	PropCacheMaxBytesOld       = "cache.max.bytes.buffering"
+	PropCacheMaxBytesShort     = "cache.max.bytes"
+	PropTimestampExtractor     = "default.timestamp.extractor"
+	PropDeserializationHandler = "default.deserialization.exception.handler"
+	PropDeserializationNew     = "deserialization.exception.handler"
+	PropProductionHandler      = "default.production.exception.handler"
+	PropProductionNew          = "production.exception.handler"
+	PropDeadLetterTopic        = "errors.dead.letter.queue.topic.name"
+	PropReplicationFactor      = "replication.factor"
+	PropBufferedRecords        = "buffered.records.per.partition"
+	PropMaxTaskIdleMs          = "max.task.idle.ms"
+	PropPollMs                 = "poll.ms"
+	PropAutoOffsetReset        = "auto.offset.reset"
+	PropNumStandbyReplicas     = "num.standby.replicas"
+	PropApplicationServer      = "application.server"
+	PropAcceptableRecoveryLag  = "acceptable.recovery.lag"
+	PropRepartitionPurgeMs     = "repartition.purge.interval.ms"
+	PropTopologyOptimization   = "topology.optimization"
+	PropMetricsRecordingLevel  = "metrics.recording.level"
+	PropUpgradeFrom            = "upgrade.from"
+	PropTaskTimeoutMs          = "task.timeout.ms"
+	PropMaxPollRecords         = "max.poll.records"
+	PropStateCleanupDelayMs    = "state.cleanup.delay.ms"
+)
+
+// Processing guarantees.
+const (
+	AtLeastOnce = "at_least_once"
+	ExactlyOnce = "exactly_once_v2"
+)
+
+// Config is an application's parsed and validated configuration. New builds
+// it from Properties; every field documents its default.
+type Config struct {
+	// ApplicationID names the consumer group, internal topics and the state
+	// directory. Required.
+	ApplicationID string
+	// BootstrapServers are the seed brokers. Required.
+	BootstrapServers []string
+	// ClientID prefixes the clients' ids. The default value is
+	// "<application.id>".
+	ClientID string
+	// NumStreamThreads is the number of stream threads. The default value
+	// is 1.
+	NumStreamThreads int
+	// CommitInterval is how often threads commit. The default value is 30s
+	// (Kafka Streams' default under at-least-once).
+	CommitInterval time.Duration
+	// StateDir holds the state of every application on this machine, in
+	// <StateDir>/<application.id>/<task>/<store>. The default value is
+	// <os.TempDir()>/rivulet-streams.
+	StateDir string
+	// ProcessingGuarantee is at_least_once (the default). exactly_once_v2
+	// is not supported yet and is refused.
+	ProcessingGuarantee string
+	// CacheMaxBytes is the record cache budget of the whole instance, split
+	// evenly over its threads. The default value is 10 MiB; 0 disables
+	// caching.
+	CacheMaxBytes int64
+	// TimestampExtractor is the default extractor. The default value is
+	// RecordTimestamp (Kafka Streams' FailOnInvalidTimestamp).
+	TimestampExtractor TimestampExtractor
+	// DeserializationHandler handles undecodable records. The default
+	// value is LogAndFail.
+	DeserializationHandler DeserializationHandler
+	// ProductionHandler handles records that cannot be produced. The
+	// default value is ProductionFailAlways.
+	ProductionHandler ProductionHandler
+	// UncaughtErrorHandler decides what a failed thread leads to. The
+	// default value answers ShutdownClient.
+	UncaughtErrorHandler UncaughtErrorHandler
+	// DeadLetterTopic receives undecodable records when set. The default
+	// value is "" (none).
+	DeadLetterTopic string
+	// ReplicationFactor of internal topics. The default value is -1: the
+	// broker's default.
+	ReplicationFactor int16
+	// BufferedRecordsPerPartition is how many records a thread buffers per
+	// partition before it pauses fetching it. The default value is 1000.
+	BufferedRecordsPerPartition int
+	// MaxTaskIdle is max.task.idle.ms. The default value is 0.
+	MaxTaskIdle time.Duration
+	// PollTimeout is how long a thread blocks waiting for records (poll.ms).
+	// The default value is 100ms.
+	PollTimeout time.Duration
+	// AutoOffsetReset is where sources start without a committed offset:
+	// "earliest" (the default, as Kafka Streams) or "latest".
+	AutoOffsetReset string
+	// NumStandbyReplicas is accepted for the scaling work; the default value
+	// is 0 and only 0 is supported now.
+	NumStandbyReplicas int
+	// ApplicationServer is host:port for interactive queries (accepted,
+	// not used yet). The default value is "".
+	ApplicationServer string
+	// RepartitionPurgeInterval is how often consumed repartition records
+	// are deleted. The default value is 30s.
+	RepartitionPurgeInterval time.Duration
+	// MaxPollRecords bounds the records one poll returns. The default value
+	// is 1000.
+	MaxPollRecords int
+	// ClientProperties are the Kafka client properties, by role.
+	ClientProperties map[string]Properties
+	// Logger receives the application's logs. The default value is
+	// slog.Default().
+	Logger *slog.Logger
+	// Registerer, when set, gets the application's Prometheus metrics.
+	// The default value is nil: metrics are kept in a private registry
+	// (App.Metrics) and nothing global is touched.
+	Registerer prometheus.Registerer
+	// KgoOpts are extra franz-go options for every client.
+	KgoOpts []kgo.Opt
+	// Balancer, when set, replaces the task assignor (for the scaling
+	// work). The default value is the built-in sticky task assignor.
+	Balancer func(app *App) kgo.GroupBalancer
+	// wallClock is for tests.
+	now func() time.Time
+}
+
+// Option sets what properties cannot express: functions, loggers, metric
+// registries and raw franz-go options.
+type Option func(*Config)
+
+// WithTimestampExtractor sets the default timestamp extractor.
+func WithTimestampExtractor(fn TimestampExtractor) Option {
+	return func(c *Config) { c.TimestampExtractor = fn }
+}
+
+// WithDeserializationHandler sets the deserialization error handler.
+func WithDeserializationHandler(fn DeserializationHandler) Option {
+	return func(c *Config) { c.DeserializationHandler = fn }
+}
+
+// WithProductionHandler sets the production error handler.
+func WithProductionHandler(fn ProductionHandler) Option {
+	return func(c *Config) { c.ProductionHandler = fn }
+}
+
+// WithUncaughtErrorHandler sets the handler for failed threads.
+func WithUncaughtErrorHandler(fn UncaughtErrorHandler) Option {
+	return func(c *Config) { c.UncaughtErrorHandler = fn }
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
+
+// WithRegisterer registers the application's metrics with r.
+func WithRegisterer(r prometheus.Registerer) Option { return func(c *Config) { c.Registerer = r } }
+
+// WithKgoOpts adds franz-go options to every client the application makes.
+func WithKgoOpts(opts ...kgo.Opt) Option {
+	return func(c *Config) { c.KgoOpts = append(c.KgoOpts, opts...) }
+}
+
+// WithBalancer replaces the task assignor: fn gets the app and returns the
+// group balancer its consumers use.
+func WithBalancer(fn func(app *App) kgo.GroupBalancer) Option {
+	return func(c *Config) { c.Balancer = fn }
+}
+
+// streamsKeys are the keys Config consumes; others go to the clients.
+var streamsKeys = map[string]bool{
+	PropApplicationID: true, PropNumStreamThreads: true, PropCommitIntervalMs: true,
+	PropStateDir: true, PropProcessingGuarantee: true, PropCacheMaxBytes: true, PropCacheMaxBytesOld: true,
+	PropCacheMaxBytesShort: true, PropTimestampExtractor: true, PropDeserializationHandler: true,
+	PropDeserializationNew: true, PropProductionHandler: true, PropProductionNew: true,
+	PropDeadLetterTopic: true, PropReplicationFactor: true, PropBufferedRecords: true,
+	PropMaxTaskIdleMs: true, PropPollMs: true, PropNumStandbyReplicas: true,
+	PropApplicationServer: true, PropAcceptableRecoveryLag: true, PropRepartitionPurgeMs: true,
+	PropTopologyOptimization: true, PropMetricsRecordingLevel: true, PropUpgradeFrom: true,
+	PropTaskTimeoutMs: true, PropStateCleanupDelayMs: true,
+	// Kafka Streams' names for settings it forwards to its clients but
+	// which the runtime owns.
+	PropMaxPollRecords: true, PropAutoOffsetReset: true,
+	"default.key.serde": true, "default.value.serde": true, "window.size.ms": true,
+	"rocksdb.config.setter": true, "default.dsl.store": true, "dsl.store.suppliers.class": true,
+	"probing.rebalance.interval.ms": true, "max.warmup.replicas": true, "rack.aware.assignment.tags": true,
+}
+
+// ParseConfig parses and validates properties, then applies options.
+func ParseConfig(props Properties, opts ...Option) (*Config, error) {
+	c := &Config{
+		NumStreamThreads:            1,
+		CommitInterval:              30 * time.Second,
+		StateDir:                    filepath.Join(os.TempDir(), "rivulet-streams"),
+		ProcessingGuarantee:         AtLeastOnce,
+		CacheMaxBytes:               10 << 20,
+		ReplicationFactor:           -1,
+		BufferedRecordsPerPartition: 1000,
+		PollTimeout:                 100 * time.Millisecond,
+		AutoOffsetReset:             "earliest",
+		RepartitionPurgeInterval:    30 * time.Second,
+		MaxPollRecords:              1000,
+		ClientProperties:            map[string]Properties{"consumer": {}, "producer": {}, "admin": {}},
+	}
+	var errs []error
+	bad := func(key, value, why string) {
+		errs = append(errs, fmt.Errorf("streams: property %s=%q: %s", key, value, why))
+	}
+	intProp := func(key, v string, lo, hi int64) int64 {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < lo || n > hi {
+			bad(key, v, fmt.Sprintf("want an integer in [%d, %d]", lo, hi))
+			return lo
+		}
+		return n
+	}
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var clientCommon Properties = Properties{}
+	for _, k := range keys {
+		v := props[k]
+		switch k {
+		case PropApplicationID:
+			c.ApplicationID = strings.TrimSpace(v)
+		case PropBootstrapServers:
+			for _, s := range strings.Split(v, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					c.BootstrapServers = append(c.BootstrapServers, s)
+				}
+			}
+			clientCommon[k] = v
+		case PropClientID:
+			c.ClientID = v
+		case PropNumStreamThreads:
+			c.NumStreamThreads = int(intProp(k, v, 1, 1024))
+		case PropCommitIntervalMs:
+			c.CommitInterval = time.Duration(intProp(k, v, 1, 1<<40)) * time.Millisecond
+		case PropStateDir:
+			c.StateDir = v
+		case PropProcessingGuarantee:
+			switch v {
+			case AtLeastOnce:
+				c.ProcessingGuarantee = v
+			case ExactlyOnce, "exactly_once", "exactly_once_beta":
+				bad(k, v, "exactly-once is not supported yet; use at_least_once")
+			default:
+				bad(k, v, "want at_least_once")
+			}
+		case PropCacheMaxBytes, PropCacheMaxBytesOld, PropCacheMaxBytesShort:
+			c.CacheMaxBytes = intProp(k, v, 0, 1<<50)
+		case PropTimestampExtractor:
+			switch simpleClassName(v) {
+			case "FailOnInvalidTimestamp", "RecordTimestamp":
+				c.TimestampExtractor = RecordTimestamp
+			case "LogAndSkipOnInvalidTimestamp":
+				c.TimestampExtractor = LogAndSkipOnInvalidTimestamp
+			case "UsePartitionTimeOnInvalidTimestamp", "UsePreviousTimeOnInvalidTimestamp":
+				c.TimestampExtractor = UsePartitionTimeOnInvalidTimestamp
+			case "WallclockTimestampExtractor", "WallClockTimestamp":
+				c.TimestampExtractor = WallClockTimestamp(nil)
+			default:
+				bad(k, v, "want FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp, UsePartitionTimeOnInvalidTimestamp or WallclockTimestampExtractor (or WithTimestampExtractor for a custom one)")
+			}
+		case PropDeserializationHandler, PropDeserializationNew:
+			switch simpleClassName(v) {
+			case "LogAndFailExceptionHandler", "LogAndFail", "fail":
+				c.DeserializationHandler = LogAndFail
+			case "LogAndContinueExceptionHandler", "LogAndContinue", "continue":
+				c.DeserializationHandler = LogAndContinue
+			default:
+				bad(k, v, "want LogAndFailExceptionHandler or LogAndContinueExceptionHandler (or WithDeserializationHandler)")
+			}
+		case PropProductionHandler, PropProductionNew:
+			switch simpleClassName(v) {
+			case "DefaultProductionExceptionHandler", "fail":
+				c.ProductionHandler = ProductionFailAlways
+			case "continue", "ProductionContinueAlways":
+				c.ProductionHandler = ProductionContinueAlways
+			default:
+				bad(k, v, "want DefaultProductionExceptionHandler (fail) or continue (or WithProductionHandler)")
+			}
+		case PropDeadLetterTopic:
+			c.DeadLetterTopic = strings.TrimSpace(v)
+		case PropReplicationFactor:
+			c.ReplicationFactor = int16(intProp(k, v, -1, 32767))
+			if c.ReplicationFactor == 0 {
+				bad(k, v, "must be -1 (broker default) or at least 1")
+			}
+		case PropBufferedRecords:
+			c.BufferedRecordsPerPartition = int(intProp(k, v, 1, 1<<30))
+		case PropMaxTaskIdleMs:
+			n := intProp(k, v, -1, 1<<40)
+			if n > 0 {
+				c.MaxTaskIdle = time.Duration(n) * time.Millisecond
+			}
+		case PropPollMs:
+			c.PollTimeout = time.Duration(intProp(k, v, 1, 1<<40)) * time.Millisecond
+		case PropAutoOffsetReset:
+			switch v {
+			case "earliest", "latest":
+				c.AutoOffsetReset = v
+			default:
+				bad(k, v, "want earliest or latest")
+			}
+		case PropNumStandbyReplicas:
+			c.NumStandbyReplicas = int(intProp(k, v, 0, 0))
+		case PropApplicationServer:
+			c.ApplicationServer = v
+		case PropRepartitionPurgeMs:
+			c.RepartitionPurgeInterval = time.Duration(intProp(k, v, 1, 1<<40)) * time.Millisecond
+		case PropMaxPollRecords:
+			c.MaxPollRecords = int(intProp(k, v, 1, 1<<30))
+		case PropTopologyOptimization:
+			if v != "none" {
+				bad(k, v, "only none is supported")
+			}
+		default:
+			if streamsKeys[k] {
+				continue // accepted Kafka Streams setting with no effect here
+			}
+			switch {
+			case strings.HasPrefix(k, "consumer."):
+				c.ClientProperties["consumer"][strings.TrimPrefix(k, "consumer.")] = v
+			case strings.HasPrefix(k, "main.consumer."):
+				c.ClientProperties["consumer"][strings.TrimPrefix(k, "main.consumer.")] = v
+			case strings.HasPrefix(k, "producer."):
+				c.ClientProperties["producer"][strings.TrimPrefix(k, "producer.")] = v
+			case strings.HasPrefix(k, "admin."):
+				c.ClientProperties["admin"][strings.TrimPrefix(k, "admin.")] = v
+			default:
+				clientCommon[k] = v
+			}
+		}
+	}
+	for role, p := range c.ClientProperties {
+		merged := Properties{}
+		for k, v := range clientCommon {
+			merged[k] = v
+		}
+		for k, v := range p {
+			merged[k] = v
+		}
+		c.ClientProperties[role] = merged
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.ApplicationID == "" {
+		errs = append(errs, errors.New("streams: property application.id is required"))
+	} else if !validTopicChars(c.ApplicationID) {
+		errs = append(errs, fmt.Errorf("streams: property application.id=%q: use only letters, digits, '.', '_' and '-' (it prefixes topic names)", c.ApplicationID))
+	}
+	if len(c.BootstrapServers) == 0 {
+		errs = append(errs, errors.New("streams: property bootstrap.servers is required"))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if c.ClientID == "" {
+		c.ClientID = c.ApplicationID
+	}
+	if c.TimestampExtractor == nil {
+		c.TimestampExtractor = RecordTimestamp
+	}
+	if c.DeserializationHandler == nil {
+		c.DeserializationHandler = LogAndFail
+	}
+	if c.ProductionHandler == nil {
+		c.ProductionHandler = ProductionFailAlways
+	}
+	if c.UncaughtErrorHandler == nil {
+		c.UncaughtErrorHandler = func(error) UncaughtResponse { return ShutdownClient }
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+func simpleClassName(v string) string {
+	v = strings.TrimSpace(v)
+	if i := strings.LastIndexByte(v, '.'); i >= 0 {
+		return v[i+1:]
+	}
+	return v
+}
+
+func validTopicChars(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return len(s) <= 200
+}

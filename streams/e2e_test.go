@@ -1,0 +1,188 @@
+package streams_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+// broker is a running Kafka-compatible broker for end-to-end tests.
+type broker struct {
+	name  string
+	addrs []string
+}
+
+// brokers returns the brokers the end-to-end tests run against.
+func brokers(t testing.TB) []broker {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
+	must(t, err)
+	t.Cleanup(c.Close)
+	return []broker{{name: "kfake", addrs: c.ListenAddrs()}}
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("STREAMS_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// fastGroup makes rebalances quick in tests.
+var fastGroup = streams.WithKgoOpts(kgo.HeartbeatInterval(100*time.Millisecond), kgo.SessionTimeout(6*time.Second))
+
+func adminFor(t testing.TB, addrs []string) *kadm.Client {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	must(t, err)
+	t.Cleanup(cl.Close)
+	return kadm.NewClient(cl)
+}
+
+func createTopic(t testing.TB, addrs []string, partitions int32, topics ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := adminFor(t, addrs).CreateTopics(ctx, partitions, 1, nil, topics...)
+	must(t, err)
+	for _, r := range resp {
+		must(t, r.Err)
+	}
+}
+
+func produce(t testing.TB, addrs []string, recs ...*kgo.Record) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ProducerLinger(0))
+	must(t, err)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	must(t, cl.ProduceSync(ctx, recs...).FirstErr())
+}
+
+// consumeUntil reads topic from the start until done says so or the
+// deadline passes; it returns the records read.
+func consumeUntil(t testing.TB, addrs []string, topic string, timeout time.Duration, done func([]*kgo.Record) bool) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	must(t, err)
+	defer cl.Close()
+	deadline := time.Now().Add(timeout)
+	var out []*kgo.Record
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		out = append(out, fs.Records()...)
+		if done(out) {
+			return out
+		}
+	}
+	return out
+}
+
+// waitState polls until the app reaches s.
+func waitState(t testing.TB, app *streams.App, s streams.State, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for app.State() != s {
+		if time.Now().After(deadline) {
+			t.Fatalf("app state %s, want %s (err %v)", app.State(), s, app.Err())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func startApp(t testing.TB, topo *streams.Topology, props streams.Properties, opts ...streams.Option) *streams.App {
+	t.Helper()
+	opts = append([]streams.Option{fastGroup, streams.WithLogger(testLogger(t))}, opts...)
+	app, err := streams.New(topo, props, opts...)
+	must(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	must(t, app.Start(ctx))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := app.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return app
+}
+
+func lastValues(recs []*kgo.Record, decode func([]byte) int64) map[string]int64 {
+	out := map[string]int64{}
+	for _, r := range recs {
+		out[string(r.Key)] = decode(r.Value)
+	}
+	return out
+}
+
+func i64(b []byte) int64 {
+	v, _ := streams.Int64Serde().Deserialize(b)
+	return v
+}
+
+func TestEndToEndWordCount(t *testing.T) {
+	for _, br := range brokers(t) {
+		for _, threads := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/threads=%d", br.name, threads), func(t *testing.T) {
+				in, out := fmt.Sprintf("wc-in-%d", threads), fmt.Sprintf("wc-out-%d", threads)
+				createTopic(t, br.addrs, 3, in, out)
+				b := streams.NewBuilder()
+				wordCountTopology(b, in, out, "counts")
+				topo := build(t, b)
+				app := startApp(t, topo, streams.Properties{
+					"application.id":     fmt.Sprintf("wc-%d", threads),
+					"bootstrap.servers":  strings.Join(br.addrs, ","),
+					"num.stream.threads": fmt.Sprint(threads),
+					"commit.interval.ms": "100",
+					"state.dir":          t.TempDir(),
+				})
+				lines := []string{"the quick brown fox", "jumps over the lazy dog", "the dog barks", "a fox runs"}
+				want := map[string]int64{}
+				var recs []*kgo.Record
+				for i := 0; i < 50; i++ {
+					line := lines[i%len(lines)]
+					for _, w := range strings.Fields(line) {
+						want[w]++
+					}
+					recs = append(recs, &kgo.Record{Topic: in, Key: []byte(fmt.Sprint(i)), Value: []byte(line)})
+				}
+				produce(t, br.addrs, recs...)
+				got := map[string]int64{}
+				consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool {
+					got = lastValues(rs, i64)
+					return fmt.Sprint(sortedMap(got)) == fmt.Sprint(sortedMap(want))
+				})
+				if fmt.Sprint(sortedMap(got)) != fmt.Sprint(sortedMap(want)) {
+					t.Fatalf("counts\n got %v\nwant %v\nstate %s err %v", sortedMap(got), sortedMap(want), app.State(), app.Err())
+				}
+				waitState(t, app, streams.StateRunning, 10*time.Second)
+				tasks := app.Tasks()
+				if len(tasks) != 6 {
+					t.Errorf("tasks %+v, want 6 (2 sub-topologies x 3 partitions)", tasks)
+				}
+			})
+		}
+	}
+}
+
+func sortedMap(m map[string]int64) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, fmt.Sprintf("%s=%d", k, v))
+	}
+	sort.Strings(out)
+	return out
+}

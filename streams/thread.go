@@ -1,0 +1,810 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rivulet-io/rivulet/client"
+)
+
+const (
+	threadStarting int32 = iota
+	threadRebalancing
+	threadRunning
+	threadDead
+)
+
+// processBatch is how many records a task processes before the thread
+// moves to the next task and checks punctuations.
+const processBatch = 100
+
+// changelogRestore is one changelog partition being restored.
+type changelogRestore struct {
+	task *Task
+	end  int64
+	next int64
+}
+
+// streamThread drives tasks from one franz-go client that is both a member
+// of the application's consumer group and its producer. Its loop polls,
+// feeds tasks, processes, punctuates and commits; franz-go's rebalance
+// callbacks run between polls (BlockRebalanceOnPoll), never while records
+// are being processed, and take the thread's lock.
+type streamThread struct {
+	app       *App
+	id        int
+	name      string
+	cl        *kgo.Client
+	restoreCl *kgo.Client
+	collector *threadCollector
+	ctx       context.Context
+	cancel    context.CancelFunc
+	// prodCtx outlives ctx: the final commit still produces after Close.
+	prodCtx    context.Context
+	prodCancel context.CancelFunc
+	state      atomic.Int32
+
+	mu        sync.Mutex
+	tasks     map[TaskID]*Task
+	byTP      map[TopicPartition]*Task
+	assigned  map[TopicPartition]bool
+	restoring map[TopicPartition]*changelogRestore
+	paused    map[TopicPartition]bool
+	fatal     error
+	failed    bool
+
+	lastCommit   time.Time
+	lastPurge    time.Time
+	purgeOffsets map[TopicPartition]int64
+	raws         []RawRecord
+}
+
+func newStreamThread(a *App, id int) (*streamThread, error) {
+	t := &streamThread{
+		app:          a,
+		id:           id,
+		name:         a.cfg.ClientID + "-StreamThread-" + strconv.Itoa(id+1),
+		tasks:        make(map[TaskID]*Task),
+		byTP:         make(map[TopicPartition]*Task),
+		assigned:     make(map[TopicPartition]bool),
+		restoring:    make(map[TopicPartition]*changelogRestore),
+		paused:       make(map[TopicPartition]bool),
+		purgeOffsets: make(map[TopicPartition]int64),
+	}
+	t.ctx, t.cancel = context.WithCancel(a.runCtx)
+	t.prodCtx, t.prodCancel = context.WithCancel(context.Background())
+	var bal kgo.GroupBalancer = &taskBalancer{app: a, thread: t, cooperative: true}
+	if a.cfg.Balancer != nil {
+		bal = a.cfg.Balancer(a)
+	}
+	reset := kgo.NewOffset().AtStart()
+	if a.cfg.AutoOffsetReset == "latest" {
+		reset = kgo.NewOffset().AtEnd()
+	}
+	topics, patterns := a.sourceTopics()
+	opts := []kgo.Opt{
+		kgo.ClientID(t.name),
+		kgo.ConsumerGroup(a.cfg.ApplicationID),
+		kgo.Balancers(bal),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.ConsumeResetOffset(reset),
+		kgo.OnPartitionsAssigned(t.onAssigned),
+		kgo.OnPartitionsRevoked(t.onRevoked),
+		kgo.OnPartitionsLost(t.onLost),
+		kgo.RecordPartitioner(newStreamsPartitioner()),
+	}
+	if !hasProp(a.cfg.ClientProperties["producer"], "linger.ms") {
+		// Kafka Streams lingers its producers for throughput (linger.ms=100);
+		// a short linger batches well without adding much latency.
+		opts = append(opts, kgo.ProducerLinger(5*time.Millisecond))
+	}
+	if len(patterns) > 0 {
+		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(append(regexQuote(topics), patterns...)...))
+	} else {
+		opts = append(opts, kgo.ConsumeTopics(topics...))
+	}
+	cl, err := a.newClient([]client.Role{client.RoleProducer, client.RoleConsumer}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("streams: thread %s: client: %w", t.name, err)
+	}
+	t.cl = cl
+	t.collector = newThreadCollector(t.prodCtx, cl, &a.stats)
+	return t, nil
+}
+
+func hasProp(p Properties, key string) bool {
+	_, ok := p[key]
+	return ok
+}
+
+func (t *streamThread) setState(s int32) {
+	if t.state.Swap(s) != s {
+		t.app.updateState()
+	}
+}
+
+func (t *streamThread) now() time.Time { return t.app.cfg.now() }
+
+func (t *streamThread) taskConfig() TaskConfig {
+	a := t.app
+	var globals map[string]StateStore
+	if a.global != nil {
+		globals = a.global.task.Stores()
+	}
+	return TaskConfig{
+		ApplicationID:          a.cfg.ApplicationID,
+		Collector:              t.collector,
+		Stores:                 a.opener,
+		GlobalStores:           globals,
+		TimestampExtractor:     a.cfg.TimestampExtractor,
+		DeserializationHandler: a.cfg.DeserializationHandler,
+		ProductionHandler:      a.cfg.ProductionHandler,
+		DeadLetterTopic:        a.cfg.DeadLetterTopic,
+		MaxTaskIdle:            a.cfg.MaxTaskIdle,
+		Logger:                 a.cfg.Logger.With("thread", t.name),
+		Stats:                  &a.stats,
+		Cache:                  a.cache,
+	}
+}
+
+// run is the thread's loop. It returns nil after a clean stop, or the
+// error that failed the thread.
+func (t *streamThread) run() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("streams: thread %s: panic: %v", t.name, r)
+		}
+		t.shutdown(err == nil)
+		t.setState(threadDead)
+	}()
+	t.setState(threadRebalancing)
+	t.lastCommit = t.now()
+	t.lastPurge = t.now()
+	for {
+		if t.ctx.Err() != nil {
+			return nil
+		}
+		t.mu.Lock()
+		busy := len(t.restoring) > 0 || t.hasBuffered()
+		fatal := t.fatal
+		t.mu.Unlock()
+		if fatal != nil {
+			return fatal
+		}
+		timeout := t.app.cfg.PollTimeout
+		if busy {
+			timeout = time.Millisecond
+		}
+		pctx, cancel := context.WithTimeout(t.ctx, timeout)
+		fetches := t.cl.PollRecords(pctx, t.app.cfg.MaxPollRecords)
+		cancel()
+		if fetches.IsClientClosed() {
+			return nil
+		}
+		t.mu.Lock()
+		err := t.step(fetches)
+		t.mu.Unlock()
+		t.cl.AllowRebalance()
+		if err != nil {
+			return fmt.Errorf("streams: thread %s: %w", t.name, err)
+		}
+	}
+}
+
+func (t *streamThread) hasBuffered() bool {
+	for _, task := range t.tasks {
+		if task.State() == TaskRunning && task.BufferedTotal() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// step handles one poll's worth of work. Called with t.mu held.
+func (t *streamThread) step(fetches kgo.Fetches) error {
+	if t.fatal != nil {
+		return t.fatal
+	}
+	var ferr error
+	fetches.EachError(func(topic string, p int32, err error) {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return
+		}
+		t.app.cfg.Logger.Warn("streams: fetch error", "thread", t.name, "topic", topic, "partition", p, "err", err)
+	})
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if ferr != nil || len(p.Records) == 0 {
+			return
+		}
+		tp := TopicPartition{Topic: p.Topic, Partition: p.Partition}
+		task, ok := t.byTP[tp]
+		if !ok {
+			return // revoked meanwhile
+		}
+		t.raws = toRaw(t.raws[:0], p.Records)
+		if err := task.AddRecords(tp, t.raws); err != nil {
+			ferr = err
+			return
+		}
+		if task.Buffered(tp) >= t.app.cfg.BufferedRecordsPerPartition && !t.paused[tp] {
+			t.cl.PauseFetchPartitions(map[string][]int32{tp.Topic: {tp.Partition}})
+			t.paused[tp] = true
+		}
+	})
+	clear(t.raws)
+	if ferr != nil {
+		return ferr
+	}
+	if len(t.restoring) > 0 {
+		if err := t.restoreStep(); err != nil {
+			return err
+		}
+	}
+	if err := t.process(); err != nil {
+		return err
+	}
+	t.resumeDrained()
+	now := t.now()
+	requested := false
+	for _, task := range t.tasks {
+		if task.CommitRequested() {
+			requested = true
+		}
+	}
+	if requested || now.Sub(t.lastCommit) >= t.app.cfg.CommitInterval {
+		if err := t.commit(t.ctx, t.runningTasks()); err != nil {
+			return err
+		}
+		t.lastCommit = now
+	}
+	if now.Sub(t.lastPurge) >= t.app.cfg.RepartitionPurgeInterval {
+		t.purge()
+		t.lastPurge = now
+	}
+	return nil
+}
+
+func toRaw(dst []RawRecord, recs []*kgo.Record) []RawRecord {
+	for _, r := range recs {
+		raw := RawRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp.UnixMilli()}
+		if len(r.Headers) > 0 {
+			raw.Headers = make([]Header, len(r.Headers))
+			for i, h := range r.Headers {
+				raw.Headers[i] = Header{Key: h.Key, Value: h.Value}
+			}
+		}
+		dst = append(dst, raw)
+	}
+	return dst
+}
+
+func timeFromMillis(ms int64) time.Time { return time.UnixMilli(ms) }
+
+func (t *streamThread) runningTasks() []*Task {
+	out := make([]*Task, 0, len(t.tasks))
+	for _, task := range t.tasks {
+		if task.State() == TaskRunning {
+			out = append(out, task)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID().Less(out[j].ID()) })
+	return out
+}
+
+// process runs the running tasks round robin until their buffers are empty
+// (or they wait on max.task.idle.ms), punctuating between batches.
+func (t *streamThread) process() error {
+	tasks := t.runningTasks()
+	for {
+		progressed := false
+		now := t.now().UnixMilli()
+		for _, task := range tasks {
+			for i := 0; i < processBatch; i++ {
+				ok, err := task.Process(now)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					break
+				}
+				progressed = true
+			}
+			if _, err := task.Punctuate(now); err != nil {
+				return err
+			}
+		}
+		if !progressed {
+			return nil
+		}
+	}
+}
+
+// resumeDrained resumes partitions paused for back-pressure whose buffers
+// went below the limit.
+func (t *streamThread) resumeDrained() {
+	var resume map[string][]int32
+	for tp := range t.paused {
+		task, ok := t.byTP[tp]
+		if !ok {
+			delete(t.paused, tp)
+			continue
+		}
+		if task.State() != TaskRunning {
+			continue // restoring: stays paused
+		}
+		if task.Buffered(tp) < t.app.cfg.BufferedRecordsPerPartition {
+			if resume == nil {
+				resume = map[string][]int32{}
+			}
+			resume[tp.Topic] = append(resume[tp.Topic], tp.Partition)
+			delete(t.paused, tp)
+		}
+	}
+	if resume != nil {
+		t.cl.ResumeFetchPartitions(resume)
+	}
+}
+
+// commit runs Kafka Streams' commit sequence for tasks: flush their caches
+// and stores (which sends cached updates downstream and to changelogs),
+// flush the producer (every record acknowledged), commit the consumed
+// offsets, then write the stores' checkpoints.
+func (t *streamThread) commit(ctx context.Context, tasks []*Task) error {
+	start := time.Now()
+	for _, task := range tasks {
+		if err := task.Flush(); err != nil {
+			return err
+		}
+	}
+	failures, err := t.collector.flush(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range failures {
+		t.app.metrics.productionErrors.Add(1)
+		if t.app.cfg.ProductionHandler(&f.rec, f.err) != ProductionContinue {
+			return fmt.Errorf("%w: record for %s: %v (the production handler said fail)", ErrProduction, f.rec.Topic, f.err)
+		}
+		t.app.cfg.Logger.Warn("streams: dropping a record the broker refused", "thread", t.name, "topic", f.rec.Topic, "err", f.err)
+		t.app.stats.DroppedRecords.Add(1)
+	}
+	offsets := map[string]map[int32]kgo.EpochOffset{}
+	for _, task := range tasks {
+		if !task.NeedsCommit() {
+			continue
+		}
+		for tp, off := range task.CommitOffsets() {
+			if offsets[tp.Topic] == nil {
+				offsets[tp.Topic] = map[int32]kgo.EpochOffset{}
+			}
+			offsets[tp.Topic][tp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
+		}
+	}
+	if len(offsets) > 0 {
+		var cerr error
+		t.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+			if err != nil {
+				cerr = err
+				return
+			}
+			for _, rt := range resp.Topics {
+				for _, rp := range rt.Partitions {
+					if e := kerr.ErrorForCode(rp.ErrorCode); e != nil && cerr == nil {
+						cerr = fmt.Errorf("%s-%d: %w", rt.Topic, rp.Partition, e)
+					}
+				}
+			}
+		})
+		if cerr != nil {
+			t.app.metrics.commitFailures.Add(1)
+			return fmt.Errorf("streams: commit offsets: %w", cerr)
+		}
+		for topic, ps := range offsets {
+			if t.app.topo.t.IsRepartitionTopic(t.app.topo.t.RegisteredTopicName(t.app.cfg.ApplicationID, topic)) {
+				for p, eo := range ps {
+					t.purgeOffsets[TopicPartition{Topic: topic, Partition: p}] = eo.Offset
+				}
+			}
+		}
+	}
+	acked := t.collector.ackedOffsets()
+	for _, task := range tasks {
+		task.MarkCommitted()
+		if err := task.Checkpoint(acked); err != nil {
+			return err
+		}
+	}
+	t.app.metrics.commits.Add(1)
+	t.app.metrics.commitLatencySecs.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+// purge deletes the records of repartition topics that are committed, as
+// Kafka Streams does: they are never read again.
+func (t *streamThread) purge() {
+	if len(t.purgeOffsets) == 0 {
+		return
+	}
+	offs := kadm.Offsets{}
+	for tp, o := range t.purgeOffsets {
+		offs.AddOffset(tp.Topic, tp.Partition, o, -1)
+	}
+	clear(t.purgeOffsets)
+	ctx, cancel := context.WithTimeout(t.ctx, 10*time.Second)
+	defer cancel()
+	resp, err := t.app.admin.DeleteRecords(ctx, offs)
+	if err != nil {
+		t.app.cfg.Logger.Warn("streams: purge repartition topics", "thread", t.name, "err", err)
+		return
+	}
+	resp.Each(func(r kadm.DeleteRecordsResponse) {
+		if r.Err == nil {
+			t.app.metrics.purgedPartitions.Add(1)
+		}
+	})
+}
+
+// ---- rebalance callbacks (run between polls, with t.mu taken) ----
+
+func (t *streamThread) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.app.metrics.rebalances.Add(1)
+	for topic, ps := range assigned {
+		for _, p := range ps {
+			t.assigned[TopicPartition{Topic: topic, Partition: p}] = true
+		}
+	}
+	if err := t.ensureTasks(ctx); err != nil && t.fatal == nil {
+		t.fatal = err
+	}
+	t.updateRunning()
+}
+
+func (t *streamThread) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.dropPartitions(ctx, revoked, !t.failed)
+}
+
+func (t *streamThread) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.dropPartitions(ctx, lost, false)
+}
+
+// dropPartitions closes the tasks owning the partitions (committing them
+// first when commit is set) and forgets the partitions.
+func (t *streamThread) dropPartitions(ctx context.Context, parts map[string][]int32, commit bool) {
+	affected := map[TaskID]*Task{}
+	for topic, ps := range parts {
+		for _, p := range ps {
+			tp := TopicPartition{Topic: topic, Partition: p}
+			delete(t.assigned, tp)
+			if task, ok := t.byTP[tp]; ok {
+				affected[task.ID()] = task
+			}
+		}
+	}
+	if len(affected) == 0 {
+		t.updateRunning()
+		return
+	}
+	t.setState(threadRebalancing)
+	var list []*Task
+	for _, task := range affected {
+		list = append(list, task)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID().Less(list[j].ID()) })
+	clean := false
+	if commit {
+		var running []*Task
+		for _, task := range list {
+			if task.State() == TaskRunning {
+				running = append(running, task)
+			}
+		}
+		if err := t.commit(ctx, running); err != nil {
+			t.app.cfg.Logger.Warn("streams: commit before revoking tasks failed; they will be reprocessed from the last commit", "thread", t.name, "err", err)
+		} else {
+			clean = true
+		}
+	}
+	for _, task := range list {
+		t.closeTask(task, clean)
+	}
+	// Partitions still assigned whose task was closed get a new task.
+	if err := t.ensureTasks(ctx); err != nil && t.fatal == nil {
+		t.fatal = err
+	}
+	t.updateRunning()
+}
+
+func (t *streamThread) closeTask(task *Task, clean bool) {
+	if err := task.Close(clean); err != nil {
+		t.app.cfg.Logger.Warn("streams: close task", "thread", t.name, "task", task.ID().String(), "err", err)
+	}
+	delete(t.tasks, task.ID())
+	for _, tp := range task.Partitions() {
+		delete(t.byTP, tp)
+	}
+	var remove map[string][]int32
+	for tp, r := range t.restoring {
+		if r.task == task {
+			delete(t.restoring, tp)
+			if remove == nil {
+				remove = map[string][]int32{}
+			}
+			remove[tp.Topic] = append(remove[tp.Topic], tp.Partition)
+		}
+	}
+	if remove != nil && t.restoreCl != nil {
+		t.restoreCl.RemoveConsumePartitions(remove)
+	}
+}
+
+// ensureTasks makes a task for every assigned partition that has none.
+func (t *streamThread) ensureTasks(ctx context.Context) error {
+	want := map[TaskID][]TopicPartition{}
+	for tp := range t.assigned {
+		if _, ok := t.byTP[tp]; ok {
+			continue
+		}
+		sub, ok := t.app.subtopologyOf(tp.Topic)
+		if !ok {
+			return fmt.Errorf("streams: assigned %s, which no sub-topology reads", tp)
+		}
+		id := TaskID{Subtopology: sub, Partition: tp.Partition}
+		want[id] = append(want[id], tp)
+	}
+	ids := make([]TaskID, 0, len(want))
+	for id := range want {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].Less(ids[j]) })
+	for _, id := range ids {
+		tps := want[id]
+		if task, ok := t.tasks[id]; ok {
+			for _, tp := range tps {
+				if err := task.AddPartition(tp); err != nil {
+					return err
+				}
+				t.byTP[tp] = task
+			}
+			continue
+		}
+		task, err := NewTask(t.app.topo, id, tps, t.taskConfig())
+		if err != nil {
+			return err
+		}
+		t.tasks[id] = task
+		for _, tp := range tps {
+			t.byTP[tp] = task
+		}
+		if err := t.startRestore(ctx, task); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateRunning sets the thread RUNNING when it has no task restoring.
+func (t *streamThread) updateRunning() {
+	for _, task := range t.tasks {
+		if task.State() != TaskRunning {
+			t.setState(threadRebalancing)
+			return
+		}
+	}
+	t.setState(threadRunning)
+}
+
+// ---- restore ----
+
+// startRestore begins restoring task's stores from their changelogs, from
+// their checkpoints to the changelogs' current ends; its input partitions
+// stay paused until it is done. A task with nothing to restore starts at
+// once.
+func (t *streamThread) startRestore(ctx context.Context, task *Task) error {
+	cls := task.Changelogs()
+	pending := map[string]map[int32]kgo.Offset{}
+	if len(cls) > 0 {
+		topics := make([]string, 0, len(cls))
+		for _, c := range cls {
+			topics = append(topics, c.Topic)
+		}
+		ends, err := t.app.admin.ListEndOffsets(ctx, topics...)
+		if err != nil {
+			return fmt.Errorf("streams: task %s: changelog end offsets: %w", task.ID(), err)
+		}
+		for _, c := range cls {
+			o, ok := ends.Lookup(c.Topic, c.Partition)
+			if !ok || o.Err != nil {
+				if ok {
+					err = o.Err
+				}
+				return fmt.Errorf("streams: task %s: end offset of %s: %v", task.ID(), c.TopicPartition, err)
+			}
+			if c.StartOffset >= o.Offset {
+				if err := task.FinishRestore(c.TopicPartition, max(o.Offset, c.StartOffset)); err != nil {
+					return err
+				}
+				continue
+			}
+			t.restoring[c.TopicPartition] = &changelogRestore{task: task, end: o.Offset, next: c.StartOffset}
+			if pending[c.Topic] == nil {
+				pending[c.Topic] = map[int32]kgo.Offset{}
+			}
+			pending[c.Topic][c.Partition] = kgo.NewOffset().At(c.StartOffset)
+			t.app.cfg.Logger.Info("streams: restoring store", "thread", t.name, "task", task.ID().String(), "store", c.Store, "from", c.StartOffset, "to", o.Offset)
+		}
+	}
+	if len(pending) == 0 {
+		return task.Initialize(t.now().UnixMilli())
+	}
+	if t.restoreCl == nil {
+		cl, err := t.app.newClient([]client.Role{client.RoleConsumer},
+			kgo.ClientID(t.name+"-restore-consumer"),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.FetchMaxWait(100*time.Millisecond))
+		if err != nil {
+			return fmt.Errorf("streams: restore consumer: %w", err)
+		}
+		t.restoreCl = cl
+	}
+	t.restoreCl.AddConsumePartitions(pending)
+	pause := map[string][]int32{}
+	for _, tp := range task.Partitions() {
+		pause[tp.Topic] = append(pause[tp.Topic], tp.Partition)
+		t.paused[tp] = true
+	}
+	t.cl.PauseFetchPartitions(pause)
+	return nil
+}
+
+// restoreStep reads what the restore consumer has and applies it.
+func (t *streamThread) restoreStep() error {
+	timeout := 50 * time.Millisecond
+	if t.hasBuffered() {
+		timeout = time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(t.ctx, timeout)
+	fetches := t.restoreCl.PollRecords(ctx, 10000)
+	cancel()
+	fetches.EachError(func(topic string, p int32, err error) {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return
+		}
+		t.app.cfg.Logger.Warn("streams: restore fetch error", "thread", t.name, "topic", topic, "partition", p, "err", err)
+	})
+	var ferr error
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if ferr != nil || len(p.Records) == 0 {
+			return
+		}
+		tp := TopicPartition{Topic: p.Topic, Partition: p.Partition}
+		r, ok := t.restoring[tp]
+		if !ok {
+			return
+		}
+		t.raws = toRaw(t.raws[:0], p.Records)
+		if err := r.task.RestoreRecords(tp, t.raws); err != nil {
+			ferr = err
+			return
+		}
+		t.app.metrics.restoredRecords.Add(int64(len(p.Records)))
+		r.next = p.Records[len(p.Records)-1].Offset + 1
+	})
+	clear(t.raws)
+	if ferr != nil {
+		return ferr
+	}
+	done := map[string][]int32{}
+	var finished []*Task
+	for tp, r := range t.restoring {
+		if r.next < r.end {
+			continue
+		}
+		if err := r.task.FinishRestore(tp, r.next); err != nil {
+			return err
+		}
+		delete(t.restoring, tp)
+		done[tp.Topic] = append(done[tp.Topic], tp.Partition)
+		finished = append(finished, r.task)
+	}
+	if len(done) > 0 {
+		t.restoreCl.RemoveConsumePartitions(done)
+	}
+	for _, task := range finished {
+		still := false
+		for _, r := range t.restoring {
+			if r.task == task {
+				still = true
+			}
+		}
+		if still || task.State() == TaskRunning {
+			continue
+		}
+		if err := task.Initialize(t.now().UnixMilli()); err != nil {
+			return err
+		}
+		t.app.cfg.Logger.Info("streams: task restored", "thread", t.name, "task", task.ID().String())
+		resume := map[string][]int32{}
+		for _, tp := range task.Partitions() {
+			if task.Buffered(tp) < t.app.cfg.BufferedRecordsPerPartition {
+				resume[tp.Topic] = append(resume[tp.Topic], tp.Partition)
+				delete(t.paused, tp)
+			}
+		}
+		t.cl.ResumeFetchPartitions(resume)
+	}
+	t.updateRunning()
+	return nil
+}
+
+// shutdown ends the thread: on a clean stop it commits and closes every
+// task cleanly; after a failure it closes them without committing. Then it
+// closes the clients (leaving the group).
+func (t *streamThread) shutdown(clean bool) {
+	t.mu.Lock()
+	if !clean {
+		t.failed = true
+	}
+	tasks := make([]*Task, 0, len(t.tasks))
+	for _, task := range t.tasks {
+		tasks = append(tasks, task)
+	}
+	sort.Slice(tasks, func(i, j int) bool { return tasks[i].ID().Less(tasks[j].ID()) })
+	if clean && len(tasks) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var running []*Task
+		for _, task := range tasks {
+			if task.State() == TaskRunning {
+				running = append(running, task)
+			}
+		}
+		if err := t.commit(ctx, running); err != nil {
+			t.app.cfg.Logger.Warn("streams: final commit failed; uncommitted input will be processed again", "thread", t.name, "err", err)
+			clean = false
+		}
+		cancel()
+	}
+	for _, task := range tasks {
+		t.closeTask(task, clean)
+	}
+	t.mu.Unlock()
+	t.cancel()
+	t.prodCancel()
+	if t.restoreCl != nil {
+		t.restoreCl.Close()
+	}
+	if clean {
+		t.cl.Close() // leaves the group
+	} else {
+		// A failed thread leaves the group too, so its tasks move at once,
+		// but without committing anything (failed is set).
+		t.cl.Close()
+	}
+}
+
+func (t *streamThread) taskInfos() []TaskInfo {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]TaskInfo, 0, len(t.tasks))
+	for id, task := range t.tasks {
+		out = append(out, TaskInfo{ID: id, Thread: t.name, State: task.State(), Partitions: task.Partitions()})
+	}
+	return out
+}
