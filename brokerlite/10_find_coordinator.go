@@ -7,7 +7,8 @@ package brokerlite
 // 1 (transaction; the node is also the transaction coordinator, although transactions come
 // in a later issue and InitProducerId refuses transactional ids until then). Other key
 // types (2, share groups) get INVALID_REQUEST. v4 batches keys (KIP-699), each answered on
-// its own. An empty key gets INVALID_REQUEST, as in Kafka.
+// its own. An empty key is answered like any other, as Kafka does (OffsetCommit and
+// OffsetFetch accept the empty group id for backwards compatibility).
 
 import (
 	"context"
@@ -22,12 +23,10 @@ func handleFindCoordinator(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.
 	req := kreq.(*kmsg.FindCoordinatorRequest)
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	host, port := b.advertisedHostPort()
-	answer := func(key string) (nodeID int32, h string, p int32, code int16, msg *string) {
+	answer := func() (nodeID int32, h string, p int32, code int16, msg *string) {
 		switch {
 		case req.CoordinatorType != 0 && req.CoordinatorType != 1:
 			return -1, "", -1, kerr.InvalidRequest.Code, kmsg.StringPtr("brokerlite coordinates groups (key type 0) and transactions (1) only")
-		case key == "":
-			return -1, "", -1, kerr.InvalidRequest.Code, kmsg.StringPtr("the coordinator key must not be empty")
 		case b.coordinator() == nil:
 			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, kmsg.StringPtr("the group coordinator is not running")
 		}
@@ -37,11 +36,11 @@ func handleFindCoordinator(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.
 		for _, key := range req.CoordinatorKeys {
 			rc := kmsg.NewFindCoordinatorResponseCoordinator()
 			rc.Key = key
-			rc.NodeID, rc.Host, rc.Port, rc.ErrorCode, rc.ErrorMessage = answer(key)
+			rc.NodeID, rc.Host, rc.Port, rc.ErrorCode, rc.ErrorMessage = answer()
 			resp.Coordinators = append(resp.Coordinators, rc)
 		}
 		return resp, nil
 	}
-	resp.NodeID, resp.Host, resp.Port, resp.ErrorCode, resp.ErrorMessage = answer(req.CoordinatorKey)
+	resp.NodeID, resp.Host, resp.Port, resp.ErrorCode, resp.ErrorMessage = answer()
 	return resp, nil
 }

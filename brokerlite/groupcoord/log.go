@@ -13,11 +13,11 @@ import "context"
 //     coordinator answers a commit only after that. It may retain batch.
 //     An error means the batch may or may not be stored; the coordinator
 //     reports a retriable error and keeps its in-memory state unchanged.
-//   - Replay calls fn with each stored batch of partition in offset order,
-//     from the log start (compaction may have removed records), and stops
-//     at the first error fn returns, returning it. The slice passed to fn
-//     is valid only during the call. Replay is called only from Start,
-//     before any Append.
+//   - Replay calls fn with the stored batches of partition in offset order,
+//     from the log start (compaction may have removed records), one or
+//     more whole batches per call, and stops at the first error fn
+//     returns, returning it. The slice passed to fn is valid only during
+//     the call. Replay is called only from Start, before any Append.
 //   - Both are called concurrently for different partitions and, for
 //     Append, for the same partition; ctx bounds each call.
 type Log interface {
