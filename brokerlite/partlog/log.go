@@ -691,6 +691,16 @@ func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int32) (ReadResult, 
 // batch at or after offset (the caller goes on to the next segment).
 func (l *Log) readSegment(s *segment, dst []byte, offset int64, maxBytes int32, hw int64, cfg *Config) ([]byte, FileRange, bool, error) {
 	size := s.size.Load()
+	start := len(dst)
+	// A consumer reading on from where its last read ended hits the hint:
+	// one pread, no index lookup.
+	if h := s.hint.Load(); h != nil && h.offset == offset && h.pos < size {
+		out, rng, ok, err := l.readAt(s, dst, h.pos, offset, -1, maxBytes, size, hw)
+		if ok || err != nil {
+			return out, rng, true, err
+		}
+		dst = dst[:start] // the hint was stale: look the offset up
+	}
 	pos, h, found, err := s.locate(offset, size, cfg.IndexIntervalBytes)
 	if err != nil {
 		return dst, FileRange{}, false, err
@@ -701,25 +711,64 @@ func (l *Log) readSegment(s *segment, dst []byte, offset int64, maxBytes int32, 
 	if h.BaseOffset >= hw {
 		return dst, FileRange{}, true, nil
 	}
+	out, rng, ok, err := l.readAt(s, dst, pos, h.BaseOffset, h.size(), maxBytes, size, hw)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: segment %d changed under a read at position %d", ErrStorage, s.base, pos)
+	}
+	return out, rng, true, err
+}
+
+// readHint remembers where the last read of a segment ended.
+type readHint struct{ offset, pos int64 }
+
+// readAt reads the batches at pos (whose first batch has base offset
+// wantBase, or which contains offset when wantBase is from the hint) into
+// dst, up to maxBytes but at least the first batch, keeping whole batches
+// below the high watermark. firstSize is the first batch's size when known
+// (-1 otherwise). ok is false when the bytes at pos are not the expected
+// batch (a stale hint).
+func (l *Log) readAt(s *segment, dst []byte, pos, wantBase int64, firstSize int, maxBytes int32, size, hw int64) ([]byte, FileRange, bool, error) {
 	want := int64(maxBytes)
-	if first := int64(h.size()); want < first {
-		want = first
+	if want < batchHeaderSize {
+		want = batchHeaderSize
+	}
+	if firstSize > 0 && want < int64(firstSize) {
+		want = int64(firstSize)
 	}
 	if rem := size - pos; want > rem {
 		want = rem
 	}
 	start := len(dst)
-	if cap(dst)-start < int(want) {
-		nb := make([]byte, start, start+int(want))
-		copy(nb, dst)
-		dst = nb
+	// grow makes room for n bytes after start, keeping the kept bytes
+	// already read there.
+	grow := func(n, kept int64) {
+		if int64(cap(dst)-start) < n {
+			nb := make([]byte, start, start+int(n))
+			copy(nb[:start+int(kept)], dst[:start+int(kept)])
+			dst = nb
+		}
 	}
+	grow(want, 0)
 	buf := dst[start : start+int(want)]
 	if _, err := s.f.ReadAt(buf, pos); err != nil {
-		return dst, FileRange{}, false, storageErr("read segment", err)
+		return dst[:start], FileRange{}, false, storageErr("read segment", err)
+	}
+	h, ok := parseHeader(buf)
+	if !ok || h.BaseOffset != wantBase || h.Magic != 2 || h.Length < batchHeaderSize-logOverhead || pos+int64(h.size()) > size {
+		return dst[:start], FileRange{}, false, nil
+	}
+	if int64(h.size()) > want {
+		// The first batch is larger than maxBytes: it comes whole anyway.
+		first := int64(h.size())
+		grow(first, want)
+		buf = dst[start : start+int(first)]
+		if _, err := s.f.ReadAt(buf[want:], pos+want); err != nil {
+			return dst[:start], FileRange{}, false, storageErr("read segment", err)
+		}
+		want = first
 	}
 	// Keep whole batches below the high watermark.
-	var end int64
+	var end, next int64
 	for end+logOverhead <= want {
 		bs := int64(int32(binary.BigEndian.Uint32(buf[end+offBatchLength:]))) + logOverhead
 		if bs < batchHeaderSize || end+bs > want {
@@ -728,7 +777,11 @@ func (l *Log) readSegment(s *segment, dst []byte, offset int64, maxBytes int32, 
 		if int64(binary.BigEndian.Uint64(buf[end:])) >= hw {
 			break
 		}
+		next = int64(binary.BigEndian.Uint64(buf[end:])) + int64(int32(binary.BigEndian.Uint32(buf[end+offLastOffsetDelta:]))) + 1
 		end += bs
+	}
+	if end > 0 {
+		s.hint.Store(&readHint{offset: next, pos: pos + end})
 	}
 	return dst[:start+int(end)], FileRange{SegmentBaseOffset: s.base, Position: pos, Size: end}, true, nil
 }

@@ -280,7 +280,6 @@ func (m *Manager) Delete(topic string, partition int32) error {
 	if ok {
 		delete(m.logs, tp)
 	}
-	closed := m.closed
 	m.mu.Unlock()
 	if !ok {
 		return nil
@@ -298,10 +297,15 @@ func (m *Manager) Delete(topic string, partition int32) error {
 	if err := syncDir(parent); err != nil {
 		return storageErr("fsync log dir", err)
 	}
+	m.mu.Lock()
+	closed := m.closed
+	if !closed {
+		m.wg.Add(1) // under m.mu, so Close's Wait cannot have begun
+	}
+	m.mu.Unlock()
 	if closed {
 		return os.RemoveAll(doomed)
 	}
-	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		if err := os.RemoveAll(doomed); err != nil {

@@ -39,7 +39,9 @@ func TestValidationErrors(t *testing.T) {
 		{"magic 3", mut(func(b []byte) []byte { b[offMagic] = 3; return b }), ErrCorruptMessage, 2},
 		{"length too small", mut(func(b []byte) []byte { binary.BigEndian.PutUint32(b[offBatchLength:], 10); return b }), ErrCorruptMessage, 2},
 		{"too large", mkBatch(t, batchOpt{}, rec{key: []byte("k"), value: make([]byte, 3000)}), ErrMessageTooLarge, 10},
-		{"count vs delta", mut(func(b []byte) []byte { return refix(b, func(h []byte) { binary.BigEndian.PutUint32(h[offRecordCount:], 3) }) }), ErrCorruptMessage, 2},
+		{"count vs delta", mut(func(b []byte) []byte {
+			return refix(b, func(h []byte) { binary.BigEndian.PutUint32(h[offRecordCount:], 3) })
+		}), ErrCorruptMessage, 2},
 		{"count vs bytes", mut(func(b []byte) []byte {
 			return refix(b, func(h []byte) {
 				binary.BigEndian.PutUint32(h[offRecordCount:], 1000)

@@ -52,6 +52,9 @@ type segment struct {
 	f    *os.File
 
 	refs atomic.Int32
+	// hint is where the last read ended, so a consumer reading on needs no
+	// index lookup.
+	hint atomic.Pointer[readHint]
 	// size is the number of bytes of whole batches in the file: what
 	// readers may read. Only the appender (under Log.mu) grows it.
 	size atomic.Int64
@@ -221,6 +224,13 @@ func (s *segment) writeIndexesSyncLocked(sync bool) error {
 	return nil
 }
 
+// scanSmallBuf is the buffer size of offset lookups: enough for the
+// headers of the batches between two index entries in the common case.
+// Such buffers are pooled.
+const scanSmallBuf = 4 << 10
+
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, scanSmallBuf); return &b }}
+
 // errStopScan ends a scan early without error.
 var errStopScan = errors.New("stop scan")
 
@@ -232,7 +242,14 @@ var errStopScan = errors.New("stop scan")
 // errStopScan. ioErr is a read failure.
 func scanBatches(f *os.File, pos, end int64, verify bool, bufSize int,
 	fn func(h *batchHeader, pos int64, size int, data []byte) error) (stop int64, bad error, ioErr error) {
-	buf := make([]byte, 0, bufSize)
+	var buf []byte
+	if bufSize == scanSmallBuf {
+		bp := smallBufs.Get().(*[]byte)
+		defer smallBufs.Put(bp)
+		buf = (*bp)[:0]
+	} else {
+		buf = make([]byte, 0, bufSize)
+	}
 	bufPos := pos
 	// fill makes buf hold at least need bytes from p (or fewer at the end).
 	fill := func(p int64, need int) error {
@@ -399,7 +416,7 @@ func (s *segment) locate(target int64, size int64, interval int32) (int64, batch
 			first = true
 			wrong bool
 		)
-		_, bad, ioErr := scanBatches(s.f, start, size, false, 16<<10, func(h *batchHeader, p int64, _ int, _ []byte) error {
+		_, bad, ioErr := scanBatches(s.f, start, size, false, scanSmallBuf, func(h *batchHeader, p int64, _ int, _ []byte) error {
 			if first && expect >= 0 && h.BaseOffset != expect {
 				wrong = true
 				return errStopScan

@@ -1,0 +1,336 @@
+package partlog
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Benchmarks compare the log with the plain file operation it is built on,
+// measured in the same run; each group ends with a "ratio" sub-benchmark
+// that reports log throughput / baseline throughput as the metric "ratio".
+// Run them with:
+//
+//	go test -run '^$' -bench . -benchmem ./brokerlite/partlog/
+
+// benchBatches returns n distinct record batches of about 16 KiB, each
+// holding 100-byte records, as a producer sends them.
+func benchBatches(b *testing.B, n int) [][]byte {
+	b.Helper()
+	out := make([][]byte, n)
+	value := make([]byte, 100-10) // with the key and record overhead, ~100 bytes a record
+	for i := range out {
+		var recs []rec
+		size := batchHeaderSize
+		for j := 0; size < 16<<10-120; j++ {
+			for k := range value {
+				value[k] = byte(i + j + k)
+			}
+			r := rec{key: []byte(fmt.Sprintf("%06d", j)), value: append([]byte(nil), value...), ts: 1_700_000_000_000}
+			recs = append(recs, r)
+			size += 100 + 3
+		}
+		out[i] = mkBatch(b, batchOpt{}, recs...)
+	}
+	return out
+}
+
+// ratios holds the last measured ns/op of each sub-benchmark of a group.
+type ratios struct {
+	mu sync.Mutex
+	ns map[string]float64
+}
+
+func (r *ratios) record(name string, b *testing.B) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ns == nil {
+		r.ns = map[string]float64{}
+	}
+	r.ns[name] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+}
+
+// report adds a "ratio" sub-benchmark: throughput of subject over baseline
+// (baseline ns/op over subject ns/op).
+func (r *ratios) report(b *testing.B, subject, baseline string) {
+	b.Run("ratio", func(b *testing.B) {
+		r.mu.Lock()
+		s, base := r.ns[subject], r.ns[baseline]
+		r.mu.Unlock()
+		for i := 0; i < b.N; i++ {
+		}
+		if s > 0 {
+			b.ReportMetric(base/s, "ratio")
+		}
+	})
+}
+
+func benchConfig() Config {
+	c := DefaultConfig()
+	c.SegmentBytes = 256 << 20 // roll during long runs
+	c.FileDeleteDelayMs = 0
+	return c
+}
+
+// freshDir runs fn in a new directory and then, untimed, removes it and
+// flushes the page cache's dirty data, so each measured run starts from the
+// same writeback state whatever ran before it.
+func freshDir(b *testing.B, fn func(dir string)) {
+	b.Helper()
+	b.StopTimer()
+	syscall.Sync()
+	dir, err := os.MkdirTemp("", "partlog-bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		b.StopTimer()
+		os.RemoveAll(dir)
+		syscall.Sync()
+	}()
+	fn(dir) // fn starts the timer after its setup
+}
+
+// BenchmarkAppend: 16 KiB batches of 100-byte records appended without
+// fsync, against a plain sequential write of the same bytes.
+// Goal: log >= 0.8x the plain write.
+func BenchmarkAppend(b *testing.B) {
+	batches := benchBatches(b, 64)
+	var r ratios
+	b.Run("file", func(b *testing.B) {
+		freshDir(b, func(dir string) {
+			b.StopTimer()
+			f, err := os.Create(filepath.Join(dir, "plain"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			b.SetBytes(int64(len(batches[0])))
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.StartTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := f.Write(batches[i%len(batches)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			r.record("file", b)
+		})
+	})
+	b.Run("log", func(b *testing.B) {
+		freshDir(b, func(dir string) {
+			b.StopTimer()
+			l, err := Open(dir, benchConfig(), testOpts(nil))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.close(false)
+			b.SetBytes(int64(len(batches[0])))
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.StartTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := l.Append(batches[i%len(batches)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			r.record("log", b)
+		})
+	})
+	r.report(b, "log", "file")
+}
+
+// BenchmarkGroupCommit: acks=-1 appends (Append then Sync) from 64
+// concurrent appenders sharing fsyncs, against one fsync per append (a plain
+// file write followed by its own fsync, one after another).
+// Goal: log >= 10x the fsync-per-append baseline.
+func BenchmarkGroupCommit(b *testing.B) {
+	batches := benchBatches(b, 64)
+	var r ratios
+	b.Run("fsync-per-append", func(b *testing.B) {
+		f, err := os.Create(filepath.Join(b.TempDir(), "plain"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		b.SetBytes(int64(len(batches[0])))
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := f.Write(batches[i%len(batches)]); err != nil {
+				b.Fatal(err)
+			}
+			if err := f.Sync(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		r.record("fsync-per-append", b)
+	})
+	b.Run("log-64-appenders", func(b *testing.B) {
+		l, err := Open(b.TempDir(), benchConfig(), testOpts(nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.close(false)
+		// Each appender owns its batches (Append rewrites headers in place).
+		own := make([][][]byte, 64)
+		for i := range own {
+			for j := 0; j < 4; j++ {
+				own[i] = append(own[i], append([]byte(nil), batches[(i*4+j)%len(batches)]...))
+			}
+		}
+		b.SetBytes(int64(len(batches[0])))
+		b.ReportAllocs()
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		b.ResetTimer()
+		for g := 0; g < 64; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				for i := 0; next.Add(1) <= int64(b.N); i++ {
+					if _, err := l.Append(own[g][i%len(own[g])]); err != nil {
+						b.Error(err)
+						return
+					}
+					if err := l.Sync(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}(g)
+		}
+		wg.Wait()
+		b.StopTimer()
+		r.record("log-64-appenders", b)
+	})
+	r.report(b, "log-64-appenders", "fsync-per-append")
+}
+
+// BenchmarkRead: sequential consumption with 1 MiB reads (a fetch's
+// per-partition limit) from a 64 MiB log in the page cache, against plain
+// 1 MiB sequential reads of a file holding the same bytes.
+func BenchmarkRead(b *testing.B) {
+	const total = 64 << 20
+	batches := benchBatches(b, 64)
+	dir := b.TempDir()
+	l, err := Open(filepath.Join(dir, "log"), benchConfig(), testOpts(nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.close(false)
+	plain, err := os.Create(filepath.Join(dir, "plain"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer plain.Close()
+	for i := 0; l.Size() < total; i++ {
+		bt := batches[i%len(batches)]
+		if _, err := l.Append(bt); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := plain.Write(bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	size := l.Size()
+	const chunk = 1 << 20
+	var r ratios
+	b.Run("file", func(b *testing.B) {
+		buf := make([]byte, chunk)
+		b.SetBytes(chunk)
+		b.ReportAllocs()
+		b.ResetTimer()
+		var pos int64
+		for i := 0; i < b.N; i++ {
+			if pos+chunk > size {
+				pos = 0
+			}
+			if _, err := plain.ReadAt(buf, pos); err != nil {
+				b.Fatal(err)
+			}
+			pos += chunk
+		}
+		b.StopTimer()
+		r.record("file", b)
+	})
+	b.Run("log", func(b *testing.B) {
+		buf := make([]byte, 0, 2*chunk)
+		b.SetBytes(chunk)
+		b.ReportAllocs()
+		b.ResetTimer()
+		var off int64
+		var n int64
+		for i := 0; i < b.N; i++ {
+			if off >= l.LogEndOffset() {
+				off = 0
+			}
+			rr, err := l.ReadAppend(buf[:0], off, chunk)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += int64(len(rr.Records))
+			hs, _ := parseHeader(rr.Records[len(rr.Records)-lastBatchSize(rr.Records):])
+			off = hs.lastOffset() + 1
+		}
+		b.StopTimer()
+		// Reads return whole batches only, so slightly under 1 MiB each:
+		// account for the bytes really read.
+		b.SetBytes(n / int64(b.N))
+		r.record("log", b)
+		r.mu.Lock()
+		r.ns["log"] *= float64(chunk) / (float64(n) / float64(b.N))
+		r.mu.Unlock()
+	})
+	r.report(b, "log", "file")
+}
+
+// lastBatchSize returns the size of the last batch in b.
+func lastBatchSize(b []byte) int {
+	last := 0
+	for p := 0; p < len(b); {
+		h, _ := parseHeader(b[p:])
+		last = h.size()
+		p += last
+	}
+	return last
+}
+
+// BenchmarkAppendParallelPartitions appends to 8 partitions from 8
+// goroutines: no lock is shared between partitions.
+func BenchmarkAppendParallelPartitions(b *testing.B) {
+	batches := benchBatches(b, 8)
+	logs := make([]*Log, 8)
+	for i := range logs {
+		l, err := Open(filepath.Join(b.TempDir(), fmt.Sprint(i)), benchConfig(), testOpts(nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.close(false)
+		logs[i] = l
+	}
+	b.SetBytes(int64(len(batches[0])))
+	b.ReportAllocs()
+	var idx atomic.Int64
+	b.SetParallelism((8 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(idx.Add(1)-1) % len(logs)
+		own := append([]byte(nil), batches[i]...)
+		for pb.Next() {
+			if _, err := logs[i].Append(own); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	_ = time.Now
+}
