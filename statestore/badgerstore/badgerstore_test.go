@@ -57,17 +57,11 @@ func TestKeyValue(t *testing.T) { storetest.RunKeyValue(t, harness()) }
 func TestWindow(t *testing.T)   { storetest.RunWindow(t, harness()) }
 func TestSession(t *testing.T)  { storetest.RunSession(t, harness()) }
 
-func TestCachingKeyValue(t *testing.T) {
-	h := harness()
-	cache := statestore.NewRecordCache(4 << 10)
-	open := h.OpenKeyValue
-	h.OpenKeyValue = func(dir, name string, opts statestore.KeyValueOptions) (statestore.KeyValueStore, error) {
-		inner, err := open(dir, name, opts)
-		if err != nil {
-			return nil, err
-		}
-		return statestore.NewCachingKeyValueStore(inner, cache, statestore.CachingOptions{Namespace: dir})
-	}
-	h.Caching = true
-	storetest.RunKeyValue(t, h)
+// The suite again, with every store behind a small record cache.
+func TestCaching(t *testing.T) {
+	h := storetest.WithCache(harness(), statestore.NewRecordCache(4<<10))
+	h.PropertySeeds = 1
+	t.Run("KeyValue", func(t *testing.T) { storetest.RunKeyValue(t, h) })
+	t.Run("Window", func(t *testing.T) { storetest.RunWindow(t, h) })
+	t.Run("Session", func(t *testing.T) { storetest.RunSession(t, h) })
 }

@@ -1,7 +1,6 @@
 package memstore_test
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/rivulet-io/rivulet/statestore"
@@ -29,19 +28,11 @@ func TestWindow(t *testing.T) { storetest.RunWindow(t, harness()) }
 
 func TestSession(t *testing.T) { storetest.RunSession(t, harness()) }
 
-// cachingHarness runs the suite against memstore behind a small record cache, so that
-// entries are evicted and flushed while the suite runs.
-func cachingHarness() storetest.Harness {
-	h := harness()
-	cache := statestore.NewRecordCache(4 << 10)
-	n := 0
-	h.OpenKeyValue = func(_, name string, opts statestore.KeyValueOptions) (statestore.KeyValueStore, error) {
-		n++
-		return statestore.NewCachingKeyValueStore(memstore.NewKeyValueStore(name, opts), cache,
-			statestore.CachingOptions{Namespace: fmt.Sprint(name, n)})
-	}
-	h.Caching = true
-	return h
+// The suite again, with every store behind a small record cache, so that entries are
+// evicted and flushed while it runs.
+func TestCaching(t *testing.T) {
+	h := storetest.WithCache(harness(), statestore.NewRecordCache(4<<10))
+	t.Run("KeyValue", func(t *testing.T) { storetest.RunKeyValue(t, h) })
+	t.Run("Window", func(t *testing.T) { storetest.RunWindow(t, h) })
+	t.Run("Session", func(t *testing.T) { storetest.RunSession(t, h) })
 }
-
-func TestCachingKeyValue(t *testing.T) { storetest.RunKeyValue(t, cachingHarness()) }

@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/rivulet-io/rivulet/statestore"
@@ -30,6 +32,10 @@ type Harness struct {
 	PropertyOps int
 	// PropertySeeds is the number of seeds each property test runs. The default value is 4.
 	PropertySeeds int
+
+	// uncachedDups is set by WithCache: window stores with duplicates are not wrapped, so
+	// their property runs would repeat the uncached suite's.
+	uncachedDups bool
 }
 
 func (h Harness) ops() int {
@@ -144,4 +150,44 @@ func (h Harness) session(t testing.TB, dir string, opts statestore.SessionOption
 	s, err := h.OpenSession(dir, "sess", opts)
 	mustNoErr(t, err, "open session store")
 	return s
+}
+
+// WithCache returns h with every store put behind a namespace of cache (window stores
+// that retain duplicates stay uncached, as the runtime leaves them), so the suite checks
+// the caching stores over h's implementation. A small cache makes the suite evict and
+// flush often.
+func WithCache(h Harness, cache *statestore.RecordCache) Harness {
+	var mu sync.Mutex
+	n := 0
+	namespace := func(name string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return fmt.Sprintf("%s-%d", name, n)
+	}
+	openKV, openW, openS := h.OpenKeyValue, h.OpenWindow, h.OpenSession
+	h.OpenKeyValue = func(dir, name string, opts statestore.KeyValueOptions) (statestore.KeyValueStore, error) {
+		inner, err := openKV(dir, name, opts)
+		if err != nil {
+			return nil, err
+		}
+		return statestore.NewCachingKeyValueStore(inner, cache, statestore.CachingOptions{Namespace: namespace(name)})
+	}
+	h.OpenWindow = func(dir, name string, opts statestore.WindowOptions) (statestore.WindowStore, error) {
+		inner, err := openW(dir, name, opts)
+		if err != nil || opts.RetainDuplicates {
+			return inner, err
+		}
+		return statestore.NewCachingWindowStore(inner, cache, statestore.CachingWindowedOptions{Namespace: namespace(name)})
+	}
+	h.OpenSession = func(dir, name string, opts statestore.SessionOptions) (statestore.SessionStore, error) {
+		inner, err := openS(dir, name, opts)
+		if err != nil {
+			return nil, err
+		}
+		return statestore.NewCachingSessionStore(inner, cache, statestore.CachingWindowedOptions{Namespace: namespace(name)})
+	}
+	h.Caching = true
+	h.uncachedDups = true
+	return h
 }
