@@ -1,6 +1,9 @@
 package streams
 
-import "maps"
+import (
+	"maps"
+	"time"
+)
 
 // Named names the node an operation adds (instead of the generated
 // "KSTREAM-FILTER-0000000003"-style name), as Kafka Streams' Named.
@@ -149,6 +152,9 @@ type Materialized[K, V any] struct {
 	noLog      bool
 	logConfig  map[string]string
 	storeType  StoreType
+	// retention is how long a window or session store keeps windows (see
+	// WithRetention in window.go); 0 means window size plus grace.
+	retention time.Duration
 }
 
 // MaterializedAs returns a Materialized naming the store.
