@@ -13,7 +13,9 @@ package brokerlite
 //   - acks=1: answered after the append (page cache).
 //   - acks=-1: answered after every written partition's log has been fsynced; the logs'
 //     group commit lets concurrent producers share one fsync, and the partitions of one
-//     request are synced in parallel.
+//     request are synced in parallel. The wait happens on the connection's writer
+//     (pendingResponse), so requests a producer pipelines on one connection are appended
+//     while the previous fsync runs and share the next one; answers stay in order.
 //   - any other acks: INVALID_REQUIRED_ACKS.
 //
 // Per-partition errors: UNKNOWN_TOPIC_OR_PARTITION (topics are not auto-created by
@@ -32,6 +34,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -61,7 +64,9 @@ func handleProduce(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Req
 	failed := false
 	for i, rt := range req.Topics {
 		st := &resp.Topics[i]
-		st.Topic = rt.Topic
+		// The request aliases the frame buffer, which the next request reuses before a
+		// pending answer is encoded: the answer keeps its own copy of the name.
+		st.Topic = strings.Clone(rt.Topic)
 		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
 		t := b.topics.get(rt.Topic)
 		for j, rp := range rt.Partitions {
@@ -106,17 +111,20 @@ func handleProduce(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Req
 	}
 
 	if req.Acks == -1 && len(toSync) > 0 {
-		errs := syncPartitions(toSync)
-		for k, err := range errs {
-			if err != nil {
-				failed = true
-				sp := &resp.Topics[syncIdx[k][0]].Partitions[syncIdx[k][1]]
-				code, msg := logErrorCode(err)
-				sp.ErrorCode, sp.ErrorMessage = code.Code, &msg
-				sp.BaseOffset = -1
-				b.logger.Error("fsync failed; produce not acknowledged", "partition", toSync[k].String(), "err", err)
+		// Answer after the fsync. The wait runs on the connection's writer, so the next
+		// request on this connection is appended meanwhile and shares the next fsync.
+		return &pendingResponse{Response: resp, wait: func() {
+			errs := syncPartitions(toSync)
+			for k, err := range errs {
+				if err != nil {
+					sp := &resp.Topics[syncIdx[k][0]].Partitions[syncIdx[k][1]]
+					code, msg := logErrorCode(err)
+					sp.ErrorCode, sp.ErrorMessage = code.Code, &msg
+					sp.BaseOffset = -1
+					b.logger.Error("fsync failed; produce not acknowledged", "partition", toSync[k].String(), "err", err)
+				}
 			}
-		}
+		}}, nil
 	}
 	if req.Acks == 0 {
 		if failed {

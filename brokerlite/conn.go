@@ -11,6 +11,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
@@ -79,40 +80,64 @@ var frameBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); ret
 
 const maxPooledFrame = 4 << 20
 
-// serveConn runs one client connection: read a frame, handle it, write the answer, in order,
-// one request at a time (Kafka mutes a connection while its request is in flight). It returns
-// when the client goes away, on a protocol error (after a log line), or when ctx ends.
+// maxPipelined bounds the answers a connection may have waiting to be written (for
+// example produce requests waiting for their fsync).
+const maxPipelined = 16
+
+// serveConn runs one client connection with two goroutines: this one reads each request
+// and runs its handler, in order, one at a time; a writer goroutine writes the answers in
+// the same order. A handler may answer with a pendingResponse (acks=-1 produce): the
+// writer waits for it (the fsync) while this goroutine goes on with the next request, so
+// the requests a client pipelines share fsyncs (group commit) instead of paying one each.
+// Answers still leave in request order, as Kafka guarantees. serveConn returns, after its
+// writer has stopped, when the client goes away, on a protocol error (after a log line),
+// or when ctx ends.
 func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	info := &ConnInfo{Remote: c.RemoteAddr()}
 	log := b.logger.With("client", info.Remote.String())
 	r := bufio.NewReaderSize(c, 64<<10)
-	cw := &connWriter{c: c}
+	w := &connWriter{c: c, log: log, ctx: ctx, items: make(chan outItem, maxPipelined), free: make(chan []byte, maxPipelined+1), done: make(chan struct{})}
+	go w.run()
+	defer func() {
+		close(w.items)
+		<-w.done
+	}()
 	for {
 		bufp := frameBufPool.Get().(*[]byte)
 		frame, err := readFrame(r, (*bufp)[:0], b.settings.SocketRequestMax)
 		if err != nil {
 			putFrameBuf(bufp, frame)
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil && !w.failed.Load() {
 				log.Warn("closing connection", "err", err)
 			}
 			return
 		}
-		out, err := b.handleFrame(ctx, info, frame, cw.buf[:0])
-		putFrameBuf(bufp, frame)
+		corr, kresp, err := b.dispatchFrame(ctx, info, frame)
 		if err != nil {
+			putFrameBuf(bufp, frame)
 			if ctx.Err() == nil {
 				log.Warn("closing connection", "err", err)
 			}
 			return
 		}
-		if out != nil {
-			if err := cw.write(out); err != nil {
-				if ctx.Err() == nil {
-					log.Debug("write failed; closing connection", "err", err)
-				}
-				return
-			}
+		if kresp == nil { // acks=0
+			putFrameBuf(bufp, frame)
+			continue
+		}
+		item := outItem{corr: corr}
+		if pr, ok := kresp.(*pendingResponse); ok {
+			item.pending = pr
+		} else {
+			// Encode now: the response may point into buffers the next request reuses (the
+			// request frame, the connection's fetch buffer).
+			item.frame = encodeResponse(w.buffer(), corr, kresp)
+		}
+		putFrameBuf(bufp, frame)
+		select {
+		case w.items <- item:
+		case <-w.done:
+			return // the writer failed; the connection is closed
 		}
 	}
 }
@@ -124,20 +149,95 @@ func putFrameBuf(bufp *[]byte, frame []byte) {
 	}
 }
 
-// connWriter keeps one response buffer per connection, reused across responses.
-type connWriter struct {
-	c   net.Conn
-	buf []byte
+// pendingResponse is an answer that is not ready when its handler returns: the writer calls
+// wait (which may block, for an fsync, and may change the response) before encoding it.
+// Handlers use it for work that later requests on the connection may overlap with.
+type pendingResponse struct {
+	kmsg.Response
+	wait func()
 }
 
-func (w *connWriter) write(out []byte) error {
-	_, err := w.c.Write(out)
-	if cap(out) <= maxPooledFrame {
-		w.buf = out[:0]
-	} else {
-		w.buf = nil
+// outItem is one answer queued for the writer: an encoded frame, or a pending response.
+type outItem struct {
+	corr    int32
+	frame   []byte
+	pending *pendingResponse
+}
+
+// connWriter writes a connection's answers in order, coalescing the ones that are ready
+// into one writev.
+type connWriter struct {
+	c      net.Conn
+	log    *slog.Logger
+	ctx    context.Context
+	items  chan outItem
+	free   chan []byte // encode buffers to reuse
+	done   chan struct{}
+	failed atomic.Bool
+}
+
+// buffer returns an empty encode buffer.
+func (w *connWriter) buffer() []byte {
+	select {
+	case b := <-w.free:
+		return b[:0]
+	default:
+		return make([]byte, 0, 4096)
 	}
-	return err
+}
+
+func (w *connWriter) recycle(b []byte) {
+	if cap(b) > maxPooledFrame {
+		return
+	}
+	select {
+	case w.free <- b[:0]:
+	default:
+	}
+}
+
+func (w *connWriter) run() {
+	defer close(w.done)
+	var batch net.Buffers
+	var owned [][]byte
+	for item := range w.items {
+		batch, owned = batch[:0], owned[:0]
+		add := func(it outItem) {
+			if it.pending != nil {
+				it.pending.wait()
+				it.frame = encodeResponse(w.buffer(), it.corr, it.pending.Response)
+			}
+			batch = append(batch, it.frame)
+			owned = append(owned, it.frame)
+		}
+		add(item)
+		// Coalesce whatever else is already queued (without waiting for more).
+	more:
+		for len(batch) < maxPipelined {
+			select {
+			case it, ok := <-w.items:
+				if !ok {
+					break more
+				}
+				add(it)
+			default:
+				break more
+			}
+		}
+		if w.failed.Load() {
+			continue // drain: the connection is closed
+		}
+		if _, err := batch.WriteTo(w.c); err != nil {
+			if w.ctx.Err() == nil {
+				w.log.Debug("write failed; closing connection", "err", err)
+			}
+			w.failed.Store(true)
+			_ = w.c.Close() // unblocks the reader
+		}
+		for _, b := range owned {
+			w.recycle(b)
+		}
+	}
 }
 
 // errFrameTooLarge is returned for a frame above socket.request.max.bytes.
@@ -176,25 +276,38 @@ type requestHeader struct {
 	clientID     string
 }
 
-// handleFrame decodes one frame, dispatches it and appends the encoded response frame
-// (size, header, body) to out. It returns nil bytes and no error when no reply is due
-// (acks=0), and an error when the connection must be closed. A panic in a handler is
-// recovered here and closes only this connection.
-func (b *Broker) handleFrame(ctx context.Context, info *ConnInfo, frame []byte, out []byte) (resp []byte, err error) {
+// handleFrame is dispatchFrame followed by encoding: it appends the response frame to out,
+// waiting for a pending response. It returns nil bytes and no error when no reply is due.
+func (b *Broker) handleFrame(ctx context.Context, info *ConnInfo, frame []byte, out []byte) ([]byte, error) {
+	corr, resp, err := b.dispatchFrame(ctx, info, frame)
+	if err != nil || resp == nil {
+		return nil, err
+	}
+	if pr, ok := resp.(*pendingResponse); ok {
+		pr.wait()
+		resp = pr.Response
+	}
+	return encodeResponse(out, corr, resp), nil
+}
+
+// dispatchFrame decodes one frame and runs its handler, returning the correlation id and
+// the response (nil when no reply is due, acks=0), or an error when the connection must be
+// closed. A panic in a handler is recovered here and closes only this connection.
+func (b *Broker) dispatchFrame(ctx context.Context, info *ConnInfo, frame []byte) (corr int32, resp kmsg.Response, err error) {
 	rd := kbin.Reader{Src: frame}
 	h := requestHeader{key: rd.Int16(), version: rd.Int16(), correlation: rd.Int32()}
 	if cid := rd.NullableString(); cid != nil {
 		h.clientID = *cid
 	}
 	if !rd.Ok() {
-		return nil, errors.New("brokerlite: malformed request header")
+		return 0, nil, errors.New("brokerlite: malformed request header")
 	}
 	info.ClientID = h.clientID
 
 	entry, known := handlers[h.key]
 	if !known {
 		// Kafka closes the connection on an API key it does not know.
-		return nil, fmt.Errorf("brokerlite: unsupported API key %d (version %d, client %q)", h.key, h.version, h.clientID)
+		return 0, nil, fmt.Errorf("brokerlite: unsupported API key %d (version %d, client %q)", h.key, h.version, h.clientID)
 	}
 	if h.version < entry.min || h.version > entry.max {
 		if h.key == int16(kmsg.ApiVersions) {
@@ -203,20 +316,20 @@ func (b *Broker) handleFrame(ctx context.Context, info *ConnInfo, frame []byte, 
 			r := kmsg.NewPtrApiVersionsResponse()
 			r.ErrorCode = kerr.UnsupportedVersion.Code
 			r.ApiKeys = apiVersionKeys()
-			return encodeResponse(out, h.correlation, r), nil
+			return h.correlation, r, nil
 		}
-		return nil, fmt.Errorf("brokerlite: unsupported version %d of %s (supported %d-%d, client %q)",
+		return 0, nil, fmt.Errorf("brokerlite: unsupported version %d of %s (supported %d-%d, client %q)",
 			h.version, kmsg.NameForKey(h.key), entry.min, entry.max, h.clientID)
 	}
 	req := kmsg.RequestForKey(h.key)
 	if req == nil {
-		return nil, fmt.Errorf("brokerlite: API key %d has no request type", h.key)
+		return 0, nil, fmt.Errorf("brokerlite: API key %d has no request type", h.key)
 	}
 	req.SetVersion(h.version)
 	if req.IsFlexible() {
 		kmsg.SkipTags(&rd)
 		if !rd.Ok() {
-			return nil, errors.New("brokerlite: malformed request header tags")
+			return 0, nil, errors.New("brokerlite: malformed request header tags")
 		}
 	}
 	body := rd.Src
@@ -228,18 +341,15 @@ func (b *Broker) handleFrame(ctx context.Context, info *ConnInfo, frame []byte, 
 		err = req.ReadFrom(body)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("brokerlite: malformed %s v%d request: %w", kmsg.NameForKey(h.key), h.version, err)
+		return 0, nil, fmt.Errorf("brokerlite: malformed %s v%d request: %w", kmsg.NameForKey(h.key), h.version, err)
 	}
 
 	kresp, err := b.callHandler(ctx, entry.fn, info, req)
-	if err != nil {
-		return nil, err
-	}
-	if kresp == nil {
-		return nil, nil
+	if err != nil || kresp == nil {
+		return 0, nil, err
 	}
 	kresp.SetVersion(h.version)
-	return encodeResponse(out, h.correlation, kresp), nil
+	return h.correlation, kresp, nil
 }
 
 // recoverHandlerPanics is turned off by the fuzz tests, so that a panic in a handler fails
