@@ -41,34 +41,38 @@ func benchBatches(b *testing.B, n int) [][]byte {
 	return out
 }
 
-// ratios holds the last measured ns/op of each sub-benchmark of a group.
-type ratios struct {
-	mu sync.Mutex
-	ns map[string]float64
+// interleaved times two operations alternately, one call each per
+// iteration, so both see the same machine: on a shared, noisy machine this is
+// the fair comparison. It reports each side's MB/s and the ratio
+// subject/baseline throughput as the metric "ratio".
+type interleaved struct {
+	base, subj           time.Duration
+	baseBytes, subjBytes int64
 }
 
-func (r *ratios) record(name string, b *testing.B) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ns == nil {
-		r.ns = map[string]float64{}
+func (iv *interleaved) timeBase(n int64, fn func()) {
+	t := time.Now()
+	fn()
+	iv.base += time.Since(t)
+	iv.baseBytes += n
+}
+
+func (iv *interleaved) timeSubj(n int64, fn func()) {
+	t := time.Now()
+	fn()
+	iv.subj += time.Since(t)
+	iv.subjBytes += n
+}
+
+func (iv *interleaved) report(b *testing.B, baseName, subjName string) {
+	if iv.base <= 0 || iv.subj <= 0 {
+		return
 	}
-	r.ns[name] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-}
-
-// report adds a "ratio" sub-benchmark: throughput of subject over baseline
-// (baseline ns/op over subject ns/op).
-func (r *ratios) report(b *testing.B, subject, baseline string) {
-	b.Run("ratio", func(b *testing.B) {
-		r.mu.Lock()
-		s, base := r.ns[subject], r.ns[baseline]
-		r.mu.Unlock()
-		for i := 0; i < b.N; i++ {
-		}
-		if s > 0 {
-			b.ReportMetric(base/s, "ratio")
-		}
-	})
+	bt := float64(iv.baseBytes) / iv.base.Seconds() / 1e6
+	st := float64(iv.subjBytes) / iv.subj.Seconds() / 1e6
+	b.ReportMetric(bt, baseName+"-MB/s")
+	b.ReportMetric(st, subjName+"-MB/s")
+	b.ReportMetric(st/bt, "ratio")
 }
 
 func benchConfig() Config {
@@ -102,7 +106,6 @@ func freshDir(b *testing.B, fn func(dir string)) {
 // Goal: log >= 0.8x the plain write.
 func BenchmarkAppend(b *testing.B) {
 	batches := benchBatches(b, 64)
-	var r ratios
 	b.Run("file", func(b *testing.B) {
 		freshDir(b, func(dir string) {
 			b.StopTimer()
@@ -120,8 +123,6 @@ func BenchmarkAppend(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.StopTimer()
-			r.record("file", b)
 		})
 	})
 	b.Run("log", func(b *testing.B) {
@@ -141,11 +142,43 @@ func BenchmarkAppend(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.StopTimer()
-			r.record("log", b)
 		})
 	})
-	r.report(b, "log", "file")
+	b.Run("interleaved", func(b *testing.B) {
+		freshDir(b, func(dir string) {
+			f, err := os.Create(filepath.Join(dir, "plain"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			l, err := Open(filepath.Join(dir, "log"), benchConfig(), testOpts(nil))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.close(false)
+			n := int64(len(batches[0]))
+			b.SetBytes(2 * n)
+			b.ReportAllocs()
+			var iv interleaved
+			b.ResetTimer()
+			b.StartTimer()
+			for i := 0; i < b.N; i++ {
+				bt := batches[i%len(batches)]
+				iv.timeBase(n, func() {
+					if _, err := f.Write(bt); err != nil {
+						b.Fatal(err)
+					}
+				})
+				iv.timeSubj(n, func() {
+					if _, err := l.Append(bt); err != nil {
+						b.Fatal(err)
+					}
+				})
+			}
+			b.StopTimer()
+			iv.report(b, "file", "log")
+		})
+	})
 }
 
 // BenchmarkGroupCommit: acks=-1 appends (Append then Sync) from 64
@@ -154,7 +187,6 @@ func BenchmarkAppend(b *testing.B) {
 // Goal: log >= 10x the fsync-per-append baseline.
 func BenchmarkGroupCommit(b *testing.B) {
 	batches := benchBatches(b, 64)
-	var r ratios
 	b.Run("fsync-per-append", func(b *testing.B) {
 		f, err := os.Create(filepath.Join(b.TempDir(), "plain"))
 		if err != nil {
@@ -171,8 +203,6 @@ func BenchmarkGroupCommit(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.StopTimer()
-		r.record("fsync-per-append", b)
 	})
 	b.Run("log-64-appenders", func(b *testing.B) {
 		l, err := Open(b.TempDir(), benchConfig(), testOpts(nil))
@@ -209,10 +239,69 @@ func BenchmarkGroupCommit(b *testing.B) {
 			}(g)
 		}
 		wg.Wait()
-		b.StopTimer()
-		r.record("log-64-appenders", b)
 	})
-	r.report(b, "log-64-appenders", "fsync-per-append")
+	// interleaved: alternate 100 ms windows of each, b.N window pairs
+	// (run with e.g. -benchtime 20x).
+	b.Run("interleaved", func(b *testing.B) {
+		dir := b.TempDir()
+		f, err := os.Create(filepath.Join(dir, "plain"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		l, err := Open(filepath.Join(dir, "log"), benchConfig(), testOpts(nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.close(false)
+		own := make([][]byte, 64)
+		for i := range own {
+			own[i] = append([]byte(nil), batches[i%len(batches)]...)
+		}
+		n := int64(len(batches[0]))
+		const window = 100 * time.Millisecond
+		var iv interleaved
+		for i := 0; i < b.N; i++ {
+			iv.timeBase(0, func() {
+				for end := time.Now().Add(window); time.Now().Before(end); {
+					if _, err := f.Write(batches[0]); err != nil {
+						b.Fatal(err)
+					}
+					if err := f.Sync(); err != nil {
+						b.Fatal(err)
+					}
+					iv.baseBytes += n
+				}
+			})
+			iv.timeSubj(0, func() {
+				var stop atomic.Bool
+				var done atomic.Int64
+				var wg sync.WaitGroup
+				for g := 0; g < 64; g++ {
+					wg.Add(1)
+					go func(g int) {
+						defer wg.Done()
+						for !stop.Load() {
+							if _, err := l.Append(own[g]); err != nil {
+								b.Error(err)
+								return
+							}
+							if err := l.Sync(); err != nil {
+								b.Error(err)
+								return
+							}
+							done.Add(1)
+						}
+					}(g)
+				}
+				time.Sleep(window) // the window's length, not a wait for a condition
+				stop.Store(true)
+				wg.Wait()
+				iv.subjBytes += done.Load() * n
+			})
+		}
+		iv.report(b, "fsync-per-append", "log-64")
+	})
 }
 
 // BenchmarkRead: sequential consumption with 1 MiB reads (a fetch's
@@ -243,7 +332,6 @@ func BenchmarkRead(b *testing.B) {
 	}
 	size := l.Size()
 	const chunk = 1 << 20
-	var r ratios
 	b.Run("file", func(b *testing.B) {
 		buf := make([]byte, chunk)
 		b.SetBytes(chunk)
@@ -259,8 +347,6 @@ func BenchmarkRead(b *testing.B) {
 			}
 			pos += chunk
 		}
-		b.StopTimer()
-		r.record("file", b)
 	})
 	b.Run("log", func(b *testing.B) {
 		buf := make([]byte, 0, 2*chunk)
@@ -285,12 +371,39 @@ func BenchmarkRead(b *testing.B) {
 		// Reads return whole batches only, so slightly under 1 MiB each:
 		// account for the bytes really read.
 		b.SetBytes(n / int64(b.N))
-		r.record("log", b)
-		r.mu.Lock()
-		r.ns["log"] *= float64(chunk) / (float64(n) / float64(b.N))
-		r.mu.Unlock()
 	})
-	r.report(b, "log", "file")
+	b.Run("interleaved", func(b *testing.B) {
+		fbuf := make([]byte, chunk)
+		lbuf := make([]byte, 0, 2*chunk)
+		b.ReportAllocs()
+		var iv interleaved
+		var pos, off int64
+		for i := 0; i < b.N; i++ {
+			if pos+chunk > size {
+				pos = 0
+			}
+			iv.timeBase(chunk, func() {
+				if _, err := plain.ReadAt(fbuf, pos); err != nil {
+					b.Fatal(err)
+				}
+			})
+			pos += chunk
+			if off >= l.LogEndOffset() {
+				off = 0
+			}
+			var rr ReadResult
+			iv.timeSubj(0, func() {
+				var err error
+				if rr, err = l.ReadAppend(lbuf[:0], off, chunk); err != nil {
+					b.Fatal(err)
+				}
+			})
+			iv.subjBytes += int64(len(rr.Records))
+			hs, _ := parseHeader(rr.Records[len(rr.Records)-lastBatchSize(rr.Records):])
+			off = hs.lastOffset() + 1
+		}
+		iv.report(b, "file", "log")
+	})
 }
 
 // lastBatchSize returns the size of the last batch in b.

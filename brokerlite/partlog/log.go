@@ -568,16 +568,16 @@ func (l *Log) syncOnce() (int64, error) {
 		l.mu.Unlock()
 		return 0, l.failed
 	}
-	if l.closed.Load() && l.active == nil {
+	if l.closed.Load() {
 		l.mu.Unlock()
 		return 0, ErrClosed
 	}
 	upto := l.leo.Load()
 	toSync := l.unflushed
 	l.unflushed = nil
-	act := l.active
-	act.acquire()
-	toSync = append(toSync, act)
+	if act := l.active; act.acquire() {
+		toSync = append(toSync, act)
+	}
 	dirty := l.dirDirty
 	l.dirDirty = false
 	l.unflushedMsgs = 0
@@ -811,6 +811,12 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset int64, timestamp int64, ok bo
 }
 
 func (l *Log) offsetForTimestampIn(s *segment, ts, lso, hw int64, cfg *Config) (int64, int64, bool, error) {
+	s.mu.RLock()
+	known := s.maxTs
+	s.mu.RUnlock()
+	if known < ts {
+		return 0, 0, false, nil // the segment's largest timestamp is known without its index
+	}
 	if err := s.loadIndexes(cfg.IndexIntervalBytes); err != nil {
 		return 0, 0, false, err
 	}
@@ -878,9 +884,6 @@ func (l *Log) MaxTimestamp() (offset int64, timestamp int64, ok bool, err error)
 	bestTs := int64(-1)
 	segs := *l.segs.Load()
 	for _, s := range segs {
-		if err := s.loadIndexes(cfg.IndexIntervalBytes); err != nil {
-			return 0, 0, false, err
-		}
 		s.mu.RLock()
 		if s.maxTs > bestTs {
 			best, bestTs = s, s.maxTs

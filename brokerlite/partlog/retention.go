@@ -11,8 +11,6 @@ import (
 // not exceed the high watermark; an offset at or below the current start
 // changes nothing. It returns the log start offset after the call.
 func (l *Log) DeleteRecordsBefore(offset int64) (int64, error) {
-	l.maintMu.Lock()
-	defer l.maintMu.Unlock()
 	l.mu.Lock()
 	if l.closed.Load() {
 		l.mu.Unlock()
@@ -41,9 +39,15 @@ func (l *Log) DeleteRecordsBefore(offset int64) (int64, error) {
 		}
 	}
 	l.mu.Unlock()
-	l.deleteSegments(func(s *segment, next *segment) bool {
-		return next != nil && next.base <= offset
-	}, "log start offset")
+	// Drop the segments below the new start now, unless the cleaner holds
+	// them: then the next retention pass does (reads below the start are
+	// refused either way).
+	if l.maintMu.TryLock() {
+		l.deleteSegments(func(s *segment, next *segment) bool {
+			return next != nil && next.base <= offset
+		}, "log start offset")
+		l.maintMu.Unlock()
+	}
 	return offset, nil
 }
 
@@ -110,6 +114,10 @@ func (l *Log) deleteSegments(pred func(s, next *segment) bool, reason string) in
 func (l *Log) DeleteOldSegments() (int, error) {
 	l.maintMu.Lock()
 	defer l.maintMu.Unlock()
+	return l.deleteOldSegmentsLocked()
+}
+
+func (l *Log) deleteOldSegmentsLocked() (int, error) {
 	if l.closed.Load() {
 		return 0, ErrClosed
 	}
@@ -126,8 +134,19 @@ func (l *Log) DeleteOldSegments() (int, error) {
 			return false
 		}
 		s.mu.RLock()
-		defer s.mu.RUnlock()
-		return s.maxTs >= 0 && now-s.maxTs > cfg.RetentionMs
+		ts := s.maxTs
+		s.mu.RUnlock()
+		if ts < 0 || now-ts <= cfg.RetentionMs {
+			return false
+		}
+		// The largest timestamp of a closed segment may come from its
+		// time index; check it against the batch it names before deleting
+		// data for it.
+		return s.verifyMaxTs(cfg.IndexIntervalBytes) && func() bool {
+			s.mu.RLock()
+			defer s.mu.RUnlock()
+			return s.maxTs >= 0 && now-s.maxTs > cfg.RetentionMs
+		}()
 	}
 	if cfg.RetentionMs >= 0 {
 		l.mu.Lock()
@@ -172,8 +191,14 @@ func (l *Log) Maintain() error {
 	if err := l.flushIfDue(); err != nil {
 		return err
 	}
-	if _, err := l.DeleteOldSegments(); err != nil {
-		return err
+	// Retention waits for no cleaner: if one is running on this log, the
+	// next pass deletes what is due.
+	if l.maintMu.TryLock() {
+		_, err := l.deleteOldSegmentsLocked()
+		l.maintMu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
 	now := l.nowMs()
 	l.mu.Lock()

@@ -445,3 +445,23 @@ func (s *segment) locate(target int64, size int64, interval int32) (int64, batch
 		return pos, hdr, found, nil
 	}
 }
+
+// verifyMaxTs checks that the batch at maxTsOffset has maxTs as its largest
+// timestamp; if not (a damaged time index), it rebuilds the indexes and the
+// timestamps from the log. It returns false if the segment cannot be read.
+func (s *segment) verifyMaxTs(interval int32) bool {
+	s.mu.RLock()
+	ts, off := s.maxTs, s.maxTsOffset
+	s.mu.RUnlock()
+	size := s.size.Load()
+	if off >= s.base {
+		_, h, found, err := s.locate(off, size, interval)
+		if err != nil {
+			return false
+		}
+		if found && h.BaseOffset == off && h.MaxTimestamp == ts {
+			return true
+		}
+	}
+	return s.invalidateIndexes(interval) == nil
+}
