@@ -59,7 +59,7 @@ func handleProduce(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Req
 		reqErr = kerr.TransactionalIDAuthorizationFailed
 	}
 
-	var toSync []*partition // partitions appended to, for acks=-1
+	var toSync []syncTarget // partitions appended to, for acks=-1
 	var syncIdx [][2]int    // their places in the response
 	failed := false
 	for i, rt := range req.Topics {
@@ -104,7 +104,7 @@ func handleProduce(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Req
 			}
 			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.baseOffset, res.logAppendTime, res.logStartOffset
 			if req.Acks == -1 {
-				toSync = append(toSync, p)
+				toSync = append(toSync, syncTarget{p, res.lastOffset + 1})
 				syncIdx = append(syncIdx, [2]int{i, j})
 			}
 		}
@@ -121,7 +121,7 @@ func handleProduce(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Req
 					code, msg := logErrorCode(err)
 					sp.ErrorCode, sp.ErrorMessage = code.Code, &msg
 					sp.BaseOffset = -1
-					b.logger.Error("fsync failed; produce not acknowledged", "partition", toSync[k].String(), "err", err)
+					b.logger.Error("fsync failed; produce not acknowledged", "partition", toSync[k].p.String(), "err", err)
 				}
 			}
 		}}, nil
@@ -136,20 +136,26 @@ func handleProduce(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Req
 	return resp, nil
 }
 
-// syncPartitions fsyncs each partition's log, in parallel when there are several, and
-// returns one error per partition.
-func syncPartitions(ps []*partition) []error {
-	errs := make([]error, len(ps))
-	if len(ps) == 1 {
-		errs[0] = ps[0].sync()
+// syncTarget is a partition and the offset its log must be durable up to.
+type syncTarget struct {
+	p   *partition
+	end int64
+}
+
+// syncPartitions makes each partition durable up to its target, in parallel when there are
+// several, and returns one error per partition.
+func syncPartitions(ts []syncTarget) []error {
+	errs := make([]error, len(ts))
+	if len(ts) == 1 {
+		errs[0] = ts[0].p.syncTo(ts[0].end)
 		return errs
 	}
 	var wg sync.WaitGroup
-	for i, p := range ps {
+	for i, t := range ts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = p.sync()
+			errs[i] = t.p.syncTo(t.end)
 		}()
 	}
 	wg.Wait()

@@ -139,6 +139,7 @@ func (p *partition) String() string    { return fmt.Sprintf("%s-%d", p.topicName
 // appendResult is what a successful append reports to the producer.
 type appendResult struct {
 	baseOffset     int64
+	lastOffset     int64
 	logAppendTime  int64 // -1 for CreateTime topics
 	logStartOffset int64
 }
@@ -150,14 +151,25 @@ func (p *partition) append(records []byte) (appendResult, error) {
 	if err != nil && !errors.Is(err, partlog.ErrDuplicateSequence) {
 		return appendResult{}, err
 	}
-	out := appendResult{baseOffset: res.BaseOffset, logAppendTime: res.LogAppendTime, logStartOffset: res.LogStartOffset}
+	out := appendResult{baseOffset: res.BaseOffset, lastOffset: res.LastOffset, logAppendTime: res.LogAppendTime, logStartOffset: res.LogStartOffset}
 	if err == nil {
 		p.wake()
 	}
 	return out, nil
 }
 
+// sync makes everything appended so far durable (one group-commit fsync).
 func (p *partition) sync() error { return p.log.Sync() }
+
+// syncTo makes the log durable at least up to (not including) offset end. When an fsync
+// that started after the append already covered it, it returns at once: an acks=-1 answer
+// waits for the fsync that covers its own records, not for one that covers later appends.
+func (p *partition) syncTo(end int64) error {
+	if p.log.FlushedOffset() >= end {
+		return nil
+	}
+	return p.log.Sync()
+}
 
 // readResult is one partition's part of a fetch.
 type readResult struct {
