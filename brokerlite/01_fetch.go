@@ -92,16 +92,11 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 			w.unregister()
 		}
 	}()
-	// The records of every partition are read into the connection's fetch buffer, which is
-	// reused by the next request on this connection (the response is written before then).
-	buf := conn.fetchBuf[:0]
-	defer func() {
-		if cap(buf) <= maxPooledFrame {
-			conn.fetchBuf = buf[:0]
-		} else {
-			conn.fetchBuf = nil
-		}
-	}()
+	// The records of every partition are read (copied once from the files) into one
+	// buffer from the connection's free list; the writer sends them from there without
+	// another copy (conn.go splices them into the answer) and then recycles the buffer.
+	buf := conn.takeRecordBuf()
+	defer func() { conn.heldBuf = buf }()
 	for {
 		// Register before reading, so an append between the read and the wait still wakes us.
 		if w == nil && !deadline.IsZero() && req.MinBytes > 0 {

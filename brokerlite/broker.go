@@ -76,9 +76,33 @@ type ConnInfo struct {
 	// internal is true for requests the broker makes of itself (never for a network client);
 	// such requests may write to internal topics.
 	internal bool
-	// fetchBuf is reused by the Fetch handler for the records of its response (a connection
-	// runs one request at a time, and the response is written before the next one).
-	fetchBuf []byte
+	// recordBufs are free buffers for the records of Fetch answers; heldBuf is the buffer
+	// the current answer's records live in, which the connection's writer owns until the
+	// answer is written (see takeRecordBuf and conn.go).
+	recordBufs chan []byte
+	heldBuf    []byte
+}
+
+// takeRecordBuf returns an empty buffer for a Fetch answer's records and marks it held by
+// the answer being built.
+func (c *ConnInfo) takeRecordBuf() []byte {
+	select {
+	case b := <-c.recordBufs:
+		return b[:0]
+	default:
+		return nil
+	}
+}
+
+// recycleRecordBuf returns a written answer's records buffer to the free list.
+func (c *ConnInfo) recycleRecordBuf(b []byte) {
+	if b == nil || cap(b) > maxPooledFrame {
+		return
+	}
+	select {
+	case c.recordBufs <- b[:0]:
+	default:
+	}
 }
 
 // Broker is a running single-node Kafka-compatible broker. Create it with Start, stop it with

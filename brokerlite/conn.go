@@ -2,7 +2,9 @@ package brokerlite
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -94,10 +96,10 @@ const maxPipelined = 16
 // or when ctx ends.
 func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
-	info := &ConnInfo{Remote: c.RemoteAddr()}
+	info := &ConnInfo{Remote: c.RemoteAddr(), recordBufs: make(chan []byte, maxPipelined+1)}
 	log := b.logger.With("client", info.Remote.String())
 	r := bufio.NewReaderSize(c, 64<<10)
-	w := &connWriter{c: c, log: log, ctx: ctx, items: make(chan outItem, maxPipelined), free: make(chan []byte, maxPipelined+1), done: make(chan struct{})}
+	w := &connWriter{c: c, log: log, ctx: ctx, info: info, items: make(chan outItem, maxPipelined), free: make(chan []byte, maxPipelined+1), done: make(chan struct{})}
 	go w.run()
 	defer func() {
 		close(w.items)
@@ -128,11 +130,16 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 		item := outItem{corr: corr}
 		if pr, ok := kresp.(*pendingResponse); ok {
 			item.pending = pr
+		} else if fr, ok := kresp.(*kmsg.FetchResponse); ok && info.heldBuf != nil {
+			// The records stay in their buffer and go to the socket from there.
+			item.frame, item.bufs = encodeFetchSpliced(w.buffer(), corr, fr)
+			item.recBuf = info.heldBuf
 		} else {
 			// Encode now: the response may point into buffers the next request reuses (the
-			// request frame, the connection's fetch buffer).
+			// request frame).
 			item.frame = encodeResponse(w.buffer(), corr, kresp)
 		}
+		info.heldBuf = nil
 		putFrameBuf(bufp, frame)
 		select {
 		case w.items <- item:
@@ -157,10 +164,14 @@ type pendingResponse struct {
 	wait func()
 }
 
-// outItem is one answer queued for the writer: an encoded frame, or a pending response.
+// outItem is one answer queued for the writer: an encoded frame (or, for a spliced Fetch
+// answer, the buffers to write, frame being the encode buffer they point into), or a
+// pending response.
 type outItem struct {
 	corr    int32
 	frame   []byte
+	bufs    net.Buffers
+	recBuf  []byte // a Fetch answer's records buffer, recycled after the write
 	pending *pendingResponse
 }
 
@@ -170,6 +181,7 @@ type connWriter struct {
 	c      net.Conn
 	log    *slog.Logger
 	ctx    context.Context
+	info   *ConnInfo
 	items  chan outItem
 	free   chan []byte // encode buffers to reuse
 	done   chan struct{}
@@ -199,16 +211,23 @@ func (w *connWriter) recycle(b []byte) {
 func (w *connWriter) run() {
 	defer close(w.done)
 	var batch net.Buffers
-	var owned [][]byte
+	var owned, recBufs [][]byte
 	for item := range w.items {
-		batch, owned = batch[:0], owned[:0]
+		batch, owned, recBufs = batch[:0], owned[:0], recBufs[:0]
 		add := func(it outItem) {
 			if it.pending != nil {
 				it.pending.wait()
 				it.frame = encodeResponse(w.buffer(), it.corr, it.pending.Response)
 			}
-			batch = append(batch, it.frame)
+			if it.bufs != nil {
+				batch = append(batch, it.bufs...)
+			} else {
+				batch = append(batch, it.frame)
+			}
 			owned = append(owned, it.frame)
+			if it.recBuf != nil {
+				recBufs = append(recBufs, it.recBuf)
+			}
 		}
 		add(item)
 		// Coalesce whatever else is already queued (without waiting for more).
@@ -237,7 +256,97 @@ func (w *connWriter) run() {
 		for _, b := range owned {
 			w.recycle(b)
 		}
+		for _, b := range recBufs {
+			w.info.recycleRecordBuf(b)
+		}
 	}
+}
+
+// spliceMagic starts the placeholders encodeFetchSpliced puts where records go; random, so
+// that no other bytes of an answer match it.
+var spliceMagic = func() (m [12]byte) {
+	_, _ = rand.Read(m[:])
+	return m
+}()
+
+const spliceMarkLen = 16
+
+func spliceMark(i int) []byte {
+	m := make([]byte, spliceMarkLen)
+	copy(m, spliceMagic[:])
+	binary.BigEndian.PutUint32(m[12:], uint32(i))
+	return m
+}
+
+// encodeFetchSpliced encodes a Fetch answer whose records are not copied into the frame:
+// each partition's records are replaced by a placeholder, the answer is encoded (small),
+// and the result is cut at the placeholders into buffers that point at the records where
+// they are, ready for one writev. It returns the encode buffer and the buffers to write (nil
+// when there was nothing to splice; then frame is the whole answer).
+func encodeFetchSpliced(out []byte, corr int32, resp *kmsg.FetchResponse) ([]byte, net.Buffers) {
+	var recs [][]byte
+	for ti := range resp.Topics {
+		for pi := range resp.Topics[ti].Partitions {
+			p := &resp.Topics[ti].Partitions[pi]
+			if len(p.RecordBatches) > 0 {
+				recs = append(recs, p.RecordBatches)
+				p.RecordBatches = spliceMark(len(recs) - 1)
+			}
+		}
+	}
+	restore := func() {
+		i := 0
+		for ti := range resp.Topics {
+			for pi := range resp.Topics[ti].Partitions {
+				p := &resp.Topics[ti].Partitions[pi]
+				if len(p.RecordBatches) > 0 {
+					p.RecordBatches = recs[i]
+					i++
+				}
+			}
+		}
+	}
+	if len(recs) == 0 {
+		return encodeResponse(out, corr, resp), nil
+	}
+	frame := encodeResponse(out, corr, resp)
+	flexible := resp.IsFlexible()
+	lens := make([]byte, 0, 5*len(recs)) // never reallocated: the slices below point into it
+	bufs := make(net.Buffers, 0, 3*len(recs)+1)
+	total := len(frame) - 4
+	cursor := 0
+	for i, r := range recs {
+		mark := spliceMark(i)
+		at := bytes.Index(frame[cursor:], mark)
+		ok := at >= 0
+		at += cursor
+		prefix := 4
+		if flexible {
+			prefix = 1 // uvarint(16+1)
+			ok = ok && at >= cursor+1 && frame[at-1] == spliceMarkLen+1
+		} else {
+			ok = ok && at >= cursor+4 && binary.BigEndian.Uint32(frame[at-4:]) == spliceMarkLen
+		}
+		if !ok {
+			// Cannot happen unless the encoding changes; fall back to a plain copy.
+			restore()
+			return encodeResponse(frame[:0], corr, resp), nil
+		}
+		bufs = append(bufs, frame[cursor:at-prefix])
+		start := len(lens)
+		if flexible {
+			lens = binary.AppendUvarint(lens, uint64(len(r))+1)
+		} else {
+			lens = binary.BigEndian.AppendUint32(lens, uint32(len(r)))
+		}
+		bufs = append(bufs, lens[start:], r)
+		total += len(lens) - start + len(r) - prefix - spliceMarkLen
+		cursor = at + spliceMarkLen
+	}
+	bufs = append(bufs, frame[cursor:])
+	binary.BigEndian.PutUint32(frame, uint32(total))
+	restore()
+	return frame, bufs
 }
 
 // errFrameTooLarge is returned for a frame above socket.request.max.bytes.
@@ -280,6 +389,7 @@ type requestHeader struct {
 // waiting for a pending response. It returns nil bytes and no error when no reply is due.
 func (b *Broker) handleFrame(ctx context.Context, info *ConnInfo, frame []byte, out []byte) ([]byte, error) {
 	corr, resp, err := b.dispatchFrame(ctx, info, frame)
+	info.heldBuf = nil // encoded (copied) below
 	if err != nil || resp == nil {
 		return nil, err
 	}
