@@ -117,6 +117,7 @@ func runVersus(b *testing.B, setup func(b *testing.B, addr string) (work func(n 
 		b.ReportMetric(float64(b.N)*benchValueSize/1e6/elapsed[i].Seconds(), tg.name+"_MB/s")
 	}
 	b.ReportMetric(elapsed[0].Seconds()/elapsed[1].Seconds(), "brokerlite/kfake")
+
 }
 
 // BenchmarkBrokerVsKfake: franz-go producing 100-byte records (acks=all idempotent, and
