@@ -21,9 +21,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,13 +97,34 @@ func reportVsRaw(b *testing.B, name string) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
-// memSampler tracks the peak anonymous RSS (Go heap, Badger's arenas and caches; not the
-// page cache of its mmapped files) and peak Go heap while it runs.
+// memSampler tracks, while it runs, the peak anonymous RSS (Go heap with its garbage,
+// Badger's arenas and caches, goroutine stacks; not the page cache of Badger's mmapped
+// files) and the peak live heap (what the last GC found reachable: the store's real
+// footprint, without the garbage Go keeps until its next cycle). The process's CPU time is
+// taken too, to report CPU per record, which a loaded machine does not distort.
 type memSampler struct {
-	stop              chan struct{}
-	done              chan struct{}
-	baseAnon          int64
-	peakAnon, peakHep int64
+	stop               chan struct{}
+	done               chan struct{}
+	baseAnon, baseLive int64
+	peakAnon, peakLive int64
+	cpu0               time.Duration
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func liveHeap() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
 }
 
 func rssAnon() int64 {
@@ -122,17 +145,14 @@ func rssAnon() int64 {
 
 func startMem() *memSampler {
 	runtime.GC()
-	m := &memSampler{stop: make(chan struct{}), done: make(chan struct{}), baseAnon: rssAnon()}
+	m := &memSampler{stop: make(chan struct{}), done: make(chan struct{}), baseAnon: rssAnon(), baseLive: liveHeap(), cpu0: cpuTime()}
 	go func() {
 		defer close(m.done)
 		t := time.NewTicker(5 * time.Millisecond)
 		defer t.Stop()
-		var ms runtime.MemStats
 		for {
-			a := rssAnon()
-			runtime.ReadMemStats(&ms)
-			m.peakAnon = max(m.peakAnon, a)
-			m.peakHep = max(m.peakHep, int64(ms.HeapInuse))
+			m.peakAnon = max(m.peakAnon, rssAnon())
+			m.peakLive = max(m.peakLive, liveHeap())
 			select {
 			case <-m.stop:
 				return
@@ -143,12 +163,13 @@ func startMem() *memSampler {
 	return m
 }
 
-func (m *memSampler) report(b *testing.B, bound int64) {
+func (m *memSampler) report(b *testing.B, o Options) {
 	close(m.stop)
 	<-m.done
-	b.ReportMetric(float64(m.peakAnon-m.baseAnon)/(1<<20), "peak-rss-anon-MiB")
-	b.ReportMetric(float64(m.peakHep)/(1<<20), "peak-heap-MiB")
-	b.ReportMetric(float64(bound)/(1<<20), "bound-MiB")
+	b.ReportMetric(float64(m.peakAnon-m.baseAnon)/(1<<20), "rss-anon-MiB")
+	b.ReportMetric(float64(m.peakLive-m.baseLive)/(1<<20), "live-heap-MiB")
+	b.ReportMetric(float64(o.PeakMemory())/(1<<20), "budget-MiB")
+	b.ReportMetric(float64(cpuTime()-m.cpu0)/float64(b.N), "cpu-ns/record")
 }
 
 func BenchmarkPut(b *testing.B) {
@@ -215,7 +236,7 @@ func BenchmarkPut(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		mem.report(b, opts.MemoryBound())
+		mem.report(b, opts)
 		reportVsRaw(b, "put")
 	})
 }
@@ -396,35 +417,36 @@ func BenchmarkRange(b *testing.B) {
 	})
 }
 
-// BenchmarkRestore applies b.N changelog records in fetch-sized batches.
+// BenchmarkRestore applies b.N changelog records in fetch-sized batches (made on the fly,
+// as a consumer hands them over) to an empty store, then finishes the restore.
 func BenchmarkRestore(b *testing.B) {
 	const batchSize = 8192
-	records := func(n int) [][]statestore.ChangelogRecord {
-		var out [][]statestore.ChangelogRecord
+	// batches calls fn with each batch of records; fresh slices every time, as the
+	// records of a fetch are.
+	batches := func(n int, fn func([]statestore.ChangelogRecord)) {
+		batch := make([]statestore.ChangelogRecord, 0, batchSize)
 		for i := 0; i < n; i += batchSize {
-			batch := make([]statestore.ChangelogRecord, 0, batchSize)
+			batch = batch[:0]
 			for j := i; j < min(i+batchSize, n); j++ {
 				batch = append(batch, statestore.ChangelogRecord{Key: benchKey(nil, uint64(j)), Value: benchValue(nil, uint64(j)), Offset: int64(j)})
 			}
-			out = append(out, batch)
+			fn(batch)
 		}
-		return out
 	}
 	b.Run("raw-badger-writebatch", func(b *testing.B) {
-		recs := records(b.N)
 		db := openRaw(b, b.TempDir())
 		defer db.Close()
 		b.SetBytes(benchKeyLen + benchValueLen)
 		b.ReportAllocs()
 		b.ResetTimer()
 		wb := db.NewWriteBatch()
-		for _, batch := range recs {
+		batches(b.N, func(batch []statestore.ChangelogRecord) {
 			for _, r := range batch {
 				if err := wb.Set(r.Key, r.Value); err != nil {
 					b.Fatal(err)
 				}
 			}
-		}
+		})
 		if err := wb.Flush(); err != nil {
 			b.Fatal(err)
 		}
@@ -436,33 +458,28 @@ func BenchmarkRestore(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	})
 	b.Run("rivulet", func(b *testing.B) {
-		recs := records(b.N)
 		opts := benchOptions()
 		s, err := OpenKeyValueStore(b.TempDir(), "bench", opts, statestore.KeyValueOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer s.Close()
-		var reports int
-		r := statestore.NewRestorer(s, statestore.RestoreOptions{
-			EndOffset:  int64(b.N),
-			OnProgress: func(statestore.RestoreProgress) { reports++ },
-		})
+		r := statestore.NewRestorer(s, statestore.RestoreOptions{EndOffset: int64(b.N)})
 		mem := startMem()
 		b.SetBytes(benchKeyLen + benchValueLen)
 		b.ReportAllocs()
 		b.ResetTimer()
-		for _, batch := range recs {
+		batches(b.N, func(batch []statestore.ChangelogRecord) {
 			if err := r.Apply(batch); err != nil {
 				b.Fatal(err)
 			}
-		}
+		})
 		p, err := r.Finish()
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		mem.report(b, opts.MemoryBound())
+		mem.report(b, opts)
 		if p.Restored != int64(b.N) || p.Remaining() != 0 {
 			b.Fatalf("progress %+v", p)
 		}

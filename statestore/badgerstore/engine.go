@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,22 +34,39 @@ type engine struct {
 	buf   *core.Tree
 	drops [][]byte // prefixes to drop at the next Flush
 
-	restoring atomic.Bool        // rwb holds restored records not yet flushed
+	restoring atomic.Bool        // rwb or bulk holds restored records not yet in Badger
 	rwb       *badger.WriteBatch // guarded by mu
+	bulk      *bulkLoader        // guarded by mu: a restore from scratch in progress
+	fresh     bool               // guarded by mu: Badger holds nothing and nothing was written
+	tmpDir    string             // where a restore from scratch keeps its sorted runs
 
 	gcStop chan struct{}
 	gcDone chan struct{}
 	closed bool
 }
 
-func newEngine(name string, db *badger.DB, opts Options) *engine {
-	e := &engine{name: name, db: db, opts: opts, buf: core.NewTree()}
+func newEngine(name string, db *badger.DB, opts Options, storeDir string) (*engine, error) {
+	e := &engine{name: name, db: db, opts: opts, buf: core.NewTree(), tmpDir: filepath.Join(storeDir, RestoreTmpDirName)}
+	empty, err := isEmpty(db)
+	if err != nil {
+		return nil, err
+	}
+	e.fresh = empty
 	if opts.ValueLogGCInterval > 0 {
 		e.gcStop = make(chan struct{})
 		e.gcDone = make(chan struct{})
 		go e.runValueLogGC()
 	}
-	return e
+	return e, nil
+}
+
+func isEmpty(db *badger.DB) (bool, error) {
+	txn := db.NewTransaction(false)
+	defer txn.Discard()
+	it := txn.NewIterator(badger.IteratorOptions{})
+	defer it.Close()
+	it.Rewind()
+	return !it.Valid(), nil
 }
 
 // runValueLogGC rewrites value-log files holding mostly stale values, every
@@ -133,6 +151,7 @@ func (e *engine) Apply(entries []statestore.KeyValue) error {
 		}
 	}
 	e.mu.Lock()
+	e.fresh = false
 	for _, kv := range entries {
 		// One allocation for both; never modified later, so Get results stay valid.
 		n := len(kv.Key) + len(kv.Value)
@@ -163,7 +182,7 @@ func (e *engine) flushBuffer() error {
 	if buf.Len() == 0 {
 		return nil
 	}
-	wb := e.db.NewWriteBatch()
+	wb := e.newWriteBatch()
 	var err error
 	buf.Scan(func(k, v []byte) bool {
 		pk := pkey(make([]byte, 0, len(k)+1), k)
@@ -187,12 +206,37 @@ func (e *engine) flushBuffer() error {
 	return nil
 }
 
-// Restore writes records straight to Badger through a WriteBatch kept open across calls
-// (its commits overlap the caller's next fetch), finished by the next read, write or Flush.
+// Restore writes records to Badger: into a store that holds nothing, through a bulkLoader
+// (sorted runs, then Badger's StreamWriter); otherwise through a WriteBatch kept open
+// across calls (its commits overlap the caller's next fetch). Either is finished by the
+// next read, write or Flush.
 func (e *engine) Restore(entries []statestore.KeyValue) error {
 	if err := e.flushBuffer(); err != nil {
 		return err
 	}
+	e.mu.Lock()
+	if e.bulk == nil && e.fresh && e.rwb == nil {
+		// The run buffer uses the memtables' share of the memory bound: a stream writer
+		// does not use memtables.
+		b, err := newBulkLoader(e.tmpDir, int64(e.opts.NumMemtables)*e.opts.MemTableSize)
+		if err != nil {
+			e.mu.Unlock()
+			return err
+		}
+		e.bulk = b
+		e.restoring.Store(true)
+	}
+	if e.bulk != nil {
+		err := e.bulk.add(entries)
+		if err != nil {
+			e.bulk.cancel()
+			e.bulk = nil
+			e.restoring.Store(false)
+		}
+		e.mu.Unlock()
+		return err
+	}
+	e.mu.Unlock()
 	// The batch keeps references until it commits, and the caller's slices are only
 	// lent for this call: copy them into one arena.
 	n := 0
@@ -203,7 +247,7 @@ func (e *engine) Restore(entries []statestore.KeyValue) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.rwb == nil {
-		e.rwb = e.db.NewWriteBatch()
+		e.rwb = e.newWriteBatch()
 		e.restoring.Store(true)
 	}
 	for _, kv := range entries {
@@ -228,6 +272,14 @@ func (e *engine) Restore(entries []statestore.KeyValue) error {
 	return nil
 }
 
+// newWriteBatch returns a WriteBatch with at most two transactions in flight (Badger's
+// default is 16, each up to 15% of a memtable, which would not fit the memory bound).
+func (e *engine) newWriteBatch() *badger.WriteBatch {
+	wb := e.db.NewWriteBatch()
+	wb.SetMaxPendingTxns(2)
+	return wb
+}
+
 func (e *engine) finishRestore() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -235,6 +287,13 @@ func (e *engine) finishRestore() error {
 }
 
 func (e *engine) finishRestoreLocked() error {
+	if e.bulk != nil {
+		err := e.bulk.finish(e.db)
+		e.bulk = nil
+		e.fresh = false
+		e.restoring.Store(false)
+		return err
+	}
 	if e.rwb == nil {
 		return nil
 	}

@@ -53,6 +53,10 @@ func openDB(dir, name string, opts Options) (db *badger.DB, st Status, err error
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, st, fmt.Errorf("badgerstore: %s: %w", name, err)
 	}
+	// Sorted runs of a restore that did not finish: the restore starts over.
+	if err := os.RemoveAll(filepath.Join(dir, RestoreTmpDirName)); err != nil {
+		return nil, st, fmt.Errorf("badgerstore: %s: %w", name, err)
+	}
 	dirty := filepath.Join(dir, DirtyFileName)
 	if _, err := os.Stat(dirty); err == nil {
 		st.Unclean = true
@@ -136,7 +140,12 @@ func markClean(dir string) error {
 }
 
 func badgerOptions(path string, o Options, log *slog.Logger) badger.Options {
-	return badger.DefaultOptions(path).
+	bo := badger.DefaultOptions(path)
+	// Every table the same size (Badger grows them 2x per level by default, to 64 MiB at
+	// the last level, and a table builder holds a whole table in memory): keeps compaction
+	// and restore within the memory bound.
+	bo.TableSizeMultiplier = 1
+	return bo.
 		WithLogger(badgerLogger{log}).
 		WithMetricsEnabled(false).
 		WithDetectConflicts(false).
@@ -203,8 +212,13 @@ func OpenKeyValueStore(dir, name string, opts Options, kvOpts statestore.KeyValu
 	if err != nil {
 		return nil, err
 	}
+	eng, err := newEngine(name, db, opts, dir)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("badgerstore: %s: %w", name, err)
+	}
 	return &KeyValueStore{
-		KeyValueStore: core.NewKeyValueStore(newEngine(name, db, opts), kvOpts),
+		KeyValueStore: core.NewKeyValueStore(eng, kvOpts),
 		storeDir:      storeDir{dir: dir, status: st},
 	}, nil
 }
@@ -236,7 +250,12 @@ func OpenWindowStore(dir, name string, opts Options, wOpts statestore.WindowOpti
 	if err != nil {
 		return nil, err
 	}
-	ws, err := core.NewWindowStore(newEngine(name, db, opts), wOpts)
+	eng, err := newEngine(name, db, opts, dir)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("badgerstore: %s: %w", name, err)
+	}
+	ws, err := core.NewWindowStore(eng, wOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +289,12 @@ func OpenSessionStore(dir, name string, opts Options, sOpts statestore.SessionOp
 	if err != nil {
 		return nil, err
 	}
-	ss, err := core.NewSessionStore(newEngine(name, db, opts), sOpts)
+	eng, err := newEngine(name, db, opts, dir)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("badgerstore: %s: %w", name, err)
+	}
+	ss, err := core.NewSessionStore(eng, sOpts)
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,9 @@ type Options struct {
 	// writes go there first (a B-tree insert, read back by Get and iterators) and reach
 	// Badger in one write batch when it is full or on Flush. The default value is 4 MiB.
 	WriteBufferSize int64
-	// BaseTableSize is the size of level-1 tables. The default value is 2 MiB.
+	// BaseTableSize is the size of every table (this package makes all levels use one
+	// size); compactions hold a few tables' worth of buffers at once (WorkingMemory).
+	// The default value is 1 MiB.
 	BaseTableSize int64
 	// ValueThreshold: values larger than this go to the value log instead of the LSM
 	// tree. The default value is 64 KiB.
@@ -65,7 +67,7 @@ const (
 	DefaultBlockCacheSize         = 8 << 20
 	DefaultIndexCacheSize         = 4 << 20
 	DefaultWriteBufferSize        = 4 << 20
-	DefaultBaseTableSize          = 2 << 20
+	DefaultBaseTableSize          = 1 << 20
 	DefaultValueThreshold         = 64 << 10
 	DefaultValueLogFileSize       = 64 << 20
 	DefaultNumCompactors          = 2
@@ -141,18 +143,37 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// MemoryBound is the memory one store may hold in its buffers and caches: memtables,
-// block and index caches and the write buffer. Badger also uses a few MiB for table
-// building during compaction and for goroutine stacks, which this does not count.
+// MemoryBound is the memory one store holds in its buffers and caches: memtables, block
+// and index caches and the write buffer (a restore from scratch uses the memtables' share
+// for its sorted runs instead). It does not count Badger's compaction, see PeakMemory.
 func (o Options) MemoryBound() int64 {
 	o.EnsureDefaults()
 	return int64(o.NumMemtables)*o.MemTableSize + o.BlockCacheSize + o.IndexCacheSize + o.WriteBufferSize
 }
 
+// WorkingMemory is the transient memory on top of MemoryBound: Badger's table builders
+// (flushing a memtable builds a table in a buffer growing to about 3 × MemTableSize; each
+// compaction builds up to about 6 tables at once in buffers of 2 × BaseTableSize) and the
+// write buffer's overhead (its B-tree and the copy of it in flight to Badger, about
+// 2 × WriteBufferSize). No Badger option bounds the builders; these figures are what the
+// benchmarks in this package observe, rounded up. 56 MiB with the defaults.
+func (o Options) WorkingMemory() int64 {
+	o.EnsureDefaults()
+	return 3*o.MemTableSize + int64(o.NumCompactors)*6*2*o.BaseTableSize + 2*o.WriteBufferSize
+}
+
+// PeakMemory is what to budget per store: MemoryBound plus WorkingMemory (88 MiB with the
+// defaults), measured as live heap. Go's garbage collector adds headroom on top of the
+// live heap (GOGC); a process that must stay under a hard limit also sets GOMEMLIMIT.
+func (o Options) PeakMemory() int64 {
+	return o.MemoryBound() + o.WorkingMemory()
+}
+
 // OptionsForMemory returns default Options sized so that MemoryBound is about perStore
 // bytes (at least 8 MiB): half in memtables (two of them), a quarter in the block cache,
 // an eighth each in the index cache and the write buffer. The runtime calls it with its
-// state memory budget divided by the number of persistent stores it may hold.
+// state memory budget divided by the number of persistent stores it may hold, less
+// WorkingMemory (see PeakMemory).
 func OptionsForMemory(perStore int64) Options {
 	perStore = max(perStore, 8<<20)
 	o := Options{
