@@ -3,6 +3,8 @@ package brokerlite
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -211,5 +213,60 @@ func TestRestartKeepsData(t *testing.T) {
 	r, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, c2)
 	if err != nil || r.ErrorCode != 0 || r.ProducerID < producerIDBlock {
 		t.Fatalf("producer id after restart: %v %+v (want >= %d)", err, r, producerIDBlock)
+	}
+}
+
+// TestTopicChangesSurviveRestart: deletions, added partitions and altered configs are
+// persisted; partition directories missing from rivulet-topics.json are adopted, not lost.
+func TestTopicChangesSurviveRestart(t *testing.T) {
+	dir, dir2 := t.TempDir(), t.TempDir()
+	logDirs := dir + "," + dir2
+	b := startBroker(t, dir, "log.dirs", logDirs)
+	c := newClient(t, b)
+	createTopic(t, c, "gone", 2)
+	createTopic(t, c, "grow", 1)
+	createTopic(t, c, "data", 4)
+	produceN(t, newClient(t, b, kgo.DefaultProduceTopic("data")), "data", 200)
+	del := kmsg.NewPtrDeleteTopicsRequest()
+	del.TopicNames = []string{"gone"}
+	del.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: kmsg.StringPtr("gone")}}
+	if r, err := del.RequestWith(testCtx(t), c); err != nil || r.Topics[0].ErrorCode != 0 {
+		t.Fatalf("delete: %v %+v", err, r)
+	}
+	if err := b.topics.addPartitions("grow", 3, false); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	closeBroker(t, b)
+
+	b2 := startBroker(t, dir, "log.dirs", logDirs)
+	if b2.topics.get("gone") != nil {
+		t.Fatal("deleted topic came back")
+	}
+	if n := len(b2.topics.get("grow").partitions); n != 3 {
+		t.Fatalf("grow has %d partitions after restart", n)
+	}
+	// Partitions were spread over both log dirs.
+	used := map[string]bool{}
+	for _, p := range b2.topics.get("data").partitions {
+		used[filepath.Dir(p.log.Dir())] = true
+	}
+	if len(used) != 2 {
+		t.Fatalf("partitions of data use log dirs %v, want both", used)
+	}
+	id := b2.topics.get("data").id
+	closeBroker(t, b2)
+
+	// Lose rivulet-topics.json: the partition directories are adopted with their data.
+	if err := os.Remove(filepath.Join(dir, topicsFile)); err != nil {
+		t.Fatal(err)
+	}
+	b3 := startBroker(t, dir, "log.dirs", logDirs)
+	tp := b3.topics.get("data")
+	if tp == nil || len(tp.partitions) != 4 || tp.id == id {
+		t.Fatalf("adopted topic: %+v", tp)
+	}
+	if got := consumeN(t, b3, "data", 200); len(got) != 200 {
+		t.Fatalf("adopted topic has %d records", len(got))
 	}
 }
