@@ -203,7 +203,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 
 	ln, err := net.Listen("tcp", settings.ListenAddr)
 	if err != nil {
-		if errors.Is(err, errAddrInUse) || isAddrInUse(err) {
+		if isAddrInUse(err) {
 			return fail(fmt.Errorf("brokerlite: listen on %s: address already in use: another broker on %s? pass --override listeners=PLAINTEXT://%s: %w",
 				settings.ListenAddr, settings.ListenAddr, nextPort(settings.ListenAddr), err))
 		}

@@ -102,6 +102,9 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 	w := &connWriter{c: c, log: log, ctx: ctx, info: info, items: make(chan outItem, maxPipelined), free: make(chan []byte, maxPipelined+1), done: make(chan struct{})}
 	go w.run()
 	defer func() {
+		// Let the writer send what is queued, but never wait forever on a client that
+		// stopped reading.
+		_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		close(w.items)
 		<-w.done
 	}()

@@ -23,8 +23,6 @@ const (
 	lockFile           = ".lock"                // flock held while a broker uses the directory
 )
 
-var errAddrInUse = syscall.EADDRINUSE
-
 func isAddrInUse(err error) bool { return errors.Is(err, syscall.EADDRINUSE) }
 
 // dirLock is an exclusive flock on a data directory, so two brokers never share one.
