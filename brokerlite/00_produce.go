@@ -43,7 +43,7 @@ import (
 
 func init() { registerHandler(kmsg.Produce, 3, 11, handleProduce) }
 
-func handleProduce(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
+func handleProduce(_ context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.ProduceRequest)
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
@@ -132,7 +132,6 @@ func handleProduce(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Req
 		}
 		return nil, nil
 	}
-	_ = ctx
 	return resp, nil
 }
 
