@@ -1,0 +1,58 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/brokerlite"
+)
+
+// startBrokerlite starts a brokerlite with its log in dir, on a free port.
+//
+// group.initial.rebalance.delay.ms is 0 (Kafka's default is 3s): each app
+// under test joins its groups once at its start, and a fixed delay there
+// would only add the same 3s to every system's elapsed time.
+func startBrokerlite(ctx context.Context, dir string, logger *slog.Logger) (*brokerlite.Broker, error) {
+	b, err := brokerlite.Start(ctx, brokerlite.Config{Logger: logger, Properties: map[string]string{
+		"listeners":                        "PLAINTEXT://127.0.0.1:0",
+		"log.dirs":                         dir,
+		"offsets.topic.num.partitions":     "1",
+		"group.initial.rebalance.delay.ms": "0",
+		"auto.create.topics.enable":        "true",
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("harness: starting brokerlite: %w", err)
+	}
+	return b, nil
+}
+
+// createTopics creates topics with partitions each (replication factor 1)
+// and configs, and fails if any exists already.
+func createTopics(ctx context.Context, addr string, partitions int32, configs map[string]string, topics ...string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		return fmt.Errorf("harness: admin client: %w", err)
+	}
+	defer cl.Close()
+	var cfg map[string]*string
+	if len(configs) > 0 {
+		cfg = make(map[string]*string, len(configs))
+		for k, v := range configs {
+			cfg[k] = kadm.StringPtr(v)
+		}
+	}
+	resp, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, 1, cfg, topics...)
+	if err != nil {
+		return fmt.Errorf("harness: creating topics %v: %w", topics, err)
+	}
+	for _, r := range resp.Sorted() {
+		if r.Err != nil {
+			return fmt.Errorf("harness: creating topic %s: %w (%s)", r.Topic, r.Err, r.ErrMessage)
+		}
+	}
+	return nil
+}

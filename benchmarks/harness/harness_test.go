@@ -1,0 +1,208 @@
+package harness
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
+)
+
+// TestCorpusDeterministicAndSplittable checks that a corpus gives the same
+// text every time, that the word count's splitting rule finds exactly the
+// generated words in every line, and that Counts adds up to Words.
+func TestCorpusDeterministicAndSplittable(t *testing.T) {
+	c, err := NewCorpus(CorpusConfig{Words: 5000, Vocabulary: 300, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first bytes.Buffer
+	var words int64
+	err = c.Each(func(line []byte, ranks []int) error {
+		first.Write(line)
+		first.WriteByte('\n')
+		got := wordcount.Words(string(line))
+		if len(got) != len(ranks) {
+			t.Fatalf("line %q splits into %d words, generated %d", line, len(got), len(ranks))
+		}
+		for i, r := range ranks {
+			if got[i] != c.vocab[r] {
+				t.Fatalf("line %q word %d = %q, generated %q", line, i, got[i], c.vocab[r])
+			}
+		}
+		words += int64(len(ranks))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if words != 5000 {
+		t.Fatalf("%d words, want 5000", words)
+	}
+	var second bytes.Buffer
+	_ = c.Each(func(line []byte, _ []int) error { second.Write(line); second.WriteByte('\n'); return nil })
+	if first.String() != second.String() {
+		t.Fatal("the same corpus gave two different texts")
+	}
+	var sum int64
+	counts := c.Counts()
+	for _, n := range counts {
+		sum += n
+	}
+	if sum != 5000 {
+		t.Fatalf("counts add up to %d, want 5000", sum)
+	}
+	// Zipf: the most frequent word is far more frequent than the median.
+	top := counts[c.vocab[0]]
+	if top < 5000/20 {
+		t.Errorf("rank 0 occurs %d times in 5000 words; the text is not skewed", top)
+	}
+}
+
+func TestCorpusRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []CorpusConfig{{Words: -1}, {Vocabulary: -1}, {ZipfS: 0.5}, {WordsPerLine: -2}} {
+		if _, err := NewCorpus(cfg); err == nil {
+			t.Errorf("NewCorpus(%+v): no error", cfg)
+		}
+	}
+}
+
+func TestUpdateResults(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "RESULTS.md")
+	const head = "# Benchmark results\n\nintro\n\n## client\n\nclient figures\n"
+	if err := os.WriteFile(path, []byte(head), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sec := ResultsHeading + "\n\nfirst run\n"
+	if err := UpdateResults(path, ResultsHeading, sec); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	if want := head + "\n" + sec; string(got) != want {
+		t.Fatalf("after append:\n%q\nwant\n%q", got, want)
+	}
+	// Another engineer's section after ours must survive a rewrite.
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("\n## broker\n\nbroker figures\n")
+	f.Close()
+	sec2 := ResultsHeading + "\n\nsecond run\n"
+	if err := UpdateResults(path, ResultsHeading, sec2); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = os.ReadFile(path)
+	if want := head + "\n" + sec2 + "\n## broker\n\nbroker figures\n"; string(got) != want {
+		t.Fatalf("after rewrite:\n%q\nwant\n%q", got, want)
+	}
+	if err := UpdateResults(filepath.Join(dir, "missing.md"), ResultsHeading, sec); err == nil {
+		t.Error("no error for a missing file")
+	}
+}
+
+func TestRowRatioAndTable(t *testing.T) {
+	thr := Row{Bench: "b", Unit: "words/s", Ours: "rivulet", Peer: "goka", OursValue: 500, PeerValue: 100, Goal: 5}
+	lat := Row{Bench: "l", Unit: "ms", Ours: "rivulet", Peer: "goka", OursValue: 2, PeerValue: 50, LowerIsBetter: true}
+	if thr.Ratio() != 5 || thr.Verdict() != "met" || lat.Ratio() != 25 || lat.Verdict() != "" {
+		t.Fatalf("ratios %v %q %v %q", thr.Ratio(), thr.Verdict(), lat.Ratio(), lat.Verdict())
+	}
+	thr.OursValue = 400
+	if thr.Verdict() != "NOT MET" {
+		t.Fatalf("verdict %q", thr.Verdict())
+	}
+	var b bytes.Buffer
+	PrintTable(&b, []Row{thr, lat})
+	md := MarkdownTable([]Row{thr, lat})
+	for _, want := range []string{"4.00x", "25.00x", ">= 5.0x (NOT MET)"} {
+		if !strings.Contains(b.String(), want) || !strings.Contains(md, want) {
+			t.Errorf("%q missing from\n%s\n%s", want, b.String(), md)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a bar writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestProgressPlainLines(t *testing.T) {
+	var b syncBuffer
+	p := NewProgress(&b, false)
+	p.SetPlainInterval(10 * time.Millisecond)
+	bar := p.Start("phase", 100, "words")
+	bar.Set(40)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(b.String(), "40/100") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no periodic line in %q", b.String())
+		}
+		time.Sleep(5 * time.Millisecond) // polling for the bar's goroutine; the deadline bounds it
+	}
+	bar.Set(100)
+	bar.Done()
+	bar.Done()
+	out := b.String()
+	if !strings.HasSuffix(out, "\n") || !strings.Contains(out, "100% 100/100 words") || strings.Contains(out, "\r") {
+		t.Fatalf("plain output %q", out)
+	}
+	var nilP *Progress
+	nilP.Start("x", 1, "y").Done() // a nil Progress shows nothing and does not fail
+}
+
+func TestPlot(t *testing.T) {
+	series := []Series{
+		{Bench: "word count", System: "rivulet", Unit: "words/s", Points: []Point{{0.25, 100}, {0.5, 300}, {0.75, 280}}},
+		{Bench: "word count", System: "goka", Unit: "words/s", Points: []Point{{0.25, 50}, {0.5, 60}}},
+		{Bench: "broker consume", System: "kfake", Unit: "records/s", Points: []Point{{0.25, 1e6}}},
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"out.png", "out.svg"} {
+		path := filepath.Join(dir, name)
+		if err := Plot(path, series); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case strings.HasSuffix(name, ".png") && !bytes.HasPrefix(b, []byte("\x89PNG")):
+			t.Errorf("%s is not a PNG", name)
+		case strings.HasSuffix(name, ".svg") && !bytes.Contains(b, []byte("<svg")):
+			t.Errorf("%s is not an SVG", name)
+		}
+	}
+	if err := Plot(filepath.Join(dir, "out.gif"), series); err == nil {
+		t.Error("no error for .gif")
+	}
+	if err := Plot(filepath.Join(dir, "empty.svg"), nil); err == nil {
+		t.Error("no error for no series")
+	}
+}
+
+func TestMachine(t *testing.T) {
+	m := DetectMachine()
+	if m.NumCPU < 1 || m.CPUModel == "" || !reflect.DeepEqual(m.OSArch != "", true) {
+		t.Fatalf("%+v", m)
+	}
+	if got := cpuModel("/nonexistent"); got != "unknown" {
+		t.Fatalf("cpuModel of a missing file = %q", got)
+	}
+}

@@ -1,0 +1,420 @@
+package harness
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/codec"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+// LatencyConfig sets up the latency benchmark: a map-only pipeline (read a
+// record, copy its value, write it to an output topic) fed at a fixed rate.
+type LatencyConfig struct {
+	// Rate is the input rate in records per second. The default value is
+	// 2000.
+	Rate int
+	// Duration is how long the measured input lasts. The default value is
+	// 10s.
+	Duration time.Duration
+	// ValueSize is the size of each record's value (at least 9 bytes: a
+	// mark and the send time). The default value is 100.
+	ValueSize int
+	// Partitions of the input and output topics. The default value is 4.
+	Partitions int32
+	// Threads is Rivulet's num.stream.threads. The default value is the
+	// number of CPUs.
+	Threads int
+	// Acks of every producer ("1" or "all"). The default value is "1".
+	Acks string
+	// Systems to run, in order. The default value is rivulet, then goka.
+	Systems []string
+	// Dir holds the broker's log and state. Required.
+	Dir string
+	// Logger receives the broker's and Rivulet's logs. The default value
+	// discards them.
+	Logger *slog.Logger
+}
+
+func (c *LatencyConfig) ensureDefaults() {
+	if c.Rate == 0 {
+		c.Rate = 2000
+	}
+	if c.Duration == 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.ValueSize == 0 {
+		c.ValueSize = 100
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 4
+	}
+	if c.Threads == 0 {
+		c.Threads = defaultThreads()
+	}
+	if c.Acks == "" {
+		c.Acks = "1"
+	}
+	if len(c.Systems) == 0 {
+		c.Systems = []string{SystemRivulet, SystemGoka}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func (c *LatencyConfig) validate() error {
+	switch {
+	case c.Dir == "":
+		return errors.New("harness: latency: no directory for the broker and state")
+	case c.Rate < 1 || c.Duration <= 0 || c.ValueSize < 9 || c.Partitions < 1 || c.Threads < 1:
+		return fmt.Errorf("harness: latency: rate %d, duration %v, value size %d (>= 9), partitions %d, threads %d: each must be positive",
+			c.Rate, c.Duration, c.ValueSize, c.Partitions, c.Threads)
+	case c.Acks != "1" && c.Acks != "all" && c.Acks != "-1":
+		return fmt.Errorf("harness: latency: acks %q: use 1 or all", c.Acks)
+	}
+	for _, s := range c.Systems {
+		if s != SystemRivulet && s != SystemGoka {
+			return fmt.Errorf("harness: latency: unknown system %q (use %s or %s)", s, SystemRivulet, SystemGoka)
+		}
+	}
+	return nil
+}
+
+// LatencyRun is one system's latency distribution.
+type LatencyRun struct {
+	System string
+	// Records is the number of measured records (all arrived).
+	Records int
+	// P50, P99, P999 are end-to-end latencies: from the moment the harness
+	// handed the record to its producer to the moment its consumer read the
+	// system's output.
+	P50, P99, P999, Max time.Duration
+}
+
+// LatencyResult is the outcome of RunLatency.
+type LatencyResult struct {
+	Runs []LatencyRun
+	Rows []Row
+}
+
+// Records carry a mark byte (warm-up or measured) then the send time in
+// unix nanoseconds.
+const (
+	markWarmup   = 0
+	markMeasured = 1
+)
+
+// RunLatency runs, for each system on one brokerlite, a map-only pipeline
+// from its own input topic to its own output topic: first warm-up records
+// until output flows, then Rate records per second for Duration, and
+// reports the latency percentiles of the measured records.
+func RunLatency(ctx context.Context, cfg LatencyConfig, progress *Progress) (*LatencyResult, error) {
+	cfg.ensureDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	bl, err := startBrokerlite(ctx, filepath.Join(cfg.Dir, "broker"), cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	defer bl.Close(context.Background())
+	res := &LatencyResult{}
+	for _, sys := range cfg.Systems {
+		run, err := runLatencySystem(ctx, cfg, sys, bl.Addr(), progress)
+		if err != nil {
+			return nil, err
+		}
+		res.Runs = append(res.Runs, run)
+	}
+	byName := map[string]LatencyRun{}
+	for _, r := range res.Runs {
+		byName[r.System] = r
+	}
+	riv, okR := byName[SystemRivulet]
+	gk, okG := byName[SystemGoka]
+	if okR && okG {
+		bench := fmt.Sprintf("map-only latency at %d records/s (%d B), %d partitions", cfg.Rate, cfg.ValueSize, cfg.Partitions)
+		for _, q := range []struct {
+			name string
+			r, g time.Duration
+		}{{"p50", riv.P50, gk.P50}, {"p99", riv.P99, gk.P99}, {"p999", riv.P999, gk.P999}} {
+			res.Rows = append(res.Rows, Row{Bench: bench + ", " + q.name, Unit: "ms", Ours: SystemRivulet, Peer: SystemGoka,
+				OursValue: ms(q.r), PeerValue: ms(q.g), LowerIsBetter: true})
+		}
+	}
+	return res, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func runLatencySystem(ctx context.Context, cfg LatencyConfig, sys, addr string, progress *Progress) (LatencyRun, error) {
+	in, out := "lat-"+sys+"-input", "lat-"+sys+"-output"
+	if err := createTopics(ctx, addr, cfg.Partitions, nil, in, out); err != nil {
+		return LatencyRun{}, err
+	}
+	rec := newLatencyRecorder()
+	cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(out),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(500*time.Millisecond))
+	if err != nil {
+		return LatencyRun{}, fmt.Errorf("harness: latency consumer: %w", err)
+	}
+	defer cons.Close()
+	cctx, cancelCons := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			fs := cons.PollFetches(cctx)
+			if cctx.Err() != nil {
+				return
+			}
+			now := time.Now()
+			fs.EachRecord(func(r *kgo.Record) { rec.observe(r.Value, now) })
+		}
+	}()
+	defer func() { cancelCons(); wg.Wait() }()
+
+	prod, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(in), kgo.ProducerLinger(0),
+		kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	if err != nil {
+		return LatencyRun{}, fmt.Errorf("harness: latency producer: %w", err)
+	}
+	defer prod.Close()
+
+	var stop func() error
+	var failed func() error
+	switch sys {
+	case SystemRivulet:
+		app, err := startRivuletMap(ctx, cfg, addr, in, out)
+		if err != nil {
+			return LatencyRun{}, err
+		}
+		failed = func() error {
+			select {
+			case <-app.Done():
+				return fmt.Errorf("rivulet stopped: state %s: %v", app.State(), app.Err())
+			default:
+				return nil
+			}
+		}
+		stop = func() error {
+			c, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			return app.Close(c)
+		}
+	case SystemGoka:
+		gc := &gokaConfig{brokers: []string{addr}, acks: sarama.WaitForLocal, stateDir: filepath.Join(cfg.Dir, "goka-state")}
+		if cfg.Acks != "1" {
+			gc.acks = sarama.WaitForAll
+		}
+		gr, err := startGokaMap(gc, in, out)
+		if err != nil {
+			return LatencyRun{}, err
+		}
+		failed, stop = gr.failed, gr.stop
+	}
+	err = measureLatency(ctx, cfg, sys, prod, rec, failed, progress)
+	if serr := stop(); err == nil && serr != nil {
+		err = fmt.Errorf("harness: stopping %s: %w", sys, serr)
+	}
+	if err != nil {
+		return LatencyRun{}, err
+	}
+	return rec.run(sys), nil
+}
+
+func measureLatency(ctx context.Context, cfg LatencyConfig, sys string, prod *kgo.Client, rec *latencyRecorder, failed func() error, progress *Progress) error {
+	value := func(mark byte) []byte {
+		v := make([]byte, cfg.ValueSize)
+		v[0] = mark
+		binary.BigEndian.PutUint64(v[1:], uint64(time.Now().UnixNano()))
+		return v
+	}
+	var errMu sync.Mutex
+	var prodErr error
+	send := func(mark byte) {
+		prod.Produce(ctx, &kgo.Record{Value: value(mark)}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				errMu.Lock()
+				prodErr = err
+				errMu.Unlock()
+			}
+		})
+	}
+	// Warm up until output flows (groups joined, tasks running), then one
+	// more second at the measured rate.
+	deadline := time.Now().Add(2 * time.Minute)
+	for rec.warmups() == 0 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("harness: latency on %s: no output within 2 minutes", sys)
+		}
+		if err := failed(); err != nil {
+			return fmt.Errorf("harness: latency on %s: %w", sys, err)
+		}
+		send(markWarmup)
+		time.Sleep(50 * time.Millisecond) // pacing the warm-up input, not waiting for a condition
+	}
+	pace(ctx, cfg.Rate, time.Second, func() { send(markWarmup) })
+
+	total := int64(float64(cfg.Rate) * cfg.Duration.Seconds())
+	bar := progress.Start("latency: "+sys, total, "records")
+	defer bar.Done()
+	stopBar := follow(bar, func() int64 { return int64(rec.count()) })
+	defer stopBar()
+	sent := pace(ctx, cfg.Rate, cfg.Duration, func() { send(markMeasured) })
+	if err := prod.Flush(ctx); err != nil {
+		return fmt.Errorf("harness: latency on %s: flush: %w", sys, err)
+	}
+	errMu.Lock()
+	err := prodErr
+	errMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("harness: latency on %s: produce: %w", sys, err)
+	}
+	deadline = time.Now().Add(time.Minute)
+	for rec.count() < int(sent) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("harness: latency on %s: %d of %d records came out within a minute", sys, rec.count(), sent)
+		}
+		if err := failed(); err != nil {
+			return fmt.Errorf("harness: latency on %s: %w", sys, err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the recorder; the deadline bounds the wait
+	}
+	return nil
+}
+
+// pace calls send rate times per second for d, from a 1ms ticker (each tick
+// sends what is due by then), and returns how many it sent.
+func pace(ctx context.Context, rate int, d time.Duration, send func()) int64 {
+	start := time.Now()
+	total := int64(float64(rate) * d.Seconds())
+	var sent int64
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for sent < total && ctx.Err() == nil {
+		<-t.C
+		due := min(int64(time.Since(start).Seconds()*float64(rate)), total)
+		for ; sent < due; sent++ {
+			send()
+		}
+	}
+	return sent
+}
+
+// latencyRecorder keeps the latencies of measured records.
+type latencyRecorder struct {
+	mu      sync.Mutex
+	lat     []time.Duration
+	warmupN int
+}
+
+func newLatencyRecorder() *latencyRecorder { return &latencyRecorder{} }
+
+func (r *latencyRecorder) observe(v []byte, now time.Time) {
+	if len(v) < 9 {
+		return
+	}
+	sentAt := time.Unix(0, int64(binary.BigEndian.Uint64(v[1:9])))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v[0] == markMeasured {
+		r.lat = append(r.lat, now.Sub(sentAt))
+	} else {
+		r.warmupN++
+	}
+}
+
+func (r *latencyRecorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.lat)
+}
+
+func (r *latencyRecorder) warmups() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.warmupN
+}
+
+func (r *latencyRecorder) run(sys string) LatencyRun {
+	r.mu.Lock()
+	lat := slices.Clone(r.lat)
+	r.mu.Unlock()
+	slices.Sort(lat)
+	q := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		i := int(p * float64(len(lat)))
+		return lat[min(i, len(lat)-1)]
+	}
+	out := LatencyRun{System: sys, Records: len(lat), P50: q(0.50), P99: q(0.99), P999: q(0.999)}
+	if len(lat) > 0 {
+		out.Max = lat[len(lat)-1]
+	}
+	return out
+}
+
+// startRivuletMap runs in -> MapValues(copy) -> out with Rivulet's defaults
+// except threads and acks.
+func startRivuletMap(ctx context.Context, cfg LatencyConfig, addr, in, out string) (*streams.App, error) {
+	b := streams.NewBuilder()
+	s := streams.NewStream(b, in, streams.ConsumedWith(streams.BytesSerde(), streams.BytesSerde()))
+	streams.MapValues(s, func(_ []byte, v []byte) []byte { return v }).
+		To(out, streams.ProducedWith(streams.BytesSerde(), streams.BytesSerde()))
+	topo, err := b.Build()
+	if err != nil {
+		return nil, fmt.Errorf("harness: latency topology: %w", err)
+	}
+	props := streams.Properties{
+		streams.PropApplicationID:    "lat-rivulet",
+		streams.PropBootstrapServers: addr,
+		streams.PropNumStreamThreads: strconv.Itoa(cfg.Threads),
+		streams.PropStateDir:         filepath.Join(cfg.Dir, "rivulet-state"),
+		"producer.acks":              cfg.Acks,
+	}
+	app, err := streams.New(topo, props, streams.WithLogger(cfg.Logger))
+	if err != nil {
+		return nil, fmt.Errorf("harness: rivulet map: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := app.Start(sctx); err != nil {
+		return nil, fmt.Errorf("harness: starting rivulet map: %w", err)
+	}
+	return app, nil
+}
+
+// startGokaMap runs the same pipeline as a goka processor: every input
+// message is emitted unchanged, under its key, to the output stream.
+func startGokaMap(gc *gokaConfig, in, out string) (*gokaRun, error) {
+	g := goka.DefineGroup(goka.Group("lat-goka"),
+		goka.Input(goka.Stream(in), new(codec.Bytes), func(ctx goka.Context, msg any) {
+			ctx.Emit(goka.Stream(out), ctx.Key(), msg)
+		}),
+		goka.Output(goka.Stream(out), new(codec.Bytes)),
+	)
+	p, err := goka.NewProcessor(gc.brokers, g, gc.processorOptions(g.Group())...)
+	if err != nil {
+		return nil, fmt.Errorf("harness: goka processor %s: %w", g.Group(), err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gr := &gokaRun{cancel: cancel}
+	gr.run(ctx, p)
+	return gr, nil
+}

@@ -1,0 +1,45 @@
+package harness
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Machine describes where figures were measured, as RESULTS.md records it.
+type Machine struct {
+	NumCPU    int       // runtime.NumCPU, what nproc prints
+	CPUModel  string    // "model name" from /proc/cpuinfo, "unknown" elsewhere
+	GoVersion string    // runtime.Version
+	OSArch    string    // GOOS/GOARCH
+	Date      time.Time // when the run started
+}
+
+// DetectMachine reads the machine's description.
+func DetectMachine() Machine {
+	return Machine{
+		NumCPU:    runtime.NumCPU(),
+		CPUModel:  cpuModel("/proc/cpuinfo"),
+		GoVersion: runtime.Version(),
+		OSArch:    runtime.GOOS + "/" + runtime.GOARCH,
+		Date:      time.Now(),
+	}
+}
+
+func cpuModel(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,134 @@
+package harness
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// countWatcher reads a topic of word -> count (8-byte big-endian int64)
+// from its start and follows how far the counts are from the expected
+// ones. It is how the harness sees a word count finish, from the outside
+// and the same way for every system: a run is done when the last count
+// read for every word equals the word's true count.
+type countWatcher struct {
+	expected map[string]int64
+	cl       *kgo.Client
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	done     chan struct{}
+
+	counted atomic.Int64 // sum over words of the last count read
+	records atomic.Int64 // output records read
+
+	mu        sync.Mutex
+	latest    map[string]int64
+	pending   int // words whose last count is not the expected one
+	over      int // count updates above the true count (at-least-once replays)
+	unknown   int // records for words not in the text
+	badValue  int // values that are not 8 bytes
+	firstAt   time.Time
+	doneAt    time.Time
+	lastError error
+}
+
+func watchCounts(addr, topic string, expected map[string]int64) (*countWatcher, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+	if err != nil {
+		return nil, fmt.Errorf("harness: output consumer: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &countWatcher{expected: expected, cl: cl, cancel: cancel, done: make(chan struct{}),
+		latest: make(map[string]int64, len(expected)), pending: len(expected)}
+	w.wg.Add(1)
+	go w.loop(ctx)
+	return w, nil
+}
+
+func (w *countWatcher) loop(ctx context.Context) {
+	defer w.wg.Done()
+	for {
+		fs := w.cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		now := time.Now()
+		w.mu.Lock()
+		fs.EachError(func(t string, p int32, err error) { w.lastError = fmt.Errorf("fetch %s-%d: %w", t, p, err) })
+		fs.EachRecord(func(r *kgo.Record) { w.apply(r, now) })
+		finished := w.pending == 0 && w.doneAt.IsZero() && w.records.Load() > 0
+		if finished {
+			w.doneAt = now
+		}
+		w.mu.Unlock()
+		if finished {
+			close(w.done)
+		}
+	}
+}
+
+// apply takes one output record; w.mu is held.
+func (w *countWatcher) apply(r *kgo.Record, now time.Time) {
+	w.records.Add(1)
+	if w.firstAt.IsZero() {
+		w.firstAt = now
+	}
+	if len(r.Value) != 8 {
+		w.badValue++
+		return
+	}
+	word := string(r.Key)
+	want, ok := w.expected[word]
+	if !ok {
+		w.unknown++
+		return
+	}
+	n := int64(binary.BigEndian.Uint64(r.Value))
+	old := w.latest[word]
+	if old == want {
+		w.pending++
+	}
+	if n == want {
+		w.pending--
+	}
+	if n > want {
+		w.over++
+	}
+	w.latest[word] = n
+	w.counted.Add(n - old)
+}
+
+// Done is closed when every word's last count is its true count.
+func (w *countWatcher) Done() <-chan struct{} { return w.done }
+
+// Counted is the sum of the last counts read: the words counted so far as
+// the output shows them.
+func (w *countWatcher) Counted() int64 { return w.counted.Load() }
+
+// watchStatus is what a watcher saw.
+type watchStatus struct {
+	firstAt, doneAt                  time.Time
+	records                          int64
+	pending, over, unknown, badValue int
+	err                              error
+}
+
+func (w *countWatcher) status() watchStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return watchStatus{firstAt: w.firstAt, doneAt: w.doneAt, records: w.records.Load(), pending: w.pending,
+		over: w.over, unknown: w.unknown, badValue: w.badValue, err: w.lastError}
+}
+
+// close stops the watcher and waits for it.
+func (w *countWatcher) close() {
+	w.cancel()
+	w.wg.Wait()
+	w.cl.Close()
+}

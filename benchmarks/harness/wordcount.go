@@ -1,0 +1,361 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+// Systems the word count and latency benchmarks can run.
+const (
+	SystemRivulet = "rivulet"
+	SystemGoka    = "goka"
+)
+
+// WordCountConfig sets up the word-count benchmark. Every setting applies to
+// both systems alike.
+type WordCountConfig struct {
+	// Corpus is the input text.
+	Corpus CorpusConfig
+	// Partitions of the input topic, and so of every topic both systems
+	// create (Rivulet's repartition and changelog topics, goka's words
+	// stream and table). The default value is 4.
+	Partitions int32
+	// Threads is Rivulet's num.stream.threads. goka runs one goroutine per
+	// assigned partition on its own, so the default value is the number of
+	// CPUs, the matching setting for Rivulet.
+	Threads int
+	// CommitInterval is Rivulet's commit.interval.ms. The default value is
+	// 1s: goka (sarama) commits offsets every second (auto-commit interval),
+	// and Rivulet's record cache publishes counts at each commit.
+	CommitInterval time.Duration
+	// Acks of every producer in both systems: "1" (goka's default) or "all".
+	// The default value is "1".
+	Acks string
+	// Systems to run, in order. The default value is rivulet, then goka.
+	Systems []string
+	// Timeout bounds each system's run. The default value is 10 minutes.
+	Timeout time.Duration
+	// Dir holds the broker's log and both systems' state. Required.
+	Dir string
+	// Logger receives the broker's and Rivulet's logs. The default value
+	// discards them.
+	Logger *slog.Logger
+}
+
+func (c *WordCountConfig) ensureDefaults() {
+	if c.Partitions == 0 {
+		c.Partitions = 4
+	}
+	if c.Threads == 0 {
+		c.Threads = defaultThreads()
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = time.Second
+	}
+	if c.Acks == "" {
+		c.Acks = "1"
+	}
+	if len(c.Systems) == 0 {
+		c.Systems = []string{SystemRivulet, SystemGoka}
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func (c *WordCountConfig) validate() error {
+	switch {
+	case c.Dir == "":
+		return errors.New("harness: word count: no directory for the broker and state")
+	case c.Partitions < 1 || c.Threads < 1 || c.CommitInterval <= 0 || c.Timeout <= 0:
+		return fmt.Errorf("harness: word count: partitions %d, threads %d, commit interval %v, timeout %v: each must be positive",
+			c.Partitions, c.Threads, c.CommitInterval, c.Timeout)
+	case c.Acks != "1" && c.Acks != "all" && c.Acks != "-1":
+		return fmt.Errorf("harness: word count: acks %q: use 1 or all", c.Acks)
+	}
+	for _, s := range c.Systems {
+		if s != SystemRivulet && s != SystemGoka {
+			return fmt.Errorf("harness: word count: unknown system %q (use %s or %s)", s, SystemRivulet, SystemGoka)
+		}
+	}
+	return nil
+}
+
+func (c *WordCountConfig) saramaAcks() sarama.RequiredAcks {
+	if c.Acks == "1" {
+		return sarama.WaitForLocal
+	}
+	return sarama.WaitForAll
+}
+
+// WordCountRun is one system's word count.
+type WordCountRun struct {
+	System string
+	// Words is the number of words in the input.
+	Words int64
+	// Elapsed runs from the start of the app to the last correct count
+	// read from its output.
+	Elapsed time.Duration
+	// FirstOutput is when the first count appeared, from the start.
+	FirstOutput time.Duration
+	// OutputRecords is how many count updates the output held.
+	OutputRecords int64
+	// OverCounts is how many updates showed a count above the truth
+	// (possible under at-least-once after a failure; 0 in a clean run).
+	OverCounts int
+}
+
+// WordsPerSecond is the input words divided by the elapsed time.
+func (r WordCountRun) WordsPerSecond() float64 { return float64(r.Words) / r.Elapsed.Seconds() }
+
+// WordCountResult is the outcome of RunWordCount.
+type WordCountResult struct {
+	Runs   []WordCountRun
+	Rows   []Row
+	Series []Series
+	// Lines is the number of input records.
+	Lines int64
+}
+
+const wcInputTopic = "wc-input"
+
+// RunWordCount writes the corpus once to an input topic of a fresh
+// brokerlite, then runs the word count of each system in turn on that
+// broker and that topic, timing each from its start to the moment the last
+// count it writes matches the truth.
+func RunWordCount(ctx context.Context, cfg WordCountConfig, progress *Progress) (*WordCountResult, error) {
+	cfg.ensureDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	corpus, err := NewCorpus(cfg.Corpus)
+	if err != nil {
+		return nil, err
+	}
+	bl, err := startBrokerlite(ctx, filepath.Join(cfg.Dir, "broker"), cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	defer bl.Close(context.Background())
+	if err := createTopics(ctx, bl.Addr(), cfg.Partitions, nil, wcInputTopic); err != nil {
+		return nil, err
+	}
+	expected := corpus.Counts()
+	bar := progress.Start("word count: writing the input", corpus.Words(), "words")
+	lines, err := corpus.Produce(ctx, bl.Addr(), wcInputTopic, bar)
+	bar.Done()
+	if err != nil {
+		return nil, err
+	}
+	res := &WordCountResult{Lines: lines}
+	for _, sys := range cfg.Systems {
+		run, series, err := runWordCountSystem(ctx, cfg, sys, bl.Addr(), corpus.Words(), expected, progress)
+		if err != nil {
+			return nil, err
+		}
+		res.Runs = append(res.Runs, run)
+		res.Series = append(res.Series, series)
+	}
+	byName := map[string]WordCountRun{}
+	for _, r := range res.Runs {
+		byName[r.System] = r
+	}
+	riv, okR := byName[SystemRivulet]
+	gk, okG := byName[SystemGoka]
+	if okR && okG {
+		c := corpus.Config()
+		res.Rows = append(res.Rows, Row{
+			Bench: fmt.Sprintf("word count, %s words (vocabulary %d, zipf s=%.2f), %d partitions, at-least-once",
+				Human(float64(c.Words)), c.Vocabulary, c.ZipfS, cfg.Partitions),
+			Unit: "words/s", Ours: SystemRivulet, Peer: SystemGoka, Goal: 5.0,
+			OursValue: riv.WordsPerSecond(), PeerValue: gk.WordsPerSecond(),
+		})
+	}
+	return res, nil
+}
+
+func runWordCountSystem(ctx context.Context, cfg WordCountConfig, sys, addr string, words int64, expected map[string]int64, progress *Progress) (WordCountRun, Series, error) {
+	prefix := "wc-" + sys
+	series := Series{Bench: "word count", System: sys, Unit: "words/s"}
+	var outTopic string
+	var topicCfg map[string]string
+	switch sys {
+	case SystemRivulet:
+		outTopic = prefix + "-output"
+	case SystemGoka:
+		var wordsTopic string
+		wordsTopic, outTopic = gokaWordCountTopics(prefix)
+		// The words stream gets the input's partition count, as Rivulet's
+		// repartition topic does; the table is created here the way goka's
+		// topic manager would (compacted, same partitions) so both exist
+		// before the clock starts.
+		if err := createTopics(ctx, addr, cfg.Partitions, nil, wordsTopic); err != nil {
+			return WordCountRun{}, series, err
+		}
+		topicCfg = map[string]string{"cleanup.policy": "compact"}
+	}
+	if err := createTopics(ctx, addr, cfg.Partitions, topicCfg, outTopic); err != nil {
+		return WordCountRun{}, series, err
+	}
+	w, err := watchCounts(addr, outTopic, expected)
+	if err != nil {
+		return WordCountRun{}, series, err
+	}
+	defer w.close()
+
+	bar := progress.Start("word count: "+sys, words, "words")
+	defer bar.Done()
+	start := time.Now()
+	sm := startSampler(&series, 0, w.Counted)
+	defer sm.stop()
+	stopBar := follow(bar, w.Counted)
+	defer stopBar()
+
+	var failed func() error
+	var stop func() error
+	switch sys {
+	case SystemRivulet:
+		app, err := startRivuletWordCount(ctx, cfg, addr, prefix, outTopic)
+		if err != nil {
+			return WordCountRun{}, series, err
+		}
+		failed = func() error {
+			select {
+			case <-app.Done():
+				return fmt.Errorf("harness: rivulet word count stopped: state %s: %v", app.State(), app.Err())
+			default:
+				return nil
+			}
+		}
+		stop = func() error {
+			cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			return app.Close(cctx)
+		}
+	case SystemGoka:
+		gc := &gokaConfig{brokers: []string{addr}, acks: cfg.saramaAcks(), stateDir: filepath.Join(cfg.Dir, "goka-state")}
+		gr, err := startGokaWordCount(gc, wcInputTopic, prefix)
+		if err != nil {
+			return WordCountRun{}, series, err
+		}
+		failed = gr.failed
+		stop = gr.stop
+	}
+	err = waitDone(ctx, w.Done(), cfg.Timeout, failed)
+	st := w.status()
+	sm.stop()
+	stopBar()
+	if serr := stop(); err == nil && serr != nil {
+		err = fmt.Errorf("harness: stopping %s: %w", sys, serr)
+	}
+	if err != nil {
+		return WordCountRun{}, series, fmt.Errorf("harness: word count on %s: %w (counted %d of %d words; %d words not final; output records %d, unknown words %d, bad values %d, over-counts %d; last fetch error %v)",
+			sys, err, w.Counted(), words, st.pending, st.records, st.unknown, st.badValue, st.over, st.err)
+	}
+	run := WordCountRun{System: sys, Words: words, Elapsed: st.doneAt.Sub(start), OutputRecords: st.records, OverCounts: st.over}
+	if !st.firstAt.IsZero() {
+		run.FirstOutput = st.firstAt.Sub(start)
+	}
+	return run, series, nil
+}
+
+// startRivuletWordCount runs the word count of examples/wordcount with
+// Rivulet's defaults except: threads, commit interval and acks from cfg,
+// state in cfg.Dir.
+func startRivuletWordCount(ctx context.Context, cfg WordCountConfig, addr, appID, outTopic string) (*streams.App, error) {
+	topo, err := wordcount.Topology(wordcount.Options{InputTopic: wcInputTopic, OutputTopic: outTopic})
+	if err != nil {
+		return nil, err
+	}
+	props := streams.Properties{
+		streams.PropApplicationID:    appID,
+		streams.PropBootstrapServers: addr,
+		streams.PropNumStreamThreads: strconv.Itoa(cfg.Threads),
+		streams.PropCommitIntervalMs: strconv.FormatInt(cfg.CommitInterval.Milliseconds(), 10),
+		streams.PropStateDir:         filepath.Join(cfg.Dir, "rivulet-state"),
+		"producer.acks":              cfg.Acks,
+	}
+	if cfg.Acks == "1" {
+		// Idempotence needs acks=all (Kafka refuses the mix).
+		props["producer.enable.idempotence"] = "false"
+	}
+	app, err := streams.New(topo, props, streams.WithLogger(cfg.Logger))
+	if err != nil {
+		return nil, fmt.Errorf("harness: rivulet word count: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := app.Start(sctx); err != nil {
+		return nil, fmt.Errorf("harness: starting rivulet word count: %w", err)
+	}
+	return app, nil
+}
+
+// waitDone waits for done, polling failed every 100ms; it fails after
+// timeout or when ctx ends.
+func waitDone(ctx context.Context, done <-chan struct{}, timeout time.Duration, failed func() error) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return fmt.Errorf("not done after %v", timeout)
+		case <-tick.C:
+			if err := failed(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// follow copies counter into bar until the returned stop.
+func follow(bar *Bar, counter func() int64) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				bar.Set(counter())
+				return
+			case <-t.C:
+				bar.Set(counter())
+			}
+		}
+	}()
+	var stopped bool
+	return func() {
+		if !stopped {
+			stopped = true
+			close(done)
+			<-finished
+		}
+	}
+}
+
+// defaultThreads is Rivulet's thread count in the benchmarks: one per CPU,
+// the parallelism goka gets from its goroutine per partition.
+func defaultThreads() int { return runtime.NumCPU() }
