@@ -258,8 +258,10 @@ func (b *Broker) advertisedHostPort() (string, int32) { return b.host, b.port }
 
 // Close stops accepting clients, closes every connection (in-flight handlers see their
 // context cancelled), stops the group coordinator, then flushes and closes every partition
-// log. It waits for all of the broker's goroutines. The context bounds the wait for
-// connections to finish; when it expires, Close still closes the logs and returns ctx's error.
+// log. It waits for all of the broker's goroutines: handlers return promptly once their
+// context is cancelled, but an answer already waiting for an fsync still gets it, so that
+// what was acknowledged is durable. If ctx expires first, Close logs it, still finishes the
+// shutdown, and returns ctx's error. Close is safe to call more than once.
 func (b *Broker) Close(ctx context.Context) error {
 	b.once.Do(func() {
 		b.connMu.Lock()
@@ -277,7 +279,8 @@ func (b *Broker) Close(ctx context.Context) error {
 		case <-done:
 		case <-ctx.Done():
 			errs = append(errs, fmt.Errorf("brokerlite: close: waiting for connections: %w", ctx.Err()))
-			<-done // handlers honour the cancelled broker context; this is short
+			b.logger.Warn("close: connections still finishing after the close deadline; waiting for them", "err", ctx.Err())
+			<-done
 		}
 		if groupsHook.stop != nil {
 			groupsHook.stop(b)
