@@ -211,6 +211,28 @@ func TestProduceAcksRaw(t *testing.T) {
 		t.Fatalf("acks=0 record not appended: end offset %d", hwm)
 	}
 
+	// Pipelined requests are answered in order, acks=-1 answers (which wait for an fsync)
+	// included, whatever else is between them.
+	for i := int32(10); i < 16; i++ {
+		if i%3 == 2 {
+			rc.send(kmsg.NewPtrApiVersionsRequest(), i)
+		} else {
+			rc.send(produce(-1, "acks"), i)
+		}
+	}
+	for i := int32(10); i < 16; i++ {
+		var resp kmsg.Response = kmsg.NewPtrApiVersionsResponse()
+		if i%3 != 2 {
+			pr := kmsg.NewPtrProduceResponse()
+			pr.Version = 9
+			resp = pr
+		}
+		rc.response(resp, i) // fails on a correlation id out of order
+		if pr, ok := resp.(*kmsg.ProduceResponse); ok && pr.Topics[0].Partitions[0].ErrorCode != 0 {
+			t.Fatalf("pipelined produce %d: %s", i, errName(pr.Topics[0].Partitions[0].ErrorCode))
+		}
+	}
+
 	// A failed acks=0 produce closes the connection so the producer notices (as Kafka).
 	rc.send(produce(0, "no-such-topic"), 4)
 	rc.expectClosed("failed acks=0 produce")
