@@ -607,3 +607,35 @@ func TestDescribeCluster(t *testing.T) {
 		t.Fatalf("%+v", resp)
 	}
 }
+
+// TestCloseEndsLongPoll: Close does not wait for a fetch's max wait; the parked fetch
+// returns when the broker's context is cancelled.
+func TestCloseEndsLongPoll(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "close-lp", 1)
+	rc := dialRaw(t, b)
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = 12
+	req.MaxWaitMillis, req.MinBytes, req.MaxBytes, req.SessionEpoch = 600_000, 1, 1<<20, -1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = "close-lp"
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.PartitionMaxBytes = 1 << 20
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	rc.send(req, 1)
+	p := b.topics.get("close-lp").partitions[0]
+	deadline := time.Now().Add(30 * time.Second)
+	for p.nwait.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the fetch never waited")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Close(ctx); err != nil {
+		t.Fatalf("Close with a parked fetch: %v", err)
+	}
+}
