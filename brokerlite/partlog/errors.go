@@ -120,6 +120,7 @@ type ConfigError struct {
 	Reason string // what is wrong with it
 }
 
+// Error describes the bad key and value.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("partlog: invalid config %s=%q: %s", e.Key, e.Value, e.Reason)
 }

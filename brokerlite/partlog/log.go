@@ -275,8 +275,10 @@ type batchRef struct {
 	size int
 }
 
-// Append keys compacted topics need a key per record, which costs a pass
-// over the records (and decompression); other topics skip it.
+// AppendWith is Append with options: OriginCoordinator may write control
+// batches (transaction markers). On compacted topics every record must have
+// a key, which costs a pass over the records (and decompression); other
+// topics never look at records on append.
 func (l *Log) AppendWith(batches []byte, ao AppendOptions) (AppendResult, error) {
 	cfg := l.cfg.Load()
 	if len(batches) == 0 {
