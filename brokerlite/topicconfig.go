@@ -100,6 +100,8 @@ var topicKeys = []topicConfigKey{
 	{name: "message.timestamp.type", brokerKs: []string{"log.message.timestamp.type"}, kind: kmsg.ConfigTypeString, check: checkOneOf("CreateTime", "LogAppendTime")},
 	{name: "message.timestamp.before.max.ms", def: "9223372036854775807", kind: kmsg.ConfigTypeLong, check: checkInt(0)},
 	{name: "message.timestamp.after.max.ms", def: "9223372036854775807", kind: kmsg.ConfigTypeLong, check: checkInt(0)},
+	{name: "message.timestamp.difference.max.ms", def: "9223372036854775807", kind: kmsg.ConfigTypeLong, check: checkInt(0), doc: "deprecated by Kafka (KIP-937); accepted and not enforced"},
+	{name: "message.format.version", def: "3.0-IV1", kind: kmsg.ConfigTypeString, check: func(string) error { return nil }, doc: "deprecated by Kafka; accepted and ignored: the log stores record batches v2 only"},
 	{name: "max.message.bytes", brokerKs: []string{"message.max.bytes"}, kind: kmsg.ConfigTypeInt, check: checkInt32(0)},
 	{name: "flush.messages", brokerKs: []string{"log.flush.interval.messages"}, kind: kmsg.ConfigTypeLong, check: checkInt(1)},
 	{name: "flush.ms", brokerKs: []string{"log.flush.interval.ms"}, def: "9223372036854775807", kind: kmsg.ConfigTypeLong, check: checkInt(0)},
