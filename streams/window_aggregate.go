@@ -1,0 +1,478 @@
+package streams
+
+import (
+	"fmt"
+)
+
+// The processors of windowed aggregations. Each tracks the largest
+// timestamp it has seen (its observed stream time, as Kafka Streams'
+// window aggregation processors do; within a sub-topology fed by its own
+// inputs this is the task's stream time) and drops records whose windows
+// closed: a window closes when stream time reaches its end plus the grace
+// period. Dropped records are counted in TaskStats.DroppedRecords (Kafka
+// Streams' dropped-records).
+
+func windowStoreOf[K, V any](p StoreProvider, name string) (*windowStore[K, V], error) {
+	s, err := p.StateStore(name)
+	if err != nil {
+		return nil, err
+	}
+	ws, ok := s.(*windowStore[K, V])
+	if !ok {
+		return nil, fmt.Errorf("streams: store %q is a %s, not a window store of %s", name, describeStore(s), typesOf[K, V]())
+	}
+	return ws, nil
+}
+
+func sessionStoreOf[K, V any](p StoreProvider, name string) (*sessionStore[K, V], error) {
+	s, err := p.StateStore(name)
+	if err != nil {
+		return nil, err
+	}
+	ss, ok := s.(*sessionStore[K, V])
+	if !ok {
+		return nil, fmt.Errorf("streams: store %q is a %s, not a session store of %s", name, describeStore(s), typesOf[K, V]())
+	}
+	return ss, nil
+}
+
+// fold adds v to an aggregate: a reduce starts a window with the value
+// itself, an aggregation with init().
+func fold[K, V, VA any](key K, v V, old VA, hadOld bool, init func() VA, agg func(K, V, VA) VA, reduce func(VA, V) VA) VA {
+	switch {
+	case reduce != nil && !hadOld:
+		return any(v).(VA)
+	case reduce != nil:
+		return reduce(old, v)
+	case hadOld:
+		return agg(key, v, old)
+	default:
+		return agg(key, v, init())
+	}
+}
+
+// dropNull counts a record an aggregation skips for its null key or value.
+func dropNull(t *Task, what string) {
+	t.cfg.Stats.DroppedRecords.Add(1)
+	if meta, ok := t.recordMetadata(); ok {
+		t.cfg.Logger.Warn("streams: skipping record due to null key or value", "processor", what, "topic", meta.Topic, "partition", meta.Partition, "offset", meta.Offset)
+	}
+}
+
+// dropExpired counts a record that arrived after its window closed.
+func dropExpired(t *Task, ts int64, w Window, closeTime int64) {
+	t.cfg.Stats.DroppedRecords.Add(1)
+	t.cfg.Logger.Warn("streams: skipping record for expired window", "task", t.id.String(), "timestamp", ts, "window", w.String(), "expiration", closeTime)
+}
+
+// ---- tumbling and hopping windows ----
+
+type timeWindowAggProc[K, V, VA any] struct {
+	ctx      ProcessorContext[Windowed[K], change[VA]]
+	store    string
+	s        *windowStore[K, ValueAndTimestamp[VA]]
+	windows  TimeWindows
+	init     func() VA
+	agg      func(K, V, VA) VA
+	reduce   func(VA, V) VA
+	observed int64
+	wins     []Window
+}
+
+func (p *timeWindowAggProc[K, V, VA]) Init(ctx ProcessorContext[Windowed[K], change[VA]]) error {
+	p.ctx = ctx
+	s, err := windowStoreOf[K, ValueAndTimestamp[VA]](ctx, p.store)
+	if err != nil {
+		return err
+	}
+	p.s, p.observed = s, -1
+	return nil
+}
+
+func (p *timeWindowAggProc[K, V, VA]) Close() error { return nil }
+
+func (p *timeWindowAggProc[K, V, VA]) Process(r Record[K, V]) error {
+	if r.KeyIsNull() || r.ValueIsNull() {
+		dropNull(p.s.task, "windowed aggregation")
+		return nil
+	}
+	ts := r.Timestamp
+	p.observed = max(p.observed, ts)
+	closeTime := p.observed - p.windows.grace
+	p.wins = p.windows.appendWindowsFor(p.wins[:0], ts)
+	for _, w := range p.wins {
+		if w.End <= closeTime {
+			dropExpired(p.s.task, ts, w, closeTime)
+			continue
+		}
+		old, hadOld, err := p.s.FetchOne(r.Key, w.Start)
+		if err != nil {
+			return err
+		}
+		nv := fold(r.Key, r.Value, old.Value, hadOld, p.init, p.agg, p.reduce)
+		newTS := ts
+		if hadOld && old.Timestamp > ts {
+			newTS = old.Timestamp
+		}
+		if err := p.s.put(r.Key, ValueAndTimestamp[VA]{Value: nv, Timestamp: newTS}, w.Start); err != nil {
+			return err
+		}
+		out := Record[Windowed[K], change[VA]]{Key: Windowed[K]{Key: r.Key, Window: w}, Value: change[VA]{newV: nv, hasNew: true, oldV: old.Value, hasOld: hadOld}, Timestamp: newTS, Headers: r.Headers}
+		if err := p.ctx.Forward(out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---- sliding windows (KIP-450) ----
+
+// slidingWindowAggProc keeps, per key, one window per distinct set of
+// records within the time difference d: each record at t has a left window
+// [t-d, t] (created when the record arrives) and a right window
+// [t+1, t+1+d] (created once a later record falls into it). A record
+// updates every existing window it falls into and creates the windows it
+// defines, with the aggregate of the records they hold, as Kafka Streams'
+// KStreamSlidingWindowAggregate.
+type slidingWindowAggProc[K, V, VA any] struct {
+	ctx      ProcessorContext[Windowed[K], change[VA]]
+	store    string
+	s        *windowStore[K, ValueAndTimestamp[VA]]
+	windows  SlidingWindows
+	init     func() VA
+	agg      func(K, V, VA) VA
+	reduce   func(VA, V) VA
+	observed int64
+	starts   map[int64]bool
+}
+
+func (p *slidingWindowAggProc[K, V, VA]) Init(ctx ProcessorContext[Windowed[K], change[VA]]) error {
+	p.ctx = ctx
+	s, err := windowStoreOf[K, ValueAndTimestamp[VA]](ctx, p.store)
+	if err != nil {
+		return err
+	}
+	p.s, p.observed = s, -1
+	p.starts = make(map[int64]bool)
+	return nil
+}
+
+func (p *slidingWindowAggProc[K, V, VA]) Close() error { return nil }
+
+// agged is an aggregate found in (or made for) a window.
+type agged[VA any] struct {
+	v  ValueAndTimestamp[VA]
+	ok bool
+}
+
+func (p *slidingWindowAggProc[K, V, VA]) Process(r Record[K, V]) error {
+	if r.KeyIsNull() || r.ValueIsNull() {
+		dropNull(p.s.task, "sliding window aggregation")
+		return nil
+	}
+	ts := r.Timestamp
+	d := p.windows.diff
+	p.observed = max(p.observed, ts)
+	closeTime := p.observed - p.windows.grace
+	// Every window this record could create or update closed already.
+	if ts+1+d <= closeTime {
+		dropExpired(p.s.task, ts, Window{Start: ts - d, End: ts}, closeTime)
+		return nil
+	}
+	clear(p.starts)
+	if ts < d {
+		return p.processEarly(r, closeTime)
+	}
+	return p.processInOrder(r, closeTime)
+}
+
+func (p *slidingWindowAggProc[K, V, VA]) processInOrder(r Record[K, V], closeTime int64) error {
+	ts, d := r.Timestamp, p.windows.diff
+	var leftAgg, rightAgg agged[VA]
+	leftCreated, rightCreated := false, false
+	prevTS, hasPrev := int64(0), false
+	it, err := p.s.Fetch(r.Key, max(0, ts-2*d), ts+1)
+	if err != nil {
+		return err
+	}
+	for it.Next() {
+		start := it.Key().Window.Start
+		p.starts[start] = true
+		end := start + d
+		val := it.Value()
+		switch {
+		case end < ts:
+			// A window entirely before the record: the latest one holds the
+			// records of the record's left window.
+			leftAgg = agged[VA]{v: val, ok: true}
+			prevTS, hasPrev = val.Timestamp, true
+		case end == ts:
+			leftCreated = true
+			if val.Timestamp < ts {
+				prevTS, hasPrev = val.Timestamp, true
+			}
+			if err := p.update(r, Window{Start: start, End: end}, val, closeTime); err != nil {
+				it.Close()
+				return err
+			}
+		case start <= ts:
+			rightAgg = agged[VA]{v: val, ok: true}
+			if err := p.update(r, Window{Start: start, End: end}, val, closeTime); err != nil {
+				it.Close()
+				return err
+			}
+		case start == ts+1:
+			rightCreated = true
+		default:
+			it.Close()
+			return fmt.Errorf("streams: sliding window aggregation: unexpected window starting at %d for a record at %d", start, ts)
+		}
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	// The previous record's right window, if the record falls into it.
+	if hasPrev {
+		prevRight := prevTS + 1
+		if !p.starts[prevRight] && prevRight+d >= ts {
+			if err := p.createPrevRight(r, prevRight, closeTime); err != nil {
+				return err
+			}
+		}
+	}
+	// The record's left window.
+	if !leftCreated {
+		var base ValueAndTimestamp[VA]
+		hasBase := false
+		if hasPrev && ts-d <= prevTS {
+			base, hasBase = ValueAndTimestamp[VA]{Value: leftAgg.v.Value, Timestamp: ts}, true
+		}
+		if err := p.create(r, Window{Start: ts - d, End: ts}, base, hasBase, closeTime); err != nil {
+			return err
+		}
+	}
+	// The record's right window, when later records fall into it.
+	if !rightCreated && rightAgg.ok && rightAgg.v.Timestamp > ts {
+		return p.createCurrentRight(r, rightAgg.v)
+	}
+	return nil
+}
+
+// processEarly handles records with 0 <= t < d, whose left windows would
+// start before 0: they share the window [0, d], as in Kafka Streams.
+func (p *slidingWindowAggProc[K, V, VA]) processEarly(r Record[K, V], closeTime int64) error {
+	ts, d := r.Timestamp, p.windows.diff
+	var combined agged[VA]
+	var rightAgg agged[VA]
+	rightCreated := false
+	prevTS, hasPrev := int64(0), false
+	it, err := p.s.Fetch(r.Key, 0, ts+1)
+	if err != nil {
+		return err
+	}
+	for it.Next() {
+		start := it.Key().Window.Start
+		p.starts[start] = true
+		val := it.Value()
+		switch {
+		case start == 0:
+			combined = agged[VA]{v: val, ok: true}
+			if val.Timestamp < ts {
+				prevTS, hasPrev = val.Timestamp, true
+			}
+		case start <= ts:
+			rightAgg = agged[VA]{v: val, ok: true}
+			if err := p.update(r, Window{Start: start, End: start + d}, val, closeTime); err != nil {
+				it.Close()
+				return err
+			}
+		case start == ts+1:
+			rightCreated = true
+		default:
+			it.Close()
+			return fmt.Errorf("streams: sliding window aggregation: unexpected window starting at %d for an early record at %d", start, ts)
+		}
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	// With no right window found, the combined window holds exactly the
+	// records of this record's right window when it has later ones.
+	if !rightAgg.ok && combined.ok && combined.v.Timestamp > ts {
+		rightAgg = combined
+	}
+	if !rightCreated && rightAgg.ok && rightAgg.v.Timestamp > ts {
+		if err := p.createCurrentRight(r, rightAgg.v); err != nil {
+			return err
+		}
+	}
+	if hasPrev && !p.starts[prevTS+1] {
+		if err := p.createPrevRight(r, prevTS+1, closeTime); err != nil {
+			return err
+		}
+	}
+	w := Window{Start: 0, End: d}
+	if !combined.ok {
+		return p.create(r, w, ValueAndTimestamp[VA]{}, false, closeTime)
+	}
+	return p.update(r, w, combined.v, closeTime)
+}
+
+// createCurrentRight creates the record's right window [t+1, t+1+d] with
+// the aggregate of the later records it holds (the record itself is not in
+// it).
+func (p *slidingWindowAggProc[K, V, VA]) createCurrentRight(r Record[K, V], agg ValueAndTimestamp[VA]) error {
+	w := Window{Start: r.Timestamp + 1, End: r.Timestamp + 1 + p.windows.diff}
+	if err := p.s.put(r.Key, agg, w.Start); err != nil {
+		return err
+	}
+	return p.ctx.Forward(Record[Windowed[K], change[VA]]{Key: Windowed[K]{Key: r.Key, Window: w}, Value: change[VA]{newV: agg.Value, hasNew: true}, Timestamp: agg.Timestamp, Headers: r.Headers})
+}
+
+// createPrevRight creates the previous record's right window, which holds
+// only this record so far.
+func (p *slidingWindowAggProc[K, V, VA]) createPrevRight(r Record[K, V], start, closeTime int64) error {
+	return p.create(r, Window{Start: start, End: start + p.windows.diff}, ValueAndTimestamp[VA]{}, false, closeTime)
+}
+
+// create makes window w from base (or from nothing) plus the record.
+func (p *slidingWindowAggProc[K, V, VA]) create(r Record[K, V], w Window, base ValueAndTimestamp[VA], hasBase bool, closeTime int64) error {
+	if !hasBase {
+		base.Timestamp = r.Timestamp
+		if p.reduce == nil {
+			base.Value = p.init()
+			hasBase = true
+		}
+	}
+	return p.apply(r, w, base, hasBase, false, closeTime)
+}
+
+// update adds the record to the existing window w.
+func (p *slidingWindowAggProc[K, V, VA]) update(r Record[K, V], w Window, cur ValueAndTimestamp[VA], closeTime int64) error {
+	return p.apply(r, w, cur, true, true, closeTime)
+}
+
+func (p *slidingWindowAggProc[K, V, VA]) apply(r Record[K, V], w Window, cur ValueAndTimestamp[VA], hasCur, existed bool, closeTime int64) error {
+	if w.End <= closeTime {
+		dropExpired(p.s.task, r.Timestamp, w, closeTime)
+		return nil
+	}
+	ts := r.Timestamp
+	var nv VA
+	switch {
+	case p.reduce != nil && !hasCur:
+		nv = any(r.Value).(VA)
+	case p.reduce != nil:
+		nv = p.reduce(cur.Value, r.Value)
+	default:
+		nv = p.agg(r.Key, r.Value, cur.Value)
+	}
+	newTS := ts
+	if hasCur && cur.Timestamp > ts {
+		newTS = cur.Timestamp
+	}
+	if err := p.s.put(r.Key, ValueAndTimestamp[VA]{Value: nv, Timestamp: newTS}, w.Start); err != nil {
+		return err
+	}
+	out := change[VA]{newV: nv, hasNew: true}
+	if existed {
+		out.oldV, out.hasOld = cur.Value, true
+	}
+	return p.ctx.Forward(Record[Windowed[K], change[VA]]{Key: Windowed[K]{Key: r.Key, Window: w}, Value: out, Timestamp: newTS, Headers: r.Headers})
+}
+
+// ---- sessions ----
+
+// sessionAggProc merges each record into the sessions of its key within
+// the inactivity gap, as Kafka Streams' KStreamSessionWindowAggregate: the
+// merged sessions are removed (and forwarded as deletes) and the new
+// session, [earliest start, latest end], is put and forwarded with its
+// end as the timestamp.
+type sessionAggProc[K, V, VA any] struct {
+	ctx      ProcessorContext[Windowed[K], change[VA]]
+	store    string
+	s        *sessionStore[K, VA]
+	windows  SessionWindows
+	init     func() VA
+	agg      func(K, V, VA) VA
+	reduce   func(VA, V) VA
+	merger   func(K, VA, VA) VA
+	observed int64
+	merged   []KeyValue[Windowed[K], VA]
+}
+
+func (p *sessionAggProc[K, V, VA]) Init(ctx ProcessorContext[Windowed[K], change[VA]]) error {
+	p.ctx = ctx
+	s, err := sessionStoreOf[K, VA](ctx, p.store)
+	if err != nil {
+		return err
+	}
+	p.s, p.observed = s, -1
+	return nil
+}
+
+func (p *sessionAggProc[K, V, VA]) Close() error { return nil }
+
+func (p *sessionAggProc[K, V, VA]) Process(r Record[K, V]) error {
+	if r.KeyIsNull() || r.ValueIsNull() {
+		dropNull(p.s.task, "session aggregation")
+		return nil
+	}
+	ts := r.Timestamp
+	p.observed = max(p.observed, ts)
+	closeTime := p.observed - p.windows.grace
+	newWin := Window{Start: ts, End: ts}
+	merged := newWin
+	var agg VA
+	hasAgg := false
+	if p.reduce == nil {
+		agg, hasAgg = p.init(), true
+	}
+	p.merged = p.merged[:0]
+	it, err := p.s.FindSessions(r.Key, ts-p.windows.gap, ts+p.windows.gap)
+	if err != nil {
+		return err
+	}
+	for it.Next() {
+		k, v := it.Key(), it.Value()
+		p.merged = append(p.merged, KeyValue[Windowed[K], VA]{Key: k, Value: v})
+		if hasAgg {
+			agg = p.merger(r.Key, agg, v)
+		} else {
+			agg, hasAgg = v, true
+		}
+		merged.Start = min(merged.Start, k.Window.Start)
+		merged.End = max(merged.End, k.Window.End)
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	if merged.End < closeTime {
+		dropExpired(p.s.task, ts, merged, closeTime)
+		return nil
+	}
+	if merged != newWin {
+		for _, s := range p.merged {
+			if err := p.s.remove(s.Key); err != nil {
+				return err
+			}
+			out := Record[Windowed[K], change[VA]]{Key: s.Key, Value: change[VA]{oldV: s.Value, hasOld: true}, Timestamp: s.Key.Window.End, Headers: r.Headers}
+			if err := p.ctx.Forward(out); err != nil {
+				return err
+			}
+		}
+	}
+	switch {
+	case p.reduce != nil && !hasAgg:
+		agg = any(r.Value).(VA)
+	case p.reduce != nil:
+		agg = p.reduce(agg, r.Value)
+	default:
+		agg = p.agg(r.Key, r.Value, agg)
+	}
+	key := Windowed[K]{Key: r.Key, Window: merged}
+	if err := p.s.put(key, agg); err != nil {
+		return err
+	}
+	return p.ctx.Forward(Record[Windowed[K], change[VA]]{Key: key, Value: change[VA]{newV: agg, hasNew: true}, Timestamp: merged.End, Headers: r.Headers})
+}

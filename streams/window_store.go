@@ -1,0 +1,716 @@
+package streams
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/rivulet-io/rivulet/statestore"
+	"github.com/rivulet-io/rivulet/statestore/badgerstore"
+	"github.com/rivulet-io/rivulet/statestore/memstore"
+	"github.com/rivulet-io/rivulet/topology"
+)
+
+// WindowStoreOpener is what a StoreOpener also implements to open the
+// bytes-level window and session stores behind windowed aggregations and
+// stream-stream joins, with the same checkpoint rules as OpenKeyValue.
+// InMemoryStores and the runtime's opener implement it; with a StoreOpener
+// that does not, window and session stores are kept in memory (memstore)
+// and restored from their changelogs from the start, like Kafka Streams'
+// in-memory window stores.
+type WindowStoreOpener interface {
+	// OpenWindow opens task's window store name with opts (the runtime sets
+	// the change logger and expiry hook in opts).
+	OpenWindow(task TaskID, name string, persistent, logged bool, opts statestore.WindowOptions) (statestore.WindowStore, statestore.Checkpoint, error)
+	// OpenSession opens task's session store name with opts.
+	OpenSession(task TaskID, name string, persistent, logged bool, opts statestore.SessionOptions) (statestore.SessionStore, statestore.Checkpoint, error)
+}
+
+func (memOpener) OpenWindow(_ TaskID, name string, _, _ bool, opts statestore.WindowOptions) (statestore.WindowStore, statestore.Checkpoint, error) {
+	s, err := memstore.NewWindowStore(name, opts)
+	return s, nil, err
+}
+
+func (memOpener) OpenSession(_ TaskID, name string, _, _ bool, opts statestore.SessionOptions) (statestore.SessionStore, statestore.Checkpoint, error) {
+	s, err := memstore.NewSessionStore(name, opts)
+	return s, nil, err
+}
+
+// OpenWindow opens a window store under the task's state directory (Badger)
+// or in memory; see OpenKeyValue for the checkpoint rules.
+func (o *dirOpener) OpenWindow(task TaskID, name string, persistent, logged bool, opts statestore.WindowOptions) (statestore.WindowStore, statestore.Checkpoint, error) {
+	if !persistent {
+		s, err := memstore.NewWindowStore(name, opts)
+		return s, nil, err
+	}
+	dir := o.dir(task, name)
+	open := func() (statestore.WindowStore, badgerstore.Status, error) {
+		s, err := badgerstore.OpenWindowStore(dir, name, o.opts, opts)
+		if err != nil {
+			return nil, badgerstore.Status{}, err
+		}
+		return s, s.Status(), nil
+	}
+	return openWithCheckpoint(o, task, name, dir, logged, open, func(s statestore.WindowStore) (bool, error) {
+		it, err := s.All()
+		if err != nil {
+			return false, err
+		}
+		defer it.Close()
+		return !it.Next(), it.Err()
+	})
+}
+
+// OpenSession opens a session store under the task's state directory
+// (Badger) or in memory; see OpenKeyValue for the checkpoint rules.
+func (o *dirOpener) OpenSession(task TaskID, name string, persistent, logged bool, opts statestore.SessionOptions) (statestore.SessionStore, statestore.Checkpoint, error) {
+	if !persistent {
+		s, err := memstore.NewSessionStore(name, opts)
+		return s, nil, err
+	}
+	dir := o.dir(task, name)
+	open := func() (statestore.SessionStore, badgerstore.Status, error) {
+		s, err := badgerstore.OpenSessionStore(dir, name, o.opts, opts)
+		if err != nil {
+			return nil, badgerstore.Status{}, err
+		}
+		return s, s.Status(), nil
+	}
+	return openWithCheckpoint(o, task, name, dir, logged, open, func(s statestore.SessionStore) (bool, error) {
+		it, err := s.FetchKeyRange(nil, nil)
+		if err != nil {
+			return false, err
+		}
+		defer it.Close()
+		return !it.Next(), it.Err()
+	})
+}
+
+// openWithCheckpoint opens a persistent store and its checkpoint; data
+// without a valid checkpoint is wiped, so a restore from the start of the
+// changelog rebuilds the store exactly.
+func openWithCheckpoint[S statestore.Store](o *dirOpener, task TaskID, name, dir string, logged bool, open func() (S, badgerstore.Status, error), empty func(S) (bool, error)) (S, statestore.Checkpoint, error) {
+	var zero S
+	s, st, err := open()
+	if err != nil {
+		return zero, nil, err
+	}
+	if !logged {
+		return s, nil, nil
+	}
+	cp, err := statestore.ReadCheckpoint(dir)
+	if err != nil && !errors.Is(err, statestore.ErrCorruptCheckpoint) {
+		s.Close()
+		return zero, nil, err
+	}
+	if cp != nil {
+		return s, cp, nil
+	}
+	if st.Wiped {
+		return s, nil, nil
+	}
+	if e, _ := empty(s); e {
+		return s, nil, nil
+	}
+	o.logger.Info("streams: store has no valid checkpoint; wiping it to restore it from its changelog", "task", task.String(), "store", name, "err", err)
+	if err := s.Close(); err != nil {
+		return zero, nil, err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return zero, nil, fmt.Errorf("streams: wipe store %q: %w", name, err)
+	}
+	s, _, err = open()
+	return s, nil, err
+}
+
+// windowChangelogAdditionalRetention is added to a window or session
+// store's retention for its changelog topic's retention.ms, as Kafka
+// Streams' windowstore.changelog.additional.retention.ms (1 day).
+const windowChangelogAdditionalRetention = 24 * time.Hour
+
+// changelogConfig returns the changelog topic configs of a window or
+// session store: the user's, plus retention.ms unless given.
+func windowLogConfig(user map[string]string, retention int64) map[string]string {
+	cfg := maps.Clone(user)
+	if cfg == nil {
+		cfg = map[string]string{}
+	}
+	if _, ok := cfg["retention.ms"]; !ok {
+		cfg["retention.ms"] = strconv.FormatInt(retention+windowChangelogAdditionalRetention.Milliseconds(), 10)
+	}
+	return cfg
+}
+
+// storeLog is the changelog and checkpoint side a window or session store
+// shares with key-value stores.
+type storeLog struct {
+	name        string
+	task        *Task
+	persistent  bool
+	logged      bool
+	changelogTP TopicPartition
+	ckpt        int64
+}
+
+func newStoreLog(t *Task, name string, logged bool, cp statestore.Checkpoint) storeLog {
+	l := storeLog{name: name, task: t, logged: logged, ckpt: -1}
+	if logged {
+		l.changelogTP = TopicPartition{Topic: topology.ChangelogTopicName(t.cfg.ApplicationID, name), Partition: t.id.Partition}
+		if off, ok := cp[statestore.TopicPartition{Topic: l.changelogTP.Topic, Partition: l.changelogTP.Partition}]; ok {
+			l.ckpt = off
+		}
+	}
+	return l
+}
+
+func (l *storeLog) changelog() (TopicPartition, bool) { return l.changelogTP, l.logged }
+func (l *storeLog) checkpoint() int64                 { return l.ckpt }
+
+// logger is the statestore ChangeLogger: it sends each applied write to the
+// changelog, with the timestamp of the record being processed. The store
+// owns key and value, so they are copied.
+func (l *storeLog) logger(key, value []byte) error {
+	pr := ProducerRecord{Topic: l.changelogTP.Topic, Partition: l.changelogTP.Partition, Key: cloneBytes(key), Timestamp: l.task.currentTimestamp()}
+	if value != nil {
+		pr.Value = cloneBytes(value)
+	}
+	return l.task.send(&pr)
+}
+
+// expired counts writes a store dropped as older than its retention, as
+// Kafka Streams' dropped-records.
+func (l *storeLog) expired([]byte, int64) { l.task.cfg.Stats.DroppedRecords.Add(1) }
+
+func (l *storeLog) writeCheckpoint(next int64) error {
+	if !l.logged || next < 0 {
+		return nil
+	}
+	l.ckpt = next
+	if !l.persistent {
+		return nil
+	}
+	return l.task.cfg.Stores.WriteCheckpoint(l.task.id, l.name, statestore.Checkpoint{
+		{Topic: l.changelogTP.Topic, Partition: l.changelogTP.Partition}: next,
+	})
+}
+
+func restoreInto(name string, raw statestore.Store, recs []RawRecord) error {
+	r, ok := raw.(statestore.Restorable)
+	if !ok {
+		return fmt.Errorf("store %q (%T) cannot restore in bulk", name, raw)
+	}
+	batch := make([]statestore.KeyValue, 0, len(recs))
+	for i := range recs {
+		if recs[i].Key == nil {
+			continue // a changelog record always has a key; skip garbage
+		}
+		batch = append(batch, statestore.KeyValue{Key: recs[i].Key, Value: recs[i].Value})
+	}
+	return r.RestoreBatch(batch)
+}
+
+// ---- window stores ----
+
+// windowFactory makes the typed window stores of windowed aggregations
+// (values with timestamps) and stream-stream joins (plain values, with
+// duplicates).
+type windowFactory[K, V any] struct {
+	name       string
+	keySerde   Serde[K]
+	valueSerde Serde[V]
+	logging    bool
+	logConfig  map[string]string
+	storeType  StoreType
+	retention  int64
+	size       int64
+	dups       bool
+}
+
+func (f *windowFactory[K, V]) spec() topology.Store {
+	var cfg map[string]string
+	if f.logging {
+		cfg = windowLogConfig(f.logConfig, f.retention)
+	}
+	return topology.Store{Name: f.name, Kind: topology.WindowStoreKind, Logging: f.logging, LogConfig: cfg, Supplier: f}
+}
+
+func (f *windowFactory[K, V]) open(t *Task) (taskStore, error) {
+	s := &windowStore[K, V]{keySerde: f.keySerde, valueSerde: f.valueSerde, size: f.size}
+	opts := statestore.WindowOptions{
+		Retention:        time.Duration(f.retention) * time.Millisecond,
+		WindowSize:       time.Duration(f.size) * time.Millisecond,
+		RetainDuplicates: f.dups,
+		OnExpired:        s.expired,
+	}
+	if f.logging {
+		opts.ChangeLogger = s.logger
+	}
+	persistent := f.storeType == PersistentStore
+	var raw statestore.WindowStore
+	var cp statestore.Checkpoint
+	var err error
+	if wo, ok := t.cfg.Stores.(WindowStoreOpener); ok {
+		raw, cp, err = wo.OpenWindow(t.id, f.name, persistent, f.logging, opts)
+	} else {
+		raw, err = memstore.NewWindowStore(f.name, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.raw = raw
+	s.storeLog = newStoreLog(t, f.name, f.logging, cp)
+	s.persistent = raw.Persistent()
+	return s, nil
+}
+
+// windowStore is a typed window store over a bytes store, logging writes
+// to its changelog through the task's collector.
+type windowStore[K, V any] struct {
+	storeLog
+	raw        statestore.WindowStore
+	keySerde   Serde[K]
+	valueSerde Serde[V]
+	size       int64
+}
+
+func (s *windowStore[K, V]) Name() string     { return s.name }
+func (s *windowStore[K, V]) Persistent() bool { return s.raw.Persistent() }
+func (s *windowStore[K, V]) describe() string {
+	return fmt.Sprintf("WindowStore[%s, %s]", reflect.TypeFor[K](), reflect.TypeFor[V]())
+}
+func (s *windowStore[K, V]) flush() error                   { return s.raw.Flush() }
+func (s *windowStore[K, V]) close() error                   { return s.raw.Close() }
+func (s *windowStore[K, V]) restore(recs []RawRecord) error { return restoreInto(s.name, s.raw, recs) }
+func (s *windowStore[K, V]) restored(next int64) error {
+	if err := s.raw.Flush(); err != nil {
+		return err
+	}
+	return s.writeCheckpoint(next)
+}
+
+func (s *windowStore[K, V]) serKey(k K) ([]byte, error) {
+	b, err := s.keySerde.Serialize(k)
+	if err != nil {
+		return nil, fmt.Errorf("streams: store %q: serialize key: %w", s.name, err)
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return b, nil
+}
+
+// put writes key's window starting at start.
+func (s *windowStore[K, V]) put(key K, v V, start int64) error {
+	kb, err := s.serKey(key)
+	if err != nil {
+		return err
+	}
+	vb, err := s.valueSerde.Serialize(v)
+	if err != nil {
+		return fmt.Errorf("streams: store %q: serialize value: %w", s.name, err)
+	}
+	if vb == nil {
+		vb = []byte{}
+	}
+	if err := s.raw.Put(kb, vb, start); err != nil {
+		return fmt.Errorf("streams: store %q: put: %w", s.name, err)
+	}
+	return nil
+}
+
+// FetchOne returns the value of key's window that starts at windowStart.
+func (s *windowStore[K, V]) FetchOne(key K, windowStart int64) (V, bool, error) {
+	var zero V
+	kb, err := s.serKey(key)
+	if err != nil {
+		return zero, false, err
+	}
+	b, err := s.raw.FetchOne(kb, windowStart)
+	if err != nil || b == nil {
+		if err != nil {
+			err = fmt.Errorf("streams: store %q: fetch: %w", s.name, err)
+		}
+		return zero, false, err
+	}
+	v, err := s.valueSerde.Deserialize(b)
+	if err != nil {
+		return zero, false, fmt.Errorf("streams: store %q: deserialize value: %w", s.name, err)
+	}
+	return v, true, nil
+}
+
+func (s *windowStore[K, V]) iter(it statestore.WindowedIterator, err error, key *K) (WindowIterator[K, V], error) {
+	if err != nil {
+		return nil, fmt.Errorf("streams: store %q: %w", s.name, err)
+	}
+	return &windowIter[K, V]{it: it, name: s.name, keySerde: s.keySerde, valueSerde: s.valueSerde, fixed: key}, nil
+}
+
+// Fetch returns key's windows with timeFrom <= start <= timeTo, in start
+// order.
+func (s *windowStore[K, V]) Fetch(key K, timeFrom, timeTo int64) (WindowIterator[K, V], error) {
+	kb, err := s.serKey(key)
+	if err != nil {
+		return nil, err
+	}
+	it, err := s.raw.Fetch(kb, max(0, timeFrom), timeTo)
+	return s.iter(it, err, &key)
+}
+
+// BackwardFetch is Fetch in descending start order.
+func (s *windowStore[K, V]) BackwardFetch(key K, timeFrom, timeTo int64) (WindowIterator[K, V], error) {
+	kb, err := s.serKey(key)
+	if err != nil {
+		return nil, err
+	}
+	it, err := s.raw.BackwardFetch(kb, max(0, timeFrom), timeTo)
+	return s.iter(it, err, &key)
+}
+
+// FetchAll returns the windows of every key with timeFrom <= start <= timeTo.
+func (s *windowStore[K, V]) FetchAll(timeFrom, timeTo int64) (WindowIterator[K, V], error) {
+	it, err := s.raw.FetchAll(max(0, timeFrom), timeTo)
+	return s.iter(it, err, nil)
+}
+
+// All returns every window the store keeps.
+func (s *windowStore[K, V]) All() (WindowIterator[K, V], error) {
+	it, err := s.raw.All()
+	return s.iter(it, err, nil)
+}
+
+// WindowIterator walks typed windowed entries of a window or session store.
+// It must be closed.
+type WindowIterator[K, V any] interface {
+	// Next moves to the next entry; false at the end or on an error.
+	Next() bool
+	// Key is the current entry's key and window.
+	Key() Windowed[K]
+	// Value is the current entry's value.
+	Value() V
+	// Err is the first error met (decoding included).
+	Err() error
+	// Close releases the iterator and returns Err.
+	Close() error
+}
+
+type windowIter[K, V any] struct {
+	it         statestore.WindowedIterator
+	name       string
+	keySerde   Serde[K]
+	valueSerde Serde[V]
+	fixed      *K // the key of a single-key fetch, not decoded again
+	k          Windowed[K]
+	v          V
+	err        error
+}
+
+func (i *windowIter[K, V]) Next() bool {
+	if i.err != nil || !i.it.Next() {
+		return false
+	}
+	if i.fixed != nil {
+		i.k.Key = *i.fixed
+	} else {
+		k, err := i.keySerde.Deserialize(i.it.Key())
+		if err != nil {
+			i.err = fmt.Errorf("streams: store %q: deserialize key: %w", i.name, err)
+			return false
+		}
+		i.k.Key = k
+	}
+	i.k.Window = Window{Start: i.it.Start(), End: i.it.End()}
+	v, err := i.valueSerde.Deserialize(i.it.Value())
+	if err != nil {
+		i.err = fmt.Errorf("streams: store %q: deserialize value: %w", i.name, err)
+		return false
+	}
+	i.v = v
+	return true
+}
+
+func (i *windowIter[K, V]) Key() Windowed[K] { return i.k }
+func (i *windowIter[K, V]) Value() V         { return i.v }
+func (i *windowIter[K, V]) Err() error {
+	if i.err != nil {
+		return i.err
+	}
+	return i.it.Err()
+}
+func (i *windowIter[K, V]) Close() error {
+	err := i.it.Close()
+	if i.err != nil {
+		return i.err
+	}
+	return err
+}
+
+// ReadOnlyWindowStore is the read side of a typed window store: what
+// interactive queries and tests see of a windowed aggregation's store.
+// Times are window starts in ms, bounds inclusive.
+type ReadOnlyWindowStore[K, V any] interface {
+	StateStore
+	// FetchOne returns the value of key's window that starts at windowStart.
+	FetchOne(key K, windowStart int64) (V, bool, error)
+	// Fetch returns key's windows with timeFrom <= start <= timeTo.
+	Fetch(key K, timeFrom, timeTo int64) (WindowIterator[K, V], error)
+	// BackwardFetch is Fetch in descending start order.
+	BackwardFetch(key K, timeFrom, timeTo int64) (WindowIterator[K, V], error)
+	// FetchAll returns every key's windows with timeFrom <= start <= timeTo.
+	FetchAll(timeFrom, timeTo int64) (WindowIterator[K, V], error)
+	// All returns every window kept.
+	All() (WindowIterator[K, V], error)
+}
+
+// GetWindowStore returns the named window store for reading. For the
+// stores of DSL windowed aggregations both ReadOnlyWindowStore[K, V] (the
+// aggregates) and ReadOnlyWindowStore[K, ValueAndTimestamp[V]] work.
+func GetWindowStore[K, V any](p StoreProvider, name string) (ReadOnlyWindowStore[K, V], error) {
+	s, err := p.StateStore(name)
+	if err != nil {
+		return nil, err
+	}
+	if ws, ok := s.(ReadOnlyWindowStore[K, V]); ok {
+		return ws, nil
+	}
+	if ts, ok := s.(*windowStore[K, ValueAndTimestamp[V]]); ok {
+		return &plainWindowView[K, V]{s: ts}, nil
+	}
+	return nil, fmt.Errorf("streams: store %q is a %s, not a window store of %s", name, describeStore(s), typesOf[K, V]())
+}
+
+// plainWindowView is a store of timestamped aggregates seen without the
+// timestamps.
+type plainWindowView[K, V any] struct {
+	s *windowStore[K, ValueAndTimestamp[V]]
+}
+
+func (p *plainWindowView[K, V]) Name() string     { return p.s.name }
+func (p *plainWindowView[K, V]) Persistent() bool { return p.s.Persistent() }
+func (p *plainWindowView[K, V]) FetchOne(key K, start int64) (V, bool, error) {
+	v, ok, err := p.s.FetchOne(key, start)
+	return v.Value, ok, err
+}
+func (p *plainWindowView[K, V]) Fetch(key K, from, to int64) (WindowIterator[K, V], error) {
+	return plainWindowIter(p.s.Fetch(key, from, to))
+}
+func (p *plainWindowView[K, V]) BackwardFetch(key K, from, to int64) (WindowIterator[K, V], error) {
+	return plainWindowIter(p.s.BackwardFetch(key, from, to))
+}
+func (p *plainWindowView[K, V]) FetchAll(from, to int64) (WindowIterator[K, V], error) {
+	return plainWindowIter(p.s.FetchAll(from, to))
+}
+func (p *plainWindowView[K, V]) All() (WindowIterator[K, V], error) {
+	return plainWindowIter(p.s.All())
+}
+
+func plainWindowIter[K, V any](it WindowIterator[K, ValueAndTimestamp[V]], err error) (WindowIterator[K, V], error) {
+	if err != nil {
+		return nil, err
+	}
+	return &plainWIter[K, V]{it: it}, nil
+}
+
+type plainWIter[K, V any] struct {
+	it WindowIterator[K, ValueAndTimestamp[V]]
+}
+
+func (i *plainWIter[K, V]) Next() bool       { return i.it.Next() }
+func (i *plainWIter[K, V]) Key() Windowed[K] { return i.it.Key() }
+func (i *plainWIter[K, V]) Value() V         { return i.it.Value().Value }
+func (i *plainWIter[K, V]) Err() error       { return i.it.Err() }
+func (i *plainWIter[K, V]) Close() error     { return i.it.Close() }
+
+// ---- session stores ----
+
+// sessionFactory makes the typed session stores of session aggregations.
+type sessionFactory[K, V any] struct {
+	name       string
+	keySerde   Serde[K]
+	valueSerde Serde[V]
+	logging    bool
+	logConfig  map[string]string
+	storeType  StoreType
+	retention  int64
+}
+
+func (f *sessionFactory[K, V]) spec() topology.Store {
+	var cfg map[string]string
+	if f.logging {
+		cfg = windowLogConfig(f.logConfig, f.retention)
+	}
+	return topology.Store{Name: f.name, Kind: topology.SessionStoreKind, Logging: f.logging, LogConfig: cfg, Supplier: f}
+}
+
+func (f *sessionFactory[K, V]) open(t *Task) (taskStore, error) {
+	s := &sessionStore[K, V]{keySerde: f.keySerde, valueSerde: f.valueSerde}
+	opts := statestore.SessionOptions{
+		Retention: time.Duration(f.retention) * time.Millisecond,
+		OnExpired: s.expired,
+	}
+	if f.logging {
+		opts.ChangeLogger = s.logger
+	}
+	persistent := f.storeType == PersistentStore
+	var raw statestore.SessionStore
+	var cp statestore.Checkpoint
+	var err error
+	if wo, ok := t.cfg.Stores.(WindowStoreOpener); ok {
+		raw, cp, err = wo.OpenSession(t.id, f.name, persistent, f.logging, opts)
+	} else {
+		raw, err = memstore.NewSessionStore(f.name, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.raw = raw
+	s.storeLog = newStoreLog(t, f.name, f.logging, cp)
+	s.persistent = raw.Persistent()
+	return s, nil
+}
+
+// sessionStore is a typed session store over a bytes store.
+type sessionStore[K, V any] struct {
+	storeLog
+	raw        statestore.SessionStore
+	keySerde   Serde[K]
+	valueSerde Serde[V]
+}
+
+func (s *sessionStore[K, V]) Name() string     { return s.name }
+func (s *sessionStore[K, V]) Persistent() bool { return s.raw.Persistent() }
+func (s *sessionStore[K, V]) describe() string {
+	return fmt.Sprintf("SessionStore[%s, %s]", reflect.TypeFor[K](), reflect.TypeFor[V]())
+}
+func (s *sessionStore[K, V]) flush() error                   { return s.raw.Flush() }
+func (s *sessionStore[K, V]) close() error                   { return s.raw.Close() }
+func (s *sessionStore[K, V]) restore(recs []RawRecord) error { return restoreInto(s.name, s.raw, recs) }
+func (s *sessionStore[K, V]) restored(next int64) error {
+	if err := s.raw.Flush(); err != nil {
+		return err
+	}
+	return s.writeCheckpoint(next)
+}
+
+func (s *sessionStore[K, V]) serKey(k K) ([]byte, error) {
+	b, err := s.keySerde.Serialize(k)
+	if err != nil {
+		return nil, fmt.Errorf("streams: store %q: serialize key: %w", s.name, err)
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return b, nil
+}
+
+func (s *sessionStore[K, V]) put(w Windowed[K], v V) error {
+	kb, err := s.serKey(w.Key)
+	if err != nil {
+		return err
+	}
+	vb, err := s.valueSerde.Serialize(v)
+	if err != nil {
+		return fmt.Errorf("streams: store %q: serialize value: %w", s.name, err)
+	}
+	if vb == nil {
+		vb = []byte{}
+	}
+	if err := s.raw.Put(statestore.Windowed{Key: kb, Start: w.Window.Start, End: w.Window.End}, vb); err != nil {
+		return fmt.Errorf("streams: store %q: put: %w", s.name, err)
+	}
+	return nil
+}
+
+func (s *sessionStore[K, V]) remove(w Windowed[K]) error {
+	kb, err := s.serKey(w.Key)
+	if err != nil {
+		return err
+	}
+	if err := s.raw.Remove(statestore.Windowed{Key: kb, Start: w.Window.Start, End: w.Window.End}); err != nil {
+		return fmt.Errorf("streams: store %q: remove: %w", s.name, err)
+	}
+	return nil
+}
+
+func (s *sessionStore[K, V]) iter(it statestore.WindowedIterator, err error, key *K) (WindowIterator[K, V], error) {
+	if err != nil {
+		return nil, fmt.Errorf("streams: store %q: %w", s.name, err)
+	}
+	return &windowIter[K, V]{it: it, name: s.name, keySerde: s.keySerde, valueSerde: s.valueSerde, fixed: key}, nil
+}
+
+// FindSessions returns key's sessions that end at or after
+// earliestSessionEnd and start at or before latestSessionStart.
+func (s *sessionStore[K, V]) FindSessions(key K, earliestSessionEnd, latestSessionStart int64) (WindowIterator[K, V], error) {
+	kb, err := s.serKey(key)
+	if err != nil {
+		return nil, err
+	}
+	it, err := s.raw.FindSessions(kb, max(0, earliestSessionEnd), latestSessionStart)
+	return s.iter(it, err, &key)
+}
+
+// FetchSession returns the value of exactly that session.
+func (s *sessionStore[K, V]) FetchSession(key K, start, end int64) (V, bool, error) {
+	var zero V
+	kb, err := s.serKey(key)
+	if err != nil {
+		return zero, false, err
+	}
+	b, err := s.raw.FetchSession(kb, start, end)
+	if err != nil || b == nil {
+		return zero, false, err
+	}
+	v, err := s.valueSerde.Deserialize(b)
+	if err != nil {
+		return zero, false, fmt.Errorf("streams: store %q: deserialize value: %w", s.name, err)
+	}
+	return v, true, nil
+}
+
+// Fetch returns every session of key.
+func (s *sessionStore[K, V]) Fetch(key K) (WindowIterator[K, V], error) {
+	kb, err := s.serKey(key)
+	if err != nil {
+		return nil, err
+	}
+	it, err := s.raw.Fetch(kb)
+	return s.iter(it, err, &key)
+}
+
+// All returns every session kept.
+func (s *sessionStore[K, V]) All() (WindowIterator[K, V], error) {
+	it, err := s.raw.FetchKeyRange(nil, nil)
+	return s.iter(it, err, nil)
+}
+
+// ReadOnlySessionStore is the read side of a typed session store. Sessions
+// are [start, end], both inclusive, in ms.
+type ReadOnlySessionStore[K, V any] interface {
+	StateStore
+	// FetchSession returns the value of exactly that session.
+	FetchSession(key K, start, end int64) (V, bool, error)
+	// FindSessions returns key's sessions that end at or after
+	// earliestSessionEnd and start at or before latestSessionStart.
+	FindSessions(key K, earliestSessionEnd, latestSessionStart int64) (WindowIterator[K, V], error)
+	// Fetch returns every session of key.
+	Fetch(key K) (WindowIterator[K, V], error)
+	// All returns every session kept.
+	All() (WindowIterator[K, V], error)
+}
+
+// GetSessionStore returns the named session store for reading.
+func GetSessionStore[K, V any](p StoreProvider, name string) (ReadOnlySessionStore[K, V], error) {
+	s, err := p.StateStore(name)
+	if err != nil {
+		return nil, err
+	}
+	if ss, ok := s.(ReadOnlySessionStore[K, V]); ok {
+		return ss, nil
+	}
+	return nil, fmt.Errorf("streams: store %q is a %s, not a session store of %s", name, describeStore(s), typesOf[K, V]())
+}
