@@ -1,0 +1,589 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/brokerlite"
+	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+func init() { rootCmd.AddCommand(newDemoCmd()) }
+
+func newDemoCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a demo stream app on an embedded broker",
+		Long: `demo runs a stream app end to end on an embedded broker that lives in a temporary
+directory: nothing to install or start first.`,
+		Example: `  rivulet demo wordcount`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usageErrorf(cmd, "name a demo: wordcount")
+		},
+	}
+	cmd.AddCommand(newDemoWordCountCmd())
+	return cmd
+}
+
+// demoOptions are the flags of `rivulet demo wordcount`.
+type demoOptions struct {
+	dataDir        string
+	input          string
+	top            int
+	threads        int
+	partitions     int
+	rate           float64
+	commitInterval time.Duration
+	timeout        time.Duration
+	verbose        bool
+}
+
+// builtinRate paces the built-in text so that the live table has time to
+// change; --input is fed as fast as the broker takes it unless --rate says
+// otherwise.
+const builtinRate = 25
+
+func newDemoWordCountCmd() *cobra.Command {
+	var o demoOptions
+	cmd := &cobra.Command{
+		Use:   "wordcount",
+		Short: "Count words on an embedded broker and show the top words as they change",
+		Long: `wordcount runs Kafka Streams' WordCountDemo on Rivulet, on an embedded broker:
+
+  1. starts brokerlite in a temporary directory (or --data-dir, kept afterwards),
+  2. creates the topics wordcount-input and wordcount-output,
+  3. feeds a built-in text (the opening of A Tale of Two Cities), or --input FILE,
+     or standard input with --input -, one record per line,
+  4. runs the word count (lower-case, split on non-letters, group by word, count),
+  5. shows the top words and their counts as they change (a live table on a terminal,
+     a line per second otherwise), until every word fed has been counted,
+  6. prints a summary: records in and out, throughput, the app's state and tasks, and
+     the final top words.
+
+The program is examples/wordcount; run it against any broker with
+'go run ./examples/wordcount --bootstrap-server host:port'.`,
+		Example: `  rivulet demo wordcount
+  rivulet demo wordcount --input README.md --top 20
+  cat *.txt | rivulet demo wordcount --input - --threads 2 --partitions 4
+  rivulet demo wordcount --data-dir /tmp/wc    # keep the broker's log and the state`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.top < 0 || o.threads < 1 || o.partitions < 1 || o.commitInterval <= 0 || o.timeout <= 0 {
+				return usageErrorf(cmd, "--top must be 0 or more; --threads, --partitions, --commit-interval and --timeout must be positive")
+			}
+			if cmd.Flags().Changed("rate") && o.rate < 0 {
+				return usageErrorf(cmd, "--rate must be 0 (no limit) or more")
+			}
+			if !cmd.Flags().Changed("rate") {
+				o.rate = 0
+				if o.input == "" {
+					o.rate = builtinRate
+				}
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			return runDemoWordCount(ctx, o, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", "", "keep the broker's log and the app's state here (default: a temporary directory, removed at exit)")
+	f.StringVar(&o.input, "input", "", "a text file to count, or - for standard input (default: the built-in text)")
+	f.IntVar(&o.top, "top", 10, "how many words the table shows; 0 shows every word")
+	f.IntVar(&o.threads, "threads", 1, "num.stream.threads of the app")
+	f.IntVar(&o.partitions, "partitions", 2, "partitions of the input and output topics")
+	f.Float64Var(&o.rate, "rate", builtinRate, "input lines per second, 0 for no limit (default: 25 for the built-in text, no limit for --input)")
+	f.DurationVar(&o.commitInterval, "commit-interval", 200*time.Millisecond, "commit.interval.ms of the app: how often counts are published")
+	f.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up if the counts are not complete by then")
+	f.BoolVar(&o.verbose, "verbose", false, "show the broker's and the app's logs on stderr")
+	return cmd
+}
+
+// demoInput opens the text to feed and names it.
+func demoInput(o demoOptions, stdin io.Reader) (io.ReadCloser, string, error) {
+	switch o.input {
+	case "":
+		return io.NopCloser(strings.NewReader(demoText)), "the built-in text (A Tale of Two Cities, opening)", nil
+	case "-":
+		return io.NopCloser(stdin), "standard input", nil
+	default:
+		f, err := os.Open(o.input)
+		if err != nil {
+			return nil, "", &exitError{code: exitUsage, err: fmt.Errorf("demo wordcount: --input: %w", err)}
+		}
+		return f, o.input, nil
+	}
+}
+
+func runDemoWordCount(ctx context.Context, o demoOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	in, inputName, err := demoInput(o, stdin)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+
+	logger := slog.New(slog.DiscardHandler)
+	if o.verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	dir := o.dataDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "rivulet-demo-"); err != nil {
+			return failuref("demo wordcount: %v", err)
+		}
+		defer os.RemoveAll(dir)
+	}
+	started := time.Now()
+	b, err := brokerlite.Start(ctx, brokerlite.Config{Logger: logger, Properties: map[string]string{
+		"listeners":                        "PLAINTEXT://127.0.0.1:0",
+		"log.dirs":                         filepath.Join(dir, "broker"),
+		"offsets.topic.num.partitions":     "1",
+		"group.initial.rebalance.delay.ms": "0", // one app joins once; no need to wait for others
+	}})
+	if err != nil {
+		return failuref("demo wordcount: starting the embedded broker: %v", err)
+	}
+	defer b.Close(context.Background())
+	fmt.Fprintf(stdout, "embedded broker on %s, data in %s\n", b.Addr(), dir)
+
+	if err := demoTopics(ctx, b.Addr(), int32(o.partitions), stdout); err != nil {
+		return err
+	}
+	w, err := newCountWatcher(ctx, b.Addr(), wordcount.DefaultOutputTopic)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+
+	topo, err := wordcount.Topology(wordcount.Options{})
+	if err != nil {
+		return failuref("demo wordcount: %v", err)
+	}
+	app, err := streams.New(topo, streams.Properties{
+		streams.PropApplicationID:    "wordcount-demo",
+		streams.PropBootstrapServers: b.Addr(),
+		streams.PropNumStreamThreads: strconv.Itoa(o.threads),
+		streams.PropCommitIntervalMs: strconv.FormatInt(o.commitInterval.Milliseconds(), 10),
+		streams.PropStateDir:         filepath.Join(dir, "state"),
+	}, streams.WithLogger(logger))
+	if err != nil {
+		return failuref("demo wordcount: %v", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = app.Start(sctx)
+	cancel()
+	if err != nil {
+		return failuref("demo wordcount: starting the app: %v", err)
+	}
+	closeApp := func() error {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return app.Close(cctx)
+	}
+	fmt.Fprintf(stdout, "word count app started (application.id wordcount-demo, %d thread(s), %d partitions)\n", o.threads, o.partitions)
+	rateText := "as fast as the broker takes it"
+	if o.rate > 0 {
+		rateText = fmt.Sprintf("at %g lines/s", o.rate)
+	}
+	fmt.Fprintf(stdout, "feeding %s to %s, %s\n", inputName, wordcount.DefaultInputTopic, rateText)
+
+	f := newDemoFeeder(b.Addr(), o.rate)
+	feedDone := make(chan error, 1)
+	go func() { feedDone <- f.feed(ctx, in) }()
+
+	view := newLiveView(stdout, isTerminal(stdout), o.top)
+	res, runErr := demoWait(ctx, o, app, f, feedDone, w, view)
+	elapsed := time.Since(f.startedAt())
+	view.finish()
+	state, tasks := app.State(), app.Tasks() // before Close, which ends them
+	closeErr := closeApp()
+	printDemoSummary(stdout, o, f, w, state, tasks, elapsed, time.Since(started))
+	if runErr != nil {
+		return runErr
+	}
+	if res == demoInterrupted {
+		fmt.Fprintln(stdout, "interrupted: the counts above are those published so far")
+	}
+	if closeErr != nil {
+		return failuref("demo wordcount: closing the app: %v", closeErr)
+	}
+	return nil
+}
+
+type demoEnd int
+
+const (
+	demoComplete demoEnd = iota
+	demoInterrupted
+)
+
+// demoWait redraws the view until every word fed has been counted, the user
+// interrupts, the app fails or the timeout passes.
+func demoWait(ctx context.Context, o demoOptions, app *streams.App, f *demoFeeder, feedDone chan error, w *countWatcher, view *liveView) (demoEnd, error) {
+	refresh := time.Second
+	if view.tty {
+		refresh = 250 * time.Millisecond
+	}
+	tick := time.NewTicker(refresh)
+	defer tick.Stop()
+	deadline := time.NewTimer(o.timeout)
+	defer deadline.Stop()
+	fed := false
+	for {
+		if fed && w.counted() >= w.baseline+f.words.Load() {
+			view.draw(w, f, true)
+			return demoComplete, nil
+		}
+		select {
+		case err := <-feedDone:
+			if err != nil && ctx.Err() == nil {
+				return 0, failuref("demo wordcount: feeding the input: %v", err)
+			}
+			fed = true
+			feedDone = nil
+			continue
+		case <-ctx.Done():
+			return demoInterrupted, nil
+		case <-app.Done():
+			return 0, failuref("demo wordcount: the app stopped (%s): %v", app.State(), app.Err())
+		case <-deadline.C:
+			return 0, failuref("demo wordcount: not every word was counted within --timeout %v (%d of %d counted)",
+				o.timeout, w.counted()-w.baseline, f.words.Load())
+		case <-w.changed():
+		case <-tick.C:
+			view.draw(w, f, false)
+		}
+	}
+}
+
+// demoTopics creates the demo's topics unless they exist (a reused
+// --data-dir).
+func demoTopics(ctx context.Context, addr string, partitions int32, stdout io.Writer) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		return failuref("demo wordcount: %v", err)
+	}
+	defer cl.Close()
+	resp, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, 1, nil, wordcount.DefaultInputTopic, wordcount.DefaultOutputTopic)
+	if err != nil {
+		return failuref("demo wordcount: creating topics: %v", err)
+	}
+	for _, r := range resp.Sorted() {
+		switch {
+		case r.Err == nil:
+			fmt.Fprintf(stdout, "created topic %s (%d partitions)\n", r.Topic, partitions)
+		case errors.Is(r.Err, kerr.TopicAlreadyExists):
+			fmt.Fprintf(stdout, "topic %s exists already (from an earlier run in --data-dir): its counts carry on\n", r.Topic)
+		default:
+			return failuref("demo wordcount: creating topic %s: %v", r.Topic, r.Err)
+		}
+	}
+	return nil
+}
+
+// demoFeeder produces the input, one record per line, with null keys.
+type demoFeeder struct {
+	addr  string
+	rate  float64
+	lines atomic.Int64
+	words atomic.Int64
+	start atomic.Int64 // unix nanos of the first record
+	end   atomic.Int64 // unix nanos when every record was acknowledged
+}
+
+func newDemoFeeder(addr string, rate float64) *demoFeeder { return &demoFeeder{addr: addr, rate: rate} }
+
+func (f *demoFeeder) startedAt() time.Time {
+	if n := f.start.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Now()
+}
+
+func (f *demoFeeder) feed(ctx context.Context, in io.Reader) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(f.addr), kgo.DefaultProduceTopic(wordcount.DefaultInputTopic))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	f.start.Store(time.Now().UnixNano())
+	var (
+		errMu    sync.Mutex
+		firstErr error
+		n        int64
+	)
+	for sc.Scan() {
+		if f.rate > 0 {
+			due := f.startedAt().Add(time.Duration(float64(n) / f.rate * float64(time.Second)))
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Until(due)): // pacing the input at --rate
+			}
+		}
+		line := sc.Text()
+		words := int64(len(wordcount.Words(line)))
+		n++
+		cl.Produce(ctx, &kgo.Record{Value: []byte(line)}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				errMu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				errMu.Unlock()
+				return
+			}
+			f.lines.Add(1)
+			f.words.Add(words)
+		})
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return err
+	}
+	f.end.Store(time.Now().UnixNano())
+	errMu.Lock()
+	defer errMu.Unlock()
+	return firstErr
+}
+
+// countWatcher follows the output topic: the last count of every word.
+type countWatcher struct {
+	cl       *kgo.Client
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	baseline int64 // counted before this run fed anything (a reused --data-dir)
+
+	mu      sync.Mutex
+	latest  map[string]int64
+	sum     int64
+	records int64
+	notify  chan struct{}
+}
+
+// newCountWatcher reads topic up to its current end (counts left by an
+// earlier run in --data-dir form the baseline), then follows it.
+func newCountWatcher(ctx context.Context, addr, topic string) (*countWatcher, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+	if err != nil {
+		return nil, failuref("demo wordcount: output consumer: %v", err)
+	}
+	w := &countWatcher{cl: cl, latest: map[string]int64{}, notify: make(chan struct{}, 1)}
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		cl.Close()
+		return nil, failuref("demo wordcount: reading %s: %v", topic, err)
+	}
+	var want int64
+	ends.Each(func(o kadm.ListedOffset) { want += o.Offset })
+	for w.records < want {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			cl.Close()
+			return nil, ctx.Err()
+		}
+		fs.EachRecord(w.apply)
+	}
+	w.baseline = w.sum
+	wctx, cancel := context.WithCancel(context.Background())
+	w.cancel = cancel
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		for {
+			fs := cl.PollFetches(wctx)
+			if wctx.Err() != nil {
+				return
+			}
+			w.mu.Lock()
+			fs.EachRecord(w.apply)
+			w.mu.Unlock()
+			select {
+			case w.notify <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return w, nil
+}
+
+// apply takes one count; w.mu is held (or the watcher is not shared yet).
+func (w *countWatcher) apply(r *kgo.Record) {
+	w.records++
+	if len(r.Value) != 8 {
+		return // not a count; the app never writes one
+	}
+	n := int64(binary.BigEndian.Uint64(r.Value))
+	word := string(r.Key)
+	w.sum += n - w.latest[word]
+	w.latest[word] = n
+}
+
+func (w *countWatcher) changed() <-chan struct{} { return w.notify }
+
+func (w *countWatcher) counted() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.sum
+}
+
+type wordCount struct {
+	word  string
+	count int64
+}
+
+// snapshot returns the top n words (all if n is 0), by count then word, and
+// the number of distinct words and count updates read.
+func (w *countWatcher) snapshot(n int) (top []wordCount, distinct int, records int64) {
+	w.mu.Lock()
+	all := make([]wordCount, 0, len(w.latest))
+	for k, v := range w.latest {
+		all = append(all, wordCount{k, v})
+	}
+	records = w.records
+	w.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].count != all[j].count {
+			return all[i].count > all[j].count
+		}
+		return all[i].word < all[j].word
+	})
+	if n > 0 && len(all) > n {
+		return all[:n], len(all), records
+	}
+	return all, len(all), records
+}
+
+func (w *countWatcher) close() {
+	if w.cancel != nil {
+		w.cancel()
+	}
+	w.wg.Wait()
+	w.cl.Close()
+}
+
+// liveView draws the top words: redrawn in place on a terminal, a line per
+// refresh otherwise.
+type liveView struct {
+	out   io.Writer
+	tty   bool
+	top   int
+	drawn int // lines drawn last time (terminal)
+}
+
+func newLiveView(out io.Writer, tty bool, top int) *liveView {
+	return &liveView{out: out, tty: tty, top: top}
+}
+
+func (v *liveView) draw(w *countWatcher, f *demoFeeder, final bool) {
+	n := v.top
+	if v.tty && (n == 0 || n > 20) {
+		n = 20 // the live table stays small; the summary lists them all
+	}
+	top, distinct, _ := w.snapshot(n)
+	counted := w.counted() - w.baseline
+	if !v.tty {
+		if final {
+			return // the summary follows
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "counted %d of %d words fed (%d lines), %d distinct; top:", counted, f.words.Load(), f.lines.Load(), distinct)
+		for i, wc := range top {
+			if i == 5 {
+				break
+			}
+			fmt.Fprintf(&b, " %s=%d", wc.word, wc.count)
+		}
+		fmt.Fprintln(v.out, b.String())
+		return
+	}
+	var table strings.Builder
+	fmt.Fprintf(&table, "counted %d of %d words fed (%d lines), %d distinct\n", counted, f.words.Load(), f.lines.Load(), distinct)
+	writeTop(&table, top)
+	if v.drawn > 0 {
+		fmt.Fprintf(v.out, "\033[%dF\033[J", v.drawn) // back to the table's first line, clear below
+	}
+	io.WriteString(v.out, table.String())
+	v.drawn = strings.Count(table.String(), "\n")
+}
+
+func (v *liveView) finish() {
+	if v.tty && v.drawn > 0 {
+		fmt.Fprintln(v.out)
+	}
+}
+
+func writeTop(w io.Writer, top []wordCount) {
+	width := 4
+	for _, wc := range top {
+		width = max(width, len(wc.word))
+	}
+	fmt.Fprintf(w, "  %4s  %-*s  %8s\n", "rank", width, "word", "count")
+	for i, wc := range top {
+		fmt.Fprintf(w, "  %4d  %-*s  %8d\n", i+1, width, wc.word, wc.count)
+	}
+}
+
+func printDemoSummary(out io.Writer, o demoOptions, f *demoFeeder, w *countWatcher, state streams.State, tasks []streams.TaskInfo, elapsed, total time.Duration) {
+	top, distinct, records := w.snapshot(o.top)
+	counted := w.counted() - w.baseline
+	fmt.Fprintf(out, "\nsummary\n")
+	fmt.Fprintf(out, "  records in:   %d lines, %d words\n", f.lines.Load(), f.words.Load())
+	fmt.Fprintf(out, "  records out:  %d count updates, %d distinct words, %d words counted\n", records, distinct, counted)
+	rate := float64(counted) / elapsed.Seconds()
+	note := ""
+	if o.rate > 0 {
+		note = fmt.Sprintf(" (input paced at %g lines/s; --rate 0 feeds at full speed)", o.rate)
+	}
+	fmt.Fprintf(out, "  throughput:   %.0f words/s from the first line fed to the last count%s\n", rate, note)
+	fmt.Fprintf(out, "  elapsed:      %s (%s with start-up and shutdown)\n", elapsed.Round(time.Millisecond), total.Round(time.Millisecond))
+	fmt.Fprintf(out, "  app:          %s, %d task(s)\n", state, len(tasks))
+	for _, t := range tasks {
+		parts := make([]string, len(t.Partitions))
+		for i, p := range t.Partitions {
+			parts[i] = fmt.Sprintf("%s-%d", p.Topic, p.Partition)
+		}
+		fmt.Fprintf(out, "    task %s on %s, %s: %s\n", t.ID, t.Thread, t.State, strings.Join(parts, ", "))
+	}
+	if o.top == 0 {
+		fmt.Fprintf(out, "\nall %d words:\n", len(top))
+	} else {
+		fmt.Fprintf(out, "\ntop %d words:\n", len(top))
+	}
+	writeTop(out, top)
+}
+
+// isTerminal reports whether w is a terminal, where the live table is
+// redrawn in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

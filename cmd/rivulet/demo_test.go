@@ -1,0 +1,152 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// independentCounts counts words the obvious way, without the word-count
+// package: lower-case everything, split on every rune that is not a letter.
+func independentCounts(text string) map[string]int64 {
+	out := map[string]int64{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) }) {
+		out[w]++
+	}
+	return out
+}
+
+// demoTable reads the word table the demo prints after its summary
+// ("all N words:" or "top N words:"), in order.
+func demoTable(t *testing.T, stdout string) (words []string, counts map[string]int64) {
+	t.Helper()
+	_, after, ok := strings.Cut(stdout, "\nsummary\n")
+	if !ok {
+		t.Fatalf("no summary in:\n%s", stdout)
+	}
+	lines := strings.Split(after, "\n")
+	start := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, "all ") || strings.HasPrefix(l, "top ") {
+			start = i + 2 // skip the header row
+			break
+		}
+	}
+	if start < 0 {
+		t.Fatalf("no word table in:\n%s", stdout)
+	}
+	counts = map[string]int64{}
+	for _, l := range lines[start:] {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			continue
+		}
+		n, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil {
+			t.Fatalf("bad table row %q", l)
+		}
+		words = append(words, f[1])
+		counts[f[1]] = n
+	}
+	return words, counts
+}
+
+// TestDemoWordCountBuiltinText runs `rivulet demo wordcount` as a user types
+// it (the built binary) and checks every count it prints for its built-in
+// text against an independent count.
+func TestDemoWordCountBuiltinText(t *testing.T) {
+	res := mustCLI(t, "", "demo", "wordcount", "--top", "0", "--rate", "0")
+	_, got := demoTable(t, res.stdout)
+	want := independentCounts(demoText)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("counts differ from an independent count\n got %v\nwant %v\n%s", got, want, res)
+	}
+	var words int64
+	for _, n := range want {
+		words += n
+	}
+	lines := strings.Count(demoText, "\n")
+	for _, s := range []string{
+		"records in:   " + strconv.Itoa(lines) + " lines, " + strconv.FormatInt(words, 10) + " words",
+		strconv.Itoa(len(want)) + " distinct words, " + strconv.FormatInt(words, 10) + " words counted",
+		"app:          RUNNING, 4 task(s)", // 2 sub-topologies x 2 partitions
+		"task 1_1 on ",
+	} {
+		if !strings.Contains(res.stdout, s) {
+			t.Errorf("summary lacks %q:\n%s", s, res.stdout)
+		}
+	}
+}
+
+// TestDemoWordCountDefault runs the README's command unchanged: paced input,
+// a live view (plain lines here: stdout is not a terminal), the top 10.
+func TestDemoWordCountDefault(t *testing.T) {
+	res := mustCLI(t, "", "demo", "wordcount")
+	words, got := demoTable(t, res.stdout)
+	want := independentCounts(demoText)
+	if len(words) != 10 {
+		t.Fatalf("%d rows, want 10:\n%s", len(words), res.stdout)
+	}
+	for i, w := range words {
+		if got[w] != want[w] {
+			t.Errorf("%s = %d, want %d", w, got[w], want[w])
+		}
+		if i > 0 && got[words[i-1]] < got[w] {
+			t.Errorf("table not sorted by count at %s", w)
+		}
+	}
+	if words[0] != "the" {
+		t.Errorf("top word %q, want \"the\"", words[0])
+	}
+	if !strings.Contains(res.stdout, "counted ") || !strings.Contains(res.stdout, "top: the=") {
+		t.Errorf("no live progress lines:\n%s", res.stdout)
+	}
+}
+
+// TestDemoWordCountInputs feeds a file and standard input, and reuses a
+// --data-dir: the second run's counts carry on from the first.
+func TestDemoWordCountInputs(t *testing.T) {
+	dir := t.TempDir()
+	text := "Hello, hello WORLD.\nbonjour le monde -- hello\n\nnaïve café, NAÏVE\n"
+	file := filepath.Join(dir, "in.txt")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := independentCounts(text)
+	res := mustCLI(t, "", "demo", "wordcount", "--input", file, "--top", "0", "--partitions", "3", "--threads", "2")
+	if _, got := demoTable(t, res.stdout); !reflect.DeepEqual(got, want) {
+		t.Fatalf("file: got %v want %v\n%s", got, want, res)
+	}
+
+	data := filepath.Join(dir, "data")
+	res = mustCLI(t, text, "demo", "wordcount", "--input", "-", "--top", "0", "--data-dir", data)
+	if _, got := demoTable(t, res.stdout); !reflect.DeepEqual(got, want) {
+		t.Fatalf("stdin: got %v want %v\n%s", got, want, res)
+	}
+	res = mustCLI(t, text, "demo", "wordcount", "--input", "-", "--top", "0", "--data-dir", data)
+	if !strings.Contains(res.stdout, "exists already") {
+		t.Errorf("second run did not notice the existing topics:\n%s", res.stdout)
+	}
+	_, got := demoTable(t, res.stdout)
+	for w, n := range want {
+		if got[w] != 2*n {
+			t.Errorf("after two runs %s = %d, want %d", w, got[w], 2*n)
+		}
+	}
+}
+
+func TestDemoUsageErrors(t *testing.T) {
+	expectCLI(t, exitUsage, "no such file", "", "demo", "wordcount", "--input", "/nonexistent/file.txt")
+	expectCLI(t, exitUsage, "--threads", "", "demo", "wordcount", "--threads", "0")
+	expectCLI(t, exitUsage, "--rate", "", "demo", "wordcount", "--rate", "-1")
+	expectCLI(t, exitUsage, "name a demo", "", "demo")
+	expectCLI(t, exitUsage, "unknown flag", "", "demo", "wordcount", "--nope")
+	res := mustCLI(t, "", "demo", "wordcount", "--help")
+	if !strings.Contains(res.stdout, "Examples:") || !strings.Contains(res.stdout, "rivulet demo wordcount --input") {
+		t.Errorf("help lacks examples:\n%s", res.stdout)
+	}
+}
