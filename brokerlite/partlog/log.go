@@ -626,7 +626,7 @@ func (l *Log) flushIfDue() error {
 }
 
 // Read returns the batches starting with the one that contains offset, up to
-// maxBytes but always at least one whole batch when one exists at or after
+// maxBytes (capped at 64 MiB) but always at least one whole batch when one exists at or after
 // offset (Kafka's rule, so a consumer can always make progress). Reads stay
 // within one segment, as Kafka's do, and return whole batches only. Reading
 // at the log end offset returns no records; outside [LogStartOffset,
@@ -720,6 +720,11 @@ func (l *Log) readSegment(s *segment, dst []byte, offset int64, maxBytes int32, 
 	return out, rng, true, err
 }
 
+// maxReadBytes caps what one read returns (beyond a first batch that is
+// larger), so a huge maxBytes cannot make the log allocate a whole segment.
+// Kafka's own fetch.max.bytes default is 50 MiB.
+const maxReadBytes = 64 << 20
+
 // readHint remembers where the last read of a segment ended.
 type readHint struct{ offset, pos int64 }
 
@@ -730,7 +735,7 @@ type readHint struct{ offset, pos int64 }
 // (-1 otherwise). ok is false when the bytes at pos are not the expected
 // batch (a stale hint).
 func (l *Log) readAt(s *segment, dst []byte, pos, wantBase int64, firstSize int, maxBytes int32, size, hw int64) ([]byte, FileRange, bool, error) {
-	want := int64(maxBytes)
+	want := min(int64(maxBytes), maxReadBytes)
 	if want < batchHeaderSize {
 		want = batchHeaderSize
 	}
