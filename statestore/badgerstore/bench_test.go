@@ -510,3 +510,189 @@ func TestBenchFixtureSmall(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+// BenchmarkReadsInterleaved measures Get and Range on the same 1M-key data for the store
+// and for raw Badger in alternating chunks, so that the load of a shared machine, which
+// drifts over seconds, weighs on both sides alike. b.N counts operations on each side
+// (Get: lookups; Range: entries read in 100-key ranges). It reports the ratio of raw
+// Badger's time to the store's (vs-raw) and both sides' records/s.
+func BenchmarkReadsInterleaved(b *testing.B) {
+	f := loadFixture(b, fixtureKeys)
+	const chunks = 20
+	get := func(raw bool, r *rand.Rand, n int) {
+		var k, v []byte
+		for range n {
+			k = benchKey(k, r.Uint64N(uint64(f.n)))
+			if raw {
+				err := f.raw.View(func(txn *badger.Txn) error {
+					item, err := txn.Get(k)
+					if err != nil {
+						return err
+					}
+					v, err = item.ValueCopy(nil)
+					return err
+				})
+				if err != nil || len(v) != benchValueLen {
+					b.Fatal(err)
+				}
+				continue
+			}
+			v, err := f.store.Get(k)
+			if err != nil || len(v) != benchValueLen {
+				b.Fatal(err)
+			}
+		}
+	}
+	const span = 100
+	rng := func(raw bool, r *rand.Rand, n int) {
+		var from, v []byte
+		for done := 0; done < n; {
+			from = benchKey(from, r.Uint64N(uint64(f.n)))
+			if raw {
+				err := f.raw.View(func(txn *badger.Txn) error {
+					it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+					defer it.Close()
+					got := 0
+					for it.Seek(from); it.Valid() && got < span && done < n; it.Next() {
+						var err error
+						if v, err = it.Item().ValueCopy(v[:0]); err != nil {
+							return err
+						}
+						got++
+						done++
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				continue
+			}
+			it, err := f.store.Range(from, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for got := 0; got < span && done < n && it.Next(); got++ {
+				if len(it.Value()) != benchValueLen {
+					b.Fatal("bad value")
+				}
+				done++
+			}
+			if err := it.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, op := range []struct {
+		name string
+		fn   func(bool, *rand.Rand, int)
+	}{{"Get", get}, {"Range", rng}} {
+		b.Run(op.name, func(b *testing.B) {
+			rRaw, rStore := rand.New(rand.NewPCG(5, 6)), rand.New(rand.NewPCG(5, 6))
+			var tRaw, tStore time.Duration
+			b.ReportAllocs()
+			b.ResetTimer()
+			for c := range chunks {
+				n := b.N/chunks + boolInt(c < b.N%chunks)
+				t0 := time.Now()
+				op.fn(true, rRaw, n)
+				t1 := time.Now()
+				op.fn(false, rStore, n)
+				tRaw += t1.Sub(t0)
+				tStore += time.Since(t1)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(tRaw)/float64(tStore), "vs-raw")
+			b.ReportMetric(float64(b.N)/tStore.Seconds(), "records/s")
+			b.ReportMetric(float64(b.N)/tRaw.Seconds(), "raw-records/s")
+		})
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// BenchmarkPutInterleaved writes b.N keys to the store and b.N to raw Badger (a
+// WriteBatch per chunk, its fastest write path) in alternating chunks, for the same
+// reason as BenchmarkReadsInterleaved; both end with a flush and an fsync. Put writes one
+// key per call (through the write buffer, readable at once); PutAll-1000 writes batches of
+// 1000, as a record cache flush does.
+func BenchmarkPutInterleaved(b *testing.B) {
+	for _, batchSize := range []int{1, 1000} {
+		name := "Put"
+		if batchSize > 1 {
+			name = fmt.Sprintf("PutAll-%d", batchSize)
+		}
+		b.Run(name, func(b *testing.B) { benchPutInterleaved(b, batchSize) })
+	}
+}
+
+func benchPutInterleaved(b *testing.B, batchSize int) {
+	const chunks = 20
+	db := openRaw(b, b.TempDir())
+	defer db.Close()
+	opts := benchOptions()
+	s, err := OpenKeyValueStore(b.TempDir(), "bench", opts, statestore.KeyValueOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var tRaw, tStore time.Duration
+	b.SetBytes(benchKeyLen + benchValueLen)
+	b.ReportAllocs()
+	b.ResetTimer()
+	next := uint64(0)
+	var k, v []byte
+	batch := make([]statestore.KeyValue, 0, batchSize)
+	for c := range chunks {
+		n := uint64(b.N/chunks + boolInt(c < b.N%chunks))
+		t0 := time.Now()
+		wb := db.NewWriteBatch()
+		for i := next; i < next+n; i++ {
+			if err := wb.Set(benchKey(make([]byte, 0, benchKeyLen), i), benchValue(make([]byte, 0, benchValueLen), i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		if c == chunks-1 {
+			if err := db.Sync(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t1 := time.Now()
+		for i := next; i < next+n; i++ {
+			if batchSize == 1 {
+				k, v = benchKey(k, i), benchValue(v, i)
+				if err := s.Put(k, v); err != nil {
+					b.Fatal(err)
+				}
+				continue
+			}
+			batch = append(batch, statestore.KeyValue{Key: benchKey(make([]byte, 0, benchKeyLen), i), Value: benchValue(make([]byte, 0, benchValueLen), i)})
+			if len(batch) == batchSize || i == next+n-1 {
+				if err := s.PutAll(batch); err != nil {
+					b.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+		}
+		if c == chunks-1 {
+			if err := s.Flush(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		tRaw += t1.Sub(t0)
+		tStore += time.Since(t1)
+		next += n
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(tRaw)/float64(tStore), "vs-raw")
+	b.ReportMetric(float64(b.N)/tStore.Seconds(), "records/s")
+	b.ReportMetric(float64(b.N)/tRaw.Seconds(), "raw-records/s")
+}

@@ -20,7 +20,8 @@ import (
 const dataPrefix = 0x01
 
 // engine is the Badger core.Engine: a write buffer (a copy-on-write B-tree of pending
-// writes, nil values being deletes) in front of one Badger instance.
+// writes, nil values being deletes, keyed by the prefixed keys Badger stores) in front of
+// one Badger instance.
 //
 // Writes go to the buffer; when it exceeds WriteBufferSize, and on Flush, it is written to
 // Badger in one WriteBatch. Reads look in the buffer first. A snapshot pairs a snapshot of
@@ -112,14 +113,14 @@ func (e *engine) Get(key []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
+	var kb [64]byte
+	pk := pkey(kb[:0], key)
 	e.mu.RLock()
-	v, ok := e.buf.Get(key)
+	v, ok := e.buf.Get(pk)
 	e.mu.RUnlock()
 	if ok {
 		return v, nil // nil: a pending delete
 	}
-	var kb [64]byte
-	pk := pkey(kb[:0], key)
 	txn := e.db.NewTransaction(false)
 	defer txn.Discard()
 	item, err := txn.Get(pk)
@@ -144,26 +145,35 @@ func valueOf(item *badger.Item, dst []byte) ([]byte, error) {
 	return v, nil
 }
 
+// directBatch is the batch size from which Apply writes straight to Badger instead of
+// through the write buffer: a big PutAll (a cache flush) then costs what a raw WriteBatch
+// costs.
+const directBatch = 512
+
 func (e *engine) Apply(entries []statestore.KeyValue) error {
 	if e.restoring.Load() {
 		if err := e.finishRestore(); err != nil {
 			return err
 		}
 	}
+	if len(entries) >= directBatch {
+		return e.applyDirect(entries)
+	}
 	e.mu.Lock()
 	e.fresh = false
 	for _, kv := range entries {
-		// One allocation for both; never modified later, so Get results stay valid.
-		n := len(kv.Key) + len(kv.Value)
-		buf := make([]byte, n)
-		copy(buf, kv.Key)
-		k := buf[:len(kv.Key):len(kv.Key)]
+		// One allocation for the prefixed key (as Badger will store it) and the value;
+		// never modified later, so Get results stay valid and the flush to Badger copies
+		// nothing.
+		buf := make([]byte, 1+len(kv.Key)+len(kv.Value))
+		buf[0] = dataPrefix
+		kl := 1 + copy(buf[1:], kv.Key)
 		var v []byte
 		if kv.Value != nil {
-			v = buf[len(kv.Key):]
+			v = buf[kl:]
 			copy(v, kv.Value)
 		}
-		e.buf.Set(k, v)
+		e.buf.Set(buf[:kl:kl], v)
 	}
 	full := e.buf.Bytes() > e.opts.WriteBufferSize
 	e.mu.Unlock()
@@ -171,6 +181,33 @@ func (e *engine) Apply(entries []statestore.KeyValue) error {
 		return e.flushBuffer()
 	}
 	return nil
+}
+
+// applyDirect writes a large batch straight to Badger, after the buffer (which may hold
+// older values of the same keys, and is read first). The WriteBatch keeps the caller's
+// slices only until Flush returns, which waits for its commits.
+func (e *engine) applyDirect(entries []statestore.KeyValue) error {
+	if err := e.flushBuffer(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.fresh = false
+	e.mu.Unlock()
+	wb := e.newWriteBatch()
+	for _, kv := range entries {
+		pk := pkey(make([]byte, 0, 1+len(kv.Key)), kv.Key)
+		var err error
+		if kv.Value == nil {
+			err = wb.Delete(pk)
+		} else {
+			err = wb.Set(pk, kv.Value)
+		}
+		if err != nil {
+			wb.Cancel()
+			return err
+		}
+	}
+	return wb.Flush()
 }
 
 // flushBuffer writes the buffer to Badger in one WriteBatch, then empties it. Only the
@@ -184,8 +221,7 @@ func (e *engine) flushBuffer() error {
 	}
 	wb := e.newWriteBatch()
 	var err error
-	buf.Scan(func(k, v []byte) bool {
-		pk := pkey(make([]byte, 0, len(k)+1), k)
+	buf.Scan(func(pk, v []byte) bool {
 		if v == nil {
 			err = wb.Delete(pk)
 		} else {
@@ -389,26 +425,29 @@ type snapshot struct {
 func (s *snapshot) Release() { s.txn.Discard() }
 
 func (s *snapshot) Iter(lo, hi []byte, reverse bool) (statestore.KeyValueIterator, error) {
+	// Both sides hold prefixed keys: bounds get the prefix too.
+	plo := pkey(nil, lo)
+	phi := []byte{dataPrefix + 1}
+	if hi != nil {
+		phi = pkey(nil, hi)
+	}
 	it := s.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Reverse: reverse, Prefix: []byte{dataPrefix}})
-	m := &mergeIter{buf: s.buf.Iter(lo, hi, reverse), db: it, lo: lo, hi: hi, reverse: reverse}
+	m := &mergeIter{buf: s.buf.Iter(plo, phi, reverse), db: it, lo: plo, hi: phi, reverse: reverse}
 	// Position the Badger iterator: forward at lo; backward at the last key < hi.
-	switch {
-	case !reverse:
-		it.Seek(pkey(nil, lo))
-	case hi != nil:
-		it.Seek(pkey(nil, hi))
-		if it.Valid() && bytes.Equal(it.Item().Key()[1:], hi) {
+	if !reverse {
+		it.Seek(plo)
+	} else {
+		it.Seek(phi)
+		if it.Valid() && bytes.Equal(it.Item().Key(), phi) {
 			it.Next()
 		}
-	default:
-		it.Seek([]byte{dataPrefix + 1})
 	}
 	m.bufOK = m.buf.Next()
 	return m, nil
 }
 
 // mergeIter merges the write buffer (which wins on equal keys, and whose nil values hide
-// keys) with a Badger iterator.
+// keys) with a Badger iterator. Keys on both sides carry the data prefix, bounds too.
 type mergeIter struct {
 	buf     *core.TreeIter
 	bufOK   bool
@@ -425,17 +464,17 @@ type mergeIter struct {
 	started bool
 }
 
-// dbKey returns the current Badger key (without the prefix) if it is within bounds.
+// dbKey returns the current Badger key if it is within bounds.
 func (m *mergeIter) dbKey() ([]byte, bool) {
 	if !m.db.Valid() {
 		return nil, false
 	}
-	k := m.db.Item().Key()[1:]
+	k := m.db.Item().Key()
 	if m.reverse {
-		if m.lo != nil && bytes.Compare(k, m.lo) < 0 {
+		if bytes.Compare(k, m.lo) < 0 {
 			return nil, false
 		}
-	} else if m.hi != nil && bytes.Compare(k, m.hi) >= 0 {
+	} else if bytes.Compare(k, m.hi) >= 0 {
 		return nil, false
 	}
 	return k, true
@@ -469,7 +508,7 @@ func (m *mergeIter) Next() bool {
 			}
 		}
 		if c > 0 { // Badger's key comes first
-			m.key, m.val, m.fromDB = dk, nil, m.db.Item()
+			m.key, m.val, m.fromDB = dk[1:], nil, m.db.Item()
 			return true
 		}
 		// The buffer's key comes first, or both have it and the buffer wins.
@@ -481,7 +520,7 @@ func (m *mergeIter) Next() bool {
 		if v == nil {
 			continue // a pending delete
 		}
-		m.key, m.val, m.fromDB = k, v, nil
+		m.key, m.val, m.fromDB = k[1:], v, nil
 		return true
 	}
 }

@@ -107,3 +107,44 @@ func TestRestoreMatchesChangelog(t *testing.T) {
 		})
 	}
 }
+
+// TestLargePutAllGoesAroundTheBuffer checks the direct path of big batches: values still
+// in the write buffer must not shadow what the batch writes.
+func TestLargePutAllGoesAroundTheBuffer(t *testing.T) {
+	o := testOptions()
+	o.WriteBufferSize = 1 << 20 // keep the single puts in the buffer
+	s, err := badgerstore.OpenKeyValueStore(t.TempDir(), "s", o, statestore.KeyValueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 100 {
+		if err := s.Put(fmt.Appendf(nil, "k%04d", i), []byte("buffered")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch := make([]statestore.KeyValue, 0, 2000)
+	for i := range 2000 {
+		kv := statestore.KeyValue{Key: fmt.Appendf(nil, "k%04d", i), Value: []byte("batched")}
+		if i%10 == 0 {
+			kv.Value = nil
+		}
+		batch = append(batch, kv)
+	}
+	if err := s.PutAll(batch); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2000 {
+		v, err := s.Get(fmt.Appendf(nil, "k%04d", i))
+		want := "batched"
+		if i%10 == 0 {
+			want = ""
+		}
+		if err != nil || string(v) != want || (want == "") != (v == nil) {
+			t.Fatalf("k%04d = %q, %v; want %q", i, v, err, want)
+		}
+	}
+	if n, _ := s.ApproximateNumEntries(); n != 1800 {
+		t.Fatalf("%d entries, want 1800", n)
+	}
+}

@@ -22,7 +22,7 @@ type Tree struct {
 
 // NewTree returns an empty tree.
 func NewTree() *Tree {
-	return &Tree{t: btree.NewBTreeGOptions(itemLess, btree.Options{NoLocks: true, Degree: 32})}
+	return &Tree{t: btree.NewBTreeGOptions(itemLess, btree.Options{NoLocks: true, Degree: 12})}
 }
 
 // Get returns the entry for k.
