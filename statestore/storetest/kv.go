@@ -323,6 +323,8 @@ func RunKeyValue(t *testing.T, h Harness) {
 		})
 	}
 
+	t.Run("ConcurrentReadersAndClose", func(t *testing.T) { runConcurrentKV(t, h) })
+
 	t.Run("Properties", func(t *testing.T) {
 		for _, seed := range h.seeds(t) {
 			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
