@@ -1,0 +1,301 @@
+package streams_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/brokerlite"
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+// startWindowBroker runs brokerlite in this process on a temporary
+// directory, for the window and join end-to-end test.
+func startWindowBroker(t testing.TB) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := brokerlite.Start(ctx, brokerlite.Config{
+		Properties: map[string]string{
+			"listeners":                        "PLAINTEXT://127.0.0.1:0",
+			"log.dirs":                         t.TempDir(),
+			"group.initial.rebalance.delay.ms": "0",
+			"offsets.topic.num.partitions":     "4",
+		},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	must(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		b.Close(ctx)
+	})
+	return []string{b.Addr()}
+}
+
+// produceToEveryPartition sends one record with the given key prefix,
+// value and timestamp to each partition of topic: it moves stream time of
+// every task forward.
+func produceToEveryPartition(t testing.TB, addrs []string, topic string, partitions int32, key, value string, ts time.Time) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	must(t, err)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var recs []*kgo.Record
+	for p := int32(0); p < partitions; p++ {
+		recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte(fmt.Sprintf("%s-%d", key, p)), Value: []byte(value), Timestamp: ts})
+	}
+	must(t, cl.ProduceSync(ctx, recs...).FirstErr())
+}
+
+// TestEndToEndWindowsAndJoinsOnBrokerlite runs a suppressed windowed count
+// and a stream-stream left join on brokerlite with two stream threads and
+// three partitions per topic, and checks that the outputs hold exactly the
+// expected final results: one count per key and window, and one join
+// result per order (joined with its payment, or with null once its window
+// closed).
+func TestEndToEndWindowsAndJoinsOnBrokerlite(t *testing.T) {
+	addrs := startWindowBroker(t)
+	const parts = 3
+	createTopic(t, addrs, parts, "wj-events", "wj-orders", "wj-payments", "wj-counts", "wj-joined")
+
+	const window = 1000 * time.Millisecond
+	b := streams.NewBuilder()
+	events := streams.NewStream(b, "wj-events", streams.ConsumedWith(ss, ss))
+	counts := streams.WindowedBy(events.GroupByKey(), streams.TimeWindowsOfSizeAndGrace(window, 500*time.Millisecond)).
+		Count(streams.MaterializedAs[string, int64]("wj-counts-store"))
+	counts.Suppress(streams.UntilWindowCloses(streams.Unbounded()).WithName("wj-final")).
+		ToStream().To("wj-counts")
+
+	orders := streams.NewStream(b, "wj-orders", streams.ConsumedWith(ss, ss))
+	payments := streams.NewStream(b, "wj-payments", streams.ConsumedWith(ss, ss))
+	streams.LeftJoin(orders, payments, func(_ string, o string, p *string) string {
+		if p == nil {
+			return o + "+null"
+		}
+		return o + "+" + *p
+	}, streams.JoinWindowsOfTimeDifferenceAndGrace(window, 200*time.Millisecond),
+		streams.StreamJoinedWith(ss, ss, ss).WithStoreName("wj-join")).To("wj-joined")
+	topo := build(t, b)
+
+	app := startApp(t, topo, streams.Properties{
+		"application.id":     "wj-app",
+		"bootstrap.servers":  strings.Join(addrs, ","),
+		"num.stream.threads": "2",
+		"commit.interval.ms": "100",
+		"state.dir":          t.TempDir(),
+	})
+
+	// Every task runs, spread over the two threads before any input arrives, so
+	// both threads process.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		tasks := app.Tasks()
+		threads := map[string]bool{}
+		for _, ti := range tasks {
+			threads[ti.Thread] = true
+		}
+		if len(tasks) == 2*parts && len(threads) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tasks %+v, want %d (2 sub-topologies x %d partitions) on 2 threads", tasks, 2*parts, parts)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	base := time.UnixMilli(1_700_000_000_000).Truncate(window)
+	at := func(ms int64) time.Time { return base.Add(time.Duration(ms) * time.Millisecond) }
+
+	// Events: 8 keys over 4 windows, some out of order within grace.
+	wantCounts := map[string]int64{}
+	var recs []*kgo.Record
+	for i := 0; i < 160; i++ {
+		key := fmt.Sprintf("user-%d", i%8)
+		ms := int64(i) * 25 // 0 .. 3975: windows 0..3
+		if i%10 == 9 && ms >= 300 {
+			ms -= 300 // out of order, within the 500ms grace
+		}
+		w := ms / 1000 * 1000
+		wantCounts[fmt.Sprintf("%s@%d", key, base.UnixMilli()+w)]++
+		recs = append(recs, &kgo.Record{Topic: "wj-events", Key: []byte(key), Value: []byte("e"), Timestamp: at(ms)})
+	}
+	// Orders and payments: even orders are paid within the window.
+	wantJoined := map[string]string{}
+	for i := 0; i < 30; i++ {
+		id := fmt.Sprintf("order-%02d", i)
+		recs = append(recs, &kgo.Record{Topic: "wj-orders", Key: []byte(id), Value: []byte("o" + id[6:]), Timestamp: at(int64(i) * 100)})
+		if i%2 == 0 {
+			recs = append(recs, &kgo.Record{Topic: "wj-payments", Key: []byte(id), Value: []byte("paid"), Timestamp: at(int64(i)*100 + 400)})
+			wantJoined[id] = "o" + id[6:] + "+paid"
+		} else {
+			wantJoined[id] = "o" + id[6:] + "+null"
+		}
+	}
+	produce(t, addrs, recs...)
+	// Move every task's stream time far ahead: every window closes.
+	produceToEveryPartition(t, addrs, "wj-events", parts, "zz-close", "e", at(60_000))
+	produceToEveryPartition(t, addrs, "wj-orders", parts, "zz-close", "close", at(60_000))
+
+	windowed := streams.TimeWindowedSerde(ss, window)
+	gotCounts := map[string]int64{}
+	dupCounts := 0
+	consumeUntil(t, addrs, "wj-counts", 60*time.Second, func(rs []*kgo.Record) bool {
+		gotCounts, dupCounts = map[string]int64{}, 0
+		for _, r := range rs {
+			k, err := windowed.Deserialize(r.Key)
+			if err != nil {
+				t.Fatalf("windowed key %x: %v", r.Key, err)
+			}
+			id := fmt.Sprintf("%s@%d", k.Key, k.Window.Start)
+			if _, ok := gotCounts[id]; ok {
+				dupCounts++
+			}
+			gotCounts[id] = i64(r.Value)
+		}
+		return len(gotCounts) >= len(wantCounts)
+	})
+	if fmt.Sprint(sortedMap(gotCounts)) != fmt.Sprint(sortedMap(wantCounts)) || dupCounts != 0 {
+		t.Fatalf("final counts (%d duplicates)\n got %v\nwant %v\nstate %s err %v", dupCounts, sortedMap(gotCounts), sortedMap(wantCounts), app.State(), app.Err())
+	}
+
+	gotJoined := map[string]string{}
+	dupJoined := 0
+	consumeUntil(t, addrs, "wj-joined", 60*time.Second, func(rs []*kgo.Record) bool {
+		gotJoined, dupJoined = map[string]string{}, 0
+		for _, r := range rs {
+			if strings.HasPrefix(string(r.Key), "zz-close") {
+				continue
+			}
+			if _, ok := gotJoined[string(r.Key)]; ok {
+				dupJoined++
+			}
+			gotJoined[string(r.Key)] = string(r.Value)
+		}
+		return len(gotJoined) >= len(wantJoined)
+	})
+	if fmt.Sprint(sortedStrings(gotJoined)) != fmt.Sprint(sortedStrings(wantJoined)) || dupJoined != 0 {
+		t.Fatalf("join results (%d duplicates)\n got %v\nwant %v\nstate %s err %v", dupJoined, sortedStrings(gotJoined), sortedStrings(wantJoined), app.State(), app.Err())
+	}
+}
+
+func sortedStrings(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestEndToEndSuppressionSurvivesRestart holds windows in a suppression
+// buffer, stops the application and starts it again on an empty state
+// directory (as if its tasks moved to another instance): the buffer and
+// the window store come back from their changelogs, and each window's
+// final result is emitted exactly once after the restart.
+func TestEndToEndSuppressionSurvivesRestart(t *testing.T) {
+	addrs := startWindowBroker(t)
+	const parts = 2
+	createTopic(t, addrs, parts, "sr-events", "sr-counts")
+	const window = 1000 * time.Millisecond
+	b := streams.NewBuilder()
+	events := streams.NewStream(b, "sr-events", streams.ConsumedWith(ss, ss))
+	streams.WindowedBy(events.GroupByKey(), streams.TimeWindowsOfSizeAndGrace(window, 10*time.Second)).
+		Count(streams.MaterializedAs[string, int64]("sr-store")).
+		Suppress(streams.UntilWindowCloses(streams.Unbounded()).WithName("sr-final")).
+		ToStream().To("sr-counts")
+	topo := build(t, b)
+	props := func() streams.Properties {
+		return streams.Properties{
+			"application.id":     "sr-app",
+			"bootstrap.servers":  strings.Join(addrs, ","),
+			"num.stream.threads": "2",
+			"commit.interval.ms": "100",
+			"state.dir":          t.TempDir(),
+		}
+	}
+	base := time.UnixMilli(1_700_000_000_000).Truncate(window)
+	want := map[string]int64{}
+	var recs []*kgo.Record
+	for i := 0; i < 40; i++ {
+		key := fmt.Sprintf("k%d", i%4)
+		ms := int64(i) * 50 // windows 0 and 1
+		want[fmt.Sprintf("%s@%d", key, base.UnixMilli()+ms/1000*1000)]++
+		recs = append(recs, &kgo.Record{Topic: "sr-events", Key: []byte(key), Value: []byte("e"), Timestamp: base.Add(time.Duration(ms) * time.Millisecond)})
+	}
+
+	app := startAppNoCleanup(t, topo, props())
+	produce(t, addrs, recs...)
+	// Wait until the buffer's changelog holds every window (4 keys x 2
+	// windows), then stop: with 10s of grace, none has closed yet.
+	consumeUntil(t, addrs, "sr-app-sr-final-store-changelog", 30*time.Second, func(rs []*kgo.Record) bool {
+		live := map[string]bool{}
+		for _, r := range rs {
+			live[string(r.Key)] = r.Value != nil
+		}
+		n := 0
+		for _, ok := range live {
+			if ok {
+				n++
+			}
+		}
+		return n == len(want)
+	})
+	closeApp(t, app)
+	early := consumeUntil(t, addrs, "sr-counts", time.Second, func([]*kgo.Record) bool { return false })
+	if len(early) != 0 {
+		t.Fatalf("%d results before any window closed", len(early))
+	}
+
+	app = startAppNoCleanup(t, topo, props())
+	defer closeApp(t, app)
+	produceToEveryPartition(t, addrs, "sr-events", parts, "zz-close", "e", base.Add(time.Minute))
+	windowed := streams.TimeWindowedSerde(ss, window)
+	got := map[string]int64{}
+	dups := 0
+	consumeUntil(t, addrs, "sr-counts", 60*time.Second, func(rs []*kgo.Record) bool {
+		got, dups = map[string]int64{}, 0
+		for _, r := range rs {
+			k, err := windowed.Deserialize(r.Key)
+			if err != nil {
+				t.Fatalf("windowed key %x: %v", r.Key, err)
+			}
+			id := fmt.Sprintf("%s@%d", k.Key, k.Window.Start)
+			if _, ok := got[id]; ok {
+				dups++
+			}
+			got[id] = i64(r.Value)
+		}
+		return len(got) >= len(want)
+	})
+	if fmt.Sprint(sortedMap(got)) != fmt.Sprint(sortedMap(want)) || dups != 0 {
+		t.Fatalf("final counts after restart (%d duplicates)\n got %v\nwant %v\nstate %s err %v", dups, sortedMap(got), sortedMap(want), app.State(), app.Err())
+	}
+}
+
+func startAppNoCleanup(t testing.TB, topo *streams.Topology, props streams.Properties) *streams.App {
+	t.Helper()
+	app, err := streams.New(topo, props, fastGroup, streams.WithLogger(testLogger(t)))
+	must(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	must(t, app.Start(ctx))
+	return app
+}
+
+func closeApp(t testing.TB, app *streams.App) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := app.Close(ctx); err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
