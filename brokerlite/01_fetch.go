@@ -141,5 +141,15 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 			break
 		}
 	}
+	// Kafka sends every partition's records, empty when there are none; a null records
+	// field breaks sarama (goka), which drops the connection ("invalid byteslice length")
+	// and retries 2s later.
+	for ti := range resp.Topics {
+		for pi := range resp.Topics[ti].Partitions {
+			if sp := &resp.Topics[ti].Partitions[pi]; sp.RecordBatches == nil {
+				sp.RecordBatches = []byte{}
+			}
+		}
+	}
 	return resp, nil
 }
