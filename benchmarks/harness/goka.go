@@ -9,7 +9,9 @@ import (
 	"io"
 	"log"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
@@ -174,4 +176,53 @@ func startGokaWordCount(gc *gokaConfig, input, prefix string) (*gokaRun, error) 
 		gr.run(ctx, p)
 	}
 	return gr, nil
+}
+
+// saramaDecodeErrors counts the Fetch answers sarama could not decode, from
+// sarama's log: "error decoding packet" lines. sarama then drops the
+// connection and retries after Consumer.Retry.Backoff (2s), so each one
+// costs goka time that is the broker's fault, not goka's; runs report them.
+var saramaDecodeErrors = installSaramaLogCounter()
+
+type saramaLogCounter struct {
+	n    atomic.Int64
+	next sarama.StdLogger
+}
+
+// installSaramaLogCounter wraps sarama's package logger (a global: the
+// harness is a program's only user of sarama while it runs goka).
+func installSaramaLogCounter() *saramaLogCounter {
+	c := &saramaLogCounter{next: sarama.Logger}
+	sarama.Logger = c
+	return c
+}
+
+func (c *saramaLogCounter) count(s string) {
+	if strings.Contains(s, "error decoding packet") {
+		c.n.Add(1)
+	}
+}
+
+func (c *saramaLogCounter) Print(v ...any) {
+	c.count(fmt.Sprint(v...))
+	c.next.Print(v...)
+}
+
+func (c *saramaLogCounter) Printf(format string, v ...any) {
+	c.count(fmt.Sprintf(format, v...))
+	c.next.Printf(format, v...)
+}
+
+func (c *saramaLogCounter) Println(v ...any) {
+	c.count(fmt.Sprintln(v...))
+	c.next.Println(v...)
+}
+
+// decodeWarning words the decode errors seen since before.
+func decodeWarning(before int64) string {
+	n := saramaDecodeErrors.n.Load() - before
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("sarama could not decode %d Fetch answer(s) from brokerlite and retried each after a 2s backoff (a broker issue that slows goka)", n)
 }

@@ -102,6 +102,8 @@ type LatencyRun struct {
 	// handed the record to its producer to the moment its consumer read the
 	// system's output.
 	P50, P99, P999, Max time.Duration
+	// Warning is an error seen after the measure, while stopping.
+	Warning string
 }
 
 // LatencyResult is the outcome of RunLatency.
@@ -197,6 +199,7 @@ func runLatencySystem(ctx context.Context, cfg LatencyConfig, sys, addr string, 
 
 	var stop func() error
 	var failed func() error
+	decodeErrs := saramaDecodeErrors.n.Load()
 	switch sys {
 	case SystemRivulet:
 		app, err := startRivuletMap(ctx, cfg, addr, in, out)
@@ -228,13 +231,18 @@ func runLatencySystem(ctx context.Context, cfg LatencyConfig, sys, addr string, 
 		failed, stop = gr.failed, gr.stop
 	}
 	err = measureLatency(ctx, cfg, sys, prod, rec, failed, progress)
-	if serr := stop(); err == nil && serr != nil {
-		err = fmt.Errorf("harness: stopping %s: %w", sys, serr)
-	}
+	serr := stop()
 	if err != nil {
 		return LatencyRun{}, err
 	}
-	return rec.run(sys), nil
+	run := rec.run(sys)
+	warnings := []string{decodeWarning(decodeErrs)}
+	if serr != nil {
+		// The measure is taken; see runWordCountSystem.
+		warnings = append(warnings, fmt.Sprintf("stopping %s: %v", sys, serr))
+	}
+	run.Warning = joinWarnings(warnings)
+	return run, nil
 }
 
 func measureLatency(ctx context.Context, cfg LatencyConfig, sys string, prod *kgo.Client, rec *latencyRecorder, failed func() error, progress *Progress) error {

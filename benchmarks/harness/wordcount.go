@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -117,6 +118,8 @@ type WordCountRun struct {
 	// OverCounts is how many updates showed a count above the truth
 	// (possible under at-least-once after a failure; 0 in a clean run).
 	OverCounts int
+	// Warning is an error seen after the measure, while stopping.
+	Warning string
 }
 
 // WordsPerSecond is the input words divided by the elapsed time.
@@ -227,6 +230,7 @@ func runWordCountSystem(ctx context.Context, cfg WordCountConfig, sys, addr stri
 
 	var failed func() error
 	var stop func() error
+	decodeErrs := saramaDecodeErrors.n.Load()
 	switch sys {
 	case SystemRivulet:
 		app, err := startRivuletWordCount(ctx, cfg, addr, prefix, outTopic)
@@ -259,14 +263,18 @@ func runWordCountSystem(ctx context.Context, cfg WordCountConfig, sys, addr stri
 	st := w.status()
 	sm.stop()
 	stopBar()
-	if serr := stop(); err == nil && serr != nil {
-		err = fmt.Errorf("harness: stopping %s: %w", sys, serr)
+	// The measure is taken; an error while stopping (goka's consumer group
+	// reports the connections it closes) is kept as a warning.
+	warnings := []string{decodeWarning(decodeErrs)}
+	if serr := stop(); serr != nil {
+		warnings = append(warnings, fmt.Sprintf("stopping %s: %v", sys, serr))
 	}
+	warning := joinWarnings(warnings)
 	if err != nil {
 		return WordCountRun{}, series, fmt.Errorf("harness: word count on %s: %w (counted %d of %d words; %d words not final; output records %d, unknown words %d, bad values %d, over-counts %d; last fetch error %v)",
 			sys, err, w.Counted(), words, st.pending, st.records, st.unknown, st.badValue, st.over, st.err)
 	}
-	run := WordCountRun{System: sys, Words: words, Elapsed: st.doneAt.Sub(start), OutputRecords: st.records, OverCounts: st.over}
+	run := WordCountRun{System: sys, Words: words, Elapsed: st.doneAt.Sub(start), OutputRecords: st.records, OverCounts: st.over, Warning: warning}
 	if !st.firstAt.IsZero() {
 		run.FirstOutput = st.firstAt.Sub(start)
 	}
@@ -359,3 +367,13 @@ func follow(bar *Bar, counter func() int64) (stop func()) {
 // defaultThreads is Rivulet's thread count in the benchmarks: one per CPU,
 // the parallelism goka gets from its goroutine per partition.
 func defaultThreads() int { return runtime.NumCPU() }
+
+func joinWarnings(ws []string) string {
+	var out []string
+	for _, w := range ws {
+		if w != "" {
+			out = append(out, w)
+		}
+	}
+	return strings.Join(out, "; ")
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBenchSmall runs `rivulet bench` (the built binary) with every suite at
+// tiny sizes: it prints the table with ratios, rewrites its section of a
+// RESULTS.md copy (keeping the other sections) and draws the plot.
+func TestBenchSmall(t *testing.T) {
+	dir := t.TempDir()
+	results := filepath.Join(dir, "RESULTS.md")
+	const other = "# Benchmark results\n\n## client\n\nclient figures\n"
+	if err := os.WriteFile(results, []byte(other), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plot := filepath.Join(dir, "bench.svg")
+	res := mustCLI(t, "", "bench", "--records", "4000", "--words", "20000", "--vocabulary", "300",
+		"--rate", "300", "--duration", "1s", "--partitions", "2", "--threads", "1", "--commit-interval", "200ms",
+		"--results", results, "--plot", plot)
+	for _, want := range []string{
+		"produce, acks=1", "produce, acks=-1 idempotent", "consume", "word count, 20k words", "p50", "p999",
+		"brokerlite", "kfake", "rivulet", "goka", ">= 5.0x", "word count runs:", "latency runs:",
+	} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, res)
+		}
+	}
+	for _, want := range []string{"broker: produce, acks=1", "word count: writing the input", "word count: goka", "latency: rivulet"} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("no progress for %q on stderr:\n%s", want, res.stderr)
+		}
+	}
+	b, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(b)
+	if !strings.HasPrefix(md, other) || !strings.Contains(md, "## Word count and latency (issue 9)") ||
+		!strings.Contains(md, "- Command: `rivulet bench --records 4000") || !strings.Contains(md, "nproc") {
+		t.Errorf("RESULTS.md:\n%s", md)
+	}
+	if b, err := os.ReadFile(plot); err != nil || !strings.Contains(string(b), "<svg") {
+		t.Errorf("plot: %v", err)
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	expectCLI(t, exitUsage, "unknown suite", "", "bench", "nosuch")
+	expectCLI(t, exitUsage, "--plot", "", "bench", "--plot", "x.gif")
+	expectCLI(t, exitUsage, "--acks", "", "bench", "--acks", "2")
+	expectCLI(t, exitUsage, "--systems", "", "bench", "--systems", "flink")
+	expectCLI(t, exitUsage, "sizes must be positive", "", "bench", "--words", "0")
+	expectCLI(t, exitUsage, "--results", "", "bench", "broker", "--results", "/nonexistent/RESULTS.md")
+	res := mustCLI(t, "", "bench", "--help")
+	if !strings.Contains(res.stdout, "Examples:") || !strings.Contains(res.stdout, "rivulet bench wordcount --words 10000000") {
+		t.Errorf("help lacks examples:\n%s", res.stdout)
+	}
+}
