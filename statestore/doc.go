@@ -1,8 +1,9 @@
 // Package statestore holds the contracts of Rivulet's state stores and what every
 // implementation shares: key-value, window and session stores (KeyValueStore,
-// WindowStore, SessionStore), the record cache in front of them (RecordCache), change
-// logging (ChangeLogger), checkpoint files (WriteCheckpoint, ReadCheckpoint) and bulk
-// restore from changelogs (Restorer).
+// WindowStore, SessionStore), the record cache in front of them (RecordCache, and the
+// caching stores NewCachingKeyValueStore, NewCachingWindowStore, NewCachingSessionStore),
+// change logging (ChangeLogger), checkpoint files (WriteCheckpoint, ReadCheckpoint) and
+// bulk restore from changelogs (Restorer).
 //
 // Read KeyValueStore first, then WindowStore and SessionStore, then RecordCache.
 //

@@ -72,9 +72,10 @@ type ReadOnlyKeyValueStore interface {
 	All() (KeyValueIterator, error)
 	// ReverseAll returns every entry in descending key order.
 	ReverseAll() (KeyValueIterator, error)
-	// ApproximateNumEntries is an estimate of the number of entries (exact for the
-	// in-memory store; for Badger it counts keys in its tables plus the pending writes,
-	// so it may count a key that was overwritten or deleted more than once).
+	// ApproximateNumEntries is an estimate of the number of entries. Both implementations
+	// here return the exact count; the Badger store walks its keys (without reading
+	// values) to do so, so it costs O(entries): call it for metrics and queries, not per
+	// record. A caching store returns its store's count, without unflushed writes.
 	ApproximateNumEntries() (int64, error)
 }
 

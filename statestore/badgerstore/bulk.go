@@ -215,13 +215,16 @@ func (s *sliceSource) next() ([]byte, []byte, bool, bool, error) {
 	return r.k, r.v, r.tomb, true, nil
 }
 
-// runReader reads one sorted run.
+// runReader reads one sorted run. Records are read into two alternating arenas, so the
+// record handed out by the merge stays valid while the reader moves to the next one.
 type runReader struct {
-	idx  int
-	f    *os.File
-	r    *bufio.Reader
-	k, v []byte
-	tomb bool
+	idx   int
+	f     *os.File
+	r     *bufio.Reader
+	k, v  []byte
+	tomb  bool
+	arena [2][]byte
+	cur   int
 }
 
 func (rr *runReader) advance() (bool, error) {
@@ -237,13 +240,16 @@ func (rr *runReader) advance() (bool, error) {
 	if rr.tomb {
 		vl = 0
 	}
-	// Fresh slices: the stream writer's buffer copies them, but the merge compares the
-	// previous key with the next.
-	buf := make([]byte, int(kl)+int(vl))
+	rr.cur ^= 1
+	need := int(kl) + int(vl)
+	if cap(rr.arena[rr.cur]) < need {
+		rr.arena[rr.cur] = make([]byte, need, max(need, 256))
+	}
+	buf := rr.arena[rr.cur][:need]
 	if _, err := io.ReadFull(rr.r, buf); err != nil {
 		return false, err
 	}
-	rr.k, rr.v = buf[:kl:kl], buf[kl:]
+	rr.k, rr.v = buf[:kl:kl], buf[kl:need:need]
 	return true, nil
 }
 
