@@ -3,6 +3,8 @@ package statestore_test
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -179,5 +181,90 @@ func TestCachingStoreForwardsFoldedUpdatesWithOldValues(t *testing.T) {
 	}
 	if v, _ := inner.Get([]byte("w")); string(v) != "4" {
 		t.Fatalf("store after flush = %q", v)
+	}
+}
+
+// TestCacheProperty drives several namespaces with random writes, reads, flushes and
+// clean reads, and checks after every step that the cache stays within its bound (up to
+// the entry just written, when its namespace had nothing else to evict, as in Kafka
+// Streams), and at the end that what the listeners received, replayed in order, equals the
+// last write of every key: folding and eviction never lose or reorder an update.
+func TestCacheProperty(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		r := rand.New(rand.NewPCG(seed, 99))
+		const max = 4096
+		c := statestore.NewRecordCache(max)
+		const spaces = 3
+		sinks := make([]map[string]string, spaces)
+		models := make([]map[string]string, spaces)
+		nss := make([]*statestore.CacheNamespace, spaces)
+		for i := range nss {
+			sinks[i], models[i] = map[string]string{}, map[string]string{}
+			sink := sinks[i]
+			ns, err := c.Namespace(fmt.Sprint("ns", i), func(entries []statestore.DirtyEntry) error {
+				seen := map[string]bool{}
+				for _, e := range entries {
+					if seen[string(e.Key)] {
+						return fmt.Errorf("key %q twice in one flush: not folded", e.Key)
+					}
+					seen[string(e.Key)] = true
+					if e.Value == nil {
+						delete(sink, string(e.Key))
+					} else {
+						sink[string(e.Key)] = string(e.Value)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nss[i] = ns
+		}
+		for step := range 5000 {
+			i := r.IntN(spaces)
+			ns, model := nss[i], models[i]
+			k := fmt.Sprintf("key-%d", r.IntN(40))
+			switch op := r.IntN(10); {
+			case op < 6:
+				v := fmt.Sprintf("v%d-%s", step, string(make([]byte, r.IntN(60))))
+				var val []byte
+				if r.IntN(6) > 0 {
+					val = []byte(v)
+					model[k] = v
+				} else {
+					delete(model, k)
+				}
+				if err := ns.Put([]byte(k), val, statestore.RecordContext{Offset: int64(step)}); err != nil {
+					t.Fatalf("seed %d step %d: %v", seed, step, err)
+				}
+			case op < 8:
+				l := ns.Get([]byte(k))
+				want, ok := model[k]
+				if l.Found && !l.Deleted && (!ok || string(l.Value) != want) {
+					// A cached value must be the latest write (or a flushed one equal to it).
+					t.Fatalf("seed %d step %d: Get(%s) = %q, model %q", seed, step, k, l.Value, want)
+				}
+			case op < 9:
+				if err := ns.Flush(); err != nil {
+					t.Fatalf("seed %d step %d: %v", seed, step, err)
+				}
+			default:
+				if v, ok := sinks[i][k]; ok {
+					_ = ns.PutClean([]byte(k), []byte(v)) // a read-through of the flushed value
+				}
+			}
+			if c.SizeBytes() > max+200 {
+				t.Fatalf("seed %d step %d: size %d over bound %d", seed, step, c.SizeBytes(), max)
+			}
+		}
+		for i, ns := range nss {
+			if err := ns.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(sinks[i], models[i]) {
+				t.Fatalf("seed %d: namespace %d: flushed state %v, want %v", seed, i, sinks[i], models[i])
+			}
+		}
 	}
 }
