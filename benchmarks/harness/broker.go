@@ -89,7 +89,9 @@ func RunBroker(ctx context.Context, cfg BrokerConfig, progress *Progress) (*Brok
 	cases := []produceCase{
 		{name: "produce, acks=1", topic: "bench-acks1", goal: 1.0,
 			opts: []kgo.Opt{kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite()}},
-		{name: "produce, acks=-1 idempotent", topic: "bench-acksall", goal: 1.0,
+		// Issue 3's goal: brokerlite fsyncs before answering acks=-1, kfake
+		// never syncs; 0.8x is the bar there.
+		{name: "produce, acks=-1 idempotent", topic: "bench-acksall", goal: 0.8,
 			opts: []kgo.Opt{kgo.RequiredAcks(kgo.AllISRAcks())}},
 	}
 	topics := []string{cases[0].topic, cases[1].topic}

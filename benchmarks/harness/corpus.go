@@ -15,7 +15,7 @@ import (
 // follow a Zipf law over a vocabulary, so a few words are very frequent (and
 // their partitions hot) and most are rare, as in natural text.
 type CorpusConfig struct {
-	// Words is the number of words in the text. The default value is 1e6.
+	// Words is the number of words in the text. The default value is 3e6.
 	Words int64
 	// Vocabulary is the number of distinct words. The default value is
 	// 50000.
@@ -33,7 +33,7 @@ type CorpusConfig struct {
 
 func (c *CorpusConfig) ensureDefaults() {
 	if c.Words == 0 {
-		c.Words = 1_000_000
+		c.Words = 3_000_000
 	}
 	if c.Vocabulary == 0 {
 		c.Vocabulary = 50_000

@@ -145,7 +145,8 @@ const ResultsHeading = "## Word count and latency (issue 9)"
 
 // Markdown returns the harness's section of RESULTS.md: the command, the
 // machine, the table, each run's details and every setting of both sides.
-func (r *Result) Markdown(command string) string {
+// plot, when not empty, is the file the run's curves were drawn to.
+func (r *Result) Markdown(command, plot string) string {
 	var b strings.Builder
 	m := r.Machine
 	fmt.Fprintf(&b, "%s\n\n", ResultsHeading)
@@ -153,7 +154,11 @@ func (r *Result) Markdown(command string) string {
 	b.WriteString("Figures from a shared, busy machine are noisy: compare the ratios, which come from one run.\n\n")
 	fmt.Fprintf(&b, "- Command: `%s`\n", command)
 	fmt.Fprintf(&b, "- Machine: `nproc` = %d, CPU \"%s\" (/proc/cpuinfo), %s, %s\n", m.NumCPU, m.CPUModel, m.OSArch, m.GoVersion)
-	fmt.Fprintf(&b, "- Date: %s; the whole run took %s\n\n", m.Date.UTC().Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second))
+	fmt.Fprintf(&b, "- Date: %s; the whole run took %s\n", m.Date.UTC().Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second))
+	if plot != "" {
+		fmt.Fprintf(&b, "- Throughput over time: [%s](%s)\n", filepath.Base(plot), plot)
+	}
+	b.WriteString("\n")
 	b.WriteString(MarkdownTable(r.Rows()))
 	b.WriteString("\n")
 	if r.Broker != nil {
@@ -178,6 +183,11 @@ func (r *Result) Markdown(command string) string {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d |\n", run.System, run.Elapsed.Round(10*time.Millisecond),
 				Human(run.WordsPerSecond()), run.FirstOutput.Round(10*time.Millisecond), run.OutputRecords)
 		}
+		for _, run := range r.WordCount.Runs {
+			if run.Warning != "" {
+				fmt.Fprintf(&b, "\nWarning (%s): %s\n", run.System, oneLine(run.Warning))
+			}
+		}
 		b.WriteString("\nSettings (everything else is each system's default):\n\n")
 		fmt.Fprintf(&b, "- Both: at-least-once; producer acks=%s; %d partitions on every topic (input, Rivulet's repartition topic and changelog, goka's words stream and table); state on disk under one temporary directory; same split rule (`wordcount.Words`: lower-case, split on non-letters); word as the key and the count as an 8-byte big-endian int64 on the output.\n", c.Acks, c.Partitions)
 		fmt.Fprintf(&b, "- Rivulet: `examples/wordcount/wordcount.Topology` (flatMapValues -> groupBy -> count -> to), num.stream.threads=%d, commit.interval.ms=%d (goka's sarama commits every 1s), record cache 10 MiB (default), Badger stores, franz-go producer with snappy and 5ms linger (runtime defaults), idempotence off with acks=1.\n",
@@ -196,10 +206,17 @@ func (r *Result) Markdown(command string) string {
 		for _, run := range r.Latency.Runs {
 			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", run.System, run.Records, msText(run.P50), msText(run.P99), msText(run.P999), msText(run.Max))
 		}
+		for _, run := range r.Latency.Runs {
+			if run.Warning != "" {
+				fmt.Fprintf(&b, "\nWarning (%s): %s\n", run.System, oneLine(run.Warning))
+			}
+		}
 		b.WriteString("\n")
 	}
 	return b.String()
 }
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func msText(d time.Duration) string { return fmt.Sprintf("%.1f ms", ms(d)) }
 

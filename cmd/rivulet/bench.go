@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -29,6 +31,7 @@ type benchOptions struct {
 	results   string
 	noResults bool
 	verbose   bool
+	cpuProf   string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -79,7 +82,7 @@ section of benchmarks/RESULTS.md (when run from the repository root; see --resul
 	f := cmd.Flags()
 	f.Int64Var(&o.cfg.Broker.Records, "records", 500_000, "broker: records per produce case and broker")
 	f.IntVar(&o.cfg.Broker.ValueSize, "value-size", 100, "broker: bytes per record value")
-	f.Int64Var(&o.cfg.WordCount.Corpus.Words, "words", 1_000_000, "wordcount: words in the input text")
+	f.Int64Var(&o.cfg.WordCount.Corpus.Words, "words", 3_000_000, "wordcount: words in the input text")
 	f.IntVar(&o.cfg.WordCount.Corpus.Vocabulary, "vocabulary", 50_000, "wordcount: distinct words in the text")
 	f.Float64Var(&o.cfg.WordCount.Corpus.ZipfS, "zipf", 1.1, "wordcount: Zipf exponent of word frequencies (> 1; higher is more skewed)")
 	f.Uint64Var(&o.cfg.WordCount.Corpus.Seed, "seed", 1, "wordcount: seed of the text")
@@ -96,6 +99,7 @@ section of benchmarks/RESULTS.md (when run from the repository root; see --resul
 	f.BoolVar(&o.noResults, "no-results", false, "do not write the results file")
 	f.StringVar(&o.cfg.Dir, "dir", "", "keep the brokers' logs and state here (default: a temporary directory, removed at exit)")
 	f.BoolVar(&o.verbose, "verbose", false, "show the brokers' and apps' logs on stderr")
+	f.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (brokers and apps share the process) to this file, for go tool pprof")
 	return cmd
 }
 
@@ -147,6 +151,17 @@ func runBench(cmd *cobra.Command, o benchOptions) error {
 	progress := harness.NewProgress(stderr, isTerminal(stderr))
 	m := harness.DetectMachine()
 	fmt.Fprintf(stderr, "rivulet bench on %d CPU(s), %s\n", m.NumCPU, m.CPUModel)
+	if o.cpuProf != "" {
+		f, err := os.Create(o.cpuProf)
+		if err != nil {
+			return usageErrorf(cmd, "--cpuprofile: %v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return failuref("bench: %v", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := harness.Run(ctx, o.cfg, progress)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -159,7 +174,16 @@ func runBench(cmd *cobra.Command, o benchOptions) error {
 	printBenchDetails(stdout, res)
 	if results != "" {
 		command := "rivulet " + strings.Join(os.Args[1:], " ")
-		if err := harness.UpdateResults(results, harness.ResultsHeading, res.Markdown(command)); err != nil {
+		plot := ""
+		if o.plot != "" {
+			// A link relative to the results file, when the plot sits beside it.
+			if rel, err := filepath.Rel(filepath.Dir(results), o.plot); err == nil && !strings.HasPrefix(rel, "..") {
+				plot = filepath.ToSlash(rel)
+			} else {
+				plot = o.plot
+			}
+		}
+		if err := harness.UpdateResults(results, harness.ResultsHeading, res.Markdown(command, plot)); err != nil {
 			return failuref("bench: %v", err)
 		}
 		fmt.Fprintf(stdout, "\nrecorded in %s (section %q)\n", results, strings.TrimPrefix(harness.ResultsHeading, "## "))
