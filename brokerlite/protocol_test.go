@@ -639,3 +639,39 @@ func TestCloseEndsLongPoll(t *testing.T) {
 		t.Fatalf("Close with a parked fetch: %v", err)
 	}
 }
+
+// TestFetchEmptyPartitionsHaveEmptyRecords: a partition with nothing to return carries an
+// empty record set, never a null one (Kafka's behaviour; sarama cannot decode null), at
+// every Fetch version.
+func TestFetchEmptyPartitionsHaveEmptyRecords(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "empty-recs", 2)
+	produceRaw(t, c, "empty-recs", 1, 1, buildBatch(-1, -1, -1, "only partition 1"))
+	for v := handlers[int16(kmsg.Fetch)].min; v <= handlers[int16(kmsg.Fetch)].max; v++ {
+		rc := dialRaw(t, b) // a fresh connection: its first answer, with no buffer recycled yet
+		req := kmsg.NewPtrFetchRequest()
+		req.Version = v
+		req.MaxBytes, req.SessionEpoch = 1<<20, -1
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic, rt.TopicID = "empty-recs", b.topics.get("empty-recs").id
+		for p := int32(0); p < 3; p++ { // partition 2 does not exist
+			rp := kmsg.NewFetchRequestTopicPartition()
+			rp.Partition, rp.PartitionMaxBytes = p, 1<<20
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+		rc.send(req, int32(v))
+		resp := req.ResponseKind().(*kmsg.FetchResponse)
+		rc.response(resp, int32(v))
+		ps := resp.Topics[0].Partitions
+		if len(ps[1].RecordBatches) == 0 {
+			t.Fatalf("v%d: partition 1 returned no records", v)
+		}
+		for _, p := range []kmsg.FetchResponseTopicPartition{ps[0], ps[2]} {
+			if p.RecordBatches == nil {
+				t.Fatalf("v%d: partition %d has a null record set", v, p.Partition)
+			}
+		}
+	}
+}
