@@ -33,6 +33,8 @@ type engine struct {
 
 	mu    sync.RWMutex // guards buf (the pointer, and Snapshot's copy-on-write bookkeeping)
 	buf   *core.Tree
+	slab  []byte // guarded by mu: where buffered entries are carved from
+	carve int64  // guarded by mu: bytes carved since the buffer was last emptied
 	drops [][]byte // prefixes to drop at the next Flush
 
 	restoring atomic.Bool        // rwb or bulk holds restored records not yet in Badger
@@ -145,6 +147,24 @@ func valueOf(item *badger.Item, dst []byte) ([]byte, error) {
 	return v, nil
 }
 
+const slabSize = 64 << 10
+
+// alloc carves n bytes from a slab: one allocation per 64 KiB of small entries instead of
+// one per entry. Carved bytes are never reused, so slices handed out stay valid (a slab
+// lives as long as anything points into it). Call with mu held.
+func (e *engine) alloc(n int) []byte {
+	e.carve += int64(n)
+	if n > slabSize/8 {
+		return make([]byte, n)
+	}
+	if len(e.slab)+n > cap(e.slab) {
+		e.slab = make([]byte, 0, slabSize)
+	}
+	s := len(e.slab)
+	e.slab = e.slab[:s+n]
+	return e.slab[s : s+n : s+n]
+}
+
 // directBatch is the batch size from which Apply writes straight to Badger instead of
 // through the write buffer: a big PutAll (a cache flush) then costs what a raw WriteBatch
 // costs.
@@ -165,7 +185,7 @@ func (e *engine) Apply(entries []statestore.KeyValue) error {
 		// One allocation for the prefixed key (as Badger will store it) and the value;
 		// never modified later, so Get results stay valid and the flush to Badger copies
 		// nothing.
-		buf := make([]byte, 1+len(kv.Key)+len(kv.Value))
+		buf := e.alloc(1 + len(kv.Key) + len(kv.Value))
 		buf[0] = dataPrefix
 		kl := 1 + copy(buf[1:], kv.Key)
 		var v []byte
@@ -175,7 +195,8 @@ func (e *engine) Apply(entries []statestore.KeyValue) error {
 		}
 		e.buf.Set(buf[:kl:kl], v)
 	}
-	full := e.buf.Bytes() > e.opts.WriteBufferSize
+	// Overwrites leave their old bytes in the slabs: count what was carved too.
+	full := e.buf.Bytes() > e.opts.WriteBufferSize || e.carve > 2*e.opts.WriteBufferSize
 	e.mu.Unlock()
 	if full {
 		return e.flushBuffer()
@@ -238,6 +259,7 @@ func (e *engine) flushBuffer() error {
 	}
 	e.mu.Lock()
 	e.buf = core.NewTree()
+	e.slab, e.carve = nil, 0
 	e.mu.Unlock()
 	return nil
 }
