@@ -33,8 +33,8 @@ type engine struct {
 
 	mu    sync.RWMutex // guards buf (the pointer, and Snapshot's copy-on-write bookkeeping)
 	buf   *core.Tree
-	slab  []byte // guarded by mu: where buffered entries are carved from
-	carve int64  // guarded by mu: bytes carved since the buffer was last emptied
+	slab  []byte   // guarded by mu: where buffered entries are carved from
+	carve int64    // guarded by mu: bytes carved since the buffer was last emptied
 	drops [][]byte // prefixes to drop at the next Flush
 
 	restoring atomic.Bool        // rwb or bulk holds restored records not yet in Badger
