@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
@@ -122,11 +123,28 @@ func (gr *gokaRun) failed() error {
 	return nil
 }
 
-// stop stops the processors and waits for them.
+// gokaStopTimeout bounds the wait for goka's processors to return once
+// cancelled (sarama's consumer group close can block on a broker answer).
+const gokaStopTimeout = 30 * time.Second
+
+// stop stops the processors and waits for them, at most gokaStopTimeout;
+// after that it reports them as still running (their goroutines are left
+// behind, and the error says so).
 func (gr *gokaRun) stop() error {
 	gr.cancel()
-	gr.wg.Wait()
-	return gr.failed()
+	done := make(chan struct{})
+	go func() {
+		gr.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(gokaStopTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return gr.failed()
+	case <-t.C:
+		return fmt.Errorf("harness: goka processors still running %v after being stopped", gokaStopTimeout)
+	}
 }
 
 // gokaWordCountTopics names the topics of the goka word count with prefix:
