@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/brokerlite"
@@ -94,23 +95,8 @@ func TestEndToEndWindowsAndJoinsOnBrokerlite(t *testing.T) {
 		"state.dir":          t.TempDir(),
 	})
 
-	// Every task runs, spread over the two threads before any input arrives, so
-	// both threads process.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		tasks := app.Tasks()
-		threads := map[string]bool{}
-		for _, ti := range tasks {
-			threads[ti.Thread] = true
-		}
-		if len(tasks) == 2*parts && len(threads) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tasks %+v, want %d (2 sub-topologies x %d partitions) on 2 threads", tasks, 2*parts, parts)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	// Every task runs, spread over both threads, before any input arrives.
+	waitTasksOnThreads(t, app, 2*parts, 2)
 
 	base := time.UnixMilli(1_700_000_000_000).Truncate(window)
 	at := func(ms int64) time.Time { return base.Add(time.Duration(ms) * time.Millisecond) }
@@ -233,6 +219,7 @@ func TestEndToEndSuppressionSurvivesRestart(t *testing.T) {
 	}
 
 	app := startAppNoCleanup(t, topo, props())
+	waitTasksOnThreads(t, app, parts, 2)
 	produce(t, addrs, recs...)
 	// Wait until the buffer's changelog holds every window (4 keys x 2
 	// windows), then stop: with 10s of grace, none has closed yet.
@@ -249,6 +236,10 @@ func TestEndToEndSuppressionSurvivesRestart(t *testing.T) {
 		}
 		return n == len(want)
 	})
+	// Stop once the input is committed, so the close commits nothing more
+	// (a commit refused during a rebalance would leave input to process
+	// again, which at-least-once allows but this test does not expect).
+	waitCommitted(t, addrs, "sr-app", "sr-events", int64(len(recs)))
 	closeApp(t, app)
 	early := consumeUntil(t, addrs, "sr-counts", time.Second, func([]*kgo.Record) bool { return false })
 	if len(early) != 0 {
@@ -257,6 +248,7 @@ func TestEndToEndSuppressionSurvivesRestart(t *testing.T) {
 
 	app = startAppNoCleanup(t, topo, props())
 	defer closeApp(t, app)
+	waitTasksOnThreads(t, app, parts, 2)
 	produceToEveryPartition(t, addrs, "sr-events", parts, "zz-close", "e", base.Add(time.Minute))
 	windowed := streams.TimeWindowedSerde(ss, window)
 	got := map[string]int64{}
@@ -297,5 +289,54 @@ func closeApp(t testing.TB, app *streams.App) {
 	defer cancel()
 	if err := app.Close(ctx); err != nil {
 		t.Errorf("close: %v", err)
+	}
+}
+
+// waitTasksOnThreads polls until the app runs n tasks spread over the
+// given number of threads.
+func waitTasksOnThreads(t testing.TB, app *streams.App, n, threads int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		tasks := app.Tasks()
+		seen := map[string]bool{}
+		for _, ti := range tasks {
+			seen[ti.Thread] = true
+		}
+		if len(tasks) == n && len(seen) == threads {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tasks %+v, want %d on %d threads", tasks, n, threads)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitCommitted polls until group's committed offsets on topic add up to
+// total.
+func waitCommitted(t testing.TB, addrs []string, group, topic string, total int64) {
+	t.Helper()
+	adm := adminFor(t, addrs)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		offs, err := adm.FetchOffsets(ctx, group)
+		cancel()
+		var sum int64
+		if err == nil {
+			offs.Each(func(o kadm.OffsetResponse) {
+				if o.Topic == topic && o.Err == nil {
+					sum += o.At
+				}
+			})
+		}
+		if sum >= total {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s committed %d of %d records of %s (err %v)", group, sum, total, topic, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
