@@ -31,7 +31,7 @@ func ExampleWindowedBy() {
 	in.PipeInputAt("alice", "/cart", at(30))
 	in.PipeInputAt("bob", "/home", at(50))
 	in.PipeInputAt("alice", "/pay", at(65))
-	in.PipeInputAt("bob", "/home", at(55))  // late, but within the grace period
+	in.PipeInputAt("bob", "/home", at(55))   // late, but within the grace period
 	in.PipeInputAt("alice", "/home", at(75)) // stream time passes 60s + 10s: [0s, 60s) closes
 	for _, r := range must2(out.ReadRecordsToList()) {
 		fmt.Printf("%s [%ds, %ds): %d\n", r.Key.Key, r.Key.Window.Start/1000, r.Key.Window.End/1000, r.Value)
