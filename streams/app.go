@@ -115,7 +115,11 @@ func New(topo *Topology, props Properties, opts ...Option) (*App, error) {
 	}
 	// Check the client properties now, so a typo fails here.
 	for role, r := range map[string]client.Role{"consumer": client.RoleConsumer, "producer": client.RoleProducer, "admin": client.RoleAdmin} {
-		if _, err := client.Parse(r, client.Properties(cfg.ClientProperties[role]).For(r)); err != nil {
+		props := client.Properties(cfg.ClientProperties[role]).Clone()
+		if r == client.RoleConsumer {
+			props["group.id"] = cfg.ApplicationID
+		}
+		if _, err := client.Parse(r, props.For(r)); err != nil {
 			return nil, fmt.Errorf("streams: %s properties: %w", role, err)
 		}
 	}
@@ -220,13 +224,29 @@ func (a *App) Err() error {
 }
 
 // newClient builds a franz-go client from the application's client
-// properties for role ("consumer", "producer" or "admin"), plus extra
-// options. It is the one place clients are made.
-func (a *App) newClient(roles []client.Role, extra ...kgo.Opt) (*kgo.Client, error) {
+// properties for roles, plus extra options. It is the one place clients
+// are made. groupMember is set for the stream threads' clients: their
+// consumer properties then get group.id = application.id (so group
+// settings such as session.timeout.ms apply) and auto-commit off, and a
+// group.instance.id gets the thread's suffix, as Kafka Streams does.
+func (a *App) newClient(roles []client.Role, groupMember string, extra ...kgo.Opt) (*kgo.Client, error) {
 	var opts []kgo.Opt
 	names := map[client.Role]string{client.RoleConsumer: "consumer", client.RoleProducer: "producer", client.RoleAdmin: "admin"}
 	for _, r := range roles {
-		p, err := client.Parse(r, client.Properties(a.cfg.ClientProperties[names[r]]).For(r))
+		props := client.Properties(a.cfg.ClientProperties[names[r]]).Clone()
+		if r == client.RoleConsumer {
+			if groupMember != "" {
+				props["group.id"] = a.cfg.ApplicationID
+				props["enable.auto.commit"] = "false"
+				if id, ok := props["group.instance.id"]; ok && id != "" {
+					props["group.instance.id"] = id + "-" + groupMember
+				}
+			} else {
+				delete(props, "group.id")
+				delete(props, "group.instance.id")
+			}
+		}
+		p, err := client.Parse(r, props.For(r))
 		if err != nil {
 			return nil, err
 		}
@@ -255,7 +275,7 @@ func (a *App) Start(ctx context.Context) error {
 
 func (a *App) start(ctx context.Context) error {
 	a.runCtx, a.cancel = context.WithCancel(context.Background())
-	cl, err := a.newClient([]client.Role{client.RoleAdmin}, kgo.ClientID(a.cfg.ClientID+"-admin"))
+	cl, err := a.newClient([]client.Role{client.RoleAdmin}, "", kgo.ClientID(a.cfg.ClientID+"-admin"))
 	if err != nil {
 		return fmt.Errorf("streams: admin client: %w", err)
 	}
@@ -400,17 +420,21 @@ func (a *App) threadExited(t *streamThread, err error) {
 			a.metrics.threadReplaced.Add(1)
 			if serr := a.startThreadLocked(); serr != nil {
 				a.mu.Unlock()
-				a.fail(fmt.Errorf("streams: replace thread: %w (after %v)", serr, err))
+				// Not on this goroutine: fail waits for every thread's
+				// goroutine, this one included.
+				go a.fail(fmt.Errorf("streams: replace thread: %w (after %v)", serr, err))
 				return
 			}
 		}
 		a.mu.Unlock()
 		a.updateState()
 	case ShutdownApplication:
-		a.signalShutdown()
-		a.fail(err)
+		go func() {
+			a.signalShutdown()
+			a.fail(err)
+		}()
 	default:
-		a.fail(err)
+		go a.fail(err)
 	}
 }
 
@@ -440,7 +464,7 @@ func (a *App) signalShutdown() {
 	} else {
 		opts = append(opts, kgo.ConsumeTopics(topics...))
 	}
-	cl, err := a.newClient([]client.Role{client.RoleConsumer}, opts...)
+	cl, err := a.newClient([]client.Role{client.RoleConsumer}, "", opts...)
 	if err != nil {
 		a.cfg.Logger.Warn("streams: cannot signal the shutdown to other instances", "err", err)
 		return

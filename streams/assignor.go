@@ -27,15 +27,23 @@ const StreamsProtocol = "rivulet-streams"
 //	process  16 bytes (the instance's random id)
 //	count    uvarint, then count × (uvarint sub-topology, uvarint partition):
 //	         the tasks the member ran before this rebalance
+//	rejoins  uvarint: bumped when the member asks for a follow-up
+//	         rebalance, so its metadata differs and the coordinator
+//	         rebalances (a follower rejoining with the same metadata would
+//	         just get the current assignment back)
 //
 // Assignment user data, version 1:
 //
 //	version  uint8 (1)
 //	error    uint8 (0: none, 1: shut down the application)
+//	flags    uint8 (bit 0: rebalance again soon: some tasks wait for their
+//	         owner to revoke them). The coordinator keeps assignments, so a
+//	         static member that replaces a dead one gets the flag too.
 const (
 	subscriptionVersion    = 1
 	assignmentVersion      = 1
 	flagShutdownRequested  = 1
+	flagFollowup           = 1
 	assignErrNone          = 0
 	assignErrShutdownApp   = 1
 	processIDLen           = 16
@@ -48,6 +56,7 @@ type SubscriptionInfo struct {
 	ProcessID         [processIDLen]byte
 	ShutdownRequested bool
 	PrevTasks         []TaskID
+	Rejoins           uint64
 }
 
 // EncodeSubscriptionInfo encodes s.
@@ -62,7 +71,7 @@ func EncodeSubscriptionInfo(s SubscriptionInfo) []byte {
 		b = binary.AppendUvarint(b, uint64(t.Subtopology))
 		b = binary.AppendUvarint(b, uint64(t.Partition))
 	}
-	return b
+	return binary.AppendUvarint(b, s.Rejoins)
 }
 
 // DecodeSubscriptionInfo decodes what EncodeSubscriptionInfo made.
@@ -99,7 +108,12 @@ func DecodeSubscriptionInfo(b []byte) (SubscriptionInfo, error) {
 		b = b[w2:]
 		s.PrevTasks = append(s.PrevTasks, TaskID{Subtopology: int(sub), Partition: int32(p)})
 	}
-	if len(b) != 0 {
+	r, w := binary.Uvarint(b)
+	if w <= 0 {
+		return bad("bad rejoin count")
+	}
+	s.Rejoins = r
+	if len(b) != w {
 		return bad("trailing bytes")
 	}
 	return s, nil
@@ -208,6 +222,9 @@ func (b *taskBalancer) IsCooperative() bool  { return b.cooperative }
 
 func (b *taskBalancer) JoinGroupMetadata(topics []string, current map[string][]int32, generation int32) []byte {
 	info := SubscriptionInfo{ProcessID: b.app.processID, ShutdownRequested: b.app.shutdownRequested.Load()}
+	if b.thread != nil {
+		info.Rejoins = b.thread.rejoins.Load()
+	}
 	seen := map[TaskID]bool{}
 	for topic, parts := range current {
 		sub, ok := b.app.subtopologyOf(topic)
@@ -249,6 +266,10 @@ func (b *taskBalancer) ParseSyncAssignment(assignment []byte) (map[string][]int3
 	}
 	if len(a.UserData) >= 2 && a.UserData[0] == assignmentVersion && a.UserData[1] == assignErrShutdownApp {
 		b.app.remoteShutdown()
+	}
+	if b.thread != nil {
+		followup := len(a.UserData) >= 3 && a.UserData[0] == assignmentVersion && a.UserData[2]&flagFollowup != 0
+		b.thread.assignmentReceived(followup)
 	}
 	out := make(map[string][]int32, len(a.Topics))
 	for _, t := range a.Topics {
@@ -293,14 +314,36 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 			}
 		}
 	}
+	followup := false
 	if b.cooperative {
+		before := planSize(plan)
 		plan.AdjustCooperative(cb)
+		// Some tasks wait for their owner to revoke them and rejoin. If that
+		// owner dies and comes back as the same static member, the
+		// coordinator hands it its old assignment without a rebalance and
+		// the tasks would stay unassigned: every member is told to ask for
+		// a follow-up rebalance unless one happens first.
+		followup = planSize(plan) < before
 	}
-	ud := []byte{assignmentVersion, assignErrNone}
+	b.app.cfg.Logger.Debug("streams: balanced tasks", "members", len(members), "tasks", len(tasks), "plan", plan.String())
+	ud := []byte{assignmentVersion, assignErrNone, 0}
 	if shutdown {
 		ud[1] = assignErrShutdownApp
 	}
+	if followup {
+		ud[2] |= flagFollowup
+	}
 	return &taskPlan{plan: plan, userData: ud}
+}
+
+func planSize(p *kgo.BalancePlan) int {
+	n := 0
+	for _, topics := range p.AsMemberIDMap() {
+		for _, ps := range topics {
+			n += len(ps)
+		}
+	}
+	return n
 }
 
 // taskPlan adds the assignment user data to a balance plan.

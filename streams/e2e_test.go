@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/brokerlite"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -28,7 +29,30 @@ func brokers(t testing.TB) []broker {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
 	must(t, err)
 	t.Cleanup(c.Close)
-	return []broker{{name: "kfake", addrs: c.ListenAddrs()}}
+	return []broker{{name: "kfake", addrs: c.ListenAddrs()}, startBrokerlite(t)}
+}
+
+// startBrokerlite runs Rivulet's own broker in this process.
+func startBrokerlite(t testing.TB) broker {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := brokerlite.Start(ctx, brokerlite.Config{
+		Properties: map[string]string{
+			"listeners":                        "PLAINTEXT://127.0.0.1:0",
+			"log.dirs":                         t.TempDir(),
+			"group.initial.rebalance.delay.ms": "0",
+			"offsets.topic.num.partitions":     "4",
+		},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	must(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		b.Close(ctx)
+	})
+	return broker{name: "brokerlite", addrs: []string{b.Addr()}}
 }
 
 func testLogger(t testing.TB) *slog.Logger {

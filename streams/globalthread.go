@@ -76,7 +76,7 @@ func (a *App) startGlobal(ctx context.Context) error {
 		}
 		consume[tp.Topic][tp.Partition] = kgo.NewOffset().At(off)
 	}
-	cl, err := a.newClient([]client.Role{client.RoleConsumer},
+	cl, err := a.newClient([]client.Role{client.RoleConsumer}, "",
 		kgo.ClientID(a.cfg.ClientID+"-GlobalStreamThread"),
 		kgo.ConsumePartitions(consume),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))

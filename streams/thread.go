@@ -55,6 +55,12 @@ type streamThread struct {
 	prodCancel context.CancelFunc
 	state      atomic.Int32
 
+	// Follow-up rebalances (see taskBalancer.Balance).
+	rejoins    atomic.Uint64
+	followupMu sync.Mutex
+	followup   *time.Timer
+	closed     bool
+
 	mu        sync.Mutex
 	tasks     map[TaskID]*Task
 	byTP      map[TopicPartition]*Task
@@ -115,13 +121,56 @@ func newStreamThread(a *App, id int) (*streamThread, error) {
 	} else {
 		opts = append(opts, kgo.ConsumeTopics(topics...))
 	}
-	cl, err := a.newClient([]client.Role{client.RoleProducer, client.RoleConsumer}, opts...)
+	// The client joins the group as soon as it exists, and the rebalance
+	// callbacks take t.mu: hold it until the thread is fully built.
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cl, err := a.newClient([]client.Role{client.RoleProducer, client.RoleConsumer}, strconv.Itoa(id+1), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("streams: thread %s: client: %w", t.name, err)
 	}
 	t.cl = cl
 	t.collector = newThreadCollector(t.prodCtx, cl, &a.stats)
 	return t, nil
+}
+
+// followupDelay is how long a member waits before asking for the
+// follow-up rebalance that finishes a cooperative move (normally the
+// revoking member's own rejoin does it first).
+const followupDelay = time.Second
+
+// assignmentReceived runs when the thread gets an assignment: a pending
+// follow-up is now moot, unless this assignment asks for one.
+func (t *streamThread) assignmentReceived(followup bool) {
+	t.followupMu.Lock()
+	defer t.followupMu.Unlock()
+	if t.followup != nil {
+		t.followup.Stop()
+		t.followup = nil
+	}
+	if !followup || t.closed {
+		return
+	}
+	t.followup = time.AfterFunc(followupDelay, func() {
+		t.followupMu.Lock()
+		defer t.followupMu.Unlock()
+		if t.closed {
+			return
+		}
+		t.rejoins.Add(1)
+		t.app.cfg.Logger.Debug("streams: asking for a follow-up rebalance", "thread", t.name)
+		t.cl.ForceRebalance()
+	})
+}
+
+func (t *streamThread) stopFollowups() {
+	t.followupMu.Lock()
+	defer t.followupMu.Unlock()
+	t.closed = true
+	if t.followup != nil {
+		t.followup.Stop()
+		t.followup = nil
+	}
 }
 
 func hasProp(p Properties, key string) bool {
@@ -462,6 +511,7 @@ func (t *streamThread) onAssigned(ctx context.Context, _ *kgo.Client, assigned m
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.app.metrics.rebalances.Add(1)
+	t.app.cfg.Logger.Debug("streams: partitions assigned", "thread", t.name, "assigned", fmt.Sprint(assigned))
 	for topic, ps := range assigned {
 		for _, p := range ps {
 			t.assigned[TopicPartition{Topic: topic, Partition: p}] = true
@@ -474,12 +524,14 @@ func (t *streamThread) onAssigned(ctx context.Context, _ *kgo.Client, assigned m
 }
 
 func (t *streamThread) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	t.app.cfg.Logger.Debug("streams: partitions revoked", "thread", t.name, "revoked", fmt.Sprint(revoked))
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.dropPartitions(ctx, revoked, !t.failed)
 }
 
 func (t *streamThread) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+	t.app.cfg.Logger.Debug("streams: partitions lost", "thread", t.name, "lost", fmt.Sprint(lost))
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.dropPartitions(ctx, lost, false)
@@ -655,7 +707,7 @@ func (t *streamThread) startRestore(ctx context.Context, task *Task) error {
 		return task.Initialize(t.now().UnixMilli())
 	}
 	if t.restoreCl == nil {
-		cl, err := t.app.newClient([]client.Role{client.RoleConsumer},
+		cl, err := t.app.newClient([]client.Role{client.RoleConsumer}, "",
 			kgo.ClientID(t.name+"-restore-consumer"),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 			kgo.FetchMaxWait(100*time.Millisecond))
@@ -785,6 +837,7 @@ func (t *streamThread) shutdown(clean bool) {
 		t.closeTask(task, clean)
 	}
 	t.mu.Unlock()
+	t.stopFollowups()
 	t.cancel()
 	t.prodCancel()
 	if t.restoreCl != nil {

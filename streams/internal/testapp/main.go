@@ -1,0 +1,106 @@
+// Command testapp is a small stream application for the streams package's
+// process-level tests (kill -9 and restart): it copies every input record
+// to one topic and counts records per key into another, then runs until it
+// is signalled (SIGINT/SIGTERM close it cleanly; SIGKILL is the test).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+func main() {
+	bootstrap := flag.String("bootstrap-server", "127.0.0.1:9092", "brokers")
+	appID := flag.String("application-id", "testapp", "application.id")
+	stateDir := flag.String("state-dir", "", "state.dir")
+	in := flag.String("input", "testapp-in", "input topic")
+	ids := flag.String("ids-output", "testapp-ids", "topic receiving a copy of every input record")
+	counts := flag.String("counts-output", "testapp-counts", "topic receiving the count per key")
+	threads := flag.Int("threads", 2, "num.stream.threads")
+	commitMs := flag.Int("commit-interval-ms", 100, "commit.interval.ms")
+	inMemory := flag.Bool("in-memory", false, "keep the counts in memory (restored from the changelog on start)")
+	instanceID := flag.String("instance-id", "", "group.instance.id (static membership: a restarted instance takes its place back at once)")
+	flag.Parse()
+
+	level := slog.LevelInfo
+	if os.Getenv("TESTAPP_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ss := streams.StringSerde()
+	b := streams.NewBuilder()
+	src := streams.NewStream(b, *in, streams.ConsumedWith(ss, ss))
+	streams.MapValues(src, func(_, v string) string { return strings.ToUpper(v) }).To(*ids, streams.ProducedWith(ss, ss))
+	m := streams.MaterializedAs[string, int64]("counts")
+	if *inMemory {
+		m = m.WithStoreType(streams.InMemoryStore)
+	}
+	src.GroupByKey().Count(m).ToStream().To(*counts, streams.ProducedWith(ss, streams.Int64Serde()))
+	topo, err := b.Build()
+	if err != nil {
+		fail(err)
+	}
+	props := streams.Properties{
+		"application.id":     *appID,
+		"bootstrap.servers":  *bootstrap,
+		"state.dir":          *stateDir,
+		"num.stream.threads": fmt.Sprint(*threads),
+		"commit.interval.ms": fmt.Sprint(*commitMs),
+		// Quick rebalances after a kill: the dead member's session expires fast.
+		"consumer.session.timeout.ms":    "6000",
+		"consumer.heartbeat.interval.ms": "200",
+		// A rebalance waits at most this long for members that died
+		// without leaving (some brokers wait this long rather than the
+		// session timeout).
+		"consumer.max.poll.interval.ms": "10000",
+	}
+	if *instanceID != "" {
+		props["consumer.group.instance.id"] = *instanceID
+	}
+	app, err := streams.New(topo, props, streams.WithLogger(logger))
+	if err != nil {
+		fail(err)
+	}
+	// Listen for signals before starting, so a stop during Start is clean.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	go func() {
+		select {
+		case <-sig:
+			cancel()
+			sig <- syscall.SIGTERM // seen again by the select below
+		case <-ctx.Done():
+		}
+	}()
+	err = app.Start(ctx)
+	cancel()
+	if err != nil {
+		fail(err)
+	}
+	fmt.Println("started")
+	select {
+	case <-sig:
+	case <-app.Done():
+		fail(fmt.Errorf("application stopped: %v", app.Err()))
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := app.Close(ctx); err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "testapp:", err)
+	os.Exit(1)
+}
