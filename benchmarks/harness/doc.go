@@ -14,7 +14,7 @@
 //
 // It draws a progress bar while it runs ([Progress]), prints a table
 // ([Report]), rewrites its own section of benchmarks/RESULTS.md
-// ([UpdateResults]) and draws throughput over time as PNG or SVG ([Plot]).
+// ([UpdateResults]) and draws throughput over time as SVG ([Plot]).
 // `rivulet bench` is the command line over it; read [Config] first, then
 // [Run].
 //

@@ -2,6 +2,8 @@ package harness
 
 import (
 	"bytes"
+	"encoding/xml"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -170,30 +172,45 @@ func TestPlot(t *testing.T) {
 	series := []Series{
 		{Bench: "word count", System: "rivulet", Unit: "words/s", Points: []Point{{0.25, 100}, {0.5, 300}, {0.75, 280}}},
 		{Bench: "word count", System: "goka", Unit: "words/s", Points: []Point{{0.25, 50}, {0.5, 60}}},
-		{Bench: "broker consume", System: "kfake", Unit: "records/s", Points: []Point{{0.25, 1e6}}},
+		{Bench: "broker <consume>", System: "kfake", Unit: "records/s", Points: []Point{{0.25, 1e6}}},
+		{Bench: "empty", System: "x", Unit: "u"},
 	}
 	dir := t.TempDir()
-	for _, name := range []string{"out.png", "out.svg"} {
-		path := filepath.Join(dir, name)
-		if err := Plot(path, series); err != nil {
-			t.Fatal(err)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch {
-		case strings.HasSuffix(name, ".png") && !bytes.HasPrefix(b, []byte("\x89PNG")):
-			t.Errorf("%s is not a PNG", name)
-		case strings.HasSuffix(name, ".svg") && !bytes.Contains(b, []byte("<svg")):
-			t.Errorf("%s is not an SVG", name)
+	path := filepath.Join(dir, "out.svg")
+	if err := Plot(path, series); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		XMLName   xml.Name
+		Polylines []struct {
+			Points string `xml:"points,attr"`
+		} `xml:"polyline"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("not well-formed XML: %v\n%s", err, b)
+	}
+	if doc.XMLName.Local != "svg" || len(doc.Polylines) != 3 {
+		t.Fatalf("root %q with %d lines, want svg with 3", doc.XMLName.Local, len(doc.Polylines))
+	}
+	for _, want := range []string{"word count", "broker &lt;consume&gt;", "rivulet", "goka", "kfake", "words/s", "seconds"} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("plot lacks %q", want)
 		}
 	}
-	if err := Plot(filepath.Join(dir, "out.gif"), series); err == nil {
-		t.Error("no error for .gif")
+	if err := Plot(filepath.Join(dir, "out.png"), series); err == nil {
+		t.Error("no error for .png")
 	}
 	if err := Plot(filepath.Join(dir, "empty.svg"), nil); err == nil {
 		t.Error("no error for no series")
+	}
+	for _, c := range []struct{ max, step float64 }{{0, 1}, {1, 0.2}, {7, 2}, {1234, 500}, {3e6, 1e6}} {
+		if got := niceStep(c.max); math.Abs(got-c.step) > 1e-9 {
+			t.Errorf("niceStep(%v) = %v, want %v", c.max, got, c.step)
+		}
 	}
 }
 

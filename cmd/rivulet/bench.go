@@ -94,7 +94,7 @@ section of benchmarks/RESULTS.md (when run from the repository root; see --resul
 	f.IntVar(&o.threads, "threads", 0, "Rivulet's num.stream.threads (default: the number of CPUs)")
 	f.StringVar(&o.acks, "acks", "1", "wordcount and latency: acks of every producer of both systems, 1 or all")
 	f.StringSliceVar(&o.systems, "systems", []string{harness.SystemRivulet, harness.SystemGoka}, "wordcount and latency: which systems to run")
-	f.StringVar(&o.plot, "plot", "", "draw throughput over time to this .png or .svg file")
+	f.StringVar(&o.plot, "plot", "", "draw throughput over time to this .svg file")
 	f.StringVar(&o.results, "results", defaultResultsFile, "the RESULTS.md whose issue-9 section is rewritten")
 	f.BoolVar(&o.noResults, "no-results", false, "do not write the results file")
 	f.StringVar(&o.cfg.Dir, "dir", "", "keep the brokers' logs and state here (default: a temporary directory, removed at exit)")
@@ -105,8 +105,8 @@ section of benchmarks/RESULTS.md (when run from the repository root; see --resul
 
 // finish checks the flags and copies the shared ones into every suite.
 func (o *benchOptions) finish(cmd *cobra.Command) error {
-	if o.plot != "" && !strings.HasSuffix(o.plot, ".png") && !strings.HasSuffix(o.plot, ".svg") {
-		return usageErrorf(cmd, "--plot %q: use a .png or .svg file name", o.plot)
+	if o.plot != "" && !strings.HasSuffix(strings.ToLower(o.plot), ".svg") {
+		return usageErrorf(cmd, "--plot %q: use a .svg file name", o.plot)
 	}
 	if o.acks == "-1" {
 		o.acks = "all"

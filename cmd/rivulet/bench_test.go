@@ -50,7 +50,7 @@ func TestBenchSmall(t *testing.T) {
 
 func TestBenchUsage(t *testing.T) {
 	expectCLI(t, exitUsage, "unknown suite", "", "bench", "nosuch")
-	expectCLI(t, exitUsage, "--plot", "", "bench", "--plot", "x.gif")
+	expectCLI(t, exitUsage, "--plot", "", "bench", "--plot", "x.png")
 	expectCLI(t, exitUsage, "--acks", "", "bench", "--acks", "2")
 	expectCLI(t, exitUsage, "--systems", "", "bench", "--systems", "flink")
 	expectCLI(t, exitUsage, "sizes must be positive", "", "bench", "--words", "0")
