@@ -393,18 +393,32 @@ func newCountWatcher(ctx context.Context, addr, topic string) (*countWatcher, er
 		return nil, failuref("demo wordcount: output consumer: %v", err)
 	}
 	w := &countWatcher{cl: cl, latest: map[string]int64{}, notify: make(chan struct{}, 1)}
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	adm := kadm.NewClient(cl)
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	ends, err2 := adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = errors.Join(err2, ends.Error())
+	}
 	if err != nil {
 		cl.Close()
 		return nil, failuref("demo wordcount: reading %s: %v", topic, err)
 	}
 	var want int64
-	ends.Each(func(o kadm.ListedOffset) { want += o.Offset })
+	ends.Each(func(o kadm.ListedOffset) {
+		if s, ok := starts.Lookup(o.Topic, o.Partition); ok {
+			want += o.Offset - s.Offset
+		}
+	})
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	for w.records < want {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
+		fs := cl.PollFetches(rctx)
+		if rctx.Err() != nil {
 			cl.Close()
-			return nil, ctx.Err()
+			return nil, failuref("demo wordcount: reading the counts already in %s: %v", topic, rctx.Err())
 		}
 		fs.EachRecord(w.apply)
 	}
