@@ -3,7 +3,10 @@ package statestore
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/tidwall/btree"
 )
@@ -12,8 +15,12 @@ import (
 // statestore.cache.max.bytes (10 MiB).
 const DefaultCacheMaxBytes = 10 << 20
 
-// cacheEntryOverhead is what each entry costs beyond its key and value bytes (node, list
-// links, tree slot), counted against the bound.
+// cacheEntryOverhead is what each entry is counted beyond its key and value bytes. Like
+// Kafka Streams' estimate (key, value, record context and list links), it is a fixed
+// charge rather than the heap's truth: measured, an entry's slot, its share of the hash
+// index and its allocation rounding come to ~180 bytes (BenchmarkCache/footprint). The
+// figure stays what it has been, so a given bound holds the number of entries users sized
+// it for.
 const cacheEntryOverhead = 96
 
 // RecordContext is what the cache keeps of the record that last wrote an entry and gives
@@ -61,12 +68,14 @@ type FlushListener func(entries []DirtyEntry) error
 // namespace first, so downstream sees updates in order.
 //
 // A RecordCache is safe for concurrent use; a namespace has one writer (its task).
+// Namespaces share only the byte count, so tasks on different threads do not contend.
 type RecordCache struct {
-	mu       sync.Mutex
-	maxBytes int64
-	size     int64
-	spaces   map[string]*CacheNamespace
-	closed   bool
+	maxBytes atomic.Int64
+	size     atomic.Int64
+
+	mu     sync.Mutex // guards spaces
+	spaces map[string]*CacheNamespace
+	closed bool
 }
 
 // NewRecordCache returns a cache bounded to maxBytes (0 or less: DefaultCacheMaxBytes).
@@ -74,22 +83,16 @@ func NewRecordCache(maxBytes int64) *RecordCache {
 	if maxBytes <= 0 {
 		maxBytes = DefaultCacheMaxBytes
 	}
-	return &RecordCache{maxBytes: maxBytes, spaces: make(map[string]*CacheNamespace)}
+	c := &RecordCache{spaces: make(map[string]*CacheNamespace)}
+	c.maxBytes.Store(maxBytes)
+	return c
 }
 
 // MaxBytes is the cache's bound.
-func (c *RecordCache) MaxBytes() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.maxBytes
-}
+func (c *RecordCache) MaxBytes() int64 { return c.maxBytes.Load() }
 
 // SizeBytes is what the cache holds now, overhead included.
-func (c *RecordCache) SizeBytes() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.size
-}
+func (c *RecordCache) SizeBytes() int64 { return c.size.Load() }
 
 // Resize changes the bound (Kafka Streams resizes its caches when threads are added or
 // removed). Entries over a smaller bound are evicted by later writes.
@@ -97,9 +100,7 @@ func (c *RecordCache) Resize(maxBytes int64) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultCacheMaxBytes
 	}
-	c.mu.Lock()
-	c.maxBytes = maxBytes
-	c.mu.Unlock()
+	c.maxBytes.Store(maxBytes)
 }
 
 // Namespace registers a namespace (one per store of a task, for example
@@ -113,53 +114,89 @@ func (c *RecordCache) Namespace(name string, onFlush FlushListener) (*CacheNames
 	if _, ok := c.spaces[name]; ok {
 		return nil, fmt.Errorf("%w: %q", ErrDuplicateNamespace, name)
 	}
-	ns := &CacheNamespace{
-		c:       c,
-		name:    name,
-		onFlush: onFlush,
-		tree:    btree.NewBTreeGOptions(nodeLess, btree.Options{NoLocks: true}),
-	}
+	ns := &CacheNamespace{c: c, name: name, onFlush: onFlush}
+	ns.reset()
 	c.spaces[name] = ns
 	return ns, nil
 }
 
-// cacheNode is one entry: in the namespace's tree (by key), its LRU list and, when
-// dirty, its dirty list.
-type cacheNode struct {
-	key        []byte
-	value      []byte
-	tombstone  bool // value is a pending delete
-	dirty      bool
-	ctx        RecordContext
-	prev, next *cacheNode // LRU: head is most recent
-	dprev      *cacheNode // dirty list: head is oldest update
-	dnext      *cacheNode
+// nilSlot ends the slot lists.
+const nilSlot = -1
+
+// cacheSlot is one entry of a namespace. Slots live in pages and link each other by
+// index, so an entry costs no allocation of its own (only its bytes do) and the lists
+// hold no pointers for the GC to chase; the hash index maps keys to slots.
+type cacheSlot struct {
+	key   []byte // immutable while the slot holds it; the index's key aliases it
+	value []byte // nil: a pending delete (tombstone set) or a free slot
+	ctx   RecordContext
+	// LRU list (prev is more recent; head is the most recent) and, when dirty, the dirty
+	// list (head is the oldest update). Free slots chain through next.
+	prev, next   int32
+	dprev, dnext int32
+	gen          uint32 // bumped each time the slot is freed, so stale references fail
+	tombstone    bool
+	dirty        bool
 }
 
-func nodeLess(a, b *cacheNode) bool { return bytes.Compare(a.key, b.key) < 0 }
+func (s *cacheSlot) size() int64 { return int64(len(s.key)+len(s.value)) + cacheEntryOverhead }
 
-func (n *cacheNode) size() int64 { return int64(len(n.key)+len(n.value)) + cacheEntryOverhead }
+// orderedKey is an entry of a namespace's ordered index: a key and its slot.
+type orderedKey struct {
+	key  []byte
+	slot int32
+}
+
+func orderedLess(a, b orderedKey) bool { return bytes.Compare(a.key, b.key) < 0 }
 
 // CacheNamespace is one store's part of a RecordCache.
+//
+// Point reads and writes go through a hash index (the lookup hashes the key bytes without
+// allocating). Key order is only needed by Range, which the windowed caching stores and
+// merged iterators use; the ordered index is built the first time Range is called and
+// kept up to date from then on, so a namespace that is never scanned (a count, a table)
+// never pays for it.
 type CacheNamespace struct {
-	c        *RecordCache
-	name     string
-	onFlush  FlushListener
-	tree     *btree.BTreeG[*cacheNode]
-	lruHead  *cacheNode
-	lruTail  *cacheNode
-	dirtyOld *cacheNode
-	dirtyNew *cacheNode
+	c       *RecordCache
+	name    string
+	onFlush FlushListener
+
+	mu       sync.Mutex // guards everything below
+	index    map[string]int32
+	pages    [][]cacheSlot // slot i is pages[i>>slotPageBits][i&slotPageMask]
+	nslots   int32
+	free     int32 // head of the free-slot chain
+	lruHead  int32
+	lruTail  int32
+	dirtyOld int32
+	dirtyNew int32
 	ndirty   int
+	bytes    int64                     // this namespace's share of c.size
+	ordered  *btree.BTreeG[orderedKey] // nil until the first Range
 	closed   bool
+	hits     int64
+	misses   int64
 
 	flushMu sync.Mutex // one flush of this namespace at a time
-	hits    int64
-	misses  int64
 }
 
 // Name is the namespace's name.
 func (ns *CacheNamespace) Name() string { return ns.name }
+
+// reset empties the namespace's structures (with mu held, or before it is shared).
+func (ns *CacheNamespace) reset() {
+	ns.c.size.Add(-ns.bytes)
+	ns.bytes = 0
+	ns.index = make(map[string]int32)
+	ns.pages, ns.nslots = nil, 0
+	ns.free, ns.lruHead, ns.lruTail, ns.dirtyOld, ns.dirtyNew = nilSlot, nilSlot, nilSlot, nilSlot, nilSlot
+	ns.ndirty = 0
+	ns.ordered = nil
+}
+
+// indexKey is the hash index's key for b: a string sharing b's bytes, which never
+// change while the slot holds them.
+func indexKey(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // CacheLookup is the result of CacheNamespace.Get.
 type CacheLookup struct {
@@ -173,23 +210,23 @@ type CacheLookup struct {
 
 // Get looks key up, making it most recently used.
 func (ns *CacheNamespace) Get(key []byte) CacheLookup {
-	c := ns.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n, ok := ns.tree.Get(&cacheNode{key: key})
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	i, ok := ns.index[string(key)]
 	if !ok || ns.closed {
 		ns.misses++
 		return CacheLookup{}
 	}
 	ns.hits++
-	ns.touch(n)
-	return CacheLookup{Found: true, Deleted: n.tombstone, Value: n.value}
+	ns.touch(i)
+	s := ns.slot(i)
+	return CacheLookup{Found: true, Deleted: s.tombstone, Value: s.value}
 }
 
 // HitRatio returns the hits and misses of Get so far.
 func (ns *CacheNamespace) HitRatio() (hits, misses int64) {
-	ns.c.mu.Lock()
-	defer ns.c.mu.Unlock()
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
 	return ns.hits, ns.misses
 }
 
@@ -210,53 +247,68 @@ func (ns *CacheNamespace) PutClean(key, value []byte) error {
 }
 
 func (ns *CacheNamespace) put(key, value []byte, dirty bool, ctx RecordContext) error {
-	c := ns.c
-	c.mu.Lock()
+	ns.mu.Lock()
 	if ns.closed {
-		c.mu.Unlock()
+		ns.mu.Unlock()
 		return fmt.Errorf("statestore: cache namespace %q: %w", ns.name, ErrClosed)
 	}
-	n, ok := ns.tree.Get(&cacheNode{key: key})
+	i, ok := ns.index[string(key)]
 	if ok && !dirty {
-		c.mu.Unlock()
+		ns.mu.Unlock()
 		return nil
 	}
-	buf := make([]byte, len(key)+len(value))
-	copy(buf, key)
-	copy(buf[len(key):], value)
-	k, v := buf[:len(key):len(key)], buf[len(key):]
-	if value == nil {
-		v = nil
-	}
 	if ok {
-		c.size -= n.size()
-		n.value, n.tombstone, n.ctx = v, value == nil, ctx
-		c.size += n.size()
-		ns.touch(n)
+		// A new value, never written over the old one: readers may still hold it.
+		s := ns.slot(i)
+		var v []byte
+		if value != nil {
+			v = make([]byte, len(value))
+			copy(v, value)
+		}
+		delta := int64(len(v) - len(s.value))
+		s.value, s.tombstone, s.ctx = v, value == nil, ctx
+		ns.bytes += delta
+		ns.c.size.Add(delta)
+		ns.touch(i)
 	} else {
-		n = &cacheNode{key: k, value: v, tombstone: value == nil, ctx: ctx}
-		ns.tree.Set(n)
-		ns.pushLRU(n)
-		c.size += n.size()
+		// One allocation for a new entry's key and value.
+		buf := make([]byte, len(key)+len(value))
+		copy(buf, key)
+		copy(buf[len(key):], value)
+		var v []byte
+		if value != nil {
+			v = buf[len(key):]
+		}
+		i = ns.allocSlot()
+		s := ns.slot(i)
+		s.key, s.value, s.tombstone, s.ctx = buf[:len(key):len(key)], v, value == nil, ctx
+		ns.index[indexKey(s.key)] = i
+		ns.pushLRU(i)
+		if ns.ordered != nil {
+			ns.ordered.Set(orderedKey{key: s.key, slot: i})
+		}
+		sz := s.size()
+		ns.bytes += sz
+		ns.c.size.Add(sz)
 	}
 	if dirty {
-		ns.markDirty(n)
+		ns.markDirty(i)
 	}
 	return ns.evictLocked() // unlocks
 }
 
 // evictLocked evicts from ns while the cache is over its bound, flushing ns when the
-// victim is dirty. Called with c.mu held; returns with it released.
+// victim is dirty. Called with ns.mu held; returns with it released.
 func (ns *CacheNamespace) evictLocked() error {
 	c := ns.c
-	for c.size > c.maxBytes && ns.lruTail != nil {
+	for c.size.Load() > c.maxBytes.Load() && ns.lruTail != nilSlot {
 		victim := ns.lruTail
-		if victim.dirty {
-			c.mu.Unlock()
+		if ns.slot(victim).dirty {
+			ns.mu.Unlock()
 			if err := ns.Flush(); err != nil {
 				return err
 			}
-			c.mu.Lock()
+			ns.mu.Lock()
 			if ns.closed {
 				break
 			}
@@ -264,8 +316,15 @@ func (ns *CacheNamespace) evictLocked() error {
 		}
 		ns.remove(victim)
 	}
-	c.mu.Unlock()
+	ns.mu.Unlock()
 	return nil
+}
+
+// slotRef names a slot as it was when taken, to find it again after the lock was
+// released.
+type slotRef struct {
+	slot int32
+	gen  uint32
 }
 
 // Flush hands the dirty entries to the flush listener, in the order of their last update,
@@ -273,25 +332,25 @@ func (ns *CacheNamespace) evictLocked() error {
 func (ns *CacheNamespace) Flush() error {
 	ns.flushMu.Lock()
 	defer ns.flushMu.Unlock()
-	c := ns.c
-	c.mu.Lock()
+	ns.mu.Lock()
 	if ns.ndirty == 0 {
-		c.mu.Unlock()
+		ns.mu.Unlock()
 		return nil
 	}
 	entries := make([]DirtyEntry, 0, ns.ndirty)
-	var deletes []*cacheNode
-	for n := ns.dirtyOld; n != nil; {
-		next := n.dnext
-		entries = append(entries, DirtyEntry{Key: n.key, Value: n.value, Context: n.ctx})
-		n.dirty, n.dprev, n.dnext = false, nil, nil
-		if n.tombstone {
-			deletes = append(deletes, n)
+	var deletes []slotRef
+	for i := ns.dirtyOld; i != nilSlot; {
+		s := ns.slot(i)
+		next := s.dnext
+		entries = append(entries, DirtyEntry{Key: s.key, Value: s.value, Context: s.ctx})
+		s.dirty, s.dprev, s.dnext = false, nilSlot, nilSlot
+		if s.tombstone {
+			deletes = append(deletes, slotRef{i, s.gen})
 		}
-		n = next
+		i = next
 	}
-	ns.dirtyOld, ns.dirtyNew, ns.ndirty = nil, nil, 0
-	c.mu.Unlock()
+	ns.dirtyOld, ns.dirtyNew, ns.ndirty = nilSlot, nilSlot, 0
+	ns.mu.Unlock()
 	var err error
 	if ns.onFlush != nil {
 		if lerr := ns.onFlush(entries); lerr != nil {
@@ -301,13 +360,15 @@ func (ns *CacheNamespace) Flush() error {
 	if len(deletes) > 0 {
 		// A delete, once written to the store by the listener, need not stay cached;
 		// until then it hides the store's old value from readers.
-		c.mu.Lock()
-		for _, n := range deletes {
-			if cur, ok := ns.tree.Get(n); ok && cur == n && !n.dirty && n.tombstone {
-				ns.remove(n)
+		ns.mu.Lock()
+		for _, r := range deletes {
+			if r.slot < ns.nslots {
+				if s := ns.slot(r.slot); s.gen == r.gen && s.key != nil && !s.dirty && s.tombstone {
+					ns.remove(r.slot)
+				}
 			}
 		}
-		c.mu.Unlock()
+		ns.mu.Unlock()
 	}
 	return err
 }
@@ -316,137 +377,187 @@ func (ns *CacheNamespace) Flush() error {
 // deletes included (Value nil), in key order or reverse. It is a copy: later writes do
 // not change it.
 func (ns *CacheNamespace) Range(from, to []byte, reverse bool) []KeyValue {
-	c := ns.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if ns.ordered == nil {
+		ns.buildOrdered()
+	}
 	var out []KeyValue
-	visit := func(n *cacheNode) bool {
-		if to != nil && bytes.Compare(n.key, to) > 0 {
+	visit := func(o orderedKey) bool {
+		if to != nil && bytes.Compare(o.key, to) > 0 {
 			return false
 		}
-		out = append(out, KeyValue{Key: n.key, Value: n.value})
+		out = append(out, KeyValue{Key: o.key, Value: ns.slot(o.slot).value})
 		return true
 	}
 	if from == nil {
-		ns.tree.Scan(visit)
+		ns.ordered.Scan(visit)
 	} else {
-		ns.tree.Ascend(&cacheNode{key: from}, visit)
+		ns.ordered.Ascend(orderedKey{key: from}, visit)
 	}
 	if reverse {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
+		slices.Reverse(out)
 	}
 	return out
 }
 
+// buildOrdered builds the ordered index from the live entries: sorted once, then loaded.
+func (ns *CacheNamespace) buildOrdered() {
+	keys := make([]orderedKey, 0, len(ns.index))
+	for _, i := range ns.index {
+		keys = append(keys, orderedKey{key: ns.slot(i).key, slot: i})
+	}
+	slices.SortFunc(keys, func(a, b orderedKey) int { return bytes.Compare(a.key, b.key) })
+	ns.ordered = btree.NewBTreeGOptions(orderedLess, btree.Options{NoLocks: true})
+	for _, k := range keys {
+		ns.ordered.Load(k)
+	}
+}
+
 // Len is the number of entries cached in the namespace.
 func (ns *CacheNamespace) Len() int {
-	ns.c.mu.Lock()
-	defer ns.c.mu.Unlock()
-	return ns.tree.Len()
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return len(ns.index)
 }
 
 // Clear drops every entry of the namespace, dirty ones included, without flushing (the
 // runtime does this when a task's state is wiped or restored).
 func (ns *CacheNamespace) Clear() {
-	c := ns.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for ns.lruTail != nil {
-		ns.remove(ns.lruTail)
-	}
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	ns.reset()
 }
 
 // Close flushes the namespace and unregisters it.
 func (ns *CacheNamespace) Close() error {
 	err := ns.Flush()
-	c := ns.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	ns.mu.Lock()
 	if ns.closed {
+		ns.mu.Unlock()
 		return fmt.Errorf("statestore: cache namespace %q: close: %w", ns.name, ErrClosed)
 	}
-	for ns.lruTail != nil {
-		ns.remove(ns.lruTail)
-	}
+	ns.reset()
 	ns.closed = true
-	delete(c.spaces, ns.name)
+	ns.mu.Unlock()
+	c := ns.c
+	c.mu.Lock()
+	if c.spaces[ns.name] == ns {
+		delete(c.spaces, ns.name)
+	}
+	c.mu.Unlock()
 	return err
 }
 
-// list plumbing, with c.mu held
+// slot and list plumbing, with ns.mu held
 
-func (ns *CacheNamespace) pushLRU(n *cacheNode) {
-	n.prev, n.next = nil, ns.lruHead
-	if ns.lruHead != nil {
-		ns.lruHead.prev = n
+// Slots come in pages of 256: no slice to regrow and copy as a namespace grows, and no
+// slack beyond one page.
+const (
+	slotPageBits = 8
+	slotPageMask = 1<<slotPageBits - 1
+)
+
+func (ns *CacheNamespace) slot(i int32) *cacheSlot {
+	return &ns.pages[i>>slotPageBits][i&slotPageMask]
+}
+
+func (ns *CacheNamespace) allocSlot() int32 {
+	if i := ns.free; i != nilSlot {
+		ns.free = ns.slot(i).next
+		return i
 	}
-	ns.lruHead = n
-	if ns.lruTail == nil {
-		ns.lruTail = n
+	i := ns.nslots
+	if int(i>>slotPageBits) == len(ns.pages) {
+		ns.pages = append(ns.pages, make([]cacheSlot, 1<<slotPageBits))
+	}
+	ns.nslots++
+	return i
+}
+
+func (ns *CacheNamespace) pushLRU(i int32) {
+	s := ns.slot(i)
+	s.prev, s.next = nilSlot, ns.lruHead
+	if ns.lruHead != nilSlot {
+		ns.slot(ns.lruHead).prev = i
+	}
+	ns.lruHead = i
+	if ns.lruTail == nilSlot {
+		ns.lruTail = i
 	}
 }
 
-func (ns *CacheNamespace) unlinkLRU(n *cacheNode) {
-	if n.prev != nil {
-		n.prev.next = n.next
+func (ns *CacheNamespace) unlinkLRU(i int32) {
+	s := ns.slot(i)
+	if s.prev != nilSlot {
+		ns.slot(s.prev).next = s.next
 	} else {
-		ns.lruHead = n.next
+		ns.lruHead = s.next
 	}
-	if n.next != nil {
-		n.next.prev = n.prev
+	if s.next != nilSlot {
+		ns.slot(s.next).prev = s.prev
 	} else {
-		ns.lruTail = n.prev
+		ns.lruTail = s.prev
 	}
-	n.prev, n.next = nil, nil
+	s.prev, s.next = nilSlot, nilSlot
 }
 
-func (ns *CacheNamespace) touch(n *cacheNode) {
-	if ns.lruHead == n {
+func (ns *CacheNamespace) touch(i int32) {
+	if ns.lruHead == i {
 		return
 	}
-	ns.unlinkLRU(n)
-	ns.pushLRU(n)
+	ns.unlinkLRU(i)
+	ns.pushLRU(i)
 }
 
-func (ns *CacheNamespace) markDirty(n *cacheNode) {
-	if n.dirty {
-		ns.unlinkDirty(n)
+func (ns *CacheNamespace) markDirty(i int32) {
+	s := ns.slot(i)
+	if s.dirty {
+		ns.unlinkDirty(i)
 	}
-	n.dirty = true
-	n.dprev, n.dnext = ns.dirtyNew, nil
-	if ns.dirtyNew != nil {
-		ns.dirtyNew.dnext = n
+	s.dirty = true
+	s.dprev, s.dnext = ns.dirtyNew, nilSlot
+	if ns.dirtyNew != nilSlot {
+		ns.slot(ns.dirtyNew).dnext = i
 	}
-	ns.dirtyNew = n
-	if ns.dirtyOld == nil {
-		ns.dirtyOld = n
+	ns.dirtyNew = i
+	if ns.dirtyOld == nilSlot {
+		ns.dirtyOld = i
 	}
 	ns.ndirty++
 }
 
-func (ns *CacheNamespace) unlinkDirty(n *cacheNode) {
-	if n.dprev != nil {
-		n.dprev.dnext = n.dnext
+func (ns *CacheNamespace) unlinkDirty(i int32) {
+	s := ns.slot(i)
+	if s.dprev != nilSlot {
+		ns.slot(s.dprev).dnext = s.dnext
 	} else {
-		ns.dirtyOld = n.dnext
+		ns.dirtyOld = s.dnext
 	}
-	if n.dnext != nil {
-		n.dnext.dprev = n.dprev
+	if s.dnext != nilSlot {
+		ns.slot(s.dnext).dprev = s.dprev
 	} else {
-		ns.dirtyNew = n.dprev
+		ns.dirtyNew = s.dprev
 	}
-	n.dprev, n.dnext = nil, nil
-	n.dirty = false
+	s.dprev, s.dnext = nilSlot, nilSlot
+	s.dirty = false
 	ns.ndirty--
 }
 
-func (ns *CacheNamespace) remove(n *cacheNode) {
-	if n.dirty {
-		ns.unlinkDirty(n)
+// remove drops slot i's entry and puts the slot on the free chain.
+func (ns *CacheNamespace) remove(i int32) {
+	s := ns.slot(i)
+	if s.dirty {
+		ns.unlinkDirty(i)
 	}
-	ns.unlinkLRU(n)
-	ns.tree.Delete(n)
-	ns.c.size -= n.size()
+	ns.unlinkLRU(i)
+	delete(ns.index, indexKey(s.key))
+	if ns.ordered != nil {
+		ns.ordered.Delete(orderedKey{key: s.key})
+	}
+	sz := s.size()
+	ns.bytes -= sz
+	ns.c.size.Add(-sz)
+	*s = cacheSlot{next: ns.free, prev: nilSlot, dprev: nilSlot, dnext: nilSlot, gen: s.gen + 1}
+	ns.free = i
 }

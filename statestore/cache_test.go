@@ -246,8 +246,12 @@ func TestCacheProperty(t *testing.T) {
 					t.Fatalf("seed %d step %d: Get(%s) = %q, model %q", seed, step, k, l.Value, want)
 				}
 			case op < 9:
-				if err := ns.Flush(); err != nil {
-					t.Fatalf("seed %d step %d: %v", seed, step, err)
+				if r.IntN(2) == 0 {
+					if err := ns.Flush(); err != nil {
+						t.Fatalf("seed %d step %d: %v", seed, step, err)
+					}
+				} else {
+					checkCacheRange(t, ns, r, fmt.Sprintf("seed %d step %d", seed, step))
 				}
 			default:
 				if v, ok := sinks[i][k]; ok {
@@ -266,5 +270,42 @@ func TestCacheProperty(t *testing.T) {
 				t.Fatalf("seed %d: namespace %d: flushed state %v, want %v", seed, i, sinks[i], models[i])
 			}
 		}
+	}
+}
+
+// checkCacheRange checks Range against the namespace's point reads: the full range is in
+// strictly increasing key order, holds Len entries, each as Get sees it, and a random
+// sub-range (forward or reverse) is exactly the matching part of it.
+func checkCacheRange(t *testing.T, ns *statestore.CacheNamespace, r *rand.Rand, at string) {
+	t.Helper()
+	all := ns.Range(nil, nil, false)
+	if len(all) != ns.Len() {
+		t.Fatalf("%s: Range has %d entries, Len %d", at, len(all), ns.Len())
+	}
+	for i, e := range all {
+		if i > 0 && string(all[i-1].Key) >= string(e.Key) {
+			t.Fatalf("%s: Range out of order: %q then %q", at, all[i-1].Key, e.Key)
+		}
+		l := ns.Get(e.Key)
+		if !l.Found || l.Deleted != (e.Value == nil) || string(l.Value) != string(e.Value) {
+			t.Fatalf("%s: Range has %q=%q, Get %+v", at, e.Key, e.Value, l)
+		}
+	}
+	from, to := []byte(fmt.Sprintf("key-%d", r.IntN(40))), []byte(fmt.Sprintf("key-%d", r.IntN(40)))
+	reverse := r.IntN(2) == 0
+	var want []statestore.KeyValue
+	for _, e := range all {
+		if string(e.Key) >= string(from) && string(e.Key) <= string(to) {
+			want = append(want, e)
+		}
+	}
+	if reverse {
+		slices.Reverse(want)
+	}
+	got := ns.Range(from, to, reverse)
+	if !slices.EqualFunc(got, want, func(a, b statestore.KeyValue) bool {
+		return string(a.Key) == string(b.Key) && string(a.Value) == string(b.Value) && (a.Value == nil) == (b.Value == nil)
+	}) {
+		t.Fatalf("%s: Range(%s, %s, reverse=%v) = %q, want %q", at, from, to, reverse, got, want)
 	}
 }
