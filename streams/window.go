@@ -310,11 +310,7 @@ func (s timeWindowedSerde[K]) Deserialize(b []byte) (Windowed[K], error) {
 	if start < 0 {
 		return Windowed[K]{}, &SerdeError{Serde: "TimeWindowedSerde", Len: len(b), Err: fmt.Errorf("negative window start %d", start)}
 	}
-	var kb []byte
-	if n > 0 || b != nil {
-		kb = b[:n:n]
-	}
-	k, err := s.inner.Deserialize(kb)
+	k, err := s.inner.Deserialize(b[:n:n])
 	if err != nil {
 		return Windowed[K]{}, err
 	}
