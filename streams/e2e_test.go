@@ -33,19 +33,22 @@ func brokers(t testing.TB) []broker {
 }
 
 // startBrokerlite runs Rivulet's own broker in this process.
-func startBrokerlite(t testing.TB) broker {
+func startBrokerlite(t testing.TB) broker { return startBrokerliteWith(t, nil) }
+
+func startBrokerliteWith(t testing.TB, extra map[string]string) broker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, err := brokerlite.Start(ctx, brokerlite.Config{
-		Properties: map[string]string{
-			"listeners":                        "PLAINTEXT://127.0.0.1:0",
-			"log.dirs":                         t.TempDir(),
-			"group.initial.rebalance.delay.ms": "0",
-			"offsets.topic.num.partitions":     "4",
-		},
-		Logger: slog.New(slog.DiscardHandler),
-	})
+	props := map[string]string{
+		"listeners":                        "PLAINTEXT://127.0.0.1:0",
+		"log.dirs":                         t.TempDir(),
+		"group.initial.rebalance.delay.ms": "0",
+		"offsets.topic.num.partitions":     "4",
+	}
+	for k, v := range extra {
+		props[k] = v
+	}
+	b, err := brokerlite.Start(ctx, brokerlite.Config{Properties: props, Logger: slog.New(slog.DiscardHandler)})
 	must(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -25,6 +25,9 @@ const (
 	threadDead
 )
 
+// commitTimeout bounds one commit (Kafka's default.api.timeout.ms).
+const commitTimeout = 60 * time.Second
+
 // processBatch is how many records a task processes before the thread
 // moves to the next task and checks punctuations.
 const processBatch = 100
@@ -313,7 +316,12 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 		}
 	}
 	if requested || now.Sub(t.lastCommit) >= t.app.cfg.CommitInterval {
-		if err := t.commit(t.ctx, t.runningTasks()); err != nil {
+		// Not t.ctx: a Close arriving mid-commit must not cut the commit
+		// short (the thread then stops after it and commits once more).
+		ctx, cancel := context.WithTimeout(t.prodCtx, commitTimeout)
+		err := t.commit(ctx, t.runningTasks())
+		cancel()
+		if err != nil {
 			return err
 		}
 		t.lastCommit = now
@@ -820,7 +828,7 @@ func (t *streamThread) shutdown(clean bool) {
 	}
 	sort.Slice(tasks, func(i, j int) bool { return tasks[i].ID().Less(tasks[j].ID()) })
 	if clean && len(tasks) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(t.prodCtx, commitTimeout)
 		var running []*Task
 		for _, task := range tasks {
 			if task.State() == TaskRunning {

@@ -1,0 +1,496 @@
+package streams_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+// metric returns the value of a counter or gauge of the app's private
+// registry.
+func metric(t testing.TB, app *streams.App, name string) float64 {
+	t.Helper()
+	mfs, err := app.Metrics().Gather()
+	must(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			if g := m.GetGauge(); g != nil {
+				return g.GetValue()
+			}
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+func uniq(prefix string) string {
+	return fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+}
+
+func waitCounts(t *testing.T, addrs []string, topic string, want map[string]int64) {
+	t.Helper()
+	var got map[string]int64
+	consumeUntil(t, addrs, topic, 30*time.Second, func(rs []*kgo.Record) bool {
+		got = lastValues(rs, i64)
+		return fmt.Sprint(sortedMap(got)) == fmt.Sprint(sortedMap(want))
+	})
+	if fmt.Sprint(sortedMap(got)) != fmt.Sprint(sortedMap(want)) {
+		t.Fatalf("counts\n got %v\nwant %v", sortedMap(got), sortedMap(want))
+	}
+}
+
+func lines(topic string, ls ...string) []*kgo.Record {
+	var out []*kgo.Record
+	for i, l := range ls {
+		out = append(out, &kgo.Record{Topic: topic, Key: []byte(fmt.Sprint(i)), Value: []byte(l)})
+	}
+	return out
+}
+
+func addWords(want map[string]int64, ls ...string) {
+	for _, l := range ls {
+		for _, w := range strings.Fields(l) {
+			want[w]++
+		}
+	}
+}
+
+// TestEndToEndRestartRestoresState stops and restarts a word count: on the
+// same state directory nothing is restored (the checkpoints are valid), on
+// an empty one the store is rebuilt from its changelog; counts continue
+// either way.
+func TestEndToEndRestartRestoresState(t *testing.T) {
+	br := startBrokerlite(t)
+	id := uniq("restart")
+	in, out := id+"-in", id+"-out"
+	createTopic(t, br.addrs, 2, in, out)
+	b := streams.NewBuilder()
+	wordCountTopology(b, in, out, "counts")
+	topo := build(t, b)
+	dir := t.TempDir()
+	props := func(stateDir string) streams.Properties {
+		return streams.Properties{
+			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": stateDir,
+			"commit.interval.ms": "100", "num.stream.threads": "2",
+		}
+	}
+	want := map[string]int64{}
+	run := func(stateDir string, ls ...string) *streams.App {
+		app, err := streams.New(topo, props(stateDir), fastGroup, streams.WithLogger(testLogger(t)))
+		must(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		must(t, app.Start(ctx))
+		produce(t, br.addrs, lines(in, ls...)...)
+		addWords(want, ls...)
+		waitCounts(t, br.addrs, out, want)
+		must(t, app.Close(ctx))
+		return app
+	}
+	run(dir, "a b c", "a b", "a")
+	ckpts, _ := filepath.Glob(filepath.Join(dir, id, "*", "counts", ".checkpoint"))
+	if len(ckpts) == 0 {
+		t.Fatalf("no checkpoint files under %s", dir)
+	}
+	app := run(dir, "c d", "a")
+	if n := metric(t, app, "rivulet_streams_restore_records_total"); n != 0 {
+		t.Errorf("restart on the same state dir restored %v records, want 0 (valid checkpoints)", n)
+	}
+	app = run(t.TempDir(), "d e", "b")
+	if n := metric(t, app, "rivulet_streams_restore_records_total"); n == 0 {
+		t.Errorf("restart on an empty state dir restored nothing")
+	}
+	// A damaged checkpoint wipes the store and restores it.
+	for _, c := range ckpts {
+		must(t, os.WriteFile(c, []byte("garbage"), 0o644))
+	}
+	app = run(dir, "e f")
+	if n := metric(t, app, "rivulet_streams_restore_records_total"); n == 0 {
+		t.Errorf("restart with corrupt checkpoints restored nothing")
+	}
+}
+
+// TestEndToEndDeadLetterTopic sends undecodable records to the dead-letter
+// topic and goes on.
+func TestEndToEndDeadLetterTopic(t *testing.T) {
+	for _, br := range brokers(t) {
+		t.Run(br.name, func(t *testing.T) {
+			id := uniq("dlq")
+			in, out, dlq := id+"-in", id+"-out", id+"-dlq"
+			createTopic(t, br.addrs, 1, in, out, dlq)
+			b := streams.NewBuilder()
+			streams.NewStream(b, in, streams.ConsumedWith(ss, streams.Int64Serde())).To(out, streams.ProducedWith(ss, streams.Int64Serde()))
+			app := startApp(t, build(t, b), streams.Properties{
+				"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "commit.interval.ms": "100",
+				"default.deserialization.exception.handler": "org.apache.kafka.streams.errors.LogAndContinueExceptionHandler",
+				"errors.dead.letter.queue.topic.name":       dlq,
+			})
+			good, _ := streams.Int64Serde().Serialize(7)
+			produce(t, br.addrs,
+				&kgo.Record{Topic: in, Key: []byte("k"), Value: []byte("not eight bytes!!")},
+				&kgo.Record{Topic: in, Key: []byte("k"), Value: good})
+			rs := consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
+			if len(rs) != 1 || i64(rs[0].Value) != 7 {
+				t.Fatalf("output %v", rs)
+			}
+			d := consumeUntil(t, br.addrs, dlq, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
+			if len(d) != 1 || string(d[0].Value) != "not eight bytes!!" {
+				t.Fatalf("dead-letter topic %v", d)
+			}
+			hdr := map[string]string{}
+			for _, h := range d[0].Headers {
+				hdr[h.Key] = string(h.Value)
+			}
+			if hdr[streams.HeaderErrorTopic] != in || hdr[streams.HeaderErrorPartition] != "0" || hdr[streams.HeaderErrorOffset] != "0" {
+				t.Errorf("headers %v", hdr)
+			}
+			if n := metric(t, app, "rivulet_streams_deserialization_errors_total"); n != 1 {
+				t.Errorf("deserialization errors metric %v", n)
+			}
+		})
+	}
+}
+
+// failOnce fails the first time it sees "boom" (or always, when always is
+// set), for the uncaught-error handler tests.
+func failingTopology(t *testing.T, in, out string, always bool, failed *atomic.Int64) *streams.Topology {
+	b := streams.NewBuilder()
+	s := streams.NewStream(b, in, streams.ConsumedWith(ss, ss))
+	streams.Process(s, streams.ProcessorFunc(func(ctx streams.ProcessorContext[string, string], r streams.Record[string, string]) error {
+		if r.Value == "boom" && (always || failed.Load() == 0) {
+			failed.Add(1)
+			return errors.New("boom: processor failure")
+		}
+		return ctx.Forward(r)
+	})).To(out)
+	return build(t, b)
+}
+
+func TestEndToEndUncaughtErrorHandlers(t *testing.T) {
+	br := startBrokerlite(t)
+	t.Run("replace thread", func(t *testing.T) {
+		id := uniq("replace")
+		in, out := id+"-in", id+"-out"
+		createTopic(t, br.addrs, 1, in, out)
+		var failed atomic.Int64
+		var seen atomic.Value
+		app := startApp(t, failingTopology(t, in, out, false, &failed), streams.Properties{
+			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "commit.interval.ms": "100",
+		}, streams.WithUncaughtErrorHandler(func(err error) streams.UncaughtResponse {
+			seen.Store(err.Error())
+			return streams.ReplaceThread
+		}))
+		produce(t, br.addrs, lines(in, "one", "boom", "two")...)
+		rs := consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 3 })
+		var vals []string
+		for _, r := range rs {
+			vals = append(vals, string(r.Value))
+		}
+		// "one" may show twice: the failed thread did not commit it.
+		if !strings.Contains(strings.Join(vals, ","), "boom,two") {
+			t.Fatalf("output %v", vals)
+		}
+		if s, _ := seen.Load().(string); !strings.Contains(s, "boom: processor failure") {
+			t.Errorf("handler saw %q", s)
+		}
+		if n := metric(t, app, "rivulet_streams_thread_replacements_total"); n != 1 {
+			t.Errorf("replacements %v", n)
+		}
+		waitState(t, app, streams.StateRunning, 20*time.Second)
+	})
+	t.Run("shutdown client", func(t *testing.T) {
+		id := uniq("shutdown")
+		in, out := id+"-in", id+"-out"
+		createTopic(t, br.addrs, 1, in, out)
+		var failed atomic.Int64
+		var states []string
+		app, err := streams.New(failingTopology(t, in, out, true, &failed), streams.Properties{
+			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "commit.interval.ms": "100",
+		}, fastGroup, streams.WithLogger(testLogger(t)))
+		must(t, err)
+		app.SetStateListener(func(_, s streams.State) { states = append(states, s.String()) })
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		must(t, app.Start(ctx))
+		produce(t, br.addrs, lines(in, "boom")...)
+		select {
+		case <-app.Done():
+		case <-ctx.Done():
+			t.Fatalf("app did not stop; state %s", app.State())
+		}
+		if app.State() != streams.StateError || app.Err() == nil || !strings.Contains(app.Err().Error(), "boom") {
+			t.Fatalf("state %s err %v", app.State(), app.Err())
+		}
+		if !strings.Contains(strings.Join(states, ","), "PENDING_ERROR,ERROR") {
+			t.Errorf("states %v", states)
+		}
+		must(t, app.Close(ctx)) // closing a stopped app is fine
+	})
+	t.Run("shutdown application", func(t *testing.T) {
+		id := uniq("shutdown-app")
+		in, out := id+"-in", id+"-out"
+		createTopic(t, br.addrs, 2, in, out)
+		var failed atomic.Int64
+		topo := failingTopology(t, in, out, true, &failed)
+		props := streams.Properties{"application.id": id, "bootstrap.servers": br.addrs[0], "commit.interval.ms": "100"}
+		handler := streams.WithUncaughtErrorHandler(func(error) streams.UncaughtResponse { return streams.ShutdownApplication })
+		var apps []*streams.App
+		for i := 0; i < 2; i++ {
+			p := streams.Properties{}
+			for k, v := range props {
+				p[k] = v
+			}
+			p["state.dir"] = t.TempDir()
+			app, err := streams.New(topo, p, fastGroup, handler, streams.WithLogger(testLogger(t)))
+			must(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			must(t, app.Start(ctx))
+			cancel()
+			apps = append(apps, app)
+		}
+		waitState(t, apps[0], streams.StateRunning, 20*time.Second)
+		waitState(t, apps[1], streams.StateRunning, 20*time.Second)
+		// One poison record: the instance that reads it fails and asks the
+		// whole application to stop.
+		produce(t, br.addrs, &kgo.Record{Topic: in, Partition: 0, Value: []byte("boom")})
+		for i, app := range apps {
+			select {
+			case <-app.Done():
+			case <-time.After(60 * time.Second):
+				t.Fatalf("instance %d did not stop; state %s", i, app.State())
+			}
+			if app.State() != streams.StateError {
+				t.Errorf("instance %d: state %s", i, app.State())
+			}
+		}
+	})
+}
+
+// TestEndToEndProductionErrors makes the broker refuse records (too large)
+// and checks both production handlers.
+func TestEndToEndProductionErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	br := startBrokerliteWith(t, map[string]string{"message.max.bytes": "2000"})
+	// Incompressible, so the producer's compression cannot shrink it under
+	// the broker's limit.
+	raw := make([]byte, 4000)
+	rand.Read(raw)
+	big := base64.StdEncoding.EncodeToString(raw)
+	for _, cont := range []bool{false, true} {
+		t.Run(fmt.Sprintf("continue=%v", cont), func(t *testing.T) {
+			id := uniq("prod")
+			in, out := id+"-in", id+"-out"
+			createTopic(t, br.addrs, 1, in, out)
+			b := streams.NewBuilder()
+			streams.MapValues(streams.NewStream(b, in, streams.ConsumedWith(ss, ss)), func(_, v string) string {
+				if v == "grow" {
+					return big
+				}
+				return v
+			}).To(out)
+			opts := []streams.Option{fastGroup, streams.WithLogger(testLogger(t))}
+			if cont {
+				opts = append(opts, streams.WithProductionHandler(streams.ProductionContinueAlways))
+			}
+			app, err := streams.New(build(t, b), streams.Properties{
+				"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "commit.interval.ms": "100",
+				"producer.max.request.size": "1048576",
+			}, opts...)
+			must(t, err)
+			must(t, app.Start(ctx))
+			defer app.Close(ctx)
+			// One at a time: the broker refuses a whole batch, so records
+			// batched with the big one would be refused with it.
+			produce(t, br.addrs, lines(in, "small")...)
+			consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
+			produce(t, br.addrs, lines(in, "grow")...)
+			if cont {
+				deadline := time.Now().Add(30 * time.Second)
+				for metric(t, app, "rivulet_streams_production_errors_total") == 0 && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			produce(t, br.addrs, lines(in, "after")...)
+			if !cont {
+				select {
+				case <-app.Done():
+				case <-ctx.Done():
+					t.Fatalf("app did not fail; state %s", app.State())
+				}
+				if !errors.Is(app.Err(), streams.ErrProduction) {
+					t.Fatalf("err %v", app.Err())
+				}
+				return
+			}
+			rs := consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 2 })
+			if len(rs) != 2 || string(rs[0].Value) != "small" || string(rs[1].Value) != "after" {
+				t.Fatalf("output %v", rs)
+			}
+			if n := metric(t, app, "rivulet_streams_production_errors_total"); n != 1 {
+				t.Errorf("production errors %v", n)
+			}
+		})
+	}
+}
+
+// TestEndToEndTwoInstances runs two instances of one application: tasks are
+// spread over both, and when one closes the other takes them all.
+func TestEndToEndTwoInstances(t *testing.T) {
+	br := startBrokerlite(t)
+	id := uniq("two")
+	in, out := id+"-in", id+"-out"
+	createTopic(t, br.addrs, 4, in, out)
+	b := streams.NewBuilder()
+	wordCountTopology(b, in, out, "counts")
+	topo := build(t, b)
+	mk := func() *streams.App {
+		return startApp(t, topo, streams.Properties{
+			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "commit.interval.ms": "100",
+		})
+	}
+	a1, a2 := mk(), mk()
+	want := map[string]int64{}
+	ls := []string{"x y", "y z", "z x", "w"}
+	produce(t, br.addrs, lines(in, ls...)...)
+	addWords(want, ls...)
+	waitCounts(t, br.addrs, out, want)
+	deadline := time.Now().Add(20 * time.Second)
+	for len(a1.Tasks()) == 0 || len(a2.Tasks()) == 0 || len(a1.Tasks())+len(a2.Tasks()) != 8 {
+		if time.Now().After(deadline) {
+			t.Fatalf("tasks not spread: %d and %d", len(a1.Tasks()), len(a2.Tasks()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(a1.Tasks()) != 4 || len(a2.Tasks()) != 4 {
+		t.Errorf("uneven spread: %d and %d", len(a1.Tasks()), len(a2.Tasks()))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	must(t, a1.Close(ctx))
+	ls = []string{"x", "v w"}
+	produce(t, br.addrs, lines(in, ls...)...)
+	addWords(want, ls...)
+	waitCounts(t, br.addrs, out, want)
+	deadline = time.Now().Add(20 * time.Second)
+	for len(a2.Tasks()) != 8 {
+		if time.Now().After(deadline) {
+			t.Fatalf("survivor has %d tasks", len(a2.Tasks()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestEndToEndWallClockPunctuationAndPattern runs a processor with a
+// wall-clock punctuation reading topics by pattern.
+func TestEndToEndWallClockPunctuationAndPattern(t *testing.T) {
+	for _, br := range brokers(t) {
+		t.Run(br.name, func(t *testing.T) {
+			id := uniq("punct")
+			out := id + "-out"
+			createTopic(t, br.addrs, 1, id+"-pat-a", id+"-pat-b", out)
+			b := streams.NewBuilder()
+			src := streams.NewStreamPattern(b, regexp.MustCompile(regexp.QuoteMeta(id)+`-pat-.*`), streams.ConsumedWith(ss, ss))
+			streams.Process(src, func() streams.Processor[string, string, string, string] {
+				return &tickProcessor{}
+			}).To(out)
+			startApp(t, build(t, b), streams.Properties{
+				"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "commit.interval.ms": "100",
+			})
+			produce(t, br.addrs, &kgo.Record{Topic: id + "-pat-a", Key: []byte("k"), Value: []byte("from-a")},
+				&kgo.Record{Topic: id + "-pat-b", Key: []byte("k"), Value: []byte("from-b")})
+			got := map[string]bool{}
+			consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool {
+				for _, r := range rs {
+					got[string(r.Value)] = true
+				}
+				return got["from-a"] && got["from-b"] && got["tick"]
+			})
+			if !got["from-a"] || !got["from-b"] || !got["tick"] {
+				t.Fatalf("output %v", got)
+			}
+		})
+	}
+}
+
+type tickProcessor struct {
+	ctx streams.ProcessorContext[string, string]
+}
+
+func (p *tickProcessor) Init(ctx streams.ProcessorContext[string, string]) error {
+	p.ctx = ctx
+	_, err := ctx.Schedule(50*time.Millisecond, streams.WallClockTime, func(ts int64) error {
+		return ctx.Forward(streams.NewRecord("tick", "tick", ts))
+	})
+	return err
+}
+func (p *tickProcessor) Process(r streams.Record[string, string]) error { return p.ctx.Forward(r) }
+func (p *tickProcessor) Close() error                                   { return nil }
+
+func TestNewRejectsBadProperties(t *testing.T) {
+	topo := func() *streams.Topology {
+		b := streams.NewBuilder()
+		streams.NewStream(b, "in", streams.ConsumedWith(ss, ss)).To("out")
+		return build(t, b)
+	}()
+	for _, tc := range []struct {
+		props streams.Properties
+		want  string
+	}{
+		{streams.Properties{"bootstrap.servers": "x:1"}, "application.id is required"},
+		{streams.Properties{"application.id": "a"}, "bootstrap.servers is required"},
+		{streams.Properties{"application.id": "a b", "bootstrap.servers": "x:1"}, "use only letters"},
+		{streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "num.stream.threads": "0"}, "num.stream.threads"},
+		{streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once_v2"}, "not supported yet"},
+		{streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "commit.interval.ms": "soon"}, "commit.interval.ms"},
+		{streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "default.deserialization.exception.handler": "Nope"}, "LogAndContinueExceptionHandler"},
+		{streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "lingerr.ms": "5"}, "lingerr.ms"},
+	} {
+		_, err := streams.New(topo, tc.props)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err %v, want %q", tc.props, err, tc.want)
+		}
+	}
+	cfg, err := streams.ParseConfig(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1,y:2"})
+	must(t, err)
+	if cfg.CommitInterval != 30*time.Second || cfg.NumStreamThreads != 1 || cfg.CacheMaxBytes != 10<<20 || len(cfg.BootstrapServers) != 2 {
+		t.Errorf("defaults %+v", cfg)
+	}
+}
+
+func TestStartFailsOnMissingSourceTopics(t *testing.T) {
+	br := startBrokerlite(t)
+	b := streams.NewBuilder()
+	streams.NewStream(b, uniq("missing"), streams.ConsumedWith(ss, ss)).To("out")
+	app, err := streams.New(build(t, b), streams.Properties{"application.id": uniq("m"), "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir()},
+		streams.WithLogger(testLogger(t)))
+	must(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = app.Start(ctx)
+	if err == nil || !strings.Contains(err.Error(), "source topics do not exist") {
+		t.Fatalf("err %v", err)
+	}
+	if app.State() != streams.StateError {
+		t.Errorf("state %s", app.State())
+	}
+}
