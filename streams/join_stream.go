@@ -601,7 +601,7 @@ func (p *streamJoinProc[K, VThis, VOther, VL, VRt, VOut]) emitNonJoined(r Record
 		return err
 	}
 	defer it.Close()
-	minLeft := int64(math.MaxInt64)
+	minRemaining := int64(math.MaxInt64)
 	leftOpen, rightOpen := false, false
 	var done [][]byte
 	for it.Next() {
@@ -623,7 +623,7 @@ func (p *streamJoinProc[K, VThis, VOther, VL, VRt, VOut]) emitNonJoined(r Record
 			} else {
 				rightOpen = true
 			}
-			minLeft = min(minLeft, ts)
+			minRemaining = min(minRemaining, ts)
 			continue
 		}
 		vals, err := splitValueList(it.Value())
@@ -663,6 +663,6 @@ func (p *streamJoinProc[K, VThis, VOther, VL, VRt, VOut]) emitNonJoined(r Record
 			return err
 		}
 	}
-	tr.minTime = minLeft
+	tr.minTime = minRemaining
 	return nil
 }
