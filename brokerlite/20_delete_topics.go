@@ -6,7 +6,9 @@ package brokerlite
 // answers TOPIC_DELETION_DISABLED; an unknown name UNKNOWN_TOPIC_OR_PARTITION, an unknown id
 // UNKNOWN_TOPIC_ID; internal topics cannot be deleted (INVALID_REQUEST). Deletion is
 // synchronous: the topic is gone from metadata (and its id forgotten) before the answer,
-// and its partition directories are removed.
+// its partition directories are removed, and every group's committed offsets for it are
+// deleted (tombstones in __consumer_offsets), as Kafka does, so a topic created again
+// under the same name does not inherit stale offsets.
 
 import (
 	"context"
@@ -17,7 +19,7 @@ import (
 
 func init() { registerHandler(kmsg.DeleteTopics, 1, 6, handleDeleteTopics) }
 
-func handleDeleteTopics(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
+func handleDeleteTopics(ctx context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.DeleteTopicsRequest)
 	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
 	type target struct {
@@ -58,6 +60,9 @@ func handleDeleteTopics(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Req
 		if err == nil {
 			st.Topic, st.TopicID = kmsg.StringPtr(t.name), t.id
 			err = b.topics.delete(t)
+			if err == nil && groupsHook.topicDeleted != nil {
+				groupsHook.topicDeleted(ctx, b, t.name)
+			}
 		}
 		if err != nil {
 			code, msg := errorCode(err)

@@ -12,14 +12,18 @@ package brokerlite
 //     (acks=0); a non-nil error closes the connection after a log line. Handlers may block
 //     (JoinGroup waits for a rebalance, Fetch long-polls) and must return when ctx is done
 //     (the broker is closing). Like Kafka, one connection runs one request at a time and
-//     answers in order. The request is decoded with kmsg's ReadFrom (it owns its strings and
-//     slices) except Produce, which aliases the frame buffer.
+//     answers in order. The request is decoded with kmsg's ReadFrom (it owns its strings)
+//     except Produce, which aliases the frame buffer; byte-slice fields (JoinGroup protocol
+//     metadata, SyncGroup assignments, ...) alias the frame buffer in every request, so a
+//     handler that keeps one past its return must copy it.
 //
-//   - groups.go sets groupsHook.start and groupsHook.stop from an init function. Start calls
-//     start(ctx, b) after the topics are loaded and before the listener accepts clients
-//     (an error aborts Start); Close calls stop(b) after the listener and every connection
-//     have stopped and before the logs are closed. The coordinator keeps its state in the
-//     b.groups field (type any, owned entirely by groups.go).
+//   - groups.go sets groupsHook.start, groupsHook.stop and groupsHook.topicDeleted from an
+//     init function. Start calls start(ctx, b) after the topics are loaded and before the
+//     listener accepts clients (an error aborts Start); Close calls stop(b) after the
+//     listener and every connection have stopped and before the logs are closed.
+//     DeleteTopics calls topicDeleted(ctx, b, name) after a topic is gone, before it
+//     answers, so that the coordinator drops the topic's committed offsets. The coordinator
+//     keeps its state in the b.groups field (type any, owned entirely by groups.go).
 //
 //   - What the coordinator may call on the broker: b.appendInternal (durable append to an
 //     internal topic, returns after fsync), b.readPartition (all batches of a partition from
@@ -65,6 +69,8 @@ func registerHandler(key kmsg.Key, minVersion, maxVersion int16, fn handlerFunc)
 var groupsHook struct {
 	start func(ctx context.Context, b *Broker) error
 	stop  func(b *Broker)
+	// topicDeleted runs after a topic was deleted, before DeleteTopics answers.
+	topicDeleted func(ctx context.Context, b *Broker, topic string)
 }
 
 // ConnInfo describes the client connection a request came in on.

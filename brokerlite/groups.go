@@ -29,6 +29,14 @@ import (
 func init() {
 	groupsHook.start = startGroupCoordinator
 	groupsHook.stop = stopGroupCoordinator
+	groupsHook.topicDeleted = groupsTopicDeleted
+}
+
+// groupsTopicDeleted removes every group's committed offsets for a deleted topic.
+func groupsTopicDeleted(ctx context.Context, b *Broker, topic string) {
+	if c := b.coordinator(); c != nil {
+		c.TopicDeleted(ctx, topic)
+	}
 }
 
 // offsetsLog is the coordinator's view of __consumer_offsets.

@@ -389,9 +389,6 @@ func (r *topicRegistry) delete(t *topic) error {
 	if err := r.persistLocked(next); err != nil {
 		return err
 	}
-	if len(errs) > 0 {
-		r.b.logger.Warn("deleting topic files failed; they are left on disk", "topic", t.name, "err", errors.Join(errs...))
-	}
 	r.b.logger.Info("deleted topic", "topic", t.name)
 	if len(errs) > 0 {
 		r.b.logger.Warn("deleting topic files failed; they are left on disk", "topic", t.name, "err", errors.Join(errs...))

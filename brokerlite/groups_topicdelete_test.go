@@ -1,0 +1,96 @@
+package brokerlite
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+// commitAt commits offset at for every partition of each topic, for group (a standalone
+// commit, as kadm sends it), and fails the test on any error.
+func commitAt(t *testing.T, adm *kadm.Client, group string, at int64, parts int32, topics ...string) {
+	t.Helper()
+	os := kadm.Offsets{}
+	for _, tp := range topics {
+		for p := int32(0); p < parts; p++ {
+			os.Add(kadm.Offset{Topic: tp, Partition: p, At: at, LeaderEpoch: -1})
+		}
+	}
+	resp, err := adm.CommitOffsets(testCtx(t), group, os)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		t.Fatalf("commit %s: %v", group, err)
+	}
+}
+
+// committedTopics returns the topics group has committed offsets for, with their count.
+func committedTopics(t *testing.T, adm *kadm.Client, group string) map[string]int {
+	t.Helper()
+	fetched, err := adm.FetchOffsets(testCtx(t), group)
+	if err != nil {
+		t.Fatalf("fetch offsets of %s: %v", group, err)
+	}
+	out := map[string]int{}
+	fetched.Each(func(o kadm.OffsetResponse) {
+		if o.Err != nil {
+			t.Fatalf("fetch offsets of %s: %s-%d: %v", group, o.Topic, o.Partition, o.Err)
+		}
+		out[o.Topic]++
+	})
+	return out
+}
+
+// TestDeleteTopicRemovesCommittedOffsets: DeleteTopics removes every group's committed
+// offsets for the topic (Kafka's behaviour), and only those: other topics' offsets stay, a
+// topic created again under the same name starts with nothing committed, and the removal
+// is durable (tombstones in __consumer_offsets) across a restart.
+func TestDeleteTopicRemovesCommittedOffsets(t *testing.T) {
+	dir := t.TempDir()
+	b := startBroker(t, dir)
+	c := newClient(t, b)
+	adm := kadm.NewClient(c)
+	createTopic(t, c, "doomed", 3)
+	createTopic(t, c, "kept", 2)
+	commitAt(t, adm, "g-both", 7, 2, "doomed", "kept")
+	commitAt(t, adm, "g-doomed", 9, 3, "doomed")
+	commitAt(t, adm, "g-kept", 5, 2, "kept")
+
+	resp, err := adm.DeleteTopics(testCtx(t), "doomed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resp.Error(); err != nil {
+		t.Fatal(err)
+	}
+	check := func(adm *kadm.Client, when string) {
+		t.Helper()
+		if got := committedTopics(t, adm, "g-both"); len(got) != 1 || got["kept"] != 2 {
+			t.Fatalf("%s: g-both has offsets for %v, want only kept's 2 partitions", when, got)
+		}
+		if got := committedTopics(t, adm, "g-doomed"); len(got) != 0 {
+			t.Fatalf("%s: g-doomed has offsets for %v, want none", when, got)
+		}
+		if got := committedTopics(t, adm, "g-kept"); len(got) != 1 || got["kept"] != 2 {
+			t.Fatalf("%s: g-kept has offsets for %v, want kept's 2 partitions", when, got)
+		}
+	}
+	check(adm, "after DeleteTopics")
+
+	// The same name again: nothing committed (no stale offset 9 to resume from).
+	createTopic(t, c, "doomed", 3)
+	fetched, err := adm.FetchOffsets(testCtx(t), "g-doomed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := fetched.Lookup("doomed", 0); ok && o.At >= 0 {
+		t.Fatalf("recreated topic: g-doomed committed %+v, want nothing", o)
+	}
+
+	// The tombstones are in __consumer_offsets: a restart rebuilds the same state.
+	c.Close()
+	closeBroker(t, b)
+	b2 := startBroker(t, dir)
+	check(kadm.NewClient(newClient(t, b2)), "after restart")
+}
