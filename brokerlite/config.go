@@ -117,6 +117,8 @@ var brokerKeys = []ConfigKey{
 	{Name: "offsets.topic.segment.bytes", Default: "104857600", Doc: "segment size of __consumer_offsets", ReadOnly: true},
 	{Name: "offsets.retention.minutes", Default: "10080", Doc: "how long committed offsets of an empty group are kept"},
 	{Name: "offsets.retention.check.interval.ms", Default: "600000", Doc: "how often expired offsets are removed"},
+	{Name: "offsets.commit.timeout.ms", Default: "5000", Doc: "how long an offset commit may wait for its write to __consumer_offsets to be durable before it answers REQUEST_TIMED_OUT"},
+	{Name: "offset.metadata.max.bytes", Default: "4096", Doc: "largest metadata string of one committed offset (OFFSET_METADATA_TOO_LARGE above it)"},
 	{Name: "group.min.session.timeout.ms", Default: "6000", Doc: "smallest session timeout a consumer may ask for"},
 	{Name: "group.max.session.timeout.ms", Default: "1800000", Doc: "largest session timeout a consumer may ask for"},
 	{Name: "group.initial.rebalance.delay.ms", Default: "3000", Doc: "how long a new group waits for more members before its first rebalance"},
@@ -186,6 +188,8 @@ type Settings struct {
 	OffsetsTopicSegmentBytes     int64 // offsets.topic.segment.bytes
 	OffsetsRetentionMinutes      int64 // offsets.retention.minutes
 	OffsetsRetentionCheckMs      int64 // offsets.retention.check.interval.ms
+	OffsetsCommitTimeoutMs       int32 // offsets.commit.timeout.ms
+	OffsetMetadataMaxBytes       int32 // offset.metadata.max.bytes
 	GroupMinSessionTimeoutMs     int32 // group.min.session.timeout.ms
 	GroupMaxSessionTimeoutMs     int32 // group.max.session.timeout.ms
 	GroupInitialRebalanceDelayMs int32 // group.initial.rebalance.delay.ms
@@ -336,6 +340,17 @@ func ParseSettings(cfg Config) (Settings, []string, error) {
 	s.OffsetsTopicSegmentBytes = p.int64("offsets.topic.segment.bytes")
 	s.OffsetsRetentionMinutes = p.int64("offsets.retention.minutes")
 	s.OffsetsRetentionCheckMs = p.int64("offsets.retention.check.interval.ms")
+	if s.OffsetsRetentionCheckMs < 1 {
+		p.fail(fmt.Errorf("offsets.retention.check.interval.ms must be >= 1, got %d", s.OffsetsRetentionCheckMs))
+	}
+	s.OffsetsCommitTimeoutMs = p.int32("offsets.commit.timeout.ms")
+	if s.OffsetsCommitTimeoutMs < 1 {
+		p.fail(fmt.Errorf("offsets.commit.timeout.ms must be >= 1, got %d", s.OffsetsCommitTimeoutMs))
+	}
+	s.OffsetMetadataMaxBytes = p.int32("offset.metadata.max.bytes")
+	if s.OffsetMetadataMaxBytes < 0 {
+		p.fail(fmt.Errorf("offset.metadata.max.bytes must be >= 0, got %d", s.OffsetMetadataMaxBytes))
+	}
 	s.GroupMinSessionTimeoutMs = p.int32("group.min.session.timeout.ms")
 	s.GroupMaxSessionTimeoutMs = p.int32("group.max.session.timeout.ms")
 	if s.GroupMinSessionTimeoutMs > s.GroupMaxSessionTimeoutMs {

@@ -10,10 +10,9 @@ package brokerlite
 // Settings taken from the broker configuration: offsets.topic.num.partitions (only when the
 // topic is created; an existing topic keeps its partition count, which the coordinator then
 // uses, as Kafka requires), offsets.topic.segment.bytes, offsets.retention.minutes,
-// offsets.retention.check.interval.ms, group.min.session.timeout.ms,
-// group.max.session.timeout.ms, group.initial.rebalance.delay.ms and group.max.size.
-// offsets.commit.timeout.ms (5s) and offset.metadata.max.bytes (4096) keep Kafka's
-// defaults: the broker does not parse them yet.
+// offsets.retention.check.interval.ms, offsets.commit.timeout.ms, offset.metadata.max.bytes,
+// group.min.session.timeout.ms, group.max.session.timeout.ms,
+// group.initial.rebalance.delay.ms and group.max.size.
 
 import (
 	"context"
@@ -65,10 +64,22 @@ func startGroupCoordinator(ctx context.Context, b *Broker) error {
 		b.logger.Warn("__consumer_offsets exists with another partition count than offsets.topic.num.partitions; using the existing count",
 			"partitions", n, "offsets.topic.num.partitions", s.OffsetsTopicNumPartitions)
 	}
+	c, err := groupcoord.Start(ctx, coordinatorConfig(b, int32(len(t.partitions))))
+	if err != nil {
+		return err
+	}
+	b.groups = c
+	return nil
+}
+
+// coordinatorConfig is the group coordinator's configuration from the broker's settings,
+// for a __consumer_offsets topic of partitions partitions.
+func coordinatorConfig(b *Broker, partitions int32) groupcoord.Config {
+	s := b.settings
 	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
-	c, err := groupcoord.Start(ctx, groupcoord.Config{
+	return groupcoord.Config{
 		Log:                           offsetsLog{b},
-		Partitions:                    int32(len(t.partitions)),
+		Partitions:                    partitions,
 		MinSessionTimeout:             ms(int64(s.GroupMinSessionTimeoutMs)),
 		MaxSessionTimeout:             ms(int64(s.GroupMaxSessionTimeoutMs)),
 		InitialRebalanceDelay:         ms(int64(s.GroupInitialRebalanceDelayMs)),
@@ -76,17 +87,15 @@ func startGroupCoordinator(ctx context.Context, b *Broker) error {
 		GroupMaxSize:                  int(s.GroupMaxSize),
 		OffsetsRetention:              time.Duration(s.OffsetsRetentionMinutes) * time.Minute,
 		OffsetsRetentionCheckInterval: ms(s.OffsetsRetentionCheckMs),
+		OffsetCommitTimeout:           ms(int64(s.OffsetsCommitTimeoutMs)),
+		OffsetMetadataMaxBytes:        int(s.OffsetMetadataMaxBytes),
+		NoOffsetMetadata:              s.OffsetMetadataMaxBytes == 0,
 		Logger:                        b.logger.With("component", "groupcoord"),
 		PartitionExists: func(topic string, partition int32) bool {
 			t := b.topics.get(topic)
 			return t != nil && partition >= 0 && int(partition) < len(t.partitions)
 		},
-	})
-	if err != nil {
-		return err
 	}
-	b.groups = c
-	return nil
 }
 
 func stopGroupCoordinator(b *Broker) {

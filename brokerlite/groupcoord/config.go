@@ -64,8 +64,13 @@ type Config struct {
 
 	// OffsetMetadataMaxBytes caps the metadata string of one committed
 	// offset (OFFSET_METADATA_TOO_LARGE). offset.metadata.max.bytes; the
-	// default value is 4096.
+	// default value is 4096. NoOffsetMetadata selects 0.
 	OffsetMetadataMaxBytes int
+
+	// NoOffsetMetadata sets OffsetMetadataMaxBytes to zero, so that only
+	// commits with empty metadata are accepted (a zero
+	// OffsetMetadataMaxBytes alone means "default").
+	NoOffsetMetadata bool
 
 	// NewMemberJoinTimeout is how long a member that joined for the first
 	// time may wait in a rebalance before it is dropped (it cannot
@@ -119,7 +124,9 @@ func (c *Config) EnsureDefaults() {
 	if c.OffsetCommitTimeout == 0 {
 		c.OffsetCommitTimeout = 5 * time.Second
 	}
-	if c.OffsetMetadataMaxBytes == 0 {
+	if c.NoOffsetMetadata {
+		c.OffsetMetadataMaxBytes = 0
+	} else if c.OffsetMetadataMaxBytes == 0 {
 		c.OffsetMetadataMaxBytes = 4096
 	}
 	if c.NewMemberJoinTimeout == 0 {
