@@ -36,8 +36,10 @@
 //
 // # Writes, flushes and crashes
 //
-// Writes go to a small write buffer (a B-tree, Options.WriteBufferSize) that reads see,
-// and reach Badger in WriteBatches when it fills and on Flush. Flush also drops expired
+// Writes go to a small write buffer (Options.WriteBufferSize) that reads see, and reach
+// Badger in WriteBatches when it fills and on Flush. The newest writes sit behind a hash
+// index in arrival order; iterators, which need key order, move them into a copy-on-write
+// B-tree first, so a store only written and read by key never sorts anything. Flush also drops expired
 // segments and fsyncs Badger, so a checkpoint written after Flush never claims more than
 // the disk holds. Badger runs without synchronous writes: the changelog is the truth.
 //

@@ -19,28 +19,40 @@ import (
 // the store's keys may be empty.
 const dataPrefix = 0x01
 
-// engine is the Badger core.Engine: a write buffer (a copy-on-write B-tree of pending
-// writes, nil values being deletes, keyed by the prefixed keys Badger stores) in front of
-// one Badger instance.
+// engine is the Badger core.Engine: a write buffer of pending writes (nil values being
+// deletes, keyed by the prefixed keys Badger stores) in front of one Badger instance.
 //
-// Writes go to the buffer; when it exceeds WriteBufferSize, and on Flush, it is written to
-// Badger in one WriteBatch. Reads look in the buffer first. A snapshot pairs a snapshot of
-// the buffer with a Badger read transaction, taken under one lock, so it is consistent.
+// The buffer has two parts: the tail, the newest writes in arrival order behind a hash
+// index (a write costs a hash insert), and buf, a copy-on-write B-tree. Snapshots need key
+// order, so taking one moves the tail into buf first; a store that is only written and
+// read by key never builds the tree. When the buffer exceeds WriteBufferSize, and on
+// Flush, both parts are written to Badger in one WriteBatch. Reads look in the tail, then
+// in buf, then in Badger. A snapshot pairs a snapshot of buf with a Badger read
+// transaction, taken under one lock, so it is consistent.
 type engine struct {
 	name string
 	db   *badger.DB
 	opts Options
 
-	mu    sync.RWMutex // guards buf (the pointer, and Snapshot's copy-on-write bookkeeping)
-	buf   *core.Tree
-	slab  []byte   // guarded by mu: where buffered entries are carved from
-	carve int64    // guarded by mu: bytes carved since the buffer was last emptied
-	drops [][]byte // prefixes to drop at the next Flush
+	mu       sync.RWMutex // guards buf and tail (the pointers and their contents)
+	buf      *core.Tree
+	tail     *tailBuffer
+	flushing bool     // guarded by mu: flushBuffer is writing the buffer to Badger
+	slab     []byte   // guarded by mu: where buffered entries are carved from
+	carve    int64    // guarded by mu: bytes carved since the buffer was last emptied
+	drops    [][]byte // prefixes to drop at the next Flush
+
+	// dbMu is held shared by point reads while they use Badger, and exclusively while a
+	// restore from scratch replaces Badger's contents (which replaces its transaction
+	// oracle): no read transaction may outlive that.
+	dbMu  sync.RWMutex
+	reads readTxns // the read transaction point reads share until Badger changes
 
 	restoring atomic.Bool        // rwb or bulk holds restored records not yet in Badger
 	rwb       *badger.WriteBatch // guarded by mu
 	bulk      *bulkLoader        // guarded by mu: a restore from scratch in progress
 	fresh     bool               // guarded by mu: Badger holds nothing and nothing was written
+	snaps     int                // guarded by mu: snapshots not yet released
 	tmpDir    string             // where a restore from scratch keeps its sorted runs
 
 	gcStop chan struct{}
@@ -49,7 +61,7 @@ type engine struct {
 }
 
 func newEngine(name string, db *badger.DB, opts Options, storeDir string) (*engine, error) {
-	e := &engine{name: name, db: db, opts: opts, buf: core.NewTree(), tmpDir: filepath.Join(storeDir, RestoreTmpDirName)}
+	e := &engine{name: name, db: db, opts: opts, buf: core.NewTree(), tail: &tailBuffer{}, tmpDir: filepath.Join(storeDir, RestoreTmpDirName)}
 	empty, err := isEmpty(db)
 	if err != nil {
 		return nil, err
@@ -118,14 +130,21 @@ func (e *engine) Get(key []byte) ([]byte, error) {
 	var kb [64]byte
 	pk := pkey(kb[:0], key)
 	e.mu.RLock()
+	if i := e.tail.find(pk); i >= 0 {
+		v := e.tail.ents[i].v
+		e.mu.RUnlock()
+		return v, nil // nil: a pending delete
+	}
 	v, ok := e.buf.Get(pk)
 	e.mu.RUnlock()
 	if ok {
-		return v, nil // nil: a pending delete
+		return v, nil
 	}
-	txn := e.db.NewTransaction(false)
-	defer txn.Discard()
-	item, err := txn.Get(pk)
+	e.dbMu.RLock()
+	defer e.dbMu.RUnlock()
+	r := e.reads.acquire(e.db)
+	defer r.release()
+	item, err := r.txn.Get(pk)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, nil
 	}
@@ -193,10 +212,10 @@ func (e *engine) Apply(entries []statestore.KeyValue) error {
 			v = buf[kl:]
 			copy(v, kv.Value)
 		}
-		e.buf.Set(buf[:kl:kl], v)
+		e.tail.set(buf[:kl:kl], v)
 	}
 	// Overwrites leave their old bytes in the slabs: count what was carved too.
-	full := e.buf.Bytes() > e.opts.WriteBufferSize || e.carve > 2*e.opts.WriteBufferSize
+	full := e.buf.Bytes()+e.tail.bytes > e.opts.WriteBufferSize || e.carve > 2*e.opts.WriteBufferSize
 	e.mu.Unlock()
 	if full {
 		return e.flushBuffer()
@@ -215,8 +234,16 @@ func (e *engine) applyDirect(entries []statestore.KeyValue) error {
 	e.fresh = false
 	e.mu.Unlock()
 	wb := e.newWriteBatch()
+	// One allocation for the prefixed keys of the whole batch.
+	n := 0
 	for _, kv := range entries {
-		pk := pkey(make([]byte, 0, 1+len(kv.Key)), kv.Key)
+		n += 1 + len(kv.Key)
+	}
+	keys := make([]byte, 0, n)
+	for _, kv := range entries {
+		s := len(keys)
+		keys = pkey(keys, kv.Key)
+		pk := keys[s:len(keys):len(keys)]
 		var err error
 		if kv.Value == nil {
 			err = wb.Delete(pk)
@@ -228,40 +255,85 @@ func (e *engine) applyDirect(entries []statestore.KeyValue) error {
 			return err
 		}
 	}
-	return wb.Flush()
+	err := wb.Flush()
+	e.reads.invalidate()
+	return err
 }
 
 // flushBuffer writes the buffer to Badger in one WriteBatch, then empties it. Only the
-// writer calls it (the store serializes writers), so the buffer does not change meanwhile.
+// writer calls it (the store serializes writers), so no write changes the buffer
+// meanwhile; a reader's Snapshot may move the tail into buf, which it does into a copy of
+// the tree and a new tail while flushing is set, so what is being written stays put.
 func (e *engine) flushBuffer() error {
-	e.mu.RLock()
-	buf := e.buf
-	e.mu.RUnlock()
-	if buf.Len() == 0 {
+	e.mu.Lock()
+	if e.buf.Len() == 0 && e.tail.len() == 0 {
+		e.mu.Unlock()
 		return nil
 	}
+	buf, tail := e.buf.Snapshot(), e.tail
+	e.flushing = true
+	e.mu.Unlock()
+	err := e.writeBuffer(buf, tail)
+	e.mu.Lock()
+	e.flushing = false
+	if err == nil {
+		// Badger changed: point reads need a new transaction before the data leaves
+		// the buffer.
+		e.reads.invalidate()
+		e.buf = core.NewTree()
+		if e.tail == tail {
+			tail.reset()
+		} else {
+			e.tail = &tailBuffer{}
+		}
+		e.slab, e.carve = nil, 0
+	}
+	e.mu.Unlock()
+	return err
+}
+
+// writeBuffer writes buf and tail (newer, so it wins) to Badger in one WriteBatch.
+func (e *engine) writeBuffer(buf *core.Tree, tail *tailBuffer) error {
 	wb := e.newWriteBatch()
+	put := func(pk, v []byte) error {
+		if v == nil {
+			return wb.Delete(pk)
+		}
+		return wb.Set(pk, v)
+	}
 	var err error
 	buf.Scan(func(pk, v []byte) bool {
-		if v == nil {
-			err = wb.Delete(pk)
-		} else {
-			err = wb.Set(pk, v)
+		if tail.find(pk) >= 0 {
+			return true
 		}
+		err = put(pk, v)
 		return err == nil
 	})
+	for i := 0; err == nil && i < len(tail.ents); i++ {
+		err = put(tail.ents[i].k, tail.ents[i].v)
+	}
 	if err != nil {
 		wb.Cancel()
 		return err
 	}
-	if err := wb.Flush(); err != nil {
-		return err
+	return wb.Flush()
+}
+
+// moveTail moves the tail into buf, so that buf holds the whole buffer in key order.
+// Call with mu held.
+func (e *engine) moveTail() {
+	if e.tail.len() == 0 {
+		return
 	}
-	e.mu.Lock()
-	e.buf = core.NewTree()
-	e.slab, e.carve = nil, 0
-	e.mu.Unlock()
-	return nil
+	for _, t := range e.tail.ents {
+		e.buf.Set(t.k, t.v)
+	}
+	if e.flushing {
+		// flushBuffer is reading this tail: leave it as it is.
+		e.tail = &tailBuffer{hint: e.tail.hint}
+	} else {
+		e.tail.reset()
+	}
 }
 
 // Restore writes records to Badger: into a store that holds nothing, through a bulkLoader
@@ -273,7 +345,9 @@ func (e *engine) Restore(entries []statestore.KeyValue) error {
 		return err
 	}
 	e.mu.Lock()
-	if e.bulk == nil && e.fresh && e.rwb == nil {
+	// A restore from scratch replaces Badger's contents, which no open snapshot's
+	// transaction may outlive; with one open, restore through a write batch instead.
+	if e.bulk == nil && e.fresh && e.rwb == nil && e.snaps == 0 {
 		// The run buffer uses the memtables' share of the memory bound: a stream writer
 		// does not use memtables.
 		b, err := newBulkLoader(e.tmpDir, int64(e.opts.NumMemtables)*e.opts.MemTableSize)
@@ -346,7 +420,12 @@ func (e *engine) finishRestore() error {
 
 func (e *engine) finishRestoreLocked() error {
 	if e.bulk != nil {
+		// Badger's stream writer replaces its transaction oracle: no read transaction
+		// may be open meanwhile.
+		e.dbMu.Lock()
+		e.reads.invalidate()
 		err := e.bulk.finish(e.db)
+		e.dbMu.Unlock()
 		e.bulk = nil
 		e.fresh = false
 		e.restoring.Store(false)
@@ -358,6 +437,7 @@ func (e *engine) finishRestoreLocked() error {
 	err := e.rwb.Flush()
 	e.rwb = nil
 	e.restoring.Store(false)
+	e.reads.invalidate()
 	return err
 }
 
@@ -367,7 +447,9 @@ func (e *engine) Snapshot() (core.Snapshot, error) {
 	if err := e.finishRestoreLocked(); err != nil {
 		return nil, err
 	}
-	return &snapshot{buf: e.buf.Snapshot(), txn: e.db.NewTransaction(false)}, nil
+	e.moveTail()
+	e.snaps++
+	return &snapshot{e: e, buf: e.buf.Snapshot(), txn: e.db.NewTransaction(false)}, nil
 }
 
 func (e *engine) DropPrefixes(prefixes [][]byte) error {
@@ -412,7 +494,9 @@ func (e *engine) Flush() error {
 	if len(drops) > 0 {
 		// Whole expired segments: Badger drops the tables under these prefixes without
 		// reading them (and writes its memtables out first).
-		if err := e.db.DropPrefix(drops...); err != nil {
+		err := e.db.DropPrefix(drops...)
+		e.reads.invalidate()
+		if err != nil {
 			return fmt.Errorf("drop expired segments: %w", err)
 		}
 	}
@@ -432,6 +516,7 @@ func (e *engine) Close() error {
 		close(e.gcStop)
 		<-e.gcDone
 	}
+	e.reads.invalidate()
 	if cerr := e.db.Close(); err == nil {
 		err = cerr
 	}
@@ -440,11 +525,17 @@ func (e *engine) Close() error {
 
 // snapshot pairs a copy of the write buffer with a Badger read transaction.
 type snapshot struct {
+	e   *engine
 	buf *core.Tree
 	txn *badger.Txn
 }
 
-func (s *snapshot) Release() { s.txn.Discard() }
+func (s *snapshot) Release() {
+	s.txn.Discard()
+	s.e.mu.Lock()
+	s.e.snaps--
+	s.e.mu.Unlock()
+}
 
 func (s *snapshot) Iter(lo, hi []byte, reverse bool) (statestore.KeyValueIterator, error) {
 	// Both sides hold prefixed keys: bounds get the prefix too.

@@ -25,7 +25,7 @@ type Options struct {
 	// set, they are not all kept in memory. The default value is 4 MiB.
 	IndexCacheSize int64
 	// WriteBufferSize bounds the store's own buffer of writes not yet handed to Badger:
-	// writes go there first (a B-tree insert, read back by Get and iterators) and reach
+	// writes go there first (a hash insert, read back by Get and iterators) and reach
 	// Badger in one write batch when it is full or on Flush. The default value is 4 MiB.
 	WriteBufferSize int64
 	// BaseTableSize is the size of every table (this package makes all levels use one
