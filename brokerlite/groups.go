@@ -41,9 +41,10 @@ func groupsTopicDeleted(ctx context.Context, b *Broker, topic string) {
 // offsetsLog is the coordinator's view of __consumer_offsets.
 type offsetsLog struct{ b *Broker }
 
-// Append writes one batch and returns after it is fsynced.
-func (l offsetsLog) Append(ctx context.Context, partition int32, batch []byte) error {
-	return l.b.appendInternal(ctx, consumerOffsetsTopic, partition, batch)
+// Append writes one batch and returns a wait for its fsync, which concurrent appends to
+// any partition of __consumer_offsets share.
+func (l offsetsLog) Append(ctx context.Context, partition int32, batch []byte) (func(context.Context) error, error) {
+	return l.b.appendInternalAsync(ctx, consumerOffsetsTopic, partition, batch)
 }
 
 // Replay reads a partition from its log start.

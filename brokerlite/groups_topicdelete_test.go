@@ -1,6 +1,8 @@
 package brokerlite
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -93,4 +95,60 @@ func TestDeleteTopicRemovesCommittedOffsets(t *testing.T) {
 	closeBroker(t, b)
 	b2 := startBroker(t, dir)
 	check(kadm.NewClient(newClient(t, b2)), "after restart")
+}
+
+// TestConcurrentCommitsDurable: committers with their own connections commit in parallel,
+// to one group and to several (their writes share fsync rounds across __consumer_offsets
+// partitions, and a group's commits wait for their fsync without holding the group); every
+// answer comes after its commit is durable, so a restart finds the last offset of each.
+func TestConcurrentCommitsDurable(t *testing.T) {
+	dir := t.TempDir()
+	b := startBroker(t, dir)
+	createTopic(t, newClient(t, b), "cc", 8)
+	const committers, rounds = 8, 20
+	group := func(i int) string {
+		if i%2 == 0 {
+			return "cc-shared"
+		}
+		return fmt.Sprintf("cc-own-%d", i)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < committers; i++ {
+		adm := kadm.NewClient(newClient(t, b))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := int64(1); r <= rounds; r++ {
+				os := kadm.Offsets{}
+				os.Add(kadm.Offset{Topic: "cc", Partition: int32(i), At: r, LeaderEpoch: -1})
+				resp, err := adm.CommitOffsets(testCtx(t), group(i), os)
+				if err == nil {
+					err = resp.Error()
+				}
+				if err != nil {
+					t.Errorf("committer %d round %d: %v", i, r, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	check := func(b *Broker, when string) {
+		adm := kadm.NewClient(newClient(t, b))
+		for i := 0; i < committers; i++ {
+			fetched, err := adm.FetchOffsets(testCtx(t), group(i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o, ok := fetched.Lookup("cc", int32(i)); !ok || o.At != rounds {
+				t.Errorf("%s: %s partition %d committed %+v, want %d", when, group(i), i, o, rounds)
+			}
+		}
+	}
+	check(b, "before restart")
+	closeBroker(t, b)
+	check(startBroker(t, dir), "after restart")
 }

@@ -24,20 +24,36 @@ func (b *Broker) lookupPartition(topicName string, index int32) (*partition, err
 // assigns offsets) to a partition as the broker itself, and returns once it is fsynced.
 // Internal topics accept it; clients cannot write them.
 func (b *Broker) appendInternal(ctx context.Context, topicName string, index int32, batch []byte) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("brokerlite: append to %s-%d: %w", topicName, index, err)
-	}
-	p, err := b.lookupPartition(topicName, index)
+	wait, err := b.appendInternalAsync(ctx, topicName, index, batch)
 	if err != nil {
 		return err
 	}
-	if _, err := p.append(batch); err != nil {
-		return fmt.Errorf("brokerlite: append to %s-%d: %w", topicName, index, err)
+	return wait(ctx)
+}
+
+// appendInternalAsync is appendInternal in two steps: it appends the batch and returns a
+// function that waits until the batch is durable (or ctx ends). The waits of every internal
+// append share fsync rounds across partitions (the log manager's Syncer): concurrent commits
+// of groups on different __consumer_offsets partitions are made durable together.
+func (b *Broker) appendInternalAsync(ctx context.Context, topicName string, index int32, batch []byte) (func(context.Context) error, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("brokerlite: append to %s-%d: %w", topicName, index, err)
 	}
-	if err := p.sync(); err != nil {
-		return fmt.Errorf("brokerlite: fsync of %s-%d: %w", topicName, index, err)
+	p, err := b.lookupPartition(topicName, index)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	res, err := p.append(batch)
+	if err != nil {
+		return nil, fmt.Errorf("brokerlite: append to %s-%d: %w", topicName, index, err)
+	}
+	end := res.lastOffset + 1
+	return func(ctx context.Context) error {
+		if err := b.logs.syncShared(ctx, p, end); err != nil {
+			return fmt.Errorf("brokerlite: fsync of %s-%d: %w", topicName, index, err)
+		}
+		return nil
+	}, nil
 }
 
 // partitionLog returns the partition log of topic/partition, for readers that need more

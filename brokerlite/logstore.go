@@ -158,17 +158,15 @@ func (p *partition) append(records []byte) (appendResult, error) {
 	return out, nil
 }
 
-// sync makes everything appended so far durable (one group-commit fsync).
-func (p *partition) sync() error { return p.log.Sync() }
-
 // syncTo makes the log durable at least up to (not including) offset end. When an fsync
 // that started after the append already covered it, it returns at once: an acks=-1 answer
 // waits for the fsync that covers its own records, not for one that covers later appends.
-func (p *partition) syncTo(end int64) error {
-	if p.log.FlushedOffset() >= end {
-		return nil
-	}
-	return p.log.Sync()
+func (p *partition) syncTo(end int64) error { return p.log.SyncTo(end) }
+
+// syncShared is syncTo through the log manager's Syncer: callers waiting on different
+// partitions share fsync rounds. It returns early, with ctx's error, when ctx ends.
+func (s *logStore) syncShared(ctx context.Context, p *partition, end int64) error {
+	return s.m.Syncer().SyncTo(ctx, p.log, end)
 }
 
 // readResult is one partition's part of a fetch.

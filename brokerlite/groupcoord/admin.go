@@ -3,7 +3,6 @@ package groupcoord
 import (
 	"bytes"
 	"context"
-	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 )
@@ -76,14 +75,12 @@ func (g *group) delete(ctx context.Context, r *replies) int16 {
 	if g.state != StateEmpty {
 		return kerr.NonEmptyGroup.Code
 	}
+	// Tombstones for every offset, including commits still in flight (their
+	// records are in the log before these; once the group is Dead they are
+	// not applied).
 	recs := make([]record, 0, g.offsetCount()+1)
-	topics := make([]string, 0, len(g.offsets))
-	for t := range g.offsets {
-		topics = append(topics, t)
-	}
-	sort.Strings(topics)
-	for _, t := range topics {
-		for p := range g.offsets[t] {
+	for _, t := range g.offsetTopics() {
+		for _, p := range g.offsetPartitions(t) {
 			recs = append(recs, offsetRecord(g.id, t, p, nil))
 		}
 	}

@@ -247,12 +247,40 @@ func (c *Coordinator) removeGroup(g *group) {
 // waits until it is durable. ctx bounds it together with
 // OffsetCommitTimeout and Close.
 func (c *Coordinator) appendRecords(ctx context.Context, partition int32, recs []record) error {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.OffsetCommitTimeout)
+	ctx, cancel := c.appendContext(ctx)
 	defer cancel()
+	wait, err := c.stageRecords(ctx, partition, recs)
+	if err != nil {
+		return err
+	}
+	return c.awaitDurable(ctx, partition, wait)
+}
+
+// appendContext bounds an append and its durability wait by ctx,
+// OffsetCommitTimeout and Close.
+func (c *Coordinator) appendContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.OffsetCommitTimeout)
 	stop := context.AfterFunc(c.ctx, cancel)
-	defer stop()
+	return ctx, func() {
+		stop()
+		cancel()
+	}
+}
+
+// stageRecords writes recs as one batch to the group's partition and returns
+// before it is durable; the caller waits with awaitDurable.
+func (c *Coordinator) stageRecords(ctx context.Context, partition int32, recs []record) (func(context.Context) error, error) {
 	batch := encodeBatch(recs, c.clock.Now().UnixMilli())
-	if err := c.log.Append(ctx, partition, batch); err != nil {
+	wait, err := c.log.Append(ctx, partition, batch)
+	if err != nil {
+		return nil, fmt.Errorf("groupcoord: append to __consumer_offsets-%d: %w", partition, err)
+	}
+	return wait, nil
+}
+
+// awaitDurable waits for a staged batch to be durable.
+func (c *Coordinator) awaitDurable(ctx context.Context, partition int32, wait func(context.Context) error) error {
+	if err := wait(ctx); err != nil {
 		return fmt.Errorf("groupcoord: append to __consumer_offsets-%d: %w", partition, err)
 	}
 	return nil

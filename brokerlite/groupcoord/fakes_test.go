@@ -91,31 +91,73 @@ func (c *fakeClock) pending() int {
 	return len(c.timers)
 }
 
-// memLog is an in-memory Log.
+// memLog is an in-memory Log. Appends are durable at once, unless hold is
+// set: then each append's wait blocks until release(n) lets the n-th
+// append (counting from 1) become durable, or fail(n) fails it.
 type memLog struct {
 	mu    sync.Mutex
 	parts map[int32][][]byte
 	// failAppends makes every Append fail (after storing nothing).
 	failAppends bool
 	appends     int
+	hold        bool
+	gates       map[int]chan error
+}
+
+// gate returns the durability gate of the n-th append. Callers hold l.mu.
+func (l *memLog) gate(n int) chan error {
+	if l.gates == nil {
+		l.gates = make(map[int]chan error)
+	}
+	ch := l.gates[n]
+	if ch == nil {
+		ch = make(chan error, 1)
+		l.gates[n] = ch
+	}
+	return ch
+}
+
+// release makes the n-th append durable (its wait returns nil).
+func (l *memLog) release(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.gate(n) <- nil
+}
+
+// failDurable makes the n-th append's wait return err.
+func (l *memLog) failDurable(n int, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.gate(n) <- err
 }
 
 var errInjected = errors.New("memlog: injected append failure")
 
 func newMemLog() *memLog { return &memLog{parts: make(map[int32][][]byte)} }
 
-func (l *memLog) Append(ctx context.Context, partition int32, batch []byte) error {
+func (l *memLog) Append(ctx context.Context, partition int32, batch []byte) (func(context.Context) error, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.failAppends {
-		return errInjected
+		return nil, errInjected
 	}
 	l.appends++
 	l.parts[partition] = append(l.parts[partition], append([]byte(nil), batch...))
-	return nil
+	if !l.hold {
+		return func(ctx context.Context) error { return nil }, nil
+	}
+	ch := l.gate(l.appends)
+	return func(ctx context.Context) error {
+		select {
+		case err := <-ch:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}, nil
 }
 
 func (l *memLog) Replay(ctx context.Context, partition int32, fn func([]byte) error) error {

@@ -54,6 +54,78 @@ type group struct {
 	subscribed map[string]bool
 
 	offsets map[string]map[int32]*offsetEntry
+
+	// An offset commit waits for durability without the group's lock, so
+	// several may be in flight at once and finish in any order. offsetSeq
+	// numbers offset writes (commits and tombstones) in the order they are
+	// appended, which is log order; a commit that finishes applies an offset
+	// only if no newer write of that partition has been applied
+	// (offsetEntry.seq, deletedSeq). inflight counts the commits in flight
+	// per partition, inflightCommits in all; a partition is in deletedSeq
+	// only while a commit to it is in flight.
+	offsetSeq       uint64
+	inflight        map[topicPartition]int
+	deletedSeq      map[topicPartition]uint64
+	inflightCommits int
+}
+
+// nextOffsetSeq numbers an offset write; callers hold g.mu and append the
+// write before they unlock it.
+func (g *group) nextOffsetSeq() uint64 {
+	g.offsetSeq++
+	return g.offsetSeq
+}
+
+// hasOffset reports whether partition has a committed offset or a commit in
+// flight (what a tombstone must cover).
+func (g *group) hasOffset(topic string, partition int32) bool {
+	return g.offsets[topic][partition] != nil || g.inflight[topicPartition{topic, partition}] > 0
+}
+
+// offsetPartitions returns the partitions of topic that have a committed
+// offset or a commit in flight, sorted.
+func (g *group) offsetPartitions(topic string) []int32 {
+	var ps []int32
+	for p := range g.offsets[topic] {
+		ps = append(ps, p)
+	}
+	for k := range g.inflight {
+		if k.topic == topic && g.offsets[topic][k.partition] == nil {
+			ps = append(ps, k.partition)
+		}
+	}
+	slices.Sort(ps)
+	return ps
+}
+
+// offsetTopics returns the topics with a committed offset or a commit in
+// flight, sorted.
+func (g *group) offsetTopics() []string {
+	ts := make([]string, 0, len(g.offsets))
+	for t := range g.offsets {
+		ts = append(ts, t)
+	}
+	for k := range g.inflight {
+		if g.offsets[k.topic] == nil && !slices.Contains(ts, k.topic) {
+			ts = append(ts, k.topic)
+		}
+	}
+	slices.Sort(ts)
+	return ts
+}
+
+// deleteOffsetAt removes partition's committed offset after its tombstone,
+// numbered seq, is durable; a commit to it still in flight, older than the
+// tombstone, will not bring it back.
+func (g *group) deleteOffsetAt(topic string, partition int32, seq uint64) {
+	g.deleteOffset(topic, partition)
+	k := topicPartition{topic, partition}
+	if g.inflight[k] > 0 {
+		if g.deletedSeq == nil {
+			g.deletedSeq = make(map[topicPartition]uint64)
+		}
+		g.deletedSeq[k] = seq
+	}
 }
 
 // member is one member of a group.

@@ -10,7 +10,8 @@ import (
 
 // CommitOffsets handles an OffsetCommit request and returns one error code
 // per requested partition, in request order. The offsets are durable in
-// __consumer_offsets before it returns success.
+// __consumer_offsets before it returns success, and only then visible to
+// FetchOffsets.
 //
 // Checks, in Kafka's order: a fenced static member (FENCED_INSTANCE_ID); a
 // standalone commit (generation < 0) to an empty or unknown group is
@@ -20,6 +21,10 @@ import (
 // that members can commit before they rejoin. Per partition, metadata
 // over offset.metadata.max.bytes gets OFFSET_METADATA_TOO_LARGE and a
 // partition that does not exist UNKNOWN_TOPIC_OR_PARTITION.
+//
+// The group is locked while the commit is checked and appended, not while
+// it waits for the fsync: commits of one group (the members of a consumer
+// group, the threads of a stream app) share fsyncs instead of taking turns.
 func (c *Coordinator) CommitOffsets(ctx context.Context, req CommitRequest) []TopicErrors {
 	res := make([]TopicErrors, len(req.Topics))
 	pending := 0
@@ -50,9 +55,17 @@ func (c *Coordinator) CommitOffsets(ctx context.Context, req CommitRequest) []To
 	if pending == 0 {
 		return res
 	}
+	ctx, cancel := c.appendContext(ctx)
+	defer cancel()
 	// A standalone commit may create the group; a member's may not.
+	var sc *stagedCommit
+	var sg *group
 	o := c.withGroup(req.Group, req.Generation < 0, func(g *group, _ *replies) {
-		setPending(g.commit(ctx, &req, res))
+		var code int16
+		if sc, code = g.stageCommit(ctx, &req, res); sc == nil {
+			setPending(code)
+		}
+		sg = g
 	})
 	switch o {
 	case notFound:
@@ -60,28 +73,53 @@ func (c *Coordinator) CommitOffsets(ctx context.Context, req CommitRequest) []To
 	case shutDown:
 		setPending(kerr.NotCoordinator.Code)
 	}
+	if sc == nil {
+		return res
+	}
+	err := c.awaitDurable(ctx, sg.partition, sc.wait)
+	sg.mu.Lock()
+	sg.finishCommit(sc, err == nil)
+	sg.mu.Unlock()
+	if err != nil {
+		c.logger.Warn("groupcoord: offset commit failed", "group", req.Group, "err", err)
+		setPending(c.appendErrorCode(err))
+	} else {
+		setPending(0)
+	}
 	return res
 }
 
-func (g *group) commit(ctx context.Context, req *CommitRequest, res []TopicErrors) int16 {
+// stagedCommit is an offset commit appended to the log and waiting to be
+// durable before it is applied.
+type stagedCommit struct {
+	wait    func(context.Context) error
+	seq     uint64
+	keys    []topicPartition
+	entries []*offsetEntry
+}
+
+// stageCommit checks a commit and appends its records, with g locked. It
+// returns the staged commit, or nil and the error code for every pending
+// partition.
+func (g *group) stageCommit(ctx context.Context, req *CommitRequest, res []TopicErrors) (*stagedCommit, int16) {
 	var m *member
 	switch {
 	case g.fenced(req.InstanceID, req.MemberID):
-		return kerr.FencedInstanceID.Code
+		return nil, kerr.FencedInstanceID.Code
 	case req.Generation < 0 && g.state == StateEmpty:
 		// A standalone consumer using the group for offset storage only.
 	case g.state == StateCompletingRebalance:
-		return kerr.RebalanceInProgress.Code
+		return nil, kerr.RebalanceInProgress.Code
 	case g.members[req.MemberID] == nil:
-		return kerr.UnknownMemberID.Code
+		return nil, kerr.UnknownMemberID.Code
 	case req.Generation != g.generation:
-		return kerr.IllegalGeneration.Code
+		return nil, kerr.IllegalGeneration.Code
 	default:
 		m = g.members[req.MemberID]
 	}
 	now := g.c.clock.Now().UnixMilli()
 	var recs []record
-	var entries []*offsetEntry
+	sc := &stagedCommit{}
 	for i, t := range req.Topics {
 		for j, p := range t.Partitions {
 			if res[i].Partitions[j].ErrorCode != -1 {
@@ -95,27 +133,50 @@ func (g *group) commit(ctx context.Context, req *CommitRequest, res []TopicError
 				e.expireMs = e.commitMs + req.Retention.Milliseconds()
 			}
 			recs = append(recs, offsetRecord(g.id, t.Topic, p.Partition, e))
-			entries = append(entries, e)
+			sc.keys = append(sc.keys, topicPartition{t.Topic, p.Partition})
+			sc.entries = append(sc.entries, e)
 		}
 	}
-	if err := g.c.appendRecords(ctx, g.partition, recs); err != nil {
+	wait, err := g.c.stageRecords(ctx, g.partition, recs)
+	if err != nil {
 		g.c.logger.Warn("groupcoord: offset commit failed", "group", g.id, "err", err)
-		return g.c.appendErrorCode(err)
+		return nil, g.c.appendErrorCode(err)
 	}
-	k := 0
-	for i, t := range req.Topics {
-		for j, p := range t.Partitions {
-			if res[i].Partitions[j].ErrorCode != -1 {
-				continue
-			}
-			g.setOffset(t.Topic, p.Partition, entries[k])
-			k++
-		}
+	sc.wait, sc.seq = wait, g.nextOffsetSeq()
+	if g.inflight == nil {
+		g.inflight = make(map[topicPartition]int)
 	}
+	for _, k := range sc.keys {
+		g.inflight[k]++
+	}
+	g.inflightCommits++
 	if m != nil {
 		g.armHeartbeat(m)
 	}
-	return 0
+	return sc, 0
+}
+
+// finishCommit ends a staged commit, with g locked: when it is durable, its
+// offsets become the committed ones, except where a newer write of the same
+// partition was applied meanwhile or the group was deleted.
+func (g *group) finishCommit(sc *stagedCommit, durable bool) {
+	g.inflightCommits--
+	for i, k := range sc.keys {
+		if durable && g.state != StateDead {
+			cur := g.offsets[k.topic][k.partition]
+			if (cur == nil || cur.seq < sc.seq) && g.deletedSeq[k] < sc.seq {
+				e := sc.entries[i]
+				e.seq = sc.seq
+				g.setOffset(k.topic, k.partition, e)
+			}
+		}
+		if n := g.inflight[k] - 1; n > 0 {
+			g.inflight[k] = n
+		} else {
+			delete(g.inflight, k)
+			delete(g.deletedSeq, k)
+		}
+	}
 }
 
 func (g *group) setOffset(topic string, partition int32, e *offsetEntry) {
@@ -226,7 +287,7 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, groupID string, topics 
 		var recs []record
 		for i := range res {
 			for _, p := range res[i].Partitions {
-				if p.ErrorCode == 0 && g.offsets[res[i].Topic][p.Partition] != nil {
+				if p.ErrorCode == 0 && g.hasOffset(res[i].Topic, p.Partition) {
 					recs = append(recs, offsetRecord(g.id, res[i].Topic, p.Partition, nil))
 				}
 			}
@@ -234,6 +295,7 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, groupID string, topics 
 		if len(recs) == 0 {
 			return
 		}
+		seq := g.nextOffsetSeq()
 		if err := g.c.appendRecords(ctx, g.partition, recs); err != nil {
 			code = g.c.appendErrorCode(err)
 			return
@@ -241,7 +303,7 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, groupID string, topics 
 		for i := range res {
 			for _, p := range res[i].Partitions {
 				if p.ErrorCode == 0 {
-					g.deleteOffset(res[i].Topic, p.Partition)
+					g.deleteOffsetAt(res[i].Topic, p.Partition, seq)
 				}
 			}
 		}
@@ -267,19 +329,22 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, groupID string, topics 
 func (c *Coordinator) TopicDeleted(ctx context.Context, topic string) {
 	for _, g := range c.snapshot() {
 		c.withGroup(g.id, false, func(g *group, _ *replies) {
-			ps := g.offsets[topic]
+			ps := g.offsetPartitions(topic)
 			if len(ps) == 0 {
 				return
 			}
 			recs := make([]record, 0, len(ps))
-			for p := range ps {
+			for _, p := range ps {
 				recs = append(recs, offsetRecord(g.id, topic, p, nil))
 			}
+			seq := g.nextOffsetSeq()
 			if err := g.c.appendRecords(ctx, g.partition, recs); err != nil {
 				g.c.logger.Warn("groupcoord: removing offsets of a deleted topic failed", "group", g.id, "topic", topic, "err", err)
 				return
 			}
-			delete(g.offsets, topic)
+			for _, p := range ps {
+				g.deleteOffsetAt(topic, p, seq)
+			}
 		})
 	}
 }
@@ -340,6 +405,9 @@ func (g *group) expire(now time.Time, r *replies) {
 				continue
 			}
 			for p, e := range ps {
+				if g.inflight[topicPartition{t, p}] > 0 {
+					continue // a newer commit is on its way
+				}
 				if (e.expireMs >= 0 && nowMs >= e.expireMs) || (e.expireMs < 0 && nowMs-base(e) >= retention) {
 					expired = append(expired, topicPartition{t, p})
 				}
@@ -356,13 +424,14 @@ func (g *group) expire(now time.Time, r *replies) {
 	for _, x := range expired {
 		recs = append(recs, offsetRecord(g.id, x.topic, x.partition, nil))
 	}
-	dies := g.state == StateEmpty && len(g.pending) == 0 && g.offsetCount() == len(expired)
+	dies := g.state == StateEmpty && len(g.pending) == 0 && g.inflightCommits == 0 && g.offsetCount() == len(expired)
 	if dies {
 		recs = append(recs, groupRecord(g.id, nil))
 	}
 	if len(recs) == 0 {
 		return
 	}
+	seq := g.nextOffsetSeq()
 	if err := g.c.appendRecords(g.c.ctx, g.partition, recs); err != nil {
 		if !g.c.closed.Load() {
 			g.c.logger.Warn("groupcoord: writing expired offsets failed", "group", g.id, "err", err)
@@ -370,7 +439,7 @@ func (g *group) expire(now time.Time, r *replies) {
 		return
 	}
 	for _, x := range expired {
-		g.deleteOffset(x.topic, x.partition)
+		g.deleteOffsetAt(x.topic, x.partition, seq)
 	}
 	if len(expired) > 0 {
 		g.c.logger.Info("groupcoord: removed expired offsets", "group", g.id, "count", len(expired))

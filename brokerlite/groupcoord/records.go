@@ -33,7 +33,8 @@ type offsetEntry struct {
 	leaderEpoch int32
 	metadata    string
 	commitMs    int64
-	expireMs    int64 // -1: expiry follows the group rules (KIP-211)
+	expireMs    int64  // -1: expiry follows the group rules (KIP-211)
+	seq         uint64 // the group's offsetSeq of the commit that wrote it; 0 when loaded
 }
 
 func offsetRecord(group, topic string, partition int32, e *offsetEntry) record {

@@ -163,7 +163,8 @@ type Log struct {
 	syncMu   sync.Mutex
 	syncCond *sync.Cond
 	syncing  bool
-	flushed  int64 // every offset below this is durable
+	flushed  int64        // every offset below this is durable
+	durable  atomic.Int64 // flushed, readable without syncMu
 }
 
 type pendingDelete struct {
@@ -208,11 +209,7 @@ func (l *Log) LastStableOffset() int64 {
 }
 
 // FlushedOffset returns the offset below which everything is fsynced.
-func (l *Log) FlushedOffset() int64 {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
-	return l.flushed
-}
+func (l *Log) FlushedOffset() int64 { return l.durable.Load() }
 
 // Size returns the total size of the log's segment files in bytes.
 func (l *Log) Size() int64 {
@@ -534,8 +531,19 @@ func (l *Log) fsync(f *os.File) error {
 // commit: callers that arrive while an fsync runs wait for it to end and
 // then share ONE fsync of everything appended so far, so N concurrent
 // appenders with acks=-1 cost about one fsync per round, not N.
-func (l *Log) Sync() error {
-	target := l.leo.Load()
+func (l *Log) Sync() error { return l.SyncTo(l.leo.Load()) }
+
+// SyncTo makes every offset below offset durable (an offset past the log end
+// offset means the log end offset). It returns at once, for the cost of one
+// atomic load, when an fsync already covered offset, which can be one that
+// started after the caller's append; otherwise it joins the log's group
+// commit, as Sync does. AppendResult.LastOffset+1 is the offset an acks=-1
+// answer waits for.
+func (l *Log) SyncTo(offset int64) error {
+	if l.durable.Load() >= offset {
+		return nil
+	}
+	target := min(offset, l.leo.Load())
 	l.syncMu.Lock()
 	for {
 		if l.flushed >= target {
@@ -556,6 +564,7 @@ func (l *Log) Sync() error {
 	l.syncing = false
 	if err == nil && upto > l.flushed {
 		l.flushed = upto
+		l.durable.Store(upto)
 	}
 	l.syncCond.Broadcast()
 	l.syncMu.Unlock()

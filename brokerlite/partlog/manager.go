@@ -59,9 +59,11 @@ func (tp TopicPartition) String() string {
 // Manager owns the partition logs of a broker (Kafka's LogManager): it opens
 // every partition directory under the log dirs at start (recovering each),
 // creates and deletes logs, and runs retention, flush.ms and the log cleaner
-// in background goroutines that Close stops and waits for.
+// in background goroutines that Close stops and waits for. Its Syncer shares
+// fsyncs between callers waiting on different logs.
 type Manager struct {
-	cfg ManagerConfig
+	cfg    ManagerConfig
+	syncer *Syncer
 
 	mu     sync.Mutex
 	logs   map[TopicPartition]*Log
@@ -107,6 +109,7 @@ func OpenManager(cfg ManagerConfig) (*Manager, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
+	m.syncer = NewSyncer()
 	m.wg.Add(1)
 	go m.maintenanceLoop(ctx)
 	if !cfg.DisableCleaner {
@@ -444,8 +447,15 @@ func (m *Manager) Close() error {
 		m.cancel()
 	}
 	m.wg.Wait()
+	if m.syncer != nil {
+		m.syncer.Close()
+	}
 	return m.closeLogs()
 }
+
+// Syncer returns the manager's cross-log group commit, which Close stops
+// before it closes the logs.
+func (m *Manager) Syncer() *Syncer { return m.syncer }
 
 func (m *Manager) closeLogs() error {
 	var first error

@@ -195,6 +195,7 @@ func (l *Log) load() error {
 	}
 	l.lso.Store(lso)
 	l.flushed = leo
+	l.durable.Store(leo)
 	l.stable.Store(l.producers.firstUnstableOffset())
 	l.active.mu.Lock()
 	if l.active.createdMs == 0 {
