@@ -483,6 +483,12 @@ func BenchmarkRestore(b *testing.B) {
 		if p.Restored != int64(b.N) || p.Remaining() != 0 {
 			b.Fatalf("progress %+v", p)
 		}
+		// What was restored reads back (a sample of the keys).
+		for i := uint64(0); i < uint64(b.N); i += max(uint64(b.N)/1000, 1) {
+			if v, err := s.Get(benchKey(nil, i)); err != nil || !bytes.Equal(v, benchValue(nil, i)) {
+				b.Fatalf("key %d after restore: %x, %v", i, v, err)
+			}
+		}
 		reportVsRaw(b, "restore")
 	})
 }

@@ -12,10 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	badger "github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/pb"
-	"github.com/dgraph-io/ristretto/v2/z"
-
 	"github.com/rivulet-io/rivulet/statestore"
 )
 
@@ -23,31 +19,54 @@ import (
 // scratch keeps its sorted runs. It is deleted when the restore finishes and at open.
 const RestoreTmpDirName = "restore-tmp"
 
-// bulkLoader restores an empty store from its changelog the fast way: records are
-// gathered in a bounded buffer, sorted and spilled to disk as sorted runs; at the end the
-// runs are merged (the latest record of a key wins, tombstones vanish) into Badger's
-// StreamWriter, which writes tables straight to the last level: no memtable, no
-// write-ahead log, no compaction. Memory stays within the buffer bound.
+// bulkLoader gathers the records of a restore from scratch and hands them back sorted
+// by key, the latest record of each key only (tombstones included: the caller drops
+// them). Records are copied into a run buffer of bounded size; when it is full, a
+// goroutine sorts it and spills it to disk as a sorted run while the next buffer fills,
+// and the runs are merged at the end. Memory stays within the bound (two buffers of half
+// of it) plus a read buffer per run.
 //
 // It only applies to a store with no data at all (a new or wiped store, the case where a
-// restore is longest); otherwise the engine restores through WriteBatches.
+// restore is longest); the engine restores into other stores through WriteBatches.
 type bulkLoader struct {
-	tmp   string
-	limit int64
-	recs  []bulkRec
-	arena []byte
-	size  int64
-	runs  []string
+	tmp    string
+	limit  int64 // of each run buffer
+	cur    *runBuf
+	spare  *runBuf    // the other buffer, when no spill is using it
+	spill  chan error // the spill in flight (nil: none); it sends its result once
+	runs   []string   // spilled runs, oldest first
+	total  int64      // records added, over all runs
+	sorter            // used by one spill at a time, or by source
 }
 
+// runBuf is a run being gathered.
+type runBuf struct {
+	arena []byte    // keys and values of the records gathered, back to back
+	recs  []bulkRec // in arrival order
+}
+
+// sorter is the sort's work space, kept across runs.
+type sorter struct {
+	items, scratch []radixItem
+	sortedRecs     []bulkRec
+}
+
+// bulkRec is one gathered record: its key at arena[off:off+klen], then its value.
 type bulkRec struct {
-	k, v []byte
-	seq  int // arrival order within the run: the later record of a key wins
-	tomb bool
+	off  uint32
+	klen uint32
+	vlen uint32 // tombLen for a tombstone
 }
 
-const bulkRecOverhead = 64
+// bulkRecCost is what a record costs beyond its bytes: its bulkRec, its sorted copy and
+// two radixItems.
+const bulkRecCost = 2*12 + 2*16
 
+// Run files hold records as: key length (4), value length (4, 0xffffffff for a
+// tombstone), key, value.
+const tombLen = 0xffffffff
+
+// newBulkLoader returns a loader whose two run buffers share limit bytes.
 func newBulkLoader(tmp string, limit int64) (*bulkLoader, error) {
 	if err := os.RemoveAll(tmp); err != nil {
 		return nil, err
@@ -55,77 +74,108 @@ func newBulkLoader(tmp string, limit int64) (*bulkLoader, error) {
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return nil, err
 	}
-	return &bulkLoader{tmp: tmp, limit: max(limit, 1<<20)}, nil
+	return &bulkLoader{tmp: tmp, limit: max(limit/2, 1<<20), cur: &runBuf{}, spare: &runBuf{}}, nil
+}
+
+func (rb *runBuf) key(r bulkRec) []byte {
+	return rb.arena[r.off : r.off+r.klen : r.off+r.klen]
+}
+
+func (rb *runBuf) value(r bulkRec) []byte {
+	if r.vlen == tombLen {
+		return nil
+	}
+	s := r.off + r.klen
+	return rb.arena[s : s+r.vlen : s+r.vlen]
 }
 
 func (b *bulkLoader) add(entries []statestore.KeyValue) error {
 	for _, kv := range entries {
 		n := 1 + len(kv.Key) + len(kv.Value) // the data prefix, the key, the value
-		if len(b.arena)+n > cap(b.arena) {
-			b.arena = make([]byte, 0, max(n, 1<<20))
+		if n > 1<<31 {
+			return fmt.Errorf("restore: record of %d bytes", n)
 		}
-		s := len(b.arena)
-		b.arena = pkey(b.arena, kv.Key)
-		k := b.arena[s:len(b.arena):len(b.arena)]
-		s = len(b.arena)
-		b.arena = append(b.arena, kv.Value...)
-		b.recs = append(b.recs, bulkRec{k: k, v: b.arena[s:len(b.arena):len(b.arena)], seq: len(b.recs), tomb: kv.Value == nil})
-		b.size += int64(n) + bulkRecOverhead
-		if b.size >= b.limit {
-			if err := b.spill(); err != nil {
+		rb := b.cur
+		if len(rb.recs) > 0 && (len(rb.arena)+n > cap(rb.arena) || int64(len(rb.arena)+n)+int64(len(rb.recs)+1)*bulkRecCost > b.limit) {
+			if err := b.startSpill(); err != nil {
 				return err
 			}
+			rb = b.cur
 		}
+		if rb.arena == nil {
+			// The arena takes most of the bound; the records' bookkeeping the rest.
+			rb.arena = make([]byte, 0, b.limit*3/4)
+		}
+		off := len(rb.arena)
+		if off+n > cap(rb.arena) {
+			// One record larger than the whole arena.
+			rb.arena = slices.Grow(rb.arena, n)
+		}
+		rb.arena = pkey(rb.arena, kv.Key)
+		rb.arena = append(rb.arena, kv.Value...)
+		r := bulkRec{off: uint32(off), klen: uint32(1 + len(kv.Key)), vlen: uint32(len(kv.Value))}
+		if kv.Value == nil {
+			r.vlen = tombLen
+		}
+		rb.recs = append(rb.recs, r)
+		b.total++
 	}
 	return nil
 }
 
-// sorted sorts the buffer by key (then arrival) and keeps the last record of each key.
-func (b *bulkLoader) sorted() []bulkRec {
-	slices.SortFunc(b.recs, func(x, y bulkRec) int {
-		if c := bytes.Compare(x.k, y.k); c != 0 {
-			return c
-		}
-		return x.seq - y.seq
-	})
-	out := b.recs[:0]
-	for i, r := range b.recs {
-		if i+1 < len(b.recs) && bytes.Equal(b.recs[i+1].k, r.k) {
-			continue // a later record of the same key follows
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// Run files hold records as: key length (4), value length (4, 0xffffffff for a
-// tombstone), key, value.
-const tombLen = 0xffffffff
-
-func (b *bulkLoader) spill() error {
-	recs := b.sorted()
-	path := filepath.Join(b.tmp, fmt.Sprintf("run-%06d", len(b.runs)))
-	f, err := os.Create(path)
-	if err != nil {
+// startSpill waits for the spill in flight, then spills the current buffer on a new
+// goroutine and makes the other buffer current.
+func (b *bulkLoader) startSpill() error {
+	if err := b.waitSpill(); err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	var hdr [8]byte
-	for _, r := range recs {
-		binary.BigEndian.PutUint32(hdr[:4], uint32(len(r.k)))
-		vl := uint32(len(r.v))
-		if r.tomb {
-			vl = tombLen
-		}
-		binary.BigEndian.PutUint32(hdr[4:], vl)
-		w.Write(hdr[:])
-		w.Write(r.k)
-		if _, err = w.Write(r.v); err != nil {
-			break
-		}
+	rb := b.cur
+	path := filepath.Join(b.tmp, fmt.Sprintf("run-%06d", len(b.runs)))
+	b.runs = append(b.runs, path)
+	b.cur, b.spare = b.spare, nil
+	done := make(chan error, 1)
+	b.spill = done
+	go func() {
+		err := b.writeRun(rb, path)
+		rb.recs, rb.arena = rb.recs[:0], rb.arena[:0]
+		b.spare = rb // read by waitSpill after it receives from done
+		done <- err
+	}()
+	return nil
+}
+
+// waitSpill waits for the spill in flight, if any.
+func (b *bulkLoader) waitSpill() error {
+	if b.spill == nil {
+		return nil
 	}
-	if err == nil {
-		err = w.Flush()
+	err := <-b.spill
+	b.spill = nil
+	return err
+}
+
+// writeRun sorts rb's records and writes them to a run file at path.
+func (b *bulkLoader) writeRun(rb *runBuf, path string) error {
+	recs := b.sorted(rb)
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("restore: spill sorted run: %w", err)
+	}
+	out := make([]byte, 0, 1<<20)
+	for _, r := range recs {
+		k, v := rb.key(r), rb.value(r)
+		if len(out)+8+len(k)+len(v) > cap(out) && len(out) > 0 {
+			if _, err = f.Write(out); err != nil {
+				break
+			}
+			out = out[:0]
+		}
+		out = binary.BigEndian.AppendUint32(out, r.klen)
+		out = binary.BigEndian.AppendUint32(out, r.vlen)
+		out = append(append(out, k...), v...)
+	}
+	if err == nil && len(out) > 0 {
+		_, err = f.Write(out)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -133,78 +183,156 @@ func (b *bulkLoader) spill() error {
 	if err != nil {
 		return fmt.Errorf("restore: spill sorted run: %w", err)
 	}
-	b.runs = append(b.runs, path)
-	clear(b.recs)
-	b.recs, b.arena, b.size = b.recs[:0], nil, 0
 	return nil
 }
 
-// finish writes everything gathered to db (which must be empty) and removes the runs.
-func (b *bulkLoader) finish(db *badger.DB) (err error) {
-	defer os.RemoveAll(b.tmp)
-	var src recordSource
+// source returns what was gathered, sorted, latest record per key. The loader must not
+// be added to afterwards.
+func (b *bulkLoader) source() (recordSource, error) {
+	if err := b.waitSpill(); err != nil {
+		return nil, err
+	}
 	if len(b.runs) == 0 {
-		src = &sliceSource{recs: b.sorted()}
-	} else {
-		if len(b.recs) > 0 {
-			if err := b.spill(); err != nil {
-				return err
-			}
-		}
-		m, err := newMergeSource(b.runs)
-		if err != nil {
-			return err
-		}
-		defer m.close()
-		src = m
+		return &sliceSource{rb: b.cur, recs: b.sorted(b.cur)}, nil
 	}
-	sw := db.NewStreamWriter()
-	if err := sw.Prepare(); err != nil {
-		return fmt.Errorf("restore: stream writer: %w", err)
-	}
-	buf := z.NewBuffer(8<<20, "rivulet.restore")
-	defer buf.Release()
-	kv := &pb.KV{Version: 1}
-	for {
-		k, v, tomb, ok, err := src.next()
-		if err != nil {
-			sw.Cancel()
-			return fmt.Errorf("restore: read sorted runs: %w", err)
+	if len(b.cur.recs) > 0 {
+		path := filepath.Join(b.tmp, fmt.Sprintf("run-%06d", len(b.runs)))
+		b.runs = append(b.runs, path)
+		if err := b.writeRun(b.cur, path); err != nil {
+			return nil, err
 		}
-		if !ok {
+	}
+	b.cur, b.spare, b.sorter = nil, nil, sorter{} // the merge does not need them
+	return newMergeSource(b.runs)
+}
+
+// cancel waits for the spill in flight and drops what was gathered.
+func (b *bulkLoader) cancel() {
+	b.waitSpill()
+	os.RemoveAll(b.tmp)
+}
+
+// done removes the runs (after source's records are consumed).
+func (b *bulkLoader) done() { b.cancel() }
+
+// radixItem is a record's sort key: 8 bytes of its key (from the first byte where the
+// run's keys differ) as a number, and its index in arrival order.
+type radixItem struct {
+	prefix uint64
+	idx    uint32
+}
+
+// sorted sorts the gathered records by key, keeping only the last record of each key,
+// and returns them (valid until the next call).
+//
+// Sorting is most of a restore's CPU with a comparison sort (~20 key comparisons per
+// record), so it is a radix sort: an LSD radix sort, stable, on 8 bytes of each key
+// taken after the prefix all keys of the run share (so keys with a common prefix, as
+// window keys with their segment, still spread), skipping the byte positions where all
+// keys agree; then the rare keys equal on those 8 bytes are ordered by a stable
+// comparison sort. Stability keeps arrival order among records of one key, so the last
+// of each group is the latest.
+func (b *bulkLoader) sorted(rb *runBuf) []bulkRec {
+	n := len(rb.recs)
+	if n == 0 {
+		return rb.recs
+	}
+	// The prefix every key of the run shares.
+	first := rb.key(rb.recs[0])
+	lcp := len(first)
+	for _, r := range rb.recs[1:] {
+		k := rb.key(r)
+		l := min(lcp, len(k))
+		i := 0
+		for i+8 <= l && binary.LittleEndian.Uint64(first[i:]) == binary.LittleEndian.Uint64(k[i:]) {
+			i += 8
+		}
+		for i < l && first[i] == k[i] {
+			i++
+		}
+		lcp = i
+		if lcp == 0 {
 			break
 		}
-		if tomb {
-			continue // the store is empty: a key whose last record deletes it is just absent
+	}
+	bufA, bufB := slices.Grow(b.items[:0], n)[:n], slices.Grow(b.scratch[:0], n)[:n]
+	items := bufA
+	for i, r := range rb.recs {
+		k := rb.key(r)[lcp:]
+		var p [8]byte
+		copy(p[:], k)
+		items[i] = radixItem{prefix: binary.BigEndian.Uint64(p[:]), idx: uint32(i)}
+	}
+	items = radixSort(items, bufB)
+	// Keys equal on their 8 sorted bytes: compare the rest (stable, so arrival order
+	// holds among equal keys).
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && items[j].prefix == items[i].prefix {
+			j++
 		}
-		kv.Key, kv.Value = k, v
-		badger.KVToBuffer(kv, buf)
-		if buf.LenNoPadding() >= 4<<20 {
-			if err := sw.Write(buf); err != nil {
-				sw.Cancel()
-				return fmt.Errorf("restore: stream writer: %w", err)
-			}
-			buf.Reset()
+		if j-i > 1 {
+			slices.SortStableFunc(items[i:j], func(x, y radixItem) int {
+				return bytes.Compare(rb.key(rb.recs[x.idx])[lcp:], rb.key(rb.recs[y.idx])[lcp:])
+			})
 		}
+		i = j
 	}
-	if err := sw.Write(buf); err != nil {
-		sw.Cancel()
-		return fmt.Errorf("restore: stream writer: %w", err)
+	// Keep the last record of each key, in key order.
+	out := b.sortedRecs[:0]
+	for i := range items {
+		r := rb.recs[items[i].idx]
+		if i+1 < n && items[i+1].prefix == items[i].prefix && bytes.Equal(rb.key(rb.recs[items[i+1].idx]), rb.key(r)) {
+			continue // a later record of the same key follows
+		}
+		out = append(out, r)
 	}
-	if err := sw.Flush(); err != nil {
-		return fmt.Errorf("restore: stream writer: %w", err)
-	}
-	return nil
+	b.items, b.scratch, b.sortedRecs = bufA[:0], bufB[:0], out[:0]
+	return out
 }
 
-// cancel drops what was gathered.
-func (b *bulkLoader) cancel() { os.RemoveAll(b.tmp) }
+// radixSort sorts items by prefix, stably, using scratch (of the same length); it
+// returns the slice holding the result (items or scratch).
+func radixSort(items, scratch []radixItem) []radixItem {
+	var counts [8][256]int
+	for _, it := range items {
+		p := it.prefix
+		for d := range 8 {
+			counts[d][byte(p>>(8*d))]++
+		}
+	}
+	src, dst := items, scratch
+	for d := range 8 {
+		c := &counts[d]
+		if c[byte(src[0].prefix>>(8*d))] == len(src) {
+			continue // every item has the same byte here
+		}
+		pos := 0
+		for i, k := range c {
+			c[i] = pos
+			pos += k
+		}
+		shift := 8 * d
+		for _, it := range src {
+			b := byte(it.prefix >> shift)
+			dst[c[b]] = it
+			c[b]++
+		}
+		src, dst = dst, src
+	}
+	return src
+}
 
 type recordSource interface {
+	// next returns the next record in key order; k and v stay valid until the call
+	// after next.
 	next() (k, v []byte, tomb, ok bool, err error)
 }
 
-type sliceSource struct{ recs []bulkRec }
+type sliceSource struct {
+	rb   *runBuf
+	recs []bulkRec
+}
 
 func (s *sliceSource) next() ([]byte, []byte, bool, bool, error) {
 	if len(s.recs) == 0 {
@@ -212,7 +340,7 @@ func (s *sliceSource) next() ([]byte, []byte, bool, bool, error) {
 	}
 	r := s.recs[0]
 	s.recs = s.recs[1:]
-	return r.k, r.v, r.tomb, true, nil
+	return s.rb.key(r), s.rb.value(r), r.vlen == tombLen, true, nil
 }
 
 // runReader reads one sorted run. Records are read into two alternating arenas, so the
@@ -289,7 +417,7 @@ func (m *mergeSource) next() ([]byte, []byte, bool, bool, error) {
 	// The heap's top is the smallest key, and among equal keys the latest run.
 	top := m.h[0]
 	k, v, tomb := top.k, top.v, top.tomb
-	// Move every reader past this key.
+	// Move every reader past this key (each run holds a key once).
 	for m.h.Len() > 0 && bytes.Equal(m.h[0].k, k) {
 		ok, err := m.h[0].advance()
 		if err != nil {

@@ -30,9 +30,13 @@ const dataPrefix = 0x01
 // in buf, then in Badger. A snapshot pairs a snapshot of buf with a Badger read
 // transaction, taken under one lock, so it is consistent.
 type engine struct {
-	name string
-	db   *badger.DB
-	opts Options
+	name  string
+	db    *badger.DB
+	opts  Options
+	bopts badger.Options // what db was opened with: a restore from scratch reopens it
+	// dbErr, once set, is returned by every call: a failed restore from scratch could
+	// not reopen Badger (guarded by mu and dbMu; set with both held).
+	dbErr error
 
 	mu       sync.RWMutex // guards buf and tail (the pointers and their contents)
 	buf      *core.Tree
@@ -61,7 +65,11 @@ type engine struct {
 }
 
 func newEngine(name string, db *badger.DB, opts Options, storeDir string) (*engine, error) {
-	e := &engine{name: name, db: db, opts: opts, buf: core.NewTree(), tail: &tailBuffer{}, tmpDir: filepath.Join(storeDir, RestoreTmpDirName)}
+	e := &engine{
+		name: name, db: db, opts: opts,
+		bopts: badgerOptions(filepath.Join(storeDir, DataDirName), opts, opts.Logger.With("store", name, "dir", storeDir)),
+		buf:   core.NewTree(), tail: &tailBuffer{}, tmpDir: filepath.Join(storeDir, RestoreTmpDirName),
+	}
 	empty, err := isEmpty(db)
 	if err != nil {
 		return nil, err
@@ -96,7 +104,7 @@ func (e *engine) runValueLogGC() {
 			return
 		case <-t.C:
 			for {
-				err := e.db.RunValueLogGC(e.opts.ValueLogGCDiscardRatio)
+				err := e.runValueLogGCOnce()
 				if err != nil {
 					if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
 						e.opts.Logger.Warn("badgerstore: value log GC", "store", e.name, "err", err)
@@ -111,6 +119,17 @@ func (e *engine) runValueLogGC() {
 			}
 		}
 	}
+}
+
+// runValueLogGCOnce rewrites at most one value-log file; Badger is not replaced
+// meanwhile.
+func (e *engine) runValueLogGCOnce() error {
+	e.dbMu.RLock()
+	defer e.dbMu.RUnlock()
+	if e.dbErr != nil {
+		return badger.ErrNoRewrite
+	}
+	return e.db.RunValueLogGC(e.opts.ValueLogGCDiscardRatio)
 }
 
 func pkey(dst, key []byte) []byte {
@@ -142,6 +161,9 @@ func (e *engine) Get(key []byte) ([]byte, error) {
 	}
 	e.dbMu.RLock()
 	defer e.dbMu.RUnlock()
+	if e.dbErr != nil {
+		return nil, e.dbErr
+	}
 	r := e.reads.acquire(e.db)
 	defer r.release()
 	item, err := r.txn.Get(pk)
@@ -189,11 +211,21 @@ func (e *engine) alloc(n int) []byte {
 // costs.
 const directBatch = 512
 
+// broken returns the error that made the engine unusable, if any.
+func (e *engine) broken() error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.dbErr
+}
+
 func (e *engine) Apply(entries []statestore.KeyValue) error {
 	if e.restoring.Load() {
 		if err := e.finishRestore(); err != nil {
 			return err
 		}
+	}
+	if err := e.broken(); err != nil {
+		return err
 	}
 	if len(entries) >= directBatch {
 		return e.applyDirect(entries)
@@ -341,6 +373,9 @@ func (e *engine) moveTail() {
 // across calls (its commits overlap the caller's next fetch). Either is finished by the
 // next read, write or Flush.
 func (e *engine) Restore(entries []statestore.KeyValue) error {
+	if err := e.broken(); err != nil {
+		return err
+	}
 	if err := e.flushBuffer(); err != nil {
 		return err
 	}
@@ -420,11 +455,10 @@ func (e *engine) finishRestore() error {
 
 func (e *engine) finishRestoreLocked() error {
 	if e.bulk != nil {
-		// Badger's stream writer replaces its transaction oracle: no read transaction
-		// may be open meanwhile.
+		// Loading closes and reopens Badger: no read transaction may be open meanwhile.
 		e.dbMu.Lock()
 		e.reads.invalidate()
-		err := e.bulk.finish(e.db)
+		err := e.load(e.bulk)
 		e.dbMu.Unlock()
 		e.bulk = nil
 		e.fresh = false
@@ -446,6 +480,9 @@ func (e *engine) Snapshot() (core.Snapshot, error) {
 	defer e.mu.Unlock()
 	if err := e.finishRestoreLocked(); err != nil {
 		return nil, err
+	}
+	if e.dbErr != nil {
+		return nil, e.dbErr
 	}
 	e.moveTail()
 	e.snaps++
@@ -484,6 +521,9 @@ func (e *engine) Flush() error {
 	if err := e.finishRestore(); err != nil {
 		return err
 	}
+	if err := e.broken(); err != nil {
+		return err
+	}
 	if err := e.flushBuffer(); err != nil {
 		return err
 	}
@@ -517,6 +557,9 @@ func (e *engine) Close() error {
 		<-e.gcDone
 	}
 	e.reads.invalidate()
+	if e.broken() != nil {
+		return err // Badger is not open
+	}
 	if cerr := e.db.Close(); err == nil {
 		err = cerr
 	}
