@@ -75,6 +75,14 @@ func seedRequests() []kmsg.Request {
 	cp := kmsg.NewPtrCreatePartitionsRequest()
 	cp.Topics = []kmsg.CreatePartitionsRequestTopic{{Topic: "fz", Count: 2}}
 	out = append(out, cp, kmsg.NewPtrDescribeClusterRequest())
+
+	ld := kmsg.NewPtrDescribeLogDirsRequest()
+	ld.Topics = []kmsg.DescribeLogDirsRequestTopic{{Topic: "fz", Partitions: []int32{0, 9}}}
+	out = append(out, ld, kmsg.NewPtrDescribeLogDirsRequest()) // the second: every partition
+
+	dp := kmsg.NewPtrDescribeProducersRequest()
+	dp.Topics = []kmsg.DescribeProducersRequestTopic{{Topic: "fz", Partitions: []int32{0, -1}}}
+	out = append(out, dp)
 	return out
 }
 

@@ -55,7 +55,7 @@ func TestApiVersions(t *testing.T) {
 		kmsg.ApiVersions: {0, 4}, kmsg.CreateTopics: {2, 7}, kmsg.DeleteTopics: {1, 6},
 		kmsg.DeleteRecords: {0, 2}, kmsg.InitProducerID: {0, 5}, kmsg.DescribeConfigs: {0, 4},
 		kmsg.AlterConfigs: {0, 2}, kmsg.CreatePartitions: {0, 3}, kmsg.IncrementalAlterConfigs: {0, 1},
-		kmsg.DescribeCluster: {0, 1},
+		kmsg.DescribeCluster: {0, 1}, kmsg.DescribeLogDirs: {0, 4}, kmsg.DescribeProducers: {0, 0},
 	} {
 		if got[int16(key)] != want {
 			t.Errorf("%s: advertised %v, want %v", key.Name(), got[int16(key)], want)

@@ -280,3 +280,37 @@ func removeSnapshots(dir string) {
 		_ = os.Remove(filepath.Join(dir, segmentName(off, snapshotSuffix)))
 	}
 }
+
+// ProducerInfo is what the log knows about one producer of the partition,
+// as Kafka's DescribeProducers reports it.
+type ProducerInfo struct {
+	ProducerID    int64
+	ProducerEpoch int16
+	// LastSequence is the last sequence number of the producer's last
+	// batch, or -1 when none is kept.
+	LastSequence int32
+	// LastTimestamp is the max timestamp of the producer's last batch.
+	LastTimestamp    int64
+	CoordinatorEpoch int32
+	// CurrentTxnStartOffset is the first offset of the producer's ongoing
+	// transaction in this partition, or -1.
+	CurrentTxnStartOffset int64
+}
+
+// Producers returns the producers the log keeps state for (idempotent and
+// transactional ones whose state has not expired), sorted by producer id.
+func (l *Log) Producers() []ProducerInfo {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]ProducerInfo, 0, len(l.producers.m))
+	for id, e := range l.producers.m {
+		pi := ProducerInfo{ProducerID: id, ProducerEpoch: e.Epoch, LastSequence: -1, LastTimestamp: e.LastTs,
+			CoordinatorEpoch: e.CoordinatorEpoch, CurrentTxnStartOffset: e.CurrentTxnFirstOffset}
+		if n := len(e.Batches); n > 0 {
+			pi.LastSequence = e.Batches[n-1].LastSeq
+		}
+		out = append(out, pi)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ProducerID < out[j].ProducerID })
+	return out
+}
