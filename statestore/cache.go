@@ -18,7 +18,7 @@ const DefaultCacheMaxBytes = 10 << 20
 // cacheEntryOverhead is what each entry is counted beyond its key and value bytes. Like
 // Kafka Streams' estimate (key, value, record context and list links), it is a fixed
 // charge rather than the heap's truth: measured, an entry's slot, its share of the hash
-// index and its allocation rounding come to ~180 bytes (BenchmarkCache/footprint). The
+// index and its allocation rounding come to ~215 bytes (BenchmarkCache/footprint). The
 // figure stays what it has been, so a given bound holds the number of entries users sized
 // it for.
 const cacheEntryOverhead = 96
@@ -46,6 +46,14 @@ type DirtyEntry struct {
 	Value []byte
 	// Context is the context of the last write to the key.
 	Context RecordContext
+	// OldValue is the value the store holds for the key before this update is written
+	// (nil: none), valid when OldValueKnown is set. The cache knows it when the key was
+	// cached clean at its first update since the last flush: read from the store through
+	// PutClean, or written to the store by an earlier flush. A listener that needs old
+	// values (Kafka Streams' sendOldValues) reads the store only when it is not known.
+	// It stays valid after the listener returns and must not be modified.
+	OldValue      []byte
+	OldValueKnown bool
 }
 
 // FlushListener receives the dirty entries of one namespace, in the order of their last
@@ -130,6 +138,9 @@ type cacheSlot struct {
 	key   []byte // immutable while the slot holds it; the index's key aliases it
 	value []byte // nil: a pending delete (tombstone set) or a free slot
 	ctx   RecordContext
+	// old is the store's value before the pending update, when oldKnown (see
+	// DirtyEntry.OldValue); nil while clean.
+	old []byte
 	// LRU list (prev is more recent; head is the most recent) and, when dirty, the dirty
 	// list (head is the oldest update). Free slots chain through next.
 	prev, next   int32
@@ -137,9 +148,12 @@ type cacheSlot struct {
 	gen          uint32 // bumped each time the slot is freed, so stale references fail
 	tombstone    bool
 	dirty        bool
+	oldKnown     bool
 }
 
-func (s *cacheSlot) size() int64 { return int64(len(s.key)+len(s.value)) + cacheEntryOverhead }
+func (s *cacheSlot) size() int64 {
+	return int64(len(s.key)+len(s.value)+len(s.old)) + cacheEntryOverhead
+}
 
 // orderedKey is an entry of a namespace's ordered index: a key and its slot.
 type orderedKey struct {
@@ -174,6 +188,9 @@ type CacheNamespace struct {
 	bytes    int64                     // this namespace's share of c.size
 	ordered  *btree.BTreeG[orderedKey] // nil until the first Range
 	closed   bool
+	// unsynced is set when a flush listener failed: clean entries may then differ from
+	// the store, so no old value is known until Clear.
+	unsynced bool
 	hits     int64
 	misses   int64
 
@@ -192,6 +209,7 @@ func (ns *CacheNamespace) reset() {
 	ns.free, ns.lruHead, ns.lruTail, ns.dirtyOld, ns.dirtyNew = nilSlot, nilSlot, nilSlot, nilSlot, nilSlot
 	ns.ndirty = 0
 	ns.ordered = nil
+	ns.unsynced = false
 }
 
 // indexKey is the hash index's key for b: a string sharing b's bytes, which never
@@ -266,6 +284,15 @@ func (ns *CacheNamespace) put(key, value []byte, dirty bool, ctx RecordContext) 
 			copy(v, value)
 		}
 		delta := int64(len(v) - len(s.value))
+		if !s.dirty && !ns.unsynced {
+			// The first update since the key was clean: what it held is what the store
+			// holds (a clean pending delete was written: the store has nothing).
+			if !s.tombstone {
+				s.old = s.value
+				delta += int64(len(s.old))
+			}
+			s.oldKnown = true
+		}
 		s.value, s.tombstone, s.ctx = v, value == nil, ctx
 		ns.bytes += delta
 		ns.c.size.Add(delta)
@@ -342,8 +369,12 @@ func (ns *CacheNamespace) Flush() error {
 	for i := ns.dirtyOld; i != nilSlot; {
 		s := ns.slot(i)
 		next := s.dnext
-		entries = append(entries, DirtyEntry{Key: s.key, Value: s.value, Context: s.ctx})
-		s.dirty, s.dprev, s.dnext = false, nilSlot, nilSlot
+		entries = append(entries, DirtyEntry{Key: s.key, Value: s.value, Context: s.ctx, OldValue: s.old, OldValueKnown: s.oldKnown})
+		if s.old != nil {
+			ns.bytes -= int64(len(s.old))
+			ns.c.size.Add(-int64(len(s.old)))
+		}
+		s.dirty, s.dprev, s.dnext, s.old, s.oldKnown = false, nilSlot, nilSlot, nil, false
 		if s.tombstone {
 			deletes = append(deletes, slotRef{i, s.gen})
 		}
@@ -355,6 +386,9 @@ func (ns *CacheNamespace) Flush() error {
 	if ns.onFlush != nil {
 		if lerr := ns.onFlush(entries); lerr != nil {
 			err = fmt.Errorf("statestore: cache namespace %q: flush listener: %w", ns.name, lerr)
+			ns.mu.Lock()
+			ns.unsynced = true
+			ns.mu.Unlock()
 		}
 	}
 	if len(deletes) > 0 {

@@ -190,6 +190,7 @@ func TestCachingStoreForwardsFoldedUpdatesWithOldValues(t *testing.T) {
 // Streams), and at the end that what the listeners received, replayed in order, equals the
 // last write of every key: folding and eviction never lose or reorder an update.
 func TestCacheProperty(t *testing.T) {
+	knownOld := 0
 	for seed := uint64(1); seed <= 4; seed++ {
 		r := rand.New(rand.NewPCG(seed, 99))
 		const max = 4096
@@ -208,6 +209,14 @@ func TestCacheProperty(t *testing.T) {
 						return fmt.Errorf("key %q twice in one flush: not folded", e.Key)
 					}
 					seen[string(e.Key)] = true
+					// The sink is the store: an old value the cache claims to know is
+					// what the sink holds.
+					if stored, ok := sink[string(e.Key)]; e.OldValueKnown && (ok != (e.OldValue != nil) || stored != string(e.OldValue)) {
+						return fmt.Errorf("key %q: known old value %q, the store holds %q (present %v)", e.Key, e.OldValue, stored, ok)
+					}
+					if e.OldValueKnown {
+						knownOld++
+					}
 					if e.Value == nil {
 						delete(sink, string(e.Key))
 					} else {
@@ -270,6 +279,86 @@ func TestCacheProperty(t *testing.T) {
 				t.Fatalf("seed %d: namespace %d: flushed state %v, want %v", seed, i, sinks[i], models[i])
 			}
 		}
+	}
+	if knownOld == 0 {
+		t.Fatal("no flushed entry carried a known old value: the check above checked nothing")
+	}
+}
+
+// TestCacheOldValues checks which old values the cache knows: a key read through
+// PutClean or flushed before, at its first update since; not a key first written, and
+// none after a flush listener failed (the store may not hold what the cache has), until
+// Clear.
+func TestCacheOldValues(t *testing.T) {
+	c := statestore.NewRecordCache(1 << 20)
+	var got []statestore.DirtyEntry
+	fail := false
+	ns, _ := c.Namespace("ns", func(entries []statestore.DirtyEntry) error {
+		got = append(got[:0], entries...)
+		if fail {
+			return errors.New("store down")
+		}
+		return nil
+	})
+	ctx := statestore.RecordContext{}
+	put := func(k, v string) {
+		t.Helper()
+		var val []byte
+		if v != "" {
+			val = []byte(v)
+		}
+		if err := ns.Put([]byte(k), val, ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush := func() map[string]string {
+		t.Helper()
+		err := ns.Flush()
+		if (err != nil) != fail {
+			t.Fatalf("Flush = %v", err)
+		}
+		out := map[string]string{}
+		for _, e := range got {
+			switch {
+			case !e.OldValueKnown:
+				out[string(e.Key)] = "?"
+			case e.OldValue == nil:
+				out[string(e.Key)] = "<none>"
+			default:
+				out[string(e.Key)] = string(e.OldValue)
+			}
+		}
+		return out
+	}
+	if err := ns.PutClean([]byte("read"), []byte("r0")); err != nil {
+		t.Fatal(err)
+	}
+	put("read", "r1")
+	put("read", "r2") // folded: the old value stays the store's
+	put("new", "n1")
+	if o := flush(); !maps.Equal(o, map[string]string{"read": "r0", "new": "?"}) {
+		t.Fatalf("first flush: old values %v", o)
+	}
+	put("read", "r3")
+	put("new", "")
+	if o := flush(); !maps.Equal(o, map[string]string{"read": "r2", "new": "n1"}) {
+		t.Fatalf("second flush: old values %v", o)
+	}
+	put("read", "r4")
+	fail = true
+	flush()
+	put("read", "r5") // the failed flush may not have reached the store
+	fail = false
+	if o := flush(); !maps.Equal(o, map[string]string{"read": "?"}) {
+		t.Fatalf("after a failed flush: old values %v", o)
+	}
+	ns.Clear()
+	if err := ns.PutClean([]byte("read"), []byte("r5")); err != nil {
+		t.Fatal(err)
+	}
+	put("read", "r6")
+	if o := flush(); !maps.Equal(o, map[string]string{"read": "r5"}) {
+		t.Fatalf("after Clear: old values %v", o)
 	}
 }
 

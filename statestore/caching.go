@@ -28,9 +28,10 @@ type CachingOptions struct {
 	// OnFlush receives the folded updates after they are written to the store, in order
 	// (the runtime forwards them downstream). The default value is nil.
 	OnFlush func(entries []CachedEntry) error
-	// SendOldValues reads each key's previous value from the store before writing the new
-	// one, for OnFlush (Kafka Streams does this when a downstream KTable operation needs
-	// old values). The default value is false.
+	// SendOldValues hands OnFlush each key's previous value (Kafka Streams does this when
+	// a downstream KTable operation needs old values): the one the cache knows
+	// (DirtyEntry.OldValue), or else read from the store before the new one is written.
+	// The default value is false.
 	SendOldValues bool
 }
 
@@ -75,9 +76,12 @@ func (s *CachingKeyValueStore) flushed(entries []DirtyEntry) error {
 		out[i] = CachedEntry{Key: e.Key, NewValue: e.Value, Context: e.Context}
 		batch[i] = KeyValue{Key: e.Key, Value: e.Value}
 		if s.opts.SendOldValues && s.opts.OnFlush != nil {
-			old, err := s.inner.Get(e.Key)
-			if err != nil {
-				return err
+			old := e.OldValue
+			if !e.OldValueKnown {
+				var err error
+				if old, err = s.inner.Get(e.Key); err != nil {
+					return err
+				}
 			}
 			out[i].OldValue = old
 		}
