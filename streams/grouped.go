@@ -83,7 +83,11 @@ func (p *streamAggProc[K, V, VA]) Process(r Record[K, V]) error {
 		p.s.dropped()
 		return nil
 	}
-	old, hadOld, err := p.s.get(r.Key)
+	kb, err := p.s.serKey(r.Key)
+	if err != nil {
+		return err
+	}
+	old, hadOld, err := p.s.getKB(kb)
 	if err != nil {
 		return err
 	}
@@ -102,7 +106,7 @@ func (p *streamAggProc[K, V, VA]) Process(r Record[K, V]) error {
 	if hadOld && old.Timestamp > ts {
 		ts = old.Timestamp
 	}
-	if err := p.s.put(r.Key, ValueAndTimestamp[VA]{Value: nv, Timestamp: ts}); err != nil {
+	if err := p.s.putKB(kb, ValueAndTimestamp[VA]{Value: nv, Timestamp: ts}); err != nil {
 		return err
 	}
 	if p.s.caching() {
@@ -276,7 +280,11 @@ func (p *tableAggProc[K, V, VA]) Process(r Record[K, change[V]]) error {
 		p.s.dropped()
 		return nil
 	}
-	old, hadOld, err := p.s.get(r.Key)
+	kb, err := p.s.serKey(r.Key)
+	if err != nil {
+		return err
+	}
+	old, hadOld, err := p.s.getKB(kb)
 	if err != nil {
 		return err
 	}
@@ -304,7 +312,7 @@ func (p *tableAggProc[K, V, VA]) Process(r Record[K, change[V]]) error {
 	if hadOld && old.Timestamp > ts {
 		ts = old.Timestamp
 	}
-	if err := p.s.put(r.Key, ValueAndTimestamp[VA]{Value: agg, Timestamp: ts}); err != nil {
+	if err := p.s.putKB(kb, ValueAndTimestamp[VA]{Value: agg, Timestamp: ts}); err != nil {
 		return err
 	}
 	if p.s.caching() {

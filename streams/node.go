@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // runtimeNode is one node of a sub-topology, instantiated for one task.
@@ -171,6 +172,8 @@ type sourceFactory[K, V any] struct {
 
 func (f *sourceFactory[K, V]) newNode(name string, t *Task) (runtimeNode, error) {
 	n := &sourceNode[K, V]{keySerde: serdeOr(f.keySerde), valueSerde: serdeOr(f.valueSerde), extractor: f.extractor, task: t}
+	_, n.rawKey = any(n.keySerde).(bytesSerde)
+	_, n.rawValue = any(n.valueSerde).(bytesSerde)
 	n.forwarder.owner = name
 	return n, nil
 }
@@ -198,6 +201,11 @@ type sourceNode[K, V any] struct {
 	forwarder[K, V]
 	keySerde   Serde[K]
 	valueSerde Serde[V]
+	// rawKey and rawValue are set when the serde is BytesSerde (so K or V
+	// is []byte): the record's bytes are used as they are, without the copy
+	// BytesSerde.Deserialize makes. Fetched records own their bytes and
+	// nothing reuses them.
+	rawKey, rawValue bool
 	extractor  func(rec Record[K, V], partitionTime int64) (int64, error)
 	task       *Task
 }
@@ -238,6 +246,8 @@ func (h *headSlot[K, V]) load(raw *RawRecord, partitionTime int64, def Timestamp
 	var rec Record[K, V]
 	if raw.Key == nil {
 		rec.flags |= flagNullKey
+	} else if h.src.rawKey {
+		rec.Key = *(*K)(unsafe.Pointer(&raw.Key)) // K is []byte
 	} else {
 		k, err := h.src.keySerde.Deserialize(raw.Key)
 		if err != nil {
@@ -247,6 +257,8 @@ func (h *headSlot[K, V]) load(raw *RawRecord, partitionTime int64, def Timestamp
 	}
 	if raw.Value == nil {
 		rec.flags |= flagNullValue
+	} else if h.src.rawValue {
+		rec.Value = *(*V)(unsafe.Pointer(&raw.Value)) // V is []byte
 	} else {
 		v, err := h.src.valueSerde.Deserialize(raw.Value)
 		if err != nil {
@@ -333,12 +345,14 @@ func (n *sinkNode[K, V]) receive(rec Record[K, V]) error {
 	var err error
 	if !rec.KeyIsNull() {
 		if pr.Key, err = n.keySerde.Serialize(rec.Key); err != nil {
-			return n.task.serializationFailed(&pr, fmt.Errorf("streams: sink %q: serialize key: %w", n.name, err))
+			failed := pr // a copy, so pr itself stays on the stack
+			return n.task.serializationFailed(&failed, fmt.Errorf("streams: sink %q: serialize key: %w", n.name, err))
 		}
 	}
 	if !rec.ValueIsNull() {
 		if pr.Value, err = n.valueSerde.Serialize(rec.Value); err != nil {
-			return n.task.serializationFailed(&pr, fmt.Errorf("streams: sink %q: serialize value: %w", n.name, err))
+			failed := pr
+			return n.task.serializationFailed(&failed, fmt.Errorf("streams: sink %q: serialize value: %w", n.name, err))
 		}
 	}
 	if n.f.partitioner != nil {

@@ -74,6 +74,18 @@ type (
 	voidSerde[T any]    struct{}
 )
 
+func (int64Serde) appendTo(dst []byte, v int64) ([]byte, error) {
+	return binary.BigEndian.AppendUint64(dst, uint64(v)), nil
+}
+func (int32Serde) appendTo(dst []byte, v int32) ([]byte, error) {
+	return binary.BigEndian.AppendUint32(dst, uint32(v)), nil
+}
+func (float64Serde) appendTo(dst []byte, v float64) ([]byte, error) {
+	return binary.BigEndian.AppendUint64(dst, math.Float64bits(v)), nil
+}
+func (stringSerde) appendTo(dst []byte, v string) ([]byte, error) { return append(dst, v...), nil }
+func (bytesSerde) appendTo(dst []byte, v []byte) ([]byte, error)  { return append(dst, v...), nil }
+
 // StringSerde encodes strings as their UTF-8 bytes (Kafka's StringSerde).
 func StringSerde() Serde[string] { return stringSerde{} }
 

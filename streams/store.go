@@ -663,6 +663,10 @@ func (i *kvIter[K, V]) Close() error {
 type timestampedSerde[V any] struct{ inner Serde[V] }
 
 func (s timestampedSerde[V]) Serialize(v ValueAndTimestamp[V]) ([]byte, error) {
+	if a, ok := s.inner.(appender[V]); ok {
+		// One allocation instead of two for the built-in serdes.
+		return a.appendTo(binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(v.Timestamp)), v.Value)
+	}
 	b, err := s.inner.Serialize(v.Value)
 	if err != nil {
 		return nil, err
@@ -670,6 +674,11 @@ func (s timestampedSerde[V]) Serialize(v ValueAndTimestamp[V]) ([]byte, error) {
 	out := make([]byte, 8, 8+len(b))
 	binary.BigEndian.PutUint64(out, uint64(v.Timestamp))
 	return append(out, b...), nil
+}
+
+// appender is implemented by serdes that can encode into a given buffer.
+type appender[T any] interface {
+	appendTo(dst []byte, v T) ([]byte, error)
 }
 
 func (s timestampedSerde[V]) Deserialize(b []byte) (ValueAndTimestamp[V], error) {

@@ -244,18 +244,22 @@ func (p *tableSourceProc[K, V]) Process(r Record[K, V]) error {
 		p.s.dropped()
 		return nil
 	}
-	old, hadOld, err := p.s.get(r.Key)
+	kb, err := p.s.serKey(r.Key)
+	if err != nil {
+		return err
+	}
+	old, hadOld, err := p.s.getKB(kb)
 	if err != nil {
 		return err
 	}
 	c := change[V]{oldV: old.Value, hasOld: hadOld}
 	if r.ValueIsNull() {
-		if err := p.s.delete(r.Key, r.Timestamp); err != nil {
+		if err := p.s.deleteKB(kb, r.Timestamp); err != nil {
 			return err
 		}
 	} else {
 		c.newV, c.hasNew = r.Value, true
-		if err := p.s.put(r.Key, ValueAndTimestamp[V]{Value: r.Value, Timestamp: r.Timestamp}); err != nil {
+		if err := p.s.putKB(kb, ValueAndTimestamp[V]{Value: r.Value, Timestamp: r.Timestamp}); err != nil {
 			return err
 		}
 	}

@@ -89,11 +89,17 @@ func (s *tsStore[K, V]) dropped() { s.task.cfg.Stats.DroppedRecords.Add(1) }
 
 // get returns key's value, from the cache when it holds the key.
 func (s *tsStore[K, V]) get(key K) (ValueAndTimestamp[V], bool, error) {
-	var zero ValueAndTimestamp[V]
 	kb, err := s.serKey(key)
 	if err != nil {
-		return zero, false, err
+		return ValueAndTimestamp[V]{}, false, err
 	}
+	return s.getKB(kb)
+}
+
+// getKB is get with the key already serialized (an aggregation serializes
+// it once for the read and the write).
+func (s *tsStore[K, V]) getKB(kb []byte) (ValueAndTimestamp[V], bool, error) {
+	var zero ValueAndTimestamp[V]
 	if s.cache != nil {
 		if l := s.cache.Get(kb); l.Found {
 			if l.Deleted {
@@ -116,6 +122,12 @@ func (s *tsStore[K, V]) put(key K, v ValueAndTimestamp[V]) error {
 	if err != nil {
 		return err
 	}
+	return s.putKB(kb, v)
+}
+
+// putKB is put with the key already serialized; the store, cache or
+// changelog may keep kb.
+func (s *tsStore[K, V]) putKB(kb []byte, v ValueAndTimestamp[V]) error {
 	vb, err := s.kvStore.valueSerde.Serialize(v)
 	if err != nil {
 		return fmt.Errorf("streams: store %q: serialize value: %w", s.name, err)
@@ -131,6 +143,10 @@ func (s *tsStore[K, V]) delete(key K, ts int64) error {
 	if err != nil {
 		return err
 	}
+	return s.deleteKB(kb, ts)
+}
+
+func (s *tsStore[K, V]) deleteKB(kb []byte, ts int64) error {
 	if s.cache != nil {
 		return s.cache.Put(kb, nil, s.task.recordContext(ts))
 	}
