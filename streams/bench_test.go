@@ -290,5 +290,5 @@ func BenchmarkTask(b *testing.B) {
 
 type discardCollector struct{ n int }
 
-func (c *discardCollector) Send(streams.ProducerRecord) error     { c.n++; return nil }
+func (c *discardCollector) Send(streams.ProducerRecord) error    { c.n++; return nil }
 func (c *discardCollector) PartitionCount(string) (int32, error) { return 1, nil }

@@ -206,8 +206,8 @@ type sourceNode[K, V any] struct {
 	// BytesSerde.Deserialize makes. Fetched records own their bytes and
 	// nothing reuses them.
 	rawKey, rawValue bool
-	extractor  func(rec Record[K, V], partitionTime int64) (int64, error)
-	task       *Task
+	extractor        func(rec Record[K, V], partitionTime int64) (int64, error)
+	task             *Task
 }
 
 func (n *sourceNode[K, V]) nodeName() string   { return n.owner }
