@@ -77,7 +77,8 @@ type App struct {
 	topo        *Topology
 	processID   [processIDLen]byte
 	subOfSource map[string]int
-	stats       TaskStats
+	statsMu     sync.Mutex
+	stats       []*TaskStats // one per thread ever started, and the global thread
 	metrics     *appMetrics
 	cache       *statestore.RecordCache
 	opener      StoreOpener
@@ -145,6 +146,22 @@ func New(topo *Topology, props Properties, opts ...Option) (*App, error) {
 		return nil, fmt.Errorf("streams: metrics: %w", err)
 	}
 	return a, nil
+}
+
+// newStats returns counters for a new thread; they stay counted after the
+// thread ends.
+func (a *App) newStats() *TaskStats {
+	s := new(TaskStats)
+	a.statsMu.Lock()
+	a.stats = append(a.stats, s)
+	a.statsMu.Unlock()
+	return s
+}
+
+func (a *App) allStats() []*TaskStats {
+	a.statsMu.Lock()
+	defer a.statsMu.Unlock()
+	return append([]*TaskStats(nil), a.stats...)
 }
 
 // Config returns the application's configuration. Do not modify it.

@@ -160,7 +160,7 @@ func (g *GlobalTask) Update(tp TopicPartition, recs []RawRecord, wallClock int64
 			break
 		}
 	}
-	for tp, off := range g.t.consumed {
+	for tp, off := range g.t.CommitOffsets() {
 		g.offsets[tp] = off
 	}
 	return nil

@@ -62,7 +62,7 @@ func (a *App) startGlobal(ctx context.Context) error {
 		DeserializationHandler: a.cfg.DeserializationHandler,
 		ProductionHandler:      a.cfg.ProductionHandler,
 		Logger:                 a.cfg.Logger.With("thread", "GlobalStreamThread"),
-		Stats:                  &a.stats,
+		Stats:                  a.newStats(),
 	}
 	task, err := NewGlobalTask(a.topo, parts, cfg)
 	if err != nil {

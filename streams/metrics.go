@@ -42,7 +42,13 @@ func newAppMetrics(a *App) (*appMetrics, error) {
 		}, fn)
 	}
 	stat := func(pick func(*TaskStats) *atomic.Int64) func() int64 {
-		return func() int64 { return pick(&a.stats).Load() }
+		return func() int64 {
+			var n int64
+			for _, s := range a.allStats() {
+				n += pick(s).Load()
+			}
+			return n
+		}
 	}
 	m.commitLatencySecs = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: "rivulet", Subsystem: "streams", Name: "commit_latency_seconds",

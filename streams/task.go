@@ -119,6 +119,10 @@ type partitionQueue struct {
 	headLoaded    bool
 	headTS        int64
 	partitionTime int64
+	// consumed is the offset after the last record processed or skipped,
+	// -1 before the first (kept here rather than in a map: it changes with
+	// every record).
+	consumed int64
 }
 
 func (q *partitionQueue) len() int { return len(q.buf) - q.start }
@@ -178,7 +182,6 @@ type Task struct {
 	currentTS       int64 // extracted timestamp of current
 	tsOverride      int64
 	hasOverride     bool
-	consumed        map[TopicPartition]int64
 	dirty           bool
 	commitRequested bool
 	punctuations    []*punctuation
@@ -237,7 +240,6 @@ func newTaskFor(topo *Topology, id TaskID, sub topology.Subtopology, partitions 
 		byName:     make(map[string]runtimeNode),
 		queueByTP:  make(map[TopicPartition]*partitionQueue),
 		stores:     make(map[string]taskStore),
-		consumed:   make(map[TopicPartition]int64),
 		streamTime: -1,
 		idleSince:  -1,
 	}
@@ -304,7 +306,7 @@ func (t *Task) addPartition(tp TopicPartition) error {
 	if !ok {
 		return fmt.Errorf("source %q cannot read raw records", sn.Name)
 	}
-	q := &partitionQueue{tp: tp, source: sn.Name, head: src.newHead(), partitionTime: -1}
+	q := &partitionQueue{tp: tp, source: sn.Name, head: src.newHead(), partitionTime: -1, consumed: -1}
 	t.queues = append(t.queues, q)
 	sort.Slice(t.queues, func(i, j int) bool {
 		a, b := t.queues[i].tp, t.queues[j].tp
@@ -447,7 +449,7 @@ func (t *Task) loadHead(q *partitionQueue) error {
 
 func (t *Task) skip(q *partitionQueue, raw *RawRecord) {
 	t.cfg.Stats.DroppedRecords.Add(1)
-	t.consumed[q.tp] = raw.Offset + 1
+	q.consumed = raw.Offset + 1
 	t.dirty = true
 	q.head.clear()
 	q.pop()
@@ -524,7 +526,7 @@ func (t *Task) Process(wallClock int64) (bool, error) {
 	err := t.guard(best.head.process)
 	t.processing = false
 	t.current = nil
-	t.consumed[best.tp] = raw.Offset + 1
+	best.consumed = raw.Offset + 1
 	t.dirty = true
 	offset := raw.Offset
 	best.head.clear()
@@ -691,9 +693,11 @@ func (t *Task) Flush() error {
 // skipped). Commit them only after Flush and after the collector's producer
 // has flushed.
 func (t *Task) CommitOffsets() map[TopicPartition]int64 {
-	out := make(map[TopicPartition]int64, len(t.consumed))
-	for tp, o := range t.consumed {
-		out[tp] = o
+	out := make(map[TopicPartition]int64, len(t.queues))
+	for _, q := range t.queues {
+		if q.consumed >= 0 {
+			out[q.tp] = q.consumed
+		}
 	}
 	return out
 }

@@ -57,6 +57,9 @@ type streamThread struct {
 	prodCtx    context.Context
 	prodCancel context.CancelFunc
 	state      atomic.Int32
+	// stats are the thread's own counters (no cache line shared with other
+	// threads on the per-record path); the app's metrics sum them.
+	stats *TaskStats
 
 	// Follow-up rebalances (see taskBalancer.Balance).
 	rejoins    atomic.Uint64
@@ -91,6 +94,7 @@ func newStreamThread(a *App, id int) (*streamThread, error) {
 		paused:       make(map[TopicPartition]bool),
 		purgeOffsets: make(map[TopicPartition]int64),
 	}
+	t.stats = a.newStats()
 	t.ctx, t.cancel = context.WithCancel(a.runCtx)
 	t.prodCtx, t.prodCancel = context.WithCancel(context.Background())
 	var bal kgo.GroupBalancer = &taskBalancer{app: a, thread: t, cooperative: true}
@@ -133,7 +137,7 @@ func newStreamThread(a *App, id int) (*streamThread, error) {
 		return nil, fmt.Errorf("streams: thread %s: client: %w", t.name, err)
 	}
 	t.cl = cl
-	t.collector = newThreadCollector(t.prodCtx, cl, &a.stats)
+	t.collector = newThreadCollector(t.prodCtx, cl, t.stats)
 	return t, nil
 }
 
@@ -206,7 +210,7 @@ func (t *streamThread) taskConfig() TaskConfig {
 		DeadLetterTopic:        a.cfg.DeadLetterTopic,
 		MaxTaskIdle:            a.cfg.MaxTaskIdle,
 		Logger:                 a.cfg.Logger.With("thread", t.name),
-		Stats:                  &a.stats,
+		Stats:                  t.stats,
 		Cache:                  a.cache,
 	}
 }
@@ -435,7 +439,7 @@ func (t *streamThread) commit(ctx context.Context, tasks []*Task) error {
 			return fmt.Errorf("%w: record for %s: %v (the production handler said fail)", ErrProduction, f.rec.Topic, f.err)
 		}
 		t.app.cfg.Logger.Warn("streams: dropping a record the broker refused", "thread", t.name, "topic", f.rec.Topic, "err", f.err)
-		t.app.stats.DroppedRecords.Add(1)
+		t.stats.DroppedRecords.Add(1)
 	}
 	offsets := map[string]map[int32]kgo.EpochOffset{}
 	for _, task := range tasks {
