@@ -35,6 +35,14 @@ func init() { registerHandler(kmsg.Fetch, 4, 16, handleFetch) }
 func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.FetchRequest)
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	// Whatever path returns, every partition carries a records field, empty when it has no
+	// data, never a null one: Kafka never sends null, and sarama (goka) cannot decode it
+	// ("invalid byteslice length": it drops the connection and retries 2s later). A
+	// partition's records are nil when it errors or is skipped, and also when nothing was
+	// read before it and the connection had no recycled buffer (a connection's first Fetch,
+	// or the one after an answer above the buffer pool's limit), since buf[n:] of a nil buf
+	// is nil.
+	defer emptyRecordsNotNull(resp)
 	if req.SessionID != 0 {
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return resp, nil
@@ -141,9 +149,12 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 			break
 		}
 	}
-	// Kafka sends every partition's records, empty when there are none; a null records
-	// field breaks sarama (goka), which drops the connection ("invalid byteslice length")
-	// and retries 2s later.
+	return resp, nil
+}
+
+// emptyRecordsNotNull gives every partition of a Fetch answer without records an empty,
+// non-null records field.
+func emptyRecordsNotNull(resp *kmsg.FetchResponse) {
 	for ti := range resp.Topics {
 		for pi := range resp.Topics[ti].Partitions {
 			if sp := &resp.Topics[ti].Partitions[pi]; sp.RecordBatches == nil {
@@ -151,5 +162,4 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 			}
 		}
 	}
-	return resp, nil
 }
