@@ -1,6 +1,7 @@
 package brokerlite
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -187,4 +189,117 @@ func TestSaramaFetchLimits(t *testing.T) {
 		}
 	}
 	sc.wait(want)
+}
+
+// saramaGroupHandler collects the values a sarama consumer group receives and marks each
+// message, so the offset manager commits while the session fetches.
+type saramaGroupHandler struct {
+	mu  sync.Mutex
+	got map[int32][]string
+}
+
+func (h *saramaGroupHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (h *saramaGroupHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+func (h *saramaGroupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
+	for m := range c.Messages() {
+		h.mu.Lock()
+		h.got[m.Partition] = append(h.got[m.Partition], string(m.Value))
+		h.mu.Unlock()
+		s.MarkMessage(m, "")
+	}
+	return nil
+}
+
+// TestSaramaGroupPipelined: a sarama consumer group (goka's configuration, with commits
+// every 20ms and heartbeats every 100ms) shares one connection between its long-polling
+// Fetch requests and its OffsetCommit and Heartbeat requests; every answer must decode and
+// come back in order while records arrive, and the commits must land.
+func TestSaramaGroupPipelined(t *testing.T) {
+	b := startBroker(t, "")
+	prod := newClient(t, b, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	createTopic(t, prod, "sarama-group", 3)
+	cfg := goka.DefaultConfig()
+	cfg.Consumer.Return.Errors = true
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	cfg.Consumer.MaxWaitTime = 100 * time.Millisecond
+	cfg.Consumer.Offsets.AutoCommit.Interval = 20 * time.Millisecond
+	cfg.Consumer.Group.Heartbeat.Interval = 100 * time.Millisecond
+	g, err := sarama.NewConsumerGroup([]string{b.Addr()}, "sarama-group-g", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &saramaGroupHandler{got: map[int32][]string{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		for ctx.Err() == nil {
+			if err := g.Consume(ctx, []string{"sarama-group"}, h); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	var errs []string
+	var errMu sync.Mutex
+	errsDone := make(chan struct{})
+	go func() {
+		defer close(errsDone)
+		for e := range g.Errors() {
+			errMu.Lock()
+			errs = append(errs, e.Error())
+			errMu.Unlock()
+		}
+	}()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Consume: %v", err)
+		}
+		if err := g.Close(); err != nil {
+			t.Errorf("consumer group Close: %v", err)
+		}
+		<-errsDone
+	}
+	t.Cleanup(stop)
+
+	want := map[int32][]string{}
+	for round := 0; round < 30; round++ {
+		p := int32(round % 3)
+		want[p] = append(want[p], produceTagged(t, prod, "sarama-group", p, fmt.Sprintf("g%d", round), 3, 300)...)
+		time.Sleep(10 * time.Millisecond) // pacing the input so fetches, commits and heartbeats interleave
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h.mu.Lock()
+		n := 0
+		for _, vs := range h.got {
+			n += len(vs)
+		}
+		h.mu.Unlock()
+		if n >= 90 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the group received %d of 90 records within 30s", n)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the handler; the deadline bounds it
+	}
+	stop()
+	errMu.Lock()
+	defer errMu.Unlock()
+	if len(errs) > 0 {
+		t.Fatalf("sarama reported %d error(s), first: %s", len(errs), errs[0])
+	}
+	for p, vs := range want {
+		if got := h.got[p]; strings.Join(got, ",") != strings.Join(vs, ",") {
+			t.Fatalf("partition %d: got %d values, want %d in order", p, len(got), len(vs))
+		}
+	}
+	checkCommittedAtEnd(t, kadm.NewClient(newClient(t, b)), "sarama-group-g", "sarama-group")
 }
