@@ -69,6 +69,15 @@ func startGroupCoordinator(ctx context.Context, b *Broker) error {
 	if err != nil {
 		return err
 	}
+	// Offsets of topics that no longer exist are left over from a crash between a topic's
+	// deletion and the removal of its offsets: remove them now, so a topic created again
+	// under that name does not resume from them.
+	for _, name := range c.CommittedTopics() {
+		if b.topics.get(name) == nil {
+			b.logger.Info("removing committed offsets of a deleted topic", "topic", name)
+			c.TopicDeleted(ctx, name)
+		}
+	}
 	b.groups = c
 	return nil
 }

@@ -152,3 +152,28 @@ func TestConcurrentCommitsDurable(t *testing.T) {
 	closeBroker(t, b)
 	check(startBroker(t, dir), "after restart")
 }
+
+// TestStartRemovesOffsetsOfDeletedTopics: offsets left behind by a crash between a topic's
+// deletion and the removal of its offsets (simulated by deleting the topic without the
+// coordinator hook) are removed when the broker starts.
+func TestStartRemovesOffsetsOfDeletedTopics(t *testing.T) {
+	dir := t.TempDir()
+	b := startBroker(t, dir)
+	c := newClient(t, b)
+	adm := kadm.NewClient(c)
+	createTopic(t, c, "ghost", 1)
+	createTopic(t, c, "alive", 1)
+	commitAt(t, adm, "g", 4, 1, "ghost", "alive")
+	if err := b.topics.delete(b.topics.get("ghost")); err != nil { // the topic goes, the hook does not run
+		t.Fatal(err)
+	}
+	if got := committedTopics(t, adm, "g"); got["ghost"] != 1 {
+		t.Fatalf("setup: offsets %v, want ghost's still there", got)
+	}
+	c.Close()
+	closeBroker(t, b)
+	b2 := startBroker(t, dir)
+	if got := committedTopics(t, kadm.NewClient(newClient(t, b2)), "g"); len(got) != 1 || got["alive"] != 1 {
+		t.Fatalf("after restart: offsets %v, want only alive's", got)
+	}
+}

@@ -349,6 +349,27 @@ func (c *Coordinator) TopicDeleted(ctx context.Context, topic string) {
 	}
 }
 
+// CommittedTopics returns the topics some group has a committed offset for,
+// sorted (the broker removes those of topics that no longer exist at start).
+func (c *Coordinator) CommittedTopics() []string {
+	seen := map[string]bool{}
+	for _, g := range c.snapshot() {
+		g.mu.Lock()
+		for t, ps := range g.offsets {
+			if len(ps) > 0 {
+				seen[t] = true
+			}
+		}
+		g.mu.Unlock()
+	}
+	out := make([]string, 0, len(seen))
+	for t := range seen {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // armExpiryLocked schedules the next offsets expiry pass. Callers hold c.mu.
 func (c *Coordinator) armExpiryLocked() {
 	if c.closed.Load() {
