@@ -15,7 +15,8 @@
 // (KIP-98) made atomic with the append, reads by offset and by timestamp,
 // segment rolling, retention by time and size, DeleteRecords, log compaction
 // with a crash-safe segment swap, group-commit fsync (one fsync for every
-// appender waiting at that moment), flush.messages/flush.ms, and crash
+// appender waiting at that moment; across logs with a [Syncer]),
+// flush.messages/flush.ms, and crash
 // recovery that cuts a torn or corrupt tail and rebuilds damaged indexes.
 //
 // What it is not: it does not speak the Kafka protocol (brokerlite does), it
