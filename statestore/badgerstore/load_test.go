@@ -16,6 +16,20 @@ import (
 	"github.com/rivulet-io/rivulet/statestore"
 )
 
+// A child process of TestKill9DuringRestoreFromScratch stops at a stage of the load and
+// waits to be killed.
+func init() {
+	if stage := os.Getenv("BADGERSTORE_CRASH_AT"); stage != "" {
+		loadFault = func(at string) error {
+			if at == stage {
+				fmt.Println("ready")
+				time.Sleep(time.Hour)
+			}
+			return nil
+		}
+	}
+}
+
 func loadTestOptions() Options {
 	return Options{
 		MemTableSize:       1 << 20,

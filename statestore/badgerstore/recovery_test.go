@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv("BADGERSTORE_CHILD_DIR"); dir != "" {
 		os.Exit(childWriter(dir))
 	}
+	if dir := os.Getenv("BADGERSTORE_RESTORE_CHILD_DIR"); dir != "" {
+		os.Exit(childRestorer(dir))
+	}
 	code := m.Run()
 	badgerstore.CleanupBenchFixtures()
 	if templateDir != "" {
@@ -60,6 +63,128 @@ func childWriter(dir string) int {
 	fmt.Println("ready")
 	time.Sleep(time.Hour) // killed by the parent
 	return 0
+}
+
+// crashChangelog is what childRestorer restores: enough records for the table-building
+// path, with overwrites and tombstones; model is what it leaves.
+func crashChangelog() (recs []statestore.ChangelogRecord, model map[string]string) {
+	model = map[string]string{}
+	for i := range 20_000 {
+		k := fmt.Sprintf("key-%05d", (i*7919)%9000)
+		rec := statestore.ChangelogRecord{Key: []byte(k), Offset: int64(i)}
+		if i%11 == 0 {
+			delete(model, k)
+		} else {
+			rec.Value = fmt.Appendf(nil, "value-%d", i)
+			model[k] = string(rec.Value)
+		}
+		recs = append(recs, rec)
+	}
+	return recs, model
+}
+
+// childRestorer restores crashChangelog into an empty store; the load hook set from
+// BADGERSTORE_CRASH_AT (load_test.go) says "ready" at that stage and waits to be killed.
+func childRestorer(dir string) int {
+	s, err := badgerstore.OpenKeyValueStore(dir, "store", durableOptions(), statestore.KeyValueOptions{})
+	if err != nil {
+		fmt.Println("open:", err)
+		return 1
+	}
+	recs, _ := crashChangelog()
+	rs := statestore.NewRestorer(s, statestore.RestoreOptions{})
+	if err := rs.Apply(recs); err != nil {
+		fmt.Println("restore:", err)
+		return 1
+	}
+	_, err = rs.Finish()
+	fmt.Println("finished without a crash:", err)
+	return 1
+}
+
+// TestKill9DuringRestoreFromScratch kills a process while it builds a store's tables at
+// the end of a restore from scratch: before they are in Badger's MANIFEST the store opens
+// empty (Badger deletes the tables), after it the store opens with everything restored.
+// Either way it opens, has no checkpoint (the runtime restores from the beginning), and
+// that restore leaves the changelog's state.
+func TestKill9DuringRestoreFromScratch(t *testing.T) {
+	recs, model := crashChangelog()
+	for _, stage := range []string{"tables", "manifest", "open"} {
+		t.Run(stage, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "BADGERSTORE_RESTORE_CHILD_DIR="+dir, "BADGERSTORE_CRASH_AT="+stage)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if err != nil || line != "ready\n" {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("child: %q %v", line, err)
+			}
+			if err := cmd.Process.Kill(); err != nil { // SIGKILL
+				t.Fatal(err)
+			}
+			cmd.Wait()
+
+			s, err := badgerstore.OpenKeyValueStore(dir, "store", durableOptions(), statestore.KeyValueOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if st := s.Status(); !st.Unclean || st.Wiped {
+				t.Fatalf("status %+v, want unclean and not wiped", st)
+			}
+			if cp, err := statestore.ReadCheckpoint(dir); cp != nil || err != nil {
+				t.Fatalf("checkpoint %v, %v; want none", cp, err)
+			}
+			n, err := s.ApproximateNumEntries()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			if stage == "open" {
+				want = len(model)
+			}
+			if int(n) != want {
+				t.Fatalf("%d entries after the crash, want %d", n, want)
+			}
+			if ssts, _ := filepath.Glob(filepath.Join(dir, badgerstore.DataDirName, "*.sst")); want == 0 && len(ssts) > 0 {
+				t.Fatalf("tables not in the MANIFEST were left behind: %v", ssts)
+			}
+			rs := statestore.NewRestorer(s, statestore.RestoreOptions{})
+			if err := rs.Apply(recs); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := rs.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			it, err := s.All()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for it.Next() {
+				got[string(it.Key())] = string(it.Value())
+			}
+			if err := it.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(model) {
+				t.Fatalf("%d keys after restoring again, want %d", len(got), len(model))
+			}
+			for k, v := range model {
+				if got[k] != v {
+					t.Fatalf("%s = %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
 }
 
 func durableOptions() badgerstore.Options {
