@@ -842,3 +842,36 @@ func TestNamesAreSortedInDescribeForBranches(t *testing.T) {
 		t.Errorf("names %v", names)
 	}
 }
+
+func TestStreamTopicsAndMaterializedTableFilterNot(t *testing.T) {
+	b := streams.NewBuilder()
+	s := streams.NewStreamTopics(b, []string{"a", "b"}, streams.ConsumedWith(ss, ss))
+	s.To("both")
+	tbl := streams.NewTable(b, "t", streams.ConsumedWith(ss, streams.Int64Serde()))
+	small := tbl.FilterNot(func(_ string, v int64) bool { return v >= 10 }, streams.Named("small"),
+		streams.MaterializedAs[string, int64]("small-store").WithCachingDisabled())
+	small.ToStream().To("small", streams.ProducedWith(ss, streams.Int64Serde()))
+	if small.StoreName() != "small-store" || tbl.StoreName() == "" {
+		t.Fatalf("store names %q %q", small.StoreName(), tbl.StoreName())
+	}
+	d := driver(t, build(t, b))
+	must(t, streamstest.CreateInputTopic(d, "a", ss, ss).PipeInput("1", "from a"))
+	must(t, streamstest.CreateInputTopic(d, "b", ss, ss).PipeInput("2", "from b"))
+	got, _ := streamstest.CreateOutputTopic(d, "both", ss, ss).ReadValuesToList()
+	if !reflect.DeepEqual(got, []string{"from a", "from b"}) {
+		t.Errorf("both %v", got)
+	}
+	in := streamstest.CreateInputTopic(d, "t", ss, streams.Int64Serde())
+	must(t, in.PipeInput("x", 3))
+	must(t, in.PipeInput("y", 30))
+	must(t, in.PipeInput("x", 40)) // leaves the filtered table
+	recs, _ := streamstest.CreateOutputTopic(d, "small", ss, streams.Int64Serde()).ReadRecordsToList()
+	if len(recs) != 2 || recs[0].Value != 3 || !recs[1].ValueNull {
+		t.Errorf("small %+v", recs)
+	}
+	st, err := streamstest.KeyValueStore[string, int64](d, "small-store")
+	must(t, err)
+	if _, ok, _ := st.Get("x"); ok {
+		t.Errorf("x still in the materialized filter store")
+	}
+}
