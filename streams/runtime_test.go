@@ -366,6 +366,8 @@ func TestEndToEndTwoInstances(t *testing.T) {
 	mk := func() *streams.App {
 		return startApp(t, topo, streams.Properties{
 			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "commit.interval.ms": "100",
+			// Tiny buffers: fetching pauses and resumes all the time.
+			"buffered.records.per.partition": "2", "max.poll.records": "3",
 		})
 	}
 	a1, a2 := mk(), mk()
