@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -74,8 +75,14 @@ func newThreadCollector(ctx context.Context, cl *kgo.Client, stats *TaskStats) *
 	}
 }
 
+// recordPool recycles the franz-go records the collectors produce: a
+// record is free again once its promise has run (franz-go does not touch it
+// after that), and a word count produces several per input record.
+var recordPool = sync.Pool{New: func() any { return new(kgo.Record) }}
+
 func (c *threadCollector) Send(pr ProducerRecord) error {
-	r := &kgo.Record{Topic: pr.Topic, Partition: pr.Partition, Key: pr.Key, Value: pr.Value}
+	r := recordPool.Get().(*kgo.Record)
+	r.Topic, r.Partition, r.Key, r.Value = pr.Topic, pr.Partition, pr.Key, pr.Value
 	r.Timestamp = timeFromMillis(pr.Timestamp)
 	if len(pr.Headers) > 0 {
 		r.Headers = make([]kgo.RecordHeader, len(pr.Headers))
@@ -83,22 +90,49 @@ func (c *threadCollector) Send(pr ProducerRecord) error {
 			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
-	c.cl.Produce(c.ctx, r, c.promise)
+	// Only changelog offsets are needed (for checkpoints); other records
+	// only report failures, so their promise takes no lock on success.
+	if strings.HasSuffix(pr.Topic, changelogSuffix) {
+		c.cl.Produce(c.ctx, r, c.changelogPromise)
+	} else {
+		c.cl.Produce(c.ctx, r, c.promise)
+	}
 	return nil
 }
 
+const changelogSuffix = "-changelog"
+
 func (c *threadCollector) promise(r *kgo.Record, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if err != nil {
-		pr := ProducerRecord{Topic: r.Topic, Partition: r.Partition, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp.UnixMilli()}
-		c.failed = append(c.failed, produceError{rec: pr, err: err})
-		return
+		c.failure(r, err)
 	}
-	tp := TopicPartition{Topic: r.Topic, Partition: r.Partition}
-	if next := r.Offset + 1; next > c.acked[tp] {
-		c.acked[tp] = next
+	release(r)
+}
+
+func (c *threadCollector) changelogPromise(r *kgo.Record, err error) {
+	if err != nil {
+		c.failure(r, err)
+	} else {
+		tp := TopicPartition{Topic: r.Topic, Partition: r.Partition}
+		c.mu.Lock()
+		if next := r.Offset + 1; next > c.acked[tp] {
+			c.acked[tp] = next
+		}
+		c.mu.Unlock()
 	}
+	release(r)
+}
+
+func (c *threadCollector) failure(r *kgo.Record, err error) {
+	pr := ProducerRecord{Topic: r.Topic, Partition: r.Partition, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp.UnixMilli()}
+	c.mu.Lock()
+	c.failed = append(c.failed, produceError{rec: pr, err: err})
+	c.mu.Unlock()
+}
+
+func release(r *kgo.Record) {
+	*r = kgo.Record{}
+	recordPool.Put(r)
 }
 
 func (c *threadCollector) PartitionCount(topic string) (int32, error) {
