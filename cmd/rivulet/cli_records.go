@@ -17,6 +17,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // unescapeSeparator turns \t, \n, \r and \\ in a separator property into the characters, so
@@ -219,10 +220,9 @@ func deserializerFor(name string) (deserializer, error) {
 // decodeMsgpack prints a msgpack value as JSON; map keys that are not strings are printed with
 // fmt, since JSON keys must be strings.
 func decodeMsgpack(b []byte) ([]byte, error) {
-	dec := msgpack.NewDecoder(bytes.NewReader(b))
-	// Maps may have keys of any type (a Go map[int]T encodes so); decode them untyped.
-	dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
-	v, err := dec.DecodeInterface()
+	r := bytes.NewReader(b)
+	dec := msgpack.NewDecoder(r)
+	v, err := decodeMsgpackValue(dec, r, 0)
 	if err != nil {
 		return nil, fmt.Errorf("msgpack: %w", err)
 	}
@@ -234,6 +234,77 @@ func decodeMsgpack(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("msgpack: %w", err)
 	}
 	return out, nil
+}
+
+// maxMsgpackDepth bounds the nesting of arrays and maps in a value printed by the console
+// consumer (a record of a few bytes per level could otherwise exhaust the stack).
+const maxMsgpackDepth = 512
+
+// decodeMsgpackValue decodes one msgpack value for printing. Arrays and maps are decoded here
+// rather than by the msgpack library because the library sizes a slice by the length the
+// input declares (a 5-byte value could ask for 4G elements) and puts map keys in a Go map
+// (a map or array key panics); here every declared length is checked against the bytes left,
+// and map keys become JSON strings: a string key is kept, any other key is printed (fmt).
+// The rest (numbers, strings, binary, timestamps) goes to the library, whose byte reads are
+// bounded by the input.
+func decodeMsgpackValue(d *msgpack.Decoder, r *bytes.Reader, depth int) (any, error) {
+	c, err := d.PeekCode()
+	if err != nil {
+		return nil, err
+	}
+	isArray := msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32
+	isMap := msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32
+	if !isArray && !isMap {
+		return d.DecodeInterface()
+	}
+	if depth >= maxMsgpackDepth {
+		return nil, fmt.Errorf("value nested deeper than %d arrays and maps", maxMsgpackDepth)
+	}
+	if isArray {
+		n, err := d.DecodeArrayLen()
+		if err != nil || n < 0 {
+			return nil, err
+		}
+		if n > r.Len() { // every element takes at least one byte
+			return nil, fmt.Errorf("array of %d elements in %d remaining bytes", n, r.Len())
+		}
+		out := make([]any, 0, n)
+		for range n {
+			v, err := decodeMsgpackValue(d, r, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	n, err := d.DecodeMapLen()
+	if err != nil || n < 0 {
+		return nil, err
+	}
+	if n > r.Len()/2 { // every entry takes at least two bytes
+		return nil, fmt.Errorf("map of %d entries in %d remaining bytes", n, r.Len())
+	}
+	m := make(map[string]any, n)
+	for range n {
+		k, err := decodeMsgpackValue(d, r, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		v, err := decodeMsgpackValue(d, r, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		switch x := k.(type) {
+		case string:
+			m[x] = v
+		case []byte:
+			m[string(x)] = v
+		default:
+			m[fmt.Sprint(jsonable(k))] = v
+		}
+	}
+	return m, nil
 }
 
 func jsonable(v any) any {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -262,4 +263,27 @@ func FuzzFormat(f *testing.F) {
 			t.Fatal("empty output without an error")
 		}
 	})
+}
+
+// Hostile msgpack values get an error, not a panic, a huge allocation or a stack overflow.
+func TestDecodeMsgpackHostile(t *testing.T) {
+	deep := bytes.Repeat([]byte{0x91}, 100000) // 100000 nested one-element arrays
+	deep = append(deep, 0x01)
+	for name, in := range map[string][]byte{
+		"map key":        []byte("\x81\x80\x01"),             // {{}: 1}
+		"array32 length": []byte("\xdd\xdd\xdd\xdd\xdd\x01"), // 3.7G elements in 1 byte
+		"map32 length":   []byte("\xdf\xff\xff\xff\xff\x01"),
+		"deep nesting":   deep,
+	} {
+		out, err := decodeMsgpack(in)
+		if name == "map key" {
+			if err != nil || string(out) != `{"map[]":1}` {
+				t.Errorf("%s: got %s, %v; want {\"map[]\":1}", name, out, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: decoded to %q, want an error", name, out)
+		}
+	}
 }
