@@ -186,6 +186,9 @@ type Task struct {
 	commitRequested bool
 	punctuations    []*punctuation
 	processing      bool
+	// initNode is the node whose Init is running (stores note which node
+	// registers their flush listener).
+	initNode string
 }
 
 // NewTask builds the task id of topo for the given input partitions (the
@@ -345,7 +348,10 @@ func (t *Task) Initialize(wallClock int64) error {
 	}
 	t.wallClock = wallClock
 	for _, n := range t.nodes {
-		if err := t.guard(func() error { return n.init(t) }); err != nil {
+		t.initNode = n.nodeName()
+		err := t.guard(func() error { return n.init(t) })
+		t.initNode = ""
+		if err != nil {
 			return fmt.Errorf("streams: task %s: %w", t.id, err)
 		}
 	}

@@ -63,6 +63,12 @@ type tsStore[K, V any] struct {
 	valueSerde Serde[V]
 	cache      *statestore.CacheNamespace
 	listener   func(Record[K, change[V]]) error
+	// sendOld is set when a processor downstream of the listener's node
+	// reads old values (perf_oldvalues.go): flushes then give each change
+	// its old value, read from the store when the cache does not know it.
+	// Without it, only deletes need the old value (a delete of an absent
+	// key is not forwarded), as in Kafka Streams' caching store.
+	sendOld bool
 }
 
 func tsStoreOf[K, V any](p StoreProvider, name string) (*tsStore[K, V], error) {
@@ -83,22 +89,42 @@ func (s *tsStore[K, V]) describe() string {
 
 func (s *tsStore[K, V]) caching() bool { return s.cache != nil }
 
-func (s *tsStore[K, V]) setFlushListener(fn func(Record[K, change[V]]) error) { s.listener = fn }
+// setFlushListener registers fn to receive the cache's flushed updates. It
+// is called from a processor's Init: the node being initialized is the one
+// that forwards them, and its children decide whether old values are read.
+func (s *tsStore[K, V]) setFlushListener(fn func(Record[K, change[V]]) error) {
+	s.listener = fn
+	if node := s.task.initNode; node != "" {
+		s.sendOld = s.task.childrenNeedOldValues(node)
+	} else {
+		s.sendOld = true
+	}
+}
 
 func (s *tsStore[K, V]) dropped() { s.task.cfg.Stats.DroppedRecords.Add(1) }
 
-// get returns key's value, from the cache when it holds the key.
+// get returns key's value, from the cache when it holds the key. For the
+// task's own goroutine only (see getKB).
 func (s *tsStore[K, V]) get(key K) (ValueAndTimestamp[V], bool, error) {
 	kb, err := s.serKey(key)
 	if err != nil {
 		return ValueAndTimestamp[V]{}, false, err
 	}
-	return s.getKB(kb)
+	return s.read(kb, true)
 }
 
 // getKB is get with the key already serialized (an aggregation serializes
-// it once for the read and the write).
+// it once for the read and the write). On the task's goroutine only: a
+// value read from the store on a cache miss is cached clean when old values
+// are needed, so the key's next update knows its old value and the flush
+// need not read the store again. (A reader on another goroutine must not do
+// that: a flush may write a newer value between its store read and its
+// PutClean, and the cache would then hold the stale one.)
 func (s *tsStore[K, V]) getKB(kb []byte) (ValueAndTimestamp[V], bool, error) {
+	return s.read(kb, true)
+}
+
+func (s *tsStore[K, V]) read(kb []byte, warm bool) (ValueAndTimestamp[V], bool, error) {
 	var zero ValueAndTimestamp[V]
 	if s.cache != nil {
 		if l := s.cache.Get(kb); l.Found {
@@ -112,6 +138,11 @@ func (s *tsStore[K, V]) getKB(kb []byte) (ValueAndTimestamp[V], bool, error) {
 	b, err := s.getBytes(kb)
 	if err != nil || b == nil {
 		return zero, false, err
+	}
+	if warm && s.sendOld && s.cache != nil {
+		if err := s.cache.PutClean(kb, b); err != nil {
+			return zero, false, fmt.Errorf("streams: store %q: %w", s.name, err)
+		}
 	}
 	v, err := s.decode(b)
 	return v, err == nil, err
@@ -158,11 +189,19 @@ func (s *tsStore[K, V]) deleteKB(kb []byte, ts int64) error {
 // old value is what the store held before.
 func (s *tsStore[K, V]) flushEntries(entries []statestore.DirtyEntry) error {
 	for _, e := range entries {
-		oldB, err := s.getBytes(e.Key)
-		if err != nil {
-			return err
+		// The old value: known to the cache when the key was cached clean
+		// at its first update since the last flush; otherwise read from
+		// the store, but only when it is used (sendOld, or a delete, which
+		// is dropped when the key is absent).
+		oldB, known := e.OldValue, e.OldValueKnown
+		if !known && (e.Value == nil || s.sendOld) {
+			var err error
+			if oldB, err = s.getBytes(e.Key); err != nil {
+				return err
+			}
+			known = true
 		}
-		if oldB == nil && e.Value == nil {
+		if known && oldB == nil && e.Value == nil {
 			continue // deleting an absent key changes nothing
 		}
 		ts := e.Context.Timestamp
@@ -177,7 +216,7 @@ func (s *tsStore[K, V]) flushEntries(entries []statestore.DirtyEntry) error {
 			return fmt.Errorf("streams: store %q: deserialize key: %w", s.name, err)
 		}
 		var c change[V]
-		if oldB != nil {
+		if s.sendOld && oldB != nil {
 			old, err := s.decode(oldB)
 			if err != nil {
 				return err
@@ -223,7 +262,15 @@ func (s *tsStore[K, V]) close() error {
 
 // The public typed interface reads through the cache.
 
-func (s *tsStore[K, V]) Get(key K) (ValueAndTimestamp[V], bool, error) { return s.get(key) }
+// Get reads key through the cache. Interactive queries may call it from
+// any goroutine: it never caches what it reads from the store.
+func (s *tsStore[K, V]) Get(key K) (ValueAndTimestamp[V], bool, error) {
+	kb, err := s.serKey(key)
+	if err != nil {
+		return ValueAndTimestamp[V]{}, false, err
+	}
+	return s.read(kb, false)
+}
 
 func (s *tsStore[K, V]) Put(key K, v ValueAndTimestamp[V]) error { return s.put(key, v) }
 
@@ -326,7 +373,7 @@ type plainTSView[K, V any] struct{ s *tsStore[K, V] }
 func (p *plainTSView[K, V]) Name() string     { return p.s.name }
 func (p *plainTSView[K, V]) Persistent() bool { return p.s.Persistent() }
 func (p *plainTSView[K, V]) Get(key K) (V, bool, error) {
-	v, ok, err := p.s.get(key)
+	v, ok, err := p.s.Get(key)
 	return v.Value, ok, err
 }
 func (p *plainTSView[K, V]) Put(key K, v V) error {
