@@ -87,21 +87,20 @@ type App struct {
 	shutdownRequested atomic.Bool
 	remoteOnce        sync.Once
 
-	mu           sync.Mutex
-	threads      map[int]*streamThread
-	nextThreadID int
-	global       *globalThread
-	adminCl      *kgo.Client
-	admin        *kadm.Client
-	counts       map[string]int32
-	runCtx       context.Context
-	cancel       context.CancelFunc
-	wg           sync.WaitGroup
-	done         chan struct{}
-	err          error
-	listener     func(old, new State)
-	closing      bool
-	closeOnce    sync.Once
+	mu        sync.Mutex
+	threads   map[int]*streamThread
+	global    *globalThread
+	adminCl   *kgo.Client
+	admin     *kadm.Client
+	counts    map[string]int32
+	runCtx    context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	done      chan struct{}
+	err       error
+	listener  func(old, new State)
+	closing   bool
+	closeOnce sync.Once
 }
 
 // New builds an application running topo with props (Kafka Streams' names;
@@ -313,10 +312,11 @@ func (a *App) start(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for i := 0; i < a.cfg.NumStreamThreads; i++ {
-		if err := a.startThreadLocked(); err != nil {
+		if _, err := a.startThreadLocked(); err != nil {
 			return err
 		}
 	}
+	a.warnParallelism(a.cfg.NumStreamThreads, a.counts)
 	return nil
 }
 
@@ -393,21 +393,27 @@ func (a *App) sourceTopics() ([]string, []string) {
 	return topics, patterns
 }
 
-func (a *App) startThreadLocked() error {
-	id := a.nextThreadID
-	a.nextThreadID++
+// startThreadLocked starts a stream thread numbered with the lowest free
+// index (as Kafka Streams names threads, so a replaced or re-added thread
+// takes back its name and static group.instance.id) and returns that index.
+func (a *App) startThreadLocked() (int, error) {
+	id := 0
+	for a.threads[id] != nil {
+		id++
+	}
 	t, err := newStreamThread(a, id)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	a.threads[id] = t
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
+		defer close(t.exited)
 		err := t.run()
 		a.threadExited(t, err)
 	}()
-	return nil
+	return id, nil
 }
 
 func (a *App) aliveThreads() int {
@@ -427,6 +433,12 @@ func (a *App) threadExited(t *streamThread, err error) {
 		a.updateState()
 		return
 	}
+	if t.removing.Load() {
+		// RemoveStreamThread asked it to stop: not replaced, whatever failed.
+		a.cfg.Logger.Warn("streams: stream thread removed with an error", "thread", t.name, "err", err)
+		a.updateState()
+		return
+	}
 	a.metrics.threadFailures.Add(1)
 	a.cfg.Logger.Error("streams: stream thread failed", "thread", t.name, "err", err)
 	resp := a.cfg.UncaughtErrorHandler(err)
@@ -435,7 +447,7 @@ func (a *App) threadExited(t *streamThread, err error) {
 		a.mu.Lock()
 		if !a.closing {
 			a.metrics.threadReplaced.Add(1)
-			if serr := a.startThreadLocked(); serr != nil {
+			if _, serr := a.startThreadLocked(); serr != nil {
 				a.mu.Unlock()
 				// Not on this goroutine: fail waits for every thread's
 				// goroutine, this one included.

@@ -57,6 +57,10 @@ type streamThread struct {
 	prodCtx    context.Context
 	prodCancel context.CancelFunc
 	state      atomic.Int32
+	// removing is set by App.RemoveStreamThread; exited is closed once the
+	// thread's goroutine has ended.
+	removing atomic.Bool
+	exited   chan struct{}
 	// stats are the thread's own counters (no cache line shared with other
 	// threads on the per-record path); the app's metrics sum them.
 	stats *TaskStats
@@ -93,6 +97,7 @@ func newStreamThread(a *App, id int) (*streamThread, error) {
 		restoring:    make(map[TopicPartition]*changelogRestore),
 		paused:       make(map[TopicPartition]bool),
 		purgeOffsets: make(map[TopicPartition]int64),
+		exited:       make(chan struct{}),
 	}
 	t.stats = a.newStats()
 	t.ctx, t.cancel = context.WithCancel(a.runCtx)

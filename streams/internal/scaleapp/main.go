@@ -1,0 +1,159 @@
+// Command scaleapp runs the word-count topology (examples/wordcount) as one
+// instance of a scaled-out application, for the streams package's scaling
+// test (scale_test.go): several scaleapp processes join one application,
+// threads are added and removed through commands on standard input, and
+// instances are killed with SIGKILL.
+//
+// Commands, one per line on standard input; each answer is one line on
+// standard output starting with the command's tag:
+//
+//	add-thread <tag>      -> "<tag> added <thread name>"
+//	remove-thread <tag>   -> "<tag> removed <thread name>"
+//	status <tag>          -> "<tag> status <JSON of scaleStatus>"
+//
+// Errors answer "<tag> error <message>". SIGINT/SIGTERM close the app
+// cleanly.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+// scaleStatus is what "status" prints: the instance's threads and tasks.
+type scaleStatus struct {
+	State   string       `json:"state"`
+	Threads []string     `json:"threads"`
+	Tasks   []statusTask `json:"tasks"`
+}
+
+type statusTask struct {
+	ID     string `json:"id"`
+	Thread string `json:"thread"`
+	State  string `json:"state"`
+}
+
+func main() {
+	bootstrap := flag.String("bootstrap-server", "127.0.0.1:9092", "brokers")
+	appID := flag.String("application-id", "scaleapp", "application.id")
+	stateDir := flag.String("state-dir", "", "state.dir")
+	in := flag.String("input", "scale-in", "input topic (text lines)")
+	out := flag.String("output", "scale-out", "output topic (word -> count)")
+	threads := flag.Int("threads", 1, "num.stream.threads")
+	commitMs := flag.Int("commit-interval-ms", 200, "commit.interval.ms")
+	flag.Parse()
+
+	level := slog.LevelInfo
+	if os.Getenv("SCALEAPP_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	topo, err := wordcount.Topology(wordcount.Options{InputTopic: *in, OutputTopic: *out})
+	if err != nil {
+		fail(err)
+	}
+	props := streams.Properties{
+		"application.id":     *appID,
+		"bootstrap.servers":  *bootstrap,
+		"state.dir":          *stateDir,
+		"num.stream.threads": fmt.Sprint(*threads),
+		"commit.interval.ms": fmt.Sprint(*commitMs),
+		// A killed instance's members expire quickly.
+		"consumer.session.timeout.ms":    "6000",
+		"consumer.heartbeat.interval.ms": "200",
+		"consumer.max.poll.interval.ms":  "10000",
+	}
+	app, err := streams.New(topo, props, streams.WithLogger(logger))
+	if err != nil {
+		fail(err)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	err = app.Start(ctx)
+	cancel()
+	if err != nil {
+		fail(err)
+	}
+	var outMu sync.Mutex
+	say := func(format string, args ...any) {
+		outMu.Lock()
+		defer outMu.Unlock()
+		fmt.Printf(format+"\n", args...)
+	}
+	say("started")
+
+	// Commands run on their own goroutine, which ends when stdin closes;
+	// the process exits after the app closes, so it needs no further owner.
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) != 2 {
+				say("? error want: <command> <tag>")
+				continue
+			}
+			cmd, tag := f[0], f[1]
+			switch cmd {
+			case "add-thread":
+				name, err := app.AddStreamThread()
+				if err != nil {
+					say("%s error %v", tag, err)
+					continue
+				}
+				say("%s added %s", tag, name)
+			case "remove-thread":
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				name, err := app.RemoveStreamThread(ctx)
+				cancel()
+				if err != nil {
+					say("%s error %v", tag, err)
+					continue
+				}
+				say("%s removed %s", tag, name)
+			case "status":
+				st := scaleStatus{State: app.State().String(), Threads: app.StreamThreads()}
+				for _, t := range app.Tasks() {
+					st.Tasks = append(st.Tasks, statusTask{ID: t.ID.String(), Thread: t.Thread, State: t.State.String()})
+				}
+				b, err := json.Marshal(st)
+				if err != nil {
+					say("%s error %v", tag, err)
+					continue
+				}
+				say("%s status %s", tag, b)
+			default:
+				say("%s error unknown command %q", tag, cmd)
+			}
+		}
+	}()
+
+	select {
+	case <-sig:
+	case <-app.Done():
+		fail(fmt.Errorf("application stopped: %v", app.Err()))
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := app.Close(ctx); err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "scaleapp:", err)
+	os.Exit(1)
+}
