@@ -82,6 +82,7 @@ type App struct {
 	metrics     *appMetrics
 	cache       *statestore.RecordCache
 	opener      StoreOpener
+	restores    restoreTracker // store restores in flight (restore.go)
 
 	state             atomic.Int32
 	shutdownRequested atomic.Bool

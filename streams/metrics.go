@@ -73,6 +73,8 @@ func newAppMetrics(a *App) (*appMetrics, error) {
 		counter("repartition_purges_total", "Repartition partitions whose consumed records were deleted.", m.purgedPartitions.Load),
 		gauge("state", "Application state: 0 CREATED, 1 REBALANCING, 2 RUNNING, 3 PENDING_SHUTDOWN, 4 NOT_RUNNING, 5 PENDING_ERROR, 6 ERROR.", func() float64 { return float64(a.State()) }),
 		gauge("active_tasks", "Active tasks of this instance.", func() float64 { return float64(len(a.Tasks())) }),
+		gauge("restore_remaining_records", "Changelog records left to restore, over the restores in flight.", func() float64 { n, _ := a.restores.totals(); return float64(n) }),
+		gauge("restore_records_per_second", "Restore rate: records restored per second since each restore in flight began, summed.", func() float64 { _, r := a.restores.totals(); return r }),
 		gauge("alive_stream_threads", "Stream threads running.", func() float64 { return float64(a.aliveThreads()) }),
 		m.commitLatencySecs,
 	}

@@ -37,6 +37,7 @@ type changelogRestore struct {
 	task *Task
 	end  int64
 	next int64
+	rs   *storeRestore // the bulk restorer and its progress (restore.go)
 }
 
 // streamThread drives tasks from one franz-go client that is both a member
@@ -612,6 +613,7 @@ func (t *streamThread) closeTask(task *Task, clean bool) {
 	var remove map[string][]int32
 	for tp, r := range t.restoring {
 		if r.task == task {
+			t.dropRestore(r)
 			delete(t.restoring, tp)
 			if remove == nil {
 				remove = map[string][]int32{}
@@ -712,12 +714,15 @@ func (t *streamThread) startRestore(ctx context.Context, task *Task) error {
 				}
 				continue
 			}
-			t.restoring[c.TopicPartition] = &changelogRestore{task: task, end: o.Offset, next: c.StartOffset}
+			r := &changelogRestore{task: task, end: o.Offset, next: c.StartOffset}
+			if err := t.beginRestore(r, c); err != nil {
+				return err
+			}
+			t.restoring[c.TopicPartition] = r
 			if pending[c.Topic] == nil {
 				pending[c.Topic] = map[int32]kgo.Offset{}
 			}
 			pending[c.Topic][c.Partition] = kgo.NewOffset().At(c.StartOffset)
-			t.app.cfg.Logger.Info("streams: restoring store", "thread", t.name, "task", task.ID().String(), "store", c.Store, "from", c.StartOffset, "to", o.Offset)
 		}
 	}
 	if len(pending) == 0 {
@@ -768,15 +773,12 @@ func (t *streamThread) restoreStep() error {
 		if !ok {
 			return
 		}
-		t.raws = toRaw(t.raws[:0], p.Records)
-		if err := r.task.RestoreRecords(tp, t.raws); err != nil {
+		if err := t.applyRestore(r, p.Records); err != nil {
 			ferr = err
 			return
 		}
-		t.app.metrics.restoredRecords.Add(int64(len(p.Records)))
 		r.next = p.Records[len(p.Records)-1].Offset + 1
 	})
-	clear(t.raws)
 	if ferr != nil {
 		return ferr
 	}
@@ -785,6 +787,9 @@ func (t *streamThread) restoreStep() error {
 	for tp, r := range t.restoring {
 		if r.next < r.end {
 			continue
+		}
+		if err := t.endRestore(r); err != nil {
+			return err
 		}
 		if err := r.task.FinishRestore(tp, r.next); err != nil {
 			return err

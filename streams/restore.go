@@ -1,0 +1,236 @@
+package streams
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/statestore"
+)
+
+// Restore (issue 8): a task's logged stores are rebuilt from their
+// changelogs before the task processes, through statestore.Restorer (the
+// stores' bulk path: sorted runs and Badger tables built directly for an
+// empty store, a write batch otherwise). The stream thread reads the
+// changelogs with its restore consumer and applies what one poll returned
+// in each loop iteration, between the processing of its running tasks, so
+// a restoring task never stops the thread's other tasks (the slicing Kafka
+// Streams' state updater of KIP-869 does on its own thread).
+//
+// Progress shows as log lines (every restoreProgressInterval records, and
+// at the end, with the rate) and as Prometheus metrics: restore_records_total,
+// restore_remaining_records and restore_records_per_second.
+
+// restoreProgressInterval is how many records a store restores between two
+// progress lines.
+const restoreProgressInterval = 100_000
+
+// storeRestore is one store being restored from one changelog partition.
+type storeRestore struct {
+	thread   string
+	task     TaskID
+	store    string
+	tp       TopicPartition
+	from     int64
+	started  time.Time
+	restorer *statestore.Restorer
+	buf      []statestore.ChangelogRecord
+}
+
+// rate is the records per second restored so far.
+func (r *storeRestore) rate(now time.Time) float64 {
+	d := now.Sub(r.started).Seconds()
+	if d <= 0 {
+		return 0
+	}
+	return float64(r.restorer.Progress().Restored) / d
+}
+
+// restoreTracker knows the restores in flight on every thread of an
+// instance, for the metrics and App.Status (read from other goroutines).
+type restoreTracker struct {
+	mu     sync.Mutex
+	active map[*storeRestore]struct{}
+}
+
+func (rt *restoreTracker) add(r *storeRestore) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.active == nil {
+		rt.active = make(map[*storeRestore]struct{})
+	}
+	rt.active[r] = struct{}{}
+}
+
+func (rt *restoreTracker) remove(r *storeRestore) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	delete(rt.active, r)
+}
+
+// RestoreStatus is the progress of one store's restore.
+type RestoreStatus struct {
+	// Thread is the stream thread restoring it.
+	Thread string
+	// Task is the task the store belongs to.
+	Task TaskID
+	// Store is the store's name.
+	Store string
+	// Changelog is the changelog partition it is restored from.
+	Changelog TopicPartition
+	// StartOffset is where the restore began (the store's checkpoint).
+	StartOffset int64
+	// EndOffset is the changelog end offset the restore runs to.
+	EndOffset int64
+	// Restored is the number of records applied so far.
+	Restored int64
+	// Remaining is the number of records left (changelog offsets, so
+	// transaction markers count).
+	Remaining int64
+	// RecordsPerSecond is the rate since the restore began.
+	RecordsPerSecond float64
+}
+
+// snapshot returns the restores in flight, sorted by task and store.
+func (rt *restoreTracker) snapshot() []RestoreStatus {
+	now := time.Now()
+	rt.mu.Lock()
+	out := make([]RestoreStatus, 0, len(rt.active))
+	for r := range rt.active {
+		p := r.restorer.Progress()
+		rem := p.Remaining()
+		if p.Offset < 0 {
+			rem = max(p.EndOffset-r.from, 0)
+		}
+		out = append(out, RestoreStatus{
+			Thread: r.thread, Task: r.task, Store: r.store, Changelog: r.tp,
+			StartOffset: r.from, EndOffset: p.EndOffset, Restored: p.Restored,
+			Remaining: rem, RecordsPerSecond: r.rate(now),
+		})
+	}
+	rt.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Task != out[j].Task {
+			return out[i].Task.Less(out[j].Task)
+		}
+		return out[i].Store < out[j].Store
+	})
+	return out
+}
+
+// remaining and rate sum over the restores in flight (the gauges).
+func (rt *restoreTracker) totals() (remaining int64, rate float64) {
+	for _, s := range rt.snapshot() {
+		remaining += s.Remaining
+		rate += s.RecordsPerSecond
+	}
+	return remaining, rate
+}
+
+// Restores returns the progress of the store restores in flight on this
+// instance, sorted by task and store.
+func (a *App) Restores() []RestoreStatus { return a.restores.snapshot() }
+
+// rawStore returns the bytes-level store behind a typed one, for the bulk
+// restore.
+type rawStorer interface {
+	rawStore() statestore.Store
+}
+
+func (s *kvStore[K, V]) rawStore() statestore.Store      { return s.raw }
+func (s *windowStore[K, V]) rawStore() statestore.Store  { return s.raw }
+func (s *sessionStore[K, V]) rawStore() statestore.Store { return s.raw }
+
+// restorable returns the bulk-restore interface of the task's store backed
+// by changelog tp.
+func (t *Task) restorable(tp TopicPartition) (statestore.Restorable, error) {
+	s, err := t.storeForChangelog(tp)
+	if err != nil {
+		return nil, err
+	}
+	rs, ok := s.(rawStorer)
+	if !ok {
+		return nil, fmt.Errorf("streams: task %s: store %q (%T) cannot restore in bulk", t.id, s.Name(), s)
+	}
+	r, ok := rs.rawStore().(statestore.Restorable)
+	if !ok {
+		return nil, fmt.Errorf("streams: task %s: store %q (%T) cannot restore in bulk", t.id, s.Name(), rs.rawStore())
+	}
+	return r, nil
+}
+
+// beginRestore sets up the restorer of r's store and registers it for the
+// metrics. Called with t.mu held.
+func (t *streamThread) beginRestore(r *changelogRestore, c ChangelogPartition) error {
+	store, err := r.task.restorable(c.TopicPartition)
+	if err != nil {
+		return err
+	}
+	log := t.app.cfg.Logger
+	sr := &storeRestore{thread: t.name, task: r.task.ID(), store: c.Store, tp: c.TopicPartition, from: c.StartOffset, started: time.Now()}
+	sr.restorer = statestore.NewRestorer(store, statestore.RestoreOptions{
+		EndOffset:        r.end,
+		ProgressInterval: restoreProgressInterval,
+		OnProgress: func(p statestore.RestoreProgress) {
+			if p.Done {
+				return // endRestore logs the end
+			}
+			log.Info("streams: restore progress", "thread", sr.thread, "task", sr.task.String(), "store", sr.store,
+				"restored", p.Restored, "remaining", p.Remaining(), "records_per_second", int64(sr.rate(time.Now())))
+		},
+	})
+	r.rs = sr
+	t.app.restores.add(sr)
+	log.Info("streams: restoring store", "thread", t.name, "task", sr.task.String(), "store", c.Store,
+		"changelog", c.TopicPartition.String(), "from", c.StartOffset, "to", r.end)
+	return nil
+}
+
+// applyRestore applies changelog records fetched for r. Called with t.mu
+// held.
+func (t *streamThread) applyRestore(r *changelogRestore, recs []*kgo.Record) error {
+	sr := r.rs
+	sr.buf = sr.buf[:0]
+	for _, rec := range recs {
+		if rec.Key == nil {
+			continue // a changelog record always has a key; skip garbage
+		}
+		sr.buf = append(sr.buf, statestore.ChangelogRecord{Key: rec.Key, Value: rec.Value, Offset: rec.Offset})
+	}
+	err := sr.restorer.Apply(sr.buf)
+	clear(sr.buf)
+	if err != nil {
+		return fmt.Errorf("streams: task %s: %w", sr.task, err)
+	}
+	t.app.metrics.restoredRecords.Add(int64(len(recs)))
+	return nil
+}
+
+// endRestore finishes r's restorer (flushing the store) and logs the
+// result. The caller then writes the checkpoint (Task.FinishRestore).
+// Called with t.mu held.
+func (t *streamThread) endRestore(r *changelogRestore) error {
+	sr := r.rs
+	if sr == nil {
+		return nil
+	}
+	t.app.restores.remove(sr)
+	p, err := sr.restorer.Finish()
+	if err != nil {
+		return fmt.Errorf("streams: task %s: %w", sr.task, err)
+	}
+	d := time.Since(sr.started)
+	t.app.cfg.Logger.Info("streams: restored store", "thread", sr.thread, "task", sr.task.String(), "store", sr.store,
+		"records", p.Restored, "to", r.next, "elapsed", d.Round(time.Millisecond), "records_per_second", int64(sr.rate(time.Now())))
+	return nil
+}
+
+// dropRestore forgets r (its task closed before the restore ended).
+func (t *streamThread) dropRestore(r *changelogRestore) {
+	if r.rs != nil {
+		t.app.restores.remove(r.rs)
+	}
+}
