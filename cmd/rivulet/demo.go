@@ -215,8 +215,14 @@ func runDemoWordCount(ctx context.Context, o demoOptions, stdin io.Reader, stdou
 	elapsed := time.Since(f.startedAt())
 	view.finish()
 	state, tasks := app.State(), app.Tasks() // before Close, which ends them
+	stctx, stcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	status, statusErr := app.Status(stctx)
+	stcancel()
+	if statusErr != nil {
+		logger.Warn("demo wordcount: app status", "err", statusErr)
+	}
 	closeErr := closeApp()
-	printDemoSummary(stdout, o, f, w, state, tasks, elapsed, time.Since(started))
+	printDemoSummary(stdout, o, f, w, state, tasks, status, elapsed, time.Since(started))
 	if runErr != nil {
 		return runErr
 	}
@@ -562,7 +568,7 @@ func writeTop(w io.Writer, top []wordCount) {
 	}
 }
 
-func printDemoSummary(out io.Writer, o demoOptions, f *demoFeeder, w *countWatcher, state streams.State, tasks []streams.TaskInfo, elapsed, total time.Duration) {
+func printDemoSummary(out io.Writer, o demoOptions, f *demoFeeder, w *countWatcher, state streams.State, tasks []streams.TaskInfo, status streams.Status, elapsed, total time.Duration) {
 	top, distinct, records := w.snapshot(o.top)
 	counted := w.counted() - w.baseline
 	fmt.Fprintf(out, "\nsummary\n")
@@ -576,12 +582,38 @@ func printDemoSummary(out io.Writer, o demoOptions, f *demoFeeder, w *countWatch
 	fmt.Fprintf(out, "  throughput:   %.0f words/s from the first line fed to the last count%s\n", rate, note)
 	fmt.Fprintf(out, "  elapsed:      %s (%s with start-up and shutdown)\n", elapsed.Round(time.Millisecond), total.Round(time.Millisecond))
 	fmt.Fprintf(out, "  app:          %s, %d task(s)\n", state, len(tasks))
+	// Lags from App.Status (issue 8): input lag = end offset - next offset
+	// to process; changelog lag = what a restore still has to read.
+	lags := map[streams.TaskID]streams.TaskStatus{}
+	var standbys []streams.TaskStatus
+	for _, in := range status.Instances {
+		if !in.Local {
+			continue
+		}
+		for _, ts := range in.Active {
+			lags[ts.ID] = ts
+		}
+		standbys = in.Standby
+	}
+	lagText := func(n int64) string {
+		if n < 0 {
+			return "?"
+		}
+		return strconv.FormatInt(n, 10)
+	}
 	for _, t := range tasks {
 		parts := make([]string, len(t.Partitions))
 		for i, p := range t.Partitions {
 			parts[i] = fmt.Sprintf("%s-%d", p.Topic, p.Partition)
 		}
-		fmt.Fprintf(out, "    task %s on %s, %s: %s\n", t.ID, t.Thread, t.State, strings.Join(parts, ", "))
+		lag := ""
+		if ts, ok := lags[t.ID]; ok {
+			lag = fmt.Sprintf(" (input lag %s, changelog lag %s)", lagText(ts.InputLag), lagText(ts.ChangelogLag))
+		}
+		fmt.Fprintf(out, "    task %s on %s, %s: %s%s\n", t.ID, t.Thread, t.State, strings.Join(parts, ", "), lag)
+	}
+	for _, ts := range standbys {
+		fmt.Fprintf(out, "    standby %s on %s (changelog lag %s)\n", ts.ID, strings.Join(ts.Threads, ", "), lagText(ts.ChangelogLag))
 	}
 	if o.top == 0 {
 		fmt.Fprintf(out, "\nall %d words:\n", len(top))
