@@ -83,6 +83,10 @@ type App struct {
 	cache       *statestore.RecordCache
 	opener      StoreOpener
 	restores    restoreTracker // store restores in flight (restore.go)
+	// standbys holds this instance's standby and warm-up tasks; hosts is
+	// the host metadata of the latest assignment (assignor_metadata.go).
+	standbys *standbyManager
+	hosts    atomic.Pointer[hostMetadata]
 
 	state             atomic.Int32
 	shutdownRequested atomic.Bool
@@ -142,6 +146,7 @@ func New(topo *Topology, props Properties, opts ...Option) (*App, error) {
 	if cfg.CacheMaxBytes > 0 {
 		a.cache = statestore.NewRecordCache(cfg.CacheMaxBytes)
 	}
+	a.standbys = newStandbyManager(a)
 	if a.metrics, err = newAppMetrics(a); err != nil {
 		return nil, fmt.Errorf("streams: metrics: %w", err)
 	}
@@ -556,6 +561,7 @@ func (a *App) shutdown(ctx context.Context, final State) {
 	}
 	a.mu.Unlock()
 	a.wg.Wait()
+	a.standbys.close()
 	a.mu.Lock()
 	g := a.global
 	a.mu.Unlock()

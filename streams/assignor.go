@@ -2,8 +2,11 @@ package streams
 
 import (
 	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -20,109 +23,353 @@ import (
 // StreamsProtocol is the group protocol name of the built-in assignor.
 const StreamsProtocol = "rivulet-streams"
 
-// Subscription user data, version 1:
+// Subscription user data, version 2 (version 1 is the same up to and with
+// rejoins, and stops there):
 //
-//	version  uint8 (1)
+//	version  uint8 (2)
 //	flags    uint8 (bit 0: this instance asks the application to shut down)
 //	process  16 bytes (the instance's random id)
 //	count    uvarint, then count × (uvarint sub-topology, uvarint partition):
 //	         the tasks the member ran before this rebalance
-//	rejoins  uvarint: bumped when the member asks for a follow-up
-//	         rebalance, so its metadata differs and the coordinator
+//	rejoins  uvarint: bumped when the member asks for a follow-up or
+//	         probing rebalance, so its metadata differs and the coordinator
 //	         rebalances (a follower rejoining with the same metadata would
 //	         just get the current assignment back)
+//	standbys count, then tasks as above: the standby and warm-up tasks
+//	         the member held
+//	sums     count, then count × (task as above, varint offset sum): the
+//	         task states the instance holds (on disk or as standbys), each
+//	         as the sum of its stores' changelog offsets; -2 means the
+//	         instance runs the task (caught up by definition), as Kafka
+//	         Streams' task offset sums
+//	endpoint uvarint length, then application.server ("host:port", or
+//	         empty)
 //
-// Assignment user data, version 1:
+// Assignment user data, version 2 (version 1 is its first three bytes):
 //
-//	version  uint8 (1)
+//	version  uint8 (2)
 //	error    uint8 (0: none, 1: shut down the application)
 //	flags    uint8 (bit 0: rebalance again soon: some tasks wait for their
 //	         owner to revoke them). The coordinator keeps assignments, so a
 //	         static member that replaces a dead one gets the flag too.
+//	probe    uvarint milliseconds: when nonzero, this member asks for a
+//	         probing rebalance after that long (KIP-441: warm-up replicas
+//	         are catching up)
+//	standbys count, then tasks: the member's standby and warm-up tasks
+//	hosts    count, then per instance with an application.server: endpoint
+//	         (uvarint length, bytes), its active tasks, its standby tasks
+//	         (as Kafka Streams' AssignmentInfo partitionsByHost; tasks
+//	         rather than partitions, which the topology derives)
+//
+// The leader answers in the lowest version its members sent, so a rolling
+// upgrade from version 1 keeps working (without standbys and host
+// metadata until every member speaks version 2).
 const (
-	subscriptionVersion    = 1
-	assignmentVersion      = 1
+	subscriptionVersion    = 2
+	assignmentVersion      = 2
 	flagShutdownRequested  = 1
 	flagFollowup           = 1
 	assignErrNone          = 0
 	assignErrShutdownApp   = 1
 	processIDLen           = 16
 	maxTasksInSubscription = 1 << 20
+	maxEndpointLen         = 1024
+	maxHostsInAssignment   = 1 << 16
+	// OffsetSumRunning is the offset sum a member sends for a task it runs
+	// as active: caught up whatever the changelog's end.
+	OffsetSumRunning int64 = -2
 )
 
 // SubscriptionInfo is what a member tells the leader in its JoinGroup
 // metadata.
 type SubscriptionInfo struct {
+	// Version is the encoding version read (0 when building one to send:
+	// the current version is written).
+	Version           int
 	ProcessID         [processIDLen]byte
 	ShutdownRequested bool
 	PrevTasks         []TaskID
 	Rejoins           uint64
+	// PrevStandbys are the standby and warm-up tasks the member held.
+	PrevStandbys []TaskID
+	// OffsetSums are the task states the member's instance holds, sorted
+	// by task.
+	OffsetSums []TaskOffsetSum
+	// Endpoint is the instance's application.server.
+	Endpoint string
 }
 
-// EncodeSubscriptionInfo encodes s.
+// TaskOffsetSum is the sum of the changelog offsets a task's local state
+// reflects (OffsetSumRunning for a task running here).
+type TaskOffsetSum struct {
+	Task TaskID
+	Sum  int64
+}
+
+func appendTasks(b []byte, tasks []TaskID) []byte {
+	b = binary.AppendUvarint(b, uint64(len(tasks)))
+	for _, t := range tasks {
+		b = appendTask(b, t)
+	}
+	return b
+}
+
+func appendTask(b []byte, t TaskID) []byte {
+	b = binary.AppendUvarint(b, uint64(t.Subtopology))
+	return binary.AppendUvarint(b, uint64(uint32(t.Partition)))
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// EncodeSubscriptionInfo encodes s in the current version.
 func EncodeSubscriptionInfo(s SubscriptionInfo) []byte {
 	b := []byte{subscriptionVersion, 0}
 	if s.ShutdownRequested {
 		b[1] |= flagShutdownRequested
 	}
 	b = append(b, s.ProcessID[:]...)
-	b = binary.AppendUvarint(b, uint64(len(s.PrevTasks)))
-	for _, t := range s.PrevTasks {
-		b = binary.AppendUvarint(b, uint64(t.Subtopology))
-		b = binary.AppendUvarint(b, uint64(t.Partition))
+	b = appendTasks(b, s.PrevTasks)
+	b = binary.AppendUvarint(b, s.Rejoins)
+	b = appendTasks(b, s.PrevStandbys)
+	b = binary.AppendUvarint(b, uint64(len(s.OffsetSums)))
+	for _, o := range s.OffsetSums {
+		b = appendTask(b, o.Task)
+		b = binary.AppendVarint(b, o.Sum)
 	}
+	return appendString(b, s.Endpoint)
+}
+
+// encodeSubscriptionV1 is version 1, for tests of upgrades.
+func encodeSubscriptionV1(s SubscriptionInfo) []byte {
+	b := []byte{1, 0}
+	if s.ShutdownRequested {
+		b[1] |= flagShutdownRequested
+	}
+	b = append(b, s.ProcessID[:]...)
+	b = appendTasks(b, s.PrevTasks)
 	return binary.AppendUvarint(b, s.Rejoins)
 }
 
-// DecodeSubscriptionInfo decodes what EncodeSubscriptionInfo made.
+// decoder reads the user data encodings; the first error sticks.
+type decoder struct {
+	b   []byte
+	err error
+	ctx string
+}
+
+func (d *decoder) fail(msg string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("streams: %s: %s", d.ctx, msg)
+	}
+}
+
+func (d *decoder) uvarint(what string, limit uint64) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, w := binary.Uvarint(d.b)
+	if w <= 0 || v > limit {
+		d.fail("bad " + what)
+		return 0
+	}
+	d.b = d.b[w:]
+	return v
+}
+
+func (d *decoder) varint(what string) int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, w := binary.Varint(d.b)
+	if w <= 0 {
+		d.fail("bad " + what)
+		return 0
+	}
+	d.b = d.b[w:]
+	return v
+}
+
+func (d *decoder) task() TaskID {
+	sub := d.uvarint("sub-topology", 1<<30)
+	p := d.uvarint("partition", 1<<31-1)
+	return TaskID{Subtopology: int(sub), Partition: int32(p)}
+}
+
+// count reads a list length; every element takes at least min bytes, so a
+// length beyond what is left is refused before anything is allocated.
+func (d *decoder) count(what string, min int) int {
+	n := d.uvarint(what+" count", maxTasksInSubscription)
+	if d.err == nil && n*uint64(min) > uint64(len(d.b)) {
+		d.fail("bad " + what + " count")
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) tasks(what string) []TaskID {
+	n := d.count(what, 2)
+	out := make([]TaskID, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		out = append(out, d.task())
+	}
+	return out
+}
+
+func (d *decoder) string(what string) string {
+	n := d.uvarint(what+" length", maxEndpointLen)
+	if d.err == nil && n > uint64(len(d.b)) {
+		d.fail("bad " + what + " length")
+	}
+	if d.err != nil {
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) end() {
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("trailing bytes")
+	}
+}
+
+// DecodeSubscriptionInfo decodes what EncodeSubscriptionInfo made, in
+// version 1 or 2.
 func DecodeSubscriptionInfo(b []byte) (SubscriptionInfo, error) {
 	var s SubscriptionInfo
-	bad := func(msg string) (SubscriptionInfo, error) {
-		return SubscriptionInfo{}, fmt.Errorf("streams: subscription info: %s", msg)
-	}
 	if len(b) < 2+processIDLen {
-		return bad("too short")
+		return SubscriptionInfo{}, errors.New("streams: subscription info: too short")
 	}
-	if b[0] != subscriptionVersion {
-		return bad(fmt.Sprintf("unknown version %d", b[0]))
+	if b[0] != 1 && b[0] != 2 {
+		return SubscriptionInfo{}, fmt.Errorf("streams: subscription info: unknown version %d", b[0])
 	}
+	s.Version = int(b[0])
 	s.ShutdownRequested = b[1]&flagShutdownRequested != 0
 	copy(s.ProcessID[:], b[2:2+processIDLen])
-	b = b[2+processIDLen:]
-	n, w := binary.Uvarint(b)
-	if w <= 0 || n > maxTasksInSubscription || n > uint64(len(b)) {
-		return bad("bad task count")
-	}
-	b = b[w:]
-	s.PrevTasks = make([]TaskID, 0, n)
-	for i := uint64(0); i < n; i++ {
-		sub, w1 := binary.Uvarint(b)
-		if w1 <= 0 || sub > 1<<30 {
-			return bad("bad sub-topology")
+	d := &decoder{b: b[2+processIDLen:], ctx: "subscription info"}
+	s.PrevTasks = d.tasks("task")
+	s.Rejoins = d.uvarint("rejoin count", 1<<63)
+	if s.Version >= 2 {
+		s.PrevStandbys = d.tasks("standby task")
+		n := d.count("offset sum", 3)
+		s.OffsetSums = make([]TaskOffsetSum, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			t := d.task()
+			s.OffsetSums = append(s.OffsetSums, TaskOffsetSum{Task: t, Sum: d.varint("offset sum")})
 		}
-		b = b[w1:]
-		p, w2 := binary.Uvarint(b)
-		if w2 <= 0 || p > 1<<31-1 {
-			return bad("bad partition")
-		}
-		b = b[w2:]
-		s.PrevTasks = append(s.PrevTasks, TaskID{Subtopology: int(sub), Partition: int32(p)})
+		s.Endpoint = d.string("endpoint")
 	}
-	r, w := binary.Uvarint(b)
-	if w <= 0 {
-		return bad("bad rejoin count")
-	}
-	s.Rejoins = r
-	if len(b) != w {
-		return bad("trailing bytes")
+	d.end()
+	if d.err != nil {
+		return SubscriptionInfo{}, d.err
 	}
 	return s, nil
 }
 
-// AssignmentMember is one member as assignTasks sees it.
+// AssignmentInfo is the streams part of a member's assignment.
+type AssignmentInfo struct {
+	// Version is the encoding version.
+	Version int
+	// ShutdownApp asks every instance to shut down.
+	ShutdownApp bool
+	// Followup asks for a follow-up rebalance soon (a cooperative move is
+	// half done).
+	Followup bool
+	// ProbeAfter, when nonzero, asks this member for a probing rebalance
+	// after that long.
+	ProbeAfter time.Duration
+	// Standbys are this member's standby and warm-up tasks.
+	Standbys []TaskID
+	// Hosts are the instances with an application.server, sorted by
+	// endpoint.
+	Hosts []HostTasks
+}
+
+// HostTasks are the tasks of one instance, by its application.server.
+type HostTasks struct {
+	Endpoint string
+	Active   []TaskID
+	Standby  []TaskID
+}
+
+// EncodeAssignmentInfo encodes a in version a.Version (1 or 2; 0 means the
+// current one).
+func EncodeAssignmentInfo(a AssignmentInfo) []byte {
+	v := a.Version
+	if v == 0 {
+		v = assignmentVersion
+	}
+	b := []byte{byte(v), assignErrNone, 0}
+	if a.ShutdownApp {
+		b[1] = assignErrShutdownApp
+	}
+	if a.Followup {
+		b[2] |= flagFollowup
+	}
+	if v < 2 {
+		return b
+	}
+	b = binary.AppendUvarint(b, uint64(max(a.ProbeAfter.Milliseconds(), 0)))
+	b = appendTasks(b, a.Standbys)
+	b = binary.AppendUvarint(b, uint64(len(a.Hosts)))
+	for _, h := range a.Hosts {
+		b = appendString(b, h.Endpoint)
+		b = appendTasks(b, h.Active)
+		b = appendTasks(b, h.Standby)
+	}
+	return b
+}
+
+// DecodeAssignmentInfo decodes what EncodeAssignmentInfo made.
+func DecodeAssignmentInfo(b []byte) (AssignmentInfo, error) {
+	var a AssignmentInfo
+	if len(b) < 3 {
+		return a, errors.New("streams: assignment info: too short")
+	}
+	if b[0] != 1 && b[0] != 2 {
+		return a, fmt.Errorf("streams: assignment info: unknown version %d", b[0])
+	}
+	a.Version = int(b[0])
+	a.ShutdownApp = b[1] == assignErrShutdownApp
+	a.Followup = b[2]&flagFollowup != 0
+	if a.Version < 2 {
+		if len(b) != 3 {
+			return AssignmentInfo{}, errors.New("streams: assignment info: trailing bytes")
+		}
+		return a, nil
+	}
+	d := &decoder{b: b[3:], ctx: "assignment info"}
+	a.ProbeAfter = time.Duration(d.uvarint("probing delay", 1<<40)) * time.Millisecond
+	a.Standbys = d.tasks("standby task")
+	n := d.uvarint("host count", maxHostsInAssignment)
+	if d.err == nil && n*3 > uint64(len(d.b)) {
+		d.fail("bad host count")
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		h := HostTasks{Endpoint: d.string("endpoint")}
+		h.Active = d.tasks("active task")
+		h.Standby = d.tasks("standby task")
+		a.Hosts = append(a.Hosts, h)
+	}
+	d.end()
+	if d.err != nil {
+		return AssignmentInfo{}, d.err
+	}
+	return a, nil
+}
+
+// AssignmentMember is one member (stream thread) as the assignor sees it.
 type AssignmentMember struct {
-	ID        string
+	ID string
+	// PrevTasks are the active tasks it ran before this rebalance.
 	PrevTasks []TaskID
+	// PrevStandbys are the standby and warm-up tasks it held (used by
+	// PlanAssignment only).
+	PrevStandbys []TaskID
 }
 
 // AssignTasks spreads tasks over members: each member keeps the tasks it
@@ -221,9 +468,10 @@ func (b *taskBalancer) ProtocolName() string { return StreamsProtocol }
 func (b *taskBalancer) IsCooperative() bool  { return b.cooperative }
 
 func (b *taskBalancer) JoinGroupMetadata(topics []string, current map[string][]int32, generation int32) []byte {
-	info := SubscriptionInfo{ProcessID: b.app.processID, ShutdownRequested: b.app.shutdownRequested.Load()}
+	info := SubscriptionInfo{ProcessID: b.app.processID, ShutdownRequested: b.app.shutdownRequested.Load(), Endpoint: b.app.cfg.ApplicationServer}
 	if b.thread != nil {
 		info.Rejoins = b.thread.rejoins.Load()
+		info.PrevStandbys = b.app.standbys.tasksOf(b.thread.id)
 	}
 	seen := map[TaskID]bool{}
 	for topic, parts := range current {
@@ -240,6 +488,7 @@ func (b *taskBalancer) JoinGroupMetadata(topics []string, current map[string][]i
 		}
 	}
 	sort.Slice(info.PrevTasks, func(i, j int) bool { return info.PrevTasks[i].Less(info.PrevTasks[j]) })
+	info.OffsetSums = b.app.taskOffsetSums(info.PrevTasks)
 	meta := kmsg.NewConsumerMemberMetadata()
 	meta.Version = 3
 	meta.Topics = topics
@@ -264,12 +513,20 @@ func (b *taskBalancer) ParseSyncAssignment(assignment []byte) (map[string][]int3
 	if err := a.ReadFrom(assignment); err != nil {
 		return nil, fmt.Errorf("streams: read assignment: %w", err)
 	}
-	if len(a.UserData) >= 2 && a.UserData[0] == assignmentVersion && a.UserData[1] == assignErrShutdownApp {
+	info, err := DecodeAssignmentInfo(a.UserData)
+	if err != nil && len(a.UserData) > 0 {
+		b.app.cfg.Logger.Warn("streams: unreadable assignment user data; running the partitions without standbys or host metadata", "err", err)
+	}
+	if info.ShutdownApp {
 		b.app.remoteShutdown()
 	}
 	if b.thread != nil {
-		followup := len(a.UserData) >= 3 && a.UserData[0] == assignmentVersion && a.UserData[2]&flagFollowup != 0
-		b.thread.assignmentReceived(followup)
+		b.thread.assignmentReceived(info.Followup)
+		b.thread.scheduleProbe(info.ProbeAfter)
+		b.app.standbys.assign(b.thread.id, b.thread.name, info.Standbys)
+	}
+	if info.Version >= 2 {
+		b.app.setHosts(info.Hosts)
 	}
 	out := make(map[string][]int32, len(a.Topics))
 	for _, t := range a.Topics {
@@ -287,28 +544,93 @@ func (b *taskBalancer) MemberBalancer(members []kmsg.JoinGroupResponseMember) (k
 }
 
 // Balance implements kgo.ConsumerBalancerBalance: partitions -> tasks ->
-// AssignTasks -> partitions.
+// PlanAssignment (with the members' task lags against the changelogs' end
+// offsets) -> partitions, plus every member's standbys and the host
+// metadata in the assignment user data.
 func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32) kgo.IntoSyncAssignment {
+	cfg := b.app.cfg
 	shutdown := false
-	var members []AssignmentMember
+	version := assignmentVersion
 	byID := map[string]*kmsg.JoinGroupResponseMember{}
+	clients := map[string]*AssignmentClient{}
+	endpoints := map[string]string{}
+	sums := map[string][]TaskOffsetSum{} // by process
 	cb.EachMember(func(m *kmsg.JoinGroupResponseMember, meta *kmsg.ConsumerMemberMetadata) {
-		am := AssignmentMember{ID: m.MemberID}
-		if info, err := DecodeSubscriptionInfo(meta.UserData); err == nil {
-			am.PrevTasks = info.PrevTasks
-			shutdown = shutdown || info.ShutdownRequested
-		} else {
-			b.app.cfg.Logger.Warn("streams: member sent unreadable subscription info; treating it as new", "member", m.MemberID, "err", err)
-		}
-		members = append(members, am)
 		byID[m.MemberID] = m
+		am := AssignmentMember{ID: m.MemberID}
+		process := "member/" + m.MemberID // an unreadable member is its own process
+		info, err := DecodeSubscriptionInfo(meta.UserData)
+		if err == nil {
+			am.PrevTasks, am.PrevStandbys = info.PrevTasks, info.PrevStandbys
+			shutdown = shutdown || info.ShutdownRequested
+			process = hex.EncodeToString(info.ProcessID[:])
+			version = min(version, info.Version)
+			if info.Endpoint != "" {
+				endpoints[process] = info.Endpoint
+			}
+			sums[process] = append(sums[process], info.OffsetSums...)
+		} else {
+			cfg.Logger.Warn("streams: member sent unreadable subscription info; treating it as new", "member", m.MemberID, "err", err)
+			version = 1
+		}
+		c := clients[process]
+		if c == nil {
+			c = &AssignmentClient{ProcessID: process, Lags: map[TaskID]int64{}}
+			clients[process] = c
+		}
+		c.Members = append(c.Members, am)
 	})
 	tasks, partsOf := b.app.tasksFor(topics)
-	assigned := AssignTasks(tasks, members)
+	changelogs := b.app.taskChangelogs(tasks)
+	stateful := make(map[TaskID]bool, len(changelogs))
+	for t := range changelogs {
+		stateful[t] = true
+	}
+	ends := b.app.changelogEndSums(changelogs)
+	in := AssignmentInput{
+		Tasks:                 tasks,
+		Stateful:              stateful,
+		NumStandbys:           cfg.NumStandbyReplicas,
+		AcceptableRecoveryLag: cfg.AcceptableRecoveryLag,
+		MaxWarmups:            cfg.MaxWarmupReplicas,
+	}
+	for process, c := range clients {
+		for _, s := range sums[process] {
+			if !stateful[s.Task] {
+				continue
+			}
+			var lag int64
+			switch end, known := ends[s.Task]; {
+			case s.Sum == OffsetSumRunning || s.Sum < 0:
+				lag = 0
+			case !known:
+				lag = 0 // end offsets unavailable: state counts as caught up (stickiness)
+			default:
+				lag = max(end-s.Sum, 0)
+			}
+			if old, ok := c.Lags[s.Task]; !ok || lag < old {
+				c.Lags[s.Task] = lag
+			}
+		}
+		// No state at all is the whole changelog behind (short changelogs
+		// are caught up at once); without end offsets it is unknown.
+		for t, end := range ends {
+			if _, ok := c.Lags[t]; !ok {
+				c.Lags[t] = end
+			}
+		}
+		in.Clients = append(in.Clients, *c)
+	}
+	result := PlanAssignment(in)
 	plan := cb.NewPlan()
-	for _, m := range members {
-		jm := byID[m.ID]
-		for _, t := range assigned[m.ID] {
+	memberIDs := make([]string, 0, len(result.Members))
+	for id := range result.Members {
+		memberIDs = append(memberIDs, id)
+	}
+	sort.Strings(memberIDs)
+	for _, id := range memberIDs {
+		jm := byID[id]
+		for _, t := range result.Members[id].Active {
 			for _, topic := range partsOf[t] {
 				plan.AddPartition(jm, topic, t.Partition)
 			}
@@ -325,15 +647,49 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 		// a follow-up rebalance unless one happens first.
 		followup = planSize(plan) < before
 	}
-	b.app.cfg.Logger.Debug("streams: balanced tasks", "members", len(members), "tasks", len(tasks), "plan", plan.String())
-	ud := []byte{assignmentVersion, assignErrNone, 0}
-	if shutdown {
-		ud[1] = assignErrShutdownApp
+	hosts := hostsOf(clients, endpoints, result)
+	userData := make(map[string][]byte, len(memberIDs))
+	for i, id := range memberIDs {
+		ai := AssignmentInfo{Version: version, ShutdownApp: shutdown, Followup: followup, Hosts: hosts}
+		mt := result.Members[id]
+		ai.Standbys = sortedTasks(append(append([]TaskID(nil), mt.Standby...), mt.Warmup...))
+		if i == 0 && len(result.Moves) > 0 {
+			// KIP-441: one member asks for a probing rebalance once the
+			// warm-ups had time to catch up.
+			ai.ProbeAfter = cfg.ProbingRebalanceInterval
+		}
+		userData[id] = EncodeAssignmentInfo(ai)
 	}
-	if followup {
-		ud[2] |= flagFollowup
+	if len(result.Moves) > 0 {
+		cfg.Logger.Info("streams: tasks stay on caught-up instances while their new owners warm up (KIP-441)",
+			"moves", len(result.Moves), "probing.rebalance.interval", cfg.ProbingRebalanceInterval)
 	}
-	return &taskPlan{plan: plan, userData: ud}
+	cfg.Logger.Debug("streams: balanced tasks", "members", len(memberIDs), "processes", len(clients), "tasks", len(tasks), "plan", plan.String())
+	return &taskPlan{plan: plan, userData: userData}
+}
+
+// hostsOf builds the host metadata of an assignment: each instance with an
+// application.server and its active and standby (and warm-up) tasks.
+func hostsOf(clients map[string]*AssignmentClient, endpoints map[string]string, result AssignmentPlan) []HostTasks {
+	var hosts []HostTasks
+	for process, ep := range endpoints {
+		h := HostTasks{Endpoint: ep}
+		for _, m := range clients[process].Members {
+			mt := result.Members[m.ID]
+			h.Active = append(h.Active, mt.Active...)
+			h.Standby = append(h.Standby, mt.Standby...)
+			h.Standby = append(h.Standby, mt.Warmup...)
+		}
+		h.Active, h.Standby = sortedTasks(h.Active), sortedTasks(h.Standby)
+		hosts = append(hosts, h)
+	}
+	sort.Slice(hosts, func(i, j int) bool {
+		if hosts[i].Endpoint != hosts[j].Endpoint {
+			return hosts[i].Endpoint < hosts[j].Endpoint
+		}
+		return fmt.Sprint(hosts[i].Active) < fmt.Sprint(hosts[j].Active)
+	})
+	return hosts
 }
 
 func planSize(p *kgo.BalancePlan) int {
@@ -346,10 +702,10 @@ func planSize(p *kgo.BalancePlan) int {
 	return n
 }
 
-// taskPlan adds the assignment user data to a balance plan.
+// taskPlan adds each member's assignment user data to a balance plan.
 type taskPlan struct {
 	plan     *kgo.BalancePlan
-	userData []byte
+	userData map[string][]byte
 }
 
 func (p *taskPlan) IntoSyncAssignment() []kmsg.SyncGroupRequestGroupAssignment {
@@ -359,7 +715,7 @@ func (p *taskPlan) IntoSyncAssignment() []kmsg.SyncGroupRequestGroupAssignment {
 		if err := a.ReadFrom(out[i].MemberAssignment); err != nil {
 			continue
 		}
-		a.UserData = p.userData
+		a.UserData = p.userData[out[i].MemberID]
 		out[i].MemberAssignment = a.AppendTo(nil)
 	}
 	return out
@@ -407,4 +763,29 @@ func (a *App) subtopologyOf(topic string) (int, bool) {
 	}
 	sub, ok := a.subOfSource[n.Name]
 	return sub, ok
+}
+
+// scheduleProbe arms the probing rebalance an assignment asked for (0:
+// none), replacing any earlier one: a later assignment decides anew.
+func (t *streamThread) scheduleProbe(after time.Duration) {
+	t.followupMu.Lock()
+	defer t.followupMu.Unlock()
+	if t.probe != nil {
+		t.probe.Stop()
+		t.probe = nil
+	}
+	if after <= 0 || t.closed {
+		return
+	}
+	t.probe = time.AfterFunc(after, func() {
+		t.followupMu.Lock()
+		defer t.followupMu.Unlock()
+		if t.closed {
+			return
+		}
+		t.probe = nil
+		t.rejoins.Add(1)
+		t.app.cfg.Logger.Info("streams: probing rebalance (KIP-441): checking whether warm-up replicas caught up", "thread", t.name)
+		t.cl.ForceRebalance()
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/datadriven"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -158,14 +159,58 @@ func TestAssignTasksProperties(t *testing.T) {
 }
 
 func TestSubscriptionInfoRoundTrip(t *testing.T) {
-	in := SubscriptionInfo{ShutdownRequested: true, PrevTasks: []TaskID{{Subtopology: 0, Partition: 1}, {Subtopology: 3, Partition: 200}}, Rejoins: 7}
+	in := SubscriptionInfo{
+		Version:           subscriptionVersion,
+		ShutdownRequested: true,
+		PrevTasks:         []TaskID{{Subtopology: 0, Partition: 1}, {Subtopology: 3, Partition: 200}},
+		Rejoins:           7,
+		PrevStandbys:      []TaskID{{Subtopology: 1, Partition: 4}},
+		OffsetSums:        []TaskOffsetSum{{Task: TaskID{Subtopology: 0, Partition: 1}, Sum: OffsetSumRunning}, {Task: TaskID{Subtopology: 1, Partition: 4}, Sum: 1 << 40}},
+		Endpoint:          "host-1:8080",
+	}
 	copy(in.ProcessID[:], "0123456789abcdef")
 	out, err := DecodeSubscriptionInfo(EncodeSubscriptionInfo(in))
 	if err != nil || !reflect.DeepEqual(in, out) {
 		t.Fatalf("round trip: %+v, %v", out, err)
 	}
-	for _, bad := range [][]byte{nil, {1}, {2, 0}, append(EncodeSubscriptionInfo(in), 0)} {
+	// Version 1 (a member not yet upgraded) still decodes.
+	v1, err := DecodeSubscriptionInfo(encodeSubscriptionV1(in))
+	if err != nil || v1.Version != 1 || !reflect.DeepEqual(v1.PrevTasks, in.PrevTasks) || v1.Rejoins != 7 || !v1.ShutdownRequested || v1.ProcessID != in.ProcessID {
+		t.Fatalf("version 1: %+v, %v", v1, err)
+	}
+	enc := EncodeSubscriptionInfo(in)
+	for _, bad := range [][]byte{nil, {1}, {2, 0}, append(enc, 0), enc[:len(enc)-1], append([]byte{3}, enc[1:]...)} {
 		if _, err := DecodeSubscriptionInfo(bad); err == nil {
+			t.Errorf("decoded %x", bad)
+		}
+	}
+}
+
+func TestAssignmentInfoRoundTrip(t *testing.T) {
+	in := AssignmentInfo{
+		Version:    assignmentVersion,
+		Followup:   true,
+		ProbeAfter: 1500 * time.Millisecond,
+		Standbys:   []TaskID{{Subtopology: 1, Partition: 2}},
+		Hosts: []HostTasks{
+			{Endpoint: "a:1", Active: []TaskID{{Subtopology: 0, Partition: 0}}, Standby: []TaskID{{Subtopology: 1, Partition: 2}}},
+			{Endpoint: "b:2", Active: []TaskID{{Subtopology: 1, Partition: 2}}, Standby: []TaskID{}},
+		},
+	}
+	out, err := DecodeAssignmentInfo(EncodeAssignmentInfo(in))
+	if err != nil || !reflect.DeepEqual(in, out) {
+		t.Fatalf("round trip: %+v, %v", out, err)
+	}
+	v1 := EncodeAssignmentInfo(AssignmentInfo{Version: 1, ShutdownApp: true, Followup: true, Standbys: in.Standbys})
+	if !reflect.DeepEqual(v1, []byte{1, assignErrShutdownApp, flagFollowup}) {
+		t.Fatalf("version 1 encoding %x", v1)
+	}
+	if got, err := DecodeAssignmentInfo(v1); err != nil || !got.ShutdownApp || !got.Followup || got.Version != 1 {
+		t.Fatalf("version 1: %+v, %v", got, err)
+	}
+	enc := EncodeAssignmentInfo(in)
+	for _, bad := range [][]byte{nil, {2, 0}, append(enc, 0), enc[:len(enc)-1], {9, 0, 0}, {1, 0, 0, 0}} {
+		if _, err := DecodeAssignmentInfo(bad); err == nil {
 			t.Errorf("decoded %x", bad)
 		}
 	}
@@ -173,7 +218,9 @@ func TestSubscriptionInfoRoundTrip(t *testing.T) {
 
 func FuzzDecodeSubscriptionInfo(f *testing.F) {
 	f.Add(EncodeSubscriptionInfo(SubscriptionInfo{}))
-	f.Add(EncodeSubscriptionInfo(SubscriptionInfo{PrevTasks: []TaskID{{Subtopology: 1, Partition: 2}, {Subtopology: 0, Partition: 0}}, Rejoins: 3}))
+	f.Add(EncodeSubscriptionInfo(SubscriptionInfo{PrevTasks: []TaskID{{Subtopology: 1, Partition: 2}, {Subtopology: 0, Partition: 0}}, Rejoins: 3,
+		PrevStandbys: []TaskID{{Subtopology: 2, Partition: 1}}, OffsetSums: []TaskOffsetSum{{Task: TaskID{Subtopology: 2, Partition: 1}, Sum: 99}}, Endpoint: "h:1"}))
+	f.Add(encodeSubscriptionV1(SubscriptionInfo{PrevTasks: []TaskID{{Subtopology: 1, Partition: 2}}}))
 	f.Add([]byte{1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := DecodeSubscriptionInfo(b)
@@ -181,8 +228,32 @@ func FuzzDecodeSubscriptionInfo(f *testing.F) {
 			return
 		}
 		back, err := DecodeSubscriptionInfo(EncodeSubscriptionInfo(s))
-		if err != nil || !reflect.DeepEqual(s.PrevTasks, back.PrevTasks) && len(s.PrevTasks)+len(back.PrevTasks) > 0 {
-			t.Fatalf("%x: %+v then %+v, %v", b, s, back, err)
+		if err != nil {
+			t.Fatalf("%x: re-encoded %+v does not decode: %v", b, s, err)
+		}
+		back.Version = s.Version
+		if s.Version == 1 {
+			back.PrevStandbys, back.OffsetSums = s.PrevStandbys, s.OffsetSums
+		}
+		if !reflect.DeepEqual(s, back) {
+			t.Fatalf("%x: %+v then %+v", b, s, back)
+		}
+	})
+}
+
+func FuzzDecodeAssignmentInfo(f *testing.F) {
+	f.Add(EncodeAssignmentInfo(AssignmentInfo{}))
+	f.Add(EncodeAssignmentInfo(AssignmentInfo{Version: 1, Followup: true}))
+	f.Add(EncodeAssignmentInfo(AssignmentInfo{ProbeAfter: time.Second, Standbys: []TaskID{{Subtopology: 1, Partition: 0}},
+		Hosts: []HostTasks{{Endpoint: "x:9", Active: []TaskID{{Subtopology: 0, Partition: 3}}}}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := DecodeAssignmentInfo(b)
+		if err != nil {
+			return
+		}
+		back, err := DecodeAssignmentInfo(EncodeAssignmentInfo(a))
+		if err != nil || back.Version != a.Version || back.Followup != a.Followup || back.ShutdownApp != a.ShutdownApp || len(back.Hosts) != len(a.Hosts) {
+			t.Fatalf("%x: %+v then %+v, %v", b, a, back, err)
 		}
 	})
 }
@@ -194,7 +265,9 @@ func FuzzParseSyncAssignment(f *testing.F) {
 	at := kmsg.NewConsumerMemberAssignmentTopic()
 	at.Topic, at.Partitions = "t", []int32{0, 2}
 	a.Topics = append(a.Topics, at)
-	a.UserData = []byte{assignmentVersion, assignErrNone, flagFollowup}
+	a.UserData = []byte{1, assignErrNone, flagFollowup}
+	f.Add(a.AppendTo(nil))
+	a.UserData = EncodeAssignmentInfo(AssignmentInfo{Standbys: []TaskID{{Subtopology: 0, Partition: 1}}, Hosts: []HostTasks{{Endpoint: "h:1", Active: []TaskID{{Subtopology: 0, Partition: 0}}}}})
 	f.Add(a.AppendTo(nil))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -48,6 +49,8 @@ const (
 	PropNumStandbyReplicas     = "num.standby.replicas"
 	PropApplicationServer      = "application.server"
 	PropAcceptableRecoveryLag  = "acceptable.recovery.lag"
+	PropMaxWarmupReplicas      = "max.warmup.replicas"
+	PropProbingRebalanceMs     = "probing.rebalance.interval.ms"
 	PropRepartitionPurgeMs     = "repartition.purge.interval.ms"
 	PropTopologyOptimization   = "topology.optimization"
 	PropMetricsRecordingLevel  = "metrics.recording.level"
@@ -120,11 +123,28 @@ type Config struct {
 	// AutoOffsetReset is where sources start without a committed offset:
 	// "earliest" (the default, as Kafka Streams) or "latest".
 	AutoOffsetReset string
-	// NumStandbyReplicas is accepted for the scaling work; the default value
-	// is 0 and only 0 is supported now.
+	// NumStandbyReplicas is how many standby replicas of each stateful
+	// task the assignor places on other instances (warm copies of its
+	// stores fed from the changelogs, promoted on failover). The default
+	// value is 0.
 	NumStandbyReplicas int
-	// ApplicationServer is host:port for interactive queries (accepted,
-	// not used yet). The default value is "".
+	// AcceptableRecoveryLag is how many changelog records an instance's
+	// copy of a task may be behind for the instance to count as caught up
+	// (KIP-441): a task moves to a new owner only once it is. The default
+	// value is 10000.
+	AcceptableRecoveryLag int64
+	// MaxWarmupReplicas is how many warm-up replicas (standbys kept on the
+	// instances tasks are moving to, until they catch up) the assignment
+	// may hold at once. The default value is 2.
+	MaxWarmupReplicas int
+	// ProbingRebalanceInterval is how long after an assignment with
+	// warm-ups a probing rebalance checks whether they caught up. The
+	// default value is 10 minutes (Kafka Streams requires at least one
+	// minute; shorter values are accepted here, for tests).
+	ProbingRebalanceInterval time.Duration
+	// ApplicationServer is this instance's host:port for interactive
+	// queries: carried in the subscription, it makes the instance appear
+	// in App.Metadata. The default value is "".
 	ApplicationServer string
 	// RepartitionPurgeInterval is how often consumed repartition records
 	// are deleted. The default value is 30s.
@@ -207,7 +227,7 @@ var streamsKeys = map[string]bool{
 	PropMaxPollRecords: true, PropAutoOffsetReset: true,
 	"default.key.serde": true, "default.value.serde": true, "window.size.ms": true,
 	"rocksdb.config.setter": true, "default.dsl.store": true, "dsl.store.suppliers.class": true,
-	"probing.rebalance.interval.ms": true, "max.warmup.replicas": true, "rack.aware.assignment.tags": true,
+	PropProbingRebalanceMs: true, PropMaxWarmupReplicas: true, "rack.aware.assignment.tags": true,
 }
 
 // ParseConfig parses and validates properties, then applies options.
@@ -224,6 +244,9 @@ func ParseConfig(props Properties, opts ...Option) (*Config, error) {
 		AutoOffsetReset:             "earliest",
 		RepartitionPurgeInterval:    30 * time.Second,
 		MaxPollRecords:              1000,
+		AcceptableRecoveryLag:       10000,
+		MaxWarmupReplicas:           2,
+		ProbingRebalanceInterval:    10 * time.Minute,
 		ClientProperties:            map[string]Properties{"consumer": {}, "producer": {}, "admin": {}},
 	}
 	var errs []error
@@ -330,9 +353,22 @@ func ParseConfig(props Properties, opts ...Option) (*Config, error) {
 				bad(k, v, "want earliest or latest")
 			}
 		case PropNumStandbyReplicas:
-			c.NumStandbyReplicas = int(intProp(k, v, 0, 0))
+			c.NumStandbyReplicas = int(intProp(k, v, 0, 1024))
+		case PropAcceptableRecoveryLag:
+			c.AcceptableRecoveryLag = intProp(k, v, 0, 1<<62)
+		case PropMaxWarmupReplicas:
+			c.MaxWarmupReplicas = int(intProp(k, v, 1, 1<<20))
+		case PropProbingRebalanceMs:
+			c.ProbingRebalanceInterval = time.Duration(intProp(k, v, 1, 1<<40)) * time.Millisecond
 		case PropApplicationServer:
-			c.ApplicationServer = v
+			c.ApplicationServer = strings.TrimSpace(v)
+			if c.ApplicationServer != "" {
+				if _, port, err := net.SplitHostPort(c.ApplicationServer); err != nil || port == "" {
+					bad(k, v, "want host:port")
+				} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+					bad(k, v, "want host:port with a port in [0, 65535]")
+				}
+			}
 		case PropRepartitionPurgeMs:
 			c.RepartitionPurgeInterval = time.Duration(intProp(k, v, 1, 1<<40)) * time.Millisecond
 		case PropMaxPollRecords:

@@ -71,6 +71,8 @@ type streamThread struct {
 	followupMu sync.Mutex
 	followup   *time.Timer
 	closed     bool
+	// probe is the KIP-441 probing rebalance the assignment asked for.
+	probe *time.Timer
 
 	mu        sync.Mutex
 	tasks     map[TaskID]*Task
@@ -183,6 +185,10 @@ func (t *streamThread) stopFollowups() {
 	if t.followup != nil {
 		t.followup.Stop()
 		t.followup = nil
+	}
+	if t.probe != nil {
+		t.probe.Stop()
+		t.probe = nil
 	}
 }
 
@@ -331,7 +337,13 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 		ctx, cancel := context.WithTimeout(t.prodCtx, commitTimeout)
 		err := t.commit(ctx, t.runningTasks())
 		cancel()
-		if err != nil {
+		if errors.Is(err, errCommitRebalancing) {
+			// Not a failure of the thread: the tasks stay uncommitted and
+			// the next commit, after the rebalance, commits them (or the
+			// rebalance takes them away and their input is processed
+			// again by their new owner).
+			t.app.cfg.Logger.Info("streams: offsets not committed during a rebalance; they are committed after it", "thread", t.name, "err", err)
+		} else if err != nil {
 			return err
 		}
 		t.lastCommit = now
@@ -405,6 +417,14 @@ func (t *streamThread) resumeDrained() {
 	for tp := range t.paused {
 		task, ok := t.byTP[tp]
 		if !ok {
+			// No task any more (closeTask resumes its partitions; this
+			// covers any other way out): franz-go keeps a partition paused
+			// until it is resumed, across rebalances, so resume it or a
+			// later assignment of it would never fetch.
+			if resume == nil {
+				resume = map[string][]int32{}
+			}
+			resume[tp.Topic] = append(resume[tp.Topic], tp.Partition)
 			delete(t.paused, tp)
 			continue
 		}
@@ -476,6 +496,9 @@ func (t *streamThread) commit(ctx context.Context, tasks []*Task) error {
 		})
 		if cerr != nil {
 			t.app.metrics.commitFailures.Add(1)
+			if rebalanceError(cerr) {
+				return fmt.Errorf("%w: %w", errCommitRebalancing, cerr)
+			}
 			return fmt.Errorf("streams: commit offsets: %w", cerr)
 		}
 		for topic, ps := range offsets {
@@ -496,6 +519,18 @@ func (t *streamThread) commit(ctx context.Context, tasks []*Task) error {
 	t.app.metrics.commits.Add(1)
 	t.app.metrics.commitLatencySecs.Observe(time.Since(start).Seconds())
 	return nil
+}
+
+// errCommitRebalancing: the group refused a commit because it is
+// rebalancing or this member's generation is gone (Kafka Streams'
+// TaskMigratedException). The offsets stay uncommitted; nothing is lost.
+var errCommitRebalancing = errors.New("streams: commit refused by a rebalance")
+
+// rebalanceError reports whether a commit error only means the group moved
+// on (a rebalance in progress, an old generation, a member the group no
+// longer knows): the client rejoins by itself.
+func rebalanceError(err error) bool {
+	return errors.Is(err, kerr.RebalanceInProgress) || errors.Is(err, kerr.IllegalGeneration) || errors.Is(err, kerr.UnknownMemberID)
 }
 
 // purge deletes the records of repartition topics that are committed, as
@@ -606,9 +641,25 @@ func (t *streamThread) closeTask(task *Task, clean bool) {
 	if err := task.Close(clean); err != nil {
 		t.app.cfg.Logger.Warn("streams: close task", "thread", t.name, "task", task.ID().String(), "err", err)
 	}
+	t.app.standbys.deactivate(task.ID())
 	delete(t.tasks, task.ID())
+	var resume map[string][]int32
 	for _, tp := range task.Partitions() {
 		delete(t.byTP, tp)
+		// franz-go keeps a partition paused until it is resumed, across
+		// revocations: a partition paused for this task (restoring, or
+		// back-pressure) and assigned again later, to a task that needs
+		// no restore, would otherwise never be fetched again.
+		if t.paused[tp] {
+			delete(t.paused, tp)
+			if resume == nil {
+				resume = map[string][]int32{}
+			}
+			resume[tp.Topic] = append(resume[tp.Topic], tp.Partition)
+		}
+	}
+	if resume != nil {
+		t.cl.ResumeFetchPartitions(resume)
 	}
 	var remove map[string][]int32
 	for tp, r := range t.restoring {
@@ -656,8 +707,10 @@ func (t *streamThread) ensureTasks(ctx context.Context) error {
 			}
 			continue
 		}
+		t.app.standbys.activate(id) // a standby of it here hands over its state
 		task, err := NewTask(t.app.topo, id, tps, t.taskConfig())
 		if err != nil {
+			t.app.standbys.deactivate(id)
 			return err
 		}
 		t.tasks[id] = task
@@ -860,6 +913,7 @@ func (t *streamThread) shutdown(clean bool) {
 	}
 	t.mu.Unlock()
 	t.stopFollowups()
+	t.app.standbys.assign(t.id, t.name, nil)
 	t.cancel()
 	t.prodCancel()
 	if t.restoreCl != nil {

@@ -1,0 +1,159 @@
+package streams
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/rivulet-io/rivulet/statestore"
+	"github.com/rivulet-io/rivulet/topology"
+)
+
+// What the assignor needs to know about task state: which tasks have
+// changelogged stores, how far the changelogs go (the leader asks the
+// brokers), and how far this instance's copies go (from checkpoint files,
+// standby tasks and running tasks).
+
+// endOffsetsTimeout bounds the leader's ListOffsets for task lags.
+const endOffsetsTimeout = 10 * time.Second
+
+// taskChangelogs returns the changelog partitions of each of tasks that has
+// logged stores.
+func (a *App) taskChangelogs(tasks []TaskID) map[TaskID][]TopicPartition {
+	logged := map[int][]string{}
+	for _, s := range a.topo.subs {
+		if s.Global {
+			continue
+		}
+		for _, name := range s.Stores {
+			if spec := a.topo.t.Store(name); spec != nil && spec.Logging && !spec.Global {
+				logged[s.ID] = append(logged[s.ID], topology.ChangelogTopicName(a.cfg.ApplicationID, name))
+			}
+		}
+	}
+	out := map[TaskID][]TopicPartition{}
+	for _, t := range tasks {
+		for _, topic := range logged[t.Subtopology] {
+			out[t] = append(out[t], TopicPartition{Topic: topic, Partition: t.Partition})
+		}
+	}
+	return out
+}
+
+// changelogEndSums returns, for each task with changelogs, the sum of their
+// end offsets (a task missing from the result has unknown ends: the brokers
+// did not answer).
+func (a *App) changelogEndSums(changelogs map[TaskID][]TopicPartition) map[TaskID]int64 {
+	if len(changelogs) == 0 {
+		return nil
+	}
+	a.mu.Lock()
+	admin, ctx := a.admin, a.runCtx
+	a.mu.Unlock()
+	if admin == nil || ctx == nil {
+		return nil
+	}
+	topicSet := map[string]bool{}
+	for _, tps := range changelogs {
+		for _, tp := range tps {
+			topicSet[tp.Topic] = true
+		}
+	}
+	topics := make([]string, 0, len(topicSet))
+	for t := range topicSet {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	ctx, cancel := context.WithTimeout(ctx, endOffsetsTimeout)
+	defer cancel()
+	ends, err := admin.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		a.cfg.Logger.Warn("streams: changelog end offsets for task lags; assigning by stickiness only", "err", err)
+		return nil
+	}
+	out := make(map[TaskID]int64, len(changelogs))
+next:
+	for t, tps := range changelogs {
+		var sum int64
+		for _, tp := range tps {
+			o, ok := ends.Lookup(tp.Topic, tp.Partition)
+			if !ok || o.Err != nil {
+				continue next
+			}
+			sum += o.Offset
+		}
+		out[t] = sum
+	}
+	return out
+}
+
+// taskOffsetSums lists the task states this instance holds, for its
+// subscription: OffsetSumRunning for the tasks it runs (running lists this
+// thread's; the standby manager knows the others'), the standby tasks'
+// current positions, and the checkpoints of the task directories in
+// state.dir. Sorted by task.
+func (a *App) taskOffsetSums(running []TaskID) []TaskOffsetSum {
+	sums := map[TaskID]int64{}
+	root := filepath.Join(a.cfg.StateDir, a.cfg.ApplicationID)
+	if entries, err := os.ReadDir(root); err == nil {
+		for _, e := range entries {
+			if !e.IsDir() {
+				continue
+			}
+			id, err := topology.ParseTaskID(e.Name())
+			if err != nil {
+				continue // "global" and strangers
+			}
+			if sum, ok := checkpointSum(filepath.Join(root, e.Name())); ok {
+				sums[id] = sum
+			}
+		}
+	}
+	for id, sum := range a.standbys.positions() {
+		sums[id] = sum
+	}
+	for _, id := range a.standbys.activeTasks() {
+		sums[id] = OffsetSumRunning
+	}
+	for _, id := range running {
+		sums[id] = OffsetSumRunning
+	}
+	out := make([]TaskOffsetSum, 0, len(sums))
+	for id, s := range sums {
+		out = append(out, TaskOffsetSum{Task: id, Sum: s})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Task.Less(out[j].Task) })
+	if len(out) > maxTasksInSubscription {
+		out = out[:maxTasksInSubscription]
+	}
+	return out
+}
+
+// checkpointSum sums the checkpointed offsets of the stores in a task
+// directory; ok is false when none has a readable checkpoint.
+func checkpointSum(taskDir string) (int64, bool) {
+	stores, err := os.ReadDir(taskDir)
+	if err != nil {
+		return 0, false
+	}
+	var sum int64
+	found := false
+	for _, s := range stores {
+		if !s.IsDir() {
+			continue
+		}
+		cp, err := statestore.ReadCheckpoint(filepath.Join(taskDir, s.Name()))
+		if err != nil || len(cp) == 0 {
+			continue
+		}
+		for _, off := range cp {
+			if off > 0 {
+				sum += off
+			}
+		}
+		found = true
+	}
+	return sum, found
+}

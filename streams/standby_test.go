@@ -1,0 +1,256 @@
+package streams_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+// pollUntil polls cond every 20 ms until it holds or timeout passes; it
+// fails the test with what describe says then.
+func pollUntil(t *testing.T, timeout time.Duration, cond func() bool, describe func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: %s", describe())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// distinctWords returns n lines of one distinct word each.
+func distinctWords(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		// letters only: the word-count topology splits on anything else
+		out[i] = prefix + strings.Map(func(r rune) rune { return 'a' + (r - '0') }, fmt.Sprintf("%05d", i))
+	}
+	return out
+}
+
+func activeTasks(app *streams.App) map[streams.TaskID]bool {
+	out := map[streams.TaskID]bool{}
+	for _, ti := range app.Tasks() {
+		if ti.State == streams.TaskRunning {
+			out[ti.ID] = true
+		}
+	}
+	return out
+}
+
+func statefulCount(tasks map[streams.TaskID]bool) int {
+	n := 0
+	for id := range tasks {
+		if id.Subtopology == 1 { // the word count's counting sub-topology
+			n++
+		}
+	}
+	return n
+}
+
+// TestStandbyReplicasAndHostMetadata runs a word count on two instances
+// with num.standby.replicas=1 and application.server set: each instance
+// keeps caught-up standby copies of the other's stores, every instance
+// sees the same host metadata (active and standby tasks, partitions and
+// stores by host:port), keys map to the instance running their task, and
+// when one instance leaves the other takes its tasks over from its
+// standbys without restoring the changelogs.
+func TestStandbyReplicasAndHostMetadata(t *testing.T) {
+	br := startBrokerlite(t)
+	id := uniq("standby")
+	in, out := id+"-in", id+"-out"
+	createTopic(t, br.addrs, 4, in, out)
+	b := streams.NewBuilder()
+	wordCountTopology(b, in, out, "counts")
+	topo := build(t, b)
+	mk := func(server string) *streams.App {
+		return startApp(t, topo, streams.Properties{
+			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),
+			"commit.interval.ms": "100", "num.standby.replicas": "1", "application.server": server,
+		})
+	}
+	a1, a2 := mk("127.0.0.1:7001"), mk("127.0.0.1:7002")
+	ls := distinctWords("w", 400)
+	want := map[string]int64{}
+	produce(t, br.addrs, lines(in, ls...)...)
+	addWords(want, ls...)
+	waitCounts(t, br.addrs, out, want)
+
+	// Both see the same metadata: two hosts, every task active once, every
+	// counting task standby on the other host.
+	metaOK := func() bool {
+		m1, m2 := a1.Metadata(), a2.Metadata()
+		if len(m1) != 2 || !reflect.DeepEqual(m1, m2) {
+			return false
+		}
+		active := map[streams.TaskID]string{}
+		for _, m := range m1 {
+			for _, tk := range m.ActiveTasks {
+				if _, dup := active[tk]; dup {
+					return false
+				}
+				active[tk] = m.Endpoint()
+			}
+		}
+		if len(active) != 8 {
+			return false
+		}
+		for _, m := range m1 {
+			if len(m.ActiveTasks) != 4 || len(m.StandbyTasks) != 2 {
+				return false
+			}
+			for _, tk := range m.StandbyTasks {
+				if tk.Subtopology != 1 || active[tk] == m.Endpoint() {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	byEndpoint := map[string]*streams.App{"127.0.0.1:7001": a1, "127.0.0.1:7002": a2}
+	// ... and each instance runs what the metadata says (a cooperative
+	// move takes two rebalances).
+	runsIt := func() bool {
+		for _, m := range a1.Metadata() {
+			got := activeTasks(byEndpoint[m.Endpoint()])
+			if len(got) != len(m.ActiveTasks) {
+				return false
+			}
+			for _, tk := range m.ActiveTasks {
+				if !got[tk] {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	pollUntil(t, 30*time.Second, func() bool { return metaOK() && runsIt() }, func() string {
+		return fmt.Sprintf("metadata %+v / %+v; tasks %v / %v", a1.Metadata(), a2.Metadata(), a1.Tasks(), a2.Tasks())
+	})
+	for _, m := range a1.Metadata() {
+		if !reflect.DeepEqual(m.StateStores, []string{"counts"}) || !reflect.DeepEqual(m.StandbyStateStores, []string{"counts"}) || len(m.ActivePartitions) != 4 || len(m.StandbyPartitions) != 2 {
+			t.Errorf("metadata of %s: %+v", m.Endpoint(), m)
+		}
+	}
+	if got := a1.MetadataForStore("counts"); len(got) != 2 {
+		t.Errorf("MetadataForStore: %d instances", len(got))
+	}
+	if got := a1.MetadataForStore("nope"); len(got) != 0 {
+		t.Errorf("MetadataForStore of an unknown store: %+v", got)
+	}
+	if _, ok := a1.MetadataForKey("nope", []byte("x"), nil); ok {
+		t.Errorf("MetadataForKey of an unknown store succeeded")
+	}
+	// A key maps to the instance that runs its counting task, and its
+	// standby is on the other one.
+	for _, w := range ls[:20] {
+		q, ok := a2.QueryMetadataForKey("counts", []byte(w), nil)
+		if !ok || q.Partition != streams.DefaultKeyPartitioner([]byte(w), 4) || len(q.Standbys) != 1 || q.Standbys[0].Endpoint() == q.Active.Endpoint() {
+			t.Fatalf("key %s: %+v %v", w, q, ok)
+		}
+		owner := byEndpoint[q.Active.Endpoint()]
+		if owner == nil || !activeTasks(owner)[streams.TaskID{Subtopology: 1, Partition: q.Partition}] {
+			t.Fatalf("key %s: metadata says %s, which does not run task 1_%d", w, q.Active.Endpoint(), q.Partition)
+		}
+		if m, ok := a1.MetadataForKey("counts", []byte(w), nil); !ok || m.Endpoint() != q.Active.Endpoint() {
+			t.Fatalf("MetadataForKey(%s) = %+v, %v", w, m, ok)
+		}
+	}
+
+	// Standbys catch up with the changelogs.
+	caughtUp := func(app *streams.App) bool {
+		sts := app.StandbyTasks()
+		if len(sts) != 2 {
+			return false
+		}
+		for _, st := range sts {
+			if len(st.Changelogs) != 1 || st.Changelogs[0].Lag != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	pollUntil(t, 30*time.Second, func() bool { return caughtUp(a1) && caughtUp(a2) },
+		func() string { return fmt.Sprintf("standbys %+v / %+v", a1.StandbyTasks(), a2.StandbyTasks()) })
+
+	// a1 leaves: a2 promotes its standbys, restoring (almost) nothing.
+	restoredBefore := metric(t, a2, "rivulet_streams_restore_records_total")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	must(t, a1.Close(ctx))
+	more := []string{"w" + "aaaaa", "fresh words"}
+	produce(t, br.addrs, lines(in, more...)...)
+	addWords(want, more...)
+	waitCounts(t, br.addrs, out, want)
+	pollUntil(t, 30*time.Second, func() bool { return len(activeTasks(a2)) == 8 }, func() string { return fmt.Sprint(a2.Tasks()) })
+	restored := metric(t, a2, "rivulet_streams_restore_records_total") - restoredBefore
+	if restored > 40 { // 400 words in the changelogs; a full restore of the two tasks reads ~200
+		t.Errorf("failover restored %v changelog records; the standbys should have had them", restored)
+	}
+	if sts := a2.StandbyTasks(); len(sts) != 0 {
+		t.Errorf("standbys left on the only instance: %+v", sts)
+	}
+	pollUntil(t, 30*time.Second, func() bool { m := a2.Metadata(); return len(m) == 1 && len(m[0].ActiveTasks) == 8 },
+		func() string { return fmt.Sprintf("metadata %+v", a2.Metadata()) })
+}
+
+// TestWarmupReplicasBeforeMove follows KIP-441: a second instance joins an
+// instance holding all the state; the counting tasks stay where their
+// state is while warm-up replicas on the new instance catch up, and move
+// only then (probing rebalances), so the new instance restores nothing
+// itself; in the end the state and the tasks are spread evenly.
+func TestWarmupReplicasBeforeMove(t *testing.T) {
+	br := startBrokerlite(t)
+	id := uniq("warmup")
+	in, out := id+"-in", id+"-out"
+	createTopic(t, br.addrs, 4, in, out)
+	b := streams.NewBuilder()
+	wordCountTopology(b, in, out, "counts")
+	topo := build(t, b)
+	props := func() streams.Properties {
+		return streams.Properties{
+			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),
+			"commit.interval.ms": "100", "acceptable.recovery.lag": "5", "max.warmup.replicas": "1",
+			"probing.rebalance.interval.ms": "300",
+		}
+	}
+	a1 := startApp(t, topo, props())
+	ls := distinctWords("v", 400)
+	want := map[string]int64{}
+	produce(t, br.addrs, lines(in, ls...)...)
+	addWords(want, ls...)
+	waitCounts(t, br.addrs, out, want)
+	pollUntil(t, 30*time.Second, func() bool { return len(activeTasks(a1)) == 8 }, func() string { return fmt.Sprint(a1.Tasks()) })
+
+	a2 := startApp(t, topo, props())
+	sawWarmup, sawCountingOnlyOnA1 := false, false
+	pollUntil(t, 60*time.Second, func() bool {
+		if len(a2.StandbyTasks()) > 0 {
+			sawWarmup = true
+		}
+		t1, t2 := activeTasks(a1), activeTasks(a2)
+		if len(t2) > 0 && statefulCount(t2) == 0 {
+			sawCountingOnlyOnA1 = true
+		}
+		return len(t1) == 4 && len(t2) == 4 && statefulCount(t1) == 2 && statefulCount(t2) == 2
+	}, func() string { return fmt.Sprintf("tasks %v / %v", a1.Tasks(), a2.Tasks()) })
+	if !sawWarmup {
+		t.Errorf("the new instance never held a warm-up replica")
+	}
+	if !sawCountingOnlyOnA1 {
+		t.Errorf("the counting tasks moved before their new owner caught up")
+	}
+	if n := metric(t, a2, "rivulet_streams_restore_records_total"); n > 20 {
+		t.Errorf("the new instance restored %v records itself; its warm-ups should have", n)
+	}
+	more := []string{"vaaaaa vaaaab", "after move"}
+	produce(t, br.addrs, lines(in, more...)...)
+	addWords(want, more...)
+	waitCounts(t, br.addrs, out, want)
+}
