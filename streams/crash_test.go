@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -58,6 +59,9 @@ func startChild(t *testing.T, bin string, args ...string) *child {
 	t.Helper()
 	c := &child{out: new(bytes.Buffer), mu: new(sync.Mutex)}
 	c.cmd = exec.Command(bin, args...)
+	// Debug logs (rebalances, assignments, restores) for the failure
+	// report; nothing is logged per record.
+	c.cmd.Env = append(os.Environ(), "TESTAPP_DEBUG=1")
 	c.cmd.Stdout = lockedWriter{c.mu, c.out}
 	c.cmd.Stderr = lockedWriter{c.mu, c.out}
 	must(t, c.cmd.Start())
@@ -120,7 +124,14 @@ func TestKillAndRestartLosesNothing(t *testing.T) {
 	must(t, err)
 	// Persistent (Badger, checkpoints) stores on brokerlite, in-memory
 	// stores (full restore from the changelog) on kfake; static membership
-	// on one of them so that restarts are quick and both paths run.
+	// on one of them so that both paths run.
+	//
+	// Dynamic membership runs on brokerlite only: kfake keeps a dynamic
+	// member that is killed while it waits in JoinGroup for good (it arms
+	// no session timer for a member waiting in a join, and its SyncGroup
+	// deadline is dropped once the leader syncs), so the partitions
+	// assigned to the dead member are never processed again. brokerlite,
+	// as Kafka, starts every member's session timer when a join completes.
 	for _, br := range brokers(t) {
 		inMemory := br.name == "kfake"
 		if testing.Short() && inMemory {
@@ -131,7 +142,7 @@ func TestKillAndRestartLosesNothing(t *testing.T) {
 			name = br.name + "/in-memory"
 		}
 		t.Run(name, func(t *testing.T) {
-			killAndRestart(t, bin, br, inMemory, br.name == "brokerlite")
+			killAndRestart(t, bin, br, inMemory, br.name == "kfake")
 		})
 	}
 }
@@ -155,12 +166,15 @@ func killAndRestart(t *testing.T, bin string, br broker, inMemory, static bool) 
 		args = append(args, "--instance-id", "crash-"+suffix)
 	}
 
-	// The producer writes batches in the background while the app is
-	// killed and restarted.
+	// The producer writes paced batches in three stages, one per instance,
+	// so that each kill lands while its instance has input to process.
 	want := map[string]int64{}
 	for i := 0; i < total; i++ {
 		want[fmt.Sprintf("k%02d", i%keys)]++
 	}
+	release := make(chan int, 3) // how many more batches the producer may write
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
 	prodDone := make(chan error, 1)
 	go func() {
 		cl, err := kgo.NewClient(kgo.SeedBrokers(br.addrs...))
@@ -170,27 +184,38 @@ func killAndRestart(t *testing.T, bin string, br broker, inMemory, static bool) 
 		}
 		defer cl.Close()
 		per := total / batches
-		for b := 0; b < batches; b++ {
-			var recs []*kgo.Record
-			for i := b * per; i < (b+1)*per; i++ {
-				recs = append(recs, &kgo.Record{Topic: in, Key: []byte(fmt.Sprintf("k%02d", i%keys)), Value: []byte(fmt.Sprintf("id%05d", i))})
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			err := cl.ProduceSync(ctx, recs...).FirstErr()
-			cancel()
-			if err != nil {
-				prodDone <- err
+		for b := 0; b < batches; {
+			var n int
+			select {
+			case n = <-release:
+			case <-stop:
+				prodDone <- fmt.Errorf("producer stopped at batch %d", b)
 				return
 			}
-			time.Sleep(150 * time.Millisecond) // pace the input so the kills land mid-stream
+			for end := min(b+n, batches); b < end; b++ {
+				var recs []*kgo.Record
+				for i := b * per; i < (b+1)*per; i++ {
+					recs = append(recs, &kgo.Record{Topic: in, Key: []byte(fmt.Sprintf("k%02d", i%keys)), Value: []byte(fmt.Sprintf("id%05d", i))})
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				err := cl.ProduceSync(ctx, recs...).FirstErr()
+				cancel()
+				if err != nil {
+					prodDone <- err
+					return
+				}
+				time.Sleep(150 * time.Millisecond) // pace the input so the kills land mid-stream
+			}
 		}
 		prodDone <- nil
 	}()
 
-	// Watch the counts topic; the kills happen once output shows progress.
+	// Watch the counts topic; an instance is killed once it runs and the
+	// output shows progress.
 	seen := 0 // count updates seen so far
 	progress := func(c *child, more int) {
 		t.Helper()
+		c.waitOutput(t, "to=RUNNING")
 		want := seen + more
 		rs := consumeUntil(t, br.addrs, counts, 60*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= want })
 		if len(rs) < want {
@@ -198,14 +223,16 @@ func killAndRestart(t *testing.T, bin string, br broker, inMemory, static bool) 
 		}
 		seen = len(rs)
 	}
+	release <- 15
 	c := startChild(t, bin, args...)
 	progress(c, 1)
 	c.kill(t)
 	c = startChild(t, bin, args...)
-	c.waitOutput(t, "started")
+	release <- 15
 	progress(c, 5)
 	c.kill(t)
 	c = startChild(t, bin, args...)
+	release <- batches - 30
 	c.waitOutput(t, "started")
 	must(t, <-prodDone)
 
@@ -233,11 +260,12 @@ func killAndRestart(t *testing.T, bin string, br broker, inMemory, static bool) 
 		}
 	}
 	if missing > 0 {
-		t.Fatalf("%d of %d input records never reached the output (lost)\napp output:\n%s", missing, total, c.output())
+		t.Fatalf("%d of %d input records never reached the output\n%s\nlast instance's output:\n%s",
+			missing, total, crashReport(t, br.addrs, "crash-"+suffix, in, ids, wantIDs, seenIDs, c), c.output())
 	}
 	// Final counts: never below the truth.
 	var last map[string]int64
-	consumeUntil(t, br.addrs, counts, 90*time.Second, func(rs []*kgo.Record) bool {
+	countRecs := consumeUntil(t, br.addrs, counts, 90*time.Second, func(rs []*kgo.Record) bool {
 		last = lastValues(rs, i64)
 		for k, n := range want {
 			if last[k] < n {
@@ -246,10 +274,16 @@ func killAndRestart(t *testing.T, bin string, br broker, inMemory, static bool) 
 		}
 		return true
 	})
+	low := false
 	for k, n := range want {
 		if last[k] < n {
+			low = true
 			t.Errorf("count of %s = %d, below the true count %d", k, last[k], n)
 		}
+	}
+	if low {
+		t.Fatalf("%d count updates read\n%s\nlast instance's output:\n%s", len(countRecs),
+			crashReport(t, br.addrs, "crash-"+suffix, in, ids, wantIDs, seenIDs, c), c.output())
 	}
 	over := int64(0)
 	for k, n := range want {
@@ -257,4 +291,129 @@ func killAndRestart(t *testing.T, bin string, br broker, inMemory, static bool) 
 	}
 	t.Logf("%s: %d records, %d keys; counts over the truth by %d in total (at-least-once duplicates after the kills)", br.name, total, keys, over)
 	c.stop(t)
+}
+
+// crashReport explains a failed kill-and-restart run: where the missing
+// input records are (partition and offsets), the group's committed offsets
+// against the input's end offsets (records behind a committed offset were
+// acknowledged as processed: lost; records after it were never processed:
+// a stuck instance), the group's members and assignment, and the running
+// instance's own view (its tasks, their states and its metrics, which it
+// prints on SIGUSR1).
+func crashReport(t *testing.T, addrs []string, group, in, ids string, wantIDs, seenIDs map[string]bool, c *child) string {
+	t.Helper()
+	var b strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm := adminFor(t, addrs)
+
+	// Where each input id sits.
+	ends, err := adm.ListEndOffsets(ctx, in, ids)
+	if err != nil {
+		fmt.Fprintf(&b, "end offsets: %v\n", err)
+	}
+	inputLen := int64(0)
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Topic == in {
+			inputLen += o.Offset
+		}
+	})
+	type pos struct {
+		p   int32
+		off int64
+	}
+	where := map[string]pos{}
+	consumeUntil(t, addrs, in, 20*time.Second, func(rs []*kgo.Record) bool {
+		for _, r := range rs {
+			where[strings.ToUpper(string(r.Value))] = pos{r.Partition, r.Offset}
+		}
+		return int64(len(rs)) >= inputLen
+	})
+	type span struct {
+		n        int
+		lo, hi   int64
+		examples []string
+	}
+	missingBy := map[int32]*span{}
+	for id := range wantIDs {
+		if seenIDs[id] {
+			continue
+		}
+		w, ok := where[id]
+		if !ok {
+			w = pos{-1, -1}
+		}
+		s := missingBy[w.p]
+		if s == nil {
+			s = &span{lo: w.off, hi: w.off}
+			missingBy[w.p] = s
+		}
+		s.n++
+		s.lo, s.hi = min(s.lo, w.off), max(s.hi, w.off)
+		if len(s.examples) < 5 {
+			s.examples = append(s.examples, id)
+		}
+	}
+	committed, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		fmt.Fprintf(&b, "committed offsets: %v\n", err)
+	}
+	fmt.Fprintf(&b, "input %s, %d records; per partition: missing ids (partition -1: not found in the input), committed offset, end offset:\n", in, len(where))
+	for p := int32(-1); p < 8; p++ {
+		s := missingBy[p]
+		end, hasEnd := ends.Lookup(in, p)
+		if s == nil && !hasEnd {
+			continue
+		}
+		com := int64(-1)
+		if o, ok := committed.Lookup(in, p); ok {
+			com = o.At
+		}
+		if s == nil {
+			fmt.Fprintf(&b, "  p%d: none missing; committed %d, end %d\n", p, com, end.Offset)
+			continue
+		}
+		verdict := "never processed (stuck)"
+		if com > s.lo {
+			verdict = "some behind the committed offset (LOST)"
+		}
+		fmt.Fprintf(&b, "  p%d: %d missing at offsets %d..%d (e.g. %v); committed %d, end %d: %s\n",
+			p, s.n, s.lo, s.hi, s.examples, com, end.Offset, verdict)
+	}
+	if o, ok := ends.Lookup(ids, 0); ok {
+		fmt.Fprintf(&b, "output %s: %d ids read, end offsets:", ids, len(seenIDs))
+		ends.Each(func(lo kadm.ListedOffset) {
+			if lo.Topic == ids {
+				fmt.Fprintf(&b, " p%d=%d", lo.Partition, lo.Offset)
+			}
+		})
+		_ = o
+		b.WriteString("\n")
+	}
+	if gs, err := adm.DescribeGroups(ctx, group); err != nil {
+		fmt.Fprintf(&b, "describe group: %v\n", err)
+	} else {
+		for _, g := range gs {
+			fmt.Fprintf(&b, "group %s: state %s, %d members, err %v\n", g.Group, g.State, len(g.Members), g.Err)
+			for _, m := range g.Members {
+				a, _ := m.Assigned.AsConsumer()
+				var parts []string
+				if a != nil {
+					for _, tp := range a.Topics {
+						parts = append(parts, fmt.Sprintf("%s%v", tp.Topic, tp.Partitions))
+					}
+				}
+				fmt.Fprintf(&b, "  member %s (client %s, %s): %v\n", m.MemberID, m.ClientID, m.ClientHost, parts)
+			}
+		}
+	}
+	// The instance's own view.
+	if c.cmd.ProcessState == nil && c.cmd.Process.Signal(syscall.SIGUSR1) == nil {
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(c.output(), "testapp: end of state") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		b.WriteString("(the instance's tasks and metrics are at the end of its output)\n")
+	}
+	return b.String()
 }

@@ -88,16 +88,58 @@ func main() {
 		fail(err)
 	}
 	fmt.Println("started")
-	select {
-	case <-sig:
-	case <-app.Done():
-		fail(fmt.Errorf("application stopped: %v", app.Err()))
+	// SIGUSR1 prints the instance's state (the kill test's failure report).
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+wait:
+	for {
+		select {
+		case <-usr1:
+			printState(app)
+		case <-sig:
+			break wait
+		case <-app.Done():
+			fail(fmt.Errorf("application stopped: %v", app.Err()))
+		}
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := app.Close(ctx); err != nil {
 		fail(err)
 	}
+}
+
+// printState prints the app's state, its tasks and its metrics.
+func printState(app *streams.App) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "testapp: state %s\n", app.State())
+	for _, ti := range app.Tasks() {
+		fmt.Fprintf(&b, "testapp: task %s on %s: %s %v\n", ti.ID, ti.Thread, ti.State, ti.Partitions)
+	}
+	if mfs, err := app.Metrics().Gather(); err == nil {
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				var labels []string
+				for _, l := range m.GetLabel() {
+					labels = append(labels, l.GetName()+"="+l.GetValue())
+				}
+				var v float64
+				switch {
+				case m.Counter != nil:
+					v = m.Counter.GetValue()
+				case m.Gauge != nil:
+					v = m.Gauge.GetValue()
+				case m.Histogram != nil:
+					v = float64(m.Histogram.GetSampleCount())
+				default:
+					continue
+				}
+				fmt.Fprintf(&b, "testapp: metric %s{%s} %g\n", mf.GetName(), strings.Join(labels, ","), v)
+			}
+		}
+	}
+	b.WriteString("testapp: end of state\n")
+	fmt.Print(b.String())
 }
 
 func fail(err error) {
