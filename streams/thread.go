@@ -71,6 +71,8 @@ type streamThread struct {
 	followupMu sync.Mutex
 	followup   *time.Timer
 	closed     bool
+	// probe is the KIP-441 probing rebalance the assignment asked for.
+	probe *time.Timer
 
 	mu        sync.Mutex
 	tasks     map[TaskID]*Task
@@ -183,6 +185,10 @@ func (t *streamThread) stopFollowups() {
 	if t.followup != nil {
 		t.followup.Stop()
 		t.followup = nil
+	}
+	if t.probe != nil {
+		t.probe.Stop()
+		t.probe = nil
 	}
 }
 
@@ -635,6 +641,7 @@ func (t *streamThread) closeTask(task *Task, clean bool) {
 	if err := task.Close(clean); err != nil {
 		t.app.cfg.Logger.Warn("streams: close task", "thread", t.name, "task", task.ID().String(), "err", err)
 	}
+	t.app.standbys.deactivate(task.ID())
 	delete(t.tasks, task.ID())
 	var resume map[string][]int32
 	for _, tp := range task.Partitions() {
@@ -700,8 +707,10 @@ func (t *streamThread) ensureTasks(ctx context.Context) error {
 			}
 			continue
 		}
+		t.app.standbys.activate(id) // a standby of it here hands over its state
 		task, err := NewTask(t.app.topo, id, tps, t.taskConfig())
 		if err != nil {
+			t.app.standbys.deactivate(id)
 			return err
 		}
 		t.tasks[id] = task
@@ -904,6 +913,7 @@ func (t *streamThread) shutdown(clean bool) {
 	}
 	t.mu.Unlock()
 	t.stopFollowups()
+	t.app.standbys.assign(t.id, t.name, nil)
 	t.cancel()
 	t.prodCancel()
 	if t.restoreCl != nil {
