@@ -1,0 +1,232 @@
+package streams
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Interactive queries (issue 8): read a store of a running application
+// from any goroutine, as Kafka Streams' KafkaStreams.store(...) with a
+// QueryableStoreTypes.keyValueStore(). The view covers the store's
+// instances in this instance's active, running tasks; a key held by another
+// instance is found through App.MetadataForKey (key -> partition -> task ->
+// application.server), and asked there (the word-count example's HTTP
+// endpoint forwards to the owner).
+//
+// Each read takes the lock of the stream thread that owns the task, so it
+// never runs while that thread processes, commits or closes the task: a
+// read waits at most for one iteration of the thread's loop. Reads go
+// through the record cache without warming it (tsStore.Get), so queries
+// never change what a task does.
+
+// ErrStoreNotAvailable is returned by queries when no task of this
+// instance holds the store now: the tasks are elsewhere, restoring, or
+// moving in a rebalance (Kafka Streams' InvalidStateStoreException). Retry,
+// or ask the instance that App.MetadataForKey names.
+var ErrStoreNotAvailable = errors.New("streams: store not available on this instance now")
+
+// KeyValueQuery is a read-only view of a key-value store over this
+// instance's running tasks. Safe for concurrent use.
+type KeyValueQuery[K, V any] struct {
+	app  *App
+	name string
+}
+
+// QueryKeyValueStore returns a read-only view of the key-value store name
+// of a running application. For the stores of DSL tables and aggregations,
+// V is the value type (KeyValueQuery[K, V]) or ValueAndTimestamp[V].
+func QueryKeyValueStore[K, V any](app *App, name string) (*KeyValueQuery[K, V], error) {
+	if app == nil {
+		return nil, errors.New("streams: query: nil app")
+	}
+	found := false
+	for _, s := range app.topo.subs {
+		if s.Global {
+			continue
+		}
+		for _, st := range s.Stores {
+			if st == name {
+				found = true
+			}
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("streams: query: the topology has no store %q in its tasks", name)
+	}
+	return &KeyValueQuery[K, V]{app: app, name: name}, nil
+}
+
+// Name returns the store's name.
+func (q *KeyValueQuery[K, V]) Name() string { return q.name }
+
+// each calls fn with the typed store of every running local task that has
+// it, holding the task's thread lock. It returns ErrStoreNotAvailable when
+// there is none.
+func (q *KeyValueQuery[K, V]) each(fn func(TaskID, ReadOnlyKeyValueStore[K, V]) (stop bool, err error)) error {
+	a := q.app
+	switch a.State() {
+	case StateRunning, StateRebalancing:
+	default:
+		return fmt.Errorf("streams: query store %q: %w (state %s)", q.name, ErrNotRunning, a.State())
+	}
+	a.mu.Lock()
+	threads := make([]*streamThread, 0, len(a.threads))
+	for _, t := range a.threads {
+		threads = append(threads, t)
+	}
+	a.mu.Unlock()
+	sort.Slice(threads, func(i, j int) bool { return threads[i].id < threads[j].id })
+	held := false
+	for _, t := range threads {
+		stop, err := func() (bool, error) {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			ids := make([]TaskID, 0, len(t.tasks))
+			for id, task := range t.tasks {
+				if task.State() == TaskRunning {
+					ids = append(ids, id)
+				}
+			}
+			sort.Slice(ids, func(i, j int) bool { return ids[i].Less(ids[j]) })
+			for _, id := range ids {
+				st, ok := t.tasks[id].Store(q.name)
+				if !ok {
+					continue
+				}
+				kv, err := GetKeyValueStore[K, V](storeOf{st}, q.name)
+				if err != nil {
+					return true, fmt.Errorf("streams: query: %w", err)
+				}
+				held = true
+				if stop, err := fn(id, kv); stop || err != nil {
+					return true, err
+				}
+			}
+			return false, nil
+		}()
+		if err != nil || stop {
+			return err
+		}
+	}
+	if !held {
+		return fmt.Errorf("streams: query store %q: %w", q.name, ErrStoreNotAvailable)
+	}
+	return nil
+}
+
+// Get returns key's value from the local task that holds it. ok is false
+// when no local task has the key; the error wraps ErrStoreNotAvailable
+// when no local task holds the store at all.
+func (q *KeyValueQuery[K, V]) Get(key K) (value V, ok bool, err error) {
+	err = q.each(func(_ TaskID, kv ReadOnlyKeyValueStore[K, V]) (bool, error) {
+		v, found, err := kv.Get(key)
+		if err != nil {
+			return true, fmt.Errorf("streams: query store %q: %w", q.name, err)
+		}
+		if found {
+			value, ok = v, true
+		}
+		return found, nil
+	})
+	return value, ok, err
+}
+
+// queryEntry is one result with its serialized key, for merging.
+type queryEntry[K, V any] struct {
+	kb []byte
+	kv KeyValue[K, V]
+}
+
+// Range returns the local entries with from <= key <= to (inclusive, in
+// the byte order of the serialized keys, as ReadOnlyKeyValueStore.Range),
+// merged over the local tasks and sorted, at most limit of them when limit
+// > 0. more is set when entries were left out.
+func (q *KeyValueQuery[K, V]) Range(from, to K, limit int) (entries []KeyValue[K, V], more bool, err error) {
+	return q.collect(limit, func(kv ReadOnlyKeyValueStore[K, V]) (KeyValueIterator[K, V], error) { return kv.Range(from, to) })
+}
+
+// All returns every local entry, sorted, at most limit of them when limit
+// > 0. more is set when entries were left out.
+func (q *KeyValueQuery[K, V]) All(limit int) (entries []KeyValue[K, V], more bool, err error) {
+	return q.collect(limit, func(kv ReadOnlyKeyValueStore[K, V]) (KeyValueIterator[K, V], error) { return kv.All() })
+}
+
+// ApproximateNumEntries sums the estimates of the local stores.
+func (q *KeyValueQuery[K, V]) ApproximateNumEntries() (int64, error) {
+	var n int64
+	err := q.each(func(_ TaskID, kv ReadOnlyKeyValueStore[K, V]) (bool, error) {
+		c, err := kv.ApproximateNumEntries()
+		n += c
+		return false, err
+	})
+	return n, err
+}
+
+// keySerializer is what the typed stores use to serialize keys (kvStore and
+// the stores embedding it).
+type keySerializer[K any] interface {
+	serKey(K) ([]byte, error)
+}
+
+func (q *KeyValueQuery[K, V]) collect(limit int, open func(ReadOnlyKeyValueStore[K, V]) (KeyValueIterator[K, V], error)) ([]KeyValue[K, V], bool, error) {
+	var all []queryEntry[K, V]
+	err := q.each(func(id TaskID, kv ReadOnlyKeyValueStore[K, V]) (bool, error) {
+		ser, ok := q.serializer(kv)
+		if !ok {
+			return true, fmt.Errorf("streams: query store %q: cannot order its keys (%T)", q.name, kv)
+		}
+		it, err := open(kv)
+		if err != nil {
+			return true, fmt.Errorf("streams: query store %q (task %s): %w", q.name, id, err)
+		}
+		// Each store returns its entries in order; one store needs at most
+		// limit+1 of them for the merged answer.
+		n := 0
+		for it.Next() && (limit <= 0 || n <= limit) {
+			k := it.Key()
+			kb, err := ser.serKey(k)
+			if err != nil {
+				it.Close()
+				return true, err
+			}
+			all = append(all, queryEntry[K, V]{kb: bytes.Clone(kb), kv: KeyValue[K, V]{Key: k, Value: it.Value()}})
+			n++
+		}
+		if err := it.Close(); err != nil {
+			return true, fmt.Errorf("streams: query store %q (task %s): %w", q.name, id, err)
+		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	sort.SliceStable(all, func(i, j int) bool { return bytes.Compare(all[i].kb, all[j].kb) < 0 })
+	more := false
+	if limit > 0 && len(all) > limit {
+		all, more = all[:limit], true
+	}
+	out := make([]KeyValue[K, V], len(all))
+	for i := range all {
+		out[i] = all[i].kv
+	}
+	return out, more, nil
+}
+
+// serializer finds the key serializer behind a typed store (possibly a
+// plain view of a table store).
+func (q *KeyValueQuery[K, V]) serializer(kv ReadOnlyKeyValueStore[K, V]) (keySerializer[K], bool) {
+	if s, ok := kv.(keySerializer[K]); ok {
+		return s, true
+	}
+	if p, ok := kv.(*plainTSView[K, V]); ok {
+		return p.s, true
+	}
+	return nil, false
+}
+
+// storeOf is a StoreProvider of one store.
+type storeOf struct{ s StateStore }
+
+func (p storeOf) StateStore(string) (StateStore, error) { return p.s, nil }
