@@ -113,7 +113,36 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 		return st, err
 	}
 	sort.Slice(local.Active, func(i, j int) bool { return local.Active[i].ID.Less(local.Active[j].ID) })
+	for _, sb := range a.StandbyTasks() {
+		ts := TaskStatus{ID: sb.ID, Threads: sb.Threads, InputLag: -1, ChangelogLag: -1}
+		if len(sb.Changelogs) > 0 {
+			ts.ChangelogLag = 0
+			for _, c := range sb.Changelogs {
+				if c.Lag < 0 {
+					ts.ChangelogLag = -1
+					break
+				}
+				ts.ChangelogLag += c.Lag
+			}
+		}
+		local.Standby = append(local.Standby, ts)
+	}
 	st.Instances = append(st.Instances, local)
+	// The others, from the host map of the latest assignment.
+	self, hasSelf := a.LocalMetadata()
+	for _, m := range a.Metadata() {
+		if hasSelf && m.Endpoint() == self.Endpoint() {
+			continue
+		}
+		in := InstanceStatus{Endpoint: m.Endpoint()}
+		for _, id := range m.ActiveTasks {
+			in.Active = append(in.Active, TaskStatus{ID: id, InputLag: -1, ChangelogLag: -1})
+		}
+		for _, id := range m.StandbyTasks {
+			in.Standby = append(in.Standby, TaskStatus{ID: id, InputLag: -1, ChangelogLag: -1})
+		}
+		st.Instances = append(st.Instances, in)
+	}
 	return st, nil
 }
 
