@@ -1,0 +1,200 @@
+package streams_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+// BenchmarkMemberJoin measures the time from a second instance starting
+// until every task runs again, spread over both instances: rivulet-wordcount
+// is the word count (8 input partitions, 16 tasks, a count store of 2000
+// words) with one instance running; franz-go-group is the baseline, a plain
+// franz-go cooperative-sticky consumer joining a group of one over 16
+// partitions, until both members own partitions covering all 16. Each
+// iteration then stops the second instance (untimed) and waits until the
+// first runs everything again.
+//
+//	go test ./streams/ -run '^$' -bench BenchmarkMemberJoin -benchtime 5x
+func BenchmarkMemberJoin(b *testing.B) {
+	br := startBrokerlite(b)
+	b.Run("franz-go-group", func(b *testing.B) {
+		topic := uniq("join-kgo")
+		createTopic(b, br.addrs, 16, topic)
+		group := topic + "-g"
+		first := newTrackedConsumer(b, br.addrs, topic, group)
+		defer first.cl.Close()
+		waitOwned(b, func() bool { return first.owned() == 16 })
+		var total time.Duration
+		for i := 0; i < b.N; i++ {
+			start := time.Now()
+			second := newTrackedConsumer(b, br.addrs, topic, group)
+			waitOwned(b, func() bool { return first.owned() > 0 && second.owned() > 0 && first.owned()+second.owned() == 16 })
+			total += time.Since(start)
+			second.cl.Close()
+			waitOwned(b, func() bool { return first.owned() == 16 })
+		}
+		b.ReportMetric(total.Seconds()/float64(b.N), "s/join")
+		b.ReportMetric(0, "ns/op")
+	})
+	b.Run("rivulet-wordcount", func(b *testing.B) {
+		id := uniq("join")
+		in, out := id+"-in", id+"-out"
+		createTopic(b, br.addrs, 8, in, out)
+		bld := streams.NewBuilder()
+		wordCountTopology(bld, in, out, "counts")
+		topo := build(b, bld)
+		props := func() streams.Properties {
+			return streams.Properties{"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": b.TempDir(), "commit.interval.ms": "100"}
+		}
+		start := func() *streams.App {
+			app, err := streams.New(topo, props(), fastGroup, streams.WithLogger(slog.New(slog.DiscardHandler)))
+			must(b, err)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			must(b, app.Start(ctx))
+			return app
+		}
+		stop := func(app *streams.App) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			must(b, app.Close(ctx))
+		}
+		first := start()
+		defer stop(first)
+		produce(b, br.addrs, lines(in, distinctWords("j", 2000)...)...)
+		waitOwned(b, func() bool { return len(activeTasks(first)) == 16 })
+		var total time.Duration
+		for i := 0; i < b.N; i++ {
+			t0 := time.Now()
+			second := start()
+			waitOwned(b, func() bool {
+				n1, n2 := len(activeTasks(first)), len(activeTasks(second))
+				return n1 > 0 && n2 > 0 && n1+n2 == 16
+			})
+			total += time.Since(t0)
+			stop(second)
+			waitOwned(b, func() bool { return len(activeTasks(first)) == 16 })
+		}
+		b.ReportMetric(total.Seconds()/float64(b.N), "s/join")
+		b.ReportMetric(0, "ns/op")
+	})
+}
+
+type trackedConsumer struct {
+	cl  *kgo.Client
+	mu  sync.Mutex
+	own map[int32]bool
+}
+
+func (c *trackedConsumer) owned() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.own)
+}
+
+func newTrackedConsumer(b *testing.B, addrs []string, topic, group string) *trackedConsumer {
+	c := &trackedConsumer{own: map[int32]bool{}}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()), kgo.HeartbeatInterval(100*time.Millisecond), kgo.SessionTimeout(6*time.Second),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			for _, p := range m[topic] {
+				c.own[p] = true
+			}
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			for _, p := range m[topic] {
+				delete(c.own, p)
+			}
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			for _, p := range m[topic] {
+				delete(c.own, p)
+			}
+		}))
+	must(b, err)
+	c.cl = cl
+	// A group member only takes part while it polls.
+	go func() {
+		for {
+			fs := cl.PollFetches(context.Background())
+			if fs.IsClientClosed() {
+				return
+			}
+		}
+	}()
+	return c
+}
+
+func waitOwned(b *testing.B, cond func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out waiting for the assignment")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// BenchmarkPlanAssignment measures the leader's computation alone for 100
+// instances of 2 threads and 1000 tasks (half stateful, one standby each),
+// against AssignTasks (the plain sticky spread of issue 6) on the same
+// members as the baseline.
+//
+//	go test ./streams/ -run '^$' -bench BenchmarkPlanAssignment
+func BenchmarkPlanAssignment(b *testing.B) {
+	var tasks []streams.TaskID
+	stateful := map[streams.TaskID]bool{}
+	for s := 0; s < 2; s++ {
+		for p := int32(0); p < 500; p++ {
+			t := streams.TaskID{Subtopology: s, Partition: p}
+			tasks = append(tasks, t)
+			if s == 1 {
+				stateful[t] = true
+			}
+		}
+	}
+	in := streams.AssignmentInput{Tasks: tasks, Stateful: stateful, NumStandbys: 1, AcceptableRecoveryLag: 10000, MaxWarmups: 2}
+	var flat []streams.AssignmentMember
+	for c := 0; c < 100; c++ {
+		cl := streams.AssignmentClient{ProcessID: fmt.Sprintf("p%03d", c), Lags: map[streams.TaskID]int64{}}
+		for th := 0; th < 2; th++ {
+			m := streams.AssignmentMember{ID: fmt.Sprintf("p%03d-t%d", c, th)}
+			for i := c*10 + th*5; i < c*10+th*5+5; i++ {
+				m.PrevTasks = append(m.PrevTasks, tasks[i])
+			}
+			cl.Members = append(cl.Members, m)
+			flat = append(flat, m)
+		}
+		for i := 500 + c*5; i < 500+c*5+5; i++ {
+			cl.Lags[tasks[i]] = 0
+		}
+		in.Clients = append(in.Clients, cl)
+	}
+	b.Run("AssignTasks-baseline", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			streams.AssignTasks(tasks, flat)
+		}
+	})
+	b.Run("PlanAssignment", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			streams.PlanAssignment(in)
+		}
+	})
+}
