@@ -115,7 +115,11 @@ type Config struct {
 	// BufferedRecordsPerPartition is how many records a thread buffers per
 	// partition before it pauses fetching it. The default value is 1000.
 	BufferedRecordsPerPartition int
-	// MaxTaskIdle is max.task.idle.ms. The default value is 0.
+	// MaxTaskIdle is max.task.idle.ms (KIP-695): how long a task with an
+	// empty input partition that is caught up waits for more before
+	// processing its other partitions. The default value is 0: it waits
+	// only while that partition's fetch lag is unknown or above zero.
+	// Negative (-1) never waits.
 	MaxTaskIdle time.Duration
 	// PollTimeout is how long a thread blocks waiting for records (poll.ms).
 	// The default value is 100ms.
@@ -339,10 +343,8 @@ func ParseConfig(props Properties, opts ...Option) (*Config, error) {
 		case PropBufferedRecords:
 			c.BufferedRecordsPerPartition = int(intProp(k, v, 1, 1<<30))
 		case PropMaxTaskIdleMs:
-			n := intProp(k, v, -1, 1<<40)
-			if n > 0 {
-				c.MaxTaskIdle = time.Duration(n) * time.Millisecond
-			}
+			// -1 (negative) never waits, not even for a fetch (KIP-695).
+			c.MaxTaskIdle = time.Duration(intProp(k, v, -1, 1<<40)) * time.Millisecond
 		case PropPollMs:
 			c.PollTimeout = time.Duration(intProp(k, v, 1, 1<<40)) * time.Millisecond
 		case PropAutoOffsetReset:

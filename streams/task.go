@@ -52,9 +52,19 @@ type TaskConfig struct {
 	// deserialized. The default value is "" (none).
 	DeadLetterTopic string
 	// MaxTaskIdle is how long the task waits for data on an empty input
-	// partition before processing the others anyway (max.task.idle.ms).
-	// The default value is 0: process whatever is buffered.
+	// partition, once that partition is known to be caught up, before
+	// processing the others anyway (max.task.idle.ms, KIP-695). The default
+	// value is 0: no waiting beyond the fetch (see TrackFetchLag). A
+	// negative value never waits, not even for a fetch.
 	MaxTaskIdle time.Duration
+	// TrackFetchLag says the driver reports each input partition's fetch
+	// position and end with SetFetchPosition (a stream thread does, from
+	// every fetch). Then, unless MaxTaskIdle is negative, a task with an
+	// empty partition whose lag is unknown or above zero does not process
+	// its other partitions: the empty one has records on the broker that
+	// may come first in timestamp order (Kafka Streams' KIP-695). Without
+	// it (streamstest, tests), every partition counts as caught up.
+	TrackFetchLag bool
 	// Logger receives warnings (dropped records). The default value is
 	// slog.Default().
 	Logger *slog.Logger
@@ -123,6 +133,12 @@ type partitionQueue struct {
 	// -1 before the first (kept here rather than in a map: it changes with
 	// every record).
 	consumed int64
+	// Fetch lag (idle_lag.go): fetchNext is the offset after the last
+	// record fetched (-1: none yet); lag is the partition's end minus
+	// fetchNext as of the last fetch, when lagKnown.
+	fetchNext int64
+	lag       int64
+	lagKnown  bool
 }
 
 func (q *partitionQueue) len() int { return len(q.buf) - q.start }
@@ -186,6 +202,9 @@ type Task struct {
 	commitRequested bool
 	punctuations    []*punctuation
 	processing      bool
+	// waiting: the last Process found records but held them back for an
+	// empty partition (fetch lag or max.task.idle.ms).
+	waiting bool
 	// initNode is the node whose Init is running (stores note which node
 	// registers their flush listener).
 	initNode string
@@ -309,7 +328,8 @@ func (t *Task) addPartition(tp TopicPartition) error {
 	if !ok {
 		return fmt.Errorf("source %q cannot read raw records", sn.Name)
 	}
-	q := &partitionQueue{tp: tp, source: sn.Name, head: src.newHead(), partitionTime: -1, consumed: -1}
+	q := &partitionQueue{tp: tp, source: sn.Name, head: src.newHead(), partitionTime: -1, consumed: -1,
+		fetchNext: -1, lagKnown: !t.cfg.TrackFetchLag}
 	t.queues = append(t.queues, q)
 	sort.Slice(t.queues, func(i, j int) bool {
 		a, b := t.queues[i].tp, t.queues[j].tp
@@ -509,19 +529,14 @@ func (t *Task) Process(wallClock int64) (bool, error) {
 	}
 	if best == nil {
 		t.idleSince = -1
+		t.waiting = false
 		return false, nil
 	}
-	if empty && t.cfg.MaxTaskIdle > 0 {
-		if t.idleSince < 0 {
-			t.idleSince = wallClock
-		}
-		if wallClock-t.idleSince < t.cfg.MaxTaskIdle.Milliseconds() {
-			return false, nil
-		}
-		t.cfg.Stats.EnforcedProcessingTotal.Add(1)
-	} else {
-		t.idleSince = -1
+	if empty && t.holdBack(wallClock) {
+		t.waiting = true
+		return false, nil
 	}
+	t.waiting = false
 	raw := &best.buf[best.start]
 	if best.headTS > t.streamTime {
 		t.streamTime = best.headTS

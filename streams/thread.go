@@ -84,6 +84,7 @@ type streamThread struct {
 	failed    bool
 
 	lastCommit   time.Time
+	lastLagCheck time.Time
 	lastPurge    time.Time
 	purgeOffsets map[TopicPartition]int64
 	raws         []RawRecord
@@ -120,6 +121,10 @@ func newStreamThread(a *App, id int) (*streamThread, error) {
 		kgo.Balancers(bal),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
+		// Transaction markers come back as control records (not given to
+		// tasks): their offsets are the fetch position that task idling
+		// compares with the partition's end (idle_lag.go).
+		kgo.KeepControlRecords(),
 		kgo.ConsumeResetOffset(reset),
 		kgo.OnPartitionsAssigned(t.onAssigned),
 		kgo.OnPartitionsRevoked(t.onRevoked),
@@ -221,6 +226,7 @@ func (t *streamThread) taskConfig() TaskConfig {
 		ProductionHandler:      a.cfg.ProductionHandler,
 		DeadLetterTopic:        a.cfg.DeadLetterTopic,
 		MaxTaskIdle:            a.cfg.MaxTaskIdle,
+		TrackFetchLag:          true,
 		Logger:                 a.cfg.Logger.With("thread", t.name),
 		Stats:                  t.stats,
 		Cache:                  a.cache,
@@ -246,6 +252,7 @@ func (t *streamThread) run() (err error) {
 		}
 		t.mu.Lock()
 		busy := len(t.restoring) > 0 || t.hasBuffered()
+		waiting := t.hasWaiting()
 		fatal := t.fatal
 		t.mu.Unlock()
 		if fatal != nil {
@@ -254,6 +261,11 @@ func (t *streamThread) run() (err error) {
 		timeout := t.app.cfg.PollTimeout
 		if busy {
 			timeout = time.Millisecond
+		} else if waiting {
+			// A task waits for a fetch (which ends the poll at once) or
+			// for max.task.idle.ms and end-offset checks (which need the
+			// loop to come round).
+			timeout = min(timeout, 10*time.Millisecond)
 		}
 		pctx, cancel := context.WithTimeout(t.ctx, timeout)
 		fetches := t.cl.PollRecords(pctx, t.app.cfg.MaxPollRecords)
@@ -271,13 +283,109 @@ func (t *streamThread) run() (err error) {
 	}
 }
 
+// hasBuffered reports whether a running task has records it can process
+// (not held back for an empty partition).
 func (t *streamThread) hasBuffered() bool {
 	for _, task := range t.tasks {
-		if task.State() == TaskRunning && task.BufferedTotal() > 0 {
+		if task.State() == TaskRunning && task.BufferedTotal() > 0 && !task.Waiting() {
 			return true
 		}
 	}
 	return false
+}
+
+// hasWaiting reports whether a running task holds records back for an
+// empty partition (task idling, idle_lag.go).
+func (t *streamThread) hasWaiting() bool {
+	for _, task := range t.tasks {
+		if task.Waiting() {
+			return true
+		}
+	}
+	return false
+}
+
+// lagCheckInterval is how often a thread checks the end offsets of empty
+// partitions its tasks wait on.
+const lagCheckInterval = 100 * time.Millisecond
+
+// checkLags tells tasks waiting on empty partitions of unknown or positive
+// fetch lag whether those partitions have anything to fetch (KIP-695): a
+// partition with nothing to fetch never appears in a franz-go fetch, so
+// its end offset is compared with the fetch position, or with the
+// committed offset when nothing was fetched yet. At most every
+// lagCheckInterval. It reports whether it found a partition caught up.
+// Called with t.mu held.
+func (t *streamThread) checkLags() bool {
+	now := t.now()
+	if now.Sub(t.lastLagCheck) < lagCheckInterval {
+		return false
+	}
+	type pending struct {
+		task *Task
+		tp   TopicPartition
+	}
+	var list []pending
+	topicSet := map[string]bool{}
+	for _, task := range t.tasks {
+		if task.State() != TaskRunning {
+			continue
+		}
+		for _, tp := range task.LagPending() {
+			list = append(list, pending{task, tp})
+			topicSet[tp.Topic] = true
+		}
+	}
+	if len(list) == 0 {
+		return false
+	}
+	t.lastLagCheck = now
+	topics := make([]string, 0, len(topicSet))
+	for tp := range topicSet {
+		topics = append(topics, tp)
+	}
+	ctx, cancel := context.WithTimeout(t.ctx, 2*time.Second)
+	defer cancel()
+	ends, err := t.app.admin.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		t.app.cfg.Logger.Debug("streams: end offsets for task idling", "thread", t.name, "err", err)
+		return false
+	}
+	caughtUp := false
+	committed := t.cl.CommittedOffsets()
+	var starts kadm.ListedOffsets
+	for _, p := range list {
+		end, ok := ends.Lookup(p.tp.Topic, p.tp.Partition)
+		if !ok || end.Err != nil {
+			continue
+		}
+		pos, ok := p.task.FetchPosition(p.tp)
+		if !ok {
+			if eo, ok := committed[p.tp.Topic][p.tp.Partition]; ok && eo.Offset >= 0 {
+				pos = eo.Offset
+			} else if t.app.cfg.AutoOffsetReset == "latest" {
+				pos = end.Offset
+			} else {
+				if starts == nil {
+					if starts, err = t.app.admin.ListStartOffsets(ctx, topics...); err != nil {
+						return caughtUp
+					}
+				}
+				start, ok := starts.Lookup(p.tp.Topic, p.tp.Partition)
+				if !ok || start.Err != nil {
+					continue
+				}
+				pos = start.Offset
+			}
+		}
+		if end.Offset <= pos {
+			// Nothing to fetch: the lag is zero. (Above zero the next
+			// fetch brings the records and their position.)
+			p.task.SetFetchPosition(p.tp, pos, end.Offset)
+			caughtUp = true
+		}
+	}
+	return caughtUp
 }
 
 // step handles one poll's worth of work. Called with t.mu held.
@@ -306,6 +414,7 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 			ferr = err
 			return
 		}
+		task.SetFetchPosition(tp, p.Records[len(p.Records)-1].Offset+1, p.HighWatermark)
 		if task.Buffered(tp) >= t.app.cfg.BufferedRecordsPerPartition && !t.paused[tp] {
 			t.cl.PauseFetchPartitions(map[string][]int32{tp.Topic: {tp.Partition}})
 			t.paused[tp] = true
@@ -322,6 +431,11 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 	}
 	if err := t.process(); err != nil {
 		return err
+	}
+	if t.checkLags() {
+		if err := t.process(); err != nil {
+			return err
+		}
 	}
 	t.resumeDrained()
 	now := t.now()
@@ -357,6 +471,9 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 
 func toRaw(dst []RawRecord, recs []*kgo.Record) []RawRecord {
 	for _, r := range recs {
+		if r.Attrs.IsControl() {
+			continue // a transaction marker
+		}
 		raw := RawRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp.UnixMilli()}
 		if len(r.Headers) > 0 {
 			raw.Headers = make([]Header, len(r.Headers))
