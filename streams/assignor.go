@@ -595,30 +595,7 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 		MaxWarmups:            cfg.MaxWarmupReplicas,
 	}
 	for process, c := range clients {
-		for _, s := range sums[process] {
-			if !stateful[s.Task] {
-				continue
-			}
-			var lag int64
-			switch end, known := ends[s.Task]; {
-			case s.Sum == OffsetSumRunning || s.Sum < 0:
-				lag = 0
-			case !known:
-				lag = 0 // end offsets unavailable: state counts as caught up (stickiness)
-			default:
-				lag = max(end-s.Sum, 0)
-			}
-			if old, ok := c.Lags[s.Task]; !ok || lag < old {
-				c.Lags[s.Task] = lag
-			}
-		}
-		// No state at all is the whole changelog behind (short changelogs
-		// are caught up at once); without end offsets it is unknown.
-		for t, end := range ends {
-			if _, ok := c.Lags[t]; !ok {
-				c.Lags[t] = end
-			}
-		}
+		c.Lags = taskLags(sums[process], ends, stateful)
 		in.Clients = append(in.Clients, *c)
 	}
 	result := PlanAssignment(in)
@@ -666,6 +643,39 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 	}
 	cfg.Logger.Debug("streams: balanced tasks", "members", len(memberIDs), "processes", len(clients), "tasks", len(tasks), "plan", plan.String())
 	return &taskPlan{plan: plan, userData: userData}
+}
+
+// taskLags turns an instance's offset sums into lags against the
+// changelogs' end-offset sums: a running task (OffsetSumRunning) has lag 0;
+// a task without end offsets counts as caught up (stickiness when the
+// brokers do not answer); a stateful task the instance holds nothing of is
+// its whole changelog behind (so short changelogs are caught up at once).
+// Several members of an instance may report a task: the least lag wins.
+func taskLags(sums []TaskOffsetSum, ends map[TaskID]int64, stateful map[TaskID]bool) map[TaskID]int64 {
+	lags := map[TaskID]int64{}
+	for _, s := range sums {
+		if !stateful[s.Task] {
+			continue
+		}
+		var lag int64
+		switch end, known := ends[s.Task]; {
+		case s.Sum < 0: // OffsetSumRunning
+			lag = 0
+		case !known:
+			lag = 0
+		default:
+			lag = max(end-s.Sum, 0)
+		}
+		if old, ok := lags[s.Task]; !ok || lag < old {
+			lags[s.Task] = lag
+		}
+	}
+	for t, end := range ends {
+		if _, ok := lags[t]; !ok && stateful[t] {
+			lags[t] = end
+		}
+	}
+	return lags
 }
 
 // hostsOf builds the host metadata of an assignment: each instance with an

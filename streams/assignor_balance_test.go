@@ -1,0 +1,204 @@
+package streams
+
+import (
+	"fmt"
+	"log/slog"
+	"reflect"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// balanceApp is an App (not started) running a count over topic "in" with
+// 4 partitions: tasks 0_0..0_3, each with the "counts" store.
+func balanceApp(t *testing.T, props Properties) *App {
+	t.Helper()
+	b := NewBuilder()
+	NewStream(b, "in", ConsumedWith(StringSerde(), StringSerde())).GroupByKey().
+		Count(MaterializedAs[string, int64]("counts")).ToStream().To("out", ProducedWith(StringSerde(), Int64Serde()))
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := Properties{"application.id": "bal", "bootstrap.servers": "127.0.0.1:1", "state.dir": t.TempDir()}
+	for k, v := range props {
+		all[k] = v
+	}
+	app, err := New(topo, all, WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+type testMember struct {
+	id   string
+	info []byte // subscription user data
+}
+
+// balance runs the leader's side for members and returns each member's
+// partitions of "in" and decoded assignment info.
+func balance(t *testing.T, app *App, members []testMember) (map[string][]int32, map[string]AssignmentInfo) {
+	t.Helper()
+	var jms []kmsg.JoinGroupResponseMember
+	for _, m := range members {
+		meta := kmsg.NewConsumerMemberMetadata()
+		meta.Version = 3
+		meta.Topics = []string{"in"}
+		meta.UserData = m.info
+		jm := kmsg.NewJoinGroupResponseMember()
+		jm.MemberID = m.id
+		jm.ProtocolMetadata = meta.AppendTo(nil)
+		jms = append(jms, jm)
+	}
+	bal := &taskBalancer{app: app, cooperative: true}
+	mb, _, err := bal.MemberBalancer(jms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	into, err := mb.(kgo.GroupMemberBalancerOrError).BalanceOrError(map[string]int32{"in": 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sync := into.IntoSyncAssignment()
+	parts, infos := map[string][]int32{}, map[string]AssignmentInfo{}
+	for _, s := range sync {
+		var a kmsg.ConsumerMemberAssignment
+		if err := a.ReadFrom(s.MemberAssignment); err != nil {
+			t.Fatal(err)
+		}
+		for _, tp := range a.Topics {
+			parts[s.MemberID] = append(parts[s.MemberID], tp.Partitions...)
+		}
+		info, err := DecodeAssignmentInfo(a.UserData)
+		if err != nil {
+			t.Fatalf("member %s: %v", s.MemberID, err)
+		}
+		infos[s.MemberID] = info
+	}
+	return parts, infos
+}
+
+func sub(process byte, endpoint string, prev []TaskID, sums ...TaskOffsetSum) []byte {
+	s := SubscriptionInfo{PrevTasks: prev, OffsetSums: sums, Endpoint: endpoint}
+	s.ProcessID[0] = process
+	return EncodeSubscriptionInfo(s)
+}
+
+// TestBalanceHostsAndStandbys runs the leader for two instances with
+// application.server and num.standby.replicas=1: tasks spread two and two,
+// each member gets standbys of the other's tasks, and every member gets
+// the same host map.
+func TestBalanceHostsAndStandbys(t *testing.T) {
+	app := balanceApp(t, Properties{"num.standby.replicas": "1"})
+	tk := func(p int32) TaskID { return TaskID{Subtopology: 0, Partition: p} }
+	// b holds nothing: without end offsets (no broker here) it is not
+	// caught up, so everything stays on a (KIP-441), b warms up standbys of
+	// every task, and a probing rebalance is asked of one member.
+	parts, infos := balance(t, app, []testMember{
+		{"m-a", sub(1, "a:1", []TaskID{tk(0), tk(1), tk(2), tk(3)})},
+		{"m-b", sub(2, "b:2", nil)},
+	})
+	if fmt.Sprint(parts["m-a"]) != "[0 1 2 3]" || len(parts["m-b"]) != 0 {
+		t.Fatalf("partitions %v", parts)
+	}
+	if !reflect.DeepEqual(infos["m-b"].Standbys, []TaskID{tk(0), tk(1), tk(2), tk(3)}) || infos["m-a"].ProbeAfter != app.cfg.ProbingRebalanceInterval || infos["m-b"].ProbeAfter != 0 {
+		t.Fatalf("assignment infos %+v", infos)
+	}
+	// b advertises state of tasks 2 and 3 (caught up: end offsets unknown
+	// mean stickiness to state): the split is immediate.
+	parts, infos = balance(t, app, []testMember{
+		{"m-a", sub(1, "a:1", []TaskID{tk(0), tk(1), tk(2), tk(3)})},
+		{"m-b", sub(2, "b:2", nil, TaskOffsetSum{Task: tk(2), Sum: 10}, TaskOffsetSum{Task: tk(3), Sum: 10})},
+	})
+	if fmt.Sprint(parts["m-a"]) != "[0 1]" || fmt.Sprint(parts["m-b"]) != "[2 3]" {
+		t.Fatalf("partitions %v", parts)
+	}
+	wantHosts := []HostTasks{
+		{Endpoint: "a:1", Active: []TaskID{tk(0), tk(1)}, Standby: []TaskID{tk(2), tk(3)}},
+		{Endpoint: "b:2", Active: []TaskID{tk(2), tk(3)}, Standby: []TaskID{tk(0), tk(1)}},
+	}
+	for id, info := range infos {
+		if info.Version != 2 || !reflect.DeepEqual(info.Hosts, wantHosts) {
+			t.Errorf("%s: %+v", id, info)
+		}
+	}
+	if !reflect.DeepEqual(infos["m-a"].Standbys, []TaskID{tk(2), tk(3)}) || !reflect.DeepEqual(infos["m-b"].Standbys, []TaskID{tk(0), tk(1)}) {
+		t.Errorf("standbys %+v / %+v", infos["m-a"].Standbys, infos["m-b"].Standbys)
+	}
+	if infos["m-a"].ProbeAfter != 0 || infos["m-b"].ProbeAfter != 0 {
+		t.Errorf("probing rebalance asked for with no move pending")
+	}
+
+	// The metadata API answers from the host map.
+	app.setHosts(infos["m-b"].Hosts)
+	app.counts = map[string]int32{"in": 4}
+	md := app.Metadata()
+	if len(md) != 2 || md[0].Endpoint() != "a:1" || md[0].Port != 1 || !reflect.DeepEqual(md[0].StateStores, []string{"counts"}) ||
+		!reflect.DeepEqual(md[0].ActivePartitions, []TopicPartition{{Topic: "in", Partition: 0}, {Topic: "in", Partition: 1}}) {
+		t.Fatalf("metadata %+v", md)
+	}
+	for _, key := range []string{"x", "y", "zz", ""} {
+		p := DefaultKeyPartitioner([]byte(key), 4)
+		m, ok := app.MetadataForKey("counts", []byte(key), nil)
+		want := "a:1"
+		if p >= 2 {
+			want = "b:2"
+		}
+		if !ok || m.Endpoint() != want {
+			t.Errorf("key %q (partition %d): %+v %v", key, p, m, ok)
+		}
+	}
+	fixed := func([]byte, int32) int32 { return 3 }
+	if q, ok := app.QueryMetadataForKey("counts", []byte("x"), fixed); !ok || q.Partition != 3 || q.Active.Endpoint() != "b:2" || len(q.Standbys) != 1 || q.Standbys[0].Endpoint() != "a:1" {
+		t.Errorf("query metadata %+v %v", q, ok)
+	}
+	bad := func([]byte, int32) int32 { return 9 }
+	if _, ok := app.MetadataForKey("counts", []byte("x"), bad); ok {
+		t.Errorf("a partitioner out of range was accepted")
+	}
+}
+
+// TestBalanceVersion1Member: while a member sends version 1 (an instance
+// not yet upgraded), the leader answers every member in version 1, which
+// the old decoder reads.
+func TestBalanceVersion1Member(t *testing.T) {
+	app := balanceApp(t, Properties{"num.standby.replicas": "1"})
+	old := SubscriptionInfo{PrevTasks: []TaskID{{Subtopology: 0, Partition: 0}}}
+	old.ProcessID[0] = 9
+	parts, infos := balance(t, app, []testMember{
+		{"m-new", sub(1, "a:1", nil)},
+		{"m-old", encodeSubscriptionV1(old)},
+	})
+	for id, info := range infos {
+		if info.Version != 1 || len(info.Hosts) != 0 || len(info.Standbys) != 0 {
+			t.Errorf("%s: %+v", id, info)
+		}
+	}
+	if len(parts["m-new"])+len(parts["m-old"]) == 0 {
+		t.Errorf("nothing assigned: %v", parts)
+	}
+}
+
+// TestTaskLags: lags are the changelog end sums minus the offset sums; a
+// running task is caught up, a task without known ends too, a task held
+// by nobody is its whole changelog behind, the least of several reports
+// wins, stateless tasks have none.
+func TestTaskLags(t *testing.T) {
+	tk := func(p int32) TaskID { return TaskID{Subtopology: 0, Partition: p} }
+	stateful := map[TaskID]bool{tk(0): true, tk(1): true, tk(2): true, tk(3): true, tk(4): true}
+	ends := map[TaskID]int64{tk(0): 5000, tk(1): 5000, tk(2): 5000, tk(3): 7}
+	got := taskLags([]TaskOffsetSum{
+		{Task: tk(0), Sum: OffsetSumRunning},
+		{Task: tk(1), Sum: 4950},
+		{Task: tk(1), Sum: 100},                              // another thread's older report
+		{Task: tk(4), Sum: 10},                               // end unknown
+		{Task: TaskID{Subtopology: 1, Partition: 0}, Sum: 3}, // stateless
+		{Task: tk(2), Sum: 9000},                             // ahead of the end (changelog truncated)
+	}, ends, stateful)
+	want := map[TaskID]int64{tk(0): 0, tk(1): 50, tk(2): 0, tk(3): 7, tk(4): 0}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("lags %v, want %v", got, want)
+	}
+}
