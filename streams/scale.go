@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // Dynamic parallelism (issue 8): stream threads added and removed while the
@@ -92,11 +95,28 @@ func (a *App) RemoveStreamThread(ctx context.Context) (string, error) {
 	victim.cancel()
 	select {
 	case <-victim.exited:
-		a.updateState()
-		return victim.name, nil
 	case <-ctx.Done():
 		return victim.name, fmt.Errorf("streams: remove stream thread %s: %w (it is still stopping)", victim.name, ctx.Err())
 	}
+	// A static member does not leave the group when its client closes
+	// (KIP-345): its tasks would wait for the session timeout. Kafka
+	// Streams removes it explicitly; so does this.
+	if id := a.cfg.ClientProperties["consumer"]["group.instance.id"]; id != "" {
+		instance := id + "-" + strconv.Itoa(victim.id+1)
+		a.mu.Lock()
+		admin := a.admin
+		a.mu.Unlock()
+		resp, err := admin.LeaveGroup(ctx, kadm.LeaveGroup(a.cfg.ApplicationID).InstanceIDs(instance).Reason("the stream thread was removed"))
+		if err == nil {
+			err = resp.Error()
+		}
+		if err != nil {
+			a.updateState()
+			return victim.name, fmt.Errorf("streams: remove stream thread %s: remove static member %s from the group: %w", victim.name, instance, err)
+		}
+	}
+	a.updateState()
+	return victim.name, nil
 }
 
 // StreamThreads returns the names of the stream threads alive now, sorted.

@@ -469,3 +469,60 @@ func TestAddRemoveStreamThread(t *testing.T) {
 		t.Fatalf("%d tasks on the last thread, want 4", n)
 	}
 }
+
+// TestRemoveStaticStreamThread removes a thread of an instance with static
+// membership: the removed member is taken out of the group at once (a
+// static member's client does not leave on close), so its tasks move to
+// the other thread long before the 45 s session timeout.
+func TestRemoveStaticStreamThread(t *testing.T) {
+	br := startBrokerlite(t)
+	in, out := "static-in", "static-out"
+	createTopic(t, br.addrs, 2, in, out)
+	topo, err := wordcount.Topology(wordcount.Options{InputTopic: in, OutputTopic: out})
+	must(t, err)
+	app, err := streams.New(topo, streams.Properties{
+		"application.id": "static", "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),
+		"commit.interval.ms": "100", "num.stream.threads": "2",
+		"consumer.group.instance.id": "static-1", "consumer.session.timeout.ms": "45000",
+	}, streams.WithLogger(testLogger(t)), streams.WithKgoOpts(kgo.HeartbeatInterval(100*time.Millisecond)))
+	must(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	must(t, app.Start(ctx))
+	cancel()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		app.Close(ctx)
+	})
+	perThread := func() map[string]int {
+		per := map[string]int{}
+		for _, ti := range app.Tasks() {
+			if ti.State == streams.TaskRunning {
+				per[ti.Thread]++
+			}
+		}
+		return per
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for per := perThread(); per["static-StreamThread-1"] != 2 || per["static-StreamThread-2"] != 2; per = perThread() {
+		if time.Now().After(deadline) {
+			t.Fatalf("tasks never spread over both threads: %v", per)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	removed, err := app.RemoveStreamThread(ctx)
+	cancel()
+	must(t, err)
+	if removed != "static-StreamThread-2" {
+		t.Fatalf("removed %s", removed)
+	}
+	// Well under the session timeout: the group rebalanced at once.
+	deadline = time.Now().Add(20 * time.Second)
+	for per := perThread(); per["static-StreamThread-1"] != 4; per = perThread() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the removed static member's tasks never moved: %v", per)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -33,7 +33,8 @@ import (
 	"github.com/rivulet-io/rivulet/streams"
 )
 
-// scaleStatus is what "status" prints: the instance's threads and tasks.
+// scaleStatus is what "status" prints: the instance's threads and active
+// tasks, from App.Status.
 type scaleStatus struct {
 	State   string       `json:"state"`
 	Threads []string     `json:"threads"`
@@ -125,9 +126,22 @@ func main() {
 				}
 				say("%s removed %s", tag, name)
 			case "status":
-				st := scaleStatus{State: app.State().String(), Threads: app.StreamThreads()}
-				for _, t := range app.Tasks() {
-					st.Tasks = append(st.Tasks, statusTask{ID: t.ID.String(), Thread: t.Thread, State: t.State.String()})
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				full, err := app.Status(ctx)
+				cancel()
+				if err != nil {
+					say("%s error %v", tag, err)
+					continue
+				}
+				st := scaleStatus{State: full.State.String()}
+				for _, in := range full.Instances {
+					if !in.Local {
+						continue
+					}
+					st.Threads = in.Threads
+					for _, t := range in.Active {
+						st.Tasks = append(st.Tasks, statusTask{ID: t.ID.String(), Thread: strings.Join(t.Threads, ","), State: t.State.String()})
+					}
 				}
 				b, err := json.Marshal(st)
 				if err != nil {
