@@ -278,7 +278,17 @@ func TestScaleOutAndKill(t *testing.T) {
 		}
 		return n
 	}
-	hasRunning := func(st scaleStatus) bool { return len(st.running()) > 0 }
+	// hasRunning: the instance runs a task of each sub-topology, so a
+	// stateful one (1_x, the counts) has moved to it with its state.
+	hasRunning := func(st scaleStatus) bool {
+		subs := map[string]bool{}
+		for _, ids := range st.running() {
+			for _, id := range ids {
+				subs[id[:2]] = true
+			}
+		}
+		return subs["0_"] && subs["1_"]
+	}
 	feeder := feedWords(br.addrs, in)
 	defer func() {
 		select {
@@ -296,11 +306,11 @@ func TestScaleOutAndKill(t *testing.T) {
 	consumeUntil(t, br.addrs, out, 60*time.Second, func(rs []*kgo.Record) bool { return len(rs) > 0 })
 
 	b := start("instance-b")
-	waitStatus(t, "instance b runs tasks", 60*time.Second, []*scaleChild{a, b}, func(sts []scaleStatus) bool {
+	waitStatus(t, "instance b runs stateless and stateful tasks", 60*time.Second, []*scaleChild{a, b}, func(sts []scaleStatus) bool {
 		return hasRunning(sts[0]) && hasRunning(sts[1])
 	})
 	c := start("instance-c")
-	waitStatus(t, "instance c runs tasks", 60*time.Second, []*scaleChild{a, b, c}, func(sts []scaleStatus) bool {
+	waitStatus(t, "instance c runs stateless and stateful tasks", 60*time.Second, []*scaleChild{a, b, c}, func(sts []scaleStatus) bool {
 		return hasRunning(sts[2])
 	})
 	added := strings.TrimPrefix(b.command(t, "add-thread"), "added ")

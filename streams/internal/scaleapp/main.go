@@ -76,6 +76,9 @@ func main() {
 		"consumer.session.timeout.ms":    "6000",
 		"consumer.heartbeat.interval.ms": "200",
 		"consumer.max.poll.interval.ms":  "10000",
+		// KIP-441: a stateful task moves to a new instance once a warm-up
+		// replica there has caught up; probe for that every second.
+		"probing.rebalance.interval.ms": "1000",
 	}
 	app, err := streams.New(topo, props, streams.WithLogger(logger))
 	if err != nil {
