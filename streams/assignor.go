@@ -625,14 +625,21 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 		followup = planSize(plan) < before
 	}
 	hosts := hostsOf(clients, endpoints, result)
+	// KIP-441: the leader (itself, as Kafka Streams does; the first member
+	// when it is not known) asks for the probing rebalance.
+	prober := ""
+	if len(result.Moves) > 0 && len(memberIDs) > 0 {
+		prober = memberIDs[0]
+		if _, ok := result.Members[cb.Info().LeaderID]; ok {
+			prober = cb.Info().LeaderID
+		}
+	}
 	userData := make(map[string][]byte, len(memberIDs))
-	for i, id := range memberIDs {
+	for _, id := range memberIDs {
 		ai := AssignmentInfo{Version: version, ShutdownApp: shutdown, Followup: followup, Hosts: hosts}
 		mt := result.Members[id]
 		ai.Standbys = sortedTasks(append(append([]TaskID(nil), mt.Standby...), mt.Warmup...))
-		if i == 0 && len(result.Moves) > 0 {
-			// KIP-441: one member asks for a probing rebalance once the
-			// warm-ups had time to catch up.
+		if id == prober {
 			ai.ProbeAfter = cfg.ProbingRebalanceInterval
 		}
 		userData[id] = EncodeAssignmentInfo(ai)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -200,5 +201,47 @@ func TestTaskLags(t *testing.T) {
 	want := map[TaskID]int64{tk(0): 0, tk(1): 50, tk(2): 0, tk(3): 7, tk(4): 0}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("lags %v, want %v", got, want)
+	}
+}
+
+// TestScalingConfig: the scaling settings' defaults (Kafka Streams') and
+// their validation.
+func TestScalingConfig(t *testing.T) {
+	base := Properties{"application.id": "a", "bootstrap.servers": "x:1"}
+	cfg, err := ParseConfig(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.NumStandbyReplicas != 0 || cfg.AcceptableRecoveryLag != 10000 || cfg.MaxWarmupReplicas != 2 ||
+		cfg.ProbingRebalanceInterval != 10*time.Minute || cfg.ApplicationServer != "" {
+		t.Errorf("defaults %+v", cfg)
+	}
+	with := func(k, v string) Properties {
+		p := Properties{k: v}
+		for k, v := range base {
+			p[k] = v
+		}
+		return p
+	}
+	cfg, err = ParseConfig(with("num.standby.replicas", "2"))
+	if err != nil || cfg.NumStandbyReplicas != 2 {
+		t.Errorf("num.standby.replicas=2: %v %+v", err, cfg)
+	}
+	cfg, err = ParseConfig(with("application.server", " [::1]:8080 "))
+	if err != nil || cfg.ApplicationServer != "[::1]:8080" {
+		t.Errorf("application.server: %v %+v", err, cfg)
+	}
+	for _, bad := range []Properties{
+		with("num.standby.replicas", "-1"),
+		with("acceptable.recovery.lag", "-5"),
+		with("max.warmup.replicas", "0"),
+		with("probing.rebalance.interval.ms", "0"),
+		with("application.server", "localhost"),
+		with("application.server", "localhost:http"),
+		with("application.server", "localhost:70000"),
+	} {
+		if _, err := ParseConfig(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
 	}
 }
