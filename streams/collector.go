@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -44,32 +46,50 @@ func (t *streamsTopicPartitioner) OnNewBatch() {
 	}
 }
 
-// produceError is a record the broker refused for good.
-type produceError struct {
-	rec ProducerRecord
-	err error
-}
-
 // threadCollector is a stream thread's RecordCollector: it hands records to
 // the thread's franz-go producer and remembers, per partition, the offset
-// after the last acknowledged record (changelog checkpoints) and the
-// records that failed (the production handler decides about them when the
-// thread flushes before a commit).
+// after the last acknowledged record (changelog checkpoints).
+//
+// A record the broker refuses for good goes to the production handler as
+// it fails, from its promise, as Kafka Streams' RecordCollector does from
+// its send callback: "continue" drops it (counted), "fail" makes the next
+// Send and the next flush (before every commit) return the error, so the
+// task fails and its offsets are not committed. franz-go fails records
+// one promise at a time, also when the broker refuses a whole batch (a
+// batch too large, a topic gone, a record too large among small ones):
+// the handler then sees each record of the batch and decides for each.
 type threadCollector struct {
-	cl    *kgo.Client
-	admin *kadm.Client
-	ctx   context.Context
-	stats *TaskStats
+	cl      *kgo.Client
+	admin   *kadm.Client
+	ctx     context.Context
+	stats   *TaskStats
+	handler ProductionHandler
+	logger  *slog.Logger
+	// onError counts a refused record (the app's production_errors_total).
+	onError func()
 
-	mu     sync.Mutex
-	acked  map[TopicPartition]int64
-	failed []produceError
-	counts map[string]int32
+	// sendErr is the first failure the handler said to fail on; hasErr
+	// lets Send check it without the lock.
+	hasErr  atomic.Bool
+	mu      sync.Mutex
+	sendErr error
+	acked   map[TopicPartition]int64
+	counts  map[string]int32
 }
 
-func newThreadCollector(ctx context.Context, cl *kgo.Client, stats *TaskStats) *threadCollector {
+func newThreadCollector(ctx context.Context, cl *kgo.Client, stats *TaskStats, handler ProductionHandler, logger *slog.Logger, onError func()) *threadCollector {
+	if handler == nil {
+		handler = ProductionFailAlways
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if onError == nil {
+		onError = func() {}
+	}
 	return &threadCollector{
 		cl: cl, admin: kadm.NewClient(cl), ctx: ctx, stats: stats,
+		handler: handler, logger: logger, onError: onError,
 		acked:  make(map[TopicPartition]int64),
 		counts: make(map[string]int32),
 	}
@@ -81,6 +101,9 @@ func newThreadCollector(ctx context.Context, cl *kgo.Client, stats *TaskStats) *
 var recordPool = sync.Pool{New: func() any { return new(kgo.Record) }}
 
 func (c *threadCollector) Send(pr ProducerRecord) error {
+	if c.hasErr.Load() {
+		return c.err()
+	}
 	r := recordPool.Get().(*kgo.Record)
 	r.Topic, r.Partition, r.Key, r.Value = pr.Topic, pr.Partition, pr.Key, pr.Value
 	r.Timestamp = timeFromMillis(pr.Timestamp)
@@ -123,11 +146,46 @@ func (c *threadCollector) changelogPromise(r *kgo.Record, err error) {
 	release(r)
 }
 
+// failure consults the production handler about a record the broker
+// refused, on franz-go's promise goroutine (a handler must be safe to call
+// from there; it is never called concurrently for one thread's records).
 func (c *threadCollector) failure(r *kgo.Record, err error) {
+	c.onError()
 	pr := ProducerRecord{Topic: r.Topic, Partition: r.Partition, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp.UnixMilli()}
+	if len(r.Headers) > 0 {
+		pr.Headers = make([]Header, len(r.Headers))
+		for i, h := range r.Headers {
+			pr.Headers[i] = Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	if c.decide(&pr, err) == ProductionContinue {
+		c.logger.Warn("streams: dropping a record the broker refused (the production handler said continue)", "topic", pr.Topic, "partition", pr.Partition, "err", err)
+		c.stats.DroppedRecords.Add(1)
+		return
+	}
 	c.mu.Lock()
-	c.failed = append(c.failed, produceError{rec: pr, err: err})
+	if c.sendErr == nil {
+		c.sendErr = fmt.Errorf("%w: record for %s: %v (the production handler said fail)", ErrProduction, pr.Topic, err)
+	}
 	c.mu.Unlock()
+	c.hasErr.Store(true)
+}
+
+// decide runs the handler; a panic in it counts as "fail".
+func (c *threadCollector) decide(pr *ProducerRecord, err error) (resp ProductionResponse) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger.Error("streams: the production handler panicked", "panic", r)
+			resp = ProductionFail
+		}
+	}()
+	return c.handler(pr, err)
+}
+
+func (c *threadCollector) err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sendErr
 }
 
 func release(r *kgo.Record) {
@@ -160,17 +218,14 @@ func (c *threadCollector) PartitionCount(topic string) (int32, error) {
 	return n, nil
 }
 
-// flush waits until every record sent so far is acknowledged or failed, and
-// returns the failures (clearing them).
-func (c *threadCollector) flush(ctx context.Context) ([]produceError, error) {
+// flush waits until every record sent so far is acknowledged or failed
+// (each failure already went to the production handler), and returns the
+// failure the handler said to fail on, if any.
+func (c *threadCollector) flush(ctx context.Context) error {
 	if err := c.cl.Flush(ctx); err != nil {
-		return nil, fmt.Errorf("streams: flush producer: %w", err)
+		return fmt.Errorf("streams: flush producer: %w", err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f := c.failed
-	c.failed = nil
-	return f, nil
+	return c.err()
 }
 
 // ackedOffsets returns, for the given partitions, the offset after the last

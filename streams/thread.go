@@ -150,7 +150,7 @@ func newStreamThread(a *App, id int) (*streamThread, error) {
 		return nil, fmt.Errorf("streams: thread %s: client: %w", t.name, err)
 	}
 	t.cl = cl
-	t.collector = newThreadCollector(t.prodCtx, cl, t.stats)
+	t.collector = newThreadCollector(t.prodCtx, cl, t.stats, a.cfg.ProductionHandler, a.cfg.Logger.With("thread", t.name), func() { a.metrics.productionErrors.Add(1) })
 	return t, nil
 }
 
@@ -572,17 +572,10 @@ func (t *streamThread) commit(ctx context.Context, tasks []*Task) error {
 			return err
 		}
 	}
-	failures, err := t.collector.flush(ctx)
-	if err != nil {
+	// The production handler saw each refused record as it failed; an
+	// error here is one it said to fail on.
+	if err := t.collector.flush(ctx); err != nil {
 		return err
-	}
-	for _, f := range failures {
-		t.app.metrics.productionErrors.Add(1)
-		if t.app.cfg.ProductionHandler(&f.rec, f.err) != ProductionContinue {
-			return fmt.Errorf("%w: record for %s: %v (the production handler said fail)", ErrProduction, f.rec.Topic, f.err)
-		}
-		t.app.cfg.Logger.Warn("streams: dropping a record the broker refused", "thread", t.name, "topic", f.rec.Topic, "err", f.err)
-		t.stats.DroppedRecords.Add(1)
 	}
 	offsets := map[string]map[int32]kgo.EpochOffset{}
 	for _, task := range tasks {
