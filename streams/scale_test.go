@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -534,5 +535,31 @@ func TestRemoveStaticStreamThread(t *testing.T) {
 			t.Fatalf("the removed static member's tasks never moved: %v", per)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestParallelismCapLogged: more threads than tasks says so in a log line,
+// at start and when a thread is added, and MaxParallelism counts the tasks.
+func TestParallelismCapLogged(t *testing.T) {
+	br := startBrokerlite(t)
+	in, out := "cap-in", "cap-out"
+	createTopic(t, br.addrs, 2, in, out)
+	topo, err := wordcount.Topology(wordcount.Options{InputTopic: in, OutputTopic: out})
+	must(t, err)
+	logs := new(syncBuffer)
+	app := startApp(t, topo, streams.Properties{
+		"application.id": "cap", "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "num.stream.threads": "5",
+	}, streams.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	if n := app.MaxParallelism(); n != 4 {
+		t.Errorf("MaxParallelism = %d, want 4 (2 sub-topologies x 2 partitions)", n)
+	}
+	const line = `msg="streams: more stream threads than tasks; parallelism is capped by the number of input partitions, so the extra threads will idle" threads=%d tasks=4`
+	if !strings.Contains(logs.String(), fmt.Sprintf(line, 5)) {
+		t.Errorf("no capped-parallelism line at start:\n%s", logs)
+	}
+	_, err = app.AddStreamThread()
+	must(t, err)
+	if !strings.Contains(logs.String(), fmt.Sprintf(line, 6)) {
+		t.Errorf("no capped-parallelism line on add:\n%s", logs)
 	}
 }
