@@ -252,7 +252,8 @@ func (f *scaleFeeder) finish(t *testing.T) (map[string]int64, int) {
 // instance; a second and a third instance join and one more thread is added
 // while input flows; one instance is killed with SIGKILL. In the end no
 // word is under-counted (at-least-once) and the tasks are spread evenly
-// over the threads that are left.
+// over the threads that are left. Then one instance stops cleanly and the
+// last one takes its tasks.
 func TestScaleOutAndKill(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("needs SIGKILL")
@@ -376,12 +377,20 @@ func TestScaleOutAndKill(t *testing.T) {
 	}
 	t.Logf("%d lines, %d words; counts over the truth by %d in total (at-least-once duplicates after the kill); final spread %s",
 		lines, lines*4, over, strings.Join(spread, " "))
-	for _, ch := range []*scaleChild{a, b} {
+	// A clean leave: a stops (commits, leaves the group) and b's two
+	// threads take its tasks, 6 each.
+	stopChild := func(ch *scaleChild) {
 		must(t, ch.cmd.Process.Signal(syscall.SIGTERM))
 		if err := ch.cmd.Wait(); err != nil {
 			t.Errorf("%s exited with %v\nlogs:\n%s", ch.name, err, ch.stderr())
 		}
 	}
+	stopChild(a)
+	waitStatus(t, "b runs the 12 tasks, 6 per thread, after a leaves", 60*time.Second, []*scaleChild{b}, func(sts []scaleStatus) bool {
+		r := sts[0].running()
+		return len(sts[0].Threads) == 2 && len(r[sts[0].Threads[0]]) == partitions && len(r[sts[0].Threads[1]]) == partitions
+	})
+	stopChild(b)
 }
 
 // TestAddRemoveStreamThread runs word count in this process, adds a thread
