@@ -196,7 +196,7 @@ type scaleFeeder struct {
 func feedWords(addrs []string, topic string) *scaleFeeder {
 	f := &scaleFeeder{want: map[string]int64{}, stop: make(chan struct{}), done: make(chan error, 1)}
 	go func() {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ProducerLinger(0))
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ProducerLinger(0), kgo.RecordPartitioner(kgo.RoundRobinPartitioner())) // every tick feeds every partition
 		if err != nil {
 			f.done <- err
 			return
@@ -319,6 +319,9 @@ func TestScaleOutAndKill(t *testing.T) {
 	waitStatus(t, "the added thread runs tasks", 60*time.Second, []*scaleChild{a, b, c}, func(sts []scaleStatus) bool {
 		return len(sts[1].running()[added]) > 0
 	})
+	// Kill c while it processes: once the output has grown further.
+	seen := len(consumeUntil(t, br.addrs, out, 5*time.Second, func([]*kgo.Record) bool { return false }))
+	consumeUntil(t, br.addrs, out, 60*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= seen+100 })
 
 	must(t, c.cmd.Process.Signal(syscall.SIGKILL))
 	c.cmd.Wait()
