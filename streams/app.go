@@ -311,7 +311,7 @@ func (a *App) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.opener = op
+	a.opener = a.standbys.wrapOpener(op)
 	if err := a.startGlobal(ctx); err != nil {
 		return err
 	}

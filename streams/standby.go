@@ -58,6 +58,10 @@ type standbyManager struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	applied int64 // changelog records written into standby stores
+	// handover passes in-memory stores from promoted standbys to their
+	// active tasks (standby_handover.go).
+	handover  *handover
+	rawOpener StoreOpener // the runtime's, for standby tasks
 }
 
 type standbyTask struct {
@@ -68,13 +72,26 @@ type standbyTask struct {
 
 func newStandbyManager(a *App) *standbyManager {
 	return &standbyManager{
-		app:    a,
-		want:   map[int][]TaskID{},
-		names:  map[int]string{},
-		active: map[TaskID]int{},
-		tasks:  map[TaskID]*standbyTask{},
-		wake:   make(chan struct{}, 1),
+		app:      a,
+		want:     map[int][]TaskID{},
+		names:    map[int]string{},
+		active:   map[TaskID]int{},
+		tasks:    map[TaskID]*standbyTask{},
+		wake:     make(chan struct{}, 1),
+		handover: newHandover(a.cfg.ApplicationID),
 	}
+}
+
+// wrapOpener returns the StoreOpener active tasks use: inner, plus the
+// in-memory stores promoted standbys hand over.
+func (m *standbyManager) wrapOpener(inner StoreOpener) StoreOpener {
+	if m == nil {
+		return inner
+	}
+	m.mu.Lock()
+	m.rawOpener = inner
+	m.mu.Unlock()
+	return &activeOpener{inner: inner, h: m.handover}
 }
 
 func (m *standbyManager) poke() {
@@ -132,6 +149,7 @@ func (m *standbyManager) activate(id TaskID) {
 	defer m.mu.Unlock()
 	m.active[id]++
 	if st, ok := m.tasks[id]; ok {
+		m.handover.release(id, st.next)
 		m.closeTaskLocked(id, st)
 		m.app.cfg.Logger.Info("streams: standby task promoted to active", "task", id.String())
 	}
@@ -145,6 +163,7 @@ func (m *standbyManager) deactivate(id TaskID) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.handover.drop(id) // handed over but not taken: the active task failed to open
 	if m.active[id] <= 1 {
 		delete(m.active, id)
 	} else {
@@ -368,8 +387,8 @@ func (m *standbyManager) reconcileLocked() {
 
 func (m *standbyManager) openTaskLocked(id TaskID) error {
 	a := m.app
-	if a.opener == nil {
-		return errors.New("streams: standby: no state directory yet")
+	if m.rawOpener == nil {
+		return errNoOpener
 	}
 	if m.cl == nil {
 		cl, err := a.newClient([]client.Role{client.RoleConsumer}, "",
@@ -384,7 +403,7 @@ func (m *standbyManager) openTaskLocked(id TaskID) error {
 	task, err := NewTask(a.topo, id, nil, TaskConfig{
 		ApplicationID: a.cfg.ApplicationID,
 		Collector:     standbyCollector{},
-		Stores:        a.opener,
+		Stores:        &standbyOpener{inner: m.rawOpener, h: m.handover},
 		Logger:        a.cfg.Logger.With("standby", id.String()),
 	})
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -252,5 +254,64 @@ func TestWarmupReplicasBeforeMove(t *testing.T) {
 	more := []string{"vaaaaa vaaaab", "after move"}
 	produce(t, br.addrs, lines(in, more...)...)
 	addWords(want, more...)
+	waitCounts(t, br.addrs, out, want)
+}
+
+// TestStandbyInMemoryHandover: a standby of a task with an in-memory store
+// hands the store itself over when it is promoted (as Kafka Streams does),
+// so the failover restores nothing and the counts go on from where they
+// were.
+func TestStandbyInMemoryHandover(t *testing.T) {
+	br := startBrokerlite(t)
+	id := uniq("memstandby")
+	in, out := id+"-in", id+"-out"
+	createTopic(t, br.addrs, 1, in, out)
+	b := streams.NewBuilder()
+	streams.NewStream(b, in, streams.ConsumedWith(ss, ss)).GroupByKey().
+		Count(streams.MaterializedAs[string, int64]("counts").WithStoreType(streams.InMemoryStore)).
+		ToStream().To(out, streams.ProducedWith(ss, streams.Int64Serde()))
+	topo := build(t, b)
+	mk := func() *streams.App {
+		return startApp(t, topo, streams.Properties{
+			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),
+			"commit.interval.ms": "100", "num.standby.replicas": "1",
+		})
+	}
+	keyed := func(keys ...string) []*kgo.Record {
+		var recs []*kgo.Record
+		for _, k := range keys {
+			recs = append(recs, &kgo.Record{Topic: in, Key: []byte(k), Value: []byte("x")})
+		}
+		return recs
+	}
+	want := map[string]int64{}
+	var keys []string
+	for i := 0; i < 300; i++ {
+		k := fmt.Sprintf("k%03d", i)
+		keys = append(keys, k)
+		want[k]++
+	}
+	a1 := mk()
+	produce(t, br.addrs, keyed(keys...)...)
+	waitCounts(t, br.addrs, out, want)
+	a2 := mk()
+	task := streams.TaskID{}
+	pollUntil(t, 30*time.Second, func() bool {
+		sts := a2.StandbyTasks()
+		return activeTasks(a1)[task] && len(sts) == 1 && len(sts[0].Changelogs) == 1 && sts[0].Changelogs[0].Lag == 0
+	}, func() string { return fmt.Sprintf("a1 %v, a2 standbys %v", a1.Tasks(), a2.StandbyTasks()) })
+	restoredBefore := metric(t, a2, "rivulet_streams_restore_records_total")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	must(t, a1.Close(ctx))
+	pollUntil(t, 30*time.Second, func() bool { return activeTasks(a2)[task] }, func() string { return fmt.Sprint(a2.Tasks()) })
+	if n := metric(t, a2, "rivulet_streams_restore_records_total") - restoredBefore; n > 0 {
+		t.Errorf("the promoted task restored %v records; its standby's in-memory store should have been handed over", n)
+	}
+	// The counts go on: the handed-over store has every key.
+	produce(t, br.addrs, keyed(keys[:50]...)...)
+	for _, k := range keys[:50] {
+		want[k]++
+	}
 	waitCounts(t, br.addrs, out, want)
 }
