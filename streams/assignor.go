@@ -377,82 +377,20 @@ type AssignmentMember struct {
 // least loaded members, and in the end no member has more than one task
 // more than another. The same inputs always give the same result. members
 // must be in a stable order (the group's: by instance id, then member id).
+// It is PlanAssignment's spreading step with previous active tasks as the
+// only claims (no lags, standbys or processes).
 func AssignTasks(tasks []TaskID, members []AssignmentMember) map[string][]TaskID {
 	out := make(map[string][]TaskID, len(members))
 	if len(members) == 0 {
 		return out
 	}
-	sorted := append([]TaskID(nil), tasks...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Less(sorted[j]) })
-	exists := make(map[TaskID]bool, len(sorted))
-	for _, t := range sorted {
-		exists[t] = true
-	}
-	capacity := (len(sorted) + len(members) - 1) / len(members)
-	owner := make(map[TaskID]int, len(sorted))
-	load := make([]int, len(members))
-	// Sticky pass: keep previous tasks up to capacity.
+	spread := spreadTasks(sortedTasks(tasks), members, func(m AssignmentMember) [][]TaskID {
+		return [][]TaskID{m.PrevTasks}
+	})
 	for i, m := range members {
-		prev := append([]TaskID(nil), m.PrevTasks...)
-		sort.Slice(prev, func(a, b int) bool { return prev[a].Less(prev[b]) })
-		for _, t := range prev {
-			if load[i] >= capacity {
-				break
-			}
-			if _, taken := owner[t]; taken || !exists[t] {
-				continue
-			}
-			owner[t] = i
-			load[i]++
+		if len(spread[i]) > 0 {
+			out[m.ID] = spread[i]
 		}
-	}
-	leastLoaded := func() int {
-		best := 0
-		for i := range load {
-			if load[i] < load[best] {
-				best = i
-			}
-		}
-		return best
-	}
-	for _, t := range sorted {
-		if _, ok := owner[t]; ok {
-			continue
-		}
-		i := leastLoaded()
-		owner[t] = i
-		load[i]++
-	}
-	// Even out: move the highest tasks of the most loaded members to the
-	// least loaded ones until loads differ by at most one.
-	for {
-		hi, lo := 0, leastLoaded()
-		for i := range load {
-			if load[i] > load[hi] {
-				hi = i
-			}
-		}
-		if load[hi]-load[lo] <= 1 {
-			break
-		}
-		var move TaskID
-		found := false
-		for j := len(sorted) - 1; j >= 0; j-- {
-			if owner[sorted[j]] == hi {
-				move, found = sorted[j], true
-				break
-			}
-		}
-		if !found {
-			break
-		}
-		owner[move] = lo
-		load[hi]--
-		load[lo]++
-	}
-	for _, t := range sorted {
-		m := members[owner[t]].ID
-		out[m] = append(out[m], t)
 	}
 	return out
 }
