@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -19,18 +18,7 @@ import (
 )
 
 // buildTestApp builds streams/internal/testapp once per test binary.
-var buildTestApp = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "rivulet-testapp")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "testapp")
-	cmd := exec.Command("go", "build", "-o", bin, "./internal/testapp")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build testapp: %v\n%s", err, out)
-	}
-	return bin, nil
-})
+var buildTestApp = sync.OnceValues(func() (string, error) { return buildChildApp("testapp") })
 
 type child struct {
 	cmd *exec.Cmd

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -27,18 +25,7 @@ import (
 )
 
 // buildScaleApp builds streams/internal/scaleapp once per test binary.
-var buildScaleApp = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "rivulet-scaleapp")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "scaleapp")
-	cmd := exec.Command("go", "build", "-o", bin, "./internal/scaleapp")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build scaleapp: %v\n%s", err, out)
-	}
-	return bin, nil
-})
+var buildScaleApp = sync.OnceValues(func() (string, error) { return buildChildApp("scaleapp") })
 
 // scaleChild is one scaleapp process: commands go to its stdin, answers
 // come on its stdout, logs on its stderr.
