@@ -2,8 +2,6 @@ package streams_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -23,22 +21,10 @@ import (
 func TestProductionHandlerConsultedAsRecordsFail(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	br := startBrokerliteWith(t, map[string]string{"message.max.bytes": "2000"})
-	raw := make([]byte, 4000)
-	rand.Read(raw)
-	big := base64.StdEncoding.EncodeToString(raw) // incompressible
+	br := startBrokerliteWith(t, map[string]string{"message.max.bytes": refusingBrokerMaxBytes})
 	for _, cont := range []bool{true, false} {
 		t.Run(fmt.Sprintf("continue=%v", cont), func(t *testing.T) {
-			id := uniq("prodh")
-			in, out := id+"-in", id+"-out"
-			createTopic(t, br.addrs, 1, in, out)
-			b := streams.NewBuilder()
-			streams.MapValues(streams.NewStream(b, in, streams.ConsumedWith(ss, ss)), func(_, v string) string {
-				if v == "grow" {
-					return big
-				}
-				return v
-			}).To(out)
+			id, in, out, topo := growTopology(t, br, "prodh")
 			var calls atomic.Int64
 			var seenTopic atomic.Value
 			handler := func(rec *streams.ProducerRecord, err error) streams.ProductionResponse {
@@ -49,7 +35,7 @@ func TestProductionHandlerConsultedAsRecordsFail(t *testing.T) {
 				}
 				return streams.ProductionFail
 			}
-			app, err := streams.New(build(t, b), streams.Properties{
+			app, err := streams.New(topo, streams.Properties{
 				"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),
 				"commit.interval.ms": "600000", "producer.max.request.size": "1048576",
 			}, fastGroup, streams.WithLogger(testLogger(t)), streams.WithProductionHandler(handler))

@@ -285,34 +285,45 @@ func TestEndToEndUncaughtErrorHandlers(t *testing.T) {
 	})
 }
 
+// refusingBrokerMaxBytes is the broker's message.max.bytes for the
+// production-error tests: growTopology's big value is over it.
+const refusingBrokerMaxBytes = "2000"
+
+// growTopology creates a one-partition input and output topic on br and a
+// pipeline copying values from one to the other, except "grow", which
+// becomes an incompressible 5 KiB value (so the producer's compression
+// cannot shrink it under refusingBrokerMaxBytes): the broker refuses it.
+func growTopology(t *testing.T, br broker, prefix string) (id, in, out string, topo *streams.Topology) {
+	raw := make([]byte, 4000)
+	rand.Read(raw)
+	big := base64.StdEncoding.EncodeToString(raw)
+	id = uniq(prefix)
+	in, out = id+"-in", id+"-out"
+	createTopic(t, br.addrs, 1, in, out)
+	b := streams.NewBuilder()
+	streams.MapValues(streams.NewStream(b, in, streams.ConsumedWith(ss, ss)), func(_, v string) string {
+		if v == "grow" {
+			return big
+		}
+		return v
+	}).To(out)
+	return id, in, out, build(t, b)
+}
+
 // TestEndToEndProductionErrors makes the broker refuse records (too large)
 // and checks both production handlers.
 func TestEndToEndProductionErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	br := startBrokerliteWith(t, map[string]string{"message.max.bytes": "2000"})
-	// Incompressible, so the producer's compression cannot shrink it under
-	// the broker's limit.
-	raw := make([]byte, 4000)
-	rand.Read(raw)
-	big := base64.StdEncoding.EncodeToString(raw)
+	br := startBrokerliteWith(t, map[string]string{"message.max.bytes": refusingBrokerMaxBytes})
 	for _, cont := range []bool{false, true} {
 		t.Run(fmt.Sprintf("continue=%v", cont), func(t *testing.T) {
-			id := uniq("prod")
-			in, out := id+"-in", id+"-out"
-			createTopic(t, br.addrs, 1, in, out)
-			b := streams.NewBuilder()
-			streams.MapValues(streams.NewStream(b, in, streams.ConsumedWith(ss, ss)), func(_, v string) string {
-				if v == "grow" {
-					return big
-				}
-				return v
-			}).To(out)
+			id, in, out, topo := growTopology(t, br, "prod")
 			opts := []streams.Option{fastGroup, streams.WithLogger(testLogger(t))}
 			if cont {
 				opts = append(opts, streams.WithProductionHandler(streams.ProductionContinueAlways))
 			}
-			app, err := streams.New(build(t, b), streams.Properties{
+			app, err := streams.New(topo, streams.Properties{
 				"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "commit.interval.ms": "100",
 				"producer.max.request.size": "1048576",
 			}, opts...)

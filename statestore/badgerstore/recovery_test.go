@@ -114,23 +114,7 @@ func TestKill9DuringRestoreFromScratch(t *testing.T) {
 			dir := t.TempDir()
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), "BADGERSTORE_RESTORE_CHILD_DIR="+dir, "BADGERSTORE_CRASH_AT="+stage)
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			line, err := bufio.NewReader(out).ReadString('\n')
-			if err != nil || line != "ready\n" {
-				cmd.Process.Kill()
-				cmd.Wait()
-				t.Fatalf("child: %q %v", line, err)
-			}
-			if err := cmd.Process.Kill(); err != nil { // SIGKILL
-				t.Fatal(err)
-			}
-			cmd.Wait()
+			killWhenReady(t, cmd)
 
 			s, err := badgerstore.OpenKeyValueStore(dir, "store", durableOptions(), statestore.KeyValueOptions{})
 			if err != nil {
@@ -199,23 +183,7 @@ func TestKill9KeepsCheckpointedState(t *testing.T) {
 			dir := t.TempDir()
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), "BADGERSTORE_CHILD_DIR="+dir)
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			line, err := bufio.NewReader(out).ReadString('\n')
-			if err != nil || line != "ready\n" {
-				cmd.Process.Kill()
-				cmd.Wait()
-				t.Fatalf("child: %q %v", line, err)
-			}
-			if err := cmd.Process.Kill(); err != nil { // SIGKILL
-				t.Fatal(err)
-			}
-			cmd.Wait()
+			killWhenReady(t, cmd)
 
 			opts := durableOptions()
 			opts.WipeUnclean = wipe
@@ -462,4 +430,27 @@ func FuzzOpenDamagedStore(f *testing.F) {
 			}
 		}
 	})
+}
+
+// killWhenReady starts cmd (this test binary as a child), waits for its
+// "ready" line on stdout and kills it with SIGKILL.
+func killWhenReady(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child: %q %v", line, err)
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	cmd.Wait()
 }
