@@ -52,12 +52,9 @@ func handleProduce(_ context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 	switch {
 	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
 		reqErr = kerr.InvalidRequiredAcks
-	case req.TransactionID != nil:
-		// Place for transactions: check the partitions were added to the transaction.
-		b.logger.Warn("transactional produce refused: brokerlite does not support transactions yet",
-			append(logAttrs(conn), "transactional.id", *req.TransactionID)...)
-		reqErr = kerr.TransactionalIDAuthorizationFailed
 	}
+	txp := beginTxnProduce(b, req.TransactionID)
+	defer txp.done()
 
 	var toSync []syncTarget // partitions appended to, for acks=-1
 	var syncIdx [][2]int    // their places in the response
@@ -90,6 +87,10 @@ func handleProduce(_ context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 				continue
 			case t.internal && !conn.internal:
 				setErr(kerr.InvalidTopicException, fmt.Sprintf("cannot append to internal topic %s", t.name))
+				continue
+			}
+			if code, msg := txp.checkPartition(t.name, rp.Partition, rp.Records); code != nil {
+				setErr(code, msg)
 				continue
 			}
 			p := t.partitions[rp.Partition]

@@ -127,11 +127,12 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 			strict := total > 0 // KIP-74: the first batch of the response is always whole
 			if strict && budget <= 0 {
 				start, hwm := tg.p.offsets()
-				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hwm, hwm, start
+				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hwm, tg.p.log.LastStableOffset(), start
 				continue
 			}
 			before := len(buf)
-			rr, err := tg.p.read(buf, rp.FetchOffset, budget, strict)
+			rr, aborted, err := tg.p.readIsolated(buf, rp.FetchOffset, budget, strict, req.IsolationLevel)
+			sp.AbortedTransactions = aborted
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = rr.highWatermark, rr.lastStableOffset, rr.logStartOffset
 			if err != nil {
 				code, _ := logErrorCode(err)

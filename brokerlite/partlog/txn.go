@@ -188,9 +188,9 @@ func EncodeMarker(pid int64, epoch int16, commit bool, coordinatorEpoch int32, n
 	val := binary.BigEndian.AppendUint16(nil, 0)
 	val = binary.BigEndian.AppendUint32(val, uint32(coordinatorEpoch))
 	var rec []byte
-	rec = append(rec, 0)                     // attributes
-	rec = binary.AppendVarint(rec, 0)        // timestampDelta
-	rec = binary.AppendVarint(rec, 0)        // offsetDelta
+	rec = append(rec, 0)              // attributes
+	rec = binary.AppendVarint(rec, 0) // timestampDelta
+	rec = binary.AppendVarint(rec, 0) // offsetDelta
 	rec = binary.AppendVarint(rec, int64(len(key)))
 	rec = append(rec, key...)
 	rec = binary.AppendVarint(rec, int64(len(val)))
