@@ -3,8 +3,8 @@ package brokerlite
 import (
 	"context"
 	"encoding/binary"
-	"hash/crc32"
 	"fmt"
+	"hash/crc32"
 	"strings"
 	"testing"
 	"time"
