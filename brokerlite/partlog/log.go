@@ -756,10 +756,13 @@ func (l *Log) readAt(s *segment, dst []byte, pos, wantBase int64, firstSize int,
 	}
 	start := len(dst)
 	// grow makes room for n bytes after start, keeping the kept bytes
-	// already read there.
+	// already read there. It at least doubles the buffer, as append does: a
+	// caller appending many partitions' reads to one buffer then copies the
+	// whole answer O(log n) times instead of once per partition (which held
+	// partitions times answer size in superseded buffers).
 	grow := func(n, kept int64) {
 		if int64(cap(dst)-start) < n {
-			nb := make([]byte, start, start+int(n))
+			nb := make([]byte, start, max(start+int(n), 2*cap(dst)))
 			copy(nb[:start+int(kept)], dst[:start+int(kept)])
 			dst = nb
 		}
