@@ -870,7 +870,7 @@ func (l *Log) offsetForTimestampIn(s *segment, ts, lso, hw int64, cfg *Config) (
 			return nil
 		}
 		// The batch holds the first record with timestamp >= ts; find it.
-		innerErr = eachRecordOf(h, data, func(r *record) error {
+		innerErr = eachRecordKey(h, data, func(r *record) error {
 			if r.Offset >= lso && r.Timestamp >= ts {
 				resOff, resTs, got = r.Offset, r.Timestamp, true
 				return errStopScan

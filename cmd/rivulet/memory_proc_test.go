@@ -4,8 +4,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"net"
 	"os"
 	"runtime"
@@ -15,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -324,4 +329,128 @@ func tcpState(t *testing.T, c net.Conn) string {
 		}
 	}
 	return ""
+}
+
+// gzipBombBatch returns a gzip record batch holding one record with key "k" and a value of
+// valueLen zero bytes, built without holding the value.
+func gzipBombBatch(t *testing.T, valueLen int) []byte {
+	t.Helper()
+	var body []byte
+	body = append(body, 0)              // attributes
+	body = binary.AppendVarint(body, 0) // timestamp delta
+	body = binary.AppendVarint(body, 0) // offset delta
+	body = binary.AppendVarint(body, 1) // key length
+	body = append(body, 'k')            // key
+	body = binary.AppendVarint(body, int64(valueLen))
+	length := int64(len(body) + valueLen + 1) // + the header count
+	var comp bytes.Buffer
+	zw := gzip.NewWriter(&comp)
+	_, _ = zw.Write(binary.AppendVarint(nil, length))
+	_, _ = zw.Write(body)
+	zeros := make([]byte, 1<<20)
+	for left := valueLen; left > 0; left -= len(zeros) {
+		_, _ = zw.Write(zeros[:min(left, len(zeros))])
+	}
+	_, _ = zw.Write(binary.AppendVarint(nil, 0)) // no headers
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UnixMilli()
+	b := make([]byte, 61, 61+comp.Len())
+	binary.BigEndian.PutUint32(b[8:], uint32(61-12+comp.Len())) // batch length
+	binary.BigEndian.PutUint32(b[12:], 0xffffffff)              // partition leader epoch
+	b[16] = 2                                                   // magic
+	binary.BigEndian.PutUint16(b[21:], 1)                       // attributes: gzip
+	binary.BigEndian.PutUint64(b[27:], uint64(now))             // first timestamp
+	binary.BigEndian.PutUint64(b[35:], uint64(now))             // max timestamp
+	binary.BigEndian.PutUint64(b[43:], 0xffffffffffffffff)      // producer id
+	binary.BigEndian.PutUint16(b[51:], 0xffff)                  // producer epoch
+	binary.BigEndian.PutUint32(b[53:], 0xffffffff)              // base sequence
+	binary.BigEndian.PutUint32(b[57:], 1)                       // records
+	b = append(b, comp.Bytes()...)
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return b
+}
+
+// TestCompressedBombsBounded: four producers each send, at once, a 254 KB gzip batch whose
+// one record has a 250 MiB value of zeros to a compacted topic (whose key check decodes the
+// records). The broker's RSS stays under 512 MiB, each gets a clear error, and another
+// client keeps producing and consuming.
+func TestCompressedBombsBounded(t *testing.T) {
+	const limit = 512 * mib
+	p := startBrokerProc(t, t.TempDir())
+	pid := p.cmd.Process.Pid
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.addr), kgo.DefaultProduceTopic("other"), kgo.AllowAutoTopicCreation(),
+		kgo.ConsumeTopics("other"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": kmsg.StringPtr("compact")}, "compacted"); err != nil {
+		t.Fatal(err)
+	}
+	bomb := gzipBombBatch(t, 250<<20)
+	t.Logf("each batch: %d KB of gzip holding a 250 MiB value", len(bomb)/1000)
+	rss := sampleRSS(t, pid)
+
+	errs := make(chan string, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			pc, err := kgo.NewClient(kgo.SeedBrokers(p.addr))
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			defer pc.Close()
+			req := kmsg.NewPtrProduceRequest()
+			req.Acks, req.TimeoutMillis = -1, 30000
+			rt := kmsg.NewProduceRequestTopic()
+			rt.Topic = "compacted"
+			rp := kmsg.NewProduceRequestTopicPartition()
+			rp.Records = bomb
+			rt.Partitions = append(rt.Partitions, rp)
+			req.Topics = append(req.Topics, rt)
+			resp, err := req.RequestWith(ctx, pc)
+			if err != nil {
+				errs <- "request failed: " + err.Error()
+				return
+			}
+			sp := resp.Topics[0].Partitions[0]
+			msg := ""
+			if sp.ErrorMessage != nil {
+				msg = *sp.ErrorMessage
+			}
+			errs <- fmt.Sprintf("%s: %s", kerr.ErrorForCode(sp.ErrorCode), msg)
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		got := <-errs
+		if !strings.HasPrefix(got, kerr.CorruptMessage.Message) || !strings.Contains(got, "decompress to more than") {
+			t.Fatalf("producer %d got %q, want CORRUPT_MESSAGE saying the records decompress to more than the limit", i, got)
+		}
+		if i == 0 {
+			t.Logf("the producers got: %s", got)
+		}
+	}
+
+	for i := 0; i < 50; i++ {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprint(i))}).FirstErr(); err != nil {
+			t.Fatalf("another producer: %v", err)
+		}
+	}
+	for n := 0; n < 50; {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("another consumer read %d of 50: %v", n, ctx.Err())
+		}
+		n += fs.NumRecords()
+	}
+	rss.close()
+	t.Logf("broker RSS peak %d MiB", rss.Peak()/mib)
+	if rss.Peak() >= limit {
+		t.Fatalf("broker RSS peaked at %d MiB under four compressed bombs, want < %d MiB", rss.Peak()/mib, limit/mib)
+	}
+	p.stop(t)
 }
