@@ -90,10 +90,7 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 	if req.MaxWaitMillis > 0 {
 		deadline = time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	}
-	maxBytes := req.MaxBytes
-	if maxBytes <= 0 {
-		maxBytes = 1
-	}
+	maxBytes := b.fetchBudget(conn, req.MaxBytes)
 	var w *fetchWaiter
 	defer func() {
 		if w != nil {
@@ -105,6 +102,7 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 	// another copy (conn.go splices them into the answer) and then recycles the buffer.
 	buf := conn.takeRecordBuf()
 	defer func() { conn.heldBuf = buf }()
+	var spans []fetchSpan
 	for {
 		// Register before reading, so an append between the read and the wait still wakes us.
 		if w == nil && !deadline.IsZero() && req.MinBytes > 0 {
@@ -115,6 +113,9 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 		}
 		total := int32(0)
 		buf = buf[:0]
+		// spans[i] is where targets[i]'s records lie in buf: a later read may move buf
+		// (grow), so the answer points into the final buf only once all are read.
+		spans = spans[:0]
 		for _, tg := range targets {
 			rp := &req.Topics[tg.ti].Partitions[tg.pi]
 			sp := &resp.Topics[tg.ti].Partitions[tg.pi]
@@ -140,8 +141,11 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 				continue
 			}
 			buf = rr.records
-			sp.RecordBatches = buf[before:]
+			spans = append(spans, fetchSpan{sp: sp, from: before, to: len(buf)})
 			total += int32(len(buf) - before)
+		}
+		for _, sn := range spans {
+			sn.sp.RecordBatches = buf[sn.from:sn.to]
 		}
 		if total >= req.MinBytes || deadline.IsZero() || !time.Now().Before(deadline) {
 			break
@@ -163,4 +167,10 @@ func emptyRecordsNotNull(resp *kmsg.FetchResponse) {
 			}
 		}
 	}
+}
+
+// fetchSpan is where one partition's records lie in a Fetch answer's buffer.
+type fetchSpan struct {
+	sp       *kmsg.FetchResponseTopicPartition
+	from, to int
 }

@@ -88,6 +88,8 @@ type ConnInfo struct {
 	// answer is written (see takeRecordBuf and conn.go).
 	recordBufs chan []byte
 	heldBuf    []byte
+	// reserved is what the request being handled reserved of queued.max.response.bytes.
+	reserved int64
 }
 
 // takeRecordBuf returns an empty buffer for a Fetch answer's records and marks it held by
@@ -127,6 +129,7 @@ type Broker struct {
 	topics   *topicRegistry
 	pids     *producerIDManager
 	logs     *logStore
+	limits   *limiter
 	started  time.Time
 	ctx      context.Context // cancelled by Close: every handler's context derives from it
 	cancel   context.CancelFunc
@@ -166,6 +169,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		conns:    map[net.Conn]struct{}{},
 		closed:   make(chan struct{}),
 		started:  time.Now(),
+		limits:   newLimiter(settings.Limits),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.metaDir = settings.LogDirs[0]
@@ -249,8 +253,9 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		return fail(err)
 	}
 
-	b.wg.Add(1)
+	b.wg.Add(2)
 	go b.acceptLoop()
+	go b.releaseMemoryAfterBursts()
 	logger.Info("broker started", "addr", ln.Addr().String(), "advertised", net.JoinHostPort(b.host, strconv.Itoa(int(b.port))),
 		"node.id", b.nodeID, "cluster.id", b.clusterID, "log.dirs", settings.LogDirs, "topics", b.topics.count())
 	return b, nil

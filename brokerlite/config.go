@@ -66,7 +66,7 @@ type ConfigKey struct {
 
 // brokerKeys lists every broker property that brokerlite understands, with Kafka's defaults
 // (Rivulet's where they differ, and then the Doc says so).
-var brokerKeys = []ConfigKey{
+var brokerKeys = append([]ConfigKey{
 	{Name: "broker.id", Default: "0", Doc: "this broker's node id; node.id is a synonym", ReadOnly: true, Synonyms: []string{"node.id"}},
 	{Name: "node.id", Default: "0", Doc: "this broker's node id (KRaft name of broker.id)", ReadOnly: true},
 	{Name: "process.roles", Default: "broker,controller", Doc: "accepted for compatibility; brokerlite is always its own controller", ReadOnly: true},
@@ -132,7 +132,7 @@ var brokerKeys = []ConfigKey{
 	{Name: "transaction.state.log.replication.factor", Default: "1", Doc: "must be 1 on one node", ReadOnly: true},
 	{Name: "transaction.state.log.min.isr", Default: "1", Doc: "must be 1 on one node", ReadOnly: true},
 	{Name: "producer.id.expiration.ms", Default: "86400000", Doc: "how long idempotent producer state is kept after its last write"},
-}
+}, limitKeys...)
 
 // BrokerConfigKeys returns every broker property brokerlite understands, sorted by name.
 func BrokerConfigKeys() []ConfigKey {
@@ -198,6 +198,9 @@ type Settings struct {
 	GroupMaxSessionTimeoutMs     int32 // group.max.session.timeout.ms
 	GroupInitialRebalanceDelayMs int32 // group.initial.rebalance.delay.ms
 	GroupMaxSize                 int32 // group.max.size
+
+	// Limits bound memory and connections (limits.go).
+	Limits Limits
 
 	// Explicit holds the properties the operator set (after synonyms), for DescribeConfigs'
 	// config source. Unknown keys are not in it.
@@ -370,6 +373,7 @@ func ParseSettings(cfg Config) (Settings, []string, error) {
 	p.int64("transactional.id.expiration.ms")
 	p.bool("log.preallocate")
 	p.bool("unclean.leader.election.enable")
+	s.Limits = parseLimits(&p)
 
 	if p.err != nil {
 		return Settings{}, unknown, p.err

@@ -49,9 +49,18 @@ func (b *Broker) acceptLoop() {
 			continue
 		}
 		delay = 0
+		ip, err := b.limits.admit(c.RemoteAddr())
+		if err != nil {
+			if b.limits.shouldLogRefusal() {
+				b.logger.Warn("refusing connection", "client", c.RemoteAddr().String(), "err", err)
+			}
+			_ = c.Close()
+			continue
+		}
 		b.connMu.Lock()
 		if b.closing {
 			b.connMu.Unlock()
+			b.limits.leave(ip)
 			_ = c.Close()
 			return
 		}
@@ -73,6 +82,7 @@ func (b *Broker) acceptLoop() {
 			b.connMu.Lock()
 			delete(b.conns, c)
 			b.connMu.Unlock()
+			b.limits.leave(ip)
 		}()
 	}
 }
@@ -98,28 +108,48 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	info := &ConnInfo{Remote: c.RemoteAddr(), recordBufs: make(chan []byte, maxPipelined+1)}
 	log := b.logger.With("client", info.Remote.String())
-	r := bufio.NewReaderSize(c, 64<<10)
-	w := &connWriter{c: c, log: log, ctx: ctx, info: info, items: make(chan outItem, maxPipelined), free: make(chan []byte, maxPipelined+1), done: make(chan struct{})}
+	w := &connWriter{c: c, log: log, ctx: ctx, info: info, items: make(chan outItem, maxPipelined), free: make(chan []byte, maxPipelined+1), done: make(chan struct{}),
+		b: b, drained: make(chan struct{}, 1), idle: time.Duration(b.settings.Limits.ConnectionsMaxIdleMs) * time.Millisecond}
+	dr := &deadlineReader{c: c, idle: w.idle, stall: time.Duration(b.settings.Limits.RequestReadTimeoutMs) * time.Millisecond,
+		busy: func() bool { return w.queued.Load() > 0 }}
+	r := bufio.NewReaderSize(dr, 64<<10)
 	go w.run()
 	defer func() {
 		// Let the writer send what is queued, but never wait forever on a client that
 		// stopped reading.
-		_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		t := time.AfterFunc(10*time.Second, func() { _ = c.Close() })
+		defer t.Stop()
 		close(w.items)
 		<-w.done
 	}()
+	maxQueued := b.settings.Limits.ConnectionQueuedMaxResponseBytes
 	for {
+		// A client that does not read its answers does not get more requests read.
+		for w.queued.Load() >= maxQueued {
+			select {
+			case <-w.drained:
+			case <-w.done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
 		bufp := frameBufPool.Get().(*[]byte)
-		frame, err := readFrame(r, (*bufp)[:0], b.settings.SocketRequestMax)
+		frame, gated, err := b.readRequestFrame(ctx, r, dr, (*bufp)[:0])
 		if err != nil {
 			putFrameBuf(bufp, frame)
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil && !w.failed.Load() {
+			switch {
+			case errors.Is(err, errIdle):
+				log.Debug("closing idle connection", "err", err)
+			case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil && !w.failed.Load():
 				log.Warn("closing connection", "err", err)
 			}
 			return
 		}
 		corr, kresp, err := b.dispatchFrame(ctx, info, frame)
+		b.limits.reqGate.release(gated)
 		if err != nil {
+			b.releaseReserved(info)
 			putFrameBuf(bufp, frame)
 			if ctx.Err() == nil {
 				log.Warn("closing connection", "err", err)
@@ -127,6 +157,7 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 			return
 		}
 		if kresp == nil { // acks=0
+			b.releaseReserved(info)
 			putFrameBuf(bufp, frame)
 			continue
 		}
@@ -144,9 +175,14 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 		}
 		info.heldBuf = nil
 		putFrameBuf(bufp, frame)
+		item.size = item.bytes()
+		w.queued.Add(item.size)
+		b.answerQueued(info, item.size)
 		select {
 		case w.items <- item:
 		case <-w.done:
+			w.queued.Add(-item.size)
+			b.answerWritten(item.size)
 			return // the writer failed; the connection is closed
 		}
 	}
@@ -176,6 +212,18 @@ type outItem struct {
 	bufs    net.Buffers
 	recBuf  []byte // a Fetch answer's records buffer, recycled after the write
 	pending *pendingResponse
+	size    int64 // the memory it holds, as counted in the connection's and broker's limits
+}
+
+// pendingAnswerBytes is what a pending answer (a produce acknowledgement) is counted as.
+const pendingAnswerBytes = 512
+
+// bytes is the memory an answer holds until it is written.
+func (it *outItem) bytes() int64 {
+	if it.pending != nil {
+		return pendingAnswerBytes
+	}
+	return int64(cap(it.frame) + cap(it.recBuf))
 }
 
 // connWriter writes a connection's answers in order, coalescing the ones that are ready
@@ -189,6 +237,13 @@ type connWriter struct {
 	free   chan []byte // encode buffers to reuse
 	done   chan struct{}
 	failed atomic.Bool
+
+	b *Broker
+	// queued is the bytes of answers given to the writer and not yet written; drained
+	// tells the reader it went down.
+	queued  atomic.Int64
+	drained chan struct{}
+	idle    time.Duration // connections.max.idle.ms: the longest a write may make no progress
 }
 
 // buffer returns an empty encode buffer.
@@ -217,7 +272,9 @@ func (w *connWriter) run() {
 	var owned, recBufs [][]byte
 	for item := range w.items {
 		batch, owned, recBufs = batch[:0], owned[:0], recBufs[:0]
+		var size int64
 		add := func(it outItem) {
+			size += it.size
 			if it.pending != nil {
 				it.pending.wait()
 				it.frame = encodeResponse(w.buffer(), it.corr, it.pending.Response)
@@ -247,10 +304,21 @@ func (w *connWriter) run() {
 			}
 		}
 		if w.failed.Load() {
+			w.written(size)
 			continue // drain: the connection is closed
 		}
+		// A client that reads nothing for connections.max.idle.ms is gone, or hostile.
+		_ = w.c.SetWriteDeadline(time.Now().Add(w.idle))
 		if _, err := batch.WriteTo(w.c); err != nil {
-			if w.ctx.Err() == nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				w.log.Warn("closing connection: the client read no answer for connections.max.idle.ms", "idle", w.idle, "queued.bytes", w.queued.Load())
+				// Reset rather than close: a FIN would wait behind the unread answers in
+				// the socket buffer for as long as the client keeps not reading.
+				if tc, ok := w.c.(*net.TCPConn); ok {
+					_ = tc.SetLinger(0)
+				}
+			} else if w.ctx.Err() == nil {
 				w.log.Debug("write failed; closing connection", "err", err)
 			}
 			w.failed.Store(true)
@@ -262,6 +330,17 @@ func (w *connWriter) run() {
 		for _, b := range recBufs {
 			w.info.recycleRecordBuf(b)
 		}
+		w.written(size)
+	}
+}
+
+// written accounts answers of size bytes written (or dropped) and wakes the reader.
+func (w *connWriter) written(size int64) {
+	w.queued.Add(-size)
+	w.b.answerWritten(size)
+	select {
+	case w.drained <- struct{}{}:
+	default:
 	}
 }
 
@@ -393,6 +472,7 @@ type requestHeader struct {
 func (b *Broker) handleFrame(ctx context.Context, info *ConnInfo, frame []byte, out []byte) ([]byte, error) {
 	corr, resp, err := b.dispatchFrame(ctx, info, frame)
 	info.heldBuf = nil // encoded (copied) below
+	b.releaseReserved(info)
 	if err != nil || resp == nil {
 		return nil, err
 	}

@@ -250,7 +250,7 @@ func (l *Log) buildOffsetMap(ctx context.Context, cp cleanPlan, maxBytes int64) 
 			if h.isControl() || h.lastOffset() < cp.firstDirty {
 				return nil
 			}
-			return eachRecordOf(h, data, func(r *record) error {
+			return eachRecordKey(h, data, func(r *record) error {
 				if r.Key == nil || r.Offset < cp.firstDirty {
 					return nil
 				}

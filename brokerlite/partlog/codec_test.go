@@ -4,6 +4,7 @@ import (
 	"bytes"
 	stdgzip "compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	xerial "github.com/eapache/go-xerial-snappy"
 	"github.com/klauspost/compress/snappy"
+	"github.com/rivulet-io/rivulet/internal/recordbatch"
 )
 
 // TestCodecs round-trips every codec through compress/decompress, checks
@@ -59,6 +61,15 @@ func TestCodecs(t *testing.T) {
 			t.Errorf("codec %d on garbage: %v", codec, err)
 		}
 	}
+}
+
+// decompress is the shared decoder's whole-batch form, errors mapped as the log maps them.
+func decompress(codec int8, src []byte) ([]byte, error) {
+	out, err := recordbatch.Decompress(codec, src)
+	if errors.Is(err, recordbatch.ErrCorrupt) {
+		err = fmt.Errorf("%w: %w", ErrCorruptMessage, err)
+	}
+	return out, err
 }
 
 func TestDamagedSnapshotIgnored(t *testing.T) {

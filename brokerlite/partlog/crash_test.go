@@ -103,6 +103,13 @@ func crashIteration(t *testing.T, rng *rand.Rand, it int) {
 		clk.Add(time.Millisecond)
 	}
 	crash(t, l)
+	// Without a recovery point every segment is rescanned and the log is cut
+	// at the first damage, which is what this test models. Damage below a
+	// recovery point is kept and served as corrupt instead: see
+	// TestRecoveryPointKeepsDataAroundDamage.
+	if err := os.Remove(filepath.Join(dir, recoveryPointFile)); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
 
 	// Damage.
 	type fileInfo struct {

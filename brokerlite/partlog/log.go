@@ -168,6 +168,10 @@ type Log struct {
 	syncing  bool
 	flushed  int64        // every offset below this is durable
 	durable  atomic.Int64 // flushed, readable without syncMu
+
+	// recoveryPoint: every segment wholly below it is durable and closed
+	// (recoverypoint.go).
+	recoveryPoint atomic.Int64
 }
 
 type pendingDelete struct {
@@ -609,6 +613,7 @@ func (l *Log) syncOnce() (int64, error) {
 	upto := l.leo.Load()
 	toSync := l.unflushed
 	l.unflushed = nil
+	activeBase := l.active.base // below it, every segment is in toSync or already durable
 	if act := l.active; act.acquire() {
 		toSync = append(toSync, act)
 	}
@@ -640,6 +645,8 @@ func (l *Log) syncOnce() (int64, error) {
 			l.failed = err
 		}
 		l.mu.Unlock()
+	} else {
+		l.advanceRecoveryPoint(activeBase)
 	}
 	return upto, err
 }
@@ -757,7 +764,9 @@ func (l *Log) readSegment(s *segment, dst []byte, offset int64, maxBytes int32, 
 	}
 	out, rng, ok, err := l.readAt(s, dst, pos, h.BaseOffset, h.size(), maxBytes, size, hw)
 	if err == nil && !ok {
-		err = fmt.Errorf("%w: segment %d changed under a read at position %d", ErrStorage, s.base, pos)
+		// Segment bytes below the end never change under a reader (it holds
+		// the file open), so this is damage.
+		err = l.corruptRead(s, pos, "the batch header does not match the index")
 	}
 	return out, rng, true, err
 }
@@ -789,10 +798,13 @@ func (l *Log) readAt(s *segment, dst []byte, pos, wantBase int64, firstSize int,
 	}
 	start := len(dst)
 	// grow makes room for n bytes after start, keeping the kept bytes
-	// already read there.
+	// already read there. It at least doubles the buffer, as append does: a
+	// caller appending many partitions' reads to one buffer then copies the
+	// whole answer O(log n) times instead of once per partition (which held
+	// partitions times answer size in superseded buffers).
 	grow := func(n, kept int64) {
 		if int64(cap(dst)-start) < n {
-			nb := make([]byte, start, start+int(n))
+			nb := make([]byte, start, max(start+int(n), 2*cap(dst)))
 			copy(nb[:start+int(kept)], dst[:start+int(kept)])
 			dst = nb
 		}
@@ -816,14 +828,25 @@ func (l *Log) readAt(s *segment, dst []byte, pos, wantBase int64, firstSize int,
 		}
 		want = first
 	}
-	// Keep whole batches below the high watermark.
+	// Keep whole batches below the high watermark, each checked against its
+	// CRC: damage is served as CORRUPT_MESSAGE to the read that reaches it
+	// (a read stops before a damaged batch that is not its first).
 	var end, next int64
 	for end+logOverhead <= want {
 		bs := int64(int32(binary.BigEndian.Uint32(buf[end+offBatchLength:]))) + logOverhead
 		if bs < batchHeaderSize || end+bs > want {
+			if end == 0 && bs < batchHeaderSize {
+				return dst[:start], FileRange{}, false, l.corruptRead(s, pos, fmt.Sprintf("batch length %d", bs-logOverhead))
+			}
 			break
 		}
 		if int64(binary.BigEndian.Uint64(buf[end:])) >= hw {
+			break
+		}
+		if _, _, err := checkStoredBatch(buf[end : end+bs]); err != nil {
+			if end == 0 {
+				return dst[:start], FileRange{}, false, l.corruptRead(s, pos, err.Error())
+			}
 			break
 		}
 		next = int64(binary.BigEndian.Uint64(buf[end:])) + int64(int32(binary.BigEndian.Uint32(buf[end+offLastOffsetDelta:]))) + 1
@@ -900,7 +923,7 @@ func (l *Log) offsetForTimestampIn(s *segment, ts, lso, hw int64, cfg *Config) (
 			return nil
 		}
 		// The batch holds the first record with timestamp >= ts; find it.
-		innerErr = eachRecordOf(h, data, func(r *record) error {
+		innerErr = eachRecordKey(h, data, func(r *record) error {
 			if r.Offset >= lso && r.Timestamp >= ts {
 				resOff, resTs, got = r.Offset, r.Timestamp, true
 				return errStopScan

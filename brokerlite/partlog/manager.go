@@ -73,8 +73,11 @@ type Manager struct {
 	wg     sync.WaitGroup
 }
 
-// deleteDirSuffix marks a partition directory being deleted:
-// <topic>-<partition>.<unique id>-delete, as Kafka names it.
+// deleteDirSuffix marks a partition directory being deleted. The directory
+// is renamed to <unique id>-delete: unlike Kafka's
+// <topic>-<partition>.<unique id>-delete, the name fits NAME_MAX for every
+// valid topic name (249 characters). Directories named the Kafka way, by
+// earlier versions, end with the same suffix and are removed the same way.
 const deleteDirSuffix = "-delete"
 
 // OpenManager opens every partition log under cfg.LogDirs and starts the
@@ -273,7 +276,7 @@ func (m *Manager) pickDirLocked() string {
 }
 
 // Delete deletes a partition's log: it closes the log, renames its directory
-// to <topic>-<partition>.<id>-delete (durably), and removes the files in the
+// to <id>-delete (durably), and removes the files in the
 // background; a crash before removal is finished at the next start. Deleting
 // an unknown partition is not an error.
 func (m *Manager) Delete(topic string, partition int32) error {
@@ -293,7 +296,7 @@ func (m *Manager) Delete(topic string, partition int32) error {
 	var id [16]byte
 	_, _ = rand.Read(id[:])
 	parent := filepath.Dir(l.dir)
-	doomed := l.dir + "." + hex.EncodeToString(id[:]) + deleteDirSuffix
+	doomed := filepath.Join(parent, hex.EncodeToString(id[:])+deleteDirSuffix)
 	if err := os.Rename(l.dir, doomed); err != nil {
 		return storageErr("rename deleted partition", err)
 	}

@@ -19,10 +19,13 @@ import (
 //   - after a clean Close, the segments and indexes are trusted, indexes are
 //     checked when first used and rebuilt if damaged, and the producer
 //     state comes from the snapshot written at Close;
-//   - after a crash, every segment is read and every batch's CRC checked; the
+//   - after a crash, the segments wholly below the recovery point (all
+//     fsynced before it was recorded) are trusted as after a clean
+//     shutdown; from the recovery point on every batch's CRC is checked, the
 //     log is cut at the first torn or corrupt batch (later segments are
 //     deleted), the indexes and the producer state are rebuilt, and the
-//     result is fsynced.
+//     result is fsynced. Damage below the recovery point is reported at
+//     ERROR and answered CORRUPT_MESSAGE when read, never cut.
 //
 // Nothing fsynced before the crash is lost unless the disk itself damaged
 // it. See docs/partlog.md for the rules.
@@ -158,9 +161,15 @@ func (l *Log) load() error {
 		}
 		if !clean {
 			l.producers = newProducerState()
-			if segs, err = l.recover(segs, sizes); err != nil {
+			k := l.trustedPrefix(segs)
+			if err := l.loadTrusted(segs[:k], sizes[:k]); err != nil {
 				return err
 			}
+			rest, err := l.recover(segs[k:], sizes[k:])
+			if err != nil {
+				return err
+			}
+			segs = append(segs[:k:k], rest...)
 			l.segs.Store(&segs)
 		}
 	}

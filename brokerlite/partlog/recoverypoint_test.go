@@ -1,0 +1,160 @@
+package partlog
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// lockedBuffer collects log output from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *lockedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestRecoveryPointKeepsDataAroundDamage: 4 zeroed bytes in an old, fsynced segment, then a
+// crash. Recovery trusts what lies below the recovery point: every segment stays and is
+// readable, the damaged batch answers ErrCorruptMessage (CORRUPT_MESSAGE) with an ERROR
+// line, and the batches after it are still read.
+func TestRecoveryPointKeepsDataAroundDamage(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	cfg := smallConfig()
+	l, err := Open(dir, cfg, testOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 150; i++ {
+		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(3, clk.Ms(), "value-of-some-length")...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	// A few more appends after the last fsync: the recovery point stays where it was.
+	for i := 0; i < 3; i++ {
+		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(3, clk.Ms(), "tail")...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := l.Segments()
+	leo := l.LogEndOffset()
+	if len(before) < 4 {
+		t.Fatalf("%d segments; the test needs at least 4", len(before))
+	}
+	if rp := l.recoveryPoint.Load(); rp < before[2].BaseOffset {
+		t.Fatalf("recovery point %d, want at least the third segment's base %d", rp, before[2].BaseOffset)
+	}
+	crash(t, l)
+
+	// Damage the first batch of the second segment, inside its records.
+	damaged := before[1].BaseOffset
+	f, err := os.OpenFile(filepath.Join(dir, segmentName(damaged, logSuffix)), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{0, 0, 0, 0}, batchHeaderSize+10); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	var logs lockedBuffer
+	opts := testOpts(clk)
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	l, err = Open(dir, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	after := l.Segments()
+	if len(after) != len(before) || l.LogEndOffset() != leo {
+		t.Fatalf("after recovery: %d segments ending at %d, want %d ending at %d\n%s", len(after), l.LogEndOffset(), len(before), leo, logs.String())
+	}
+	for i := range before {
+		if after[i].BaseOffset != before[i].BaseOffset || after[i].Size != before[i].Size {
+			t.Fatalf("segment %d changed: %+v, was %+v", i, after[i], before[i])
+		}
+	}
+	if _, err := l.Read(damaged, 1<<20); !errors.Is(err, ErrCorruptMessage) || KafkaErrorCode(err) != 2 {
+		t.Fatalf("read of the damaged batch: %v (code %d), want CORRUPT_MESSAGE", err, KafkaErrorCode(err))
+	}
+	if out := logs.String(); !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "corrupt batch") {
+		t.Fatalf("no ERROR line about the damage:\n%s", out)
+	}
+	// A read ending just before the damage stops there; everything after it reads.
+	rr, err := l.Read(0, 1<<20)
+	if err != nil || len(rr.Records) == 0 {
+		t.Fatalf("read of the first segment: %v", err)
+	}
+	recs := readAll(t, l, damaged+3) // the damaged batch holds 3 records
+	if want := leo - damaged - 3; int64(len(recs)) != want {
+		t.Fatalf("read %d records after the damaged batch, want %d", len(recs), want)
+	}
+}
+
+// TestRecoveryPointBoundsTheRescan: a torn write past the recovery point is still cut, and
+// a damaged recovery point file means a full rescan, not a failure.
+func TestRecoveryPointBoundsTheRescan(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	l, err := Open(dir, smallConfig(), testOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 40; i++ {
+		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(3, clk.Ms(), "value-of-some-length")...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	leo := l.LogEndOffset()
+	last := l.Segments()[len(l.Segments())-1]
+	crash(t, l)
+	// A torn tail: half a batch appended to the active segment.
+	half := mkBatch(t, batchOpt{baseOff: leo}, valueRecs(3, clk.Ms(), "torn")...)
+	f, err := os.OpenFile(filepath.Join(dir, segmentName(last.BaseOffset, logSuffix)), os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(half[:len(half)/2])
+	f.Close()
+	l, err = Open(dir, smallConfig(), testOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.LogEndOffset() != leo || len(readAll(t, l, 0)) != int(leo) {
+		t.Fatalf("after cutting the torn tail: end %d, want %d", l.LogEndOffset(), leo)
+	}
+	crash(t, l)
+	if err := os.WriteFile(filepath.Join(dir, recoveryPointFile), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err = Open(dir, smallConfig(), testOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if l.LogEndOffset() != leo || len(readAll(t, l, 0)) != int(leo) {
+		t.Fatalf("after a damaged recovery point: end %d, want %d", l.LogEndOffset(), leo)
+	}
+}
