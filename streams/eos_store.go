@@ -297,6 +297,8 @@ type mergedIter struct {
 	bHas    bool
 	bk, bv  []byte
 	k, v    []byte
+	kbuf    []byte
+	vbuf    []byte
 	err     error
 	closed  bool
 }
@@ -335,8 +337,10 @@ func (m *mergedIter) Next() bool {
 			}
 		}
 		if c < 0 {
-			m.k = append(m.k[:0], m.bk...)
-			m.v = append(m.v[:0], m.bv...)
+			// Own buffers: m.k and m.v may point at an overlay entry.
+			m.kbuf = append(m.kbuf[:0], m.bk...)
+			m.vbuf = append(m.vbuf[:0], m.bv...)
+			m.k, m.v = m.kbuf, m.vbuf
 			m.advanceBase()
 			return true
 		}
