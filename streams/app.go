@@ -273,6 +273,9 @@ func (a *App) newClient(roles []client.Role, groupMember string, extra ...kgo.Op
 			return nil, err
 		}
 		opts = append(opts, p.Opts...)
+		if r == client.RoleConsumer && a.eos() {
+			opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		}
 	}
 	opts = append(opts, kgo.SeedBrokers(a.cfg.BootstrapServers...))
 	opts = append(opts, a.cfg.KgoOpts...)
@@ -311,7 +314,16 @@ func (a *App) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.opener = a.standbys.wrapOpener(op)
+	var opener StoreOpener = op
+	if a.eos() {
+		// A restarted instance keeps its transactional ids, so its first
+		// transactions fence those of its previous life.
+		if a.processID, err = loadProcessID(op.root); err != nil {
+			return err
+		}
+		opener = newEOSOpener(op)
+	}
+	a.opener = a.standbys.wrapOpener(opener)
 	if err := a.startGlobal(ctx); err != nil {
 		return err
 	}
@@ -442,6 +454,24 @@ func (a *App) threadExited(t *streamThread, err error) {
 	if t.removing.Load() {
 		// RemoveStreamThread asked it to stop: not replaced, whatever failed.
 		a.cfg.Logger.Warn("streams: stream thread removed with an error", "thread", t.name, "err", err)
+		a.updateState()
+		return
+	}
+	if errors.Is(err, errProducerFenced) {
+		// Not a failure for the handler (Kafka Streams' TaskMigrated): the
+		// thread's tasks were closed without committing; a new thread with
+		// a new producer rejoins the group.
+		a.cfg.Logger.Warn("streams: transactional producer fenced; the stream thread rejoins the group with a new producer", "thread", t.name, "err", err)
+		a.mu.Lock()
+		if !a.closing {
+			a.metrics.threadReplaced.Add(1)
+			if _, serr := a.startThreadLocked(); serr != nil {
+				a.mu.Unlock()
+				go a.fail(fmt.Errorf("streams: replace fenced thread: %w (after %v)", serr, err))
+				return
+			}
+		}
+		a.mu.Unlock()
 		a.updateState()
 		return
 	}

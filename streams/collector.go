@@ -75,6 +75,9 @@ type threadCollector struct {
 	sendErr error
 	acked   map[TopicPartition]int64
 	counts  map[string]int32
+	// producedInTxn: a record was acknowledged since the transaction
+	// began (exactly-once only; eos.go).
+	producedInTxn atomic.Bool
 }
 
 func newThreadCollector(ctx context.Context, cl *kgo.Client, stats *TaskStats, handler ProductionHandler, logger *slog.Logger, onError func()) *threadCollector {
@@ -128,6 +131,8 @@ const changelogSuffix = "-changelog"
 func (c *threadCollector) promise(r *kgo.Record, err error) {
 	if err != nil {
 		c.failure(r, err)
+	} else {
+		c.producedInTxn.Store(true)
 	}
 	release(r)
 }
@@ -136,6 +141,7 @@ func (c *threadCollector) changelogPromise(r *kgo.Record, err error) {
 	if err != nil {
 		c.failure(r, err)
 	} else {
+		c.producedInTxn.Store(true)
 		tp := TopicPartition{Topic: r.Topic, Partition: r.Partition}
 		c.mu.Lock()
 		if next := r.Offset + 1; next > c.acked[tp] {
@@ -150,6 +156,9 @@ func (c *threadCollector) changelogPromise(r *kgo.Record, err error) {
 // refused, on franz-go's promise goroutine (a handler must be safe to call
 // from there; it is never called concurrently for one thread's records).
 func (c *threadCollector) failure(r *kgo.Record, err error) {
+	if errors.Is(err, kgo.ErrAborting) {
+		return // the transaction is being aborted: nothing to decide
+	}
 	c.onError()
 	pr := ProducerRecord{Topic: r.Topic, Partition: r.Partition, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp.UnixMilli()}
 	if len(r.Headers) > 0 {
@@ -226,6 +235,11 @@ func (c *threadCollector) flush(ctx context.Context) error {
 		return fmt.Errorf("streams: flush producer: %w", err)
 	}
 	return c.err()
+}
+
+// resetTxn forgets the aborted transaction's production state.
+func (c *threadCollector) resetTxn() {
+	c.producedInTxn.Store(false)
 }
 
 // ackedOffsets returns, for the given partitions, the offset after the last

@@ -81,14 +81,15 @@ type Config struct {
 	// is 1.
 	NumStreamThreads int
 	// CommitInterval is how often threads commit. The default value is 30s
-	// (Kafka Streams' default under at-least-once).
+	// under at_least_once and 100ms under exactly_once_v2 (Kafka Streams'
+	// defaults).
 	CommitInterval time.Duration
 	// StateDir holds the state of every application on this machine, in
 	// <StateDir>/<application.id>/<task>/<store>. The default value is
 	// <os.TempDir()>/rivulet-streams.
 	StateDir string
-	// ProcessingGuarantee is at_least_once (the default). exactly_once_v2
-	// is not supported yet and is refused.
+	// ProcessingGuarantee is at_least_once (the default) or exactly_once_v2
+	// (KIP-447 transactions; see docs/exactly-once.md).
 	ProcessingGuarantee string
 	// CacheMaxBytes is the record cache budget of the whole instance, split
 	// evenly over its threads. The default value is 10 MiB; 0 disables
@@ -293,12 +294,12 @@ func ParseConfig(props Properties, opts ...Option) (*Config, error) {
 			c.StateDir = v
 		case PropProcessingGuarantee:
 			switch v {
-			case AtLeastOnce:
+			case AtLeastOnce, ExactlyOnce:
 				c.ProcessingGuarantee = v
-			case ExactlyOnce, "exactly_once", "exactly_once_beta":
-				bad(k, v, "exactly-once is not supported yet; use at_least_once")
+			case "exactly_once", "exactly_once_beta":
+				bad(k, v, "removed in Kafka Streams 4.0 and not supported; use exactly_once_v2 (the same guarantee with one producer per thread)")
 			default:
-				bad(k, v, "want at_least_once")
+				bad(k, v, "want at_least_once or exactly_once_v2")
 			}
 		case PropCacheMaxBytes, PropCacheMaxBytesOld, PropCacheMaxBytesShort:
 			c.CacheMaxBytes = intProp(k, v, 0, 1<<50)
@@ -420,6 +421,9 @@ func ParseConfig(props Properties, opts ...Option) (*Config, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	if _, set := props[PropCommitIntervalMs]; !set && c.ProcessingGuarantee == ExactlyOnce {
+		c.CommitInterval = 100 * time.Millisecond
 	}
 	if c.ClientID == "" {
 		c.ClientID = c.ApplicationID

@@ -195,17 +195,21 @@ func (t *streamThread) applyRestore(r *changelogRestore, recs []*kgo.Record) err
 	sr := r.rs
 	sr.buf = sr.buf[:0]
 	for _, rec := range recs {
+		if rec.Attrs.IsControl() {
+			continue // a transaction marker
+		}
 		if rec.Key == nil {
 			continue // a changelog record always has a key; skip garbage
 		}
 		sr.buf = append(sr.buf, statestore.ChangelogRecord{Key: rec.Key, Value: rec.Value, Offset: rec.Offset})
 	}
+	n := len(sr.buf)
 	err := sr.restorer.Apply(sr.buf)
 	clear(sr.buf)
 	if err != nil {
 		return fmt.Errorf("streams: task %s: %w", sr.task, err)
 	}
-	t.app.metrics.restoredRecords.Add(int64(len(recs)))
+	t.app.metrics.restoredRecords.Add(int64(n))
 	return nil
 }
 

@@ -473,7 +473,9 @@ func TestNewRejectsBadProperties(t *testing.T) {
 		{streams.Properties{"application.id": "a"}, "bootstrap.servers is required"},
 		{streams.Properties{"application.id": "a b", "bootstrap.servers": "x:1"}, "use only letters"},
 		{streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "num.stream.threads": "0"}, "num.stream.threads"},
-		{streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once_v2"}, "not supported yet"},
+		{streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once"}, "use exactly_once_v2"},
+		{streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once_beta"}, "use exactly_once_v2"},
+		{streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly-once"}, "want at_least_once or exactly_once_v2"},
 		{streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "commit.interval.ms": "soon"}, "commit.interval.ms"},
 		{streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "default.deserialization.exception.handler": "Nope"}, "LogAndContinueExceptionHandler"},
 		{streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "lingerr.ms": "5"}, "lingerr.ms"},
@@ -487,6 +489,16 @@ func TestNewRejectsBadProperties(t *testing.T) {
 	must(t, err)
 	if cfg.CommitInterval != 30*time.Second || cfg.NumStreamThreads != 1 || cfg.CacheMaxBytes != 10<<20 || len(cfg.BootstrapServers) != 2 {
 		t.Errorf("defaults %+v", cfg)
+	}
+	eos, err := streams.ParseConfig(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once_v2"})
+	must(t, err)
+	if eos.ProcessingGuarantee != streams.ExactlyOnce || eos.CommitInterval != 100*time.Millisecond {
+		t.Errorf("exactly_once_v2 defaults: guarantee %q, commit interval %v; want exactly_once_v2, 100ms", eos.ProcessingGuarantee, eos.CommitInterval)
+	}
+	eos, err = streams.ParseConfig(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once_v2", "commit.interval.ms": "250"})
+	must(t, err)
+	if eos.CommitInterval != 250*time.Millisecond {
+		t.Errorf("exactly_once_v2 with commit.interval.ms=250: %v", eos.CommitInterval)
 	}
 }
 

@@ -88,6 +88,13 @@ type streamThread struct {
 	lastPurge    time.Time
 	purgeOffsets map[TopicPartition]int64
 	raws         []RawRecord
+
+	// Exactly-once (eos.go): a transaction is open; its offsets were
+	// added to it; the tasks were revived and the input must be rewound.
+	inTxn        bool
+	offsetsAdded bool
+	needRewind   bool
+	topicIDCache map[string][16]byte
 }
 
 func newStreamThread(a *App, id int) (*streamThread, error) {
@@ -140,6 +147,9 @@ func newStreamThread(a *App, id int) (*streamThread, error) {
 		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(append(regexQuote(topics), patterns...)...))
 	} else {
 		opts = append(opts, kgo.ConsumeTopics(topics...))
+	}
+	if a.eos() {
+		opts = append(opts, t.eosClientOpts()...)
 	}
 	// The client joins the group as soon as it exists, and the rebalance
 	// callbacks take t.mu: hold it until the thread is fully built.
@@ -244,6 +254,14 @@ func (t *streamThread) run() (err error) {
 		t.setState(threadDead)
 	}()
 	t.setState(threadRebalancing)
+	if t.app.eos() {
+		if err := t.eosInit(t.ctx); err != nil {
+			if t.ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
 	t.lastCommit = t.now()
 	t.lastPurge = t.now()
 	for {
@@ -392,6 +410,19 @@ func (t *streamThread) checkLags() bool {
 func (t *streamThread) step(fetches kgo.Fetches) error {
 	if t.fatal != nil {
 		return t.fatal
+	}
+	if t.needRewind {
+		// The tasks were revived: what this poll returned may lie past the
+		// committed offsets the input goes back to.
+		if err := t.rewind(t.prodCtx); err != nil {
+			return err
+		}
+		fetches = nil
+	}
+	if t.app.eos() {
+		if err := t.eosBegin(); err != nil {
+			return err
+		}
 	}
 	var ferr error
 	fetches.EachError(func(topic string, p int32, err error) {
@@ -566,6 +597,10 @@ func (t *streamThread) resumeDrained() {
 // flush the producer (every record acknowledged), commit the consumed
 // offsets, then write the stores' checkpoints.
 func (t *streamThread) commit(ctx context.Context, tasks []*Task) error {
+	if t.app.eos() {
+		// One transaction holds the output of every task of the thread.
+		return t.commitEOS(ctx)
+	}
 	start := time.Now()
 	for _, task := range tasks {
 		if err := task.Flush(); err != nil {
@@ -724,6 +759,13 @@ func (t *streamThread) dropPartitions(ctx context.Context, parts map[string][]in
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID().Less(list[j].ID()) })
 	clean := false
+	if t.app.eos() && !commit && !t.failed {
+		// The open transaction holds output of the lost tasks: abort it,
+		// which takes every task of the thread back to its last commit.
+		if err := t.abortAndRevive(ctx, errors.New("streams: partitions lost")); err != nil && t.fatal == nil {
+			t.fatal = err
+		}
+	}
 	if commit {
 		var running []*Task
 		for _, task := range list {
@@ -733,6 +775,9 @@ func (t *streamThread) dropPartitions(ctx context.Context, parts map[string][]in
 		}
 		if err := t.commit(ctx, running); err != nil {
 			t.app.cfg.Logger.Warn("streams: commit before revoking tasks failed; they will be reprocessed from the last commit", "thread", t.name, "err", err)
+			if t.app.eos() && t.fatal == nil {
+				t.fatal = err
+			}
 		} else {
 			clean = true
 		}
@@ -859,7 +904,12 @@ func (t *streamThread) startRestore(ctx context.Context, task *Task) error {
 		for _, c := range cls {
 			topics = append(topics, c.Topic)
 		}
-		ends, err := t.app.admin.ListEndOffsets(ctx, topics...)
+		list := t.app.admin.ListEndOffsets
+		if t.app.eos() {
+			// Read committed: the end is the last stable offset.
+			list = t.app.admin.ListCommittedOffsets
+		}
+		ends, err := list(ctx, topics...)
 		if err != nil {
 			return fmt.Errorf("streams: task %s: changelog end offsets: %w", task.ID(), err)
 		}
@@ -895,7 +945,10 @@ func (t *streamThread) startRestore(ctx context.Context, task *Task) error {
 		cl, err := t.app.newClient([]client.Role{client.RoleConsumer}, "",
 			kgo.ClientID(t.name+"-restore-consumer"),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-			kgo.FetchMaxWait(100*time.Millisecond))
+			kgo.FetchMaxWait(100*time.Millisecond),
+			// Transaction markers move the restore's position past the
+			// end of a transaction (they are not applied).
+			kgo.KeepControlRecords())
 		if err != nil {
 			return fmt.Errorf("streams: restore consumer: %w", err)
 		}
@@ -1004,6 +1057,13 @@ func (t *streamThread) shutdown(clean bool) {
 		tasks = append(tasks, task)
 	}
 	sort.Slice(tasks, func(i, j int) bool { return tasks[i].ID().Less(tasks[j].ID()) })
+	if !clean && t.app.eos() {
+		ctx, cancel := context.WithTimeout(t.prodCtx, 5*time.Second)
+		if err := t.abortTxn(ctx); err != nil {
+			t.app.cfg.Logger.Warn("streams: abort transaction", "thread", t.name, "err", err)
+		}
+		cancel()
+	}
 	if clean && len(tasks) > 0 {
 		ctx, cancel := context.WithTimeout(t.prodCtx, commitTimeout)
 		var running []*Task

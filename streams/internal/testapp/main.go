@@ -29,6 +29,8 @@ func main() {
 	commitMs := flag.Int("commit-interval-ms", 100, "commit.interval.ms")
 	inMemory := flag.Bool("in-memory", false, "keep the counts in memory (restored from the changelog on start)")
 	instanceID := flag.String("instance-id", "", "group.instance.id (static membership: a restarted instance takes its place back at once)")
+	guarantee := flag.String("processing-guarantee", "at_least_once", "processing.guarantee: at_least_once or exactly_once_v2")
+	wordCount := flag.Bool("wordcount", false, "count the words of each input value (through a repartition topic) instead of the records per key")
 	flag.Parse()
 
 	level := slog.LevelInfo
@@ -44,17 +46,24 @@ func main() {
 	if *inMemory {
 		m = m.WithStoreType(streams.InMemoryStore)
 	}
-	src.GroupByKey().Count(m).ToStream().To(*counts, streams.ProducedWith(ss, streams.Int64Serde()))
+	if *wordCount {
+		words := streams.FlatMapValues(src, func(_, line string) []string { return strings.Fields(line) })
+		streams.GroupBy(words, func(_, w string) string { return w }, streams.GroupedWith(ss, ss)).
+			Count(m).ToStream().To(*counts, streams.ProducedWith(ss, streams.Int64Serde()))
+	} else {
+		src.GroupByKey().Count(m).ToStream().To(*counts, streams.ProducedWith(ss, streams.Int64Serde()))
+	}
 	topo, err := b.Build()
 	if err != nil {
 		fail(err)
 	}
 	props := streams.Properties{
-		"application.id":     *appID,
-		"bootstrap.servers":  *bootstrap,
-		"state.dir":          *stateDir,
-		"num.stream.threads": fmt.Sprint(*threads),
-		"commit.interval.ms": fmt.Sprint(*commitMs),
+		"application.id":       *appID,
+		"bootstrap.servers":    *bootstrap,
+		"state.dir":            *stateDir,
+		"num.stream.threads":   fmt.Sprint(*threads),
+		"commit.interval.ms":   fmt.Sprint(*commitMs),
+		"processing.guarantee": *guarantee,
 		// Quick rebalances after a kill: the dead member's session expires fast.
 		"consumer.session.timeout.ms":    "6000",
 		"consumer.heartbeat.interval.ms": "200",

@@ -1,0 +1,325 @@
+package streams_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/statestore"
+)
+
+// eosInput produces total lines of two words each ("wNN wMM") to topic,
+// paced, numbering them in their values ("idNNNNN" first): the ids let a
+// reader check that every line shows exactly once in the copy topic. It
+// returns the true word counts, the ids, and a channel with the producer's
+// result.
+func eosInput(t *testing.T, addrs []string, topic string, total int, pace time.Duration, stop <-chan struct{}) (map[string]int64, map[string]bool, <-chan error) {
+	want := map[string]int64{}
+	ids := map[string]bool{}
+	lines := make([]string, total)
+	for i := range lines {
+		a, b := fmt.Sprintf("w%02d", i%17), fmt.Sprintf("w%02d", (i*7)%23)
+		lines[i] = fmt.Sprintf("id%05d %s %s", i, a, b)
+		want[a]++
+		want[b]++
+		want[fmt.Sprintf("id%05d", i)]++
+		ids[strings.ToUpper(lines[i])] = true
+	}
+	done := make(chan error, 1)
+	go func() {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ProducerLinger(0))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer cl.Close()
+		const per = 20
+		for i := 0; i < total; i += per {
+			var recs []*kgo.Record
+			for j := i; j < min(i+per, total); j++ {
+				recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(fmt.Sprint(j)), Value: []byte(lines[j])})
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := cl.ProduceSync(ctx, recs...).FirstErr()
+			cancel()
+			if err != nil {
+				done <- err
+				return
+			}
+			select {
+			case <-stop:
+				done <- fmt.Errorf("producer stopped at line %d", i)
+				return
+			case <-time.After(pace): // pace the input so the kills land mid-stream
+			}
+		}
+		done <- nil
+	}()
+	return want, ids, done
+}
+
+// checkExactlyOnce reads the copy and count topics read_committed until the
+// counts reach the truth, and checks: every input line once in the copy
+// topic, and every word's counts increasing, never above the truth, ending
+// at it.
+func checkExactlyOnce(t *testing.T, addrs []string, idsTopic, countsTopic string, want map[string]int64, ids map[string]bool, report func() string) {
+	t.Helper()
+	copies := consumeCommitted(t, addrs, idsTopic, 90*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= len(ids) })
+	seen := map[string]int{}
+	for _, r := range copies {
+		seen[string(r.Value)]++
+	}
+	missing, dup := 0, 0
+	for id := range ids {
+		switch n := seen[id]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			dup++
+		}
+	}
+	if missing > 0 || dup > 0 || len(copies) != len(ids) {
+		t.Errorf("copy topic: %d records for %d input lines, %d lines missing, %d more than once", len(copies), len(ids), missing, dup)
+	}
+	var last map[string]int64
+	counts := consumeCommitted(t, addrs, countsTopic, 90*time.Second, func(rs []*kgo.Record) bool {
+		last = lastValues(rs, i64)
+		for k, n := range want {
+			if last[k] != n {
+				return false
+			}
+		}
+		return true
+	})
+	checkCounts(t, counts, want)
+	if t.Failed() {
+		t.Fatalf("%s", report())
+	}
+}
+
+// TestExactlyOnceKillAndRestart runs the word count (through a repartition
+// topic) with exactly_once_v2 in a child process and kills it with SIGKILL
+// at random moments (commits run every 100ms, so many kills land in one)
+// ten times while input flows, restarting it on the same state directory
+// each time. A read_committed reader then sees every input line exactly
+// once and every word's counts rising to exactly its true count.
+func TestExactlyOnceKillAndRestart(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs SIGKILL")
+	}
+	bin, err := buildTestApp()
+	must(t, err)
+	for _, br := range []broker{kfakeCluster3(t), startBrokerlite(t)} {
+		t.Run(br.name, func(t *testing.T) {
+			requireTransactions(t, br)
+			eosKillAndRestart(t, bin, br)
+		})
+	}
+}
+
+func eosKillAndRestart(t *testing.T, bin string, br broker) {
+	const kills = 10
+	suffix := fmt.Sprint(time.Now().UnixNano())
+	in, ids, counts := "eos-in-"+suffix, "eos-ids-"+suffix, "eos-counts-"+suffix
+	createTopic(t, br.addrs, 3, in, ids, counts)
+	stateDir := t.TempDir()
+	// Static membership: kfake keeps a dynamic member killed in a join for
+	// good (see TestKillAndRestartLosesNothing).
+	args := []string{"--bootstrap-server", br.addrs[0], "--application-id", "eos-" + suffix, "--state-dir", stateDir,
+		"--input", in, "--ids-output", ids, "--counts-output", counts, "--threads", "2",
+		"--processing-guarantee", "exactly_once_v2", "--wordcount", "--instance-id", "eos-" + suffix}
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	want, wantIDs, prodDone := eosInput(t, br.addrs, in, 2400, 150*time.Millisecond, stop)
+
+	seed := rand.Uint64()
+	r := rand.New(rand.NewPCG(seed, 2))
+	t.Logf("kill delays from seed %d", seed)
+	var c *child
+	for i := 0; i < kills; i++ {
+		c = startChild(t, bin, args...)
+		c.waitOutput(t, "started")
+		// A random moment after the start: before, during or after the
+		// restore, the first transactions and the commits.
+		time.Sleep(time.Duration(200+r.IntN(1500)) * time.Millisecond)
+		c.kill(t)
+	}
+	c = startChild(t, bin, args...)
+	c.waitOutput(t, "started")
+	must(t, <-prodDone)
+	checkExactlyOnce(t, br.addrs, ids, counts, want, wantIDs, func() string { return "last instance's output:\n" + c.output() })
+	c.stop(t)
+}
+
+var restoredMetric = regexp.MustCompile(`testapp: metric rivulet_streams_restore_records_total\{[^}]*\} (\S+)`)
+
+// restoredRecords asks the child for its metrics (SIGUSR1) and returns the
+// changelog records it restored.
+func restoredRecords(t *testing.T, c *child) int64 {
+	t.Helper()
+	before := strings.Count(c.output(), "testapp: end of state")
+	must(t, c.cmd.Process.Signal(syscall.SIGUSR1))
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(c.output(), "testapp: end of state") == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("no state report:\n%s", c.output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ms := restoredMetric.FindAllStringSubmatch(c.output(), -1)
+	if len(ms) == 0 {
+		t.Fatalf("no restore_records_total in the state report:\n%s", c.output())
+	}
+	n, err := strconv.ParseFloat(ms[len(ms)-1][1], 64)
+	must(t, err)
+	return int64(n)
+}
+
+// TestExactlyOnceCrashRestoresOnlyTheTail kills the application with
+// SIGKILL while it processes under exactly_once_v2 (persistent stores), and
+// checks what the restarted instance restores: at most the changelog
+// records written after the stores' checkpoints (which follow every
+// commit), not the store, which holds thousands of keys by then.
+func TestExactlyOnceCrashRestoresOnlyTheTail(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs SIGKILL")
+	}
+	bin, err := buildTestApp()
+	must(t, err)
+	br := kfakeCluster3(t)
+	suffix := fmt.Sprint(time.Now().UnixNano())
+	in, ids, counts := "eosr-in-"+suffix, "eosr-ids-"+suffix, "eosr-counts-"+suffix
+	appID := "eosr-" + suffix
+	createTopic(t, br.addrs, 2, in, ids, counts)
+	stateDir := t.TempDir()
+	args := []string{"--bootstrap-server", br.addrs[0], "--application-id", appID, "--state-dir", stateDir,
+		"--input", in, "--ids-output", ids, "--counts-output", counts, "--threads", "1",
+		"--processing-guarantee", "exactly_once_v2", "--wordcount", "--instance-id", appID}
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	// Every line has its own id word: the store grows by a key per line.
+	want, wantIDs, prodDone := eosInput(t, br.addrs, in, 3000, 40*time.Millisecond, stop)
+	c := startChild(t, bin, args...)
+	c.waitOutput(t, "started")
+	var seenCopies atomic.Int64
+	consumeCommitted(t, br.addrs, ids, 60*time.Second, func(rs []*kgo.Record) bool {
+		seenCopies.Store(int64(len(rs)))
+		return len(rs) >= 2000
+	})
+	if seenCopies.Load() < 2000 {
+		t.Fatalf("no progress: %d lines processed\n%s", seenCopies.Load(), c.output())
+	}
+	c.kill(t) // mid-stream: the input is still flowing
+
+	// What was written after the checkpoints, per changelog partition.
+	changelog := appID + "-counts-changelog"
+	cps, err := filepath.Glob(filepath.Join(stateDir, appID, "*", "counts"))
+	must(t, err)
+	if len(cps) == 0 {
+		t.Fatalf("no store directories under %s", stateDir)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := adminFor(t, br.addrs).ListEndOffsets(ctx, changelog)
+	must(t, err)
+	var tail, stored int64
+	for _, dir := range cps {
+		cp, err := statestore.ReadCheckpoint(dir)
+		must(t, err)
+		if cp == nil {
+			t.Fatalf("no checkpoint in %s after commits", dir)
+		}
+		for tp, off := range cp {
+			end, ok := ends.Lookup(tp.Topic, tp.Partition)
+			if !ok {
+				t.Fatalf("no end offset for %s-%d", tp.Topic, tp.Partition)
+			}
+			tail += end.Offset - off
+			stored += off
+		}
+	}
+	if stored < 2000 {
+		t.Fatalf("checkpoints cover %d changelog records, want the thousands the store holds", stored)
+	}
+
+	c = startChild(t, bin, args...)
+	c.waitOutput(t, "to=RUNNING")
+	restored := restoredRecords(t, c)
+	t.Logf("changelog records covered by the checkpoints %d, written after them %d, restored after kill -9: %d", stored, tail, restored)
+	if restored > tail {
+		t.Errorf("restored %d changelog records after kill -9, more than the %d written since the last checkpoint", restored, tail)
+	}
+	must(t, <-prodDone)
+	checkExactlyOnce(t, br.addrs, ids, counts, want, wantIDs, func() string { return "instance output:\n" + c.output() })
+	c.stop(t)
+}
+
+// TestExactlyOnceZombieIsFenced starts a second instance with the same
+// identity (process id and group.instance.id) while the first one is
+// alive but stalled (SIGSTOP), as a paused process or a partitioned host
+// comes back: the second one fences it (its producers' epochs are bumped,
+// its member is replaced), the first one, resumed, finds itself fenced, and
+// the output stays exact.
+func TestExactlyOnceZombieIsFenced(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs SIGSTOP")
+	}
+	bin, err := buildTestApp()
+	must(t, err)
+	br := kfakeCluster3(t)
+	suffix := fmt.Sprint(time.Now().UnixNano())
+	in, ids, counts := "eosz-in-"+suffix, "eosz-ids-"+suffix, "eosz-counts-"+suffix
+	appID := "eosz-" + suffix
+	createTopic(t, br.addrs, 3, in, ids, counts)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	args := func(dir string) []string {
+		return []string{"--bootstrap-server", br.addrs[0], "--application-id", appID, "--state-dir", dir,
+			"--input", in, "--ids-output", ids, "--counts-output", counts, "--threads", "2",
+			"--processing-guarantee", "exactly_once_v2", "--wordcount", "--instance-id", appID}
+	}
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	want, wantIDs, prodDone := eosInput(t, br.addrs, in, 2000, 30*time.Millisecond, stop)
+	a := startChild(t, bin, args(dirA)...)
+	a.waitOutput(t, "to=RUNNING")
+	consumeCommitted(t, br.addrs, ids, 60*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 200 })
+
+	// The same identity: the process id in the state directory.
+	pid, err := os.ReadFile(filepath.Join(dirA, appID, "process.id"))
+	must(t, err)
+	must(t, os.MkdirAll(filepath.Join(dirB, appID), 0o755))
+	must(t, os.WriteFile(filepath.Join(dirB, appID, "process.id"), pid, 0o644))
+
+	must(t, a.cmd.Process.Signal(syscall.SIGSTOP))
+	b := startChild(t, bin, args(dirB)...)
+	b.waitOutput(t, "to=RUNNING")
+	before := len(consumeCommitted(t, br.addrs, ids, 5*time.Second, func([]*kgo.Record) bool { return false }))
+	consumeCommitted(t, br.addrs, ids, 60*time.Second, func(rs []*kgo.Record) bool { return len(rs) > before+100 })
+	must(t, a.cmd.Process.Signal(syscall.SIGCONT))
+	// The resumed zombie must find out it was fenced.
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(a.output(), "fenced") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the resumed first instance was never fenced:\n%s", a.output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.kill(t) // the zombie host goes away for good
+	must(t, <-prodDone)
+	checkExactlyOnce(t, br.addrs, ids, counts, want, wantIDs, func() string {
+		return "first instance:\n" + a.output() + "\nsecond instance:\n" + b.output()
+	})
+	b.stop(t)
+}

@@ -1,0 +1,391 @@
+package streams
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/rivulet-io/rivulet/statestore"
+)
+
+// Under exactly_once_v2 a store must not make durable what its transaction
+// may still abort: a crash would leave writes in the store that the
+// changelog (read committed) never got, and restoring the changelog's tail
+// cannot take them out. Kafka Streams answers by wiping the state after a
+// crash (a full restore); Rivulet stages a key-value store's writes in
+// memory between commits (stagedKV) and applies them to the store, as one
+// batch, only once the transaction committed, before the checkpoint. The
+// store on disk therefore always holds committed state, and after kill -9 a
+// task restores only the changelog records written after its checkpoint.
+//
+// Window and session stores are written in place: under exactly_once_v2
+// their checkpoint is removed once a task processes (as Kafka Streams
+// does), so a crash restores them in full.
+
+// eosOpener is the StoreOpener of an exactly_once_v2 application: inner's
+// stores, key-value stores of stream tasks wrapped in a stagedKV.
+type eosOpener struct {
+	inner StoreOpener
+	mu    sync.Mutex
+	// unstaged names the window and session stores (checkpoints removed
+	// once written; see above).
+	unstaged map[string]bool
+}
+
+func newEOSOpener(inner StoreOpener) *eosOpener {
+	return &eosOpener{inner: inner, unstaged: map[string]bool{}}
+}
+
+func (o *eosOpener) OpenKeyValue(task TaskID, name string, persistent, logged bool) (statestore.KeyValueStore, statestore.Checkpoint, error) {
+	s, cp, err := o.inner.OpenKeyValue(task, name, persistent, logged)
+	if err != nil || task == GlobalTaskID {
+		// Global stores are fed from their topics (read committed), not
+		// written inside a transaction.
+		return s, cp, err
+	}
+	return &stagedKV{base: s, pending: map[string][]byte{}}, cp, nil
+}
+
+func (o *eosOpener) WriteCheckpoint(task TaskID, name string, cp statestore.Checkpoint) error {
+	o.mu.Lock()
+	unstaged := o.unstaged[name]
+	o.mu.Unlock()
+	if unstaged && task != GlobalTaskID {
+		// The store will hold writes no transaction committed yet: a
+		// checkpoint would claim they are in the changelog.
+		if r, ok := o.inner.(interface {
+			RemoveCheckpoint(TaskID, string) error
+		}); ok {
+			return r.RemoveCheckpoint(task, name)
+		}
+		return nil
+	}
+	return o.inner.WriteCheckpoint(task, name, cp)
+}
+
+func (o *eosOpener) OpenWindow(task TaskID, name string, persistent, logged bool, opts statestore.WindowOptions) (statestore.WindowStore, statestore.Checkpoint, error) {
+	o.mu.Lock()
+	o.unstaged[name] = true
+	o.mu.Unlock()
+	return openWindow(o.inner, task, name, persistent, logged, opts)
+}
+
+func (o *eosOpener) OpenSession(task TaskID, name string, persistent, logged bool, opts statestore.SessionOptions) (statestore.SessionStore, statestore.Checkpoint, error) {
+	o.mu.Lock()
+	o.unstaged[name] = true
+	o.mu.Unlock()
+	return openSession(o.inner, task, name, persistent, logged, opts)
+}
+
+// RemoveCheckpoint deletes the checkpoint of task's store name, so that a
+// crash wipes and restores the store.
+func (o *dirOpener) RemoveCheckpoint(task TaskID, name string) error {
+	return statestore.RemoveCheckpoint(o.dir(task, name))
+}
+
+// stagedKV is a key-value store whose writes stay in memory (pending) until
+// apply writes them to base as one batch. Reads see base with the pending
+// writes over it. Safe for one writer and concurrent readers, as every
+// KeyValueStore.
+type stagedKV struct {
+	base statestore.KeyValueStore
+	mu   sync.RWMutex
+	// pending maps a key to its new value; a nil value is a delete.
+	pending map[string][]byte
+}
+
+var errStagedRestore = errors.New("streams: restore into a store with uncommitted writes")
+
+func (s *stagedKV) Name() string     { return s.base.Name() }
+func (s *stagedKV) Persistent() bool { return s.base.Persistent() }
+
+// Flush flushes base: what it holds is committed (pending writes wait for
+// apply).
+func (s *stagedKV) Flush() error { return s.base.Flush() }
+
+// Close drops the pending writes (never committed) and closes base.
+func (s *stagedKV) Close() error {
+	s.mu.Lock()
+	s.pending = map[string][]byte{}
+	s.mu.Unlock()
+	return s.base.Close()
+}
+
+// apply writes the pending writes to base as one batch and flushes it.
+// Called once the transaction holding their changelog records committed.
+func (s *stagedKV) apply() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) > 0 {
+		batch := make([]statestore.KeyValue, 0, len(s.pending))
+		for k, v := range s.pending {
+			batch = append(batch, statestore.KeyValue{Key: []byte(k), Value: v})
+		}
+		sort.Slice(batch, func(i, j int) bool { return bytes.Compare(batch[i].Key, batch[j].Key) < 0 })
+		if err := s.base.PutAll(batch); err != nil {
+			return fmt.Errorf("streams: store %q: apply committed writes: %w", s.base.Name(), err)
+		}
+		s.pending = map[string][]byte{}
+	}
+	return s.base.Flush()
+}
+
+// pendingCount is the number of keys written since the last apply.
+func (s *stagedKV) pendingCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.pending)
+}
+
+// RestoreBatch writes changelog records (committed) straight to base.
+func (s *stagedKV) RestoreBatch(records []statestore.KeyValue) error {
+	r, ok := s.base.(statestore.Restorable)
+	if !ok {
+		return fmt.Errorf("streams: store %q (%T) cannot restore in bulk", s.base.Name(), s.base)
+	}
+	if s.pendingCount() > 0 {
+		return errStagedRestore
+	}
+	return r.RestoreBatch(records)
+}
+
+func (s *stagedKV) Get(key []byte) ([]byte, error) {
+	if key == nil {
+		return nil, statestore.ErrNilKey
+	}
+	s.mu.RLock()
+	v, ok := s.pending[string(key)]
+	s.mu.RUnlock()
+	if ok {
+		return v, nil
+	}
+	return s.base.Get(key)
+}
+
+func (s *stagedKV) Put(key, value []byte) error {
+	if key == nil {
+		return statestore.ErrNilKey
+	}
+	if value != nil {
+		value = bytes.Clone(value)
+	}
+	s.mu.Lock()
+	s.pending[string(key)] = value
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *stagedKV) PutIfAbsent(key, value []byte) ([]byte, error) {
+	old, err := s.Get(key)
+	if err != nil || old != nil {
+		return old, err
+	}
+	return nil, s.Put(key, value)
+}
+
+func (s *stagedKV) PutAll(entries []statestore.KeyValue) error {
+	for _, e := range entries {
+		if e.Key == nil {
+			return statestore.ErrNilKey
+		}
+	}
+	for _, e := range entries {
+		if err := s.Put(e.Key, e.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *stagedKV) Delete(key []byte) ([]byte, error) {
+	old, err := s.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	return old, s.Put(key, nil)
+}
+
+// ApproximateNumEntries counts base's entries plus the pending writes of
+// keys base does not hold, minus pending deletes of keys it holds.
+func (s *stagedKV) ApproximateNumEntries() (int64, error) {
+	n, err := s.base.ApproximateNumEntries()
+	if err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for k, v := range s.pending {
+		old, err := s.base.Get([]byte(k))
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case old == nil && v != nil:
+			n++
+		case old != nil && v == nil:
+			n--
+		}
+	}
+	return n, nil
+}
+
+func (s *stagedKV) Range(from, to []byte) (statestore.KeyValueIterator, error) {
+	return s.merged(false, func(k []byte) bool {
+		return (from == nil || bytes.Compare(k, from) >= 0) && (to == nil || bytes.Compare(k, to) <= 0)
+	}, func() (statestore.KeyValueIterator, error) { return s.base.Range(from, to) })
+}
+
+func (s *stagedKV) ReverseRange(from, to []byte) (statestore.KeyValueIterator, error) {
+	return s.merged(true, func(k []byte) bool {
+		return (from == nil || bytes.Compare(k, from) >= 0) && (to == nil || bytes.Compare(k, to) <= 0)
+	}, func() (statestore.KeyValueIterator, error) { return s.base.ReverseRange(from, to) })
+}
+
+func (s *stagedKV) PrefixScan(prefix []byte) (statestore.KeyValueIterator, error) {
+	return s.merged(false, func(k []byte) bool { return bytes.HasPrefix(k, prefix) },
+		func() (statestore.KeyValueIterator, error) { return s.base.PrefixScan(prefix) })
+}
+
+func (s *stagedKV) All() (statestore.KeyValueIterator, error) {
+	return s.merged(false, func([]byte) bool { return true }, s.base.All)
+}
+
+func (s *stagedKV) ReverseAll() (statestore.KeyValueIterator, error) {
+	return s.merged(true, func([]byte) bool { return true }, s.base.ReverseAll)
+}
+
+// merged returns an iterator over base's entries with the pending writes
+// (those in) over them. Both sides are snapshots taken now, as the
+// KeyValueIterator contract asks.
+func (s *stagedKV) merged(reverse bool, in func([]byte) bool, open func() (statestore.KeyValueIterator, error)) (statestore.KeyValueIterator, error) {
+	s.mu.RLock()
+	var ov []statestore.KeyValue
+	for k, v := range s.pending {
+		if in([]byte(k)) {
+			ov = append(ov, statestore.KeyValue{Key: []byte(k), Value: v})
+		}
+	}
+	it, err := open()
+	s.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	if len(ov) == 0 {
+		return it, nil
+	}
+	sort.Slice(ov, func(i, j int) bool {
+		c := bytes.Compare(ov[i].Key, ov[j].Key)
+		if reverse {
+			return c > 0
+		}
+		return c < 0
+	})
+	return &mergedIter{base: it, ov: ov, reverse: reverse}, nil
+}
+
+// mergedIter walks a base iterator and a sorted overlay together; an
+// overlay entry replaces (or, with a nil value, hides) the base entry of
+// the same key.
+type mergedIter struct {
+	base    statestore.KeyValueIterator
+	ov      []statestore.KeyValue
+	i       int
+	reverse bool
+	started bool
+	bHas    bool
+	bk, bv  []byte
+	k, v    []byte
+	kbuf    []byte
+	vbuf    []byte
+	err     error
+	closed  bool
+}
+
+func (m *mergedIter) advanceBase() {
+	if m.base.Next() {
+		m.bHas = true
+		m.bk = append(m.bk[:0], m.base.Key()...)
+		m.bv = append(m.bv[:0], m.base.Value()...)
+		return
+	}
+	m.bHas = false
+	m.err = m.base.Err()
+}
+
+func (m *mergedIter) Next() bool {
+	if m.closed {
+		return false
+	}
+	if !m.started {
+		m.started = true
+		m.advanceBase()
+	}
+	for m.err == nil {
+		oHas := m.i < len(m.ov)
+		if !m.bHas && !oHas {
+			return false
+		}
+		c := 1 // take the overlay
+		if !oHas {
+			c = -1
+		} else if m.bHas {
+			c = bytes.Compare(m.bk, m.ov[m.i].Key)
+			if m.reverse {
+				c = -c
+			}
+		}
+		if c < 0 {
+			// Own buffers: m.k and m.v may point at an overlay entry.
+			m.kbuf = append(m.kbuf[:0], m.bk...)
+			m.vbuf = append(m.vbuf[:0], m.bv...)
+			m.k, m.v = m.kbuf, m.vbuf
+			m.advanceBase()
+			return true
+		}
+		if c == 0 {
+			m.advanceBase()
+		}
+		e := m.ov[m.i]
+		m.i++
+		if e.Value == nil {
+			continue // deleted
+		}
+		m.k, m.v = e.Key, e.Value
+		return true
+	}
+	return false
+}
+
+func (m *mergedIter) Key() []byte   { return m.k }
+func (m *mergedIter) Value() []byte { return m.v }
+func (m *mergedIter) Err() error    { return m.err }
+
+func (m *mergedIter) Close() error {
+	if m.closed {
+		return m.err
+	}
+	m.closed = true
+	if err := m.base.Close(); err != nil && m.err == nil {
+		m.err = err
+	}
+	return m.err
+}
+
+// applyStaged applies the staged writes of the task's key-value stores
+// after their transaction committed (before Checkpoint).
+func (t *Task) applyStaged() error {
+	for _, name := range t.storeOrder {
+		rs, ok := t.stores[name].(rawStorer)
+		if !ok {
+			continue
+		}
+		if sk, ok := rs.rawStore().(*stagedKV); ok {
+			if err := sk.apply(); err != nil {
+				return fmt.Errorf("streams: task %s: %w", t.id, err)
+			}
+		}
+	}
+	return nil
+}

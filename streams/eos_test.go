@@ -1,0 +1,133 @@
+package streams_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+// kfakeCluster3 is the stand-in for a Kafka cluster: three kfake brokers.
+func kfakeCluster3(t testing.TB) broker {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.DefaultNumPartitions(1))
+	must(t, err)
+	t.Cleanup(c.Close)
+	return broker{name: "kfake3", addrs: c.ListenAddrs()}
+}
+
+// consumeCommitted reads topic from the start with isolation read_committed
+// until done says so or the deadline passes.
+func consumeCommitted(t testing.TB, addrs []string, topic string, timeout time.Duration, done func([]*kgo.Record) bool) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	must(t, err)
+	defer cl.Close()
+	deadline := time.Now().Add(timeout)
+	var out []*kgo.Record
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		out = append(out, fs.Records()...)
+		if done(out) {
+			return out
+		}
+	}
+	return out
+}
+
+// checkCounts checks a read_committed view of a count topic: for every
+// key, the counts come in the order 1, 2, 3, ... with no value repeated or
+// above the truth (exactly-once), and the last one is the truth.
+func checkCounts(t testing.TB, recs []*kgo.Record, want map[string]int64) {
+	t.Helper()
+	prev := map[string]int64{}
+	bad := 0
+	for _, r := range recs {
+		k, n := string(r.Key), i64(r.Value)
+		if n > want[k] || n <= prev[k] {
+			if bad < 10 {
+				t.Errorf("count of %q went from %d to %d (true count %d)", k, prev[k], n, want[k])
+			}
+			bad++
+		}
+		prev[k] = n
+	}
+	for k, n := range want {
+		if prev[k] != n {
+			t.Errorf("final count of %q = %d, want %d", k, prev[k], n)
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d count updates out of order or above the truth", bad)
+	}
+}
+
+// TestExactlyOnceWordCount runs the word count with exactly_once_v2 on a
+// three-broker kfake cluster and on brokerlite, with caching off so that
+// every update reaches the output: a read_committed reader sees each
+// word's counts exactly once, in order.
+func TestExactlyOnceWordCount(t *testing.T) {
+	for _, br := range []broker{kfakeCluster3(t), startBrokerlite(t)} {
+		t.Run(br.name, func(t *testing.T) {
+			requireTransactions(t, br)
+			in, out := "eos-wc-in", "eos-wc-out"
+			createTopic(t, br.addrs, 3, in, out)
+			b := streams.NewBuilder()
+			wordCountTopology(b, in, out, "counts")
+			topo := build(t, b)
+			startApp(t, topo, streams.Properties{
+				"application.id":             "eos-wc",
+				"bootstrap.servers":          strings.Join(br.addrs, ","),
+				"num.stream.threads":         "2",
+				"processing.guarantee":       "exactly_once_v2",
+				"statestore.cache.max.bytes": "0",
+				"state.dir":                  t.TempDir(),
+			})
+			want := map[string]int64{}
+			var recs []*kgo.Record
+			for i := 0; i < 300; i++ {
+				line := fmt.Sprintf("w%c w%c", 'a'+rune(i%7), 'a'+rune(i%11))
+				for _, w := range strings.Fields(line) {
+					want[w]++
+				}
+				recs = append(recs, &kgo.Record{Topic: in, Key: []byte(fmt.Sprint(i)), Value: []byte(line)})
+			}
+			produce(t, br.addrs, recs...)
+			total := int64(0)
+			for _, n := range want {
+				total += n
+			}
+			got := consumeCommitted(t, br.addrs, out, 60*time.Second, func(rs []*kgo.Record) bool { return int64(len(rs)) >= total })
+			checkCounts(t, got, want)
+		})
+	}
+}
+
+// requireTransactions skips t when the broker does not advertise Kafka's
+// transaction APIs (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn,
+// EndTxn, TxnOffsetCommit): exactly-once cannot run there, and saying so
+// beats a silent pass.
+func requireTransactions(t testing.TB, br broker) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	vs, err := adminFor(t, br.addrs).ApiVersions(ctx)
+	must(t, err)
+	for _, v := range vs {
+		must(t, v.Err)
+		for _, key := range []int16{22, 24, 25, 26, 28} {
+			if _, _, ok := v.KeyVersions(key); !ok {
+				t.Skipf("%s does not advertise the transaction API with key %d: exactly_once_v2 needs Kafka transactions", br.name, key)
+			}
+		}
+	}
+}
