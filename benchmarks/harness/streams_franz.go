@@ -62,6 +62,9 @@ func (r *franzRun) stop() error {
 // that number).
 type franzPart struct {
 	streamTime int64
+	// leftTime and rightTime are the largest timestamps seen on each side
+	// of a stream-stream join.
+	leftTime, rightTime int64
 	counts     map[string]int64
 	dirty      map[string]struct{}
 	store      map[string][]byte
@@ -79,7 +82,7 @@ type joinEv struct {
 }
 
 func newFranzPart() *franzPart {
-	return &franzPart{streamTime: -1, counts: map[string]int64{}, dirty: map[string]struct{}{}, store: map[string][]byte{},
+	return &franzPart{streamTime: -1, leftTime: -1, rightTime: -1, counts: map[string]int64{}, dirty: map[string]struct{}{}, store: map[string][]byte{},
 		left: map[string][]joinEv{}, right: map[string][]joinEv{}, leftTable: map[string][]byte{}, rightTable: map[string][]byte{},
 		windowEnd: map[string]int64{}}
 }
@@ -279,15 +282,23 @@ func (r *franzRun) process(ctx context.Context, c ssbCase, ps *franzPart, topic 
 }
 
 // streamJoin joins rec with the other side's records of its key within the
-// join window and keeps it for the other side's later records.
+// join window and keeps it for the other side's later records. The two
+// topics are fetched independently, so one side may run far ahead of the
+// other: a record is dropped only once the other side has passed it by
+// more than the window (each side's records come in timestamp order).
 func (r *franzRun) streamJoin(ctx context.Context, ps *franzPart, isLeft bool, rec *kgo.Record, ts int64) {
 	window := int64(ssbJoinWindow / time.Millisecond)
-	keep := ps.streamTime - window - int64(ssbJoinGrace/time.Millisecond)
 	k := string(rec.Key)
 	mine, other := ps.left, ps.right
-	if !isLeft {
+	otherTime := ps.rightTime
+	if isLeft {
+		ps.leftTime = max(ps.leftTime, ts)
+	} else {
+		ps.rightTime = max(ps.rightTime, ts)
 		mine, other = ps.right, ps.left
+		otherTime = ps.leftTime
 	}
+	keep := otherTime - window
 	var ev joinEv
 	ev.ts = ts
 	copy(ev.id[:], rec.Value)
