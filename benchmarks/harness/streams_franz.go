@@ -65,15 +65,15 @@ type franzPart struct {
 	// leftTime and rightTime are the largest timestamps seen on each side
 	// of a stream-stream join.
 	leftTime, rightTime int64
-	counts     map[string]int64
-	dirty      map[string]struct{}
-	store      map[string][]byte
-	left       map[string][]joinEv
-	right      map[string][]joinEv
-	table      map[string][]byte
-	leftTable  map[string][]byte
-	rightTable map[string][]byte
-	windowEnd  map[string]int64 // window key -> window end, for expiry
+	counts              map[string]int64
+	dirty               map[string]struct{}
+	store               map[string][]byte
+	left                map[string][]joinEv
+	right               map[string][]joinEv
+	table               map[string][]byte
+	leftTable           map[string][]byte
+	rightTable          map[string][]byte
+	windowEnd           map[string]int64 // window key -> window end, for expiry
 }
 
 type joinEv struct {
