@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/IBM/sarama"
+
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -310,7 +312,7 @@ func runStreamsCase(ctx context.Context, cfg StreamsConfig, data *ssbData, c ssb
 		}
 		failed, stop = r.failed, r.stop
 	case SystemGoka:
-		gc := &gokaConfig{brokers: []string{addr}, acks: 1, stateDir: filepath.Join(cfg.Dir, "goka-state")}
+		gc := &gokaConfig{brokers: []string{addr}, acks: sarama.WaitForLocal, stateDir: filepath.Join(cfg.Dir, "goka-state")}
 		gr, err := startGokaCase(gc, c, name, out, observe)
 		if err != nil {
 			return StreamsRun{}, err
