@@ -285,7 +285,7 @@ func runLatencySystem(ctx context.Context, cfg LatencyConfig, sys, addr string, 
 	run := rec.run(sys)
 	if cfg.Sweep {
 		run = curve.at(cfg.Rate)
-		run.Curve = curve
+		run.System, run.Curve = sys, curve
 	}
 	warnings := []string{decodeWarning(decodeErrs)}
 	if serr != nil {
