@@ -10,11 +10,17 @@
 //     timed from the start of each app to the last correct count observed on
 //     its output ([RunWordCount]);
 //   - latency: p50/p99/p999 from produce to output consumed, for a map-only
-//     pipeline at a fixed input rate, Rivulet and goka ([RunLatency]).
+//     pipeline at a fixed input rate, or at rates from 1,000 records/s up to
+//     saturation, Rivulet and goka ([RunLatency]);
+//   - the streams suite: the cases of Kafka Streams' SimpleBenchmark and a
+//     many-keys count, each run by Rivulet's streams DSL, by a hand-written
+//     franz-go program (the practical bound) and by goka where it can do the
+//     same work, each run's output checked against the output computed from
+//     the generated input ([RunStreams]).
 //
 // It draws a progress bar while it runs ([Progress]), prints a table
-// ([Report]), rewrites its own section of benchmarks/RESULTS.md
-// ([UpdateResults]) and draws throughput over time as SVG ([Plot]).
+// ([PrintTable], [PrintStreams]), rewrites its sections of a results file
+// when asked ([UpdateResults]) and draws curves and bars as SVG ([Plot]).
 // `rivulet bench` is the command line over it; read [Config] first, then
 // [Run].
 //

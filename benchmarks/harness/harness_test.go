@@ -207,6 +207,34 @@ func TestPlot(t *testing.T) {
 	if err := Plot(filepath.Join(dir, "empty.svg"), nil); err == nil {
 		t.Error("no error for no series")
 	}
+	// Bars (the streams cases) and logarithmic axes (a latency sweep).
+	bars := BarChart{Title: "cases", Unit: "records/s", Groups: []string{"count", "join <x>"}, Systems: []string{"rivulet", "franz-go", "goka"},
+		Values: [][]float64{{100, 200, 50}, {300, 0, 0}}}
+	sweep := Series{Bench: "sweep", System: "rivulet", Unit: "p99 ms", XUnit: "input records/s", LogX: true, LogY: true,
+		Points: []Point{{1000, 3}, {10000, 5}, {100000, 900}}}
+	path = filepath.Join(dir, "bars.svg")
+	if err := Plot(path, []Series{sweep}, bars); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(path)
+	var doc2 struct {
+		Rects []struct {
+			Width string `xml:"width,attr"`
+		} `xml:"rect"`
+		Circles []struct{} `xml:"circle"`
+	}
+	if err := xml.Unmarshal(b, &doc2); err != nil {
+		t.Fatalf("not well-formed XML: %v\n%s", err, b)
+	}
+	// background, two frames, four bars, three legend swatches
+	if len(doc2.Rects) != 10 || len(doc2.Circles) != 3 {
+		t.Errorf("%d rects and %d circles, want 10 and 3:\n%s", len(doc2.Rects), len(doc2.Circles), b)
+	}
+	for _, want := range []string{"join &lt;x&gt;", "franz-go", "input records/s", ">100k<", ">1k<"} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("plot lacks %q", want)
+		}
+	}
 	for _, c := range []struct{ max, step float64 }{{0, 1}, {1, 0.2}, {7, 2}, {1234, 500}, {3e6, 1e6}} {
 		if got := niceStep(c.max); math.Abs(got-c.step) > 1e-9 {
 			t.Errorf("niceStep(%v) = %v, want %v", c.max, got, c.step)

@@ -46,9 +46,25 @@ type LatencyConfig struct {
 	// Logger receives the broker's and Rivulet's logs. The default value
 	// discards them.
 	Logger *slog.Logger
+	// Sweep measures each system at input rates from 1,000 records/s up,
+	// each for SweepStep, until the system saturates (see SweepRates).
+	Sweep bool
+	// SweepStep is how long each rate of a sweep lasts. The default value
+	// is 3s.
+	SweepStep time.Duration
+	// SweepRates are the input rates of a sweep, in increasing order. The
+	// default value is 1k, 2k, 5k, 10k, 20k, 50k, 100k, 200k, 500k and
+	// 1M records/s.
+	SweepRates []int
 }
 
 func (c *LatencyConfig) ensureDefaults() {
+	if c.SweepStep == 0 {
+		c.SweepStep = 3 * time.Second
+	}
+	if len(c.SweepRates) == 0 {
+		c.SweepRates = []int{1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000}
+	}
 	if c.Rate == 0 {
 		c.Rate = 2000
 	}
@@ -104,12 +120,33 @@ type LatencyRun struct {
 	P50, P99, P999, Max time.Duration
 	// Warning is an error seen after the measure, while stopping.
 	Warning string
+	// Curve is the latency at each input rate of a sweep (LatencyConfig.Sweep);
+	// the percentiles above are then its point at LatencyConfig.Rate.
+	Curve LatencyCurve
 }
 
 // LatencyResult is the outcome of RunLatency.
 type LatencyResult struct {
 	Runs []LatencyRun
 	Rows []Row
+}
+
+// Series returns the latency-versus-rate curves of a sweep, for plots: p99
+// against input rate, both axes logarithmic.
+func (r *LatencyResult) Series() []Series {
+	var out []Series
+	for _, run := range r.Runs {
+		if len(run.Curve.Points) == 0 {
+			continue
+		}
+		s := Series{Bench: "map-only latency against input rate (p99)", System: run.System, Unit: "p99 ms",
+			XUnit: "input records/s", LogX: true, LogY: true}
+		for _, p := range run.Curve.Points {
+			s.Points = append(s.Points, Point{T: float64(p.Rate), V: ms(p.P99)})
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // Records carry a mark byte (warm-up or measured) then the send time in
@@ -155,6 +192,11 @@ func RunLatency(ctx context.Context, cfg LatencyConfig, progress *Progress) (*La
 		}{{"p50", riv.P50, gk.P50}, {"p99", riv.P99, gk.P99}, {"p999", riv.P999, gk.P999}} {
 			res.Rows = append(res.Rows, Row{Bench: bench + ", " + q.name, Unit: "ms", Ours: SystemRivulet, Peer: SystemGoka,
 				OursValue: ms(q.r), PeerValue: ms(q.g), LowerIsBetter: true})
+		}
+		if cfg.Sweep {
+			res.Rows = append(res.Rows, Row{Bench: fmt.Sprintf("map-only: highest input rate sustained (p99 under %s)", sweepSaturatedP99),
+				Unit: "records/s", Ours: SystemRivulet, Peer: SystemGoka,
+				OursValue: float64(riv.Curve.Sustained()), PeerValue: float64(gk.Curve.Sustained())})
 		}
 	}
 	return res, nil
@@ -230,12 +272,21 @@ func runLatencySystem(ctx context.Context, cfg LatencyConfig, sys, addr string, 
 		}
 		failed, stop = gr.failed, gr.stop
 	}
-	err = measureLatency(ctx, cfg, sys, prod, rec, failed, progress)
+	var curve LatencyCurve
+	if cfg.Sweep {
+		curve, err = sweepLatency(ctx, cfg, sys, prod, rec, failed, progress)
+	} else {
+		err = measureLatency(ctx, cfg, sys, prod, rec, failed, progress)
+	}
 	serr := stop()
 	if err != nil {
 		return LatencyRun{}, err
 	}
 	run := rec.run(sys)
+	if cfg.Sweep {
+		run = curve.at(cfg.Rate)
+		run.System, run.Curve = sys, curve
+	}
 	warnings := []string{decodeWarning(decodeErrs)}
 	if serr != nil {
 		// The measure is taken; see runWordCountSystem.
@@ -245,26 +296,44 @@ func runLatencySystem(ctx context.Context, cfg LatencyConfig, sys, addr string, 
 	return run, nil
 }
 
-func measureLatency(ctx context.Context, cfg LatencyConfig, sys string, prod *kgo.Client, rec *latencyRecorder, failed func() error, progress *Progress) error {
-	value := func(mark byte) []byte {
-		v := make([]byte, cfg.ValueSize)
-		v[0] = mark
-		binary.BigEndian.PutUint64(v[1:], uint64(time.Now().UnixNano()))
-		return v
+// latencySender sends stamped records to a system's input topic.
+type latencySender struct {
+	ctx  context.Context
+	cfg  LatencyConfig
+	prod *kgo.Client
+	mu   sync.Mutex
+	err  error
+}
+
+func (l *latencySender) send(mark byte) {
+	v := make([]byte, l.cfg.ValueSize)
+	v[0] = mark
+	binary.BigEndian.PutUint64(v[1:], uint64(time.Now().UnixNano()))
+	l.prod.Produce(l.ctx, &kgo.Record{Value: v}, func(_ *kgo.Record, err error) {
+		if err != nil {
+			l.mu.Lock()
+			l.err = err
+			l.mu.Unlock()
+		}
+	})
+}
+
+// flush waits for every answer and returns the first produce error.
+func (l *latencySender) flush() error {
+	if err := l.prod.Flush(l.ctx); err != nil {
+		return fmt.Errorf("flush: %w", err)
 	}
-	var errMu sync.Mutex
-	var prodErr error
-	send := func(mark byte) {
-		prod.Produce(ctx, &kgo.Record{Value: value(mark)}, func(_ *kgo.Record, err error) {
-			if err != nil {
-				errMu.Lock()
-				prodErr = err
-				errMu.Unlock()
-			}
-		})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return fmt.Errorf("produce: %w", l.err)
 	}
-	// Warm up until output flows (groups joined, tasks running), then one
-	// more second at the measured rate.
+	return nil
+}
+
+// warmUp sends warm-up records until output flows (groups joined, tasks
+// running), then one more second at rate.
+func warmUp(ctx context.Context, l *latencySender, rate int, sys string, rec *latencyRecorder, failed func() error) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	for rec.warmups() == 0 {
 		if time.Now().After(deadline) {
@@ -273,35 +342,45 @@ func measureLatency(ctx context.Context, cfg LatencyConfig, sys string, prod *kg
 		if err := failed(); err != nil {
 			return fmt.Errorf("harness: latency on %s: %w", sys, err)
 		}
-		send(markWarmup)
+		l.send(markWarmup)
 		time.Sleep(50 * time.Millisecond) // pacing the warm-up input, not waiting for a condition
 	}
-	pace(ctx, cfg.Rate, time.Second, func() { send(markWarmup) })
+	pace(ctx, rate, time.Second, func() { l.send(markWarmup) })
+	return nil
+}
 
+// awaitAll waits until the recorder has n measured records, at most wait.
+func awaitAll(rec *latencyRecorder, n int, wait time.Duration, failed func() error) error {
+	deadline := time.Now().Add(wait)
+	for rec.count() < n {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d records came out within %v", rec.count(), n, wait)
+		}
+		if err := failed(); err != nil {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond) // polling the recorder; the deadline bounds the wait
+	}
+	return nil
+}
+
+func measureLatency(ctx context.Context, cfg LatencyConfig, sys string, prod *kgo.Client, rec *latencyRecorder, failed func() error, progress *Progress) error {
+	l := &latencySender{ctx: ctx, cfg: cfg, prod: prod}
+	if err := warmUp(ctx, l, cfg.Rate, sys, rec, failed); err != nil {
+		return err
+	}
 	total := int64(float64(cfg.Rate) * cfg.Duration.Seconds())
 	bar := progress.Start("latency: "+sys, total, "records")
 	defer bar.Done()
 	stopBar := follow(bar, func() int64 { return int64(rec.count()) })
 	defer stopBar()
-	sent := pace(ctx, cfg.Rate, cfg.Duration, func() { send(markMeasured) })
-	if err := prod.Flush(ctx); err != nil {
-		return fmt.Errorf("harness: latency on %s: flush: %w", sys, err)
+	rec.measure(markMeasured)
+	sent := pace(ctx, cfg.Rate, cfg.Duration, func() { l.send(markMeasured) })
+	if err := l.flush(); err != nil {
+		return fmt.Errorf("harness: latency on %s: %w", sys, err)
 	}
-	errMu.Lock()
-	err := prodErr
-	errMu.Unlock()
-	if err != nil {
-		return fmt.Errorf("harness: latency on %s: produce: %w", sys, err)
-	}
-	deadline = time.Now().Add(time.Minute)
-	for rec.count() < int(sent) {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("harness: latency on %s: %d of %d records came out within a minute", sys, rec.count(), sent)
-		}
-		if err := failed(); err != nil {
-			return fmt.Errorf("harness: latency on %s: %w", sys, err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the recorder; the deadline bounds the wait
+	if err := awaitAll(rec, int(sent), time.Minute, failed); err != nil {
+		return fmt.Errorf("harness: latency on %s: %w", sys, err)
 	}
 	return nil
 }
@@ -324,11 +403,21 @@ func pace(ctx context.Context, rate int, d time.Duration, send func()) int64 {
 	return sent
 }
 
-// latencyRecorder keeps the latencies of measured records.
+// latencyRecorder keeps the latencies of the records with the mark it
+// measures.
 type latencyRecorder struct {
 	mu      sync.Mutex
+	mark    byte
 	lat     []time.Duration
 	warmupN int
+}
+
+// measure starts a new measure of the records marked mark (not
+// markWarmup), forgetting the previous one.
+func (r *latencyRecorder) measure(mark byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mark, r.lat = mark, nil
 }
 
 func newLatencyRecorder() *latencyRecorder { return &latencyRecorder{} }
@@ -340,10 +429,11 @@ func (r *latencyRecorder) observe(v []byte, now time.Time) {
 	sentAt := time.Unix(0, int64(binary.BigEndian.Uint64(v[1:9])))
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if v[0] == markMeasured {
-		r.lat = append(r.lat, now.Sub(sentAt))
-	} else {
+	switch v[0] {
+	case markWarmup:
 		r.warmupN++
+	case r.mark:
+		r.lat = append(r.lat, now.Sub(sentAt))
 	}
 }
 

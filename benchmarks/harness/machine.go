@@ -15,6 +15,9 @@ type Machine struct {
 	GoVersion string    // runtime.Version
 	OSArch    string    // GOOS/GOARCH
 	Date      time.Time // when the run started
+	// LoadAvg is the first three fields of /proc/loadavg at the start
+	// ("" elsewhere): the machine may be shared.
+	LoadAvg string
 }
 
 // DetectMachine reads the machine's description.
@@ -25,7 +28,20 @@ func DetectMachine() Machine {
 		GoVersion: runtime.Version(),
 		OSArch:    runtime.GOOS + "/" + runtime.GOARCH,
 		Date:      time.Now(),
+		LoadAvg:   loadAvg("/proc/loadavg"),
 	}
+}
+
+func loadAvg(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func cpuModel(path string) string {

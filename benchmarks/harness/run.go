@@ -17,20 +17,22 @@ const (
 	SuiteBroker    = "broker"
 	SuiteWordCount = "wordcount"
 	SuiteLatency   = "latency"
+	SuiteStreams   = "streams"
 )
 
 // AllSuites lists every suite in the order Run runs them.
-var AllSuites = []string{SuiteBroker, SuiteWordCount, SuiteLatency}
+var AllSuites = []string{SuiteBroker, SuiteWordCount, SuiteLatency, SuiteStreams}
 
 // Config is a whole harness run.
 type Config struct {
 	// Suites to run. The default value is AllSuites.
 	Suites []string
-	// Broker, WordCount and Latency configure the suites; their Dir and
-	// Logger are filled in by Run.
+	// Broker, WordCount, Latency and Streams configure the suites; their
+	// Dir and Logger are filled in by Run.
 	Broker    BrokerConfig
 	WordCount WordCountConfig
 	Latency   LatencyConfig
+	Streams   StreamsConfig
 	// Dir is where brokers and state live during the run; each suite gets
 	// a fresh subdirectory. The default value is a new temporary directory,
 	// removed at the end.
@@ -47,11 +49,14 @@ type Result struct {
 	Broker    *BrokerResult
 	WordCount *WordCountResult
 	Latency   *LatencyResult
-	// BrokerSettings, WordCountSettings and LatencySettings are the
-	// suites' configurations with defaults filled in.
+	Streams   *StreamsResult
+	// BrokerSettings, WordCountSettings, LatencySettings and
+	// StreamsSettings are the suites' configurations with defaults filled
+	// in.
 	BrokerSettings    BrokerConfig
 	WordCountSettings WordCountConfig
 	LatencySettings   LatencyConfig
+	StreamsSettings   StreamsConfig
 }
 
 // Rows returns every result row, suite by suite.
@@ -66,6 +71,9 @@ func (r *Result) Rows() []Row {
 	if r.Latency != nil {
 		rows = append(rows, r.Latency.Rows...)
 	}
+	if r.Streams != nil {
+		rows = append(rows, r.Streams.Rows...)
+	}
 	return rows
 }
 
@@ -78,7 +86,33 @@ func (r *Result) Series() []Series {
 	if r.WordCount != nil {
 		s = append(s, r.WordCount.Series...)
 	}
+	if r.Latency != nil {
+		s = append(s, r.Latency.Series()...)
+	}
 	return s
+}
+
+// BarCharts returns the streams cases side by side: records/s of each
+// system per case.
+func (r *Result) BarCharts() []BarChart {
+	if r.Streams == nil || len(r.Streams.Runs) == 0 {
+		return nil
+	}
+	c := BarChart{Title: "streams cases (input records/s)", Unit: "input records/s", Systems: streamsSystems}
+	for _, run := range r.Streams.Runs {
+		if len(c.Groups) > 0 && c.Groups[len(c.Groups)-1] == run.Case {
+			continue
+		}
+		c.Groups = append(c.Groups, run.Case)
+		vals := make([]float64, len(streamsSystems))
+		for i, sys := range streamsSystems {
+			if x, ok := r.Streams.Run(run.Case, sys); ok {
+				vals[i] = x.RecordsPerSecond()
+			}
+		}
+		c.Values = append(c.Values, vals)
+	}
+	return []BarChart{c}
 }
 
 // Run runs the suites of cfg, one after the other, each on its own broker.
@@ -130,6 +164,12 @@ func Run(ctx context.Context, cfg Config, progress *Progress) (*Result, error) {
 			c.ensureDefaults()
 			res.LatencySettings = c
 			res.Latency, err = RunLatency(ctx, c, progress)
+		case SuiteStreams:
+			c := cfg.Streams
+			c.Dir, c.Logger = dir, cfg.Logger
+			c.ensureDefaults()
+			res.StreamsSettings = c
+			res.Streams, err = RunStreams(ctx, c, progress)
 		}
 		if err != nil {
 			return res, err
@@ -139,28 +179,71 @@ func Run(ctx context.Context, cfg Config, progress *Progress) (*Result, error) {
 	return res, nil
 }
 
-// ResultsHeading is the heading of the harness's own section of
-// benchmarks/RESULTS.md.
-const ResultsHeading = "## Word count and latency (issue 9)"
+// ResultsHeading is the heading of the section of RESULTS.md the broker,
+// word count and latency suites write.
+const ResultsHeading = "## Word count and latency"
 
-// Markdown returns the harness's section of RESULTS.md: the command, the
-// machine, the table, each run's details and every setting of both sides.
-// plot, when not empty, is the file the run's curves were drawn to.
-func (r *Result) Markdown(command, plot string) string {
-	var b strings.Builder
+// StreamsResultsHeading is the heading of the streams suite's section.
+const StreamsResultsHeading = "## Streams suite (SimpleBenchmark cases)"
+
+// Section is one section of RESULTS.md, starting with its heading line.
+type Section struct {
+	Heading string
+	Body    string
+}
+
+// Sections returns the sections of RESULTS.md this run fills: the word
+// count and latency section when the broker, word count or latency suite
+// ran, the streams section when the streams suite ran.
+func (r *Result) Sections(command, plot string) []Section {
+	var out []Section
+	if r.Broker != nil || r.WordCount != nil || r.Latency != nil {
+		out = append(out, Section{ResultsHeading, r.Markdown(command, plot)})
+	}
+	if r.Streams != nil {
+		out = append(out, Section{StreamsResultsHeading, r.StreamsMarkdown(command, plot)})
+	}
+	return out
+}
+
+// header writes what every section starts with: the command, the machine
+// and the rows.
+func (r *Result) header(b *strings.Builder, heading, command, plot string, rows []Row) {
 	m := r.Machine
-	fmt.Fprintf(&b, "%s\n\n", ResultsHeading)
+	fmt.Fprintf(b, "%s\n\n", heading)
 	b.WriteString("Written by `rivulet bench` (package `benchmarks/harness`); rerun it to refresh this section.\n")
 	b.WriteString("Figures from a shared, busy machine are noisy: compare the ratios, which come from one run.\n\n")
-	fmt.Fprintf(&b, "- Command: `%s`\n", command)
-	fmt.Fprintf(&b, "- Machine: `nproc` = %d, CPU \"%s\" (/proc/cpuinfo), %s, %s\n", m.NumCPU, m.CPUModel, m.OSArch, m.GoVersion)
-	fmt.Fprintf(&b, "- Date: %s; the whole run took %s\n", m.Date.UTC().Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second))
+	fmt.Fprintf(b, "- Command: `%s`\n", command)
+	fmt.Fprintf(b, "- Machine: `nproc` = %d, CPU \"%s\" (/proc/cpuinfo), %s, %s\n", m.NumCPU, m.CPUModel, m.OSArch, m.GoVersion)
+	if m.LoadAvg != "" {
+		fmt.Fprintf(b, "- Load average at the start (/proc/loadavg, 1, 5 and 15 minutes): %s\n", m.LoadAvg)
+	}
+	fmt.Fprintf(b, "- Date: %s; the whole run took %s\n", m.Date.UTC().Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second))
 	if plot != "" {
-		fmt.Fprintf(&b, "- Throughput over time: [%s](%s)\n", filepath.Base(plot), plot)
+		fmt.Fprintf(b, "- Plot: [%s](%s)\n", filepath.Base(plot), plot)
 	}
 	b.WriteString("\n")
-	b.WriteString(MarkdownTable(r.Rows()))
+	b.WriteString(MarkdownTable(rows))
 	b.WriteString("\n")
+}
+
+// Markdown returns the word count and latency section of RESULTS.md: the
+// command, the machine, the table, each run's details and every setting of
+// both sides. plot, when not empty, is the file the run's curves were drawn
+// to.
+func (r *Result) Markdown(command, plot string) string {
+	var b strings.Builder
+	var rows []Row
+	if r.Broker != nil {
+		rows = append(rows, r.Broker.Rows...)
+	}
+	if r.WordCount != nil {
+		rows = append(rows, r.WordCount.Rows...)
+	}
+	if r.Latency != nil {
+		rows = append(rows, r.Latency.Rows...)
+	}
+	r.header(&b, ResultsHeading, command, plot, rows)
 	if r.Broker != nil {
 		c := r.BrokerSettings
 		b.WriteString("### Broker throughput: brokerlite vs kfake\n\n")
@@ -205,6 +288,21 @@ func (r *Result) Markdown(command, plot string) string {
 		b.WriteString("| system | records | p50 | p99 | p999 | max |\n|---|---|---|---|---|---|\n")
 		for _, run := range r.Latency.Runs {
 			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", run.System, run.Records, msText(run.P50), msText(run.P99), msText(run.P999), msText(run.Max))
+		}
+		if c.Sweep {
+			fmt.Fprintf(&b, "\nLatency against input rate (each rate for %s; a system is saturated at the first rate where its p99 is above %s or its output is not complete %s after the input ended; the sweep stops there):\n\n",
+				c.SweepStep, sweepSaturatedP99, sweepDrain)
+			b.WriteString("| system | input records/s asked | reached | records | p50 | p99 | p999 | max | |\n|---|---|---|---|---|---|---|---|---|\n")
+			for _, run := range r.Latency.Runs {
+				for _, p := range run.Curve.Points {
+					sat := ""
+					if p.Saturated {
+						sat = "saturated"
+					}
+					fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", run.System, Human(float64(p.Rate)), Human(p.Achieved), p.Records,
+						msText(p.P50), msText(p.P99), msText(p.P999), msText(p.Max), sat)
+				}
+			}
 		}
 		for _, run := range r.Latency.Runs {
 			if run.Warning != "" {

@@ -5,18 +5,24 @@ import (
 	"time"
 )
 
-// Point is one sample of a throughput curve: T seconds into the run, V
-// units per second over the interval that ended at T.
+// Point is one sample of a curve: for throughput over time, T seconds into
+// the run and V units per second over the interval that ended at T; for a
+// latency sweep, T the input rate and V the latency.
 type Point struct {
 	T, V float64
 }
 
-// Series is a throughput curve of one system in one benchmark, for plots.
+// Series is a curve of one system in one benchmark, for plots.
 type Series struct {
 	Bench  string // the benchmark, e.g. "word count"
 	System string // e.g. "rivulet", "goka"
-	Unit   string // e.g. "words/s"
-	Points []Point
+	Unit   string // of V, e.g. "words/s"
+	// XUnit is the unit of T. The default value is "seconds".
+	XUnit string
+	// LogX and LogY draw the axes logarithmically (decades); a panel takes
+	// them from its first series.
+	LogX, LogY bool
+	Points     []Point
 }
 
 // sampler samples a counter at a fixed interval into a Series, from its own

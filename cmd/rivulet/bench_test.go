@@ -7,9 +7,10 @@ import (
 	"testing"
 )
 
-// TestBenchSmall runs `rivulet bench` (the built binary) with every suite at
-// tiny sizes: it prints the table with ratios, rewrites its section of a
-// RESULTS.md copy (keeping the other sections) and draws the plot.
+// TestBenchSmall runs `rivulet bench` (the built binary) with the broker,
+// word count and latency suites at tiny sizes: it prints the table with
+// ratios, rewrites its section of a RESULTS.md copy (keeping the other
+// sections) and draws the plot.
 func TestBenchSmall(t *testing.T) {
 	dir := t.TempDir()
 	results := filepath.Join(dir, "RESULTS.md")
@@ -18,7 +19,7 @@ func TestBenchSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	plot := filepath.Join(dir, "bench.svg")
-	res := mustCLI(t, "", "bench", "--records", "4000", "--words", "20000", "--vocabulary", "300",
+	res := mustCLI(t, "", "bench", "broker", "wordcount", "latency", "--records", "4000", "--words", "20000", "--vocabulary", "300",
 		"--rate", "300", "--duration", "1s", "--partitions", "2", "--threads", "1", "--commit-interval", "200ms",
 		"--results", results, "--plot", plot)
 	for _, want := range []string{
@@ -39,12 +40,46 @@ func TestBenchSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := string(b)
-	if !strings.HasPrefix(md, other) || !strings.Contains(md, "## Word count and latency (issue 9)") ||
-		!strings.Contains(md, "- Command: `rivulet bench --records 4000") || !strings.Contains(md, "nproc") {
+	if !strings.HasPrefix(md, other) || !strings.Contains(md, "## Word count and latency\n") ||
+		!strings.Contains(md, "- Command: `rivulet bench broker wordcount latency --records 4000") || !strings.Contains(md, "nproc") {
 		t.Errorf("RESULTS.md:\n%s", md)
 	}
 	if b, err := os.ReadFile(plot); err != nil || !strings.Contains(string(b), "<svg") {
 		t.Errorf("plot: %v", err)
+	}
+}
+
+// TestBenchStreamsSmall runs two cases of `rivulet bench streams` with
+// every system, prints the per-case table to stdout only (no results file
+// is written unless asked), and with --results writes the streams section.
+func TestBenchStreamsSmall(t *testing.T) {
+	dir := t.TempDir()
+	res := mustCLI(t, "", "bench", "streams", "--cases", "streamcount,streamtablejoin", "--records", "2000",
+		"--partitions", "2", "--threads", "1", "--commit-interval", "100ms", "--plot", filepath.Join(dir, "s.svg"))
+	for _, want := range []string{"streams streamcount", "rivulet / franz-go", "franz-go", "goka", "MB/s", ">= 0.6x"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, res)
+		}
+	}
+	if strings.Contains(res.stdout, "recorded in") {
+		t.Errorf("results written without --results:\n%s", res.stdout)
+	}
+	if !strings.Contains(res.stderr, "streams streamtablejoin: goka") {
+		t.Errorf("no progress on stderr:\n%s", res.stderr)
+	}
+	results := filepath.Join(dir, "RESULTS.md")
+	if err := os.WriteFile(results, []byte("# Benchmark results\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustCLI(t, "", "bench", "streams", "--cases", "consume", "--records", "1000", "--partitions", "1", "--threads", "1",
+		"--systems", "rivulet,franz-go", "--results", results)
+	b, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md := string(b); !strings.Contains(md, "## Streams suite (SimpleBenchmark cases)") || !strings.Contains(md, "| consume |") ||
+		!strings.Contains(md, "Load average") {
+		t.Errorf("RESULTS.md:\n%s", md)
 	}
 }
 
@@ -55,6 +90,8 @@ func TestBenchUsage(t *testing.T) {
 	expectCLI(t, exitUsage, "--systems", "", "bench", "--systems", "flink")
 	expectCLI(t, exitUsage, "sizes must be positive", "", "bench", "--words", "0")
 	expectCLI(t, exitUsage, "--results", "", "bench", "broker", "--results", "/nonexistent/RESULTS.md")
+	expectCLI(t, exitUsage, "--cases", "", "bench", "streams", "--cases", "nosuch")
+	expectCLI(t, exitUsage, "sizes must be positive", "", "bench", "streams", "--distinct-keys", "0")
 	res := mustCLI(t, "", "bench", "--help")
 	if !strings.Contains(res.stdout, "Examples:") || !strings.Contains(res.stdout, "rivulet bench wordcount --words 10000000") {
 		t.Errorf("help lacks examples:\n%s", res.stdout)

@@ -1,0 +1,221 @@
+package harness
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// A checker compares what a system produced with what the input says it
+// must produce, computed from the generated input alone. Each case's run is
+// timed until its checker is done, and fails when the checker finds a
+// wrong answer, so the suite cannot report a fast wrong one.
+type checker interface {
+	// observe takes one output record (read from the output topic, or
+	// seen inside the system for cases without a sink). Safe for
+	// concurrent use.
+	observe(key, value []byte)
+	// state reports progress (in the checker's units, up to total), and
+	// whether the output is complete and right, or an error when it is
+	// wrong.
+	state() (progress int64, done bool, err error)
+	// total is the progress at completion.
+	total() int64
+}
+
+// multisetSum sums two seeded hashes of every (key, value) pair: two
+// multisets of records with the same count and sums are equal with
+// overwhelming probability, whatever the order they arrived in.
+type multisetSum struct {
+	n      int64
+	s1, s2 uint64
+}
+
+var (
+	msSeed1 = maphash.MakeSeed()
+	msSeed2 = maphash.MakeSeed()
+)
+
+func pairHash(seed maphash.Seed, key, value []byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(key)))
+	h.Write(n[:])
+	h.Write(key)
+	h.Write(value)
+	return h.Sum64()
+}
+
+func (m *multisetSum) add(key, value []byte) {
+	m.n++
+	m.s1 += pairHash(msSeed1, key, value)
+	m.s2 += pairHash(msSeed2, key, value)
+}
+
+// multisetChecker expects exactly the records of want, in any order.
+type multisetChecker struct {
+	want   multisetSum
+	n      atomic.Int64
+	s1, s2 atomic.Uint64
+}
+
+func (c *multisetChecker) observe(key, value []byte) {
+	c.s1.Add(pairHash(msSeed1, key, value))
+	c.s2.Add(pairHash(msSeed2, key, value))
+	c.n.Add(1)
+}
+
+func (c *multisetChecker) total() int64 { return c.want.n }
+
+func (c *multisetChecker) state() (int64, bool, error) {
+	n := c.n.Load()
+	switch {
+	case n > c.want.n:
+		return n, false, fmt.Errorf("%d output records, expected %d", n, c.want.n)
+	case n < c.want.n:
+		return n, false, nil
+	}
+	if c.s1.Load() != c.want.s1 || c.s2.Load() != c.want.s2 {
+		// observe adds the sums before the count: read again.
+		if c.s1.Load() != c.want.s1 || c.s2.Load() != c.want.s2 {
+			return n, false, fmt.Errorf("%d output records as expected, but not the expected records (checksums differ)", n)
+		}
+	}
+	return n, true, nil
+}
+
+// finalChecker expects, for every slot (a key, or a key and a window), a
+// last value equal to the slot's final value; intermediate values (a
+// count on its way up, a join before the last update) may come before it.
+type finalChecker struct {
+	slots int
+	// slotOf maps an output record to its slot and says whether its value
+	// is the slot's final one; ok false is a record that must not be
+	// there, a negative slot one that may be there and settles nothing.
+	slotOf func(key, value []byte) (slot int, final bool, ok bool)
+
+	mu      sync.Mutex
+	atFinal []bool
+	final   int
+	records int64
+	bad     int64
+	badKey  string
+}
+
+func newFinalChecker(slots int, slotOf func(key, value []byte) (int, bool, bool)) *finalChecker {
+	return &finalChecker{slots: slots, slotOf: slotOf, atFinal: make([]bool, slots)}
+}
+
+func (c *finalChecker) observe(key, value []byte) {
+	slot, final, ok := c.slotOf(key, value)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.records++
+	if !ok || slot >= c.slots {
+		c.bad++
+		c.badKey = fmt.Sprintf("%q -> %x", key, value)
+		return
+	}
+	if slot < 0 { // a record the case allows and that settles nothing
+		return
+	}
+	if c.atFinal[slot] != final {
+		c.atFinal[slot] = final
+		if final {
+			c.final++
+		} else {
+			c.final--
+		}
+	}
+}
+
+func (c *finalChecker) total() int64 { return int64(c.slots) }
+
+func (c *finalChecker) state() (int64, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bad > 0 {
+		return int64(c.final), false, fmt.Errorf("%d of %d output records are not expected at all (the last: %s)", c.bad, c.records, c.badKey)
+	}
+	return int64(c.final), c.final == c.slots && c.records > 0, nil
+}
+
+// missing reports how many slots are not at their final value.
+func (c *finalChecker) missing() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.slots - c.final
+}
+
+// countChecker counts records processed inside a system (the cases that
+// keep state and write nothing); their content is checked once the count is
+// reached, by reading the system's store.
+type countChecker struct {
+	want int64
+	n    atomic.Int64
+}
+
+func (c *countChecker) observe(_, _ []byte) { c.n.Add(1) }
+func (c *countChecker) total() int64        { return c.want }
+func (c *countChecker) state() (int64, bool, error) {
+	n := c.n.Load()
+	if n > c.want {
+		return n, false, fmt.Errorf("%d records processed, the input has %d", n, c.want)
+	}
+	return n, n == c.want, nil
+}
+
+// outputReader feeds every record of a topic, from its start, to a checker.
+type outputReader struct {
+	cl     *kgo.Client
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	err    error
+}
+
+func readOutput(addr, topic string, c checker) (*outputReader, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))
+	if err != nil {
+		return nil, fmt.Errorf("harness: output consumer: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &outputReader{cl: cl, cancel: cancel}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		for {
+			fs := cl.PollFetches(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			fs.EachError(func(t string, p int32, err error) {
+				r.mu.Lock()
+				r.err = fmt.Errorf("fetch %s-%d: %w", t, p, err)
+				r.mu.Unlock()
+			})
+			fs.EachRecord(func(rec *kgo.Record) { c.observe(rec.Key, rec.Value) })
+		}
+	}()
+	return r, nil
+}
+
+func (r *outputReader) lastError() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+func (r *outputReader) close() {
+	r.cancel()
+	r.wg.Wait()
+	r.cl.Close()
+}
