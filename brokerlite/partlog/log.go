@@ -81,8 +81,8 @@ type FileRange struct {
 }
 
 // AbortedTransaction is an entry of the aborted-transaction index, as a
-// Fetch response carries it. Transactions are not built yet, so reads return
-// none.
+// Fetch response carries it: the consumer drops ProducerID's records from
+// FirstOffset up to the producer's abort marker.
 type AbortedTransaction struct {
 	ProducerID  int64
 	FirstOffset int64
@@ -105,7 +105,8 @@ type ReadResult struct {
 	LastStableOffset int64
 	// LogStartOffset is the first offset a consumer may read.
 	LogStartOffset int64
-	// AbortedTransactions is nil until transactions are built.
+	// AbortedTransactions are the aborted transactions overlapping Records;
+	// only ReadCommitted fills it.
 	AbortedTransactions []AbortedTransaction
 }
 

@@ -452,3 +452,22 @@ func (l *Log) OngoingTransactions() []ProducerInfo {
 	sort.Slice(out, func(i, j int) bool { return out[i].CurrentTxnStartOffset < out[j].CurrentTxnStartOffset })
 	return out
 }
+
+// abortedBatches returns a test for whether a transactional batch of producer pid at
+// offset belongs to an aborted transaction, from the aborted-transaction index. The
+// cleaner uses it: records of aborted transactions are dropped by compaction and never
+// shadow older records of the same key (Kafka's rules).
+func (l *Log) abortedBatches() func(pid, offset int64) bool {
+	byPid := map[int64][]AbortedTxn{}
+	for _, e := range l.aborted.snapshot() {
+		byPid[e.ProducerID] = append(byPid[e.ProducerID], e)
+	}
+	return func(pid, offset int64) bool {
+		for _, e := range byPid[pid] {
+			if offset >= e.FirstOffset && offset <= e.LastOffset {
+				return true
+			}
+		}
+		return false
+	}
+}
