@@ -80,7 +80,9 @@ knows it. find-hanging lists them; abort ends one by writing an abort marker.
 			if o.txnID == "" {
 				return usageErrorf(cmd, "--transactional-id is required")
 			}
-			return withAdmin(cmd, o, func(ctx context.Context, adm *client.Admin, out io.Writer) error { return txnDescribe(ctx, adm, out, o.txnID) })
+			return withAdmin(cmd, o, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
+				return txnDescribe(ctx, adm, out, o.txnID)
+			})
 		},
 	}
 	describe.Flags().StringVar(&o.txnID, "transactional-id", "", "the transactional id to describe")
@@ -115,7 +117,9 @@ knows it. find-hanging lists them; abort ends one by writing an abort marker.
 			if o.maxTimeoutMin <= 0 {
 				return usageErrorf(cmd, "--max-transaction-timeout must be positive")
 			}
-			return withAdmin(cmd, o, func(ctx context.Context, adm *client.Admin, out io.Writer) error { return txnFindHanging(ctx, adm, out, o) })
+			return withAdmin(cmd, o, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
+				return txnFindHanging(ctx, adm, out, o)
+			})
 		},
 	}
 	hanging.Flags().Int32Var(&o.brokerID, "broker-id", -1, "look at every partition this broker leads")
