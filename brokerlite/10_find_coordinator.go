@@ -26,8 +26,10 @@ func handleFindCoordinator(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.
 		switch {
 		case req.CoordinatorType != 0 && req.CoordinatorType != 1:
 			return -1, "", -1, kerr.InvalidRequest.Code, kmsg.StringPtr("brokerlite coordinates groups (key type 0) and transactions (1) only")
-		case b.coordinator() == nil:
+		case req.CoordinatorType == 0 && b.coordinator() == nil:
 			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, kmsg.StringPtr("the group coordinator is not running")
+		case req.CoordinatorType == 1 && b.txnCoordinator() == nil:
+			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, kmsg.StringPtr("the transaction coordinator is not running")
 		}
 		return b.nodeID, host, port, 0, nil
 	}
