@@ -207,7 +207,9 @@ func (l *Log) HighWatermark() int64 { return l.leo.Load() }
 // transaction, or the high watermark when none is ongoing.
 func (l *Log) LastStableOffset() int64 {
 	if s := l.stable.Load(); s >= 0 {
-		return s
+		// As Kafka: never below the log start offset (retention or DeleteRecords may
+		// have removed the start of an open transaction).
+		return max(s, l.lso.Load())
 	}
 	return l.leo.Load()
 }
@@ -686,7 +688,7 @@ func (l *Log) readAppend(dst []byte, offset int64, maxBytes int32, committed boo
 		lso := l.lso.Load()
 		res := ReadResult{HighWatermark: hw, LogStartOffset: lso, LastStableOffset: hw, Records: dst}
 		if s := l.stable.Load(); s >= 0 && s < hw {
-			res.LastStableOffset = s
+			res.LastStableOffset = max(s, lso)
 		}
 		if offset < lso || offset > hw {
 			return res, fmt.Errorf("%w: offset %d, log has [%d, %d]", ErrOffsetOutOfRange, offset, lso, hw)
