@@ -26,9 +26,11 @@ package brokerlite
 // (DUPLICATE_SEQUENCE_NUMBER inside the log) is acknowledged with its original offsets and
 // not stored again. LogAppendTime is returned when the topic uses it (-1 otherwise).
 //
-// Transactions are a later issue: a request with a transactional id gets
-// TRANSACTIONAL_ID_AUTHORIZATION_FAILED on every partition and a log line. The place for the
-// transaction check (partition added to the transaction) is marked below.
+// Transactions (KIP-98): a request with a transactional id must carry transactional batches
+// of the id's current producer and epoch (INVALID_PRODUCER_ID_MAPPING,
+// INVALID_PRODUCER_EPOCH otherwise) to partitions added to its ongoing transaction
+// (INVALID_TXN_STATE); a transactional batch without a transactional id is INVALID_RECORD.
+// The id is held while the request appends, so its transaction cannot end in between.
 
 import (
 	"context"

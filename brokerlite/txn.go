@@ -70,6 +70,11 @@ func (l txnStateLog) Append(ctx context.Context, partition int32, batch []byte) 
 	return l.b.appendInternal(ctx, transactionStateTopic, partition, batch)
 }
 
+func (l txnStateLog) AppendUnsynced(ctx context.Context, partition int32, batch []byte) error {
+	_, err := l.b.appendInternalAsync(ctx, transactionStateTopic, partition, batch)
+	return err
+}
+
 func (l txnStateLog) Replay(ctx context.Context, partition int32, fn func(batches []byte) error) error {
 	return l.b.readPartition(ctx, transactionStateTopic, partition, fn)
 }

@@ -81,8 +81,8 @@ type FileRange struct {
 }
 
 // AbortedTransaction is an entry of the aborted-transaction index, as a
-// Fetch response carries it. Transactions are not built yet, so reads return
-// none.
+// Fetch response carries it: the consumer drops ProducerID's records from
+// FirstOffset up to the producer's abort marker.
 type AbortedTransaction struct {
 	ProducerID  int64
 	FirstOffset int64
@@ -105,7 +105,8 @@ type ReadResult struct {
 	LastStableOffset int64
 	// LogStartOffset is the first offset a consumer may read.
 	LogStartOffset int64
-	// AbortedTransactions is nil until transactions are built.
+	// AbortedTransactions are the aborted transactions overlapping Records;
+	// only ReadCommitted fills it.
 	AbortedTransactions []AbortedTransaction
 }
 
@@ -210,7 +211,9 @@ func (l *Log) HighWatermark() int64 { return l.leo.Load() }
 // transaction, or the high watermark when none is ongoing.
 func (l *Log) LastStableOffset() int64 {
 	if s := l.stable.Load(); s >= 0 {
-		return s
+		// As Kafka: never below the log start offset (retention or DeleteRecords may
+		// have removed the start of an open transaction).
+		return max(s, l.lso.Load())
 	}
 	return l.leo.Load()
 }
@@ -692,7 +695,7 @@ func (l *Log) readAppend(dst []byte, offset int64, maxBytes int32, committed boo
 		lso := l.lso.Load()
 		res := ReadResult{HighWatermark: hw, LogStartOffset: lso, LastStableOffset: hw, Records: dst}
 		if s := l.stable.Load(); s >= 0 && s < hw {
-			res.LastStableOffset = s
+			res.LastStableOffset = max(s, lso)
 		}
 		if offset < lso || offset > hw {
 			return res, fmt.Errorf("%w: offset %d, log has [%d, %d]", ErrOffsetOutOfRange, offset, lso, hw)

@@ -127,17 +127,6 @@ func (a *abortIndex) add(e AbortedTxn, segBase int64) {
 	a.mu.Unlock()
 }
 
-// dropBelow forgets entries of transactions wholly below offset (their
-// segments were deleted).
-func (a *abortIndex) dropBelow(offset int64) {
-	a.mu.Lock()
-	i := sort.Search(len(a.entries), func(i int) bool { return a.entries[i].LastOffset >= offset })
-	if i > 0 {
-		a.entries = append([]AbortedTxn(nil), a.entries[i:]...)
-	}
-	a.mu.Unlock()
-}
-
 // takeDirty returns the segment bases with unsynced .txnindex appends.
 func (a *abortIndex) takeDirty() []int64 {
 	a.mu.Lock()
@@ -297,7 +286,7 @@ func (l *Log) loadTxnIndexes(segs []*segment) error {
 		es, derr := DecodeTxnIndex(b, s.base)
 		if derr != nil {
 			l.log.Warn("partlog: rebuilding a damaged transaction index", "segment", s.base, "err", derr)
-			if es, err = l.rebuildTxnIndex(s, all); err != nil {
+			if es, err = l.rebuildTxnIndex(s); err != nil {
 				return err
 			}
 		}
@@ -311,7 +300,7 @@ func (l *Log) loadTxnIndexes(segs []*segment) error {
 // producer table from the log start up to the segment's end. It is the slow
 // path (a torn file after a clean shutdown), so it simply replays the whole
 // log up to that point.
-func (l *Log) rebuildTxnIndex(target *segment, _ []AbortedTxn) ([]AbortedTxn, error) {
+func (l *Log) rebuildTxnIndex(target *segment) ([]AbortedTxn, error) {
 	ps := newProducerState()
 	var out []AbortedTxn
 	for _, s := range *l.segs.Load() {
@@ -451,4 +440,23 @@ func (l *Log) OngoingTransactions() []ProducerInfo {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CurrentTxnStartOffset < out[j].CurrentTxnStartOffset })
 	return out
+}
+
+// abortedBatches returns a test for whether a transactional batch of producer pid at
+// offset belongs to an aborted transaction, from the aborted-transaction index. The
+// cleaner uses it: records of aborted transactions are dropped by compaction and never
+// shadow older records of the same key (Kafka's rules).
+func (l *Log) abortedBatches() func(pid, offset int64) bool {
+	byPid := map[int64][]AbortedTxn{}
+	for _, e := range l.aborted.snapshot() {
+		byPid[e.ProducerID] = append(byPid[e.ProducerID], e)
+	}
+	return func(pid, offset int64) bool {
+		for _, e := range byPid[pid] {
+			if offset >= e.FirstOffset && offset <= e.LastOffset {
+				return true
+			}
+		}
+		return false
+	}
 }

@@ -1,6 +1,8 @@
 package partlog
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -193,4 +195,77 @@ func FuzzTxnIndex(f *testing.F) {
 			t.Fatalf("re-encoding differs")
 		}
 	})
+}
+
+// Compaction drops aborted transactional records (and an aborted record never shadows an
+// older one of its key), keeps committed ones and markers, and leaves an open transaction
+// alone.
+func TestCompactionTransactionalRules(t *testing.T) {
+	clk := newClock()
+	l, err := Open(t.TempDir(), compactConfig(), testOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	kv := func(k, v string) rec { return rec{key: []byte(k), value: []byte(v), ts: clk.Ms()} }
+	app := func(b []byte, o Origin) {
+		t.Helper()
+		if _, err := l.AppendWith(b, AppendOptions{Origin: o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app(mkBatch(t, batchOpt{}, kv("a", "a-plain"), kv("b", "b-plain")), OriginClient)
+	// Producer 5 commits a new b; producer 6 aborts a new a.
+	app(mkBatch(t, batchOpt{pid: 5, seq: 0, txn: true}, kv("b", "b-committed")), OriginClient)
+	app(mkBatch(t, batchOpt{pid: 6, seq: 0, txn: true}, kv("a", "a-aborted"), kv("c", "c-aborted")), OriginClient)
+	app(EncodeMarker(5, 0, true, 0, clk.Ms()), OriginCoordinator)
+	app(EncodeMarker(6, 0, false, 0, clk.Ms()), OriginCoordinator)
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	// Producer 7 leaves a transaction open.
+	app(mkBatch(t, batchOpt{pid: 7, seq: 0, txn: true}, kv("a", "a-open")), OriginClient)
+	for i := 0; i < 3; i++ {
+		if err := l.Roll(); err != nil {
+			t.Fatal(err)
+		}
+		app(mkBatch(t, batchOpt{}, kv(fmt.Sprintf("filler%d", i), "x")), OriginClient)
+	}
+	if _, err := l.Compact(context.Background(), CleanerOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	controls := 0
+	for off := int64(0); off < l.HighWatermark(); {
+		rr, err := l.Read(off, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rr.Records) == 0 {
+			break
+		}
+		for _, h := range batchHeaders(t, rr.Records) {
+			off = h.lastOffset() + 1
+		}
+		if err := EachRecord(rr.Records, func(info BatchInfo, r KV) error {
+			if info.Control {
+				controls++
+				return nil
+			}
+			got = append(got, string(r.Value))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]bool{"a-plain": true, "b-committed": true, "a-open": true}
+	for _, v := range got {
+		if v == "a-aborted" || v == "c-aborted" || v == "b-plain" {
+			t.Fatalf("after compaction the log holds %q: %v", v, got)
+		}
+		delete(want, v)
+	}
+	if len(want) != 0 || controls != 2 {
+		t.Fatalf("after compaction: records %v (missing %v), %d markers; want a-plain, b-committed, a-open and 2 markers", got, want, controls)
+	}
 }

@@ -25,6 +25,10 @@ type Log interface {
 	// Append writes one record batch to a partition and returns once it is
 	// durable (fsynced), or with an error.
 	Append(ctx context.Context, partition int32, batch []byte) error
+	// AppendUnsynced writes one record batch without waiting for it to be
+	// durable; the next Append to the partition makes it durable with its
+	// own. It is used for records a crash may lose without harm.
+	AppendUnsynced(ctx context.Context, partition int32, batch []byte) error
 	// Replay calls fn with the stored batches of a partition, from its log
 	// start to its end, in order. The slice is valid only during the call.
 	Replay(ctx context.Context, partition int32, fn func(batches []byte) error) error
@@ -302,11 +306,21 @@ func (c *Coordinator) forget(t *txn) {
 // persist makes m the state of t (locked): it writes the record and, once
 // it is durable, applies it.
 func (c *Coordinator) persist(t *txn, m meta) error {
+	return c.write(t, m, true)
+}
+
+// write is persist; with durable false the record is applied once
+// appended, without waiting for the fsync.
+func (c *Coordinator) write(t *txn, m meta, durable bool) error {
 	if c.closed.Load() {
 		return errClosed
 	}
 	batch := encodeRecord(t.id, &m, c.nowMs())
-	if err := c.cfg.Log.Append(c.ctx, c.cfg.PartitionFor(t.id), batch); err != nil {
+	app := c.cfg.Log.Append
+	if !durable {
+		app = c.cfg.Log.AppendUnsynced
+	}
+	if err := app(c.ctx, c.cfg.PartitionFor(t.id), batch); err != nil {
 		return fmt.Errorf("txncoord: writing the state of %q: %w", t.id, err)
 	}
 	t.m = m

@@ -30,6 +30,10 @@ func (l *memLog) Append(_ context.Context, p int32, batch []byte) error {
 	return nil
 }
 
+func (l *memLog) AppendUnsynced(ctx context.Context, p int32, batch []byte) error {
+	return l.Append(ctx, p, batch)
+}
+
 func (l *memLog) Replay(_ context.Context, p int32, fn func([]byte) error) error {
 	l.mu.Lock()
 	bs := append([][]byte(nil), l.parts[p]...)

@@ -182,7 +182,11 @@ func (c *Coordinator) completeLocked(t *txn) error {
 	}
 	n.parts = map[TopicPartition]struct{}{}
 	n.updateMs = c.nowMs()
-	return c.persist(t, n)
+	// The complete state need not be durable before the answer: the markers are, and a
+	// crash that loses this record leaves the Prepare state, which the restart completes
+	// again (a second marker of an ended transaction changes nothing). The next state
+	// write of the partition makes it durable.
+	return c.write(t, n, false)
 }
 
 // writeFailure maps a failed state write to an error for the client.
