@@ -158,3 +158,50 @@ func TestRecoveryPointBoundsTheRescan(t *testing.T) {
 		t.Fatalf("after a damaged recovery point: end %d, want %d", l.LogEndOffset(), leo)
 	}
 }
+
+// TestCloseWithFailedSnapshotStaysClean: when the producer snapshot cannot be written at
+// Close (a full disk), the shutdown is still marked clean, so the next start is no
+// recovery, and the producer state is rebuilt from the log.
+func TestCloseWithFailedSnapshotStaysClean(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	l, err := Open(dir, smallConfig(), testOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := l.Append(mkBatch(t, batchOpt{pid: 7, seq: int32(3 * i)}, valueRecs(3, clk.Ms(), "v")...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A directory where the snapshot goes makes its write fail.
+	snap := filepath.Join(dir, segmentName(l.LogEndOffset(), snapshotSuffix))
+	if err := os.MkdirAll(filepath.Join(snap, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err == nil {
+		t.Fatal("Close reported no error for a snapshot it could not write")
+	}
+	if _, err := os.Stat(filepath.Join(dir, cleanShutdownFile)); err != nil {
+		t.Fatalf("no clean shutdown marker after a failed snapshot: %v", err)
+	}
+	os.RemoveAll(snap)
+	var logs lockedBuffer
+	opts := testOpts(clk)
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	l, err = Open(dir, smallConfig(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if strings.Contains(logs.String(), "cutting the log") || strings.Contains(logs.String(), "unclean") {
+		t.Fatalf("the start after a clean close recovered:\n%s", logs.String())
+	}
+	// The producer state was rebuilt: the next sequence is accepted, a replay is a duplicate.
+	if _, err := l.Append(mkBatch(t, batchOpt{pid: 7, seq: 15}, valueRecs(3, clk.Ms(), "v")...)); err != nil {
+		t.Fatalf("next sequence after the restart: %v", err)
+	}
+	if _, err := l.Append(mkBatch(t, batchOpt{pid: 7, seq: 12}, valueRecs(3, clk.Ms(), "v")...)); !errors.Is(err, ErrDuplicateSequence) {
+		t.Fatalf("replayed sequence after the restart: %v, want a duplicate", err)
+	}
+}
