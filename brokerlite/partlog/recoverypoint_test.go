@@ -2,7 +2,9 @@ package partlog
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -203,5 +205,37 @@ func TestCloseWithFailedSnapshotStaysClean(t *testing.T) {
 	}
 	if _, err := l.Append(mkBatch(t, batchOpt{pid: 7, seq: 12}, valueRecs(3, clk.Ms(), "v")...)); !errors.Is(err, ErrDuplicateSequence) {
 		t.Fatalf("replayed sequence after the restart: %v, want a duplicate", err)
+	}
+}
+
+// TestCleanerCheckpointUnreadableIsNotDamage: a cleaner checkpoint that cannot be read (here
+// a directory in its place; in production, running out of file descriptors) is reported as
+// a storage error that stops this cleaning, not as damage that restarts cleaning from the
+// start.
+func TestCleanerCheckpointUnreadableIsNotDamage(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	var logs lockedBuffer
+	opts := testOpts(clk)
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	l, err := Open(dir, compactConfig(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for i := 0; i < 40; i++ {
+		if _, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte(fmt.Sprint(i % 3)), value: []byte("value-value-value"), ts: clk.Ms()})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, cleanerCheckpointFile, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Compact(context.Background(), CleanerOptions{Force: true})
+	if !errors.Is(err, ErrStorage) {
+		t.Fatalf("Compact with an unreadable checkpoint: %v, want a storage error", err)
+	}
+	if strings.Contains(logs.String(), "damaged") {
+		t.Fatalf("an unreadable checkpoint was reported as damage:\n%s", logs.String())
 	}
 }

@@ -231,6 +231,13 @@ const scanSmallBuf = 4 << 10
 
 var smallBufs = sync.Pool{New: func() any { b := make([]byte, scanSmallBuf); return &b }}
 
+// scanLargeBuf is the buffer size of scans that read whole segments
+// (recovery, start-up, the cleaner). Pooled too: opening thousands of
+// partitions must not allocate one per partition.
+const scanLargeBuf = 1 << 20
+
+var largeBufs = sync.Pool{New: func() any { b := make([]byte, scanLargeBuf); return &b }}
+
 // errStopScan ends a scan early without error.
 var errStopScan = errors.New("stop scan")
 
@@ -243,11 +250,16 @@ var errStopScan = errors.New("stop scan")
 func scanBatches(f *os.File, pos, end int64, verify bool, bufSize int,
 	fn func(h *batchHeader, pos int64, size int, data []byte) error) (stop int64, bad error, ioErr error) {
 	var buf []byte
-	if bufSize == scanSmallBuf {
+	switch bufSize {
+	case scanSmallBuf:
 		bp := smallBufs.Get().(*[]byte)
 		defer smallBufs.Put(bp)
 		buf = (*bp)[:0]
-	} else {
+	case scanLargeBuf:
+		bp := largeBufs.Get().(*[]byte)
+		defer largeBufs.Put(bp)
+		buf = (*bp)[:0]
+	default:
 		buf = make([]byte, 0, bufSize)
 	}
 	bufPos := pos
