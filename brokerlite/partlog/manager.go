@@ -478,12 +478,34 @@ func (m *Manager) Close() error {
 // before it closes the logs.
 func (m *Manager) Syncer() *Syncer { return m.syncer }
 
+// closeLogs closes every log with RecoveryThreads workers: closing is bound
+// by fsync latency, which parallel closes share.
 func (m *Manager) closeLogs() error {
-	var first error
-	for _, l := range m.snapshot() {
-		if err := l.Close(); err != nil && first == nil {
-			first = err
-		}
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		next  = make(chan *Log)
+	)
+	for i := 0; i < max(1, m.cfg.RecoveryThreads); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for l := range next {
+				if err := l.Close(); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
 	}
+	for _, l := range m.snapshot() {
+		next <- l
+	}
+	close(next)
+	wg.Wait()
 	return first
 }
