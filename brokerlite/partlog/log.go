@@ -498,6 +498,7 @@ func (l *Log) rollLocked() error {
 	if err != nil {
 		return err
 	}
+	ns.logger = l.log
 	segs := append(append([]*segment(nil), *l.segs.Load()...), ns)
 	l.segs.Store(&segs)
 	l.active = ns

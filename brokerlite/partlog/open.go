@@ -144,6 +144,7 @@ func (l *Log) load() error {
 			}
 			return err
 		}
+		s.logger = l.log
 		segs = append(segs, s)
 		sizes = append(sizes, size)
 	}

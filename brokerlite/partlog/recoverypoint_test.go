@@ -239,3 +239,42 @@ func TestCleanerCheckpointUnreadableIsNotDamage(t *testing.T) {
 		t.Fatalf("an unreadable checkpoint was reported as damage:\n%s", logs.String())
 	}
 }
+
+// TestIndexRebuildLogged: a closed segment whose index files are gone has them rebuilt from
+// its log when first used, with a log line saying so.
+func TestIndexRebuildLogged(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	l, err := Open(dir, smallConfig(), testOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 60; i++ {
+		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(3, clk.Ms(), "value-of-some-length")...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs := l.Segments()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, suf := range []string{indexSuffix, timeIndexSuffix} {
+		if err := os.Remove(filepath.Join(dir, segmentName(segs[0].BaseOffset, suf))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs lockedBuffer
+	opts := testOpts(clk)
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	l, err = Open(dir, smallConfig(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if got := readAll(t, l, 0); len(got) != 180 {
+		t.Fatalf("read %d records, want 180", len(got))
+	}
+	if !strings.Contains(logs.String(), "rebuilt a segment's indexes") {
+		t.Fatalf("no log line about the index rebuild:\n%s", logs.String())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -84,6 +85,8 @@ type segment struct {
 	// createdMs is when the segment was created (clock of the log), used
 	// for segment.ms while the segment is empty.
 	createdMs int64
+	// logger, when set by the log, hears about index rebuilds.
+	logger *slog.Logger
 }
 
 func (s *segment) path(suffix string) string {
@@ -348,7 +351,10 @@ func (s *segment) rebuildIndexesLocked(size int64, interval int32) (int64, error
 	s.maybeAddTimeLocked()
 	s.loaded = true
 	s.dirtyIdx = true
-	_ = bad
+	if s.logger != nil {
+		s.logger.Info("partlog: rebuilt a segment's indexes from its log (index files missing or wrong)",
+			"segment", s.base, "entries", len(s.oidx), "stoppedAt", stop, "size", size, "problem", bad)
+	}
 	return stop, nil
 }
 
