@@ -113,6 +113,7 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 			}
 		}
 		total := int32(0)
+		failed := false // as Kafka, a partition error answers at once, not after max_wait_ms
 		buf = buf[:0]
 		// spans[i] is where targets[i]'s records lie in buf: a later read may move buf
 		// (grow), so the answer points into the final buf only once all are read.
@@ -139,6 +140,7 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 			if err != nil {
 				code, _ := logErrorCode(err)
 				sp.ErrorCode = code.Code
+				failed = true
 				continue
 			}
 			buf = rr.records
@@ -148,7 +150,7 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 		for _, sn := range spans {
 			sn.sp.RecordBatches = buf[sn.from:sn.to]
 		}
-		if total >= req.MinBytes || deadline.IsZero() || !time.Now().Before(deadline) {
+		if total >= req.MinBytes || failed || deadline.IsZero() || !time.Now().Before(deadline) {
 			break
 		}
 		if !w.wait(ctx, deadline) {

@@ -64,8 +64,9 @@ func handleInitProducerID(_ context.Context, b *Broker, conn *ConnInfo, kreq kms
 	}
 	id, err := b.pids.allocate()
 	if err != nil {
+		// The reservation file could not be written (a full or failing disk).
 		b.logger.Error("allocating a producer id failed", "err", err)
-		resp.ErrorCode = kerr.UnknownServerError.Code
+		resp.ErrorCode = kerr.KafkaStorageError.Code
 		return resp, nil
 	}
 	resp.ProducerID, resp.ProducerEpoch = id, 0

@@ -106,7 +106,7 @@ const maxPipelined = 16
 // or when ctx ends.
 func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
-	info := &ConnInfo{Remote: c.RemoteAddr(), recordBufs: make(chan []byte, maxPipelined+1)}
+	info := &ConnInfo{Remote: c.RemoteAddr(), recordBufs: make(chan []byte, 2)} // a few free Fetch buffers, not one per pipelined request
 	log := b.logger.With("client", info.Remote.String())
 	w := &connWriter{c: c, log: log, ctx: ctx, info: info, items: make(chan outItem, maxPipelined), free: make(chan []byte, maxPipelined+1), done: make(chan struct{}),
 		b: b, drained: make(chan struct{}, 1), idle: time.Duration(b.settings.Limits.ConnectionsMaxIdleMs) * time.Millisecond}

@@ -43,6 +43,7 @@ var limitKeys = []ConfigKey{
 	{Name: "max.connections.per.ip.overrides", Default: "", Doc: "per-IP exceptions to max.connections.per.ip, as ip:count,ip:count", ReadOnly: true},
 	{Name: "connections.max.idle.ms", Default: "600000", Doc: "a connection with nothing read and nothing written for this long is closed", ReadOnly: true},
 	{Name: "request.read.timeout.ms", Default: "30000", Doc: "Rivulet: a connection whose request frame stops arriving for this long is closed", ReadOnly: true},
+	{Name: "num.recovery.threads.per.data.dir", Default: "8", Doc: "threads that open (recovering if needed) and close the partition logs of each log dir at start and shutdown (Rivulet default 8, Kafka's 1: both are bound by fsync latency)", ReadOnly: true},
 }
 
 // Limits are the parsed memory and connection limits (see limitKeys). A value <= 0 means no
@@ -57,6 +58,7 @@ type Limits struct {
 	MaxConnectionsPerIPOverrides     map[string]int64 // max.connections.per.ip.overrides, by IP
 	ConnectionsMaxIdleMs             int64            // connections.max.idle.ms
 	RequestReadTimeoutMs             int64            // request.read.timeout.ms
+	RecoveryThreadsPerDataDir        int32            // num.recovery.threads.per.data.dir
 }
 
 func parseLimits(p *settingsParser) Limits {
@@ -69,6 +71,10 @@ func parseLimits(p *settingsParser) Limits {
 		MaxConnectionsPerIP:              p.int64("max.connections.per.ip"),
 		ConnectionsMaxIdleMs:             p.int64("connections.max.idle.ms"),
 		RequestReadTimeoutMs:             p.int64("request.read.timeout.ms"),
+		RecoveryThreadsPerDataDir:        p.int32("num.recovery.threads.per.data.dir"),
+	}
+	if l.RecoveryThreadsPerDataDir < 1 {
+		p.fail(fmt.Errorf("num.recovery.threads.per.data.dir must be >= 1, got %d", l.RecoveryThreadsPerDataDir))
 	}
 	if l.QueuedMaxRequestBytes == 0 || l.QueuedMaxRequestBytes < -1 {
 		p.fail(fmt.Errorf("queued.max.request.bytes must be -1 or > 0, got %d", l.QueuedMaxRequestBytes))

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -231,4 +232,36 @@ func TestIdleConnectionsClosed(t *testing.T) {
 
 func isConnReset(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "connection reset")
+}
+
+// TestFetchMaxBytesAndRequestGate: fetch.max.bytes caps an answer whatever the client asks
+// (its first batch still comes whole), and a small queued.max.request.bytes slows requests
+// down without blocking them.
+func TestFetchMaxBytesAndRequestGate(t *testing.T) {
+	b := startBroker(t, "", "fetch.max.bytes", "65536", "queued.max.request.bytes", "4096")
+	c := newClient(t, b, kgo.DefaultProduceTopic("capped"), kgo.AllowAutoTopicCreation(), kgo.ProducerLinger(0),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
+	v := make([]byte, 10<<10)
+	for i := 0; i < 20; i++ {
+		if err := c.ProduceSync(testCtx(t), &kgo.Record{Value: v}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = 11
+	req.ReplicaID, req.MaxBytes = -1, 50<<20
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = "capped"
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.PartitionMaxBytes = 50 << 20
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	rc := dialRaw(t, b)
+	rc.send(req, 1)
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	rc.response(resp, 1)
+	got := len(resp.Topics[0].Partitions[0].RecordBatches)
+	if got == 0 || got > 65536 {
+		t.Fatalf("answer of %d bytes for 200 KiB of data with fetch.max.bytes=65536", got)
+	}
 }

@@ -45,6 +45,7 @@ func openLogStore(ctx context.Context, b *Broker, topicConfigs map[string]map[st
 		RetentionCheckInterval: time.Duration(b.settings.RetentionCheckMs) * time.Millisecond,
 		CleanerBackoff:         time.Duration(b.settings.CleanerBackoffMs) * time.Millisecond,
 		DisableCleaner:         !b.settings.CleanerEnable,
+		RecoveryThreads:        int(b.settings.Limits.RecoveryThreadsPerDataDir),
 		Options: partlog.Options{
 			Logger:                 b.logger.With("component", "partlog"),
 			ProducerIDExpirationMs: b.settings.ProducerIDExpirationMs,

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rivulet-io/rivulet/brokerlite/partlog"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
@@ -292,7 +293,8 @@ func (c *Coordinator) awaitDurable(ctx context.Context, partition int32, wait fu
 // appendErrorCode maps a failed append to the error code a client gets:
 // REQUEST_TIMED_OUT past offsets.commit.timeout.ms, INVALID_COMMIT_OFFSET_SIZE
 // for a batch too large for the log (as Kafka), NOT_COORDINATOR when the
-// coordinator is closing, and otherwise the retriable
+// coordinator is closing, KAFKA_STORAGE_ERROR when the disk failed (full or
+// broken: the log reports partlog.ErrStorage), and otherwise the retriable
 // COORDINATOR_NOT_AVAILABLE.
 func (c *Coordinator) appendErrorCode(err error) int16 {
 	var ke *kerr.Error
@@ -301,6 +303,8 @@ func (c *Coordinator) appendErrorCode(err error) int16 {
 		return kerr.NotCoordinator.Code
 	case errors.Is(err, context.DeadlineExceeded):
 		return kerr.RequestTimedOut.Code
+	case errors.Is(err, partlog.ErrStorage) || errors.As(err, &ke) && ke == kerr.KafkaStorageError:
+		return kerr.KafkaStorageError.Code
 	case errors.As(err, &ke) && (ke == kerr.MessageTooLarge || ke == kerr.RecordListTooLarge || ke == kerr.InvalidFetchSize):
 		return kerr.InvalidCommitOffsetSize.Code
 	default:

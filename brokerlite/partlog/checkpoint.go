@@ -1,6 +1,7 @@
 package partlog
 
 import (
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -60,6 +61,11 @@ func syncDir(dir string) error {
 	return err
 }
 
+// errDamagedCheckpoint: a checkpoint file was read but its contents are not
+// a valid checkpoint. Other errors of readOffsetCheckpoint are the file
+// system's (out of file descriptors, I/O errors), not damage.
+var errDamagedCheckpoint = errors.New("partlog: damaged checkpoint")
+
 // writeOffsetCheckpoint stores one offset as "v1 <offset> <crc32c>\n".
 func writeOffsetCheckpoint(dir, name string, offset int64) error {
 	body := "v1 " + strconv.FormatInt(offset, 10)
@@ -79,13 +85,13 @@ func readOffsetCheckpoint(dir, name string) (offset int64, ok bool, err error) {
 	}
 	fields := strings.Fields(string(b))
 	if len(fields) != 3 || fields[0] != "v1" {
-		return 0, false, fmt.Errorf("partlog: damaged checkpoint %s", name)
+		return 0, false, fmt.Errorf("%w %s", errDamagedCheckpoint, name)
 	}
 	body := fields[0] + " " + fields[1]
 	crc, err1 := strconv.ParseUint(fields[2], 16, 32)
 	n, err2 := strconv.ParseInt(fields[1], 10, 64)
 	if err1 != nil || err2 != nil || uint32(crc) != crc32.Checksum([]byte(body), castagnoli) || n < 0 {
-		return 0, false, fmt.Errorf("partlog: damaged checkpoint %s", name)
+		return 0, false, fmt.Errorf("%w %s", errDamagedCheckpoint, name)
 	}
 	return n, true, nil
 }

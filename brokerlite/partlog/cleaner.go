@@ -72,8 +72,14 @@ func (l *Log) cleanPlan(cfg *Config, now int64) (cleanPlan, error) {
 	var cp cleanPlan
 	lso := l.lso.Load()
 	ckpt, ok, err := readOffsetCheckpoint(l.dir, cleanerCheckpointFile)
-	if err != nil {
+	switch {
+	case errors.Is(err, errDamagedCheckpoint):
 		l.log.Warn("partlog: ignoring damaged cleaner checkpoint; cleaning from the start", "err", err)
+	case err != nil:
+		// Out of file descriptors or an I/O error: not damage, and nothing
+		// to clean from until the checkpoint can be read.
+		l.log.Warn("partlog: cannot read the cleaner checkpoint; not cleaning this log now", "err", err)
+		return cp, storageErr("read cleaner checkpoint", err)
 	}
 	if !ok {
 		ckpt = lso
@@ -82,7 +88,7 @@ func (l *Log) cleanPlan(cfg *Config, now int64) (cleanPlan, error) {
 	segs := *l.segs.Load()
 	if len(segs) < 2 {
 		cp.firstUncleanable = cp.firstDirty
-		return cp, err
+		return cp, nil
 	}
 	stable := l.stable.Load()
 	cp.firstUncleanable = segs[len(segs)-1].base
@@ -119,7 +125,7 @@ func (l *Log) cleanPlan(cfg *Config, now int64) (cleanPlan, error) {
 		cp.firstDirty = cp.firstUncleanable
 	}
 	cp.segs = closed
-	return cp, err
+	return cp, nil
 }
 
 // Compact runs the log cleaner on this log once, if cleanup.policy includes
@@ -149,7 +155,10 @@ func (l *Log) Compact(ctx context.Context, opts CleanerOptions) (CleanStats, err
 		opts.MaxMapBytes = 128 << 20
 	}
 	now := l.nowMs()
-	cp, _ := l.cleanPlan(cfg, now)
+	cp, err := l.cleanPlan(cfg, now)
+	if err != nil {
+		return CleanStats{}, err
+	}
 	total := cp.cleanBytes + cp.dirtyBytes
 	if total == 0 || (cp.dirtyBytes == 0 && !opts.Force) {
 		return CleanStats{FirstDirtyOffset: cp.firstDirty, EndOffset: cp.firstDirty}, nil
@@ -247,7 +256,7 @@ func (l *Log) buildOffsetMap(ctx context.Context, cp cleanPlan, maxBytes int64) 
 		// A segment is mapped whole or not at all; the first one always.
 		segKeys := make(map[string]int64)
 		var segBytes int64
-		_, bad, ioErr := scanBatches(s.f, 0, s.size.Load(), true, 1<<20, func(h *batchHeader, _ int64, _ int, data []byte) error {
+		_, bad, ioErr := scanBatches(s.f, 0, s.size.Load(), true, scanLargeBuf, func(h *batchHeader, _ int64, _ int, data []byte) error {
 			if h.isControl() || h.lastOffset() < cp.firstDirty || (h.isTxn() && aborted(h.ProducerID, h.BaseOffset)) {
 				return nil // markers and aborted records do not shadow older records
 			}
@@ -317,7 +326,7 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 		// Tombstones in a segment older than delete.retention.ms go.
 		dropTombstones := segMaxTs >= 0 && now-segMaxTs > cfg.DeleteRetentionMs
 		lastSeg := gi == len(group)-1
-		_, bad, ioErr := scanBatches(s.f, 0, size, true, 1<<20, func(h *batchHeader, p int64, n int, data []byte) error {
+		_, bad, ioErr := scanBatches(s.f, 0, size, true, scanLargeBuf, func(h *batchHeader, p int64, n int, data []byte) error {
 			if err := l.stopCleaning(ctx); err != nil {
 				return err
 			}

@@ -524,6 +524,7 @@ func (l *Log) rollLocked() error {
 	if err != nil {
 		return err
 	}
+	ns.logger = l.log
 	segs := append(append([]*segment(nil), *l.segs.Load()...), ns)
 	l.segs.Store(&segs)
 	l.active = ns
@@ -1032,15 +1033,23 @@ func (l *Log) close(clean bool) error {
 			s.mu.Unlock()
 			keep(s.writeIndexes(true))
 		}
-		keep(writeFileAtomic(l.dir, segmentName(l.leo.Load(), snapshotSuffix), encodeSnapshot(l.producers, l.leo.Load())))
+		// A producer snapshot that cannot be written (a full disk) does not
+		// cost the clean shutdown: without one, the next start rebuilds the
+		// producer state from the batch headers, which is still cheaper than
+		// a recovery.
+		snapErr := writeFileAtomic(l.dir, segmentName(l.leo.Load(), snapshotSuffix), encodeSnapshot(l.producers, l.leo.Load()))
+		if snapErr != nil {
+			l.log.Warn("partlog: writing the producer snapshot at close failed; the next start rebuilds it from the log", "err", snapErr)
+		}
 		for _, off := range listSnapshots(l.dir) {
-			if off != l.leo.Load() {
+			if off != l.leo.Load() || snapErr != nil {
 				_ = os.Remove(filepath.Join(l.dir, segmentName(off, snapshotSuffix)))
 			}
 		}
 		if firstErr == nil {
 			keep(writeFileAtomic(l.dir, cleanShutdownFile, []byte("clean\n")))
 		}
+		keep(snapErr)
 	}
 	for _, s := range l.unflushed {
 		s.release()

@@ -68,6 +68,9 @@ type Manager struct {
 	mu     sync.Mutex
 	logs   map[TopicPartition]*Log
 	closed bool
+	// perDir counts the partitions of each log dir (by filepath.Clean), so
+	// placing a new one does not walk every log.
+	perDir map[string]int
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -79,6 +82,13 @@ type Manager struct {
 // valid topic name (249 characters). Directories named the Kafka way, by
 // earlier versions, end with the same suffix and are removed the same way.
 const deleteDirSuffix = "-delete"
+
+// newDeleteDirName returns a fresh name for a directory being deleted.
+func newDeleteDirName() string {
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	return hex.EncodeToString(id[:]) + deleteDirSuffix
+}
 
 // OpenManager opens every partition log under cfg.LogDirs and starts the
 // background work. Directories renamed for deletion are removed. A partition
@@ -103,7 +113,7 @@ func OpenManager(cfg ManagerConfig) (*Manager, error) {
 		cfg.TopicConfig = func(string) Config { return DefaultConfig() }
 	}
 	cfg.Options.fillDefaults()
-	m := &Manager{cfg: cfg, logs: map[TopicPartition]*Log{}}
+	m := &Manager{cfg: cfg, logs: map[TopicPartition]*Log{}, perDir: map[string]int{}}
 	for _, d := range cfg.LogDirs {
 		if err := m.openDir(d); err != nil {
 			m.closeLogs()
@@ -203,6 +213,7 @@ func (m *Manager) openDir(dir string) error {
 				}
 				if err == nil {
 					m.logs[tp] = l
+					m.perDir[filepath.Clean(dir)]++
 				}
 				mu.Unlock()
 			}
@@ -251,24 +262,32 @@ func (m *Manager) GetOrCreate(topic string, partition int32, cfg Config) (*Log, 
 	if l, ok := m.logs[tp]; ok {
 		return l, nil
 	}
-	l, err := Open(filepath.Join(m.pickDirLocked(), tp.String()), cfg, m.cfg.Options)
+	dir := m.pickDirLocked()
+	pdir := filepath.Join(dir, tp.String())
+	_, statErr := os.Stat(pdir)
+	l, err := Open(pdir, cfg, m.cfg.Options)
 	if err != nil {
+		if os.IsNotExist(statErr) {
+			// Take back the directory this call made, so a restart does not adopt a
+			// partition whose creation failed. A rename needs no file descriptor
+			// (the usual cause is running out of them); the next start removes it.
+			if rerr := os.Rename(pdir, filepath.Join(dir, newDeleteDirName())); rerr != nil && !os.IsNotExist(rerr) {
+				m.cfg.Options.Logger.Warn("partlog: could not take back the directory of a failed create", "dir", pdir, "err", rerr)
+			}
+		}
 		return nil, fmt.Errorf("partlog: create %s: %w", tp, err)
 	}
 	m.logs[tp] = l
+	m.perDir[filepath.Clean(dir)]++
 	return l, nil
 }
 
 // pickDirLocked chooses the log dir with the fewest partitions (Kafka's
 // default placement).
 func (m *Manager) pickDirLocked() string {
-	count := map[string]int{}
-	for _, l := range m.logs {
-		count[filepath.Dir(l.dir)]++
-	}
 	best := m.cfg.LogDirs[0]
 	for _, d := range m.cfg.LogDirs[1:] {
-		if count[filepath.Clean(d)] < count[filepath.Clean(best)] {
+		if m.perDir[filepath.Clean(d)] < m.perDir[filepath.Clean(best)] {
 			best = d
 		}
 	}
@@ -285,6 +304,7 @@ func (m *Manager) Delete(topic string, partition int32) error {
 	l, ok := m.logs[tp]
 	if ok {
 		delete(m.logs, tp)
+		m.perDir[filepath.Dir(l.dir)]--
 	}
 	m.mu.Unlock()
 	if !ok {
@@ -293,10 +313,8 @@ func (m *Manager) Delete(topic string, partition int32) error {
 	if err := l.close(false); err != nil {
 		return err
 	}
-	var id [16]byte
-	_, _ = rand.Read(id[:])
 	parent := filepath.Dir(l.dir)
-	doomed := filepath.Join(parent, hex.EncodeToString(id[:])+deleteDirSuffix)
+	doomed := filepath.Join(parent, newDeleteDirName())
 	if err := os.Rename(l.dir, doomed); err != nil {
 		return storageErr("rename deleted partition", err)
 	}
@@ -460,12 +478,34 @@ func (m *Manager) Close() error {
 // before it closes the logs.
 func (m *Manager) Syncer() *Syncer { return m.syncer }
 
+// closeLogs closes every log with RecoveryThreads workers: closing is bound
+// by fsync latency, which parallel closes share.
 func (m *Manager) closeLogs() error {
-	var first error
-	for _, l := range m.snapshot() {
-		if err := l.Close(); err != nil && first == nil {
-			first = err
-		}
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		next  = make(chan *Log)
+	)
+	for i := 0; i < max(1, m.cfg.RecoveryThreads); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for l := range next {
+				if err := l.Close(); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
 	}
+	for _, l := range m.snapshot() {
+		next <- l
+	}
+	close(next)
+	wg.Wait()
 	return first
 }

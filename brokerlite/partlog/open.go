@@ -144,6 +144,7 @@ func (l *Log) load() error {
 			}
 			return err
 		}
+		s.logger = l.log
 		segs = append(segs, s)
 		sizes = append(sizes, size)
 	}
@@ -268,7 +269,7 @@ func (l *Log) completeSwap(base int64, bases []int64) ([]int64, error) {
 		return bases, storageErr("stat swap", err)
 	}
 	next := int64(-1)
-	stop, bad, ioErr := scanBatches(f, 0, st.Size(), true, 1<<20, func(h *batchHeader, _ int64, _ int, _ []byte) error {
+	stop, bad, ioErr := scanBatches(f, 0, st.Size(), true, scanLargeBuf, func(h *batchHeader, _ int64, _ int, _ []byte) error {
 		next = h.lastOffset() + 1
 		return nil
 	})
@@ -347,7 +348,7 @@ func (l *Log) loadClean(segs []*segment, sizes []int64) error {
 		// Kafka counts the bytes since the last indexed batch, that batch
 		// included: exactly the bytes walked here.
 		s.bytesSinceIndex = 0
-		_, bad, ioErr := scanBatches(s.f, start, sizes[i], true, 1<<20, func(h *batchHeader, pos int64, n int, _ []byte) error {
+		_, bad, ioErr := scanBatches(s.f, start, sizes[i], true, scanLargeBuf, func(h *batchHeader, pos int64, n int, _ []byte) error {
 			if !l.offsetOK(h.BaseOffset, s.nextOffset) || !s.relOK(h.lastOffset()) {
 				return fmt.Errorf("%w: offset %d out of order", ErrCorruptMessage, h.BaseOffset)
 			}
@@ -462,7 +463,7 @@ func (l *Log) recover(segs []*segment, sizes []int64) ([]*segment, error) {
 		s.bytesSinceIndex = 0
 		s.nextOffset = s.base
 		s.loaded, s.dirtyIdx = true, true
-		stop, bad, ioErr := scanBatches(s.f, 0, sizes[i], true, 1<<20, func(h *batchHeader, pos int64, n int, data []byte) error {
+		stop, bad, ioErr := scanBatches(s.f, 0, sizes[i], true, scanLargeBuf, func(h *batchHeader, pos int64, n int, data []byte) error {
 			if h.BaseOffset < s.base || h.BaseOffset < prevNext || !s.relOK(h.lastOffset()) || !l.offsetOK(h.BaseOffset, expect) {
 				return fmt.Errorf("%w: offset %d out of order at position %d", ErrCorruptMessage, h.BaseOffset, pos)
 			}

@@ -2,7 +2,9 @@ package partlog
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -156,5 +158,123 @@ func TestRecoveryPointBoundsTheRescan(t *testing.T) {
 	defer l.Close()
 	if l.LogEndOffset() != leo || len(readAll(t, l, 0)) != int(leo) {
 		t.Fatalf("after a damaged recovery point: end %d, want %d", l.LogEndOffset(), leo)
+	}
+}
+
+// TestCloseWithFailedSnapshotStaysClean: when the producer snapshot cannot be written at
+// Close (a full disk), the shutdown is still marked clean, so the next start is no
+// recovery, and the producer state is rebuilt from the log.
+func TestCloseWithFailedSnapshotStaysClean(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	l, err := Open(dir, smallConfig(), testOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := l.Append(mkBatch(t, batchOpt{pid: 7, seq: int32(3 * i)}, valueRecs(3, clk.Ms(), "v")...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A directory where the snapshot goes makes its write fail.
+	snap := filepath.Join(dir, segmentName(l.LogEndOffset(), snapshotSuffix))
+	if err := os.MkdirAll(filepath.Join(snap, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err == nil {
+		t.Fatal("Close reported no error for a snapshot it could not write")
+	}
+	if _, err := os.Stat(filepath.Join(dir, cleanShutdownFile)); err != nil {
+		t.Fatalf("no clean shutdown marker after a failed snapshot: %v", err)
+	}
+	os.RemoveAll(snap)
+	var logs lockedBuffer
+	opts := testOpts(clk)
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	l, err = Open(dir, smallConfig(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if strings.Contains(logs.String(), "cutting the log") || strings.Contains(logs.String(), "unclean") {
+		t.Fatalf("the start after a clean close recovered:\n%s", logs.String())
+	}
+	// The producer state was rebuilt: the next sequence is accepted, a replay is a duplicate.
+	if _, err := l.Append(mkBatch(t, batchOpt{pid: 7, seq: 15}, valueRecs(3, clk.Ms(), "v")...)); err != nil {
+		t.Fatalf("next sequence after the restart: %v", err)
+	}
+	if _, err := l.Append(mkBatch(t, batchOpt{pid: 7, seq: 12}, valueRecs(3, clk.Ms(), "v")...)); !errors.Is(err, ErrDuplicateSequence) {
+		t.Fatalf("replayed sequence after the restart: %v, want a duplicate", err)
+	}
+}
+
+// TestCleanerCheckpointUnreadableIsNotDamage: a cleaner checkpoint that cannot be read (here
+// a directory in its place; in production, running out of file descriptors) is reported as
+// a storage error that stops this cleaning, not as damage that restarts cleaning from the
+// start.
+func TestCleanerCheckpointUnreadableIsNotDamage(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	var logs lockedBuffer
+	opts := testOpts(clk)
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	l, err := Open(dir, compactConfig(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for i := 0; i < 40; i++ {
+		if _, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte(fmt.Sprint(i % 3)), value: []byte("value-value-value"), ts: clk.Ms()})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, cleanerCheckpointFile, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Compact(context.Background(), CleanerOptions{Force: true})
+	if !errors.Is(err, ErrStorage) {
+		t.Fatalf("Compact with an unreadable checkpoint: %v, want a storage error", err)
+	}
+	if strings.Contains(logs.String(), "damaged") {
+		t.Fatalf("an unreadable checkpoint was reported as damage:\n%s", logs.String())
+	}
+}
+
+// TestIndexRebuildLogged: a closed segment whose index files are gone has them rebuilt from
+// its log when first used, with a log line saying so.
+func TestIndexRebuildLogged(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	l, err := Open(dir, smallConfig(), testOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 60; i++ {
+		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(3, clk.Ms(), "value-of-some-length")...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs := l.Segments()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, suf := range []string{indexSuffix, timeIndexSuffix} {
+		if err := os.Remove(filepath.Join(dir, segmentName(segs[0].BaseOffset, suf))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs lockedBuffer
+	opts := testOpts(clk)
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	l, err = Open(dir, smallConfig(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if got := readAll(t, l, 0); len(got) != 180 {
+		t.Fatalf("read %d records, want 180", len(got))
+	}
+	if !strings.Contains(logs.String(), "rebuilt a segment's indexes") {
+		t.Fatalf("no log line about the index rebuild:\n%s", logs.String())
 	}
 }

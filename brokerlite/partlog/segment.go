@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -84,6 +85,8 @@ type segment struct {
 	// createdMs is when the segment was created (clock of the log), used
 	// for segment.ms while the segment is empty.
 	createdMs int64
+	// logger, when set by the log, hears about index rebuilds.
+	logger *slog.Logger
 }
 
 func (s *segment) path(suffix string) string {
@@ -232,6 +235,13 @@ const scanSmallBuf = 4 << 10
 
 var smallBufs = sync.Pool{New: func() any { b := make([]byte, scanSmallBuf); return &b }}
 
+// scanLargeBuf is the buffer size of scans that read whole segments
+// (recovery, start-up, the cleaner). Pooled too: opening thousands of
+// partitions must not allocate one per partition.
+const scanLargeBuf = 1 << 20
+
+var largeBufs = sync.Pool{New: func() any { b := make([]byte, scanLargeBuf); return &b }}
+
 // errStopScan ends a scan early without error.
 var errStopScan = errors.New("stop scan")
 
@@ -244,11 +254,16 @@ var errStopScan = errors.New("stop scan")
 func scanBatches(f *os.File, pos, end int64, verify bool, bufSize int,
 	fn func(h *batchHeader, pos int64, size int, data []byte) error) (stop int64, bad error, ioErr error) {
 	var buf []byte
-	if bufSize == scanSmallBuf {
+	switch bufSize {
+	case scanSmallBuf:
 		bp := smallBufs.Get().(*[]byte)
 		defer smallBufs.Put(bp)
 		buf = (*bp)[:0]
-	} else {
+	case scanLargeBuf:
+		bp := largeBufs.Get().(*[]byte)
+		defer largeBufs.Put(bp)
+		buf = (*bp)[:0]
+	default:
 		buf = make([]byte, 0, bufSize)
 	}
 	bufPos := pos
@@ -337,7 +352,10 @@ func (s *segment) rebuildIndexesLocked(size int64, interval int32) (int64, error
 	s.maybeAddTimeLocked()
 	s.loaded = true
 	s.dirtyIdx = true
-	_ = bad
+	if s.logger != nil {
+		s.logger.Info("partlog: rebuilt a segment's indexes from its log (index files missing or wrong)",
+			"segment", s.base, "entries", len(s.oidx), "stoppedAt", stop, "size", size, "problem", bad)
+	}
 	return stop, nil
 }
 

@@ -30,6 +30,7 @@ type consumeOpts struct {
 	keyDeser       string
 	valueDeser     string
 	skipOnError    bool
+	skipCorrupt    bool
 	isolationLevel string
 }
 
@@ -54,7 +55,9 @@ print.partition, print.offset, print.headers, print.value (true), key.separator 
 line.separator, headers.separator, headers.key.separator, null.literal (null).
 --key-deserializer and --value-deserializer: ` + deserializerNames + `,
 or Kafka's class names. A record that does not deserialize stops the tool with exit
-code 1 (before being committed) unless --skip-message-on-error.
+code 1 (before being committed) unless --skip-message-on-error. A corrupt record batch on
+the broker stops the tool with exit code 1 and one error naming the topic, partition and
+offset, unless --skip-corrupt (which skips its records with a warning).
 
 Consumer settings: --consumer-property key=value or --consumer.config FILE, with Kafka's names.
 --bootstrap-server defaults to ` + defaultBootstrap + `. Exit codes: 0 ok, 1 failure, 2 bad flags.`,
@@ -78,6 +81,7 @@ Consumer settings: --consumer-property key=value or --consumer.config FILE, with
 	f.StringVar(&o.keyDeser, "key-deserializer", "string", "how to print keys: "+deserializerNames)
 	f.StringVar(&o.valueDeser, "value-deserializer", "string", "how to print values: "+deserializerNames)
 	f.BoolVar(&o.skipOnError, "skip-message-on-error", false, "print an error for a record that does not deserialize and go on")
+	f.BoolVar(&o.skipCorrupt, "skip-corrupt", false, "skip records of a corrupt batch with a warning instead of stopping")
 	f.StringVar(&o.isolationLevel, "isolation-level", "", "read_uncommitted (default) or read_committed")
 	return cmd
 }
@@ -173,7 +177,10 @@ func runConsume(cmd *cobra.Command, o *consumeOpts) error {
 	}
 
 	stderr := cmd.ErrOrStderr()
-	copts := []client.Option{client.WithLogger(cliLogger(stderr))}
+	// Retriable fetch errors come back to the loop, so that a corrupt batch (CORRUPT_MESSAGE is
+	// retriable) stops the tool instead of being retried forever.
+	copts := []client.Option{client.WithLogger(cliLogger(stderr)), client.WithKgoOpts(kgo.KeepRetryableFetchErrors())}
+	positions := newConsumePositions(o.topic, parsed.GroupID, startAt)
 	switch {
 	case parsed.GroupID != "":
 		copts = append(copts, client.WithTopics(o.topic))
@@ -205,12 +212,15 @@ poll:
 		}
 		records, err := cons.Poll(pctx)
 		cancel()
+		for _, r := range records {
+			positions.polled(r)
+		}
 		var pe *client.PollError
 		switch {
 		case err == nil:
 		case errors.As(err, &pe):
-			for _, fe := range pe.Errors {
-				fmt.Fprintf(stderr, "rivulet: consume: %s[%d]: %v\n", fe.Topic, fe.Partition, fe.Err)
+			if failure = positions.handleFetchErrors(ctx, cons.Client(), pe.Errors, o.skipCorrupt, stderr); failure != nil {
+				break poll
 			}
 		case ctx.Err() != nil:
 			break poll // Ctrl-C
