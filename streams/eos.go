@@ -90,10 +90,22 @@ func (t *streamThread) eosClientOpts() []kgo.Opt {
 	return []kgo.Opt{
 		kgo.TransactionalID(t.app.transactionalID(t.id)),
 		kgo.TransactionTimeout(eosTransactionTimeout),
+		// A record not delivered within the transaction timeout cannot be
+		// part of a commit any more (the broker aborts the transaction).
+		kgo.RecordDeliveryTimeout(eosTransactionTimeout),
 		// KIP-447: a new owner of a partition waits for the offsets a
 		// pending transaction commits.
 		kgo.RequireStableFetchOffsets(),
 	}
+}
+
+// txnFailure reports whether a record failed because its transaction
+// cannot commit (the producer was fenced, or the record outlived the
+// transaction timeout): the transaction aborts, the production handler is
+// not asked.
+func txnFailure(err error) bool {
+	return fenced(err) || errors.Is(err, kgo.ErrRecordTimeout) || errors.Is(err, kerr.TransactionAbortable) ||
+		errors.Is(err, kerr.InvalidProducerIDMapping) || errors.Is(err, kerr.InvalidTxnState)
 }
 
 // fenced reports whether err says the producer was fenced.
