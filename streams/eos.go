@@ -199,6 +199,7 @@ func (t *streamThread) commitTxn(ctx context.Context, tasks []*Task) error {
 		return fmt.Errorf("streams: commit transaction: %w", err)
 	}
 	t.inTxn = false
+	t.offsetsAdded = false
 	if len(offsets) > 0 && !produced {
 		if err := t.plainOffsetCommit(ctx, offsets); err != nil {
 			return err
