@@ -486,3 +486,27 @@ func (t *streamThread) rewind(ctx context.Context) error {
 	t.updateRunning()
 	return nil
 }
+
+// transactionAPIs are the requests exactly_once_v2 needs from every broker.
+var transactionAPIs = []kmsg.Key{kmsg.InitProducerID, kmsg.AddPartitionsToTxn, kmsg.AddOffsetsToTxn, kmsg.EndTxn, kmsg.TxnOffsetCommit}
+
+// checkTransactions refuses exactly_once_v2 on a cluster whose brokers do
+// not support Kafka's transactions, with an error that says so (rather
+// than threads failing one by one).
+func (a *App) checkTransactions(ctx context.Context) error {
+	vs, err := a.admin.ApiVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("streams: api versions: %w", err)
+	}
+	for _, v := range vs {
+		if v.Err != nil {
+			continue // an unreachable broker: its requests fail later with a clear error
+		}
+		for _, k := range transactionAPIs {
+			if _, _, ok := v.KeyVersions(int16(k)); !ok {
+				return fmt.Errorf("streams: processing.guarantee=exactly_once_v2 needs Kafka transactions, and broker %d does not support %s; use at_least_once with this broker", v.NodeID, k.Name())
+			}
+		}
+	}
+	return nil
+}
