@@ -26,9 +26,11 @@ package brokerlite
 // (DUPLICATE_SEQUENCE_NUMBER inside the log) is acknowledged with its original offsets and
 // not stored again. LogAppendTime is returned when the topic uses it (-1 otherwise).
 //
-// Transactions are a later issue: a request with a transactional id gets
-// TRANSACTIONAL_ID_AUTHORIZATION_FAILED on every partition and a log line. The place for the
-// transaction check (partition added to the transaction) is marked below.
+// Transactions (KIP-98): a request with a transactional id must carry transactional batches
+// of the id's current producer and epoch (INVALID_PRODUCER_ID_MAPPING,
+// INVALID_PRODUCER_EPOCH otherwise) to partitions added to its ongoing transaction
+// (INVALID_TXN_STATE); a transactional batch without a transactional id is INVALID_RECORD.
+// The id is held while the request appends, so its transaction cannot end in between.
 
 import (
 	"context"
@@ -52,12 +54,9 @@ func handleProduce(_ context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 	switch {
 	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
 		reqErr = kerr.InvalidRequiredAcks
-	case req.TransactionID != nil:
-		// Place for transactions: check the partitions were added to the transaction.
-		b.logger.Warn("transactional produce refused: brokerlite does not support transactions yet",
-			append(logAttrs(conn), "transactional.id", *req.TransactionID)...)
-		reqErr = kerr.TransactionalIDAuthorizationFailed
 	}
+	txp := beginTxnProduce(b, req.TransactionID)
+	defer txp.done()
 
 	var toSync []syncTarget // partitions appended to, for acks=-1
 	var syncIdx [][2]int    // their places in the response
@@ -90,6 +89,10 @@ func handleProduce(_ context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 				continue
 			case t.internal && !conn.internal:
 				setErr(kerr.InvalidTopicException, fmt.Sprintf("cannot append to internal topic %s", t.name))
+				continue
+			}
+			if code, msg := txp.checkPartition(t.name, rp.Partition, rp.Records); code != nil {
+				setErr(code, msg)
 				continue
 			}
 			p := t.partitions[rp.Partition]

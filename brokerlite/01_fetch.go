@@ -12,9 +12,10 @@ package brokerlite
 //
 // An offset below the log start offset or above the log end offset gets
 // OFFSET_OUT_OF_RANGE; the log start offset and high watermark are in every answer. On one
-// node the high watermark is the log end offset; with no transactions the last stable
-// offset equals it. Both isolation levels are accepted: read_committed reads the same data
-// until transactions exist (the LSO and aborted-transaction list have their place here).
+// node the high watermark is the log end offset. read_committed (isolation level 1) reads
+// only below the last stable offset (the first offset of the oldest open transaction) and
+// gets the aborted transactions that overlap the returned batches, from the partition's
+// aborted-transaction index, so the client drops their records.
 // Current leader epochs are not checked (the epoch is always 0).
 //
 // Deviation: fetch sessions (KIP-227) are not kept. Every answer says session id 0
@@ -127,11 +128,12 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 			strict := total > 0 // KIP-74: the first batch of the response is always whole
 			if strict && budget <= 0 {
 				start, hwm := tg.p.offsets()
-				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hwm, hwm, start
+				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hwm, tg.p.log.LastStableOffset(), start
 				continue
 			}
 			before := len(buf)
-			rr, err := tg.p.read(buf, rp.FetchOffset, budget, strict)
+			rr, aborted, err := tg.p.readIsolated(buf, rp.FetchOffset, budget, strict, req.IsolationLevel)
+			sp.AbortedTransactions = aborted
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = rr.highWatermark, rr.lastStableOffset, rr.logStartOffset
 			if err != nil {
 				code, _ := logErrorCode(err)

@@ -48,7 +48,7 @@ func handleListOffsets(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Requ
 			default:
 				p := t.partitions[rp.Partition]
 				var err error
-				sp.Offset, sp.Timestamp, err = listOffset(p, rp.Timestamp)
+				sp.Offset, sp.Timestamp, err = listOffset(p, rp.Timestamp, req.IsolationLevel)
 				if err != nil {
 					code, _ := logErrorCode(err)
 					sp.ErrorCode = code.Code
@@ -65,11 +65,10 @@ func handleListOffsets(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Requ
 }
 
 // listOffset resolves one ListOffsets timestamp to (offset, timestamp).
-func listOffset(p *partition, ts int64) (int64, int64, error) {
+func listOffset(p *partition, ts int64, isolation int8) (int64, int64, error) {
 	switch ts {
 	case -1: // latest (high watermark / last stable offset)
-		_, hwm := p.offsets()
-		return hwm, -1, nil
+		return p.latestOffset(isolation), -1, nil
 	case -2, -4: // earliest, earliest local
 		start, _ := p.offsets()
 		return start, -1, nil

@@ -4,8 +4,9 @@ package brokerlite
 //
 // Returns committed offsets, -1 (and leader epoch -1) for partitions with none. v2+ fetch
 // every committed partition of the group when topics is null and carry a group-level error;
-// v0-v1 report a group-level error on every partition. v7+ accept require_stable: brokerlite
-// has no transactions yet, so no offset is ever pending and the flag changes nothing. v8+
+// v0-v1 report a group-level error on every partition. v7+ accept require_stable: a
+// partition whose offset an open transaction holds (TxnOffsetCommit before the
+// transaction's marker) then gets UNSTABLE_OFFSET_COMMIT, and the client retries. v8+
 // fetch several groups in one request, each with its own error. v9's member id and epoch
 // are for KIP-848 consumer groups and are ignored for classic groups, as Kafka does. v10
 // (topic ids) is not served.
@@ -36,6 +37,9 @@ func handleOffsetFetch(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Requ
 				}
 			}
 			res := c.FetchOffsets(g.Group, topics)
+			if req.RequireStable {
+				c.MarkUnstable(g.Group, &res)
+			}
 			rg := kmsg.NewOffsetFetchResponseGroup()
 			rg.Group, rg.ErrorCode = g.Group, res.ErrorCode
 			for _, t := range res.Topics {
@@ -61,6 +65,9 @@ func handleOffsetFetch(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Requ
 		}
 	}
 	res := c.FetchOffsets(req.Group, topics)
+	if req.Version >= 7 && req.RequireStable {
+		c.MarkUnstable(req.Group, &res)
+	}
 	if req.Version >= 2 {
 		resp.ErrorCode = res.ErrorCode
 	}

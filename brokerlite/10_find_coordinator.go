@@ -4,8 +4,7 @@ package brokerlite
 //
 // brokerlite is one node, so it coordinates every group: the answer is always this broker's
 // node id and advertised address. v0 asks for a group; v1+ name the key type: 0 (group) and
-// 1 (transaction; the node is also the transaction coordinator, although transactions come
-// in a later issue and InitProducerId refuses transactional ids until then). Other key
+// 1 (transaction; the node is also the transaction coordinator). Other key
 // types (2, share groups) get INVALID_REQUEST. v4 batches keys (KIP-699), each answered on
 // its own. An empty key is answered like any other, as Kafka does (OffsetCommit and
 // OffsetFetch accept the empty group id for backwards compatibility).
@@ -27,8 +26,10 @@ func handleFindCoordinator(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.
 		switch {
 		case req.CoordinatorType != 0 && req.CoordinatorType != 1:
 			return -1, "", -1, kerr.InvalidRequest.Code, kmsg.StringPtr("brokerlite coordinates groups (key type 0) and transactions (1) only")
-		case b.coordinator() == nil:
+		case req.CoordinatorType == 0 && b.coordinator() == nil:
 			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, kmsg.StringPtr("the group coordinator is not running")
+		case req.CoordinatorType == 1 && b.txnCoordinator() == nil:
+			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, kmsg.StringPtr("the transaction coordinator is not running")
 		}
 		return b.nodeID, host, port, 0, nil
 	}

@@ -10,15 +10,20 @@ package brokerlite
 // largest epoch it gets a new id. An id this broker never handed out is
 // INVALID_PRODUCER_ID_MAPPING.
 //
-// Transactions are a later issue. A request with a transactional id is answered with
-// INVALID_REQUEST and a broker log line saying so. The transaction coordinator will take
-// this request over for transactional ids (it needs __transaction_state); the idempotent
-// path here stays as it is.
+// With a transactional id the transaction coordinator answers (txncoord): a new id gets a
+// fresh producer id at epoch 0, a known one its epoch bumped, which fences older producers
+// of the id (an ongoing transaction of the id is aborted first). transaction.timeout.ms
+// must be between 1 and transaction.max.timeout.ms (INVALID_TRANSACTION_TIMEOUT); an empty
+// transactional id is INVALID_REQUEST; KIP-360 applies as above, and a producer id or
+// epoch that is not the id's current one gets PRODUCER_FENCED (INVALID_PRODUCER_EPOCH
+// before v4, KIP-588); CONCURRENT_TRANSACTIONS while the id's previous transaction is
+// still being completed.
 
 import (
 	"context"
 	"math"
 
+	"github.com/rivulet-io/rivulet/brokerlite/txncoord"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -30,9 +35,21 @@ func handleInitProducerID(_ context.Context, b *Broker, conn *ConnInfo, kreq kms
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if req.TransactionalID != nil {
-		b.logger.Warn("transactional producer refused: brokerlite does not support transactions yet",
-			append(logAttrs(conn), "transactional.id", *req.TransactionalID)...)
-		resp.ErrorCode = kerr.InvalidRequest.Code
+		c := b.txnCoordinator()
+		if c == nil {
+			resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+			return resp, nil
+		}
+		pid, epoch := int64(-1), int16(-1)
+		if req.Version >= 3 {
+			pid, epoch = req.ProducerID, req.ProducerEpoch
+		}
+		r := c.InitProducerID(txncoord.InitRequest{TransactionalID: *req.TransactionalID, TimeoutMs: req.TransactionTimeoutMillis, ProducerID: pid, ProducerEpoch: epoch})
+		if r.ErrorCode != 0 {
+			b.logger.Debug("transactional InitProducerId refused", append(logAttrs(conn), "transactional.id", *req.TransactionalID, "error", r.Message)...)
+		}
+		resp.ErrorCode = fencedCode(r.ErrorCode, req.Version, 4)
+		resp.ProducerID, resp.ProducerEpoch = r.ProducerID, r.ProducerEpoch
 		return resp, nil
 	}
 	if req.Version >= 3 && req.ProducerID >= 0 {

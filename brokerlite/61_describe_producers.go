@@ -4,7 +4,7 @@ package brokerlite
 //
 // For each requested partition, the producers its log keeps state for (KIP-664): producer
 // id and epoch, the last sequence number and timestamp of the producer's last batch, and the
-// first offset of its ongoing transaction (-1 until transactions exist). Idempotent
+// first offset of its ongoing transaction (-1 when none is open). Idempotent
 // producers appear as well as transactional ones, as in Kafka. An unknown topic or
 // partition answers UNKNOWN_TOPIC_OR_PARTITION for that partition.
 

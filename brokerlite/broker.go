@@ -42,6 +42,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rivulet-io/rivulet/brokerlite/txncoord"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -139,6 +140,8 @@ type Broker struct {
 
 	// groups is owned by groups.go (the group coordinator); nil until groupsHook.start.
 	groups any
+	// txn is the transaction coordinator (txn.go); nil until it starts.
+	txn *txncoord.Coordinator
 }
 
 // Start opens (or creates) the broker's data in log.dirs, binds the listener and serves
@@ -238,6 +241,13 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 			return fail(fmt.Errorf("brokerlite: starting group coordinator: %w", err))
 		}
 	}
+	if err := startTxnCoordinator(ctx, b); err != nil {
+		_ = ln.Close()
+		if groupsHook.stop != nil {
+			groupsHook.stop(b)
+		}
+		return fail(err)
+	}
 
 	b.wg.Add(1)
 	go b.acceptLoop()
@@ -288,6 +298,7 @@ func (b *Broker) Close(ctx context.Context) error {
 			b.logger.Warn("close: connections still finishing after the close deadline; waiting for them", "err", ctx.Err())
 			<-done
 		}
+		stopTxnCoordinator(b)
 		if groupsHook.stop != nil {
 			groupsHook.stop(b)
 		}

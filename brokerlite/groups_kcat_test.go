@@ -57,17 +57,34 @@ var listeningRe = regexp.MustCompile(`listening on (\S+)`)
 // loopback port, returning once it logged its address.
 func startBrokerChild(t *testing.T) *brokerChild {
 	t.Helper()
+	return runBrokerChild(t, buildRivulet(t), t.TempDir())
+}
+
+// buildRivulet builds cmd/rivulet into a temp dir and returns the binary's path.
+func buildRivulet(t *testing.T) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "rivulet")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/rivulet")
 	build.Dir = repoRoot(t)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/rivulet: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "broker",
+	return bin
+}
+
+// runBrokerChild runs `rivulet broker` from bin over the data in dir on a free loopback
+// port, with extra properties (key=value), returning once it logged its address.
+func runBrokerChild(t *testing.T, bin, dir string, props ...string) *brokerChild {
+	t.Helper()
+	args := []string{"broker",
 		"--override", "listeners=PLAINTEXT://127.0.0.1:0",
-		"--override", "log.dirs="+t.TempDir(),
+		"--override", "log.dirs=" + dir,
 		"--override", "group.initial.rebalance.delay.ms=0",
-		"--override", "offsets.topic.num.partitions=5")
+		"--override", "offsets.topic.num.partitions=5"}
+	for _, p := range props {
+		args = append(args, "--override", p)
+	}
+	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -218,4 +235,17 @@ func TestKcatGroupConsume(t *testing.T) {
 		t.Fatalf("ListGroups: %v", groups.Groups())
 	}
 	bc.stop(t)
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (bc *brokerChild) kill(t *testing.T) {
+	t.Helper()
+	if err := bc.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-bc.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("rivulet broker did not exit within 30s of SIGKILL")
+	}
 }

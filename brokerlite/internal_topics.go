@@ -43,7 +43,7 @@ func (b *Broker) appendInternalAsync(ctx context.Context, topicName string, inde
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.append(batch)
+	res, err := p.appendCoordinator(batch)
 	if err != nil {
 		return nil, fmt.Errorf("brokerlite: append to %s-%d: %w", topicName, index, err)
 	}

@@ -398,17 +398,22 @@ func TestProduceErrors(t *testing.T) {
 		t.Fatalf("CreateTime topic: %+v", r2)
 	}
 
-	// Transactional ids are refused until transactions exist.
+	// A transactional id gets a producer id from the transaction coordinator; a timeout
+	// above transaction.max.timeout.ms is refused.
 	// (Sent by hand: a client would first look for a transaction coordinator.)
-	ip := kmsg.NewPtrInitProducerIDRequest()
-	ip.Version = 4
-	ip.TransactionalID = kmsg.StringPtr("tx")
-	ip.TransactionTimeoutMillis = 1000
-	rc := dialRaw(t, b)
-	rc.send(ip, 9)
-	ipResp := ip.ResponseKind().(*kmsg.InitProducerIDResponse)
-	rc.response(ipResp, 9)
-	wantCode(t, "transactional InitProducerId", ipResp.ErrorCode, kerr.InvalidRequest)
+	initTxn := func(timeoutMs int32) *kmsg.InitProducerIDResponse {
+		ip := kmsg.NewPtrInitProducerIDRequest()
+		ip.Version = 4
+		ip.TransactionalID = kmsg.StringPtr("tx")
+		ip.TransactionTimeoutMillis = timeoutMs
+		rc := dialRaw(t, b)
+		rc.send(ip, 9)
+		ipResp := ip.ResponseKind().(*kmsg.InitProducerIDResponse)
+		rc.response(ipResp, 9)
+		return ipResp
+	}
+	wantCode(t, "transactional InitProducerId", initTxn(1000).ErrorCode, nil)
+	wantCode(t, "transaction timeout above the maximum", initTxn(900001).ErrorCode, kerr.InvalidTransactionTimeout)
 	ip2 := kmsg.NewPtrInitProducerIDRequest()
 	ip2.ProducerID, ip2.ProducerEpoch = 1<<40, 0
 	wantCode(t, "unknown producer id", request[*kmsg.InitProducerIDResponse](t, c, ip2).ErrorCode, kerr.InvalidProducerIDMapping)

@@ -42,6 +42,9 @@ type Coordinator struct {
 	closeOnce   sync.Once
 	timers      sync.WaitGroup // one count per scheduled timer callback not yet stopped or finished
 	loadSkipped atomic.Int64
+
+	// txn holds the offsets of open transactions (txnoffsets.go).
+	txn txnOffsets
 }
 
 // Start loads every __consumer_offsets partition through cfg.Log, then

@@ -21,6 +21,7 @@ type partitionLoader struct {
 	groups    map[string]*loadedGroup
 	skipped   int64
 	misplaced int64
+	txn       loaderTxn // offsets of open transactions (txnoffsets.go)
 }
 
 func (l *partitionLoader) get(id string) *loadedGroup {
@@ -89,12 +90,13 @@ func (c *Coordinator) load(ctx context.Context) error {
 	for p := int32(0); p < c.cfg.Partitions; p++ {
 		l := &partitionLoader{c: c, partition: p, groups: make(map[string]*loadedGroup)}
 		err := c.log.Replay(ctx, p, func(b []byte) error {
-			l.batch(b)
+			l.batchTxnAware(b)
 			return ctx.Err()
 		})
 		if err != nil {
 			return fmt.Errorf("groupcoord: loading __consumer_offsets-%d: %w", p, err)
 		}
+		l.finishTxn()
 		c.loadSkipped.Add(l.skipped)
 		if l.misplaced > 0 {
 			c.logger.Warn("groupcoord: ignored records of groups that belong to another partition (was offsets.topic.num.partitions changed?)", "partition", p, "records", l.misplaced)

@@ -230,6 +230,7 @@ func (l *Log) stopCleaning(ctx context.Context) error {
 // the map and the offset the mapped range ends at (a segment boundary).
 func (l *Log) buildOffsetMap(ctx context.Context, cp cleanPlan, maxBytes int64) (map[string]int64, int64, error) {
 	keys := make(map[string]int64)
+	aborted := l.abortedBatches()
 	var mapBytes int64
 	end := cp.firstDirty
 	for i, s := range cp.segs {
@@ -247,8 +248,8 @@ func (l *Log) buildOffsetMap(ctx context.Context, cp cleanPlan, maxBytes int64) 
 		segKeys := make(map[string]int64)
 		var segBytes int64
 		_, bad, ioErr := scanBatches(s.f, 0, s.size.Load(), true, 1<<20, func(h *batchHeader, _ int64, _ int, data []byte) error {
-			if h.isControl() || h.lastOffset() < cp.firstDirty {
-				return nil
+			if h.isControl() || h.lastOffset() < cp.firstDirty || (h.isTxn() && aborted(h.ProducerID, h.BaseOffset)) {
+				return nil // markers and aborted records do not shadow older records
 			}
 			return eachRecordOf(h, data, func(r *record) error {
 				if r.Key == nil || r.Offset < cp.firstDirty {
@@ -299,6 +300,7 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
+	aborted := l.abortedBatches()
 	var (
 		pos     int64
 		changed bool
@@ -322,15 +324,20 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 			isLast := lastSeg && p+int64(n) == size
 			out = out[:0]
 			if h.isControl() {
-				// Transaction markers stay until transactions (and their
-				// removal rules) are built.
+				// Transaction markers are kept: the cleaner only reaches below the last
+				// stable offset, and a marker still tells a read_committed consumer
+				// where its transaction ended.
 				out = append(out, data...)
 			} else {
 				raw = raw[:0]
 				var kept int32
 				var maxTs int64 = -1
+				dropAborted := h.isTxn() && aborted(h.ProducerID, h.BaseOffset)
 				err := eachRecordOf(h, data, func(r *record) error {
 					st.RecordsRead++
+					if dropAborted {
+						return nil // Kafka: compaction removes aborted transactional records
+					}
 					if r.Key == nil {
 						return nil // keyless records cannot be compacted; Kafka drops them
 					}

@@ -22,9 +22,10 @@
 // What it is not: it does not speak the Kafka protocol (brokerlite does), it
 // knows nothing about topics beyond the directory name, it does not replicate
 // (brokerlite is one node, so the high watermark is the log end offset), and
-// it does not run transactions yet: transactional and control batches are
-// stored and kept, and the places for ongoing-transaction tracking, the last
-// stable offset and the aborted-transaction index are marked in the code.
+// it does not coordinate transactions (txncoord does, and writes the markers
+// with OriginCoordinator); it keeps their log side: the ongoing transaction of
+// each producer, the last stable offset, the aborted-transaction index
+// (.txnindex) and read_committed reads (txn.go).
 //
 // # Usage
 //

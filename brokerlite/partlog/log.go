@@ -81,8 +81,8 @@ type FileRange struct {
 }
 
 // AbortedTransaction is an entry of the aborted-transaction index, as a
-// Fetch response carries it. Transactions are not built yet, so reads return
-// none.
+// Fetch response carries it: the consumer drops ProducerID's records from
+// FirstOffset up to the producer's abort marker.
 type AbortedTransaction struct {
 	ProducerID  int64
 	FirstOffset int64
@@ -105,7 +105,8 @@ type ReadResult struct {
 	LastStableOffset int64
 	// LogStartOffset is the first offset a consumer may read.
 	LogStartOffset int64
-	// AbortedTransactions is nil until transactions are built.
+	// AbortedTransactions are the aborted transactions overlapping Records;
+	// only ReadCommitted fills it.
 	AbortedTransactions []AbortedTransaction
 }
 
@@ -139,6 +140,9 @@ type Log struct {
 	firstUnflushedMs int64
 	failed           error // a write or fsync failed: the log is read-only
 	pending          []pendingDelete
+
+	// aborted is the aborted-transaction index of every segment (txn.go).
+	aborted abortIndex
 
 	segs   atomic.Pointer[[]*segment] // copy-on-write, sorted by base offset
 	leo    atomic.Int64
@@ -292,6 +296,11 @@ func (l *Log) AppendWith(batches []byte, ao AppendOptions) (AppendResult, error)
 			}
 			return AppendResult{}, err
 		}
+		if h.isControl() {
+			if _, err := controlType(&h, batches[p:p+size]); err != nil {
+				return AppendResult{}, err
+			}
+		}
 		refs = append(refs, batchRef{h: h, pos: p, size: size})
 		records += int64(h.NumRecords)
 		p += size
@@ -323,7 +332,7 @@ func (l *Log) AppendWith(batches []byte, ao AppendOptions) (AppendResult, error)
 	}
 
 	l.mu.Lock()
-	res, flush, err := l.appendLocked(batches, refs, records, logAppendTime, cfg)
+	res, flush, err := l.appendLocked(batches, refs, records, logAppendTime, cfg, ao.Origin)
 	l.mu.Unlock()
 	if err != nil {
 		return res, err
@@ -336,7 +345,7 @@ func (l *Log) AppendWith(batches []byte, ao AppendOptions) (AppendResult, error)
 	return res, nil
 }
 
-func (l *Log) appendLocked(batches []byte, refs []batchRef, records int64, logAppendTime int64, cfg *Config) (AppendResult, bool, error) {
+func (l *Log) appendLocked(batches []byte, refs []batchRef, records int64, logAppendTime int64, cfg *Config, origin Origin) (AppendResult, bool, error) {
 	if l.closed.Load() {
 		return AppendResult{}, false, ErrClosed
 	}
@@ -357,9 +366,11 @@ func (l *Log) appendLocked(batches []byte, refs []batchRef, records int64, logAp
 		}
 		var dup *batchMeta
 		var err error
-		if h.isControl() {
+		if h.isControl() || origin == OriginCoordinator {
+			// KIP-98: coordinator writes (markers, transactional offset
+			// commits) carry the producer's epoch but no client sequence.
 			if e != nil && h.ProducerEpoch < e.Epoch {
-				err = fmt.Errorf("%w: marker epoch %d older than %d", ErrInvalidProducerEpoch, h.ProducerEpoch, e.Epoch)
+				err = fmt.Errorf("%w: epoch %d older than %d", ErrInvalidProducerEpoch, h.ProducerEpoch, e.Epoch)
 			}
 		} else {
 			dup, err = checkSequence(e, h)
@@ -438,8 +449,21 @@ func (l *Log) appendLocked(batches []byte, refs []batchRef, records int64, logAp
 	for i := range refs {
 		h := &refs[i].h
 		if h.ProducerID >= 0 {
+			var abort AbortedTxn
+			var aborted bool
+			if h.isControl() {
+				// controlType was checked before the write.
+				abort, aborted, _ = l.noteControlLocked(h, batches[refs[i].pos:refs[i].pos+refs[i].size])
+			}
 			l.producers.replay(h)
 			changedTxn = changedTxn || h.isTxn() || h.isControl()
+			if aborted {
+				abort.LastStableOffset = lsoAfter(l.producers, h.lastOffset()+1)
+				if err := l.appendTxnIndex(seg.base, abort); err != nil {
+					l.log.Warn("partlog: writing the transaction index failed; recovery rebuilds it", "err", err)
+				}
+				l.aborted.add(abort, seg.base)
+			}
 		}
 	}
 	if changedTxn {
@@ -647,6 +671,12 @@ func (l *Log) Read(offset int64, maxBytes int32) (ReadResult, error) {
 // ReadAppend is Read that appends the records to dst (a reused buffer) and
 // returns them in ReadResult.Records.
 func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int32) (ReadResult, error) {
+	return l.readAppend(dst, offset, maxBytes, false)
+}
+
+// readAppend reads below the high watermark, or below the last stable
+// offset when committed is set (read_committed).
+func (l *Log) readAppend(dst []byte, offset int64, maxBytes int32, committed bool) (ReadResult, error) {
 	cfg := l.cfg.Load()
 	for attempt := 0; ; attempt++ {
 		if l.closed.Load() {
@@ -661,7 +691,11 @@ func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int32) (ReadResult, 
 		if offset < lso || offset > hw {
 			return res, fmt.Errorf("%w: offset %d, log has [%d, %d]", ErrOffsetOutOfRange, offset, lso, hw)
 		}
-		if offset == hw {
+		limit := hw
+		if committed {
+			limit = res.LastStableOffset
+		}
+		if offset >= limit {
 			return res, nil
 		}
 		segs := *l.segs.Load()
@@ -679,7 +713,7 @@ func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int32) (ReadResult, 
 				retry = true
 				break
 			}
-			out, rng, done, err := l.readSegment(s, dst, offset, maxBytes, hw, cfg)
+			out, rng, done, err := l.readSegment(s, dst, offset, maxBytes, limit, cfg)
 			s.release()
 			if err != nil {
 				return res, err
@@ -960,6 +994,7 @@ func (l *Log) close(clean bool) error {
 	}
 	if clean {
 		keep(l.Sync())
+		keep(l.syncTxnIndexes())
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

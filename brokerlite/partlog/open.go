@@ -106,7 +106,7 @@ func (l *Log) load() error {
 		have[b] = true
 	}
 	for _, e := range ents {
-		for _, suf := range []string{indexSuffix, timeIndexSuffix} {
+		for _, suf := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 			if b, ok := parseSegmentName(e.Name(), suf); ok && !have[b] {
 				_ = os.Remove(filepath.Join(l.dir, e.Name()))
 			}
@@ -221,7 +221,7 @@ func (l *Log) load() error {
 // offset.
 func (l *Log) truncateFullyLocked(offset int64) error {
 	for _, s := range *l.segs.Load() {
-		for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+		for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 			_ = os.Remove(s.path(suf))
 		}
 		s.release()
@@ -235,6 +235,7 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.active = s
 	l.leo.Store(offset)
 	l.producers = newProducerState()
+	l.aborted.set(nil)
 	if err := syncDir(l.dir); err != nil {
 		return storageErr("fsync dir", err)
 	}
@@ -281,6 +282,9 @@ func (l *Log) completeSwap(base int64, bases []int64) ([]int64, error) {
 				_ = os.Remove(filepath.Join(l.dir, segmentName(b, suf)))
 			}
 			if b != base {
+				// The cleaner wrote the swapped segment's aborted-transaction
+				// index under base before the swap.
+				_ = os.Remove(filepath.Join(l.dir, segmentName(b, txnIndexSuffix)))
 				if err := os.Remove(filepath.Join(l.dir, segmentName(b, logSuffix))); err != nil && !os.IsNotExist(err) {
 					return bases, storageErr("remove replaced segment", err)
 				}
@@ -355,6 +359,9 @@ func (l *Log) loadClean(segs []*segment, sizes []int64) error {
 		if bad != nil {
 			return fmt.Errorf("%w: %w", errNeedRecovery, bad)
 		}
+	}
+	if err := l.loadTxnIndexes(segs); err != nil {
+		return err
 	}
 	leo := segs[len(segs)-1].nextOffset
 	// Producer state: the snapshot written at Close, if it matches.
@@ -431,6 +438,8 @@ func (l *Log) rebuildProducers(segs []*segment) error {
 func (l *Log) recover(segs []*segment, sizes []int64) ([]*segment, error) {
 	cfg := l.cfg.Load()
 	prevNext := int64(-1)
+	segAborts := make([][]AbortedTxn, len(segs))
+	var replayErr error
 	for i, s := range segs {
 		// Above the compaction gap bound, segments follow each other with
 		// no gap and each starts with a batch at its base offset.
@@ -444,13 +453,22 @@ func (l *Log) recover(segs []*segment, sizes []int64) ([]*segment, error) {
 		s.bytesSinceIndex = 0
 		s.nextOffset = s.base
 		s.loaded, s.dirtyIdx = true, true
-		stop, bad, ioErr := scanBatches(s.f, 0, sizes[i], true, 1<<20, func(h *batchHeader, pos int64, n int, _ []byte) error {
+		stop, bad, ioErr := scanBatches(s.f, 0, sizes[i], true, 1<<20, func(h *batchHeader, pos int64, n int, data []byte) error {
 			if h.BaseOffset < s.base || h.BaseOffset < prevNext || !s.relOK(h.lastOffset()) || !l.offsetOK(h.BaseOffset, expect) {
 				return fmt.Errorf("%w: offset %d out of order at position %d", ErrCorruptMessage, h.BaseOffset, pos)
+			}
+			abort, aborted, err := txnEntryOnReplay(l.producers, h, data)
+			if err != nil {
+				replayErr = fmt.Errorf("partlog: control batch at offset %d: %w", h.BaseOffset, err)
+				return errStopScan
 			}
 			expect = h.lastOffset() + 1
 			s.addBatchLocked(h, pos, n, cfg.IndexIntervalBytes)
 			l.producers.replay(h)
+			if aborted {
+				abort.LastStableOffset = lsoAfter(l.producers, h.lastOffset()+1)
+				segAborts[i] = append(segAborts[i], abort)
+			}
 			prevNext = h.lastOffset() + 1
 			return nil
 		})
@@ -458,6 +476,9 @@ func (l *Log) recover(segs []*segment, sizes []int64) ([]*segment, error) {
 		s.mu.Unlock()
 		if ioErr != nil {
 			return segs, storageErr("recover segment", ioErr)
+		}
+		if replayErr != nil && bad == nil {
+			bad = replayErr // a malformed marker: cut there, as for a corrupt batch
 		}
 		s.size.Store(stop)
 		if bad != nil {
@@ -474,7 +495,7 @@ func (l *Log) recover(segs []*segment, sizes []int64) ([]*segment, error) {
 				keep = i
 			}
 			for _, later := range segs[keep:] {
-				for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+				for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 					_ = os.Remove(later.path(suf))
 				}
 				later.release()
@@ -483,7 +504,12 @@ func (l *Log) recover(segs []*segment, sizes []int64) ([]*segment, error) {
 			break
 		}
 	}
+	var all []AbortedTxn
 	for i, s := range segs {
+		if err := writeTxnIndexFile(s, segAborts[i]); err != nil {
+			return segs, err
+		}
+		all = append(all, segAborts[i]...)
 		if err := l.fsync(s.f); err != nil {
 			return segs, storageErr("fsync recovered segment", err)
 		}
@@ -493,6 +519,7 @@ func (l *Log) recover(segs []*segment, sizes []int64) ([]*segment, error) {
 			}
 		}
 	}
+	l.aborted.set(all)
 	if err := syncDir(l.dir); err != nil {
 		return segs, storageErr("fsync dir", err)
 	}

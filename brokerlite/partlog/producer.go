@@ -107,7 +107,6 @@ func applyBatch(e *producerEntry, h *batchHeader) *producerEntry {
 	e.LastTs = h.MaxTimestamp
 	if h.isControl() {
 		// A transaction marker ends the producer's ongoing transaction.
-		// (Transactions are not built yet; markers are stored and tracked.)
 		e.CurrentTxnFirstOffset = -1
 		return e
 	}

@@ -109,6 +109,7 @@ func createSegment(dir string, base int64, nowMs int64) (*segment, error) {
 	// A leftover index of an earlier segment with this base would be wrong.
 	_ = os.Remove(s.path(indexSuffix))
 	_ = os.Remove(s.path(timeIndexSuffix))
+	_ = os.Remove(s.path(txnIndexSuffix))
 	return s, nil
 }
 
@@ -148,7 +149,7 @@ func (s *segment) release() {
 // never takes them for live data; the caller removes them later.
 func (s *segment) renameDeleted() []string {
 	var out []string
-	for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+	for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 		from := s.path(suf)
 		to := from + deletedSuffix
 		if err := os.Rename(from, to); err == nil {

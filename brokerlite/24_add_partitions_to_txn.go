@@ -1,0 +1,65 @@
+package brokerlite
+
+// AddPartitionsToTxn (key 24), versions 0-3.
+//
+// Adds partitions to the producer's transaction (starting one when none is ongoing); the
+// producer may then write transactional batches to them. Errors per partition, as Kafka:
+// INVALID_PRODUCER_ID_MAPPING for an unknown transactional id or another producer id,
+// PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before v2, KIP-588) for an older or newer epoch,
+// CONCURRENT_TRANSACTIONS while the previous transaction's markers are still being
+// written, UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist (the others
+// then get OPERATION_NOT_ATTEMPTED), COORDINATOR_NOT_AVAILABLE when the coordinator cannot
+// write its state. v4 (the brokers' batched form of KIP-890) is not served.
+
+import (
+	"context"
+
+	"github.com/rivulet-io/rivulet/brokerlite/txncoord"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { registerHandler(kmsg.AddPartitionsToTxn, 0, 3, handleAddPartitionsToTxn) }
+
+func handleAddPartitionsToTxn(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.AddPartitionsToTxnRequest)
+	resp := req.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
+	var parts []txncoord.TopicPartition
+	for _, t := range req.Topics {
+		for _, p := range t.Partitions {
+			parts = append(parts, txncoord.TopicPartition{Topic: t.Topic, Partition: p})
+		}
+	}
+	var results []txncoord.Result
+	if c := b.txnCoordinator(); c == nil {
+		results = make([]txncoord.Result, len(parts))
+		for i := range results {
+			results[i].ErrorCode = kerr.CoordinatorNotAvailable.Code
+		}
+	} else {
+		results = c.AddPartitions(req.TransactionalID, req.ProducerID, req.ProducerEpoch, parts)
+	}
+	i := 0
+	for _, t := range req.Topics {
+		rt := kmsg.NewAddPartitionsToTxnResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewAddPartitionsToTxnResponseTopicPartition()
+			rp.Partition = p
+			rp.ErrorCode = fencedCode(results[i].ErrorCode, req.Version, 2)
+			i++
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}
+
+// fencedCode turns PRODUCER_FENCED into INVALID_PRODUCER_EPOCH for request versions
+// older than since, which predate the code (KIP-588).
+func fencedCode(code int16, version, since int16) int16 {
+	if code == kerr.ProducerFenced.Code && version < since {
+		return kerr.InvalidProducerEpoch.Code
+	}
+	return code
+}

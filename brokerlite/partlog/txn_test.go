@@ -1,0 +1,271 @@
+package partlog
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// txnLog builds a log with, in order: a plain batch (offset 0), a transaction of
+// producer 10 (offsets 1-2), a transaction of producer 11 (offset 3), producer 10's abort
+// marker (4) and producer 11's commit marker (5), checking the last stable offset and
+// read_committed reads on the way.
+func txnLog(t *testing.T, dir string) *Log {
+	t.Helper()
+	clk := newClock()
+	l, err := Open(dir, smallConfig(), testOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := func(b []byte, o Origin) {
+		t.Helper()
+		if _, err := l.AppendWith(b, AppendOptions{Origin: o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app(mkBatch(t, batchOpt{}, valueRecs(1, clk.Ms(), "plain")...), OriginClient)
+	app(mkBatch(t, batchOpt{pid: 10, epoch: 0, seq: 0, txn: true}, valueRecs(2, clk.Ms(), "aborted")...), OriginClient)
+	if got := l.LastStableOffset(); got != 1 {
+		t.Fatalf("LSO with producer 10 open = %d, want 1", got)
+	}
+	app(mkBatch(t, batchOpt{pid: 11, epoch: 0, seq: 0, txn: true}, valueRecs(1, clk.Ms(), "committed")...), OriginClient)
+	rr, err := l.ReadCommitted(nil, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs := decodeAll(t, rr.Records); len(recs) != 1 || rr.LastStableOffset != 1 || rr.HighWatermark != 4 {
+		t.Fatalf("read_committed with open transactions: %d records, LSO %d, HW %d; want 1, 1, 4", len(recs), rr.LastStableOffset, rr.HighWatermark)
+	}
+	if rr, err := l.ReadCommitted(nil, 1, 1<<20); err != nil || len(rr.Records) != 0 {
+		t.Fatalf("read_committed at the LSO: %d bytes, %v; want none", len(rr.Records), err)
+	}
+	app(EncodeMarker(10, 0, false, 0, clk.Ms()), OriginCoordinator)
+	if got := l.LastStableOffset(); got != 3 {
+		t.Fatalf("LSO after producer 10 aborted = %d, want 3 (producer 11 still open)", got)
+	}
+	app(EncodeMarker(11, 0, true, 0, clk.Ms()), OriginCoordinator)
+	if got, hw := l.LastStableOffset(), l.HighWatermark(); got != 6 || hw != 6 {
+		t.Fatalf("LSO/HW after both ended = %d/%d, want 6/6", got, hw)
+	}
+	return l
+}
+
+func wantAborted(t *testing.T, l *Log) {
+	t.Helper()
+	want := []AbortedTxn{{ProducerID: 10, FirstOffset: 1, LastOffset: 4, LastStableOffset: 3}}
+	if got := l.AbortedTransactions(0, 6); !reflect.DeepEqual(got, want) {
+		t.Fatalf("aborted transactions = %+v, want %+v", got, want)
+	}
+	if got := l.AbortedTransactions(5, 6); len(got) != 0 {
+		t.Fatalf("aborted transactions after the marker = %+v, want none", got)
+	}
+	rr, err := l.ReadCommitted(nil, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRR := []AbortedTransaction{{ProducerID: 10, FirstOffset: 1}}
+	if !reflect.DeepEqual(rr.AbortedTransactions, wantRR) {
+		t.Fatalf("read_committed aborted list = %+v, want %+v", rr.AbortedTransactions, wantRR)
+	}
+}
+
+func TestTransactionsLastStableOffsetAndAbortedIndex(t *testing.T) {
+	dir := t.TempDir()
+	l := txnLog(t, dir)
+	wantAborted(t, l)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	idx := filepath.Join(dir, segmentName(0, txnIndexSuffix))
+	if st, err := os.Stat(idx); err != nil || st.Size() != txnEntrySize {
+		t.Fatalf(".txnindex after close: %v, %v; want one %d-byte entry", st, err, txnEntrySize)
+	}
+
+	// Clean restart: the index comes from the file.
+	l, err := Open(dir, smallConfig(), testOpts(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAborted(t, l)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A torn index after a clean shutdown is rebuilt from the segment.
+	if err := os.Truncate(idx, 20); err != nil {
+		t.Fatal(err)
+	}
+	l, err = Open(dir, smallConfig(), testOpts(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAborted(t, l)
+	if st, err := os.Stat(idx); err != nil || st.Size() != txnEntrySize {
+		t.Fatalf("rebuilt .txnindex: %v, %v", st, err)
+	}
+	crash(t, l)
+
+	// After a crash, recovery rebuilds the index (here from a deleted file).
+	if err := os.Remove(idx); err != nil {
+		t.Fatal(err)
+	}
+	l, err = Open(dir, smallConfig(), testOpts(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	wantAborted(t, l)
+}
+
+func TestTransactionOpenAcrossRestart(t *testing.T) {
+	for _, clean := range []bool{true, false} {
+		dir := t.TempDir()
+		l, err := Open(dir, smallConfig(), testOpts(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Append(mkBatch(t, batchOpt{pid: 7, epoch: 2, seq: 0, txn: true}, valueRecs(3, 1, "open")...)); err != nil {
+			t.Fatal(err)
+		}
+		if clean {
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			crash(t, l)
+		}
+		l, err = Open(dir, smallConfig(), testOpts(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := l.LastStableOffset(); got != 0 {
+			t.Fatalf("clean=%v: LSO after restart with an open transaction = %d, want 0", clean, got)
+		}
+		if got := l.OngoingTransactions(); len(got) != 1 || got[0].ProducerID != 7 || got[0].CurrentTxnStartOffset != 0 {
+			t.Fatalf("clean=%v: ongoing transactions = %+v", clean, got)
+		}
+		// A marker with an older epoch is refused; the current one ends it.
+		if _, err := l.AppendWith(EncodeMarker(7, 1, true, 0, 1), AppendOptions{Origin: OriginCoordinator}); err == nil {
+			t.Fatalf("clean=%v: a marker with an older epoch was accepted", clean)
+		}
+		if _, err := l.AppendWith(EncodeMarker(7, 2, true, 0, 1), AppendOptions{Origin: OriginCoordinator}); err != nil {
+			t.Fatal(err)
+		}
+		if got := l.LastStableOffset(); got != 4 {
+			t.Fatalf("clean=%v: LSO after commit = %d, want 4", clean, got)
+		}
+		l.Close()
+	}
+}
+
+func TestControlBatchesRefusedFromClients(t *testing.T) {
+	l, err := Open(t.TempDir(), smallConfig(), testOpts(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.Append(EncodeMarker(3, 0, true, 0, 1)); err == nil {
+		t.Fatal("a client's control batch was accepted")
+	}
+	bad := mkBatch(t, batchOpt{pid: 3, epoch: 0, txn: true, control: true}, rec{key: []byte{0, 0, 0, 9}, value: []byte{0, 0, 0, 0, 0, 0}})
+	if _, err := l.AppendWith(bad, AppendOptions{Origin: OriginCoordinator}); err == nil {
+		t.Fatal("a control batch of unknown type 9 was accepted")
+	}
+}
+
+func FuzzTxnIndex(f *testing.F) {
+	f.Add(encodeTxnEntry(nil, AbortedTxn{ProducerID: 1, FirstOffset: 2, LastOffset: 5, LastStableOffset: 6}), int64(0))
+	f.Add(encodeTxnEntry(encodeTxnEntry(nil, AbortedTxn{ProducerID: 1, FirstOffset: 2, LastOffset: 5, LastStableOffset: 6}),
+		AbortedTxn{ProducerID: 2, FirstOffset: 3, LastOffset: 9, LastStableOffset: 10}), int64(4))
+	f.Add([]byte{0, 1, 2}, int64(0))
+	f.Fuzz(func(t *testing.T, b []byte, base int64) {
+		es, err := DecodeTxnIndex(b, base)
+		if err != nil {
+			return
+		}
+		// What decodes re-encodes to the same bytes.
+		var out []byte
+		for _, e := range es {
+			out = encodeTxnEntry(out, e)
+		}
+		if string(out) != string(b) {
+			t.Fatalf("re-encoding differs")
+		}
+	})
+}
+
+// Compaction drops aborted transactional records (and an aborted record never shadows an
+// older one of its key), keeps committed ones and markers, and leaves an open transaction
+// alone.
+func TestCompactionTransactionalRules(t *testing.T) {
+	clk := newClock()
+	l, err := Open(t.TempDir(), compactConfig(), testOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	kv := func(k, v string) rec { return rec{key: []byte(k), value: []byte(v), ts: clk.Ms()} }
+	app := func(b []byte, o Origin) {
+		t.Helper()
+		if _, err := l.AppendWith(b, AppendOptions{Origin: o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app(mkBatch(t, batchOpt{}, kv("a", "a-plain"), kv("b", "b-plain")), OriginClient)
+	// Producer 5 commits a new b; producer 6 aborts a new a.
+	app(mkBatch(t, batchOpt{pid: 5, seq: 0, txn: true}, kv("b", "b-committed")), OriginClient)
+	app(mkBatch(t, batchOpt{pid: 6, seq: 0, txn: true}, kv("a", "a-aborted"), kv("c", "c-aborted")), OriginClient)
+	app(EncodeMarker(5, 0, true, 0, clk.Ms()), OriginCoordinator)
+	app(EncodeMarker(6, 0, false, 0, clk.Ms()), OriginCoordinator)
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	// Producer 7 leaves a transaction open.
+	app(mkBatch(t, batchOpt{pid: 7, seq: 0, txn: true}, kv("a", "a-open")), OriginClient)
+	for i := 0; i < 3; i++ {
+		if err := l.Roll(); err != nil {
+			t.Fatal(err)
+		}
+		app(mkBatch(t, batchOpt{}, kv(fmt.Sprintf("filler%d", i), "x")), OriginClient)
+	}
+	if _, err := l.Compact(context.Background(), CleanerOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	controls := 0
+	for off := int64(0); off < l.HighWatermark(); {
+		rr, err := l.Read(off, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rr.Records) == 0 {
+			break
+		}
+		for _, h := range batchHeaders(t, rr.Records) {
+			off = h.lastOffset() + 1
+		}
+		if err := EachRecord(rr.Records, func(info BatchInfo, r KV) error {
+			if info.Control {
+				controls++
+				return nil
+			}
+			got = append(got, string(r.Value))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]bool{"a-plain": true, "b-committed": true, "a-open": true}
+	for _, v := range got {
+		if v == "a-aborted" || v == "c-aborted" || v == "b-plain" {
+			t.Fatalf("after compaction the log holds %q: %v", v, got)
+		}
+		delete(want, v)
+	}
+	if len(want) != 0 || controls != 2 {
+		t.Fatalf("after compaction: records %v (missing %v), %d markers; want a-plain, b-committed, a-open and 2 markers", got, want, controls)
+	}
+}

@@ -1,0 +1,359 @@
+package brokerlite
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// txnClient is a transactional producer.
+func txnClient(t testing.TB, b *Broker, id string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	return newClient(t, b, append([]kgo.Opt{kgo.TransactionalID(id), kgo.TransactionTimeout(10 * time.Second),
+		kgo.DefaultProduceTopic("tx"), kgo.RecordPartitioner(kgo.RoundRobinPartitioner())}, opts...)...)
+}
+
+// runTxn produces values in one transaction and ends it.
+func runTxn(t testing.TB, cl *kgo.Client, commit bool, values ...string) {
+	t.Helper()
+	ctx := testCtx(t)
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range values {
+		if err := cl.ProduceSync(ctx, kgo.StringRecord(v)).FirstErr(); err != nil {
+			t.Fatalf("produce %s: %v", v, err)
+		}
+	}
+	if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+		t.Fatalf("end transaction: %v", err)
+	}
+}
+
+// consumeAll reads topic from the start with the isolation level until it has want
+// records and the end of every partition (by the level's end offset) is reached.
+func consumeAll(t testing.TB, b *Broker, topic string, committed bool, want int) []string {
+	t.Helper()
+	level := kgo.ReadUncommitted()
+	if committed {
+		level = kgo.ReadCommitted()
+	}
+	cl := newClient(t, b, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(level), kgo.FetchMaxWait(100*time.Millisecond))
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(testCtx(t), 15*time.Second)
+	defer cancel()
+	var got []string
+	for len(got) < want {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consumed %d of %d records (read_committed=%v): %v", len(got), want, committed, got)
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+	// Nothing more arrives.
+	short, cancel2 := context.WithTimeout(testCtx(t), 300*time.Millisecond)
+	defer cancel2()
+	cl.PollFetches(short).EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	return got
+}
+
+func values(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%d", prefix, i)
+	}
+	return out
+}
+
+func TestTransactionsReadCommitted(t *testing.T) {
+	dir := t.TempDir()
+	b := startBroker(t, dir)
+	c := newClient(t, b)
+	createTopic(t, c, "tx", 2)
+	p := txnClient(t, b, "t1")
+	runTxn(t, p, true, values("c1", 10)...)
+	runTxn(t, p, false, values("a1", 5)...)
+	runTxn(t, p, true, values("c2", 10)...)
+	// An open transaction: its records are stored but not readable committed.
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ProduceSync(testCtx(t), kgo.StringRecord("open")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	check := func(b *Broker) {
+		t.Helper()
+		got := consumeAll(t, b, "tx", true, 20)
+		if len(got) != 20 {
+			t.Fatalf("read_committed got %d records: %v", len(got), got)
+		}
+		for _, v := range got {
+			if !strings.HasPrefix(v, "c") {
+				t.Fatalf("read_committed returned %q (aborted or open)", v)
+			}
+		}
+		if got := consumeAll(t, b, "tx", false, 26); len(got) != 26 {
+			t.Fatalf("read_uncommitted got %d records, want 26", len(got))
+		}
+		// ListOffsets: latest is the last stable offset for read_committed.
+		for _, level := range []int8{0, 1} {
+			req := kmsg.NewPtrListOffsetsRequest()
+			req.IsolationLevel = level
+			rt := kmsg.NewListOffsetsRequestTopic()
+			rt.Topic = "tx"
+			for i := int32(0); i < 2; i++ {
+				rp := kmsg.NewListOffsetsRequestTopicPartition()
+				rp.Partition, rp.Timestamp = i, -1
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			req.Topics = append(req.Topics, rt)
+			resp := request[*kmsg.ListOffsetsResponse](t, newClient(t, b), req)
+			for _, rp := range resp.Topics[0].Partitions {
+				pt, _ := b.lookupPartition("tx", rp.Partition)
+				want := pt.log.HighWatermark()
+				if level == 1 {
+					want = pt.log.LastStableOffset()
+				}
+				if rp.Offset != want {
+					t.Fatalf("ListOffsets isolation %d partition %d: %d, want %d", level, rp.Partition, rp.Offset, want)
+				}
+			}
+		}
+	}
+	check(b)
+
+	// The open transaction survives a restart and still hides its record; it is then
+	// committed by the same producer.
+	closeBroker(t, b)
+	p.Close()
+	b = startBroker(t, dir)
+	check(b)
+	d := describeTxn(t, b, "t1")
+	if d.State != "Ongoing" {
+		t.Fatalf("after restart t1 is %s, want Ongoing", d.State)
+	}
+}
+
+func describeTxn(t testing.TB, b *Broker, id string) kmsg.DescribeTransactionsResponseTransactionState {
+	t.Helper()
+	req := kmsg.NewPtrDescribeTransactionsRequest()
+	req.TransactionalIDs = []string{id}
+	resp := request[*kmsg.DescribeTransactionsResponse](t.(*testing.T), newClient(t, b), req)
+	return resp.TransactionStates[0]
+}
+
+func TestTransactionZombieFenced(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "tx", 1)
+	ctx := testCtx(t)
+
+	zombie := txnClient(t, b, "z")
+	if err := zombie.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zombie.ProduceSync(ctx, kgo.StringRecord("zombie-1")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	zpid, zepoch, err := zombie.ProducerID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A new producer with the same transactional id fences the zombie.
+	fresh := txnClient(t, b, "z")
+	runTxn(t, fresh, true, values("fresh", 3)...)
+	fpid, fepoch, err := fresh.ProducerID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fpid != zpid || fepoch <= zepoch {
+		t.Fatalf("new producer %d/%d, zombie %d/%d: want the same id with a higher epoch", fpid, fepoch, zpid, zepoch)
+	}
+
+	// The zombie's produce and EndTxn fail (sent as raw requests at its old epoch, as a
+	// stalled producer would).
+	produceErr := zombie.ProduceSync(ctx, kgo.StringRecord("zombie-2")).FirstErr()
+	endErr := zombie.EndTransaction(ctx, kgo.TryCommit)
+	if produceErr == nil && endErr == nil {
+		t.Fatal("the zombie could still produce and commit")
+	}
+	end := kmsg.NewPtrEndTxnRequest()
+	end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = "z", zpid, zepoch, true
+	if code := request[*kmsg.EndTxnResponse](t, c, end).ErrorCode; code != kerr.ProducerFenced.Code {
+		t.Fatalf("zombie EndTxn: %s, want PRODUCER_FENCED", errName(code))
+	}
+	add := kmsg.NewPtrAddPartitionsToTxnRequest()
+	add.TransactionalID, add.ProducerID, add.ProducerEpoch = "z", zpid, zepoch
+	at := kmsg.NewAddPartitionsToTxnRequestTopic()
+	at.Topic, at.Partitions = "tx", []int32{0}
+	add.Topics = append(add.Topics, at)
+	if code := request[*kmsg.AddPartitionsToTxnResponse](t, c, add).Topics[0].Partitions[0].ErrorCode; code != kerr.ProducerFenced.Code {
+		t.Fatalf("zombie AddPartitionsToTxn: %s, want PRODUCER_FENCED", errName(code))
+	}
+
+	// The new producer goes on unaffected; committed readers see only its records.
+	runTxn(t, fresh, true, values("fresh2", 2)...)
+	got := consumeAll(t, b, "tx", true, 5)
+	if len(got) != 5 {
+		t.Fatalf("read_committed: %v", got)
+	}
+	for _, v := range got {
+		if strings.HasPrefix(v, "zombie") {
+			t.Fatalf("read_committed returned the zombie's %q", v)
+		}
+	}
+}
+
+func TestTxnOffsetCommitVisibleOnCommit(t *testing.T) {
+	dir := t.TempDir()
+	b := startBroker(t, dir)
+	c := newClient(t, b)
+	createTopic(t, c, "tx", 1)
+	ctx := testCtx(t)
+	p := txnClient(t, b, "offs")
+
+	fetch := func(b *Broker, stable bool) kmsg.OffsetFetchResponseGroupTopicPartition {
+		t.Helper()
+		req := kmsg.NewPtrOffsetFetchRequest()
+		req.RequireStable = stable
+		g := kmsg.NewOffsetFetchRequestGroup()
+		g.Group = "g1"
+		gt := kmsg.NewOffsetFetchRequestGroupTopic()
+		gt.Topic, gt.Partitions = "tx", []int32{0}
+		g.Topics = append(g.Topics, gt)
+		req.Groups = append(req.Groups, g)
+		// Sent directly: kgo's sharding would retry UNSTABLE_OFFSET_COMMIT itself.
+		resp, err := newClient(t, b).Broker(int(b.NodeID())).Request(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.(*kmsg.OffsetFetchResponse).Groups[0].Topics[0].Partitions[0]
+	}
+	commitInTxn := func(offset int64, commit bool) {
+		t.Helper()
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.ProduceSync(ctx, kgo.StringRecord("x")).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		pid, epoch, err := p.ProducerID(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ao := kmsg.NewPtrAddOffsetsToTxnRequest()
+		ao.TransactionalID, ao.ProducerID, ao.ProducerEpoch, ao.Group = "offs", pid, epoch, "g1"
+		if code := request[*kmsg.AddOffsetsToTxnResponse](t, c, ao).ErrorCode; code != 0 {
+			t.Fatalf("AddOffsetsToTxn: %s", errName(code))
+		}
+		oc := kmsg.NewPtrTxnOffsetCommitRequest()
+		oc.TransactionalID, oc.Group, oc.ProducerID, oc.ProducerEpoch, oc.Generation = "offs", "g1", pid, epoch, -1
+		ot := kmsg.NewTxnOffsetCommitRequestTopic()
+		ot.Topic = "tx"
+		op := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+		op.Partition, op.Offset = 0, offset
+		ot.Partitions = append(ot.Partitions, op)
+		oc.Topics = append(oc.Topics, ot)
+		if code := request[*kmsg.TxnOffsetCommitResponse](t, c, oc).Topics[0].Partitions[0].ErrorCode; code != 0 {
+			t.Fatalf("TxnOffsetCommit: %s", errName(code))
+		}
+		if r := fetch(b, true); r.ErrorCode != kerr.UnstableOffsetCommit.Code {
+			t.Fatalf("require_stable while pending: %s, want UNSTABLE_OFFSET_COMMIT", errName(r.ErrorCode))
+		}
+		if err := p.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commitInTxn(42, true)
+	if r := fetch(b, true); r.ErrorCode != 0 || r.Offset != 42 {
+		t.Fatalf("after commit: offset %d %s, want 42", r.Offset, errName(r.ErrorCode))
+	}
+	commitInTxn(50, false)
+	if r := fetch(b, true); r.ErrorCode != 0 || r.Offset != 42 {
+		t.Fatalf("after abort: offset %d %s, want 42", r.Offset, errName(r.ErrorCode))
+	}
+	closeBroker(t, b)
+	p.Close()
+	b = startBroker(t, dir)
+	if r := fetch(b, false); r.Offset != 42 {
+		t.Fatalf("after restart: offset %d, want 42", r.Offset)
+	}
+}
+
+func TestTransactionAPIErrors(t *testing.T) {
+	b := startBroker(t, "", "transaction.max.timeout.ms", "5000")
+	c := newClient(t, b)
+	createTopic(t, c, "tx", 1)
+	init := kmsg.NewPtrInitProducerIDRequest()
+	init.TransactionalID, init.TransactionTimeoutMillis = kmsg.StringPtr("e"), 6000
+	if code := request[*kmsg.InitProducerIDResponse](t, c, init).ErrorCode; code != kerr.InvalidTransactionTimeout.Code {
+		t.Fatalf("timeout above transaction.max.timeout.ms: %s", errName(code))
+	}
+	init.TransactionTimeoutMillis = 5000
+	ir := request[*kmsg.InitProducerIDResponse](t, c, init)
+	if ir.ErrorCode != 0 {
+		t.Fatalf("init: %s", errName(ir.ErrorCode))
+	}
+	end := kmsg.NewPtrEndTxnRequest()
+	end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = "e", ir.ProducerID, ir.ProducerEpoch, true
+	if code := request[*kmsg.EndTxnResponse](t, c, end).ErrorCode; code != kerr.InvalidTxnState.Code {
+		t.Fatalf("EndTxn with no transaction: %s", errName(code))
+	}
+	end.TransactionalID = "unknown"
+	if code := request[*kmsg.EndTxnResponse](t, c, end).ErrorCode; code != kerr.InvalidProducerIDMapping.Code {
+		t.Fatalf("EndTxn of an unknown id: %s", errName(code))
+	}
+	ao := kmsg.NewPtrAddOffsetsToTxnRequest()
+	ao.TransactionalID, ao.ProducerID, ao.ProducerEpoch, ao.Group = "e", ir.ProducerID, ir.ProducerEpoch+1, "g"
+	if code := request[*kmsg.AddOffsetsToTxnResponse](t, c, ao).ErrorCode; code != kerr.ProducerFenced.Code {
+		t.Fatalf("AddOffsetsToTxn with a wrong epoch: %s, want PRODUCER_FENCED", errName(code))
+	}
+	if got := fencedCode(kerr.ProducerFenced.Code, 1, 2); got != kerr.InvalidProducerEpoch.Code {
+		t.Fatalf("PRODUCER_FENCED for a v1 request becomes %s, want INVALID_PRODUCER_EPOCH", errName(got))
+	}
+	lt := kmsg.NewPtrListTransactionsRequest()
+	lt.StateFilters = []string{"Empty", "Bogus"}
+	lr := request[*kmsg.ListTransactionsResponse](t, c, lt)
+	if len(lr.TransactionStates) != 1 || lr.TransactionStates[0].TransactionalID != "e" || len(lr.UnknownStateFilters) != 1 {
+		t.Fatalf("ListTransactions: %+v", lr)
+	}
+	if d := describeTxn(t, b, "nope"); d.ErrorCode != kerr.TransactionalIDNotFound.Code {
+		t.Fatalf("DescribeTransactions of an unknown id: %s", errName(d.ErrorCode))
+	}
+	// A transactional batch without a transactional id is refused.
+	pr := kmsg.NewPtrProduceRequest()
+	pr.Acks, pr.TimeoutMillis = 1, 5000
+	pt := kmsg.NewProduceRequestTopic()
+	pt.Topic = "tx"
+	pp := kmsg.NewProduceRequestTopicPartition()
+	batch := buildBatch(ir.ProducerID, ir.ProducerEpoch, 0, "v")
+	setTransactional(batch)
+	pp.Records = batch
+	pt.Partitions = append(pt.Partitions, pp)
+	pr.Topics = append(pr.Topics, pt)
+	if code := request[*kmsg.ProduceResponse](t, c, pr).Topics[0].Partitions[0].ErrorCode; code != kerr.InvalidRecord.Code {
+		t.Fatalf("transactional batch without a transactional id: %s", errName(code))
+	}
+	// With the id but without AddPartitionsToTxn: INVALID_TXN_STATE.
+	pr.TransactionID = kmsg.StringPtr("e")
+	if code := request[*kmsg.ProduceResponse](t, c, pr).Topics[0].Partitions[0].ErrorCode; code != kerr.InvalidTxnState.Code {
+		t.Fatalf("produce to a partition not in the transaction: %s", errName(code))
+	}
+}
+
+// setTransactional sets the transactional bit of a batch built by buildBatch and fixes
+// its CRC.
+func setTransactional(b []byte) {
+	binary.BigEndian.PutUint16(b[21:], binary.BigEndian.Uint16(b[21:])|0x10)
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32c))
+}
