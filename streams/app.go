@@ -307,6 +307,11 @@ func (a *App) start(ctx context.Context) error {
 	a.mu.Lock()
 	a.adminCl, a.admin = cl, kadm.NewClient(cl)
 	a.mu.Unlock()
+	if a.eos() {
+		if err := a.checkTransactions(ctx); err != nil {
+			return err
+		}
+	}
 	if err := a.setupTopics(ctx); err != nil {
 		return err
 	}

@@ -78,6 +78,11 @@ type threadCollector struct {
 	// producedInTxn: a record was acknowledged since the transaction
 	// began (exactly-once only; eos.go).
 	producedInTxn atomic.Bool
+	// eos: records that fail because the transaction cannot go on
+	// (fenced, timed out) abort it (txnErr) rather than going to the
+	// production handler.
+	eos    bool
+	txnErr error
 }
 
 func newThreadCollector(ctx context.Context, cl *kgo.Client, stats *TaskStats, handler ProductionHandler, logger *slog.Logger, onError func()) *threadCollector {
@@ -159,6 +164,14 @@ func (c *threadCollector) failure(r *kgo.Record, err error) {
 	if errors.Is(err, kgo.ErrAborting) {
 		return // the transaction is being aborted: nothing to decide
 	}
+	if c.eos && txnFailure(err) {
+		c.mu.Lock()
+		if c.txnErr == nil {
+			c.txnErr = fmt.Errorf("streams: record for %s: %w", r.Topic, err)
+		}
+		c.mu.Unlock()
+		return
+	}
 	c.onError()
 	pr := ProducerRecord{Topic: r.Topic, Partition: r.Partition, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp.UnixMilli()}
 	if len(r.Headers) > 0 {
@@ -234,12 +247,21 @@ func (c *threadCollector) flush(ctx context.Context) error {
 	if err := c.cl.Flush(ctx); err != nil {
 		return fmt.Errorf("streams: flush producer: %w", err)
 	}
+	c.mu.Lock()
+	txnErr := c.txnErr
+	c.mu.Unlock()
+	if txnErr != nil {
+		return txnErr
+	}
 	return c.err()
 }
 
 // resetTxn forgets the aborted transaction's production state.
 func (c *threadCollector) resetTxn() {
 	c.producedInTxn.Store(false)
+	c.mu.Lock()
+	c.txnErr = nil
+	c.mu.Unlock()
 }
 
 // ackedOffsets returns, for the given partitions, the offset after the last

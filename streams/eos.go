@@ -90,10 +90,22 @@ func (t *streamThread) eosClientOpts() []kgo.Opt {
 	return []kgo.Opt{
 		kgo.TransactionalID(t.app.transactionalID(t.id)),
 		kgo.TransactionTimeout(eosTransactionTimeout),
+		// A record not delivered within the transaction timeout cannot be
+		// part of a commit any more (the broker aborts the transaction).
+		kgo.RecordDeliveryTimeout(eosTransactionTimeout),
 		// KIP-447: a new owner of a partition waits for the offsets a
 		// pending transaction commits.
 		kgo.RequireStableFetchOffsets(),
 	}
+}
+
+// txnFailure reports whether a record failed because its transaction
+// cannot commit (the producer was fenced, or the record outlived the
+// transaction timeout): the transaction aborts, the production handler is
+// not asked.
+func txnFailure(err error) bool {
+	return fenced(err) || errors.Is(err, kgo.ErrRecordTimeout) || errors.Is(err, kerr.TransactionAbortable) ||
+		errors.Is(err, kerr.InvalidProducerIDMapping) || errors.Is(err, kerr.InvalidTxnState)
 }
 
 // fenced reports whether err says the producer was fenced.
@@ -187,6 +199,7 @@ func (t *streamThread) commitTxn(ctx context.Context, tasks []*Task) error {
 		return fmt.Errorf("streams: commit transaction: %w", err)
 	}
 	t.inTxn = false
+	t.offsetsAdded = false
 	if len(offsets) > 0 && !produced {
 		if err := t.plainOffsetCommit(ctx, offsets); err != nil {
 			return err
@@ -471,5 +484,29 @@ func (t *streamThread) rewind(ctx context.Context) error {
 		return err
 	}
 	t.updateRunning()
+	return nil
+}
+
+// transactionAPIs are the requests exactly_once_v2 needs from every broker.
+var transactionAPIs = []kmsg.Key{kmsg.InitProducerID, kmsg.AddPartitionsToTxn, kmsg.AddOffsetsToTxn, kmsg.EndTxn, kmsg.TxnOffsetCommit}
+
+// checkTransactions refuses exactly_once_v2 on a cluster whose brokers do
+// not support Kafka's transactions, with an error that says so (rather
+// than threads failing one by one).
+func (a *App) checkTransactions(ctx context.Context) error {
+	vs, err := a.admin.ApiVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("streams: api versions: %w", err)
+	}
+	for _, v := range vs {
+		if v.Err != nil {
+			continue // an unreachable broker: its requests fail later with a clear error
+		}
+		for _, k := range transactionAPIs {
+			if _, _, ok := v.KeyVersions(int16(k)); !ok {
+				return fmt.Errorf("streams: processing.guarantee=exactly_once_v2 needs Kafka transactions, and broker %d does not support %s; use at_least_once with this broker", v.NodeID, k.Name())
+			}
+		}
+	}
 	return nil
 }

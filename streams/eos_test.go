@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/rivulet-io/rivulet/streams"
 )
@@ -129,5 +130,30 @@ func requireTransactions(t testing.TB, br broker) {
 				t.Skipf("%s does not advertise the transaction API with key %d: exactly_once_v2 needs Kafka transactions", br.name, key)
 			}
 		}
+	}
+}
+
+// TestExactlyOnceRefusedWithoutTransactions: a cluster that does not
+// support Kafka's transactions (here a kfake speaking Kafka 0.10.2) gets a
+// clear refusal at Start, not threads failing one by one.
+func TestExactlyOnceRefusedWithoutTransactions(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.MaxVersions(kversion.V0_10_2()))
+	must(t, err)
+	t.Cleanup(c.Close)
+	createTopic(t, c.ListenAddrs(), 1, "old-in", "old-out")
+	b := streams.NewBuilder()
+	wordCountTopology(b, "old-in", "old-out", "counts")
+	app, err := streams.New(build(t, b), streams.Properties{
+		"application.id":       "old",
+		"bootstrap.servers":    strings.Join(c.ListenAddrs(), ","),
+		"processing.guarantee": "exactly_once_v2",
+		"state.dir":            t.TempDir(),
+	}, streams.WithLogger(testLogger(t)))
+	must(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = app.Start(ctx)
+	if err == nil || !strings.Contains(err.Error(), "needs Kafka transactions") {
+		t.Fatalf("start: %v, want a refusal naming Kafka transactions", err)
 	}
 }

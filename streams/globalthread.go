@@ -112,7 +112,11 @@ func (a *App) startGlobal(ctx context.Context) error {
 
 // bootstrap reads the global topics up to their end offsets.
 func (g *globalThread) bootstrap(ctx context.Context) error {
-	ends, err := g.app.admin.ListEndOffsets(ctx, g.task.Topics()...)
+	list := g.app.admin.ListEndOffsets
+	if g.app.eos() {
+		list = g.app.admin.ListCommittedOffsets // read committed: up to the last stable offset
+	}
+	ends, err := list(ctx, g.task.Topics()...)
 	if err != nil {
 		return fmt.Errorf("streams: global topics end offsets: %w", err)
 	}

@@ -161,6 +161,7 @@ func newStreamThread(a *App, id int) (*streamThread, error) {
 	}
 	t.cl = cl
 	t.collector = newThreadCollector(t.prodCtx, cl, t.stats, a.cfg.ProductionHandler, a.cfg.Logger.With("thread", t.name), func() { a.metrics.productionErrors.Add(1) })
+	t.collector.eos = a.eos()
 	return t, nil
 }
 
@@ -429,8 +430,18 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return
 		}
+		if errors.Is(err, kerr.FencedInstanceID) && ferr == nil {
+			// Another instance joined with this thread's group.instance.id:
+			// this one is a zombie and must stop (as Kafka Streams' fatal
+			// FencedInstanceIdException), not retry forever.
+			ferr = fmt.Errorf("streams: another instance with the same group.instance.id replaced this thread in the group: %w", err)
+			return
+		}
 		t.app.cfg.Logger.Warn("streams: fetch error", "thread", t.name, "topic", topic, "partition", p, "err", err)
 	})
+	if ferr != nil {
+		return ferr
+	}
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if ferr != nil || len(p.Records) == 0 {
 			return

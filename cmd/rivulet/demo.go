@@ -56,6 +56,8 @@ type demoOptions struct {
 	commitInterval time.Duration
 	timeout        time.Duration
 	verbose        bool
+	guarantee      string
+	exactlyOnce    bool
 }
 
 // builtinRate paces the built-in text so that the live table has time to
@@ -85,11 +87,21 @@ The program is examples/wordcount; run it against any broker with
 		Example: `  rivulet demo wordcount
   rivulet demo wordcount --input README.md --top 20
   cat *.txt | rivulet demo wordcount --input - --threads 2 --partitions 4
-  rivulet demo wordcount --data-dir /tmp/wc    # keep the broker's log and the state`,
+  rivulet demo wordcount --data-dir /tmp/wc    # keep the broker's log and the state
+  rivulet demo wordcount --exactly-once        # processing.guarantee=exactly_once_v2`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.top < 0 || o.threads < 1 || o.partitions < 1 || o.commitInterval <= 0 || o.timeout <= 0 {
 				return usageErrorf(cmd, "--top must be 0 or more; --threads, --partitions, --commit-interval and --timeout must be positive")
+			}
+			if o.exactlyOnce {
+				if cmd.Flags().Changed("processing-guarantee") && o.guarantee != streams.ExactlyOnce {
+					return usageErrorf(cmd, "--exactly-once contradicts --processing-guarantee %s", o.guarantee)
+				}
+				o.guarantee = streams.ExactlyOnce
+			}
+			if o.guarantee != streams.AtLeastOnce && o.guarantee != streams.ExactlyOnce {
+				return usageErrorf(cmd, "--processing-guarantee %q: use %s or %s", o.guarantee, streams.AtLeastOnce, streams.ExactlyOnce)
 			}
 			if cmd.Flags().Changed("rate") && o.rate < 0 {
 				return usageErrorf(cmd, "--rate must be 0 (no limit) or more")
@@ -115,6 +127,8 @@ The program is examples/wordcount; run it against any broker with
 	f.DurationVar(&o.commitInterval, "commit-interval", 200*time.Millisecond, "commit.interval.ms of the app: how often counts are published")
 	f.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up if the counts are not complete by then")
 	f.BoolVar(&o.verbose, "verbose", false, "show the broker's and the app's logs on stderr")
+	f.StringVar(&o.guarantee, "processing-guarantee", streams.AtLeastOnce, "processing.guarantee of the app: at_least_once, or exactly_once_v2 (Kafka transactions)")
+	f.BoolVar(&o.exactlyOnce, "exactly-once", false, "shorthand for --processing-guarantee exactly_once_v2")
 	return cmd
 }
 
@@ -179,11 +193,12 @@ func runDemoWordCount(ctx context.Context, o demoOptions, stdin io.Reader, stdou
 		return failuref("demo wordcount: %v", err)
 	}
 	app, err := streams.New(topo, streams.Properties{
-		streams.PropApplicationID:    "wordcount-demo",
-		streams.PropBootstrapServers: b.Addr(),
-		streams.PropNumStreamThreads: strconv.Itoa(o.threads),
-		streams.PropCommitIntervalMs: strconv.FormatInt(o.commitInterval.Milliseconds(), 10),
-		streams.PropStateDir:         filepath.Join(dir, "state"),
+		streams.PropApplicationID:       "wordcount-demo",
+		streams.PropBootstrapServers:    b.Addr(),
+		streams.PropNumStreamThreads:    strconv.Itoa(o.threads),
+		streams.PropCommitIntervalMs:    strconv.FormatInt(o.commitInterval.Milliseconds(), 10),
+		streams.PropProcessingGuarantee: o.guarantee,
+		streams.PropStateDir:            filepath.Join(dir, "state"),
 	}, streams.WithLogger(logger))
 	if err != nil {
 		return failuref("demo wordcount: %v", err)

@@ -145,6 +145,8 @@ func TestDemoUsageErrors(t *testing.T) {
 	expectCLI(t, exitUsage, "--rate", "", "demo", "wordcount", "--rate", "-1")
 	expectCLI(t, exitUsage, "name a demo", "", "demo")
 	expectCLI(t, exitUsage, "unknown flag", "", "demo", "wordcount", "--nope")
+	expectCLI(t, exitUsage, "--processing-guarantee", "", "demo", "wordcount", "--processing-guarantee", "exactly_once")
+	expectCLI(t, exitUsage, "contradicts", "", "demo", "wordcount", "--exactly-once", "--processing-guarantee", "at_least_once")
 	res := mustCLI(t, "", "demo", "wordcount", "--help")
 	if !strings.Contains(res.stdout, "Examples:") || !strings.Contains(res.stdout, "rivulet demo wordcount --input") {
 		t.Errorf("help lacks examples:\n%s", res.stdout)

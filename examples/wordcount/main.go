@@ -95,11 +95,13 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		partitions  = fs.Int("partitions", 1, "partitions of the input and output topics when this program creates them")
 		create      = fs.Bool("create-topics", true, "create the input and output topics if they do not exist")
 		logLevel    = fs.String("log-level", "info", "log level: debug, info, warn or error")
+		guarantee   = fs.String("processing-guarantee", streams.AtLeastOnce, "processing.guarantee: at_least_once, or exactly_once_v2 (Kafka transactions: every word counted exactly once, even after a crash)")
+		exactlyOnce = fs.Bool("exactly-once", false, "shorthand for --processing-guarantee exactly_once_v2")
 		props       stringList
 	)
 	fs.Var(&props, "property", "any Kafka Streams or client property as key=value (repeatable), e.g. commit.interval.ms=1000")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: wordcount [flags]\n\nKafka Streams' WordCountDemo on Rivulet, against any Kafka-compatible broker.\n\nExample:\n  wordcount --bootstrap-server 127.0.0.1:9092 --threads 2\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: wordcount [flags]\n\nKafka Streams' WordCountDemo on Rivulet, against any Kafka-compatible broker.\n\nExample:\n  wordcount --bootstrap-server 127.0.0.1:9092 --threads 2\n  wordcount --bootstrap-server 127.0.0.1:9092 --exactly-once\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	for _, h := range hooks {
@@ -120,15 +122,25 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usageError{fmt.Errorf("--log-level %q: use debug, info, warn or error", *logLevel)}
 	}
+	if *exactlyOnce {
+		if *guarantee != streams.AtLeastOnce && *guarantee != streams.ExactlyOnce {
+			return usageError{fmt.Errorf("--exactly-once contradicts --processing-guarantee %s", *guarantee)}
+		}
+		*guarantee = streams.ExactlyOnce
+	}
+	if *guarantee != streams.AtLeastOnce && *guarantee != streams.ExactlyOnce {
+		return usageError{fmt.Errorf("--processing-guarantee %q: use %s or %s", *guarantee, streams.AtLeastOnce, streams.ExactlyOnce)}
+	}
 	if *threads < 1 || *partitions < 1 {
 		return usageError{errors.New("--threads and --partitions must be at least 1")}
 	}
 	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
 
 	p := streams.Properties{
-		streams.PropApplicationID:    *appID,
-		streams.PropBootstrapServers: *bootstrap,
-		streams.PropNumStreamThreads: strconv.Itoa(*threads),
+		streams.PropApplicationID:       *appID,
+		streams.PropBootstrapServers:    *bootstrap,
+		streams.PropNumStreamThreads:    strconv.Itoa(*threads),
+		streams.PropProcessingGuarantee: *guarantee,
 	}
 	if *stateDir != "" {
 		p[streams.PropStateDir] = *stateDir

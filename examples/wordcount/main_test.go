@@ -121,6 +121,8 @@ func TestProgramUsageErrors(t *testing.T) {
 		{"--property", "novalue"},
 		{"--log-level", "loud"},
 		{"--input-topic", "same", "--output-topic", "same"},
+		{"--processing-guarantee", "exactly_once"},
+		{"--exactly-once", "--processing-guarantee", "at_least_once_maybe"},
 	} {
 		var logs bytes.Buffer
 		err := run(context.Background(), args, &logs)
