@@ -344,11 +344,18 @@ func UpdateResults(path, heading, section string) error {
 func (r *Result) latencyMarkdown(b *strings.Builder) {
 	c := r.LatencySettings
 	b.WriteString("### Latency: map-only pipeline\n\n")
+	input := fmt.Sprintf("%d records/s of %d bytes for %s", c.Rate, c.ValueSize, c.Duration)
+	if c.Sweep {
+		input = fmt.Sprintf("records of %d bytes at each rate of the sweep for %s", c.ValueSize, c.SweepStep)
+	}
 	fmt.Fprintf(b, "Each system reads its own %d-partition input topic and writes every value unchanged to an output topic. "+
-		"The harness produces %d records/s of %d bytes for %s (franz-go, linger 0, acks=1) after a warm-up, "+
+		"The harness produces %s (franz-go, linger 0, acks=1) after a warm-up, "+
 		"stamping each value with its send time; its consumer (fetch max wait 500ms, long poll) stamps arrival. "+
 		"Rivulet: num.stream.threads=%d, runtime defaults (5ms producer linger). goka: `goka.DefaultConfig()` (producer flush every 100ms).\n\n",
-		c.Partitions, c.Rate, c.ValueSize, c.Duration, c.Threads)
+		c.Partitions, input, c.Threads)
+	if c.Sweep {
+		fmt.Fprintf(b, "At %d records/s:\n\n", c.Rate)
+	}
 	b.WriteString("| system | records | p50 | p99 | p999 | max |\n|---|---|---|---|---|---|\n")
 	for _, run := range r.Latency.Runs {
 		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s |\n", run.System, run.Records, msText(run.P50), msText(run.P99), msText(run.P999), msText(run.Max))
