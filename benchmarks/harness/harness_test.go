@@ -251,3 +251,14 @@ func TestMachine(t *testing.T) {
 		t.Fatalf("cpuModel of a missing file = %q", got)
 	}
 }
+
+func TestHuman(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{{3.04, "3.04"}, {100, "100"}, {999.6, "1k"}, {1000, "1k"}, {19600, "19.6k"}, {2.6e6, "2.6M"}, {1.5e9, "1.5G"}} {
+		if got := Human(c.v); got != c.want {
+			t.Errorf("Human(%v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+}

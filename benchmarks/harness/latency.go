@@ -53,8 +53,8 @@ type LatencyConfig struct {
 	// is 3s.
 	SweepStep time.Duration
 	// SweepRates are the input rates of a sweep, in increasing order. The
-	// default value is 1k, 2k, 5k, 10k, 20k, 50k, 100k, 200k, 500k and
-	// 1M records/s.
+	// default value is 1k, 2k, 5k, 10k, 20k, 30k, 50k, 70k, 100k, 150k,
+	// 200k, 300k, 500k and 1M records/s.
 	SweepRates []int
 }
 
@@ -63,7 +63,7 @@ func (c *LatencyConfig) ensureDefaults() {
 		c.SweepStep = 3 * time.Second
 	}
 	if len(c.SweepRates) == 0 {
-		c.SweepRates = []int{1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000}
+		c.SweepRates = []int{1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 50_000, 70_000, 100_000, 150_000, 200_000, 300_000, 500_000, 1_000_000}
 	}
 	if c.Rate == 0 {
 		c.Rate = 2000

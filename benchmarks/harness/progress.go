@@ -150,8 +150,10 @@ func Human(v float64) string {
 		return fmt.Sprintf("%.3gG", v/1e9)
 	case v >= 1e6:
 		return fmt.Sprintf("%.3gM", v/1e6)
-	case v >= 1e3:
+	case v >= 999.5: // %.3g would round 999.5-999.9 to "1e+03"
 		return fmt.Sprintf("%.3gk", v/1e3)
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
 	default:
 		return fmt.Sprintf("%.3g", v)
 	}

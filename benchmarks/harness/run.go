@@ -193,12 +193,17 @@ type Section struct {
 }
 
 // Sections returns the sections of RESULTS.md this run fills: the word
-// count and latency section when the broker, word count or latency suite
-// ran, the streams section when the streams suite ran.
+// count and latency section when the broker, word count or (single-rate)
+// latency suite ran, the latency sweep's own section, and the streams
+// section when the streams suite ran.
 func (r *Result) Sections(command, plot string) []Section {
 	var out []Section
-	if r.Broker != nil || r.WordCount != nil || r.Latency != nil {
+	sweep := r.Latency != nil && r.LatencySettings.Sweep
+	if r.Broker != nil || r.WordCount != nil || (r.Latency != nil && !sweep) {
 		out = append(out, Section{ResultsHeading, r.Markdown(command, plot)})
+	}
+	if sweep {
+		out = append(out, Section{LatencySweepHeading, r.LatencySweepMarkdown(command, plot)})
 	}
 	if r.Streams != nil {
 		out = append(out, Section{StreamsResultsHeading, r.StreamsMarkdown(command, plot)})
@@ -240,7 +245,7 @@ func (r *Result) Markdown(command, plot string) string {
 	if r.WordCount != nil {
 		rows = append(rows, r.WordCount.Rows...)
 	}
-	if r.Latency != nil {
+	if r.Latency != nil && !r.LatencySettings.Sweep {
 		rows = append(rows, r.Latency.Rows...)
 	}
 	r.header(&b, ResultsHeading, command, plot, rows)
@@ -277,39 +282,8 @@ func (r *Result) Markdown(command, plot string) string {
 			c.Threads, c.CommitInterval.Milliseconds())
 		b.WriteString("- goka: a split processor (emits each word keyed by the word, value the word, to a words stream) and a counting processor (adds one to the word's value in its group table); `goka.DefaultConfig()` (sarama, Kafka 2.0.0 protocol, snappy, producer flush every 100ms or 64 KiB) with streams read from the oldest offset; LevelDB storage (goka's default); an 8-byte big-endian int64 codec for the table; one goroutine per partition (goka's own parallelism).\n\n")
 	}
-	if r.Latency != nil {
-		c := r.LatencySettings
-		b.WriteString("### Latency: map-only pipeline\n\n")
-		fmt.Fprintf(&b, "Each system reads its own %d-partition input topic and writes every value unchanged to an output topic. "+
-			"The harness produces %d records/s of %d bytes for %s (franz-go, linger 0, acks=1) after a warm-up, "+
-			"stamping each value with its send time; its consumer (fetch max wait 500ms, long poll) stamps arrival. "+
-			"Rivulet: num.stream.threads=%d, runtime defaults (5ms producer linger). goka: `goka.DefaultConfig()` (producer flush every 100ms).\n\n",
-			c.Partitions, c.Rate, c.ValueSize, c.Duration, c.Threads)
-		b.WriteString("| system | records | p50 | p99 | p999 | max |\n|---|---|---|---|---|---|\n")
-		for _, run := range r.Latency.Runs {
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", run.System, run.Records, msText(run.P50), msText(run.P99), msText(run.P999), msText(run.Max))
-		}
-		if c.Sweep {
-			fmt.Fprintf(&b, "\nLatency against input rate (each rate for %s; a system is saturated at the first rate where its p99 is above %s or its output is not complete %s after the input ended; the sweep stops there):\n\n",
-				c.SweepStep, sweepSaturatedP99, sweepDrain)
-			b.WriteString("| system | input records/s asked | reached | records | p50 | p99 | p999 | max | |\n|---|---|---|---|---|---|---|---|---|\n")
-			for _, run := range r.Latency.Runs {
-				for _, p := range run.Curve.Points {
-					sat := ""
-					if p.Saturated {
-						sat = "saturated"
-					}
-					fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", run.System, Human(float64(p.Rate)), Human(p.Achieved), p.Records,
-						msText(p.P50), msText(p.P99), msText(p.P999), msText(p.Max), sat)
-				}
-			}
-		}
-		for _, run := range r.Latency.Runs {
-			if run.Warning != "" {
-				fmt.Fprintf(&b, "\nWarning (%s): %s\n", run.System, oneLine(run.Warning))
-			}
-		}
-		b.WriteString("\n")
+	if r.Latency != nil && !r.LatencySettings.Sweep {
+		r.latencyMarkdown(&b)
 	}
 	return b.String()
 }
@@ -364,4 +338,58 @@ func UpdateResults(path, heading, section string) error {
 		return fmt.Errorf("harness: results: %w", err)
 	}
 	return nil
+}
+
+// latencyMarkdown writes the latency suite's details.
+func (r *Result) latencyMarkdown(b *strings.Builder) {
+	c := r.LatencySettings
+	b.WriteString("### Latency: map-only pipeline\n\n")
+	input := fmt.Sprintf("%d records/s of %d bytes for %s", c.Rate, c.ValueSize, c.Duration)
+	if c.Sweep {
+		input = fmt.Sprintf("records of %d bytes at each rate of the sweep for %s", c.ValueSize, c.SweepStep)
+	}
+	fmt.Fprintf(b, "Each system reads its own %d-partition input topic and writes every value unchanged to an output topic. "+
+		"The harness produces %s (franz-go, linger 0, acks=1) after a warm-up, "+
+		"stamping each value with its send time; its consumer (fetch max wait 500ms, long poll) stamps arrival. "+
+		"Rivulet: num.stream.threads=%d, runtime defaults (5ms producer linger). goka: `goka.DefaultConfig()` (producer flush every 100ms).\n\n",
+		c.Partitions, input, c.Threads)
+	if c.Sweep {
+		fmt.Fprintf(b, "At %d records/s:\n\n", c.Rate)
+	}
+	b.WriteString("| system | records | p50 | p99 | p999 | max |\n|---|---|---|---|---|---|\n")
+	for _, run := range r.Latency.Runs {
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s |\n", run.System, run.Records, msText(run.P50), msText(run.P99), msText(run.P999), msText(run.Max))
+	}
+	if c.Sweep {
+		fmt.Fprintf(b, "\nLatency against input rate (each rate for %s; a system is saturated at the first rate where its p99 is above %s or its output is not complete %s after the input ended; the sweep stops there):\n\n",
+			c.SweepStep, sweepSaturatedP99, sweepDrain)
+		b.WriteString("| system | input records/s asked | reached | records | p50 | p99 | p999 | max | |\n|---|---|---|---|---|---|---|---|---|\n")
+		for _, run := range r.Latency.Runs {
+			for _, p := range run.Curve.Points {
+				sat := ""
+				if p.Saturated {
+					sat = "saturated"
+				}
+				fmt.Fprintf(b, "| %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", run.System, Human(float64(p.Rate)), Human(p.Achieved), p.Records,
+					msText(p.P50), msText(p.P99), msText(p.P999), msText(p.Max), sat)
+			}
+		}
+	}
+	for _, run := range r.Latency.Runs {
+		if run.Warning != "" {
+			fmt.Fprintf(b, "\nWarning (%s): %s\n", run.System, oneLine(run.Warning))
+		}
+	}
+	b.WriteString("\n")
+}
+
+// LatencySweepHeading is the heading of the section of a latency sweep.
+const LatencySweepHeading = "## Latency against input rate"
+
+// LatencySweepMarkdown returns the section of a latency sweep.
+func (r *Result) LatencySweepMarkdown(command, plot string) string {
+	var b strings.Builder
+	r.header(&b, LatencySweepHeading, command, plot, r.Latency.Rows)
+	r.latencyMarkdown(&b)
+	return b.String()
 }

@@ -24,11 +24,11 @@ const SystemFranz = "franz-go"
 // goka, on one brokerlite and the same input.
 type StreamsConfig struct {
 	// Records is the number of records of the main input. The default
-	// value is 300000.
+	// value is 1000000.
 	Records int64
 	// DistinctKeys is the number of distinct keys of the many-keys count
 	// (which reads about 1.11 records per key). The default value is
-	// 150000.
+	// 500000.
 	DistinctKeys int64
 	// Keys is the number of distinct keys of the main input, drawn with
 	// Zipf frequencies. The default value is 10000.
@@ -46,7 +46,10 @@ type StreamsConfig struct {
 	Threads int
 	// CommitInterval is Rivulet's commit.interval.ms and the franz-go
 	// programs' commit (and count write) interval; goka commits every
-	// second. The default value is 1s.
+	// second and writes every table update at once. A run of a case with a
+	// record cache ends at the first commit after its last record, so the
+	// interval must stay small against a run. The default value is 100ms
+	// (Kafka Streams' default under exactly-once).
 	CommitInterval time.Duration
 	// Cases to run, in order. The default value is AllStreamsCases.
 	Cases []string
@@ -66,10 +69,10 @@ type StreamsConfig struct {
 
 func (c *StreamsConfig) ensureDefaults() {
 	if c.Records == 0 {
-		c.Records = 300_000
+		c.Records = 1_000_000
 	}
 	if c.DistinctKeys == 0 {
-		c.DistinctKeys = 150_000
+		c.DistinctKeys = 500_000
 	}
 	if c.Keys == 0 {
 		c.Keys = 10_000
@@ -87,7 +90,7 @@ func (c *StreamsConfig) ensureDefaults() {
 		c.Threads = defaultThreads()
 	}
 	if c.CommitInterval == 0 {
-		c.CommitInterval = time.Second
+		c.CommitInterval = 100 * time.Millisecond
 	}
 	if len(c.Cases) == 0 {
 		c.Cases = AllStreamsCases

@@ -135,12 +135,9 @@ func (d *ssbData) newChecker(c ssbCase) (chk checker, inputRecords int64) {
 		})
 		return &multisetChecker{want: want}, d.records
 	case CaseStreamProcessStore, CaseStreamCount:
-		last := make([]int64, d.keys)
-		for i := range last {
-			last[i] = -1
-		}
+		last := d.lastIDs()
 		counts := make([]int64, d.keys)
-		_ = d.eachMain(func(r mainRecord) error { last[r.rank] = int64(r.id); counts[r.rank]++; return nil })
+		_ = d.eachMain(func(r mainRecord) error { counts[r.rank]++; return nil })
 		slot := make([]int, d.keys)
 		n := 0
 		for rank := range d.keys {

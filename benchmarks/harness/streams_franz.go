@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -302,20 +303,18 @@ func (r *franzRun) streamJoin(ctx context.Context, ps *franzPart, isLeft bool, r
 	var ev joinEv
 	ev.ts = ts
 	copy(ev.id[:], rec.Value)
-	for _, o := range other[k] {
-		if o.ts >= ts-window && o.ts <= ts+window {
-			if isLeft {
-				r.produce(ctx, rec.Key, ssbJoinValue(ev.id[:], o.id[:]))
-			} else {
-				r.produce(ctx, rec.Key, ssbJoinValue(o.id[:], ev.id[:]))
-			}
+	// Each side's buffer of a key is in timestamp order (its records come
+	// from one partition in order): find the window by binary search.
+	buf := other[k]
+	for i := sort.Search(len(buf), func(i int) bool { return buf[i].ts >= ts-window }); i < len(buf) && buf[i].ts <= ts+window; i++ {
+		if isLeft {
+			r.produce(ctx, rec.Key, ssbJoinValue(ev.id[:], buf[i].id[:]))
+		} else {
+			r.produce(ctx, rec.Key, ssbJoinValue(buf[i].id[:], ev.id[:]))
 		}
 	}
 	evs := mine[k]
-	i := 0
-	for i < len(evs) && evs[i].ts < keep {
-		i++
-	}
+	i := sort.Search(len(evs), func(i int) bool { return evs[i].ts >= keep })
 	mine[k] = append(evs[i:], ev)
 }
 

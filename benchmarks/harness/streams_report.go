@@ -11,9 +11,9 @@ import (
 // streamsSystems is the column order of the streams tables.
 var streamsSystems = []string{SystemRivulet, SystemFranz, SystemGoka}
 
-// streamsTable returns the per-case table of a streams run: records/s and
-// MB/s of each system, and Rivulet's ratio to each peer. cell formats one
-// row's cells; sep joins them.
+// tableRows returns the per-case table of a streams run, a row of cells per
+// case: records/s and MB/s of each system, and Rivulet's ratio to each
+// peer.
 func (r *StreamsResult) tableRows() [][]string {
 	var rows [][]string
 	seen := map[string]bool{}

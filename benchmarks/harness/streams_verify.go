@@ -154,24 +154,6 @@ func (c *finalChecker) missing() int {
 	return c.slots - c.final
 }
 
-// countChecker counts records processed inside a system (the cases that
-// keep state and write nothing); their content is checked once the count is
-// reached, by reading the system's store.
-type countChecker struct {
-	want int64
-	n    atomic.Int64
-}
-
-func (c *countChecker) observe(_, _ []byte) { c.n.Add(1) }
-func (c *countChecker) total() int64        { return c.want }
-func (c *countChecker) state() (int64, bool, error) {
-	n := c.n.Load()
-	if n > c.want {
-		return n, false, fmt.Errorf("%d records processed, the input has %d", n, c.want)
-	}
-	return n, n == c.want, nil
-}
-
 // outputReader feeds every record of a topic, from its start, to a checker.
 type outputReader struct {
 	cl     *kgo.Client

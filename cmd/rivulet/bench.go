@@ -107,14 +107,14 @@ streams cases side by side and the latency curve to an SVG file.`,
 		},
 	}
 	f := cmd.Flags()
-	f.Int64Var(&o.records, "records", 0, "broker: records per produce case and broker (default 500000); streams: records of the input (default 300000)")
+	f.Int64Var(&o.records, "records", 0, "broker: records per produce case and broker (default 500000); streams: records of the input (default 1000000)")
 	f.IntVar(&o.cfg.Broker.ValueSize, "value-size", 100, "broker: bytes per record value")
 	f.Int64Var(&o.cfg.WordCount.Corpus.Words, "words", 3_000_000, "wordcount: words in the input text")
 	f.IntVar(&o.cfg.WordCount.Corpus.Vocabulary, "vocabulary", 50_000, "wordcount: distinct words in the text")
 	f.Float64Var(&o.cfg.WordCount.Corpus.ZipfS, "zipf", 1.1, "wordcount and streams: Zipf exponent of word and key frequencies (> 1; higher is more skewed)")
 	f.Uint64Var(&o.cfg.WordCount.Corpus.Seed, "seed", 1, "wordcount and streams: seed of the input")
-	f.DurationVar(&o.cfg.WordCount.CommitInterval, "commit-interval", time.Second, "wordcount and streams: Rivulet's commit.interval.ms (goka commits every 1s)")
-	f.Int64Var(&o.cfg.Streams.DistinctKeys, "distinct-keys", 150_000, "streams: distinct keys of the many-keys count (streamcountdistinct)")
+	f.DurationVar(&o.cfg.WordCount.CommitInterval, "commit-interval", time.Second, "Rivulet's commit.interval.ms (goka commits every 1s) in wordcount (default 1s) and streams (default 100ms, also the franz-go programs')")
+	f.Int64Var(&o.cfg.Streams.DistinctKeys, "distinct-keys", 500_000, "streams: distinct keys of the many-keys count (streamcountdistinct)")
 	f.StringSliceVar(&o.cases, "cases", nil, "streams: cases to run (default all: "+strings.Join(harness.AllStreamsCases, ",")+")")
 	f.BoolVar(&o.full, "full", false, fmt.Sprintf("streams: the full size, %d records and %d distinct keys (overrides --records and --distinct-keys)", fullStreamsRecords, fullStreamsDistinct))
 	f.BoolVar(&o.cfg.Latency.Sweep, "sweep", false, "latency: measure at input rates from 1,000 records/s up to saturation (the latency-versus-rate curve)")
@@ -182,7 +182,10 @@ func (o *benchOptions) finish(cmd *cobra.Command) error {
 	o.cfg.WordCount.Systems, o.cfg.Latency.Systems, o.cfg.Streams.Systems = pairSystems, pairSystems, o.systems
 	o.cfg.Streams.Cases = o.cases
 	o.cfg.Streams.ZipfS, o.cfg.Streams.Seed = o.cfg.WordCount.Corpus.ZipfS, o.cfg.WordCount.Corpus.Seed
-	o.cfg.Streams.CommitInterval, o.cfg.Streams.Timeout = o.cfg.WordCount.CommitInterval, o.cfg.WordCount.Timeout
+	o.cfg.Streams.Timeout = o.cfg.WordCount.Timeout
+	if cmd.Flags().Changed("commit-interval") {
+		o.cfg.Streams.CommitInterval = o.cfg.WordCount.CommitInterval
+	}
 	if o.verbose {
 		o.cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
