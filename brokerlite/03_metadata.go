@@ -20,10 +20,10 @@ import (
 
 func init() { registerHandler(kmsg.Metadata, 0, 12, handleMetadata) }
 
-func handleMetadata(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
+func handleMetadata(_ context.Context, b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.MetadataRequest)
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
-	host, port := b.advertisedHostPort()
+	host, port := b.advertisedFor(info)
 	br := kmsg.NewMetadataResponseBroker()
 	br.NodeID, br.Host, br.Port = b.nodeID, host, port
 	resp.Brokers = []kmsg.MetadataResponseBroker{br}

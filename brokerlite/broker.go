@@ -87,6 +87,8 @@ type ConnInfo struct {
 	// answer is written (see takeRecordBuf and conn.go).
 	recordBufs chan []byte
 	heldBuf    []byte
+	// sec is the connection's listener, principal and SASL state (listeners.go).
+	sec connSecurity
 }
 
 // takeRecordBuf returns an empty buffer for a Fetch answer's records and marks it held by
@@ -119,23 +121,25 @@ type Broker struct {
 	clusterID string
 	nodeID    int32
 
-	ln       net.Listener
-	host     string // advertised host
-	port     int32  // advertised port
-	metaDir  string // the first log dir: meta.properties, topics.json, producer ids
-	topics   *topicRegistry
-	pids     *producerIDManager
-	logs     *logStore
-	started  time.Time
-	ctx      context.Context // cancelled by Close: every handler's context derives from it
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup // accept loop and connections
-	connMu   sync.Mutex
-	conns    map[net.Conn]struct{}
-	closing  bool
-	closeErr error
-	closed   chan struct{}
-	once     sync.Once
+	ln        net.Listener // the first listener's
+	host      string       // advertised host of the first listener
+	port      int32        // advertised port of the first listener
+	listeners []*listener  // every listener (listeners.go)
+	auth      *brokerAuth  // credentials and the authorizer (security.go)
+	metaDir   string       // the first log dir: meta.properties, topics.json, producer ids
+	topics    *topicRegistry
+	pids      *producerIDManager
+	logs      *logStore
+	started   time.Time
+	ctx       context.Context // cancelled by Close: every handler's context derives from it
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup // accept loop and connections
+	connMu    sync.Mutex
+	conns     map[net.Conn]struct{}
+	closing   bool
+	closeErr  error
+	closed    chan struct{}
+	once      sync.Once
 
 	// groups is owned by groups.go (the group coordinator); nil until groupsHook.start.
 	groups any
@@ -207,41 +211,25 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		return fail(err)
 	}
 
-	ln, err := net.Listen("tcp", settings.ListenAddr)
-	if err != nil {
-		if isAddrInUse(err) {
-			return fail(fmt.Errorf("brokerlite: listen on %s: address already in use: another broker on %s? pass --override listeners=PLAINTEXT://%s: %w",
-				settings.ListenAddr, settings.ListenAddr, nextPort(settings.ListenAddr), err))
-		}
-		return fail(fmt.Errorf("brokerlite: listen on %s: %w", settings.ListenAddr, err))
+	if b.auth, err = openBrokerAuth(b); err != nil {
+		return fail(err)
 	}
-	b.ln = ln
-	adv := settings.AdvertisedAddr
-	if adv == "" {
-		adv = ln.Addr().String()
+	if err := b.bindListeners(); err != nil {
+		return fail(err)
 	}
-	h, p, _ := net.SplitHostPort(adv)
-	if p == "0" {
-		_, p, _ = net.SplitHostPort(ln.Addr().String())
-	}
-	if h == "" || h == "0.0.0.0" || h == "::" {
-		if hn, err := os.Hostname(); err == nil {
-			h = hn
-		}
-	}
-	pn, _ := strconv.Atoi(p)
-	b.host, b.port = h, int32(pn)
 
 	if groupsHook.start != nil {
 		if err := groupsHook.start(ctx, b); err != nil {
-			_ = ln.Close()
+			b.closeListeners()
 			return fail(fmt.Errorf("brokerlite: starting group coordinator: %w", err))
 		}
 	}
 
-	b.wg.Add(1)
-	go b.acceptLoop()
-	logger.Info("broker started", "addr", ln.Addr().String(), "advertised", net.JoinHostPort(b.host, strconv.Itoa(int(b.port))),
+	for _, l := range b.listeners {
+		b.wg.Add(1)
+		go b.acceptLoop(l)
+	}
+	logger.Info("broker started", "addr", b.ln.Addr().String(), "listeners", b.listenerSummary(), "advertised", net.JoinHostPort(b.host, strconv.Itoa(int(b.port))),
 		"node.id", b.nodeID, "cluster.id", b.clusterID, "log.dirs", settings.LogDirs, "topics", b.topics.count())
 	return b, nil
 }
@@ -276,7 +264,7 @@ func (b *Broker) Close(ctx context.Context) error {
 			_ = c.Close()
 		}
 		b.connMu.Unlock()
-		_ = b.ln.Close()
+		b.closeListeners()
 		b.cancel()
 		done := make(chan struct{})
 		go func() { b.wg.Wait(); close(done) }()
