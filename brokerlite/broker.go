@@ -121,25 +121,28 @@ type Broker struct {
 	clusterID string
 	nodeID    int32
 
-	ln        net.Listener // the first listener's
-	host      string       // advertised host of the first listener
-	port      int32        // advertised port of the first listener
-	listeners []*listener  // every listener (listeners.go)
-	auth      *brokerAuth  // credentials and the authorizer (security.go)
-	metaDir   string       // the first log dir: meta.properties, topics.json, producer ids
-	topics    *topicRegistry
-	pids      *producerIDManager
-	logs      *logStore
-	started   time.Time
-	ctx       context.Context // cancelled by Close: every handler's context derives from it
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup // accept loop and connections
-	connMu    sync.Mutex
-	conns     map[net.Conn]struct{}
-	closing   bool
-	closeErr  error
-	closed    chan struct{}
-	once      sync.Once
+	ln       net.Listener
+	host     string // advertised host
+	port     int32  // advertised port
+	metaDir  string // the first log dir: meta.properties, topics.json, producer ids
+	topics   *topicRegistry
+	pids     *producerIDManager
+	logs     *logStore
+	started  time.Time
+	ctx      context.Context // cancelled by Close: every handler's context derives from it
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // accept loop and connections
+	connMu   sync.Mutex
+	conns    map[net.Conn]struct{}
+	closing  bool
+	closeErr error
+	closed   chan struct{}
+	once     sync.Once
+
+	// listeners are every listener (ln, host and port are the first one's); auth holds the
+	// credentials and the authorizer (listeners.go, security.go).
+	listeners []*listener
+	auth      *brokerAuth
 
 	// groups is owned by groups.go (the group coordinator); nil until groupsHook.start.
 	groups any
