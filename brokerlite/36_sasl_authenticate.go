@@ -25,19 +25,23 @@ func handleSASLAuthenticate(_ context.Context, b *Broker, info *ConnInfo, kreq k
 	resp := req.ResponseKind().(*kmsg.SASLAuthenticateResponse)
 	resp.SASLAuthBytes = []byte{}
 	sec := &info.sec
+	var cause error // logged, never sent: the client learns only that it failed
 	fail := func(code int16, msg string) (kmsg.Response, error) {
 		resp.ErrorCode, resp.ErrorMessage = code, kmsg.StringPtr(msg)
 		sec.authFailed = true
-		b.logger.Info("SASL authentication failed", append(logAttrs(info), "mechanism", sec.mechanism, "reason", msg)...)
+		b.logger.Info("SASL authentication failed", append(logAttrs(info), "listener", sec.listener.Name, "mechanism", sec.mechanism, "reason", msg, "cause", cause)...)
 		return resp, nil
 	}
 	if sec.listener == nil || !sec.listener.SASLEnabled() || sec.mechanism == "" || sec.authenticated {
-		return fail(kerr.IllegalSaslState.Code, "Unexpected SaslAuthenticate: no SaslHandshake before it, or already authenticated")
+		resp.ErrorCode, resp.ErrorMessage = kerr.IllegalSaslState.Code, kmsg.StringPtr("Unexpected SaslAuthenticate: no SaslHandshake before it, or already authenticated")
+		sec.authFailed = true
+		return resp, nil
 	}
 	switch sec.mechanism {
 	case "PLAIN":
 		user, err := sec.listener.PlainUsers.VerifyPlain(req.SASLAuthBytes)
 		if err != nil {
+			cause = err
 			return fail(kerr.SaslAuthenticationFailed.Code, "Authentication failed: Invalid username or password")
 		}
 		sec.principal, sec.authenticated = "User:"+user, true
@@ -51,6 +55,7 @@ func handleSASLAuthenticate(_ context.Context, b *Broker, info *ConnInfo, kreq k
 		}
 		out, done, user, err := sec.scram.Step(req.SASLAuthBytes)
 		if err != nil {
+			cause = err
 			msg := "Authentication failed during authentication due to invalid credentials with SASL mechanism " + sec.mechanism
 			if !errors.Is(err, auth.ErrAuthentication) {
 				msg = "Authentication failed: " + err.Error()

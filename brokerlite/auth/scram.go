@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/xdg-go/scram"
@@ -227,7 +229,12 @@ func (c *Credentials) Users() []string {
 
 // ScramConversation is the server side of one SCRAM exchange (two client messages).
 type ScramConversation struct {
-	conv *scram.ServerConversation
+	conv  *scram.ServerConversation
+	creds *Credentials
+	mech  string
+	// Kept from the first round for the nonce-suffix rule (see Step).
+	clientFirstBare, serverFirst, user, nonce string
+	step                                      int
 }
 
 // NewScramConversation starts a SCRAM exchange of the given mechanism against the store.
@@ -248,19 +255,44 @@ func (c *Credentials) NewScramConversation(mech string) (*ScramConversation, err
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	return &ScramConversation{conv: srv.NewConversation()}, nil
+	return &ScramConversation{conv: srv.NewConversation(), creds: c, mech: mech}, nil
 }
 
 // Step takes the client's next message and returns the server's answer. When done is true
 // the exchange succeeded and user is the authenticated name. An error means authentication
 // failed; the answer is then empty.
+//
+// The library (github.com/xdg-go/scram) runs the exchange. One rule of Kafka's server is
+// added: Kafka accepts a client-final-message whose nonce ends with the server's nonce
+// instead of equalling it (ScramSaslServer checks endsWith), and librdkafka relies on it (it
+// sends its client nonce twice). Such a message is verified here, with the same
+// RFC 5802 proof check, against the same stored key.
 func (s *ScramConversation) Step(msg []byte) (answer []byte, done bool, user string, err error) {
+	s.step++
+	if s.step == 2 {
+		if nonce, ok := scramAttr(string(msg), 'r'); ok && nonce != s.nonce && s.nonce != "" && strings.HasSuffix(nonce, s.nonce) {
+			return s.finalWithNonceSuffix(string(msg))
+		}
+	}
 	out, err := s.conv.Step(string(msg))
 	if err != nil {
 		if errors.Is(err, ErrAuthentication) {
 			return nil, false, "", err
 		}
 		return nil, false, "", fmt.Errorf("%w: %v", ErrAuthentication, err)
+	}
+	if s.step == 1 {
+		// client-first-message = gs2-header client-first-message-bare; the gs2 header ends
+		// at its second comma.
+		m := string(msg)
+		if i := strings.IndexByte(m, ','); i >= 0 {
+			if j := strings.IndexByte(m[i+1:], ','); j >= 0 {
+				s.clientFirstBare = m[i+1+j+1:]
+			}
+		}
+		s.serverFirst = out
+		s.nonce, _ = scramAttr(out, 'r')
+		s.user = s.conv.Username()
 	}
 	if s.conv.Done() {
 		if !s.conv.Valid() {
@@ -269,4 +301,62 @@ func (s *ScramConversation) Step(msg []byte) (answer []byte, done bool, user str
 		return []byte(out), true, s.conv.Username(), nil
 	}
 	return []byte(out), false, "", nil
+}
+
+// finalWithNonceSuffix verifies a client-final-message whose nonce ends with the server's.
+func (s *ScramConversation) finalWithNonceSuffix(msg string) ([]byte, bool, string, error) {
+	fail := fmt.Errorf("%w: invalid username or password", ErrAuthentication)
+	h, _, err := scramHash(s.mech)
+	if err != nil {
+		return nil, false, "", err
+	}
+	i := strings.LastIndex(msg, ",p=")
+	if i < 0 || s.clientFirstBare == "" {
+		return nil, false, "", fmt.Errorf("%w: malformed client-final-message", ErrAuthentication)
+	}
+	withoutProof := msg[:i]
+	proof, err := base64.StdEncoding.DecodeString(msg[i+3:])
+	if err != nil {
+		return nil, false, "", fmt.Errorf("%w: malformed proof", ErrAuthentication)
+	}
+	if cb, _ := scramAttr(withoutProof, 'c'); cb != "biws" && cb != "eSws" {
+		return nil, false, "", fmt.Errorf("%w: channel binding is not supported", ErrAuthentication)
+	}
+	s.creds.mu.RLock()
+	cred, ok := s.creds.creds[s.mech][s.user]
+	s.creds.mu.RUnlock()
+	if !ok {
+		return nil, false, "", fail
+	}
+	authMessage := s.clientFirstBare + "," + s.serverFirst + "," + withoutProof
+	mac := func(key []byte, m string) []byte {
+		x := hmac.New(h, key)
+		x.Write([]byte(m))
+		return x.Sum(nil)
+	}
+	clientSignature := mac(cred.StoredKey, authMessage)
+	if len(proof) != len(clientSignature) {
+		return nil, false, "", fail
+	}
+	clientKey := make([]byte, len(proof))
+	for k := range proof {
+		clientKey[k] = proof[k] ^ clientSignature[k]
+	}
+	sum := h()
+	sum.Write(clientKey)
+	if !hmac.Equal(sum.Sum(nil), cred.StoredKey) {
+		return nil, false, "", fail
+	}
+	serverSignature := mac(cred.ServerKey, authMessage)
+	return []byte("v=" + base64.StdEncoding.EncodeToString(serverSignature)), true, s.user, nil
+}
+
+// scramAttr returns the value of a SCRAM attribute (a=value, comma separated).
+func scramAttr(msg string, name byte) (string, bool) {
+	for _, part := range strings.Split(msg, ",") {
+		if len(part) >= 2 && part[0] == name && part[1] == '=' {
+			return part[2:], true
+		}
+	}
+	return "", false
 }
