@@ -11,15 +11,16 @@ FUZZTIME  ?= 10s
 # Upper bound for the whole test run; the suite should stay well under it on 2 cores.
 TESTTIMEOUT ?= 25m
 
-.PHONY: all build test tools lint unit fuzz-smoke bench demo clean
+.PHONY: all build test tools lint unit franz-go-scram fuzz-smoke bench demo clean
 
 all: build
 
 build:
 	$(GO) build ./...
 
-## test: install tools, lint, run every test with the race detector, then each fuzz target briefly.
-test: tools lint unit fuzz-smoke
+## test: install tools, lint, run every test with the race detector, franz-go's SCRAM tests against
+## a rivulet broker, then each fuzz target briefly.
+test: tools lint unit franz-go-scram fuzz-smoke
 
 tools:
 	@bash scripts/install-tools.sh
@@ -32,6 +33,10 @@ lint:
 
 unit:
 	$(GO) test -race -timeout $(TESTTIMEOUT) ./...
+
+## franz-go-scram: franz-go's own pkg/kgo SCRAM tests against a `rivulet broker` (scripts/franz-go-scram.sh).
+franz-go-scram:
+	@GO=$(GO) bash scripts/franz-go-scram.sh
 
 ## fuzz-smoke: runs every Fuzz* target for FUZZTIME, one at a time (scripts/fuzz-smoke.sh says how it treats Go's fuzz deadline flake).
 fuzz-smoke:
