@@ -3,6 +3,7 @@ package brokerlite
 import (
 	"bytes"
 	"context"
+	"github.com/rivulet-io/rivulet/internal/testpki"
 	"os/exec"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func kcatRun(t *testing.T, kcat string, stdin string, args ...string) (string, s
 // wrong password and a missing certificate fail with an authentication error.
 func TestKcatSecurity(t *testing.T) {
 	kcat := needKcat(t)
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	b := startBroker(t, "",
 		"listeners", "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SSL://127.0.0.1:0",
 		"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
@@ -45,7 +46,7 @@ func TestKcatSecurity(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile := pki.clientFiles(t, "kcat")
+	certFile, keyFile := pki.ClientFiles(t, "kcat")
 	tlsArgs := []string{"-X", "ssl.ca.location=" + pki.CAFile}
 	sasl := func(mech, user, pass string) []string {
 		return []string{"-X", "sasl.mechanism=" + mech, "-X", "sasl.username=" + user, "-X", "sasl.password=" + pass}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/rivulet-io/rivulet/internal/testpki"
 	"log/slog"
 	"net"
 	"os"
@@ -110,7 +111,7 @@ func TestOpenListenerWarns(t *testing.T) {
 }
 
 func TestDescribeConfigsHidesSecrets(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	chain, err := readFileString(pki.ServerCert)
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +277,7 @@ func TestSASLPlainAndSCRAM(t *testing.T) {
 }
 
 func TestTLSListenerPrincipalFromCertificate(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	b := startBroker(t, "",
 		"listeners", "SSL://127.0.0.1:0",
 		"ssl.keystore.type", "PEM",
@@ -286,19 +287,19 @@ func TestTLSListenerPrincipalFromCertificate(t *testing.T) {
 		"authorizer.class.name", StandardAuthorizerClass,
 		"super.users", "User:CN=admin")
 	addr := b.ListenerAddr("SSL")
-	if err := pingErr(t, addr, kgo.DialTLSConfig(pki.clientTLS(t, "admin"))); err != nil {
+	if err := pingErr(t, addr, kgo.DialTLSConfig(pki.ClientTLS(t, "admin"))); err != nil {
 		t.Fatalf("admin certificate: %v", err)
 	}
-	if err := pingErr(t, addr, kgo.DialTLSConfig(pki.clientTLS(t, ""))); err == nil {
+	if err := pingErr(t, addr, kgo.DialTLSConfig(pki.ClientTLS(t, ""))); err == nil {
 		t.Fatal("no client certificate with ssl.client.auth=required: answered")
 	}
 	// alice's certificate is valid, but she has no ACL: she sees no topics and may not
 	// create one.
-	admin := kadm.NewClient(newClient(t, b, kgo.SeedBrokers(addr), kgo.DialTLSConfig(pki.clientTLS(t, "admin"))))
+	admin := kadm.NewClient(newClient(t, b, kgo.SeedBrokers(addr), kgo.DialTLSConfig(pki.ClientTLS(t, "admin"))))
 	if _, err := admin.CreateTopic(testCtx(t), 1, 1, nil, "secret"); err != nil {
 		t.Fatal(err)
 	}
-	alice := kadm.NewClient(newClient(t, b, kgo.SeedBrokers(addr), kgo.DialTLSConfig(pki.clientTLS(t, "alice"))))
+	alice := kadm.NewClient(newClient(t, b, kgo.SeedBrokers(addr), kgo.DialTLSConfig(pki.ClientTLS(t, "alice"))))
 	md, err := alice.Metadata(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
@@ -318,7 +319,7 @@ func TestTLSListenerPrincipalFromCertificate(t *testing.T) {
 	if err != nil || len(created) != 1 || created[0].Err != nil {
 		t.Fatalf("create ACL: %v %+v", err, created)
 	}
-	alice = kadm.NewClient(newClient(t, b, kgo.SeedBrokers(addr), kgo.DialTLSConfig(pki.clientTLS(t, "alice")))) // no cached metadata
+	alice = kadm.NewClient(newClient(t, b, kgo.SeedBrokers(addr), kgo.DialTLSConfig(pki.ClientTLS(t, "alice")))) // no cached metadata
 	md, err = alice.Metadata(testCtx(t))
 	if err != nil || len(md.Topics) != 1 {
 		t.Fatalf("alice after the ACL: %v %v", md.Topics.Names(), err)

@@ -1,4 +1,7 @@
-package brokerlite
+// Package testpki makes throw-away TLS material for tests: a CA, a server certificate for
+// 127.0.0.1 and localhost, and client certificates, written as PEM files in a temp dir.
+// It is for tests only (it takes a testing.TB).
+package testpki
 
 import (
 	"crypto/ecdsa"
@@ -16,9 +19,9 @@ import (
 	"time"
 )
 
-// testPKI is a throw-away CA with a server certificate for 127.0.0.1/localhost and client
+// PKI is a throw-away CA with a server certificate for 127.0.0.1/localhost and client
 // certificates, written as PEM files in a temp dir.
-type testPKI struct {
+type PKI struct {
 	dir        string
 	caCert     *x509.Certificate
 	caKey      *ecdsa.PrivateKey
@@ -28,9 +31,10 @@ type testPKI struct {
 	ServerKey  string // the key alone
 }
 
-func newTestPKI(t testing.TB) *testPKI {
+// New makes a CA and a server certificate in a new temp dir.
+func New(t testing.TB) *PKI {
 	t.Helper()
-	p := &testPKI{dir: t.TempDir()}
+	p := &PKI{dir: t.TempDir()}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +51,7 @@ func newTestPKI(t testing.TB) *testPKI {
 	p.caCert, _ = x509.ParseCertificate(der)
 	p.caKey = key
 	p.CAFile = p.write(t, "ca.pem", pemBlock("CERTIFICATE", der))
-	certPEM, keyPEM := p.issue(t, pkix.Name{CommonName: "localhost"}, true)
+	certPEM, keyPEM := p.Issue(t, pkix.Name{CommonName: "localhost"}, true)
 	p.ServerCert = p.write(t, "server.crt", certPEM)
 	p.ServerKey = p.write(t, "server.key", keyPEM)
 	p.ServerFile = p.write(t, "server.pem", append(append([]byte{}, keyPEM...), certPEM...))
@@ -58,7 +62,7 @@ func pemBlock(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
 
-func (p *testPKI) write(t testing.TB, name string, data []byte) string {
+func (p *PKI) write(t testing.TB, name string, data []byte) string {
 	t.Helper()
 	path := filepath.Join(p.dir, name)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
@@ -67,8 +71,8 @@ func (p *testPKI) write(t testing.TB, name string, data []byte) string {
 	return path
 }
 
-// issue returns a certificate signed by the CA and its key, both PEM.
-func (p *testPKI) issue(t testing.TB, subject pkix.Name, server bool) (certPEM, keyPEM []byte) {
+// Issue returns a certificate signed by the CA and its key, both PEM.
+func (p *PKI) Issue(t testing.TB, subject pkix.Name, server bool) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -98,20 +102,20 @@ func (p *testPKI) issue(t testing.TB, subject pkix.Name, server bool) (certPEM, 
 	return pemBlock("CERTIFICATE", der), pemBlock("EC PRIVATE KEY", kder)
 }
 
-// clientFiles issues a client certificate for cn and returns the certificate and key paths.
-func (p *testPKI) clientFiles(t testing.TB, cn string) (certFile, keyFile string) {
-	c, k := p.issue(t, pkix.Name{CommonName: cn}, false)
+// ClientFiles issues a client certificate for cn and returns the certificate and key paths.
+func (p *PKI) ClientFiles(t testing.TB, cn string) (certFile, keyFile string) {
+	c, k := p.Issue(t, pkix.Name{CommonName: cn}, false)
 	return p.write(t, cn+".crt", c), p.write(t, cn+".key", k)
 }
 
-// clientTLS is a client tls.Config trusting the CA, with a client certificate when cn != "".
-func (p *testPKI) clientTLS(t testing.TB, cn string) *tls.Config {
+// ClientTLS is a client tls.Config trusting the CA, with a client certificate when cn != "".
+func (p *PKI) ClientTLS(t testing.TB, cn string) *tls.Config {
 	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AddCert(p.caCert)
 	cfg := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 	if cn != "" {
-		cf, kf := p.clientFiles(t, cn)
+		cf, kf := p.ClientFiles(t, cn)
 		pair, err := tls.LoadX509KeyPair(cf, kf)
 		if err != nil {
 			t.Fatal(err)
