@@ -79,13 +79,10 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 		var denied []kmsg.ProduceResponseTopic
 		kept := req.Topics[:0]
 		for _, t := range req.Topics {
-			switch {
-			case !b.topicOK(info, auth.OpWrite, t.Topic):
-				denied = append(denied, produceDenied(t, codeTopicAuth))
-			case b.topics.get(t.Topic) == nil && !b.canCreateTopic(info, t.Topic):
-				denied = append(denied, produceDenied(t, kerr.UnknownTopicOrPartition.Code))
-			default:
+			if b.topicOK(info, auth.OpWrite, t.Topic) {
 				kept = append(kept, t)
+			} else {
+				denied = append(denied, produceDenied(t, codeTopicAuth))
 			}
 		}
 		req.Topics = kept

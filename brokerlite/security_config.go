@@ -253,6 +253,9 @@ func parseSecurity(s *Settings, props map[string]string) error {
 	}
 	s.ListenAddr = s.Listeners[0].Addr
 	s.AdvertisedAddr = s.Listeners[0].AdvertisedAddr
+	if err := checkSecurityKeysApply(s.Listeners, props); err != nil {
+		return err
+	}
 
 	// Per-listener TLS and SASL.
 	for i := range s.Listeners {
@@ -392,6 +395,49 @@ func parseSecurity(s *Settings, props map[string]string) error {
 	}
 	if v := get("sasl.mechanism.inter.broker.protocol"); v != "" && v != "GSSAPI" && !knownMechLower(strings.ToLower(v)) {
 		return fmt.Errorf("sasl.mechanism.inter.broker.protocol=%s: not a supported mechanism", v)
+	}
+	return nil
+}
+
+// checkSecurityKeysApply refuses TLS and SASL settings that no listener would use: an
+// operator who sets ssl.client.auth=required on a broker without a TLS listener expects
+// client certificates, and must not get a broker that takes anyone.
+func checkSecurityKeysApply(ls []ListenerSettings, props map[string]string) error {
+	byName := map[string]*ListenerSettings{}
+	anyTLS, anySASL := false, false
+	for i := range ls {
+		byName[strings.ToLower(ls[i].Name)] = &ls[i]
+		anyTLS = anyTLS || ls[i].TLSEnabled()
+		anySASL = anySASL || ls[i].SASLEnabled()
+	}
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		key, tls, sasl := k, anyTLS, anySASL
+		where := "no listener uses"
+		if rest, ok := strings.CutPrefix(k, "listener.name."); ok {
+			name, sub, _ := strings.Cut(rest, ".")
+			l := byName[name]
+			if l == nil {
+				return fmt.Errorf("%s: there is no listener %s in listeners", k, strings.ToUpper(name))
+			}
+			key, tls, sasl = sub, l.TLSEnabled(), l.SASLEnabled()
+			where = "listener " + l.Name + " does not use"
+			if _, after, ok := strings.Cut(sub, "."); ok && knownMechLower(strings.SplitN(sub, ".", 2)[0]) {
+				key = after
+			}
+		}
+		switch {
+		case key == "ssl.endpoint.identification.algorithm" || key == "ssl.principal.mapping.rules" || key == "ssl.protocol" || key == "ssl.enabled.protocols":
+			// Harmless without TLS (and validated above).
+		case strings.HasPrefix(key, "ssl.") && !tls:
+			return fmt.Errorf("%s is set but %s SSL or SASL_SSL: add a TLS listener or remove it", k, where)
+		case strings.HasPrefix(key, "sasl.") && key != "sasl.mechanism.inter.broker.protocol" && !sasl:
+			return fmt.Errorf("%s is set but %s SASL_PLAINTEXT or SASL_SSL: add a SASL listener or remove it", k, where)
+		}
 	}
 	return nil
 }

@@ -49,6 +49,12 @@ func TestSecurityRefusesWhatItDoesNotImplement(t *testing.T) {
 		{map[string]string{"listeners": "SSL://127.0.0.1:0"}, "ssl.keystore.location"},
 		{map[string]string{"listeners": "CLIENT://127.0.0.1:0"}, "listener.security.protocol.map"},
 		{map[string]string{"listeners": "SASL_PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms": "PLAIN"}, "plain.sasl.jaas.config"},
+		// Settings no listener would use are refused, not ignored.
+		{map[string]string{"ssl.client.auth": "required"}, "ssl.client.auth"},
+		{map[string]string{"sasl.enabled.mechanisms": "PLAIN"}, "sasl.enabled.mechanisms"},
+		{map[string]string{"listener.name.client.ssl.client.auth": "required"}, "listener.name.client.ssl.client.auth"},
+		{map[string]string{"listeners": "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0", "ssl.keystore.location": "/nonexistent.pem",
+			"listener.name.plaintext.ssl.client.auth": "required"}, "listener.name.plaintext.ssl.client.auth"},
 	}
 	for _, c := range cases {
 		props := map[string]string{}
@@ -117,7 +123,8 @@ func TestDescribeConfigsHidesSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	key, _ := readFileString(pki.ServerKey)
-	b := startBroker(t, "", "sasl.jaas.config", plainJAAS, "ssl.keystore.certificate.chain", chain, "ssl.keystore.key", key)
+	b := startBroker(t, "", "listeners", "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0", "sasl.enabled.mechanisms", "PLAIN",
+		"sasl.jaas.config", plainJAAS, "ssl.keystore.certificate.chain", chain, "ssl.keystore.key", key)
 	adm := kadm.NewClient(newClient(t, b))
 	rcs, err := adm.DescribeBrokerConfigs(testCtx(t))
 	if err != nil {
