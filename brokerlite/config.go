@@ -22,8 +22,10 @@ import (
 // the most used are:
 //
 //	broker.id / node.id               this broker's node id (default 0)
-//	listeners                         PLAINTEXT://host:port to listen on (default PLAINTEXT://127.0.0.1:9092; port 0 picks a free port)
-//	advertised.listeners              the address clients are told to use (default: the listener's actual address)
+//	listeners                         NAME://host:port[,...] to listen on (default PLAINTEXT://127.0.0.1:9092; port 0 picks a free port)
+//	advertised.listeners              the address each listener's clients are told (default: its actual address)
+//	listener.security.protocol.map    listener name to PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+//	ssl.*, sasl.*, authorizer.class.name, super.users   TLS, SASL and ACLs (docs/security.md)
 //	log.dirs / log.dir                where partition logs and metadata live (default <tmp>/rivulet-logs)
 //	num.partitions                    partitions of an auto-created topic (default 1)
 //	default.replication.factor        must be 1: brokerlite is one node
