@@ -62,3 +62,32 @@ func FuzzSASLTokens(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLoadStores: whatever is found in acls.json or scram-credentials.json (a torn or
+// edited file), loading answers an error or a usable store, never a panic.
+func FuzzLoadStores(f *testing.F) {
+	f.Add([]byte(`[{"resource_type":2,"resource_name":"t","pattern_type":3,"principal":"User:a","host":"*","operation":3,"permission":3}]`))
+	f.Add([]byte(`{"SCRAM-SHA-256":{"a":{"salt":"c2FsdA==","iterations":4096,"stored_key":"AA==","server_key":"AA=="}}}`))
+	f.Add([]byte(`[{"resource_type":9}]`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := t.TempDir() + "/store.json"
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := NewAuthorizer(AuthorizerConfig{Path: path}); err == nil {
+			a.Authorize("User:a", "h", OpRead, ResourceTopic, "t")
+			a.Describe(Filter{ResourceType: ResourceAny, PatternType: PatternMatch, Operation: OpAny, Permission: PermissionAny})
+		}
+		if c, err := OpenCredentials(path); err == nil {
+			for _, mech := range []string{ScramSHA256, ScramSHA512} {
+				conv, err := c.NewScramConversation(mech)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _, _, _ = conv.Step([]byte("n,,n=a,r=abcdefgh"))
+			}
+			c.Users()
+		}
+	})
+}
