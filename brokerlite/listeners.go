@@ -110,6 +110,16 @@ func (b *Broker) ListenerAddr(name string) string {
 	return ""
 }
 
+// ListenerAddrs returns every listener as NAME://host:port with its bound address, in the
+// order of `listeners`.
+func (b *Broker) ListenerAddrs() []string {
+	out := make([]string, 0, len(b.listeners))
+	for _, l := range b.listeners {
+		out = append(out, l.Name+"://"+l.ln.Addr().String())
+	}
+	return out
+}
+
 // connSecurity is what a connection's security layer knows about it.
 type connSecurity struct {
 	listener *listener
