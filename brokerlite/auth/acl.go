@@ -193,6 +193,16 @@ type Authorizer struct {
 	mu              sync.RWMutex
 	acls            []ACL
 	byResourceTypes map[ResourceType][]int // indexes into acls
+	// literal and prefixed index acls by resource type and pattern name, so a check costs
+	// one lookup for the name, one for '*' and one per prefix length, whatever the number
+	// of ACLs.
+	literal, prefixed map[resourceKey][]int
+	prefixLens        []int // the distinct lengths of prefixed names, ascending
+}
+
+type resourceKey struct {
+	rt   ResourceType
+	name string
 }
 
 // AuthorizerConfig configures an Authorizer.
@@ -227,9 +237,23 @@ func NewAuthorizer(cfg AuthorizerConfig) (*Authorizer, error) {
 func (a *Authorizer) setLocked(acls []ACL) {
 	a.acls = acls
 	a.byResourceTypes = map[ResourceType][]int{}
+	a.literal, a.prefixed = map[resourceKey][]int{}, map[resourceKey][]int{}
+	lens := map[int]bool{}
+	a.prefixLens = nil
 	for i, acl := range acls {
 		a.byResourceTypes[acl.ResourceType] = append(a.byResourceTypes[acl.ResourceType], i)
+		k := resourceKey{acl.ResourceType, acl.ResourceName}
+		if acl.PatternType == PatternPrefixed {
+			a.prefixed[k] = append(a.prefixed[k], i)
+			if !lens[len(acl.ResourceName)] {
+				lens[len(acl.ResourceName)] = true
+				a.prefixLens = append(a.prefixLens, len(acl.ResourceName))
+			}
+		} else {
+			a.literal[k] = append(a.literal[k], i)
+		}
 	}
+	sort.Ints(a.prefixLens)
 }
 
 // IsSuperUser reports whether principal is listed in super.users.
@@ -244,27 +268,40 @@ func (a *Authorizer) Authorize(principal, host string, op Operation, rt Resource
 	defer a.mu.RUnlock()
 	found := false
 	allowed := false
-	for _, i := range a.byResourceTypes[rt] {
-		acl := a.acls[i]
-		if !patternApplies(acl, name) {
-			continue
-		}
-		found = true
-		if acl.Principal != principal && acl.Principal != WildcardPrincipal {
-			continue
-		}
-		if acl.Host != host && acl.Host != WildcardHost {
-			continue
-		}
-		if acl.Permission == PermissionDeny {
-			if acl.Operation == op || acl.Operation == OpAll {
-				return false
+	denied := false
+	check := func(idx []int) {
+		for _, i := range idx {
+			acl := a.acls[i]
+			found = true
+			if acl.Principal != principal && acl.Principal != WildcardPrincipal {
+				continue
 			}
-			continue
+			if acl.Host != host && acl.Host != WildcardHost {
+				continue
+			}
+			if acl.Permission == PermissionDeny {
+				if acl.Operation == op || acl.Operation == OpAll {
+					denied = true
+				}
+				continue
+			}
+			if implies(acl.Operation, op) {
+				allowed = true
+			}
 		}
-		if implies(acl.Operation, op) {
-			allowed = true
+	}
+	check(a.literal[resourceKey{rt, name}])
+	if name != WildcardResource {
+		check(a.literal[resourceKey{rt, WildcardResource}])
+	}
+	for _, n := range a.prefixLens {
+		if n > len(name) {
+			break
 		}
+		check(a.prefixed[resourceKey{rt, name[:n]}])
+	}
+	if denied {
+		return false
 	}
 	if !found {
 		return a.allowIfNoACL
