@@ -369,6 +369,43 @@ func parseSecurity(s *Settings, props map[string]string) error {
 		}
 	}
 
+	// listener.name.<l>.<mechanism>.sasl.jaas.config must belong to a mechanism the listener
+	// enables. The SCRAM ones carry Kafka's inter-broker credentials: one node has no
+	// inter-broker traffic, so they are only checked to be ScramLoginModule lines.
+	for k, v := range props {
+		rest, ok := strings.CutPrefix(k, "listener.name.")
+		if !ok {
+			continue
+		}
+		name, sub, _ := strings.Cut(rest, ".")
+		mech, key, ok := strings.Cut(sub, ".")
+		if !ok || key != "sasl.jaas.config" || !knownMechLower(mech) {
+			continue
+		}
+		var l *ListenerSettings
+		for i := range s.Listeners {
+			if strings.ToLower(s.Listeners[i].Name) == name {
+				l = &s.Listeners[i]
+			}
+		}
+		enabled := false
+		for _, m := range l.SASLMechanisms {
+			enabled = enabled || strings.ToLower(m) == mech
+		}
+		if !enabled {
+			return fmt.Errorf("%s is set but listener %s does not enable %s in sasl.enabled.mechanisms", k, l.Name, strings.ToUpper(mech))
+		}
+		if mech != "plain" {
+			j, err := auth.ParseJAAS(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+			if j.LoginModule != auth.ScramLoginModule {
+				return fmt.Errorf("%s: %s needs %s, got %s", k, strings.ToUpper(mech), auth.ScramLoginModule, j.LoginModule)
+			}
+		}
+	}
+
 	switch v := get("authorizer.class.name"); v {
 	case "":
 	case StandardAuthorizerClass, AclAuthorizerClass:

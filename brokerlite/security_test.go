@@ -50,6 +50,10 @@ func TestSecurityRefusesWhatItDoesNotImplement(t *testing.T) {
 		{map[string]string{"listeners": "CLIENT://127.0.0.1:0"}, "listener.security.protocol.map"},
 		{map[string]string{"listeners": "SASL_PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms": "PLAIN"}, "plain.sasl.jaas.config"},
 		// Settings no listener would use are refused, not ignored.
+		{map[string]string{"listeners": "SASL_PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms": "SCRAM-SHA-256",
+			"listener.name.sasl_plaintext.plain.sasl.jaas.config": plainJAAS}, "listener.name.sasl_plaintext.plain.sasl.jaas.config"},
+		{map[string]string{"listeners": "SASL_PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms": "SCRAM-SHA-256",
+			"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": plainJAAS}, "ScramLoginModule"},
 		{map[string]string{"ssl.client.auth": "required"}, "ssl.client.auth"},
 		{map[string]string{"sasl.enabled.mechanisms": "PLAIN"}, "sasl.enabled.mechanisms"},
 		{map[string]string{"listener.name.client.ssl.client.auth": "required"}, "listener.name.client.ssl.client.auth"},
