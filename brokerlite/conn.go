@@ -114,7 +114,7 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn, l *listener) {
 	}()
 	for {
 		bufp := frameBufPool.Get().(*[]byte)
-		frame, err := readFrame(r, (*bufp)[:0], b.settings.SocketRequestMax)
+		frame, err := readFrame(r, (*bufp)[:0], b.maxFrame(info)) // smaller before SASL authentication (listeners.go)
 		if err != nil {
 			putFrameBuf(bufp, frame)
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil && !w.failed.Load() {

@@ -165,6 +165,16 @@ func (b *Broker) secureConn(ctx context.Context, c net.Conn, l *listener, info *
 	return tc, true
 }
 
+// maxFrame is the largest request frame the connection may send next: on a SASL listener,
+// before authentication, sasl.server.max.receive.size (Kafka's bound on what an
+// unauthenticated client may make the broker read); else socket.request.max.bytes.
+func (b *Broker) maxFrame(info *ConnInfo) int32 {
+	if l := info.sec.listener; l != nil && l.SASLEnabled() && !info.sec.authenticated {
+		return min(b.settings.Security.SASLMaxReceiveSize, b.settings.SocketRequestMax)
+	}
+	return b.settings.SocketRequestMax
+}
+
 // advertisedFor is the host and port a client on this connection is told to connect to: the
 // advertised address of the listener it came in on.
 func (b *Broker) advertisedFor(info *ConnInfo) (string, int32) {

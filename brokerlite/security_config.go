@@ -65,6 +65,9 @@ type SecuritySettings struct {
 	SuperUsers []string
 	// AllowEveryoneIfNoACLFound is allow.everyone.if.no.acl.found.
 	AllowEveryoneIfNoACLFound bool
+	// SASLMaxReceiveSize is sasl.server.max.receive.size: the largest frame a client may
+	// send on a SASL listener before it has authenticated.
+	SASLMaxReceiveSize int32
 }
 
 // securityConfigKeys are the broker-wide security properties brokerlite understands (the
@@ -88,6 +91,7 @@ var securityConfigKeys = []ConfigKey{
 	{Name: "principal.builder.class", Default: "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder", Doc: "only Kafka's default principal builder", ReadOnly: true},
 	{Name: "sasl.enabled.mechanisms", Default: "", Doc: "PLAIN, SCRAM-SHA-256 and/or SCRAM-SHA-512; required on SASL listeners (Kafka's default GSSAPI is not supported)", ReadOnly: true},
 	{Name: "sasl.jaas.config", Default: "", Doc: "the PlainLoginModule line with user_<name>=\"<password>\" options for PLAIN", ReadOnly: true, Sensitive: true},
+	{Name: "sasl.server.max.receive.size", Default: "524288", Doc: "largest request a client may send on a SASL listener before it has authenticated (a larger one closes the connection)", ReadOnly: true},
 	{Name: "sasl.mechanism.inter.broker.protocol", Default: "GSSAPI", Doc: "accepted: one node has no inter-broker traffic", ReadOnly: true},
 	{Name: "security.inter.broker.protocol", Default: "PLAINTEXT", Doc: "accepted: one node has no inter-broker traffic", ReadOnly: true},
 	{Name: "inter.broker.listener.name", Default: "", Doc: "accepted when it names a listener: one node has no inter-broker traffic", ReadOnly: true},
@@ -430,6 +434,11 @@ func parseSecurity(s *Settings, props map[string]string) error {
 	if !s.Security.AuthorizerEnabled && (len(s.Security.SuperUsers) > 0 || props["allow.everyone.if.no.acl.found"] != "") {
 		return errors.New("super.users and allow.everyone.if.no.acl.found need authorizer.class.name=" + StandardAuthorizerClass + ": without an authorizer every client may do everything")
 	}
+	n, err := strconv.ParseInt(get("sasl.server.max.receive.size"), 10, 32)
+	if err != nil || n < 1024 {
+		return fmt.Errorf("sasl.server.max.receive.size=%q must be a 32-bit integer >= 1024", get("sasl.server.max.receive.size"))
+	}
+	s.Security.SASLMaxReceiveSize = int32(n)
 	if v := get("sasl.mechanism.inter.broker.protocol"); v != "" && v != "GSSAPI" && !knownMechLower(strings.ToLower(v)) {
 		return fmt.Errorf("sasl.mechanism.inter.broker.protocol=%s: not a supported mechanism", v)
 	}

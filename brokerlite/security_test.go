@@ -3,6 +3,7 @@ package brokerlite
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"github.com/rivulet-io/rivulet/internal/testpki"
 	"log/slog"
@@ -353,4 +354,30 @@ func splitHostPortInt(t *testing.T, addr string) (string, int32) {
 		t.Fatal(err)
 	}
 	return h, int32(n)
+}
+
+// TestSASLListenerBoundsUnauthenticatedFrames: before authentication a SASL listener reads
+// no frame above sasl.server.max.receive.size; the connection is closed instead.
+func TestSASLListenerBoundsUnauthenticatedFrames(t *testing.T) {
+	b := saslBroker(t, "sasl.server.max.receive.size", "4096")
+	c, err := net.Dial("tcp", b.ListenerAddr("SASL_PLAINTEXT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	frame := make([]byte, 4+8192)
+	binary.BigEndian.PutUint32(frame, 8192)
+	if _, err := c.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := c.Read(make([]byte, 16)); err == nil {
+		t.Fatalf("read %d bytes: the connection is still open", n)
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the connection was not closed")
+	}
+	// A client that authenticates first is served as usual.
+	if err := pingErr(t, b.ListenerAddr("SASL_PLAINTEXT"), kgo.SASL(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism())); err != nil {
+		t.Fatal(err)
+	}
 }
