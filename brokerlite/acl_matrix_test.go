@@ -245,6 +245,31 @@ func TestACLMatrix(t *testing.T) {
 		t.Errorf("alice sees %v, want t and alice-new", got)
 	}
 
+	// KIP-430: the operations alice may perform on t, and admin on the cluster.
+	mreq := kmsg.NewPtrMetadataRequest()
+	mreq.IncludeTopicAuthorizedOperations, mreq.IncludeClusterAuthorizedOperations = true, true
+	mt := kmsg.NewMetadataRequestTopic()
+	mt.Topic = kmsg.StringPtr("t")
+	mreq.Topics = append(mreq.Topics, mt)
+	mresp, err := mreq.RequestWith(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOps := int32(1<<3 | 1<<4 | 1<<8 | 1<<10 | 1<<11) // READ, WRITE, DESCRIBE (implied), DESCRIBE_CONFIGS, ALTER_CONFIGS
+	if len(mresp.Topics) != 1 || mresp.Topics[0].AuthorizedOperations != wantOps {
+		t.Errorf("alice's operations on t: %+v, want %b", mresp.Topics, wantOps)
+	}
+	dreq := kmsg.NewPtrDescribeClusterRequest()
+	dreq.IncludeClusterAuthorizedOperations = true
+	dresp, err := dreq.RequestWith(ctx, userClient(t, b, "admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A super user: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
+	if want := int32(1<<5 | 1<<7 | 1<<8 | 1<<9 | 1<<10 | 1<<11 | 1<<12); dresp.ClusterAuthorizedOperations != want {
+		t.Errorf("admin's cluster operations: %b, want %b", dresp.ClusterAuthorizedOperations, want)
+	}
+
 	// A DENY wins over the ALLOW.
 	grant(kadm.NewACLs().Deny("User:alice").Topics("t").Operations(kadm.OpRead).ResourcePatternType(lit))
 	if got := fetchCode(alice); got != kerr.TopicAuthorizationFailed.Code {

@@ -116,8 +116,21 @@ func (b *Broker) callSecured(ctx context.Context, fn handlerFunc, info *ConnInfo
 		return denied, nil
 	}
 	resp, err := b.callHandler(ctx, fn, info, req)
-	if err != nil || resp == nil || after == nil {
+	if err != nil || resp == nil {
 		return resp, err
+	}
+	switch key {
+	case kmsg.Metadata, kmsg.DescribeGroups, kmsg.DescribeCluster:
+		next := after
+		after = func(r kmsg.Response) {
+			if next != nil {
+				next(r)
+			}
+			fillAuthorizedOps(b, info, req, r)
+		}
+	}
+	if after == nil {
+		return resp, nil
 	}
 	if pr, ok := resp.(*pendingResponse); ok {
 		wait := pr.wait
