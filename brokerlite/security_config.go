@@ -467,6 +467,9 @@ func checkSecurityKeysApply(ls []ListenerSettings, props map[string]string) erro
 		if rest, ok := strings.CutPrefix(k, "listener.name."); ok {
 			name, sub, _ := strings.Cut(rest, ".")
 			l := byName[name]
+			if l == nil && byName[strings.ToLower(name)] != nil {
+				return fmt.Errorf("%s: write the listener name in lower case, as Kafka reads it: listener.name.%s.%s", k, strings.ToLower(name), sub)
+			}
 			if l == nil {
 				return fmt.Errorf("%s: there is no listener %s in listeners", k, strings.ToUpper(name))
 			}

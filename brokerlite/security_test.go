@@ -58,6 +58,7 @@ func TestSecurityRefusesWhatItDoesNotImplement(t *testing.T) {
 		{map[string]string{"ssl.client.auth": "required"}, "ssl.client.auth"},
 		{map[string]string{"sasl.enabled.mechanisms": "PLAIN"}, "sasl.enabled.mechanisms"},
 		{map[string]string{"listener.name.client.ssl.client.auth": "required"}, "listener.name.client.ssl.client.auth"},
+		{map[string]string{"listener.name.PLAINTEXT.ssl.client.auth": "required"}, "lower case"},
 		{map[string]string{"listeners": "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0", "ssl.keystore.location": "/nonexistent.pem",
 			"listener.name.plaintext.ssl.client.auth": "required"}, "listener.name.plaintext.ssl.client.auth"},
 	}
