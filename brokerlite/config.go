@@ -151,21 +151,24 @@ var brokerKeyIndex = func() map[string]*ConfigKey {
 // Settings is a Config parsed and validated: the typed values the broker runs with.
 // Durations are in milliseconds, as in Kafka's properties.
 type Settings struct {
-	NodeID              int32              // broker.id / node.id
-	ClusterID           string             // cluster.id (first start only)
-	ListenAddr          string             // host:port of the first listener
-	AdvertisedAddr      string             // host:port advertised for the first listener, or "" for the bound address
-	Listeners           []ListenerSettings // every listener, with its protocol, TLS and SASL settings
-	Security            SecuritySettings   // the authorizer's settings
-	LogDirs             []string           // log.dirs or log.dir
-	NumPartitions       int32              // num.partitions
-	DefaultReplication  int16              // default.replication.factor
-	AutoCreateTopics    bool               // auto.create.topics.enable
-	DeleteTopicEnable   bool               // delete.topic.enable
-	MessageMaxBytes     int32              // message.max.bytes
-	SocketRequestMax    int32              // socket.request.max.bytes
-	SocketSendBuffer    int                // socket.send.buffer.bytes
-	SocketReceiveBuffer int                // socket.receive.buffer.bytes
+	NodeID              int32    // broker.id / node.id
+	ClusterID           string   // cluster.id (first start only)
+	ListenAddr          string   // host:port of the first listener
+	AdvertisedAddr      string   // host:port advertised for the first listener, or "" for the bound address
+	LogDirs             []string // log.dirs or log.dir
+	NumPartitions       int32    // num.partitions
+	DefaultReplication  int16    // default.replication.factor
+	AutoCreateTopics    bool     // auto.create.topics.enable
+	DeleteTopicEnable   bool     // delete.topic.enable
+	MessageMaxBytes     int32    // message.max.bytes
+	SocketRequestMax    int32    // socket.request.max.bytes
+	SocketSendBuffer    int      // socket.send.buffer.bytes
+	SocketReceiveBuffer int      // socket.receive.buffer.bytes
+
+	// Listeners are every listener with its protocol, TLS and SASL settings; Security holds
+	// the authorizer's settings (security_config.go).
+	Listeners []ListenerSettings
+	Security  SecuritySettings
 
 	RetentionMs            int64   // log.retention.ms / minutes / hours
 	RetentionBytes         int64   // log.retention.bytes
