@@ -84,14 +84,22 @@ func (b *Broker) closeListeners() {
 }
 
 // warnOpenListener logs a warning for a listener reachable beyond this machine that does
-// not authenticate its clients.
+// not authenticate its clients, or that takes PLAIN passwords without TLS.
 func (b *Broker) warnOpenListener(l *listener) {
-	authenticated := l.SASLEnabled() || (l.TLS != nil && l.TLS.ClientAuth == auth.ClientAuthRequired)
-	if authenticated {
-		return
-	}
 	host, _, _ := net.SplitHostPort(l.ln.Addr().String())
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return
+	}
+	if l.Protocol == ProtocolSASLPlaintext {
+		for _, m := range l.SASLMechanisms {
+			if m == "PLAIN" {
+				b.logger.Warn("listener takes PLAIN passwords without TLS from beyond this machine: they cross the network in clear (use SASL_SSL, or SCRAM)",
+					"listener", l.Name, "addr", l.ln.Addr().String())
+			}
+		}
+	}
+	authenticated := l.SASLEnabled() || (l.TLS != nil && l.TLS.ClientAuth == auth.ClientAuthRequired)
+	if authenticated {
 		return
 	}
 	b.logger.Warn("listener is reachable beyond this machine without authentication: anyone who can connect may read and write every topic"+

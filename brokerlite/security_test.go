@@ -97,27 +97,33 @@ func (s *syncBuffer) String() string {
 
 func TestOpenListenerWarns(t *testing.T) {
 	var logs syncBuffer
+	const open, clear = "level=WARN msg=\"listener is reachable beyond this machine without authentication", "level=WARN msg=\"listener takes PLAIN passwords without TLS"
 	for _, c := range []struct {
 		listeners string
-		warn      bool
+		props     []string
+		warn      string // "" for none
 	}{
-		{"PLAINTEXT://0.0.0.0:0", true},
-		{"PLAINTEXT://127.0.0.1:0", false},
+		{"PLAINTEXT://0.0.0.0:0", nil, open},
+		{"PLAINTEXT://127.0.0.1:0", nil, ""},
+		{"SASL_PLAINTEXT://0.0.0.0:0", []string{"sasl.enabled.mechanisms", "PLAIN", "sasl.jaas.config", plainJAAS}, clear},
+		{"SASL_PLAINTEXT://0.0.0.0:0", []string{"sasl.enabled.mechanisms", "SCRAM-SHA-256"}, ""},
+		{"SASL_PLAINTEXT://127.0.0.1:0", []string{"sasl.enabled.mechanisms", "PLAIN", "sasl.jaas.config", plainJAAS}, ""},
 	} {
 		logs.mu.Lock()
 		logs.buf.Reset()
 		logs.mu.Unlock()
-		b, err := Start(context.Background(), Config{
-			Properties: map[string]string{"log.dirs": t.TempDir(), "listeners": c.listeners},
-			Logger:     slog.New(slog.NewTextHandler(&logs, nil)),
-		})
+		props := map[string]string{"log.dirs": t.TempDir(), "listeners": c.listeners}
+		for i := 0; i+1 < len(c.props); i += 2 {
+			props[c.props[i]] = c.props[i+1]
+		}
+		b, err := Start(context.Background(), Config{Properties: props, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
 		closeBroker(t, b)
-		got := strings.Contains(logs.String(), "level=WARN msg=\"listener is reachable beyond this machine without authentication")
-		if got != c.warn {
-			t.Errorf("listeners=%s: warning logged %v, want %v\n%s", c.listeners, got, c.warn, logs.String())
+		got := logs.String()
+		if c.warn != "" && !strings.Contains(got, c.warn) || c.warn == "" && strings.Contains(got, "level=WARN") {
+			t.Errorf("listeners=%s %v: want warning %q, logs:\n%s", c.listeners, c.props, c.warn, got)
 		}
 	}
 }
