@@ -388,3 +388,18 @@ func TestSASLListenerBoundsUnauthenticatedFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestACLAPIsWithoutAuthorizer: without authorizer.class.name the ACL APIs answer
+// SECURITY_DISABLED, as Kafka.
+func TestACLAPIsWithoutAuthorizer(t *testing.T) {
+	b := startBroker(t, "")
+	adm := kadm.NewClient(newClient(t, b))
+	described, err := adm.DescribeACLs(testCtx(t), kadm.NewACLs().AnyResource().Allow().AllowHosts().Operations(kadm.OpAny).ResourcePatternType(kadm.ACLPatternAny))
+	if err != nil || len(described) == 0 || !errors.Is(described[0].Err, kerr.SecurityDisabled) {
+		t.Fatalf("DescribeAcls: %v %+v, want SECURITY_DISABLED", err, described)
+	}
+	res, err := adm.CreateACLs(testCtx(t), kadm.NewACLs().Allow("User:a").Topics("t").Operations(kadm.OpRead).ResourcePatternType(kadm.ACLPatternLiteral))
+	if err != nil || len(res) != 1 || !errors.Is(res[0].Err, kerr.SecurityDisabled) {
+		t.Fatalf("CreateAcls: %v %+v, want SECURITY_DISABLED", err, res)
+	}
+}
