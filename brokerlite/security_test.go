@@ -155,6 +155,11 @@ func TestDescribeConfigsHidesSecrets(t *testing.T) {
 			if c.Value != nil && (strings.Contains(*c.Value, "admin-secret") || strings.Contains(*c.Value, "PRIVATE KEY")) {
 				t.Errorf("%s leaks a secret: %q", c.Key, *c.Value)
 			}
+			for _, syn := range c.Synonyms {
+				if syn.Value != nil && (strings.Contains(*syn.Value, "admin-secret") || strings.Contains(*syn.Value, "PRIVATE KEY")) {
+					t.Errorf("synonym %s of %s leaks a secret", syn.Key, c.Key)
+				}
+			}
 		}
 	}
 	if seen != 3 {
