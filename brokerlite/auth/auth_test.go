@@ -215,3 +215,19 @@ func TestScramCredentialsMatchLibraryClient(t *testing.T) {
 		t.Fatal("the credential file holds a password")
 	}
 }
+
+func TestParseJAASErrorsDoNotQuoteSecrets(t *testing.T) {
+	for _, bad := range []string{
+		`org.Foo required password=top secret;`,
+		`org.Foo required password="top-secret";x`,
+		`org.Foo required user_a="top-secret" top-secret`,
+	} {
+		_, err := ParseJAAS(bad)
+		if err == nil {
+			t.Fatalf("ParseJAAS(%q) accepted", bad)
+		}
+		if strings.Contains(err.Error(), "secret") {
+			t.Errorf("the error quotes the value: %v", err)
+		}
+	}
+}

@@ -17,7 +17,8 @@ type JAAS struct {
 }
 
 // ParseJAAS reads a sasl.jaas.config value holding exactly one login module. Values may be
-// quoted with double quotes (a backslash escapes the next character) or bare.
+// quoted with double quotes (a backslash escapes the next character) or bare. Errors never
+// quote the value, which holds passwords.
 func ParseJAAS(s string) (JAAS, error) {
 	j := JAAS{Options: map[string]string{}}
 	in := strings.TrimSpace(s)
@@ -48,17 +49,18 @@ func ParseJAAS(s string) (JAAS, error) {
 		}
 		if in[0] == ';' {
 			if rest := strings.TrimSpace(in[1:]); rest != "" {
-				return JAAS{}, fmt.Errorf("auth: sasl.jaas.config: only one login module is supported, found more after ';': %.20q", rest)
+				return JAAS{}, errors.New("auth: sasl.jaas.config: only one login module is supported, found more text after ';'")
 			}
 			return j, nil
 		}
 		eq := strings.IndexByte(in, '=')
 		if eq <= 0 {
-			return JAAS{}, fmt.Errorf("auth: sasl.jaas.config: expected key=value near %.20q", in)
+			// The text is not quoted back: it may hold a password.
+			return JAAS{}, fmt.Errorf("auth: sasl.jaas.config: expected key=value at character %d", len(s)-len(in))
 		}
 		key := strings.TrimSpace(in[:eq])
 		if strings.ContainsAny(key, " \t\"") {
-			return JAAS{}, fmt.Errorf("auth: sasl.jaas.config: bad option name %q", key)
+			return JAAS{}, fmt.Errorf("auth: sasl.jaas.config: bad option name at character %d (quote values that hold spaces)", len(s)-len(in))
 		}
 		in = in[eq+1:]
 		var val strings.Builder
