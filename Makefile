@@ -11,15 +11,16 @@ FUZZTIME  ?= 10s
 # Upper bound for the whole test run; the suite should stay well under it on 2 cores.
 TESTTIMEOUT ?= 25m
 
-.PHONY: all build test tools lint unit franz-go-suite fuzz-smoke bench demo clean
+.PHONY: all build test tools lint unit franz-go-suite franz-go-scram fuzz-smoke bench demo clean
 
 all: build
 
 build:
 	$(GO) build ./...
 
-## test: install tools, lint, run every test with the race detector, franz-go's own transaction tests against `rivulet broker`, then each fuzz target briefly.
-test: tools lint unit franz-go-suite fuzz-smoke
+## test: install tools, lint, run every test with the race detector, franz-go's own transaction
+## and SCRAM tests against `rivulet broker`, then each fuzz target briefly.
+test: tools lint unit franz-go-suite franz-go-scram fuzz-smoke
 
 tools:
 	@bash scripts/install-tools.sh
@@ -36,6 +37,10 @@ unit:
 ## franz-go-suite: franz-go's pkg/kgo transaction and group ETL tests against a `rivulet broker` (scripts/franz-go-suite.sh).
 franz-go-suite:
 	@GO=$(GO) bash scripts/franz-go-suite.sh
+
+## franz-go-scram: franz-go's own pkg/kgo SCRAM tests against a `rivulet broker` (scripts/franz-go-scram.sh).
+franz-go-scram:
+	@GO=$(GO) bash scripts/franz-go-scram.sh
 
 ## fuzz-smoke: runs every Fuzz* target for FUZZTIME, one at a time (scripts/fuzz-smoke.sh says how it treats Go's fuzz deadline flake).
 fuzz-smoke:

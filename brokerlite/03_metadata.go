@@ -8,8 +8,8 @@ package brokerlite
 // internal topics are flagged. An unknown topic is created when auto.create.topics.enable is
 // set and the request allows it (always before v4), with num.partitions partitions, and
 // described at once (Kafka answers LEADER_NOT_AVAILABLE first; a ready answer is simpler for
-// clients and equally valid). Authorized operations are not computed (no ACLs): the field
-// keeps its "not requested" default.
+// clients and equally valid). Authorized operations are computed with an authorizer
+// (authz_ops.go); without one the field keeps its "not requested" default.
 
 import (
 	"context"
@@ -20,10 +20,10 @@ import (
 
 func init() { registerHandler(kmsg.Metadata, 0, 12, handleMetadata) }
 
-func handleMetadata(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
+func handleMetadata(_ context.Context, b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.MetadataRequest)
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
-	host, port := b.advertisedHostPort()
+	host, port := b.advertisedFor(info)
 	br := kmsg.NewMetadataResponseBroker()
 	br.NodeID, br.Host, br.Port = b.nodeID, host, port
 	resp.Brokers = []kmsg.MetadataResponseBroker{br}

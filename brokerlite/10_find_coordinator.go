@@ -18,10 +18,10 @@ import (
 
 func init() { registerHandler(kmsg.FindCoordinator, 0, 4, handleFindCoordinator) }
 
-func handleFindCoordinator(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
+func handleFindCoordinator(_ context.Context, b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.FindCoordinatorRequest)
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
-	host, port := b.advertisedHostPort()
+	host, port := b.advertisedFor(info)
 	answer := func() (nodeID int32, h string, p int32, code int16, msg *string) {
 		switch {
 		case req.CoordinatorType != 0 && req.CoordinatorType != 1:

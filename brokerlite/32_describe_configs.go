@@ -119,7 +119,10 @@ func describeBrokerConfigs(b *Broker, req *kmsg.DescribeConfigsRequest, rr kmsg.
 					continue
 				}
 				cs := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
-				cs.Name, cs.Value, cs.Source = name, kmsg.StringPtr(sv), kmsg.ConfigSourceDefaultConfig
+				cs.Name, cs.Source = name, kmsg.ConfigSourceDefaultConfig
+				if !key.Sensitive {
+					cs.Value = kmsg.StringPtr(sv)
+				}
 				if sexp {
 					cs.Source = kmsg.ConfigSourceStaticBrokerConfig
 				}

@@ -15,7 +15,7 @@ import (
 
 func init() { registerHandler(kmsg.DescribeCluster, 0, 1, handleDescribeCluster) }
 
-func handleDescribeCluster(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
+func handleDescribeCluster(_ context.Context, b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.DescribeClusterRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
 	resp.EndpointType = 1
@@ -24,7 +24,7 @@ func handleDescribeCluster(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.
 		resp.ErrorMessage = kmsg.StringPtr("brokerlite serves only broker endpoints (endpoint type 1)")
 		return resp, nil
 	}
-	host, port := b.advertisedHostPort()
+	host, port := b.advertisedFor(info)
 	resp.ClusterID = b.clusterID
 	resp.ControllerID = b.nodeID
 	br := kmsg.NewDescribeClusterResponseBroker()

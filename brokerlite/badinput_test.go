@@ -240,9 +240,9 @@ func TestProduceAcksRaw(t *testing.T) {
 }
 
 func TestHandlerPanicClosesOnlyThatConnection(t *testing.T) {
-	key := kmsg.DescribeACLs // not served by brokerlite: borrowed for this test
+	key := kmsg.ElectLeaders // not served by brokerlite: borrowed for this test
 	if _, ok := handlers[int16(key)]; ok {
-		t.Fatal("DescribeACLs is served now: borrow another unserved key for this test")
+		t.Fatal("ElectLeaders is served now: borrow another unserved key for this test")
 	}
 	registerHandler(key, 0, 3, func(context.Context, *Broker, *ConnInfo, kmsg.Request) (kmsg.Response, error) {
 		panic("boom")
@@ -253,7 +253,7 @@ func TestHandlerPanicClosesOnlyThatConnection(t *testing.T) {
 		delete(handlers, int16(key))
 	})
 	rc := dialRaw(t, b)
-	req := kmsg.NewPtrDescribeACLsRequest()
+	req := kmsg.NewPtrElectLeadersRequest()
 	req.Version = 1
 	rc.send(req, 1)
 	rc.expectClosed("handler panic")

@@ -90,6 +90,8 @@ type ConnInfo struct {
 	heldBuf    []byte
 	// reserved is what the request being handled reserved of queued.max.response.bytes.
 	reserved int64
+	// sec is the connection's listener, principal and SASL state (listeners.go).
+	sec connSecurity
 }
 
 // takeRecordBuf returns an empty buffer for a Fetch answer's records and marks it held by
@@ -140,6 +142,11 @@ type Broker struct {
 	closeErr error
 	closed   chan struct{}
 	once     sync.Once
+
+	// listeners are every listener (ln, host and port are the first one's); auth holds the
+	// credentials and the authorizer (listeners.go, security.go).
+	listeners []*listener
+	auth      *brokerAuth
 
 	// groups is owned by groups.go (the group coordinator); nil until groupsHook.start.
 	groups any
@@ -214,49 +221,34 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		return fail(err)
 	}
 
-	ln, err := net.Listen("tcp", settings.ListenAddr)
-	if err != nil {
-		if isAddrInUse(err) {
-			return fail(fmt.Errorf("brokerlite: listen on %s: address already in use: another broker on %s? pass --override listeners=PLAINTEXT://%s: %w",
-				settings.ListenAddr, settings.ListenAddr, nextPort(settings.ListenAddr), err))
-		}
-		return fail(fmt.Errorf("brokerlite: listen on %s: %w", settings.ListenAddr, err))
+	if b.auth, err = openBrokerAuth(b); err != nil {
+		return fail(err)
 	}
-	b.ln = ln
-	adv := settings.AdvertisedAddr
-	if adv == "" {
-		adv = ln.Addr().String()
+	if err := b.bindListeners(); err != nil {
+		return fail(err)
 	}
-	h, p, _ := net.SplitHostPort(adv)
-	if p == "0" {
-		_, p, _ = net.SplitHostPort(ln.Addr().String())
-	}
-	if h == "" || h == "0.0.0.0" || h == "::" {
-		if hn, err := os.Hostname(); err == nil {
-			h = hn
-		}
-	}
-	pn, _ := strconv.Atoi(p)
-	b.host, b.port = h, int32(pn)
 
 	if groupsHook.start != nil {
 		if err := groupsHook.start(ctx, b); err != nil {
-			_ = ln.Close()
+			b.closeListeners()
 			return fail(fmt.Errorf("brokerlite: starting group coordinator: %w", err))
 		}
 	}
 	if err := startTxnCoordinator(ctx, b); err != nil {
-		_ = ln.Close()
+		b.closeListeners()
 		if groupsHook.stop != nil {
 			groupsHook.stop(b)
 		}
 		return fail(err)
 	}
 
-	b.wg.Add(2)
-	go b.acceptLoop()
+	b.wg.Add(1)
 	go b.releaseMemoryAfterBursts()
-	logger.Info("broker started", "addr", ln.Addr().String(), "advertised", net.JoinHostPort(b.host, strconv.Itoa(int(b.port))),
+	for _, l := range b.listeners {
+		b.wg.Add(1)
+		go b.acceptLoop(l)
+	}
+	logger.Info("broker started", "addr", b.ln.Addr().String(), "listeners", b.listenerSummary(), "advertised", net.JoinHostPort(b.host, strconv.Itoa(int(b.port))),
 		"node.id", b.nodeID, "cluster.id", b.clusterID, "log.dirs", settings.LogDirs, "topics", b.topics.count())
 	return b, nil
 }
@@ -291,7 +283,7 @@ func (b *Broker) Close(ctx context.Context) error {
 			_ = c.Close()
 		}
 		b.connMu.Unlock()
-		_ = b.ln.Close()
+		b.closeListeners()
 		b.cancel()
 		done := make(chan struct{})
 		go func() { b.wg.Wait(); close(done) }()

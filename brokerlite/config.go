@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,8 +22,10 @@ import (
 // the most used are:
 //
 //	broker.id / node.id               this broker's node id (default 0)
-//	listeners                         PLAINTEXT://host:port to listen on (default PLAINTEXT://127.0.0.1:9092; port 0 picks a free port)
-//	advertised.listeners              the address clients are told to use (default: the listener's actual address)
+//	listeners                         NAME://host:port[,...] to listen on (default PLAINTEXT://127.0.0.1:9092; port 0 picks a free port)
+//	advertised.listeners              the address each listener's clients are told (default: its actual address)
+//	listener.security.protocol.map    listener name to PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+//	ssl.*, sasl.*, authorizer.class.name, super.users   TLS, SASL and ACLs (docs/security.md)
 //	log.dirs / log.dir                where partition logs and metadata live (default <tmp>/rivulet-logs)
 //	num.partitions                    partitions of an auto-created topic (default 1)
 //	default.replication.factor        must be 1: brokerlite is one node
@@ -71,9 +72,9 @@ var brokerKeys = append([]ConfigKey{
 	{Name: "node.id", Default: "0", Doc: "this broker's node id (KRaft name of broker.id)", ReadOnly: true},
 	{Name: "process.roles", Default: "broker,controller", Doc: "accepted for compatibility; brokerlite is always its own controller", ReadOnly: true},
 	{Name: "cluster.id", Default: "", Doc: "the cluster id to use on first start; later starts read it from meta.properties", ReadOnly: true},
-	{Name: "listeners", Default: "PLAINTEXT://127.0.0.1:9092", Doc: "the one PLAINTEXT listener, host:port; port 0 picks a free port (Rivulet default: loopback)", ReadOnly: true},
-	{Name: "advertised.listeners", Default: "", Doc: "the address clients are told in Metadata; default: the bound listener address", ReadOnly: true},
-	{Name: "listener.security.protocol.map", Default: "PLAINTEXT:PLAINTEXT", Doc: "only PLAINTEXT is supported", ReadOnly: true},
+	{Name: "listeners", Default: "PLAINTEXT://127.0.0.1:9092", Doc: "NAME://host:port[,...]: the listeners to serve; port 0 picks a free port (Rivulet default: loopback)", ReadOnly: true},
+	{Name: "advertised.listeners", Default: "", Doc: "NAME://host:port[,...]: the address each listener's clients are told in Metadata; default: the bound address", ReadOnly: true},
+	{Name: "listener.security.protocol.map", Default: "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", Doc: "listener name to security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)", ReadOnly: true},
 	{Name: "log.dirs", Default: "", Doc: "comma-separated data directories; the first holds broker metadata (default: log.dir)", ReadOnly: true},
 	{Name: "log.dir", Default: defaultLogDir(), Doc: "data directory used when log.dirs is unset", ReadOnly: true},
 	{Name: "num.partitions", Default: "1", Doc: "partitions of an auto-created topic, and of CreateTopics with num_partitions=-1"},
@@ -132,7 +133,7 @@ var brokerKeys = append([]ConfigKey{
 	{Name: "transaction.state.log.replication.factor", Default: "1", Doc: "must be 1 on one node", ReadOnly: true},
 	{Name: "transaction.state.log.min.isr", Default: "1", Doc: "must be 1 on one node", ReadOnly: true},
 	{Name: "producer.id.expiration.ms", Default: "86400000", Doc: "how long idempotent producer state is kept after its last write"},
-}, limitKeys...)
+}, append(limitKeys, securityConfigKeys...)...)
 
 // BrokerConfigKeys returns every broker property brokerlite understands, sorted by name.
 func BrokerConfigKeys() []ConfigKey {
@@ -156,8 +157,8 @@ var brokerKeyIndex = func() map[string]*ConfigKey {
 type Settings struct {
 	NodeID              int32    // broker.id / node.id
 	ClusterID           string   // cluster.id (first start only)
-	ListenAddr          string   // host:port from listeners
-	AdvertisedAddr      string   // host:port from advertised.listeners, or "" for the bound address
+	ListenAddr          string   // host:port of the first listener
+	AdvertisedAddr      string   // host:port advertised for the first listener, or "" for the bound address
 	LogDirs             []string // log.dirs or log.dir
 	NumPartitions       int32    // num.partitions
 	DefaultReplication  int16    // default.replication.factor
@@ -167,6 +168,11 @@ type Settings struct {
 	SocketRequestMax    int32    // socket.request.max.bytes
 	SocketSendBuffer    int      // socket.send.buffer.bytes
 	SocketReceiveBuffer int      // socket.receive.buffer.bytes
+
+	// Listeners are every listener with its protocol, TLS and SASL settings; Security holds
+	// the authorizer's settings (security_config.go).
+	Listeners []ListenerSettings
+	Security  SecuritySettings
 
 	RetentionMs            int64   // log.retention.ms / minutes / hours
 	RetentionBytes         int64   // log.retention.bytes
@@ -225,6 +231,9 @@ func ParseSettings(cfg Config) (Settings, []string, error) {
 	var unknown []string
 	for k, v := range cfg.Properties {
 		if _, ok := brokerKeyIndex[k]; !ok {
+			if isSecurityKey(k) {
+				continue // parseSecurity accepts it or refuses to start
+			}
 			unknown = append(unknown, k)
 			continue
 		}
@@ -244,25 +253,8 @@ func ParseSettings(cfg Config) (Settings, []string, error) {
 	}
 	s.ClusterID, _ = s.value("cluster.id")
 
-	lis, _ := s.value("listeners")
-	addr, err := parseListener(lis)
-	if err != nil {
-		p.fail(fmt.Errorf("listeners: %w", err))
-	}
-	s.ListenAddr = addr
-	if adv, ok := s.value("advertised.listeners"); ok && adv != "" {
-		a, err := parseListener(adv)
-		if err != nil {
-			p.fail(fmt.Errorf("advertised.listeners: %w", err))
-		}
-		s.AdvertisedAddr = a
-	}
-	if spm, _ := s.value("listener.security.protocol.map"); spm != "" {
-		for _, part := range strings.Split(spm, ",") {
-			if kv := strings.SplitN(strings.TrimSpace(part), ":", 2); len(kv) == 2 && kv[1] != "PLAINTEXT" {
-				p.fail(fmt.Errorf("listener.security.protocol.map: only PLAINTEXT is supported, got %q", part))
-			}
-		}
+	if err := parseSecurity(&s, cfg.Properties); err != nil {
+		p.fail(err)
 	}
 
 	dirs, _ := s.value("log.dirs")
@@ -467,29 +459,6 @@ func (p *settingsParser) duration(msKey, minKey, hourKey string) int64 {
 		return -1
 	}
 	return n * 3_600_000
-}
-
-// parseListener turns "PLAINTEXT://host:port" (or a bare host:port) into host:port.
-func parseListener(v string) (string, error) {
-	v = strings.TrimSpace(v)
-	if strings.Contains(v, ",") {
-		return "", fmt.Errorf("%q lists several listeners; brokerlite serves exactly one PLAINTEXT listener", v)
-	}
-	if i := strings.Index(v, "://"); i >= 0 {
-		name := v[:i]
-		if name != "PLAINTEXT" {
-			return "", fmt.Errorf("listener %q: only PLAINTEXT is supported", name)
-		}
-		v = v[i+3:]
-	}
-	host, port, err := net.SplitHostPort(v)
-	if err != nil {
-		return "", fmt.Errorf("%q is not host:port: %w", v, err)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return "", fmt.Errorf("%q: bad port %q", v, port)
-	}
-	return net.JoinHostPort(host, port), nil
 }
 
 func validCleanupPolicy(v string) error {

@@ -23,11 +23,11 @@ import (
 
 // acceptLoop accepts connections until the listener closes. Each connection gets one
 // goroutine, owned by the broker's WaitGroup.
-func (b *Broker) acceptLoop() {
+func (b *Broker) acceptLoop(l *listener) {
 	defer b.wg.Done()
 	var delay time.Duration
 	for {
-		c, err := b.ln.Accept()
+		c, err := l.ln.Accept()
 		if err != nil {
 			if b.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
@@ -78,7 +78,7 @@ func (b *Broker) acceptLoop() {
 		}
 		go func() {
 			defer b.wg.Done()
-			b.serveConn(b.ctx, c)
+			b.serveConn(b.ctx, c, l)
 			b.connMu.Lock()
 			delete(b.conns, c)
 			b.connMu.Unlock()
@@ -104,10 +104,14 @@ const maxPipelined = 16
 // Answers still leave in request order, as Kafka guarantees. serveConn returns, after its
 // writer has stopped, when the client goes away, on a protocol error (after a log line),
 // or when ctx ends.
-func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
+func (b *Broker) serveConn(ctx context.Context, c net.Conn, l *listener) {
 	defer c.Close()
 	info := &ConnInfo{Remote: c.RemoteAddr(), recordBufs: make(chan []byte, 2)} // a few free Fetch buffers, not one per pipelined request
 	log := b.logger.With("client", info.Remote.String())
+	c, ok := b.secureConn(ctx, c, l, info, log) // TLS handshake and principal (listeners.go)
+	if !ok {
+		return
+	}
 	w := &connWriter{c: c, log: log, ctx: ctx, info: info, items: make(chan outItem, maxPipelined), free: make(chan []byte, maxPipelined+1), done: make(chan struct{}),
 		b: b, drained: make(chan struct{}, 1), idle: time.Duration(b.settings.Limits.ConnectionsMaxIdleMs) * time.Millisecond}
 	dr := &deadlineReader{c: c, idle: w.idle, stall: time.Duration(b.settings.Limits.RequestReadTimeoutMs) * time.Millisecond,
@@ -135,7 +139,7 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 			}
 		}
 		bufp := frameBufPool.Get().(*[]byte)
-		frame, gated, err := b.readRequestFrame(ctx, r, dr, (*bufp)[:0])
+		frame, gated, err := b.readRequestFrame(ctx, r, dr, (*bufp)[:0], b.maxFrame(info)) // smaller before SASL authentication (listeners.go)
 		if err != nil {
 			putFrameBuf(bufp, frame)
 			switch {
@@ -537,7 +541,7 @@ func (b *Broker) dispatchFrame(ctx context.Context, info *ConnInfo, frame []byte
 		return 0, nil, fmt.Errorf("brokerlite: malformed %s v%d request: %w", kmsg.NameForKey(h.key), h.version, err)
 	}
 
-	kresp, err := b.callHandler(ctx, entry.fn, info, req)
+	kresp, err := b.callSecured(ctx, entry.fn, info, req) // authentication and ACLs (security.go)
 	if err != nil || kresp == nil {
 		return 0, nil, err
 	}

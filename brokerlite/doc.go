@@ -8,11 +8,12 @@
 // `rivulet broker`. It serves ApiVersions, Metadata, Produce, Fetch, ListOffsets, the topic
 // and config admin APIs, DeleteRecords, InitProducerId (idempotent producers) and
 // DescribeCluster; the group coordinator (package groupcoord, wired in by groups.go) adds
-// the consumer-group APIs. docs/brokerlite.md lists the versions and every deviation from
-// Kafka.
+// the consumer-group APIs. Listeners speak PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, and
+// ACLs are checked on every API when an authorizer is configured (package auth;
+// listeners.go, security.go and authz.go here; docs/security.md). docs/brokerlite.md lists
+// the versions and every deviation from Kafka.
 //
-// What it is not for: replication, several brokers, ACLs, SASL/TLS, quotas or (yet)
-// transactions. Replication factor is always 1; asking for more gets
+// What it is not for: replication, several brokers, quotas or (yet) transactions. Replication factor is always 1; asking for more gets
 // INVALID_REPLICATION_FACTOR with a pointer to a Kafka cluster. Storage itself (segments,
 // indexes, retention, compaction, fsync, recovery, sequence checks) is package partlog.
 //

@@ -386,7 +386,7 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 // under connections.max.idle.ms, for the rest under request.read.timeout.ms, and takes the
 // frame's size from queued.max.request.bytes before reading its body. It returns what it
 // took from the gate, which the caller releases once the request is handled.
-func (b *Broker) readRequestFrame(ctx context.Context, r *bufio.Reader, dr *deadlineReader, buf []byte) ([]byte, int64, error) {
+func (b *Broker) readRequestFrame(ctx context.Context, r *bufio.Reader, dr *deadlineReader, buf []byte, maxFrame int32) ([]byte, int64, error) {
 	dr.midFrame = false
 	if _, err := r.Peek(1); err != nil {
 		return buf, 0, err
@@ -400,13 +400,13 @@ func (b *Broker) readRequestFrame(ctx context.Context, r *bufio.Reader, dr *dead
 			return buf, 0, err
 		}
 		n := int64(int32(binary.BigEndian.Uint32(size)))
-		if n > 0 && n <= int64(b.settings.SocketRequestMax) {
+		if n > 0 && n <= int64(maxFrame) {
 			if gated, err = b.limits.reqGate.acquire(ctx, n); err != nil {
 				return buf, 0, err
 			}
 		}
 	}
-	frame, err := readFrame(r, buf, b.settings.SocketRequestMax)
+	frame, err := readFrame(r, buf, maxFrame)
 	if err != nil {
 		b.limits.reqGate.release(gated)
 		return frame, 0, err

@@ -231,6 +231,11 @@ type settings struct {
 	sslKey           string
 	sslTruststore    string
 	sslTruststoreTyp string
+	sslTrustCerts    string // ssl.truststore.certificates (PEM text)
+	sslKeystoreTyp   string
+	sslKeystore      string // ssl.keystore.location (PEM file: key and chain)
+	sslKeystoreChain string // ssl.keystore.certificate.chain (PEM text)
+	sslKeystoreKey   string // ssl.keystore.key (PEM text)
 	sslHostnameCheck *bool
 	saslMechanism    string
 	saslUser         *string
@@ -333,14 +338,19 @@ var propertyTable = map[string]propSpec{
 	"ssl.key.password": mapped(roleAll, func(*settings, string) error {
 		return errors.New("encrypted private keys are not supported: decrypt the key (openssl pkey -in key.pem -out plain.pem) and drop ssl.key.password")
 	}),
-	"ssl.keystore.location": mapped(roleAll, func(*settings, string) error {
-		return errors.New("keystores are not supported: give the certificate and key as PEM files with ssl.certificate.location and ssl.key.location")
+	"ssl.keystore.location": mapped(roleAll, func(s *settings, v string) error { s.sslKeystore = v; return nil }),
+	"ssl.keystore.type": mapped(roleAll, func(s *settings, v string) error {
+		if u := strings.ToUpper(v); u != "PEM" {
+			return fmt.Errorf("keystore type %s is not supported: convert it to PEM (ssl.keystore.type=PEM), or give ssl.certificate.location and ssl.key.location", v)
+		}
+		s.sslKeystoreTyp = "PEM"
+		return nil
 	}),
-	"ssl.keystore.type": mapped(roleAll, func(*settings, string) error {
-		return errors.New("keystores are not supported: use ssl.certificate.location and ssl.key.location (PEM)")
-	}),
+	"ssl.keystore.certificate.chain": mapped(roleAll, func(s *settings, v string) error { s.sslKeystoreChain = v; return nil }),
+	"ssl.keystore.key":               mapped(roleAll, func(s *settings, v string) error { s.sslKeystoreKey = v; return nil }),
+	"ssl.truststore.certificates":    mapped(roleAll, func(s *settings, v string) error { s.sslTrustCerts = v; return nil }),
 	"ssl.keystore.password": mapped(roleAll, func(*settings, string) error {
-		return errors.New("keystores are not supported: use ssl.certificate.location and ssl.key.location (PEM)")
+		return errors.New("keystore passwords are not supported: give an unencrypted PEM key (ssl.keystore.type=PEM)")
 	}),
 	"ssl.endpoint.identification.algorithm": mapped(roleAll, func(s *settings, v string) error {
 		switch strings.ToLower(v) {
@@ -777,7 +787,7 @@ func (s *settings) securityOpts() ([]kgo.Opt, error) {
 			return nil, err
 		}
 		opts = append(opts, kgo.DialTLSConfig(cfg))
-	} else if s.sslCA != "" || s.sslCert != "" || s.sslKey != "" || s.sslTruststore != "" {
+	} else if s.sslCA != "" || s.sslCert != "" || s.sslKey != "" || s.sslTruststore != "" || s.sslKeystore != "" || s.sslKeystoreChain != "" || s.sslTrustCerts != "" {
 		s.warnings = append(s.warnings, fmt.Sprintf("ssl.* properties are ignored: security.protocol is %s (want SSL or SASL_SSL)", proto))
 	}
 	if useSASL {
@@ -804,6 +814,9 @@ func (s *settings) tlsConfig() (*tls.Config, error) {
 		}
 		caFile = s.sslTruststore
 	}
+	if caFile != "" && s.sslTrustCerts != "" {
+		return nil, errors.New("client: set only one of ssl.truststore.certificates and a CA file (ssl.ca.location, ssl.truststore.location)")
+	}
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
@@ -815,7 +828,44 @@ func (s *settings) tlsConfig() (*tls.Config, error) {
 		}
 		cfg.RootCAs = pool
 	}
+	if s.sslTrustCerts != "" {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(s.sslTrustCerts)) {
+			return nil, errors.New("client: ssl.truststore.certificates holds no PEM certificate")
+		}
+		cfg.RootCAs = pool
+	}
+	keystores := 0
+	for _, set := range []bool{s.sslCert != "" || s.sslKey != "", s.sslKeystore != "", s.sslKeystoreChain != "" || s.sslKeystoreKey != ""} {
+		if set {
+			keystores++
+		}
+	}
+	if keystores > 1 {
+		return nil, errors.New("client: give the client certificate one way: ssl.certificate.location with ssl.key.location, ssl.keystore.location (PEM), or ssl.keystore.certificate.chain with ssl.keystore.key")
+	}
 	switch {
+	case s.sslKeystore != "":
+		if s.sslKeystoreTyp != "PEM" {
+			return nil, errors.New("client: ssl.keystore.location needs ssl.keystore.type=PEM (a PEM file with the key and the certificate chain; JKS and PKCS12 are not supported)")
+		}
+		data, err := os.ReadFile(s.sslKeystore)
+		if err != nil {
+			return nil, fmt.Errorf("client: ssl.keystore.location: %w", err)
+		}
+		pair, err := tls.X509KeyPair(data, data)
+		if err != nil {
+			return nil, fmt.Errorf("client: ssl.keystore.location %s: %w", s.sslKeystore, err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	case s.sslKeystoreChain != "" && s.sslKeystoreKey != "":
+		pair, err := tls.X509KeyPair([]byte(s.sslKeystoreChain), []byte(s.sslKeystoreKey))
+		if err != nil {
+			return nil, fmt.Errorf("client: ssl.keystore.certificate.chain and ssl.keystore.key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	case s.sslKeystoreChain != "" || s.sslKeystoreKey != "":
+		return nil, errors.New("client: set both ssl.keystore.certificate.chain and ssl.keystore.key, or neither")
 	case s.sslCert != "" && s.sslKey != "":
 		pair, err := tls.LoadX509KeyPair(s.sslCert, s.sslKey)
 		if err != nil {

@@ -173,7 +173,7 @@ func TestParseErrors(t *testing.T) {
 		{"cert without key", RoleAdmin, withBase("security.protocol", "SSL", "ssl.certificate.location", "c.pem"), "set both"},
 		{"bad protocol", RoleAdmin, withBase("security.protocol", "TLS"), "want PLAINTEXT, SSL"},
 		{"encrypted key", RoleAdmin, withBase("ssl.key.password", "x"), "encrypted private keys are not supported"},
-		{"keystore", RoleAdmin, withBase("ssl.keystore.location", "x.jks"), "keystores are not supported"},
+		{"keystore", RoleAdmin, withBase("ssl.keystore.type", "JKS"), "is not supported: convert it to PEM"},
 		{"empty txn id", RoleProducer, withBase("transactional.id", ""), "must not be empty"},
 		{"bad role", Role(0), base(), "invalid role"},
 	}

@@ -147,7 +147,7 @@ func controlType(h *batchHeader, batch []byte) (int16, error) {
 		return 0, fmt.Errorf("%w: compressed control batch", ErrInvalidRecord)
 	}
 	var typ int16 = -1
-	err := forEachRecord(h, batch[batchHeaderSize:h.size()], func(r *record) error {
+	err := eachRecordKey(h, batch, func(r *record) error {
 		if len(r.Key) < 4 {
 			return fmt.Errorf("%w: control record key of %d bytes", ErrInvalidRecord, len(r.Key))
 		}

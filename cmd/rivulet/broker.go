@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,13 +33,25 @@ auto.create.topics.enable, log.retention.hours, ...). config/server.properties d
 every key brokerlite understands. --override key=value wins over the file, as with
 kafka-server-start.sh. Unknown keys are reported, never silently dropped.
 
+Security is Kafka's: listeners with PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, TLS from
+PEM files, SASL PLAIN and SCRAM, ACLs with authorizer.class.name (docs/security.md). A
+security property brokerlite does not implement stops it at start.
+
 Any Kafka client (franz-go, sarama, librdkafka/kcat, the Java client) can connect to the
 address it logs.`,
 		Example: `  # defaults: 127.0.0.1:9092, data in $TMPDIR/rivulet-logs
   rivulet broker
 
   rivulet broker --config config/server.properties
-  rivulet broker --config config/server.properties --override listeners=PLAINTEXT://127.0.0.1:9093 --override log.dirs=/var/lib/rivulet`,
+  rivulet broker --config config/server.properties --override listeners=PLAINTEXT://127.0.0.1:9093 --override log.dirs=/var/lib/rivulet
+
+  # SASL_SSL with SCRAM users and ACLs (users: rivulet configs; ACLs: rivulet acls)
+  rivulet broker --config config/server.properties \
+    --override listeners=PLAINTEXT://127.0.0.1:9092,SASL_SSL://0.0.0.0:9094 \
+    --override sasl.enabled.mechanisms=SCRAM-SHA-512 \
+    --override ssl.keystore.location=/etc/rivulet/server.pem \
+    --override authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer \
+    --override super.users=User:admin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBroker(cmd.Context(), configPath, overrides, logLevel, cmd.ErrOrStderr())
@@ -86,7 +99,8 @@ func runBroker(ctx context.Context, configPath string, overrides []string, logLe
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "rivulet broker listening on %s (node.id=%d, cluster.id=%s); press Ctrl-C to stop\n", b.Addr(), b.NodeID(), b.ClusterID())
+	fmt.Fprintf(stderr, "rivulet broker listening on %s (node.id=%d, cluster.id=%s, listeners %s); press Ctrl-C to stop\n",
+		b.Addr(), b.NodeID(), b.ClusterID(), strings.Join(b.ListenerAddrs(), ","))
 	<-sigCtx.Done()
 	stop()
 	logger.Info("shutting down")

@@ -56,13 +56,21 @@ func TestTutorialRivuletBroker(t *testing.T) {
 // it answers; the broker is stopped with SIGTERM when the test ends.
 func startRivuletBroker(t *testing.T) string {
 	t.Helper()
-	bin := cliBinary(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-	cmd := exec.Command(bin, "broker",
-		"--override", "listeners=PLAINTEXT://"+addr,
-		"--override", "log.dirs="+t.TempDir(),
-		"--override", "group.initial.rebalance.delay.ms=0",
-	)
+	startRivuletBrokerWith(t, addr, "listeners=PLAINTEXT://"+addr)
+	return addr
+}
+
+// startRivuletBrokerWith runs `rivulet broker` with the overrides (key=value) and returns
+// once addr accepts connections.
+func startRivuletBrokerWith(t *testing.T, addr string, overrides ...string) {
+	t.Helper()
+	bin := cliBinary(t)
+	args := []string{"broker", "--override", "log.dirs=" + t.TempDir(), "--override", "group.initial.rebalance.delay.ms=0"}
+	for _, o := range overrides {
+		args = append(args, "--override", o)
+	}
+	cmd := exec.Command(bin, args...)
 	var logs lockedBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -93,7 +101,6 @@ func startRivuletBroker(t *testing.T) string {
 		c.Close()
 		return true, ""
 	})
-	return addr
 }
 
 type lockedBuffer struct {

@@ -30,10 +30,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/client"
 	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
 	"github.com/rivulet-io/rivulet/streams"
 )
@@ -164,7 +163,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		return usageError{err}
 	}
 	if *create {
-		if err := createTopics(ctx, strings.Split(*bootstrap, ","), int32(*partitions), logger, *inputTopic, *outputTopic); err != nil {
+		if err := createTopics(ctx, p, int32(*partitions), logger, *inputTopic, *outputTopic); err != nil {
 			return err
 		}
 	}
@@ -216,17 +215,23 @@ func closeApp(app *streams.App, stops []func(context.Context) error) error {
 
 // createTopics creates the topics that do not exist yet, as a user would
 // with kafka-topics.sh before starting WordCountDemo.
-func createTopics(ctx context.Context, seeds []string, partitions int32, logger *slog.Logger, topics ...string) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+// createTopics creates the topics with an admin client built from the app's properties, so
+// the same security settings (security.protocol, sasl.*, ssl.*) apply.
+func createTopics(ctx context.Context, p streams.Properties, partitions int32, logger *slog.Logger, topics ...string) error {
+	cfg, err := streams.ParseConfig(p)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
-	defer cl.Close()
+	adm, err := client.NewAdmin(client.Properties(cfg.ClientProperties["admin"]), client.WithLogger(logger))
+	if err != nil {
+		return usageError{err}
+	}
+	defer adm.Close()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	resp, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, -1, nil, topics...)
+	resp, err := adm.CreateTopics(ctx, partitions, -1, nil, topics...)
 	if err != nil {
-		return fmt.Errorf("creating topics %v on %s: %w", topics, strings.Join(seeds, ","), err)
+		return fmt.Errorf("creating topics %v on %s: %w", topics, p[streams.PropBootstrapServers], err)
 	}
 	for _, r := range resp.Sorted() {
 		switch {

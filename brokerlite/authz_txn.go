@@ -1,0 +1,150 @@
+package brokerlite
+
+// ACL checks of the transaction APIs (Kafka's): WRITE on the transactional id for
+// AddPartitionsToTxn, AddOffsetsToTxn, EndTxn and TxnOffsetCommit, with WRITE on each topic
+// added, READ on the group whose offsets join the transaction and READ on each topic
+// committed; DESCRIBE on the transactional id for DescribeTransactions and ListTransactions.
+// Broker-to-broker batches (AddPartitionsToTxn v4+) need CLUSTER_ACTION.
+
+import (
+	"github.com/rivulet-io/rivulet/brokerlite/auth"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func (b *Broker) txnOK(info *ConnInfo, op auth.Operation, id string) bool {
+	return b.authorize(info, op, auth.ResourceTransactionalID, id)
+}
+
+func authorizeTxnRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Response, func(kmsg.Response)) {
+	switch req := kreq.(type) {
+	case *kmsg.AddPartitionsToTxnRequest:
+		if req.Version >= 4 {
+			if !b.authorizeCluster(info, auth.OpClusterAction) {
+				resp := req.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
+				resp.ErrorCode = codeClusterAuth
+				return resp, nil
+			}
+			return nil, nil
+		}
+		txnDenied := !b.txnOK(info, auth.OpWrite, req.TransactionalID)
+		deniedTopic := false
+		for _, t := range req.Topics {
+			if !b.topicOK(info, auth.OpWrite, t.Topic) {
+				deniedTopic = true
+			}
+		}
+		if !txnDenied && !deniedTopic {
+			return nil, nil
+		}
+		// Kafka fails the whole request: the denied partitions with their code, the others
+		// with OPERATION_NOT_ATTEMPTED.
+		resp := req.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
+		for _, t := range req.Topics {
+			code := int16(55) // OPERATION_NOT_ATTEMPTED
+			switch {
+			case txnDenied:
+				code = codeTxnAuth
+			case !b.topicOK(info, auth.OpWrite, t.Topic):
+				code = codeTopicAuth
+			}
+			rt := kmsg.NewAddPartitionsToTxnResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewAddPartitionsToTxnResponseTopicPartition()
+				rp.Partition, rp.ErrorCode = p, code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil
+
+	case *kmsg.AddOffsetsToTxnRequest:
+		resp := req.ResponseKind().(*kmsg.AddOffsetsToTxnResponse)
+		switch {
+		case !b.txnOK(info, auth.OpWrite, req.TransactionalID):
+			resp.ErrorCode = codeTxnAuth
+		case !b.groupOK(info, auth.OpRead, req.Group):
+			resp.ErrorCode = codeGroupAuth
+		default:
+			return nil, nil
+		}
+		return resp, nil
+
+	case *kmsg.EndTxnRequest:
+		if !b.txnOK(info, auth.OpWrite, req.TransactionalID) {
+			resp := req.ResponseKind().(*kmsg.EndTxnResponse)
+			resp.ErrorCode = codeTxnAuth
+			return resp, nil
+		}
+		return nil, nil
+
+	case *kmsg.TxnOffsetCommitRequest:
+		code := int16(0)
+		switch {
+		case !b.txnOK(info, auth.OpWrite, req.TransactionalID):
+			code = codeTxnAuth
+		case !b.groupOK(info, auth.OpRead, req.Group):
+			code = codeGroupAuth
+		}
+		resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+		denied := false
+		for _, t := range req.Topics {
+			c := code
+			if c == 0 && !b.topicOK(info, auth.OpRead, t.Topic) {
+				c = codeTopicAuth
+			}
+			if c != 0 {
+				denied = true
+			}
+			rt := kmsg.NewTxnOffsetCommitResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+				rp.Partition, rp.ErrorCode = p.Partition, c
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		if !denied && code == 0 {
+			return nil, nil
+		}
+		// Nothing is committed when any part is denied.
+		for ti := range resp.Topics {
+			for pi := range resp.Topics[ti].Partitions {
+				if resp.Topics[ti].Partitions[pi].ErrorCode == 0 {
+					resp.Topics[ti].Partitions[pi].ErrorCode = 55 // OPERATION_NOT_ATTEMPTED
+				}
+			}
+		}
+		return resp, nil
+
+	case *kmsg.DescribeTransactionsRequest:
+		var denied []kmsg.DescribeTransactionsResponseTransactionState
+		kept := req.TransactionalIDs[:0]
+		for _, id := range req.TransactionalIDs {
+			if b.txnOK(info, auth.OpDescribe, id) {
+				kept = append(kept, id)
+				continue
+			}
+			st := kmsg.NewDescribeTransactionsResponseTransactionState()
+			st.TransactionalID, st.ErrorCode, st.ProducerID, st.ProducerEpoch = id, codeTxnAuth, -1, -1
+			denied = append(denied, st)
+		}
+		req.TransactionalIDs = kept
+		return nil, appendTo(func(r *kmsg.DescribeTransactionsResponse) {
+			r.TransactionStates = append(r.TransactionStates, denied...)
+		})
+
+	case *kmsg.ListTransactionsRequest:
+		return nil, appendTo(func(r *kmsg.ListTransactionsResponse) {
+			kept := r.TransactionStates[:0]
+			for _, s := range r.TransactionStates {
+				if b.txnOK(info, auth.OpDescribe, s.TransactionalID) {
+					kept = append(kept, s)
+				}
+			}
+			r.TransactionStates = kept
+		})
+	}
+	return nil, nil
+}

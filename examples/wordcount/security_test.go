@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+
+	"github.com/rivulet-io/rivulet/brokerlite"
+	"github.com/rivulet-io/rivulet/internal/testpki"
+)
+
+// TestProgramOverSASLSSLWithACLs runs the word count against a broker that only has a
+// SASL_SSL listener and an authorizer: the app authenticates with SCRAM-SHA-512 over TLS and
+// may touch only what its ACLs grant (its input and output topics, its internal topics by
+// the application id prefix, its group), as a Kafka Streams app is set up on a secured
+// cluster.
+func TestProgramOverSASLSSLWithACLs(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pki := testpki.New(t)
+	b, err := brokerlite.Start(ctx, brokerlite.Config{Logger: slog.New(slog.DiscardHandler), Properties: map[string]string{
+		"listeners": "SASL_SSL://127.0.0.1:0", "log.dirs": t.TempDir(),
+		"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "1",
+		"sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-512",
+		"sasl.jaas.config":        `org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-secret";`,
+		"ssl.keystore.location":   pki.ServerFile, "ssl.truststore.location": pki.CAFile,
+		"authorizer.class.name": brokerlite.StandardAuthorizerClass, "super.users": "User:admin",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(context.Background())
+	addr := b.Addr()
+	tlsCfg := pki.ClientTLS(t, "")
+	admin, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DialTLSConfig(tlsCfg),
+		kgo.SASL(plain.Auth{User: "admin", Pass: "admin-secret"}.AsMechanism()), kgo.DefaultProduceTopic("wc-in"),
+		kgo.ConsumeTopics("wc-out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	adm := kadm.NewClient(admin)
+	if _, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: "wc", Mechanism: kadm.ScramSha512, Iterations: 4096, Password: "wc-secret"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, acl := range []*kadm.ACLBuilder{
+		// Its own topics, internal ones included, and its group, by the application id.
+		kadm.NewACLs().Allow("User:wc").Topics("wc-app-").Groups("wc-app").Operations(kadm.OpAll).ResourcePatternType(kadm.ACLPatternPrefixed),
+		kadm.NewACLs().Allow("User:wc").Topics("wc-in").Operations(kadm.OpRead, kadm.OpDescribe, kadm.OpCreate).ResourcePatternType(kadm.ACLPatternLiteral),
+		kadm.NewACLs().Allow("User:wc").Topics("wc-out").Operations(kadm.OpWrite, kadm.OpDescribe, kadm.OpCreate).ResourcePatternType(kadm.ACLPatternLiteral),
+	} {
+		res, err := adm.CreateACLs(ctx, acl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+		}
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	var logs lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(runCtx, []string{"--bootstrap-server", addr, "--state-dir", t.TempDir(), "--partitions", "1",
+			"--application-id", "wc-app", "--input-topic", "wc-in", "--output-topic", "wc-out",
+			"--property", "commit.interval.ms=100",
+			"--property", "security.protocol=SASL_SSL",
+			"--property", "sasl.mechanism=SCRAM-SHA-512",
+			"--property", `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="wc" password="wc-secret";`,
+			"--property", "ssl.truststore.type=PEM",
+			"--property", "ssl.truststore.location=" + pki.CAFile,
+		}, &logs)
+	}()
+	for !strings.Contains(logs.String(), "wordcount: running") {
+		select {
+		case err := <-done:
+			t.Fatalf("the program stopped: %v\nlogs:\n%s", err, logs.String())
+		case <-ctx.Done():
+			t.Fatalf("the program never ran:\n%s", logs.String())
+		case <-time.After(10 * time.Millisecond): // polling the logs; ctx bounds the wait
+		}
+	}
+	for _, l := range []string{"secure streams", "secure words"} {
+		if err := admin.ProduceSync(ctx, &kgo.Record{Value: []byte(l)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]int64{"secure": 2, "streams": 1, "words": 1}
+	got := map[string]int64{}
+	for !reflect.DeepEqual(got, want) {
+		select {
+		case err := <-done:
+			t.Fatalf("the program stopped: %v\nlogs:\n%s", err, logs.String())
+		default:
+		}
+		pctx, pcancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		fs := admin.PollFetches(pctx)
+		pcancel()
+		if ctx.Err() != nil {
+			t.Fatalf("counts %v, want %v\nlogs:\n%s", got, want, logs.String())
+		}
+		fs.EachRecord(func(r *kgo.Record) { got[string(r.Key)] = int64(binary.BigEndian.Uint64(r.Value)) })
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v\nlogs:\n%s", err, logs.String())
+	}
+}
