@@ -15,7 +15,10 @@ type upperValues struct {
 	ctx streams.ProcessorContext[string, string]
 }
 
-func (p *upperValues) Init(ctx streams.ProcessorContext[string, string]) error { p.ctx = ctx; return nil }
+func (p *upperValues) Init(ctx streams.ProcessorContext[string, string]) error {
+	p.ctx = ctx
+	return nil
+}
 func (p *upperValues) Process(r streams.Record[string, string]) error {
 	if r.ValueIsNull() {
 		return p.ctx.Forward(r)
@@ -109,4 +112,4 @@ func (p *punctuatingProc) Init(ctx streams.ProcessorContext[string, string]) err
 	return err
 }
 func (p *punctuatingProc) Process(r streams.Record[string, string]) error { return p.ctx.Forward(r) }
-func (p *punctuatingProc) Close() error                                  { return nil }
+func (p *punctuatingProc) Close() error                                   { return nil }
