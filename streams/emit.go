@@ -47,3 +47,15 @@ func withEmit[K, VA any](t *Table[Windowed[K], VA], e EmitStrategy) *Table[Windo
 	out.store = t.store
 	return out
 }
+
+// String names the strategy as Kafka Streams' EmitStrategy does.
+func (e EmitStrategy) String() string {
+	switch e {
+	case EmitOnWindowUpdate:
+		return "ON_WINDOW_UPDATE"
+	case EmitOnWindowClose:
+		return "ON_WINDOW_CLOSE"
+	default:
+		return "EmitStrategy(?)"
+	}
+}
