@@ -166,7 +166,9 @@ func TestCogroupSessionAggregate(t *testing.T) {
 	tbl := streams.CogroupWith(streams.Cogroup(g1, addClick), g2, addSpend).
 		WindowedBySession(streams.SessionWindowsOfInactivityGapAndGrace(5*time.Millisecond, 10*time.Millisecond)).
 		Aggregate(func() activity { return activity{} },
-			func(_ string, a, b activity) activity { return activity{Clicks: a.Clicks + b.Clicks, Spent: a.Spent + b.Spent} },
+			func(_ string, a, b activity) activity {
+				return activity{Clicks: a.Clicks + b.Clicks, Spent: a.Spent + b.Spent}
+			},
 			streams.MaterializedAs[string, activity]("sessions").WithCachingDisabled())
 	ks := streams.SessionWindowedSerde(ss)
 	tbl.ToStream().To("out", streams.ProducedWith(ks, streams.MsgpackSerde[activity]()))
