@@ -1,10 +1,15 @@
 package streams_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/streams"
 	"github.com/rivulet-io/rivulet/streams/streamstest"
@@ -113,3 +118,54 @@ func (p *punctuatingProc) Init(ctx streams.ProcessorContext[string, string]) err
 }
 func (p *punctuatingProc) Process(r streams.Record[string, string]) error { return p.ctx.Forward(r) }
 func (p *punctuatingProc) Close() error                                   { return nil }
+
+// End to end on brokerlite: ProcessValues then a windowed count that emits
+// on window close. No repartition topic is created, and each window's
+// count arrives once, final.
+func TestProcessValuesAndEmitOnWindowCloseEndToEnd(t *testing.T) {
+	br := startBrokerlite(t)
+	id := uniq("pvclose")
+	in, out := id+"-in", id+"-out"
+	createTopic(t, br.addrs, 2, in, out)
+	b := streams.NewBuilder()
+	s := streams.NewStream(b, in, streams.ConsumedWith(ss, ss))
+	up := streams.ProcessValues(s, func() streams.Processor[string, string, string, string] { return &upperValues{} })
+	size := 10 * time.Second
+	streams.WindowedBy(up.GroupByKey(), streams.TimeWindowsOfSizeWithNoGrace(size)).EmitStrategy(streams.EmitOnWindowClose).
+		Count(streams.MaterializedAs[string, int64]("per-10s")).
+		ToStream().To(out, streams.ProducedWith(streams.TimeWindowedSerde(ss, size), streams.Int64Serde()))
+	startApp(t, build(t, b), streams.Properties{
+		"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "commit.interval.ms": "100",
+	})
+	at := func(key string, sec int64) *kgo.Record {
+		return &kgo.Record{Topic: in, Key: []byte(key), Value: []byte("v"), Timestamp: time.UnixMilli(sec * 1000)}
+	}
+	// In time order, whichever partitions the keys land on; the records
+	// at 100s close every earlier window of both keys.
+	produce(t, br.addrs, at("a", 1), at("a", 2), at("b", 5), at("a", 12), at("b", 25), at("a", 100), at("b", 100))
+	ks := streams.TimeWindowedSerde(ss, size)
+	want := "a@0=2 a@10000=1 b@0=1 b@20000=1"
+	var got []string
+	consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool {
+		got = got[:0]
+		for _, r := range rs {
+			w, err := ks.Deserialize(r.Key)
+			must(t, err)
+			n, err := streams.Int64Serde().Deserialize(r.Value)
+			must(t, err)
+			got = append(got, fmt.Sprintf("%s@%d=%d", w.Key, w.Window.Start, n))
+		}
+		sort.Strings(got)
+		return strings.Join(got, " ") == want
+	})
+	if strings.Join(got, " ") != want {
+		t.Fatalf("final counts %v, want %s (each window once)", got, want)
+	}
+	topics, err := adminFor(t, br.addrs).ListTopics(context.Background())
+	must(t, err)
+	for _, tp := range topics.Names() {
+		if strings.HasSuffix(tp, "-repartition") {
+			t.Errorf("repartition topic %s created after ProcessValues", tp)
+		}
+	}
+}
