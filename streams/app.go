@@ -74,6 +74,7 @@ func (s State) String() string {
 // Build it with New, run it with Start, stop it with Close.
 type App struct {
 	cfg         *Config
+	clients     *clientParser // parses client properties once (settings.go)
 	topo        *Topology
 	processID   [processIDLen]byte
 	subOfSource map[string]int
@@ -118,17 +119,15 @@ func New(topo *Topology, props Properties, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Check the client properties now, so a typo fails here.
-	for role, r := range map[string]client.Role{"consumer": client.RoleConsumer, "producer": client.RoleProducer, "admin": client.RoleAdmin} {
-		props := client.Properties(cfg.ClientProperties[role]).Clone()
-		if r == client.RoleConsumer {
-			props["group.id"] = cfg.ApplicationID
-		}
-		if _, err := client.Parse(r, props.For(r)); err != nil {
-			return nil, fmt.Errorf("streams: %s properties: %w", role, err)
-		}
+	// Check the client properties now, so a typo fails here, and report
+	// every property with no effect once (settings.go).
+	clients := newClientParser(cfg.Logger)
+	if err := checkClientProperties(cfg, clients); err != nil {
+		return nil, err
 	}
+	logIgnored(cfg)
 	a := &App{
+		clients:     clients,
 		cfg:         cfg,
 		topo:        topo,
 		subOfSource: make(map[string]int),
@@ -268,7 +267,7 @@ func (a *App) newClient(roles []client.Role, groupMember string, extra ...kgo.Op
 				delete(props, "group.instance.id")
 			}
 		}
-		p, err := client.Parse(r, props.For(r))
+		p, err := a.clients.parse(r, props.For(r), false)
 		if err != nil {
 			return nil, err
 		}
@@ -319,6 +318,7 @@ func (a *App) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.configureOpener(op)
 	var opener StoreOpener = op
 	if a.eos() {
 		// A restarted instance keeps its transactional ids, so its first

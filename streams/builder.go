@@ -211,10 +211,16 @@ func derive[K, V, KR, VR any](s *Stream[K, V], prefix string, named []Named, sup
 // statelessProc is the base of the DSL's stateless processors.
 type statelessProc[KOut, VOut any] struct {
 	ctx ProcessorContext[KOut, VOut]
+	// task counts the tombstones a key-changing operator drops (nil when
+	// the context is not the runtime's).
+	task *Task
 }
 
 func (p *statelessProc[KOut, VOut]) Init(ctx ProcessorContext[KOut, VOut]) error {
 	p.ctx = ctx
+	if n, ok := ctx.(interface{ taskOf() *Task }); ok {
+		p.task = n.taskOf()
+	}
 	return nil
 }
 func (p *statelessProc[KOut, VOut]) Close() error { return nil }
@@ -226,18 +232,20 @@ type filterProc[K, V any] struct {
 }
 
 func (p *filterProc[K, V]) Process(r Record[K, V]) error {
-	if p.pred(r.Key, r.Value) != p.not {
+	if r.ValueIsNull() || p.pred(r.Key, r.Value) != p.not {
 		return p.ctx.Forward(r)
 	}
 	return nil
 }
 
-// Filter keeps the records for which pred is true.
+// Filter keeps the records for which pred is true. A tombstone passes
+// without calling pred; FilterNullable decides on tombstones too.
 func (s *Stream[K, V]) Filter(pred func(key K, value V) bool, named ...Named) *Stream[K, V] {
 	return derive(s, prefixFilter, named, func() Processor[K, V, K, V] { return &filterProc[K, V]{pred: pred} }, s.keySerde, s.valueSerde, s.repartition)
 }
 
-// FilterNot drops the records for which pred is true.
+// FilterNot drops the records for which pred is true. A tombstone passes
+// without calling pred; FilterNotNullable decides on tombstones too.
 func (s *Stream[K, V]) FilterNot(pred func(key K, value V) bool, named ...Named) *Stream[K, V] {
 	return derive(s, prefixFilter, named, func() Processor[K, V, K, V] { return &filterProc[K, V]{pred: pred, not: true} }, s.keySerde, s.valueSerde, s.repartition)
 }
@@ -249,7 +257,9 @@ type peekProc[K, V any] struct {
 }
 
 func (p *peekProc[K, V]) Process(r Record[K, V]) error {
-	p.fn(r.Key, r.Value)
+	if !r.ValueIsNull() {
+		p.fn(r.Key, r.Value)
+	}
 	if p.terminal {
 		return nil
 	}
@@ -257,11 +267,13 @@ func (p *peekProc[K, V]) Process(r Record[K, V]) error {
 }
 
 // Peek calls fn for every record and passes the record on unchanged.
+// Tombstones pass without calling fn; PeekNullable sees them too.
 func (s *Stream[K, V]) Peek(fn func(key K, value V), named ...Named) *Stream[K, V] {
 	return derive(s, prefixPeek, named, func() Processor[K, V, K, V] { return &peekProc[K, V]{fn: fn} }, s.keySerde, s.valueSerde, s.repartition)
 }
 
-// Foreach calls fn for every record; it ends the stream.
+// Foreach calls fn for every record; it ends the stream. Tombstones are
+// not given to fn; ForeachNullable sees them too.
 func (s *Stream[K, V]) Foreach(fn func(key K, value V), named ...Named) {
 	derive(s, prefixForeach, named, func() Processor[K, V, K, V] { return &peekProc[K, V]{fn: fn, terminal: true} }, s.keySerde, s.valueSerde, false)
 }
@@ -272,12 +284,18 @@ type mapProc[K, V, KR, VR any] struct {
 }
 
 func (p *mapProc[K, V, KR, VR]) Process(r Record[K, V]) error {
+	if r.ValueIsNull() {
+		p.dropTombstone("map")
+		return nil
+	}
 	k, v := p.fn(r.Key, r.Value)
 	return p.ctx.Forward(rekey(r, k, v, false, false))
 }
 
 // Map replaces each record's key and value. The key may change, so a
-// following grouping or join repartitions.
+// following grouping or join repartitions. A tombstone is dropped without
+// calling fn (its new key cannot be computed without a value) and counted
+// as a dropped record; MapNullable maps tombstones too.
 func Map[K, V, KR, VR any](s *Stream[K, V], fn func(key K, value V) (KR, VR), named ...Named) *Stream[KR, VR] {
 	return derive(s, prefixMap, named, func() Processor[K, V, KR, VR] { return &mapProc[K, V, KR, VR]{fn: fn} }, nil, nil, true)
 }
@@ -288,11 +306,15 @@ type mapValuesProc[K, V, VR any] struct {
 }
 
 func (p *mapValuesProc[K, V, VR]) Process(r Record[K, V]) error {
+	if r.ValueIsNull() {
+		return p.ctx.Forward(nullOf[VR](r))
+	}
 	return p.ctx.Forward(rekey(r, r.Key, p.fn(r.Key, r.Value), true, false))
 }
 
 // MapValues replaces each record's value; fn sees the key read-only, so no
-// repartition is needed afterwards.
+// repartition is needed afterwards. A tombstone stays a tombstone without
+// calling fn; MapValuesNullable sees tombstones and may make them.
 func MapValues[K, V, VR any](s *Stream[K, V], fn func(key K, value V) VR, named ...Named) *Stream[K, VR] {
 	return derive(s, prefixMapValues, named, func() Processor[K, V, K, VR] { return &mapValuesProc[K, V, VR]{fn: fn} }, s.keySerde, nil, s.repartition)
 }
@@ -303,6 +325,10 @@ type flatMapProc[K, V, KR, VR any] struct {
 }
 
 func (p *flatMapProc[K, V, KR, VR]) Process(r Record[K, V]) error {
+	if r.ValueIsNull() {
+		p.dropTombstone("flatMap")
+		return nil
+	}
 	for _, kv := range p.fn(r.Key, r.Value) {
 		if err := p.ctx.Forward(rekey(r, kv.Key, kv.Value, false, false)); err != nil {
 			return err
@@ -321,7 +347,8 @@ type KeyValue[K, V any] struct {
 func KV[K, V any](key K, value V) KeyValue[K, V] { return KeyValue[K, V]{Key: key, Value: value} }
 
 // FlatMap turns each record into zero or more records with new keys and
-// values.
+// values. A tombstone is dropped without calling fn and counted as a
+// dropped record; FlatMapNullable sees tombstones too.
 func FlatMap[K, V, KR, VR any](s *Stream[K, V], fn func(key K, value V) []KeyValue[KR, VR], named ...Named) *Stream[KR, VR] {
 	return derive(s, prefixFlatMap, named, func() Processor[K, V, KR, VR] { return &flatMapProc[K, V, KR, VR]{fn: fn} }, nil, nil, true)
 }
@@ -332,6 +359,9 @@ type flatMapValuesProc[K, V, VR any] struct {
 }
 
 func (p *flatMapValuesProc[K, V, VR]) Process(r Record[K, V]) error {
+	if r.ValueIsNull() {
+		return p.ctx.Forward(nullOf[VR](r))
+	}
 	for _, v := range p.fn(r.Key, r.Value) {
 		if err := p.ctx.Forward(rekey(r, r.Key, v, true, false)); err != nil {
 			return err
@@ -341,7 +371,8 @@ func (p *flatMapValuesProc[K, V, VR]) Process(r Record[K, V]) error {
 }
 
 // FlatMapValues turns each record into zero or more records with the same
-// key.
+// key. A tombstone becomes one tombstone without calling fn;
+// FlatMapValuesNullable sees tombstones too.
 func FlatMapValues[K, V, VR any](s *Stream[K, V], fn func(key K, value V) []VR, named ...Named) *Stream[K, VR] {
 	return derive(s, prefixFlatMapValues, named, func() Processor[K, V, K, VR] { return &flatMapValuesProc[K, V, VR]{fn: fn} }, s.keySerde, nil, s.repartition)
 }
@@ -352,11 +383,16 @@ type selectKeyProc[K, V, KR any] struct {
 }
 
 func (p *selectKeyProc[K, V, KR]) Process(r Record[K, V]) error {
+	if r.ValueIsNull() {
+		p.dropTombstone("selectKey")
+		return nil
+	}
 	return p.ctx.Forward(rekey(r, p.fn(r.Key, r.Value), r.Value, false, true))
 }
 
 // SelectKey sets a new key on each record, keeping the value. A following
-// grouping or join repartitions.
+// grouping or join repartitions. A tombstone is dropped without calling fn
+// and counted as a dropped record; SelectKeyNullable keys tombstones too.
 func SelectKey[K, V, KR any](s *Stream[K, V], fn func(key K, value V) KR, named ...Named) *Stream[KR, V] {
 	return derive(s, prefixKeySelect, named, func() Processor[K, V, KR, V] { return &selectKeyProc[K, V, KR]{fn: fn} }, nil, s.valueSerde, true)
 }
@@ -516,8 +552,11 @@ type BranchedStream[K, V any] struct {
 }
 
 type branchPred[K, V any] struct {
-	pred  func(K, V) bool
-	child string
+	pred func(K, V) bool
+	// nullable is set for BranchNullable; a plain predicate never sees a
+	// tombstone.
+	nullable func(K, Nullable[V]) bool
+	child    string
 }
 
 type branchProc[K, V any] struct {
@@ -527,8 +566,9 @@ type branchProc[K, V any] struct {
 }
 
 func (p *branchProc[K, V]) Process(r Record[K, V]) error {
+	null := r.ValueIsNull()
 	for _, bp := range *p.preds {
-		if bp.pred == nil || bp.pred(r.Key, r.Value) {
+		if bp.matches(r, null) {
 			p.names[0] = bp.child
 			return p.ctx.Forward(r, p.names[:]...)
 		}
@@ -547,7 +587,9 @@ func (s *Stream[K, V]) Split(named ...Named) *BranchedStream[K, V] {
 
 // Branch adds a branch taking the records pred matches (and no earlier
 // branch took). The branch is named "<split name><branch>" with branch
-// defaulting to its 1-based position, as in Kafka Streams.
+// defaulting to its 1-based position, as in Kafka Streams. pred is not
+// called for tombstones: they go to the first BranchNullable branch that
+// takes them, else to the default branch (or are dropped without one).
 func (bs *BranchedStream[K, V]) Branch(pred func(key K, value V) bool, branch ...string) *BranchedStream[K, V] {
 	if bs.done {
 		bs.s.b.fail(fmt.Errorf("streams: split %q: branch added after the default branch", bs.name))
@@ -557,19 +599,20 @@ func (bs *BranchedStream[K, V]) Branch(pred func(key K, value V) bool, branch ..
 		bs.s.b.fail(fmt.Errorf("streams: split %q: nil predicate", bs.name))
 		return bs
 	}
-	bs.add(pred, firstOr(branch))
+	bs.add(branchPred[K, V]{pred: pred}, firstOr(branch))
 	return bs
 }
 
-func (bs *BranchedStream[K, V]) add(pred func(K, V) bool, branch string) {
+func (bs *BranchedStream[K, V]) add(bp branchPred[K, V], branch string) {
 	if branch == "" {
 		branch = fmt.Sprint(len(*bs.preds) + 1)
-		if pred == nil {
+		if bp.pred == nil && bp.nullable == nil {
 			branch = "0"
 		}
 	}
 	child := bs.name + branch
-	*bs.preds = append(*bs.preds, branchPred[K, V]{pred: pred, child: child})
+	bp.child = child
+	*bs.preds = append(*bs.preds, bp)
 	AddProcessor(bs.s.b, child, passSupplier[K, V], bs.name)
 	bs.branches[child] = &Stream[K, V]{b: bs.s.b, node: child, keySerde: bs.s.keySerde, valueSerde: bs.s.valueSerde, repartition: bs.s.repartition}
 }
@@ -578,7 +621,7 @@ func (bs *BranchedStream[K, V]) add(pred func(K, V) bool, branch string) {
 // returns every branch by name.
 func (bs *BranchedStream[K, V]) DefaultBranch(branch ...string) map[string]*Stream[K, V] {
 	if !bs.done {
-		bs.add(nil, firstOr(branch))
+		bs.add(branchPred[K, V]{}, firstOr(branch))
 		bs.done = true
 	}
 	return bs.branches

@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/statestore/badgerstore"
 )
 
 // Properties are an application's settings, with Kafka Streams' names
@@ -159,6 +161,15 @@ type Config struct {
 	MaxPollRecords int
 	// ClientProperties are the Kafka client properties, by role.
 	ClientProperties map[string]Properties
+	// IgnoredProperties lists the properties given that have no effect
+	// (Kafka Streams settings Rivulet does not implement, and client
+	// properties the client layer ignores), with what happens instead. New
+	// logs them in one line at start.
+	IgnoredProperties []IgnoredProperty
+	// BadgerConfigSetter, when set, tunes each persistent store's Badger
+	// options (WithBadgerConfigSetter). The default value is nil: the
+	// defaults of badgerstore.Options.
+	BadgerConfigSetter func(storeName string, opts *badgerstore.Options)
 	// Logger receives the application's logs. The default value is
 	// slog.Default().
 	Logger *slog.Logger
@@ -382,7 +393,8 @@ func ParseConfig(props Properties, opts ...Option) (*Config, error) {
 			}
 		default:
 			if streamsKeys[k] {
-				continue // accepted Kafka Streams setting with no effect here
+				c.noteIgnored(k) // accepted Kafka Streams setting with no effect here
+				continue
 			}
 			switch {
 			case strings.HasPrefix(k, "consumer."):

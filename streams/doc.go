@@ -26,7 +26,13 @@
 //
 // Kafka's null has no place in most Go types: a record read with a null key
 // or value carries the zero value and reports it ([Record.KeyIsNull],
-// [Record.ValueIsNull]); tables treat a null value as a delete.
+// [Record.ValueIsNull]); tables treat a null value as a delete. A null
+// value (a tombstone) never reaches a plain user function: MapValues,
+// FlatMapValues, Filter, Peek and the others forward it as a tombstone (Map,
+// FlatMap and SelectKey, which need the value to compute a key, drop and
+// count it). Each of them has a null-aware twin with the suffix Nullable
+// (MapValuesNullable, FilterNullable, ...) whose function gets the value as
+// a [Nullable] and may return one.
 //
 // # Repartitioning
 //

@@ -41,21 +41,28 @@ func QueryKeyValueStore[K, V any](app *App, name string) (*KeyValueQuery[K, V], 
 	if app == nil {
 		return nil, errors.New("streams: query: nil app")
 	}
-	found := false
+	if err := checkQueryable(app, name); err != nil {
+		return nil, err
+	}
+	return &KeyValueQuery[K, V]{app: app, name: name}, nil
+}
+
+// checkQueryable checks that the topology has store name in its tasks.
+func checkQueryable(app *App, name string) error {
+	if app == nil {
+		return errors.New("streams: query: nil app")
+	}
 	for _, s := range app.topo.subs {
 		if s.Global {
 			continue
 		}
 		for _, st := range s.Stores {
 			if st == name {
-				found = true
+				return nil
 			}
 		}
 	}
-	if !found {
-		return nil, fmt.Errorf("streams: query: the topology has no store %q in its tasks", name)
-	}
-	return &KeyValueQuery[K, V]{app: app, name: name}, nil
+	return fmt.Errorf("streams: query: the topology has no store %q in its tasks", name)
 }
 
 // Name returns the store's name.
@@ -65,11 +72,23 @@ func (q *KeyValueQuery[K, V]) Name() string { return q.name }
 // it, holding the task's thread lock. It returns ErrStoreNotAvailable when
 // there is none.
 func (q *KeyValueQuery[K, V]) each(fn func(TaskID, ReadOnlyKeyValueStore[K, V]) (stop bool, err error)) error {
-	a := q.app
+	return eachLocalStore(q.app, q.name, func(id TaskID, st StateStore) (bool, error) {
+		kv, err := GetKeyValueStore[K, V](storeOf{st}, q.name)
+		if err != nil {
+			return true, fmt.Errorf("streams: query: %w", err)
+		}
+		return fn(id, kv)
+	})
+}
+
+// eachLocalStore calls fn with the store name of every running local task
+// that has it, holding the task's thread lock, in thread and task order. It
+// returns ErrStoreNotAvailable when there is none.
+func eachLocalStore(a *App, name string, fn func(TaskID, StateStore) (stop bool, err error)) error {
 	switch a.State() {
 	case StateRunning, StateRebalancing:
 	default:
-		return fmt.Errorf("streams: query store %q: %w (state %s)", q.name, ErrNotRunning, a.State())
+		return fmt.Errorf("streams: query store %q: %w (state %s)", name, ErrNotRunning, a.State())
 	}
 	a.mu.Lock()
 	threads := make([]*streamThread, 0, len(a.threads))
@@ -91,16 +110,12 @@ func (q *KeyValueQuery[K, V]) each(fn func(TaskID, ReadOnlyKeyValueStore[K, V]) 
 			}
 			sort.Slice(ids, func(i, j int) bool { return ids[i].Less(ids[j]) })
 			for _, id := range ids {
-				st, ok := t.tasks[id].Store(q.name)
+				st, ok := t.tasks[id].Store(name)
 				if !ok {
 					continue
 				}
-				kv, err := GetKeyValueStore[K, V](storeOf{st}, q.name)
-				if err != nil {
-					return true, fmt.Errorf("streams: query: %w", err)
-				}
 				held = true
-				if stop, err := fn(id, kv); stop || err != nil {
+				if stop, err := fn(id, st); stop || err != nil {
 					return true, err
 				}
 			}
@@ -111,7 +126,7 @@ func (q *KeyValueQuery[K, V]) each(fn func(TaskID, ReadOnlyKeyValueStore[K, V]) 
 		}
 	}
 	if !held {
-		return fmt.Errorf("streams: query store %q: %w", q.name, ErrStoreNotAvailable)
+		return fmt.Errorf("streams: query store %q: %w", name, ErrStoreNotAvailable)
 	}
 	return nil
 }

@@ -24,8 +24,9 @@ const (
 // KeyIsNull or ValueIsNull. Operators that keep the key or value keep the
 // flag (Filter, Peek, SelectKey keeps the value's, MapValues keeps the
 // key's); operators that compute a new key or value clear it. A null value
-// is a tombstone: tables delete the key, sinks write a null value. Build a
-// tombstone with [Tombstone]. Records whose key is null are dropped before a
+// is a tombstone: tables delete the key, sinks write a null value, and the
+// DSL's stateless operators never give it to a plain user function (see
+// [Nullable]). Build a tombstone with [Tombstone]. Records whose key is null are dropped before a
 // repartition topic and by aggregations, as in Kafka Streams.
 //
 // Records are values; Headers is shared between copies, so treat it as

@@ -42,6 +42,7 @@ func (w SlidingWindows) windowsSpec() windowsSpec {
 type TimeWindowedStream[K, V any] struct {
 	g    *GroupedStream[K, V]
 	spec windowsSpec
+	emit EmitStrategy
 }
 
 // SessionWindowedStream is a grouped stream cut into sessions, ready to
@@ -49,6 +50,7 @@ type TimeWindowedStream[K, V any] struct {
 type SessionWindowedStream[K, V any] struct {
 	g       *GroupedStream[K, V]
 	windows SessionWindows
+	emit    EmitStrategy
 }
 
 // WindowedBy cuts the grouped stream g into time windows (TimeWindows) or
@@ -137,7 +139,7 @@ func windowedAggregate[K, V, VA any](w *TimeWindowedStream[K, V], prefix string,
 	addGraceProcessor(b, procName, w.spec.grace, func() Processor[K, V, Windowed[K], change[VA]] { return mk(m.name) }, in.node)
 	addStoreFactory(b, f, procName)
 	wks := TimeWindowedSerde(ks, time.Duration(w.spec.size)*time.Millisecond)
-	return &Table[Windowed[K], VA]{b: b, node: procName, keySerde: wks, valueSerde: vs, store: m.name, getter: windowGetter[K, VA]{store: m.name}}
+	return withEmit(&Table[Windowed[K], VA]{b: b, node: procName, keySerde: wks, valueSerde: vs, store: m.name, getter: windowGetter[K, VA]{store: m.name}}, w.emit)
 }
 
 // addStoreFactory registers a store made by one of this file's factories.
@@ -227,7 +229,7 @@ func sessionAggregate[K, V, VA any](s *SessionWindowedStream[K, V], prefix strin
 	// says for session windows).
 	addGraceProcessor(b, procName, s.windows.gap+s.windows.grace, func() Processor[K, V, Windowed[K], change[VA]] { return mk(m.name) }, in.node)
 	addStoreFactory(b, f, procName)
-	return &Table[Windowed[K], VA]{b: b, node: procName, keySerde: SessionWindowedSerde(ks), valueSerde: vs, store: m.name, getter: sessionGetter[K, VA]{store: m.name}}
+	return withEmit(&Table[Windowed[K], VA]{b: b, node: procName, keySerde: SessionWindowedSerde(ks), valueSerde: vs, store: m.name, getter: sessionGetter[K, VA]{store: m.name}}, s.emit)
 }
 
 // Count counts the records per key and session.

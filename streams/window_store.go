@@ -1,10 +1,8 @@
 package streams
 
 import (
-	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"reflect"
 	"strconv"
 	"time"
@@ -49,7 +47,7 @@ func (o *dirOpener) OpenWindow(task TaskID, name string, persistent, logged bool
 	}
 	dir := o.dir(task, name)
 	open := func() (statestore.WindowStore, badgerstore.Status, error) {
-		s, err := badgerstore.OpenWindowStore(dir, name, o.opts, opts)
+		s, err := badgerstore.OpenWindowStore(dir, name, o.optsFor(name), opts)
 		if err != nil {
 			return nil, badgerstore.Status{}, err
 		}
@@ -74,7 +72,7 @@ func (o *dirOpener) OpenSession(task TaskID, name string, persistent, logged boo
 	}
 	dir := o.dir(task, name)
 	open := func() (statestore.SessionStore, badgerstore.Status, error) {
-		s, err := badgerstore.OpenSessionStore(dir, name, o.opts, opts)
+		s, err := badgerstore.OpenSessionStore(dir, name, o.optsFor(name), opts)
 		if err != nil {
 			return nil, badgerstore.Status{}, err
 		}
@@ -88,43 +86,6 @@ func (o *dirOpener) OpenSession(task TaskID, name string, persistent, logged boo
 		defer it.Close()
 		return !it.Next(), it.Err()
 	})
-}
-
-// openWithCheckpoint opens a persistent store and its checkpoint; data
-// without a valid checkpoint is wiped, so a restore from the start of the
-// changelog rebuilds the store exactly.
-func openWithCheckpoint[S statestore.Store](o *dirOpener, task TaskID, name, dir string, logged bool, open func() (S, badgerstore.Status, error), empty func(S) (bool, error)) (S, statestore.Checkpoint, error) {
-	var zero S
-	s, st, err := open()
-	if err != nil {
-		return zero, nil, err
-	}
-	if !logged {
-		return s, nil, nil
-	}
-	cp, err := statestore.ReadCheckpoint(dir)
-	if err != nil && !errors.Is(err, statestore.ErrCorruptCheckpoint) {
-		s.Close()
-		return zero, nil, err
-	}
-	if cp != nil {
-		return s, cp, nil
-	}
-	if st.Wiped {
-		return s, nil, nil
-	}
-	if e, _ := empty(s); e {
-		return s, nil, nil
-	}
-	o.logger.Info("streams: store has no valid checkpoint; wiping it to restore it from its changelog", "task", task.String(), "store", name, "err", err)
-	if err := s.Close(); err != nil {
-		return zero, nil, err
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return zero, nil, fmt.Errorf("streams: wipe store %q: %w", name, err)
-	}
-	s, _, err = open()
-	return s, nil, err
 }
 
 // windowChangelogAdditionalRetention is added to a window or session

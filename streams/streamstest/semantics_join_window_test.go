@@ -278,6 +278,10 @@ func (e *semEnv) windowed(t *testing.T, d *datadriven.TestData) string {
 	in := streams.NewStream(b, "in", streams.ConsumedWith(str, str))
 	g := in.GroupByKey()
 	grace := ms(intArg(t, d, "grace", 0))
+	emit := streams.EmitOnWindowUpdate
+	if strArg(t, d, "emit", "update") == "close" {
+		emit = streams.EmitOnWindowClose
+	}
 	var counts *streams.Table[streams.Windowed[string], int64]
 	var ks streams.Serde[streams.Windowed[string]]
 	switch kind := strArg(t, d, "kind", "tumbling"); kind {
@@ -287,14 +291,14 @@ func (e *semEnv) windowed(t *testing.T, d *datadriven.TestData) string {
 		if kind == "hopping" {
 			w = w.AdvanceBy(ms(intArg(t, d, "advance", 5)))
 		}
-		counts = streams.WindowedBy(g, w).Count(streams.MaterializedAs[string, int64]("counts"))
+		counts = streams.WindowedBy(g, w).EmitStrategy(emit).Count(streams.MaterializedAs[string, int64]("counts"))
 		ks = streams.TimeWindowedSerde(str, size)
 	case "sliding":
 		diff := ms(intArg(t, d, "diff", 10))
-		counts = streams.WindowedBy(g, streams.SlidingWindowsOfTimeDifferenceAndGrace(diff, grace)).Count(streams.MaterializedAs[string, int64]("counts"))
+		counts = streams.WindowedBy(g, streams.SlidingWindowsOfTimeDifferenceAndGrace(diff, grace)).EmitStrategy(emit).Count(streams.MaterializedAs[string, int64]("counts"))
 		ks = streams.TimeWindowedSerde(str, diff)
 	case "session":
-		counts = streams.WindowedBySession(g, streams.SessionWindowsOfInactivityGapAndGrace(ms(intArg(t, d, "gap", 10)), grace)).Count(streams.MaterializedAs[string, int64]("counts"))
+		counts = streams.WindowedBySession(g, streams.SessionWindowsOfInactivityGapAndGrace(ms(intArg(t, d, "gap", 10)), grace)).EmitStrategy(emit).Count(streams.MaterializedAs[string, int64]("counts"))
 		ks = streams.SessionWindowedSerde(str)
 	default:
 		d.Fatalf(t, "unknown window kind %q", kind)

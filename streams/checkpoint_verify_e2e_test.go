@@ -1,0 +1,118 @@
+package streams_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+// checkpointRun runs a word count on br until its output shows want, then
+// closes it; it returns the app's logs.
+func checkpointRun(t *testing.T, br broker, id, stateDir string, want map[string]int64, ls ...string) string {
+	t.Helper()
+	in, out := id+"-in", id+"-out"
+	b := streams.NewBuilder()
+	wordCountTopology(b, in, out, "counts")
+	topo := build(t, b)
+	logs := new(syncBuffer)
+	app, err := streams.New(topo, streams.Properties{
+		"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": stateDir,
+		"commit.interval.ms": "100",
+	}, fastGroup, streams.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	must(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	must(t, app.Start(ctx))
+	produce(t, br.addrs, lines(in, ls...)...)
+	addWords(want, ls...)
+	waitCounts(t, br.addrs, out, want)
+	must(t, app.Close(ctx))
+	return logs.String()
+}
+
+const checkpointMismatch = `msg="streams: store checkpoint does not match; wiping the store to restore it from its changelog"`
+
+func wantMismatchLog(t *testing.T, logs, reason string) {
+	t.Helper()
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, checkpointMismatch) && strings.Contains(l, "level=WARN") && strings.Contains(l, reason) {
+			return
+		}
+	}
+	t.Errorf("no WARN line %s with reason %q; logs:\n%s", checkpointMismatch, reason, logs)
+}
+
+// Deleting a store's Badger files while its checkpoint stays: the restart
+// notices, wipes the store, restores it from the changelog, and the counts
+// continue from where they were.
+func TestCheckpointOfDeletedStoreDataIsDistrusted(t *testing.T) {
+	br := startBrokerlite(t)
+	id := uniq("ckdel")
+	createTopic(t, br.addrs, 1, id+"-in", id+"-out")
+	dir := t.TempDir()
+	want := map[string]int64{}
+	checkpointRun(t, br, id, dir, want, "a b c", "a b", "a")
+	data, _ := filepath.Glob(filepath.Join(dir, id, "*", "counts", "badger"))
+	ckpts, _ := filepath.Glob(filepath.Join(dir, id, "*", "counts", ".checkpoint"))
+	if len(data) != 1 || len(ckpts) != 1 {
+		t.Fatalf("store files: data %v, checkpoints %v", data, ckpts)
+	}
+	must(t, os.RemoveAll(data[0]))
+	logs := checkpointRun(t, br, id, dir, want, "a c", "b")
+	wantMismatchLog(t, logs, "no data id")
+	if !strings.Contains(logs, `msg="streams: restored store"`) {
+		t.Errorf("the store was not restored; logs:\n%s", logs)
+	}
+}
+
+// A state directory left from a run against another broker: the
+// checkpoint's offset is beyond the new changelog's end, so the store is
+// wiped; the counts are those of the new broker's input only.
+func TestCheckpointFromAnotherBrokerIsDistrusted(t *testing.T) {
+	id := uniq("ckbroker")
+	dir := t.TempDir()
+	br1 := startBrokerlite(t)
+	createTopic(t, br1.addrs, 1, id+"-in", id+"-out")
+	checkpointRun(t, br1, id, dir, map[string]int64{}, "a b c", "a b", "a")
+
+	br2 := startBrokerlite(t)
+	createTopic(t, br2.addrs, 1, id+"-in", id+"-out")
+	logs := checkpointRun(t, br2, id, dir, map[string]int64{}, "a c", "b")
+	wantMismatchLog(t, logs, "beyond the changelog's end")
+}
+
+// The application reset as Kafka's reset tool does it without cleaning the
+// local state: internal topics deleted and recreated, committed offsets
+// gone. The input is processed again from the start; the old store, whose
+// checkpoint points past the recreated changelog's end, is wiped, so no
+// word is counted twice.
+func TestCheckpointOfRecreatedChangelogIsDistrusted(t *testing.T) {
+	br := startBrokerlite(t)
+	id := uniq("ckrecreate")
+	createTopic(t, br.addrs, 1, id+"-in", id+"-out")
+	dir := t.TempDir()
+	want := map[string]int64{}
+	checkpointRun(t, br, id, dir, want, "a b c", "a b", "a")
+
+	adm := adminFor(t, br.addrs)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dr, err := adm.DeleteTopics(ctx, id+"-counts-changelog", id+"-counts-repartition")
+	must(t, err)
+	for _, r := range dr {
+		must(t, r.Err)
+	}
+	gr, err := adm.DeleteGroups(ctx, id)
+	must(t, err)
+	for _, r := range gr {
+		must(t, r.Err)
+	}
+	logs := checkpointRun(t, br, id, dir, want, "b")
+	wantMismatchLog(t, logs, "beyond the changelog's end")
+}

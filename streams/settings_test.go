@@ -1,0 +1,93 @@
+package streams_test
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+// Every property given that has no effect is listed, with what happens
+// instead, in one log line at start (and in Config.IgnoredProperties).
+func TestStartupListsEveryIgnoredProperty(t *testing.T) {
+	b := streams.NewBuilder()
+	streams.NewStream(b, "in", streams.ConsumedWith(ss, ss)).To("out")
+	topo := build(t, b)
+	logs := new(syncBuffer)
+	ignored := map[string]string{
+		// Kafka Streams settings Rivulet does not implement.
+		"task.timeout.ms":            "300000",
+		"state.cleanup.delay.ms":     "600000",
+		"default.key.serde":          "org.apache.kafka.common.serialization.Serdes$StringSerde",
+		"default.value.serde":        "org.apache.kafka.common.serialization.Serdes$StringSerde",
+		"rocksdb.config.setter":      "com.example.Setter",
+		"metrics.recording.level":    "DEBUG",
+		"upgrade.from":               "2.3",
+		"window.size.ms":             "1000",
+		"default.dsl.store":          "in_memory",
+		"rack.aware.assignment.tags": "zone",
+		// Client properties the client layer ignores.
+		"send.buffer.bytes":             "131072",
+		"producer.reconnect.backoff.ms": "50",
+		"consumer.transactional.id":     "x",
+	}
+	props := streams.Properties{"application.id": "ignored", "bootstrap.servers": "127.0.0.1:1", "num.stream.threads": "2"}
+	for k, v := range ignored {
+		props[k] = v
+	}
+	app, err := streams.New(topo, props, streams.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	must(t, err)
+	var line string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "properties with no effect") {
+			if line != "" {
+				t.Fatalf("more than one line lists ignored properties:\n%s", logs)
+			}
+			line = l
+		}
+	}
+	if line == "" || !strings.Contains(line, "level=WARN") {
+		t.Fatalf("no WARN line listing ignored properties:\n%s", logs)
+	}
+	for k := range ignored {
+		k = strings.TrimPrefix(strings.TrimPrefix(k, "producer."), "consumer.")
+		if !strings.Contains(line, k) {
+			t.Errorf("the start-up line does not name %s:\n%s", k, line)
+		}
+	}
+	for _, instead := range []string{"WithBadgerConfigSetter", "Materialized.WithStoreType", "ConsumedWith"} {
+		if !strings.Contains(line, instead) {
+			t.Errorf("the start-up line does not say to use %s:\n%s", instead, line)
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range app.Config().IgnoredProperties {
+		seen[p.Key] = true
+		if p.Instead == "" {
+			t.Errorf("%v: no explanation", p)
+		}
+	}
+	for _, k := range []string{"task.timeout.ms", "rocksdb.config.setter", "send.buffer.bytes", "reconnect.backoff.ms", "transactional.id"} {
+		if !seen[k] {
+			t.Errorf("Config.IgnoredProperties misses %s: %v", k, app.Config().IgnoredProperties)
+		}
+	}
+	// Implemented settings are not reported.
+	if strings.Contains(line, "num.stream.threads") || strings.Contains(line, "bootstrap.servers") {
+		t.Errorf("implemented settings listed as ignored:\n%s", line)
+	}
+}
+
+// A property set without ignored keys logs no such line.
+func TestStartupQuietWithoutIgnoredProperties(t *testing.T) {
+	b := streams.NewBuilder()
+	streams.NewStream(b, "in", streams.ConsumedWith(ss, ss)).To("out")
+	logs := new(syncBuffer)
+	_, err := streams.New(build(t, b), streams.Properties{"application.id": "quiet", "bootstrap.servers": "127.0.0.1:1", "linger.ms": "5"},
+		streams.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	must(t, err)
+	if strings.Contains(logs.String(), "no effect") {
+		t.Fatalf("unexpected report:\n%s", logs)
+	}
+}

@@ -1,0 +1,157 @@
+package streams
+
+import (
+	"errors"
+	"fmt"
+)
+
+// prefixTableTransformValues names TransformValuesTable nodes, as Kafka
+// Streams does.
+const prefixTableTransformValues = "KTABLE-TRANSFORMVALUES-"
+
+// ValueTransformer computes a table's new value from a key and value, with
+// access to state stores (Kafka Streams' ValueTransformerWithKey). A new
+// one is made for every task by its supplier; all calls for one task
+// happen on one goroutine.
+type ValueTransformer[K, V, VR any] interface {
+	// Init is called once before the first value, with the stores
+	// connected to the node (WithStores) and global stores.
+	Init(stores StoreProvider) error
+	// Transform returns the value for key's value. It is not called for
+	// deletes: a deleted key stays deleted.
+	Transform(key K, value V) (VR, error)
+	// Close is called once when the task closes.
+	Close() error
+}
+
+// ValueTransformerSupplier makes a new ValueTransformer for each task.
+type ValueTransformerSupplier[K, V, VR any] func() ValueTransformer[K, V, VR]
+
+func (WithStores) tableOpOption() {}
+
+// TransformValuesTable maps each value of t with a transformer that may
+// read and write state stores (Kafka Streams' KTable.transformValues).
+// Options: a Named; WithStores connects stores (registered with
+// AddStateStore) to the transformer; a Materialized keeps the result in a
+// (queryable) store, which is also what a join with the result looks up
+// (without one, such a join is refused at build time: looking a value up
+// would run the transformer again). The transformer sees each update's new
+// value and, where downstream needs it, the old one.
+func TransformValuesTable[K, V, VR any](t *Table[K, V], supplier ValueTransformerSupplier[K, V, VR], opts ...TableOpOption) *Table[K, VR] {
+	b := t.b
+	var named string
+	var stores []string
+	var mat Materialized[K, VR]
+	materialized := false
+	for _, o := range opts {
+		switch o := o.(type) {
+		case Named:
+			named = string(o)
+		case WithStores:
+			stores = append(stores, o...)
+		case Materialized[K, VR]:
+			mat, materialized = o, true
+		default:
+			b.fail(fmt.Errorf("streams: table transform values: option %T does not fit a result of %s", o, typesOf[K, VR]()))
+		}
+	}
+	if supplier == nil {
+		b.fail(errors.New("streams: table transform values: nil supplier"))
+		return &Table[K, VR]{b: b, node: t.node, keySerde: t.keySerde}
+	}
+	name := b.nameOr(named, prefixTableTransformValues)
+	var store string
+	if materialized {
+		if mat.name == "" {
+			mat.name = b.newName(prefixTableTransformValues + "STATE-STORE-")
+		}
+		store = mat.name
+	}
+	AddProcessor(b, name, func() Processor[K, change[V], K, change[VR]] {
+		return &tableTransformProc[K, V, VR]{tr: supplier(), store: store}
+	}, t.node)
+	if len(stores) > 0 {
+		ConnectStores(b, name, stores...)
+	}
+	out := &Table[K, VR]{b: b, node: name, keySerde: t.keySerde}
+	if store != "" {
+		if mat.keySerde == nil {
+			mat.keySerde = t.keySerde
+		}
+		f := newTSFactory[K, VR](mat)
+		addStoreFactory(b, f, name)
+		out.store, out.valueSerde = store, f.valueSerde
+		out.getter = storeGetter[K, VR]{store: store}
+	}
+	return out
+}
+
+type tableTransformProc[K, V, VR any] struct {
+	ctx   ProcessorContext[K, change[VR]]
+	tr    ValueTransformer[K, V, VR]
+	store string
+	s     *tsStore[K, VR]
+}
+
+func (p *tableTransformProc[K, V, VR]) Init(ctx ProcessorContext[K, change[VR]]) error {
+	p.ctx = ctx
+	if p.tr == nil {
+		return errors.New("streams: table transform values: the supplier returned nil")
+	}
+	if p.store != "" {
+		s, err := tsStoreOf[K, VR](ctx, p.store)
+		if err != nil {
+			return err
+		}
+		p.s = s
+		s.setFlushListener(func(r Record[K, change[VR]]) error { return ctx.Forward(r) })
+	}
+	return p.tr.Init(ctx)
+}
+
+func (p *tableTransformProc[K, V, VR]) Close() error {
+	if p.tr == nil {
+		return nil
+	}
+	return p.tr.Close()
+}
+
+func (p *tableTransformProc[K, V, VR]) Process(r Record[K, change[V]]) error {
+	c := r.Value
+	var out change[VR]
+	var err error
+	if c.hasNew {
+		if out.newV, err = p.tr.Transform(r.Key, c.newV); err != nil {
+			return err
+		}
+		out.hasNew = true
+	}
+	if p.s != nil {
+		// The store holds what was sent before: that is the old value.
+		old, hadOld, err := p.s.get(r.Key)
+		if err != nil {
+			return err
+		}
+		out.oldV, out.hasOld = old.Value, hadOld
+		if out.hasNew {
+			err = p.s.put(r.Key, ValueAndTimestamp[VR]{Value: out.newV, Timestamp: r.Timestamp})
+		} else {
+			err = p.s.delete(r.Key, r.Timestamp)
+		}
+		if err != nil {
+			return err
+		}
+		if p.s.caching() {
+			return nil
+		}
+	} else if c.hasOld {
+		if out.oldV, err = p.tr.Transform(r.Key, c.oldV); err != nil {
+			return err
+		}
+		out.hasOld = true
+	}
+	if !out.hasNew && !out.hasOld {
+		return nil // a delete of a key that had no value: nothing changed
+	}
+	return p.ctx.Forward(rekey(r, r.Key, out, true, false))
+}
