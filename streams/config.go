@@ -158,6 +158,9 @@ type Config struct {
 	MaxPollRecords int
 	// ClientProperties are the Kafka client properties, by role.
 	ClientProperties map[string]Properties
+	// Ops holds the operator settings: the HTTP endpoint, metrics
+	// recording level (config_ops.go).
+	Ops OpsConfig
 	// Logger receives the application's logs. The default value is
 	// slog.Default().
 	Logger *slog.Logger
@@ -252,6 +255,7 @@ func ParseConfig(props Properties, opts ...Option) (*Config, error) {
 		MaxWarmupReplicas:           2,
 		ProbingRebalanceInterval:    10 * time.Minute,
 		ClientProperties:            map[string]Properties{"consumer": {}, "producer": {}, "admin": {}},
+		Ops:                         defaultOpsConfig(),
 	}
 	var errs []error
 	bad := func(key, value, why string) {
@@ -380,6 +384,9 @@ func ParseConfig(props Properties, opts ...Option) (*Config, error) {
 				bad(k, v, "only none is supported")
 			}
 		default:
+			if parseOpsProp(c, k, v, bad) {
+				continue
+			}
 			if streamsKeys[k] {
 				continue // accepted Kafka Streams setting with no effect here
 			}

@@ -87,6 +87,7 @@ type TaskStats struct {
 	SerializationErrors     atomic.Int64
 	DeadLetterRecords       atomic.Int64
 	EnforcedProcessingTotal atomic.Int64
+	ops                     *opsMetrics // per-node and per-partition metrics (metrics_levels.go)
 }
 
 // TaskState is where a task is in its life.
@@ -305,6 +306,7 @@ func (t *Task) build(partitions []TopicPartition) error {
 			}
 		}
 	}
+	t.bindNodeCounters()
 	for _, tp := range partitions {
 		if tp.Partition != t.id.Partition && t.id != GlobalTaskID {
 			return fmt.Errorf("partition %s does not belong to task %s", tp, t.id)
