@@ -139,6 +139,8 @@ type Broker struct {
 
 	// groups is owned by groups.go (the group coordinator); nil until groupsHook.start.
 	groups any
+	// metrics are the broker's Prometheus metrics (metrics.go).
+	metrics *brokerMetrics
 }
 
 // Start opens (or creates) the broker's data in log.dirs, binds the listener and serves
@@ -165,6 +167,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		started:  time.Now(),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.metrics = newBrokerMetrics(b)
 	b.metaDir = settings.LogDirs[0]
 	for _, d := range settings.LogDirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -239,6 +242,13 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		}
 	}
 
+	if err := b.startMetricsListener(); err != nil {
+		_ = ln.Close()
+		if groupsHook.stop != nil {
+			groupsHook.stop(b)
+		}
+		return fail(err)
+	}
 	b.wg.Add(1)
 	go b.acceptLoop()
 	logger.Info("broker started", "addr", ln.Addr().String(), "advertised", net.JoinHostPort(b.host, strconv.Itoa(int(b.port))),
@@ -270,6 +280,7 @@ func (b *Broker) advertisedHostPort() (string, int32) { return b.host, b.port }
 // shutdown, and returns ctx's error. Close is safe to call more than once.
 func (b *Broker) Close(ctx context.Context) error {
 	b.once.Do(func() {
+		b.stopMetricsListener()
 		b.connMu.Lock()
 		b.closing = true
 		for c := range b.conns {

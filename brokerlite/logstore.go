@@ -48,6 +48,7 @@ func openLogStore(ctx context.Context, b *Broker, topicConfigs map[string]map[st
 		Options: partlog.Options{
 			Logger:                 b.logger.With("component", "partlog"),
 			ProducerIDExpirationMs: b.settings.ProducerIDExpirationMs,
+			ObserveFsync:           b.metrics.observeFsync,
 		},
 	})
 	if err != nil {
