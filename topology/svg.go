@@ -16,7 +16,7 @@ import (
 // page can find and style them.
 func (d Description) SVG(notes map[string]string) string {
 	const (
-		charW   = 7  // width of a character of the 12px monospace font
+		charW   = 8  // width of a character of the 12px monospace font, rounded up
 		lineH   = 15 // height of a text line
 		padX    = 8  // text padding in a box
 		gapX    = 16 // between boxes of a row
