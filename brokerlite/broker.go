@@ -141,6 +141,8 @@ type Broker struct {
 	groups any
 	// metrics are the broker's Prometheus metrics (metrics.go).
 	metrics *brokerMetrics
+	// root is the logger given to Start, for componentLogger.
+	root *slog.Logger
 }
 
 // Start opens (or creates) the broker's data in log.dirs, binds the listener and serves
@@ -155,6 +157,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	root := logger
 	logger = logger.With("component", "brokerlite")
 	for _, k := range unknown {
 		logger.Warn("ignoring unknown broker property", "key", k, "value", cfg.Properties[k])
@@ -162,6 +165,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	b := &Broker{
 		settings: settings,
 		logger:   logger,
+		root:     root,
 		conns:    map[net.Conn]struct{}{},
 		closed:   make(chan struct{}),
 		started:  time.Now(),

@@ -46,7 +46,7 @@ func openLogStore(ctx context.Context, b *Broker, topicConfigs map[string]map[st
 		CleanerBackoff:         time.Duration(b.settings.CleanerBackoffMs) * time.Millisecond,
 		DisableCleaner:         !b.settings.CleanerEnable,
 		Options: partlog.Options{
-			Logger:                 b.logger.With("component", "partlog"),
+			Logger:                 b.componentLogger("partlog"),
 			ProducerIDExpirationMs: b.settings.ProducerIDExpirationMs,
 			ObserveFsync:           b.metrics.observeFsync,
 		},

@@ -292,6 +292,7 @@ func (a *App) Start(ctx context.Context) error {
 	if !a.state.CompareAndSwap(int32(StateCreated), int32(StateRebalancing)) {
 		return fmt.Errorf("streams: start: application is %s, not CREATED", a.State())
 	}
+	a.announceState(StateCreated, StateRebalancing)
 	if err := a.start(ctx); err != nil {
 		a.fail(err)
 		<-a.done

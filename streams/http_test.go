@@ -202,9 +202,16 @@ func TestHTTPEndpoint(t *testing.T) {
 	// Metrics: Kafka Streams' names grow as records flow; records-lag is 0
 	// once caught up.
 	before := scrape(t, base+"/metrics")
-	for _, name := range []string{"rivulet_streams_thread_process_total", "rivulet_streams_processor_node_process_total", "rivulet_streams_client_alive_stream_threads"} {
+	for _, name := range []string{"rivulet_streams_thread_process_total", "rivulet_streams_processor_node_process_total", "rivulet_streams_client_alive_stream_threads",
+		"rivulet_streams_thread_poll_records_total", "rivulet_streams_task_process_total", "rivulet_streams_processor_node_record_e2e_latency_max_seconds"} {
 		if before[name].sum() <= 0 {
 			t.Errorf("%s = %v, want > 0", name, before[name].sum())
+		}
+	}
+	for _, name := range []string{"rivulet_streams_thread_poll_latency_seconds", "rivulet_streams_thread_commit_latency_seconds", "rivulet_streams_record_cache_hit_ratio",
+		"rivulet_streams_task_record_lateness_max_seconds", "rivulet_streams_task_enforced_processing_total"} {
+		if before[name] == nil {
+			t.Errorf("no %s", name)
 		}
 	}
 	more := []string{"one more line", "and another"}
@@ -216,7 +223,8 @@ func TestHTTPEndpoint(t *testing.T) {
 		after := scrape(t, base+"/metrics")
 		lag := after["rivulet_streams_partition_records_lag"]
 		grown := after["rivulet_streams_thread_process_total"].sum() > before["rivulet_streams_thread_process_total"].sum() &&
-			after["rivulet_streams_processor_node_process_total"].sum() > before["rivulet_streams_processor_node_process_total"].sum()
+			after["rivulet_streams_processor_node_process_total"].sum() > before["rivulet_streams_processor_node_process_total"].sum() &&
+			after["rivulet_streams_task_process_total"].sum() > before["rivulet_streams_task_process_total"].sum()
 		if grown && lag != nil && len(lag.samples) == 4 && lag.sum() == 0 {
 			break
 		}
@@ -231,5 +239,36 @@ func TestHTTPEndpoint(t *testing.T) {
 	must(t, app.Close(ctx))
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("the endpoint still answers after Close")
+	}
+}
+
+// TestRecordingLevelGatesMetrics: processor-node and task metrics exist
+// only from metrics.recording.level DEBUG; client metrics at every level;
+// a bad level is refused.
+func TestRecordingLevelGatesMetrics(t *testing.T) {
+	names := func(level string) map[string]bool {
+		b := streams.NewBuilder()
+		wordCountTopology(b, "in", "out", "counts")
+		app, err := streams.New(build(t, b), streams.Properties{"application.id": "levels", "bootstrap.servers": "127.0.0.1:1", "metrics.recording.level": level})
+		must(t, err)
+		mfs, err := app.Metrics().Gather()
+		must(t, err)
+		out := map[string]bool{}
+		for _, mf := range mfs {
+			out[mf.GetName()] = true
+		}
+		return out
+	}
+	info, debug := names("INFO"), names("debug")
+	if !info["rivulet_streams_client_alive_stream_threads"] || info["rivulet_streams_processor_node_process_total"] {
+		t.Errorf("INFO metrics: %v", info)
+	}
+	if !debug["rivulet_streams_processor_node_process_total"] {
+		t.Errorf("DEBUG metrics: %v", debug)
+	}
+	b := streams.NewBuilder()
+	wordCountTopology(b, "in", "out", "counts")
+	if _, err := streams.New(build(t, b), streams.Properties{"application.id": "x", "bootstrap.servers": "h:1", "metrics.recording.level": "LOUD"}); err == nil || !strings.Contains(err.Error(), "metrics.recording.level") {
+		t.Errorf("bad level: %v", err)
 	}
 }

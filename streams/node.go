@@ -51,6 +51,10 @@ type forwarder[K, V any] struct {
 	// (metrics_nodes.go).
 	counts []*atomic.Int64
 	self   *atomic.Int64
+	// e2e are the end-to-end latency stats of the sink children (nil for
+	// others) and selfE2E the node's own, as a source (KIP-613).
+	e2e     []*e2eStat
+	selfE2E *e2eStat
 }
 
 func (f *forwarder[K, V]) addChild(child runtimeNode) error {
@@ -71,6 +75,7 @@ func (f *forwarder[K, V]) forward(rec Record[K, V]) error {
 	for i, c := range f.children {
 		if f.counts != nil {
 			f.counts[i].Add(1)
+			f.e2e[i].observe(rec.Timestamp)
 		}
 		if err := c.receive(rec); err != nil {
 			return err
@@ -90,6 +95,7 @@ func (f *forwarder[K, V]) forwardTo(rec Record[K, V], names []string) error {
 		}
 		if f.counts != nil {
 			f.counts[i].Add(1)
+			f.e2e[i].observe(rec.Timestamp)
 		}
 		if err := f.children[i].receive(rec); err != nil {
 			return err
@@ -298,6 +304,7 @@ func (h *headSlot[K, V]) load(raw *RawRecord, partitionTime int64, def Timestamp
 func (h *headSlot[K, V]) process() error {
 	if h.src.self != nil {
 		h.src.self.Add(1)
+		h.src.selfE2E.observe(h.rec.Timestamp)
 	}
 	return h.src.forward(h.rec)
 }

@@ -209,6 +209,8 @@ type Task struct {
 	// initNode is the node whose Init is running (stores note which node
 	// registers their flush listener).
 	initNode string
+	// ops are the task-level metrics (metrics_levels.go; nil below DEBUG).
+	ops *taskMetrics
 }
 
 // NewTask builds the task id of topo for the given input partitions (the
@@ -540,6 +542,7 @@ func (t *Task) Process(wallClock int64) (bool, error) {
 	}
 	t.waiting = false
 	raw := &best.buf[best.start]
+	t.ops.observe(t.streamTime, best.headTS)
 	if best.headTS > t.streamTime {
 		t.streamTime = best.headTS
 	}
