@@ -272,3 +272,31 @@ func TestRecordingLevelGatesMetrics(t *testing.T) {
 		t.Errorf("bad level: %v", err)
 	}
 }
+
+// TestSuppressionBufferMetrics: a suppression holding records shows them
+// in rivulet_streams_state_store_suppression_buffer_count and _size_bytes
+// (DEBUG).
+func TestSuppressionBufferMetrics(t *testing.T) {
+	br := startBrokerlite(t)
+	createTopic(t, br.addrs, 1, "sup-in", "sup-out")
+	b := streams.NewBuilder()
+	streams.NewStream(b, "sup-in", streams.ConsumedWith(ss, ss)).GroupByKey().Count().
+		Suppress(streams.UntilTimeLimit(time.Hour, streams.Unbounded()).WithName("held")).
+		ToStream().To("sup-out", streams.ProducedWith(ss, streams.Int64Serde()))
+	app := startApp(t, build(t, b), streams.Properties{
+		"application.id": "sup-app", "bootstrap.servers": strings.Join(br.addrs, ","), "state.dir": t.TempDir(),
+		"commit.interval.ms": "100", "metrics.recording.level": "DEBUG", streams.PropHTTPListener: "127.0.0.1:0",
+	})
+	produce(t, br.addrs, lines("sup-in", "a", "b", "c")...) // keys "0", "1", "2"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m := scrape(t, "http://"+app.HTTPAddr()+"/metrics")
+		if m["rivulet_streams_state_store_suppression_buffer_count"].sum() == 3 && m["rivulet_streams_state_store_suppression_buffer_size_bytes"].sum() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("suppression buffer metrics: count %v, bytes %v", m["rivulet_streams_state_store_suppression_buffer_count"], m["rivulet_streams_state_store_suppression_buffer_size_bytes"])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

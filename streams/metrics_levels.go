@@ -69,6 +69,7 @@ type opsMetrics struct {
 	taskLatenessAvg            *prometheus.Desc
 	cacheHitRatio              *prometheus.Desc
 	restoreRemaining           *prometheus.Desc
+	suppressBytes, suppressN   *prometheus.Desc
 	restoreTotal               *prometheus.Desc
 
 	pollLatency   *prometheus.HistogramVec
@@ -163,6 +164,8 @@ func newOpsMetrics(a *App) (*opsMetrics, error) {
 	m.cacheHitRatio = desc("record_cache", "hit_ratio", "Hits over reads of a store's record cache since the task started (stream-record-cache-metrics hit-ratio; DEBUG).", "task_id", "record_cache_id")
 	m.restoreRemaining = desc("task", "restore_remaining_records_total", "Changelog records the task's restore still has to read (KIP-869 restore-remaining-records-total).", "task_id", "store")
 	m.restoreTotal = desc("task", "restore_total", "Records restored so far by the task's restore in flight (state-store restore-total).", "task_id", "store")
+	m.suppressBytes = desc("state_store", "suppression_buffer_size_bytes", "Bytes buffered by a suppression (stream-state-metrics suppression-buffer-size; DEBUG).", "task_id", "store")
+	m.suppressN = desc("state_store", "suppression_buffer_count", "Records buffered by a suppression (stream-state-metrics suppression-buffer-count; DEBUG).", "task_id", "store")
 	thr := []string{"thread_id"}
 	m.pollLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "rivulet", Subsystem: "streams", Name: "thread_poll_latency_seconds",
 		Help: "Time of each poll of a thread's consumer, waiting included (stream-thread-metrics poll-latency; the count's rate is poll-rate).", ConstLabels: labels,
@@ -192,7 +195,7 @@ func (m *opsMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.restoreRemaining
 	ch <- m.restoreTotal
 	if m.level >= levelDebug {
-		for _, d := range []*prometheus.Desc{m.nodeProcess, m.e2eMin, m.e2eMax, m.e2eAvg, m.taskActive, m.taskProcess, m.taskEnforced, m.taskLatenessMax, m.taskLatenessAvg, m.cacheHitRatio} {
+		for _, d := range []*prometheus.Desc{m.nodeProcess, m.e2eMin, m.e2eMax, m.e2eAvg, m.taskActive, m.taskProcess, m.taskEnforced, m.taskLatenessMax, m.taskLatenessAvg, m.cacheHitRatio, m.suppressBytes, m.suppressN} {
 			ch <- d
 		}
 	}
@@ -252,7 +255,7 @@ func (m *opsMetrics) Collect(ch chan<- prometheus.Metric) {
 			id                                           TaskID
 			state                                        TaskState
 			processed, enforced, lateMax, lateSum, lateN int64
-			caches                                       map[string][2]int64
+			caches, buffers                              map[string][2]int64
 		}
 		var states []taskState
 		t.mu.Lock()
@@ -263,6 +266,7 @@ func (m *opsMetrics) Collect(ch chan<- prometheus.Metric) {
 				ts.processed, ts.enforced = tm.processed.Load(), tm.enforcedN.Load()
 				ts.lateMax, ts.lateSum, ts.lateN = tm.latenessMax.Load(), tm.latenessSum.Load(), tm.latenessN.Load()
 				ts.caches = task.cacheHits()
+				ts.buffers = task.suppressionBuffers()
 			}
 			states = append(states, ts)
 		}
@@ -288,6 +292,10 @@ func (m *opsMetrics) Collect(ch chan<- prometheus.Metric) {
 						ratio = float64(hm[0]) / float64(hm[0]+hm[1])
 					}
 					ch <- prometheus.MustNewConstMetric(m.cacheHitRatio, prometheus.GaugeValue, ratio, id, store)
+				}
+				for store, bn := range s.buffers {
+					ch <- prometheus.MustNewConstMetric(m.suppressBytes, prometheus.GaugeValue, float64(bn[0]), id, store)
+					ch <- prometheus.MustNewConstMetric(m.suppressN, prometheus.GaugeValue, float64(bn[1]), id, store)
 				}
 			}
 		}
@@ -458,4 +466,34 @@ func (s *tsStore[K, V]) cacheHitRatio() (hits, misses int64, ok bool) {
 	}
 	hits, misses = s.cache.HitRatio()
 	return hits, misses, true
+}
+
+// processor returns the Processor a processor node runs.
+func (n *processorNode[KIn, VIn, KOut, VOut]) processor() any { return n.proc }
+
+// bufferStats returns the suppression's store, buffered bytes and records.
+func (p *suppressProc[K, V]) bufferStats() (store string, bytes, count int64) {
+	return p.store, p.bytes, int64(len(p.index))
+}
+
+// suppressionBuffers returns the bytes and records buffered by the task's
+// suppressions, by store. Under the task's thread lock.
+func (t *Task) suppressionBuffers() map[string][2]int64 {
+	var out map[string][2]int64
+	for _, n := range t.nodes {
+		pn, ok := n.(interface{ processor() any })
+		if !ok {
+			continue
+		}
+		if sp, ok := pn.processor().(interface {
+			bufferStats() (string, int64, int64)
+		}); ok {
+			store, b, c := sp.bufferStats()
+			if out == nil {
+				out = map[string][2]int64{}
+			}
+			out[store] = [2]int64{b, c}
+		}
+	}
+	return out
 }
