@@ -243,8 +243,10 @@ func (s *Server) serveMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	keyFmt, valFmt := q.Get("key"), q.Get("value")
 	for _, f := range []string{keyFmt, valFmt} {
-		if _, err := decode([]byte{}, f); err != nil && !strings.Contains(err.Error(), "not an int64") {
-			writeError(w, http.StatusBadRequest, err)
+		switch f {
+		case "", "string", "int64", "long", "hex", "base64":
+		default:
+			writeError(w, http.StatusBadRequest, fmt.Errorf("console: format %q: want string, int64, hex or base64", f))
 			return
 		}
 	}
