@@ -106,6 +106,7 @@ func handleProduce(_ context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 				continue
 			}
 			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.baseOffset, res.logAppendTime, res.logStartOffset
+			b.metrics.produced(t.name, len(rp.Records), res.lastOffset-res.baseOffset+1)
 			if req.Acks == -1 {
 				toSync = append(toSync, syncTarget{p, res.lastOffset + 1})
 				syncIdx = append(syncIdx, [2]int{i, j})

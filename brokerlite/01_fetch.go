@@ -157,6 +157,7 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 			break
 		}
 	}
+	b.metrics.fetched(resp)
 	return resp, nil
 }
 

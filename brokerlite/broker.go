@@ -152,6 +152,10 @@ type Broker struct {
 	groups any
 	// txn is the transaction coordinator (txn.go); nil until it starts.
 	txn *txncoord.Coordinator
+	// metrics are the broker's Prometheus metrics (metrics.go).
+	metrics *brokerMetrics
+	// root is the logger given to Start, for componentLogger.
+	root *slog.Logger
 }
 
 // Start opens (or creates) the broker's data in log.dirs, binds the listener and serves
@@ -166,6 +170,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	root := logger
 	logger = logger.With("component", "brokerlite")
 	for _, k := range unknown {
 		logger.Warn("ignoring unknown broker property", "key", k, "value", cfg.Properties[k])
@@ -173,12 +178,14 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	b := &Broker{
 		settings: settings,
 		logger:   logger,
+		root:     root,
 		conns:    map[net.Conn]struct{}{},
 		closed:   make(chan struct{}),
 		started:  time.Now(),
 		limits:   newLimiter(settings.Limits),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.metrics = newBrokerMetrics(b)
 	b.metaDir = settings.LogDirs[0]
 	for _, d := range settings.LogDirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -242,6 +249,14 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		return fail(err)
 	}
 
+	if err := b.startMetricsListener(); err != nil {
+		b.closeListeners()
+		stopTxnCoordinator(b)
+		if groupsHook.stop != nil {
+			groupsHook.stop(b)
+		}
+		return fail(err)
+	}
 	b.wg.Add(1)
 	go b.releaseMemoryAfterBursts()
 	for _, l := range b.listeners {
@@ -277,6 +292,7 @@ func (b *Broker) advertisedHostPort() (string, int32) { return b.host, b.port }
 // shutdown, and returns ctx's error. Close is safe to call more than once.
 func (b *Broker) Close(ctx context.Context) error {
 	b.once.Do(func() {
+		b.stopMetricsListener()
 		b.connMu.Lock()
 		b.closing = true
 		for c := range b.conns {

@@ -541,7 +541,9 @@ func (b *Broker) dispatchFrame(ctx context.Context, info *ConnInfo, frame []byte
 		return 0, nil, fmt.Errorf("brokerlite: malformed %s v%d request: %w", kmsg.NameForKey(h.key), h.version, err)
 	}
 
+	done := b.metrics.requestStarted(h.key, len(frame))
 	kresp, err := b.callSecured(ctx, entry.fn, info, req) // authentication and ACLs (security.go)
+	done(err)
 	if err != nil || kresp == nil {
 		return 0, nil, err
 	}

@@ -100,7 +100,7 @@ func coordinatorConfig(b *Broker, partitions int32) groupcoord.Config {
 		OffsetCommitTimeout:           ms(int64(s.OffsetsCommitTimeoutMs)),
 		OffsetMetadataMaxBytes:        int(s.OffsetMetadataMaxBytes),
 		NoOffsetMetadata:              s.OffsetMetadataMaxBytes == 0,
-		Logger:                        b.logger.With("component", "groupcoord"),
+		Logger:                        b.componentLogger("groupcoord"),
 		PartitionExists: func(topic string, partition int32) bool {
 			t := b.topics.get(topic)
 			return t != nil && partition >= 0 && int(partition) < len(t.partitions)

@@ -47,8 +47,9 @@ func openLogStore(ctx context.Context, b *Broker, topicConfigs map[string]map[st
 		DisableCleaner:         !b.settings.CleanerEnable,
 		RecoveryThreads:        int(b.settings.Limits.RecoveryThreadsPerDataDir),
 		Options: partlog.Options{
-			Logger:                 b.logger.With("component", "partlog"),
+			Logger:                 b.componentLogger("partlog"),
 			ProducerIDExpirationMs: b.settings.ProducerIDExpirationMs,
+			ObserveFsync:           b.metrics.observeFsync,
 		},
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and checks need on a fresh machine, and nothing that is already there:
 #   - kcat (Debian package), for the librdkafka conformance tests against brokerlite;
+#   - chromium (Debian package), for the web console's browser test (headless);
 #   - staticcheck (Go module proxy), for `make lint`.
 # Safe to run again: each tool is checked before it is installed.
 set -euo pipefail
@@ -39,6 +40,12 @@ if command -v kcat >/dev/null 2>&1; then
 	say "kcat present: $(command -v kcat)"
 else
 	apt_install kcat
+fi
+
+if command -v chromium >/dev/null 2>&1; then
+	say "chromium present: $(command -v chromium)"
+else
+	apt_install chromium
 fi
 
 gobin="$(go env GOBIN)"

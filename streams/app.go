@@ -107,6 +107,8 @@ type App struct {
 	listener  func(old, new State)
 	closing   bool
 	closeOnce sync.Once
+	httpState             // the HTTP endpoint (http.go)
+	ops       *opsMetrics // metrics by recording level (metrics_levels.go)
 }
 
 // New builds an application running topo with props (Kafka Streams' names;
@@ -149,13 +151,16 @@ func New(topo *Topology, props Properties, opts ...Option) (*App, error) {
 	if a.metrics, err = newAppMetrics(a); err != nil {
 		return nil, fmt.Errorf("streams: metrics: %w", err)
 	}
+	if a.ops, err = newOpsMetrics(a); err != nil {
+		return nil, fmt.Errorf("streams: metrics: %w", err)
+	}
 	return a, nil
 }
 
 // newStats returns counters for a new thread; they stay counted after the
 // thread ends.
 func (a *App) newStats() *TaskStats {
-	s := new(TaskStats)
+	s := &TaskStats{ops: a.ops}
 	a.statsMu.Lock()
 	a.stats = append(a.stats, s)
 	a.statsMu.Unlock()
@@ -289,6 +294,7 @@ func (a *App) Start(ctx context.Context) error {
 	if !a.state.CompareAndSwap(int32(StateCreated), int32(StateRebalancing)) {
 		return fmt.Errorf("streams: start: application is %s, not CREATED", a.State())
 	}
+	a.announceState(StateCreated, StateRebalancing)
 	if err := a.start(ctx); err != nil {
 		a.fail(err)
 		<-a.done
@@ -298,6 +304,9 @@ func (a *App) Start(ctx context.Context) error {
 }
 
 func (a *App) start(ctx context.Context) error {
+	if err := a.startOps(); err != nil {
+		return err
+	}
 	a.runCtx, a.cancel = context.WithCancel(context.Background())
 	cl, err := a.newClient([]client.Role{client.RoleAdmin}, "", kgo.ClientID(a.cfg.ClientID+"-admin"))
 	if err != nil {
@@ -596,6 +605,7 @@ func (a *App) shutdown(ctx context.Context, final State) {
 	}
 	a.mu.Unlock()
 	a.wg.Wait()
+	a.stopHTTP()
 	a.standbys.close()
 	a.mu.Lock()
 	g := a.global

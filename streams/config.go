@@ -170,6 +170,9 @@ type Config struct {
 	// options (WithBadgerConfigSetter). The default value is nil: the
 	// defaults of badgerstore.Options.
 	BadgerConfigSetter func(storeName string, opts *badgerstore.Options)
+	// Ops holds the operator settings: the HTTP endpoint, metrics
+	// recording level (config_ops.go).
+	Ops OpsConfig
 	// Logger receives the application's logs. The default value is
 	// slog.Default().
 	Logger *slog.Logger
@@ -264,6 +267,7 @@ func ParseConfig(props Properties, opts ...Option) (*Config, error) {
 		MaxWarmupReplicas:           2,
 		ProbingRebalanceInterval:    10 * time.Minute,
 		ClientProperties:            map[string]Properties{"consumer": {}, "producer": {}, "admin": {}},
+		Ops:                         defaultOpsConfig(),
 	}
 	var errs []error
 	bad := func(key, value, why string) {
@@ -392,6 +396,9 @@ func ParseConfig(props Properties, opts ...Option) (*Config, error) {
 				bad(k, v, "only none is supported")
 			}
 		default:
+			if parseOpsProp(c, k, v, bad) {
+				continue
+			}
 			if streamsKeys[k] {
 				c.noteIgnored(k) // accepted Kafka Streams setting with no effect here
 				continue

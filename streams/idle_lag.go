@@ -44,6 +44,7 @@ func (t *Task) holdBack(wallClock int64) bool {
 		return true
 	}
 	t.cfg.Stats.EnforcedProcessingTotal.Add(1)
+	t.ops.enforced()
 	return false
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -45,6 +46,15 @@ type forwarder[K, V any] struct {
 	owner    string
 	children []receiver[K, V]
 	names    []string
+	// counts are the children's processed-records counters and self the
+	// node's own (sources), when processor-node metrics are recorded
+	// (metrics_nodes.go).
+	counts []*atomic.Int64
+	self   *atomic.Int64
+	// e2e are the end-to-end latency stats of the sink children (nil for
+	// others) and selfE2E the node's own, as a source (KIP-613).
+	e2e     []*e2eStat
+	selfE2E *e2eStat
 }
 
 func (f *forwarder[K, V]) addChild(child runtimeNode) error {
@@ -62,7 +72,11 @@ func (f *forwarder[K, V]) addChild(child runtimeNode) error {
 }
 
 func (f *forwarder[K, V]) forward(rec Record[K, V]) error {
-	for _, c := range f.children {
+	for i, c := range f.children {
+		if f.counts != nil {
+			f.counts[i].Add(1)
+			f.e2e[i].observe(rec.Timestamp)
+		}
 		if err := c.receive(rec); err != nil {
 			return err
 		}
@@ -78,6 +92,10 @@ func (f *forwarder[K, V]) forwardTo(rec Record[K, V], names []string) error {
 		i := slices.Index(f.names, n)
 		if i < 0 {
 			return fmt.Errorf("streams: node %q cannot forward to %q: not one of its children %v", f.owner, n, f.names)
+		}
+		if f.counts != nil {
+			f.counts[i].Add(1)
+			f.e2e[i].observe(rec.Timestamp)
 		}
 		if err := f.children[i].receive(rec); err != nil {
 			return err
@@ -283,8 +301,14 @@ func (h *headSlot[K, V]) load(raw *RawRecord, partitionTime int64, def Timestamp
 	return ts, nil
 }
 
-func (h *headSlot[K, V]) process() error { return h.src.forward(h.rec) }
-func (h *headSlot[K, V]) clear()         { h.rec = Record[K, V]{} }
+func (h *headSlot[K, V]) process() error {
+	if h.src.self != nil {
+		h.src.self.Add(1)
+		h.src.selfE2E.observe(h.rec.Timestamp)
+	}
+	return h.src.forward(h.rec)
+}
+func (h *headSlot[K, V]) clear() { h.rec = Record[K, V]{} }
 
 // ---- sinks ----
 

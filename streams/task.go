@@ -87,6 +87,7 @@ type TaskStats struct {
 	SerializationErrors     atomic.Int64
 	DeadLetterRecords       atomic.Int64
 	EnforcedProcessingTotal atomic.Int64
+	ops                     *opsMetrics // per-node and per-partition metrics (metrics_levels.go)
 }
 
 // TaskState is where a task is in its life.
@@ -208,6 +209,8 @@ type Task struct {
 	// initNode is the node whose Init is running (stores note which node
 	// registers their flush listener).
 	initNode string
+	// ops are the task-level metrics (metrics_levels.go; nil below DEBUG).
+	ops *taskMetrics
 }
 
 // NewTask builds the task id of topo for the given input partitions (the
@@ -305,6 +308,7 @@ func (t *Task) build(partitions []TopicPartition) error {
 			}
 		}
 	}
+	t.bindNodeCounters()
 	for _, tp := range partitions {
 		if tp.Partition != t.id.Partition && t.id != GlobalTaskID {
 			return fmt.Errorf("partition %s does not belong to task %s", tp, t.id)
@@ -538,6 +542,7 @@ func (t *Task) Process(wallClock int64) (bool, error) {
 	}
 	t.waiting = false
 	raw := &best.buf[best.start]
+	t.ops.observe(t.streamTime, best.headTS)
 	if best.headTS > t.streamTime {
 		t.streamTime = best.headTS
 	}

@@ -287,8 +287,10 @@ func (t *streamThread) run() (err error) {
 			timeout = min(timeout, 10*time.Millisecond)
 		}
 		pctx, cancel := context.WithTimeout(t.ctx, timeout)
+		pollStart := time.Now()
 		fetches := t.cl.PollRecords(pctx, t.app.cfg.MaxPollRecords)
 		cancel()
+		t.app.ops.observePoll(t.name, pollStart, fetches.NumRecords())
 		if fetches.IsClientClosed() {
 			return nil
 		}
@@ -674,6 +676,7 @@ func (t *streamThread) commit(ctx context.Context, tasks []*Task) error {
 	}
 	t.app.metrics.commits.Add(1)
 	t.app.metrics.commitLatencySecs.Observe(time.Since(start).Seconds())
+	t.app.ops.observeCommit(t.name, start)
 	return nil
 }
 

@@ -101,7 +101,10 @@ func (s *tsStore[K, V]) setFlushListener(fn func(Record[K, change[V]]) error) {
 	}
 }
 
-func (s *tsStore[K, V]) dropped() { s.task.cfg.Stats.DroppedRecords.Add(1) }
+func (s *tsStore[K, V]) dropped() {
+	s.task.cfg.Stats.DroppedRecords.Add(1)
+	logDropped(s.task, "null key or value", "store", s.name)
+}
 
 // get returns key's value, from the cache when it holds the key. For the
 // task's own goroutine only (see getKB).

@@ -54,15 +54,14 @@ func fold[K, V, VA any](key K, v V, old VA, hadOld bool, init func() VA, agg fun
 // dropNull counts a record an aggregation skips for its null key or value.
 func dropNull(t *Task, what string) {
 	t.cfg.Stats.DroppedRecords.Add(1)
-	if meta, ok := t.recordMetadata(); ok {
-		t.cfg.Logger.Warn("streams: skipping record due to null key or value", "processor", what, "topic", meta.Topic, "partition", meta.Partition, "offset", meta.Offset)
-	}
+	logDropped(t, "null key or value", "processor", what)
 }
 
 // dropExpired counts a record that arrived after its window closed.
 func dropExpired(t *Task, ts int64, w Window, closeTime int64) {
 	t.cfg.Stats.DroppedRecords.Add(1)
-	t.cfg.Logger.Warn("streams: skipping record for expired window", "task", t.id.String(), "timestamp", ts, "window", w.String(), "expiration", closeTime)
+	logDropped(t, "its window has expired", "record_timestamp", readableMs(ts), "window_start", readableMs(w.Start),
+		"window_end", readableMs(w.End), "window_closed_at", readableMs(closeTime))
 }
 
 // ---- tumbling and hopping windows ----

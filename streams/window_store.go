@@ -144,7 +144,10 @@ func (l *storeLog) logger(key, value []byte) error {
 
 // expired counts writes a store dropped as older than its retention, as
 // Kafka Streams' dropped-records.
-func (l *storeLog) expired([]byte, int64) { l.task.cfg.Stats.DroppedRecords.Add(1) }
+func (l *storeLog) expired(_ []byte, ts int64) {
+	l.task.cfg.Stats.DroppedRecords.Add(1)
+	logDropped(l.task, "older than the window store's retention", "window_timestamp", readableMs(ts))
+}
 
 func (l *storeLog) writeCheckpoint(next int64) error {
 	if !l.logged || next < 0 {

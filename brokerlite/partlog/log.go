@@ -31,6 +31,9 @@ type Options struct {
 	// state whose last batch is older than this is dropped. The default
 	// value (0 here) means 86400000 (1 day).
 	ProducerIDExpirationMs int64
+	// ObserveFsync, when set, is told how long each fsync of a segment
+	// file took (for metrics). The default value is nil.
+	ObserveFsync func(time.Duration)
 
 	// hooks inject faults in this package's tests.
 	hooks *testHooks
@@ -554,6 +557,12 @@ func (l *Log) Roll() error {
 func (l *Log) fsync(f *os.File) error {
 	if l.opts.hooks != nil && l.opts.hooks.fsync != nil {
 		return l.opts.hooks.fsync(f)
+	}
+	if obs := l.opts.ObserveFsync; obs != nil {
+		start := time.Now()
+		err := fsyncFile(f)
+		obs(time.Since(start))
+		return err
 	}
 	return fsyncFile(f)
 }

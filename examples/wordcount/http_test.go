@@ -14,7 +14,21 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/brokerlite"
+	"github.com/rivulet-io/rivulet/streams"
 )
+
+// countAnswer is the JSON of /stores/counts/keys/{word}.
+type countAnswer struct {
+	Word  string `json:"key"`
+	Count int64  `json:"value"`
+	Host  string `json:"host"`
+}
+
+// countsAnswer is the JSON of /stores/counts.
+type countsAnswer struct {
+	Counts []countAnswer `json:"entries"`
+	More   bool          `json:"more"`
+}
 
 func freePort(t *testing.T) string {
 	t.Helper()
@@ -105,7 +119,7 @@ func TestInteractiveQueries(t *testing.T) {
 	forwarded := map[string]bool{}
 	for {
 		ok := true
-		var st statusView
+		var st streams.StatusView
 		if getJSON(t, "http://"+insts[0].addr+"/status", &st) != http.StatusOK || len(st.Instances) != 2 ||
 			len(st.Instances[0].Active) == 0 || len(st.Instances[1].Active) == 0 {
 			ok = false
@@ -113,7 +127,7 @@ func TestInteractiveQueries(t *testing.T) {
 		for w, n := range want {
 			for _, in := range insts {
 				var ans countAnswer
-				if getJSON(t, "http://"+in.addr+"/count/"+w, &ans) != http.StatusOK || ans.Count != n {
+				if getJSON(t, "http://"+in.addr+"/stores/counts/keys/"+w, &ans) != http.StatusOK || ans.Count != n {
 					ok = false
 					continue
 				}
@@ -134,7 +148,7 @@ func TestInteractiveQueries(t *testing.T) {
 		t.Errorf("queries forwarded by %v, want both instances (the words spread over both)", forwarded)
 	}
 	var miss map[string]string
-	if code := getJSON(t, "http://"+insts[1].addr+"/count/nosuchword", &miss); code != http.StatusNotFound {
+	if code := getJSON(t, "http://"+insts[1].addr+"/stores/counts/keys/nosuchword", &miss); code != http.StatusNotFound {
 		t.Errorf("absent word: HTTP %d %v", code, miss)
 	}
 
@@ -144,19 +158,19 @@ func TestInteractiveQueries(t *testing.T) {
 	}
 	sort.Strings(words)
 	var all countsAnswer
-	if code := getJSON(t, "http://"+insts[1].addr+"/counts", &all); code != http.StatusOK {
-		t.Fatalf("/counts: HTTP %d", code)
+	if code := getJSON(t, "http://"+insts[1].addr+"/stores/counts", &all); code != http.StatusOK {
+		t.Fatalf("/stores/counts: HTTP %d", code)
 	}
 	if len(all.Counts) != len(words) || all.More {
-		t.Fatalf("/counts = %+v, want %v", all, want)
+		t.Fatalf("/stores/counts = %+v, want %v", all, want)
 	}
 	for i, wc := range all.Counts {
 		if wc.Word != words[i] || wc.Count != want[wc.Word] {
-			t.Fatalf("/counts[%d] = %+v, want %s=%d", i, wc, words[i], want[words[i]])
+			t.Fatalf("/stores/counts[%d] = %+v, want %s=%d", i, wc, words[i], want[words[i]])
 		}
 	}
 	var part countsAnswer
-	getJSON(t, "http://"+insts[0].addr+"/counts?from=b&to=l&limit=2", &part)
+	getJSON(t, "http://"+insts[0].addr+"/stores/counts?from=b&to=l&limit=2", &part)
 	var inRange []string
 	for _, w := range words {
 		if w >= "b" && w <= "l" {
@@ -164,15 +178,15 @@ func TestInteractiveQueries(t *testing.T) {
 		}
 	}
 	if len(part.Counts) != 2 || !part.More || part.Counts[0].Word != inRange[0] || part.Counts[1].Word != inRange[1] {
-		t.Errorf("/counts?from=b&to=l&limit=2 = %+v, want the first two of %v and more", part, inRange)
+		t.Errorf("/stores/counts?from=b&to=l&limit=2 = %+v, want the first two of %v and more", part, inRange)
 	}
 	var local countsAnswer
-	getJSON(t, "http://"+insts[0].addr+"/counts?local=1", &local)
+	getJSON(t, "http://"+insts[0].addr+"/stores/counts?local=1", &local)
 	if len(local.Counts) == 0 || len(local.Counts) >= len(words) {
 		t.Errorf("local counts of one instance: %d words of %d", len(local.Counts), len(words))
 	}
 	var bad map[string]string
-	if code := getJSON(t, "http://"+insts[0].addr+"/counts?limit=x", &bad); code != http.StatusBadRequest {
+	if code := getJSON(t, "http://"+insts[0].addr+"/stores/counts?limit=x", &bad); code != http.StatusBadRequest {
 		t.Errorf("bad limit: HTTP %d", code)
 	}
 

@@ -1,0 +1,147 @@
+package streams
+
+import (
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Operator settings: the app's HTTP endpoint (http.go) and the metrics
+// recording level (metrics_levels.go).
+const (
+	// PropHTTPListener is host:port where the application serves its HTTP
+	// endpoint (/metrics, /healthz, /readyz, /status, /topology, /stores).
+	// Off when empty (the default).
+	PropHTTPListener = "rivulet.http.listener"
+	// PropHTTPReadyMaxLag is the input lag, in records summed over this
+	// instance's active tasks, up to which /readyz answers ready.
+	PropHTTPReadyMaxLag = "rivulet.http.ready.max.lag"
+)
+
+// Metrics recording levels, as Kafka Streams' metrics.recording.level.
+const (
+	RecordingLevelInfo  = "INFO"
+	RecordingLevelDebug = "DEBUG"
+	RecordingLevelTrace = "TRACE"
+)
+
+// OpsConfig holds what an operator sets to watch an application.
+type OpsConfig struct {
+	// HTTPListener is rivulet.http.listener: host:port of the HTTP
+	// endpoint (port 0 picks a free one; App.HTTPAddr tells which). The
+	// default value is "": no endpoint.
+	HTTPListener string
+	// ReadyMaxLag is rivulet.http.ready.max.lag: /readyz answers 200 when
+	// the application is RUNNING and its local input lag is at most this.
+	// The default value is 10000.
+	ReadyMaxLag int64
+	// RecordingLevel is metrics.recording.level: INFO (the default), DEBUG
+	// or TRACE. Thread, task, processor-node and state-store metrics are
+	// recorded from the level Kafka Streams records them at.
+	RecordingLevel string
+}
+
+func defaultOpsConfig() OpsConfig {
+	return OpsConfig{ReadyMaxLag: 10000, RecordingLevel: RecordingLevelInfo}
+}
+
+// WithHTTPListener switches the HTTP endpoint on at addr (host:port), as
+// rivulet.http.listener does.
+func WithHTTPListener(addr string) Option {
+	return func(c *Config) { c.Ops.HTTPListener = addr }
+}
+
+// parseOpsProp parses one operator property; false when k is not one.
+func parseOpsProp(c *Config, k, v string, bad func(key, value, why string)) bool {
+	switch k {
+	case PropHTTPListener:
+		c.Ops.HTTPListener = strings.TrimSpace(v)
+		if c.Ops.HTTPListener != "" {
+			if _, port, err := net.SplitHostPort(c.Ops.HTTPListener); err != nil {
+				bad(k, v, "want host:port")
+			} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+				bad(k, v, "want host:port with a port in [0, 65535]")
+			}
+		}
+	case PropHTTPReadyMaxLag:
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 0 {
+			bad(k, v, "want an integer >= 0")
+			return true
+		}
+		c.Ops.ReadyMaxLag = n
+	case PropMetricsRecordingLevel:
+		switch l := strings.ToUpper(strings.TrimSpace(v)); l {
+		case RecordingLevelInfo, RecordingLevelDebug, RecordingLevelTrace:
+			c.Ops.RecordingLevel = l
+		default:
+			bad(k, v, "want INFO, DEBUG or TRACE")
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// startOps logs the effective configuration and starts the HTTP endpoint
+// (http.go), before the threads join the group.
+func (a *App) startOps() error {
+	a.logConfig()
+	return a.startHTTP()
+}
+
+// logConfig logs the effective configuration once at start, as Kafka
+// Streams logs its StreamsConfig values: every setting with the value in
+// force (defaults included), client properties by role, secrets hidden.
+func (a *App) logConfig() {
+	c := a.cfg
+	attrs := []any{
+		PropApplicationID, c.ApplicationID,
+		PropBootstrapServers, strings.Join(c.BootstrapServers, ","),
+		PropClientID, c.ClientID,
+		PropNumStreamThreads, c.NumStreamThreads,
+		PropCommitIntervalMs, c.CommitInterval.Milliseconds(),
+		PropStateDir, c.StateDir,
+		PropProcessingGuarantee, c.ProcessingGuarantee,
+		PropCacheMaxBytes, c.CacheMaxBytes,
+		PropReplicationFactor, c.ReplicationFactor,
+		PropBufferedRecords, c.BufferedRecordsPerPartition,
+		PropMaxTaskIdleMs, c.MaxTaskIdle.Milliseconds(),
+		PropPollMs, c.PollTimeout.Milliseconds(),
+		PropAutoOffsetReset, c.AutoOffsetReset,
+		PropMaxPollRecords, c.MaxPollRecords,
+		PropNumStandbyReplicas, c.NumStandbyReplicas,
+		PropAcceptableRecoveryLag, c.AcceptableRecoveryLag,
+		PropMaxWarmupReplicas, c.MaxWarmupReplicas,
+		PropProbingRebalanceMs, c.ProbingRebalanceInterval.Milliseconds(),
+		PropApplicationServer, c.ApplicationServer,
+		PropRepartitionPurgeMs, c.RepartitionPurgeInterval.Milliseconds(),
+		PropDeadLetterTopic, c.DeadLetterTopic,
+		PropMetricsRecordingLevel, c.Ops.RecordingLevel,
+		PropHTTPListener, c.Ops.HTTPListener,
+		PropHTTPReadyMaxLag, c.Ops.ReadyMaxLag,
+	}
+	for _, role := range []string{"consumer", "producer", "admin"} {
+		props := c.ClientProperties[role]
+		keys := make([]string, 0, len(props))
+		for k := range props {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := props[k]
+			if secretProperty(k) {
+				v = "[hidden]"
+			}
+			attrs = append(attrs, role+"."+k, v)
+		}
+	}
+	c.Logger.Info("streams: effective configuration", attrs...)
+}
+
+// secretProperty reports whether a client property holds a secret.
+func secretProperty(k string) bool {
+	k = strings.ToLower(k)
+	return strings.Contains(k, "password") || strings.Contains(k, "jaas") || strings.Contains(k, "secret") || strings.HasSuffix(k, ".key")
+}

@@ -1,0 +1,499 @@
+package streams
+
+import (
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rivulet-io/rivulet/topology"
+)
+
+// Metrics with Kafka Streams' names and levels. Kafka Streams groups its
+// metrics by level (client, thread, task, processor node, state store) and
+// records some only from a metrics.recording.level (INFO, DEBUG, TRACE).
+// Each of them maps to one Prometheus name, rivulet_streams_<level>_<name>
+// with the dashes of Kafka's name turned into underscores, and Kafka's
+// tags as labels; a Kafka "-rate"/"-total" pair is one Prometheus counter
+// (_total; rate() gives the rate). The table is in docs/operating.md.
+//
+// The values are read when Prometheus scrapes: the counters are the
+// atomics the threads already keep, the lags are read from the tasks
+// under their thread's lock. Nothing here runs per record except the
+// processor-node counters, and those only from DEBUG.
+
+// recording levels, ordered.
+const (
+	levelInfo = iota
+	levelDebug
+	levelTrace
+)
+
+func recordingLevel(s string) int {
+	switch s {
+	case RecordingLevelDebug:
+		return levelDebug
+	case RecordingLevelTrace:
+		return levelTrace
+	default:
+		return levelInfo
+	}
+}
+
+// opsMetrics are the level-gated metrics of an application.
+type opsMetrics struct {
+	app   *App
+	level int
+	// nodes are the processor-node counters, by node name (DEBUG and up;
+	// nil below). Fixed at New, so read without a lock.
+	nodes map[string]*atomic.Int64
+	// e2e are the end-to-end latency stats of source and sink nodes
+	// (DEBUG and up), fixed at New.
+	e2e map[string]*e2eStat
+	// rates keep recent samples of the node counters for /topology.
+	ratesMu sync.Mutex
+	rates   map[string]*rateSamples
+
+	clientState, aliveThreads  *prometheus.Desc
+	threadProcess, threadPunct *prometheus.Desc
+	threadDropped              *prometheus.Desc
+	nodeProcess                *prometheus.Desc
+	e2eMin, e2eMax, e2eAvg     *prometheus.Desc
+	recordsLag                 *prometheus.Desc
+	taskActive                 *prometheus.Desc
+	taskProcess, taskEnforced  *prometheus.Desc
+	taskLatenessMax            *prometheus.Desc
+	taskLatenessAvg            *prometheus.Desc
+	cacheHitRatio              *prometheus.Desc
+	restoreRemaining           *prometheus.Desc
+	suppressBytes, suppressN   *prometheus.Desc
+	restoreTotal               *prometheus.Desc
+
+	pollLatency   *prometheus.HistogramVec
+	pollRecords   *prometheus.CounterVec
+	commitLatency *prometheus.HistogramVec
+}
+
+// taskMetrics are a task's own counters (DEBUG and up). A nil
+// *taskMetrics records nothing.
+type taskMetrics struct {
+	processed atomic.Int64
+	enforcedN atomic.Int64
+	// lateness: how far behind stream time records came, in ms (Kafka
+	// Streams' record-lateness), over records that were late.
+	latenessMax, latenessSum, latenessN atomic.Int64
+}
+
+// observe counts a record about to be processed at timestamp ts while the
+// task's stream time is streamTime.
+func (m *taskMetrics) observe(streamTime, ts int64) {
+	if m == nil {
+		return
+	}
+	m.processed.Add(1)
+	if streamTime >= 0 && ts < streamTime {
+		late := streamTime - ts
+		m.latenessSum.Add(late)
+		m.latenessN.Add(1)
+		for {
+			cur := m.latenessMax.Load()
+			if late <= cur || m.latenessMax.CompareAndSwap(cur, late) {
+				break
+			}
+		}
+	}
+}
+
+func (m *taskMetrics) enforced() {
+	if m != nil {
+		m.enforcedN.Add(1)
+	}
+}
+
+// observePoll records one poll of a thread's consumer (INFO).
+func (m *opsMetrics) observePoll(thread string, start time.Time, records int) {
+	if m == nil {
+		return
+	}
+	m.pollLatency.WithLabelValues(thread).Observe(time.Since(start).Seconds())
+	m.pollRecords.WithLabelValues(thread).Add(float64(records))
+}
+
+// observeCommit records one commit of a thread (INFO).
+func (m *opsMetrics) observeCommit(thread string, start time.Time) {
+	if m == nil {
+		return
+	}
+	m.commitLatency.WithLabelValues(thread).Observe(time.Since(start).Seconds())
+}
+
+func newOpsMetrics(a *App) (*opsMetrics, error) {
+	m := &opsMetrics{app: a, level: recordingLevel(a.cfg.Ops.RecordingLevel), rates: map[string]*rateSamples{}}
+	if m.level >= levelDebug {
+		m.nodes = map[string]*atomic.Int64{}
+		m.e2e = map[string]*e2eStat{}
+		for _, n := range a.topo.t.Nodes() {
+			m.nodes[n.Name] = new(atomic.Int64)
+			if n.Kind == topology.SourceNode || n.Kind == topology.SinkNode {
+				m.e2e[n.Name] = new(e2eStat)
+			}
+		}
+	}
+	labels := prometheus.Labels{"application_id": a.cfg.ApplicationID, "client_id": a.cfg.ClientID}
+	desc := func(level, name, help string, vars ...string) *prometheus.Desc {
+		return prometheus.NewDesc("rivulet_streams_"+level+"_"+name, help, vars, labels)
+	}
+	m.clientState = desc("client", "state", "Kafka Streams client state (client-metrics state): 1 for the current state.", "state")
+	m.aliveThreads = desc("client", "alive_stream_threads", "Stream threads alive (client-metrics alive-stream-threads).")
+	m.threadProcess = desc("thread", "process_total", "Records processed by the thread's tasks (stream-thread-metrics process-total; rate() is process-rate).", "thread_id")
+	m.threadPunct = desc("thread", "punctuate_total", "Punctuations fired by the thread (stream-thread-metrics punctuate-total).", "thread_id")
+	m.threadDropped = desc("thread", "dropped_records_total", "Records the thread's tasks dropped (stream-task-metrics dropped-records-total, summed per thread).", "thread_id")
+	m.nodeProcess = desc("processor_node", "process_total", "Records a node processed on this instance (stream-processor-node-metrics process-total; DEBUG).", "processor_node_id")
+	m.e2eMin = desc("processor_node", "record_e2e_latency_min_seconds", "Smallest end-to-end latency (wall clock at the node minus the record timestamp) at a source or sink node (KIP-613 record-e2e-latency-min; DEBUG here).", "processor_node_id")
+	m.e2eMax = desc("processor_node", "record_e2e_latency_max_seconds", "Largest end-to-end latency at a source or sink node (KIP-613 record-e2e-latency-max; DEBUG here).", "processor_node_id")
+	m.e2eAvg = desc("processor_node", "record_e2e_latency_avg_seconds", "Average end-to-end latency at a source or sink node (KIP-613 record-e2e-latency-avg; DEBUG here).", "processor_node_id")
+	m.recordsLag = desc("partition", "records_lag", "Records of an input partition not processed yet: end offset as of the last fetch minus the next offset to process (consumer-fetch-manager-metrics records-lag).", "topic", "partition", "task_id")
+	m.taskActive = desc("task", "active", "1 per active task of this instance, with its state (DEBUG).", "task_id", "state")
+	m.taskProcess = desc("task", "process_total", "Records the task processed (stream-task-metrics process-total; DEBUG).", "task_id")
+	m.taskEnforced = desc("task", "enforced_processing_total", "Times the task processed with an empty input partition after max.task.idle.ms (stream-task-metrics enforced-processing-total; DEBUG).", "task_id")
+	m.taskLatenessMax = desc("task", "record_lateness_max_seconds", "Largest lateness (stream time minus the record's timestamp) of the task's late records (stream-task-metrics record-lateness-max; DEBUG).", "task_id")
+	m.taskLatenessAvg = desc("task", "record_lateness_avg_seconds", "Average lateness of the task's late records (stream-task-metrics record-lateness-avg; DEBUG).", "task_id")
+	m.cacheHitRatio = desc("record_cache", "hit_ratio", "Hits over reads of a store's record cache since the task started (stream-record-cache-metrics hit-ratio; DEBUG).", "task_id", "record_cache_id")
+	m.restoreRemaining = desc("task", "restore_remaining_records_total", "Changelog records the task's restore still has to read (KIP-869 restore-remaining-records-total).", "task_id", "store")
+	m.restoreTotal = desc("task", "restore_total", "Records restored so far by the task's restore in flight (state-store restore-total).", "task_id", "store")
+	m.suppressBytes = desc("state_store", "suppression_buffer_size_bytes", "Bytes buffered by a suppression (stream-state-metrics suppression-buffer-size; DEBUG).", "task_id", "store")
+	m.suppressN = desc("state_store", "suppression_buffer_count", "Records buffered by a suppression (stream-state-metrics suppression-buffer-count; DEBUG).", "task_id", "store")
+	thr := []string{"thread_id"}
+	m.pollLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "rivulet", Subsystem: "streams", Name: "thread_poll_latency_seconds",
+		Help: "Time of each poll of a thread's consumer, waiting included (stream-thread-metrics poll-latency; the count's rate is poll-rate).", ConstLabels: labels,
+		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)}, thr)
+	m.pollRecords = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "rivulet", Subsystem: "streams", Name: "thread_poll_records_total",
+		Help: "Records returned by a thread's polls (stream-thread-metrics poll-records, as a total).", ConstLabels: labels}, thr)
+	m.commitLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "rivulet", Subsystem: "streams", Name: "thread_commit_latency_seconds",
+		Help: "Time of each commit of a thread (stream-thread-metrics commit-latency; the count's rate is commit-rate).", ConstLabels: labels,
+		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10)}, thr)
+	reg := a.cfg.Registerer
+	if reg == nil {
+		reg = a.metrics.registry
+	}
+	for _, c := range []prometheus.Collector{m, m.pollLatency, m.pollRecords, m.commitLatency} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Describe sends the descriptors (prometheus.Collector).
+func (m *opsMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{m.clientState, m.aliveThreads, m.threadProcess, m.threadPunct, m.threadDropped, m.recordsLag} {
+		ch <- d
+	}
+	ch <- m.restoreRemaining
+	ch <- m.restoreTotal
+	if m.level >= levelDebug {
+		for _, d := range []*prometheus.Desc{m.nodeProcess, m.e2eMin, m.e2eMax, m.e2eAvg, m.taskActive, m.taskProcess, m.taskEnforced, m.taskLatenessMax, m.taskLatenessAvg, m.cacheHitRatio, m.suppressBytes, m.suppressN} {
+			ch <- d
+		}
+	}
+}
+
+// partLag is one input partition's lag.
+type partLag struct {
+	tp   TopicPartition
+	task TaskID
+	lag  int64
+}
+
+// inputLags returns the lags of the task's input partitions known from
+// fetches: the partition's end as of the last fetch minus the next offset
+// to process. On the thread's goroutine or under its lock.
+func (t *Task) inputLags() []partLag {
+	var out []partLag
+	for _, q := range t.queues {
+		if !q.lagKnown || q.fetchNext < 0 {
+			continue
+		}
+		end := q.fetchNext + q.lag
+		pos := q.consumed
+		if pos < 0 {
+			pos = q.fetchNext - int64(q.len())
+		}
+		out = append(out, partLag{tp: q.tp, task: t.id, lag: max(end-pos, 0)})
+	}
+	return out
+}
+
+// Collect reads the values (prometheus.Collector).
+func (m *opsMetrics) Collect(ch chan<- prometheus.Metric) {
+	a := m.app
+	st := a.State()
+	for s := StateCreated; s <= StateError; s++ {
+		v := 0.0
+		if s == st {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(m.clientState, prometheus.GaugeValue, v, s.String())
+	}
+	a.mu.Lock()
+	threads := make([]*streamThread, 0, len(a.threads))
+	for _, t := range a.threads {
+		threads = append(threads, t)
+	}
+	a.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(m.aliveThreads, prometheus.GaugeValue, float64(len(threads)))
+	sort.Slice(threads, func(i, j int) bool { return threads[i].id < threads[j].id })
+	for _, t := range threads {
+		ch <- prometheus.MustNewConstMetric(m.threadProcess, prometheus.CounterValue, float64(t.stats.Processed.Load()), t.name)
+		ch <- prometheus.MustNewConstMetric(m.threadPunct, prometheus.CounterValue, float64(t.stats.Punctuations.Load()), t.name)
+		ch <- prometheus.MustNewConstMetric(m.threadDropped, prometheus.CounterValue, float64(t.stats.DroppedRecords.Load()), t.name)
+		var lags []partLag
+		type taskState struct {
+			id                                           TaskID
+			state                                        TaskState
+			processed, enforced, lateMax, lateSum, lateN int64
+			caches, buffers                              map[string][2]int64
+		}
+		var states []taskState
+		t.mu.Lock()
+		for id, task := range t.tasks {
+			lags = append(lags, task.inputLags()...)
+			ts := taskState{id: id, state: task.State()}
+			if tm := task.ops; tm != nil {
+				ts.processed, ts.enforced = tm.processed.Load(), tm.enforcedN.Load()
+				ts.lateMax, ts.lateSum, ts.lateN = tm.latenessMax.Load(), tm.latenessSum.Load(), tm.latenessN.Load()
+				ts.caches = task.cacheHits()
+				ts.buffers = task.suppressionBuffers()
+			}
+			states = append(states, ts)
+		}
+		t.mu.Unlock()
+		for _, l := range lags {
+			ch <- prometheus.MustNewConstMetric(m.recordsLag, prometheus.GaugeValue, float64(l.lag), l.tp.Topic, strconv.Itoa(int(l.tp.Partition)), l.task.String())
+		}
+		if m.level >= levelDebug {
+			for _, s := range states {
+				id := s.id.String()
+				ch <- prometheus.MustNewConstMetric(m.taskActive, prometheus.GaugeValue, 1, id, s.state.String())
+				ch <- prometheus.MustNewConstMetric(m.taskProcess, prometheus.CounterValue, float64(s.processed), id)
+				ch <- prometheus.MustNewConstMetric(m.taskEnforced, prometheus.CounterValue, float64(s.enforced), id)
+				ch <- prometheus.MustNewConstMetric(m.taskLatenessMax, prometheus.GaugeValue, float64(s.lateMax)/1000, id)
+				avg := 0.0
+				if s.lateN > 0 {
+					avg = float64(s.lateSum) / float64(s.lateN) / 1000
+				}
+				ch <- prometheus.MustNewConstMetric(m.taskLatenessAvg, prometheus.GaugeValue, avg, id)
+				for store, hm := range s.caches {
+					ratio := 0.0
+					if hm[0]+hm[1] > 0 {
+						ratio = float64(hm[0]) / float64(hm[0]+hm[1])
+					}
+					ch <- prometheus.MustNewConstMetric(m.cacheHitRatio, prometheus.GaugeValue, ratio, id, store)
+				}
+				for store, bn := range s.buffers {
+					ch <- prometheus.MustNewConstMetric(m.suppressBytes, prometheus.GaugeValue, float64(bn[0]), id, store)
+					ch <- prometheus.MustNewConstMetric(m.suppressN, prometheus.GaugeValue, float64(bn[1]), id, store)
+				}
+			}
+		}
+	}
+	for _, r := range a.restores.snapshot() {
+		ch <- prometheus.MustNewConstMetric(m.restoreRemaining, prometheus.GaugeValue, float64(r.Remaining), r.Task.String(), r.Store)
+		ch <- prometheus.MustNewConstMetric(m.restoreTotal, prometheus.CounterValue, float64(r.Restored), r.Task.String(), r.Store)
+	}
+	if m.level >= levelDebug {
+		for name, c := range m.nodes {
+			ch <- prometheus.MustNewConstMetric(m.nodeProcess, prometheus.CounterValue, float64(c.Load()), name)
+		}
+		for name, e := range m.e2e {
+			n := e.n.Load()
+			if n == 0 {
+				continue
+			}
+			ch <- prometheus.MustNewConstMetric(m.e2eMin, prometheus.GaugeValue, float64(e.min.Load())/1000, name)
+			ch <- prometheus.MustNewConstMetric(m.e2eMax, prometheus.GaugeValue, float64(e.max.Load())/1000, name)
+			ch <- prometheus.MustNewConstMetric(m.e2eAvg, prometheus.GaugeValue, float64(e.sum.Load())/float64(n)/1000, name)
+		}
+	}
+}
+
+// bindNodeCounters gives the task its task-level metrics and its nodes
+// their processor-node counters (DEBUG and up).
+func (t *Task) bindNodeCounters() {
+	if t.cfg.Stats == nil || t.cfg.Stats.ops == nil || t.cfg.Stats.ops.nodes == nil {
+		return
+	}
+	t.ops = new(taskMetrics)
+	for _, n := range t.nodes {
+		if b, ok := n.(interface{ bindCounts(*opsMetrics) }); ok {
+			b.bindCounts(t.cfg.Stats.ops)
+		}
+	}
+}
+
+func (f *forwarder[K, V]) bindCounts(m *opsMetrics) {
+	f.self = m.nodes[f.owner]
+	f.selfE2E = m.e2e[f.owner] // set for sources only
+	counts := make([]*atomic.Int64, len(f.names))
+	e2e := make([]*e2eStat, len(f.names))
+	for i, n := range f.names {
+		counts[i] = m.nodes[n]
+		if counts[i] == nil {
+			return // a node the topology does not know: count nothing
+		}
+		e2e[i] = m.e2e[n] // set for sinks only
+	}
+	f.counts, f.e2e = counts, e2e
+}
+
+// e2eStat is a node's record end-to-end latency (KIP-613): the wall clock
+// when a record reaches the node minus the record's timestamp, in ms. A nil
+// *e2eStat records nothing.
+type e2eStat struct {
+	min, max, sum, n atomic.Int64
+}
+
+func (e *e2eStat) observe(ts int64) {
+	if e == nil {
+		return
+	}
+	d := time.Now().UnixMilli() - ts
+	e.sum.Add(d)
+	if e.n.Add(1) == 1 {
+		e.min.Store(d)
+		e.max.Store(d)
+		return
+	}
+	for {
+		cur := e.max.Load()
+		if d <= cur || e.max.CompareAndSwap(cur, d) {
+			break
+		}
+	}
+	for {
+		cur := e.min.Load()
+		if d >= cur || e.min.CompareAndSwap(cur, d) {
+			break
+		}
+	}
+}
+
+// rateSamples keeps a counter's recent values to compute a rate over the
+// last minute.
+type rateSamples struct {
+	at  []time.Time
+	val []int64
+}
+
+const rateWindow = time.Minute
+
+// rate adds the sample (now, v) and returns the rate since the oldest
+// sample of the last minute.
+func (r *rateSamples) rate(now time.Time, v int64) float64 {
+	if len(r.at) == 0 || now.Sub(r.at[len(r.at)-1]) >= time.Second {
+		r.at, r.val = append(r.at, now), append(r.val, v)
+	}
+	i := 0
+	for i < len(r.at)-1 && now.Sub(r.at[i]) > rateWindow {
+		i++
+	}
+	r.at, r.val = r.at[i:], r.val[i:]
+	dt := now.Sub(r.at[0]).Seconds()
+	if dt <= 0 {
+		return 0
+	}
+	return float64(v-r.val[0]) / dt
+}
+
+// nodeCounts returns the processor-node counts and rates (none below
+// DEBUG).
+func (a *App) nodeCounts() map[string]NodeCounts {
+	m := a.ops
+	out := map[string]NodeCounts{}
+	if m == nil || m.nodes == nil {
+		return out
+	}
+	now := time.Now()
+	m.ratesMu.Lock()
+	defer m.ratesMu.Unlock()
+	for name, c := range m.nodes {
+		v := c.Load()
+		r := m.rates[name]
+		if r == nil {
+			r = &rateSamples{}
+			m.rates[name] = r
+		}
+		out[name] = NodeCounts{Processed: v, Rate: r.rate(now, v)}
+	}
+	return out
+}
+
+// nodeLabels are the notes the SVG topology shows under each node.
+func (a *App) nodeLabels() map[string]string {
+	out := map[string]string{}
+	for name, c := range a.nodeCounts() {
+		out[name] = strconv.FormatInt(c.Processed, 10) + " records, " + strconv.FormatFloat(c.Rate, 'f', 1, 64) + "/s"
+	}
+	return out
+}
+
+// cacheHits returns the record-cache hits and misses of the task's cached
+// stores, by store. Under the task's thread lock.
+func (t *Task) cacheHits() map[string][2]int64 {
+	var out map[string][2]int64
+	for name, s := range t.stores {
+		c, ok := s.(interface{ cacheHitRatio() (int64, int64, bool) })
+		if !ok {
+			continue
+		}
+		if h, m, ok := c.cacheHitRatio(); ok {
+			if out == nil {
+				out = map[string][2]int64{}
+			}
+			out[name] = [2]int64{h, m}
+		}
+	}
+	return out
+}
+
+// cacheHitRatio returns the hits and misses of the store's record cache.
+func (s *tsStore[K, V]) cacheHitRatio() (hits, misses int64, ok bool) {
+	if s.cache == nil {
+		return 0, 0, false
+	}
+	hits, misses = s.cache.HitRatio()
+	return hits, misses, true
+}
+
+// processor returns the Processor a processor node runs.
+func (n *processorNode[KIn, VIn, KOut, VOut]) processor() any { return n.proc }
+
+// bufferStats returns the suppression's store, buffered bytes and records.
+func (p *suppressProc[K, V]) bufferStats() (store string, bytes, count int64) {
+	return p.store, p.bytes, int64(len(p.index))
+}
+
+// suppressionBuffers returns the bytes and records buffered by the task's
+// suppressions, by store. Under the task's thread lock.
+func (t *Task) suppressionBuffers() map[string][2]int64 {
+	var out map[string][2]int64
+	for _, n := range t.nodes {
+		pn, ok := n.(interface{ processor() any })
+		if !ok {
+			continue
+		}
+		if sp, ok := pn.processor().(interface {
+			bufferStats() (string, int64, int64)
+		}); ok {
+			store, b, c := sp.bufferStats()
+			if out == nil {
+				out = map[string][2]int64{}
+			}
+			out[store] = [2]int64{b, c}
+		}
+	}
+	return out
+}
