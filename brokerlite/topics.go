@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/rivulet-io/rivulet/brokerlite/partlog"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
@@ -215,6 +216,9 @@ func errorCode(err error) (int16, string) {
 	var ke *kerr.Error
 	if errors.As(err, &ke) {
 		return ke.Code, err.Error()
+	}
+	if errors.Is(err, partlog.ErrStorage) { // the disk, or out of file descriptors
+		return kerr.KafkaStorageError.Code, err.Error()
 	}
 	return kerr.UnknownServerError.Code, err.Error()
 }
