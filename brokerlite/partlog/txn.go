@@ -460,3 +460,19 @@ func (l *Log) abortedBatches() func(pid, offset int64) bool {
 		return false
 	}
 }
+
+// noteMarkerEpoch records the coordinator epoch of a transaction marker (the control
+// record's value: version int16, coordinatorEpoch int32) in its producer's entry, as
+// DescribeProducers reports it. It is called after the marker was applied.
+func noteMarkerEpoch(ps *producerState, h *batchHeader, batch []byte) {
+	e := ps.m[h.ProducerID]
+	if e == nil || h.compression() != 0 {
+		return
+	}
+	_ = forEachRecord(h, batch[batchHeaderSize:h.size()], func(r *record) error {
+		if len(r.Value) >= 6 {
+			e.CoordinatorEpoch = int32(binary.BigEndian.Uint32(r.Value[2:]))
+		}
+		return errStopScan
+	})
+}

@@ -151,8 +151,11 @@ func TestTransactionOpenAcrossRestart(t *testing.T) {
 		if _, err := l.AppendWith(EncodeMarker(7, 1, true, 0, 1), AppendOptions{Origin: OriginCoordinator}); err == nil {
 			t.Fatalf("clean=%v: a marker with an older epoch was accepted", clean)
 		}
-		if _, err := l.AppendWith(EncodeMarker(7, 2, true, 0, 1), AppendOptions{Origin: OriginCoordinator}); err != nil {
+		if _, err := l.AppendWith(EncodeMarker(7, 2, true, 5, 1), AppendOptions{Origin: OriginCoordinator}); err != nil {
 			t.Fatal(err)
+		}
+		if ps := l.Producers(); len(ps) != 1 || ps[0].CoordinatorEpoch != 5 || ps[0].CurrentTxnStartOffset != -1 {
+			t.Fatalf("clean=%v: producer after the marker: %+v", clean, ps)
 		}
 		if got := l.LastStableOffset(); got != 4 {
 			t.Fatalf("clean=%v: LSO after commit = %d, want 4", clean, got)
