@@ -370,3 +370,14 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+func TestRefusedInitLeavesNoID(t *testing.T) {
+	e := newEnv(t)
+	wantCode(t, "producer id for a new id", e.init(t, "ghost", 5, 0).ErrorCode, kerr.InvalidProducerIDMapping)
+	e.c.mu.Lock()
+	n := len(e.c.txns)
+	e.c.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d ids kept after a refused InitProducerId", n)
+	}
+}
