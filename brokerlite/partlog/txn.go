@@ -127,6 +127,17 @@ func (a *abortIndex) add(e AbortedTxn, segBase int64) {
 	a.mu.Unlock()
 }
 
+// dropBelow forgets the entries of transactions wholly below offset (their
+// segments were deleted), so the index does not grow with the log's history.
+func (a *abortIndex) dropBelow(offset int64) {
+	a.mu.Lock()
+	i := sort.Search(len(a.entries), func(i int) bool { return a.entries[i].LastOffset >= offset })
+	if i > 0 {
+		a.entries = append([]AbortedTxn(nil), a.entries[i:]...)
+	}
+	a.mu.Unlock()
+}
+
 // takeDirty returns the segment bases with unsynced .txnindex appends.
 func (a *abortIndex) takeDirty() []int64 {
 	a.mu.Lock()

@@ -272,3 +272,21 @@ func TestCompactionTransactionalRules(t *testing.T) {
 		t.Fatalf("after compaction: records %v (missing %v), %d markers; want a-plain, b-committed, a-open and 2 markers", got, want, controls)
 	}
 }
+
+func TestAbortedIndexFollowsRetention(t *testing.T) {
+	dir := t.TempDir()
+	l := txnLog(t, dir) // producer 10's abort marker is at offset 4, in segment 0
+	defer l.Close()
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.DeleteRecordsBefore(6); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.AbortedTransactions(0, 6); len(got) != 0 {
+		t.Fatalf("aborted transactions of deleted segments are still listed: %+v", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, segmentName(0, txnIndexSuffix))); !os.IsNotExist(err) {
+		t.Fatalf("the deleted segment's .txnindex is still there: %v", err)
+	}
+}
