@@ -244,6 +244,14 @@ func TestInitKIP360(t *testing.T) {
 		t.Fatalf("retry: %+v, want %+v", r, q)
 	}
 	wantCode(t, "unknown epoch", e.init(t, "k", p.ProducerID, 40).ErrorCode, kerr.ProducerFenced)
+
+	// A plain InitProducerId (a new instance of the app) fences the current producer: the
+	// old one cannot retry its way into the new epoch.
+	n := e.init(t, "k", -1, -1)
+	if n.ProducerEpoch != q.ProducerEpoch+1 {
+		t.Fatalf("new instance: %+v", n)
+	}
+	wantCode(t, "old instance after a plain bump", e.init(t, "k", q.ProducerID, q.ProducerEpoch).ErrorCode, kerr.ProducerFenced)
 	wantCode(t, "producer id of a new id", e.init(t, "fresh", 5, 0).ErrorCode, kerr.InvalidProducerIDMapping)
 }
 

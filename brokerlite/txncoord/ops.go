@@ -119,6 +119,11 @@ func (c *Coordinator) InitProducerID(req InitRequest) InitResult {
 		res.Result = fail(kerr.UnknownServerError, "allocating a producer id failed")
 		return res
 	}
+	if req.ProducerID < 0 {
+		// Only a KIP-360 request (one naming its producer) may retry into this bump: a
+		// producer that names the epoch before a plain bump is the one being fenced.
+		n.lastPid, n.lastEpoch = -1, -1
+	}
 	n.state = kmsg.TransactionStateEmpty
 	n.parts = map[TopicPartition]struct{}{}
 	n.startMs = -1
