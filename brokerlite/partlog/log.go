@@ -465,6 +465,9 @@ func (l *Log) appendLocked(batches []byte, refs []batchRef, records int64, logAp
 				abort, aborted, _ = l.noteControlLocked(h, batches[refs[i].pos:refs[i].pos+refs[i].size])
 			}
 			l.producers.replay(h)
+			if h.isControl() {
+				noteMarkerEpoch(l.producers, h, batches[refs[i].pos:refs[i].pos+refs[i].size])
+			}
 			changedTxn = changedTxn || h.isTxn() || h.isControl()
 			if aborted {
 				abort.LastStableOffset = lsoAfter(l.producers, h.lastOffset()+1)

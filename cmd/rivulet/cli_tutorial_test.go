@@ -56,17 +56,31 @@ func TestTutorialRivuletBroker(t *testing.T) {
 // it answers; the broker is stopped with SIGTERM when the test ends.
 func startRivuletBroker(t *testing.T) string {
 	t.Helper()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-	startRivuletBrokerWith(t, addr, "listeners=PLAINTEXT://"+addr)
+	addr, _ := startRivuletBrokerIn(t, t.TempDir())
 	return addr
 }
 
-// startRivuletBrokerWith runs `rivulet broker` with the overrides (key=value) and returns
-// once addr accepts connections.
+// startRivuletBrokerIn is startRivuletBroker over the data in dir; stop ends it early
+// (SIGTERM, waiting for a clean exit).
+func startRivuletBrokerIn(t *testing.T, dir string) (addr string, stop func()) {
+	t.Helper()
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	return addr, runRivuletBroker(t, addr, dir, "listeners=PLAINTEXT://"+addr)
+}
+
+// startRivuletBrokerWith runs `rivulet broker` over a temp log.dirs with the overrides
+// (key=value) and returns once addr accepts connections.
 func startRivuletBrokerWith(t *testing.T, addr string, overrides ...string) {
 	t.Helper()
+	runRivuletBroker(t, addr, t.TempDir(), overrides...)
+}
+
+// runRivuletBroker runs `rivulet broker` over the data in dir with the overrides and returns
+// once addr accepts connections; stop ends it early (SIGTERM, waiting for a clean exit).
+func runRivuletBroker(t *testing.T, addr, dir string, overrides ...string) (stop func()) {
+	t.Helper()
 	bin := cliBinary(t)
-	args := []string{"broker", "--override", "log.dirs=" + t.TempDir(), "--override", "group.initial.rebalance.delay.ms=0"}
+	args := []string{"broker", "--override", "log.dirs=" + dir, "--override", "group.initial.rebalance.delay.ms=0"}
 	for _, o := range overrides {
 		args = append(args, "--override", o)
 	}
@@ -78,16 +92,20 @@ func startRivuletBrokerWith(t *testing.T, addr string, overrides ...string) {
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("rivulet broker did not stop on SIGTERM:\n%s", logs.String())
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+				t.Errorf("rivulet broker did not stop on SIGTERM:\n%s", logs.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
 	eventually(t, 60*time.Second, "rivulet broker answering on "+addr, func() (bool, string) {
 		select {
 		case <-exited:
@@ -101,6 +119,7 @@ func startRivuletBrokerWith(t *testing.T, addr string, overrides ...string) {
 		c.Close()
 		return true, ""
 	})
+	return stop
 }
 
 type lockedBuffer struct {
