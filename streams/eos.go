@@ -90,9 +90,6 @@ func (t *streamThread) eosClientOpts() []kgo.Opt {
 	return []kgo.Opt{
 		kgo.TransactionalID(t.app.transactionalID(t.id)),
 		kgo.TransactionTimeout(eosTransactionTimeout),
-		// A record not delivered within the transaction timeout cannot be
-		// part of a commit any more (the broker aborts the transaction).
-		kgo.RecordDeliveryTimeout(eosTransactionTimeout),
 		// KIP-447: a new owner of a partition waits for the offsets a
 		// pending transaction commits.
 		kgo.RequireStableFetchOffsets(),
@@ -170,7 +167,12 @@ func (t *streamThread) commitTxn(ctx context.Context, tasks []*Task) error {
 			return err
 		}
 	}
-	if err := t.collector.flush(ctx); err != nil {
+	// A transaction older than its timeout is aborted by the broker: a
+	// flush that takes longer cannot lead to a commit.
+	fctx, cancel := context.WithTimeout(ctx, eosTransactionTimeout)
+	err := t.collector.flush(fctx)
+	cancel()
+	if err != nil {
 		return err
 	}
 	offsets := map[string]map[int32]kgo.EpochOffset{}
@@ -398,6 +400,8 @@ func (t *streamThread) abortTxn(ctx context.Context) error {
 	}
 	t.inTxn = false
 	t.offsetsAdded = false
+	ctx, cancel := context.WithTimeout(ctx, eosTransactionTimeout)
+	defer cancel()
 	if err := t.cl.AbortBufferedRecords(ctx); err != nil {
 		return fmt.Errorf("streams: abort buffered records: %w", err)
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -327,4 +329,78 @@ func TestExactlyOnceZombieIsFenced(t *testing.T) {
 		return "first instance:\n" + a.output() + "\nsecond instance:\n" + b.output()
 	})
 	b.stop(t)
+}
+
+// buildBrokerApp builds streams/internal/brokerapp once per test binary.
+var buildBrokerApp = sync.OnceValues(func() (string, error) { return buildChildApp("brokerapp") })
+
+// freeAddr returns a local address nothing listens on (for a broker that
+// must come back on the same address after a kill).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	addr := ln.Addr().String()
+	must(t, ln.Close())
+	return addr
+}
+
+// TestExactlyOnceKillAppAndBroker runs the exactly_once_v2 word count on
+// brokerlite in a child process, and kills both with SIGKILL while input
+// flows: the application ten times at random moments, the broker three
+// times (restarted on the same address and log directory). A
+// read_committed reader then sees every input line exactly once and every
+// count rising to exactly its truth.
+func TestExactlyOnceKillAppAndBroker(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs SIGKILL")
+	}
+	appBin, err := buildTestApp()
+	must(t, err)
+	brokerBin, err := buildBrokerApp()
+	must(t, err)
+	addr, logDir := freeAddr(t), t.TempDir()
+	startBroker := func() *child {
+		bc := startChild(t, brokerBin, "--listen", addr, "--log-dir", logDir)
+		bc.waitOutput(t, "listening")
+		return bc
+	}
+	bc := startBroker()
+	br := broker{name: "brokerlite", addrs: []string{addr}}
+	requireTransactions(t, br)
+
+	const kills, brokerKills = 10, 3
+	suffix := fmt.Sprint(time.Now().UnixNano())
+	in, ids, counts := "eosb-in-"+suffix, "eosb-ids-"+suffix, "eosb-counts-"+suffix
+	createTopic(t, br.addrs, 3, in, ids, counts)
+	args := []string{"--bootstrap-server", addr, "--application-id", "eosb-" + suffix, "--state-dir", t.TempDir(),
+		"--input", in, "--ids-output", ids, "--counts-output", counts, "--threads", "2",
+		"--processing-guarantee", "exactly_once_v2", "--wordcount"}
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	want, wantIDs, prodDone := eosInput(t, br.addrs, in, 2400, 150*time.Millisecond, stop)
+
+	seed := rand.Uint64()
+	r := rand.New(rand.NewPCG(seed, 3))
+	t.Logf("kill delays from seed %d", seed)
+	var c *child
+	for i := 0; i < kills; i++ {
+		c = startChild(t, appBin, args...)
+		c.waitOutput(t, "started")
+		time.Sleep(time.Duration(200+r.IntN(1500)) * time.Millisecond) // a random moment to kill at
+		if i%3 == 1 && i/3 < brokerKills {
+			// The broker dies under the running application, then comes
+			// back; the application rides it out before its own kill.
+			bc.kill(t)
+			bc = startBroker()
+			time.Sleep(time.Duration(500+r.IntN(1000)) * time.Millisecond)
+		}
+		c.kill(t)
+	}
+	c = startChild(t, appBin, args...)
+	c.waitOutput(t, "started")
+	must(t, <-prodDone)
+	checkExactlyOnce(t, br.addrs, ids, counts, want, wantIDs, func() string { return "last instance's output:\n" + c.output() })
+	c.stop(t)
+	bc.stop(t)
 }
