@@ -169,7 +169,7 @@ var restoredMetric = regexp.MustCompile(`testapp: metric rivulet_streams_restore
 
 // restoredRecords asks the child for its metrics (SIGUSR1) and returns the
 // changelog records it restored.
-func restoredRecords(t *testing.T, c *child) int64 {
+func restoredRecords(t testing.TB, c *child) int64 {
 	t.Helper()
 	before := strings.Count(c.output(), "testapp: end of state")
 	must(t, c.cmd.Process.Signal(syscall.SIGUSR1))
