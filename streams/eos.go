@@ -89,10 +89,10 @@ func (a *App) transactionalID(id int) string {
 func (t *streamThread) eosClientOpts() []kgo.Opt {
 	return []kgo.Opt{
 		kgo.TransactionalID(t.app.transactionalID(t.id)),
+		// KIP-447's require_stable offset fetches (a new owner of a
+		// partition waits for the offsets a pending transaction commits)
+		// are always on in franz-go's group consumer.
 		kgo.TransactionTimeout(eosTransactionTimeout),
-		// KIP-447: a new owner of a partition waits for the offsets a
-		// pending transaction commits.
-		kgo.RequireStableFetchOffsets(),
 	}
 }
 
