@@ -43,7 +43,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
-func startChild(t *testing.T, bin string, args ...string) *child {
+func startChild(t testing.TB, bin string, args ...string) *child {
 	t.Helper()
 	c := &child{out: new(bytes.Buffer), mu: new(sync.Mutex)}
 	c.cmd = exec.Command(bin, args...)
@@ -63,7 +63,7 @@ func startChild(t *testing.T, bin string, args ...string) *child {
 }
 
 // waitOutput polls the child's output until it contains s.
-func (c *child) waitOutput(t *testing.T, s string) {
+func (c *child) waitOutput(t testing.TB, s string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for !strings.Contains(c.output(), s) {
@@ -74,7 +74,7 @@ func (c *child) waitOutput(t *testing.T, s string) {
 	}
 }
 
-func (c *child) kill(t *testing.T) {
+func (c *child) kill(t testing.TB) {
 	t.Helper()
 	must(t, c.cmd.Process.Signal(syscall.SIGKILL))
 	c.cmd.Wait()
@@ -83,7 +83,7 @@ func (c *child) kill(t *testing.T) {
 	}
 }
 
-func (c *child) stop(t *testing.T) {
+func (c *child) stop(t testing.TB) {
 	t.Helper()
 	must(t, c.cmd.Process.Signal(syscall.SIGTERM))
 	done := make(chan error, 1)

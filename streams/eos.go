@@ -89,13 +89,10 @@ func (a *App) transactionalID(id int) string {
 func (t *streamThread) eosClientOpts() []kgo.Opt {
 	return []kgo.Opt{
 		kgo.TransactionalID(t.app.transactionalID(t.id)),
+		// KIP-447's require_stable offset fetches (a new owner of a
+		// partition waits for the offsets a pending transaction commits)
+		// are always on in franz-go's group consumer.
 		kgo.TransactionTimeout(eosTransactionTimeout),
-		// A record not delivered within the transaction timeout cannot be
-		// part of a commit any more (the broker aborts the transaction).
-		kgo.RecordDeliveryTimeout(eosTransactionTimeout),
-		// KIP-447: a new owner of a partition waits for the offsets a
-		// pending transaction commits.
-		kgo.RequireStableFetchOffsets(),
 	}
 }
 
@@ -170,7 +167,12 @@ func (t *streamThread) commitTxn(ctx context.Context, tasks []*Task) error {
 			return err
 		}
 	}
-	if err := t.collector.flush(ctx); err != nil {
+	// A transaction older than its timeout is aborted by the broker: a
+	// flush that takes longer cannot lead to a commit.
+	fctx, cancel := context.WithTimeout(ctx, eosTransactionTimeout)
+	err := t.collector.flush(fctx)
+	cancel()
+	if err != nil {
 		return err
 	}
 	offsets := map[string]map[int32]kgo.EpochOffset{}
@@ -398,6 +400,8 @@ func (t *streamThread) abortTxn(ctx context.Context) error {
 	}
 	t.inTxn = false
 	t.offsetsAdded = false
+	ctx, cancel := context.WithTimeout(ctx, eosTransactionTimeout)
+	defer cancel()
 	if err := t.cl.AbortBufferedRecords(ctx); err != nil {
 		return fmt.Errorf("streams: abort buffered records: %w", err)
 	}
@@ -440,10 +444,9 @@ func (t *streamThread) rewind(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, commitTimeout)
 	defer cancel()
-	// Stable: wait for the offsets of transactions still ending.
-	committed, err := t.app.admin.FetchOffsets(kadm.RequireStable(ctx), t.app.cfg.ApplicationID)
+	committed, err := t.stableOffsets(ctx)
 	if err != nil {
-		return fmt.Errorf("streams: fetch committed offsets: %w", err)
+		return err
 	}
 	topicSet := map[string]bool{}
 	for tp := range t.assigned {
@@ -465,7 +468,7 @@ func (t *streamThread) rewind(ctx context.Context) error {
 	set := map[string]map[int32]kgo.EpochOffset{}
 	for tp := range t.assigned {
 		off := int64(-1)
-		if o, ok := committed.Lookup(tp.Topic, tp.Partition); ok && o.Err == nil && o.At >= 0 {
+		if o, ok := committed.Lookup(tp.Topic, tp.Partition); ok && o.At >= 0 {
 			off = o.At
 		} else if o, ok := resets.Lookup(tp.Topic, tp.Partition); ok && o.Err == nil {
 			off = o.Offset
@@ -509,4 +512,35 @@ func (a *App) checkTransactions(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// stableOffsets fetches the group's committed offsets with require_stable,
+// polling while a partition's offset belongs to a transaction still ending
+// (UNSTABLE_OFFSET_COMMIT): rewinding anywhere else would process records
+// again that committed state already holds.
+func (t *streamThread) stableOffsets(ctx context.Context) (kadm.OffsetResponses, error) {
+	backoff := 20 * time.Millisecond
+	for {
+		committed, err := t.app.admin.FetchOffsets(kadm.RequireStable(ctx), t.app.cfg.ApplicationID)
+		if err == nil {
+			var perr error
+			for tp := range t.assigned {
+				if o, ok := committed.Lookup(tp.Topic, tp.Partition); ok && o.Err != nil && perr == nil {
+					perr = fmt.Errorf("%s: %w", tp, o.Err)
+				}
+			}
+			if perr == nil {
+				return committed, nil
+			}
+			err = perr
+		}
+		timer := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, fmt.Errorf("streams: fetch committed offsets: %w", err)
+		case <-timer.C:
+		}
+		backoff = min(backoff*2, 500*time.Millisecond)
+	}
 }

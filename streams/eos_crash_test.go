@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -167,7 +169,7 @@ var restoredMetric = regexp.MustCompile(`testapp: metric rivulet_streams_restore
 
 // restoredRecords asks the child for its metrics (SIGUSR1) and returns the
 // changelog records it restored.
-func restoredRecords(t *testing.T, c *child) int64 {
+func restoredRecords(t testing.TB, c *child) int64 {
 	t.Helper()
 	before := strings.Count(c.output(), "testapp: end of state")
 	must(t, c.cmd.Process.Signal(syscall.SIGUSR1))
@@ -267,12 +269,14 @@ func TestExactlyOnceCrashRestoresOnlyTheTail(t *testing.T) {
 }
 
 // TestExactlyOnceZombieIsFenced starts a second instance with the same
-// identity (process id and group.instance.id) while the first one is
-// alive but stalled (SIGSTOP), as a paused process or a partitioned host
-// comes back: the second one fences it (its producers' epochs are bumped
-// and their open transactions aborted, its members are replaced), the
-// first one, resumed, finds itself fenced and stops, and the output stays
-// exact.
+// identity (process id, so the same transactional ids, and
+// group.instance.id) while the first one is alive but stalled (SIGSTOP), as
+// a paused process or a partitioned host comes back. The second one fences
+// the first one's producer (its open transaction is aborted) and takes its
+// place in the group. When the first one resumes, the two race for the one
+// identity: the group keeps whichever joined last, and the other is fenced
+// (FENCED_INSTANCE_ID, or its producer epoch) and stops. Whichever survives,
+// the output stays exact: nothing the loser did after the takeover commits.
 func TestExactlyOnceZombieIsFenced(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("needs SIGSTOP")
@@ -285,9 +289,11 @@ func TestExactlyOnceZombieIsFenced(t *testing.T) {
 	appID := "eosz-" + suffix
 	createTopic(t, br.addrs, 3, in, ids, counts)
 	dirA, dirB := t.TempDir(), t.TempDir()
+	// One thread: one transactional id and one static member per instance,
+	// so one of the two instances loses the race as a whole.
 	args := func(dir string) []string {
 		return []string{"--bootstrap-server", br.addrs[0], "--application-id", appID, "--state-dir", dir,
-			"--input", in, "--ids-output", ids, "--counts-output", counts, "--threads", "2",
+			"--input", in, "--ids-output", ids, "--counts-output", counts, "--threads", "1",
 			"--processing-guarantee", "exactly_once_v2", "--wordcount", "--instance-id", appID}
 	}
 	stop := make(chan struct{})
@@ -311,20 +317,115 @@ func TestExactlyOnceZombieIsFenced(t *testing.T) {
 		t.Fatalf("the second instance makes no progress:\n%s", b.output())
 	}
 	must(t, a.cmd.Process.Signal(syscall.SIGCONT))
-	// The resumed zombie must find out it was replaced, and stop.
-	exited := make(chan error, 1)
-	go func() { exited <- a.cmd.Wait() }()
-	select {
-	case <-exited:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the resumed first instance did not stop:\n%s", a.output())
+
+	// One of the two is fenced and stops; the other goes on.
+	exited := make(chan *child, 2)
+	for _, c := range []*child{a, b} {
+		go func() { c.cmd.Wait(); exited <- c }()
 	}
-	if out := a.output(); !strings.Contains(out, "FENCED_INSTANCE_ID") && !strings.Contains(out, "fenced") {
-		t.Fatalf("the first instance stopped without saying it was fenced:\n%s", out)
+	var loser, survivor *child
+	select {
+	case loser = <-exited:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("neither instance was fenced\nfirst instance:\n%s\nsecond instance:\n%s", a.output(), b.output())
+	}
+	survivor = a
+	if loser == a {
+		survivor = b
+	}
+	if out := loser.output(); !strings.Contains(out, "FENCED_INSTANCE_ID") && !strings.Contains(out, "fenced") {
+		t.Fatalf("an instance stopped without saying it was fenced:\n%s", out)
 	}
 	must(t, <-prodDone)
 	checkExactlyOnce(t, br.addrs, ids, counts, want, wantIDs, func() string {
 		return "first instance:\n" + a.output() + "\nsecond instance:\n" + b.output()
 	})
-	b.stop(t)
+	select {
+	case c := <-exited:
+		t.Fatalf("both instances stopped:\n%s", c.output())
+	default:
+	}
+	must(t, survivor.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-exited:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the surviving instance did not stop:\n%s", survivor.output())
+	}
+	if survivor.cmd.ProcessState.ExitCode() != 0 {
+		t.Errorf("the surviving instance exited with %v:\n%s", survivor.cmd.ProcessState, survivor.output())
+	}
+}
+
+// buildBrokerApp builds streams/internal/brokerapp once per test binary.
+var buildBrokerApp = sync.OnceValues(func() (string, error) { return buildChildApp("brokerapp") })
+
+// freeAddr returns a local address nothing listens on (for a broker that
+// must come back on the same address after a kill).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	addr := ln.Addr().String()
+	must(t, ln.Close())
+	return addr
+}
+
+// TestExactlyOnceKillAppAndBroker runs the exactly_once_v2 word count on
+// brokerlite in a child process, and kills both with SIGKILL while input
+// flows: the application ten times at random moments, the broker three
+// times (restarted on the same address and log directory). A
+// read_committed reader then sees every input line exactly once and every
+// count rising to exactly its truth.
+func TestExactlyOnceKillAppAndBroker(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs SIGKILL")
+	}
+	appBin, err := buildTestApp()
+	must(t, err)
+	brokerBin, err := buildBrokerApp()
+	must(t, err)
+	addr, logDir := freeAddr(t), t.TempDir()
+	startBroker := func() *child {
+		bc := startChild(t, brokerBin, "--listen", addr, "--log-dir", logDir)
+		bc.waitOutput(t, "listening")
+		return bc
+	}
+	bc := startBroker()
+	br := broker{name: "brokerlite", addrs: []string{addr}}
+	requireTransactions(t, br)
+
+	const kills, brokerKills = 10, 3
+	suffix := fmt.Sprint(time.Now().UnixNano())
+	in, ids, counts := "eosb-in-"+suffix, "eosb-ids-"+suffix, "eosb-counts-"+suffix
+	createTopic(t, br.addrs, 3, in, ids, counts)
+	args := []string{"--bootstrap-server", addr, "--application-id", "eosb-" + suffix, "--state-dir", t.TempDir(),
+		"--input", in, "--ids-output", ids, "--counts-output", counts, "--threads", "2",
+		"--processing-guarantee", "exactly_once_v2", "--wordcount"}
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	want, wantIDs, prodDone := eosInput(t, br.addrs, in, 2400, 150*time.Millisecond, stop)
+
+	seed := rand.Uint64()
+	r := rand.New(rand.NewPCG(seed, 3))
+	t.Logf("kill delays from seed %d", seed)
+	var c *child
+	for i := 0; i < kills; i++ {
+		c = startChild(t, appBin, args...)
+		c.waitOutput(t, "started")
+		time.Sleep(time.Duration(200+r.IntN(1500)) * time.Millisecond) // a random moment to kill at
+		if i%3 == 1 && i/3 < brokerKills {
+			// The broker dies under the running application, then comes
+			// back; the application rides it out before its own kill.
+			bc.kill(t)
+			bc = startBroker()
+			time.Sleep(time.Duration(500+r.IntN(1000)) * time.Millisecond)
+		}
+		c.kill(t)
+	}
+	c = startChild(t, appBin, args...)
+	c.waitOutput(t, "started")
+	must(t, <-prodDone)
+	checkExactlyOnce(t, br.addrs, ids, counts, want, wantIDs, func() string { return "last instance's output:\n" + c.output() })
+	c.stop(t)
+	bc.stop(t)
 }

@@ -381,11 +381,24 @@ func (t *Task) applyStaged() error {
 		if !ok {
 			continue
 		}
-		if sk, ok := rs.rawStore().(*stagedKV); ok {
+		if sk, ok := rs.rawStore().(stager); ok {
 			if err := sk.apply(); err != nil {
 				return fmt.Errorf("streams: task %s: %w", t.id, err)
 			}
 		}
+	}
+	return nil
+}
+
+// stager is a store with staged writes: a stagedKV, or a store handed over
+// by a standby that wraps one.
+type stager interface{ apply() error }
+
+// apply applies the staged writes of the store a promoted standby handed
+// over (an in-memory store under exactly_once_v2 is a stagedKV inside).
+func (s *standbyKV) apply() error {
+	if sk, ok := s.KeyValueStore.(stager); ok {
+		return sk.apply()
 	}
 	return nil
 }
