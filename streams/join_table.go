@@ -94,9 +94,12 @@ type streamTableJoinProc[K, V, VT, VR any] struct {
 	ctx    ProcessorContext[K, VR]
 	getter tableGetter[K, VT]
 	get    func(K) (ValueAndTimestamp[VT], bool, error)
-	left   bool
-	joiner func(K, V, *VT) VR
-	task   *Task
+	// getAsOf is set for a versioned table: the record joins the value the
+	// table had at the record's time (KIP-914).
+	getAsOf func(K, int64) (ValueAndTimestamp[VT], bool, error)
+	left    bool
+	joiner  func(K, V, *VT) VR
+	task    *Task
 }
 
 func (p *streamTableJoinProc[K, V, VT, VR]) Init(ctx ProcessorContext[K, VR]) error {
@@ -106,6 +109,11 @@ func (p *streamTableJoinProc[K, V, VT, VR]) Init(ctx ProcessorContext[K, VR]) er
 		return err
 	}
 	p.get = g
+	if ag, ok := p.getter.(asOfGetter[K, VT]); ok {
+		if p.getAsOf, err = ag.newAsOfGetter(ctx); err != nil {
+			return err
+		}
+	}
 	if n, ok := ctx.(interface{ taskOf() *Task }); ok {
 		p.task = n.taskOf()
 	}
@@ -124,7 +132,14 @@ func (p *streamTableJoinProc[K, V, VT, VR]) Process(r Record[K, V]) error {
 	if r.KeyIsNull() {
 		return p.ctx.Forward(rekey(r, r.Key, p.joiner(r.Key, r.Value, nil), true, false))
 	}
-	tv, ok, err := p.get(r.Key)
+	var tv ValueAndTimestamp[VT]
+	var ok bool
+	var err error
+	if p.getAsOf != nil {
+		tv, ok, err = p.getAsOf(r.Key, r.Timestamp)
+	} else {
+		tv, ok, err = p.get(r.Key)
+	}
 	if err != nil {
 		return err
 	}

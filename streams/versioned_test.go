@@ -1,0 +1,130 @@
+package streams_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/streamstest"
+)
+
+// versionedJoinTopology: prices (a versioned table, history 30ms) joined by
+// orders as of each order's time; the table's updates go to "updates".
+func versionedJoinTopology(t *testing.T, left bool) *streams.Topology {
+	b := streams.NewBuilder()
+	prices := streams.NewTable(b, "prices", streams.ConsumedWith(ss, ss),
+		streams.MaterializedAs[string, string]("prices").WithVersioning(30*time.Millisecond))
+	prices.ToStream().To("updates")
+	orders := streams.NewStream(b, "orders", streams.ConsumedWith(ss, ss))
+	if left {
+		streams.LeftJoinWithTable(orders, prices, func(_, o string, p *string) string {
+			if p == nil {
+				return o + "@none"
+			}
+			return o + "@" + *p
+		}).To("priced")
+	} else {
+		streams.JoinWithTable(orders, prices, func(_, o, p string) string { return o + "@" + p }).To("priced")
+	}
+	return build(t, b)
+}
+
+func readPlain(t *testing.T, d *streamstest.Driver, topic string) string {
+	t.Helper()
+	recs, err := streamstest.CreateOutputTopic(d, topic, ss, ss).ReadRecordsToList()
+	must(t, err)
+	var out []string
+	for _, r := range recs {
+		v := r.Value
+		if r.ValueNull {
+			v = "null"
+		}
+		out = append(out, fmt.Sprintf("%s=%s@%d", r.Key, v, r.Timestamp))
+	}
+	return strings.Join(out, " ")
+}
+
+// A stream-table join against a versioned table joins each stream record
+// with the value the table had at the record's time (KIP-914), not the
+// latest one; an out-of-order table update changes the history but not
+// the table's current value, so it is not sent downstream.
+func TestVersionedTableJoinAsOfRecordTime(t *testing.T) {
+	for _, left := range []bool{false, true} {
+		t.Run(fmt.Sprintf("left=%v", left), func(t *testing.T) {
+			d := driver(t, versionedJoinTopology(t, left))
+			prices := streamstest.CreateInputTopic(d, "prices", ss, ss)
+			orders := streamstest.CreateInputTopic(d, "orders", ss, ss)
+			must(t, prices.PipeInputAt("tea", "A", 10))
+			must(t, prices.PipeInputAt("tea", "B", 20))
+			must(t, orders.PipeInputAt("tea", "o15", 15))
+			must(t, orders.PipeInputAt("tea", "o25", 25))
+			must(t, orders.PipeInputAt("tea", "o5", 5)) // before any price
+			// Out of order: valid from 12 to 20.
+			must(t, prices.PipeInputAt("tea", "C", 12))
+			must(t, orders.PipeInputAt("tea", "o13", 13))
+			must(t, orders.PipeInputAt("tea", "o11", 11))
+			// A delete at 22: orders after it find nothing.
+			must(t, prices.PipeRecord(streamstest.TestRecord[string, string]{Key: "tea", ValueNull: true, Timestamp: 22}))
+			must(t, orders.PipeInputAt("tea", "o26", 26))
+			must(t, orders.PipeInputAt("tea", "o21", 21))
+
+			if got, want := readPlain(t, d, "updates"), "tea=A@10 tea=B@20 tea=null@22"; got != want {
+				t.Errorf("table updates %q, want %q (the out-of-order C is not sent)", got, want)
+			}
+			want := "tea=o15@A@15 tea=o25@B@25 tea=o13@C@13 tea=o11@A@11 tea=o21@B@21"
+			if left {
+				want = "tea=o15@A@15 tea=o25@B@25 tea=o5@none@5 tea=o13@C@13 tea=o11@A@11 tea=o26@none@26 tea=o21@B@21"
+			}
+			got := readPlain(t, d, "priced")
+			if got != want {
+				t.Errorf("joined %q\nwant  %q", got, want)
+			}
+		})
+	}
+}
+
+// The versioned store keeps the history for its retention: versions no
+// lookup within it can reach are pruned when the key is written.
+func TestVersionedStoreHistoryRetention(t *testing.T) {
+	d := driver(t, versionedJoinTopology(t, false))
+	prices := streamstest.CreateInputTopic(d, "prices", ss, ss)
+	must(t, prices.PipeInputAt("tea", "A", 10))
+	must(t, prices.PipeInputAt("tea", "B", 20))
+	must(t, prices.PipeInputAt("tea", "C", 40))
+	vs, err := streams.GetVersionedKeyValueStore[string, string](d, "prices")
+	must(t, err)
+	check := func(asOf int64, want string) {
+		t.Helper()
+		r, ok, err := vs.GetAsOf("tea", asOf)
+		must(t, err)
+		got := "none"
+		if ok {
+			got = fmt.Sprintf("%s@%d", r.Value, r.Timestamp)
+		}
+		if got != want {
+			t.Errorf("GetAsOf(tea, %d) = %s, want %s", asOf, got, want)
+		}
+	}
+	check(15, "A@10")
+	check(25, "B@20")
+	check(45, "C@40")
+	if r, ok, err := vs.Get("tea"); err != nil || !ok || r.Value != "C" {
+		t.Errorf("Get = %v, %v, %v", r, ok, err)
+	}
+	// Stream time 70, history 30: the horizon is 40; C (valid from 40) is
+	// the version at the horizon, A and B are pruned.
+	must(t, prices.PipeInputAt("tea", "D", 70))
+	check(15, "none")
+	check(25, "none")
+	check(45, "C@40")
+	check(70, "D@70")
+	// Older than the history: dropped, counted.
+	before := d.Stats().DroppedRecords.Load()
+	must(t, prices.PipeInputAt("tea", "old", 30))
+	if d.Stats().DroppedRecords.Load() != before+1 {
+		t.Error("an update older than the history was not dropped")
+	}
+	check(35, "none")
+}
