@@ -178,3 +178,59 @@ func TestVersionedTableJoinEndToEnd(t *testing.T) {
 	// history included.
 	run(t.TempDir(), []*kgo.Record{rec("-orders", "tea", "o3", 1600), rec("-orders", "tea", "o4", 1100)}, "o1@A o2@B o3@C o4@A")
 }
+
+// A join with a grace period (KIP-923) holds stream records until stream
+// time passes their time plus the grace (checked when a stream record
+// arrives), so a table update that arrives late but within the grace is
+// still seen; results come in timestamp order. Records already older than
+// stream time minus grace join at once.
+func TestVersionedTableJoinWithGrace(t *testing.T) {
+	b := streams.NewBuilder()
+	prices := streams.NewTable(b, "prices", streams.ConsumedWith(ss, ss),
+		streams.MaterializedAs[string, string]("prices").WithVersioning(time.Minute))
+	orders := streams.NewStream(b, "orders", streams.ConsumedWith(ss, ss))
+	streams.JoinWithTable(orders, prices, func(_, o, p string) string { return o + "@" + p },
+		streams.JoinedWith(ss, ss, ss).WithName("priced").WithGracePeriod(10*time.Millisecond)).To("priced")
+	topo := build(t, b)
+	if d := topo.Describe().String(); !strings.Contains(d, "priced-buffer-store") {
+		t.Errorf("no buffer store:\n%s", d)
+	}
+	d := driver(t, topo)
+	pr := streamstest.CreateInputTopic(d, "prices", ss, ss)
+	or := streamstest.CreateInputTopic(d, "orders", ss, ss)
+	must(t, pr.PipeInputAt("tea", "A", 10))
+	must(t, or.PipeInputAt("tea", "o20", 20)) // held until stream time 30
+	must(t, or.PipeInputAt("tea", "o16", 16)) // held until 26
+	if got := readPlain(t, d, "priced"); got != "" {
+		t.Fatalf("results before the grace period passed: %s", got)
+	}
+	// A late price, valid from 15: o16 and o20 must see it.
+	must(t, pr.PipeInputAt("tea", "B", 15))
+	// Table updates do not release held records; the next stream record
+	// does, once stream time passed their time plus grace.
+	must(t, pr.PipeInputAt("tea", "C", 27))
+	if got := readPlain(t, d, "priced"); got != "" {
+		t.Fatalf("a table update released held records: %s", got)
+	}
+	must(t, or.PipeInputAt("tea", "o31", 31)) // stream time 31: o16 and o20 are due
+	// Older than stream time minus grace: joined at once.
+	must(t, or.PipeInputAt("tea", "o12", 12))
+	if got, want := readPlain(t, d, "priced"), "tea=o16@B@16 tea=o20@B@20 tea=o12@A@12"; got != want {
+		t.Fatalf("after stream time 31: %s, want %s", got, want)
+	}
+	must(t, or.PipeInputAt("tea", "o50", 50))
+	if got, want := readPlain(t, d, "priced"), "tea=o31@C@31"; got != want {
+		t.Fatalf("after stream time 50: %s, want %s", got, want)
+	}
+}
+
+// A grace period needs a versioned table.
+func TestJoinGraceNeedsVersionedTable(t *testing.T) {
+	b := streams.NewBuilder()
+	prices := streams.NewTable(b, "prices", streams.ConsumedWith(ss, ss))
+	streams.JoinWithTable(streams.NewStream(b, "orders", streams.ConsumedWith(ss, ss)), prices,
+		func(_, o, p string) string { return o + p }, streams.JoinedWith(ss, ss, ss).WithGracePeriod(time.Second)).To("out")
+	if _, err := b.Build(); err == nil || !strings.Contains(err.Error(), "versioned") {
+		t.Fatalf("build: %v, want a refusal naming versioned tables", err)
+	}
+}
