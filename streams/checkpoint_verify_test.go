@@ -2,8 +2,8 @@ package streams
 
 import (
 	"bytes"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"strings"
