@@ -170,6 +170,14 @@ func TestVersionedTableJoinEndToEnd(t *testing.T) {
 		if strings.Join(got, " ") != want {
 			t.Fatalf("joined %v, want %s", got, want)
 		}
+		q, err := streams.QueryVersionedKeyValueStore[string, string](app, "prices")
+		must(t, err)
+		if r, ok, err := q.GetAsOf("tea", 1600); err != nil || !ok || r.Value != "C" || r.Timestamp != 1500 {
+			t.Errorf("query GetAsOf(tea, 1600) = %+v, %v, %v", r, ok, err)
+		}
+		if r, ok, err := q.Get("tea"); err != nil || !ok || r.Value != "B" {
+			t.Errorf("query Get(tea) = %+v, %v, %v", r, ok, err)
+		}
 		must(t, app.Close(ctx))
 	}
 	produce(t, br.addrs, rec("-prices", "tea", "A", 1000), rec("-prices", "tea", "B", 2000), rec("-prices", "tea", "C", 1500))
