@@ -3,6 +3,7 @@ package streams
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Joined configures a stream-table join: the serdes of the key, the
@@ -14,6 +15,9 @@ type Joined[K, V, VT any] struct {
 	valueSerde      Serde[V]
 	otherValueSerde Serde[VT]
 	name            string
+	// grace holds stream records back for a join against a versioned table
+	// (WithGracePeriod in join_grace.go).
+	grace time.Duration
 }
 
 // JoinedWith returns a Joined with the given serdes (nil for the streams'
@@ -81,10 +85,14 @@ func streamTableJoin[K, V, VT, VR any](s *Stream[K, V], t *Table[K, VT], j Joine
 		s = repartitionThrough(s, name, j.name != "", serdeOr(ks), serdeOr(vs), 0, nil)
 	}
 	getter := t.getter
+	buf := graceBuffer(b, name, j, getter, serdeOr(ks), serdeOr(vs))
 	AddProcessor(b, name, func() Processor[K, V, K, VR] {
-		return &streamTableJoinProc[K, V, VT, VR]{getter: getter, left: left, joiner: joiner}
+		return &streamTableJoinProc[K, V, VT, VR]{getter: getter, left: left, joiner: joiner, buf: buf}
 	}, s.node)
 	ConnectStores(b, name, getter.storeNames()...)
+	if buf != nil {
+		ConnectStores(b, name, buf.store)
+	}
 	copartition(b, s.node, t.node)
 	return &Stream[K, VR]{b: b, node: name, keySerde: ks}
 }
@@ -94,9 +102,15 @@ type streamTableJoinProc[K, V, VT, VR any] struct {
 	ctx    ProcessorContext[K, VR]
 	getter tableGetter[K, VT]
 	get    func(K) (ValueAndTimestamp[VT], bool, error)
-	left   bool
-	joiner func(K, V, *VT) VR
-	task   *Task
+	// getAsOf is set for a versioned table: the record joins the value the
+	// table had at the record's time (KIP-914).
+	getAsOf func(K, int64) (ValueAndTimestamp[VT], bool, error)
+	left    bool
+	joiner  func(K, V, *VT) VR
+	task    *Task
+	// buf is the grace buffer (join_grace.go), nil without a grace period.
+	buf *graceSpec[K, V]
+	gb  *graceState
 }
 
 func (p *streamTableJoinProc[K, V, VT, VR]) Init(ctx ProcessorContext[K, VR]) error {
@@ -106,8 +120,16 @@ func (p *streamTableJoinProc[K, V, VT, VR]) Init(ctx ProcessorContext[K, VR]) er
 		return err
 	}
 	p.get = g
+	if ag, ok := p.getter.(asOfGetter[K, VT]); ok {
+		if p.getAsOf, err = ag.newAsOfGetter(ctx); err != nil {
+			return err
+		}
+	}
 	if n, ok := ctx.(interface{ taskOf() *Task }); ok {
 		p.task = n.taskOf()
+	}
+	if p.buf != nil {
+		return p.initGrace(ctx)
 	}
 	return nil
 }
@@ -124,7 +146,22 @@ func (p *streamTableJoinProc[K, V, VT, VR]) Process(r Record[K, V]) error {
 	if r.KeyIsNull() {
 		return p.ctx.Forward(rekey(r, r.Key, p.joiner(r.Key, r.Value, nil), true, false))
 	}
-	tv, ok, err := p.get(r.Key)
+	if p.buf != nil {
+		return p.processGrace(r)
+	}
+	return p.join(r)
+}
+
+// join joins r with the table (as of r's time for a versioned table).
+func (p *streamTableJoinProc[K, V, VT, VR]) join(r Record[K, V]) error {
+	var tv ValueAndTimestamp[VT]
+	var ok bool
+	var err error
+	if p.getAsOf != nil {
+		tv, ok, err = p.getAsOf(r.Key, r.Timestamp)
+	} else {
+		tv, ok, err = p.get(r.Key)
+	}
 	if err != nil {
 		return err
 	}

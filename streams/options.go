@@ -155,6 +155,9 @@ type Materialized[K, V any] struct {
 	// retention is how long a window or session store keeps windows (see
 	// WithRetention in window.go); 0 means window size plus grace.
 	retention time.Duration
+	// history is a versioned store's history retention (WithVersioning in
+	// versioned.go); 0 means not versioned.
+	history time.Duration
 }
 
 // MaterializedAs returns a Materialized naming the store.

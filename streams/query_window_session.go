@@ -3,6 +3,7 @@ package streams
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"sort"
 )
 
@@ -216,4 +217,49 @@ func sortWindowed[K, V any](all []windowedEntry[K, V], limit int) ([]KeyValue[Wi
 		out[i] = all[i].kv
 	}
 	return out, more, nil
+}
+
+// VersionedQuery is a read-only view of a versioned key-value store (the
+// store of a table materialized WithVersioning) over this instance's
+// running tasks. Safe for concurrent use.
+type VersionedQuery[K, V any] struct {
+	app  *App
+	name string
+}
+
+// QueryVersionedKeyValueStore returns a read-only view of the versioned
+// store name of a running application.
+func QueryVersionedKeyValueStore[K, V any](app *App, name string) (*VersionedQuery[K, V], error) {
+	if err := checkQueryable(app, name); err != nil {
+		return nil, err
+	}
+	return &VersionedQuery[K, V]{app: app, name: name}, nil
+}
+
+// Name returns the store's name.
+func (q *VersionedQuery[K, V]) Name() string { return q.name }
+
+// Get returns key's latest value from the local task that holds it.
+func (q *VersionedQuery[K, V]) Get(key K) (VersionedRecord[V], bool, error) {
+	return q.GetAsOf(key, math.MaxInt64)
+}
+
+// GetAsOf returns the value key had at time asOf, from the local task that
+// holds it.
+func (q *VersionedQuery[K, V]) GetAsOf(key K, asOf int64) (rec VersionedRecord[V], ok bool, err error) {
+	err = eachLocalStore(q.app, q.name, func(_ TaskID, st StateStore) (bool, error) {
+		vs, err := GetVersionedKeyValueStore[K, V](storeOf{st}, q.name)
+		if err != nil {
+			return true, fmt.Errorf("streams: query: %w", err)
+		}
+		r, found, err := vs.GetAsOf(key, asOf)
+		if err != nil {
+			return true, fmt.Errorf("streams: query store %q: %w", q.name, err)
+		}
+		if found {
+			rec, ok = r, true
+		}
+		return found, nil
+	})
+	return rec, ok, err
 }

@@ -206,6 +206,9 @@ func (s *Stream[K, V]) ToTable(opts ...TableOpOption) *Table[K, V] {
 // materialize adds a processor that keeps s's latest value per key in a
 // store and emits changes.
 func materialize[K, V any](s *Stream[K, V], procName string, m Materialized[K, V]) *Table[K, V] {
+	if m.history != 0 {
+		return materializeVersioned(s, procName, m)
+	}
 	b := s.b
 	f := newTSFactory[K, V](m)
 	AddProcessor(b, procName, func() Processor[K, V, K, change[V]] {
