@@ -114,6 +114,11 @@ func (c *ConnInfo) recycleRecordBuf(b []byte) {
 // Broker is a running single-node Kafka-compatible broker. Create it with Start, stop it with
 // Close. Its methods are safe for concurrent use.
 type Broker struct {
+	// metrics are the broker's Prometheus metrics (metrics.go); root is
+	// the logger given to Start, for componentLogger (logging.go).
+	metrics *brokerMetrics
+	root    *slog.Logger
+
 	settings  Settings
 	logger    *slog.Logger
 	clusterID string
@@ -139,10 +144,6 @@ type Broker struct {
 
 	// groups is owned by groups.go (the group coordinator); nil until groupsHook.start.
 	groups any
-	// metrics are the broker's Prometheus metrics (metrics.go).
-	metrics *brokerMetrics
-	// root is the logger given to Start, for componentLogger.
-	root *slog.Logger
 }
 
 // Start opens (or creates) the broker's data in log.dirs, binds the listener and serves
@@ -246,17 +247,15 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		}
 	}
 
-	if err := b.startMetricsListener(); err != nil {
-		_ = ln.Close()
-		if groupsHook.stop != nil {
-			groupsHook.stop(b)
-		}
-		return fail(err)
-	}
 	b.wg.Add(1)
 	go b.acceptLoop()
 	logger.Info("broker started", "addr", ln.Addr().String(), "advertised", net.JoinHostPort(b.host, strconv.Itoa(int(b.port))),
 		"node.id", b.nodeID, "cluster.id", b.clusterID, "log.dirs", settings.LogDirs, "topics", b.topics.count())
+
+	if err := b.startMetricsListener(); err != nil {
+		_ = b.Close(context.Background())
+		return nil, err
+	}
 	return b, nil
 }
 

@@ -150,6 +150,9 @@ type Config struct {
 	// queries: carried in the subscription, it makes the instance appear
 	// in App.Metadata. The default value is "".
 	ApplicationServer string
+	// Ops holds the operator settings: the HTTP endpoint, metrics
+	// recording level (config_ops.go).
+	Ops OpsConfig
 	// RepartitionPurgeInterval is how often consumed repartition records
 	// are deleted. The default value is 30s.
 	RepartitionPurgeInterval time.Duration
@@ -158,9 +161,6 @@ type Config struct {
 	MaxPollRecords int
 	// ClientProperties are the Kafka client properties, by role.
 	ClientProperties map[string]Properties
-	// Ops holds the operator settings: the HTTP endpoint, metrics
-	// recording level (config_ops.go).
-	Ops OpsConfig
 	// Logger receives the application's logs. The default value is
 	// slog.Default().
 	Logger *slog.Logger
