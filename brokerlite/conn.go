@@ -118,7 +118,9 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 			}
 			return
 		}
+		done := b.metrics.requestStarted(frame) // metrics.go
 		corr, kresp, err := b.dispatchFrame(ctx, info, frame)
+		done(err)
 		if err != nil {
 			putFrameBuf(bufp, frame)
 			if ctx.Err() == nil {
@@ -457,9 +459,7 @@ func (b *Broker) dispatchFrame(ctx context.Context, info *ConnInfo, frame []byte
 		return 0, nil, fmt.Errorf("brokerlite: malformed %s v%d request: %w", kmsg.NameForKey(h.key), h.version, err)
 	}
 
-	done := b.metrics.requestStarted(h.key, len(frame))
 	kresp, err := b.callHandler(ctx, entry.fn, info, req)
-	done(err)
 	if err != nil || kresp == nil {
 		return 0, nil, err
 	}
