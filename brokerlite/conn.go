@@ -118,9 +118,7 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 			}
 			return
 		}
-		done := b.metrics.requestStarted(frame) // metrics.go
 		corr, kresp, err := b.dispatchFrame(ctx, info, frame)
-		done(err)
 		if err != nil {
 			putFrameBuf(bufp, frame)
 			if ctx.Err() == nil {
@@ -409,6 +407,7 @@ func (b *Broker) handleFrame(ctx context.Context, info *ConnInfo, frame []byte, 
 // the response (nil when no reply is due, acks=0), or an error when the connection must be
 // closed. A panic in a handler is recovered here and closes only this connection.
 func (b *Broker) dispatchFrame(ctx context.Context, info *ConnInfo, frame []byte) (corr int32, resp kmsg.Response, err error) {
+	defer b.metrics.requestStarted(frame)(&err) // metrics.go
 	rd := kbin.Reader{Src: frame}
 	h := requestHeader{key: rd.Int16(), version: rd.Int16(), correlation: rd.Int32()}
 	if cid := rd.NullableString(); cid != nil {

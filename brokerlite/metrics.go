@@ -142,8 +142,9 @@ func (m *brokerMetrics) api(key int16) *apiMetrics {
 }
 
 // requestStarted counts a request frame's bytes in flight; the function
-// it returns records its end (its API key is the frame's first two bytes).
-func (m *brokerMetrics) requestStarted(frame []byte) func(err error) {
+// it returns records its end with the error that ended it (the API key is
+// the frame's first two bytes).
+func (m *brokerMetrics) requestStarted(frame []byte) func(errp *error) {
 	start := time.Now()
 	key := int16(-1)
 	if len(frame) >= 2 {
@@ -151,12 +152,12 @@ func (m *brokerMetrics) requestStarted(frame []byte) func(err error) {
 	}
 	frameBytes := len(frame)
 	m.inFlight.Add(int64(frameBytes))
-	return func(err error) {
+	return func(errp *error) {
 		m.inFlight.Add(-int64(frameBytes))
 		a := m.api(key)
 		a.requests.Inc()
 		a.time.Observe(time.Since(start).Seconds())
-		if err != nil {
+		if *errp != nil {
 			a.errs.Inc()
 		}
 	}
