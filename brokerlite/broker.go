@@ -119,6 +119,11 @@ func (c *ConnInfo) recycleRecordBuf(b []byte) {
 // Broker is a running single-node Kafka-compatible broker. Create it with Start, stop it with
 // Close. Its methods are safe for concurrent use.
 type Broker struct {
+	// metrics are the broker's Prometheus metrics (metrics.go); root is
+	// the logger given to Start, for componentLogger (logging.go).
+	metrics *brokerMetrics
+	root    *slog.Logger
+
 	settings  Settings
 	logger    *slog.Logger
 	clusterID string
@@ -152,10 +157,6 @@ type Broker struct {
 	groups any
 	// txn is the transaction coordinator (txn.go); nil until it starts.
 	txn *txncoord.Coordinator
-	// metrics are the broker's Prometheus metrics (metrics.go).
-	metrics *brokerMetrics
-	// root is the logger given to Start, for componentLogger.
-	root *slog.Logger
 }
 
 // Start opens (or creates) the broker's data in log.dirs, binds the listener and serves
@@ -249,14 +250,6 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		return fail(err)
 	}
 
-	if err := b.startMetricsListener(); err != nil {
-		b.closeListeners()
-		stopTxnCoordinator(b)
-		if groupsHook.stop != nil {
-			groupsHook.stop(b)
-		}
-		return fail(err)
-	}
 	b.wg.Add(1)
 	go b.releaseMemoryAfterBursts()
 	for _, l := range b.listeners {
@@ -265,6 +258,11 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	logger.Info("broker started", "addr", b.ln.Addr().String(), "listeners", b.listenerSummary(), "advertised", net.JoinHostPort(b.host, strconv.Itoa(int(b.port))),
 		"node.id", b.nodeID, "cluster.id", b.clusterID, "log.dirs", settings.LogDirs, "topics", b.topics.count())
+
+	if err := b.startMetricsListener(); err != nil {
+		_ = b.Close(context.Background())
+		return nil, err
+	}
 	return b, nil
 }
 

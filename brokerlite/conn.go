@@ -491,6 +491,7 @@ func (b *Broker) handleFrame(ctx context.Context, info *ConnInfo, frame []byte, 
 // the response (nil when no reply is due, acks=0), or an error when the connection must be
 // closed. A panic in a handler is recovered here and closes only this connection.
 func (b *Broker) dispatchFrame(ctx context.Context, info *ConnInfo, frame []byte) (corr int32, resp kmsg.Response, err error) {
+	defer b.metrics.requestStarted(frame)(&err) // metrics.go
 	rd := kbin.Reader{Src: frame}
 	h := requestHeader{key: rd.Int16(), version: rd.Int16(), correlation: rd.Int32()}
 	if cid := rd.NullableString(); cid != nil {
@@ -541,9 +542,7 @@ func (b *Broker) dispatchFrame(ctx context.Context, info *ConnInfo, frame []byte
 		return 0, nil, fmt.Errorf("brokerlite: malformed %s v%d request: %w", kmsg.NameForKey(h.key), h.version, err)
 	}
 
-	done := b.metrics.requestStarted(h.key, len(frame))
 	kresp, err := b.callSecured(ctx, entry.fn, info, req) // authentication and ACLs (security.go)
-	done(err)
 	if err != nil || kresp == nil {
 		return 0, nil, err
 	}

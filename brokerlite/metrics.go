@@ -126,29 +126,38 @@ func (b *Broker) Registry() *prometheus.Registry { return b.metrics.registry }
 func (b *Broker) MetricsAddr() string { return b.metrics.srvAddr }
 
 func (m *brokerMetrics) api(key int16) *apiMetrics {
+	if _, known := handlers[key]; !known {
+		key = -1 // one series for every key the broker does not serve
+	}
 	if a, ok := m.apis.Load(key); ok {
 		return a.(*apiMetrics)
 	}
-	name := kmsg.NameForKey(key)
-	if name == "" || name == "Unknown" {
-		name = "Unknown"
+	name := "Unknown"
+	if key >= 0 {
+		name = kmsg.NameForKey(key)
 	}
 	a := &apiMetrics{requests: m.requests.WithLabelValues(name), time: m.requestTime.WithLabelValues(name), errs: m.requestErrs.WithLabelValues(name)}
 	actual, _ := m.apis.LoadOrStore(key, a)
 	return actual.(*apiMetrics)
 }
 
-// requestStarted counts a request's bytes in flight; the function it
-// returns records its end.
-func (m *brokerMetrics) requestStarted(key int16, frameBytes int) func(err error) {
+// requestStarted counts a request frame's bytes in flight; the function
+// it returns records its end with the error that ended it (the API key is
+// the frame's first two bytes).
+func (m *brokerMetrics) requestStarted(frame []byte) func(errp *error) {
 	start := time.Now()
+	key := int16(-1)
+	if len(frame) >= 2 {
+		key = int16(binary.BigEndian.Uint16(frame))
+	}
+	frameBytes := len(frame)
 	m.inFlight.Add(int64(frameBytes))
-	return func(err error) {
+	return func(errp *error) {
 		m.inFlight.Add(-int64(frameBytes))
 		a := m.api(key)
 		a.requests.Inc()
 		a.time.Observe(time.Since(start).Seconds())
-		if err != nil {
+		if *errp != nil {
 			a.errs.Inc()
 		}
 	}

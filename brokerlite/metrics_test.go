@@ -2,7 +2,9 @@ package brokerlite
 
 import (
 	"context"
+	"encoding/binary"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -100,7 +102,25 @@ func TestMetricsScrape(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A request with an API key the broker does not serve closes its
+	// connection and is counted under one "Unknown" series.
+	for _, key := range []uint16{999, 1000} {
+		conn, err := net.Dial("tcp", b.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		frame := binary.BigEndian.AppendUint32(nil, 10)
+		frame = binary.BigEndian.AppendUint16(frame, key)
+		frame = append(frame, 0, 0, 0, 0, 0, 1, 0xff, 0xff) // version 0, correlation 1, null client id
+		conn.Write(frame)
+		io.ReadAll(conn) // until the broker closes it
+		conn.Close()
+	}
+
 	m := scrapeBroker(t, addr)
+	if v := m["kafka_network_requestmetrics_errors_total{request=Unknown}"]; v != 2 {
+		t.Errorf("errors of unknown API keys: %v, want 2 in one series", v)
+	}
 	tl := "{topic=" + topic + "}"
 	pl := "{partition=0,topic=" + topic + "}"
 	checks := map[string]float64{

@@ -153,6 +153,9 @@ type Config struct {
 	// queries: carried in the subscription, it makes the instance appear
 	// in App.Metadata. The default value is "".
 	ApplicationServer string
+	// Ops holds the operator settings: the HTTP endpoint, metrics
+	// recording level (config_ops.go).
+	Ops OpsConfig
 	// RepartitionPurgeInterval is how often consumed repartition records
 	// are deleted. The default value is 30s.
 	RepartitionPurgeInterval time.Duration
@@ -170,9 +173,6 @@ type Config struct {
 	// options (WithBadgerConfigSetter). The default value is nil: the
 	// defaults of badgerstore.Options.
 	BadgerConfigSetter func(storeName string, opts *badgerstore.Options)
-	// Ops holds the operator settings: the HTTP endpoint, metrics
-	// recording level (config_ops.go).
-	Ops OpsConfig
 	// Logger receives the application's logs. The default value is
 	// slog.Default().
 	Logger *slog.Logger

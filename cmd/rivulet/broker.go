@@ -22,7 +22,6 @@ func newBrokerCmd() *cobra.Command {
 		configPath string
 		overrides  []string
 		logLevel   string
-		metricsLn  string
 	)
 	cmd := &cobra.Command{
 		Use:   "broker",
@@ -58,16 +57,13 @@ address it logs.`,
   rivulet broker --metrics-listener 127.0.0.1:9644`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if metricsLn != "" {
-				overrides = append(overrides, "metrics.listener="+metricsLn)
-			}
 			return runBroker(cmd.Context(), configPath, overrides, logLevel, cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "path to a server.properties file (optional)")
 	cmd.Flags().StringArrayVar(&overrides, "override", nil, "a property as key=value, overriding the config file (repeatable)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	cmd.Flags().StringVar(&metricsLn, "metrics-listener", "", "host:port serving /metrics (Prometheus) and /healthz (the metrics.listener property; off by default)")
+	cmd.Flags().Var(overrideFlag{key: "metrics.listener", overrides: &overrides}, "metrics-listener", "host:port serving /metrics (Prometheus) and /healthz, e.g. 127.0.0.1:9644 (the metrics.listener property; off by default)")
 	return cmd
 }
 
