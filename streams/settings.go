@@ -22,7 +22,6 @@ import (
 // unimplementedProps are Kafka Streams settings accepted without effect,
 // with what Rivulet does instead.
 var unimplementedProps = map[string]string{
-	PropMetricsRecordingLevel:    "every metric is recorded (there are no recording levels)",
 	PropUpgradeFrom:              "no older Rivulet wire format exists to upgrade from",
 	PropTaskTimeoutMs:            "a task error fails its thread at once and goes to the uncaught-error handler (WithUncaughtErrorHandler)",
 	PropStateCleanupDelayMs:      "state directories of tasks this instance no longer owns are kept until the application id's state directory is removed",

@@ -22,7 +22,6 @@ func TestStartupListsEveryIgnoredProperty(t *testing.T) {
 		"default.key.serde":          "org.apache.kafka.common.serialization.Serdes$StringSerde",
 		"default.value.serde":        "org.apache.kafka.common.serialization.Serdes$StringSerde",
 		"rocksdb.config.setter":      "com.example.Setter",
-		"metrics.recording.level":    "DEBUG",
 		"upgrade.from":               "2.3",
 		"window.size.ms":             "1000",
 		"default.dsl.store":          "in_memory",
