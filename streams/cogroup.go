@@ -198,6 +198,7 @@ func (w *TimeWindowedCogroupedStream[K, VA]) Aggregate(init func() VA, materiali
 		b.fail(err)
 		retention = w.spec.minRetention
 	}
+	refuseVersioning(b, m.name, m.history)
 	spec := w.spec
 	procs := c.wire(m.name, cogroupKind[K, VA]{init: init, windows: &spec})
 	ks, vs := serdeOr(m.keySerde), serdeOr(m.valueSerde)
@@ -260,6 +261,7 @@ func (s *SessionWindowedCogroupedStream[K, VA]) Aggregate(init func() VA, merger
 		b.fail(err)
 		retention = min
 	}
+	refuseVersioning(b, m.name, m.history)
 	w := s.windows
 	procs := c.wire(m.name, cogroupKind[K, VA]{init: init, session: &w, merger: merger})
 	ks, vs := serdeOr(m.keySerde), serdeOr(m.valueSerde)
