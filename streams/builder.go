@@ -78,6 +78,7 @@ func (b *Builder) fail(err error) {
 // Build checks the topology and returns it ready to run. Each Build returns
 // the same topology; keep using the builder only before the first Build.
 func (b *Builder) Build() (*Topology, error) {
+	b.checkVersioning()
 	if len(b.errs) > 0 {
 		return nil, fmt.Errorf("streams: build: %w", errors.Join(b.errs...))
 	}

@@ -15,7 +15,9 @@ const (
 
 // CogroupedStream aggregates several grouped streams, each with its own
 // value type and aggregator, into one aggregate per key kept in one store
-// (Kafka Streams' CogroupedKStream, KIP-150). Start with Cogroup, add
+// (Kafka Streams' CogroupedKStream, KIP-150). Windows close on the task's
+// stream time, which records of every cogrouped stream advance (in Kafka
+// Streams each stream's processor keeps its own). Start with Cogroup, add
 // streams with CogroupWith, finish with Aggregate, WindowedBy or
 // WindowedBySession. The grouped streams must be co-partitioned (they are
 // after a repartition, which a grouping after a key change does).
@@ -67,17 +69,17 @@ func CogroupWith[K, V, VA any](c *CogroupedStream[K, VA], g *GroupedStream[K, V]
 		case k.session != nil:
 			w := *k.session
 			addGraceProcessor(b, name, w.gap+w.grace, func() Processor[K, V, Windowed[K], change[VA]] {
-				return &sessionAggProc[K, V, VA]{store: store, windows: w, init: k.init, agg: agg, merger: k.merger}
+				return &sessionAggProc[K, V, VA]{store: store, windows: w, init: k.init, agg: agg, merger: k.merger, sharedTime: true}
 			}, in.node)
 		case k.windows != nil && k.windows.sliding != nil:
 			w := *k.windows.sliding
 			addGraceProcessor(b, name, k.windows.grace, func() Processor[K, V, Windowed[K], change[VA]] {
-				return &slidingWindowAggProc[K, V, VA]{store: store, windows: w, init: k.init, agg: agg}
+				return &slidingWindowAggProc[K, V, VA]{store: store, windows: w, init: k.init, agg: agg, sharedTime: true}
 			}, in.node)
 		case k.windows != nil:
 			w := *k.windows.time
 			addGraceProcessor(b, name, k.windows.grace, func() Processor[K, V, Windowed[K], change[VA]] {
-				return &timeWindowAggProc[K, V, VA]{store: store, windows: w, init: k.init, agg: agg}
+				return &timeWindowAggProc[K, V, VA]{store: store, windows: w, init: k.init, agg: agg, sharedTime: true}
 			}, in.node)
 		default:
 			AddProcessor(b, name, func() Processor[K, V, K, change[VA]] {
@@ -198,6 +200,7 @@ func (w *TimeWindowedCogroupedStream[K, VA]) Aggregate(init func() VA, materiali
 		b.fail(err)
 		retention = w.spec.minRetention
 	}
+	refuseVersioning(b, m.name, m.history)
 	spec := w.spec
 	procs := c.wire(m.name, cogroupKind[K, VA]{init: init, windows: &spec})
 	ks, vs := serdeOr(m.keySerde), serdeOr(m.valueSerde)
@@ -260,6 +263,7 @@ func (s *SessionWindowedCogroupedStream[K, VA]) Aggregate(init func() VA, merger
 		b.fail(err)
 		retention = min
 	}
+	refuseVersioning(b, m.name, m.history)
 	w := s.windows
 	procs := c.wire(m.name, cogroupKind[K, VA]{init: init, session: &w, merger: merger})
 	ks, vs := serdeOr(m.keySerde), serdeOr(m.valueSerde)

@@ -19,12 +19,16 @@ type tsFactory[K, V any] struct {
 	storeType  StoreType
 	cached     bool
 	global     bool
+	// versioned is set when the Materialized asked for versioning, which
+	// only NewTable and ToTable give: Build refuses it (versioned.go).
+	versioned bool
 }
 
 func newTSFactory[K, V any](m Materialized[K, V]) *tsFactory[K, V] {
 	return &tsFactory[K, V]{
 		name: m.name, keySerde: serdeOr(m.keySerde), valueSerde: serdeOr(m.valueSerde),
 		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, cached: !m.noCache,
+		versioned: m.history != 0,
 	}
 }
 

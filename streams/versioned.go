@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/rivulet-io/rivulet/topology"
@@ -388,4 +389,30 @@ func (g versionedGetter[K, V]) newAsOfGetter(p StoreProvider) (func(K, int64) (V
 		r, ok, err := vs.GetAsOf(k, ts)
 		return ValueAndTimestamp[V](r), ok, err
 	}, nil
+}
+
+// refuseVersioning fails the build when a Materialized asks for versioning
+// where it is not given (windowed and session stores).
+func refuseVersioning(b *Builder, store string, history time.Duration) {
+	if history != 0 {
+		b.fail(fmt.Errorf("streams: store %q: versioning (WithVersioning) applies to tables from NewTable and ToTable only", store))
+	}
+}
+
+func (f *tsFactory[K, V]) versioningIgnored() bool { return f.versioned }
+
+// checkVersioning refuses every table store whose Materialized asked for
+// versioning that its operator does not give, so no table silently keeps
+// only the latest values.
+func (b *Builder) checkVersioning() {
+	names := make([]string, 0, len(b.stores))
+	for name := range b.stores {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if v, ok := b.stores[name].(interface{ versioningIgnored() bool }); ok && v.versioningIgnored() {
+			refuseVersioning(b, name, 1)
+		}
+	}
 }

@@ -242,3 +242,39 @@ func TestJoinGraceNeedsVersionedTable(t *testing.T) {
 		t.Fatalf("build: %v, want a refusal naming versioned tables", err)
 	}
 }
+
+// Versioning asked of a store that is not a table's (an aggregation, a
+// filter, a global table) is refused at build time, never silently
+// dropped.
+func TestVersioningRefusedWhereNotGiven(t *testing.T) {
+	cases := map[string]func(b *streams.Builder){
+		"count": func(b *streams.Builder) {
+			streams.NewStream(b, "in", streams.ConsumedWith(ss, ss)).GroupByKey().
+				Count(streams.MaterializedAs[string, int64]("counts").WithVersioning(time.Hour))
+		},
+		"windowed count": func(b *streams.Builder) {
+			streams.WindowedBy(streams.NewStream(b, "in", streams.ConsumedWith(ss, ss)).GroupByKey(), streams.TimeWindowsOfSizeWithNoGrace(time.Minute)).
+				Count(streams.MaterializedAs[string, int64]("counts").WithVersioning(time.Hour))
+		},
+		"table filter": func(b *streams.Builder) {
+			streams.NewTable(b, "in", streams.ConsumedWith(ss, ss)).
+				Filter(func(_, v string) bool { return v != "" }, streams.MaterializedAs[string, string]("filtered").WithVersioning(time.Hour))
+		},
+		"global table": func(b *streams.Builder) {
+			streams.NewGlobalTable(b, "in", streams.ConsumedWith(ss, ss), streams.MaterializedAs[string, string]("g").WithVersioning(time.Hour))
+		},
+	}
+	for name, add := range cases {
+		t.Run(name, func(t *testing.T) {
+			b := streams.NewBuilder()
+			add(b)
+			if _, err := b.Build(); err == nil || !strings.Contains(err.Error(), "versioning") {
+				t.Fatalf("build: %v, want a refusal", err)
+			}
+		})
+	}
+	// ToTable gives it.
+	b := streams.NewBuilder()
+	streams.NewStream(b, "in", streams.ConsumedWith(ss, ss)).ToTable(streams.MaterializedAs[string, string]("t").WithVersioning(time.Hour))
+	build(t, b)
+}

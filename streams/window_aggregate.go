@@ -75,7 +75,10 @@ type timeWindowAggProc[K, V, VA any] struct {
 	agg      func(K, V, VA) VA
 	reduce   func(VA, V) VA
 	observed int64
-	wins     []Window
+	// sharedTime makes the observed stream time the task's, for the
+	// processors of a cogroup, which share one store (cogroup.go).
+	sharedTime bool
+	wins       []Window
 }
 
 func (p *timeWindowAggProc[K, V, VA]) Init(ctx ProcessorContext[Windowed[K], change[VA]]) error {
@@ -97,6 +100,9 @@ func (p *timeWindowAggProc[K, V, VA]) Process(r Record[K, V]) error {
 	}
 	ts := r.Timestamp
 	p.observed = max(p.observed, ts)
+	if p.sharedTime {
+		p.observed = max(p.observed, p.ctx.StreamTime())
+	}
 	closeTime := p.observed - p.windows.grace
 	p.wins = p.windows.appendWindowsFor(p.wins[:0], ts)
 	for _, w := range p.wins {
@@ -142,7 +148,10 @@ type slidingWindowAggProc[K, V, VA any] struct {
 	agg      func(K, V, VA) VA
 	reduce   func(VA, V) VA
 	observed int64
-	starts   map[int64]bool
+	// sharedTime makes the observed stream time the task's, for the
+	// processors of a cogroup, which share one store (cogroup.go).
+	sharedTime bool
+	starts     map[int64]bool
 }
 
 func (p *slidingWindowAggProc[K, V, VA]) Init(ctx ProcessorContext[Windowed[K], change[VA]]) error {
@@ -172,6 +181,9 @@ func (p *slidingWindowAggProc[K, V, VA]) Process(r Record[K, V]) error {
 	ts := r.Timestamp
 	d := p.windows.diff
 	p.observed = max(p.observed, ts)
+	if p.sharedTime {
+		p.observed = max(p.observed, p.ctx.StreamTime())
+	}
 	closeTime := p.observed - p.windows.grace
 	// Every window this record could create or update closed already.
 	if ts+1+d <= closeTime {
@@ -397,7 +409,10 @@ type sessionAggProc[K, V, VA any] struct {
 	reduce   func(VA, V) VA
 	merger   func(K, VA, VA) VA
 	observed int64
-	merged   []KeyValue[Windowed[K], VA]
+	// sharedTime makes the observed stream time the task's, for the
+	// processors of a cogroup, which share one store (cogroup.go).
+	sharedTime bool
+	merged     []KeyValue[Windowed[K], VA]
 }
 
 func (p *sessionAggProc[K, V, VA]) Init(ctx ProcessorContext[Windowed[K], change[VA]]) error {
@@ -419,6 +434,9 @@ func (p *sessionAggProc[K, V, VA]) Process(r Record[K, V]) error {
 	}
 	ts := r.Timestamp
 	p.observed = max(p.observed, ts)
+	if p.sharedTime {
+		p.observed = max(p.observed, p.ctx.StreamTime())
+	}
 	closeTime := p.observed - p.windows.grace
 	newWin := Window{Start: ts, End: ts}
 	merged := newWin

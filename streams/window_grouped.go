@@ -129,6 +129,7 @@ func windowedAggregate[K, V, VA any](w *TimeWindowedStream[K, V], prefix string,
 		b.fail(err)
 		retention = w.spec.minRetention
 	}
+	refuseVersioning(b, m.name, m.history)
 	in := g.aggregateInput(m.name)
 	ks, vs := serdeOr(m.keySerde), serdeOr(m.valueSerde)
 	f := &windowFactory[K, ValueAndTimestamp[VA]]{
@@ -217,6 +218,7 @@ func sessionAggregate[K, V, VA any](s *SessionWindowedStream[K, V], prefix strin
 		b.fail(err)
 		retention = min
 	}
+	refuseVersioning(b, m.name, m.history)
 	in := g.aggregateInput(m.name)
 	ks, vs := serdeOr(m.keySerde), serdeOr(m.valueSerde)
 	f := &sessionFactory[K, VA]{

@@ -153,6 +153,8 @@ func (e *semEnv) handle(t *testing.T, d *datadriven.TestData) string {
 		return e.streamGlobal(t, d)
 	case "windowed":
 		return e.windowed(t, d)
+	case "cogroup":
+		return e.cogroup(t, d)
 	case "stats":
 		return fmt.Sprintf("dropped-records: %d", e.d.Stats().DroppedRecords.Load())
 	default:
@@ -215,13 +217,23 @@ func (e *semEnv) streamStream(t *testing.T, d *datadriven.TestData) string {
 }
 
 // streamTable builds inner and left joins of stream "left" with table
-// "right".
-func (e *semEnv) streamTable(t *testing.T, _ *datadriven.TestData) string {
+// "right"; with history= the table is versioned (that much history, ms),
+// and grace= holds stream records back that long.
+func (e *semEnv) streamTable(t *testing.T, d *datadriven.TestData) string {
 	b := streams.NewBuilder()
 	l := streams.NewStream(b, "left", streams.ConsumedWith(str, str))
-	r := streams.NewTable(b, "right", streams.ConsumedWith(str, str))
-	streams.JoinWithTable(l, r, func(_, a, b string) string { return "[" + a + ", " + b + "]" }).To("inner")
-	streams.LeftJoinWithTable(l, r, func(_, a string, b *string) string { return "[" + a + ", " + show(b) + "]" }).To("leftjoin")
+	var r *streams.Table[string, string]
+	if d.HasArg("history") {
+		r = streams.NewTable(b, "right", streams.ConsumedWith(str, str),
+			streams.MaterializedAs[string, string]("right-store").WithVersioning(ms(intArg(t, d, "history", 0))))
+	} else {
+		r = streams.NewTable(b, "right", streams.ConsumedWith(str, str))
+	}
+	j := func(name string) streams.Joined[string, string, string] {
+		return streams.JoinedWith(str, str, str).WithName(name).WithGracePeriod(ms(intArg(t, d, "grace", 0)))
+	}
+	streams.JoinWithTable(l, r, func(_, a, b string) string { return "[" + a + ", " + b + "]" }, j("inner-join")).To("inner")
+	streams.LeftJoinWithTable(l, r, func(_, a string, b *string) string { return "[" + a + ", " + show(b) + "]" }, j("left-join")).To("leftjoin")
 	e.start(t, b, "left", "right")
 	e.outputs = []output{plainOutput(e.d, "inner", "inner"), plainOutput(e.d, "leftjoin", "left ")}
 	return ""
@@ -323,4 +335,61 @@ func (e *semEnv) windowed(t *testing.T, d *datadriven.TestData) string {
 	e.start(t, b, "in")
 	e.outputs = []output{windowedOutput(e.d, "out", "", ks)}
 	return ""
+}
+
+// cogroup builds a cogrouped aggregation of the streams "left" and "right"
+// (KIP-150): the aggregate is a string that each left record extends with
+// "L<value>" and each right record with "R<value>"; kind= none (default),
+// tumbling (size=, grace=) or session (gap=, grace=; merging joins the two
+// aggregates with "+").
+func (e *semEnv) cogroup(t *testing.T, d *datadriven.TestData) string {
+	b := streams.NewBuilder()
+	l := streams.NewStream(b, "left", streams.ConsumedWith(str, str)).GroupByKey()
+	r := streams.NewStream(b, "right", streams.ConsumedWith(str, str)).GroupByKey()
+	c := streams.CogroupWith(streams.Cogroup(l, func(_, v, agg string) string { return agg + "L" + v }), r,
+		func(_, v, agg string) string { return agg + "R" + v })
+	init := func() string { return "" }
+	m := streams.MaterializedAs[string, string]("agg").WithCachingDisabled()
+	grace := ms(intArg(t, d, "grace", 0))
+	var ks streams.Serde[streams.Windowed[string]]
+	switch kind := strArg(t, d, "kind", "none"); kind {
+	case "none":
+		c.Aggregate(init, m).ToStream().To("out")
+	case "tumbling":
+		size := ms(intArg(t, d, "size", 10))
+		ks = streams.TimeWindowedSerde(str, size)
+		c.WindowedBy(streams.TimeWindowsOfSizeAndGrace(size, grace)).Aggregate(init, m).
+			ToStream().To("out", streams.ProducedWith(ks, str))
+	case "session":
+		ks = streams.SessionWindowedSerde(str)
+		c.WindowedBySession(streams.SessionWindowsOfInactivityGapAndGrace(ms(intArg(t, d, "gap", 10)), grace)).
+			Aggregate(init, func(_, a, b string) string { return a + "+" + b }, m).
+			ToStream().To("out", streams.ProducedWith(ks, str))
+	default:
+		d.Fatalf(t, "unknown kind %q", kind)
+	}
+	e.start(t, b, "left", "right")
+	if ks == nil {
+		e.outputs = []output{plainOutput(e.d, "out", "")}
+	} else {
+		e.outputs = []output{windowedStringOutput(e.d, "out", ks)}
+	}
+	return ""
+}
+
+// windowedStringOutput reads windowed string results as "[k@start/end]=v@ts".
+func windowedStringOutput(d *streamstest.Driver, topic string, ks streams.Serde[streams.Windowed[string]]) output {
+	o := streamstest.CreateOutputTopic(d, topic, ks, str)
+	return output{read: func() ([]string, error) {
+		recs, err := o.ReadRecordsToList()
+		var out []string
+		for _, r := range recs {
+			v := r.Value
+			if r.ValueNull {
+				v = "null"
+			}
+			out = append(out, fmt.Sprintf("[%s@%d/%d]=%s@%d", r.Key.Key, r.Key.Window.Start, r.Key.Window.End, v, r.Timestamp))
+		}
+		return out, err
+	}}
 }
