@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -171,6 +172,18 @@ type meteredKV[K, V any] struct {
 }
 
 func (s *meteredKV[K, V]) describe() string { return s.desc }
+
+// serKey serializes a key as the store behind does (queries merging the
+// entries of several tasks order them by it: see KeyValueQuery.serializer).
+func (s *meteredKV[K, V]) serKey(k K) ([]byte, error) {
+	switch in := s.KeyValueStore.(type) {
+	case keySerializer[K]:
+		return in.serKey(k)
+	case *plainTSView[K, V]:
+		return in.s.serKey(k)
+	}
+	return nil, fmt.Errorf("streams: store %q: %T cannot serialize keys", s.Name(), s.KeyValueStore)
+}
 
 func (s *meteredKV[K, V]) Get(key K) (V, bool, error) {
 	defer s.m.done(opGet, time.Now())

@@ -89,11 +89,15 @@ func waitMetrics(t *testing.T, url, what string, ok func(map[string]*dtoFamily) 
 func TestStateStoreMetrics(t *testing.T) {
 	br := startBrokerlite(t)
 	createTopic(t, br.addrs, 1, "ssm-debug", "ssm-info")
+	var debugApp *streams.App
 	run := func(level, in string) string {
 		app := startApp(t, countingTopology(t, in), streams.Properties{
 			"application.id": "ssm-" + strings.ToLower(level), "bootstrap.servers": strings.Join(br.addrs, ","), "state.dir": t.TempDir(),
 			"commit.interval.ms": "100", "metrics.recording.level": level, streams.PropHTTPListener: "127.0.0.1:0",
 		})
+		if level == "DEBUG" {
+			debugApp = app
+		}
 		return "http://" + app.HTTPAddr() + "/metrics"
 	}
 	family := func(m map[string]*dtoFamily, name string) float64 {
@@ -125,6 +129,22 @@ func TestStateStoreMetrics(t *testing.T) {
 	produce(t, br.addrs, keyed("ssm-debug", 6, 4)...)
 	waitMetrics(t, debug, "10 puts and gets and a lead of 10", func(m map[string]*dtoFamily) bool {
 		return family(m, "put_total") == 10 && family(m, "get_total") == 10 && lead(m) == 10
+	})
+
+	// Interactive queries go through the metered layer too, and it keeps
+	// what they need of the store (ordering keys for a range).
+	q, err := streams.QueryKeyValueStore[string, int64](debugApp, "seen")
+	must(t, err)
+	if v, ok, err := q.Get("k0"); err != nil || !ok || v != 4 {
+		t.Fatalf("query k0: %v %v %v", v, ok, err)
+	}
+	all, _, err := q.All(0)
+	must(t, err)
+	if fmt.Sprint(all) != "[{k0 4} {k1 3} {k2 3}]" {
+		t.Fatalf("query all: %v", all)
+	}
+	waitMetrics(t, debug, "the query's get and all", func(m map[string]*dtoFamily) bool {
+		return family(m, "get_total") == 11 && family(m, "all_total") == 1
 	})
 
 	info := run("INFO", "ssm-info")
