@@ -56,21 +56,30 @@ type opsMetrics struct {
 	// rates keep recent samples of the node counters for /topology.
 	ratesMu sync.Mutex
 	rates   map[string]*rateSamples
+	// storeMeters are the state stores' operation stats (DEBUG and up;
+	// metrics_stores.go).
+	storeMeters storeMeters
 
-	clientState, aliveThreads  *prometheus.Desc
-	threadProcess, threadPunct *prometheus.Desc
-	threadDropped              *prometheus.Desc
-	nodeProcess                *prometheus.Desc
-	e2eMin, e2eMax, e2eAvg     *prometheus.Desc
-	recordsLag                 *prometheus.Desc
-	taskActive                 *prometheus.Desc
-	taskProcess, taskEnforced  *prometheus.Desc
-	taskLatenessMax            *prometheus.Desc
-	taskLatenessAvg            *prometheus.Desc
-	cacheHitRatio              *prometheus.Desc
-	restoreRemaining           *prometheus.Desc
-	suppressBytes, suppressN   *prometheus.Desc
-	restoreTotal               *prometheus.Desc
+	clientState, aliveThreads   *prometheus.Desc
+	threadProcess, threadPunct  *prometheus.Desc
+	threadDropped               *prometheus.Desc
+	nodeProcess                 *prometheus.Desc
+	e2eMin, e2eMax, e2eAvg      *prometheus.Desc
+	recordsLag                  *prometheus.Desc
+	taskActive                  *prometheus.Desc
+	taskProcess, taskEnforced   *prometheus.Desc
+	taskLatenessMax             *prometheus.Desc
+	taskLatenessAvg             *prometheus.Desc
+	cacheHitRatio               *prometheus.Desc
+	restoreRemaining            *prometheus.Desc
+	suppressBytes, suppressN    *prometheus.Desc
+	restoreTotal                *prometheus.Desc
+	recordsLead, recordsLeadMin *prometheus.Desc
+	recordsLeadAvg              *prometheus.Desc
+	// storeOpTotal, storeOpAvg and storeOpMax are per store operation
+	// (storeOpNames): <op>_total, <op>_latency_avg_seconds and
+	// <op>_latency_max_seconds (DEBUG).
+	storeOpTotal, storeOpAvg, storeOpMax [numStoreOps]*prometheus.Desc
 
 	pollLatency   *prometheus.HistogramVec
 	pollRecords   *prometheus.CounterVec
@@ -166,6 +175,15 @@ func newOpsMetrics(a *App) (*opsMetrics, error) {
 	m.restoreTotal = desc("task", "restore_total", "Records restored so far by the task's restore in flight (state-store restore-total).", "task_id", "store")
 	m.suppressBytes = desc("state_store", "suppression_buffer_size_bytes", "Bytes buffered by a suppression (stream-state-metrics suppression-buffer-size; DEBUG).", "task_id", "store")
 	m.suppressN = desc("state_store", "suppression_buffer_count", "Records buffered by a suppression (stream-state-metrics suppression-buffer-count; DEBUG).", "task_id", "store")
+	m.recordsLead = desc("partition", "records_lead", "Records of an input partition between its log start offset and the next offset to process (consumer-fetch-manager-metrics records-lead); a lead near 0 means retention is about to delete records not processed yet.", "topic", "partition", "task_id")
+	m.recordsLeadMin = desc("partition", "records_lead_min", "Smallest records-lead seen at a fetch since the task took the partition (consumer-fetch-manager-metrics records-lead-min).", "topic", "partition", "task_id")
+	m.recordsLeadAvg = desc("partition", "records_lead_avg", "Average records-lead over the fetches since the task took the partition (consumer-fetch-manager-metrics records-lead-avg).", "topic", "partition", "task_id")
+	for op := range numStoreOps {
+		name, kafka := storeOpNames[op], kafkaStoreOpNames[op]
+		m.storeOpTotal[op] = desc("state_store", name+"_total", "Calls of "+kafka+" on the store (stream-state-metrics "+kafka+"-total; rate() is "+kafka+"-rate; DEBUG).", "task_id", "store")
+		m.storeOpAvg[op] = desc("state_store", name+"_latency_avg_seconds", "Average latency of "+kafka+" on the store since the app started (stream-state-metrics "+kafka+"-latency-avg; DEBUG).", "task_id", "store")
+		m.storeOpMax[op] = desc("state_store", name+"_latency_max_seconds", "Largest latency of "+kafka+" on the store since the app started (stream-state-metrics "+kafka+"-latency-max; DEBUG).", "task_id", "store")
+	}
 	thr := []string{"thread_id"}
 	m.pollLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "rivulet", Subsystem: "streams", Name: "thread_poll_latency_seconds",
 		Help: "Time of each poll of a thread's consumer, waiting included (stream-thread-metrics poll-latency; the count's rate is poll-rate).", ConstLabels: labels,
@@ -194,7 +212,15 @@ func (m *opsMetrics) Describe(ch chan<- *prometheus.Desc) {
 	}
 	ch <- m.restoreRemaining
 	ch <- m.restoreTotal
+	ch <- m.recordsLead
+	ch <- m.recordsLeadMin
+	ch <- m.recordsLeadAvg
 	if m.level >= levelDebug {
+		for op := range numStoreOps {
+			ch <- m.storeOpTotal[op]
+			ch <- m.storeOpAvg[op]
+			ch <- m.storeOpMax[op]
+		}
 		for _, d := range []*prometheus.Desc{m.nodeProcess, m.e2eMin, m.e2eMax, m.e2eAvg, m.taskActive, m.taskProcess, m.taskEnforced, m.taskLatenessMax, m.taskLatenessAvg, m.cacheHitRatio, m.suppressBytes, m.suppressN} {
 			ch <- d
 		}
@@ -256,17 +282,21 @@ func (m *opsMetrics) Collect(ch chan<- prometheus.Metric) {
 			state                                        TaskState
 			processed, enforced, lateMax, lateSum, lateN int64
 			caches, buffers                              map[string][2]int64
+			stores                                       []storeOpValues
 		}
 		var states []taskState
+		var leads []partLead
 		t.mu.Lock()
 		for id, task := range t.tasks {
 			lags = append(lags, task.inputLags()...)
+			leads = append(leads, task.inputLeads()...)
 			ts := taskState{id: id, state: task.State()}
 			if tm := task.ops; tm != nil {
 				ts.processed, ts.enforced = tm.processed.Load(), tm.enforcedN.Load()
 				ts.lateMax, ts.lateSum, ts.lateN = tm.latenessMax.Load(), tm.latenessSum.Load(), tm.latenessN.Load()
 				ts.caches = task.cacheHits()
 				ts.buffers = task.suppressionBuffers()
+				ts.stores = task.storeStats(&m.storeMeters)
 			}
 			states = append(states, ts)
 		}
@@ -274,9 +304,16 @@ func (m *opsMetrics) Collect(ch chan<- prometheus.Metric) {
 		for _, l := range lags {
 			ch <- prometheus.MustNewConstMetric(m.recordsLag, prometheus.GaugeValue, float64(l.lag), l.tp.Topic, strconv.Itoa(int(l.tp.Partition)), l.task.String())
 		}
+		for _, l := range leads {
+			p := strconv.Itoa(int(l.tp.Partition))
+			ch <- prometheus.MustNewConstMetric(m.recordsLead, prometheus.GaugeValue, float64(l.lead), l.tp.Topic, p, l.task.String())
+			ch <- prometheus.MustNewConstMetric(m.recordsLeadMin, prometheus.GaugeValue, float64(l.min), l.tp.Topic, p, l.task.String())
+			ch <- prometheus.MustNewConstMetric(m.recordsLeadAvg, prometheus.GaugeValue, l.avg, l.tp.Topic, p, l.task.String())
+		}
 		if m.level >= levelDebug {
 			for _, s := range states {
 				id := s.id.String()
+				m.collectStores(ch, id, s.stores)
 				ch <- prometheus.MustNewConstMetric(m.taskActive, prometheus.GaugeValue, 1, id, s.state.String())
 				ch <- prometheus.MustNewConstMetric(m.taskProcess, prometheus.CounterValue, float64(s.processed), id)
 				ch <- prometheus.MustNewConstMetric(m.taskEnforced, prometheus.CounterValue, float64(s.enforced), id)
@@ -496,4 +533,19 @@ func (t *Task) suppressionBuffers() map[string][2]int64 {
 		}
 	}
 	return out
+}
+
+// collectStores sends the operation stats of a task's stores: only the
+// operations a store has seen.
+func (m *opsMetrics) collectStores(ch chan<- prometheus.Metric, task string, stores []storeOpValues) {
+	for _, st := range stores {
+		for op, v := range st.ops {
+			if v[0] == 0 {
+				continue
+			}
+			ch <- prometheus.MustNewConstMetric(m.storeOpTotal[op], prometheus.CounterValue, float64(v[0]), task, st.store)
+			ch <- prometheus.MustNewConstMetric(m.storeOpAvg[op], prometheus.GaugeValue, float64(v[1])/float64(v[0])/1e9, task, st.store)
+			ch <- prometheus.MustNewConstMetric(m.storeOpMax[op], prometheus.GaugeValue, float64(v[2])/1e9, task, st.store)
+		}
+	}
 }

@@ -94,11 +94,11 @@ func GetKeyValueStore[K, V any](p StoreProvider, name string) (KeyValueStore[K, 
 		return nil, err
 	}
 	if kv, ok := s.(KeyValueStore[K, V]); ok {
-		return kv, nil
+		return meterKV(s, kv), nil
 	}
 	if pv, ok := s.(interface{ plainView() any }); ok {
 		if kv, ok := pv.plainView().(KeyValueStore[K, V]); ok {
-			return kv, nil
+			return meterKV(s, kv), nil
 		}
 	}
 	return nil, fmt.Errorf("streams: store %q is a %s, not a KeyValueStore[%s, %s]", name, describeStore(s), reflect.TypeFor[K](), reflect.TypeFor[V]())

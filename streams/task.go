@@ -140,6 +140,7 @@ type partitionQueue struct {
 	fetchNext int64
 	lag       int64
 	lagKnown  bool
+	lead      *leadStat // records-lead (metrics_stores.go); nil until a fetch told the log start offset
 }
 
 func (q *partitionQueue) len() int { return len(q.buf) - q.start }
@@ -707,7 +708,7 @@ func (t *Task) Flush() error {
 	}
 	for _, name := range t.storeOrder {
 		s := t.stores[name]
-		if err := t.guard(s.flush); err != nil {
+		if err := t.guard(t.flushMetered(name, s)); err != nil {
 			return fmt.Errorf("streams: task %s: flush store %q: %w", t.id, name, err)
 		}
 	}

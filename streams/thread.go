@@ -459,6 +459,7 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 			return
 		}
 		task.SetFetchPosition(tp, p.Records[len(p.Records)-1].Offset+1, p.HighWatermark)
+		task.setLogStartOffset(tp, p.LogStartOffset)
 		if task.Buffered(tp) >= t.app.cfg.BufferedRecordsPerPartition && !t.paused[tp] {
 			t.cl.PauseFetchPartitions(map[string][]int32{tp.Topic: {tp.Partition}})
 			t.paused[tp] = true

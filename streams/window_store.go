@@ -439,10 +439,10 @@ func GetWindowStore[K, V any](p StoreProvider, name string) (ReadOnlyWindowStore
 		return nil, err
 	}
 	if ws, ok := s.(ReadOnlyWindowStore[K, V]); ok {
-		return ws, nil
+		return meterWindow(s, ws), nil
 	}
 	if ts, ok := s.(*windowStore[K, ValueAndTimestamp[V]]); ok {
-		return &plainWindowView[K, V]{s: ts}, nil
+		return meterWindow[K, V](s, &plainWindowView[K, V]{s: ts}), nil
 	}
 	return nil, fmt.Errorf("streams: store %q is a %s, not a window store of %s", name, describeStore(s), typesOf[K, V]())
 }
@@ -674,7 +674,7 @@ func GetSessionStore[K, V any](p StoreProvider, name string) (ReadOnlySessionSto
 		return nil, err
 	}
 	if ss, ok := s.(ReadOnlySessionStore[K, V]); ok {
-		return ss, nil
+		return meterSession(s, ss), nil
 	}
 	return nil, fmt.Errorf("streams: store %q is a %s, not a session store of %s", name, describeStore(s), typesOf[K, V]())
 }
