@@ -596,3 +596,47 @@ func runTxnCleanDifferential(t *testing.T, seed int64) int64 {
 	}
 	return removed
 }
+
+// Recovery after a crash replays a marker with a delete horizon and a
+// removed marker (a control batch without records) without cutting the log.
+func TestRecoveryOfCleanedMarkers(t *testing.T) {
+	dir := t.TempDir()
+	var seg []byte
+	add := func(b []byte, next int64) {
+		putBase(b, next)
+		seg = append(seg, b...)
+	}
+	add(mkBatch(t, batchOpt{pid: 3, seq: 0, txn: true}, rec{key: []byte("k"), value: []byte("v"), ts: 1}), 0)
+	marker := EncodeMarker(3, 0, false, 0, 2)
+	mh, _ := parseHeader(marker)
+	withHorizon, err := withDeleteHorizon(nil, &mh, marker, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add(withHorizon, 1)
+	add(mkBatch(t, batchOpt{pid: 3, seq: 1, txn: true}, rec{key: []byte("k"), value: []byte("w"), ts: 3}), 2)
+	removed, err := emptyBatch(nil, &mh, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add(removed, 3)
+	if err := os.WriteFile(filepath.Join(dir, segmentName(0, logSuffix)), seg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(dir, smallConfig(), testOpts(newClock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if l.LogEndOffset() != 4 || l.LastStableOffset() != 4 {
+		t.Fatalf("after recovery LEO %d, LSO %d; want 4, 4", l.LogEndOffset(), l.LastStableOffset())
+	}
+	want := []AbortedTxn{{ProducerID: 3, FirstOffset: 0, LastOffset: 1, LastStableOffset: 2}}
+	if got := l.AbortedTransactions(0, 4); !reflect.DeepEqual(got, want) {
+		t.Fatalf("aborted transactions = %+v, want %+v", got, want)
+	}
+	d := dumpLog(t, l)
+	if len(d) != 4 || d[1].horizon != 5000 || d[1].ctype != ControlTypeAbort || len(d[1].records) != 1 || d[1].records[0].Timestamp != 2 {
+		t.Fatalf("recovered batches = %+v", d)
+	}
+}
