@@ -6,13 +6,13 @@
 // What it is for: running a real, durable Kafka-compatible broker inside a Go process
 // (tests, demos, the word-count example, single-machine deployments) or as
 // `rivulet broker`. It serves ApiVersions, Metadata, Produce, Fetch, ListOffsets, the topic
-// and config admin APIs, DeleteRecords, InitProducerId (idempotent producers) and
+// and config admin APIs, DeleteRecords, InitProducerId and
 // DescribeCluster; the group coordinator (package groupcoord, wired in by groups.go) adds
-// the consumer-group APIs. docs/brokerlite.md lists the versions and every deviation from
+// the consumer-group APIs, and the transaction coordinator (package txncoord, wired in by
+// txn.go) Kafka's transactions: transactional producers, markers, read_committed. docs/brokerlite.md lists the versions and every deviation from
 // Kafka.
 //
-// What it is not for: replication, several brokers, ACLs, SASL/TLS, quotas or (yet)
-// transactions. Replication factor is always 1; asking for more gets
+// What it is not for: replication, several brokers, ACLs, SASL/TLS or quotas. Replication factor is always 1; asking for more gets
 // INVALID_REPLICATION_FACTOR with a pointer to a Kafka cluster. Storage itself (segments,
 // indexes, retention, compaction, fsync, recovery, sequence checks) is package partlog.
 //
@@ -32,5 +32,6 @@
 // (00_produce.go, 01_fetch.go, ...), opening with the versions it serves and its
 // deviations from Kafka, and registers itself in one handler table (broker.go documents
 // the contract). conn.go frames requests; topics.go keeps topics and their configs;
-// logstore.go is the only bridge to partlog.
+// logstore.go is the bridge to partlog, with txn.go for the transactional reads and
+// markers.
 package brokerlite

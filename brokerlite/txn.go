@@ -1,8 +1,9 @@
 package brokerlite
 
-// txn.go wires the transaction coordinator (package txncoord) into the broker: it creates
-// __transaction_state (compacted, internal, transaction.state.log.num.partitions partitions)
-// at start, starts the coordinator over it after the group coordinator (markers to
+// txn.go wires the transaction coordinator (package txncoord) into the broker: it keeps
+// __transaction_state (compacted, internal, transaction.state.log.num.partitions partitions,
+// created on the first transactional write, as Kafka does), starts the coordinator over it
+// after the group coordinator (markers to
 // __consumer_offsets complete the group coordinator's pending offsets), and stops it before
 // the group coordinator when the broker closes. The transaction API handlers (22 with a
 // transactional id, 24, 25, 26, 28, 65, 66) reach it through b.txnCoordinator(); Produce,
@@ -63,19 +64,47 @@ func parseTxnSettings(s *Settings) (txnSettings, error) {
 	return out, errors.Join(errs...)
 }
 
-// txnStateLog is the coordinator's view of __transaction_state.
-type txnStateLog struct{ b *Broker }
+// txnStateLog is the coordinator's view of __transaction_state. As in Kafka, the topic is
+// created when the first transactional producer needs it, not at start, so a broker that
+// never sees a transaction has no such topic.
+type txnStateLog struct {
+	b  *Broker
+	ts txnSettings
+}
+
+// ensure creates __transaction_state if it does not exist yet.
+func (l txnStateLog) ensure() error {
+	if l.b.topics.get(transactionStateTopic) != nil {
+		return nil
+	}
+	if _, err := l.b.ensureInternalTopic(transactionStateTopic, l.ts.partitions, map[string]string{
+		"cleanup.policy": "compact",
+		"segment.bytes":  strconv.FormatInt(l.ts.segmentBytes, 10),
+	}); err != nil {
+		return fmt.Errorf("brokerlite: creating %s: %w", transactionStateTopic, err)
+	}
+	return nil
+}
 
 func (l txnStateLog) Append(ctx context.Context, partition int32, batch []byte) error {
+	if err := l.ensure(); err != nil {
+		return err
+	}
 	return l.b.appendInternal(ctx, transactionStateTopic, partition, batch)
 }
 
 func (l txnStateLog) AppendUnsynced(ctx context.Context, partition int32, batch []byte) error {
+	if err := l.ensure(); err != nil {
+		return err
+	}
 	_, err := l.b.appendInternalAsync(ctx, transactionStateTopic, partition, batch)
 	return err
 }
 
 func (l txnStateLog) Replay(ctx context.Context, partition int32, fn func(batches []byte) error) error {
+	if l.b.topics.get(transactionStateTopic) == nil {
+		return nil // not created yet: nothing to load
+	}
 	return l.b.readPartition(ctx, transactionStateTopic, partition, fn)
 }
 
@@ -141,20 +170,17 @@ func startTxnCoordinator(ctx context.Context, b *Broker) error {
 	if err != nil {
 		return err
 	}
-	t, err := b.ensureInternalTopic(transactionStateTopic, ts.partitions, map[string]string{
-		"cleanup.policy": "compact",
-		"segment.bytes":  strconv.FormatInt(ts.segmentBytes, 10),
-	})
-	if err != nil {
-		return fmt.Errorf("brokerlite: creating %s: %w", transactionStateTopic, err)
-	}
-	n := int32(len(t.partitions))
-	if n != ts.partitions {
-		b.logger.Warn("__transaction_state exists with another partition count than transaction.state.log.num.partitions; using the existing count",
-			"partitions", n, "transaction.state.log.num.partitions", ts.partitions)
+	n := ts.partitions
+	if t := b.topics.get(transactionStateTopic); t != nil {
+		n = int32(len(t.partitions))
+		if n != ts.partitions {
+			b.logger.Warn("__transaction_state exists with another partition count than transaction.state.log.num.partitions; using the existing count",
+				"partitions", n, "transaction.state.log.num.partitions", ts.partitions)
+		}
+		ts.partitions = n
 	}
 	c, err := txncoord.Start(ctx, txncoord.Config{
-		Log:            txnStateLog{b},
+		Log:            txnStateLog{b, ts},
 		Broker:         txnBroker{b},
 		Partitions:     n,
 		PartitionFor:   func(id string) int32 { return groupcoord.PartitionFor(id, n) },

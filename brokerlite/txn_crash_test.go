@@ -117,10 +117,11 @@ func TestTransactionsSurviveKill(t *testing.T) {
 		opened := make(chan struct{}, 3)
 		var wg sync.WaitGroup
 		for p := 0; p < 3; p++ {
+			pseed := rng.Int63()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				crashProducer(ctx, bc.addr, fmt.Sprintf("crash-p%d", p), round, p, rng.Int63(), hold, opened, led)
+				crashProducer(ctx, bc.addr, fmt.Sprintf("crash-p%d", p), round, p, pseed, hold, opened, led)
 			}()
 		}
 		deadline := time.Now().Add(30 * time.Second)

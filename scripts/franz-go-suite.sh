@@ -38,18 +38,20 @@ echo "== copying franz-go $version"
 cp -r "$src" "$work/franz-go"
 chmod -R u+w "$work/franz-go"
 
-# A free port: bind to port 0, read the port the kernel picked, release it.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-echo "== starting rivulet broker on 127.0.0.1:$port"
+echo "== starting rivulet broker"
 "$work/rivulet" broker --log-level warn \
-	--override "listeners=PLAINTEXT://127.0.0.1:$port" \
+	--override "listeners=PLAINTEXT://127.0.0.1:0" \
 	--override "log.dirs=$work/data" \
 	--override "group.initial.rebalance.delay.ms=0" \
 	>"$work/broker.log" 2>&1 &
 broker_pid=$!
 
+# The broker picks a free port and prints it: "rivulet broker listening on 127.0.0.1:N ...".
 deadline=$((SECONDS + 60))
-until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+addr=""
+while [ -z "$addr" ]; do
+	addr=$(sed -n 's/^rivulet broker listening on \([^ ]*\).*/\1/p' "$work/broker.log" | head -n 1)
+	[ -n "$addr" ] && break
 	if ! kill -0 "$broker_pid" 2>/dev/null; then
 		echo "rivulet broker exited:"; cat "$work/broker.log"; exit 1
 	fi
@@ -58,18 +60,21 @@ until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
 	fi
 	sleep 0.2
 done
+echo "== rivulet broker listening on $addr"
 
 echo "== go test ./pkg/kgo -run '${FRANZ_GO_RUN:-Txn|Transact|EOS|GroupETL}'"
 status=0
 (
 	cd "$work/franz-go"
-	KGO_SEEDS="127.0.0.1:$port" KGO_TEST_RF=1 KGO_TEST_RECORDS="${KGO_TEST_RECORDS:-50000}" \
+	KGO_SEEDS="$addr" KGO_TEST_RF=1 KGO_TEST_RECORDS="${KGO_TEST_RECORDS:-50000}" \
 		GOFLAGS=-mod=mod $GO test ./pkg/kgo -run "${FRANZ_GO_RUN:-Txn|Transact|EOS|GroupETL}" \
-		-count=1 -timeout "${FRANZ_GO_TIMEOUT:-8m}" -v 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go)' || true
-	exit "${PIPESTATUS[0]}"
+		-count=1 -timeout "${FRANZ_GO_TIMEOUT:-8m}" -v >"$work/kgo.log" 2>&1
 ) || status=$?
+grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)' "$work/kgo.log" || true
 if [ $status -ne 0 ]; then
-	echo "== franz-go transaction tests failed; broker log tail:"
+	echo "== franz-go transaction tests failed; test output tail:"
+	tail -n 100 "$work/kgo.log"
+	echo "== broker log tail:"
 	tail -n 50 "$work/broker.log"
 fi
 exit $status

@@ -3,6 +3,7 @@ package groupcoord
 import (
 	"context"
 	"encoding/binary"
+	"github.com/rivulet-io/rivulet/brokerlite/partlog"
 	"hash/crc32"
 	"io"
 	"log/slog"
@@ -31,6 +32,10 @@ func FuzzLoadBatch(f *testing.F) {
 	f.Add(encodeBatch([]record{offsetRecord(g, "t", 0, nil), groupRecord(g, nil)}, 0))
 	f.Add(compressedBatch(f, encodeBatch(sampleRecords(), 0), 4))
 	f.Add([]byte{})
+	// A transactional offset commit and its commit marker.
+	tr := offsetRecord(g, "t", 1, &offsetEntry{offset: 9, leaderEpoch: -1, expireMs: -1})
+	txnBatch := partlog.EncodeBatch([]partlog.KV{{Key: tr.key, Value: tr.value}}, 0, partlog.BatchOptions{ProducerID: 9, Transactional: true})
+	f.Add(append(txnBatch, partlog.EncodeMarker(9, 0, true, 0, 0)...))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		log := newMemLog()
 		// The raw bytes, and a copy with the CRC made valid so that

@@ -207,7 +207,9 @@ func (l *Log) HighWatermark() int64 { return l.leo.Load() }
 // transaction, or the high watermark when none is ongoing.
 func (l *Log) LastStableOffset() int64 {
 	if s := l.stable.Load(); s >= 0 {
-		return s
+		// As Kafka: never below the log start offset (retention or DeleteRecords may
+		// have removed the start of an open transaction).
+		return max(s, l.lso.Load())
 	}
 	return l.leo.Load()
 }
@@ -456,6 +458,9 @@ func (l *Log) appendLocked(batches []byte, refs []batchRef, records int64, logAp
 				abort, aborted, _ = l.noteControlLocked(h, batches[refs[i].pos:refs[i].pos+refs[i].size])
 			}
 			l.producers.replay(h)
+			if h.isControl() {
+				noteMarkerEpoch(l.producers, h, batches[refs[i].pos:refs[i].pos+refs[i].size])
+			}
 			changedTxn = changedTxn || h.isTxn() || h.isControl()
 			if aborted {
 				abort.LastStableOffset = lsoAfter(l.producers, h.lastOffset()+1)
@@ -686,7 +691,7 @@ func (l *Log) readAppend(dst []byte, offset int64, maxBytes int32, committed boo
 		lso := l.lso.Load()
 		res := ReadResult{HighWatermark: hw, LogStartOffset: lso, LastStableOffset: hw, Records: dst}
 		if s := l.stable.Load(); s >= 0 && s < hw {
-			res.LastStableOffset = s
+			res.LastStableOffset = max(s, lso)
 		}
 		if offset < lso || offset > hw {
 			return res, fmt.Errorf("%w: offset %d, log has [%d, %d]", ErrOffsetOutOfRange, offset, lso, hw)

@@ -465,6 +465,9 @@ func (l *Log) recover(segs []*segment, sizes []int64) ([]*segment, error) {
 			expect = h.lastOffset() + 1
 			s.addBatchLocked(h, pos, n, cfg.IndexIntervalBytes)
 			l.producers.replay(h)
+			if h.isControl() {
+				noteMarkerEpoch(l.producers, h, data)
+			}
 			if aborted {
 				abort.LastStableOffset = lsoAfter(l.producers, h.lastOffset()+1)
 				segAborts[i] = append(segAborts[i], abort)

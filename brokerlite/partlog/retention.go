@@ -72,6 +72,7 @@ func (l *Log) deleteSegments(pred func(s, next *segment) bool, reason string) in
 	if b := rest[0].base; b > l.lso.Load() {
 		l.lso.Store(b)
 	}
+	l.aborted.dropBelow(rest[0].base)
 	// Deleted segments need no fsync.
 	gone := map[*segment]bool{}
 	for _, s := range doomed {

@@ -127,6 +127,17 @@ func (a *abortIndex) add(e AbortedTxn, segBase int64) {
 	a.mu.Unlock()
 }
 
+// dropBelow forgets the entries of transactions wholly below offset (their
+// segments were deleted), so the index does not grow with the log's history.
+func (a *abortIndex) dropBelow(offset int64) {
+	a.mu.Lock()
+	i := sort.Search(len(a.entries), func(i int) bool { return a.entries[i].LastOffset >= offset })
+	if i > 0 {
+		a.entries = append([]AbortedTxn(nil), a.entries[i:]...)
+	}
+	a.mu.Unlock()
+}
+
 // takeDirty returns the segment bases with unsynced .txnindex appends.
 func (a *abortIndex) takeDirty() []int64 {
 	a.mu.Lock()
@@ -459,4 +470,20 @@ func (l *Log) abortedBatches() func(pid, offset int64) bool {
 		}
 		return false
 	}
+}
+
+// noteMarkerEpoch records the coordinator epoch of a transaction marker (the control
+// record's value: version int16, coordinatorEpoch int32) in its producer's entry, as
+// DescribeProducers reports it. It is called after the marker was applied.
+func noteMarkerEpoch(ps *producerState, h *batchHeader, batch []byte) {
+	e := ps.m[h.ProducerID]
+	if e == nil || h.compression() != 0 {
+		return
+	}
+	_ = forEachRecord(h, batch[batchHeaderSize:h.size()], func(r *record) error {
+		if len(r.Value) >= 6 {
+			e.CoordinatorEpoch = int32(binary.BigEndian.Uint32(r.Value[2:]))
+		}
+		return errStopScan
+	})
 }

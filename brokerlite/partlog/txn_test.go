@@ -151,8 +151,11 @@ func TestTransactionOpenAcrossRestart(t *testing.T) {
 		if _, err := l.AppendWith(EncodeMarker(7, 1, true, 0, 1), AppendOptions{Origin: OriginCoordinator}); err == nil {
 			t.Fatalf("clean=%v: a marker with an older epoch was accepted", clean)
 		}
-		if _, err := l.AppendWith(EncodeMarker(7, 2, true, 0, 1), AppendOptions{Origin: OriginCoordinator}); err != nil {
+		if _, err := l.AppendWith(EncodeMarker(7, 2, true, 5, 1), AppendOptions{Origin: OriginCoordinator}); err != nil {
 			t.Fatal(err)
+		}
+		if ps := l.Producers(); len(ps) != 1 || ps[0].CoordinatorEpoch != 5 || ps[0].CurrentTxnStartOffset != -1 {
+			t.Fatalf("clean=%v: producer after the marker: %+v", clean, ps)
 		}
 		if got := l.LastStableOffset(); got != 4 {
 			t.Fatalf("clean=%v: LSO after commit = %d, want 4", clean, got)
@@ -267,5 +270,23 @@ func TestCompactionTransactionalRules(t *testing.T) {
 	}
 	if len(want) != 0 || controls != 2 {
 		t.Fatalf("after compaction: records %v (missing %v), %d markers; want a-plain, b-committed, a-open and 2 markers", got, want, controls)
+	}
+}
+
+func TestAbortedIndexFollowsRetention(t *testing.T) {
+	dir := t.TempDir()
+	l := txnLog(t, dir) // producer 10's abort marker is at offset 4, in segment 0
+	defer l.Close()
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.DeleteRecordsBefore(6); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.AbortedTransactions(0, 6); len(got) != 0 {
+		t.Fatalf("aborted transactions of deleted segments are still listed: %+v", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, segmentName(0, txnIndexSuffix))); !os.IsNotExist(err) {
+		t.Fatalf("the deleted segment's .txnindex is still there: %v", err)
 	}
 }

@@ -60,6 +60,9 @@ type fakeBroker struct {
 	nextPID     int64
 	markers     []marker
 	failMarkers bool
+	// failAfter > 0 writes markers to that many partitions of the next call and then
+	// fails, as a crash between markers would.
+	failAfter int
 }
 
 func (b *fakeBroker) WriteMarkers(_ context.Context, pid int64, epoch int16, commit bool, _ int32, parts []TopicPartition) error {
@@ -67,6 +70,11 @@ func (b *fakeBroker) WriteMarkers(_ context.Context, pid int64, epoch int16, com
 	defer b.mu.Unlock()
 	if b.failMarkers {
 		return errors.New("disk full")
+	}
+	if b.failAfter > 0 && b.failAfter < len(parts) {
+		b.markers = append(b.markers, marker{pid, epoch, commit, parts[:b.failAfter]})
+		b.failAfter = 0
+		return errors.New("crashed between markers")
 	}
 	b.markers = append(b.markers, marker{pid, epoch, commit, parts})
 	return nil
@@ -236,6 +244,14 @@ func TestInitKIP360(t *testing.T) {
 		t.Fatalf("retry: %+v, want %+v", r, q)
 	}
 	wantCode(t, "unknown epoch", e.init(t, "k", p.ProducerID, 40).ErrorCode, kerr.ProducerFenced)
+
+	// A plain InitProducerId (a new instance of the app) fences the current producer: the
+	// old one cannot retry its way into the new epoch.
+	n := e.init(t, "k", -1, -1)
+	if n.ProducerEpoch != q.ProducerEpoch+1 {
+		t.Fatalf("new instance: %+v", n)
+	}
+	wantCode(t, "old instance after a plain bump", e.init(t, "k", q.ProducerID, q.ProducerEpoch).ErrorCode, kerr.ProducerFenced)
 	wantCode(t, "producer id of a new id", e.init(t, "fresh", 5, 0).ErrorCode, kerr.InvalidProducerIDMapping)
 }
 
@@ -369,4 +385,47 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("round trip: %v %q %+v vs %+v", err, id2, m2, m)
 		}
 	})
+}
+
+func TestRefusedInitLeavesNoID(t *testing.T) {
+	e := newEnv(t)
+	wantCode(t, "producer id for a new id", e.init(t, "ghost", 5, 0).ErrorCode, kerr.InvalidProducerIDMapping)
+	e.c.mu.Lock()
+	n := len(e.c.txns)
+	e.c.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d ids kept after a refused InitProducerId", n)
+	}
+}
+
+func TestRestartBetweenMarkers(t *testing.T) {
+	e := newEnv(t)
+	p := e.init(t, "bm", -1, -1)
+	parts := []TopicPartition{{"orders", 0}, {"orders", 1}, {"orders", 2}}
+	e.c.AddPartitions("bm", p.ProducerID, p.ProducerEpoch, parts)
+	e.b.failAfter = 1
+	wantCode(t, "commit interrupted between markers", e.c.EndTxn("bm", p.ProducerID, p.ProducerEpoch, true).ErrorCode, kerr.ConcurrentTransactions)
+	if m := e.b.lastMarker(t); len(m.parts) != 1 {
+		t.Fatalf("markers before the crash: %+v", m)
+	}
+	e.restart(t)
+	m := e.b.lastMarker(t)
+	if !m.commit || len(m.parts) != 3 || m.epoch != p.ProducerEpoch {
+		t.Fatalf("markers after the restart: %+v, want a commit to all 3 partitions", m)
+	}
+	if d, _ := e.c.Describe("bm"); d.State != "CompleteCommit" {
+		t.Fatalf("state after the restart: %s", d.State)
+	}
+	// Lost CompleteCommit record (written without its own fsync): the restart finds
+	// PrepareCommit and writes the markers again, which changes nothing for the partitions.
+	e.c.AddPartitions("bm", p.ProducerID, p.ProducerEpoch, parts[:1])
+	wantCode(t, "commit", e.c.EndTxn("bm", p.ProducerID, p.ProducerEpoch, true).ErrorCode, nil)
+	e.log.mu.Lock()
+	pt := e.c.cfg.PartitionFor("bm")
+	e.log.parts[pt] = e.log.parts[pt][:len(e.log.parts[pt])-1] // drop the complete record
+	e.log.mu.Unlock()
+	e.restart(t)
+	if d, _ := e.c.Describe("bm"); d.State != "CompleteCommit" {
+		t.Fatalf("state after losing the complete record: %s", d.State)
+	}
 }

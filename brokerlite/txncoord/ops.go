@@ -79,7 +79,12 @@ func (c *Coordinator) InitProducerID(req InitRequest) InitResult {
 		return res
 	}
 	t := c.lookupOrCreate(req.TransactionalID)
-	defer t.mu.Unlock()
+	defer func() {
+		if !t.stored {
+			c.forget(t) // nothing was written: a refused request leaves no trace
+		}
+		t.mu.Unlock()
+	}()
 	m := t.m
 	if req.ProducerID >= 0 && t.stored {
 		retry := m.lastEpoch >= 0 && req.ProducerEpoch == m.lastEpoch &&
@@ -114,6 +119,11 @@ func (c *Coordinator) InitProducerID(req InitRequest) InitResult {
 		res.Result = fail(kerr.UnknownServerError, "allocating a producer id failed")
 		return res
 	}
+	if req.ProducerID < 0 {
+		// Only a KIP-360 request (one naming its producer) may retry into this bump: a
+		// producer that names the epoch before a plain bump is the one being fenced.
+		n.lastPid, n.lastEpoch = -1, -1
+	}
 	n.state = kmsg.TransactionStateEmpty
 	n.parts = map[TopicPartition]struct{}{}
 	n.startMs = -1
@@ -121,9 +131,6 @@ func (c *Coordinator) InitProducerID(req InitRequest) InitResult {
 	n.updateMs = c.nowMs()
 	if err := c.persist(t, n); err != nil {
 		res.Result = c.writeFailure(err)
-		if !t.stored {
-			c.forget(t)
-		}
 		return res
 	}
 	res.ProducerID, res.ProducerEpoch = n.pid, n.epoch

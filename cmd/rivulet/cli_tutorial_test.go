@@ -56,11 +56,19 @@ func TestTutorialRivuletBroker(t *testing.T) {
 // it answers; the broker is stopped with SIGTERM when the test ends.
 func startRivuletBroker(t *testing.T) string {
 	t.Helper()
+	addr, _ := startRivuletBrokerIn(t, t.TempDir())
+	return addr
+}
+
+// startRivuletBrokerIn is startRivuletBroker over the data in dir; stop ends it early
+// (SIGTERM, waiting for a clean exit).
+func startRivuletBrokerIn(t *testing.T, dir string) (addr string, stop func()) {
+	t.Helper()
 	bin := cliBinary(t)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
 	cmd := exec.Command(bin, "broker",
 		"--override", "listeners=PLAINTEXT://"+addr,
-		"--override", "log.dirs="+t.TempDir(),
+		"--override", "log.dirs="+dir,
 		"--override", "group.initial.rebalance.delay.ms=0",
 	)
 	var logs lockedBuffer
@@ -70,16 +78,20 @@ func startRivuletBroker(t *testing.T) string {
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("rivulet broker did not stop on SIGTERM:\n%s", logs.String())
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+				t.Errorf("rivulet broker did not stop on SIGTERM:\n%s", logs.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
 	eventually(t, 60*time.Second, "rivulet broker answering on "+addr, func() (bool, string) {
 		select {
 		case <-exited:
@@ -93,7 +105,7 @@ func startRivuletBroker(t *testing.T) string {
 		c.Close()
 		return true, ""
 	})
-	return addr
+	return addr, stop
 }
 
 type lockedBuffer struct {

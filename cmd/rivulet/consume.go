@@ -61,7 +61,8 @@ Consumer settings: --consumer-property key=value or --consumer.config FILE, with
 		Example: `  rivulet consume --bootstrap-server 127.0.0.1:9092 --topic first --from-beginning
   rivulet consume --topic first --group readers --property print.key=true --property key.separator=:
   rivulet consume --topic first --partition 0 --offset 42 --max-messages 10
-  rivulet consume --topic counts --from-beginning --value-deserializer int64 --property print.key=true --timeout-ms 5000`,
+  rivulet consume --topic counts --from-beginning --value-deserializer int64 --property print.key=true --timeout-ms 5000
+  rivulet consume --topic orders --from-beginning --isolation-level read_committed`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runConsume(cmd, o) },
 	}

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rivulet-io/rivulet/brokerlite/partlog"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -95,5 +97,61 @@ func TestTransactionsCLI(t *testing.T) {
 		if v == "open" || v == "a1" || v == "a2" {
 			t.Fatalf("read_committed after abort printed %q:\n%s", v, res.stdout)
 		}
+	}
+}
+
+// TestTransactionsFindHangingAndAbort makes a hanging transaction (a transactional batch
+// in a partition that no coordinator knows, older than the maximum timeout), finds it with
+// find-hanging and ends it with abort.
+func TestTransactionsFindHangingAndAbort(t *testing.T) {
+	dir := t.TempDir()
+	bs, stop := startRivuletBrokerIn(t, dir)
+	mustCLI(t, "", "topics", "--bootstrap-server", bs, "--create", "--topic", "hang", "--partitions", "1")
+	mustCLI(t, "plain\n", "produce", "--bootstrap-server", bs, "--topic", "hang")
+	stop()
+
+	// Written to the partition log directly, as a producer whose coordinator state was lost.
+	l, err := partlog.Open(filepath.Join(dir, "hang-0"), partlog.DefaultConfig(), partlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour).UnixMilli()
+	batch := partlog.EncodeBatch([]partlog.KV{{Key: []byte("k"), Value: []byte("hanging")}}, old,
+		partlog.BatchOptions{ProducerID: 999, ProducerEpoch: 3, Transactional: true})
+	if _, err := l.Append(batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	bs, _ = startRivuletBrokerIn(t, dir)
+	res := mustCLI(t, "", "transactions", "--bootstrap-server", bs, "find-hanging", "--broker-id", "0")
+	ls := lines(res.stdout)
+	if len(ls) != 2 || !strings.HasPrefix(strings.Join(strings.Fields(ls[1]), " "), "hang 0 999 3 ") {
+		t.Fatalf("find-hanging:\n%s", res)
+	}
+	if f := strings.Fields(ls[1]); f[5] != "1" {
+		t.Fatalf("find-hanging start offset %s, want 1:\n%s", f[5], res)
+	}
+	// read_committed stops at the hanging transaction.
+	res = mustCLI(t, "", "consume", "--bootstrap-server", bs, "--topic", "hang", "--from-beginning",
+		"--isolation-level", "read_committed", "--timeout-ms", "1000")
+	if strings.TrimSpace(res.stdout) != "plain" {
+		t.Fatalf("read_committed before the abort: %q", res.stdout)
+	}
+	res = mustCLI(t, "", "transactions", "--bootstrap-server", bs, "abort", "--topic", "hang", "--partition", "0", "--start-offset", "1")
+	if !strings.Contains(res.stdout, "producer 999") {
+		t.Fatalf("abort:\n%s", res)
+	}
+	res = mustCLI(t, "", "transactions", "--bootstrap-server", bs, "find-hanging", "--topic", "hang")
+	if len(lines(res.stdout)) != 1 {
+		t.Fatalf("find-hanging after the abort:\n%s", res)
+	}
+	mustCLI(t, "after\n", "produce", "--bootstrap-server", bs, "--topic", "hang")
+	res = mustCLI(t, "", "consume", "--bootstrap-server", bs, "--topic", "hang", "--from-beginning",
+		"--isolation-level", "read_committed", "--max-messages", "2", "--timeout-ms", "10000")
+	if got := strings.Join(strings.Fields(res.stdout), ","); got != "plain,after" {
+		t.Fatalf("read_committed after the abort: %q, want plain and after", got)
 	}
 }
