@@ -28,8 +28,11 @@ type CleanStats struct {
 	RecordsRead       int64
 	RecordsRetained   int64
 	TombstonesDropped int64
-	BytesRead         int64
-	BytesWritten      int64
+	// MarkersRemoved counts transaction markers removed: their
+	// transaction had no batch left and their delete horizon had passed.
+	MarkersRemoved int64
+	BytesRead      int64
+	BytesWritten   int64
 }
 
 // CleanerOptions tune a compaction.
@@ -151,10 +154,14 @@ func (l *Log) Compact(ctx context.Context, opts CleanerOptions) (CleanStats, err
 	now := l.nowMs()
 	cp, _ := l.cleanPlan(cfg, now)
 	total := cp.cleanBytes + cp.dirtyBytes
-	if total == 0 || (cp.dirtyBytes == 0 && !opts.Force) {
+	// A transaction marker whose delete horizon has passed is a reason to
+	// clean on its own.
+	due := l.markerDue.Load()
+	markersDue := due > 0 && now >= due
+	if total == 0 || (cp.dirtyBytes == 0 && !opts.Force && !markersDue) {
 		return CleanStats{FirstDirtyOffset: cp.firstDirty, EndOffset: cp.firstDirty}, nil
 	}
-	if !opts.Force && float64(cp.dirtyBytes)/float64(total) < cfg.MinCleanableDirtyRatio && !cp.maxLagPassed {
+	if !opts.Force && !markersDue && float64(cp.dirtyBytes)/float64(total) < cfg.MinCleanableDirtyRatio && !cp.maxLagPassed {
 		return CleanStats{FirstDirtyOffset: cp.firstDirty, EndOffset: cp.firstDirty}, nil
 	}
 	for _, s := range cp.segs {
@@ -182,6 +189,7 @@ func (l *Log) Compact(ctx context.Context, opts CleanerOptions) (CleanStats, err
 		l.gapBelow = end
 	}
 	// Group the segments below end so each group's output fits one segment.
+	mc := newMarkerCleaner(now, cfg.DeleteRetentionMs)
 	segs := cp.segs
 	nextBase := func(i int) int64 {
 		if i+1 < len(segs) {
@@ -198,7 +206,7 @@ func (l *Log) Compact(ctx context.Context, opts CleanerOptions) (CleanStats, err
 			j++
 			size += segs[j].size.Load()
 		}
-		if err := l.cleanGroup(ctx, segs[i:j+1], keys, producerLast, cfg, now, &st); err != nil {
+		if err := l.cleanGroup(ctx, segs[i:j+1], keys, producerLast, mc, cfg, &st); err != nil {
 			return st, err
 		}
 		i = j + 1
@@ -206,6 +214,7 @@ func (l *Log) Compact(ctx context.Context, opts CleanerOptions) (CleanStats, err
 	if err := writeOffsetCheckpoint(l.dir, cleanerCheckpointFile, end); err != nil {
 		return st, storageErr("write cleaner checkpoint", err)
 	}
+	l.markerDue.Store(mc.due)
 	l.log.Info("partlog: compacted", "firstDirty", st.FirstDirtyOffset, "end", st.EndOffset,
 		"segments", st.SegmentsCleaned, "swapped", st.SegmentsSwapped,
 		"records", st.RecordsRead, "retained", st.RecordsRetained, "bytesRead", st.BytesRead, "bytesWritten", st.BytesWritten)
@@ -285,7 +294,8 @@ func (l *Log) buildOffsetMap(ctx context.Context, cp cleanPlan, maxBytes int64) 
 // cleanGroup writes the cleaned form of a group of consecutive segments to
 // <base>.log.cleaned and swaps it in.
 func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]int64, producerLast map[int64]int64,
-	cfg *Config, now int64, st *CleanStats) error {
+	mc *markerCleaner, cfg *Config, st *CleanStats) error {
+	now := mc.now
 	base := group[0].base
 	cleanedPath := filepath.Join(l.dir, segmentName(base, logSuffix+cleanedSuffix))
 	f, err := os.OpenFile(cleanedPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -323,11 +333,31 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 			}
 			isLast := lastSeg && p+int64(n) == size
 			out = out[:0]
+			forProducer := h.ProducerID >= 0 && producerLast[h.ProducerID] == h.lastOffset()
 			if h.isControl() {
-				// Transaction markers are kept: the cleaner only reaches below the last
-				// stable offset, and a marker still tells a read_committed consumer
-				// where its transaction ended.
-				out = append(out, data...)
+				// A marker stays while its transaction has batches left; then it
+				// gets a delete horizon, and goes once that has passed
+				// (cleaner_txn.go).
+				switch mc.marker(h, data) {
+				case markerKeep:
+					out = append(out, data...)
+				case markerSetHorizon:
+					changed = true
+					var err error
+					if out, err = withDeleteHorizon(out, h, data, mc.now+cfg.DeleteRetentionMs); err != nil {
+						return err
+					}
+				case markerRemove:
+					changed = true
+					st.MarkersRemoved++
+					if !isLast && !forProducer {
+						return nil
+					}
+					var err error
+					if out, err = emptyBatch(out, h, forProducer); err != nil {
+						return err
+					}
+				}
 			} else {
 				raw = raw[:0]
 				var kept int32
@@ -361,24 +391,25 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 				st.RecordsRetained += int64(kept)
 				switch {
 				case kept == h.NumRecords:
+					mc.keptData(h)
 					out = append(out, data...)
 				case kept == 0:
 					// Keep an empty batch when it is the last one of a
 					// producer (its sequence state, KIP-98) or the last of
 					// the group (so the swap's end offset is exact).
-					keepEmpty := isLast || (h.ProducerID >= 0 && producerLast[h.ProducerID] == h.lastOffset())
 					changed = true
-					if !keepEmpty {
+					if !isLast && !forProducer {
 						return nil
 					}
-					eh := *h
-					eh.NumRecords = 0
-					eh.Attributes &^= attrCompressionMask
-					out, err = encodeBatch(out, eh, nil)
+					out, err = emptyBatch(out, h, forProducer)
 					if err != nil {
 						return err
 					}
+					if forProducer {
+						mc.keptData(h)
+					}
 				default:
+					mc.keptData(h)
 					// Same base offset, base timestamp and last offset
 					// delta, so the records' deltas stay valid and the
 					// producer's sequence range is unchanged.
@@ -428,7 +459,7 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 	ns.maybeAddTimeLocked()
 	ns.size.Store(pos)
 	st.BytesWritten += pos
-	if err := l.swapIn(group, ns, cleanedPath, abort); err != nil {
+	if err := l.swapIn(group, ns, cleanedPath, mc.goneAborts, abort); err != nil {
 		return err
 	}
 	st.SegmentsSwapped++
@@ -453,7 +484,7 @@ func (l *Log) hook(step string) error {
 //     fsync the directory; write the new indexes.
 //
 // Readers holding the old segments keep reading their open files.
-func (l *Log) swapIn(group []*segment, ns *segment, cleanedPath string, abort func(error) error) error {
+func (l *Log) swapIn(group []*segment, ns *segment, cleanedPath string, goneAborts map[int64]bool, abort func(error) error) error {
 	base := ns.base
 	if err := l.fsync(ns.f); err != nil {
 		return abort(storageErr("fsync cleaned segment", err))
@@ -518,6 +549,13 @@ func (l *Log) swapIn(group []*segment, ns *segment, cleanedPath string, abort fu
 		return l.failed
 	}
 	l.segs.Store(&next)
+	// After the new segments are visible, so a read_committed reader that
+	// saw an aborted record also sees its entry (ReadCommitted snapshots the
+	// index first).
+	if err := l.rewriteGroupTxnIndex(ns, goneAborts); err != nil {
+		l.failed = err // a stale .txnindex must not be loaded after a clean shutdown
+		return err
+	}
 	if err := ns.writeIndexes(false); err != nil {
 		l.log.Warn("partlog: writing cleaned index failed; it is rebuilt when used", "err", err)
 	}

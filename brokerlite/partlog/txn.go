@@ -348,7 +348,8 @@ func (l *Log) rebuildTxnIndex(target *segment) ([]AbortedTxn, error) {
 // txnEntryOnReplay returns the index entry a stored batch adds, if it is an
 // abort marker, given the producer table before the batch.
 func txnEntryOnReplay(ps *producerState, h *batchHeader, data []byte) (AbortedTxn, bool, error) {
-	if !h.isControl() || h.ProducerID < 0 {
+	if !h.isControl() || h.ProducerID < 0 || h.NumRecords == 0 {
+		// A control batch without records is a marker the cleaner removed.
 		return AbortedTxn{}, false, nil
 	}
 	typ, err := controlType(h, data)
@@ -395,7 +396,10 @@ func writeTxnIndexFile(s *segment, entries []AbortedTxn) error {
 // offset is below to, oldest first. A read_committed consumer drops the
 // records of these producers from FirstOffset until the marker.
 func (l *Log) AbortedTransactions(from, to int64) []AbortedTxn {
-	es := l.aborted.snapshot()
+	return abortedIn(l.aborted.snapshot(), from, to)
+}
+
+func abortedIn(es []AbortedTxn, from, to int64) []AbortedTxn {
 	i := sort.Search(len(es), func(i int) bool { return es[i].LastOffset >= from })
 	var out []AbortedTxn
 	for ; i < len(es); i++ {
@@ -412,6 +416,10 @@ func (l *Log) AbortedTransactions(from, to int64) []AbortedTxn {
 // at or past the last stable offset (but within the log) returns no records.
 func (l *Log) ReadCommitted(dst []byte, offset int64, maxBytes int32) (ReadResult, error) {
 	start := len(dst)
+	// The index is taken before the read: the cleaner drops an aborted
+	// transaction's entry only after the segments without its records are
+	// in place, so every aborted record this read can see has its entry here.
+	index := l.aborted.snapshot()
 	res, err := l.readAppend(dst, offset, maxBytes, true)
 	if err != nil || len(res.Records) == start {
 		return res, err
@@ -420,7 +428,7 @@ func (l *Log) ReadCommitted(dst []byte, offset int64, maxBytes int32) (ReadResul
 	if !ok {
 		return res, nil
 	}
-	for _, e := range l.AbortedTransactions(offset, end) {
+	for _, e := range abortedIn(index, offset, end) {
 		res.AbortedTransactions = append(res.AbortedTransactions, AbortedTransaction{ProducerID: e.ProducerID, FirstOffset: e.FirstOffset})
 	}
 	return res, nil
