@@ -3,6 +3,7 @@ package streams_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/rivulet-io/rivulet/statestore"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -239,4 +241,52 @@ func TestExactlyOnceAbortRevives(t *testing.T) {
 		t.Fatalf("no offset commit was refused (%d seen): the abort path did not run", seen)
 	}
 	t.Logf("%d transactional offset commits, %d refused (each an abort and a revival)", seen, refused)
+}
+
+// TestExactlyOnceWindowStoreCheckpointAtCleanClose: under exactly_once_v2
+// a window store has no checkpoint while its task processes (it holds
+// uncommitted writes), but a clean close writes one after the last commit,
+// so a clean restart restores nothing.
+func TestExactlyOnceWindowStoreCheckpointAtCleanClose(t *testing.T) {
+	br := kfakeCluster3(t)
+	createTopic(t, br.addrs, 1, "eosw-events", "eosw-out")
+	topo := func() *streams.Topology {
+		b := streams.NewBuilder()
+		events := streams.NewStream(b, "eosw-events", streams.ConsumedWith(ss, ss))
+		streams.WindowedBy(events.GroupByKey(), streams.TimeWindowsOfSizeAndGrace(time.Second, time.Hour)).Count().
+			ToStream().To("eosw-out")
+		return build(t, b)
+	}
+	dir := t.TempDir()
+	props := streams.Properties{
+		"application.id":       "eosw",
+		"bootstrap.servers":    strings.Join(br.addrs, ","),
+		"processing.guarantee": "exactly_once_v2",
+		"state.dir":            dir,
+	}
+	app := startAppNoCleanup(t, topo(), props)
+	now := time.UnixMilli(1_700_000_000_000)
+	var recs []*kgo.Record
+	for i := 0; i < 50; i++ {
+		recs = append(recs, &kgo.Record{Topic: "eosw-events", Key: []byte(fmt.Sprint(i % 5)), Value: []byte("e"), Timestamp: now.Add(time.Duration(i) * 100 * time.Millisecond)})
+	}
+	produce(t, br.addrs, recs...)
+	consumeCommitted(t, br.addrs, "eosw-out", 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) > 0 })
+	checkpoints := func() []string {
+		m, err := filepath.Glob(filepath.Join(dir, "eosw", "*", "*", statestore.CheckpointFileName))
+		must(t, err)
+		return m
+	}
+	if cps := checkpoints(); len(cps) != 0 {
+		t.Errorf("window store checkpoints while processing: %v", cps)
+	}
+	closeApp(t, app)
+	if len(checkpoints()) == 0 {
+		t.Fatal("no window store checkpoint after a clean close")
+	}
+	app = startApp(t, topo(), props)
+	waitState(t, app, streams.StateRunning, 30*time.Second)
+	if n := metricValue(t, app, "rivulet_streams_restore_records_total"); n != 0 {
+		t.Errorf("a clean restart restored %v changelog records, want 0", n)
+	}
 }
