@@ -133,7 +133,10 @@ func (l *Log) cleanPlan(cfg *Config, now int64) (cleanPlan, error) {
 // segment is older than delete.retention.ms, keeps offsets (leaving gaps),
 // keeps each batch's producer fields, and keeps the last batch of every
 // producer, empty if need be, so idempotent producers keep their sequence
-// state (KIP-98). The active segment is never touched. Cleaned segments
+// state (KIP-98). Records of aborted transactions are dropped; a transaction
+// marker goes once no batch of its transaction is left and a
+// delete.retention.ms horizon has passed since (cleaner_txn.go). The active
+// segment and open transactions are never touched. Cleaned segments
 // replace the originals through a crash-safe swap (docs/partlog.md).
 //
 // Appends and reads go on while it runs; retention, DeleteRecords and Close

@@ -139,6 +139,25 @@ func FuzzRecovery(f *testing.F) {
 	f.Add(good, []byte{}, []byte{}, good[:100], uint32(7), false)
 	f.Add(good, []byte{0, 0, 0, 3, 0, 0, 0, 90}, []byte{0, 0, 0, 0, 0, 0, 3, 232, 0, 0, 0, 3}, []byte{}, uint32(7), true)
 	f.Add(good[:len(good)-3], []byte{}, []byte{}, []byte{}, uint32(0), false)
+	// A cleaned segment with transactions: a marker with a delete horizon
+	// (KIP-534) and a removed marker (a control batch without records).
+	var cleaned []byte
+	cleaned = append(cleaned, mkBatch(f, batchOpt{pid: 3, seq: 0, txn: true}, rec{key: []byte("k"), value: []byte("v"), ts: 1})...)
+	marker := EncodeMarker(3, 0, false, 0, 2)
+	mh, _ := parseHeader(marker)
+	withHorizon, err := withDeleteHorizon(nil, &mh, marker, 5000)
+	if err != nil {
+		f.Fatal(err)
+	}
+	cleaned = append(cleaned, withHorizon...)
+	cleaned = append(cleaned, mkBatch(f, batchOpt{pid: 3, seq: 1, txn: true}, rec{key: []byte("k"), value: []byte("w"), ts: 3})...)
+	removed, err := emptyBatch(nil, &mh, true)
+	if err != nil {
+		f.Fatal(err)
+	}
+	cleaned = fix(append(cleaned, removed...))
+	f.Add(cleaned, []byte{}, []byte{}, []byte{}, uint32(0), false)
+	f.Add(cleaned, []byte{}, []byte{}, []byte{}, uint32(0), true)
 	skipFsync.Store(true)
 	f.Cleanup(func() { skipFsync.Store(false) })
 	f.Fuzz(func(t *testing.T, seg0, idx0, tidx0, seg1 []byte, base1 uint32, clean bool) {

@@ -100,3 +100,64 @@ func TestFranzGoDecodesLog(t *testing.T) {
 	}
 	check("after tombstone removal")
 }
+
+// TestFranzGoReadCommittedAfterMarkerRemoval hands what ReadCommitted serves
+// (with its aborted transactions) to franz-go's read_committed fetch parser
+// before compaction, after the pass that gives markers a delete horizon and
+// after the pass that removes them: franz-go must parse every batch and
+// return the same committed records as the consumer model of the marker
+// tests.
+func TestFranzGoReadCommittedAfterMarkerRemoval(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	w := writeRandomTxns(t, rng)
+	franz := func(stage string) []committedRec {
+		t.Helper()
+		var out []committedRec
+		lso := w.l.LastStableOffset()
+		opts := kgo.ProcessFetchPartitionOpts{Topic: "t", IsolationLevel: kgo.ReadCommitted(), Offset: w.l.LogStartOffset()}
+		for opts.Offset < lso {
+			rr, err := w.l.ReadCommitted(nil, opts.Offset, 512)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fp := &kmsg.FetchResponseTopicPartition{
+				HighWatermark: rr.HighWatermark, LastStableOffset: rr.LastStableOffset,
+				LogStartOffset: rr.LogStartOffset, RecordBatches: rr.Records,
+			}
+			for _, a := range rr.AbortedTransactions {
+				fp.AbortedTransactions = append(fp.AbortedTransactions, kmsg.FetchResponseTopicPartitionAbortedTransaction{ProducerID: a.ProducerID, FirstOffset: a.FirstOffset})
+			}
+			p, next := kgo.ProcessFetchPartition(opts, fp, kgo.DefaultDecompressor(), nil)
+			if p.Err != nil {
+				t.Fatalf("%s: franz-go rejects what the log serves at %d: %v", stage, opts.Offset, p.Err)
+			}
+			if next <= opts.Offset {
+				t.Fatalf("%s: franz-go made no progress at %d", stage, opts.Offset)
+			}
+			for _, r := range p.Records {
+				out = append(out, committedRec{Offset: r.Offset, Key: string(r.Key), Value: string(r.Value), Tombstone: r.Value == nil})
+			}
+			opts.Offset = next
+		}
+		return out
+	}
+	compare := func(stage string) []committedRec {
+		t.Helper()
+		got, want := franz(stage), committedView(t, w.l)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s: franz-go read_committed returns\n%+v\nthe consumer model\n%+v", stage, got, want)
+		}
+		return got
+	}
+	before := compare("as appended")
+	if len(before) == 0 {
+		t.Fatal("the random log has no committed record")
+	}
+	w.compact(true)
+	checkCompactedView(t, 11, before, compare("after the first cleaning"))
+	w.clk.Add(2 * time.Second)
+	if st := w.compact(true); st.MarkersRemoved == 0 {
+		t.Fatalf("no marker was removed: %+v", st)
+	}
+	checkCompactedView(t, 11, before, compare("after markers were removed"))
+}
