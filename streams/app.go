@@ -83,6 +83,7 @@ type App struct {
 	metrics     *appMetrics
 	cache       *statestore.RecordCache
 	opener      StoreOpener
+	eosStores   *eosOpener     // under exactly_once_v2 (eos_store.go)
 	restores    restoreTracker // store restores in flight (restore.go)
 	// standbys holds this instance's standby and warm-up tasks; hosts is
 	// the host metadata of the latest assignment (assignor_metadata.go).
@@ -335,7 +336,8 @@ func (a *App) start(ctx context.Context) error {
 		if a.processID, err = loadProcessID(op.root); err != nil {
 			return err
 		}
-		opener = newEOSOpener(op)
+		a.eosStores = newEOSOpener(op)
+		opener = a.eosStores
 	}
 	a.opener = a.standbys.wrapOpener(opener)
 	if err := a.startGlobal(ctx); err != nil {

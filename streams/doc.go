@@ -58,6 +58,15 @@
 //	err = app.Start(ctx)
 //	defer app.Close(ctx)
 //
+// # Processing guarantees
+//
+// processing.guarantee is at_least_once by default: after a crash, records
+// processed since the last commit are processed again. exactly_once_v2 runs
+// every thread's output, changelog writes and consumed offsets in Kafka
+// transactions (KIP-447), and its key-value stores apply a commit's writes
+// only once the transaction committed, so a crash changes neither the
+// output nor the state (docs/exactly-once.md).
+//
 // The design notes (tasks, threads, commits, restore, where the assignor
 // plugs in) are in docs/streams-internals.md.
 package streams

@@ -544,3 +544,16 @@ func (t *streamThread) stableOffsets(ctx context.Context) (kadm.OffsetResponses,
 		backoff = min(backoff*2, 500*time.Millisecond)
 	}
 }
+
+// finalCheckpoints writes, after the last commit before a clean close, the
+// checkpoints that exactly-once keeps off while tasks process (window and
+// session stores), so that a clean restart restores nothing. Called with
+// t.mu held.
+func (t *streamThread) finalCheckpoints(tasks []*Task) {
+	acked := t.collector.ackedOffsets()
+	for _, task := range tasks {
+		if err := t.app.eosStores.finalCheckpoint(task.ID(), func() error { return task.Checkpoint(acked) }); err != nil {
+			t.app.cfg.Logger.Warn("streams: checkpoint at close", "thread", t.name, "task", task.ID().String(), "err", err)
+		}
+	}
+}

@@ -165,11 +165,9 @@ func eosKillAndRestart(t *testing.T, bin string, br broker) {
 	c.stop(t)
 }
 
-var restoredMetric = regexp.MustCompile(`testapp: metric rivulet_streams_restore_records_total\{[^}]*\} (\S+)`)
-
-// restoredRecords asks the child for its metrics (SIGUSR1) and returns the
-// changelog records it restored.
-func restoredRecords(t testing.TB, c *child) int64 {
+// childMetric asks the child for its metrics (SIGUSR1) and returns the
+// value of rivulet_streams_<name>.
+func childMetric(t testing.TB, c *child, name string) int64 {
 	t.Helper()
 	before := strings.Count(c.output(), "testapp: end of state")
 	must(t, c.cmd.Process.Signal(syscall.SIGUSR1))
@@ -180,14 +178,18 @@ func restoredRecords(t testing.TB, c *child) int64 {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	ms := restoredMetric.FindAllStringSubmatch(c.output(), -1)
+	re := regexp.MustCompile(`testapp: metric rivulet_streams_` + name + `\{[^}]*\} (\S+)`)
+	ms := re.FindAllStringSubmatch(c.output(), -1)
 	if len(ms) == 0 {
-		t.Fatalf("no restore_records_total in the state report:\n%s", c.output())
+		t.Fatalf("no %s in the state report:\n%s", name, c.output())
 	}
 	n, err := strconv.ParseFloat(ms[len(ms)-1][1], 64)
 	must(t, err)
 	return int64(n)
 }
+
+// restoredRecords returns the changelog records the child restored.
+func restoredRecords(t testing.TB, c *child) int64 { return childMetric(t, c, "restore_records_total") }
 
 // TestExactlyOnceCrashRestoresOnlyTheTail kills the application with
 // SIGKILL while it processes under exactly_once_v2 (persistent stores), and
@@ -200,7 +202,15 @@ func TestExactlyOnceCrashRestoresOnlyTheTail(t *testing.T) {
 	}
 	bin, err := buildTestApp()
 	must(t, err)
-	br := kfakeCluster3(t)
+	for _, br := range []broker{kfakeCluster3(t), startBrokerlite(t)} {
+		t.Run(br.name, func(t *testing.T) {
+			requireTransactions(t, br)
+			crashRestoresOnlyTheTail(t, bin, br)
+		})
+	}
+}
+
+func crashRestoresOnlyTheTail(t *testing.T, bin string, br broker) {
 	suffix := fmt.Sprint(time.Now().UnixNano())
 	in, ids, counts := "eosr-in-"+suffix, "eosr-ids-"+suffix, "eosr-counts-"+suffix
 	appID := "eosr-" + suffix

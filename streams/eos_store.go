@@ -21,8 +21,9 @@ import (
 // task restores only the changelog records written after its checkpoint.
 //
 // Window and session stores are written in place: under exactly_once_v2
-// their checkpoint is removed once a task processes (as Kafka Streams
-// does), so a crash restores them in full.
+// their checkpoint is removed once a task processes and written again only
+// after the last commit before a clean close (as Kafka Streams does), so a
+// crash restores them in full.
 
 // eosOpener is the StoreOpener of an exactly_once_v2 application: inner's
 // stores, key-value stores of stream tasks wrapped in a stagedKV.
@@ -32,10 +33,29 @@ type eosOpener struct {
 	// unstaged names the window and session stores (checkpoints removed
 	// once written; see above).
 	unstaged map[string]bool
+	// final marks the tasks writing their checkpoints after their last
+	// commit before a clean close: their window and session stores get a
+	// real checkpoint, so a clean restart restores nothing.
+	final map[TaskID]bool
 }
 
 func newEOSOpener(inner StoreOpener) *eosOpener {
-	return &eosOpener{inner: inner, unstaged: map[string]bool{}}
+	return &eosOpener{inner: inner, unstaged: map[string]bool{}, final: map[TaskID]bool{}}
+}
+
+// finalCheckpoint runs fn (the task's Checkpoint after its last commit,
+// before a clean close) with the task's window and session stores allowed
+// to keep a checkpoint.
+func (o *eosOpener) finalCheckpoint(task TaskID, fn func() error) error {
+	o.mu.Lock()
+	o.final[task] = true
+	o.mu.Unlock()
+	defer func() {
+		o.mu.Lock()
+		delete(o.final, task)
+		o.mu.Unlock()
+	}()
+	return fn()
 }
 
 func (o *eosOpener) OpenKeyValue(task TaskID, name string, persistent, logged bool) (statestore.KeyValueStore, statestore.Checkpoint, error) {
@@ -50,7 +70,7 @@ func (o *eosOpener) OpenKeyValue(task TaskID, name string, persistent, logged bo
 
 func (o *eosOpener) WriteCheckpoint(task TaskID, name string, cp statestore.Checkpoint) error {
 	o.mu.Lock()
-	unstaged := o.unstaged[name]
+	unstaged := o.unstaged[name] && !o.final[task]
 	o.mu.Unlock()
 	if unstaged && task != GlobalTaskID {
 		// The store will hold writes no transaction committed yet: a

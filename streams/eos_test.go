@@ -3,14 +3,19 @@ package streams_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/rivulet-io/rivulet/statestore"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -155,5 +160,133 @@ func TestExactlyOnceRefusedWithoutTransactions(t *testing.T) {
 	err = app.Start(ctx)
 	if err == nil || !strings.Contains(err.Error(), "needs Kafka transactions") {
 		t.Fatalf("start: %v, want a refusal naming Kafka transactions", err)
+	}
+}
+
+// TestExactlyOnceAbortRevives makes the broker refuse every fourth offset
+// commit of a transaction (REBALANCE_IN_PROGRESS, as a group that moved on
+// answers): each refusal aborts the transaction and revives the tasks
+// (closed, their input rewound to the committed offsets, their stores back
+// at their last commit). The output stays exact.
+func TestExactlyOnceAbortRevives(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.DefaultNumPartitions(1))
+	must(t, err)
+	t.Cleanup(c.Close)
+	var mu sync.Mutex
+	seen, refused := 0, 0
+	c.ControlKey(int16(kmsg.TxnOffsetCommit), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		mu.Lock()
+		defer mu.Unlock()
+		seen++
+		if seen%4 != 0 {
+			return nil, nil, false
+		}
+		refused++
+		r := req.(*kmsg.TxnOffsetCommitRequest)
+		resp := r.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+		for _, rt := range r.Topics {
+			st := kmsg.NewTxnOffsetCommitResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, kerr.RebalanceInProgress.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	addrs := c.ListenAddrs()
+	in, out := "eos-abort-in", "eos-abort-out"
+	createTopic(t, addrs, 3, in, out)
+	b := streams.NewBuilder()
+	wordCountTopology(b, in, out, "counts")
+	startApp(t, build(t, b), streams.Properties{
+		"application.id":             "eos-abort",
+		"bootstrap.servers":          strings.Join(addrs, ","),
+		"num.stream.threads":         "2",
+		"processing.guarantee":       "exactly_once_v2",
+		"statestore.cache.max.bytes": "0",
+		"state.dir":                  t.TempDir(),
+	})
+	want := map[string]int64{}
+	for batch := 0; batch < 20; batch++ {
+		var recs []*kgo.Record
+		for i := 0; i < 25; i++ {
+			n := batch*25 + i
+			line := fmt.Sprintf("w%c w%c", 'a'+rune(n%7), 'a'+rune(n%11))
+			for _, w := range strings.Fields(line) {
+				want[w]++
+			}
+			recs = append(recs, &kgo.Record{Topic: in, Key: []byte(fmt.Sprint(n)), Value: []byte(line)})
+		}
+		produce(t, addrs, recs...)
+		time.Sleep(100 * time.Millisecond) // pace the input so that commits (and refusals) interleave with it
+	}
+	var last map[string]int64
+	got := consumeCommitted(t, addrs, out, 90*time.Second, func(rs []*kgo.Record) bool {
+		last = lastValues(rs, i64)
+		for k, n := range want {
+			if last[k] != n {
+				return false
+			}
+		}
+		return true
+	})
+	checkCounts(t, got, want)
+	mu.Lock()
+	defer mu.Unlock()
+	if refused == 0 {
+		t.Fatalf("no offset commit was refused (%d seen): the abort path did not run", seen)
+	}
+	t.Logf("%d transactional offset commits, %d refused (each an abort and a revival)", seen, refused)
+}
+
+// TestExactlyOnceWindowStoreCheckpointAtCleanClose: under exactly_once_v2
+// a window store has no checkpoint while its task processes (it holds
+// uncommitted writes), but a clean close writes one after the last commit,
+// so a clean restart restores nothing.
+func TestExactlyOnceWindowStoreCheckpointAtCleanClose(t *testing.T) {
+	br := kfakeCluster3(t)
+	createTopic(t, br.addrs, 1, "eosw-events", "eosw-out")
+	topo := func() *streams.Topology {
+		b := streams.NewBuilder()
+		events := streams.NewStream(b, "eosw-events", streams.ConsumedWith(ss, ss))
+		streams.WindowedBy(events.GroupByKey(), streams.TimeWindowsOfSizeAndGrace(time.Second, time.Hour)).Count().
+			ToStream().To("eosw-out")
+		return build(t, b)
+	}
+	dir := t.TempDir()
+	props := streams.Properties{
+		"application.id":       "eosw",
+		"bootstrap.servers":    strings.Join(br.addrs, ","),
+		"processing.guarantee": "exactly_once_v2",
+		"state.dir":            dir,
+	}
+	app := startAppNoCleanup(t, topo(), props)
+	now := time.UnixMilli(1_700_000_000_000)
+	var recs []*kgo.Record
+	for i := 0; i < 50; i++ {
+		recs = append(recs, &kgo.Record{Topic: "eosw-events", Key: []byte(fmt.Sprint(i % 5)), Value: []byte("e"), Timestamp: now.Add(time.Duration(i) * 100 * time.Millisecond)})
+	}
+	produce(t, br.addrs, recs...)
+	consumeCommitted(t, br.addrs, "eosw-out", 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) > 0 })
+	checkpoints := func() []string {
+		m, err := filepath.Glob(filepath.Join(dir, "eosw", "*", "*", statestore.CheckpointFileName))
+		must(t, err)
+		return m
+	}
+	if cps := checkpoints(); len(cps) != 0 {
+		t.Errorf("window store checkpoints while processing: %v", cps)
+	}
+	closeApp(t, app)
+	if len(checkpoints()) == 0 {
+		t.Fatal("no window store checkpoint after a clean close")
+	}
+	app = startApp(t, topo(), props)
+	waitState(t, app, streams.StateRunning, 30*time.Second)
+	if n := metricValue(t, app, "rivulet_streams_restore_records_total"); n != 0 {
+		t.Errorf("a clean restart restored %v changelog records, want 0", n)
 	}
 }

@@ -1090,6 +1090,8 @@ func (t *streamThread) shutdown(clean bool) {
 		if err := t.commit(ctx, running); err != nil {
 			t.app.cfg.Logger.Warn("streams: final commit failed; uncommitted input will be processed again", "thread", t.name, "err", err)
 			clean = false
+		} else if t.app.eosStores != nil {
+			t.finalCheckpoints(running)
 		}
 		cancel()
 	}

@@ -406,10 +406,14 @@ type countWatcher struct {
 }
 
 // newCountWatcher reads topic up to its current end (counts left by an
-// earlier run in --data-dir form the baseline), then follows it.
+// earlier run in --data-dir form the baseline), then follows it. It reads
+// committed records only (under exactly_once_v2 the counts of an aborted
+// transaction never count), and keeps transaction markers to know where
+// the end is.
 func newCountWatcher(ctx context.Context, addr, topic string) (*countWatcher, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
 	if err != nil {
 		return nil, failuref("demo wordcount: output consumer: %v", err)
 	}
@@ -419,7 +423,7 @@ func newCountWatcher(ctx context.Context, addr, topic string) (*countWatcher, er
 	if err == nil {
 		err = starts.Error()
 	}
-	ends, err2 := adm.ListEndOffsets(ctx, topic)
+	ends, err2 := adm.ListCommittedOffsets(ctx, topic)
 	if err == nil {
 		err = errors.Join(err2, ends.Error())
 	}
@@ -427,21 +431,28 @@ func newCountWatcher(ctx context.Context, addr, topic string) (*countWatcher, er
 		cl.Close()
 		return nil, failuref("demo wordcount: reading %s: %v", topic, err)
 	}
-	var want int64
+	// Read until every partition's position reaches its end (offsets, not
+	// record counts: aborted records are skipped, markers are not counted).
+	behind := map[int32]int64{}
 	ends.Each(func(o kadm.ListedOffset) {
-		if s, ok := starts.Lookup(o.Topic, o.Partition); ok {
-			want += o.Offset - s.Offset
+		if s, ok := starts.Lookup(o.Topic, o.Partition); ok && o.Offset > s.Offset {
+			behind[o.Partition] = o.Offset
 		}
 	})
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	for w.records < want {
+	for len(behind) > 0 {
 		fs := cl.PollFetches(rctx)
 		if rctx.Err() != nil {
 			cl.Close()
 			return nil, failuref("demo wordcount: reading the counts already in %s: %v", topic, rctx.Err())
 		}
-		fs.EachRecord(w.apply)
+		fs.EachRecord(func(r *kgo.Record) {
+			if end, ok := behind[r.Partition]; ok && r.Offset+1 >= end {
+				delete(behind, r.Partition)
+			}
+			w.apply(r)
+		})
 	}
 	w.baseline = w.sum
 	wctx, cancel := context.WithCancel(context.Background())
@@ -468,6 +479,9 @@ func newCountWatcher(ctx context.Context, addr, topic string) (*countWatcher, er
 
 // apply takes one count; w.mu is held (or the watcher is not shared yet).
 func (w *countWatcher) apply(r *kgo.Record) {
+	if r.Attrs.IsControl() {
+		return // a transaction marker
+	}
 	w.records++
 	if len(r.Value) != 8 {
 		return // not a count; the app never writes one

@@ -82,6 +82,23 @@ func TestDemoWordCountBuiltinText(t *testing.T) {
 	}
 }
 
+// TestDemoWordCountExactlyOnce runs the demo with exactly_once_v2 twice on
+// one --data-dir: the counts are exact, and the second run carries on from
+// the first (its transactions and markers included).
+func TestDemoWordCountExactlyOnce(t *testing.T) {
+	dir := t.TempDir()
+	want := independentCounts(demoText)
+	for run := 1; run <= 2; run++ {
+		res := mustCLI(t, "", "demo", "wordcount", "--top", "0", "--rate", "0", "--exactly-once", "--data-dir", dir)
+		_, got := demoTable(t, res.stdout)
+		for w, n := range want {
+			if got[w] != int64(run)*n {
+				t.Fatalf("run %d: %s = %d, want %d\n%s", run, w, got[w], int64(run)*n, res)
+			}
+		}
+	}
+}
+
 // TestDemoWordCountDefault runs the README's command unchanged: paced input,
 // a live view (plain lines here: stdout is not a terminal), the top 10.
 func TestDemoWordCountDefault(t *testing.T) {
