@@ -89,7 +89,7 @@ func RunBroker(ctx context.Context, cfg BrokerConfig, progress *Progress) (*Brok
 	cases := []produceCase{
 		{name: "produce, acks=1", topic: "bench-acks1", goal: 1.0,
 			opts: []kgo.Opt{kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite()}},
-		// Issue 3's goal: brokerlite fsyncs before answering acks=-1, kfake
+		// The goal for acks=-1: brokerlite fsyncs before answering, kfake
 		// never syncs; 0.8x is the bar there.
 		{name: "produce, acks=-1 idempotent", topic: "bench-acksall", goal: 0.8,
 			opts: []kgo.Opt{kgo.RequiredAcks(kgo.AllISRAcks())}},

@@ -2,6 +2,8 @@ package harness
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 )
@@ -49,5 +51,58 @@ func TestRunStreamsEveryCaseCorrect(t *testing.T) {
 	}
 	if len(res.Rows) != want {
 		t.Errorf("%d rows, want %d", len(res.Rows), want)
+	}
+}
+
+// TestStreamsInputHelpers checks the pieces the expectations are built
+// from against brute force: the windows a timestamp falls in, the user-id
+// key scrambling, key ranks, and the stream-stream join's pairs.
+func TestStreamsInputHelpers(t *testing.T) {
+	for _, c := range []struct{ size, advance int64 }{{1000, 500}, {1000, 1000}, {10, 3}} {
+		for ts := int64(0); ts < 3000; ts += 7 {
+			var want []int64
+			for s := int64(0); s <= ts; s += c.advance {
+				if ts < s+c.size {
+					want = append(want, s)
+				}
+			}
+			if got := windowStarts(ts, c.size, c.advance); !slices.Equal(got, want) {
+				t.Fatalf("windowStarts(%d, %d, %d) = %v, want %v", ts, c.size, c.advance, got, want)
+			}
+		}
+	}
+	for _, n := range []uint32{0, 1, 2, 12345, 1 << 31, 1<<32 - 1} {
+		if got, ok := distinctID([]byte(distinctKey(n))); !ok || got != n {
+			t.Errorf("distinctID(distinctKey(%d)) = %d, %v", n, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "u123", "x0000000001", "u99999999999"} {
+		if _, ok := distinctID([]byte(bad)); ok {
+			t.Errorf("distinctID(%q) accepted", bad)
+		}
+	}
+	if r, ok := ssbRank([]byte(ssbKey(42)), 100); !ok || r != 42 {
+		t.Errorf("ssbRank = %d, %v", r, ok)
+	}
+	if _, ok := ssbRank([]byte(ssbKey(42)), 40); ok {
+		t.Error("ssbRank accepted a rank out of range")
+	}
+	d := &ssbData{records: 400, keys: 5, zipfS: 1.5, valueSize: 16, seed: 3}
+	type pair struct{ l, r uint64 }
+	want := map[pair]int{}
+	var left, right []mainRecord
+	_ = d.eachMain(func(r mainRecord) error { left = append(left, r); return nil })
+	_ = d.eachRight(func(r mainRecord) error { right = append(right, r); return nil })
+	for _, l := range left {
+		for _, r := range right {
+			if l.rank == r.rank && l.ts-r.ts <= 10 && r.ts-l.ts <= 10 {
+				want[pair{l.id, r.id}]++
+			}
+		}
+	}
+	got := map[pair]int{}
+	d.joinPairs(10, func(_ int, l, r uint64) { got[pair{l, r}]++ })
+	if len(want) == 0 || !maps.Equal(got, want) {
+		t.Fatalf("joinPairs: %d pairs, brute force %d", len(got), len(want))
 	}
 }

@@ -73,13 +73,13 @@ run, on the same data:
 
 With no suite named, all four run. A progress bar on stderr follows each phase. The
 table of results and ratios goes to stdout; --results FILE also writes it into that
-Markdown file (the "Word count and latency" and "Streams suite" sections, replaced in
-place; other sections are kept byte for byte). --plot draws throughput over time, the
+Markdown file (the "Word count and latency", "Latency against input rate" and "Streams
+suite" sections, replaced in place; other sections are kept byte for byte). --plot draws throughput over time, the
 streams cases side by side and the latency curve to an SVG file.`,
 		Example: `  # everything at the default sizes (a few minutes on 2 cores)
   rivulet bench --plot bench.svg
 
-  # the issue's word count: 10M words, 8 partitions
+  # the word count at 10M words, 8 partitions
   rivulet bench wordcount --words 10000000 --partitions 8
 
   # the streams suite, recorded in the repository's results
