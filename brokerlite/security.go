@@ -101,7 +101,11 @@ func (b *Broker) callSecured(ctx context.Context, fn handlerFunc, info *ConnInfo
 		}
 	}
 	if info.sec.authFailed {
-		return nil, fmt.Errorf("brokerlite: request after failed SASL authentication on listener %s: closing the connection", info.sec.listener.Name)
+		name := "(none)" // a SASL request on a connection without a listener (tests) fails too
+		if l := info.sec.listener; l != nil {
+			name = l.Name
+		}
+		return nil, fmt.Errorf("brokerlite: request after failed SASL authentication on listener %s: closing the connection", name)
 	}
 	if b.auth == nil || b.auth.authorizer == nil || info.internal {
 		return b.callHandler(ctx, fn, info, req)
