@@ -290,6 +290,23 @@ func TestHTTPForwardsWindowQueries(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The time range goes with a forwarded query.
+	for _, base := range bases {
+		for path, want := range map[string]string{
+			"/stores/per-minute/keys/alice?from=60000":            "alice@60000-120000=1(70000) alice@960000-1020000=1(1000000)",
+			"/stores/per-minute/keys/bob?to=1970-01-01T00:01:00Z": "bob@0-60000=1(45000)",
+			"/stores/sessions/keys/alice?to=100000":               "alice@1000-70000=3",
+			"/stores/sessions/keys/bob?from=100000":               "bob@400000-400000=1",
+		} {
+			code, r, body := getRange(t, base+path)
+			if code != http.StatusOK || renderEntries(t, r.Entries) != want {
+				t.Errorf("%s%s = %d %s, want %s", base, path, code, body, want)
+			}
+		}
+		if code, body := httpGet(t, base+"/stores/per-minute/keys/bob?from=x"); code != http.StatusBadRequest {
+			t.Errorf("%s: bad from: %d %s", base, code, body)
+		}
+	}
 	// A key range with a time range, gathered from both instances.
 	for _, base := range bases {
 		code, r, body := getRange(t, base+"/stores/per-minute?timeFrom=0&timeTo=100000")
