@@ -340,7 +340,7 @@ func (a *App) serveStoreRange(w http.ResponseWriter, r *http.Request) {
 	}
 	local := q.Get("local") != ""
 	var all []scanEntry
-	more := false
+	more, badKey := false, false
 	err = a.eachLocalStore(name, func(id TaskID, sq jsonQuerier) (bool, error) {
 		var from, to []byte
 		for _, b := range []struct {
@@ -350,7 +350,8 @@ func (a *App) serveStoreRange(w http.ResponseWriter, r *http.Request) {
 			if text := q.Get(b.param); text != "" {
 				kb, _, err := sq.queryKey(text)
 				if err != nil {
-					return true, err
+					badKey = true
+					return true, fmt.Errorf("streams: %s: %w", b.param, err)
 				}
 				*b.dst = kb
 			}
@@ -364,7 +365,11 @@ func (a *App) serveStoreRange(w http.ResponseWriter, r *http.Request) {
 	})
 	// An instance with no task of the store has nothing local.
 	if err != nil && !(errors.Is(err, ErrStoreNotAvailable) && !local) {
-		writeHTTPError(w, errorCode(err), err)
+		code := errorCode(err)
+		if badKey {
+			code = http.StatusBadRequest
+		}
+		writeHTTPError(w, code, err)
 		return
 	}
 	if !local && a.cfg.ApplicationServer != "" {

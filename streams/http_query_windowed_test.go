@@ -28,6 +28,8 @@ func windowedQueryTopology(t *testing.T, in, prices string) *streams.Topology {
 	if prices != "" {
 		streams.NewTable(b, prices, streams.ConsumedWith(ss, ss),
 			streams.MaterializedAs[string, string]("prices").WithVersioning(time.Hour))
+		streams.NewTable(b, prices+"-by-id", streams.ConsumedWith(streams.Int64Serde(), ss),
+			streams.MaterializedAs[int64, string]("by-id"))
 	}
 	return build(t, b)
 }
@@ -89,7 +91,7 @@ func TestHTTPWindowSessionVersionedQueries(t *testing.T) {
 	br := startBrokerlite(t)
 	id := uniq("http-iqw")
 	in, prices := id+"-in", id+"-prices"
-	createTopic(t, br.addrs, 2, in, prices)
+	createTopic(t, br.addrs, 2, in, prices, prices+"-by-id")
 	app := startApp(t, windowedQueryTopology(t, in, prices), streams.Properties{
 		"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),
 		"commit.interval.ms": "100", streams.PropHTTPListener: "127.0.0.1:0",
@@ -191,7 +193,19 @@ func TestHTTPWindowSessionVersionedQueries(t *testing.T) {
 			t.Errorf("%s = %d %s, want %d naming %q", path, code, body, wantCode, word)
 		}
 	}
-	if _, body := httpGet(t, base+"/stores"); strings.Count(body, `"queryable": true`) != 3 || !strings.Contains(body, `"kind": "session"`) {
+	// A key that does not parse as the store's key type, in a range: 400.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		code, body := httpGet(t, base+"/stores/by-id?from=first")
+		if code == http.StatusBadRequest && strings.Contains(body, "from") {
+			break
+		}
+		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("/stores/by-id?from=first = %d %s, want 400 naming from", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, body := httpGet(t, base+"/stores"); strings.Count(body, `"queryable": true`) != 4 || !strings.Contains(body, `"kind": "session"`) {
 		t.Errorf("/stores: %s", body)
 	}
 }
