@@ -24,10 +24,16 @@ import (
 //	GET /topology?format=F          text (Kafka Streams' describe), mermaid, dot, svg or json
 //	GET /stores                     the topology's stores
 //	GET /stores/{store}/keys/{key}  one key's value, from the instance that owns it
+//	    ?asOf=T                     versioned stores: the value at time T
+//	    ?from=T&to=T                window stores: the key's windows starting in [from, to];
+//	                                session stores: its sessions ending at or after from and starting at or before to
 //	GET /stores/{store}?from=&to=&limit=  a key range gathered from every instance
+//	    &timeFrom=T&timeTo=T        window and session stores: the time bounds as above
 //
 // Keys in URLs are text: as they are for string and []byte keys, JSON for
-// other key types (numbers, structs). Values come back as JSON. Add
+// other key types (numbers, structs). Times T are epoch milliseconds or
+// RFC 3339. Values come back as JSON, windows and sessions with their
+// bounds in epoch ms and RFC 3339. Add
 // local=1 to the store queries to read only this instance's tasks (what
 // instances use between themselves when they forward a query). A store in
 // the middle of a rebalance answers 503 with Retry-After.

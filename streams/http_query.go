@@ -22,18 +22,23 @@ import (
 // (text for string and []byte keys, JSON for others), serialized with the
 // store's key serde to find the owning task, and values are written as
 // JSON. Key-value stores (the DSL's tables and aggregations and the
-// processor API's key-value stores) are served; window and session stores
-// are refused with a message.
+// processor API's key-value stores), versioned key-value stores, window
+// stores and session stores are served (http_query_windowed.go has the
+// last three).
 
-// jsonQuerier is what a typed key-value store offers the HTTP endpoint.
+// jsonQuerier is what a typed store offers the HTTP endpoint.
 type jsonQuerier interface {
 	// queryKey parses a key from its text form and serializes it.
 	queryKey(text string) (kb []byte, key any, err error)
-	// queryGet reads one key (typed, as queryKey returned it).
-	queryGet(key any) (entry StoreEntry, ok bool, err error)
+	// queryGet reads one key (typed, as queryKey returned it): its value
+	// (none or one entry) from a key-value store, its value as of p.asOf
+	// from a versioned store, its windows or sessions within p's times from
+	// a window or session store.
+	queryGet(key any, p queryParams) ([]StoreEntry, error)
 	// queryScan returns the entries with from <= serialized key <= to
-	// (nil: unbounded), in key byte order, at most limit+1 when limit > 0.
-	queryScan(from, to []byte, limit int) ([]scanEntry, error)
+	// (nil: unbounded) within p's times, in key byte order (then window
+	// start and end), at most limit+1 when limit > 0.
+	queryScan(from, to []byte, p queryParams, limit int) ([]scanEntry, error)
 }
 
 // StoreEntry is one entry of a store as the HTTP endpoint serves it.
@@ -46,14 +51,21 @@ type StoreEntry struct {
 	// Host is the application.server of the instance that answered (key
 	// lookups).
 	Host string `json:"host,omitempty"`
+	// Window is the entry's window (window stores) or session (session
+	// stores).
+	Window *StoreWindow `json:"window,omitempty"`
 	// KeyBytes is the serialized key, in answers between instances
 	// (local=1), so the asking instance merges ranges in key byte order.
 	KeyBytes []byte `json:"key_bytes,omitempty"`
 }
 
-// StoreRange is the answer of a range query.
+// StoreRange is the answer of a range query, and of a key's query of a
+// window or session store (its windows or sessions).
 type StoreRange struct {
-	Store   string       `json:"store"`
+	Store string `json:"store"`
+	// Host is the application.server of the instance that answered (a
+	// key's windows or sessions).
+	Host    string       `json:"host,omitempty"`
 	Entries []StoreEntry `json:"entries"`
 	// More is set when limit cut the answer short.
 	More bool `json:"more,omitempty"`
@@ -114,30 +126,22 @@ func (q *typedQuerier[K, V]) entry(k K, v V) StoreEntry {
 }
 
 func (q *typedQuerier[K, V]) queryKey(text string) ([]byte, any, error) {
-	k, err := parseKeyText[K](text)
-	if err != nil {
-		return nil, nil, err
-	}
-	kb, err := q.ser(k)
-	if err != nil {
-		return nil, nil, fmt.Errorf("streams: serialize key %q: %w", text, err)
-	}
-	return kb, k, nil
+	return parseAndSerialize(text, q.ser)
 }
 
-func (q *typedQuerier[K, V]) queryGet(key any) (StoreEntry, bool, error) {
+func (q *typedQuerier[K, V]) queryGet(key any, _ queryParams) ([]StoreEntry, error) {
 	k, ok := key.(K)
 	if !ok {
-		return StoreEntry{}, false, fmt.Errorf("streams: key of type %T, want %T", key, k)
+		return nil, fmt.Errorf("streams: key of type %T, want %T", key, k)
 	}
 	v, found, err := q.store.Get(k)
 	if err != nil || !found {
-		return StoreEntry{}, false, err
+		return nil, err
 	}
-	return q.entry(k, v), true, nil
+	return []StoreEntry{q.entry(k, v)}, nil
 }
 
-func (q *typedQuerier[K, V]) queryScan(from, to []byte, limit int) ([]scanEntry, error) {
+func (q *typedQuerier[K, V]) queryScan(from, to []byte, _ queryParams, limit int) ([]scanEntry, error) {
 	it, err := q.store.All()
 	if err != nil {
 		return nil, err
@@ -167,75 +171,43 @@ func (q *typedQuerier[K, V]) queryScan(from, to []byte, limit int) ([]scanEntry,
 // eachLocalStore calls fn with the store name of every running local task
 // that has it, holding the task's thread lock (as KeyValueQuery does).
 func (a *App) eachLocalStore(name string, fn func(TaskID, jsonQuerier) (stop bool, err error)) error {
-	switch a.State() {
-	case StateRunning, StateRebalancing:
-	default:
-		return fmt.Errorf("streams: query store %q: %w (state %s)", name, ErrNotRunning, a.State())
-	}
-	a.mu.Lock()
-	threads := make([]*streamThread, 0, len(a.threads))
-	for _, t := range a.threads {
-		threads = append(threads, t)
-	}
-	a.mu.Unlock()
-	sort.Slice(threads, func(i, j int) bool { return threads[i].id < threads[j].id })
-	held := false
-	for _, t := range threads {
-		stop, err := func() (bool, error) {
-			t.mu.Lock()
-			defer t.mu.Unlock()
-			ids := make([]TaskID, 0, len(t.tasks))
-			for id, task := range t.tasks {
-				if task.State() == TaskRunning {
-					ids = append(ids, id)
-				}
-			}
-			sort.Slice(ids, func(i, j int) bool { return ids[i].Less(ids[j]) })
-			for _, id := range ids {
-				st, ok := t.tasks[id].Store(name)
-				if !ok {
-					continue
-				}
-				jq, ok := st.(interface{ querier() jsonQuerier })
-				if !ok {
-					return true, fmt.Errorf("streams: store %q (%s) cannot be queried over HTTP", name, describeStore(st))
-				}
-				held = true
-				if stop, err := fn(id, jq.querier()); stop || err != nil {
-					return true, err
-				}
-			}
-			return false, nil
-		}()
-		if err != nil || stop {
-			return err
+	return eachLocalStore(a, name, func(id TaskID, st StateStore) (bool, error) {
+		jq, ok := st.(interface{ querier() jsonQuerier })
+		if !ok {
+			return true, fmt.Errorf("streams: store %q (%s) cannot be queried over HTTP", name, describeStore(st))
 		}
-	}
-	if !held {
-		return fmt.Errorf("streams: query store %q: %w", name, ErrStoreNotAvailable)
-	}
-	return nil
+		return fn(id, jq.querier())
+	})
 }
 
-// queryableStore checks that name is a key-value store of the tasks.
-func (a *App) queryableStore(name string) (int, error) {
+// queryableStore checks that name is a store of the tasks, and says how
+// it is read.
+func (a *App) queryableStore(name string) (queryKind, int, error) {
 	spec := a.topo.t.Store(name)
 	if spec == nil {
-		return http.StatusNotFound, fmt.Errorf("streams: the topology has no store %q", name)
+		return 0, http.StatusNotFound, fmt.Errorf("streams: the topology has no store %q", name)
 	}
 	for _, s := range a.topo.subs {
 		if s.Global {
 			for _, st := range s.Stores {
 				if st == name {
-					return http.StatusBadRequest, fmt.Errorf("streams: store %q is a global store; read it in a processor", name)
+					return 0, http.StatusBadRequest, fmt.Errorf("streams: store %q is a global store; read it in a processor", name)
 				}
 			}
 		}
 	}
-	if spec.Kind != topology.KeyValueStoreKind {
-		return http.StatusBadRequest, fmt.Errorf("streams: store %q is a %s store; the HTTP endpoint serves key-value stores", name, storeKindName(spec.Kind))
+	switch spec.Kind {
+	case topology.KeyValueStoreKind:
+		if _, ok := spec.Supplier.(interface{ versioned() }); ok {
+			return kindVersioned, 0, nil
+		}
+		return kindKeyValue, 0, nil
+	case topology.WindowStoreKind:
+		return kindWindow, 0, nil
+	case topology.SessionStoreKind:
+		return kindSession, 0, nil
 	}
-	return 0, nil
+	return 0, http.StatusBadRequest, fmt.Errorf("streams: store %q is a %s store, which the HTTP endpoint does not serve", name, storeKindName(spec.Kind))
 }
 
 // serveStores lists the topology's stores.
@@ -247,7 +219,7 @@ func (a *App) serveStores(w http.ResponseWriter, _ *http.Request) {
 	}
 	out := []storeInfo{}
 	for _, s := range a.topo.t.Stores() {
-		_, err := a.queryableStore(s.Name)
+		_, _, err := a.queryableStore(s.Name)
 		out = append(out, storeInfo{Name: s.Name, Kind: storeKindName(s.Kind), Queryable: err == nil})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -258,8 +230,15 @@ func (a *App) serveStores(w http.ResponseWriter, _ *http.Request) {
 // key's task (or with local=1), else from the owner.
 func (a *App) serveStoreKey(w http.ResponseWriter, r *http.Request) {
 	name, text := r.PathValue("store"), r.PathValue("key")
-	if code, err := a.queryableStore(name); err != nil {
+	kind, code, err := a.queryableStore(name)
+	if err != nil {
 		writeHTTPError(w, code, err)
+		return
+	}
+	q := r.URL.Query()
+	params, err := parseQueryParams(kind, true, q)
+	if err != nil {
+		writeHTTPError(w, http.StatusBadRequest, err)
 		return
 	}
 	var (
@@ -277,7 +256,6 @@ func (a *App) serveStoreKey(w http.ResponseWriter, r *http.Request) {
 		writeHTTPError(w, http.StatusBadRequest, perr)
 		return
 	}
-	q := r.URL.Query()
 	self := a.cfg.ApplicationServer
 	if q.Get("local") == "" && self != "" {
 		if kb != nil {
@@ -305,25 +283,29 @@ func (a *App) serveStoreKey(w http.ResponseWriter, r *http.Request) {
 		writeHTTPError(w, errorCode(perr), perr)
 		return
 	}
-	var (
-		entry StoreEntry
-		found bool
-	)
-	err := a.eachLocalStore(name, func(_ TaskID, q jsonQuerier) (bool, error) {
-		e, ok, err := q.queryGet(key)
-		if ok {
-			entry, found = e, true
+	// The key's task holds all of it: the first task with entries answers.
+	var entries []StoreEntry
+	err = a.eachLocalStore(name, func(_ TaskID, q jsonQuerier) (bool, error) {
+		es, err := q.queryGet(key, params)
+		if len(es) > 0 {
+			entries = es
 		}
-		return ok, err
+		return len(es) > 0, err
 	})
 	if err != nil {
 		writeHTTPError(w, errorCode(err), err)
 		return
 	}
-	if !found {
+	if kind == kindWindow || kind == kindSession {
+		// No windows or sessions in the time range is an answer.
+		writeJSON(w, http.StatusOK, StoreRange{Store: name, Host: self, Entries: append([]StoreEntry{}, entries...)})
+		return
+	}
+	if len(entries) == 0 {
 		writeHTTPError(w, http.StatusNotFound, fmt.Errorf("streams: store %q has no key %q", name, text))
 		return
 	}
+	entry := entries[0]
 	entry.Host = self
 	writeJSON(w, http.StatusOK, entry)
 }
@@ -332,11 +314,21 @@ func (a *App) serveStoreKey(w http.ResponseWriter, r *http.Request) {
 // every other instance's unless local=1.
 func (a *App) serveStoreRange(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("store")
-	if code, err := a.queryableStore(name); err != nil {
+	kind, code, err := a.queryableStore(name)
+	if err != nil {
 		writeHTTPError(w, code, err)
 		return
 	}
+	if kind == kindVersioned {
+		writeHTTPError(w, http.StatusBadRequest, errVersionedRange)
+		return
+	}
 	q := r.URL.Query()
+	params, err := parseQueryParams(kind, false, q)
+	if err != nil {
+		writeHTTPError(w, http.StatusBadRequest, err)
+		return
+	}
 	limit := 0
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
@@ -348,8 +340,8 @@ func (a *App) serveStoreRange(w http.ResponseWriter, r *http.Request) {
 	}
 	local := q.Get("local") != ""
 	var all []scanEntry
-	more := false
-	err := a.eachLocalStore(name, func(id TaskID, sq jsonQuerier) (bool, error) {
+	more, badKey := false, false
+	err = a.eachLocalStore(name, func(id TaskID, sq jsonQuerier) (bool, error) {
 		var from, to []byte
 		for _, b := range []struct {
 			param string
@@ -358,12 +350,13 @@ func (a *App) serveStoreRange(w http.ResponseWriter, r *http.Request) {
 			if text := q.Get(b.param); text != "" {
 				kb, _, err := sq.queryKey(text)
 				if err != nil {
-					return true, err
+					badKey = true
+					return true, fmt.Errorf("streams: %s: %w", b.param, err)
 				}
 				*b.dst = kb
 			}
 		}
-		es, err := sq.queryScan(from, to, limit)
+		es, err := sq.queryScan(from, to, params, limit)
 		if err != nil {
 			return true, fmt.Errorf("streams: query store %q (task %s): %w", name, id, err)
 		}
@@ -372,7 +365,11 @@ func (a *App) serveStoreRange(w http.ResponseWriter, r *http.Request) {
 	})
 	// An instance with no task of the store has nothing local.
 	if err != nil && !(errors.Is(err, ErrStoreNotAvailable) && !local) {
-		writeHTTPError(w, errorCode(err), err)
+		code := errorCode(err)
+		if badKey {
+			code = http.StatusBadRequest
+		}
+		writeHTTPError(w, code, err)
 		return
 	}
 	if !local && a.cfg.ApplicationServer != "" {
@@ -401,7 +398,7 @@ func (a *App) serveStoreRange(w http.ResponseWriter, r *http.Request) {
 			more = more || part.More
 		}
 	}
-	sort.SliceStable(all, func(i, j int) bool { return bytes.Compare(all[i].kb, all[j].kb) < 0 })
+	sort.SliceStable(all, func(i, j int) bool { return scanLess(all[i], all[j]) })
 	ans := StoreRange{Store: name, Entries: []StoreEntry{}, More: more}
 	for _, e := range all {
 		e.entry.KeyBytes = nil
@@ -416,8 +413,13 @@ func (a *App) serveStoreRange(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ans)
 }
 
-// relay answers with another instance's answer to path?q.
-func (a *App) relay(w http.ResponseWriter, r *http.Request, endpoint string, q url.Values) {
+// relay answers with another instance's answer to the request, its
+// parameters set as in extra.
+func (a *App) relay(w http.ResponseWriter, r *http.Request, endpoint string, extra url.Values) {
+	q := r.URL.Query()
+	for k, v := range extra {
+		q[k] = v
+	}
 	body, code, err := a.get(r.Context(), endpoint, r.URL.Path, q)
 	if err != nil {
 		writeHTTPError(w, http.StatusBadGateway, err)
