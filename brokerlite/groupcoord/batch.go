@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 
+	"github.com/rivulet-io/rivulet/brokerlite/partlog"
 	"github.com/rivulet-io/rivulet/internal/recordbatch"
 )
 
@@ -39,41 +40,14 @@ var errBadBatch = errors.New("groupcoord: malformed record batch")
 
 // encodeBatch returns one uncompressed magic-2 record batch holding recs,
 // with base offset 0 (the log assigns offsets), no producer id, and every
-// record stamped nowMs.
+// record stamped nowMs (partlog's encoder, the one the transaction
+// coordinator uses too).
 func encodeBatch(recs []record, nowMs int64) []byte {
-	b := make([]byte, batchHeaderLen, batchHeaderLen+len(recs)*64)
-	binary.BigEndian.PutUint64(b[0:], 0)                    // baseOffset
-	binary.BigEndian.PutUint32(b[12:], 0xffffffff)          // partitionLeaderEpoch -1
-	b[magicOffset] = 2                                      // magic
-	binary.BigEndian.PutUint16(b[21:], 0)                   // attributes
-	binary.BigEndian.PutUint32(b[23:], uint32(len(recs)-1)) // lastOffsetDelta
-	binary.BigEndian.PutUint64(b[27:], uint64(nowMs))       // firstTimestamp
-	binary.BigEndian.PutUint64(b[35:], uint64(nowMs))       // maxTimestamp
-	binary.BigEndian.PutUint64(b[43:], 0xffffffffffffffff)  // producerId -1
-	binary.BigEndian.PutUint16(b[51:], 0xffff)              // producerEpoch -1
-	binary.BigEndian.PutUint32(b[53:], 0xffffffff)          // baseSequence -1
-	binary.BigEndian.PutUint32(b[57:], uint32(len(recs)))   // records
-	var body []byte
+	kvs := make([]partlog.KV, len(recs))
 	for i, r := range recs {
-		body = body[:0]
-		body = append(body, 0)                     // attributes
-		body = binary.AppendVarint(body, 0)        // timestampDelta
-		body = binary.AppendVarint(body, int64(i)) // offsetDelta
-		body = binary.AppendVarint(body, int64(len(r.key)))
-		body = append(body, r.key...)
-		if r.value == nil {
-			body = binary.AppendVarint(body, -1)
-		} else {
-			body = binary.AppendVarint(body, int64(len(r.value)))
-			body = append(body, r.value...)
-		}
-		body = binary.AppendVarint(body, 0) // headers
-		b = binary.AppendVarint(b, int64(len(body)))
-		b = append(b, body...)
+		kvs[i] = partlog.KV{Key: r.key, Value: r.value}
 	}
-	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-batchLengthStart))
-	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[crcStart:], castagnoli))
-	return b
+	return partlog.EncodeBatch(kvs, nowMs, partlog.BatchOptions{})
 }
 
 // decodeBatches calls fn for every record of every batch in b (one or more
