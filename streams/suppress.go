@@ -257,13 +257,13 @@ type suppressProc[K, V any] struct {
 	// which stream time last advanced, extended the stream time the wall
 	// clock moved it to (-1: none), restored the latest record time of the
 	// restored buffer (stream time after a restart, until a record comes).
-	wallClose  int64
-	wallBase   int64
-	extended   int64
-	restored   int64
-	index      map[string]*bufEntry[K, V]
-	heap       bufHeap[K, V]
-	bytes      int64
+	wallClose int64
+	wallBase  int64
+	extended  int64
+	restored  int64
+	index     map[string]*bufEntry[K, V]
+	heap      bufHeap[K, V]
+	bytes     int64
 }
 
 // Buffer value layout (the changelog value): version 1, buffer time (8
