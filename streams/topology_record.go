@@ -121,6 +121,11 @@ type NameChange struct {
 	New []string
 }
 
+// String renders c as "store OLD is now NEW".
+func (c NameChange) String() string {
+	return c.What + " " + strings.Join(c.Old, ", ") + " is now " + strings.Join(c.New, ", ")
+}
+
 // TopologyChangeError refuses a start whose topology renamed
 // auto-generated stores or internal topics the application already has
 // state in (typically because an operator was added upstream and the
@@ -141,7 +146,7 @@ func (e *TopologyChangeError) Error() string {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "%s %s is now %s", c.What, strings.Join(c.Old, ", "), strings.Join(c.New, ", "))
+		b.WriteString(c.String())
 	}
 	b.WriteString(". Pin the old names in the new topology (MaterializedAs(name) for stores, GroupedAs / RepartitionedAs names for repartition topics, Named for processors; a topic is named after its store or grouping)")
 	fmt.Fprintf(&b, ", or set %s=true to accept the change knowingly (record: %s)", PropTopologyAcceptChanges, e.Record)
@@ -217,7 +222,11 @@ func (a *App) checkTopologyRecord() error {
 			if !a.cfg.AcceptTopologyChanges {
 				return e
 			}
-			a.cfg.Logger.Warn("streams: topology renames auto-generated state names; accepted by "+PropTopologyAcceptChanges, "changes", fmt.Sprint(ch))
+			var list []string
+			for _, c := range ch {
+				list = append(list, c.String())
+			}
+			a.cfg.Logger.Warn("streams: topology renames auto-generated state names, which start empty; accepted by "+PropTopologyAcceptChanges, "changes", strings.Join(list, "; "))
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
