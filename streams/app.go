@@ -309,6 +309,11 @@ func (a *App) start(ctx context.Context) error {
 		return err
 	}
 	a.runCtx, a.cancel = context.WithCancel(context.Background())
+	// Before any internal topic is created: a renumbered topology must not
+	// leave new, empty changelogs behind (topology_record.go).
+	if err := a.checkTopologyRecord(); err != nil {
+		return err
+	}
 	cl, err := a.newClient([]client.Role{client.RoleAdmin}, "", kgo.ClientID(a.cfg.ClientID+"-admin"))
 	if err != nil {
 		return fmt.Errorf("streams: admin client: %w", err)

@@ -60,6 +60,10 @@ const (
 	PropTaskTimeoutMs          = "task.timeout.ms"
 	PropMaxPollRecords         = "max.poll.records"
 	PropStateCleanupDelayMs    = "state.cleanup.delay.ms"
+	// PropTopologyAcceptChanges (Rivulet's own) lets a start go ahead with
+	// a topology whose auto-generated store or internal topic names moved
+	// (see TopologyChangeError).
+	PropTopologyAcceptChanges = "rivulet.topology.accept.changes"
 )
 
 // Processing guarantees.
@@ -162,6 +166,12 @@ type Config struct {
 	// MaxPollRecords bounds the records one poll returns. The default value
 	// is 1000.
 	MaxPollRecords int
+	// AcceptTopologyChanges lets the application start with a topology that
+	// renames auto-generated stores or internal topics the previous run
+	// had, leaving their state behind (rivulet.topology.accept.changes).
+	// The default value is false: such a start is refused with a
+	// *TopologyChangeError.
+	AcceptTopologyChanges bool
 	// ClientProperties are the Kafka client properties, by role.
 	ClientProperties map[string]Properties
 	// IgnoredProperties lists the properties given that have no effect
@@ -391,6 +401,15 @@ func ParseConfig(props Properties, opts ...Option) (*Config, error) {
 			c.RepartitionPurgeInterval = time.Duration(intProp(k, v, 1, 1<<40)) * time.Millisecond
 		case PropMaxPollRecords:
 			c.MaxPollRecords = int(intProp(k, v, 1, 1<<30))
+		case PropTopologyAcceptChanges:
+			switch strings.TrimSpace(v) {
+			case "true":
+				c.AcceptTopologyChanges = true
+			case "false":
+				c.AcceptTopologyChanges = false
+			default:
+				bad(k, v, "want true or false")
+			}
 		case PropTopologyOptimization:
 			if v != "none" {
 				bad(k, v, "only none is supported")

@@ -19,6 +19,7 @@ type Suppressed struct {
 	timeLimit int64
 	buffer    BufferConfig
 	name      string
+	wallClose int64 // ms of wall-clock idleness after which windows close; 0: off
 	err       error
 }
 
@@ -42,6 +43,31 @@ func UntilTimeLimit(limit time.Duration, buffer BufferConfig) Suppressed {
 	if s.err == nil && limit < 0 {
 		s.err = fmt.Errorf("streams: suppress: time limit %v must not be negative", limit)
 	}
+	return s
+}
+
+// WithWallClockClose lets an UntilWindowCloses suppression close windows on
+// wall-clock time when its stream time stops advancing (no record arrives
+// on the partition): once stream time has stood still for d of wall-clock
+// time, the suppression takes its stream time to be the last one seen plus
+// the wall-clock time elapsed since it last advanced, and emits the windows
+// that this time closes. It is checked on the task's wall-clock
+// punctuation (every d/4, at least every second). Off by default.
+//
+// The trade-off: a window may then be emitted before every record within
+// its grace period has arrived. A record that arrives later and still
+// falls within the aggregation's grace period (which follows record time
+// only) updates the window, and the suppression emits the updated result
+// as soon as it arrives, so such a window has more than one "final"
+// result. Use it where a timely answer matters more than exactly one.
+func (s Suppressed) WithWallClockClose(d time.Duration) Suppressed {
+	if s.err == nil && !s.final {
+		s.err = errors.New("streams: suppress: WithWallClockClose applies to UntilWindowCloses only")
+	}
+	if s.err == nil && d < time.Millisecond {
+		s.err = fmt.Errorf("streams: suppress: wall-clock close after %v: want at least 1ms", d)
+	}
+	s.wallClose = d.Milliseconds()
 	return s
 }
 
@@ -157,7 +183,7 @@ func (t *Table[K, V]) Suppress(s Suppressed, named ...Named) *Table[K, V] {
 	}
 	ks, vs := serdeOr(t.keySerde), serdeOr(t.valueSerde)
 	AddProcessor(b, procName, func() Processor[K, change[V], K, change[V]] {
-		return &suppressProc[K, V]{name: procName, store: store, final: s.final, duration: duration,
+		return &suppressProc[K, V]{name: procName, store: store, final: s.final, duration: duration, wallClose: s.wallClose,
 			maxRecords: s.buffer.maxRecords, maxBytes: s.buffer.maxBytes, shutdown: s.buffer.shutdown,
 			keySerde: ks, valueSerde: vs}
 	}, t.node)
@@ -226,9 +252,18 @@ type suppressProc[K, V any] struct {
 	keySerde   Serde[K]
 	valueSerde Serde[V]
 	observed   int64
-	index      map[string]*bufEntry[K, V]
-	heap       bufHeap[K, V]
-	bytes      int64
+	// With WithWallClockClose: wallClose is the idleness in ms after which
+	// stream time follows the wall clock, wallBase the wall-clock time at
+	// which stream time last advanced, extended the stream time the wall
+	// clock moved it to (-1: none), restored the latest record time of the
+	// restored buffer (stream time after a restart, until a record comes).
+	wallClose int64
+	wallBase  int64
+	extended  int64
+	restored  int64
+	index     map[string]*bufEntry[K, V]
+	heap      bufHeap[K, V]
+	bytes     int64
 }
 
 // Buffer value layout (the changelog value): version 1, buffer time (8
@@ -304,6 +339,7 @@ func (p *suppressProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
 		return fmt.Errorf("streams: suppress %q: store %q is a %s", p.name, p.store, describeStore(s))
 	}
 	p.kv, p.observed = kv, -1
+	p.extended, p.restored = -1, -1
 	p.index = make(map[string]*bufEntry[K, V])
 	p.heap = p.heap[:0]
 	p.bytes = 0
@@ -322,8 +358,32 @@ func (p *suppressProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
 		p.index[string(e.kb)] = e
 		heap.Push(&p.heap, e)
 		p.bytes += e.size
+		p.restored = max(p.restored, e.recTS)
 	}
-	return it.Err()
+	if err := it.Err(); err != nil {
+		return err
+	}
+	if p.wallClose > 0 {
+		p.wallBase = ctx.WallClockTime()
+		every := min(max(p.wallClose/4, 1), 1000)
+		if _, err := ctx.Schedule(time.Duration(every)*time.Millisecond, WallClockTime, p.wallClockClose); err != nil {
+			return fmt.Errorf("streams: suppress %q: schedule wall-clock close: %w", p.name, err)
+		}
+	}
+	return nil
+}
+
+// wallClockClose moves the suppression's stream time with the wall clock
+// once stream time has not advanced for wallClose, and emits what that
+// closes.
+func (p *suppressProc[K, V]) wallClockClose(now int64) error {
+	base := max(p.observed, p.restored)
+	idle := now - p.wallBase
+	if base < 0 || idle < p.wallClose {
+		return nil
+	}
+	p.extended = max(p.extended, base+idle)
+	return p.enforce()
 }
 
 func (p *suppressProc[K, V]) entryFrom(kb, vb []byte) (*bufEntry[K, V], error) {
@@ -351,7 +411,12 @@ func (p *suppressProc[K, V]) entryFrom(kb, vb []byte) (*bufEntry[K, V], error) {
 func (p *suppressProc[K, V]) Close() error { return nil }
 
 func (p *suppressProc[K, V]) Process(r Record[K, change[V]]) error {
-	p.observed = max(p.observed, r.Timestamp)
+	if r.Timestamp > p.observed {
+		p.observed = r.Timestamp
+		if p.wallClose > 0 {
+			p.wallBase = p.ctx.WallClockTime()
+		}
+	}
 	kb, err := p.keySerde.Serialize(r.Key)
 	if err != nil {
 		return fmt.Errorf("streams: suppress %q: serialize key: %w", p.name, err)
@@ -398,7 +463,7 @@ func (p *suppressProc[K, V]) overCapacity() bool {
 // stream time minus the duration, then, when the buffer is over capacity,
 // the oldest entries (or fails, with ShutDownWhenFull).
 func (p *suppressProc[K, V]) enforce() error {
-	expiry := p.observed - p.duration
+	expiry := max(p.observed, p.extended) - p.duration
 	for len(p.heap) > 0 && p.heap[0].time <= expiry {
 		if err := p.emit(); err != nil {
 			return err
