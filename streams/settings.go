@@ -19,9 +19,9 @@ import (
 // logs both in one line ("streams: properties with no effect") and keeps
 // them in Config.IgnoredProperties.
 
-// unimplementedProps are Kafka Streams settings accepted without effect,
+// noEffectProps are Kafka Streams settings accepted without effect,
 // with what Rivulet does instead.
-var unimplementedProps = map[string]string{
+var noEffectProps = map[string]string{
 	PropUpgradeFrom:              "no older Rivulet wire format exists to upgrade from",
 	PropTaskTimeoutMs:            "a task error fails its thread at once and goes to the uncaught-error handler (WithUncaughtErrorHandler)",
 	PropStateCleanupDelayMs:      "state directories of tasks this instance no longer owns are kept until the application id's state directory is removed",
@@ -57,7 +57,7 @@ func (p IgnoredProperty) String() string {
 
 // noteIgnored records a Kafka Streams setting accepted with no effect.
 func (c *Config) noteIgnored(key string) {
-	c.IgnoredProperties = append(c.IgnoredProperties, IgnoredProperty{Role: "streams", Key: key, Instead: unimplementedProps[key]})
+	c.IgnoredProperties = append(c.IgnoredProperties, IgnoredProperty{Role: "streams", Key: key, Instead: noEffectProps[key]})
 }
 
 // WithBadgerConfigSetter tunes the Badger options of each persistent store
