@@ -26,32 +26,8 @@ import (
 // it waits for the fsync: commits of one group (the members of a consumer
 // group, the threads of a stream app) share fsyncs instead of taking turns.
 func (c *Coordinator) CommitOffsets(ctx context.Context, req CommitRequest) []TopicErrors {
-	res := make([]TopicErrors, len(req.Topics))
-	pending := 0
-	for i, t := range req.Topics {
-		res[i] = TopicErrors{Topic: t.Topic, Partitions: make([]PartitionError, len(t.Partitions))}
-		for j, p := range t.Partitions {
-			res[i].Partitions[j].Partition = p.Partition
-			switch {
-			case c.cfg.PartitionExists != nil && !c.cfg.PartitionExists(t.Topic, p.Partition):
-				res[i].Partitions[j].ErrorCode = kerr.UnknownTopicOrPartition.Code
-			case len(p.Metadata) > c.cfg.OffsetMetadataMaxBytes:
-				res[i].Partitions[j].ErrorCode = kerr.OffsetMetadataTooLarge.Code
-			default:
-				res[i].Partitions[j].ErrorCode = -1 // to do
-				pending++
-			}
-		}
-	}
-	setPending := func(code int16) {
-		for i := range res {
-			for j := range res[i].Partitions {
-				if res[i].Partitions[j].ErrorCode == -1 {
-					res[i].Partitions[j].ErrorCode = code
-				}
-			}
-		}
-	}
+	res, pending := c.checkCommitPartitions(req.Topics)
+	setPending := func(code int16) { setPendingCodes(res, code) }
 	if pending == 0 {
 		return res
 	}
@@ -484,4 +460,40 @@ func (g *group) offsetCount() int {
 		n += len(ps)
 	}
 	return n
+}
+
+// checkCommitPartitions answers the per-partition checks of an offset commit
+// (a partition that does not exist, metadata over offset.metadata.max.bytes)
+// and marks the partitions that passed with -1, to be set by setPendingCodes
+// once the commit is decided; pending counts them.
+func (c *Coordinator) checkCommitPartitions(topics []CommitTopic) (res []TopicErrors, pending int) {
+	res = make([]TopicErrors, len(topics))
+	for i, t := range topics {
+		res[i] = TopicErrors{Topic: t.Topic, Partitions: make([]PartitionError, len(t.Partitions))}
+		for j, p := range t.Partitions {
+			res[i].Partitions[j].Partition = p.Partition
+			switch {
+			case c.cfg.PartitionExists != nil && !c.cfg.PartitionExists(t.Topic, p.Partition):
+				res[i].Partitions[j].ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case len(p.Metadata) > c.cfg.OffsetMetadataMaxBytes:
+				res[i].Partitions[j].ErrorCode = kerr.OffsetMetadataTooLarge.Code
+			default:
+				res[i].Partitions[j].ErrorCode = -1
+				pending++
+			}
+		}
+	}
+	return res, pending
+}
+
+// setPendingCodes gives every partition checkCommitPartitions marked -1 the
+// commit's outcome.
+func setPendingCodes(res []TopicErrors, code int16) {
+	for i := range res {
+		for j := range res[i].Partitions {
+			if res[i].Partitions[j].ErrorCode == -1 {
+				res[i].Partitions[j].ErrorCode = code
+			}
+		}
+	}
 }

@@ -92,32 +92,8 @@ type TxnCommitRequest struct {
 // caller (the broker) has checked the producer against the transaction
 // coordinator.
 func (c *Coordinator) TxnCommitOffsets(ctx context.Context, req TxnCommitRequest) []TopicErrors {
-	res := make([]TopicErrors, len(req.Topics))
-	pending := 0
-	for i, t := range req.Topics {
-		res[i] = TopicErrors{Topic: t.Topic, Partitions: make([]PartitionError, len(t.Partitions))}
-		for j, p := range t.Partitions {
-			res[i].Partitions[j].Partition = p.Partition
-			switch {
-			case c.cfg.PartitionExists != nil && !c.cfg.PartitionExists(t.Topic, p.Partition):
-				res[i].Partitions[j].ErrorCode = kerr.UnknownTopicOrPartition.Code
-			case len(p.Metadata) > c.cfg.OffsetMetadataMaxBytes:
-				res[i].Partitions[j].ErrorCode = kerr.OffsetMetadataTooLarge.Code
-			default:
-				res[i].Partitions[j].ErrorCode = -1
-				pending++
-			}
-		}
-	}
-	setPending := func(code int16) {
-		for i := range res {
-			for j := range res[i].Partitions {
-				if res[i].Partitions[j].ErrorCode == -1 {
-					res[i].Partitions[j].ErrorCode = code
-				}
-			}
-		}
-	}
+	res, pending := c.checkCommitPartitions(req.Topics)
+	setPending := func(code int16) { setPendingCodes(res, code) }
 	if pending == 0 {
 		return res
 	}
