@@ -263,7 +263,8 @@ func newTxnWriter(t *testing.T, dir string, cfg Config) *txnWriter {
 }
 
 // reopen closes the log and opens it again, after a clean shutdown or, with
-// crash set, as after a crash (every segment replayed, indexes rebuilt).
+// crash set, as after a crash (segments below the recovery point trusted,
+// the rest replayed and their indexes rebuilt).
 func (w *txnWriter) reopen(crash bool) {
 	w.t.Helper()
 	dir := w.l.dir
@@ -469,13 +470,6 @@ func TestCompactionKeepsMarkersOfProducersLastBatchAndOpenTransactions(t *testin
 // no batch left, and that a reopened log (clean and after a crash) reads
 // the same. Replay a failure with -txnclean.seed=N.
 func TestCompactionTransactionsDifferential(t *testing.T) {
-	// KNOWN BUG, open: after compaction that removes transaction markers, a crash
-	// reopen can make records of aborted transactions visible to read_committed
-	// (for example -txnclean.seed=1796537739027583848). This differential shows it
-	// with most seeds; it runs only when asked, until the bug is fixed.
-	if os.Getenv("RIVULET_TXNCLEAN_DIFFERENTIAL") == "" && *txnCleanSeed == 0 {
-		t.Skip("known bug: read_committed after compaction and a crash reopen can show aborted records; set RIVULET_TXNCLEAN_DIFFERENTIAL=1 to run")
-	}
 	seed := *txnCleanSeed
 	if seed == 0 {
 		seed = time.Now().UnixNano()

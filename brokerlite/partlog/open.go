@@ -166,6 +166,11 @@ func (l *Log) load() error {
 			if err := l.loadTrusted(segs[:k], sizes[:k]); err != nil {
 				return err
 			}
+			// The trusted segments' transaction indexes are as a clean
+			// start finds them; recover adds those of the rescanned ones.
+			if err := l.loadTxnIndexes(segs[:k]); err != nil {
+				return err
+			}
 			rest, err := l.recover(segs[k:], sizes[k:])
 			if err != nil {
 				return err
@@ -517,7 +522,9 @@ func (l *Log) recover(segs []*segment, sizes []int64) ([]*segment, error) {
 			break
 		}
 	}
-	var all []AbortedTxn
+	// The aborted transactions of the trusted segments below (loaded from
+	// their files before recover ran) come first.
+	all := append([]AbortedTxn(nil), l.aborted.snapshot()...)
 	for i, s := range segs {
 		if err := writeTxnIndexFile(s, segAborts[i]); err != nil {
 			return segs, err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -276,5 +277,40 @@ func TestIndexRebuildLogged(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "rebuilt a segment's indexes") {
 		t.Fatalf("no log line about the index rebuild:\n%s", logs.String())
+	}
+}
+
+// An aborted transaction in a segment below the recovery point stays aborted
+// after a crash: its records must not reach read_committed readers, whose
+// aborted list comes from the trusted segments' transaction indexes.
+func TestCrashKeepsAbortedTransactionsBelowRecoveryPoint(t *testing.T) {
+	w := newTxnWriter(t, t.TempDir(), txnCleanConfig())
+	w.data(-1, false, w.kv("a", "plain"))
+	w.data(7, true, w.kv("a", "aborted-1"), w.kv("b", "aborted-2"))
+	w.end(7, false)
+	w.data(7, true, w.kv("c", "committed"))
+	w.end(7, true)
+	w.roll()
+	w.data(8, true, w.kv("d", "aborted-later"))
+	w.end(8, false)
+	w.roll()
+	w.data(-1, false, w.kv("e", "tail"))
+	if err := w.l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	want := committedView(t, w.l)
+	aborted := w.l.AbortedTransactions(0, w.l.LogEndOffset())
+	if len(aborted) != 2 {
+		t.Fatalf("aborted transactions before the crash = %+v, want 2", aborted)
+	}
+	w.reopen(true)
+	if rp := w.l.recoveryPoint.Load(); rp <= aborted[1].LastOffset {
+		t.Fatalf("recovery point %d does not cover the aborted transactions %+v", rp, aborted)
+	}
+	if got := committedView(t, w.l); !reflect.DeepEqual(got, want) {
+		t.Fatalf("read_committed after a crash:\n got %+v\nwant %+v", got, want)
+	}
+	if got := w.l.AbortedTransactions(0, w.l.LogEndOffset()); !reflect.DeepEqual(got, aborted) {
+		t.Fatalf("aborted transactions after a crash = %+v, want %+v", got, aborted)
 	}
 }
