@@ -13,9 +13,9 @@
 //   - A line whose first non-blank character is '#' or '!' is a comment, to its end; a
 //     comment never continues onto the next line.
 //   - A line ending in an odd number of backslashes continues on the next physical line: the
-//     last backslash is dropped, and so is the leading whitespace of the next line. An even
-//     number does not continue the line (each "\\" pair is one backslash). At the end of
-//     the input, an odd last backslash is dropped.
+//     last backslash is dropped, and so are the spaces, tabs and form feeds that start the
+//     next line. An even number does not continue the line (each "\\" pair is one
+//     backslash). At the end of the input, an odd last backslash is dropped.
 //   - The key runs to the first unescaped '=', ':', space, tab or form feed. The value starts
 //     after any whitespace that follows, and, if the key ended at whitespace, after at most one
 //     '=' or ':' and whitespace again. So "key value:x" is key "key", value "value:x"; "a = = b"
