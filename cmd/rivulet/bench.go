@@ -1,290 +1,188 @@
 package main
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
-	"slices"
-	"strings"
-	"time"
+	"syscall"
 
 	"github.com/spf13/cobra"
-
-	"github.com/rivulet-io/rivulet/benchmarks/harness"
 )
 
 func init() { rootCmd.AddCommand(newBenchCmd()) }
 
-type benchOptions struct {
-	cfg       harness.Config
-	systems   []string
-	cases     []string
-	records   int64
-	full      bool
-	acks      string
-	threads   int
-	parts     int32
-	plot      string
-	results   string
-	noResults bool
-	verbose   bool
-	cpuProf   string
-}
-
-// Sizes of `rivulet bench streams --full`: 10M records, 5M distinct keys.
+// The harness is a main package of its own (benchmarks/bench), so that its peers (goka,
+// sarama, kfake) are compiled only for benchmarks and never into this binary.
 const (
-	fullStreamsRecords  = 10_000_000
-	fullStreamsDistinct = 5_000_000
+	benchPackage = "./benchmarks/bench"
+	modulePath   = "github.com/rivulet-io/rivulet"
+	// sourceEnv names a clone of the repository for `rivulet bench` run outside one.
+	sourceEnv = "RIVULET_SOURCE"
 )
 
 func newBenchCmd() *cobra.Command {
-	var o benchOptions
-	cmd := &cobra.Command{
-		Use:   "bench [broker] [wordcount] [latency] [streams]",
+	return &cobra.Command{
+		Use:   "bench [broker] [wordcount] [latency] [streams] [flags]",
 		Short: "Measure Rivulet side by side with kfake, goka and hand-written franz-go programs, and report the ratios",
-		Long: `bench runs the benchmark harness (package benchmarks/harness). Each suite starts its
-own brokers in a temporary directory and measures Rivulet's side and a peer in the same
-run, on the same data:
+		Long: `bench runs the benchmark harness: brokerlite against kfake, Rivulet's word count and
+latency against goka, and Kafka Streams' SimpleBenchmark cases against hand-written
+franz-go programs and goka, each pair in the same run on the same data.
 
-  broker     franz-go producing --records records of --value-size bytes to brokerlite (on
-             disk) and to franz-go's in-memory kfake, with acks=1 and acks=-1 idempotent,
-             then consuming them back; rounds alternate between the two brokers.
-  wordcount  the word count of examples/wordcount against an equivalent goka v1.1.14
-             program (split processor, counting processor with a group table), on one
-             brokerlite, the same seeded Zipf-skewed text of --words words, the same
-             partitions, at-least-once; words/s from each app's start to the last correct
-             count read from its output.
-  latency    a map-only pipeline fed at --rate records/s for --duration, Rivulet and
-             goka: p50, p99 and p999 from produce to output consumed; with --sweep,
-             the same at input rates from 1,000 records/s up to saturation.
-  streams    the cases of Kafka Streams' SimpleBenchmark (consume, consumeproduce,
-             streamprocess, streamprocesswithsink, streamprocesswithstatestore,
-             streamprocesswithwindowstore, streamcount, streamcountwindowed,
-             streamstreamjoin, streamtablejoin, tabletablejoin) and a many-keys count
-             (streamcountdistinct, --distinct-keys), on --records records with 100-byte
-             values and keys Zipf-distributed over 10,000 keys: Rivulet's streams DSL,
-             a hand-written franz-go program (Go maps: the practical bound) and goka
-             where it can do the same work; each run's output is checked against the
-             output computed from the input. --cases selects cases, --full runs the
-             10M-record size.
+The harness and its peers (goka, sarama, kfake) are not part of this binary. rivulet bench
+must run in a clone of the Rivulet repository (or with ` + sourceEnv + ` set to one): it
+builds the main package benchmarks/bench there with the go tool, into the user cache
+directory, and runs it with the same arguments in the current directory. The first build
+compiles the peers (a minute or more on two cores); later runs reuse it. In the clone,
+go run ./benchmarks/bench [suites] [flags] does the same without this binary.
 
-With no suite named, all four run. A progress bar on stderr follows each phase. The
-table of results and ratios goes to stdout; --results FILE also writes it into that
-Markdown file (the "Word count and latency", "Latency against input rate" and "Streams
-suite" sections, replaced in place; other sections are kept byte for byte). --plot draws throughput over time, the
-streams cases side by side and the latency curve to an SVG file.`,
-		Example: `  # everything at the default sizes (a few minutes on 2 cores)
+rivulet bench --help prints the harness's own help: the suites, every flag, and where
+results are written (stdout only, unless --results FILE).`,
+		Example: `  # the suites, their flags and examples
+  rivulet bench --help
+
+  # everything at the default sizes (a few minutes on 2 cores)
   rivulet bench --plot bench.svg
 
   # the word count at 10M words, 8 partitions
   rivulet bench wordcount --words 10000000 --partitions 8
 
-  # the streams suite, recorded in the repository's results
-  rivulet bench streams --results benchmarks/RESULTS.md --plot benchmarks/streams.svg
-
-  # two cases at the full size
-  rivulet bench streams --full --cases streamcount,streamcountdistinct
-
-  # latency against input rate, Rivulet and goka
-  rivulet bench latency --sweep --plot latency.svg
-
-  # a quick look
-  rivulet bench --records 100000 --words 200000 --duration 3s`,
+  # from outside the clone
+  RIVULET_SOURCE=~/src/rivulet rivulet bench streams --cases streamcount`,
+		// Every argument, --help included, is the harness's.
+		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, a := range args {
-				if !slices.Contains(harness.AllSuites, a) {
-					return usageErrorf(cmd, "unknown suite %q: use %s", a, strings.Join(harness.AllSuites, ", "))
-				}
-			}
-			o.cfg.Suites = args
-			if err := o.finish(cmd); err != nil {
-				return err
-			}
-			return runBench(cmd, o)
+			return runBenchHarness(cmd, args)
 		},
 	}
-	f := cmd.Flags()
-	f.Int64Var(&o.records, "records", 0, "broker: records per produce case and broker (default 500000); streams: records of the input (default 1000000)")
-	f.IntVar(&o.cfg.Broker.ValueSize, "value-size", 100, "broker: bytes per record value")
-	f.Int64Var(&o.cfg.WordCount.Corpus.Words, "words", 3_000_000, "wordcount: words in the input text")
-	f.IntVar(&o.cfg.WordCount.Corpus.Vocabulary, "vocabulary", 50_000, "wordcount: distinct words in the text")
-	f.Float64Var(&o.cfg.WordCount.Corpus.ZipfS, "zipf", 1.1, "wordcount and streams: Zipf exponent of word and key frequencies (> 1; higher is more skewed)")
-	f.Uint64Var(&o.cfg.WordCount.Corpus.Seed, "seed", 1, "wordcount and streams: seed of the input")
-	f.DurationVar(&o.cfg.WordCount.CommitInterval, "commit-interval", time.Second, "Rivulet's commit.interval.ms (goka commits every 1s) in wordcount (default 1s) and streams (default 100ms, also the franz-go programs')")
-	f.Int64Var(&o.cfg.Streams.DistinctKeys, "distinct-keys", 500_000, "streams: distinct keys of the many-keys count (streamcountdistinct)")
-	f.StringSliceVar(&o.cases, "cases", nil, "streams: cases to run (default all: "+strings.Join(harness.AllStreamsCases, ",")+")")
-	f.BoolVar(&o.full, "full", false, fmt.Sprintf("streams: the full size, %d records and %d distinct keys (overrides --records and --distinct-keys)", fullStreamsRecords, fullStreamsDistinct))
-	f.BoolVar(&o.cfg.Latency.Sweep, "sweep", false, "latency: measure at input rates from 1,000 records/s up to saturation (the latency-versus-rate curve)")
-	f.DurationVar(&o.cfg.WordCount.Timeout, "timeout", 10*time.Minute, "wordcount and streams: give up on a system (a streams case) after this long")
-	f.IntVar(&o.cfg.Latency.Rate, "rate", 2000, "latency: input records per second")
-	f.DurationVar(&o.cfg.Latency.Duration, "duration", 10*time.Second, "latency: how long the measured input lasts")
-	f.Int32Var(&o.parts, "partitions", 4, "partitions of every topic in every suite")
-	f.IntVar(&o.threads, "threads", 0, "Rivulet's num.stream.threads (default: the number of CPUs)")
-	f.StringVar(&o.acks, "acks", "1", "wordcount and latency: acks of every producer of both systems, 1 or all")
-	f.StringSliceVar(&o.systems, "systems", nil, "which systems to run: rivulet, goka (wordcount, latency, streams) and franz-go (streams) (default all of a suite's)")
-	f.StringVar(&o.plot, "plot", "", "draw the curves and bars to this .svg file")
-	f.StringVar(&o.results, "results", "", "also write the figures into this Markdown file (its benchmark sections are replaced, others kept); by default they go to stdout only")
-	f.BoolVar(&o.noResults, "no-results", false, "do not write a results file (the default; kept for old scripts)")
-	_ = f.MarkDeprecated("no-results", "results are written only with --results FILE")
-	f.StringVar(&o.cfg.Dir, "dir", "", "keep the brokers' logs and state here (default: a temporary directory, removed at exit)")
-	f.BoolVar(&o.verbose, "verbose", false, "show the brokers' and apps' logs on stderr")
-	f.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (brokers and apps share the process) to this file, for go tool pprof")
-	return cmd
 }
 
-// finish checks the flags and copies the shared ones into every suite.
-func (o *benchOptions) finish(cmd *cobra.Command) error {
-	if o.plot != "" && !strings.HasSuffix(strings.ToLower(o.plot), ".svg") {
-		return usageErrorf(cmd, "--plot %q: use a .svg file name", o.plot)
-	}
-	if o.acks == "-1" {
-		o.acks = "all"
-	}
-	if o.acks != "1" && o.acks != "all" {
-		return usageErrorf(cmd, "--acks %q: use 1 or all", o.acks)
-	}
-	if o.records < 0 || (o.records > 0 && o.records < 4) || o.cfg.Streams.DistinctKeys < 1 {
-		return usageErrorf(cmd, "sizes must be positive (--records at least 4, --zipf above 1)")
-	}
-	o.cfg.Broker.Records, o.cfg.Streams.Records = o.records, o.records
-	if o.full {
-		o.cfg.Streams.Records, o.cfg.Streams.DistinctKeys = fullStreamsRecords, fullStreamsDistinct
-	}
-	if o.parts < 1 || o.threads < 0 || o.cfg.Broker.ValueSize < 1 || o.cfg.WordCount.Corpus.Words < 1 ||
-		o.cfg.WordCount.Corpus.Vocabulary < 1 || !(o.cfg.WordCount.Corpus.ZipfS > 1) || o.cfg.Latency.Rate < 1 ||
-		o.cfg.Latency.Duration <= 0 || o.cfg.WordCount.CommitInterval <= 0 || o.cfg.WordCount.Timeout <= 0 {
-		return usageErrorf(cmd, "sizes must be positive (--records at least 4, --zipf above 1)")
-	}
-	var pairSystems []string // the systems of wordcount and latency
-	for _, s := range o.systems {
-		switch s {
-		case harness.SystemRivulet, harness.SystemGoka:
-			pairSystems = append(pairSystems, s)
-		case harness.SystemFranz:
-		default:
-			return usageErrorf(cmd, "--systems: unknown system %q (use %s, %s, %s)", s, harness.SystemRivulet, harness.SystemFranz, harness.SystemGoka)
-		}
-	}
-	if len(o.systems) > 0 && len(pairSystems) == 0 {
-		pairSystems = []string{harness.SystemRivulet} // franz-go alone: wordcount and latency run Rivulet only
-	}
-	for _, c := range o.cases {
-		if !slices.Contains(harness.AllStreamsCases, c) {
-			return usageErrorf(cmd, "--cases: unknown case %q (use %s)", c, strings.Join(harness.AllStreamsCases, ", "))
-		}
-	}
-	o.cfg.Broker.Partitions, o.cfg.WordCount.Partitions, o.cfg.Latency.Partitions, o.cfg.Streams.Partitions = o.parts, o.parts, o.parts, o.parts
-	o.cfg.WordCount.Threads, o.cfg.Latency.Threads, o.cfg.Streams.Threads = o.threads, o.threads, o.threads
-	o.cfg.WordCount.Acks, o.cfg.Latency.Acks = o.acks, o.acks
-	o.cfg.WordCount.Systems, o.cfg.Latency.Systems, o.cfg.Streams.Systems = pairSystems, pairSystems, o.systems
-	o.cfg.Streams.Cases = o.cases
-	o.cfg.Streams.ZipfS, o.cfg.Streams.Seed = o.cfg.WordCount.Corpus.ZipfS, o.cfg.WordCount.Corpus.Seed
-	o.cfg.Streams.Timeout = o.cfg.WordCount.Timeout
-	if cmd.Flags().Changed("commit-interval") {
-		o.cfg.Streams.CommitInterval = o.cfg.WordCount.CommitInterval
-	}
-	if o.verbose {
-		o.cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-	return nil
-}
-
-func runBench(cmd *cobra.Command, o benchOptions) error {
-	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	results := o.results
-	if results != "" {
-		if _, err := os.Stat(results); err != nil {
-			return usageErrorf(cmd, "--results: %v (the file must exist: its other sections are kept)", err)
-		}
-	}
-	ctx, stop := signalContext()
-	defer stop()
-	progress := harness.NewProgress(stderr, isTerminal(stderr))
-	m := harness.DetectMachine()
-	fmt.Fprintf(stderr, "rivulet bench on %d CPU(s), %s\n", m.NumCPU, m.CPUModel)
-	if o.cpuProf != "" {
-		f, err := os.Create(o.cpuProf)
-		if err != nil {
-			return usageErrorf(cmd, "--cpuprofile: %v", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return failuref("bench: %v", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	res, err := harness.Run(ctx, o.cfg, progress)
+// runBenchHarness builds benchmarks/bench from the source tree and runs it with args,
+// passing its output, exit code and signals through.
+func runBenchHarness(cmd *cobra.Command, args []string) error {
+	root, err := findSourceTree()
 	if err != nil {
-		if ctx.Err() != nil {
-			return failuref("bench: interrupted")
-		}
 		return failuref("bench: %v", err)
 	}
-	fmt.Fprintln(stdout)
-	harness.PrintTable(stdout, res.Rows())
-	printBenchDetails(stdout, res)
-	if res.Streams != nil {
-		fmt.Fprintln(stdout, "\nstreams cases (records/s of input, MB/s of input keys and values):")
-		harness.PrintStreams(stdout, res.Streams)
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		return failuref("bench: the harness is built with the go tool, which is not on PATH: %v", err)
 	}
-	if results != "" {
-		command := "rivulet " + strings.Join(os.Args[1:], " ")
-		plot := ""
-		if o.plot != "" {
-			// A link relative to the results file, when the plot sits beside it.
-			if rel, err := filepath.Rel(filepath.Dir(results), o.plot); err == nil && !strings.HasPrefix(rel, "..") {
-				plot = filepath.ToSlash(rel)
-			} else {
-				plot = o.plot
+	bin, err := benchBinaryPath(root)
+	if err != nil {
+		return failuref("bench: %v", err)
+	}
+	stderr := cmd.ErrOrStderr()
+	fmt.Fprintf(stderr, "rivulet bench: building the harness (go build %s in %s; the first build compiles goka, sarama and kfake)\n", benchPackage, root)
+	build := exec.Command(goTool, "build", "-o", bin, benchPackage)
+	build.Dir = root
+	build.Stdout, build.Stderr = stderr, stderr
+	if err := build.Run(); err != nil {
+		return failuref("bench: building %s in %s: %v", benchPackage, root, err)
+	}
+
+	harness := exec.Command(bin, args...)
+	harness.Stdin, harness.Stdout, harness.Stderr = cmd.InOrStdin(), cmd.OutOrStdout(), stderr
+	// Ctrl-C reaches the harness from the terminal as well; a signal sent to this process
+	// alone is passed on, so the harness stops its brokers and apps either way.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	if err := harness.Start(); err != nil {
+		return failuref("bench: starting the harness: %v", err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				_ = harness.Process.Signal(s)
+			case <-done:
+				return
 			}
 		}
-		for _, sec := range res.Sections(command, plot) {
-			if err := harness.UpdateResults(results, sec.Heading, sec.Body); err != nil {
-				return failuref("bench: %v", err)
-			}
-			fmt.Fprintf(stdout, "\nrecorded in %s (section %q)\n", results, strings.TrimPrefix(sec.Heading, "## "))
+	}()
+	err = harness.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code := ee.ExitCode()
+		if code <= 0 {
+			code = exitFailure // ended by a signal
 		}
+		return &exitError{code: code, err: errReported}
 	}
-	if o.plot != "" {
-		if err := harness.Plot(o.plot, res.Series(), res.BarCharts()...); err != nil {
-			return failuref("bench: %v", err)
-		}
-		fmt.Fprintf(stdout, "plotted to %s\n", o.plot)
+	if err != nil {
+		return failuref("bench: running the harness: %v", err)
 	}
 	return nil
 }
 
-func printBenchDetails(w io.Writer, res *harness.Result) {
-	if res.WordCount != nil && len(res.WordCount.Runs) > 0 {
-		fmt.Fprintln(w, "\nword count runs:")
-		for _, r := range res.WordCount.Runs {
-			fmt.Fprintf(w, "  %-8s %s words in %s = %s words/s (first count after %s, %d count updates)\n", r.System,
-				harness.Human(float64(r.Words)), r.Elapsed.Round(10*time.Millisecond), harness.Human(r.WordsPerSecond()),
-				r.FirstOutput.Round(10*time.Millisecond), r.OutputRecords)
-			if r.Warning != "" {
-				fmt.Fprintf(w, "           warning: %s\n", strings.ReplaceAll(strings.TrimSpace(r.Warning), "\n", " "))
-			}
+// errReported is the error of a command that has already told the user what went wrong:
+// run exits with its code and prints nothing more.
+var errReported = errors.New("reported")
+
+// findSourceTree returns the root of the Rivulet repository: $RIVULET_SOURCE if set, else
+// the nearest directory at or above the current one whose go.mod is Rivulet's module.
+func findSourceTree() (string, error) {
+	if dir := os.Getenv(sourceEnv); dir != "" {
+		if !isRivuletRoot(dir) {
+			return "", fmt.Errorf("%s=%s is not a clone of the Rivulet repository (no go.mod of module %s with %s)", sourceEnv, dir, modulePath, benchPackage)
+		}
+		return filepath.Abs(dir)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; {
+		if isRivuletRoot(dir) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("the harness is built from Rivulet's source, and %s is not inside a clone of the repository: run rivulet bench in the clone, or set %s to it", wd, sourceEnv)
+		}
+		dir = parent
+	}
+}
+
+// isRivuletRoot reports whether dir holds Rivulet's go.mod and the harness package.
+func isRivuletRoot(dir string) bool {
+	mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return false
+	}
+	found := false
+	for _, line := range bytes.Split(mod, []byte("\n")) {
+		if f := bytes.Fields(line); len(f) == 2 && string(f[0]) == "module" {
+			found = string(bytes.Trim(f[1], `"`)) == modulePath
+			break
 		}
 	}
-	if res.Latency != nil && len(res.Latency.Runs) > 0 {
-		fmt.Fprintln(w, "\nlatency runs:")
-		for _, r := range res.Latency.Runs {
-			fmt.Fprintf(w, "  %-8s %d records: p50 %s, p99 %s, p999 %s, max %s\n", r.System, r.Records,
-				r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.P999.Round(10*time.Microsecond), r.Max.Round(10*time.Microsecond))
-			for _, p := range r.Curve.Points {
-				sat := ""
-				if p.Saturated {
-					sat = " (saturated)"
-				}
-				fmt.Fprintf(w, "           at %s records/s (reached %s): p50 %s, p99 %s, p999 %s%s\n", harness.Human(float64(p.Rate)), harness.Human(p.Achieved),
-					p.P50.Round(10*time.Microsecond), p.P99.Round(10*time.Microsecond), p.P999.Round(10*time.Microsecond), sat)
-			}
-			if r.Warning != "" {
-				fmt.Fprintf(w, "           warning: %s\n", strings.ReplaceAll(strings.TrimSpace(r.Warning), "\n", " "))
-			}
-		}
+	if !found {
+		return false
 	}
+	fi, err := os.Stat(filepath.Join(dir, benchPackage))
+	return err == nil && fi.IsDir()
+}
+
+// benchBinaryPath is where the harness built from root is kept between runs, so that go
+// build, finding it up to date, does not link it again.
+func benchBinaryPath(root string) (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	sum := sha256.Sum256([]byte(root))
+	dir := filepath.Join(base, "rivulet", "bench-"+hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("a directory for the harness binary: %w", err)
+	}
+	return filepath.Join(dir, "rivulet-bench"), nil
 }
