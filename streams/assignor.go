@@ -14,7 +14,7 @@ import (
 
 // The task assignor is the piece that decides which group member runs which
 // task. It is a kgo.GroupBalancer, so it replaces franz-go's partition
-// balancers: the group leader turns topic-partitions into tasks, gives every
+// balancers: the leader turns topic-partitions into tasks, gives every
 // member whole tasks (all input partitions numbered p of a sub-topology go
 // to the member running task <sub>_p), and turns them back into
 // partitions. Replace it with WithBalancer (the streams-aware assignor of
@@ -61,7 +61,7 @@ const StreamsProtocol = "rivulet-streams"
 //	         (as Kafka Streams' AssignmentInfo partitionsByHost; tasks
 //	         rather than partitions, which the topology derives)
 //
-// The group leader answers in the lowest version its members sent, so a rolling
+// The leader answers in the lowest version its members sent, so a rolling
 // upgrade from version 1 keeps working (without standbys and host
 // metadata until every member speaks version 2).
 const (
@@ -80,7 +80,7 @@ const (
 	OffsetSumRunning int64 = -2
 )
 
-// SubscriptionInfo is what a member tells the group leader in its JoinGroup
+// SubscriptionInfo is what a member tells the leader in its JoinGroup
 // metadata.
 type SubscriptionInfo struct {
 	// Version is the encoding version read (0 when building one to send:
@@ -563,7 +563,7 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 		followup = planSize(plan) < before
 	}
 	hosts := hostsOf(clients, endpoints, result)
-	// KIP-441: the group leader (itself, as Kafka Streams does; the first member
+	// KIP-441: the leader (itself, as Kafka Streams does; the first member
 	// when it is not known) asks for the probing rebalance.
 	prober := ""
 	if len(result.Moves) > 0 && len(memberIDs) > 0 {

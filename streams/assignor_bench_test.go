@@ -150,9 +150,9 @@ func waitOwned(b *testing.B, cond func() bool) {
 	}
 }
 
-// BenchmarkPlanAssignment measures the group leader's computation alone for 100
+// BenchmarkPlanAssignment measures the leader's computation alone for 100
 // instances of 2 threads and 1000 tasks (half stateful, one standby each),
-// against AssignTasks (the plain sticky spread) on the same
+// against AssignTasks (the plain sticky spread of issue 6) on the same
 // members as the baseline.
 //
 //	go test ./streams/ -run '^$' -bench BenchmarkPlanAssignment
