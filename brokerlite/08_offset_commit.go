@@ -8,7 +8,7 @@ package brokerlite
 // a commit with generation -1 to an empty or unknown group is a standalone commit (v0
 // commits are always standalone, as Kafka treats them). v1 carries a commit timestamp per
 // partition; v2-v4 a retention time (the offsets then expire at their own time rather than
-// by the group rules of KIP-211); v6+ the leader epoch. Per partition, an unknown topic or
+// by the group rules of KIP-211); v6+ the partition's leader epoch. Per partition, an unknown topic or
 // partition gets UNKNOWN_TOPIC_OR_PARTITION and metadata above offset.metadata.max.bytes
 // OFFSET_METADATA_TOO_LARGE. v10 (topic ids) is not served.
 

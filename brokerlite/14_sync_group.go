@@ -2,7 +2,7 @@ package brokerlite
 
 // SyncGroup (key 14), versions 0-5.
 //
-// Followers wait until the leader's assignment is stored durably in __consumer_offsets,
+// Followers wait until the group leader's assignment is stored durably in __consumer_offsets,
 // then every member gets its own assignment. v3+ carry group.instance.id (FENCED_INSTANCE_ID
 // for an older incarnation); v5 checks the protocol type and name against the group's
 // (INCONSISTENT_GROUP_PROTOCOL) and echoes them.

@@ -60,8 +60,8 @@ func handleDeleteTopics(ctx context.Context, b *Broker, _ *ConnInfo, kreq kmsg.R
 		if err == nil {
 			st.Topic, st.TopicID = kmsg.StringPtr(t.name), t.id
 			err = b.topics.delete(t)
-			if err == nil && groupsHook.topicDeleted != nil {
-				groupsHook.topicDeleted(ctx, b, t.name)
+			if err == nil {
+				groupsTopicDeleted(ctx, b, t.name)
 			}
 		}
 		if err != nil {

@@ -1,7 +1,6 @@
 package brokerlite
 
-// Contract with the group coordinator's files (groups.go and the group API handlers, owned by
-// another engineer; kept stable):
+// How the API handlers and the coordinators plug into the broker:
 //
 //   - Handlers register themselves in one table from an init function:
 //
@@ -17,13 +16,13 @@ package brokerlite
 //     metadata, SyncGroup assignments, ...) alias the frame buffer in every request, so a
 //     handler that keeps one past its return must copy it.
 //
-//   - groups.go sets groupsHook.start, groupsHook.stop and groupsHook.topicDeleted from an
-//     init function. Start calls start(ctx, b) after the topics are loaded and before the
-//     listener accepts clients (an error aborts Start); Close calls stop(b) after the
-//     listener and every connection have stopped and before the logs are closed.
-//     DeleteTopics calls topicDeleted(ctx, b, name) after a topic is gone, before it
-//     answers, so that the coordinator drops the topic's committed offsets. The coordinator
-//     keeps its state in the b.groups field (type any, owned entirely by groups.go).
+//   - The group coordinator (package groupcoord, wired in by groups.go) is the typed field
+//     b.groups. Start starts it (startGroupCoordinator) after the topics are loaded and
+//     before the listener accepts clients (an error aborts Start); Close stops it
+//     (stopGroupCoordinator) after the listener and every connection have stopped and
+//     before the logs are closed. DeleteTopics calls groupsTopicDeleted after a topic is
+//     gone, before it answers, so that the coordinator drops the topic's committed offsets.
+//     Handlers reach it through b.coordinator().
 //
 //   - What the coordinator may call on the broker: b.appendInternal (durable append to an
 //     internal topic, returns after fsync), b.readPartition (all batches of a partition from
@@ -42,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rivulet-io/rivulet/brokerlite/groupcoord"
 	"github.com/rivulet-io/rivulet/brokerlite/txncoord"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -63,15 +63,6 @@ var handlers = map[int16]handlerEntry{}
 // registration of the same key is a programming error caught by TestHandlerTable.
 func registerHandler(key kmsg.Key, minVersion, maxVersion int16, fn handlerFunc) {
 	handlers[int16(key)] = handlerEntry{min: minVersion, max: maxVersion, fn: fn}
-}
-
-// groupsHook lets groups.go start and stop the group coordinator with the broker. Both
-// functions are optional; see the contract at the top of this file.
-var groupsHook struct {
-	start func(ctx context.Context, b *Broker) error
-	stop  func(b *Broker)
-	// topicDeleted runs after a topic was deleted, before DeleteTopics answers.
-	topicDeleted func(ctx context.Context, b *Broker, topic string)
 }
 
 // ConnInfo describes the client connection a request came in on.
@@ -153,8 +144,9 @@ type Broker struct {
 	listeners []*listener
 	auth      *brokerAuth
 
-	// groups is owned by groups.go (the group coordinator); nil until groupsHook.start.
-	groups any
+	// groups is the group coordinator (groups.go); nil before Start starts it and after
+	// Close stops it.
+	groups *groupcoord.Coordinator
 	// txn is the transaction coordinator (txn.go); nil until it starts.
 	txn *txncoord.Coordinator
 }
@@ -236,17 +228,13 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		return fail(err)
 	}
 
-	if groupsHook.start != nil {
-		if err := groupsHook.start(ctx, b); err != nil {
-			b.closeListeners()
-			return fail(fmt.Errorf("brokerlite: starting group coordinator: %w", err))
-		}
+	if err := startGroupCoordinator(ctx, b); err != nil {
+		b.closeListeners()
+		return fail(fmt.Errorf("brokerlite: starting group coordinator: %w", err))
 	}
 	if err := startTxnCoordinator(ctx, b); err != nil {
 		b.closeListeners()
-		if groupsHook.stop != nil {
-			groupsHook.stop(b)
-		}
+		stopGroupCoordinator(b)
 		return fail(err)
 	}
 
@@ -310,9 +298,7 @@ func (b *Broker) Close(ctx context.Context) error {
 			<-done
 		}
 		stopTxnCoordinator(b)
-		if groupsHook.stop != nil {
-			groupsHook.stop(b)
-		}
+		stopGroupCoordinator(b)
 		b.groups = nil
 		if err := b.logs.close(); err != nil {
 			errs = append(errs, err)

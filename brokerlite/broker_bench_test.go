@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Broker vs kfake (issue 3): franz-go producing 100-byte records to brokerlite (on disk)
+// Broker vs kfake: franz-go producing 100-byte records to brokerlite (on disk)
 // and to franz-go's in-memory kfake in the same run, then consuming them back.
 //
 //	go test ./brokerlite -run '^$' -bench 'BenchmarkBrokerVsKfake' -benchtime 400000x -count 3

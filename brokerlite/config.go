@@ -1,7 +1,6 @@
 package brokerlite
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/rivulet-io/rivulet/internal/properties"
 )
 
 // Config is what Start needs: the broker's properties, spelled as Kafka spells them in
@@ -475,61 +476,20 @@ func validCleanupPolicy(v string) error {
 	return nil
 }
 
-// ParseProperties reads a Java-style properties file (key=value or key: value per line,
-// # and ! comments, backslash line continuation) as Kafka's server.properties is written.
-// Later keys win over earlier ones.
+// ParseProperties reads a Java properties file as Kafka's server.properties is written, with
+// java.util.Properties' rules ("=", ":" or whitespace between key and value, # and ! comments,
+// backslash escapes and line continuations; see internal/properties). As Kafka does when it
+// parses a config value, leading and trailing whitespace of each value is dropped. Later keys
+// win over earlier ones.
 func ParseProperties(r io.Reader) (map[string]string, error) {
-	props := map[string]string{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	lineNo := 0
-	var pending strings.Builder
-	for sc.Scan() {
-		lineNo++
-		line := strings.TrimLeft(sc.Text(), " \t\f")
-		if pending.Len() == 0 && (line == "" || line[0] == '#' || line[0] == '!') {
-			continue
-		}
-		if strings.HasSuffix(line, "\\") && !strings.HasSuffix(line, "\\\\") {
-			pending.WriteString(line[:len(line)-1])
-			continue
-		}
-		pending.WriteString(line)
-		full := pending.String()
-		pending.Reset()
-		k, v, err := splitProperty(full)
-		if err != nil {
-			return nil, fmt.Errorf("brokerlite: properties line %d: %w", lineNo, err)
-		}
-		props[k] = v
+	props, err := properties.Load(r)
+	if err != nil {
+		return nil, fmt.Errorf("brokerlite: %w", err)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("brokerlite: reading properties: %w", err)
-	}
-	if pending.Len() > 0 {
-		k, v, err := splitProperty(pending.String())
-		if err != nil {
-			return nil, fmt.Errorf("brokerlite: properties line %d: %w", lineNo, err)
-		}
-		props[k] = v
+	for k, v := range props {
+		props[k] = strings.TrimSpace(v)
 	}
 	return props, nil
-}
-
-func splitProperty(line string) (string, string, error) {
-	i := strings.IndexAny(line, "=:")
-	if i < 0 {
-		// Java allows "key value"; Kafka files never use it, but accept it.
-		if j := strings.IndexAny(line, " \t"); j > 0 {
-			return line[:j], strings.TrimSpace(line[j:]), nil
-		}
-		return "", "", fmt.Errorf("%q has no '=': write key=value", line)
-	}
-	k := strings.TrimSpace(line[:i])
-	if k == "" {
-		return "", "", fmt.Errorf("%q has an empty key", line)
-	}
-	return k, strings.TrimSpace(line[i+1:]), nil
 }
 
 // LoadProperties reads a server.properties file.

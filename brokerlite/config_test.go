@@ -34,6 +34,30 @@ empty=
 	}
 }
 
+// TestParsePropertiesJavaSyntax checks that server.properties is read with Java's rules, as
+// the clients read their files, and that values are trimmed as Kafka trims config values.
+func TestParsePropertiesJavaSyntax(t *testing.T) {
+	props, err := ParseProperties(strings.NewReader(`advertised.listeners=PLAINTEXT\://h\:9092
+ssl.keystore.location caf\u00e9.jks:x
+log.dirs=/a\\\
+   /b
+num.partitions = 3  ` + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"advertised.listeners":  "PLAINTEXT://h:9092",
+		"ssl.keystore.location": "café.jks:x",
+		"log.dirs":              `/a\/b`,
+		"num.partitions":        "3",
+	}
+	for k, v := range want {
+		if props[k] != v {
+			t.Errorf("%s = %q, want %q", k, props[k], v)
+		}
+	}
+}
+
 func TestParseSettings(t *testing.T) {
 	s, unknown, err := ParseSettings(Config{Properties: map[string]string{
 		"node.id": "2", "log.dirs": "/x, /y", "log.retention.minutes": "5", "log.retention.hours": "99",

@@ -25,12 +25,6 @@ import (
 	"github.com/rivulet-io/rivulet/brokerlite/groupcoord"
 )
 
-func init() {
-	groupsHook.start = startGroupCoordinator
-	groupsHook.stop = stopGroupCoordinator
-	groupsHook.topicDeleted = groupsTopicDeleted
-}
-
 // groupsTopicDeleted removes every group's committed offsets for a deleted topic.
 func groupsTopicDeleted(ctx context.Context, b *Broker, topic string) {
 	if c := b.coordinator(); c != nil {
@@ -120,8 +114,7 @@ var errNoCoordinator = errors.New("brokerlite: group coordinator is not running"
 
 // coordinator returns the running group coordinator, or nil.
 func (b *Broker) coordinator() *groupcoord.Coordinator {
-	c, _ := b.groups.(*groupcoord.Coordinator)
-	return c
+	return b.groups
 }
 
 // clientHost is the client address as Kafka reports it in group descriptions ("/1.2.3.4").

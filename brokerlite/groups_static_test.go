@@ -44,7 +44,7 @@ func sameGeneration(t *testing.T, x, y *kgo.Client) int32 {
 
 // TestGroupStaticMemberRestart (KIP-345): a franz-go static member (group.instance.id)
 // closes without leaving and comes back with the same instance id; it takes its old place
-// without a rebalance, whether it was a follower or the leader (JoinGroup v9 tells a
+// without a rebalance, whether it was a follower or the group leader (JoinGroup v9 tells a
 // returning leader to skip the assignment, KIP-814), and the other member never loses its
 // partitions.
 func TestGroupStaticMemberRestart(t *testing.T) {
@@ -167,7 +167,7 @@ func TestGroupSurvivesBrokerRestart(t *testing.T) {
 	ct.Partitions = []kmsg.OffsetCommitRequestTopicPartition{kmsg.NewOffsetCommitRequestTopicPartition()}
 	commit.Topics = []kmsg.OffsetCommitRequestTopic{ct}
 	wantGroupCode(t, "commit after restart", rc.do(commit).(*kmsg.OffsetCommitResponse).Topics[0].Partitions[0].ErrorCode, nil)
-	// A follower-style rejoin with unchanged metadata would rebalance for the leader, so
+	// A follower-style rejoin with unchanged metadata would rebalance for the group leader, so
 	// ask for the assignment the Kafka way: SyncGroup in the Stable generation.
 	sync.GroupAssignment = nil
 	sr := rc.do(sync).(*kmsg.SyncGroupResponse)

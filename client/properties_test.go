@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/rivulet-io/rivulet/internal/properties"
 )
 
 func TestLoadProperties(t *testing.T) {
@@ -56,7 +58,7 @@ func TestLoadPropertiesErrors(t *testing.T) {
 			t.Errorf("%q: error %q does not name the line", in, err)
 		}
 	}
-	long := "k=" + strings.Repeat("x", maxPropertiesLine+10)
+	long := "k=" + strings.Repeat("x", properties.MaxLineBytes+10)
 	if _, err := LoadProperties(strings.NewReader(long)); err == nil || !strings.Contains(err.Error(), "longer than") {
 		t.Errorf("long line: got %v", err)
 	}

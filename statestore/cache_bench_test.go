@@ -2,7 +2,7 @@ package statestore_test
 
 // Benchmarks of the record cache on the access patterns of the runtime. They use only the
 // public API, so the same file runs against an older build of the package for a
-// before/after comparison (benchmarks/RESULTS.md, "State stores (issue 5)"):
+// before/after comparison (benchmarks/RESULTS.md, "State stores"):
 //
 //	go test -run '^$' -bench Cache -benchtime 2000000x ./statestore/
 

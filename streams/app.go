@@ -526,7 +526,7 @@ func (a *App) threadExited(t *streamThread, err error) {
 
 // signalShutdown asks every instance of the application to shut down: a
 // short-lived group member joins with the request in its subscription,
-// and the leader answers every member with a shutdown assignment.
+// and the group leader answers every member with a shutdown assignment.
 func (a *App) signalShutdown() {
 	a.shutdownRequested.Store(true)
 	a.mu.Lock()

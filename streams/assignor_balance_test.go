@@ -38,7 +38,7 @@ type testMember struct {
 	info []byte // subscription user data
 }
 
-// balance runs the leader's side for members and returns each member's
+// balance runs the group leader's side for members and returns each member's
 // partitions of "in" and decoded assignment info.
 func balance(t *testing.T, app *App, members []testMember) (map[string][]int32, map[string]AssignmentInfo) {
 	t.Helper()
@@ -87,7 +87,7 @@ func sub(process byte, endpoint string, prev []TaskID, sums ...TaskOffsetSum) []
 	return EncodeSubscriptionInfo(s)
 }
 
-// TestBalanceHostsAndStandbys runs the leader for two instances with
+// TestBalanceHostsAndStandbys runs the group leader for two instances with
 // application.server and num.standby.replicas=1: tasks spread two and two,
 // each member gets standbys of the other's tasks, and every member gets
 // the same host map.
@@ -162,7 +162,7 @@ func TestBalanceHostsAndStandbys(t *testing.T) {
 }
 
 // TestBalanceVersion1Member: while a member sends version 1 (an instance
-// not yet upgraded), the leader answers every member in version 1, which
+// not yet upgraded), the group leader answers every member in version 1, which
 // the old decoder reads.
 func TestBalanceVersion1Member(t *testing.T) {
 	app := balanceApp(t, Properties{"num.standby.replicas": "1"})

@@ -8,7 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Host metadata for interactive queries: the leader's assignment gives
+// Host metadata for interactive queries: the group leader's assignment gives
 // every member the map application.server -> active and standby tasks of
 // every instance (AssignmentInfo.Hosts), as Kafka Streams' AssignmentInfo
 // does with partitions by host. The App keeps the latest one and answers

@@ -12,11 +12,11 @@ import (
 )
 
 // What the assignor needs to know about task state: which tasks have
-// changelogged stores, how far the changelogs go (the leader asks the
+// changelogged stores, how far the changelogs go (the group leader asks the
 // brokers), and how far this instance's copies go (from checkpoint files,
 // standby tasks and running tasks).
 
-// endOffsetsTimeout bounds the leader's ListOffsets for task lags.
+// endOffsetsTimeout bounds the group leader's ListOffsets for task lags.
 const endOffsetsTimeout = 10 * time.Second
 
 // taskChangelogs returns the changelog partitions of each of tasks that has

@@ -117,7 +117,7 @@ func TestKillAndRestartLosesNothing(t *testing.T) {
 	// Dynamic membership runs on brokerlite only: kfake keeps a dynamic
 	// member that is killed while it waits in JoinGroup for good (it arms
 	// no session timer for a member waiting in a join, and its SyncGroup
-	// deadline is dropped once the leader syncs), so the partitions
+	// deadline is dropped once the group leader syncs), so the partitions
 	// assigned to the dead member are never processed again. brokerlite,
 	// as Kafka, starts every member's session timer when a join completes.
 	for _, br := range brokers(t) {

@@ -417,8 +417,8 @@ type partLead struct {
 	avg       float64
 }
 
-// inputLeads returns the leads of the task's input partitions whose log
-// start offset a fetch told. Under the thread's lock.
+// inputLeads returns, for each input partition of the task whose log
+// start offset a fetch told, its lead. Under the thread's lock.
 func (t *Task) inputLeads() []partLead {
 	var out []partLead
 	for _, q := range t.queues {

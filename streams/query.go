@@ -7,7 +7,7 @@ import (
 	"sort"
 )
 
-// Interactive queries (issue 8): read a store of a running application
+// Interactive queries: read a store of a running application
 // from any goroutine, as Kafka Streams' KafkaStreams.store(...) with a
 // QueryableStoreTypes.keyValueStore(). The view covers the store's
 // instances in this instance's active, running tasks; a key held by another

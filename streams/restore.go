@@ -11,7 +11,7 @@ import (
 	"github.com/rivulet-io/rivulet/statestore"
 )
 
-// Restore (issue 8): a task's logged stores are rebuilt from their
+// Restore: a task's logged stores are rebuilt from their
 // changelogs before the task processes, through statestore.Restorer (the
 // stores' bulk path: sorted runs and Badger tables built directly for an
 // empty store, a write batch otherwise). The stream thread reads the

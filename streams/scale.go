@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
-// Dynamic parallelism (issue 8): stream threads added and removed while the
+// Dynamic parallelism: stream threads added and removed while the
 // application runs, as Kafka Streams' KafkaStreams.addStreamThread and
 // removeStreamThread (KIP-663). Each thread is its own member of the
 // application's consumer group, so adding or removing one is a group

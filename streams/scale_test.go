@@ -235,7 +235,7 @@ func (f *scaleFeeder) finish(t *testing.T) (map[string]int64, int) {
 	return f.want, f.lines
 }
 
-// TestScaleOutAndKill is issue 8's "must show": word count with one
+// TestScaleOutAndKill scales word count out under load: it starts with one
 // instance; a second and a third instance join and one more thread is added
 // while input flows; one instance is killed with SIGKILL. In the end no
 // word is under-counted (at-least-once) and the tasks are spread evenly

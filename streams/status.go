@@ -9,7 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
-// Status (issue 8): which instance holds which active and standby tasks,
+// Status: which instance holds which active and standby tasks,
 // and how far behind each is. This instance answers for itself in detail
 // (threads, task states, lags); the other instances are known from the
 // host metadata of the latest assignment (tasks only: their lags live in

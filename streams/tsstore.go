@@ -68,7 +68,7 @@ type tsStore[K, V any] struct {
 	cache      *statestore.CacheNamespace
 	listener   func(Record[K, change[V]]) error
 	// sendOld is set when a processor downstream of the listener's node
-	// reads old values (perf_oldvalues.go): flushes then give each change
+	// reads old values (send_old_values.go): flushes then give each change
 	// its old value, read from the store when the cache does not know it.
 	// Without it, only deletes need the old value (a delete of an absent
 	// key is not forwarded), as in Kafka Streams' caching store.

@@ -89,7 +89,7 @@ func TestUpdateResults(t *testing.T) {
 	if want := head + "\n" + sec; string(got) != want {
 		t.Fatalf("after append:\n%q\nwant\n%q", got, want)
 	}
-	// Another engineer's section after ours must survive a rewrite.
+	// A section written by someone else after ours must survive a rewrite.
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("\n## broker\n\nbroker figures\n")
 	f.Close()

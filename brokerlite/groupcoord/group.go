@@ -235,7 +235,7 @@ func (g *group) supportsProtocols(protocolType string, protocols []Protocol, sel
 
 // selectProtocol picks the protocol of the next generation as Kafka does:
 // among the protocols every member supports, each member votes for its
-// most preferred one, and the most votes win. Ties go to the leader's
+// most preferred one, and the most votes win. Ties go to the group leader's
 // preference order, so the choice is deterministic.
 func (g *group) selectProtocol() string {
 	if len(g.order) == 0 {
@@ -314,7 +314,7 @@ func (g *group) isSubscribed(topic string) bool {
 	return g.subscribed == nil || g.subscribed[topic]
 }
 
-// memberList is what the leader gets in its JoinGroup response.
+// memberList is what the group leader gets in its JoinGroup response.
 func (g *group) memberList() []JoinMember {
 	out := make([]JoinMember, 0, len(g.order))
 	for _, m := range g.order {

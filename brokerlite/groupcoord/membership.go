@@ -131,7 +131,7 @@ func (g *group) join(req *JoinRequest, done func(JoinResult), r *replies) {
 		g.updateMemberAndRebalance(m, req, done, r)
 	case StateStable:
 		if m.id == g.leader || !m.matches(req.Protocols) {
-			// The leader rejoining may mean its metadata (topics,
+			// The group leader rejoining may mean its metadata (topics,
 			// partition counts) changed: rebalance.
 			g.updateMemberAndRebalance(m, req, done, r)
 			return
@@ -280,7 +280,7 @@ func (g *group) replaceStatic(m *member, req *JoinRequest, done func(JoinResult)
 			}
 		} else {
 			// Older clients would reassign if they saw they lead; give
-			// them the leader id they knew, so they just sync.
+			// them the group leader id they knew, so they just sync.
 			res.LeaderID = oldLeader
 		}
 		r.add(func() { done(res) })
@@ -430,7 +430,7 @@ func (g *group) completeJoin(r *replies) {
 	g.c.logger.Info("groupcoord: group joined", "group", g.id, "generation", g.generation, "protocol", g.protocol, "leader", g.leader, "members", len(g.members))
 }
 
-// electJoinedLeader makes sure the leader is a member that rejoined.
+// electJoinedLeader makes sure the group leader is a member that rejoined.
 func (g *group) electJoinedLeader() bool {
 	if l := g.members[g.leader]; l != nil && l.joinCB != nil {
 		return true
@@ -523,7 +523,7 @@ func (g *group) resetAssignments(code int16, r *replies) {
 }
 
 // SyncGroup handles a SyncGroup request. done is called exactly once: at
-// once, or when the leader's assignment is stored. The leader's call
+// once, or when the group leader's assignment is stored. The group leader's call
 // blocks while the group's metadata is appended to the log. done must not
 // block or call into the Coordinator.
 func (c *Coordinator) SyncGroup(req SyncRequest, done func(SyncResult)) {
@@ -588,7 +588,7 @@ func (g *group) sync(req *SyncRequest, done func(SyncResult), r *replies) {
 		}
 		v := g.metadataValue(func(x *member) []byte { return assign[x.id] })
 		if err := g.c.appendRecords(g.c.ctx, g.partition, []record{groupRecord(g.id, v)}); err != nil {
-			g.c.logger.Warn("groupcoord: storing the leader's assignment failed; rebalancing", "group", g.id, "generation", g.generation, "err", err)
+			g.c.logger.Warn("groupcoord: storing the group leader's assignment failed; rebalancing", "group", g.id, "generation", g.generation, "err", err)
 			g.resetAssignments(g.c.appendErrorCode(err), r)
 			g.prepareRebalance("storing the assignment failed", r)
 			g.tryCompleteJoin(r)

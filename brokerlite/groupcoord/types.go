@@ -11,7 +11,7 @@ type GroupState int8
 // The classic group states. A group starts Empty, moves to
 // PreparingRebalance when a member joins or leaves, to CompletingRebalance
 // once every member has rejoined (or the rebalance timeout passed), and to
-// Stable when the leader's assignment is stored. Dead is a deleted group.
+// Stable when the group leader's assignment is stored. Dead is a deleted group.
 const (
 	StateEmpty GroupState = iota
 	StatePreparingRebalance
@@ -75,7 +75,7 @@ type JoinRequest struct {
 	Reason string
 }
 
-// JoinMember is a member as the leader sees it in a JoinGroup response.
+// JoinMember is a member as the group leader sees it in a JoinGroup response.
 type JoinMember struct {
 	MemberID   string
 	InstanceID string
@@ -95,12 +95,12 @@ type JoinResult struct {
 	// SkipAssignment tells a v9+ static leader that rejoined to not
 	// assign: the group kept its assignment (KIP-814).
 	SkipAssignment bool
-	// Members is set for the leader only: every member and its metadata
+	// Members is set for the group leader only: every member and its metadata
 	// for the selected protocol, in join order.
 	Members []JoinMember
 }
 
-// MemberAssignment is the leader's assignment for one member in SyncGroup.
+// MemberAssignment is the group leader's assignment for one member in SyncGroup.
 type MemberAssignment struct {
 	MemberID   string
 	Assignment []byte
@@ -116,7 +116,7 @@ type SyncRequest struct {
 	// group's, else INCONSISTENT_GROUP_PROTOCOL.
 	ProtocolType *string
 	Protocol     *string
-	// Assignments is set by the leader only.
+	// Assignments is set by the group leader only.
 	Assignments []MemberAssignment
 }
 

@@ -1,17 +1,43 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
+
+var harnessBuild struct {
+	once sync.Once
+	err  error
+}
+
+// buildHarness compiles benchmarks/bench once per test process before the first `rivulet
+// bench`, so that compiling the peers (a minute or more with a cold build cache) does not
+// count against one command's cliTimeout; rivulet bench then finds everything compiled.
+func buildHarness(t *testing.T) {
+	t.Helper()
+	harnessBuild.once.Do(func() {
+		out, err := exec.Command("go", "build", "-o", os.DevNull, "github.com/rivulet-io/rivulet/benchmarks/bench").CombinedOutput()
+		if err != nil {
+			harnessBuild.err = errors.New("go build ./benchmarks/bench: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if harnessBuild.err != nil {
+		t.Fatal(harnessBuild.err)
+	}
+}
 
 // TestBenchSmall runs `rivulet bench` (the built binary) with the broker,
 // word count and latency suites at tiny sizes: it prints the table with
 // ratios, rewrites its section of a RESULTS.md copy (keeping the other
 // sections) and draws the plot.
 func TestBenchSmall(t *testing.T) {
+	buildHarness(t)
 	dir := t.TempDir()
 	results := filepath.Join(dir, "RESULTS.md")
 	const other = "# Benchmark results\n\n## client\n\nclient figures\n"
@@ -53,6 +79,7 @@ func TestBenchSmall(t *testing.T) {
 // every system, prints the per-case table to stdout only (no results file
 // is written unless asked), and with --results writes the streams section.
 func TestBenchStreamsSmall(t *testing.T) {
+	buildHarness(t)
 	dir := t.TempDir()
 	res := mustCLI(t, "", "bench", "streams", "--cases", "streamcount,streamtablejoin", "--records", "2000",
 		"--partitions", "2", "--threads", "1", "--commit-interval", "100ms", "--plot", filepath.Join(dir, "s.svg"))
@@ -84,6 +111,7 @@ func TestBenchStreamsSmall(t *testing.T) {
 }
 
 func TestBenchUsage(t *testing.T) {
+	buildHarness(t)
 	expectCLI(t, exitUsage, "unknown suite", "", "bench", "nosuch")
 	expectCLI(t, exitUsage, "--plot", "", "bench", "--plot", "x.png")
 	expectCLI(t, exitUsage, "--acks", "", "bench", "--acks", "2")
@@ -95,5 +123,35 @@ func TestBenchUsage(t *testing.T) {
 	res := mustCLI(t, "", "bench", "--help")
 	if !strings.Contains(res.stdout, "Examples:") || !strings.Contains(res.stdout, "rivulet bench wordcount --words 10000000") {
 		t.Errorf("help lacks examples:\n%s", res.stdout)
+	}
+}
+
+// TestBenchNeedsSourceTree runs `rivulet bench` outside a clone of the repository: it fails
+// with exit code 1 and says how to point it at one, and RIVULET_SOURCE must name a clone.
+func TestBenchNeedsSourceTree(t *testing.T) {
+	bin := cliBinary(t)
+	run := func(env ...string) (int, string) {
+		cmd := exec.Command(bin, "bench", "--help")
+		cmd.Dir = t.TempDir()
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, sourceEnv+"=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, env...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("rivulet bench outside the source tree: want a failure, got %v\n%s", err, stderr.String())
+		}
+		return ee.ExitCode(), stderr.String()
+	}
+	if code, stderr := run(); code != exitFailure || !strings.Contains(stderr, "not inside a clone") || !strings.Contains(stderr, sourceEnv) {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if code, stderr := run(sourceEnv + "=" + t.TempDir()); code != exitFailure || !strings.Contains(stderr, "is not a clone") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
 	}
 }

@@ -611,7 +611,7 @@ func printDemoSummary(out io.Writer, o demoOptions, f *demoFeeder, w *countWatch
 	fmt.Fprintf(out, "  throughput:   %.0f words/s from the first line fed to the last count%s\n", rate, note)
 	fmt.Fprintf(out, "  elapsed:      %s (%s with start-up and shutdown)\n", elapsed.Round(time.Millisecond), total.Round(time.Millisecond))
 	fmt.Fprintf(out, "  app:          %s, %d task(s)\n", state, len(tasks))
-	// Lags from App.Status (issue 8): input lag = end offset - next offset
+	// Lags from App.Status: input lag = end offset - next offset
 	// to process; changelog lag = what a restore still has to read.
 	lags := map[streams.TaskID]streams.TaskStatus{}
 	var standbys []streams.TaskStatus

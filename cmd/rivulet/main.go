@@ -1,5 +1,6 @@
 // Command rivulet is the one binary of the Rivulet project: a bundled Kafka-compatible broker,
-// Kafka-style tools (topics, produce, consume, groups), the benchmark harness and the demos.
+// Kafka-style tools (topics, produce, consume, groups), the demos, and `rivulet bench`, which
+// builds and runs the benchmark harness (benchmarks/bench) from the source tree.
 //
 // Each subcommand lives in its own file and registers itself with the root command from an
 // init function, so that commands can be added without touching this file.
@@ -59,8 +60,11 @@ func run(args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(os.Stderr, "rivulet:", err)
 	var ee *exitError
+	if errors.As(err, &ee) && errors.Is(ee.err, errReported) {
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "rivulet:", err)
 	if errors.As(err, &ee) {
 		return ee.code
 	}

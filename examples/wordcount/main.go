@@ -55,7 +55,7 @@ func main() {
 
 // hook lets an optional file of this program add flags and run beside the
 // app without editing main.go: it appends one to hooks from an init
-// function. The interactive-query endpoint (http.go, issue 8) is meant to
+// function. The interactive-query endpoint (http.go) is meant to
 // plug in here: its flag sets application.server, and it serves the
 // "counts" store of the running app.
 type hook struct {

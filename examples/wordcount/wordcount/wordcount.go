@@ -11,8 +11,8 @@ import (
 )
 
 // Default topic and store names, as in Kafka's WordCountDemo (whose topics are
-// streams-plaintext-input and streams-wordcount-output; Rivulet's issue names
-// them wordcount-input and wordcount-output).
+// streams-plaintext-input and streams-wordcount-output; Rivulet names them
+// wordcount-input and wordcount-output).
 const (
 	DefaultInputTopic  = "wordcount-input"
 	DefaultOutputTopic = "wordcount-output"
@@ -83,7 +83,7 @@ func Topology(opts Options) (*streams.Topology, error) {
 // Words lower-cases line and splits it on every rune that is not a letter
 // (unicode.IsLetter), dropping empty pieces: "Don't stop" gives
 // ["don", "t", "stop"]. Kafka's demo splits on \W+, which keeps digits and
-// '_' inside words; this splits on non-letters, as Rivulet's issue asks.
+// '_' inside words; this splits on non-letters, so digits and '_' separate words.
 // Invalid UTF-8 bytes are separators too.
 func Words(line string) []string {
 	var words []string

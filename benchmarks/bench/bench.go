@@ -16,8 +16,6 @@ import (
 	"github.com/rivulet-io/rivulet/benchmarks/harness"
 )
 
-func init() { rootCmd.AddCommand(newBenchCmd()) }
-
 type benchOptions struct {
 	cfg       harness.Config
 	systems   []string
@@ -32,6 +30,7 @@ type benchOptions struct {
 	noResults bool
 	verbose   bool
 	cpuProf   string
+	args      []string // the command line after "rivulet bench", for the results file
 }
 
 // Sizes of `rivulet bench streams --full`: 10M records, 5M distinct keys.
@@ -40,8 +39,10 @@ const (
 	fullStreamsDistinct = 5_000_000
 )
 
-func newBenchCmd() *cobra.Command {
-	var o benchOptions
+// newBenchCmd is `rivulet bench`; args is its command line after "bench", recorded in the
+// results file.
+func newBenchCmd(args []string) *cobra.Command {
+	o := benchOptions{args: args}
 	cmd := &cobra.Command{
 		Use:   "bench [broker] [wordcount] [latency] [streams]",
 		Short: "Measure Rivulet side by side with kfake, goka and hand-written franz-go programs, and report the ratios",
@@ -75,7 +76,14 @@ With no suite named, all four run. A progress bar on stderr follows each phase. 
 table of results and ratios goes to stdout; --results FILE also writes it into that
 Markdown file (the "Word count and latency", "Latency against input rate" and "Streams
 suite" sections, replaced in place; other sections are kept byte for byte). --plot draws throughput over time, the
-streams cases side by side and the latency curve to an SVG file.`,
+streams cases side by side and the latency curve to an SVG file.
+
+The harness and its peers (goka, sarama, kfake) are not part of the rivulet binary:
+rivulet bench, run in a clone of the Rivulet repository (or with RIVULET_SOURCE set to
+one), builds the main package benchmarks/bench there with the go tool and runs it with
+the same arguments. The first build compiles the peers (a minute or more on two cores);
+later ones reuse Go's build cache. In the clone, go run ./benchmarks/bench [suites]
+[flags] does the same without the rivulet binary.`,
 		Example: `  # everything at the default sizes (a few minutes on 2 cores)
   rivulet bench --plot bench.svg
 
@@ -231,7 +239,7 @@ func runBench(cmd *cobra.Command, o benchOptions) error {
 		harness.PrintStreams(stdout, res.Streams)
 	}
 	if results != "" {
-		command := "rivulet " + strings.Join(os.Args[1:], " ")
+		command := strings.Join(append([]string{"rivulet", "bench"}, o.args...), " ")
 		plot := ""
 		if o.plot != "" {
 			// A link relative to the results file, when the plot sits beside it.
