@@ -254,10 +254,7 @@ func txnCleanConfig() Config {
 
 func newTxnWriter(t *testing.T, dir string, cfg Config) *txnWriter {
 	clk := newClock()
-	l, err := Open(dir, cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, cfg, clk)
 	t.Cleanup(func() { _ = l.Close() })
 	return &txnWriter{t: t, l: l, clk: clk, seq: map[int64]int32{}}
 }
@@ -632,10 +629,7 @@ func TestRecoveryOfCleanedMarkers(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, segmentName(0, logSuffix)), seg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l, err := Open(dir, smallConfig(), testOpts(newClock()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, smallConfig(), newClock())
 	defer l.Close()
 	if l.LogEndOffset() != 4 || l.LastStableOffset() != 4 {
 		t.Fatalf("after recovery LEO %d, LSO %d; want 4, 4", l.LogEndOffset(), l.LastStableOffset())

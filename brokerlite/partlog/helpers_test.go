@@ -3,6 +3,7 @@ package partlog
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -185,4 +186,38 @@ func readAll(t testing.TB, l *Log, from int64) []record {
 		off = hs[len(hs)-1].lastOffset() + 1
 	}
 	return out
+}
+
+// openLog opens the log in dir with cfg and the test options of clk (nil: the real
+// clock), failing the test on error.
+func openLog(t testing.TB, dir string, cfg Config, clk *fakeClock) *Log {
+	t.Helper()
+	l, err := Open(dir, cfg, testOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// openLogLogged is openLog with the log's own log lines kept in the returned buffer.
+func openLogLogged(t testing.TB, dir string, cfg Config, clk *fakeClock) (*Log, *lockedBuffer) {
+	t.Helper()
+	var logs lockedBuffer
+	opts := testOpts(clk)
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	l, err := Open(dir, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, &logs
+}
+
+// appendValues appends n batches of perBatch records with value, timestamped by clk.
+func appendValues(t testing.TB, l *Log, clk *fakeClock, n, perBatch int, value string) {
+	t.Helper()
+	for range n {
+		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(perBatch, clk.Ms(), value)...)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

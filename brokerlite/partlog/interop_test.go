@@ -18,10 +18,7 @@ import (
 func TestFranzGoDecodesLog(t *testing.T) {
 	clk := newClock()
 	cfg := compactConfig()
-	l, err := Open(t.TempDir(), cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, t.TempDir(), cfg, clk)
 	defer l.Close()
 	rng := rand.New(rand.NewSource(7))
 	seq := int32(0)

@@ -8,10 +8,7 @@ import (
 func TestIdempotentProducer(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
-	l, err := Open(dir, smallConfig(), testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, smallConfig(), clk)
 	app := func(o batchOpt, n int) (AppendResult, error) {
 		return l.Append(mkBatch(t, o, valueRecs(n, clk.Ms(), "v")...))
 	}
@@ -73,10 +70,7 @@ func TestIdempotentProducer(t *testing.T) {
 		} else {
 			crash(t, l)
 		}
-		l, err = Open(dir, smallConfig(), testOpts(clk))
-		if err != nil {
-			t.Fatal(err)
-		}
+		l = openLog(t, dir, smallConfig(), clk)
 		if _, err := app(batchOpt{pid: 7, epoch: 1, seq: 6}, 1); !errors.Is(err, ErrDuplicateSequence) {
 			t.Fatalf("clean=%v: duplicate after reopen: %v", clean, err)
 		}
@@ -91,10 +85,7 @@ func TestIdempotentProducer(t *testing.T) {
 }
 
 func TestSequenceWrap(t *testing.T) {
-	l, err := Open(t.TempDir(), smallConfig(), testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, t.TempDir(), smallConfig(), nil)
 	defer l.Close()
 	max := int32(1<<31 - 1)
 	// Unknown producer: any first sequence is accepted (Kafka).
