@@ -46,13 +46,20 @@ func (c *Coordinator) JoinGroup(req JoinRequest, done func(JoinResult)) {
 // ends first; the member then stays in the rebalance as in Kafka, and must
 // rejoin.
 func (c *Coordinator) Join(ctx context.Context, req JoinRequest) (JoinResult, error) {
-	ch := make(chan JoinResult, 1)
-	c.JoinGroup(req, func(res JoinResult) { ch <- res })
+	return await(ctx, "join group", req.Group, func(done func(JoinResult)) { c.JoinGroup(req, done) })
+}
+
+// await starts a call with a callback for its answer and waits for it, or returns ctx's
+// error, naming the call (what) and the group.
+func await[R any](ctx context.Context, what, group string, start func(done func(R))) (R, error) {
+	ch := make(chan R, 1)
+	start(func(res R) { ch <- res })
 	select {
 	case res := <-ch:
 		return res, nil
 	case <-ctx.Done():
-		return JoinResult{}, fmt.Errorf("groupcoord: join group %q: %w", req.Group, ctx.Err())
+		var zero R
+		return zero, fmt.Errorf("groupcoord: %s %q: %w", what, group, ctx.Err())
 	}
 }
 
@@ -537,14 +544,7 @@ func (c *Coordinator) SyncGroup(req SyncRequest, done func(SyncResult)) {
 
 // Sync is SyncGroup that waits for the answer, or returns ctx's error.
 func (c *Coordinator) Sync(ctx context.Context, req SyncRequest) (SyncResult, error) {
-	ch := make(chan SyncResult, 1)
-	c.SyncGroup(req, func(res SyncResult) { ch <- res })
-	select {
-	case res := <-ch:
-		return res, nil
-	case <-ctx.Done():
-		return SyncResult{}, fmt.Errorf("groupcoord: sync group %q: %w", req.Group, ctx.Err())
-	}
+	return await(ctx, "sync group", req.Group, func(done func(SyncResult)) { c.SyncGroup(req, done) })
 }
 
 func (g *group) sync(req *SyncRequest, done func(SyncResult), r *replies) {
