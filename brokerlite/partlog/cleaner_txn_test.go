@@ -15,6 +15,16 @@ import (
 
 var txnCleanSeed = flag.Int64("txnclean.seed", 0, "seed of TestCompactionTransactionsDifferential (0: random)")
 
+// cleanSeed is -txnclean.seed, or a fresh seed when it is 0; it logs how to replay.
+func cleanSeed(t *testing.T) int64 {
+	seed := *txnCleanSeed
+	if seed == 0 {
+		seed = time.Now().UnixNano()
+	}
+	t.Logf("seed %d (replay with -txnclean.seed=%d)", seed, seed)
+	return seed
+}
+
 // dumpBatch is one stored batch as the tests look at it.
 type dumpBatch struct {
 	base, last int64
@@ -467,11 +477,7 @@ func TestCompactionKeepsMarkersOfProducersLastBatchAndOpenTransactions(t *testin
 // no batch left, and that a reopened log (clean and after a crash) reads
 // the same. Replay a failure with -txnclean.seed=N.
 func TestCompactionTransactionsDifferential(t *testing.T) {
-	seed := *txnCleanSeed
-	if seed == 0 {
-		seed = time.Now().UnixNano()
-	}
-	t.Logf("seed %d (replay with -txnclean.seed=%d)", seed, seed)
+	seed := cleanSeed(t)
 	rounds := 6
 	if testing.Short() {
 		rounds = 2
@@ -649,11 +655,7 @@ func TestRecoveryOfCleanedMarkers(t *testing.T) {
 // may return a record the committed view did not have, such as an aborted
 // record whose index entry a concurrent cleaning dropped.
 func TestReadCommittedDuringCompaction(t *testing.T) {
-	seed := *txnCleanSeed
-	if seed == 0 {
-		seed = time.Now().UnixNano()
-	}
-	t.Logf("seed %d (replay with -txnclean.seed=%d)", seed, seed)
+	seed := cleanSeed(t)
 	rng := rand.New(rand.NewSource(seed))
 	w := writeRandomTxns(t, rng)
 	before := committedView(t, w.l)

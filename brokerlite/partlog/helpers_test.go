@@ -125,16 +125,25 @@ func smallConfig() Config {
 	return c
 }
 
-// decodeAll decodes every record in the batches of b.
-func decodeAll(t testing.TB, b []byte) []record {
+// eachBatch calls fn with the header and the bytes of each stored batch in b.
+func eachBatch(t testing.TB, b []byte, fn func(h *batchHeader, batch []byte)) {
 	t.Helper()
-	var out []record
 	for len(b) > 0 {
 		h, size, err := checkStoredBatch(b)
 		if err != nil {
 			t.Fatalf("decode batches: %v", err)
 		}
-		err = eachRecordOf(&h, b[:size], func(r *record) error {
+		fn(&h, b[:size])
+		b = b[size:]
+	}
+}
+
+// decodeAll decodes every record in the batches of b.
+func decodeAll(t testing.TB, b []byte) []record {
+	t.Helper()
+	var out []record
+	eachBatch(t, b, func(h *batchHeader, batch []byte) {
+		err := eachRecordOf(h, batch, func(r *record) error {
 			c := *r
 			c.Key = bytes.Clone(r.Key)
 			c.Value = bytes.Clone(r.Value)
@@ -144,8 +153,7 @@ func decodeAll(t testing.TB, b []byte) []record {
 		if err != nil {
 			t.Fatalf("decode records: %v", err)
 		}
-		b = b[size:]
-	}
+	})
 	return out
 }
 
@@ -153,14 +161,7 @@ func decodeAll(t testing.TB, b []byte) []record {
 func batchHeaders(t testing.TB, b []byte) []batchHeader {
 	t.Helper()
 	var out []batchHeader
-	for len(b) > 0 {
-		h, size, err := checkStoredBatch(b)
-		if err != nil {
-			t.Fatalf("decode batches: %v", err)
-		}
-		out = append(out, h)
-		b = b[size:]
-	}
+	eachBatch(t, b, func(h *batchHeader, _ []byte) { out = append(out, *h) })
 	return out
 }
 
@@ -219,5 +220,17 @@ func appendValues(t testing.TB, l *Log, clk *fakeClock, n, perBatch int, value s
 		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(perBatch, clk.Ms(), value)...)); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// stopLog closes l cleanly, or crashes it.
+func stopLog(t testing.TB, l *Log, clean bool) {
+	t.Helper()
+	if clean {
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		crash(t, l)
 	}
 }

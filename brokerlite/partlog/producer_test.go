@@ -63,13 +63,7 @@ func TestIdempotentProducer(t *testing.T) {
 
 	// State survives a clean reopen (snapshot) and a crash (log scan).
 	for _, clean := range []bool{true, false} {
-		if clean {
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
-		} else {
-			crash(t, l)
-		}
+		stopLog(t, l, clean)
 		l = openLog(t, dir, smallConfig(), clk)
 		if _, err := app(batchOpt{pid: 7, epoch: 1, seq: 6}, 1); !errors.Is(err, ErrDuplicateSequence) {
 			t.Fatalf("clean=%v: duplicate after reopen: %v", clean, err)

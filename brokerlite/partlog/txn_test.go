@@ -115,13 +115,7 @@ func TestTransactionOpenAcrossRestart(t *testing.T) {
 		if _, err := l.Append(mkBatch(t, batchOpt{pid: 7, epoch: 2, seq: 0, txn: true}, valueRecs(3, 1, "open")...)); err != nil {
 			t.Fatal(err)
 		}
-		if clean {
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
-		} else {
-			crash(t, l)
-		}
+		stopLog(t, l, clean)
 		l = openLog(t, dir, smallConfig(), nil)
 		if got := l.LastStableOffset(); got != 0 {
 			t.Fatalf("clean=%v: LSO after restart with an open transaction = %d, want 0", clean, got)
