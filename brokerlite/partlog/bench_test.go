@@ -109,10 +109,7 @@ func BenchmarkAppend(b *testing.B) {
 	b.Run("file", func(b *testing.B) {
 		freshDir(b, func(dir string) {
 			b.StopTimer()
-			f, err := os.Create(filepath.Join(dir, "plain"))
-			if err != nil {
-				b.Fatal(err)
-			}
+			f := createPlain(b, dir)
 			defer f.Close()
 			writeEach(b, batches, func(p []byte) error {
 				_, err := f.Write(p)
@@ -133,10 +130,7 @@ func BenchmarkAppend(b *testing.B) {
 	})
 	b.Run("interleaved", func(b *testing.B) {
 		freshDir(b, func(dir string) {
-			f, err := os.Create(filepath.Join(dir, "plain"))
-			if err != nil {
-				b.Fatal(err)
-			}
+			f := createPlain(b, dir)
 			defer f.Close()
 			l := openLog(b, filepath.Join(dir, "log"), benchConfig(), nil)
 			defer l.close(false)
@@ -225,10 +219,7 @@ func BenchmarkGroupCommit(b *testing.B) {
 	// (run with e.g. -benchtime 20x).
 	b.Run("interleaved", func(b *testing.B) {
 		dir := b.TempDir()
-		f, err := os.Create(filepath.Join(dir, "plain"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		f := createPlain(b, dir)
 		defer f.Close()
 		l := openLog(b, filepath.Join(dir, "log"), benchConfig(), nil)
 		defer l.close(false)
@@ -431,4 +422,13 @@ func writeEach(b *testing.B, batches [][]byte, write func(p []byte) error) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// createPlain creates the plain file in dir that the benchmarks write beside the log.
+func createPlain(b *testing.B, dir string) *os.File {
+	f, err := os.Create(filepath.Join(dir, "plain"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
 }

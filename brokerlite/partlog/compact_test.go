@@ -91,8 +91,7 @@ func TestCompactionBasic(t *testing.T) {
 	for _, codec := range []int8{codecNone, codecGzip, codecSnappy, codecLZ4, codecZstd} {
 		t.Run(fmt.Sprintf("codec%d", codec), func(t *testing.T) {
 			clk := newClock()
-			l := openLog(t, t.TempDir(), compactConfig(), clk)
-			defer l.Close()
+			l := tempLog(t, compactConfig(), clk)
 			m := newModel()
 			rng := rand.New(rand.NewSource(int64(codec)))
 			for i := 0; i < 300; i++ {
@@ -150,8 +149,7 @@ func TestCompactionKeepsActiveAndRespectsLag(t *testing.T) {
 	clk := newClock()
 	cfg := compactConfig()
 	cfg.MinCompactionLagMs = int64(time.Hour / time.Millisecond)
-	l := openLog(t, t.TempDir(), cfg, clk)
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	for i := 0; i < 200; i++ {
 		if _, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte("k"), value: []byte(fmt.Sprint(i)), ts: clk.Ms()})); err != nil {
 			t.Fatal(err)
@@ -190,8 +188,7 @@ func TestCompactionDirtyRatio(t *testing.T) {
 	clk := newClock()
 	cfg := compactConfig()
 	cfg.MinCleanableDirtyRatio = 0.9
-	l := openLog(t, t.TempDir(), cfg, clk)
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	for i := 0; i < 100; i++ {
 		if _, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte(fmt.Sprint(i % 10)), value: []byte("v"), ts: clk.Ms()})); err != nil {
 			t.Fatal(err)
@@ -224,8 +221,7 @@ func TestCompactionDirtyRatio(t *testing.T) {
 }
 
 func TestCompactedTopicRejectsKeyless(t *testing.T) {
-	l := openLog(t, t.TempDir(), compactConfig(), nil)
-	defer l.Close()
+	l := tempLog(t, compactConfig(), nil)
 	for _, codec := range []int8{codecNone, codecZstd} {
 		b := mkBatch(t, batchOpt{codec: codec}, rec{key: []byte("a"), value: []byte("1")}, rec{value: []byte("2")})
 		if _, err := l.Append(b); !errors.Is(err, ErrInvalidRecord) {

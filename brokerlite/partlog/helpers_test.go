@@ -234,3 +234,11 @@ func stopLog(t testing.TB, l *Log, clean bool) {
 		crash(t, l)
 	}
 }
+
+// tempLog opens a log in a directory of its own, closed when the test ends.
+func tempLog(t testing.TB, cfg Config, clk *fakeClock) *Log {
+	t.Helper()
+	l := openLog(t, t.TempDir(), cfg, clk)
+	t.Cleanup(func() { l.Close() })
+	return l
+}

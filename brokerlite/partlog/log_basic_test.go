@@ -77,8 +77,7 @@ func TestAppendReadReopen(t *testing.T) {
 }
 
 func TestReadBounds(t *testing.T) {
-	l := openLog(t, t.TempDir(), smallConfig(), nil)
-	defer l.Close()
+	l := tempLog(t, smallConfig(), nil)
 	rr, err := l.Read(0, 100)
 	if err != nil || len(rr.Records) != 0 {
 		t.Fatalf("empty log read: %v %d", err, len(rr.Records))

@@ -79,8 +79,7 @@ func TestIdempotentProducer(t *testing.T) {
 }
 
 func TestSequenceWrap(t *testing.T) {
-	l := openLog(t, t.TempDir(), smallConfig(), nil)
-	defer l.Close()
+	l := tempLog(t, smallConfig(), nil)
 	max := int32(1<<31 - 1)
 	// Unknown producer: any first sequence is accepted (Kafka).
 	if _, err := l.Append(mkBatch(t, batchOpt{pid: 1, seq: max - 1}, valueRecs(2, 1, "v")...)); err != nil {

@@ -16,8 +16,7 @@ import (
 func TestValidationErrors(t *testing.T) {
 	cfg := smallConfig()
 	cfg.MaxMessageBytes = 2000
-	l := openLog(t, t.TempDir(), cfg, nil)
-	defer l.Close()
+	l := tempLog(t, cfg, nil)
 	good := mkBatch(t, batchOpt{}, valueRecs(2, 1, "v")...)
 	mut := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
 	cases := []struct {
@@ -99,8 +98,7 @@ func TestLogAppendTime(t *testing.T) {
 	clk := newClock()
 	cfg := smallConfig()
 	cfg.MessageTimestampType = LogAppendTime
-	l := openLog(t, t.TempDir(), cfg, clk)
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	res, err := l.Append(mkBatch(t, batchOpt{codec: codecZstd}, valueRecs(3, 5, "v")...))
 	if err != nil {
 		t.Fatal(err)
@@ -124,8 +122,7 @@ func TestLogAppendTime(t *testing.T) {
 }
 
 func TestOffsetForTimestamp(t *testing.T) {
-	l := openLog(t, t.TempDir(), smallConfig(), nil)
-	defer l.Close()
+	l := tempLog(t, smallConfig(), nil)
 	// Timestamps 100, 110, ... per record, with one out-of-order batch.
 	ts := int64(100)
 	for i := 0; i < 100; i++ {
@@ -168,8 +165,7 @@ func TestRetention(t *testing.T) {
 	clk := newClock()
 	cfg := smallConfig()
 	cfg.RetentionMs = int64(time.Hour / time.Millisecond)
-	l := openLog(t, t.TempDir(), cfg, clk)
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	// Old data, then new data an hour and a half later.
 	appendValues(t, l, clk, 100, 2, "old")
 	oldEnd := l.LogEndOffset()
@@ -288,8 +284,7 @@ func TestRolling(t *testing.T) {
 	cfg.SegmentMs = 1000
 	cfg.SegmentIndexBytes = 8 * 3 // three offset index entries
 	cfg.IndexIntervalBytes = 0
-	l := openLog(t, t.TempDir(), cfg, clk)
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	app := func(ts int64) {
 		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(1, ts, "v")...)); err != nil {
 			t.Fatal(err)
@@ -472,8 +467,7 @@ func TestFlushMs(t *testing.T) {
 	clk := newClock()
 	cfg := DefaultConfig()
 	cfg.FlushMs = 1000
-	l := openLog(t, t.TempDir(), cfg, clk)
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(3, 1, "v")...)); err != nil {
 		t.Fatal(err)
 	}
@@ -511,8 +505,7 @@ func TestReadDuringRetention(t *testing.T) {
 	clk := newClock()
 	cfg := smallConfig()
 	cfg.RetentionMs = 1000
-	l := openLog(t, t.TempDir(), cfg, clk)
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	appendValues(t, l, clk, 200, 2, "v")
 	segs := *l.segs.Load()
 	first := segs[0]

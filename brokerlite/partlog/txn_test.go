@@ -141,8 +141,7 @@ func TestTransactionOpenAcrossRestart(t *testing.T) {
 }
 
 func TestControlBatchesRefusedFromClients(t *testing.T) {
-	l := openLog(t, t.TempDir(), smallConfig(), nil)
-	defer l.Close()
+	l := tempLog(t, smallConfig(), nil)
 	if _, err := l.Append(EncodeMarker(3, 0, true, 0, 1)); err == nil {
 		t.Fatal("a client's control batch was accepted")
 	}
@@ -178,8 +177,7 @@ func FuzzTxnIndex(f *testing.F) {
 // alone.
 func TestCompactionTransactionalRules(t *testing.T) {
 	clk := newClock()
-	l := openLog(t, t.TempDir(), compactConfig(), clk)
-	defer l.Close()
+	l := tempLog(t, compactConfig(), clk)
 	kv := func(k, v string) rec { return rec{key: []byte(k), value: []byte(v), ts: clk.Ms()} }
 	app := func(b []byte, o Origin) {
 		t.Helper()
