@@ -219,6 +219,21 @@ func (g *group) updateMember(m *member, req *JoinRequest, done func(JoinResult),
 	m.joinCB = done
 }
 
+// renameMember moves m from member id from to id to, with its leadership and its pending
+// sync.
+func (g *group) renameMember(m *member, from, to string) {
+	delete(g.members, from)
+	m.id = to
+	g.members[to] = m
+	if g.leader == from {
+		g.leader = to
+	}
+	if g.pendingSync[from] {
+		delete(g.pendingSync, from)
+		g.pendingSync[to] = true
+	}
+}
+
 // replaceStatic handles a static member rejoining without its member id
 // (a restart): the new incarnation takes over the old one's place, and
 // the old one is fenced. In a Stable group whose selected protocol stays
@@ -233,16 +248,7 @@ func (g *group) replaceStatic(m *member, req *JoinRequest, done func(JoinResult)
 	newID := g.c.cfg.NewMemberID(req.InstanceID)
 	oldLeader := g.leader
 	g.answerWaiting(m, kerr.FencedInstanceID.Code, r)
-	delete(g.members, oldID)
-	m.id = newID
-	g.members[newID] = m
-	if g.leader == oldID {
-		g.leader = newID
-	}
-	if g.pendingSync[oldID] {
-		delete(g.pendingSync, oldID)
-		g.pendingSync[newID] = true
-	}
+	g.renameMember(m, oldID, newID)
 	unchanged := g.sameSubscription(m.protocols, req.Protocols)
 	saved := *m
 	g.updateMember(m, req, done, r)
@@ -259,20 +265,11 @@ func (g *group) replaceStatic(m *member, req *JoinRequest, done func(JoinResult)
 		v := g.metadataValue(func(x *member) []byte { return x.assignment })
 		if err := g.c.appendRecords(g.c.ctx, g.partition, []record{groupRecord(g.id, v)}); err != nil {
 			// Put the old incarnation back; the new one retries.
-			delete(g.members, newID)
 			saved.joinCB, saved.syncCB = nil, nil
 			hb := m.hb
 			*m = saved
 			m.hb = hb
-			m.id = oldID
-			g.members[oldID] = m
-			if g.leader == newID {
-				g.leader = oldID
-			}
-			if g.pendingSync[newID] {
-				delete(g.pendingSync, newID)
-				g.pendingSync[oldID] = true
-			}
+			g.renameMember(m, newID, oldID)
 			code := g.c.appendErrorCode(err)
 			r.add(func() { done(JoinResult{ErrorCode: code, Generation: -1}) })
 			return
