@@ -8,6 +8,8 @@ package brokerlite
 // only to principals with CLUSTER_ACTION on the cluster (super users): fail closed.
 
 import (
+	"slices"
+
 	"github.com/rivulet-io/rivulet/brokerlite/auth"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -76,65 +78,45 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 			}
 			return resp, nil
 		}
-		var denied []kmsg.ProduceResponseTopic
-		kept := req.Topics[:0]
-		for _, t := range req.Topics {
-			if b.topicOK(info, auth.OpWrite, t.Topic) {
-				kept = append(kept, t)
-			} else {
-				denied = append(denied, produceDenied(t, codeTopicAuth))
-			}
-		}
-		req.Topics = kept
+		denied := keepAllowed(&req.Topics,
+			func(t kmsg.ProduceRequestTopic) bool { return b.topicOK(info, auth.OpWrite, t.Topic) },
+			func(t kmsg.ProduceRequestTopic) kmsg.ProduceResponseTopic { return produceDenied(t, codeTopicAuth) })
 		return nil, appendTo(func(r *kmsg.ProduceResponse) { r.Topics = append(r.Topics, denied...) })
 
 	case *kmsg.FetchRequest:
 		if req.ReplicaID >= 0 {
-			if !b.authorizeCluster(info, auth.OpClusterAction) {
-				resp := req.ResponseKind().(*kmsg.FetchResponse)
-				resp.ErrorCode = codeClusterAuth
-				return resp, nil
-			}
-			return nil, nil
+			return refuseUnless(b.authorizeCluster(info, auth.OpClusterAction), req, func(r *kmsg.FetchResponse) { r.ErrorCode = codeClusterAuth })
 		}
-		var denied []kmsg.FetchResponseTopic
-		kept := req.Topics[:0]
-		for _, t := range req.Topics {
-			name := b.topicName(t.Topic, t.TopicID)
-			if name == "" || b.topicOK(info, auth.OpRead, name) {
-				kept = append(kept, t)
-				continue
-			}
-			rt := kmsg.NewFetchResponseTopic()
-			rt.Topic, rt.TopicID = t.Topic, t.TopicID
-			for _, p := range t.Partitions {
-				rp := kmsg.NewFetchResponseTopicPartition()
-				rp.Partition, rp.ErrorCode = p.Partition, codeTopicAuth
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			denied = append(denied, rt)
-		}
-		req.Topics = kept
+		denied := keepAllowed(&req.Topics,
+			func(t kmsg.FetchRequestTopic) bool {
+				name := b.topicName(t.Topic, t.TopicID)
+				return name == "" || b.topicOK(info, auth.OpRead, name)
+			},
+			func(t kmsg.FetchRequestTopic) kmsg.FetchResponseTopic {
+				rt := kmsg.NewFetchResponseTopic()
+				rt.Topic, rt.TopicID = t.Topic, t.TopicID
+				for _, p := range t.Partitions {
+					rp := kmsg.NewFetchResponseTopicPartition()
+					rp.Partition, rp.ErrorCode = p.Partition, codeTopicAuth
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				return rt
+			})
 		return nil, appendTo(func(r *kmsg.FetchResponse) { r.Topics = append(r.Topics, denied...) })
 
 	case *kmsg.ListOffsetsRequest:
-		var denied []kmsg.ListOffsetsResponseTopic
-		kept := req.Topics[:0]
-		for _, t := range req.Topics {
-			if b.topicOK(info, auth.OpDescribe, t.Topic) {
-				kept = append(kept, t)
-				continue
-			}
-			rt := kmsg.NewListOffsetsResponseTopic()
-			rt.Topic = t.Topic
-			for _, p := range t.Partitions {
-				rp := kmsg.NewListOffsetsResponseTopicPartition()
-				rp.Partition, rp.ErrorCode = p.Partition, codeTopicAuth
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			denied = append(denied, rt)
-		}
-		req.Topics = kept
+		denied := keepAllowed(&req.Topics,
+			func(t kmsg.ListOffsetsRequestTopic) bool { return b.topicOK(info, auth.OpDescribe, t.Topic) },
+			func(t kmsg.ListOffsetsRequestTopic) kmsg.ListOffsetsResponseTopic {
+				rt := kmsg.NewListOffsetsResponseTopic()
+				rt.Topic = t.Topic
+				for _, p := range t.Partitions {
+					rp := kmsg.NewListOffsetsResponseTopicPartition()
+					rp.Partition, rp.ErrorCode = p.Partition, codeTopicAuth
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				return rt
+			})
 		return nil, appendTo(func(r *kmsg.ListOffsetsResponse) { r.Topics = append(r.Topics, denied...) })
 
 	case *kmsg.MetadataRequest:
@@ -148,16 +130,11 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 			}
 			return resp, nil
 		}
-		var denied []kmsg.OffsetCommitResponseTopic
-		kept := req.Topics[:0]
-		for _, t := range req.Topics {
-			if b.topicOK(info, auth.OpRead, t.Topic) {
-				kept = append(kept, t)
-			} else {
-				denied = append(denied, offsetCommitDenied(t, codeTopicAuth))
-			}
-		}
-		req.Topics = kept
+		denied := keepAllowed(&req.Topics,
+			func(t kmsg.OffsetCommitRequestTopic) bool { return b.topicOK(info, auth.OpRead, t.Topic) },
+			func(t kmsg.OffsetCommitRequestTopic) kmsg.OffsetCommitResponseTopic {
+				return offsetCommitDenied(t, codeTopicAuth)
+			})
 		return nil, appendTo(func(r *kmsg.OffsetCommitResponse) { r.Topics = append(r.Topics, denied...) })
 
 	case *kmsg.OffsetFetchRequest:
@@ -171,74 +148,38 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 			return b.groupOK(info, auth.OpDescribe, key), codeGroupAuth
 		}
 		if req.Version < 4 {
-			if allowed, code := ok(req.CoordinatorType, req.CoordinatorKey); !allowed {
-				resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
-				resp.ErrorCode, resp.NodeID, resp.Port = code, -1, -1
-				return resp, nil
-			}
-			return nil, nil
+			allowed, code := ok(req.CoordinatorType, req.CoordinatorKey)
+			return refuseUnless(allowed, req, func(r *kmsg.FindCoordinatorResponse) { r.ErrorCode, r.NodeID, r.Port = code, -1, -1 })
 		}
-		var denied []kmsg.FindCoordinatorResponseCoordinator
-		kept := req.CoordinatorKeys[:0]
-		for _, k := range req.CoordinatorKeys {
-			if allowed, code := ok(req.CoordinatorType, k); !allowed {
+		denied := keepAllowedCode(&req.CoordinatorKeys,
+			func(k string) (bool, int16) { return ok(req.CoordinatorType, k) },
+			func(k string, code int16) kmsg.FindCoordinatorResponseCoordinator {
 				c := kmsg.NewFindCoordinatorResponseCoordinator()
 				c.Key, c.ErrorCode, c.NodeID, c.Port = k, code, -1, -1
-				denied = append(denied, c)
-			} else {
-				kept = append(kept, k)
-			}
-		}
-		req.CoordinatorKeys = kept
-		if len(kept) == 0 {
-			resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
-			resp.Coordinators = denied
-			return resp, nil
+				return c
+			})
+		if len(req.CoordinatorKeys) == 0 {
+			return refuse(req, func(r *kmsg.FindCoordinatorResponse) { r.Coordinators = denied })
 		}
 		return nil, appendTo(func(r *kmsg.FindCoordinatorResponse) { r.Coordinators = append(r.Coordinators, denied...) })
 
 	case *kmsg.JoinGroupRequest:
-		if !b.groupOK(info, auth.OpRead, req.Group) {
-			resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
-			resp.ErrorCode, resp.Generation = codeGroupAuth, -1
-			return resp, nil
-		}
-		return nil, nil
+		return refuseUnless(b.groupOK(info, auth.OpRead, req.Group), req, func(r *kmsg.JoinGroupResponse) { r.ErrorCode, r.Generation = codeGroupAuth, -1 })
 	case *kmsg.HeartbeatRequest:
-		if !b.groupOK(info, auth.OpRead, req.Group) {
-			resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
-			resp.ErrorCode = codeGroupAuth
-			return resp, nil
-		}
-		return nil, nil
+		return refuseUnless(b.groupOK(info, auth.OpRead, req.Group), req, func(r *kmsg.HeartbeatResponse) { r.ErrorCode = codeGroupAuth })
 	case *kmsg.LeaveGroupRequest:
-		if !b.groupOK(info, auth.OpRead, req.Group) {
-			resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
-			resp.ErrorCode = codeGroupAuth
-			return resp, nil
-		}
-		return nil, nil
+		return refuseUnless(b.groupOK(info, auth.OpRead, req.Group), req, func(r *kmsg.LeaveGroupResponse) { r.ErrorCode = codeGroupAuth })
 	case *kmsg.SyncGroupRequest:
-		if !b.groupOK(info, auth.OpRead, req.Group) {
-			resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
-			resp.ErrorCode = codeGroupAuth
-			return resp, nil
-		}
-		return nil, nil
+		return refuseUnless(b.groupOK(info, auth.OpRead, req.Group), req, func(r *kmsg.SyncGroupResponse) { r.ErrorCode = codeGroupAuth })
 
 	case *kmsg.DescribeGroupsRequest:
-		var denied []kmsg.DescribeGroupsResponseGroup
-		kept := req.Groups[:0]
-		for _, g := range req.Groups {
-			if b.groupOK(info, auth.OpDescribe, g) {
-				kept = append(kept, g)
-				continue
-			}
-			rg := kmsg.NewDescribeGroupsResponseGroup()
-			rg.Group, rg.ErrorCode = g, codeGroupAuth
-			denied = append(denied, rg)
-		}
-		req.Groups = kept
+		denied := keepAllowed(&req.Groups,
+			func(g string) bool { return b.groupOK(info, auth.OpDescribe, g) },
+			func(g string) kmsg.DescribeGroupsResponseGroup {
+				rg := kmsg.NewDescribeGroupsResponseGroup()
+				rg.Group, rg.ErrorCode = g, codeGroupAuth
+				return rg
+			})
 		return nil, appendTo(func(r *kmsg.DescribeGroupsResponse) { r.Groups = append(r.Groups, denied...) })
 
 	case *kmsg.ListGroupsRequest:
@@ -246,80 +187,57 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 			return nil, nil
 		}
 		return nil, appendTo(func(r *kmsg.ListGroupsResponse) {
-			kept := r.Groups[:0]
-			for _, g := range r.Groups {
-				if b.groupOK(info, auth.OpDescribe, g.Group) {
-					kept = append(kept, g)
-				}
-			}
-			r.Groups = kept
+			r.Groups = slices.DeleteFunc(r.Groups, func(g kmsg.ListGroupsResponseGroup) bool { return !b.groupOK(info, auth.OpDescribe, g.Group) })
 		})
 
 	case *kmsg.CreateTopicsRequest:
-		var denied []kmsg.CreateTopicsResponseTopic
-		kept := req.Topics[:0]
-		for _, t := range req.Topics {
-			if b.canCreateTopic(info, t.Topic) {
-				kept = append(kept, t)
-				continue
-			}
-			rt := kmsg.NewCreateTopicsResponseTopic()
-			rt.Topic, rt.ErrorCode = t.Topic, codeTopicAuth
-			rt.ErrorMessage = kmsg.StringPtr("not authorized to create topic " + t.Topic + ": needs CREATE on the cluster or the topic")
-			denied = append(denied, rt)
-		}
-		req.Topics = kept
+		denied := keepAllowed(&req.Topics,
+			func(t kmsg.CreateTopicsRequestTopic) bool { return b.canCreateTopic(info, t.Topic) },
+			func(t kmsg.CreateTopicsRequestTopic) kmsg.CreateTopicsResponseTopic {
+				rt := kmsg.NewCreateTopicsResponseTopic()
+				rt.Topic, rt.ErrorCode = t.Topic, codeTopicAuth
+				rt.ErrorMessage = kmsg.StringPtr("not authorized to create topic " + t.Topic + ": needs CREATE on the cluster or the topic")
+				return rt
+			})
 		return nil, appendTo(func(r *kmsg.CreateTopicsResponse) { r.Topics = append(r.Topics, denied...) })
 
 	case *kmsg.DeleteTopicsRequest:
-		var denied []kmsg.DeleteTopicsResponseTopic
-		keptNames := req.TopicNames[:0]
-		for _, n := range req.TopicNames {
-			if b.topicOK(info, auth.OpDelete, n) {
-				keptNames = append(keptNames, n)
-				continue
-			}
-			rt := kmsg.NewDeleteTopicsResponseTopic()
-			rt.Topic, rt.ErrorCode = kmsg.StringPtr(n), codeTopicAuth
-			denied = append(denied, rt)
-		}
-		req.TopicNames = keptNames
-		kept := req.Topics[:0]
-		for _, t := range req.Topics {
-			name := ""
-			if t.Topic != nil {
-				name = *t.Topic
-			}
-			name = b.topicName(name, t.TopicID)
-			if name == "" || b.topicOK(info, auth.OpDelete, name) {
-				kept = append(kept, t)
-				continue
-			}
-			rt := kmsg.NewDeleteTopicsResponseTopic()
-			rt.Topic, rt.TopicID, rt.ErrorCode = t.Topic, t.TopicID, codeTopicAuth
-			denied = append(denied, rt)
-		}
-		req.Topics = kept
+		denied := keepAllowed(&req.TopicNames,
+			func(n string) bool { return b.topicOK(info, auth.OpDelete, n) },
+			func(n string) kmsg.DeleteTopicsResponseTopic {
+				rt := kmsg.NewDeleteTopicsResponseTopic()
+				rt.Topic, rt.ErrorCode = kmsg.StringPtr(n), codeTopicAuth
+				return rt
+			})
+		denied = append(denied, keepAllowed(&req.Topics,
+			func(t kmsg.DeleteTopicsRequestTopic) bool {
+				name := ""
+				if t.Topic != nil {
+					name = *t.Topic
+				}
+				name = b.topicName(name, t.TopicID)
+				return name == "" || b.topicOK(info, auth.OpDelete, name)
+			},
+			func(t kmsg.DeleteTopicsRequestTopic) kmsg.DeleteTopicsResponseTopic {
+				rt := kmsg.NewDeleteTopicsResponseTopic()
+				rt.Topic, rt.TopicID, rt.ErrorCode = t.Topic, t.TopicID, codeTopicAuth
+				return rt
+			})...)
 		return nil, appendTo(func(r *kmsg.DeleteTopicsResponse) { r.Topics = append(r.Topics, denied...) })
 
 	case *kmsg.DeleteRecordsRequest:
-		var denied []kmsg.DeleteRecordsResponseTopic
-		kept := req.Topics[:0]
-		for _, t := range req.Topics {
-			if b.topicOK(info, auth.OpDelete, t.Topic) {
-				kept = append(kept, t)
-				continue
-			}
-			rt := kmsg.NewDeleteRecordsResponseTopic()
-			rt.Topic = t.Topic
-			for _, p := range t.Partitions {
-				rp := kmsg.NewDeleteRecordsResponseTopicPartition()
-				rp.Partition, rp.ErrorCode, rp.LowWatermark = p.Partition, codeTopicAuth, -1
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			denied = append(denied, rt)
-		}
-		req.Topics = kept
+		denied := keepAllowed(&req.Topics,
+			func(t kmsg.DeleteRecordsRequestTopic) bool { return b.topicOK(info, auth.OpDelete, t.Topic) },
+			func(t kmsg.DeleteRecordsRequestTopic) kmsg.DeleteRecordsResponseTopic {
+				rt := kmsg.NewDeleteRecordsResponseTopic()
+				rt.Topic = t.Topic
+				for _, p := range t.Partitions {
+					rp := kmsg.NewDeleteRecordsResponseTopicPartition()
+					rp.Partition, rp.ErrorCode, rp.LowWatermark = p.Partition, codeTopicAuth, -1
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				return rt
+			})
 		return nil, appendTo(func(r *kmsg.DeleteRecordsResponse) { r.Topics = append(r.Topics, denied...) })
 
 	case *kmsg.InitProducerIDRequest:
@@ -340,86 +258,62 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 		return nil, nil
 
 	case *kmsg.DescribeConfigsRequest:
-		var denied []kmsg.DescribeConfigsResponseResource
-		kept := req.Resources[:0]
-		for _, r := range req.Resources {
-			if ok, code := configResourceOK(b, info, auth.OpDescribeConfigs, r.ResourceType, r.ResourceName); !ok {
+		denied := keepAllowedCode(&req.Resources,
+			func(r kmsg.DescribeConfigsRequestResource) (bool, int16) {
+				return configResourceOK(b, info, auth.OpDescribeConfigs, r.ResourceType, r.ResourceName)
+			},
+			func(r kmsg.DescribeConfigsRequestResource, code int16) kmsg.DescribeConfigsResponseResource {
 				rr := kmsg.NewDescribeConfigsResponseResource()
 				rr.ResourceType, rr.ResourceName, rr.ErrorCode = r.ResourceType, r.ResourceName, code
-				denied = append(denied, rr)
-				continue
-			}
-			kept = append(kept, r)
-		}
-		req.Resources = kept
+				return rr
+			})
 		return nil, appendTo(func(r *kmsg.DescribeConfigsResponse) { r.Resources = append(r.Resources, denied...) })
 
 	case *kmsg.AlterConfigsRequest:
-		var denied []kmsg.AlterConfigsResponseResource
-		kept := req.Resources[:0]
-		for _, r := range req.Resources {
-			if ok, code := configResourceOK(b, info, auth.OpAlterConfigs, r.ResourceType, r.ResourceName); !ok {
+		denied := keepAllowedCode(&req.Resources,
+			func(r kmsg.AlterConfigsRequestResource) (bool, int16) {
+				return configResourceOK(b, info, auth.OpAlterConfigs, r.ResourceType, r.ResourceName)
+			},
+			func(r kmsg.AlterConfigsRequestResource, code int16) kmsg.AlterConfigsResponseResource {
 				rr := kmsg.NewAlterConfigsResponseResource()
 				rr.ResourceType, rr.ResourceName, rr.ErrorCode = r.ResourceType, r.ResourceName, code
-				denied = append(denied, rr)
-				continue
-			}
-			kept = append(kept, r)
-		}
-		req.Resources = kept
+				return rr
+			})
 		return nil, appendTo(func(r *kmsg.AlterConfigsResponse) { r.Resources = append(r.Resources, denied...) })
 
 	case *kmsg.IncrementalAlterConfigsRequest:
-		var denied []kmsg.IncrementalAlterConfigsResponseResource
-		kept := req.Resources[:0]
-		for _, r := range req.Resources {
-			if ok, code := configResourceOK(b, info, auth.OpAlterConfigs, r.ResourceType, r.ResourceName); !ok {
+		denied := keepAllowedCode(&req.Resources,
+			func(r kmsg.IncrementalAlterConfigsRequestResource) (bool, int16) {
+				return configResourceOK(b, info, auth.OpAlterConfigs, r.ResourceType, r.ResourceName)
+			},
+			func(r kmsg.IncrementalAlterConfigsRequestResource, code int16) kmsg.IncrementalAlterConfigsResponseResource {
 				rr := kmsg.NewIncrementalAlterConfigsResponseResource()
 				rr.ResourceType, rr.ResourceName, rr.ErrorCode = r.ResourceType, r.ResourceName, code
-				denied = append(denied, rr)
-				continue
-			}
-			kept = append(kept, r)
-		}
-		req.Resources = kept
+				return rr
+			})
 		return nil, appendTo(func(r *kmsg.IncrementalAlterConfigsResponse) { r.Resources = append(r.Resources, denied...) })
 
 	case *kmsg.DescribeLogDirsRequest:
-		if !b.authorizeCluster(info, auth.OpDescribe) {
-			resp := req.ResponseKind().(*kmsg.DescribeLogDirsResponse)
-			resp.ErrorCode = codeClusterAuth
-			return resp, nil
-		}
-		return nil, nil
+		return refuseUnless(b.authorizeCluster(info, auth.OpDescribe), req, func(r *kmsg.DescribeLogDirsResponse) { r.ErrorCode = codeClusterAuth })
 
 	case *kmsg.CreatePartitionsRequest:
-		var denied []kmsg.CreatePartitionsResponseTopic
-		kept := req.Topics[:0]
-		for _, t := range req.Topics {
-			if b.topicOK(info, auth.OpAlter, t.Topic) {
-				kept = append(kept, t)
-				continue
-			}
-			rt := kmsg.NewCreatePartitionsResponseTopic()
-			rt.Topic, rt.ErrorCode = t.Topic, codeTopicAuth
-			denied = append(denied, rt)
-		}
-		req.Topics = kept
+		denied := keepAllowed(&req.Topics,
+			func(t kmsg.CreatePartitionsRequestTopic) bool { return b.topicOK(info, auth.OpAlter, t.Topic) },
+			func(t kmsg.CreatePartitionsRequestTopic) kmsg.CreatePartitionsResponseTopic {
+				rt := kmsg.NewCreatePartitionsResponseTopic()
+				rt.Topic, rt.ErrorCode = t.Topic, codeTopicAuth
+				return rt
+			})
 		return nil, appendTo(func(r *kmsg.CreatePartitionsResponse) { r.Topics = append(r.Topics, denied...) })
 
 	case *kmsg.DeleteGroupsRequest:
-		var denied []kmsg.DeleteGroupsResponseGroup
-		kept := req.Groups[:0]
-		for _, g := range req.Groups {
-			if b.groupOK(info, auth.OpDelete, g) {
-				kept = append(kept, g)
-				continue
-			}
-			rg := kmsg.NewDeleteGroupsResponseGroup()
-			rg.Group, rg.ErrorCode = g, codeGroupAuth
-			denied = append(denied, rg)
-		}
-		req.Groups = kept
+		denied := keepAllowed(&req.Groups,
+			func(g string) bool { return b.groupOK(info, auth.OpDelete, g) },
+			func(g string) kmsg.DeleteGroupsResponseGroup {
+				rg := kmsg.NewDeleteGroupsResponseGroup()
+				rg.Group, rg.ErrorCode = g, codeGroupAuth
+				return rg
+			})
 		return nil, appendTo(func(r *kmsg.DeleteGroupsResponse) { r.Groups = append(r.Groups, denied...) })
 
 	case *kmsg.OffsetDeleteRequest:
@@ -428,51 +322,36 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 			resp.ErrorCode = codeGroupAuth
 			return resp, nil
 		}
-		var denied []kmsg.OffsetDeleteResponseTopic
-		kept := req.Topics[:0]
-		for _, t := range req.Topics {
-			if b.topicOK(info, auth.OpRead, t.Topic) {
-				kept = append(kept, t)
-				continue
-			}
-			rt := kmsg.NewOffsetDeleteResponseTopic()
-			rt.Topic = t.Topic
-			for _, p := range t.Partitions {
-				rp := kmsg.NewOffsetDeleteResponseTopicPartition()
-				rp.Partition, rp.ErrorCode = p.Partition, codeTopicAuth
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			denied = append(denied, rt)
-		}
-		req.Topics = kept
+		denied := keepAllowed(&req.Topics,
+			func(t kmsg.OffsetDeleteRequestTopic) bool { return b.topicOK(info, auth.OpRead, t.Topic) },
+			func(t kmsg.OffsetDeleteRequestTopic) kmsg.OffsetDeleteResponseTopic {
+				rt := kmsg.NewOffsetDeleteResponseTopic()
+				rt.Topic = t.Topic
+				for _, p := range t.Partitions {
+					rp := kmsg.NewOffsetDeleteResponseTopicPartition()
+					rp.Partition, rp.ErrorCode = p.Partition, codeTopicAuth
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				return rt
+			})
 		return nil, appendTo(func(r *kmsg.OffsetDeleteResponse) { r.Topics = append(r.Topics, denied...) })
 
 	case *kmsg.DescribeClusterRequest:
-		if !b.authorizeCluster(info, auth.OpDescribe) {
-			resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
-			resp.ErrorCode = codeClusterAuth
-			return resp, nil
-		}
-		return nil, nil
+		return refuseUnless(b.authorizeCluster(info, auth.OpDescribe), req, func(r *kmsg.DescribeClusterResponse) { r.ErrorCode = codeClusterAuth })
 
 	case *kmsg.DescribeProducersRequest:
-		var denied []kmsg.DescribeProducersResponseTopic
-		kept := req.Topics[:0]
-		for _, t := range req.Topics {
-			if b.topicOK(info, auth.OpRead, t.Topic) {
-				kept = append(kept, t)
-				continue
-			}
-			rt := kmsg.NewDescribeProducersResponseTopic()
-			rt.Topic = t.Topic
-			for _, p := range t.Partitions {
-				rp := kmsg.NewDescribeProducersResponseTopicPartition()
-				rp.Partition, rp.ErrorCode = p, codeTopicAuth
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			denied = append(denied, rt)
-		}
-		req.Topics = kept
+		denied := keepAllowed(&req.Topics,
+			func(t kmsg.DescribeProducersRequestTopic) bool { return b.topicOK(info, auth.OpRead, t.Topic) },
+			func(t kmsg.DescribeProducersRequestTopic) kmsg.DescribeProducersResponseTopic {
+				rt := kmsg.NewDescribeProducersResponseTopic()
+				rt.Topic = t.Topic
+				for _, p := range t.Partitions {
+					rp := kmsg.NewDescribeProducersResponseTopicPartition()
+					rp.Partition, rp.ErrorCode = p, codeTopicAuth
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				return rt
+			})
 		return nil, appendTo(func(r *kmsg.DescribeProducersResponse) { r.Topics = append(r.Topics, denied...) })
 
 	case *kmsg.CreateACLsRequest:
@@ -487,12 +366,7 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 		}
 		return nil, nil
 	case *kmsg.DescribeACLsRequest:
-		if !b.authorizeCluster(info, auth.OpDescribe) {
-			resp := req.ResponseKind().(*kmsg.DescribeACLsResponse)
-			resp.ErrorCode = codeClusterAuth
-			return resp, nil
-		}
-		return nil, nil
+		return refuseUnless(b.authorizeCluster(info, auth.OpDescribe), req, func(r *kmsg.DescribeACLsResponse) { r.ErrorCode = codeClusterAuth })
 	case *kmsg.DeleteACLsRequest:
 		if !b.authorizeCluster(info, auth.OpAlter) {
 			resp := req.ResponseKind().(*kmsg.DeleteACLsResponse)
@@ -505,12 +379,7 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 		}
 		return nil, nil
 	case *kmsg.DescribeUserSCRAMCredentialsRequest:
-		if !b.authorizeCluster(info, auth.OpDescribe) {
-			resp := req.ResponseKind().(*kmsg.DescribeUserSCRAMCredentialsResponse)
-			resp.ErrorCode = codeClusterAuth
-			return resp, nil
-		}
-		return nil, nil
+		return refuseUnless(b.authorizeCluster(info, auth.OpDescribe), req, func(r *kmsg.DescribeUserSCRAMCredentialsResponse) { r.ErrorCode = codeClusterAuth })
 	case *kmsg.AlterUserSCRAMCredentialsRequest:
 		if !b.authorizeCluster(info, auth.OpAlter) {
 			resp := req.ResponseKind().(*kmsg.AlterUserSCRAMCredentialsResponse)
@@ -703,4 +572,42 @@ func authorizeOffsetFetch(b *Broker, info *ConnInfo, req *kmsg.OffsetFetchReques
 			g.Topics = kept
 		}
 	})
+}
+
+// keepAllowed keeps the items of *items that allowed accepts and returns, in request order,
+// the answers deny gives for the others.
+func keepAllowed[Q, R any](items *[]Q, allowed func(Q) bool, deny func(Q) R) []R {
+	return keepAllowedCode(items,
+		func(it Q) (bool, int16) { return allowed(it), 0 },
+		func(it Q, _ int16) R { return deny(it) })
+}
+
+// keepAllowedCode is keepAllowed for checks that say which error code a denial gets.
+func keepAllowedCode[Q, R any](items *[]Q, check func(Q) (bool, int16), deny func(Q, int16) R) []R {
+	var denied []R
+	kept := (*items)[:0]
+	for _, it := range *items {
+		if ok, code := check(it); !ok {
+			denied = append(denied, deny(it, code))
+			continue
+		}
+		kept = append(kept, it)
+	}
+	*items = kept
+	return denied
+}
+
+// refuse answers req as a whole with its response, filled in by set.
+func refuse[R kmsg.Response](req kmsg.Request, set func(R)) (kmsg.Response, func(kmsg.Response)) {
+	resp := req.ResponseKind().(R)
+	set(resp)
+	return resp, nil
+}
+
+// refuseUnless lets req through when ok, else answers it as refuse does.
+func refuseUnless[R kmsg.Response](ok bool, req kmsg.Request, set func(R)) (kmsg.Response, func(kmsg.Response)) {
+	if ok {
+		return nil, nil
+	}
+	return refuse(req, set)
 }

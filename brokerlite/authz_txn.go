@@ -7,6 +7,8 @@ package brokerlite
 // Broker-to-broker batches (AddPartitionsToTxn v4+) need CLUSTER_ACTION.
 
 import (
+	"slices"
+
 	"github.com/rivulet-io/rivulet/brokerlite/auth"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -19,12 +21,7 @@ func authorizeTxnRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Res
 	switch req := kreq.(type) {
 	case *kmsg.AddPartitionsToTxnRequest:
 		if req.Version >= 4 {
-			if !b.authorizeCluster(info, auth.OpClusterAction) {
-				resp := req.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
-				resp.ErrorCode = codeClusterAuth
-				return resp, nil
-			}
-			return nil, nil
+			return refuseUnless(b.authorizeCluster(info, auth.OpClusterAction), req, func(r *kmsg.AddPartitionsToTxnResponse) { r.ErrorCode = codeClusterAuth })
 		}
 		txnDenied := !b.txnOK(info, auth.OpWrite, req.TransactionalID)
 		deniedTopic := false
@@ -71,12 +68,7 @@ func authorizeTxnRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Res
 		return resp, nil
 
 	case *kmsg.EndTxnRequest:
-		if !b.txnOK(info, auth.OpWrite, req.TransactionalID) {
-			resp := req.ResponseKind().(*kmsg.EndTxnResponse)
-			resp.ErrorCode = codeTxnAuth
-			return resp, nil
-		}
-		return nil, nil
+		return refuseUnless(b.txnOK(info, auth.OpWrite, req.TransactionalID), req, func(r *kmsg.EndTxnResponse) { r.ErrorCode = codeTxnAuth })
 
 	case *kmsg.TxnOffsetCommitRequest:
 		code := int16(0)
@@ -119,31 +111,22 @@ func authorizeTxnRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Res
 		return resp, nil
 
 	case *kmsg.DescribeTransactionsRequest:
-		var denied []kmsg.DescribeTransactionsResponseTransactionState
-		kept := req.TransactionalIDs[:0]
-		for _, id := range req.TransactionalIDs {
-			if b.txnOK(info, auth.OpDescribe, id) {
-				kept = append(kept, id)
-				continue
-			}
-			st := kmsg.NewDescribeTransactionsResponseTransactionState()
-			st.TransactionalID, st.ErrorCode, st.ProducerID, st.ProducerEpoch = id, codeTxnAuth, -1, -1
-			denied = append(denied, st)
-		}
-		req.TransactionalIDs = kept
+		denied := keepAllowed(&req.TransactionalIDs,
+			func(id string) bool { return b.txnOK(info, auth.OpDescribe, id) },
+			func(id string) kmsg.DescribeTransactionsResponseTransactionState {
+				st := kmsg.NewDescribeTransactionsResponseTransactionState()
+				st.TransactionalID, st.ErrorCode, st.ProducerID, st.ProducerEpoch = id, codeTxnAuth, -1, -1
+				return st
+			})
 		return nil, appendTo(func(r *kmsg.DescribeTransactionsResponse) {
 			r.TransactionStates = append(r.TransactionStates, denied...)
 		})
 
 	case *kmsg.ListTransactionsRequest:
 		return nil, appendTo(func(r *kmsg.ListTransactionsResponse) {
-			kept := r.TransactionStates[:0]
-			for _, s := range r.TransactionStates {
-				if b.txnOK(info, auth.OpDescribe, s.TransactionalID) {
-					kept = append(kept, s)
-				}
-			}
-			r.TransactionStates = kept
+			r.TransactionStates = slices.DeleteFunc(r.TransactionStates, func(s kmsg.ListTransactionsResponseTransactionState) bool {
+				return !b.txnOK(info, auth.OpDescribe, s.TransactionalID)
+			})
 		})
 	}
 	return nil, nil

@@ -8,6 +8,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Cache keys of the windowed caching stores: segment(8) || escaped(key) || time(8)
@@ -169,48 +170,280 @@ type CachingWindowedOptions struct {
 	SendOldValues bool
 }
 
-// windowedCaching is what the caching window and session stores share.
-type windowedCaching struct {
+var (
+	_ WindowStore  = (*CachingWindowStore)(nil)
+	_ Restorable   = (*CachingWindowStore)(nil)
+	_ SessionStore = (*CachingSessionStore)(nil)
+	_ Restorable   = (*CachingSessionStore)(nil)
+)
+
+// windowedInner is the store under a caching window or session store, as far as the
+// parts they share need it.
+type windowedInner interface {
+	Store
+	ObservedStreamTime() int64
+}
+
+// windowedCaching is what the caching window and session stores share; S is the kind of
+// store underneath.
+type windowedCaching[S windowedInner] struct {
+	inner    S
 	name     string
 	ns       *CacheNamespace
 	opts     CachingWindowedOptions
 	closed   atomic.Bool
 	interval int64
+	ret      int64 // retention, ms
 	mu       sync.Mutex
 	observed int64 // the largest time put through the cache (window start or session end)
-	encode   func(dst []byte, w Windowed) []byte
-	decode   func(b []byte) (Windowed, error)
-	cmp      windowedOrder
-	segTime  func(w Windowed) int64 // the time that picks the segment
+	// sessions says the entries are sessions: segTime is the end and a cache key carries
+	// the start after it. Otherwise segTime is the window start and size the window size.
+	sessions bool
+	size     int64
+	// fetchOld reads the value the store underneath holds for w (for SendOldValues);
+	// putInner writes to it.
+	fetchOld  func(w Windowed) ([]byte, error)
+	putInner  func(w Windowed, value []byte) error
+	onExpired ExpiredHook
 }
 
-func (c *windowedCaching) errf(op string, err error) error {
+func (c *windowedCaching[S]) errf(op string, err error) error {
 	return fmt.Errorf("statestore: %s: %s: %w", c.name, op, err)
 }
 
-func (c *windowedCaching) ctx() RecordContext {
+func (c *windowedCaching[S]) ctx() RecordContext {
 	if c.opts.Context != nil {
 		return c.opts.Context()
 	}
 	return RecordContext{}
 }
 
-func (c *windowedCaching) put(w Windowed, value []byte) error {
+// Inner returns the wrapped store.
+func (c *windowedCaching[S]) Inner() S { return c.inner }
+
+// Name implements Store.
+func (c *windowedCaching[S]) Name() string { return c.inner.Name() }
+
+// Persistent implements Store.
+func (c *windowedCaching[S]) Persistent() bool { return c.inner.Persistent() }
+
+// ObservedStreamTime is the largest time written (window start or session end), whether it
+// has reached the store yet or not.
+func (c *windowedCaching[S]) ObservedStreamTime() int64 {
+	return max(c.inner.ObservedStreamTime(), c.cacheObserved())
+}
+
+// Flush implements Store.
+func (c *windowedCaching[S]) Flush() error {
+	if err := c.ns.Flush(); err != nil {
+		return err
+	}
+	return c.inner.Flush()
+}
+
+// Close implements Store.
+func (c *windowedCaching[S]) Close() error {
+	if c.closed.Swap(true) {
+		return c.errf("close", ErrClosed)
+	}
+	err := c.ns.Close()
+	if cerr := c.inner.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// RestoreBatch implements Restorable: it restores the store underneath and drops the cache.
+func (c *windowedCaching[S]) RestoreBatch(records []KeyValue) error {
+	r, ok := any(c.inner).(Restorable)
+	if !ok {
+		return c.errf("restore", fmt.Errorf("%w: inner store cannot restore", ErrUnsupported))
+	}
+	c.ns.Clear()
+	return r.RestoreBatch(records)
+}
+
+// segTime is the time that picks w's segment: a window's start, a session's end.
+func (c *windowedCaching[S]) segTime(w Windowed) int64 {
+	if c.sessions {
+		return w.End
+	}
+	return w.Start
+}
+
+// encode appends w's cache key.
+func (c *windowedCaching[S]) encode(dst []byte, w Windowed) []byte {
+	t := c.segTime(w)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(t/c.interval))
+	dst = appendEscapedKey(dst, w.Key)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(t))
+	if c.sessions {
+		dst = binary.BigEndian.AppendUint64(dst, uint64(w.Start))
+	}
+	return dst
+}
+
+// decode reads a cache key written by encode.
+func (c *windowedCaching[S]) decode(b []byte) (Windowed, error) {
+	if len(b) < 8 {
+		return Windowed{}, ErrCorruptKey
+	}
+	key, rest, err := cutEscapedKey(b[8:])
+	if err != nil {
+		return Windowed{}, ErrCorruptKey
+	}
+	switch {
+	case c.sessions && len(rest) == 16:
+		return Windowed{Key: key, End: int64(binary.BigEndian.Uint64(rest)), Start: int64(binary.BigEndian.Uint64(rest[8:]))}, nil
+	case !c.sessions && len(rest) == 8:
+		start := int64(binary.BigEndian.Uint64(rest))
+		return Windowed{Key: key, Start: start, End: start + c.size}, nil
+	}
+	return Windowed{}, ErrCorruptKey
+}
+
+// cmp compares two entries in store order: segment, key, segment time, start.
+func (c *windowedCaching[S]) cmp(a, b Windowed) int {
+	ta, tb := c.segTime(a), c.segTime(b)
+	if x := cmpInt(ta/c.interval, tb/c.interval); x != 0 {
+		return x
+	}
+	if x := bytes.Compare(a.Key, b.Key); x != 0 {
+		return x
+	}
+	if x := cmpInt(ta, tb); x != 0 {
+		return x
+	}
+	return cmpInt(a.Start, b.Start)
+}
+
+// init sets the shared part up over inner, with inner's retention, segment interval and
+// expired hook, and takes a namespace of cache. The caller sets sessions, size, fetchOld
+// and putInner.
+func (c *windowedCaching[S]) init(inner S, cache *RecordCache, opts CachingWindowedOptions, retention, interval time.Duration, onExpired ExpiredHook) error {
+	if opts.Namespace == "" {
+		opts.Namespace = inner.Name()
+	}
+	c.inner, c.name, c.opts, c.onExpired = inner, inner.Name(), opts, onExpired
+	c.ret, c.interval, c.observed = retention.Milliseconds(), interval.Milliseconds(), -1
+	ns, err := cache.Namespace(opts.Namespace, c.flushed)
+	if err != nil {
+		return err
+	}
+	c.ns = ns
+	return nil
+}
+
+func (c *windowedCaching[S]) flushed(entries []DirtyEntry) error {
+	out := make([]CachedWindowedEntry, len(entries))
+	for i, e := range entries {
+		w, err := c.decode(e.Key)
+		if err != nil {
+			return c.errf("flush: decode cache key", err)
+		}
+		out[i] = CachedWindowedEntry{Window: w, NewValue: e.Value, Context: e.Context}
+		if c.opts.SendOldValues && c.opts.OnFlush != nil {
+			if out[i].OldValue, err = c.fetchOld(w); err != nil {
+				return err
+			}
+		}
+		if err := c.putInner(w, e.Value); err != nil {
+			return err
+		}
+	}
+	if c.opts.OnFlush != nil {
+		return c.opts.OnFlush(out)
+	}
+	return nil
+}
+
+func (c *windowedCaching[S]) minLive() int64 {
+	obs := c.ObservedStreamTime()
+	if obs < 0 {
+		return 0
+	}
+	return max(obs-c.ret+1, 0)
+}
+
+// put caches a write of w (already checked), or drops it to the expired hook when its
+// segment time is no longer live.
+func (c *windowedCaching[S]) put(w Windowed, value []byte) error {
+	if t := c.segTime(w); t < c.minLive() {
+		if c.onExpired != nil {
+			c.onExpired(w.Key, t)
+		}
+		return nil
+	}
 	c.mu.Lock()
 	c.observed = max(c.observed, c.segTime(w))
 	c.mu.Unlock()
 	return c.ns.Put(c.encode(nil, w), value, c.ctx())
 }
 
-func (c *windowedCaching) cacheObserved() int64 {
+// get reads w's value from the cache, or from the store underneath (fetch) on a miss.
+func (c *windowedCaching[S]) get(op string, w Windowed, fetch func() ([]byte, error)) ([]byte, error) {
+	if c.closed.Load() {
+		return nil, c.errf(op, ErrClosed)
+	}
+	if c.segTime(w) < c.minLive() {
+		return nil, nil
+	}
+	if l := c.ns.Get(c.encode(nil, w)); l.Found {
+		return l.Value, nil
+	}
+	return fetch()
+}
+
+func (c *windowedCaching[S]) cacheObserved() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.observed
 }
 
+// read is every ranged read: the store's entries (open) merged with the cache's, both
+// limited to keys keyFrom..keyTo (keyFrom alone when single), a segment time of at least
+// from (raised to the smallest live time), a start of at most to, and segments up to the
+// one of maxSegTime.
+func (c *windowedCaching[S]) read(op string, keyFrom, keyTo []byte, single bool, from, to, maxSegTime int64, reverse bool,
+	open func() (WindowedIterator, error)) (WindowedIterator, error) {
+	if single && keyFrom == nil {
+		return nil, c.errf(op, ErrNilKey)
+	}
+	if c.closed.Load() {
+		return nil, c.errf(op, ErrClosed)
+	}
+	in, err := open()
+	if err != nil {
+		return nil, err
+	}
+	from = max(from, c.minLive())
+	keep := func(w Windowed) bool {
+		if c.segTime(w) < from || w.Start > to {
+			return false
+		}
+		if single {
+			return bytes.Equal(w.Key, keyFrom)
+		}
+		return keyIn(w.Key, keyFrom, keyTo)
+	}
+	if from > maxSegTime || to < 0 || (keyFrom != nil && keyTo != nil && bytes.Compare(keyFrom, keyTo) > 0) {
+		return c.merge(in, nil, reverse, keep), nil
+	}
+	segTo := int64(math.MaxInt64)
+	if maxSegTime < math.MaxInt64 {
+		segTo = maxSegTime / c.interval
+	}
+	cached, err := c.cached(from/c.interval, segTo, reverse, keep)
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	return c.merge(in, cached, reverse, keep), nil
+}
+
 // cached returns the cache's entries in segments [segFrom, segTo] (ascending, or reversed)
 // that keep accepts.
-func (c *windowedCaching) cached(segFrom, segTo int64, reverse bool, keep func(Windowed) bool) ([]windowedCacheEntry, error) {
+func (c *windowedCaching[S]) cached(segFrom, segTo int64, reverse bool, keep func(Windowed) bool) ([]windowedCacheEntry, error) {
 	from := binary.BigEndian.AppendUint64(nil, uint64(segFrom))
 	var to []byte
 	if segTo < math.MaxInt64 {
@@ -233,7 +466,7 @@ func (c *windowedCaching) cached(segFrom, segTo int64, reverse bool, keep func(W
 	return out, nil
 }
 
-func (c *windowedCaching) merge(in WindowedIterator, cached []windowedCacheEntry, reverse bool, keep func(Windowed) bool) WindowedIterator {
+func (c *windowedCaching[S]) merge(in WindowedIterator, cached []windowedCacheEntry, reverse bool, keep func(Windowed) bool) WindowedIterator {
 	m := &windowedMergeIter{closed: &c.closed, cache: cached, in: in, cmp: c.cmp, reverse: reverse, keep: keep}
 	m.inOK = in.Next()
 	return m
@@ -259,16 +492,8 @@ func cmpInt(a, b int64) int {
 // support stores that retain duplicates (ErrUnsupported), as Kafka Streams does not cache
 // them either.
 type CachingWindowStore struct {
-	windowedCaching
-	inner WindowStore
-	size  int64
-	ret   int64
+	windowedCaching[WindowStore]
 }
-
-var (
-	_ WindowStore = (*CachingWindowStore)(nil)
-	_ Restorable  = (*CachingWindowStore)(nil)
-)
 
 // NewCachingWindowStore wraps inner with a namespace of cache.
 func NewCachingWindowStore(inner WindowStore, cache *RecordCache, opts CachingWindowedOptions) (*CachingWindowStore, error) {
@@ -276,125 +501,18 @@ func NewCachingWindowStore(inner WindowStore, cache *RecordCache, opts CachingWi
 	if wo.RetainDuplicates {
 		return nil, fmt.Errorf("statestore: %s: caching: %w: window store retains duplicates", inner.Name(), ErrUnsupported)
 	}
-	if opts.Namespace == "" {
-		opts.Namespace = inner.Name()
-	}
-	s := &CachingWindowStore{inner: inner, size: wo.WindowSize.Milliseconds(), ret: wo.Retention.Milliseconds()}
-	s.windowedCaching = windowedCaching{
-		name: inner.Name(), opts: opts, interval: wo.SegmentInterval.Milliseconds(), observed: -1,
-		segTime: func(w Windowed) int64 { return w.Start },
-	}
-	s.encode = func(dst []byte, w Windowed) []byte {
-		dst = binary.BigEndian.AppendUint64(dst, uint64(w.Start/s.interval))
-		dst = appendEscapedKey(dst, w.Key)
-		return binary.BigEndian.AppendUint64(dst, uint64(w.Start))
-	}
-	s.decode = func(b []byte) (Windowed, error) {
-		if len(b) < 8 {
-			return Windowed{}, ErrCorruptKey
-		}
-		key, rest, err := cutEscapedKey(b[8:])
-		if err != nil || len(rest) != 8 {
-			return Windowed{}, ErrCorruptKey
-		}
-		start := int64(binary.BigEndian.Uint64(rest))
-		return Windowed{Key: key, Start: start, End: start + s.size}, nil
-	}
-	s.cmp = func(a, b Windowed) int {
-		if c := cmpInt(a.Start/s.interval, b.Start/s.interval); c != 0 {
-			return c
-		}
-		if c := bytes.Compare(a.Key, b.Key); c != 0 {
-			return c
-		}
-		return cmpInt(a.Start, b.Start)
-	}
-	ns, err := cache.Namespace(opts.Namespace, s.flushed)
-	if err != nil {
+	s := &CachingWindowStore{}
+	s.size = wo.WindowSize.Milliseconds()
+	s.fetchOld = func(w Windowed) ([]byte, error) { return inner.FetchOne(w.Key, w.Start) }
+	s.putInner = func(w Windowed, value []byte) error { return inner.Put(w.Key, value, w.Start) }
+	if err := s.init(inner, cache, opts, wo.Retention, wo.SegmentInterval, wo.OnExpired); err != nil {
 		return nil, err
 	}
-	s.ns = ns
 	return s, nil
 }
 
-func (s *CachingWindowStore) flushed(entries []DirtyEntry) error {
-	out := make([]CachedWindowedEntry, len(entries))
-	for i, e := range entries {
-		w, err := s.decode(e.Key)
-		if err != nil {
-			return s.errf("flush: decode cache key", err)
-		}
-		out[i] = CachedWindowedEntry{Window: w, NewValue: e.Value, Context: e.Context}
-		if s.opts.SendOldValues && s.opts.OnFlush != nil {
-			if out[i].OldValue, err = s.inner.FetchOne(w.Key, w.Start); err != nil {
-				return err
-			}
-		}
-		if err := s.inner.Put(w.Key, e.Value, w.Start); err != nil {
-			return err
-		}
-	}
-	if s.opts.OnFlush != nil {
-		return s.opts.OnFlush(out)
-	}
-	return nil
-}
-
-// Inner returns the wrapped store.
-func (s *CachingWindowStore) Inner() WindowStore { return s.inner }
-
-// Name implements Store.
-func (s *CachingWindowStore) Name() string { return s.inner.Name() }
-
-// Persistent implements Store.
-func (s *CachingWindowStore) Persistent() bool { return s.inner.Persistent() }
-
 // Options implements WindowStore.
 func (s *CachingWindowStore) Options() WindowOptions { return s.inner.Options() }
-
-// ObservedStreamTime implements WindowStore: the largest window start written, whether it
-// has reached the store yet or not.
-func (s *CachingWindowStore) ObservedStreamTime() int64 {
-	return max(s.inner.ObservedStreamTime(), s.cacheObserved())
-}
-
-// Flush implements Store.
-func (s *CachingWindowStore) Flush() error {
-	if err := s.ns.Flush(); err != nil {
-		return err
-	}
-	return s.inner.Flush()
-}
-
-// Close implements Store.
-func (s *CachingWindowStore) Close() error {
-	if s.closed.Swap(true) {
-		return s.errf("close", ErrClosed)
-	}
-	err := s.ns.Close()
-	if cerr := s.inner.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// RestoreBatch implements Restorable: it restores the store underneath and drops the cache.
-func (s *CachingWindowStore) RestoreBatch(records []KeyValue) error {
-	r, ok := s.inner.(Restorable)
-	if !ok {
-		return s.errf("restore", fmt.Errorf("%w: inner store cannot restore", ErrUnsupported))
-	}
-	s.ns.Clear()
-	return r.RestoreBatch(records)
-}
-
-func (s *CachingWindowStore) minLive() int64 {
-	obs := s.ObservedStreamTime()
-	if obs < 0 {
-		return 0
-	}
-	return max(obs-s.ret+1, 0)
-}
 
 // Put implements WindowStore.
 func (s *CachingWindowStore) Put(key, value []byte, windowStart int64) error {
@@ -407,12 +525,6 @@ func (s *CachingWindowStore) Put(key, value []byte, windowStart int64) error {
 	case windowStart < 0:
 		return s.errf("put", ErrNegativeTime)
 	}
-	if windowStart < s.minLive() {
-		if hook := s.inner.Options().OnExpired; hook != nil {
-			hook(key, windowStart)
-		}
-		return nil
-	}
 	return s.put(Windowed{Key: key, Start: windowStart, End: windowStart + s.size}, value)
 }
 
@@ -421,49 +533,14 @@ func (s *CachingWindowStore) FetchOne(key []byte, windowStart int64) ([]byte, er
 	if key == nil {
 		return nil, s.errf("fetch", ErrNilKey)
 	}
-	if s.closed.Load() {
-		return nil, s.errf("fetch", ErrClosed)
-	}
-	if windowStart < s.minLive() {
-		return nil, nil
-	}
-	if l := s.ns.Get(s.encode(nil, Windowed{Key: key, Start: windowStart})); l.Found {
-		return l.Value, nil
-	}
-	return s.inner.FetchOne(key, windowStart)
+	return s.get("fetch", Windowed{Key: key, Start: windowStart}, func() ([]byte, error) { return s.inner.FetchOne(key, windowStart) })
 }
 
+// fetch reads the windows starting from..to of keys keyFrom..keyTo (keyFrom alone when
+// single); open opens the same read on the store underneath.
 func (s *CachingWindowStore) fetch(keyFrom, keyTo []byte, single bool, from, to int64, reverse bool,
 	open func() (WindowedIterator, error)) (WindowedIterator, error) {
-	if single && keyFrom == nil {
-		return nil, s.errf("fetch", ErrNilKey)
-	}
-	if s.closed.Load() {
-		return nil, s.errf("fetch", ErrClosed)
-	}
-	in, err := open()
-	if err != nil {
-		return nil, err
-	}
-	from = max(from, s.minLive())
-	keep := func(w Windowed) bool {
-		if w.Start < from || w.Start > to {
-			return false
-		}
-		if single {
-			return bytes.Equal(w.Key, keyFrom)
-		}
-		return keyIn(w.Key, keyFrom, keyTo)
-	}
-	if from > to || (keyFrom != nil && keyTo != nil && bytes.Compare(keyFrom, keyTo) > 0) {
-		return s.merge(in, nil, reverse, keep), nil
-	}
-	cached, err := s.cached(from/s.interval, to/s.interval, reverse, keep)
-	if err != nil {
-		in.Close()
-		return nil, err
-	}
-	return s.merge(in, cached, reverse, keep), nil
+	return s.read("fetch", keyFrom, keyTo, single, from, to, to, reverse, open)
 }
 
 // Fetch implements ReadOnlyWindowStore.
@@ -513,141 +590,24 @@ func (s *CachingWindowStore) BackwardAll() (WindowedIterator, error) {
 // CachingSessionStore puts a RecordCache namespace in front of a SessionStore, as Kafka
 // Streams' CachingSessionStore does.
 type CachingSessionStore struct {
-	windowedCaching
-	inner SessionStore
-	ret   int64
+	windowedCaching[SessionStore]
 }
-
-var (
-	_ SessionStore = (*CachingSessionStore)(nil)
-	_ Restorable   = (*CachingSessionStore)(nil)
-)
 
 // NewCachingSessionStore wraps inner with a namespace of cache.
 func NewCachingSessionStore(inner SessionStore, cache *RecordCache, opts CachingWindowedOptions) (*CachingSessionStore, error) {
 	so := inner.Options()
-	if opts.Namespace == "" {
-		opts.Namespace = inner.Name()
-	}
-	s := &CachingSessionStore{inner: inner, ret: so.Retention.Milliseconds()}
-	s.windowedCaching = windowedCaching{
-		name: inner.Name(), opts: opts, interval: so.SegmentInterval.Milliseconds(), observed: -1,
-		segTime: func(w Windowed) int64 { return w.End },
-	}
-	s.encode = func(dst []byte, w Windowed) []byte {
-		dst = binary.BigEndian.AppendUint64(dst, uint64(w.End/s.interval))
-		dst = appendEscapedKey(dst, w.Key)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(w.End))
-		return binary.BigEndian.AppendUint64(dst, uint64(w.Start))
-	}
-	s.decode = func(b []byte) (Windowed, error) {
-		if len(b) < 8 {
-			return Windowed{}, ErrCorruptKey
-		}
-		key, rest, err := cutEscapedKey(b[8:])
-		if err != nil || len(rest) != 16 {
-			return Windowed{}, ErrCorruptKey
-		}
-		return Windowed{Key: key, End: int64(binary.BigEndian.Uint64(rest)), Start: int64(binary.BigEndian.Uint64(rest[8:]))}, nil
-	}
-	s.cmp = func(a, b Windowed) int {
-		if c := cmpInt(a.End/s.interval, b.End/s.interval); c != 0 {
-			return c
-		}
-		if c := bytes.Compare(a.Key, b.Key); c != 0 {
-			return c
-		}
-		if c := cmpInt(a.End, b.End); c != 0 {
-			return c
-		}
-		return cmpInt(a.Start, b.Start)
-	}
-	ns, err := cache.Namespace(opts.Namespace, s.flushed)
-	if err != nil {
+	s := &CachingSessionStore{}
+	s.sessions = true
+	s.fetchOld = func(w Windowed) ([]byte, error) { return inner.FetchSession(w.Key, w.Start, w.End) }
+	s.putInner = inner.Put
+	if err := s.init(inner, cache, opts, so.Retention, so.SegmentInterval, so.OnExpired); err != nil {
 		return nil, err
 	}
-	s.ns = ns
 	return s, nil
 }
 
-func (s *CachingSessionStore) flushed(entries []DirtyEntry) error {
-	out := make([]CachedWindowedEntry, len(entries))
-	for i, e := range entries {
-		w, err := s.decode(e.Key)
-		if err != nil {
-			return s.errf("flush: decode cache key", err)
-		}
-		out[i] = CachedWindowedEntry{Window: w, NewValue: e.Value, Context: e.Context}
-		if s.opts.SendOldValues && s.opts.OnFlush != nil {
-			if out[i].OldValue, err = s.inner.FetchSession(w.Key, w.Start, w.End); err != nil {
-				return err
-			}
-		}
-		if err := s.inner.Put(w, e.Value); err != nil {
-			return err
-		}
-	}
-	if s.opts.OnFlush != nil {
-		return s.opts.OnFlush(out)
-	}
-	return nil
-}
-
-// Inner returns the wrapped store.
-func (s *CachingSessionStore) Inner() SessionStore { return s.inner }
-
-// Name implements Store.
-func (s *CachingSessionStore) Name() string { return s.inner.Name() }
-
-// Persistent implements Store.
-func (s *CachingSessionStore) Persistent() bool { return s.inner.Persistent() }
-
 // Options implements SessionStore.
 func (s *CachingSessionStore) Options() SessionOptions { return s.inner.Options() }
-
-// ObservedStreamTime implements SessionStore: the largest session end written, whether it
-// has reached the store yet or not.
-func (s *CachingSessionStore) ObservedStreamTime() int64 {
-	return max(s.inner.ObservedStreamTime(), s.cacheObserved())
-}
-
-// Flush implements Store.
-func (s *CachingSessionStore) Flush() error {
-	if err := s.ns.Flush(); err != nil {
-		return err
-	}
-	return s.inner.Flush()
-}
-
-// Close implements Store.
-func (s *CachingSessionStore) Close() error {
-	if s.closed.Swap(true) {
-		return s.errf("close", ErrClosed)
-	}
-	err := s.ns.Close()
-	if cerr := s.inner.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// RestoreBatch implements Restorable: it restores the store underneath and drops the cache.
-func (s *CachingSessionStore) RestoreBatch(records []KeyValue) error {
-	r, ok := s.inner.(Restorable)
-	if !ok {
-		return s.errf("restore", fmt.Errorf("%w: inner store cannot restore", ErrUnsupported))
-	}
-	s.ns.Clear()
-	return r.RestoreBatch(records)
-}
-
-func (s *CachingSessionStore) minLive() int64 {
-	obs := s.ObservedStreamTime()
-	if obs < 0 {
-		return 0
-	}
-	return max(obs-s.ret+1, 0)
-}
 
 func checkWindowed(w Windowed) error {
 	switch {
@@ -669,12 +629,6 @@ func (s *CachingSessionStore) Put(session Windowed, value []byte) error {
 	if err := checkWindowed(session); err != nil {
 		return s.errf("put", err)
 	}
-	if session.End < s.minLive() {
-		if hook := s.inner.Options().OnExpired; hook != nil {
-			hook(session.Key, session.End)
-		}
-		return nil
-	}
 	return s.put(session, value)
 }
 
@@ -687,49 +641,15 @@ func (s *CachingSessionStore) FetchSession(key []byte, start, end int64) ([]byte
 	if err := checkWindowed(w); err != nil {
 		return nil, s.errf("fetch session", err)
 	}
-	if s.closed.Load() {
-		return nil, s.errf("fetch session", ErrClosed)
-	}
-	if end < s.minLive() {
-		return nil, nil
-	}
-	if l := s.ns.Get(s.encode(nil, w)); l.Found {
-		return l.Value, nil
-	}
-	return s.inner.FetchSession(key, start, end)
+	return s.get("fetch session", w, func() ([]byte, error) { return s.inner.FetchSession(key, start, end) })
 }
 
+// find reads the sessions of keys keyFrom..keyTo (keyFrom alone when single) that end at
+// earliestEnd or later and start at latestStart or earlier; open opens the same read on
+// the store underneath.
 func (s *CachingSessionStore) find(keyFrom, keyTo []byte, single bool, earliestEnd, latestStart int64, reverse bool,
 	open func() (WindowedIterator, error)) (WindowedIterator, error) {
-	if single && keyFrom == nil {
-		return nil, s.errf("find sessions", ErrNilKey)
-	}
-	if s.closed.Load() {
-		return nil, s.errf("find sessions", ErrClosed)
-	}
-	in, err := open()
-	if err != nil {
-		return nil, err
-	}
-	earliestEnd = max(earliestEnd, s.minLive())
-	keep := func(w Windowed) bool {
-		if w.End < earliestEnd || w.Start > latestStart {
-			return false
-		}
-		if single {
-			return bytes.Equal(w.Key, keyFrom)
-		}
-		return keyIn(w.Key, keyFrom, keyTo)
-	}
-	if latestStart < 0 || (keyFrom != nil && keyTo != nil && bytes.Compare(keyFrom, keyTo) > 0) {
-		return s.merge(in, nil, reverse, keep), nil
-	}
-	cached, err := s.cached(earliestEnd/s.interval, math.MaxInt64, reverse, keep)
-	if err != nil {
-		in.Close()
-		return nil, err
-	}
-	return s.merge(in, cached, reverse, keep), nil
+	return s.read("find sessions", keyFrom, keyTo, single, earliestEnd, latestStart, math.MaxInt64, reverse, open)
 }
 
 // FindSessions implements ReadOnlySessionStore.

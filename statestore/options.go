@@ -58,19 +58,12 @@ type WindowOptions struct {
 }
 
 // EnsureDefaults fills in zero fields with their default values.
-func (o *WindowOptions) EnsureDefaults() {
-	if o.SegmentInterval == 0 {
-		o.SegmentInterval = max(o.Retention/2, DefaultMinSegmentInterval)
-	}
-}
+func (o *WindowOptions) EnsureDefaults() { defaultSegmentInterval(&o.SegmentInterval, o.Retention) }
 
 // Validate reports options that cannot work, with ErrInvalidOptions.
 func (o *WindowOptions) Validate() error {
-	if o.Retention.Milliseconds() <= 0 {
-		return fmt.Errorf("%w: window store retention %v must be at least 1ms", ErrInvalidOptions, o.Retention)
-	}
-	if o.SegmentInterval.Milliseconds() <= 0 {
-		return fmt.Errorf("%w: window store segment interval %v must be at least 1ms", ErrInvalidOptions, o.SegmentInterval)
+	if err := validateSegments("window", o.Retention, o.SegmentInterval); err != nil {
+		return err
 	}
 	if o.WindowSize < 0 {
 		return fmt.Errorf("%w: window size %v is negative", ErrInvalidOptions, o.WindowSize)
@@ -94,19 +87,29 @@ type SessionOptions struct {
 }
 
 // EnsureDefaults fills in zero fields with their default values.
-func (o *SessionOptions) EnsureDefaults() {
-	if o.SegmentInterval == 0 {
-		o.SegmentInterval = max(o.Retention/2, DefaultMinSegmentInterval)
-	}
-}
+func (o *SessionOptions) EnsureDefaults() { defaultSegmentInterval(&o.SegmentInterval, o.Retention) }
 
 // Validate reports options that cannot work, with ErrInvalidOptions.
 func (o *SessionOptions) Validate() error {
-	if o.Retention.Milliseconds() <= 0 {
-		return fmt.Errorf("%w: session store retention %v must be at least 1ms", ErrInvalidOptions, o.Retention)
+	return validateSegments("session", o.Retention, o.SegmentInterval)
+}
+
+// defaultSegmentInterval sets the segment interval of a window or session store to its
+// default, max(retention/2, DefaultMinSegmentInterval), when it is zero.
+func defaultSegmentInterval(interval *time.Duration, retention time.Duration) {
+	if *interval == 0 {
+		*interval = max(retention/2, DefaultMinSegmentInterval)
 	}
-	if o.SegmentInterval.Milliseconds() <= 0 {
-		return fmt.Errorf("%w: session store segment interval %v must be at least 1ms", ErrInvalidOptions, o.SegmentInterval)
+}
+
+// validateSegments checks the retention and segment interval of a window or session
+// store (kind).
+func validateSegments(kind string, retention, interval time.Duration) error {
+	if retention.Milliseconds() <= 0 {
+		return fmt.Errorf("%w: %s store retention %v must be at least 1ms", ErrInvalidOptions, kind, retention)
+	}
+	if interval.Milliseconds() <= 0 {
+		return fmt.Errorf("%w: %s store segment interval %v must be at least 1ms", ErrInvalidOptions, kind, interval)
 	}
 	return nil
 }

@@ -186,78 +186,88 @@ func mermaidLabel(s string) string {
 // Mermaid draws the topology as a Mermaid flowchart: one box per
 // sub-topology, topics as parallelograms, stores as cylinders.
 func (d Description) Mermaid() string {
-	var b strings.Builder
-	b.WriteString("flowchart TD\n")
-	topics := map[string]bool{}
-	stores := map[string]bool{}
-	var edges []string
-	for _, s := range d.Subtopologies {
-		title := fmt.Sprintf("Sub-topology: %d", s.ID)
-		if s.Global {
-			title += " (global store " + s.GlobalStore + ")"
-		}
-		fmt.Fprintf(&b, "  subgraph %s[\"%s\"]\n", mermaidID("sub", strconv.Itoa(s.ID)), mermaidLabel(title))
-		for _, n := range s.Nodes {
-			fmt.Fprintf(&b, "    %s[\"%s\"]\n", mermaidID("n_", n.Name), mermaidLabel(n.Name))
-			for _, c := range n.Successors {
-				edges = append(edges, fmt.Sprintf("  %s --> %s\n", mermaidID("n_", n.Name), mermaidID("n_", c)))
-			}
-			switch n.Kind {
-			case SourceNode:
-				src := n.Topics
-				if n.Pattern != "" {
-					src = []string{n.Pattern}
-				}
-				for _, tp := range src {
-					topics[tp] = true
-					edges = append(edges, fmt.Sprintf("  %s --> %s\n", mermaidID("t_", tp), mermaidID("n_", n.Name)))
-				}
-			case SinkNode:
-				tp := n.Topic
-				if n.TopicChooser != "" {
-					tp = "(" + n.TopicChooser + ")"
-				}
-				topics[tp] = true
-				edges = append(edges, fmt.Sprintf("  %s --> %s\n", mermaidID("n_", n.Name), mermaidID("t_", tp)))
-			}
-			for _, st := range n.Stores {
-				stores[st] = true
-				edges = append(edges, fmt.Sprintf("  %s -.- %s\n", mermaidID("n_", n.Name), mermaidID("s_", st)))
-			}
-		}
-		b.WriteString("  end\n")
+	id := func(prefix string) func(string) string {
+		return func(name string) string { return mermaidID(prefix, name) }
 	}
-	for _, tp := range sortedKeys(topics) {
-		fmt.Fprintf(&b, "  %s[/\"%s\"/]\n", mermaidID("t_", tp), mermaidLabel(tp))
-	}
-	for _, st := range sortedKeys(stores) {
-		fmt.Fprintf(&b, "  %s[(\"%s\")]\n", mermaidID("s_", st), mermaidLabel(st))
-	}
-	for _, e := range edges {
-		b.WriteString(e)
-	}
-	return b.String()
+	return d.draw(graphStyle{
+		header: "flowchart TD\n",
+		subgraph: func(sub int, title string) string {
+			return fmt.Sprintf("  subgraph %s[\"%s\"]\n", mermaidID("sub", strconv.Itoa(sub)), mermaidLabel(title))
+		},
+		subgraphEnd: "  end\n",
+		nodeID:      id("n_"),
+		topicID:     id("t_"),
+		storeID:     id("s_"),
+		node: func(name string) string {
+			return fmt.Sprintf("    %s[\"%s\"]\n", mermaidID("n_", name), mermaidLabel(name))
+		},
+		topic:     func(tp string) string { return fmt.Sprintf("  %s[/\"%s\"/]\n", mermaidID("t_", tp), mermaidLabel(tp)) },
+		store:     func(st string) string { return fmt.Sprintf("  %s[(\"%s\")]\n", mermaidID("s_", st), mermaidLabel(st)) },
+		edge:      "  %s --> %s\n",
+		storeEdge: "  %s -.- %s\n",
+	})
 }
 
 // DOT draws the topology in Graphviz's DOT language: one cluster per
 // sub-topology, topics as parallelograms, stores as cylinders.
 func (d Description) DOT() string {
 	q := strconv.Quote
+	return d.draw(graphStyle{
+		header: "digraph topology {\n  rankdir=TB;\n  node [shape=box];\n",
+		footer: "}\n",
+		subgraph: func(sub int, title string) string {
+			return fmt.Sprintf("  subgraph %s {\n    label=%s;\n", q("cluster_"+strconv.Itoa(sub)), q(title))
+		},
+		subgraphEnd: "  }\n",
+		nodeID:      q,
+		topicID:     func(tp string) string { return q("topic:" + tp) },
+		storeID:     func(st string) string { return q("store:" + st) },
+		node:        func(name string) string { return fmt.Sprintf("    %s;\n", q(name)) },
+		topic: func(tp string) string {
+			return fmt.Sprintf("  %s [shape=parallelogram, label=%s];\n", q("topic:"+tp), q(tp))
+		},
+		store: func(st string) string {
+			return fmt.Sprintf("  %s [shape=cylinder, label=%s];\n", q("store:"+st), q(st))
+		},
+		edge:      "  %s -> %s;\n",
+		storeEdge: "  %s -> %s [style=dashed, dir=none];\n",
+	})
+}
+
+// graphStyle is how one diagram language writes the parts of a drawing of the topology.
+type graphStyle struct {
+	header, footer string
+	// subgraph opens the box of a sub-topology, subgraphEnd closes it.
+	subgraph    func(sub int, title string) string
+	subgraphEnd string
+	// nodeID, topicID and storeID name the vertices in edges.
+	nodeID, topicID, storeID func(name string) string
+	// node, topic and store declare a vertex.
+	node, topic, store func(name string) string
+	// edge and storeEdge are formats for an edge from one vertex to another (%s, %s):
+	// records flowing, and a processor's access to a store.
+	edge, storeEdge string
+}
+
+// draw writes the topology in style: the sub-topologies with their nodes, then the
+// topics and stores (sorted), then the edges.
+func (d Description) draw(style graphStyle) string {
 	var b strings.Builder
-	b.WriteString("digraph topology {\n  rankdir=TB;\n  node [shape=box];\n")
+	b.WriteString(style.header)
 	topics := map[string]bool{}
 	stores := map[string]bool{}
 	var edges []string
+	edge := func(format, from, to string) { edges = append(edges, fmt.Sprintf(format, from, to)) }
 	for _, s := range d.Subtopologies {
 		title := fmt.Sprintf("Sub-topology: %d", s.ID)
 		if s.Global {
 			title += " (global store " + s.GlobalStore + ")"
 		}
-		fmt.Fprintf(&b, "  subgraph %s {\n    label=%s;\n", q("cluster_"+strconv.Itoa(s.ID)), q(title))
+		b.WriteString(style.subgraph(s.ID, title))
 		for _, n := range s.Nodes {
-			fmt.Fprintf(&b, "    %s;\n", q(n.Name))
+			b.WriteString(style.node(n.Name))
 			for _, c := range n.Successors {
-				edges = append(edges, fmt.Sprintf("  %s -> %s;\n", q(n.Name), q(c)))
+				edge(style.edge, style.nodeID(n.Name), style.nodeID(c))
 			}
 			switch n.Kind {
 			case SourceNode:
@@ -267,7 +277,7 @@ func (d Description) DOT() string {
 				}
 				for _, tp := range src {
 					topics[tp] = true
-					edges = append(edges, fmt.Sprintf("  %s -> %s;\n", q("topic:"+tp), q(n.Name)))
+					edge(style.edge, style.topicID(tp), style.nodeID(n.Name))
 				}
 			case SinkNode:
 				tp := n.Topic
@@ -275,25 +285,25 @@ func (d Description) DOT() string {
 					tp = "(" + n.TopicChooser + ")"
 				}
 				topics[tp] = true
-				edges = append(edges, fmt.Sprintf("  %s -> %s;\n", q(n.Name), q("topic:"+tp)))
+				edge(style.edge, style.nodeID(n.Name), style.topicID(tp))
 			}
 			for _, st := range n.Stores {
 				stores[st] = true
-				edges = append(edges, fmt.Sprintf("  %s -> %s [style=dashed, dir=none];\n", q(n.Name), q("store:"+st)))
+				edge(style.storeEdge, style.nodeID(n.Name), style.storeID(st))
 			}
 		}
-		b.WriteString("  }\n")
+		b.WriteString(style.subgraphEnd)
 	}
 	for _, tp := range sortedKeys(topics) {
-		fmt.Fprintf(&b, "  %s [shape=parallelogram, label=%s];\n", q("topic:"+tp), q(tp))
+		b.WriteString(style.topic(tp))
 	}
 	for _, st := range sortedKeys(stores) {
-		fmt.Fprintf(&b, "  %s [shape=cylinder, label=%s];\n", q("store:"+st), q(st))
+		b.WriteString(style.store(st))
 	}
 	for _, e := range edges {
 		b.WriteString(e)
 	}
-	b.WriteString("}\n")
+	b.WriteString(style.footer)
 	return b.String()
 }
 

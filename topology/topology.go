@@ -23,18 +23,9 @@ const (
 
 // String returns "Source", "Processor" or "Sink", the words Kafka Streams'
 // TopologyDescription uses.
-func (k NodeKind) String() string {
-	switch k {
-	case SourceNode:
-		return "Source"
-	case ProcessorNode:
-		return "Processor"
-	case SinkNode:
-		return "Sink"
-	default:
-		return fmt.Sprintf("NodeKind(%d)", uint8(k))
-	}
-}
+func (k NodeKind) String() string { return kindName(k, nodeKindNames, "NodeKind") }
+
+var nodeKindNames = map[NodeKind]string{SourceNode: "Source", ProcessorNode: "Processor", SinkNode: "Sink"}
 
 // StoreKind is the shape of a state store.
 type StoreKind uint8
@@ -49,18 +40,9 @@ const (
 )
 
 // String names the store kind.
-func (k StoreKind) String() string {
-	switch k {
-	case KeyValueStoreKind:
-		return "KeyValueStore"
-	case WindowStoreKind:
-		return "WindowStore"
-	case SessionStoreKind:
-		return "SessionStore"
-	default:
-		return fmt.Sprintf("StoreKind(%d)", uint8(k))
-	}
-}
+func (k StoreKind) String() string { return kindName(k, storeKindNames, "StoreKind") }
+
+var storeKindNames = map[StoreKind]string{KeyValueStoreKind: "KeyValueStore", WindowStoreKind: "WindowStore", SessionStoreKind: "SessionStore"}
 
 // Node is one node of the graph. Fields that do not apply to a node's kind
 // are zero. A Node returned by [Topology.Node] or [Topology.Nodes] must not
@@ -153,15 +135,10 @@ const (
 
 // String names the kind.
 func (k InternalTopicKind) String() string {
-	switch k {
-	case RepartitionTopic:
-		return "repartition"
-	case ChangelogTopic:
-		return "changelog"
-	default:
-		return fmt.Sprintf("InternalTopicKind(%d)", uint8(k))
-	}
+	return kindName(k, internalTopicKindNames, "InternalTopicKind")
 }
+
+var internalTopicKindNames = map[InternalTopicKind]string{RepartitionTopic: "repartition", ChangelogTopic: "changelog"}
 
 // InternalTopic is a topic the application creates and owns.
 type InternalTopic struct {
@@ -666,4 +643,12 @@ func cloneMap(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// kindName names k from names, or as typ(k) for a value without a name.
+func kindName[K ~uint8](k K, names map[K]string, typ string) string {
+	if name, ok := names[k]; ok {
+		return name
+	}
+	return fmt.Sprintf("%s(%d)", typ, uint8(k))
 }

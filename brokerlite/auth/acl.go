@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -441,26 +443,15 @@ func (a *Authorizer) Delete(filters []Filter) ([][]ACL, error) {
 }
 
 func sortACLs(acls []ACL) {
-	sort.Slice(acls, func(i, j int) bool {
-		x, y := acls[i], acls[j]
-		if x.ResourceType != y.ResourceType {
-			return x.ResourceType < y.ResourceType
-		}
-		if x.ResourceName != y.ResourceName {
-			return x.ResourceName < y.ResourceName
-		}
-		if x.PatternType != y.PatternType {
-			return x.PatternType < y.PatternType
-		}
-		if x.Principal != y.Principal {
-			return x.Principal < y.Principal
-		}
-		if x.Host != y.Host {
-			return x.Host < y.Host
-		}
-		if x.Operation != y.Operation {
-			return x.Operation < y.Operation
-		}
-		return x.Permission < y.Permission
+	slices.SortFunc(acls, func(x, y ACL) int {
+		return cmp.Or(
+			cmp.Compare(x.ResourceType, y.ResourceType),
+			cmp.Compare(x.ResourceName, y.ResourceName),
+			cmp.Compare(x.PatternType, y.PatternType),
+			cmp.Compare(x.Principal, y.Principal),
+			cmp.Compare(x.Host, y.Host),
+			cmp.Compare(x.Operation, y.Operation),
+			cmp.Compare(x.Permission, y.Permission),
+		)
 	})
 }

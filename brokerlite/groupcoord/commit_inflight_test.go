@@ -116,13 +116,7 @@ func TestCommitsFinishOutOfOrder(t *testing.T) {
 	if got := committed(c, "g", 0); got != 7 {
 		t.Fatalf("committed %d, want 7 (the later append)", got)
 	}
-	c.Close()
-	log.hold = false
-	c2, err := Start(context.Background(), Config{Log: log, Partitions: 1, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
+	c2 := replayOn(t, c, log)
 	if got := committed(c2, "g", 0); got != 7 {
 		t.Fatalf("after replay: committed %d, want 7", got)
 	}
@@ -174,13 +168,7 @@ func TestDeleteWhileCommitInFlight(t *testing.T) {
 			if got := committed(c, "g", 0); got != -1 {
 				t.Fatalf("partition 0 committed at %d after its deletion, want none", got)
 			}
-			c.Close()
-			log.hold = false
-			c2, err := Start(context.Background(), Config{Log: log, Partitions: 1, Logger: quietLogger()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c2.Close()
+			c2 := replayOn(t, c, log)
 			if got := committed(c2, "g", 0); got != -1 {
 				t.Fatalf("after replay: partition 0 committed at %d, want none", got)
 			}
@@ -212,4 +200,18 @@ func TestCommitNotDurable(t *testing.T) {
 	if g.inflightCommits != 0 || len(g.inflight) != 0 || len(g.deletedSeq) != 0 {
 		t.Fatalf("in-flight bookkeeping left: %d commits, %v, %v", g.inflightCommits, g.inflight, g.deletedSeq)
 	}
+}
+
+// replayOn closes c and starts a coordinator over its log (appends no longer held), which
+// replays what c wrote; it is closed when the test ends.
+func replayOn(t *testing.T, c *Coordinator, log *memLog) *Coordinator {
+	t.Helper()
+	c.Close()
+	log.hold = false
+	c2, err := Start(context.Background(), Config{Log: log, Partitions: 1, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c2.Close)
+	return c2
 }

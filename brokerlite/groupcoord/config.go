@@ -98,40 +98,24 @@ type Config struct {
 
 // EnsureDefaults fills in every unset field with its documented default.
 func (c *Config) EnsureDefaults() {
-	if c.Partitions == 0 {
-		c.Partitions = 50
-	}
-	if c.MinSessionTimeout == 0 {
-		c.MinSessionTimeout = 6 * time.Second
-	}
-	if c.MaxSessionTimeout == 0 {
-		c.MaxSessionTimeout = 30 * time.Minute
-	}
+	defaultTo(&c.Partitions, 50)
+	defaultTo(&c.MinSessionTimeout, 6*time.Second)
+	defaultTo(&c.MaxSessionTimeout, 30*time.Minute)
 	if c.NoInitialRebalanceDelay {
 		c.InitialRebalanceDelay = 0
 	} else if c.InitialRebalanceDelay == 0 {
 		c.InitialRebalanceDelay = 3 * time.Second
 	}
-	if c.GroupMaxSize == 0 {
-		c.GroupMaxSize = 1<<31 - 1
-	}
-	if c.OffsetsRetention == 0 {
-		c.OffsetsRetention = 7 * 24 * time.Hour
-	}
-	if c.OffsetsRetentionCheckInterval == 0 {
-		c.OffsetsRetentionCheckInterval = 10 * time.Minute
-	}
-	if c.OffsetCommitTimeout == 0 {
-		c.OffsetCommitTimeout = 5 * time.Second
-	}
+	defaultTo(&c.GroupMaxSize, 1<<31-1)
+	defaultTo(&c.OffsetsRetention, 7*24*time.Hour)
+	defaultTo(&c.OffsetsRetentionCheckInterval, 10*time.Minute)
+	defaultTo(&c.OffsetCommitTimeout, 5*time.Second)
 	if c.NoOffsetMetadata {
 		c.OffsetMetadataMaxBytes = 0
 	} else if c.OffsetMetadataMaxBytes == 0 {
 		c.OffsetMetadataMaxBytes = 4096
 	}
-	if c.NewMemberJoinTimeout == 0 {
-		c.NewMemberJoinTimeout = 5 * time.Minute
-	}
+	defaultTo(&c.NewMemberJoinTimeout, 5*time.Minute)
 	if c.Clock == nil {
 		c.Clock = SystemClock()
 	}
@@ -140,6 +124,14 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.NewMemberID == nil {
 		c.NewMemberID = randomMemberID
+	}
+}
+
+// defaultTo sets *v to def when it is zero.
+func defaultTo[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
 	}
 }
 

@@ -61,49 +61,40 @@ func (e *env) emit(format string, args ...any) {
 	e.mu.Unlock()
 }
 
-func (e *env) handle(t *testing.T, d *datadriven.TestData) string {
-	e.t = t
-	var immediate string
-	switch d.Cmd {
-	case "start":
-		immediate = e.cmdStart(t, d)
-	case "restart":
-		immediate = e.cmdRestart(t, d)
-	case "advance":
-		immediate = e.cmdAdvance(t, d)
-	case "join":
-		e.cmdJoin(t, d)
-	case "sync":
-		e.cmdSync(t, d)
-	case "heartbeat":
-		immediate = e.cmdHeartbeat(t, d)
-	case "leave":
-		immediate = e.cmdLeave(t, d)
-	case "commit":
-		immediate = e.cmdCommit(t, d)
-	case "fetch":
-		immediate = e.cmdFetch(t, d)
-	case "offset-delete":
-		immediate = e.cmdOffsetDelete(t, d)
-	case "expire":
-		e.c.ExpireOffsets()
-	case "describe":
-		immediate = e.cmdDescribe(t, d)
-	case "list":
-		immediate = e.cmdList(t, d)
-	case "delete":
-		immediate = e.cmdDelete(t, d)
-	case "log":
-		immediate = e.cmdLog(t, d)
-	case "fail-appends":
+// envCommands maps each script command to its handler, which returns what the command
+// answers at once (what the coordinator answers later is collected in e.out).
+var envCommands = map[string]func(e *env, t *testing.T, d *datadriven.TestData) string{
+	"start":         (*env).cmdStart,
+	"restart":       (*env).cmdRestart,
+	"advance":       (*env).cmdAdvance,
+	"join":          func(e *env, t *testing.T, d *datadriven.TestData) string { e.cmdJoin(t, d); return "" },
+	"sync":          func(e *env, t *testing.T, d *datadriven.TestData) string { e.cmdSync(t, d); return "" },
+	"heartbeat":     (*env).cmdHeartbeat,
+	"leave":         (*env).cmdLeave,
+	"commit":        (*env).cmdCommit,
+	"fetch":         (*env).cmdFetch,
+	"offset-delete": (*env).cmdOffsetDelete,
+	"expire":        func(e *env, t *testing.T, d *datadriven.TestData) string { e.c.ExpireOffsets(); return "" },
+	"describe":      (*env).cmdDescribe,
+	"list":          (*env).cmdList,
+	"delete":        (*env).cmdDelete,
+	"log":           (*env).cmdLog,
+	"fail-appends": func(e *env, t *testing.T, d *datadriven.TestData) string {
 		e.log.mu.Lock()
 		e.log.failAppends = d.CmdArgs[0].Key == "on"
 		e.log.mu.Unlock()
-	case "corrupt-log":
-		immediate = e.cmdCorruptLog(t, d)
-	default:
+		return ""
+	},
+	"corrupt-log": (*env).cmdCorruptLog,
+}
+
+func (e *env) handle(t *testing.T, d *datadriven.TestData) string {
+	e.t = t
+	cmd, ok := envCommands[d.Cmd]
+	if !ok {
 		d.Fatalf(t, "unknown command %q", d.Cmd)
 	}
+	immediate := cmd(e, t, d)
 	e.mu.Lock()
 	async := e.out
 	e.out = nil

@@ -46,13 +46,20 @@ func (c *Coordinator) JoinGroup(req JoinRequest, done func(JoinResult)) {
 // ends first; the member then stays in the rebalance as in Kafka, and must
 // rejoin.
 func (c *Coordinator) Join(ctx context.Context, req JoinRequest) (JoinResult, error) {
-	ch := make(chan JoinResult, 1)
-	c.JoinGroup(req, func(res JoinResult) { ch <- res })
+	return await(ctx, "join group", req.Group, func(done func(JoinResult)) { c.JoinGroup(req, done) })
+}
+
+// await starts a call with a callback for its answer and waits for it, or returns ctx's
+// error, naming the call (what) and the group.
+func await[R any](ctx context.Context, what, group string, start func(done func(R))) (R, error) {
+	ch := make(chan R, 1)
+	start(func(res R) { ch <- res })
 	select {
 	case res := <-ch:
 		return res, nil
 	case <-ctx.Done():
-		return JoinResult{}, fmt.Errorf("groupcoord: join group %q: %w", req.Group, ctx.Err())
+		var zero R
+		return zero, fmt.Errorf("groupcoord: %s %q: %w", what, group, ctx.Err())
 	}
 }
 
@@ -212,6 +219,21 @@ func (g *group) updateMember(m *member, req *JoinRequest, done func(JoinResult),
 	m.joinCB = done
 }
 
+// renameMember moves m from member id from to id to, with its leadership and its pending
+// sync.
+func (g *group) renameMember(m *member, from, to string) {
+	delete(g.members, from)
+	m.id = to
+	g.members[to] = m
+	if g.leader == from {
+		g.leader = to
+	}
+	if g.pendingSync[from] {
+		delete(g.pendingSync, from)
+		g.pendingSync[to] = true
+	}
+}
+
 // replaceStatic handles a static member rejoining without its member id
 // (a restart): the new incarnation takes over the old one's place, and
 // the old one is fenced. In a Stable group whose selected protocol stays
@@ -226,16 +248,7 @@ func (g *group) replaceStatic(m *member, req *JoinRequest, done func(JoinResult)
 	newID := g.c.cfg.NewMemberID(req.InstanceID)
 	oldLeader := g.leader
 	g.answerWaiting(m, kerr.FencedInstanceID.Code, r)
-	delete(g.members, oldID)
-	m.id = newID
-	g.members[newID] = m
-	if g.leader == oldID {
-		g.leader = newID
-	}
-	if g.pendingSync[oldID] {
-		delete(g.pendingSync, oldID)
-		g.pendingSync[newID] = true
-	}
+	g.renameMember(m, oldID, newID)
 	unchanged := g.sameSubscription(m.protocols, req.Protocols)
 	saved := *m
 	g.updateMember(m, req, done, r)
@@ -252,20 +265,11 @@ func (g *group) replaceStatic(m *member, req *JoinRequest, done func(JoinResult)
 		v := g.metadataValue(func(x *member) []byte { return x.assignment })
 		if err := g.c.appendRecords(g.c.ctx, g.partition, []record{groupRecord(g.id, v)}); err != nil {
 			// Put the old incarnation back; the new one retries.
-			delete(g.members, newID)
 			saved.joinCB, saved.syncCB = nil, nil
 			hb := m.hb
 			*m = saved
 			m.hb = hb
-			m.id = oldID
-			g.members[oldID] = m
-			if g.leader == newID {
-				g.leader = oldID
-			}
-			if g.pendingSync[newID] {
-				delete(g.pendingSync, newID)
-				g.pendingSync[oldID] = true
-			}
+			g.renameMember(m, newID, oldID)
 			code := g.c.appendErrorCode(err)
 			r.add(func() { done(JoinResult{ErrorCode: code, Generation: -1}) })
 			return
@@ -537,14 +541,7 @@ func (c *Coordinator) SyncGroup(req SyncRequest, done func(SyncResult)) {
 
 // Sync is SyncGroup that waits for the answer, or returns ctx's error.
 func (c *Coordinator) Sync(ctx context.Context, req SyncRequest) (SyncResult, error) {
-	ch := make(chan SyncResult, 1)
-	c.SyncGroup(req, func(res SyncResult) { ch <- res })
-	select {
-	case res := <-ch:
-		return res, nil
-	case <-ctx.Done():
-		return SyncResult{}, fmt.Errorf("groupcoord: sync group %q: %w", req.Group, ctx.Err())
-	}
+	return await(ctx, "sync group", req.Group, func(done func(SyncResult)) { c.SyncGroup(req, done) })
 }
 
 func (g *group) sync(req *SyncRequest, done func(SyncResult), r *replies) {

@@ -109,52 +109,30 @@ func BenchmarkAppend(b *testing.B) {
 	b.Run("file", func(b *testing.B) {
 		freshDir(b, func(dir string) {
 			b.StopTimer()
-			f, err := os.Create(filepath.Join(dir, "plain"))
-			if err != nil {
-				b.Fatal(err)
-			}
+			f := createPlain(b, dir)
 			defer f.Close()
-			b.SetBytes(int64(len(batches[0])))
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.StartTimer()
-			for i := 0; i < b.N; i++ {
-				if _, err := f.Write(batches[i%len(batches)]); err != nil {
-					b.Fatal(err)
-				}
-			}
+			writeEach(b, batches, func(p []byte) error {
+				_, err := f.Write(p)
+				return err
+			})
 		})
 	})
 	b.Run("log", func(b *testing.B) {
 		freshDir(b, func(dir string) {
 			b.StopTimer()
-			l, err := Open(dir, benchConfig(), testOpts(nil))
-			if err != nil {
-				b.Fatal(err)
-			}
+			l := openLog(b, dir, benchConfig(), nil)
 			defer l.close(false)
-			b.SetBytes(int64(len(batches[0])))
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.StartTimer()
-			for i := 0; i < b.N; i++ {
-				if _, err := l.Append(batches[i%len(batches)]); err != nil {
-					b.Fatal(err)
-				}
-			}
+			writeEach(b, batches, func(p []byte) error {
+				_, err := l.Append(p)
+				return err
+			})
 		})
 	})
 	b.Run("interleaved", func(b *testing.B) {
 		freshDir(b, func(dir string) {
-			f, err := os.Create(filepath.Join(dir, "plain"))
-			if err != nil {
-				b.Fatal(err)
-			}
+			f := createPlain(b, dir)
 			defer f.Close()
-			l, err := Open(filepath.Join(dir, "log"), benchConfig(), testOpts(nil))
-			if err != nil {
-				b.Fatal(err)
-			}
+			l := openLog(b, filepath.Join(dir, "log"), benchConfig(), nil)
 			defer l.close(false)
 			n := int64(len(batches[0]))
 			b.SetBytes(2 * n)
@@ -205,10 +183,7 @@ func BenchmarkGroupCommit(b *testing.B) {
 		}
 	})
 	b.Run("log-64-appenders", func(b *testing.B) {
-		l, err := Open(b.TempDir(), benchConfig(), testOpts(nil))
-		if err != nil {
-			b.Fatal(err)
-		}
+		l := openLog(b, b.TempDir(), benchConfig(), nil)
 		defer l.close(false)
 		// Each appender owns its batches (Append rewrites headers in place).
 		own := make([][][]byte, 64)
@@ -244,15 +219,9 @@ func BenchmarkGroupCommit(b *testing.B) {
 	// (run with e.g. -benchtime 20x).
 	b.Run("interleaved", func(b *testing.B) {
 		dir := b.TempDir()
-		f, err := os.Create(filepath.Join(dir, "plain"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		f := createPlain(b, dir)
 		defer f.Close()
-		l, err := Open(filepath.Join(dir, "log"), benchConfig(), testOpts(nil))
-		if err != nil {
-			b.Fatal(err)
-		}
+		l := openLog(b, filepath.Join(dir, "log"), benchConfig(), nil)
 		defer l.close(false)
 		own := make([][]byte, 64)
 		for i := range own {
@@ -311,10 +280,7 @@ func BenchmarkRead(b *testing.B) {
 	const total = 64 << 20
 	batches := benchBatches(b, 64)
 	dir := b.TempDir()
-	l, err := Open(filepath.Join(dir, "log"), benchConfig(), testOpts(nil))
-	if err != nil {
-		b.Fatal(err)
-	}
+	l := openLog(b, filepath.Join(dir, "log"), benchConfig(), nil)
 	defer l.close(false)
 	plain, err := os.Create(filepath.Join(dir, "plain"))
 	if err != nil {
@@ -423,10 +389,7 @@ func BenchmarkAppendParallelPartitions(b *testing.B) {
 	batches := benchBatches(b, 8)
 	logs := make([]*Log, 8)
 	for i := range logs {
-		l, err := Open(filepath.Join(b.TempDir(), fmt.Sprint(i)), benchConfig(), testOpts(nil))
-		if err != nil {
-			b.Fatal(err)
-		}
+		l := openLog(b, filepath.Join(b.TempDir(), fmt.Sprint(i)), benchConfig(), nil)
 		defer l.close(false)
 		logs[i] = l
 	}
@@ -446,4 +409,26 @@ func BenchmarkAppendParallelPartitions(b *testing.B) {
 		}
 	})
 	_ = time.Now
+}
+
+// writeEach times one write of a batch per iteration, cycling through batches.
+func writeEach(b *testing.B, batches [][]byte, write func(p []byte) error) {
+	b.SetBytes(int64(len(batches[0])))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.StartTimer()
+	for i := 0; i < b.N; i++ {
+		if err := write(batches[i%len(batches)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// createPlain creates the plain file in dir that the benchmarks write beside the log.
+func createPlain(b *testing.B, dir string) *os.File {
+	f, err := os.Create(filepath.Join(dir, "plain"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
 }

@@ -15,6 +15,16 @@ import (
 
 var txnCleanSeed = flag.Int64("txnclean.seed", 0, "seed of TestCompactionTransactionsDifferential (0: random)")
 
+// cleanSeed is -txnclean.seed, or a fresh seed when it is 0; it logs how to replay.
+func cleanSeed(t *testing.T) int64 {
+	seed := *txnCleanSeed
+	if seed == 0 {
+		seed = time.Now().UnixNano()
+	}
+	t.Logf("seed %d (replay with -txnclean.seed=%d)", seed, seed)
+	return seed
+}
+
 // dumpBatch is one stored batch as the tests look at it.
 type dumpBatch struct {
 	base, last int64
@@ -254,10 +264,7 @@ func txnCleanConfig() Config {
 
 func newTxnWriter(t *testing.T, dir string, cfg Config) *txnWriter {
 	clk := newClock()
-	l, err := Open(dir, cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, cfg, clk)
 	t.Cleanup(func() { _ = l.Close() })
 	return &txnWriter{t: t, l: l, clk: clk, seq: map[int64]int32{}}
 }
@@ -470,11 +477,7 @@ func TestCompactionKeepsMarkersOfProducersLastBatchAndOpenTransactions(t *testin
 // no batch left, and that a reopened log (clean and after a crash) reads
 // the same. Replay a failure with -txnclean.seed=N.
 func TestCompactionTransactionsDifferential(t *testing.T) {
-	seed := *txnCleanSeed
-	if seed == 0 {
-		seed = time.Now().UnixNano()
-	}
-	t.Logf("seed %d (replay with -txnclean.seed=%d)", seed, seed)
+	seed := cleanSeed(t)
 	rounds := 6
 	if testing.Short() {
 		rounds = 2
@@ -632,10 +635,7 @@ func TestRecoveryOfCleanedMarkers(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, segmentName(0, logSuffix)), seg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l, err := Open(dir, smallConfig(), testOpts(newClock()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, smallConfig(), newClock())
 	defer l.Close()
 	if l.LogEndOffset() != 4 || l.LastStableOffset() != 4 {
 		t.Fatalf("after recovery LEO %d, LSO %d; want 4, 4", l.LogEndOffset(), l.LastStableOffset())
@@ -655,11 +655,7 @@ func TestRecoveryOfCleanedMarkers(t *testing.T) {
 // may return a record the committed view did not have, such as an aborted
 // record whose index entry a concurrent cleaning dropped.
 func TestReadCommittedDuringCompaction(t *testing.T) {
-	seed := *txnCleanSeed
-	if seed == 0 {
-		seed = time.Now().UnixNano()
-	}
-	t.Logf("seed %d (replay with -txnclean.seed=%d)", seed, seed)
+	seed := cleanSeed(t)
 	rng := rand.New(rand.NewSource(seed))
 	w := writeRandomTxns(t, rng)
 	before := committedView(t, w.l)

@@ -74,10 +74,7 @@ func decompress(codec int8, src []byte) ([]byte, error) {
 
 func TestDamagedSnapshotIgnored(t *testing.T) {
 	dir := t.TempDir()
-	l, err := Open(dir, smallConfig(), testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, smallConfig(), nil)
 	if _, err := l.Append(mkBatch(t, batchOpt{pid: 9, seq: 0}, valueRecs(2, 1, "v")...)); err != nil {
 		t.Fatal(err)
 	}
@@ -93,10 +90,7 @@ func TestDamagedSnapshotIgnored(t *testing.T) {
 	if err := os.WriteFile(snap, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l, err = Open(dir, smallConfig(), testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = openLog(t, dir, smallConfig(), nil)
 	defer l.Close()
 	// The state was rebuilt from the log: the batch is still a duplicate.
 	if _, err := l.Append(mkBatch(t, batchOpt{pid: 9, seq: 0}, valueRecs(2, 1, "v")...)); !errors.Is(err, ErrDuplicateSequence) {

@@ -91,11 +91,7 @@ func TestCompactionBasic(t *testing.T) {
 	for _, codec := range []int8{codecNone, codecGzip, codecSnappy, codecLZ4, codecZstd} {
 		t.Run(fmt.Sprintf("codec%d", codec), func(t *testing.T) {
 			clk := newClock()
-			l, err := Open(t.TempDir(), compactConfig(), testOpts(clk))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
+			l := tempLog(t, compactConfig(), clk)
 			m := newModel()
 			rng := rand.New(rand.NewSource(int64(codec)))
 			for i := 0; i < 300; i++ {
@@ -153,11 +149,7 @@ func TestCompactionKeepsActiveAndRespectsLag(t *testing.T) {
 	clk := newClock()
 	cfg := compactConfig()
 	cfg.MinCompactionLagMs = int64(time.Hour / time.Millisecond)
-	l, err := Open(t.TempDir(), cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	for i := 0; i < 200; i++ {
 		if _, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte("k"), value: []byte(fmt.Sprint(i)), ts: clk.Ms()})); err != nil {
 			t.Fatal(err)
@@ -196,11 +188,7 @@ func TestCompactionDirtyRatio(t *testing.T) {
 	clk := newClock()
 	cfg := compactConfig()
 	cfg.MinCleanableDirtyRatio = 0.9
-	l, err := Open(t.TempDir(), cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	for i := 0; i < 100; i++ {
 		if _, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte(fmt.Sprint(i % 10)), value: []byte("v"), ts: clk.Ms()})); err != nil {
 			t.Fatal(err)
@@ -233,11 +221,7 @@ func TestCompactionDirtyRatio(t *testing.T) {
 }
 
 func TestCompactedTopicRejectsKeyless(t *testing.T) {
-	l, err := Open(t.TempDir(), compactConfig(), testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, compactConfig(), nil)
 	for _, codec := range []int8{codecNone, codecZstd} {
 		b := mkBatch(t, batchOpt{codec: codec}, rec{key: []byte("a"), value: []byte("1")}, rec{value: []byte("2")})
 		if _, err := l.Append(b); !errors.Is(err, ErrInvalidRecord) {
@@ -252,10 +236,7 @@ func TestCompactedTopicRejectsKeyless(t *testing.T) {
 func TestCompactionKeepsProducerState(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
-	l, err := Open(dir, compactConfig(), testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, compactConfig(), clk)
 	// Producer 5 writes key "p" once; everything of it is superseded later
 	// by a plain producer, so its batch empties during cleaning.
 	if _, err := l.Append(mkBatch(t, batchOpt{pid: 5, seq: 0}, rec{key: []byte("p"), value: []byte("old"), ts: clk.Ms()})); err != nil {
@@ -278,10 +259,7 @@ func TestCompactionKeepsProducerState(t *testing.T) {
 		t.Fatalf("producer's last batch not kept as an empty batch: %+v", hs[0])
 	}
 	crash(t, l)
-	l, err = Open(dir, compactConfig(), testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = openLog(t, dir, compactConfig(), clk)
 	defer l.Close()
 	if _, err := l.Append(mkBatch(t, batchOpt{pid: 5, seq: 0}, rec{key: []byte("p"), value: []byte("old"), ts: clk.Ms()})); !errors.Is(err, ErrDuplicateSequence) {
 		t.Fatalf("sequence state lost by compaction: %v", err)
@@ -342,10 +320,7 @@ func TestCompactionSwapCrash(t *testing.T) {
 					t.Fatalf("no .swap file left: %s", names)
 				}
 			}
-			l, err = Open(dir, compactConfig(), testOpts(clk))
-			if err != nil {
-				t.Fatal(err)
-			}
+			l = openLog(t, dir, compactConfig(), clk)
 			defer l.Close()
 			if l.LogEndOffset() != leo {
 				t.Fatalf("end offset %d after recovery, want %d", l.LogEndOffset(), leo)
@@ -415,10 +390,7 @@ func TestCompactionMillion(t *testing.T) {
 	cfg.SegmentBytes = 8 << 20
 	cfg.FileDeleteDelayMs = 0
 	dir := t.TempDir()
-	l, err := Open(dir, cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, cfg, clk)
 	defer l.Close()
 	start := time.Now()
 	const perBatch = 500

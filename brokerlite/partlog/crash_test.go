@@ -60,10 +60,7 @@ func crashIteration(t *testing.T, rng *rand.Rand, it int) {
 	cfg := smallConfig()
 	cfg.SegmentBytes = int32(2048 + rng.Intn(4096))
 	cfg.IndexIntervalBytes = int32(rng.Intn(512))
-	l, err := Open(dir, cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, cfg, clk)
 	var all []appended
 	n := 20 + rng.Intn(150)
 	for i := 0; i < n; i++ {
@@ -225,7 +222,7 @@ func crashIteration(t *testing.T, rng *rand.Rand, it int) {
 			want = append(want, a)
 		}
 	}
-	l, err = Open(dir, cfg, testOpts(clk))
+	l, err := Open(dir, cfg, testOpts(clk))
 	if err != nil {
 		t.Fatalf("iteration %d (%v): open after damage: %v", it, did, err)
 	}
@@ -298,10 +295,7 @@ func crashIteration(t *testing.T, rng *rand.Rand, it int) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l, err = Open(dir, cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = openLog(t, dir, cfg, clk)
 	checkBatches("after clean reopen")
 	if err := l.Close(); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package partlog
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -124,16 +125,25 @@ func smallConfig() Config {
 	return c
 }
 
-// decodeAll decodes every record in the batches of b.
-func decodeAll(t testing.TB, b []byte) []record {
+// eachBatch calls fn with the header and the bytes of each stored batch in b.
+func eachBatch(t testing.TB, b []byte, fn func(h *batchHeader, batch []byte)) {
 	t.Helper()
-	var out []record
 	for len(b) > 0 {
 		h, size, err := checkStoredBatch(b)
 		if err != nil {
 			t.Fatalf("decode batches: %v", err)
 		}
-		err = eachRecordOf(&h, b[:size], func(r *record) error {
+		fn(&h, b[:size])
+		b = b[size:]
+	}
+}
+
+// decodeAll decodes every record in the batches of b.
+func decodeAll(t testing.TB, b []byte) []record {
+	t.Helper()
+	var out []record
+	eachBatch(t, b, func(h *batchHeader, batch []byte) {
+		err := eachRecordOf(h, batch, func(r *record) error {
 			c := *r
 			c.Key = bytes.Clone(r.Key)
 			c.Value = bytes.Clone(r.Value)
@@ -143,8 +153,7 @@ func decodeAll(t testing.TB, b []byte) []record {
 		if err != nil {
 			t.Fatalf("decode records: %v", err)
 		}
-		b = b[size:]
-	}
+	})
 	return out
 }
 
@@ -152,14 +161,7 @@ func decodeAll(t testing.TB, b []byte) []record {
 func batchHeaders(t testing.TB, b []byte) []batchHeader {
 	t.Helper()
 	var out []batchHeader
-	for len(b) > 0 {
-		h, size, err := checkStoredBatch(b)
-		if err != nil {
-			t.Fatalf("decode batches: %v", err)
-		}
-		out = append(out, h)
-		b = b[size:]
-	}
+	eachBatch(t, b, func(h *batchHeader, _ []byte) { out = append(out, *h) })
 	return out
 }
 
@@ -185,4 +187,58 @@ func readAll(t testing.TB, l *Log, from int64) []record {
 		off = hs[len(hs)-1].lastOffset() + 1
 	}
 	return out
+}
+
+// openLog opens the log in dir with cfg and the test options of clk (nil: the real
+// clock), failing the test on error.
+func openLog(t testing.TB, dir string, cfg Config, clk *fakeClock) *Log {
+	t.Helper()
+	l, err := Open(dir, cfg, testOpts(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// openLogLogged is openLog with the log's own log lines kept in the returned buffer.
+func openLogLogged(t testing.TB, dir string, cfg Config, clk *fakeClock) (*Log, *lockedBuffer) {
+	t.Helper()
+	var logs lockedBuffer
+	opts := testOpts(clk)
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	l, err := Open(dir, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, &logs
+}
+
+// appendValues appends n batches of perBatch records with value, timestamped by clk.
+func appendValues(t testing.TB, l *Log, clk *fakeClock, n, perBatch int, value string) {
+	t.Helper()
+	for range n {
+		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(perBatch, clk.Ms(), value)...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// stopLog closes l cleanly, or crashes it.
+func stopLog(t testing.TB, l *Log, clean bool) {
+	t.Helper()
+	if clean {
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		crash(t, l)
+	}
+}
+
+// tempLog opens a log in a directory of its own, closed when the test ends.
+func tempLog(t testing.TB, cfg Config, clk *fakeClock) *Log {
+	t.Helper()
+	l := openLog(t, t.TempDir(), cfg, clk)
+	t.Cleanup(func() { l.Close() })
+	return l
 }

@@ -18,11 +18,7 @@ import (
 func TestFranzGoDecodesLog(t *testing.T) {
 	clk := newClock()
 	cfg := compactConfig()
-	l, err := Open(t.TempDir(), cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	rng := rand.New(rand.NewSource(7))
 	seq := int32(0)
 	for i := 0; i < 400; i++ {

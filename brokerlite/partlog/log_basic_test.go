@@ -14,10 +14,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 func TestAppendReadReopen(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
-	l, err := Open(dir, smallConfig(), testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, smallConfig(), clk)
 	var want []string
 	for i := 0; i < 200; i++ {
 		recs := valueRecs(3, clk.Ms()+int64(i), fmt.Sprintf("b%d-", i))
@@ -65,10 +62,7 @@ func TestAppendReadReopen(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l, err = Open(dir, smallConfig(), testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = openLog(t, dir, smallConfig(), clk)
 	if l.LogEndOffset() != 600 {
 		t.Fatalf("reopened LEO %d", l.LogEndOffset())
 	}
@@ -83,11 +77,7 @@ func TestAppendReadReopen(t *testing.T) {
 }
 
 func TestReadBounds(t *testing.T) {
-	l, err := Open(t.TempDir(), smallConfig(), testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, smallConfig(), nil)
 	rr, err := l.Read(0, 100)
 	if err != nil || len(rr.Records) != 0 {
 		t.Fatalf("empty log read: %v %d", err, len(rr.Records))

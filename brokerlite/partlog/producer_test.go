@@ -8,10 +8,7 @@ import (
 func TestIdempotentProducer(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
-	l, err := Open(dir, smallConfig(), testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, smallConfig(), clk)
 	app := func(o batchOpt, n int) (AppendResult, error) {
 		return l.Append(mkBatch(t, o, valueRecs(n, clk.Ms(), "v")...))
 	}
@@ -66,17 +63,8 @@ func TestIdempotentProducer(t *testing.T) {
 
 	// State survives a clean reopen (snapshot) and a crash (log scan).
 	for _, clean := range []bool{true, false} {
-		if clean {
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
-		} else {
-			crash(t, l)
-		}
-		l, err = Open(dir, smallConfig(), testOpts(clk))
-		if err != nil {
-			t.Fatal(err)
-		}
+		stopLog(t, l, clean)
+		l = openLog(t, dir, smallConfig(), clk)
 		if _, err := app(batchOpt{pid: 7, epoch: 1, seq: 6}, 1); !errors.Is(err, ErrDuplicateSequence) {
 			t.Fatalf("clean=%v: duplicate after reopen: %v", clean, err)
 		}
@@ -91,11 +79,7 @@ func TestIdempotentProducer(t *testing.T) {
 }
 
 func TestSequenceWrap(t *testing.T) {
-	l, err := Open(t.TempDir(), smallConfig(), testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, smallConfig(), nil)
 	max := int32(1<<31 - 1)
 	// Unknown producer: any first sequence is accepted (Kafka).
 	if _, err := l.Append(mkBatch(t, batchOpt{pid: 1, seq: max - 1}, valueRecs(2, 1, "v")...)); err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -40,24 +39,13 @@ func TestRecoveryPointKeepsDataAroundDamage(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
 	cfg := smallConfig()
-	l, err := Open(dir, cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 150; i++ {
-		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(3, clk.Ms(), "value-of-some-length")...)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	l := openLog(t, dir, cfg, clk)
+	appendValues(t, l, clk, 150, 3, "value-of-some-length")
 	if err := l.Sync(); err != nil {
 		t.Fatal(err)
 	}
 	// A few more appends after the last fsync: the recovery point stays where it was.
-	for i := 0; i < 3; i++ {
-		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(3, clk.Ms(), "tail")...)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendValues(t, l, clk, 3, 3, "tail")
 	before := l.Segments()
 	leo := l.LogEndOffset()
 	if len(before) < 4 {
@@ -79,13 +67,7 @@ func TestRecoveryPointKeepsDataAroundDamage(t *testing.T) {
 	}
 	f.Close()
 
-	var logs lockedBuffer
-	opts := testOpts(clk)
-	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	l, err = Open(dir, cfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, logs := openLogLogged(t, dir, cfg, clk)
 	defer l.Close()
 	after := l.Segments()
 	if len(after) != len(before) || l.LogEndOffset() != leo {
@@ -118,15 +100,8 @@ func TestRecoveryPointKeepsDataAroundDamage(t *testing.T) {
 func TestRecoveryPointBoundsTheRescan(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
-	l, err := Open(dir, smallConfig(), testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 40; i++ {
-		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(3, clk.Ms(), "value-of-some-length")...)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	l := openLog(t, dir, smallConfig(), clk)
+	appendValues(t, l, clk, 40, 3, "value-of-some-length")
 	if err := l.Sync(); err != nil {
 		t.Fatal(err)
 	}
@@ -141,10 +116,7 @@ func TestRecoveryPointBoundsTheRescan(t *testing.T) {
 	}
 	f.Write(half[:len(half)/2])
 	f.Close()
-	l, err = Open(dir, smallConfig(), testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = openLog(t, dir, smallConfig(), clk)
 	if l.LogEndOffset() != leo || len(readAll(t, l, 0)) != int(leo) {
 		t.Fatalf("after cutting the torn tail: end %d, want %d", l.LogEndOffset(), leo)
 	}
@@ -152,10 +124,7 @@ func TestRecoveryPointBoundsTheRescan(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, recoveryPointFile), []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l, err = Open(dir, smallConfig(), testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = openLog(t, dir, smallConfig(), clk)
 	defer l.Close()
 	if l.LogEndOffset() != leo || len(readAll(t, l, 0)) != int(leo) {
 		t.Fatalf("after a damaged recovery point: end %d, want %d", l.LogEndOffset(), leo)
@@ -168,10 +137,7 @@ func TestRecoveryPointBoundsTheRescan(t *testing.T) {
 func TestCloseWithFailedSnapshotStaysClean(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
-	l, err := Open(dir, smallConfig(), testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, smallConfig(), clk)
 	for i := 0; i < 5; i++ {
 		if _, err := l.Append(mkBatch(t, batchOpt{pid: 7, seq: int32(3 * i)}, valueRecs(3, clk.Ms(), "v")...)); err != nil {
 			t.Fatal(err)
@@ -189,13 +155,7 @@ func TestCloseWithFailedSnapshotStaysClean(t *testing.T) {
 		t.Fatalf("no clean shutdown marker after a failed snapshot: %v", err)
 	}
 	os.RemoveAll(snap)
-	var logs lockedBuffer
-	opts := testOpts(clk)
-	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	l, err = Open(dir, smallConfig(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, logs := openLogLogged(t, dir, smallConfig(), clk)
 	defer l.Close()
 	if strings.Contains(logs.String(), "cutting the log") || strings.Contains(logs.String(), "unclean") {
 		t.Fatalf("the start after a clean close recovered:\n%s", logs.String())
@@ -216,13 +176,7 @@ func TestCloseWithFailedSnapshotStaysClean(t *testing.T) {
 func TestCleanerCheckpointUnreadableIsNotDamage(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
-	var logs lockedBuffer
-	opts := testOpts(clk)
-	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	l, err := Open(dir, compactConfig(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, logs := openLogLogged(t, dir, compactConfig(), clk)
 	defer l.Close()
 	for i := 0; i < 40; i++ {
 		if _, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte(fmt.Sprint(i % 3)), value: []byte("value-value-value"), ts: clk.Ms()})); err != nil {
@@ -232,7 +186,7 @@ func TestCleanerCheckpointUnreadableIsNotDamage(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, cleanerCheckpointFile, "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, err = l.Compact(context.Background(), CleanerOptions{Force: true})
+	_, err := l.Compact(context.Background(), CleanerOptions{Force: true})
 	if !errors.Is(err, ErrStorage) {
 		t.Fatalf("Compact with an unreadable checkpoint: %v, want a storage error", err)
 	}
@@ -246,15 +200,8 @@ func TestCleanerCheckpointUnreadableIsNotDamage(t *testing.T) {
 func TestIndexRebuildLogged(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
-	l, err := Open(dir, smallConfig(), testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 60; i++ {
-		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(3, clk.Ms(), "value-of-some-length")...)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	l := openLog(t, dir, smallConfig(), clk)
+	appendValues(t, l, clk, 60, 3, "value-of-some-length")
 	segs := l.Segments()
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -264,13 +211,7 @@ func TestIndexRebuildLogged(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var logs lockedBuffer
-	opts := testOpts(clk)
-	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	l, err = Open(dir, smallConfig(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, logs := openLogLogged(t, dir, smallConfig(), clk)
 	defer l.Close()
 	if got := readAll(t, l, 0); len(got) != 180 {
 		t.Fatalf("read %d records, want 180", len(got))

@@ -16,11 +16,7 @@ import (
 func TestValidationErrors(t *testing.T) {
 	cfg := smallConfig()
 	cfg.MaxMessageBytes = 2000
-	l, err := Open(t.TempDir(), cfg, testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, cfg, nil)
 	good := mkBatch(t, batchOpt{}, valueRecs(2, 1, "v")...)
 	mut := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
 	cases := []struct {
@@ -102,11 +98,7 @@ func TestLogAppendTime(t *testing.T) {
 	clk := newClock()
 	cfg := smallConfig()
 	cfg.MessageTimestampType = LogAppendTime
-	l, err := Open(t.TempDir(), cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	res, err := l.Append(mkBatch(t, batchOpt{codec: codecZstd}, valueRecs(3, 5, "v")...))
 	if err != nil {
 		t.Fatal(err)
@@ -130,11 +122,7 @@ func TestLogAppendTime(t *testing.T) {
 }
 
 func TestOffsetForTimestamp(t *testing.T) {
-	l, err := Open(t.TempDir(), smallConfig(), testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, smallConfig(), nil)
 	// Timestamps 100, 110, ... per record, with one out-of-order batch.
 	ts := int64(100)
 	for i := 0; i < 100; i++ {
@@ -177,27 +165,15 @@ func TestRetention(t *testing.T) {
 	clk := newClock()
 	cfg := smallConfig()
 	cfg.RetentionMs = int64(time.Hour / time.Millisecond)
-	l, err := Open(t.TempDir(), cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	// Old data, then new data an hour and a half later.
-	for i := 0; i < 100; i++ {
-		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(2, clk.Ms(), "old")...)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendValues(t, l, clk, 100, 2, "old")
 	oldEnd := l.LogEndOffset()
 	if err := l.Roll(); err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(90 * time.Minute)
-	for i := 0; i < 100; i++ {
-		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(2, clk.Ms(), "new")...)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendValues(t, l, clk, 100, 2, "new")
 	n, err := l.DeleteOldSegments()
 	if err != nil || n == 0 {
 		t.Fatalf("retention.ms deleted %d segments (%v)", n, err)
@@ -255,10 +231,7 @@ func TestRetention(t *testing.T) {
 
 func TestDeleteRecordsBefore(t *testing.T) {
 	dir := t.TempDir()
-	l, err := Open(dir, smallConfig(), testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, smallConfig(), nil)
 	for i := 0; i < 100; i++ {
 		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(2, 1, "v")...)); err != nil {
 			t.Fatal(err)
@@ -287,10 +260,7 @@ func TestDeleteRecordsBefore(t *testing.T) {
 	}
 	// The start offset survives a crash.
 	crash(t, l)
-	l, err = Open(dir, smallConfig(), testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = openLog(t, dir, smallConfig(), nil)
 	if l.LogStartOffset() != 101 {
 		t.Fatalf("log start after reopen: %d", l.LogStartOffset())
 	}
@@ -314,11 +284,7 @@ func TestRolling(t *testing.T) {
 	cfg.SegmentMs = 1000
 	cfg.SegmentIndexBytes = 8 * 3 // three offset index entries
 	cfg.IndexIntervalBytes = 0
-	l, err := Open(t.TempDir(), cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	app := func(ts int64) {
 		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(1, ts, "v")...)); err != nil {
 			t.Fatal(err)
@@ -353,10 +319,7 @@ func TestIndexDamageAfterCleanClose(t *testing.T) {
 	for _, damage := range []string{"delete", "truncate", "garbage", "shift"} {
 		t.Run(damage, func(t *testing.T) {
 			dir := t.TempDir()
-			l, err := Open(dir, smallConfig(), testOpts(nil))
-			if err != nil {
-				t.Fatal(err)
-			}
+			l := openLog(t, dir, smallConfig(), nil)
 			for i := 0; i < 300; i++ {
 				if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(2, int64(i), "v")...)); err != nil {
 					t.Fatal(err)
@@ -389,10 +352,7 @@ func TestIndexDamageAfterCleanClose(t *testing.T) {
 					os.WriteFile(p, b, 0o644)
 				}
 			}
-			l, err = Open(dir, smallConfig(), testOpts(nil))
-			if err != nil {
-				t.Fatal(err)
-			}
+			l = openLog(t, dir, smallConfig(), nil)
 			defer l.Close()
 			for off := int64(0); off < l.LogEndOffset(); off++ {
 				rr, err := l.Read(off, 1)
@@ -507,11 +467,7 @@ func TestFlushMs(t *testing.T) {
 	clk := newClock()
 	cfg := DefaultConfig()
 	cfg.FlushMs = 1000
-	l, err := Open(t.TempDir(), cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, cfg, clk)
 	if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(3, 1, "v")...)); err != nil {
 		t.Fatal(err)
 	}
@@ -549,16 +505,8 @@ func TestReadDuringRetention(t *testing.T) {
 	clk := newClock()
 	cfg := smallConfig()
 	cfg.RetentionMs = 1000
-	l, err := Open(t.TempDir(), cfg, testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	for i := 0; i < 200; i++ {
-		if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(2, clk.Ms(), "v")...)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	l := tempLog(t, cfg, clk)
+	appendValues(t, l, clk, 200, 2, "v")
 	segs := *l.segs.Load()
 	first := segs[0]
 	if !first.acquire() { // a reader in flight

@@ -16,10 +16,7 @@ import (
 func txnLog(t *testing.T, dir string) *Log {
 	t.Helper()
 	clk := newClock()
-	l, err := Open(dir, smallConfig(), testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLog(t, dir, smallConfig(), clk)
 	app := func(b []byte, o Origin) {
 		t.Helper()
 		if _, err := l.AppendWith(b, AppendOptions{Origin: o}); err != nil {
@@ -85,10 +82,7 @@ func TestTransactionsLastStableOffsetAndAbortedIndex(t *testing.T) {
 	}
 
 	// Clean restart: the index comes from the file.
-	l, err := Open(dir, smallConfig(), testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = openLog(t, dir, smallConfig(), nil)
 	wantAborted(t, l)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -98,10 +92,7 @@ func TestTransactionsLastStableOffsetAndAbortedIndex(t *testing.T) {
 	if err := os.Truncate(idx, 20); err != nil {
 		t.Fatal(err)
 	}
-	l, err = Open(dir, smallConfig(), testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = openLog(t, dir, smallConfig(), nil)
 	wantAborted(t, l)
 	if st, err := os.Stat(idx); err != nil || st.Size() != txnEntrySize {
 		t.Fatalf("rebuilt .txnindex: %v, %v", st, err)
@@ -112,10 +103,7 @@ func TestTransactionsLastStableOffsetAndAbortedIndex(t *testing.T) {
 	if err := os.Remove(idx); err != nil {
 		t.Fatal(err)
 	}
-	l, err = Open(dir, smallConfig(), testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = openLog(t, dir, smallConfig(), nil)
 	defer l.Close()
 	wantAborted(t, l)
 }
@@ -123,24 +111,12 @@ func TestTransactionsLastStableOffsetAndAbortedIndex(t *testing.T) {
 func TestTransactionOpenAcrossRestart(t *testing.T) {
 	for _, clean := range []bool{true, false} {
 		dir := t.TempDir()
-		l, err := Open(dir, smallConfig(), testOpts(nil))
-		if err != nil {
-			t.Fatal(err)
-		}
+		l := openLog(t, dir, smallConfig(), nil)
 		if _, err := l.Append(mkBatch(t, batchOpt{pid: 7, epoch: 2, seq: 0, txn: true}, valueRecs(3, 1, "open")...)); err != nil {
 			t.Fatal(err)
 		}
-		if clean {
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
-		} else {
-			crash(t, l)
-		}
-		l, err = Open(dir, smallConfig(), testOpts(nil))
-		if err != nil {
-			t.Fatal(err)
-		}
+		stopLog(t, l, clean)
+		l = openLog(t, dir, smallConfig(), nil)
 		if got := l.LastStableOffset(); got != 0 {
 			t.Fatalf("clean=%v: LSO after restart with an open transaction = %d, want 0", clean, got)
 		}
@@ -165,11 +141,7 @@ func TestTransactionOpenAcrossRestart(t *testing.T) {
 }
 
 func TestControlBatchesRefusedFromClients(t *testing.T) {
-	l, err := Open(t.TempDir(), smallConfig(), testOpts(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, smallConfig(), nil)
 	if _, err := l.Append(EncodeMarker(3, 0, true, 0, 1)); err == nil {
 		t.Fatal("a client's control batch was accepted")
 	}
@@ -205,11 +177,7 @@ func FuzzTxnIndex(f *testing.F) {
 // alone.
 func TestCompactionTransactionalRules(t *testing.T) {
 	clk := newClock()
-	l, err := Open(t.TempDir(), compactConfig(), testOpts(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := tempLog(t, compactConfig(), clk)
 	kv := func(k, v string) rec { return rec{key: []byte(k), value: []byte(v), ts: clk.Ms()} }
 	app := func(b []byte, o Origin) {
 		t.Helper()

@@ -65,3 +65,13 @@ func TestCaching(t *testing.T) {
 	t.Run("Window", func(t *testing.T) { storetest.RunWindow(t, h) })
 	t.Run("Session", func(t *testing.T) { storetest.RunSession(t, h) })
 }
+
+// openKV opens the key-value store in dir, failing the test on error.
+func openKV(t testing.TB, dir, name string, opts badgerstore.Options) *badgerstore.KeyValueStore {
+	t.Helper()
+	s, err := badgerstore.OpenKeyValueStore(dir, name, opts, statestore.KeyValueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -81,13 +81,46 @@ func openRaw(b *testing.B, dir string) *badger.DB {
 	return db
 }
 
+// benchRawWriteBatch times raw Badger writing what feed sets through one write batch,
+// then syncing; name keys the vs-raw ratio.
+func benchRawWriteBatch(b *testing.B, name string, feed func(wb *badger.WriteBatch)) {
+	db := openRaw(b, b.TempDir())
+	defer db.Close()
+	b.SetBytes(benchKeyLen + benchValueLen)
+	b.ReportAllocs()
+	b.ResetTimer()
+	wb := db.NewWriteBatch()
+	feed(wb)
+	if err := wb.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	finishRaw(b, name)
+}
+
+// openBenchStore opens a key-value store with opts in dir, failing on error.
+func openBenchStore(tb testing.TB, dir, name string, opts Options) *KeyValueStore {
+	tb.Helper()
+	s, err := OpenKeyValueStore(dir, name, opts, statestore.KeyValueOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
 // rawTimes holds raw Badger's elapsed time per benchmark, for the vs-raw ratio.
 var rawTimes sync.Map
 
-func recordRaw(b *testing.B, name string) {
+// finishRaw stops the timer of a raw Badger benchmark, keeps its time under name for the
+// vs-raw ratio and reports records/s.
+func finishRaw(b *testing.B, name string) {
+	b.StopTimer()
 	if b.N > 1 {
 		rawTimes.Store(name, b.Elapsed())
 	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
 func reportVsRaw(b *testing.B, name string) {
@@ -174,29 +207,16 @@ func (m *memSampler) report(b *testing.B, o Options) {
 
 func BenchmarkPut(b *testing.B) {
 	b.Run("raw-badger-writebatch", func(b *testing.B) {
-		db := openRaw(b, b.TempDir())
-		defer db.Close()
-		b.SetBytes(benchKeyLen + benchValueLen)
-		b.ReportAllocs()
-		b.ResetTimer()
-		wb := db.NewWriteBatch()
-		var v []byte
-		for i := range uint64(b.N) {
-			k := benchKey(make([]byte, 0, benchKeyLen+1), i) // the batch keeps the slices
-			v = benchValue(make([]byte, 0, benchValueLen), i)
-			if err := wb.Set(k, v); err != nil {
-				b.Fatal(err)
+		benchRawWriteBatch(b, "put", func(wb *badger.WriteBatch) {
+			var v []byte
+			for i := range uint64(b.N) {
+				k := benchKey(make([]byte, 0, benchKeyLen+1), i) // the batch keeps the slices
+				v = benchValue(make([]byte, 0, benchValueLen), i)
+				if err := wb.Set(k, v); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-		if err := wb.Flush(); err != nil {
-			b.Fatal(err)
-		}
-		if err := db.Sync(); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		recordRaw(b, "put")
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
 	})
 	b.Run("raw-badger-txn-per-put", func(b *testing.B) {
 		db := openRaw(b, b.TempDir())
@@ -216,10 +236,7 @@ func BenchmarkPut(b *testing.B) {
 	})
 	b.Run("rivulet", func(b *testing.B) {
 		opts := benchOptions()
-		s, err := OpenKeyValueStore(b.TempDir(), "bench", opts, statestore.KeyValueOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
+		s := openBenchStore(b, b.TempDir(), "bench", opts)
 		defer s.Close()
 		mem := startMem()
 		b.SetBytes(benchKeyLen + benchValueLen)
@@ -334,9 +351,7 @@ func BenchmarkGet(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.StopTimer()
-		recordRaw(b, "get")
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		finishRaw(b, "get")
 	})
 	b.Run("rivulet", func(b *testing.B) {
 		r := rand.New(rand.NewPCG(1, 2))
@@ -386,9 +401,7 @@ func BenchmarkRange(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.StopTimer()
-		recordRaw(b, "range")
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		finishRaw(b, "range")
 	})
 	b.Run("rivulet", func(b *testing.B) {
 		r := rand.New(rand.NewPCG(3, 4))
@@ -434,35 +447,19 @@ func BenchmarkRestore(b *testing.B) {
 		}
 	}
 	b.Run("raw-badger-writebatch", func(b *testing.B) {
-		db := openRaw(b, b.TempDir())
-		defer db.Close()
-		b.SetBytes(benchKeyLen + benchValueLen)
-		b.ReportAllocs()
-		b.ResetTimer()
-		wb := db.NewWriteBatch()
-		batches(b.N, func(batch []statestore.ChangelogRecord) {
-			for _, r := range batch {
-				if err := wb.Set(r.Key, r.Value); err != nil {
-					b.Fatal(err)
+		benchRawWriteBatch(b, "restore", func(wb *badger.WriteBatch) {
+			batches(b.N, func(batch []statestore.ChangelogRecord) {
+				for _, r := range batch {
+					if err := wb.Set(r.Key, r.Value); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
+			})
 		})
-		if err := wb.Flush(); err != nil {
-			b.Fatal(err)
-		}
-		if err := db.Sync(); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		recordRaw(b, "restore")
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	})
 	b.Run("rivulet", func(b *testing.B) {
 		opts := benchOptions()
-		s, err := OpenKeyValueStore(b.TempDir(), "bench", opts, statestore.KeyValueOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
+		s := openBenchStore(b, b.TempDir(), "bench", opts)
 		defer s.Close()
 		r := statestore.NewRestorer(s, statestore.RestoreOptions{EndOffset: int64(b.N)})
 		mem := startMem()
@@ -497,10 +494,7 @@ func BenchmarkRestore(b *testing.B) {
 // benchmarks read what they think they read.
 func TestBenchData(t *testing.T) {
 	dir := t.TempDir()
-	s, err := OpenKeyValueStore(dir, "x", benchOptions(), statestore.KeyValueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBenchStore(t, dir, "x", benchOptions())
 	defer s.Close()
 	for i := range uint64(1000) {
 		if err := s.Put(benchKey(nil, i), benchValue(nil, i)); err != nil {
@@ -640,10 +634,7 @@ func benchPutInterleaved(b *testing.B, batchSize int) {
 	db := openRaw(b, b.TempDir())
 	defer db.Close()
 	opts := benchOptions()
-	s, err := OpenKeyValueStore(b.TempDir(), "bench", opts, statestore.KeyValueOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := openBenchStore(b, b.TempDir(), "bench", opts)
 	defer s.Close()
 	var tRaw, tStore time.Duration
 	b.SetBytes(benchKeyLen + benchValueLen)

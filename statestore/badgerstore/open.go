@@ -180,12 +180,48 @@ func (b badgerLogger) Warningf(f string, a ...any) {
 func (badgerLogger) Infof(string, ...any)  {}
 func (badgerLogger) Debugf(string, ...any) {}
 
-// closer is what the stores run on Close after the core store closed the engine.
+// storeDir is what the stores share: their directory and how it was found at open.
 type storeDir struct {
 	dir    string
 	status Status
 }
 
+// openEngine opens Badger in dir (opts with defaults) and the engine over it.
+func openEngine(dir, name string, opts Options) (*engine, storeDir, error) {
+	opts.EnsureDefaults()
+	db, st, err := openDB(dir, name, opts)
+	if err != nil {
+		return nil, storeDir{}, err
+	}
+	eng, err := newEngine(name, db, opts, dir)
+	if err != nil {
+		db.Close()
+		return nil, storeDir{}, fmt.Errorf("badgerstore: %s: %w", name, err)
+	}
+	return eng, storeDir{dir: dir, status: st}, nil
+}
+
+// openSegmented opens a window or session store: validate checks its options before
+// anything is opened, newStore builds it over the engine (and closes the engine when it
+// fails).
+func openSegmented[S any](dir, name string, opts Options, validate func() error, newStore func(eng core.Engine) (S, error)) (S, storeDir, error) {
+	var zero S
+	if err := validate(); err != nil {
+		return zero, storeDir{}, err
+	}
+	eng, sd, err := openEngine(dir, name, opts)
+	if err != nil {
+		return zero, storeDir{}, err
+	}
+	s, err := newStore(eng)
+	if err != nil {
+		return zero, storeDir{}, err
+	}
+	return s, sd, nil
+}
+
+// closed is what the stores run on Close after the core store closed the engine: it
+// removes the dirty marker.
 func (d *storeDir) closed(err error) error {
 	if err != nil {
 		return err
@@ -195,6 +231,12 @@ func (d *storeDir) closed(err error) error {
 	}
 	return nil
 }
+
+// Status says how the store directory was found at open.
+func (d *storeDir) Status() Status { return d.status }
+
+// Dir is the store directory.
+func (d *storeDir) Dir() string { return d.dir }
 
 // KeyValueStore is a statestore.KeyValueStore kept in Badger. It also implements
 // statestore.Restorable.
@@ -207,30 +249,15 @@ type KeyValueStore struct {
 // state.dir/<application.id>/<task>/<store>), creating it if needed. See Status for
 // what a crash leaves and how it is handled; ErrLocked if dir is in use.
 func OpenKeyValueStore(dir, name string, opts Options, kvOpts statestore.KeyValueOptions) (*KeyValueStore, error) {
-	opts.EnsureDefaults()
-	db, st, err := openDB(dir, name, opts)
+	eng, sd, err := openEngine(dir, name, opts)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := newEngine(name, db, opts, dir)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("badgerstore: %s: %w", name, err)
-	}
-	return &KeyValueStore{
-		KeyValueStore: core.NewKeyValueStore(eng, kvOpts),
-		storeDir:      storeDir{dir: dir, status: st},
-	}, nil
+	return &KeyValueStore{KeyValueStore: core.NewKeyValueStore(eng, kvOpts), storeDir: sd}, nil
 }
 
 // Close implements statestore.Store: it flushes, closes Badger and removes the dirty marker.
 func (s *KeyValueStore) Close() error { return s.closed(s.KeyValueStore.Close()) }
-
-// Status says how the store directory was found at open.
-func (s *KeyValueStore) Status() Status { return s.status }
-
-// Dir is the store directory.
-func (s *KeyValueStore) Dir() string { return s.dir }
 
 // WindowStore is a statestore.WindowStore kept in Badger. It also implements
 // statestore.Restorable.
@@ -241,35 +268,18 @@ type WindowStore struct {
 
 // OpenWindowStore opens the window store kept in dir, creating it if needed.
 func OpenWindowStore(dir, name string, opts Options, wOpts statestore.WindowOptions) (*WindowStore, error) {
-	opts.EnsureDefaults()
 	wOpts.EnsureDefaults()
-	if err := wOpts.Validate(); err != nil {
-		return nil, err
-	}
-	db, st, err := openDB(dir, name, opts)
+	ws, sd, err := openSegmented(dir, name, opts, wOpts.Validate, func(eng core.Engine) (*core.WindowStore, error) {
+		return core.NewWindowStore(eng, wOpts)
+	})
 	if err != nil {
 		return nil, err
 	}
-	eng, err := newEngine(name, db, opts, dir)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("badgerstore: %s: %w", name, err)
-	}
-	ws, err := core.NewWindowStore(eng, wOpts)
-	if err != nil {
-		return nil, err
-	}
-	return &WindowStore{WindowStore: ws, storeDir: storeDir{dir: dir, status: st}}, nil
+	return &WindowStore{WindowStore: ws, storeDir: sd}, nil
 }
 
-// Close implements statestore.Store.
+// Close implements statestore.Store: it flushes, closes Badger and removes the dirty marker.
 func (s *WindowStore) Close() error { return s.closed(s.WindowStore.Close()) }
-
-// Status says how the store directory was found at open.
-func (s *WindowStore) Status() Status { return s.status }
-
-// Dir is the store directory.
-func (s *WindowStore) Dir() string { return s.dir }
 
 // SessionStore is a statestore.SessionStore kept in Badger. It also implements
 // statestore.Restorable.
@@ -280,32 +290,15 @@ type SessionStore struct {
 
 // OpenSessionStore opens the session store kept in dir, creating it if needed.
 func OpenSessionStore(dir, name string, opts Options, sOpts statestore.SessionOptions) (*SessionStore, error) {
-	opts.EnsureDefaults()
 	sOpts.EnsureDefaults()
-	if err := sOpts.Validate(); err != nil {
-		return nil, err
-	}
-	db, st, err := openDB(dir, name, opts)
+	ss, sd, err := openSegmented(dir, name, opts, sOpts.Validate, func(eng core.Engine) (*core.SessionStore, error) {
+		return core.NewSessionStore(eng, sOpts)
+	})
 	if err != nil {
 		return nil, err
 	}
-	eng, err := newEngine(name, db, opts, dir)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("badgerstore: %s: %w", name, err)
-	}
-	ss, err := core.NewSessionStore(eng, sOpts)
-	if err != nil {
-		return nil, err
-	}
-	return &SessionStore{SessionStore: ss, storeDir: storeDir{dir: dir, status: st}}, nil
+	return &SessionStore{SessionStore: ss, storeDir: sd}, nil
 }
 
-// Close implements statestore.Store.
+// Close implements statestore.Store: it flushes, closes Badger and removes the dirty marker.
 func (s *SessionStore) Close() error { return s.closed(s.SessionStore.Close()) }
-
-// Status says how the store directory was found at open.
-func (s *SessionStore) Status() Status { return s.status }
-
-// Dir is the store directory.
-func (s *SessionStore) Dir() string { return s.dir }

@@ -77,41 +77,27 @@ const (
 
 // EnsureDefaults fills in zero fields with their default values.
 func (o *Options) EnsureDefaults() {
-	if o.MemTableSize == 0 {
-		o.MemTableSize = DefaultMemTableSize
-	}
-	if o.NumMemtables == 0 {
-		o.NumMemtables = DefaultNumMemtables
-	}
-	if o.BlockCacheSize == 0 {
-		o.BlockCacheSize = DefaultBlockCacheSize
-	}
-	if o.IndexCacheSize == 0 {
-		o.IndexCacheSize = DefaultIndexCacheSize
-	}
-	if o.WriteBufferSize == 0 {
-		o.WriteBufferSize = DefaultWriteBufferSize
-	}
-	if o.BaseTableSize == 0 {
-		o.BaseTableSize = DefaultBaseTableSize
-	}
-	if o.ValueThreshold == 0 {
-		o.ValueThreshold = DefaultValueThreshold
-	}
-	if o.ValueLogFileSize == 0 {
-		o.ValueLogFileSize = DefaultValueLogFileSize
-	}
-	if o.NumCompactors == 0 {
-		o.NumCompactors = DefaultNumCompactors
-	}
-	if o.ValueLogGCInterval == 0 {
-		o.ValueLogGCInterval = DefaultValueLogGCInterval
-	}
-	if o.ValueLogGCDiscardRatio == 0 {
-		o.ValueLogGCDiscardRatio = DefaultValueLogGCDiscardRatio
-	}
+	defaultTo(&o.MemTableSize, DefaultMemTableSize)
+	defaultTo(&o.NumMemtables, DefaultNumMemtables)
+	defaultTo(&o.BlockCacheSize, DefaultBlockCacheSize)
+	defaultTo(&o.IndexCacheSize, DefaultIndexCacheSize)
+	defaultTo(&o.WriteBufferSize, DefaultWriteBufferSize)
+	defaultTo(&o.BaseTableSize, DefaultBaseTableSize)
+	defaultTo(&o.ValueThreshold, DefaultValueThreshold)
+	defaultTo(&o.ValueLogFileSize, DefaultValueLogFileSize)
+	defaultTo(&o.NumCompactors, DefaultNumCompactors)
+	defaultTo(&o.ValueLogGCInterval, DefaultValueLogGCInterval)
+	defaultTo(&o.ValueLogGCDiscardRatio, DefaultValueLogGCDiscardRatio)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+}
+
+// defaultTo sets *v to def when it is zero.
+func defaultTo[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
 	}
 }
 

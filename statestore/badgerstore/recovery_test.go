@@ -116,10 +116,7 @@ func TestKill9DuringRestoreFromScratch(t *testing.T) {
 			cmd.Env = append(os.Environ(), "BADGERSTORE_RESTORE_CHILD_DIR="+dir, "BADGERSTORE_CRASH_AT="+stage)
 			killWhenReady(t, cmd)
 
-			s, err := badgerstore.OpenKeyValueStore(dir, "store", durableOptions(), statestore.KeyValueOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := openKV(t, dir, "store", durableOptions())
 			defer s.Close()
 			if st := s.Status(); !st.Unclean || st.Wiped {
 				t.Fatalf("status %+v, want unclean and not wiped", st)
@@ -187,10 +184,7 @@ func TestKill9KeepsCheckpointedState(t *testing.T) {
 
 			opts := durableOptions()
 			opts.WipeUnclean = wipe
-			s, err := badgerstore.OpenKeyValueStore(dir, "store", opts, statestore.KeyValueOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := openKV(t, dir, "store", opts)
 			defer s.Close()
 			st := s.Status()
 			if !st.Unclean {
@@ -226,10 +220,7 @@ func TestKill9KeepsCheckpointedState(t *testing.T) {
 
 func TestCleanCloseIsClean(t *testing.T) {
 	dir := t.TempDir()
-	s, err := badgerstore.OpenKeyValueStore(dir, "s", testOptions(), statestore.KeyValueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openKV(t, dir, "s", testOptions())
 	if _, err := os.Stat(filepath.Join(dir, badgerstore.DirtyFileName)); err != nil {
 		t.Fatalf("no dirty marker while open: %v", err)
 	}
@@ -237,10 +228,7 @@ func TestCleanCloseIsClean(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = badgerstore.OpenKeyValueStore(dir, "s", testOptions(), statestore.KeyValueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openKV(t, dir, "s", testOptions())
 	defer s.Close()
 	if st := s.Status(); st.Unclean || st.Wiped {
 		t.Fatalf("status after a clean close = %+v", st)
@@ -252,10 +240,7 @@ func TestCleanCloseIsClean(t *testing.T) {
 
 func TestUnopenableDirIsWipedWithItsCheckpoint(t *testing.T) {
 	dir := t.TempDir()
-	s, err := badgerstore.OpenKeyValueStore(dir, "s", testOptions(), statestore.KeyValueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openKV(t, dir, "s", testOptions())
 	_ = s.Put([]byte("k"), []byte("v"))
 	_ = s.Flush()
 	_ = statestore.WriteCheckpoint(dir, statestore.Checkpoint{changelogTP: 1})
@@ -265,10 +250,7 @@ func TestUnopenableDirIsWipedWithItsCheckpoint(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, badgerstore.DataDirName, "MANIFEST"), []byte("garbage, not a manifest"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err = badgerstore.OpenKeyValueStore(dir, "s", testOptions(), statestore.KeyValueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openKV(t, dir, "s", testOptions())
 	defer s.Close()
 	st := s.Status()
 	if !st.Wiped || st.Reason == nil {
@@ -287,10 +269,7 @@ func TestUnopenableDirIsWipedWithItsCheckpoint(t *testing.T) {
 
 func TestLockedDirIsNotWiped(t *testing.T) {
 	dir := t.TempDir()
-	s, err := badgerstore.OpenKeyValueStore(dir, "s", testOptions(), statestore.KeyValueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openKV(t, dir, "s", testOptions())
 	defer s.Close()
 	_ = s.Put([]byte("k"), []byte("v"))
 	_ = s.Flush()

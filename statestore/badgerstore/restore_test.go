@@ -35,10 +35,7 @@ func TestRestoreMatchesChangelog(t *testing.T) {
 	for _, prefilled := range []bool{false, true} {
 		t.Run(fmt.Sprint("prefilled=", prefilled), func(t *testing.T) {
 			dir := t.TempDir()
-			s, err := badgerstore.OpenKeyValueStore(dir, "s", testOptions(), statestore.KeyValueOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := openKV(t, dir, "s", testOptions())
 			want := model
 			if prefilled {
 				// A key the changelog never mentions stays.
@@ -97,10 +94,7 @@ func TestRestoreMatchesChangelog(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			s, err = badgerstore.OpenKeyValueStore(dir, "s", testOptions(), statestore.KeyValueOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s = openKV(t, dir, "s", testOptions())
 			defer s.Close()
 			check(s)
 			delete(want, "after")
@@ -113,10 +107,7 @@ func TestRestoreMatchesChangelog(t *testing.T) {
 func TestLargePutAllGoesAroundTheBuffer(t *testing.T) {
 	o := testOptions()
 	o.WriteBufferSize = 1 << 20 // keep the single puts in the buffer
-	s, err := badgerstore.OpenKeyValueStore(t.TempDir(), "s", o, statestore.KeyValueOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openKV(t, t.TempDir(), "s", o)
 	defer s.Close()
 	for i := range 100 {
 		if err := s.Put(fmt.Appendf(nil, "k%04d", i), []byte("buffered")); err != nil {

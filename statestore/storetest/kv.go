@@ -14,11 +14,7 @@ import (
 
 // RunKeyValue runs the key-value conformance tests and property tests against h.
 func RunKeyValue(t *testing.T, h Harness) {
-	open := func(t *testing.T, opts statestore.KeyValueOptions) statestore.KeyValueStore {
-		s := h.kv(t, t.TempDir(), opts)
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
+	open := opener(h.kv)
 	b := func(s string) []byte { return []byte(s) }
 
 	t.Run("GetPutDelete", func(t *testing.T) {
@@ -326,11 +322,7 @@ func RunKeyValue(t *testing.T, h Harness) {
 	t.Run("ConcurrentReadersAndClose", func(t *testing.T) { runConcurrentKV(t, h) })
 
 	t.Run("Properties", func(t *testing.T) {
-		for _, seed := range h.seeds(t) {
-			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
-				kvProperty(t, h, seed)
-			})
-		}
+		runSeeds(t, h, "", func(t *testing.T, seed uint64) { kvProperty(t, h, seed) })
 	})
 }
 
@@ -367,15 +359,9 @@ func randBound(r *rand.Rand) []byte {
 }
 
 func kvProperty(t *testing.T, h Harness, seed uint64) {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	dir := t.TempDir()
-	s := h.kv(t, dir, statestore.KeyValueOptions{})
-	defer func() { s.Close() }()
+	p := newPropertyRun(t, h, seed, 0x9e3779b97f4a7c15, statestore.KeyValueOptions{}, h.kv)
+	r, fail := p.r, p.fail
 	model := map[string][]byte{}
-	fail := func(step int, format string, args ...any) {
-		t.Helper()
-		t.Fatalf("seed %d (replay with STORETEST_SEED=%d), step %d: %s", seed, seed, step, fmt.Sprintf(format, args...))
-	}
 	sortedRange := func(from, to []byte, reverse bool) []statestore.KeyValue {
 		var out []statestore.KeyValue
 		for k, v := range model {
@@ -390,6 +376,7 @@ func kvProperty(t *testing.T, h Harness, seed uint64) {
 		return out
 	}
 	for step := range h.ops() {
+		s := p.s
 		switch op := r.IntN(100); {
 		case op < 35:
 			k := randKey(r)
@@ -479,19 +466,12 @@ func kvProperty(t *testing.T, h Harness, seed uint64) {
 				fail(step, "PrefixScan(%q) = %q, want %q", p, got, want)
 			}
 		case op < 95:
-			if err := s.Flush(); err != nil {
-				fail(step, "Flush: %v", err)
-			}
+			p.flush(step)
 		default:
-			if h.Persistent {
-				if err := s.Close(); err != nil {
-					fail(step, "Close: %v", err)
-				}
-				s = h.kv(t, dir, statestore.KeyValueOptions{})
-			}
+			p.reopen(step)
 		}
 	}
-	if got, want := drainKV(t)(s.All()), sortedRange(nil, nil, false); !kvEqual(got, want) {
+	if got, want := drainKV(t)(p.s.All()), sortedRange(nil, nil, false); !kvEqual(got, want) {
 		t.Fatalf("seed %d: final All = %q, want %q", seed, got, want)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"reflect"
 	"slices"
 	"sort"
@@ -17,11 +16,7 @@ import (
 
 // RunSession runs the session store conformance tests and property tests against h.
 func RunSession(t *testing.T, h Harness) {
-	open := func(t *testing.T, opts statestore.SessionOptions) statestore.SessionStore {
-		s := h.session(t, t.TempDir(), opts)
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
+	open := opener(h.session)
 	b := func(s string) []byte { return []byte(s) }
 	w := func(k string, start, end int64) statestore.Windowed {
 		return statestore.Windowed{Key: []byte(k), Start: start, End: end}
@@ -201,11 +196,7 @@ func RunSession(t *testing.T, h Harness) {
 	}
 
 	t.Run("Properties", func(t *testing.T) {
-		for _, seed := range h.seeds(t) {
-			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
-				sessionProperty(t, h, seed)
-			})
-		}
+		runSeeds(t, h, "", func(t *testing.T, seed uint64) { sessionProperty(t, h, seed) })
 	})
 }
 
@@ -215,63 +206,39 @@ type skey struct {
 }
 
 func sessionProperty(t *testing.T, h Harness, seed uint64) {
-	r := rand.New(rand.NewPCG(seed, seed^0x2545f4914f6cdd1d))
 	const (
 		retention = 10_000
 		interval  = 3_000
 	)
 	opts := statestore.SessionOptions{Retention: retention * time.Millisecond, SegmentInterval: interval * time.Millisecond}
-	dir := t.TempDir()
-	s := h.session(t, dir, opts)
-	defer func() { s.Close() }()
+	p := newPropertyRun(t, h, seed, 0x2545f4914f6cdd1d, opts, h.session)
+	r := p.r
 	model := map[skey]string{}
 	observed := int64(-1)
-	fail := func(step int, format string, args ...any) {
-		t.Helper()
-		t.Fatalf("seed %d (replay with STORETEST_SEED=%d), step %d: %s", seed, seed, step, fmt.Sprintf(format, args...))
-	}
-	minLive := func() int64 {
-		if observed < 0 {
-			return 0
+	live := func() int64 { return minLive(observed, retention) }
+	// byKey orders sessions by key, end, start.
+	byKey := func(a, b skey) bool {
+		if a.key != b.key {
+			return a.key < b.key
 		}
-		return max(observed-retention+1, 0)
+		if a.end != b.end {
+			return a.end < b.end
+		}
+		return a.start < b.start
 	}
 	query := func(keyFrom, keyTo []byte, single bool, earliestEnd, latestStart int64, reverse bool) []Entry {
-		earliestEnd = max(earliestEnd, minLive())
-		var ks []skey
-		for k := range model {
-			if k.end < earliestEnd || k.start > latestStart {
-				continue
-			}
-			if single && k.key != string(keyFrom) {
-				continue
-			}
-			if !single && ((keyFrom != nil && k.key < string(keyFrom)) || (keyTo != nil && k.key > string(keyTo))) {
-				continue
-			}
-			ks = append(ks, k)
+		earliestEnd = max(earliestEnd, live())
+		keep := func(k skey) bool {
+			return k.end >= earliestEnd && k.start <= latestStart && keyMatches(k.key, keyFrom, keyTo, single)
 		}
-		sort.Slice(ks, func(i, j int) bool {
-			a, b := ks[i], ks[j]
+		// Store order: segment (of the end), then key, end, start.
+		less := func(a, b skey) bool {
 			if a.end/interval != b.end/interval {
 				return a.end/interval < b.end/interval
 			}
-			if a.key != b.key {
-				return a.key < b.key
-			}
-			if a.end != b.end {
-				return a.end < b.end
-			}
-			return a.start < b.start
-		})
-		if reverse {
-			slices.Reverse(ks)
+			return byKey(a, b)
 		}
-		var out []Entry
-		for _, k := range ks {
-			out = append(out, Entry{k.key, k.start, k.end, model[k]})
-		}
-		return out
+		return modelEntries(model, keep, less, func(k skey, v string) Entry { return Entry{k.key, k.start, k.end, v} }, reverse)
 	}
 	// pick chooses an existing session (deterministically for a seed), so removes hit.
 	pick := func() (skey, bool) {
@@ -282,20 +249,12 @@ func sessionProperty(t *testing.T, h Harness, seed uint64) {
 		for k := range model {
 			ks = append(ks, k)
 		}
-		sort.Slice(ks, func(i, j int) bool {
-			a, b := ks[i], ks[j]
-			if a.key != b.key {
-				return a.key < b.key
-			}
-			if a.end != b.end {
-				return a.end < b.end
-			}
-			return a.start < b.start
-		})
+		sort.Slice(ks, func(i, j int) bool { return byKey(ks[i], ks[j]) })
 		return ks[r.IntN(len(ks))], true
 	}
 	now := int64(0)
 	for step := range h.ops() {
+		s := p.s
 		switch op := r.IntN(100); {
 		case op < 40:
 			now += int64(r.IntN(300))
@@ -304,10 +263,10 @@ func sessionProperty(t *testing.T, h Harness, seed uint64) {
 			k := randKey(r)
 			v := fmt.Sprintf("v%d", step)
 			if err := s.Put(statestore.Windowed{Key: k, Start: start, End: end}, []byte(v)); err != nil {
-				fail(step, "Put: %v", err)
+				p.fail(step, "Put: %v", err)
 			}
 			observed = max(observed, end)
-			if end >= minLive() {
+			if end >= live() {
 				model[skey{string(k), start, end}] = v
 			}
 		case op < 48:
@@ -316,7 +275,7 @@ func sessionProperty(t *testing.T, h Harness, seed uint64) {
 				break
 			}
 			if err := s.Remove(statestore.Windowed{Key: []byte(k.key), Start: k.start, End: k.end}); err != nil {
-				fail(step, "Remove: %v", err)
+				p.fail(step, "Remove: %v", err)
 			}
 			delete(model, k)
 		case op < 56:
@@ -326,28 +285,27 @@ func sessionProperty(t *testing.T, h Harness, seed uint64) {
 			}
 			v, err := s.FetchSession([]byte(k.key), k.start, k.end)
 			if err != nil {
-				fail(step, "FetchSession: %v", err)
+				p.fail(step, "FetchSession: %v", err)
 			}
 			want := model[k]
-			if k.end < minLive() {
+			if k.end < live() {
 				want = ""
 			}
 			if string(v) != want {
-				fail(step, "FetchSession(%v) = %q, want %q", k, v, want)
+				p.fail(step, "FetchSession(%v) = %q, want %q", k, v, want)
 			}
 		case op < 75:
 			k := randKey(r)
 			earliestEnd := now - int64(r.IntN(12_000))
 			latestStart := earliestEnd + int64(r.IntN(4_000)) - 1000
 			reverse := r.IntN(2) == 0
-			var got []Entry
-			if reverse {
-				got = drainW(t)(s.BackwardFindSessions(k, earliestEnd, latestStart))
-			} else {
-				got = drainW(t)(s.FindSessions(k, earliestEnd, latestStart))
-			}
+			got := readWindowed(t, reverse,
+				func() (statestore.WindowedIterator, error) { return s.FindSessions(k, earliestEnd, latestStart) },
+				func() (statestore.WindowedIterator, error) {
+					return s.BackwardFindSessions(k, earliestEnd, latestStart)
+				})
 			if want := query(k, k, true, earliestEnd, latestStart, reverse); !entriesEqual(got, want) {
-				fail(step, "FindSessions(%q, %d, %d, reverse=%v) = %v, want %v", k, earliestEnd, latestStart, reverse, got, want)
+				p.fail(step, "FindSessions(%q, %d, %d, reverse=%v) = %v, want %v", k, earliestEnd, latestStart, reverse, got, want)
 			}
 		case op < 88:
 			kf, kt := randBound(r), randBound(r)
@@ -357,33 +315,27 @@ func sessionProperty(t *testing.T, h Harness, seed uint64) {
 				earliestEnd, latestStart = 0, math.MaxInt64
 			}
 			reverse := r.IntN(2) == 0
-			var got []Entry
-			if reverse {
-				got = drainW(t)(s.BackwardFindSessionsKeyRange(kf, kt, earliestEnd, latestStart))
-			} else {
-				got = drainW(t)(s.FindSessionsKeyRange(kf, kt, earliestEnd, latestStart))
-			}
+			got := readWindowed(t, reverse,
+				func() (statestore.WindowedIterator, error) {
+					return s.FindSessionsKeyRange(kf, kt, earliestEnd, latestStart)
+				},
+				func() (statestore.WindowedIterator, error) {
+					return s.BackwardFindSessionsKeyRange(kf, kt, earliestEnd, latestStart)
+				})
 			want := query(kf, kt, false, earliestEnd, latestStart, reverse)
 			if kf != nil && kt != nil && bytes.Compare(kf, kt) > 0 {
 				want = nil
 			}
 			if !entriesEqual(got, want) {
-				fail(step, "FindSessionsKeyRange(%q, %q, %d, %d, reverse=%v) = %v, want %v", kf, kt, earliestEnd, latestStart, reverse, got, want)
+				p.fail(step, "FindSessionsKeyRange(%q, %q, %d, %d, reverse=%v) = %v, want %v", kf, kt, earliestEnd, latestStart, reverse, got, want)
 			}
 		case op < 95:
-			if err := s.Flush(); err != nil {
-				fail(step, "Flush: %v", err)
-			}
+			p.flush(step)
 		default:
-			if h.Persistent {
-				if err := s.Close(); err != nil {
-					fail(step, "Close: %v", err)
-				}
-				s = h.session(t, dir, opts)
-			}
+			p.reopen(step)
 		}
-		if s.ObservedStreamTime() != observed {
-			fail(step, "ObservedStreamTime = %d, want %d", s.ObservedStreamTime(), observed)
+		if p.s.ObservedStreamTime() != observed {
+			p.fail(step, "ObservedStreamTime = %d, want %d", p.s.ObservedStreamTime(), observed)
 		}
 	}
 }

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"reflect"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
@@ -17,11 +15,7 @@ import (
 
 // RunWindow runs the window store conformance tests and property tests against h.
 func RunWindow(t *testing.T, h Harness) {
-	open := func(t *testing.T, opts statestore.WindowOptions) statestore.WindowStore {
-		s := h.window(t, t.TempDir(), opts)
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
+	open := opener(h.window)
 	b := func(s string) []byte { return []byte(s) }
 	base := statestore.WindowOptions{Retention: time.Hour, SegmentInterval: 10 * time.Minute, WindowSize: time.Minute}
 
@@ -287,11 +281,7 @@ func RunWindow(t *testing.T, h Harness) {
 			if dups && h.uncachedDups {
 				continue
 			}
-			for _, seed := range h.seeds(t) {
-				t.Run(fmt.Sprintf("dups=%v/seed=%d", dups, seed), func(t *testing.T) {
-					windowProperty(t, h, seed, dups)
-				})
-			}
+			runSeeds(t, h, fmt.Sprintf("dups=%v/", dups), func(t *testing.T, seed uint64) { windowProperty(t, h, seed, dups) })
 		}
 	})
 }
@@ -303,47 +293,23 @@ type wkey struct {
 }
 
 func windowProperty(t *testing.T, h Harness, seed uint64, dups bool) {
-	r := rand.New(rand.NewPCG(seed, seed^0x51ed270b27f0a3c1))
 	const (
 		retention = 10_000
 		interval  = 3_000
 		size      = 500
 	)
 	opts := statestore.WindowOptions{Retention: retention * time.Millisecond, SegmentInterval: interval * time.Millisecond, WindowSize: size * time.Millisecond, RetainDuplicates: dups}
-	dir := t.TempDir()
-	s := h.window(t, dir, opts)
-	defer func() { s.Close() }()
+	p := newPropertyRun(t, h, seed, 0x51ed270b27f0a3c1, opts, h.window)
+	r := p.r
 	model := map[wkey]string{}
 	observed := int64(-1)
 	var seq uint32
-	fail := func(step int, format string, args ...any) {
-		t.Helper()
-		t.Fatalf("seed %d (replay with STORETEST_SEED=%d), step %d: %s", seed, seed, step, fmt.Sprintf(format, args...))
-	}
-	minLive := func() int64 {
-		if observed < 0 {
-			return 0
-		}
-		return max(observed-retention+1, 0)
-	}
+	live := func() int64 { return minLive(observed, retention) }
 	// query returns the model's entries in the store's documented order.
 	query := func(keyFrom, keyTo []byte, single bool, from, to int64, reverse bool) []Entry {
-		from = max(from, minLive())
-		var ks []wkey
-		for k := range model {
-			if k.ts < from || k.ts > to {
-				continue
-			}
-			if single && k.key != string(keyFrom) {
-				continue
-			}
-			if !single && ((keyFrom != nil && k.key < string(keyFrom)) || (keyTo != nil && k.key > string(keyTo))) {
-				continue
-			}
-			ks = append(ks, k)
-		}
-		sort.Slice(ks, func(i, j int) bool {
-			a, b := ks[i], ks[j]
+		from = max(from, live())
+		keep := func(k wkey) bool { return k.ts >= from && k.ts <= to && keyMatches(k.key, keyFrom, keyTo, single) }
+		less := func(a, b wkey) bool {
 			if a.ts/interval != b.ts/interval {
 				return a.ts/interval < b.ts/interval
 			}
@@ -354,18 +320,12 @@ func windowProperty(t *testing.T, h Harness, seed uint64, dups bool) {
 				return a.ts < b.ts
 			}
 			return a.seq < b.seq
-		})
-		if reverse {
-			slices.Reverse(ks)
 		}
-		out := []Entry{}
-		for _, k := range ks {
-			out = append(out, Entry{k.key, k.ts, k.ts + size, model[k]})
-		}
-		return out
+		return modelEntries(model, keep, less, func(k wkey, v string) Entry { return Entry{k.key, k.ts, k.ts + size, v} }, reverse)
 	}
 	now := int64(0)
 	for step := range h.ops() {
+		s := p.s
 		switch op := r.IntN(100); {
 		case op < 45:
 			now += int64(r.IntN(300))
@@ -377,10 +337,10 @@ func windowProperty(t *testing.T, h Harness, seed uint64, dups bool) {
 				val = []byte(v)
 			}
 			if err := s.Put(k, val, ts); err != nil {
-				fail(step, "Put: %v", err)
+				p.fail(step, "Put: %v", err)
 			}
 			observed = max(observed, ts)
-			if ts < minLive() {
+			if ts < live() {
 				break
 			}
 			if dups {
@@ -401,88 +361,67 @@ func windowProperty(t *testing.T, h Harness, seed uint64, dups bool) {
 			ts := max(now-int64(r.IntN(12_000)), 0)
 			v, err := s.FetchOne(k, ts)
 			if err != nil {
-				fail(step, "FetchOne: %v", err)
+				p.fail(step, "FetchOne: %v", err)
 			}
 			want, ok := model[wkey{string(k), ts, 0}]
-			if ts < minLive() {
+			if ts < live() {
 				ok, want = false, ""
 			}
 			if string(v) != want || (v != nil) != ok {
-				fail(step, "FetchOne(%q, %d) = %q, want %q", k, ts, v, want)
+				p.fail(step, "FetchOne(%q, %d) = %q, want %q", k, ts, v, want)
 			}
 		case op < 70:
 			k := randKey(r)
 			from := now - int64(r.IntN(12_000))
 			to := from + int64(r.IntN(8_000))
 			reverse := r.IntN(2) == 0
-			var got []Entry
-			if reverse {
-				got = drainW(t)(s.BackwardFetch(k, from, to))
-			} else {
-				got = drainW(t)(s.Fetch(k, from, to))
-			}
+			got := readWindowed(t, reverse,
+				func() (statestore.WindowedIterator, error) { return s.Fetch(k, from, to) },
+				func() (statestore.WindowedIterator, error) { return s.BackwardFetch(k, from, to) })
 			if want := query(k, k, true, from, to, reverse); !entriesEqual(got, want) {
-				fail(step, "Fetch(%q, %d, %d, reverse=%v) = %v, want %v", k, from, to, reverse, got, want)
+				p.fail(step, "Fetch(%q, %d, %d, reverse=%v) = %v, want %v", k, from, to, reverse, got, want)
 			}
 		case op < 82:
 			kf, kt := randBound(r), randBound(r)
 			from := now - int64(r.IntN(12_000))
 			to := from + int64(r.IntN(8_000))
 			reverse := r.IntN(2) == 0
-			var got []Entry
-			if reverse {
-				got = drainW(t)(s.BackwardFetchKeyRange(kf, kt, from, to))
-			} else {
-				got = drainW(t)(s.FetchKeyRange(kf, kt, from, to))
-			}
+			got := readWindowed(t, reverse,
+				func() (statestore.WindowedIterator, error) { return s.FetchKeyRange(kf, kt, from, to) },
+				func() (statestore.WindowedIterator, error) { return s.BackwardFetchKeyRange(kf, kt, from, to) })
 			want := query(kf, kt, false, from, to, reverse)
 			if kf != nil && kt != nil && bytes.Compare(kf, kt) > 0 {
 				want = nil
 			}
 			if !entriesEqual(got, want) {
-				fail(step, "FetchKeyRange(%q, %q, %d, %d, reverse=%v) = %v, want %v", kf, kt, from, to, reverse, got, want)
+				p.fail(step, "FetchKeyRange(%q, %q, %d, %d, reverse=%v) = %v, want %v", kf, kt, from, to, reverse, got, want)
 			}
 		case op < 90:
 			reverse := r.IntN(2) == 0
-			var got []Entry
 			if r.IntN(2) == 0 {
 				from := now - int64(r.IntN(12_000))
 				to := from + int64(r.IntN(8_000))
-				if reverse {
-					got = drainW(t)(s.BackwardFetchAll(from, to))
-				} else {
-					got = drainW(t)(s.FetchAll(from, to))
-				}
+				got := readWindowed(t, reverse,
+					func() (statestore.WindowedIterator, error) { return s.FetchAll(from, to) },
+					func() (statestore.WindowedIterator, error) { return s.BackwardFetchAll(from, to) })
 				if want := query(nil, nil, false, from, to, reverse); !entriesEqual(got, want) {
-					fail(step, "FetchAll(%d, %d, reverse=%v) = %v, want %v", from, to, reverse, got, want)
+					p.fail(step, "FetchAll(%d, %d, reverse=%v) = %v, want %v", from, to, reverse, got, want)
 				}
 				break
 			}
-			if reverse {
-				got = drainW(t)(s.BackwardAll())
-			} else {
-				got = drainW(t)(s.All())
-			}
+			got := readWindowed(t, reverse, s.All, s.BackwardAll)
 			if want := query(nil, nil, false, 0, math.MaxInt64, reverse); !entriesEqual(got, want) {
-				fail(step, "All(reverse=%v) = %v, want %v", reverse, got, want)
+				p.fail(step, "All(reverse=%v) = %v, want %v", reverse, got, want)
 			}
 		case op < 96:
-			if err := s.Flush(); err != nil {
-				fail(step, "Flush: %v", err)
-			}
+			p.flush(step)
 		default:
-			if h.Persistent {
-				if err := s.Close(); err != nil {
-					fail(step, "Close: %v", err)
-				}
-				s = h.window(t, dir, opts)
-				if s.ObservedStreamTime() != observed {
-					fail(step, "observed stream time after reopen = %d, want %d", s.ObservedStreamTime(), observed)
-				}
+			if p.reopen(step) && p.s.ObservedStreamTime() != observed {
+				p.fail(step, "observed stream time after reopen = %d, want %d", p.s.ObservedStreamTime(), observed)
 			}
 		}
-		if s.ObservedStreamTime() != observed {
-			fail(step, "ObservedStreamTime = %d, want %d", s.ObservedStreamTime(), observed)
+		if p.s.ObservedStreamTime() != observed {
+			p.fail(step, "ObservedStreamTime = %d, want %d", p.s.ObservedStreamTime(), observed)
 		}
 	}
 }

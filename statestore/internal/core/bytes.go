@@ -103,16 +103,9 @@ func WindowStoreKey(dst []byte, seg int64, key []byte, windowStart int64, seq ui
 
 // ParseWindowStoreKey decodes a window store key. key aliases b unless it holds a zero byte.
 func ParseWindowStoreKey(b []byte) (seg int64, key []byte, windowStart int64, seq uint32, err error) {
-	if len(b) < segIDLen+2+statestore.WindowKeySuffixLen {
-		return 0, nil, 0, 0, fmt.Errorf("%w: window store key of %d bytes is too short", statestore.ErrCorruptKey, len(b))
-	}
-	seg = int64(binary.BigEndian.Uint64(b))
-	key, rest, err := unescape(b[segIDLen:])
+	seg, key, rest, err := splitStoreKey(b, "window", statestore.WindowKeySuffixLen)
 	if err != nil {
 		return 0, nil, 0, 0, err
-	}
-	if len(rest) != statestore.WindowKeySuffixLen {
-		return 0, nil, 0, 0, fmt.Errorf("%w: window store key suffix of %d bytes", statestore.ErrCorruptKey, len(rest))
 	}
 	windowStart = int64(binary.BigEndian.Uint64(rest))
 	seq = binary.BigEndian.Uint32(rest[8:])
@@ -120,6 +113,23 @@ func ParseWindowStoreKey(b []byte) (seg int64, key []byte, windowStart int64, se
 		return 0, nil, 0, 0, fmt.Errorf("%w: negative segment %d or window start %d", statestore.ErrCorruptKey, seg, windowStart)
 	}
 	return seg, key, windowStart, seq, nil
+}
+
+// splitStoreKey cuts a segmented store key of the given kind into its segment, its
+// record key and its suffix of suffixLen bytes.
+func splitStoreKey(b []byte, kind string, suffixLen int) (seg int64, key, suffix []byte, err error) {
+	if len(b) < segIDLen+2+suffixLen {
+		return 0, nil, nil, fmt.Errorf("%w: %s store key of %d bytes is too short", statestore.ErrCorruptKey, kind, len(b))
+	}
+	seg = int64(binary.BigEndian.Uint64(b))
+	key, suffix, err = unescape(b[segIDLen:])
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if len(suffix) != suffixLen {
+		return 0, nil, nil, fmt.Errorf("%w: %s store key suffix of %d bytes", statestore.ErrCorruptKey, kind, len(suffix))
+	}
+	return seg, key, suffix, nil
 }
 
 // SessionStoreKey is the key a session store keeps a session under:
@@ -133,16 +143,9 @@ func SessionStoreKey(dst []byte, seg int64, key []byte, start, end int64) []byte
 
 // ParseSessionStoreKey decodes a session store key.
 func ParseSessionStoreKey(b []byte) (seg int64, key []byte, start, end int64, err error) {
-	if len(b) < segIDLen+2+statestore.SessionKeySuffixLen {
-		return 0, nil, 0, 0, fmt.Errorf("%w: session store key of %d bytes is too short", statestore.ErrCorruptKey, len(b))
-	}
-	seg = int64(binary.BigEndian.Uint64(b))
-	key, rest, err := unescape(b[segIDLen:])
+	seg, key, rest, err := splitStoreKey(b, "session", statestore.SessionKeySuffixLen)
 	if err != nil {
 		return 0, nil, 0, 0, err
-	}
-	if len(rest) != statestore.SessionKeySuffixLen {
-		return 0, nil, 0, 0, fmt.Errorf("%w: session store key suffix of %d bytes", statestore.ErrCorruptKey, len(rest))
 	}
 	end = int64(binary.BigEndian.Uint64(rest))
 	start = int64(binary.BigEndian.Uint64(rest[8:]))

@@ -34,15 +34,7 @@ func FuzzParseWindowStoreKey(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 5})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		seg, key, ws, seq, err := ParseWindowStoreKey(data)
-		if err != nil {
-			if !errors.Is(err, statestore.ErrCorruptKey) {
-				t.Fatalf("error not wrapping ErrCorruptKey: %v", err)
-			}
-			return
-		}
-		if again := WindowStoreKey(nil, seg, key, ws, seq); !bytes.Equal(again, data) {
-			t.Fatalf("round trip: %x -> %x", data, again)
-		}
+		checkParsed(t, data, err, func() []byte { return WindowStoreKey(nil, seg, key, ws, seq) })
 	})
 }
 
@@ -51,14 +43,21 @@ func FuzzParseSessionStoreKey(f *testing.F) {
 	f.Add(SessionStoreKey(nil, 0, nil, 0, 0))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		seg, key, start, end, err := ParseSessionStoreKey(data)
-		if err != nil {
-			if !errors.Is(err, statestore.ErrCorruptKey) {
-				t.Fatalf("error not wrapping ErrCorruptKey: %v", err)
-			}
-			return
-		}
-		if again := SessionStoreKey(nil, seg, key, start, end); !bytes.Equal(again, data) {
-			t.Fatalf("round trip: %x -> %x", data, again)
-		}
+		checkParsed(t, data, err, func() []byte { return SessionStoreKey(nil, seg, key, start, end) })
 	})
+}
+
+// checkParsed fails unless the parse of data failed with ErrCorruptKey, or encoding what
+// it parsed gives data back.
+func checkParsed(t *testing.T, data []byte, err error, encode func() []byte) {
+	t.Helper()
+	if err != nil {
+		if !errors.Is(err, statestore.ErrCorruptKey) {
+			t.Fatalf("error not wrapping ErrCorruptKey: %v", err)
+		}
+		return
+	}
+	if again := encode(); !bytes.Equal(again, data) {
+		t.Fatalf("round trip: %x -> %x", data, again)
+	}
 }

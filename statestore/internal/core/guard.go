@@ -13,6 +13,7 @@ type guard struct {
 	name   string
 	mu     sync.RWMutex // held shared by every read and iterator step, exclusively by Close
 	closed bool
+	wmu    sync.Mutex // serializes writers: read-modify-write calls, segment changes and logger order
 	openMu sync.Mutex
 	open   map[*guardedIter]struct{}
 }
@@ -33,6 +34,21 @@ func (g *guard) rlock(op string) error {
 }
 
 func (g *guard) runlock() { g.mu.RUnlock() }
+
+// wlock takes the shared lock and then the writers' lock; it fails with ErrClosed on a
+// closed store.
+func (g *guard) wlock(op string) error {
+	if err := g.rlock(op); err != nil {
+		return err
+	}
+	g.wmu.Lock()
+	return nil
+}
+
+func (g *guard) wunlock() {
+	g.wmu.Unlock()
+	g.mu.RUnlock()
+}
 
 // close marks the store closed, ends every open iterator and then runs release.
 func (g *guard) close(release func() error) error {

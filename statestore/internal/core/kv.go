@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/rivulet-io/rivulet/statestore"
 )
@@ -16,7 +15,6 @@ type KeyValueStore struct {
 	eng  Engine
 	opts statestore.KeyValueOptions
 	g    guard
-	wmu  sync.Mutex // serializes writes: read-modify-write calls and logger order
 	one  [1]statestore.KeyValue
 }
 
@@ -47,12 +45,10 @@ func (s *KeyValueStore) Persistent() bool { return s.eng.Persistent() }
 
 // Flush implements statestore.Store.
 func (s *KeyValueStore) Flush() error {
-	if err := s.g.rlock("flush"); err != nil {
+	if err := s.g.wlock("flush"); err != nil {
 		return err
 	}
-	defer s.g.runlock()
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer s.g.wunlock()
 	if err := s.eng.Flush(); err != nil {
 		return s.errf("flush", err)
 	}
@@ -62,8 +58,8 @@ func (s *KeyValueStore) Flush() error {
 // Close implements statestore.Store.
 func (s *KeyValueStore) Close() error {
 	return s.g.close(func() error {
-		s.wmu.Lock()
-		defer s.wmu.Unlock()
+		s.g.wmu.Lock()
+		defer s.g.wmu.Unlock()
 		if err := s.eng.Close(); err != nil {
 			return s.errf("close", err)
 		}
@@ -106,96 +102,79 @@ func (s *KeyValueStore) Put(key, value []byte) error {
 	if key == nil {
 		return s.errf("put", statestore.ErrNilKey)
 	}
-	if err := s.g.rlock("put"); err != nil {
+	if err := s.g.wlock("put"); err != nil {
 		return err
 	}
-	defer s.g.runlock()
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer s.g.wunlock()
+	return s.writeOne("put", key, value)
+}
+
+// writeOne writes one entry (a nil value deletes). Call with the writers' lock held.
+func (s *KeyValueStore) writeOne(op string, key, value []byte) error {
 	s.one[0] = statestore.KeyValue{Key: key, Value: value}
-	err := s.write("put", s.one[:])
+	err := s.write(op, s.one[:])
 	s.one[0] = statestore.KeyValue{}
 	return err
 }
 
 // PutIfAbsent implements statestore.KeyValueStore.
 func (s *KeyValueStore) PutIfAbsent(key, value []byte) ([]byte, error) {
-	if key == nil {
-		return nil, s.errf("put if absent", statestore.ErrNilKey)
-	}
-	if err := s.g.rlock("put if absent"); err != nil {
-		return nil, err
-	}
-	defer s.g.runlock()
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	old, err := s.eng.Get(key)
-	if err != nil {
-		return nil, s.errf("put if absent", err)
-	}
-	if old != nil || value == nil {
-		return old, nil
-	}
-	s.one[0] = statestore.KeyValue{Key: key, Value: value}
-	err = s.write("put if absent", s.one[:])
-	s.one[0] = statestore.KeyValue{}
-	return nil, err
-}
-
-// PutAll implements statestore.KeyValueStore.
-func (s *KeyValueStore) PutAll(entries []statestore.KeyValue) error {
-	for _, e := range entries {
-		if e.Key == nil {
-			return s.errf("put all", statestore.ErrNilKey)
-		}
-	}
-	if err := s.g.rlock("put all"); err != nil {
-		return err
-	}
-	defer s.g.runlock()
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	return s.write("put all", entries)
+	return s.replace("put if absent", key, value, true)
 }
 
 // Delete implements statestore.KeyValueStore.
 func (s *KeyValueStore) Delete(key []byte) ([]byte, error) {
+	return s.replace("delete", key, nil, false)
+}
+
+// replace is a read-modify-write of key: it writes value (nil: deletes) unless onlyIfAbsent
+// and key holds a value already (or value is nil), and returns the value key held before.
+func (s *KeyValueStore) replace(op string, key, value []byte, onlyIfAbsent bool) ([]byte, error) {
 	if key == nil {
-		return nil, s.errf("delete", statestore.ErrNilKey)
+		return nil, s.errf(op, statestore.ErrNilKey)
 	}
-	if err := s.g.rlock("delete"); err != nil {
+	if err := s.g.wlock(op); err != nil {
 		return nil, err
 	}
-	defer s.g.runlock()
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer s.g.wunlock()
 	old, err := s.eng.Get(key)
 	if err != nil {
-		return nil, s.errf("delete", err)
+		return nil, s.errf(op, err)
 	}
-	s.one[0] = statestore.KeyValue{Key: key}
-	err = s.write("delete", s.one[:])
-	s.one[0] = statestore.KeyValue{}
-	return old, err
+	if onlyIfAbsent && (old != nil || value == nil) {
+		return old, nil
+	}
+	return old, s.writeOne(op, key, value)
+}
+
+// PutAll implements statestore.KeyValueStore.
+func (s *KeyValueStore) PutAll(entries []statestore.KeyValue) error {
+	return s.writeAll("put all", entries, s.write)
 }
 
 // RestoreBatch implements statestore.Restorable.
 func (s *KeyValueStore) RestoreBatch(records []statestore.KeyValue) error {
-	for _, e := range records {
+	return s.writeAll("restore", records, func(op string, records []statestore.KeyValue) error {
+		if err := s.eng.Restore(records); err != nil {
+			return s.errf(op, err)
+		}
+		return nil
+	})
+}
+
+// writeAll checks that every entry has a key, then hands them to write under the writers'
+// lock.
+func (s *KeyValueStore) writeAll(op string, entries []statestore.KeyValue, write func(op string, entries []statestore.KeyValue) error) error {
+	for _, e := range entries {
 		if e.Key == nil {
-			return s.errf("restore", statestore.ErrNilKey)
+			return s.errf(op, statestore.ErrNilKey)
 		}
 	}
-	if err := s.g.rlock("restore"); err != nil {
+	if err := s.g.wlock(op); err != nil {
 		return err
 	}
-	defer s.g.runlock()
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if err := s.eng.Restore(records); err != nil {
-		return s.errf("restore", err)
-	}
-	return nil
+	defer s.g.wunlock()
+	return write(op, entries)
 }
 
 func (s *KeyValueStore) iter(op string, lo, hi []byte, reverse bool) (statestore.KeyValueIterator, error) {

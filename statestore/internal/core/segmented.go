@@ -1,11 +1,11 @@
 package core
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 	"sync/atomic"
 
 	"github.com/rivulet-io/rivulet/statestore"
@@ -21,16 +21,32 @@ var metaObservedKey = []byte{0xff, 'o', 'b', 's'}
 type segmented struct {
 	eng       Engine
 	g         guard
-	wmu       sync.Mutex // serializes writers
-	retention int64      // ms
-	interval  int64      // ms
+	retention int64 // ms
+	interval  int64 // ms
 	observed  atomic.Int64
 	segs      atomic.Pointer[[]int64] // known segment ids, ascending; copy-on-write
 	onExpired statestore.ExpiredHook
 	logger    statestore.ChangeLogger
 	kbuf      []byte // writer's scratch key
 	cbuf      []byte // writer's scratch changelog key
+	one       [1]statestore.KeyValue
 }
+
+// Name implements statestore.Store.
+func (s *segmented) Name() string { return s.eng.Name() }
+
+// Persistent implements statestore.Store.
+func (s *segmented) Persistent() bool { return s.eng.Persistent() }
+
+// Flush implements statestore.Store.
+func (s *segmented) Flush() error { return s.flush() }
+
+// Close implements statestore.Store.
+func (s *segmented) Close() error { return s.close() }
+
+// ObservedStreamTime is the largest time written (window start or session end), -1 before
+// the first write.
+func (s *segmented) ObservedStreamTime() int64 { return s.observed.Load() }
 
 func (s *segmented) init(eng Engine, retention, interval int64, onExpired statestore.ExpiredHook, logger statestore.ChangeLogger) error {
 	s.eng = eng
@@ -120,6 +136,131 @@ func (s *segmented) advance(ts int64) (expired bool) {
 	return ts < s.minLive()
 }
 
+// late moves the observed stream time to ts and reports whether ts is expired; an
+// expired write of key is handed to the expired hook. Call with wmu held.
+func (s *segmented) late(key []byte, ts int64) bool {
+	if !s.advance(ts) {
+		return false
+	}
+	if s.onExpired != nil {
+		s.onExpired(key, ts)
+	}
+	return true
+}
+
+// putScratch writes value under the store key in kbuf, hands it to the change logger
+// under the changelog key in cbuf (which the caller fills only when there is a logger),
+// then drops expired segments. Call with wmu held.
+func (s *segmented) putScratch(value []byte) error {
+	s.one[0] = statestore.KeyValue{Key: s.kbuf, Value: value}
+	err := s.eng.Apply(s.one[:])
+	s.one[0] = statestore.KeyValue{}
+	if err != nil {
+		return s.errf("put", err)
+	}
+	if s.logger != nil {
+		if err := s.logger(s.cbuf, value); err != nil {
+			return s.errf("put: change logger", err)
+		}
+	}
+	return s.expireErr()
+}
+
+func (s *segmented) expireErr() error {
+	if err := s.expire(); err != nil {
+		return s.errf("expire segments", err)
+	}
+	return nil
+}
+
+// restore applies changelog records. entry parses a record's changelog key into the time
+// that picks its segment and a function building its store key in that segment (called
+// only for records still live); records already expired are skipped.
+func (s *segmented) restore(records []statestore.KeyValue, entry func(changelogKey []byte) (ts int64, storeKey func(seg int64) []byte, err error)) error {
+	if err := s.g.wlock("restore"); err != nil {
+		return err
+	}
+	defer s.g.wunlock()
+	batch := make([]statestore.KeyValue, 0, len(records))
+	for _, r := range records {
+		ts, storeKey, err := entry(r.Key)
+		if err != nil {
+			return s.errf("restore", err)
+		}
+		if s.advance(ts) {
+			continue
+		}
+		seg := s.segmentOf(ts)
+		s.addSegment(seg)
+		batch = append(batch, statestore.KeyValue{Key: storeKey(seg), Value: r.Value})
+	}
+	// Records of segments that expired during this batch are dropped with their segment.
+	if err := s.eng.Restore(batch); err != nil {
+		return s.errf("restore", err)
+	}
+	return s.expireErr()
+}
+
+// getAt reads the entry of time ts under storeKey: nil when ts is expired.
+func (s *segmented) getAt(op string, ts int64, storeKey []byte) ([]byte, error) {
+	if err := s.g.rlock(op); err != nil {
+		return nil, err
+	}
+	defer s.g.runlock()
+	if ts < s.minLive() {
+		return nil, nil
+	}
+	v, err := s.eng.Get(storeKey)
+	if err != nil {
+		return nil, s.errf(op, err)
+	}
+	return v, nil
+}
+
+// read is every ranged read: keys keyFrom..keyTo (keyFrom alone when single) in the
+// segments of times from (raised to the smallest live time) to to, nothing when from >
+// to. bounds gives the key range to scan in a segment, keep filters the decoded entries;
+// both get the raised from.
+func (s *segmented) read(op string, keyFrom, keyTo []byte, single bool, from, to int64, reverse bool,
+	bounds func(seg, from int64) (lo, hi []byte),
+	decode func(raw []byte) (key []byte, start, end int64, err error),
+	keep func(from, start, end int64) bool) (statestore.WindowedIterator, error) {
+	if single && keyFrom == nil {
+		return nil, s.errf(op, statestore.ErrNilKey)
+	}
+	if err := s.g.rlock(op); err != nil {
+		return nil, err
+	}
+	defer s.g.runlock()
+	from = max(from, s.minLive())
+	if from > to {
+		return emptyWindowed{}, nil
+	}
+	if keyFrom != nil && keyTo != nil && bytes.Compare(keyFrom, keyTo) > 0 {
+		return emptyWindowed{}, nil
+	}
+	segs := s.segmentsIn(from, to)
+	ranges := make([][2][]byte, 0, len(segs))
+	for _, seg := range segs {
+		lo, hi := bounds(seg, from)
+		ranges = append(ranges, [2][]byte{lo, hi})
+	}
+	if reverse {
+		ranges = reversed(ranges)
+	}
+	in, err := s.scan(op, ranges, reverse)
+	if err != nil {
+		return nil, err
+	}
+	return &windowedIter{
+		in:     in,
+		decode: decode,
+		keep: func(_ []byte, start, end int64) bool {
+			return keep(from, start, end)
+		},
+	}, nil
+}
+
 // addSegment records seg as known. Call with wmu held.
 func (s *segmented) addSegment(seg int64) {
 	cur := *s.segs.Load()
@@ -166,12 +307,10 @@ func (s *segmented) segmentsIn(from, to int64) []int64 {
 }
 
 func (s *segmented) flush() error {
-	if err := s.g.rlock("flush"); err != nil {
+	if err := s.g.wlock("flush"); err != nil {
 		return err
 	}
-	defer s.g.runlock()
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer s.g.wunlock()
 	if s.eng.Persistent() {
 		obs := s.observed.Load()
 		if obs >= 0 {
@@ -195,8 +334,8 @@ func (s *segmented) close() error {
 		}
 	}
 	err := s.g.close(func() error {
-		s.wmu.Lock()
-		defer s.wmu.Unlock()
+		s.g.wmu.Lock()
+		defer s.g.wmu.Unlock()
 		if err := s.eng.Close(); err != nil {
 			return s.errf("close", err)
 		}

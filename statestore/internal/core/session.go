@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"math"
 
 	"github.com/rivulet-io/rivulet/statestore"
@@ -12,7 +11,6 @@ import (
 type SessionStore struct {
 	segmented
 	opts statestore.SessionOptions
-	one  [1]statestore.KeyValue
 }
 
 var (
@@ -36,23 +34,8 @@ func NewSessionStore(eng Engine, opts statestore.SessionOptions) (*SessionStore,
 	return s, nil
 }
 
-// Name implements statestore.Store.
-func (s *SessionStore) Name() string { return s.eng.Name() }
-
-// Persistent implements statestore.Store.
-func (s *SessionStore) Persistent() bool { return s.eng.Persistent() }
-
-// Flush implements statestore.Store.
-func (s *SessionStore) Flush() error { return s.flush() }
-
-// Close implements statestore.Store.
-func (s *SessionStore) Close() error { return s.close() }
-
 // Options implements statestore.SessionStore.
 func (s *SessionStore) Options() statestore.SessionOptions { return s.opts }
-
-// ObservedStreamTime implements statestore.SessionStore.
-func (s *SessionStore) ObservedStreamTime() int64 { return s.observed.Load() }
 
 func checkSession(w statestore.Windowed) error {
 	switch {
@@ -71,16 +54,11 @@ func (s *SessionStore) Put(session statestore.Windowed, value []byte) error {
 	if err := checkSession(session); err != nil {
 		return s.errf("put", err)
 	}
-	if err := s.g.rlock("put"); err != nil {
+	if err := s.g.wlock("put"); err != nil {
 		return err
 	}
-	defer s.g.runlock()
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if s.advance(session.End) {
-		if s.onExpired != nil {
-			s.onExpired(session.Key, session.End)
-		}
+	defer s.g.wunlock()
+	if s.late(session.Key, session.End) {
 		return s.expireErr()
 	}
 	seg := s.segmentOf(session.End)
@@ -88,56 +66,21 @@ func (s *SessionStore) Put(session statestore.Windowed, value []byte) error {
 		s.addSegment(seg)
 	}
 	s.kbuf = SessionStoreKey(s.kbuf[:0], seg, session.Key, session.Start, session.End)
-	s.one[0] = statestore.KeyValue{Key: s.kbuf, Value: value}
-	err := s.eng.Apply(s.one[:])
-	s.one[0] = statestore.KeyValue{}
-	if err != nil {
-		return s.errf("put", err)
-	}
 	if s.logger != nil {
 		s.cbuf = statestore.AppendSessionKey(s.cbuf[:0], session.Key, session.Start, session.End)
-		if err := s.logger(s.cbuf, value); err != nil {
-			return s.errf("put: change logger", err)
-		}
 	}
-	return s.expireErr()
+	return s.putScratch(value)
 }
 
 // Remove implements statestore.SessionStore.
 func (s *SessionStore) Remove(session statestore.Windowed) error { return s.Put(session, nil) }
 
-func (s *SessionStore) expireErr() error {
-	if err := s.expire(); err != nil {
-		return s.errf("expire segments", err)
-	}
-	return nil
-}
-
 // RestoreBatch implements statestore.Restorable: records carry session changelog keys.
 func (s *SessionStore) RestoreBatch(records []statestore.KeyValue) error {
-	if err := s.g.rlock("restore"); err != nil {
-		return err
-	}
-	defer s.g.runlock()
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	batch := make([]statestore.KeyValue, 0, len(records))
-	for _, r := range records {
-		key, start, end, err := statestore.ParseSessionKey(r.Key)
-		if err != nil {
-			return s.errf("restore", err)
-		}
-		if s.advance(end) {
-			continue
-		}
-		seg := s.segmentOf(end)
-		s.addSegment(seg)
-		batch = append(batch, statestore.KeyValue{Key: SessionStoreKey(nil, seg, key, start, end), Value: r.Value})
-	}
-	if err := s.eng.Restore(batch); err != nil {
-		return s.errf("restore", err)
-	}
-	return s.expireErr()
+	return s.restore(records, func(changelogKey []byte) (int64, func(int64) []byte, error) {
+		key, start, end, err := statestore.ParseSessionKey(changelogKey)
+		return end, func(seg int64) []byte { return SessionStoreKey(nil, seg, key, start, end) }, err
+	})
 }
 
 // FetchSession implements statestore.ReadOnlySessionStore.
@@ -145,18 +88,7 @@ func (s *SessionStore) FetchSession(key []byte, start, end int64) ([]byte, error
 	if err := checkSession(statestore.Windowed{Key: key, Start: start, End: end}); err != nil {
 		return nil, s.errf("fetch session", err)
 	}
-	if err := s.g.rlock("fetch session"); err != nil {
-		return nil, err
-	}
-	defer s.g.runlock()
-	if end < s.minLive() {
-		return nil, nil
-	}
-	v, err := s.eng.Get(SessionStoreKey(nil, s.segmentOf(end), key, start, end))
-	if err != nil {
-		return nil, s.errf("fetch session", err)
-	}
-	return v, nil
+	return s.getAt("fetch session", end, SessionStoreKey(nil, s.segmentOf(end), key, start, end))
 }
 
 func (s *SessionStore) decode(raw []byte) ([]byte, int64, int64, error) {
@@ -167,56 +99,30 @@ func (s *SessionStore) decode(raw []byte) ([]byte, int64, int64, error) {
 	return k, start, end, nil
 }
 
+// find is every read: keys keyFrom..keyTo (single when single), sessions ending at
+// earliestEnd or later and starting at latestStart or earlier.
 func (s *SessionStore) find(op string, keyFrom, keyTo []byte, single bool, earliestEnd, latestStart int64, reverse bool) (statestore.WindowedIterator, error) {
-	if single && keyFrom == nil {
-		return nil, s.errf(op, statestore.ErrNilKey)
-	}
-	if err := s.g.rlock(op); err != nil {
-		return nil, err
-	}
-	defer s.g.runlock()
-	earliestEnd = max(earliestEnd, s.minLive())
-	if latestStart < 0 {
-		return emptyWindowed{}, nil
-	}
-	if keyFrom != nil && keyTo != nil && bytes.Compare(keyFrom, keyTo) > 0 {
-		return emptyWindowed{}, nil
-	}
-	segs := s.segmentsIn(earliestEnd, math.MaxInt64)
-	ranges := make([][2][]byte, 0, len(segs))
-	for _, seg := range segs {
-		var lo, hi []byte
-		switch {
-		case single:
-			lo = SessionStoreKey(nil, seg, keyFrom, 0, earliestEnd)
-			hi = Successor(appendEscaped(appendSeg(nil, seg), keyFrom))
-		default:
-			lo = appendSeg(nil, seg)
-			if keyFrom != nil {
-				lo = appendEscaped(lo, keyFrom)
-			}
-			if keyTo != nil {
-				hi = Successor(appendEscaped(appendSeg(nil, seg), keyTo))
-			} else {
-				hi = Successor(appendSeg(nil, seg))
-			}
+	bounds := func(seg, earliestEnd int64) (lo, hi []byte) {
+		if single {
+			return SessionStoreKey(nil, seg, keyFrom, 0, earliestEnd), Successor(appendEscaped(appendSeg(nil, seg), keyFrom))
 		}
-		ranges = append(ranges, [2][]byte{lo, hi})
+		lo = appendSeg(nil, seg)
+		if keyFrom != nil {
+			lo = appendEscaped(lo, keyFrom)
+		}
+		if keyTo != nil {
+			return lo, Successor(appendEscaped(appendSeg(nil, seg), keyTo))
+		}
+		return lo, Successor(appendSeg(nil, seg))
 	}
-	if reverse {
-		ranges = reversed(ranges)
+	keep := func(earliestEnd, start, end int64) bool { return end >= earliestEnd && start <= latestStart }
+	// Segments go by session end, so every segment from earliestEnd's on may hold one; no
+	// session starts before 0, so a negative latestStart reads nothing.
+	to := int64(math.MaxInt64)
+	if latestStart < 0 {
+		to = -1
 	}
-	in, err := s.scan(op, ranges, reverse)
-	if err != nil {
-		return nil, err
-	}
-	return &windowedIter{
-		in:     in,
-		decode: s.decode,
-		keep: func(_ []byte, start, end int64) bool {
-			return end >= earliestEnd && start <= latestStart
-		},
-	}, nil
+	return s.read(op, keyFrom, keyTo, single, earliestEnd, to, reverse, bounds, s.decode, keep)
 }
 
 // FindSessions implements statestore.ReadOnlySessionStore.

@@ -19,7 +19,6 @@ type WindowStore struct {
 	// numbers: reserved ahead, in blocks, in the engine before use, so a reopened store
 	// never reuses a number still present (which would overwrite a duplicate).
 	reserved uint32
-	one      [1]statestore.KeyValue
 }
 
 // metaSeqKey holds a persistent window store's reserved sequence number.
@@ -77,23 +76,8 @@ func (s *WindowStore) nextSeq() (uint32, error) {
 	return s.seq, nil
 }
 
-// Name implements statestore.Store.
-func (s *WindowStore) Name() string { return s.eng.Name() }
-
-// Persistent implements statestore.Store.
-func (s *WindowStore) Persistent() bool { return s.eng.Persistent() }
-
-// Flush implements statestore.Store.
-func (s *WindowStore) Flush() error { return s.flush() }
-
-// Close implements statestore.Store.
-func (s *WindowStore) Close() error { return s.close() }
-
 // Options implements statestore.WindowStore.
 func (s *WindowStore) Options() statestore.WindowOptions { return s.opts }
-
-// ObservedStreamTime implements statestore.WindowStore.
-func (s *WindowStore) ObservedStreamTime() int64 { return s.observed.Load() }
 
 // Put implements statestore.WindowStore.
 func (s *WindowStore) Put(key, value []byte, windowStart int64) error {
@@ -103,16 +87,11 @@ func (s *WindowStore) Put(key, value []byte, windowStart int64) error {
 	if windowStart < 0 {
 		return s.errf("put", statestore.ErrNegativeTime)
 	}
-	if err := s.g.rlock("put"); err != nil {
+	if err := s.g.wlock("put"); err != nil {
 		return err
 	}
-	defer s.g.runlock()
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if s.advance(windowStart) {
-		if s.onExpired != nil {
-			s.onExpired(key, windowStart)
-		}
+	defer s.g.wunlock()
+	if s.late(key, windowStart) {
 		return s.expireErr()
 	}
 	if value == nil && s.opts.RetainDuplicates {
@@ -128,57 +107,22 @@ func (s *WindowStore) Put(key, value []byte, windowStart int64) error {
 	seg := s.segmentOf(windowStart)
 	s.addSegment(seg)
 	s.kbuf = WindowStoreKey(s.kbuf[:0], seg, key, windowStart, seq)
-	s.one[0] = statestore.KeyValue{Key: s.kbuf, Value: value}
-	err := s.eng.Apply(s.one[:])
-	s.one[0] = statestore.KeyValue{}
-	if err != nil {
-		return s.errf("put", err)
-	}
 	if s.logger != nil {
 		s.cbuf = statestore.AppendWindowKey(s.cbuf[:0], key, windowStart, seq)
-		if err := s.logger(s.cbuf, value); err != nil {
-			return s.errf("put: change logger", err)
-		}
 	}
-	return s.expireErr()
-}
-
-func (s *WindowStore) expireErr() error {
-	if err := s.expire(); err != nil {
-		return s.errf("expire segments", err)
-	}
-	return nil
+	return s.putScratch(value)
 }
 
 // RestoreBatch implements statestore.Restorable: records carry window changelog keys.
 func (s *WindowStore) RestoreBatch(records []statestore.KeyValue) error {
-	if err := s.g.rlock("restore"); err != nil {
-		return err
-	}
-	defer s.g.runlock()
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	batch := make([]statestore.KeyValue, 0, len(records))
-	for _, r := range records {
-		key, ws, seq, err := statestore.ParseWindowKey(r.Key)
-		if err != nil {
-			return s.errf("restore", err)
-		}
-		if s.advance(ws) {
-			continue
-		}
-		if seq > s.seq {
-			s.seq = seq
-		}
-		seg := s.segmentOf(ws)
-		s.addSegment(seg)
-		batch = append(batch, statestore.KeyValue{Key: WindowStoreKey(nil, seg, key, ws, seq), Value: r.Value})
-	}
-	// Records of segments that expired during this batch are dropped with their segment.
-	if err := s.eng.Restore(batch); err != nil {
-		return s.errf("restore", err)
-	}
-	return s.expireErr()
+	return s.restore(records, func(changelogKey []byte) (int64, func(int64) []byte, error) {
+		key, ws, seq, err := statestore.ParseWindowKey(changelogKey)
+		return ws, func(seg int64) []byte {
+			// A restored number is never handed out again.
+			s.seq = max(s.seq, seq)
+			return WindowStoreKey(nil, seg, key, ws, seq)
+		}, err
+	})
 }
 
 // FetchOne implements statestore.ReadOnlyWindowStore.
@@ -197,18 +141,7 @@ func (s *WindowStore) FetchOne(key []byte, windowStart int64) ([]byte, error) {
 		}
 		return v, it.Close()
 	}
-	if err := s.g.rlock("fetch"); err != nil {
-		return nil, err
-	}
-	defer s.g.runlock()
-	if windowStart < s.minLive() {
-		return nil, nil
-	}
-	v, err := s.eng.Get(WindowStoreKey(nil, s.segmentOf(windowStart), key, windowStart, 0))
-	if err != nil {
-		return nil, s.errf("fetch", err)
-	}
-	return v, nil
+	return s.getAt("fetch", windowStart, WindowStoreKey(nil, s.segmentOf(windowStart), key, windowStart, 0))
 }
 
 func (s *WindowStore) decode(raw []byte) ([]byte, int64, int64, error) {
@@ -221,55 +154,21 @@ func (s *WindowStore) decode(raw []byte) ([]byte, int64, int64, error) {
 
 // fetch is every read: keys keyFrom..keyTo (single when single), starts timeFrom..timeTo.
 func (s *WindowStore) fetch(op string, keyFrom, keyTo []byte, single bool, timeFrom, timeTo int64, reverse bool) (statestore.WindowedIterator, error) {
-	if single && keyFrom == nil {
-		return nil, s.errf(op, statestore.ErrNilKey)
-	}
-	if err := s.g.rlock(op); err != nil {
-		return nil, err
-	}
-	defer s.g.runlock()
-	timeFrom = max(timeFrom, s.minLive())
-	if timeFrom > timeTo {
-		return emptyWindowed{}, nil
-	}
-	if keyFrom != nil && keyTo != nil && bytes.Compare(keyFrom, keyTo) > 0 {
-		return emptyWindowed{}, nil
-	}
-	segs := s.segmentsIn(timeFrom, timeTo)
-	ranges := make([][2][]byte, 0, len(segs))
-	for _, seg := range segs {
-		var lo, hi []byte
-		switch {
-		case single:
-			lo = WindowStoreKey(nil, seg, keyFrom, timeFrom, 0)
-			hi = after(WindowStoreKey(nil, seg, keyFrom, timeTo, math.MaxUint32))
-		default:
-			lo = appendSeg(nil, seg)
-			if keyFrom != nil {
-				lo = appendEscaped(lo, keyFrom)
-			}
-			if keyTo != nil {
-				hi = after(WindowStoreKey(nil, seg, keyTo, timeTo, math.MaxUint32))
-			} else {
-				hi = Successor(appendSeg(nil, seg))
-			}
+	bounds := func(seg, timeFrom int64) (lo, hi []byte) {
+		if single {
+			return WindowStoreKey(nil, seg, keyFrom, timeFrom, 0), after(WindowStoreKey(nil, seg, keyFrom, timeTo, math.MaxUint32))
 		}
-		ranges = append(ranges, [2][]byte{lo, hi})
+		lo = appendSeg(nil, seg)
+		if keyFrom != nil {
+			lo = appendEscaped(lo, keyFrom)
+		}
+		if keyTo != nil {
+			return lo, after(WindowStoreKey(nil, seg, keyTo, timeTo, math.MaxUint32))
+		}
+		return lo, Successor(appendSeg(nil, seg))
 	}
-	if reverse {
-		ranges = reversed(ranges)
-	}
-	in, err := s.scan(op, ranges, reverse)
-	if err != nil {
-		return nil, err
-	}
-	return &windowedIter{
-		in:     in,
-		decode: s.decode,
-		keep: func(_ []byte, start, _ int64) bool {
-			return start >= timeFrom && start <= timeTo
-		},
-	}, nil
+	keep := func(timeFrom, start, _ int64) bool { return start >= timeFrom && start <= timeTo }
+	return s.read(op, keyFrom, keyTo, single, timeFrom, timeTo, reverse, bounds, s.decode, keep)
 }
 
 // Fetch implements statestore.ReadOnlyWindowStore.
