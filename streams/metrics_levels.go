@@ -140,17 +140,8 @@ func (m *opsMetrics) observeCommit(thread string, start time.Time) {
 }
 
 func newOpsMetrics(a *App) (*opsMetrics, error) {
-	m := &opsMetrics{app: a, level: recordingLevel(a.cfg.Ops.RecordingLevel), rates: map[string]*rateSamples{}}
-	if m.level >= levelDebug {
-		m.nodes = map[string]*atomic.Int64{}
-		m.e2e = map[string]*e2eStat{}
-		for _, n := range a.topo.t.Nodes() {
-			m.nodes[n.Name] = new(atomic.Int64)
-			if n.Kind == topology.SourceNode || n.Kind == topology.SinkNode {
-				m.e2e[n.Name] = new(e2eStat)
-			}
-		}
-	}
+	m := newNodeMeters(a.topo, recordingLevel(a.cfg.Ops.RecordingLevel))
+	m.app = a
 	labels := prometheus.Labels{"application_id": a.cfg.ApplicationID, "client_id": a.cfg.ClientID}
 	desc := func(level, name, help string, vars ...string) *prometheus.Desc {
 		return prometheus.NewDesc("rivulet_streams_"+level+"_"+name, help, vars, labels)
@@ -203,6 +194,23 @@ func newOpsMetrics(a *App) (*opsMetrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// newNodeMeters returns the metrics of level with the per-node stats of
+// topo's nodes, not registered anywhere yet.
+func newNodeMeters(topo *Topology, level int) *opsMetrics {
+	m := &opsMetrics{level: level, rates: map[string]*rateSamples{}}
+	if m.level >= levelDebug {
+		m.nodes = map[string]*atomic.Int64{}
+		m.e2e = map[string]*e2eStat{}
+		for _, n := range topo.t.Nodes() {
+			m.nodes[n.Name] = new(atomic.Int64)
+			if n.Kind == topology.SourceNode || n.Kind == topology.SinkNode {
+				m.e2e[n.Name] = new(e2eStat)
+			}
+		}
+	}
+	return m
 }
 
 // Describe sends the descriptors (prometheus.Collector).
