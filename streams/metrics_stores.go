@@ -32,16 +32,18 @@ const (
 	opPrefixScan
 	opAll
 	opFetch
+	opRemove
+	opRestore
 	opFlush
 	numStoreOps
 )
 
 // storeOpNames are Kafka Streams' names of the operations, with the dashes
 // turned into underscores.
-var storeOpNames = [numStoreOps]string{"put", "put_if_absent", "put_all", "get", "delete", "range", "prefix_scan", "all", "fetch", "flush"}
+var storeOpNames = [numStoreOps]string{"put", "put_if_absent", "put_all", "get", "delete", "range", "prefix_scan", "all", "fetch", "remove", "restore", "flush"}
 
 // kafkaStoreOpNames are the same names as Kafka Streams spells them.
-var kafkaStoreOpNames = [numStoreOps]string{"put", "put-if-absent", "put-all", "get", "delete", "range", "prefix-scan", "all", "fetch", "flush"}
+var kafkaStoreOpNames = [numStoreOps]string{"put", "put-if-absent", "put-all", "get", "delete", "range", "prefix-scan", "all", "fetch", "remove", "restore", "flush"}
 
 // opStat counts one operation and its latency in ns.
 type opStat struct {
@@ -52,6 +54,15 @@ type opStat struct {
 // *storeMeter records nothing.
 type storeMeter struct {
 	ops [numStoreOps]opStat
+}
+
+// start returns when an operation starts: the zero time for a nil meter,
+// so that below DEBUG no clock is read.
+func (m *storeMeter) start() time.Time {
+	if m == nil {
+		return time.Time{}
+	}
+	return time.Now()
 }
 
 // done records op as started at start and finished now.
@@ -108,9 +119,13 @@ func (s *storeMeters) lookup(k meterKey) *storeMeter {
 func (s *kvStore[K, V]) ownerTask() *Task { return s.task }
 func (l *storeLog) ownerTask() *Task      { return l.task }
 
-// meterOf returns the meter of the store s, nil below DEBUG or when s
-// belongs to no task with metrics.
+// meterOf returns the meter of the store s, nil below DEBUG, when s
+// belongs to no task with metrics, or when s counts its own operations
+// (selfMetered: a handle to it is not wrapped, so nothing counts twice).
 func meterOf(s StateStore) *storeMeter {
+	if _, ok := s.(selfMetered); ok {
+		return nil
+	}
 	o, ok := s.(interface{ ownerTask() *Task })
 	if !ok {
 		return nil
