@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rivulet-io/rivulet/statestore"
+	"github.com/rivulet-io/rivulet/statestore/memstore"
 )
 
 type discardSends struct{}
@@ -69,6 +70,38 @@ func BenchmarkCountMetrics(b *testing.B) {
 						b.Fatal(err)
 					}
 					since = 0
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTableStoreOps: a getKB and a putKB on a table store over an
+// in-memory store, as an aggregation makes them, at INFO (no meter) and at
+// DEBUG (the store counts both).
+//
+//	go test ./streams -run '^$' -bench BenchmarkTableStoreOps -benchmem
+func BenchmarkTableStoreOps(b *testing.B) {
+	keys := make([][]byte, 1024)
+	for i := range keys {
+		keys[i] = []byte("key-" + strconv.Itoa(i))
+	}
+	for _, level := range []string{RecordingLevelInfo, RecordingLevelDebug} {
+		b.Run(level, func(b *testing.B) {
+			s := &tsStore[string, int64]{kvStore: &kvStore[string, ValueAndTimestamp[int64]]{name: "s", raw: memstore.NewKeyValueStore("s", statestore.KeyValueOptions{}),
+				keySerde: StringSerde(), valueSerde: timestampedSerde[int64]{inner: Int64Serde()}, ckpt: -1}, valueSerde: Int64Serde()}
+			if level == RecordingLevelDebug {
+				s.setMeter(new(storeMeter))
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				kb := keys[i%len(keys)]
+				v, _, err := s.getKB(kb)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.putKB(kb, ValueAndTimestamp[int64]{Value: v.Value + 1, Timestamp: int64(i)}); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
