@@ -351,9 +351,27 @@ func (m *opsMetrics) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
+	m.collectGlobal(ch)
+	// A store restores from one changelog partition, a global store from
+	// every partition of its topic: one sample per task and store.
+	type restoreKey struct {
+		task  TaskID
+		store string
+	}
+	var keys []restoreKey
+	sums := map[restoreKey][2]int64{}
 	for _, r := range a.restores.snapshot() {
-		ch <- prometheus.MustNewConstMetric(m.restoreRemaining, prometheus.GaugeValue, float64(r.Remaining), r.Task.String(), r.Store)
-		ch <- prometheus.MustNewConstMetric(m.restoreTotal, prometheus.CounterValue, float64(r.Restored), r.Task.String(), r.Store)
+		k := restoreKey{task: r.Task, store: r.Store}
+		v, seen := sums[k]
+		if !seen {
+			keys = append(keys, k)
+		}
+		sums[k] = [2]int64{v[0] + r.Remaining, v[1] + r.Restored}
+	}
+	for _, k := range keys {
+		v := sums[k]
+		ch <- prometheus.MustNewConstMetric(m.restoreRemaining, prometheus.GaugeValue, float64(v[0]), k.task.String(), k.store)
+		ch <- prometheus.MustNewConstMetric(m.restoreTotal, prometheus.CounterValue, float64(v[1]), k.task.String(), k.store)
 	}
 	for name, c := range m.nodes { // DEBUG and up
 		ch <- prometheus.MustNewConstMetric(m.nodeProcess, prometheus.CounterValue, float64(c.Load()), name)
