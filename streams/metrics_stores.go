@@ -16,8 +16,11 @@ import (
 // from GetKeyValueStore, GetWindowStore and GetSessionStore; the store the
 // task keeps (restore, record cache, changelog, checkpoints) is not
 // wrapped, so every interface the runtime asserts on it stays visible.
-// Below DEBUG no handle is wrapped: INFO pays nothing. Flushes are timed
-// by the task's commit (Task.Flush), the one caller of a store's flush.
+// The stores of DSL operators count their own operations instead
+// (metrics_dsl_stores.go), and handles to them are not wrapped. Below
+// DEBUG no handle is wrapped and no store has a meter: INFO pays nothing.
+// Flushes are timed by the task's commit (Task.Flush), the one caller of a
+// store's flush.
 
 // storeOp is a metered store operation.
 type storeOp int
