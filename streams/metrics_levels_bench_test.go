@@ -107,3 +107,46 @@ func BenchmarkTableStoreOps(b *testing.B) {
 		})
 	}
 }
+
+// meteredNoop has a store operation's hook, as the DSL stores have it.
+//
+//go:noinline
+func meteredNoop(m *storeMeter) {
+	if m != nil {
+		defer m.done(opGet, m.start())
+	}
+}
+
+//go:noinline
+func unmeteredNoop(*storeMeter) {}
+
+// BenchmarkMetricHooks: the cost of the per-operation and per-record
+// hooks alone: a store operation's hook without a meter (INFO) and with
+// one (DEBUG, two clock reads), and one end-to-end latency observation
+// (every level); "baseline" is the call without a hook.
+//
+//	go test ./streams -run '^$' -bench BenchmarkMetricHooks
+func BenchmarkMetricHooks(b *testing.B) {
+	b.Run("store-op/baseline", func(b *testing.B) {
+		for b.Loop() {
+			unmeteredNoop(nil)
+		}
+	})
+	b.Run("store-op/INFO", func(b *testing.B) {
+		for b.Loop() {
+			meteredNoop(nil)
+		}
+	})
+	b.Run("store-op/DEBUG", func(b *testing.B) {
+		m := new(storeMeter)
+		for b.Loop() {
+			meteredNoop(m)
+		}
+	})
+	b.Run("e2e-observe", func(b *testing.B) {
+		e := new(e2eStat)
+		for i := int64(0); b.Loop(); i++ {
+			e.observe(1_000_000, i&1023)
+		}
+	})
+}

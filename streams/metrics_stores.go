@@ -68,11 +68,15 @@ func (m *storeMeter) start() time.Time {
 	return time.Now()
 }
 
-// done records op as started at start and finished now.
+// done records op as started at start and finished now. Small enough to
+// be inlined where it is deferred, so a nil meter costs a comparison.
 func (m *storeMeter) done(op storeOp, start time.Time) {
-	if m == nil {
-		return
+	if m != nil {
+		m.record(op, start)
 	}
+}
+
+func (m *storeMeter) record(op storeOp, start time.Time) {
 	d := int64(time.Since(start))
 	s := &m.ops[op]
 	s.n.Add(1)

@@ -135,7 +135,9 @@ func (s *tsStore[K, V]) getKB(kb []byte) (ValueAndTimestamp[V], bool, error) {
 }
 
 func (s *tsStore[K, V]) read(kb []byte, warm bool) (ValueAndTimestamp[V], bool, error) {
-	defer s.m.done(opGet, s.m.start())
+	if s.m != nil {
+		defer s.m.done(opGet, s.m.start())
+	}
 	var zero ValueAndTimestamp[V]
 	if s.cache != nil {
 		if l := s.cache.Get(kb); l.Found {
@@ -170,7 +172,9 @@ func (s *tsStore[K, V]) put(key K, v ValueAndTimestamp[V]) error {
 // putKB is put with the key already serialized; the store, cache or
 // changelog may keep kb.
 func (s *tsStore[K, V]) putKB(kb []byte, v ValueAndTimestamp[V]) error {
-	defer s.m.done(opPut, s.m.start())
+	if s.m != nil {
+		defer s.m.done(opPut, s.m.start())
+	}
 	vb, err := s.kvStore.valueSerde.Serialize(v)
 	if err != nil {
 		return fmt.Errorf("streams: store %q: serialize value: %w", s.name, err)
@@ -190,7 +194,9 @@ func (s *tsStore[K, V]) delete(key K, ts int64) error {
 }
 
 func (s *tsStore[K, V]) deleteKB(kb []byte, ts int64) error {
-	defer s.m.done(opDelete, s.m.start())
+	if s.m != nil {
+		defer s.m.done(opDelete, s.m.start())
+	}
 	if s.cache != nil {
 		return s.cache.Put(kb, nil, s.task.recordContext(ts))
 	}

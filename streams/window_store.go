@@ -272,7 +272,9 @@ func (s *windowStore[K, V]) serKey(k K) ([]byte, error) {
 
 // put writes key's window starting at start.
 func (s *windowStore[K, V]) put(key K, v V, start int64) error {
-	defer s.m.done(opPut, s.m.start())
+	if s.m != nil {
+		defer s.m.done(opPut, s.m.start())
+	}
 	kb, err := s.serKey(key)
 	if err != nil {
 		return err
@@ -292,7 +294,9 @@ func (s *windowStore[K, V]) put(key K, v V, start int64) error {
 
 // FetchOne returns the value of key's window that starts at windowStart.
 func (s *windowStore[K, V]) FetchOne(key K, windowStart int64) (V, bool, error) {
-	defer s.m.done(opFetch, s.m.start())
+	if s.m != nil {
+		defer s.m.done(opFetch, s.m.start())
+	}
 	var zero V
 	kb, err := s.serKey(key)
 	if err != nil {
@@ -585,7 +589,9 @@ func (s *sessionStore[K, V]) serKey(k K) ([]byte, error) {
 }
 
 func (s *sessionStore[K, V]) put(w Windowed[K], v V) error {
-	defer s.m.done(opPut, s.m.start())
+	if s.m != nil {
+		defer s.m.done(opPut, s.m.start())
+	}
 	kb, err := s.serKey(w.Key)
 	if err != nil {
 		return err
@@ -604,7 +610,9 @@ func (s *sessionStore[K, V]) put(w Windowed[K], v V) error {
 }
 
 func (s *sessionStore[K, V]) remove(w Windowed[K]) error {
-	defer s.m.done(opRemove, s.m.start())
+	if s.m != nil {
+		defer s.m.done(opRemove, s.m.start())
+	}
 	kb, err := s.serKey(w.Key)
 	if err != nil {
 		return err
@@ -637,7 +645,9 @@ func (s *sessionStore[K, V]) FindSessions(key K, earliestSessionEnd, latestSessi
 
 // FetchSession returns the value of exactly that session.
 func (s *sessionStore[K, V]) FetchSession(key K, start, end int64) (V, bool, error) {
-	defer s.m.done(opFetch, s.m.start())
+	if s.m != nil {
+		defer s.m.done(opFetch, s.m.start())
+	}
 	var zero V
 	kb, err := s.serKey(key)
 	if err != nil {
