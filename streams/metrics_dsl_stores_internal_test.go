@@ -64,10 +64,6 @@ func dslMetricsTask(t *testing.T, level int, keys ...string) (*Task, *opsMetrics
 // counts once; a put-if-absent counts as its parts.
 func TestDSLStoresCountOwnOperations(t *testing.T) {
 	task, ops := dslMetricsTask(t, levelDebug, "a", "b", "a", "a")
-	stats := map[string][numStoreOps][3]int64{}
-	for _, v := range task.storeStats(&ops.storeMeters) {
-		stats[v.store] = v.ops
-	}
 	type want struct {
 		store string
 		op    storeOp
@@ -75,7 +71,7 @@ func TestDSLStoresCountOwnOperations(t *testing.T) {
 	}
 	check := func(when string, ws ...want) {
 		t.Helper()
-		stats = map[string][numStoreOps][3]int64{}
+		stats := map[string][numStoreOps][3]int64{}
 		for _, v := range task.storeStats(&ops.storeMeters) {
 			stats[v.store] = v.ops
 		}
@@ -94,6 +90,11 @@ func TestDSLStoresCountOwnOperations(t *testing.T) {
 		want{"counts", opGet, 4}, want{"counts", opPut, 4}, want{"counts", opFlush, 1}, want{"counts", opDelete, 0},
 		want{"wcounts", opFetch, 4}, want{"wcounts", opPut, 4}, want{"wcounts", opFlush, 1},
 		want{"scounts", opFetch, 4}, want{"scounts", opPut, 4}, want{"scounts", opRemove, 2}, want{"scounts", opFlush, 1})
+	// The count's gets went through its record cache: "a" and "b" missed,
+	// the next two "a" hit.
+	if hm := task.cacheHits()["counts"]; hm != [2]int64{2, 2} {
+		t.Errorf("record cache of counts: hits and misses %v, want [2 2]", hm)
+	}
 
 	kv, err := GetKeyValueStore[string, int64](storeOf{task.stores["counts"]}, "counts")
 	if err != nil {
