@@ -177,3 +177,55 @@ func TestDSLStoresAtInfo(t *testing.T) {
 		t.Errorf("sink e2e: n %d min %d max %d", sink.n.Load(), sink.min.Load(), sink.max.Load())
 	}
 }
+
+// TestJoinStoresCountOwnOperations: a stream-stream join's window stores
+// record the join's puts (each side's records) and fetches (each record
+// looks up the other side) at DEBUG.
+func TestJoinStoresCountOwnOperations(t *testing.T) {
+	b := NewBuilder()
+	s := StringSerde()
+	l := NewStream(b, "l", ConsumedWith(s, s))
+	r := NewStream(b, "r", ConsumedWith(s, s))
+	Join(l, r, func(_, a, b string) string { return a + b }, JoinWindowsOfTimeDifferenceWithNoGrace(time.Minute),
+		StreamJoinedWith(s, s, s).WithStoreName("j")).To("out")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := newNodeMeters(topo, levelDebug)
+	parts := []TopicPartition{{Topic: "l"}, {Topic: "r"}}
+	task, err := NewTask(topo, TaskID{}, parts, TaskConfig{
+		ApplicationID: "join-metrics", Collector: discardSends{}, Stores: InMemoryStores(), Logger: slog.New(slog.DiscardHandler), Stats: &TaskStats{ops: ops},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer task.Close(false)
+	if err := task.Initialize(0); err != nil {
+		t.Fatal(err)
+	}
+	for i, tp := range parts {
+		if err := task.AddRecords(tp, []RawRecord{{Topic: tp.Topic, Key: []byte("k"), Value: []byte(tp.Topic), Timestamp: int64(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		ok, err := task.Process(10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+	}
+	got := map[string][2]int64{}
+	for _, v := range task.storeStats(&ops.storeMeters) {
+		got[v.store] = [2]int64{v.ops[opPut][0], v.ops[opFetch][0]}
+	}
+	want := map[string][2]int64{"j-this-join-store": {1, 1}, "j-other-join-store": {1, 1}}
+	for store, w := range want {
+		if got[store] != w {
+			t.Errorf("%s: puts and fetches %v, want %v (all: %v)", store, got[store], w, got)
+		}
+	}
+}
