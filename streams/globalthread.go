@@ -27,6 +27,7 @@ type globalThread struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex // guards task updates against stop
 	raws   []RawRecord
+	meters globalMeters // for the metrics (metrics_global.go), under mu
 }
 
 func (a *App) startGlobal(ctx context.Context) error {
@@ -126,6 +127,8 @@ func (g *globalThread) bootstrap(ctx context.Context) error {
 			want[TopicPartition{Topic: o.Topic, Partition: o.Partition}] = o.Offset
 		}
 	})
+	catchUp := g.beginCatchUp(want)
+	defer catchUp.end()
 	for {
 		caught := true
 		offs := g.task.Offsets()
@@ -144,6 +147,7 @@ func (g *globalThread) bootstrap(ctx context.Context) error {
 			return err
 		}
 	}
+	catchUp.caughtUp()
 	return g.task.Checkpoint()
 }
 
@@ -161,6 +165,7 @@ func (g *globalThread) poll(ctx context.Context) error {
 	})
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	fetches.EachPartition(g.observeFetch)
 	var ferr error
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if ferr != nil || len(p.Records) == 0 {

@@ -62,6 +62,20 @@ type sample struct {
 
 type dtoFamily struct{ samples []sample }
 
+// storeSum is the sum of f's samples of the store named store.
+func storeSum(f *dtoFamily, store string) float64 {
+	if f == nil {
+		return 0
+	}
+	var s float64
+	for _, x := range f.samples {
+		if x.labels["store"] == store {
+			s += x.value
+		}
+	}
+	return s
+}
+
 func (f *dtoFamily) sum() float64 {
 	if f == nil {
 		return 0
@@ -214,6 +228,14 @@ func TestHTTPEndpoint(t *testing.T) {
 			t.Errorf("no %s", name)
 		}
 	}
+	// The count's own store operations (DEBUG): a put per word so far, a
+	// get per word plus the queries' reads, flushes at commits.
+	storeOps := func(m map[string]*dtoFamily, op string) float64 {
+		return storeSum(m["rivulet_streams_state_store_"+op], "counts")
+	}
+	if p, g := storeOps(before, "put_total"), storeOps(before, "get_total"); p != 9 || g < 9 || storeOps(before, "flush_total") == 0 {
+		t.Errorf("store counts: put_total %v, get_total %v, flush_total %v; want 9 puts, at least 9 gets, flushes", p, g, storeOps(before, "flush_total"))
+	}
 	more := []string{"one more line", "and another"}
 	addWords(want, more...)
 	produce(t, br.addrs, lines(in, more...)...)
@@ -224,7 +246,9 @@ func TestHTTPEndpoint(t *testing.T) {
 		lag := after["rivulet_streams_partition_records_lag"]
 		grown := after["rivulet_streams_thread_process_total"].sum() > before["rivulet_streams_thread_process_total"].sum() &&
 			after["rivulet_streams_processor_node_process_total"].sum() > before["rivulet_streams_processor_node_process_total"].sum() &&
-			after["rivulet_streams_task_process_total"].sum() > before["rivulet_streams_task_process_total"].sum()
+			after["rivulet_streams_task_process_total"].sum() > before["rivulet_streams_task_process_total"].sum() &&
+			storeOps(after, "put_total") == 14 && storeOps(after, "get_total") >= storeOps(before, "get_total")+5 &&
+			storeOps(after, "flush_total") > storeOps(before, "flush_total") && storeOps(after, "put_latency_max_seconds") > 0
 		if grown && lag != nil && len(lag.samples) == 4 && lag.sum() == 0 {
 			break
 		}

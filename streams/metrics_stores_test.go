@@ -155,4 +155,8 @@ func TestStateStoreMetrics(t *testing.T) {
 			t.Errorf("INFO exports %s", name)
 		}
 	}
+	// End-to-end latency is recorded at INFO (KIP-613), at the source.
+	if f := m["rivulet_streams_processor_node_record_e2e_latency_max_seconds"]; f == nil || len(f.samples) != 1 || f.samples[0].labels["processor_node_id"] != "src" || f.samples[0].value < 0 {
+		t.Errorf("INFO end-to-end latency: %+v", f)
+	}
 }

@@ -38,6 +38,17 @@ type storeRestore struct {
 	started  time.Time
 	restorer *statestore.Restorer
 	buf      []statestore.ChangelogRecord
+	// progress, when set, tells the progress of a restore made without a
+	// restorer (a global store catching up with its topic).
+	progress func() statestore.RestoreProgress
+}
+
+// progressNow is the restore's progress so far.
+func (r *storeRestore) progressNow() statestore.RestoreProgress {
+	if r.progress != nil {
+		return r.progress()
+	}
+	return r.restorer.Progress()
 }
 
 // rate is the records per second restored so far.
@@ -46,7 +57,7 @@ func (r *storeRestore) rate(now time.Time) float64 {
 	if d <= 0 {
 		return 0
 	}
-	return float64(r.restorer.Progress().Restored) / d
+	return float64(r.progressNow().Restored) / d
 }
 
 // restoreTracker knows the restores in flight on every thread of an
@@ -100,7 +111,7 @@ func (rt *restoreTracker) snapshot() []RestoreStatus {
 	rt.mu.Lock()
 	out := make([]RestoreStatus, 0, len(rt.active))
 	for r := range rt.active {
-		p := r.restorer.Progress()
+		p := r.progressNow()
 		rem := p.Remaining()
 		if p.Offset < 0 {
 			rem = max(p.EndOffset-r.from, 0)

@@ -238,6 +238,7 @@ func (t *Task) openStores() error {
 		if err != nil {
 			return fmt.Errorf("open store %q: %w", name, err)
 		}
+		t.meterStore(name, s)
 		t.stores[name] = s
 		t.storeOrder = append(t.storeOrder, name)
 	}
