@@ -86,7 +86,7 @@ type App struct {
 	eosStores   *eosOpener     // under exactly_once_v2 (eos_store.go)
 	restores    restoreTracker // store restores in flight (restore.go)
 	// standbys holds this instance's standby and warm-up tasks; hosts is
-	// the host metadata of the latest assignment (assignor_metadata.go).
+	// the host metadata of the latest assignment (host_metadata.go).
 	standbys *standbyManager
 	hosts    atomic.Pointer[hostMetadata]
 

@@ -10,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rivulet-io/rivulet/streams/internal/assignor"
 )
 
 // ApplicationDescription is what the brokers know of an application: its
@@ -76,10 +78,10 @@ func DescribeApplication(ctx context.Context, adm *kadm.Client, appID string) (*
 						md.Partitions = append(md.Partitions, TopicPartition{Topic: t.Topic, Partition: p})
 					}
 				}
-				if info, err := DecodeAssignmentInfo(ca.UserData); err == nil {
+				if info, err := assignor.DecodeAssignmentInfo(ca.UserData); err == nil {
 					md.Standby = info.Standbys
 					if !hostsSeen && len(info.Hosts) > 0 {
-						d.Hosts, hostsSeen = info.Hosts, true
+						d.Hosts, hostsSeen = hostTasksOf(info.Hosts), true
 					}
 				}
 			} else if raw, ok := m.Assigned.Raw(); ok && len(raw) > 0 {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/streams/internal/assignor"
 )
 
 // Host metadata for interactive queries: the leader's assignment gives
@@ -74,8 +76,27 @@ type hostMetadata struct {
 	hosts []HostTasks
 }
 
-func (a *App) setHosts(hosts []HostTasks) {
-	a.hosts.Store(&hostMetadata{hosts: hosts})
+// HostTasks are the tasks of one instance, by its application.server.
+type HostTasks struct {
+	Endpoint string
+	Active   []TaskID
+	Standby  []TaskID
+}
+
+// hostTasksOf turns the host metadata of an assignment into HostTasks.
+func hostTasksOf(in []assignor.HostTasks) []HostTasks {
+	if in == nil {
+		return nil
+	}
+	out := make([]HostTasks, len(in))
+	for i, h := range in {
+		out[i] = HostTasks{Endpoint: h.Endpoint, Active: h.Active, Standby: h.Standby}
+	}
+	return out
+}
+
+func (a *App) setHosts(hosts []assignor.HostTasks) {
+	a.hosts.Store(&hostMetadata{hosts: hostTasksOf(hosts)})
 }
 
 // Metadata returns every instance of the application that set
