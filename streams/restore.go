@@ -162,37 +162,36 @@ func (t *Task) restorable(tp TopicPartition) (statestore.Restorable, error) {
 	return r, nil
 }
 
-// beginRestore sets up the restorer of r's store and registers it for the
-// metrics. Called with t.mu held.
-func (t *streamThread) beginRestore(r *changelogRestore, c ChangelogPartition) error {
-	store, err := r.task.restorable(c.TopicPartition)
+// begin sets up the restorer of cr's store and registers it for the
+// metrics.
+func (r *changelogRestorer) begin(cr *changelogRestore, c ChangelogPartition) error {
+	store, err := cr.task.restorable(c.TopicPartition)
 	if err != nil {
 		return err
 	}
-	log := t.app.cfg.Logger
-	sr := &storeRestore{thread: t.name, task: r.task.ID(), store: c.Store, tp: c.TopicPartition, from: c.StartOffset, started: time.Now()}
+	log := r.app.cfg.Logger
+	sr := &storeRestore{thread: r.thread, task: cr.task.ID(), store: c.Store, tp: c.TopicPartition, from: c.StartOffset, started: time.Now()}
 	sr.restorer = statestore.NewRestorer(store, statestore.RestoreOptions{
-		EndOffset:        r.end,
+		EndOffset:        cr.end,
 		ProgressInterval: restoreProgressInterval,
 		OnProgress: func(p statestore.RestoreProgress) {
 			if p.Done {
-				return // endRestore logs the end
+				return // end logs the end
 			}
 			log.Info("streams: restore progress", "thread", sr.thread, "task", sr.task.String(), "store", sr.store,
 				"restored", p.Restored, "remaining", p.Remaining(), "records_per_second", int64(sr.rate(time.Now())))
 		},
 	})
-	r.rs = sr
-	t.app.restores.add(sr)
-	log.Info("streams: restoring store", "thread", t.name, "task", sr.task.String(), "store", c.Store,
-		"changelog", c.TopicPartition.String(), "from", c.StartOffset, "to", r.end)
+	cr.rs = sr
+	r.app.restores.add(sr)
+	log.Info("streams: restoring store", "thread", r.thread, "task", sr.task.String(), "store", c.Store,
+		"changelog", c.TopicPartition.String(), "from", c.StartOffset, "to", cr.end)
 	return nil
 }
 
-// applyRestore applies changelog records fetched for r. Called with t.mu
-// held.
-func (t *streamThread) applyRestore(r *changelogRestore, recs []*kgo.Record) error {
-	sr := r.rs
+// apply applies changelog records fetched for cr.
+func (r *changelogRestorer) apply(cr *changelogRestore, recs []*kgo.Record) error {
+	sr := cr.rs
 	sr.buf = sr.buf[:0]
 	for _, rec := range recs {
 		if rec.Attrs.IsControl() {
@@ -209,32 +208,24 @@ func (t *streamThread) applyRestore(r *changelogRestore, recs []*kgo.Record) err
 	if err != nil {
 		return fmt.Errorf("streams: task %s: %w", sr.task, err)
 	}
-	t.app.metrics.restoredRecords.Add(int64(n))
+	r.app.metrics.restoredRecords.Add(int64(n))
 	return nil
 }
 
-// endRestore finishes r's restorer (flushing the store) and logs the
-// result. The caller then writes the checkpoint (Task.FinishRestore).
-// Called with t.mu held.
-func (t *streamThread) endRestore(r *changelogRestore) error {
-	sr := r.rs
+// end finishes cr's restorer (flushing the store) and logs the result.
+// The caller then writes the checkpoint (Task.FinishRestore).
+func (r *changelogRestorer) end(cr *changelogRestore) error {
+	sr := cr.rs
 	if sr == nil {
 		return nil
 	}
-	t.app.restores.remove(sr)
+	r.app.restores.remove(sr)
 	p, err := sr.restorer.Finish()
 	if err != nil {
 		return fmt.Errorf("streams: task %s: %w", sr.task, err)
 	}
 	d := time.Since(sr.started)
-	t.app.cfg.Logger.Info("streams: restored store", "thread", sr.thread, "task", sr.task.String(), "store", sr.store,
-		"records", p.Restored, "to", r.next, "elapsed", d.Round(time.Millisecond), "records_per_second", int64(sr.rate(time.Now())))
+	r.app.cfg.Logger.Info("streams: restored store", "thread", sr.thread, "task", sr.task.String(), "store", sr.store,
+		"records", p.Restored, "to", cr.next, "elapsed", d.Round(time.Millisecond), "records_per_second", int64(sr.rate(time.Now())))
 	return nil
-}
-
-// dropRestore forgets r (its task closed before the restore ended).
-func (t *streamThread) dropRestore(r *changelogRestore) {
-	if r.rs != nil {
-		t.app.restores.remove(r.rs)
-	}
 }
