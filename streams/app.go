@@ -132,7 +132,7 @@ func New(topo *Topology, props Properties, opts ...Option) (*App, error) {
 	a := &App{
 		clients:     clients,
 		cfg:         cfg,
-		topo:        topo,
+		topo:        topo.bind(cfg.ApplicationID),
 		subOfSource: make(map[string]int),
 		threads:     make(map[int]*streamThread),
 		done:        make(chan struct{}),
@@ -383,11 +383,11 @@ func (a *App) setupTopics(ctx context.Context) error {
 			}
 		}
 	}
-	counts, err := a.topo.t.ResolvePartitions(a.cfg.ApplicationID, existing)
+	counts, err := a.topo.names.ResolvePartitions(existing)
 	if err != nil {
 		return fmt.Errorf("streams: %w", err)
 	}
-	for _, it := range a.topo.t.InternalTopics(a.cfg.ApplicationID, counts) {
+	for _, it := range a.topo.names.InternalTopics(counts) {
 		if n, ok := existing[it.Name]; ok {
 			if n != it.Partitions {
 				return fmt.Errorf("streams: internal topic %q has %d partitions, the topology needs %d; delete it (or reset the application) to let it be recreated", it.Name, n, it.Partitions)
@@ -422,7 +422,7 @@ func (a *App) sourceTopics() ([]string, []string) {
 			continue
 		}
 		for _, tp := range s.SourceTopics {
-			topics = append(topics, a.topo.t.TopicName(a.cfg.ApplicationID, tp))
+			topics = append(topics, a.topo.names.TopicName(tp))
 		}
 		for _, p := range s.SourcePatterns {
 			patterns = append(patterns, `^(?:`+p.String()+`)$`)

@@ -263,7 +263,7 @@ func (a *App) tasksFor(topics map[string]int32) ([]TaskID, map[TaskID][]string) 
 		if s.Global {
 			continue
 		}
-		srcTopics := a.topo.t.SourceTopics(a.cfg.ApplicationID, s, available)
+		srcTopics := a.topo.names.SourceTopics(s, available)
 		var max int32
 		for _, t := range srcTopics {
 			if n := topics[t]; n > max {
@@ -285,7 +285,7 @@ func (a *App) tasksFor(topics map[string]int32) ([]TaskID, map[TaskID][]string) 
 
 // subtopologyOf returns the sub-topology reading topic (a broker topic name).
 func (a *App) subtopologyOf(topic string) (int, bool) {
-	n, ok := a.topo.t.SourceNodeForTopic(a.cfg.ApplicationID, topic)
+	n, ok := a.topo.names.SourceNodeForTopic(topic)
 	if !ok {
 		return 0, false
 	}

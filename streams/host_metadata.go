@@ -196,7 +196,7 @@ func (a *App) storeTasks(store string) (int, int32, bool) {
 		counts := a.counts
 		a.mu.Unlock()
 		var n int32
-		for _, t := range a.topo.t.SourceTopics(a.cfg.ApplicationID, s, nil) {
+		for _, t := range a.topo.names.SourceTopics(s, nil) {
 			if c := counts[t]; c > n {
 				n = c
 			}
@@ -231,7 +231,7 @@ func (a *App) tasksPartitionsAndStores(tasks []TaskID) ([]TopicPartition, []stri
 			if s.ID != t.Subtopology || s.Global {
 				continue
 			}
-			for _, topic := range a.topo.t.SourceTopics(a.cfg.ApplicationID, s, nil) {
+			for _, topic := range a.topo.names.SourceTopics(s, nil) {
 				if c, ok := counts[topic]; !ok || t.Partition < c {
 					parts = append(parts, TopicPartition{Topic: topic, Partition: t.Partition})
 				}

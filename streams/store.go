@@ -399,7 +399,7 @@ func (f *kvFactory[K, V]) open(t *Task) (taskStore, error) {
 	}
 	if f.logging {
 		s.logged = true
-		s.changelogTP = TopicPartition{Topic: topology.ChangelogTopicName(t.cfg.ApplicationID, f.name), Partition: t.id.Partition}
+		s.changelogTP = TopicPartition{Topic: t.topo.names.ChangelogTopic(f.name), Partition: t.id.Partition}
 		if off, ok := cp[statestore.TopicPartition{Topic: s.changelogTP.Topic, Partition: s.changelogTP.Partition}]; ok {
 			s.ckpt = off
 		}

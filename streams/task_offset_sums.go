@@ -30,7 +30,7 @@ func (a *App) taskChangelogs(tasks []TaskID) map[TaskID][]TopicPartition {
 		}
 		for _, name := range s.Stores {
 			if spec := a.topo.t.Store(name); spec != nil && spec.Logging && !spec.Global {
-				logged[s.ID] = append(logged[s.ID], topology.ChangelogTopicName(a.cfg.ApplicationID, name))
+				logged[s.ID] = append(logged[s.ID], a.topo.names.ChangelogTopic(name))
 			}
 		}
 	}

@@ -651,13 +651,7 @@ func (t *streamThread) commit(ctx context.Context, tasks []*Task) error {
 			}
 			return fmt.Errorf("streams: commit offsets: %w", cerr)
 		}
-		for topic, ps := range offsets {
-			if t.app.topo.t.IsRepartitionTopic(t.app.topo.t.RegisteredTopicName(t.app.cfg.ApplicationID, topic)) {
-				for p, eo := range ps {
-					t.purgeOffsets[TopicPartition{Topic: topic, Partition: p}] = eo.Offset
-				}
-			}
-		}
+		t.notePurgeable(offsets)
 	}
 	acked := t.collector.ackedOffsets()
 	for _, task := range tasks {
