@@ -73,7 +73,7 @@ func (s State) String() string {
 //
 // Build it with New, run it with Start, stop it with Close.
 type App struct {
-	cfg         *Config
+	cfg         *config
 	clients     *clientParser // parses client properties once (settings.go)
 	topo        *Topology
 	processID   [processIDLen]byte
@@ -113,12 +113,12 @@ type App struct {
 }
 
 // New builds an application running topo with props (Kafka Streams' names;
-// see Config for every setting and its default) and opts.
+// see config for every setting and its default) and opts.
 func New(topo *Topology, props Properties, opts ...Option) (*App, error) {
 	if topo == nil {
 		return nil, errors.New("streams: new: nil topology")
 	}
-	cfg, err := ParseConfig(props, opts...)
+	cfg, err := parseConfig(props, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -174,8 +174,12 @@ func (a *App) allStats() []*TaskStats {
 	return append([]*TaskStats(nil), a.stats...)
 }
 
-// Config returns the application's configuration. Do not modify it.
-func (a *App) Config() *Config { return a.cfg }
+// Config returns the application's effective configuration with Kafka
+// Streams' property names: every setting with the value in force, defaults
+// included, and the client properties by role ("consumer.", "producer.",
+// "admin." prefixes). Secrets (passwords, keys, JAAS configs) are hidden.
+// The map is a copy: changing it changes nothing.
+func (a *App) Config() Properties { return a.cfg.properties() }
 
 // Topology returns the topology the application runs.
 func (a *App) Topology() *Topology { return a.topo }

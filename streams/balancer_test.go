@@ -188,7 +188,7 @@ func TestBalanceVersion1Member(t *testing.T) {
 // their validation.
 func TestScalingConfig(t *testing.T) {
 	base := Properties{"application.id": "a", "bootstrap.servers": "x:1"}
-	cfg, err := ParseConfig(base)
+	cfg, err := parseConfig(base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,11 +203,11 @@ func TestScalingConfig(t *testing.T) {
 		}
 		return p
 	}
-	cfg, err = ParseConfig(with("num.standby.replicas", "2"))
+	cfg, err = parseConfig(with("num.standby.replicas", "2"))
 	if err != nil || cfg.NumStandbyReplicas != 2 {
 		t.Errorf("num.standby.replicas=2: %v %+v", err, cfg)
 	}
-	cfg, err = ParseConfig(with("application.server", " [::1]:8080 "))
+	cfg, err = parseConfig(with("application.server", " [::1]:8080 "))
 	if err != nil || cfg.ApplicationServer != "[::1]:8080" {
 		t.Errorf("application.server: %v %+v", err, cfg)
 	}
@@ -220,7 +220,7 @@ func TestScalingConfig(t *testing.T) {
 		with("application.server", "localhost:http"),
 		with("application.server", "localhost:70000"),
 	} {
-		if _, err := ParseConfig(bad); err == nil {
+		if _, err := parseConfig(bad); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
 	}
@@ -239,7 +239,7 @@ func FuzzParseSyncAssignment(f *testing.F) {
 	f.Add(a.AppendTo(nil))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		app := &App{cfg: &Config{Logger: slog.New(slog.DiscardHandler)}, threads: map[int]*streamThread{}, done: make(chan struct{})}
+		app := &App{cfg: &config{Logger: slog.New(slog.DiscardHandler)}, threads: map[int]*streamThread{}, done: make(chan struct{})}
 		bal := &taskBalancer{app: app}
 		out, err := bal.ParseSyncAssignment(b)
 		if err == nil && out == nil {
