@@ -73,30 +73,11 @@ func DefaultKeyPartitioner(key []byte, numPartitions int32) int32 {
 
 // hostMetadata is the decoded host metadata of the latest assignment.
 type hostMetadata struct {
-	hosts []HostTasks
-}
-
-// HostTasks are the tasks of one instance, by its application.server.
-type HostTasks struct {
-	Endpoint string
-	Active   []TaskID
-	Standby  []TaskID
-}
-
-// hostTasksOf turns the host metadata of an assignment into HostTasks.
-func hostTasksOf(in []assignor.HostTasks) []HostTasks {
-	if in == nil {
-		return nil
-	}
-	out := make([]HostTasks, len(in))
-	for i, h := range in {
-		out[i] = HostTasks{Endpoint: h.Endpoint, Active: h.Active, Standby: h.Standby}
-	}
-	return out
+	hosts []assignor.HostTasks
 }
 
 func (a *App) setHosts(hosts []assignor.HostTasks) {
-	a.hosts.Store(&hostMetadata{hosts: hostTasksOf(hosts)})
+	a.hosts.Store(&hostMetadata{hosts: hosts})
 }
 
 // Metadata returns every instance of the application that set
@@ -206,7 +187,7 @@ func (a *App) storeTasks(store string) (int, int32, bool) {
 	return 0, 0, false
 }
 
-func (a *App) streamsMetadata(h HostTasks) StreamsMetadata {
+func (a *App) streamsMetadata(h assignor.HostTasks) StreamsMetadata {
 	m := StreamsMetadata{ActiveTasks: h.Active, StandbyTasks: h.Standby}
 	host, port, err := net.SplitHostPort(h.Endpoint)
 	if err != nil {
