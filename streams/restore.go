@@ -164,7 +164,7 @@ func (t *Task) restorable(tp TopicPartition) (statestore.Restorable, error) {
 
 // begin sets up the restorer of cr's store and registers it for the
 // metrics.
-func (r *changelogRestorer) begin(cr *changelogRestore, c ChangelogPartition) error {
+func (r *changelogRestorer) begin(cr *changelogRestore, c changelogPartition) error {
 	store, err := cr.task.restorable(c.TopicPartition)
 	if err != nil {
 		return err

@@ -45,7 +45,7 @@ func (r *changelogRestorer) busy() bool { return len(r.active) > 0 }
 // restore; when nothing is, every changelog is marked restored (its
 // checkpoint written) and the caller initializes the task at once.
 func (r *changelogRestorer) start(ctx context.Context, task *Task) (bool, error) {
-	cls := task.Changelogs()
+	cls := task.changelogs()
 	if len(cls) == 0 {
 		return false, nil
 	}

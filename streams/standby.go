@@ -411,7 +411,7 @@ func (m *standbyManager) openTaskLocked(id TaskID) error {
 	}
 	st := &standbyTask{task: task, next: map[TopicPartition]int64{}, end: map[TopicPartition]int64{}}
 	add := map[string]map[int32]kgo.Offset{}
-	for _, c := range task.Changelogs() {
+	for _, c := range task.changelogs() {
 		st.next[c.TopicPartition] = c.StartOffset
 		if add[c.Topic] == nil {
 			add[c.Topic] = map[int32]kgo.Offset{}
