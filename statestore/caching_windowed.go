@@ -253,16 +253,106 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
+// cachingWindowed is what the caching window and session stores share beyond the
+// cache itself: the store underneath, and how a flushed entry reaches it.
+type cachingWindowed[S interface {
+	Store
+	ObservedStreamTime() int64
+}] struct {
+	windowedCaching
+	inner S
+	ret   int64 // retention in ms
+	// fetchOld reads the value the store holds for w (the old value of a flush);
+	// putInner writes w's value there (nil deletes).
+	fetchOld func(w Windowed) ([]byte, error)
+	putInner func(w Windowed, value []byte) error
+}
+
+func (s *cachingWindowed[S]) flushed(entries []DirtyEntry) error {
+	out := make([]CachedWindowedEntry, len(entries))
+	for i, e := range entries {
+		w, err := s.decode(e.Key)
+		if err != nil {
+			return s.errf("flush: decode cache key", err)
+		}
+		out[i] = CachedWindowedEntry{Window: w, NewValue: e.Value, Context: e.Context}
+		if s.opts.SendOldValues && s.opts.OnFlush != nil {
+			if out[i].OldValue, err = s.fetchOld(w); err != nil {
+				return err
+			}
+		}
+		if err := s.putInner(w, e.Value); err != nil {
+			return err
+		}
+	}
+	if s.opts.OnFlush != nil {
+		return s.opts.OnFlush(out)
+	}
+	return nil
+}
+
+// Inner returns the wrapped store.
+func (s *cachingWindowed[S]) Inner() S { return s.inner }
+
+// Name implements Store.
+func (s *cachingWindowed[S]) Name() string { return s.inner.Name() }
+
+// Persistent implements Store.
+func (s *cachingWindowed[S]) Persistent() bool { return s.inner.Persistent() }
+
+// ObservedStreamTime implements WindowStore and SessionStore: the largest time written
+// (window start, or session end), whether it has reached the store yet or not.
+func (s *cachingWindowed[S]) ObservedStreamTime() int64 {
+	return max(s.inner.ObservedStreamTime(), s.cacheObserved())
+}
+
+// Flush implements Store.
+func (s *cachingWindowed[S]) Flush() error {
+	if err := s.ns.Flush(); err != nil {
+		return err
+	}
+	return s.inner.Flush()
+}
+
+// Close implements Store.
+func (s *cachingWindowed[S]) Close() error {
+	if s.closed.Swap(true) {
+		return s.errf("close", ErrClosed)
+	}
+	err := s.ns.Close()
+	if cerr := s.inner.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// RestoreBatch implements Restorable: it restores the store underneath and drops the cache.
+func (s *cachingWindowed[S]) RestoreBatch(records []KeyValue) error {
+	r, ok := any(s.inner).(Restorable)
+	if !ok {
+		return s.errf("restore", fmt.Errorf("%w: inner store cannot restore", ErrUnsupported))
+	}
+	s.ns.Clear()
+	return r.RestoreBatch(records)
+}
+
+// minLive is the earliest time still within retention.
+func (s *cachingWindowed[S]) minLive() int64 {
+	obs := s.ObservedStreamTime()
+	if obs < 0 {
+		return 0
+	}
+	return max(obs-s.ret+1, 0)
+}
+
 // CachingWindowStore puts a RecordCache namespace in front of a WindowStore, as Kafka
 // Streams' CachingWindowStore does. Writes reach the store (and its change logger) folded,
 // on Flush or eviction; reads merge the cache and the store, the cache winning. It does not
 // support stores that retain duplicates (ErrUnsupported), as Kafka Streams does not cache
 // them either.
 type CachingWindowStore struct {
-	windowedCaching
-	inner WindowStore
-	size  int64
-	ret   int64
+	cachingWindowed[WindowStore]
+	size int64
 }
 
 var (
@@ -279,7 +369,11 @@ func NewCachingWindowStore(inner WindowStore, cache *RecordCache, opts CachingWi
 	if opts.Namespace == "" {
 		opts.Namespace = inner.Name()
 	}
-	s := &CachingWindowStore{inner: inner, size: wo.WindowSize.Milliseconds(), ret: wo.Retention.Milliseconds()}
+	s := &CachingWindowStore{size: wo.WindowSize.Milliseconds()}
+	s.cachingWindowed = cachingWindowed[WindowStore]{inner: inner, ret: wo.Retention.Milliseconds(),
+		fetchOld: func(w Windowed) ([]byte, error) { return inner.FetchOne(w.Key, w.Start) },
+		putInner: func(w Windowed, value []byte) error { return inner.Put(w.Key, value, w.Start) },
+	}
 	s.windowedCaching = windowedCaching{
 		name: inner.Name(), opts: opts, interval: wo.SegmentInterval.Milliseconds(), observed: -1,
 		segTime: func(w Windowed) int64 { return w.Start },
@@ -317,84 +411,8 @@ func NewCachingWindowStore(inner WindowStore, cache *RecordCache, opts CachingWi
 	return s, nil
 }
 
-func (s *CachingWindowStore) flushed(entries []DirtyEntry) error {
-	out := make([]CachedWindowedEntry, len(entries))
-	for i, e := range entries {
-		w, err := s.decode(e.Key)
-		if err != nil {
-			return s.errf("flush: decode cache key", err)
-		}
-		out[i] = CachedWindowedEntry{Window: w, NewValue: e.Value, Context: e.Context}
-		if s.opts.SendOldValues && s.opts.OnFlush != nil {
-			if out[i].OldValue, err = s.inner.FetchOne(w.Key, w.Start); err != nil {
-				return err
-			}
-		}
-		if err := s.inner.Put(w.Key, e.Value, w.Start); err != nil {
-			return err
-		}
-	}
-	if s.opts.OnFlush != nil {
-		return s.opts.OnFlush(out)
-	}
-	return nil
-}
-
-// Inner returns the wrapped store.
-func (s *CachingWindowStore) Inner() WindowStore { return s.inner }
-
-// Name implements Store.
-func (s *CachingWindowStore) Name() string { return s.inner.Name() }
-
-// Persistent implements Store.
-func (s *CachingWindowStore) Persistent() bool { return s.inner.Persistent() }
-
 // Options implements WindowStore.
 func (s *CachingWindowStore) Options() WindowOptions { return s.inner.Options() }
-
-// ObservedStreamTime implements WindowStore: the largest window start written, whether it
-// has reached the store yet or not.
-func (s *CachingWindowStore) ObservedStreamTime() int64 {
-	return max(s.inner.ObservedStreamTime(), s.cacheObserved())
-}
-
-// Flush implements Store.
-func (s *CachingWindowStore) Flush() error {
-	if err := s.ns.Flush(); err != nil {
-		return err
-	}
-	return s.inner.Flush()
-}
-
-// Close implements Store.
-func (s *CachingWindowStore) Close() error {
-	if s.closed.Swap(true) {
-		return s.errf("close", ErrClosed)
-	}
-	err := s.ns.Close()
-	if cerr := s.inner.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// RestoreBatch implements Restorable: it restores the store underneath and drops the cache.
-func (s *CachingWindowStore) RestoreBatch(records []KeyValue) error {
-	r, ok := s.inner.(Restorable)
-	if !ok {
-		return s.errf("restore", fmt.Errorf("%w: inner store cannot restore", ErrUnsupported))
-	}
-	s.ns.Clear()
-	return r.RestoreBatch(records)
-}
-
-func (s *CachingWindowStore) minLive() int64 {
-	obs := s.ObservedStreamTime()
-	if obs < 0 {
-		return 0
-	}
-	return max(obs-s.ret+1, 0)
-}
 
 // Put implements WindowStore.
 func (s *CachingWindowStore) Put(key, value []byte, windowStart int64) error {
@@ -513,9 +531,7 @@ func (s *CachingWindowStore) BackwardAll() (WindowedIterator, error) {
 // CachingSessionStore puts a RecordCache namespace in front of a SessionStore, as Kafka
 // Streams' CachingSessionStore does.
 type CachingSessionStore struct {
-	windowedCaching
-	inner SessionStore
-	ret   int64
+	cachingWindowed[SessionStore]
 }
 
 var (
@@ -529,7 +545,11 @@ func NewCachingSessionStore(inner SessionStore, cache *RecordCache, opts Caching
 	if opts.Namespace == "" {
 		opts.Namespace = inner.Name()
 	}
-	s := &CachingSessionStore{inner: inner, ret: so.Retention.Milliseconds()}
+	s := &CachingSessionStore{}
+	s.cachingWindowed = cachingWindowed[SessionStore]{inner: inner, ret: so.Retention.Milliseconds(),
+		fetchOld: func(w Windowed) ([]byte, error) { return inner.FetchSession(w.Key, w.Start, w.End) },
+		putInner: inner.Put,
+	}
 	s.windowedCaching = windowedCaching{
 		name: inner.Name(), opts: opts, interval: so.SegmentInterval.Milliseconds(), observed: -1,
 		segTime: func(w Windowed) int64 { return w.End },
@@ -570,84 +590,8 @@ func NewCachingSessionStore(inner SessionStore, cache *RecordCache, opts Caching
 	return s, nil
 }
 
-func (s *CachingSessionStore) flushed(entries []DirtyEntry) error {
-	out := make([]CachedWindowedEntry, len(entries))
-	for i, e := range entries {
-		w, err := s.decode(e.Key)
-		if err != nil {
-			return s.errf("flush: decode cache key", err)
-		}
-		out[i] = CachedWindowedEntry{Window: w, NewValue: e.Value, Context: e.Context}
-		if s.opts.SendOldValues && s.opts.OnFlush != nil {
-			if out[i].OldValue, err = s.inner.FetchSession(w.Key, w.Start, w.End); err != nil {
-				return err
-			}
-		}
-		if err := s.inner.Put(w, e.Value); err != nil {
-			return err
-		}
-	}
-	if s.opts.OnFlush != nil {
-		return s.opts.OnFlush(out)
-	}
-	return nil
-}
-
-// Inner returns the wrapped store.
-func (s *CachingSessionStore) Inner() SessionStore { return s.inner }
-
-// Name implements Store.
-func (s *CachingSessionStore) Name() string { return s.inner.Name() }
-
-// Persistent implements Store.
-func (s *CachingSessionStore) Persistent() bool { return s.inner.Persistent() }
-
 // Options implements SessionStore.
 func (s *CachingSessionStore) Options() SessionOptions { return s.inner.Options() }
-
-// ObservedStreamTime implements SessionStore: the largest session end written, whether it
-// has reached the store yet or not.
-func (s *CachingSessionStore) ObservedStreamTime() int64 {
-	return max(s.inner.ObservedStreamTime(), s.cacheObserved())
-}
-
-// Flush implements Store.
-func (s *CachingSessionStore) Flush() error {
-	if err := s.ns.Flush(); err != nil {
-		return err
-	}
-	return s.inner.Flush()
-}
-
-// Close implements Store.
-func (s *CachingSessionStore) Close() error {
-	if s.closed.Swap(true) {
-		return s.errf("close", ErrClosed)
-	}
-	err := s.ns.Close()
-	if cerr := s.inner.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// RestoreBatch implements Restorable: it restores the store underneath and drops the cache.
-func (s *CachingSessionStore) RestoreBatch(records []KeyValue) error {
-	r, ok := s.inner.(Restorable)
-	if !ok {
-		return s.errf("restore", fmt.Errorf("%w: inner store cannot restore", ErrUnsupported))
-	}
-	s.ns.Clear()
-	return r.RestoreBatch(records)
-}
-
-func (s *CachingSessionStore) minLive() int64 {
-	obs := s.ObservedStreamTime()
-	if obs < 0 {
-		return 0
-	}
-	return max(obs-s.ret+1, 0)
-}
 
 func checkWindowed(w Windowed) error {
 	switch {
