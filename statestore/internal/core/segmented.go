@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -222,6 +223,56 @@ func (s *segmented) scan(op string, ranges [][2][]byte, reverse bool) (statestor
 }
 
 // windowedIter decodes a segmented store's entries and filters them.
+// windowedRead is one read of a window or session store over some segments: the keys
+// keyFrom..keyTo (nil: open), or the one key keyFrom when single.
+type windowedRead struct {
+	op             string
+	keyFrom, keyTo []byte
+	single         bool
+	reverse        bool
+	// singleRange bounds one segment's scan for a single key; keyToHi bounds it for a
+	// key range ending at keyTo.
+	singleRange func(seg int64) (lo, hi []byte)
+	keyToHi     func(seg int64) []byte
+	decode      func(raw []byte) (key []byte, start, end int64, err error)
+	keep        func(key []byte, start, end int64) bool
+}
+
+// readWindowed scans the segments segs for r and returns what r.keep accepts. The
+// caller holds the read lock.
+func (s *segmented) readWindowed(segs []int64, r windowedRead) (statestore.WindowedIterator, error) {
+	if r.keyFrom != nil && r.keyTo != nil && bytes.Compare(r.keyFrom, r.keyTo) > 0 {
+		return emptyWindowed{}, nil
+	}
+	ranges := make([][2][]byte, 0, len(segs))
+	for _, seg := range segs {
+		var lo, hi []byte
+		switch {
+		case r.single:
+			lo, hi = r.singleRange(seg)
+		default:
+			lo = appendSeg(nil, seg)
+			if r.keyFrom != nil {
+				lo = appendEscaped(lo, r.keyFrom)
+			}
+			if r.keyTo != nil {
+				hi = r.keyToHi(seg)
+			} else {
+				hi = Successor(appendSeg(nil, seg))
+			}
+		}
+		ranges = append(ranges, [2][]byte{lo, hi})
+	}
+	if r.reverse {
+		ranges = reversed(ranges)
+	}
+	in, err := s.scan(r.op, ranges, r.reverse)
+	if err != nil {
+		return nil, err
+	}
+	return &windowedIter{in: in, decode: r.decode, keep: r.keep}, nil
+}
+
 type windowedIter struct {
 	in     statestore.KeyValueIterator
 	decode func(raw []byte) (key []byte, start, end int64, err error)

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"math"
 
 	"github.com/rivulet-io/rivulet/statestore"
@@ -179,44 +178,17 @@ func (s *SessionStore) find(op string, keyFrom, keyTo []byte, single bool, earli
 	if latestStart < 0 {
 		return emptyWindowed{}, nil
 	}
-	if keyFrom != nil && keyTo != nil && bytes.Compare(keyFrom, keyTo) > 0 {
-		return emptyWindowed{}, nil
-	}
-	segs := s.segmentsIn(earliestEnd, math.MaxInt64)
-	ranges := make([][2][]byte, 0, len(segs))
-	for _, seg := range segs {
-		var lo, hi []byte
-		switch {
-		case single:
-			lo = SessionStoreKey(nil, seg, keyFrom, 0, earliestEnd)
-			hi = Successor(appendEscaped(appendSeg(nil, seg), keyFrom))
-		default:
-			lo = appendSeg(nil, seg)
-			if keyFrom != nil {
-				lo = appendEscaped(lo, keyFrom)
-			}
-			if keyTo != nil {
-				hi = Successor(appendEscaped(appendSeg(nil, seg), keyTo))
-			} else {
-				hi = Successor(appendSeg(nil, seg))
-			}
-		}
-		ranges = append(ranges, [2][]byte{lo, hi})
-	}
-	if reverse {
-		ranges = reversed(ranges)
-	}
-	in, err := s.scan(op, ranges, reverse)
-	if err != nil {
-		return nil, err
-	}
-	return &windowedIter{
-		in:     in,
-		decode: s.decode,
+	return s.readWindowed(s.segmentsIn(earliestEnd, math.MaxInt64), windowedRead{
+		op: op, keyFrom: keyFrom, keyTo: keyTo, single: single, reverse: reverse,
+		singleRange: func(seg int64) ([]byte, []byte) {
+			return SessionStoreKey(nil, seg, keyFrom, 0, earliestEnd), Successor(appendEscaped(appendSeg(nil, seg), keyFrom))
+		},
+		keyToHi: func(seg int64) []byte { return Successor(appendEscaped(appendSeg(nil, seg), keyTo)) },
+		decode:  s.decode,
 		keep: func(_ []byte, start, end int64) bool {
 			return end >= earliestEnd && start <= latestStart
 		},
-	}, nil
+	})
 }
 
 // FindSessions implements statestore.ReadOnlySessionStore.

@@ -232,44 +232,17 @@ func (s *WindowStore) fetch(op string, keyFrom, keyTo []byte, single bool, timeF
 	if timeFrom > timeTo {
 		return emptyWindowed{}, nil
 	}
-	if keyFrom != nil && keyTo != nil && bytes.Compare(keyFrom, keyTo) > 0 {
-		return emptyWindowed{}, nil
-	}
-	segs := s.segmentsIn(timeFrom, timeTo)
-	ranges := make([][2][]byte, 0, len(segs))
-	for _, seg := range segs {
-		var lo, hi []byte
-		switch {
-		case single:
-			lo = WindowStoreKey(nil, seg, keyFrom, timeFrom, 0)
-			hi = after(WindowStoreKey(nil, seg, keyFrom, timeTo, math.MaxUint32))
-		default:
-			lo = appendSeg(nil, seg)
-			if keyFrom != nil {
-				lo = appendEscaped(lo, keyFrom)
-			}
-			if keyTo != nil {
-				hi = after(WindowStoreKey(nil, seg, keyTo, timeTo, math.MaxUint32))
-			} else {
-				hi = Successor(appendSeg(nil, seg))
-			}
-		}
-		ranges = append(ranges, [2][]byte{lo, hi})
-	}
-	if reverse {
-		ranges = reversed(ranges)
-	}
-	in, err := s.scan(op, ranges, reverse)
-	if err != nil {
-		return nil, err
-	}
-	return &windowedIter{
-		in:     in,
-		decode: s.decode,
+	return s.readWindowed(s.segmentsIn(timeFrom, timeTo), windowedRead{
+		op: op, keyFrom: keyFrom, keyTo: keyTo, single: single, reverse: reverse,
+		singleRange: func(seg int64) ([]byte, []byte) {
+			return WindowStoreKey(nil, seg, keyFrom, timeFrom, 0), after(WindowStoreKey(nil, seg, keyFrom, timeTo, math.MaxUint32))
+		},
+		keyToHi: func(seg int64) []byte { return after(WindowStoreKey(nil, seg, keyTo, timeTo, math.MaxUint32)) },
+		decode:  s.decode,
 		keep: func(_ []byte, start, _ int64) bool {
 			return start >= timeFrom && start <= timeTo
 		},
-	}, nil
+	})
 }
 
 // Fetch implements statestore.ReadOnlyWindowStore.
