@@ -238,40 +238,22 @@ func sessionProperty(t *testing.T, h Harness, seed uint64) {
 	}
 	query := func(keyFrom, keyTo []byte, single bool, earliestEnd, latestStart int64, reverse bool) []Entry {
 		earliestEnd = max(earliestEnd, minLive())
-		var ks []skey
-		for k := range model {
-			if k.end < earliestEnd || k.start > latestStart {
-				continue
-			}
-			if single && k.key != string(keyFrom) {
-				continue
-			}
-			if !single && ((keyFrom != nil && k.key < string(keyFrom)) || (keyTo != nil && k.key > string(keyTo))) {
-				continue
-			}
-			ks = append(ks, k)
-		}
-		sort.Slice(ks, func(i, j int) bool {
-			a, b := ks[i], ks[j]
-			if a.end/interval != b.end/interval {
-				return a.end/interval < b.end/interval
-			}
-			if a.key != b.key {
-				return a.key < b.key
-			}
-			if a.end != b.end {
-				return a.end < b.end
-			}
-			return a.start < b.start
-		})
-		if reverse {
-			slices.Reverse(ks)
-		}
-		var out []Entry
-		for _, k := range ks {
-			out = append(out, Entry{k.key, k.start, k.end, model[k]})
-		}
-		return out
+		return modelQuery(model, func(k skey) string { return k.key },
+			func(k skey) bool { return k.end >= earliestEnd && k.start <= latestStart },
+			func(a, b skey) bool {
+				if a.end/interval != b.end/interval {
+					return a.end/interval < b.end/interval
+				}
+				if a.key != b.key {
+					return a.key < b.key
+				}
+				if a.end != b.end {
+					return a.end < b.end
+				}
+				return a.start < b.start
+			},
+			func(k skey, v string) Entry { return Entry{k.key, k.start, k.end, v} },
+			keyFrom, keyTo, single, reverse)
 	}
 	// pick chooses an existing session (deterministically for a seed), so removes hit.
 	pick := func() (skey, bool) {

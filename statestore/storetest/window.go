@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
@@ -329,40 +328,22 @@ func windowProperty(t *testing.T, h Harness, seed uint64, dups bool) {
 	// query returns the model's entries in the store's documented order.
 	query := func(keyFrom, keyTo []byte, single bool, from, to int64, reverse bool) []Entry {
 		from = max(from, minLive())
-		var ks []wkey
-		for k := range model {
-			if k.ts < from || k.ts > to {
-				continue
-			}
-			if single && k.key != string(keyFrom) {
-				continue
-			}
-			if !single && ((keyFrom != nil && k.key < string(keyFrom)) || (keyTo != nil && k.key > string(keyTo))) {
-				continue
-			}
-			ks = append(ks, k)
-		}
-		sort.Slice(ks, func(i, j int) bool {
-			a, b := ks[i], ks[j]
-			if a.ts/interval != b.ts/interval {
-				return a.ts/interval < b.ts/interval
-			}
-			if a.key != b.key {
-				return a.key < b.key
-			}
-			if a.ts != b.ts {
-				return a.ts < b.ts
-			}
-			return a.seq < b.seq
-		})
-		if reverse {
-			slices.Reverse(ks)
-		}
-		out := []Entry{}
-		for _, k := range ks {
-			out = append(out, Entry{k.key, k.ts, k.ts + size, model[k]})
-		}
-		return out
+		return modelQuery(model, func(k wkey) string { return k.key },
+			func(k wkey) bool { return k.ts >= from && k.ts <= to },
+			func(a, b wkey) bool {
+				if a.ts/interval != b.ts/interval {
+					return a.ts/interval < b.ts/interval
+				}
+				if a.key != b.key {
+					return a.key < b.key
+				}
+				if a.ts != b.ts {
+					return a.ts < b.ts
+				}
+				return a.seq < b.seq
+			},
+			func(k wkey, v string) Entry { return Entry{k.key, k.ts, k.ts + size, v} },
+			keyFrom, keyTo, single, reverse)
 	}
 	now := int64(0)
 	for step := range h.ops() {
