@@ -247,7 +247,7 @@ func (a *App) serveStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := st.View()
-	for _, rs := range a.Restores() {
+	for _, rs := range a.restoreStatuses() {
 		v.Restores = append(v.Restores, httpjson.RestoreView{
 			Thread: rs.Thread, Task: rs.Task.String(), Store: rs.Store, Changelog: rs.Changelog.String(),
 			StartOffset: rs.StartOffset, EndOffset: rs.EndOffset, Restored: rs.Restored, Remaining: rs.Remaining,

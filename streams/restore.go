@@ -71,8 +71,8 @@ func (rt *restoreTracker) remove(r *storeRestore) {
 	delete(rt.active, r)
 }
 
-// RestoreStatus is the progress of one store's restore.
-type RestoreStatus struct {
+// restoreStatus is the progress of one store's restore.
+type restoreStatus struct {
 	// Thread is the stream thread restoring it.
 	Thread string
 	// Task is the task the store belongs to.
@@ -95,17 +95,17 @@ type RestoreStatus struct {
 }
 
 // snapshot returns the restores in flight, sorted by task and store.
-func (rt *restoreTracker) snapshot() []RestoreStatus {
+func (rt *restoreTracker) snapshot() []restoreStatus {
 	now := time.Now()
 	rt.mu.Lock()
-	out := make([]RestoreStatus, 0, len(rt.active))
+	out := make([]restoreStatus, 0, len(rt.active))
 	for r := range rt.active {
 		p := r.restorer.Progress()
 		rem := p.Remaining()
 		if p.Offset < 0 {
 			rem = max(p.EndOffset-r.from, 0)
 		}
-		out = append(out, RestoreStatus{
+		out = append(out, restoreStatus{
 			Thread: r.thread, Task: r.task, Store: r.store, Changelog: r.tp,
 			StartOffset: r.from, EndOffset: p.EndOffset, Restored: p.Restored,
 			Remaining: rem, RecordsPerSecond: r.rate(now),
@@ -130,9 +130,9 @@ func (rt *restoreTracker) totals() (remaining int64, rate float64) {
 	return remaining, rate
 }
 
-// Restores returns the progress of the store restores in flight on this
-// instance, sorted by task and store.
-func (a *App) Restores() []RestoreStatus { return a.restores.snapshot() }
+// restoreStatuses returns the progress of the store restores in flight on
+// this instance, sorted by task and store (the /status endpoint shows them).
+func (a *App) restoreStatuses() []restoreStatus { return a.restores.snapshot() }
 
 // rawStore returns the bytes-level store behind a typed one, for the bulk
 // restore.

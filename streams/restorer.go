@@ -28,7 +28,7 @@ type changelogRestore struct {
 // lock held.
 type changelogRestorer struct {
 	app    *App
-	thread string      // the thread's name, for logs and RestoreStatus
+	thread string      // the thread's name, for logs and restore statuses
 	cl     *kgo.Client // the restore consumer, made on first need
 	active map[TopicPartition]*changelogRestore
 }

@@ -155,7 +155,7 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 
 	// Standbys catch up with the changelogs.
 	caughtUp := func(app *streams.App) bool {
-		sts := app.StandbyTasks()
+		sts := streams.StandbyTasks(app)
 		if len(sts) != 2 {
 			return false
 		}
@@ -167,7 +167,7 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 		return true
 	}
 	testutil.Eventually(t, 30*time.Second, "standbys caught up", func() (bool, string) {
-		return caughtUp(a1) && caughtUp(a2), fmt.Sprintf("standbys %+v / %+v", a1.StandbyTasks(), a2.StandbyTasks())
+		return caughtUp(a1) && caughtUp(a2), fmt.Sprintf("standbys %+v / %+v", streams.StandbyTasks(a1), streams.StandbyTasks(a2))
 	})
 
 	// a1 leaves: a2 promotes its standbys, restoring (almost) nothing.
@@ -186,7 +186,7 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 	if restored > 40 { // 400 words in the changelogs; a full restore of the two tasks reads ~200
 		t.Errorf("failover restored %v changelog records; the standbys should have had them", restored)
 	}
-	if sts := a2.StandbyTasks(); len(sts) != 0 {
+	if sts := streams.StandbyTasks(a2); len(sts) != 0 {
 		t.Errorf("standbys left on the only instance: %+v", sts)
 	}
 	testutil.Eventually(t, 30*time.Second, "a2's metadata with its 8 tasks", func() (bool, string) {
@@ -228,7 +228,7 @@ func TestWarmupReplicasBeforeMove(t *testing.T) {
 	a2 := startApp(t, topo, props())
 	sawWarmup, sawCountingOnlyOnA1 := false, false
 	testutil.Eventually(t, 60*time.Second, "tasks spread evenly over both instances", func() (bool, string) {
-		if len(a2.StandbyTasks()) > 0 {
+		if len(streams.StandbyTasks(a2)) > 0 {
 			sawWarmup = true
 		}
 		t1, t2 := activeTasks(a1), activeTasks(a2)
@@ -293,7 +293,7 @@ func TestStandbyInMemoryHandover(t *testing.T) {
 	a2 := mk()
 	task := streams.TaskID{}
 	testutil.Eventually(t, 30*time.Second, "a caught-up standby on a2", func() (bool, string) {
-		sts := a2.StandbyTasks()
+		sts := streams.StandbyTasks(a2)
 		return activeTasks(a1)[task] && len(sts) == 1 && len(sts[0].Changelogs) == 1 && sts[0].Changelogs[0].Lag == 0,
 			fmt.Sprintf("a1 %v, a2 standbys %v", a1.Tasks(), sts)
 	})
