@@ -2,6 +2,7 @@ package topology
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -55,5 +56,16 @@ func TestBoundNamesInternalTopicsOfItsApplication(t *testing.T) {
 	subs := tp.Subtopologies()
 	if got := b.SourceTopics(subs[1], nil); !reflect.DeepEqual(got, []string{"wc-counts-store-repartition"}) {
 		t.Errorf("source topics %v", got)
+	}
+}
+
+func TestValidApplicationID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"wordcount": true, "a.b_c-9": true, strings.Repeat("x", 200): true,
+		"": false, "with space": false, "slash/x": false, "é": false, strings.Repeat("x", 201): false,
+	} {
+		if got := ValidApplicationID(id); got != want {
+			t.Errorf("ValidApplicationID(%q) = %v, want %v", id, got, want)
+		}
 	}
 }
