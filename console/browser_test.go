@@ -22,6 +22,7 @@ import (
 	"github.com/rivulet-io/rivulet/console"
 	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
 	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/httpjson"
 )
 
 // env is a broker with a running word count (HTTP endpoint on) and a
@@ -178,8 +179,8 @@ func TestConsoleAPI(t *testing.T) {
 	}
 	var apps struct{ Apps []console.AppView }
 	getJSON(t, e.base+"/api/apps", &apps)
-	var st streams.StatusView
-	var topo streams.TopologyView
+	var st httpjson.StatusView
+	var topo httpjson.TopologyView
 	if len(apps.Apps) != 1 || apps.Apps[0].Error != "" || json.Unmarshal(apps.Apps[0].Status, &st) != nil || json.Unmarshal(apps.Apps[0].Topology, &topo) != nil {
 		t.Fatalf("apps %+v", apps)
 	}

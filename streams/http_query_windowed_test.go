@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/httpjson"
 )
 
 // windowedQueryTopology counts records per key in one-minute windows
@@ -46,7 +47,7 @@ func windowedRecords(in string) []*kgo.Record {
 
 // renderEntries writes entries as key@start-end=value(timestamp), checking
 // that the RFC 3339 bounds match the epoch ms ones.
-func renderEntries(t *testing.T, es []streams.StoreEntry) string {
+func renderEntries(t *testing.T, es []httpjson.StoreEntry) string {
 	t.Helper()
 	var parts []string
 	for _, e := range es {
@@ -71,11 +72,11 @@ func renderEntries(t *testing.T, es []streams.StoreEntry) string {
 	return strings.Join(parts, " ")
 }
 
-// getRange answers GET url as a StoreRange, with its status code.
-func getRange(t *testing.T, u string) (int, streams.StoreRange, string) {
+// getRange answers GET url as a httpjson.StoreRange, with its status code.
+func getRange(t *testing.T, u string) (int, httpjson.StoreRange, string) {
 	t.Helper()
 	code, body := httpGet(t, u)
-	var r streams.StoreRange
+	var r httpjson.StoreRange
 	if code == http.StatusOK {
 		must(t, json.Unmarshal([]byte(body), &r))
 	}
@@ -161,7 +162,7 @@ func TestHTTPWindowSessionVersionedQueries(t *testing.T) {
 		{"?asOf=999", http.StatusNotFound, "", 0},
 	} {
 		code, body := httpGet(t, base+"/stores/prices/keys/apple"+c.query)
-		var e streams.StoreEntry
+		var e httpjson.StoreEntry
 		if code == http.StatusOK {
 			must(t, json.Unmarshal([]byte(body), &e))
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/httpjson"
 )
 
 // httpGet returns the status code and body of GET url.
@@ -127,7 +128,7 @@ func TestHTTPEndpoint(t *testing.T) {
 		code, body := httpGet(t, base+"/readyz")
 		kcode, kbody := httpGet(t, base+"/stores/counts/keys/the")
 		if code == http.StatusOK && kcode == http.StatusOK {
-			var e streams.StoreEntry
+			var e httpjson.StoreEntry
 			must(t, json.Unmarshal([]byte(kbody), &e))
 			if e.Key != "the" || e.Value != float64(3) || e.Timestamp == nil {
 				t.Fatalf("/stores/counts/keys/the = %s", kbody)
@@ -146,7 +147,7 @@ func TestHTTPEndpoint(t *testing.T) {
 		t.Errorf("absent store: %d %s", code, body)
 	}
 	code, body := httpGet(t, base+"/stores/counts?from=e&to=q&limit=2")
-	var rng streams.StoreRange
+	var rng httpjson.StoreRange
 	must(t, json.Unmarshal([]byte(body), &rng))
 	var got []string
 	for _, e := range rng.Entries {
@@ -164,7 +165,7 @@ func TestHTTPEndpoint(t *testing.T) {
 
 	// Status.
 	code, body = httpGet(t, base+"/status")
-	var st streams.StatusView
+	var st httpjson.StatusView
 	must(t, json.Unmarshal([]byte(body), &st))
 	if code != http.StatusOK || st.State != "RUNNING" || len(st.Instances) != 1 || !st.Instances[0].Local || len(st.Instances[0].Active) != 4 {
 		t.Errorf("/status: %d %s", code, body)
@@ -200,7 +201,7 @@ func TestHTTPEndpoint(t *testing.T) {
 			return n == want && strings.Contains(s, "records")
 		},
 		"json": func(s string) bool {
-			var v streams.TopologyView
+			var v httpjson.TopologyView
 			return json.Unmarshal([]byte(s), &v) == nil && len(v.Subtopologies) == 2 && v.Stores["counts"] == "key-value" && v.Counts[desc.Subtopologies[0].Nodes[0].Name].Processed > 0
 		},
 	} {

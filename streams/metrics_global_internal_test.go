@@ -20,7 +20,7 @@ func TestGlobalCatchUpShowsAsRestores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := &App{cfg: &Config{ClientID: "c", Logger: slog.New(slog.DiscardHandler)}, topo: topo}
+	app := &App{cfg: &config{ClientID: "c", Logger: slog.New(slog.DiscardHandler)}, topo: topo}
 	ops := newNodeMeters(topo, levelDebug)
 	p0, p1, p2 := TopicPartition{Topic: "gt", Partition: 0}, TopicPartition{Topic: "gt", Partition: 1}, TopicPartition{Topic: "gt", Partition: 2}
 	task, err := NewGlobalTask(topo, []TopicPartition{p0, p1, p2}, TaskConfig{
@@ -41,7 +41,7 @@ func TestGlobalCatchUpShowsAsRestores(t *testing.T) {
 	g.observeFetch(kgo.FetchTopicPartition{Topic: "gt", FetchPartition: kgo.FetchPartition{Partition: 0, HighWatermark: 3,
 		Records: []*kgo.Record{{Key: []byte("a"), Offset: 0}, {Key: []byte("b"), Offset: 1}}}})
 	g.mu.Unlock()
-	rs := app.Restores()
+	rs := app.restoreStatuses()
 	if len(rs) != 2 {
 		t.Fatalf("restores %+v, want one per partition with records", rs)
 	}
@@ -56,7 +56,7 @@ func TestGlobalCatchUpShowsAsRestores(t *testing.T) {
 	}
 	c.caughtUp()
 	c.end()
-	if rs := app.Restores(); len(rs) != 0 {
+	if rs := app.restoreStatuses(); len(rs) != 0 {
 		t.Errorf("restores after the catch-up: %+v", rs)
 	}
 	m := ops.storeMeters.lookup(meterKey{task: GlobalTaskID, store: "fx"})

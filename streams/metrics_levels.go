@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rivulet-io/rivulet/streams/httpjson"
 	"github.com/rivulet-io/rivulet/topology"
 )
 
@@ -497,9 +498,9 @@ func (r *rateSamples) rate(now time.Time, v int64) float64 {
 
 // nodeCounts returns the processor-node counts and rates (none below
 // DEBUG).
-func (a *App) nodeCounts() map[string]NodeCounts {
+func (a *App) nodeCounts() map[string]httpjson.NodeCounts {
 	m := a.ops
-	out := map[string]NodeCounts{}
+	out := map[string]httpjson.NodeCounts{}
 	if m == nil || m.nodes == nil {
 		return out
 	}
@@ -513,7 +514,7 @@ func (a *App) nodeCounts() map[string]NodeCounts {
 			r = &rateSamples{}
 			m.rates[name] = r
 		}
-		out[name] = NodeCounts{Processed: v, Rate: r.rate(now, v)}
+		out[name] = httpjson.NodeCounts{Processed: v, Rate: r.rate(now, v)}
 	}
 	return out
 }

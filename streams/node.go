@@ -339,7 +339,7 @@ type sinkFactory[K, V any] struct {
 func (f *sinkFactory[K, V]) newNode(name string, t *Task) (runtimeNode, error) {
 	n := &sinkNode[K, V]{f: f, keySerde: serdeOr(f.keySerde), valueSerde: serdeOr(f.valueSerde), task: t, name: name}
 	if f.topic != "" {
-		n.topic = t.topo.t.TopicName(t.cfg.ApplicationID, f.topic)
+		n.topic = t.topo.names.TopicName(f.topic)
 	}
 	return n, nil
 }

@@ -82,8 +82,8 @@ func (rt *restoreTracker) remove(r *storeRestore) {
 	delete(rt.active, r)
 }
 
-// RestoreStatus is the progress of one store's restore.
-type RestoreStatus struct {
+// restoreStatus is the progress of one store's restore.
+type restoreStatus struct {
 	// Thread is the stream thread restoring it.
 	Thread string
 	// Task is the task the store belongs to.
@@ -106,17 +106,17 @@ type RestoreStatus struct {
 }
 
 // snapshot returns the restores in flight, sorted by task and store.
-func (rt *restoreTracker) snapshot() []RestoreStatus {
+func (rt *restoreTracker) snapshot() []restoreStatus {
 	now := time.Now()
 	rt.mu.Lock()
-	out := make([]RestoreStatus, 0, len(rt.active))
+	out := make([]restoreStatus, 0, len(rt.active))
 	for r := range rt.active {
 		p := r.progressNow()
 		rem := p.Remaining()
 		if p.Offset < 0 {
 			rem = max(p.EndOffset-r.from, 0)
 		}
-		out = append(out, RestoreStatus{
+		out = append(out, restoreStatus{
 			Thread: r.thread, Task: r.task, Store: r.store, Changelog: r.tp,
 			StartOffset: r.from, EndOffset: p.EndOffset, Restored: p.Restored,
 			Remaining: rem, RecordsPerSecond: r.rate(now),
@@ -141,9 +141,9 @@ func (rt *restoreTracker) totals() (remaining int64, rate float64) {
 	return remaining, rate
 }
 
-// Restores returns the progress of the store restores in flight on this
-// instance, sorted by task and store.
-func (a *App) Restores() []RestoreStatus { return a.restores.snapshot() }
+// restoreStatuses returns the progress of the store restores in flight on
+// this instance, sorted by task and store (the /status endpoint shows them).
+func (a *App) restoreStatuses() []restoreStatus { return a.restores.snapshot() }
 
 // rawStore returns the bytes-level store behind a typed one, for the bulk
 // restore.
@@ -173,37 +173,36 @@ func (t *Task) restorable(tp TopicPartition) (statestore.Restorable, error) {
 	return r, nil
 }
 
-// beginRestore sets up the restorer of r's store and registers it for the
-// metrics. Called with t.mu held.
-func (t *streamThread) beginRestore(r *changelogRestore, c ChangelogPartition) error {
-	store, err := r.task.restorable(c.TopicPartition)
+// begin sets up the restorer of cr's store and registers it for the
+// metrics.
+func (r *changelogRestorer) begin(cr *changelogRestore, c changelogPartition) error {
+	store, err := cr.task.restorable(c.TopicPartition)
 	if err != nil {
 		return err
 	}
-	log := t.app.cfg.Logger
-	sr := &storeRestore{thread: t.name, task: r.task.ID(), store: c.Store, tp: c.TopicPartition, from: c.StartOffset, started: time.Now()}
+	log := r.app.cfg.Logger
+	sr := &storeRestore{thread: r.thread, task: cr.task.ID(), store: c.Store, tp: c.TopicPartition, from: c.StartOffset, started: time.Now()}
 	sr.restorer = statestore.NewRestorer(store, statestore.RestoreOptions{
-		EndOffset:        r.end,
+		EndOffset:        cr.end,
 		ProgressInterval: restoreProgressInterval,
 		OnProgress: func(p statestore.RestoreProgress) {
 			if p.Done {
-				return // endRestore logs the end
+				return // end logs the end
 			}
 			log.Info("streams: restore progress", "thread", sr.thread, "task", sr.task.String(), "store", sr.store,
 				"restored", p.Restored, "remaining", p.Remaining(), "records_per_second", int64(sr.rate(time.Now())))
 		},
 	})
-	r.rs = sr
-	t.app.restores.add(sr)
-	log.Info("streams: restoring store", "thread", t.name, "task", sr.task.String(), "store", c.Store,
-		"changelog", c.TopicPartition.String(), "from", c.StartOffset, "to", r.end)
+	cr.rs = sr
+	r.app.restores.add(sr)
+	log.Info("streams: restoring store", "thread", r.thread, "task", sr.task.String(), "store", c.Store,
+		"changelog", c.TopicPartition.String(), "from", c.StartOffset, "to", cr.end)
 	return nil
 }
 
-// applyRestore applies changelog records fetched for r. Called with t.mu
-// held.
-func (t *streamThread) applyRestore(r *changelogRestore, recs []*kgo.Record) error {
-	sr := r.rs
+// apply applies changelog records fetched for cr.
+func (r *changelogRestorer) apply(cr *changelogRestore, recs []*kgo.Record) error {
+	sr := cr.rs
 	sr.buf = sr.buf[:0]
 	for _, rec := range recs {
 		if rec.Attrs.IsControl() {
@@ -220,32 +219,24 @@ func (t *streamThread) applyRestore(r *changelogRestore, recs []*kgo.Record) err
 	if err != nil {
 		return fmt.Errorf("streams: task %s: %w", sr.task, err)
 	}
-	t.app.metrics.restoredRecords.Add(int64(n))
+	r.app.metrics.restoredRecords.Add(int64(n))
 	return nil
 }
 
-// endRestore finishes r's restorer (flushing the store) and logs the
-// result. The caller then writes the checkpoint (Task.FinishRestore).
-// Called with t.mu held.
-func (t *streamThread) endRestore(r *changelogRestore) error {
-	sr := r.rs
+// end finishes cr's restorer (flushing the store) and logs the result.
+// The caller then writes the checkpoint (Task.FinishRestore).
+func (r *changelogRestorer) end(cr *changelogRestore) error {
+	sr := cr.rs
 	if sr == nil {
 		return nil
 	}
-	t.app.restores.remove(sr)
+	r.app.restores.remove(sr)
 	p, err := sr.restorer.Finish()
 	if err != nil {
 		return fmt.Errorf("streams: task %s: %w", sr.task, err)
 	}
 	d := time.Since(sr.started)
-	t.app.cfg.Logger.Info("streams: restored store", "thread", sr.thread, "task", sr.task.String(), "store", sr.store,
-		"records", p.Restored, "to", r.next, "elapsed", d.Round(time.Millisecond), "records_per_second", int64(sr.rate(time.Now())))
+	r.app.cfg.Logger.Info("streams: restored store", "thread", sr.thread, "task", sr.task.String(), "store", sr.store,
+		"records", p.Restored, "to", cr.next, "elapsed", d.Round(time.Millisecond), "records_per_second", int64(sr.rate(time.Now())))
 	return nil
-}
-
-// dropRestore forgets r (its task closed before the restore ended).
-func (t *streamThread) dropRestore(r *changelogRestore) {
-	if r.rs != nil {
-		t.app.restores.remove(r.rs)
-	}
 }

@@ -485,20 +485,23 @@ func TestNewRejectsBadProperties(t *testing.T) {
 			t.Errorf("%v: err %v, want %q", tc.props, err, tc.want)
 		}
 	}
-	cfg, err := streams.ParseConfig(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1,y:2"})
-	must(t, err)
-	if cfg.CommitInterval != 30*time.Second || cfg.NumStreamThreads != 1 || cfg.CacheMaxBytes != 10<<20 || len(cfg.BootstrapServers) != 2 {
+	config := func(props streams.Properties) streams.Properties {
+		t.Helper()
+		app, err := streams.New(topo, props, streams.WithLogger(testLogger(t)))
+		must(t, err)
+		return app.Config()
+	}
+	cfg := config(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1,y:2"})
+	if cfg["commit.interval.ms"] != "30000" || cfg["num.stream.threads"] != "1" || cfg["statestore.cache.max.bytes"] != "10485760" || cfg["bootstrap.servers"] != "x:1,y:2" {
 		t.Errorf("defaults %+v", cfg)
 	}
-	eos, err := streams.ParseConfig(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once_v2"})
-	must(t, err)
-	if eos.ProcessingGuarantee != streams.ExactlyOnce || eos.CommitInterval != 100*time.Millisecond {
-		t.Errorf("exactly_once_v2 defaults: guarantee %q, commit interval %v; want exactly_once_v2, 100ms", eos.ProcessingGuarantee, eos.CommitInterval)
+	eos := config(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once_v2"})
+	if eos["processing.guarantee"] != streams.ExactlyOnce || eos["commit.interval.ms"] != "100" {
+		t.Errorf("exactly_once_v2 defaults: guarantee %q, commit interval %v; want exactly_once_v2, 100ms", eos["processing.guarantee"], eos["commit.interval.ms"])
 	}
-	eos, err = streams.ParseConfig(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once_v2", "commit.interval.ms": "250"})
-	must(t, err)
-	if eos.CommitInterval != 250*time.Millisecond {
-		t.Errorf("exactly_once_v2 with commit.interval.ms=250: %v", eos.CommitInterval)
+	eos = config(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once_v2", "commit.interval.ms": "250"})
+	if eos["commit.interval.ms"] != "250" {
+		t.Errorf("exactly_once_v2 with commit.interval.ms=250: %v", eos["commit.interval.ms"])
 	}
 }
 

@@ -26,18 +26,18 @@ import (
 // changelogs, on a goroutine of its own so standbys never slow down the
 // stream threads.
 
-// StandbyTaskInfo describes a standby (or warm-up) task this instance holds.
-type StandbyTaskInfo struct {
+// standbyTaskInfo describes a standby (or warm-up) task this instance holds.
+type standbyTaskInfo struct {
 	ID TaskID
 	// Threads are the stream threads whose assignment lists the task.
 	Threads []string
 	// Changelogs are its changelog partitions with the next offset to read
 	// and the lag behind the end last seen (-1 while unknown).
-	Changelogs []StandbyChangelog
+	Changelogs []standbyChangelog
 }
 
-// StandbyChangelog is one changelog partition a standby task follows.
-type StandbyChangelog struct {
+// standbyChangelog is one changelog partition a standby task follows.
+type standbyChangelog struct {
 	TopicPartition
 	Next int64
 	Lag  int64
@@ -48,7 +48,7 @@ type standbyManager struct {
 
 	mu      sync.Mutex
 	want    map[int][]TaskID // standby tasks by stream thread id
-	names   map[int]string   // thread names, for StandbyTaskInfo
+	names   map[int]string   // thread names, for standbyTaskInfo
 	active  map[TaskID]int   // tasks running on this instance: never standbys here
 	tasks   map[TaskID]*standbyTask
 	cl      *kgo.Client
@@ -204,27 +204,27 @@ func (m *standbyManager) positions() map[TaskID]int64 {
 	return out
 }
 
-// StandbyTasks returns the standby and warm-up tasks this instance holds
+// standbyTasks returns the standby and warm-up tasks this instance holds
 // now, sorted by id: those open, and those assigned but waiting (their
 // task still runs here, or the manager has not opened them yet) without
 // changelogs.
-func (a *App) StandbyTasks() []StandbyTaskInfo {
+func (a *App) standbyTasks() []standbyTaskInfo {
 	m := a.standbys
 	if m == nil {
 		return nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	byID := map[TaskID]*StandbyTaskInfo{}
+	byID := map[TaskID]*standbyTaskInfo{}
 	for th, ids := range m.want {
 		for _, id := range ids {
 			if byID[id] == nil {
-				byID[id] = &StandbyTaskInfo{ID: id}
+				byID[id] = &standbyTaskInfo{ID: id}
 			}
 			byID[id].Threads = append(byID[id].Threads, m.names[th])
 		}
 	}
-	out := make([]StandbyTaskInfo, 0, len(byID))
+	out := make([]standbyTaskInfo, 0, len(byID))
 	for id, info := range byID {
 		sort.Strings(info.Threads)
 		if st, ok := m.tasks[id]; ok {
@@ -233,7 +233,7 @@ func (a *App) StandbyTasks() []StandbyTaskInfo {
 				if end, ok := st.end[tp]; ok {
 					lag = max(end-next, 0)
 				}
-				info.Changelogs = append(info.Changelogs, StandbyChangelog{TopicPartition: tp, Next: next, Lag: lag})
+				info.Changelogs = append(info.Changelogs, standbyChangelog{TopicPartition: tp, Next: next, Lag: lag})
 			}
 			sort.Slice(info.Changelogs, func(i, j int) bool {
 				a, b := info.Changelogs[i], info.Changelogs[j]
@@ -411,7 +411,7 @@ func (m *standbyManager) openTaskLocked(id TaskID) error {
 	}
 	st := &standbyTask{task: task, next: map[TopicPartition]int64{}, end: map[TopicPartition]int64{}}
 	add := map[string]map[int32]kgo.Offset{}
-	for _, c := range task.Changelogs() {
+	for _, c := range task.changelogs() {
 		st.next[c.TopicPartition] = c.StartOffset
 		if add[c.Topic] == nil {
 			add[c.Topic] = map[int32]kgo.Offset{}
@@ -528,6 +528,6 @@ func (standbyCollector) PartitionCount(string) (int32, error) {
 }
 
 // String renders "topic-partition@next (lag n)".
-func (c StandbyChangelog) String() string {
+func (c standbyChangelog) String() string {
 	return fmt.Sprintf("%s@%d (lag %d)", c.TopicPartition, c.Next, c.Lag)
 }

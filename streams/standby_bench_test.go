@@ -86,7 +86,7 @@ func BenchmarkRestore1MKeys(b *testing.B) {
 			standby := newApp(b.TempDir(), 1)
 			deadline := time.Now().Add(5 * time.Minute)
 			for {
-				sts := standby.StandbyTasks()
+				sts := streams.StandbyTasks(standby)
 				if len(sts) == 1 && len(sts[0].Changelogs) == 1 && sts[0].Changelogs[0].Lag == 0 {
 					break
 				}

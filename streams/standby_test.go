@@ -10,21 +10,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
-
-// pollUntil polls cond every 20 ms until it holds or timeout passes; it
-// fails the test with what describe says then.
-func pollUntil(t *testing.T, timeout time.Duration, cond func() bool, describe func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %s", describe())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // distinctWords returns n lines of one distinct word each.
 func distinctWords(prefix string, n int) []string {
@@ -132,8 +120,8 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 		}
 		return true
 	}
-	pollUntil(t, 30*time.Second, func() bool { return metaOK() && runsIt() }, func() string {
-		return fmt.Sprintf("metadata %+v / %+v; tasks %v / %v", a1.Metadata(), a2.Metadata(), a1.Tasks(), a2.Tasks())
+	testutil.EventuallyState(t, 30*time.Second, "host metadata and tasks on both instances", func() (bool, string) {
+		return metaOK() && runsIt(), fmt.Sprintf("metadata %+v / %+v; tasks %v / %v", a1.Metadata(), a2.Metadata(), a1.Tasks(), a2.Tasks())
 	})
 	for _, m := range a1.Metadata() {
 		if !reflect.DeepEqual(m.StateStores, []string{"counts"}) || !reflect.DeepEqual(m.StandbyStateStores, []string{"counts"}) || len(m.ActivePartitions) != 4 || len(m.StandbyPartitions) != 2 {
@@ -167,7 +155,7 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 
 	// Standbys catch up with the changelogs.
 	caughtUp := func(app *streams.App) bool {
-		sts := app.StandbyTasks()
+		sts := streams.StandbyTasks(app)
 		if len(sts) != 2 {
 			return false
 		}
@@ -178,8 +166,9 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 		}
 		return true
 	}
-	pollUntil(t, 30*time.Second, func() bool { return caughtUp(a1) && caughtUp(a2) },
-		func() string { return fmt.Sprintf("standbys %+v / %+v", a1.StandbyTasks(), a2.StandbyTasks()) })
+	testutil.EventuallyState(t, 30*time.Second, "standbys caught up", func() (bool, string) {
+		return caughtUp(a1) && caughtUp(a2), fmt.Sprintf("standbys %+v / %+v", streams.StandbyTasks(a1), streams.StandbyTasks(a2))
+	})
 
 	// a1 leaves: a2 promotes its standbys, restoring (almost) nothing.
 	restoredBefore := metric(t, a2, "rivulet_streams_restore_records_total")
@@ -190,16 +179,20 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 	produce(t, br.addrs, lines(in, more...)...)
 	addWords(want, more...)
 	waitCounts(t, br.addrs, out, want)
-	pollUntil(t, 30*time.Second, func() bool { return len(activeTasks(a2)) == 8 }, func() string { return fmt.Sprint(a2.Tasks()) })
+	testutil.EventuallyState(t, 30*time.Second, "8 active tasks on a2", func() (bool, string) {
+		return len(activeTasks(a2)) == 8, fmt.Sprint(a2.Tasks())
+	})
 	restored := metric(t, a2, "rivulet_streams_restore_records_total") - restoredBefore
 	if restored > 40 { // 400 words in the changelogs; a full restore of the two tasks reads ~200
 		t.Errorf("failover restored %v changelog records; the standbys should have had them", restored)
 	}
-	if sts := a2.StandbyTasks(); len(sts) != 0 {
+	if sts := streams.StandbyTasks(a2); len(sts) != 0 {
 		t.Errorf("standbys left on the only instance: %+v", sts)
 	}
-	pollUntil(t, 30*time.Second, func() bool { m := a2.Metadata(); return len(m) == 1 && len(m[0].ActiveTasks) == 8 },
-		func() string { return fmt.Sprintf("metadata %+v", a2.Metadata()) })
+	testutil.EventuallyState(t, 30*time.Second, "a2's metadata with its 8 tasks", func() (bool, string) {
+		m := a2.Metadata()
+		return len(m) == 1 && len(m[0].ActiveTasks) == 8, fmt.Sprintf("metadata %+v", m)
+	})
 }
 
 // TestWarmupReplicasBeforeMove follows KIP-441: a second instance joins an
@@ -228,20 +221,23 @@ func TestWarmupReplicasBeforeMove(t *testing.T) {
 	produce(t, br.addrs, lines(in, ls...)...)
 	addWords(want, ls...)
 	waitCounts(t, br.addrs, out, want)
-	pollUntil(t, 30*time.Second, func() bool { return len(activeTasks(a1)) == 8 }, func() string { return fmt.Sprint(a1.Tasks()) })
+	testutil.EventuallyState(t, 30*time.Second, "8 active tasks on a1", func() (bool, string) {
+		return len(activeTasks(a1)) == 8, fmt.Sprint(a1.Tasks())
+	})
 
 	a2 := startApp(t, topo, props())
 	sawWarmup, sawCountingOnlyOnA1 := false, false
-	pollUntil(t, 60*time.Second, func() bool {
-		if len(a2.StandbyTasks()) > 0 {
+	testutil.EventuallyState(t, 60*time.Second, "tasks spread evenly over both instances", func() (bool, string) {
+		if len(streams.StandbyTasks(a2)) > 0 {
 			sawWarmup = true
 		}
 		t1, t2 := activeTasks(a1), activeTasks(a2)
 		if len(t2) > 0 && statefulCount(t2) == 0 {
 			sawCountingOnlyOnA1 = true
 		}
-		return len(t1) == 4 && len(t2) == 4 && statefulCount(t1) == 2 && statefulCount(t2) == 2
-	}, func() string { return fmt.Sprintf("tasks %v / %v", a1.Tasks(), a2.Tasks()) })
+		return len(t1) == 4 && len(t2) == 4 && statefulCount(t1) == 2 && statefulCount(t2) == 2,
+			fmt.Sprintf("tasks %v / %v", a1.Tasks(), a2.Tasks())
+	})
 	if !sawWarmup {
 		t.Errorf("the new instance never held a warm-up replica")
 	}
@@ -296,15 +292,18 @@ func TestStandbyInMemoryHandover(t *testing.T) {
 	waitCounts(t, br.addrs, out, want)
 	a2 := mk()
 	task := streams.TaskID{}
-	pollUntil(t, 30*time.Second, func() bool {
-		sts := a2.StandbyTasks()
-		return activeTasks(a1)[task] && len(sts) == 1 && len(sts[0].Changelogs) == 1 && sts[0].Changelogs[0].Lag == 0
-	}, func() string { return fmt.Sprintf("a1 %v, a2 standbys %v", a1.Tasks(), a2.StandbyTasks()) })
+	testutil.EventuallyState(t, 30*time.Second, "a caught-up standby on a2", func() (bool, string) {
+		sts := streams.StandbyTasks(a2)
+		return activeTasks(a1)[task] && len(sts) == 1 && len(sts[0].Changelogs) == 1 && sts[0].Changelogs[0].Lag == 0,
+			fmt.Sprintf("a1 %v, a2 standbys %v", a1.Tasks(), sts)
+	})
 	restoredBefore := metric(t, a2, "rivulet_streams_restore_records_total")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	must(t, a1.Close(ctx))
-	pollUntil(t, 30*time.Second, func() bool { return activeTasks(a2)[task] }, func() string { return fmt.Sprint(a2.Tasks()) })
+	testutil.EventuallyState(t, 30*time.Second, "the task promoted on a2", func() (bool, string) {
+		return activeTasks(a2)[task], fmt.Sprint(a2.Tasks())
+	})
 	if n := metric(t, a2, "rivulet_streams_restore_records_total") - restoredBefore; n > 0 {
 		t.Errorf("the promoted task restored %v records; its standby's in-memory store should have been handed over", n)
 	}

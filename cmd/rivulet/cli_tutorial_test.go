@@ -19,6 +19,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 func newKfake(t *testing.T, brokers int) string {
@@ -106,7 +108,7 @@ func runRivuletBroker(t *testing.T, addr, dir string, overrides ...string) (stop
 		})
 	}
 	t.Cleanup(stop)
-	eventually(t, 60*time.Second, "rivulet broker answering on "+addr, func() (bool, string) {
+	testutil.EventuallyState(t, 60*time.Second, "rivulet broker answering on "+addr, func() (bool, string) {
 		select {
 		case <-exited:
 			t.Fatalf("rivulet broker exited:\n%s", logs.String())
@@ -218,7 +220,7 @@ func tutorial(t *testing.T, bootstrap string, rf int) {
 		want = append(want, fmt.Sprintf("shared event %02d", i))
 	}
 	cli(strings.Join(keyed, "\n")+"\n", "produce", "--topic", "first", "--property", "parse.key=true", "--property", "key.separator=:")
-	eventually(t, 60*time.Second, "both consumers together printing the 30 shared events", func() (bool, string) {
+	testutil.EventuallyState(t, 60*time.Second, "both consumers together printing the 30 shared events", func() (bool, string) {
 		l1, _ := c1.output()
 		l2, _ := c2.output()
 		return len(l1)+len(l2) >= 30, fmt.Sprintf("consumer 1: %q\nconsumer 2: %q", l1, l2)
@@ -278,7 +280,7 @@ func tutorial(t *testing.T, bootstrap string, rf int) {
 
 	// 8. Delete the topic.
 	cli("", "topics", "--delete", "--topic", "first")
-	eventually(t, 30*time.Second, "topic first gone", func() (bool, string) {
+	testutil.EventuallyState(t, 30*time.Second, "topic first gone", func() (bool, string) {
 		res := cli("", "topics", "--list")
 		return !contains(lines(res.stdout), "first"), res.stdout
 	})

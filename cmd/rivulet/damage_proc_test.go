@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"os"
 	"path/filepath"
 	"sort"
@@ -110,7 +111,7 @@ func TestOldSegmentDamageKeptAndReported(t *testing.T) {
 	}
 	// The broker logs the damage while it answers; the line reaches the test through a pipe,
 	// possibly after the answer.
-	eventually(t, 10*time.Second, "an ERROR line about the damaged batch", func() (bool, string) {
+	testutil.EventuallyState(t, 10*time.Second, "an ERROR line about the damaged batch", func() (bool, string) {
 		out := p.out()
 		return strings.Contains(out, "level=ERROR") && strings.Contains(out, "corrupt batch"), out
 	})

@@ -23,6 +23,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 const mib = 1 << 20
@@ -280,7 +282,7 @@ func TestSlowFetchReadersBounded(t *testing.T) {
 
 	// The attackers are closed once they have read nothing for connections.max.idle.ms:
 	// their end of the connection is in CLOSE_WAIT (the broker closed it; they did not read).
-	eventually(t, 30*time.Second, "attackers closed", func() (bool, string) {
+	testutil.EventuallyState(t, 30*time.Second, "attackers closed", func() (bool, string) {
 		closed := 0
 		for _, c := range attackers {
 			// The broker resets a connection that reads nothing, which removes the socket.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // TestBrokerMetricsListenerFlag: `rivulet broker --metrics-listener`
@@ -33,7 +35,7 @@ func TestBrokerMetricsListenerFlag(t *testing.T) {
 		<-exited
 	}()
 	var body string
-	eventually(t, 60*time.Second, "metrics on "+addr, func() (bool, string) {
+	testutil.EventuallyState(t, 60*time.Second, "metrics on "+addr, func() (bool, string) {
 		select {
 		case <-exited:
 			t.Fatalf("the broker exited:\n%s", stderr.String())

@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/brokerlite"
-	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/httpjson"
 )
 
 // countAnswer is the JSON of /stores/counts/keys/{word}.
@@ -119,7 +119,7 @@ func TestInteractiveQueries(t *testing.T) {
 	forwarded := map[string]bool{}
 	for {
 		ok := true
-		var st streams.StatusView
+		var st httpjson.StatusView
 		if getJSON(t, "http://"+insts[0].addr+"/status", &st) != http.StatusOK || len(st.Instances) != 2 ||
 			len(st.Instances[0].Active) == 0 || len(st.Instances[1].Active) == 0 {
 			ok = false

@@ -1,0 +1,3 @@
+// Package testutil holds helpers the module's tests share. It is not for
+// users: streams/streamstest is the test driver users import.
+package testutil
