@@ -193,7 +193,7 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 		followup = planSize(plan) < before
 	}
 	hosts := assignor.HostsOf(clients, endpoints, result)
-	// KIP-441: the leader (itself, as Kafka Streams does; the first member
+	// KIP-441: the group leader (itself, as Kafka Streams does; the first member
 	// when it is not known) asks for the probing rebalance.
 	prober := ""
 	if len(result.Moves) > 0 && len(memberIDs) > 0 {

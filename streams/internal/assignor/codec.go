@@ -48,12 +48,12 @@ const ProtocolName = "rivulet-streams"
 //	         (as Kafka Streams' AssignmentInfo partitionsByHost; tasks
 //	         rather than partitions, which the topology derives)
 //
-// The leader answers in the lowest version its members sent, so a rolling
+// The group leader answers in the lowest version its members sent, so a rolling
 // upgrade from version 1 keeps working (without standbys and host
 // metadata until every member speaks version 2).
 const (
 	subscriptionVersion = 2
-	// AssignmentVersion is the assignment user data version the leader
+	// AssignmentVersion is the assignment user data version the group leader
 	// writes when every member reads it.
 	AssignmentVersion     = 2
 	flagShutdownRequested = 1
@@ -71,7 +71,7 @@ const (
 	OffsetSumRunning int64 = -2
 )
 
-// SubscriptionInfo is what a member tells the leader in its JoinGroup
+// SubscriptionInfo is what a member tells the group leader in its JoinGroup
 // metadata.
 type SubscriptionInfo struct {
 	// Version is the encoding version read, or the one to write (0: the

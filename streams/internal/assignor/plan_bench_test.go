@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// BenchmarkPlanAssignment measures the leader's computation alone for 100
+// BenchmarkPlanAssignment measures the group leader's computation alone for 100
 // instances of 2 threads and 1000 tasks (half stateful, one standby each),
 // against AssignTasks (the plain sticky spread) on the same members as
 // the baseline.
