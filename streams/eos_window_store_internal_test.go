@@ -122,7 +122,9 @@ func TestStagedWindowMatchesPlainStore(t *testing.T) {
 				from := now - int64(r.IntN(300))
 				to := from + int64(r.IntN(200))
 				reads := []windowRead{
-					{"fetch", func(s statestore.ReadOnlyWindowStore) (statestore.WindowedIterator, error) { return s.Fetch(k, from, to) }},
+					{"fetch", func(s statestore.ReadOnlyWindowStore) (statestore.WindowedIterator, error) {
+						return s.Fetch(k, from, to)
+					}},
 					{"backward fetch", func(s statestore.ReadOnlyWindowStore) (statestore.WindowedIterator, error) {
 						return s.BackwardFetch(k, from, to)
 					}},
@@ -132,7 +134,9 @@ func TestStagedWindowMatchesPlainStore(t *testing.T) {
 					{"backward fetch key range", func(s statestore.ReadOnlyWindowStore) (statestore.WindowedIterator, error) {
 						return s.BackwardFetchKeyRange(nil, k2, from, to)
 					}},
-					{"fetch all", func(s statestore.ReadOnlyWindowStore) (statestore.WindowedIterator, error) { return s.FetchAll(from, to) }},
+					{"fetch all", func(s statestore.ReadOnlyWindowStore) (statestore.WindowedIterator, error) {
+						return s.FetchAll(from, to)
+					}},
 					{"backward fetch all", func(s statestore.ReadOnlyWindowStore) (statestore.WindowedIterator, error) {
 						return s.BackwardFetchAll(from, to)
 					}},
@@ -247,7 +251,9 @@ func TestStagedSessionMatchesPlainStore(t *testing.T) {
 				return s.BackwardFindSessionsKeyRange(nil, k2, earliestEnd, math.MaxInt64)
 			}},
 			{"fetch", func(s statestore.ReadOnlySessionStore) (statestore.WindowedIterator, error) { return s.Fetch(k) }},
-			{"backward fetch", func(s statestore.ReadOnlySessionStore) (statestore.WindowedIterator, error) { return s.BackwardFetch(k) }},
+			{"backward fetch", func(s statestore.ReadOnlySessionStore) (statestore.WindowedIterator, error) {
+				return s.BackwardFetch(k)
+			}},
 			{"fetch key range", func(s statestore.ReadOnlySessionStore) (statestore.WindowedIterator, error) {
 				return s.FetchKeyRange(k, nil)
 			}},
