@@ -122,6 +122,9 @@ func (a *App) logConfig() {
 		PropHTTPListener, c.Ops.HTTPListener,
 		PropHTTPReadyMaxLag, c.Ops.ReadyMaxLag,
 	}
+	if _, set := c.ClientProperties["producer"][propTransactionTimeoutMs]; c.ProcessingGuarantee == ExactlyOnce && !set {
+		attrs = append(attrs, "producer."+propTransactionTimeoutMs, c.TransactionTimeout.Milliseconds())
+	}
 	for _, role := range []string{"consumer", "producer", "admin"} {
 		props := c.ClientProperties[role]
 		keys := make([]string, 0, len(props))
