@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -38,6 +39,19 @@ type storeRestore struct {
 	started  time.Time
 	restorer *statestore.Restorer
 	buf      []statestore.ChangelogRecord
+	// pos is the next changelog offset to read: past the last record
+	// read, applied or not (transaction markers are read, never applied).
+	pos atomic.Int64
+}
+
+// remaining is the number of changelog offsets between the restore's
+// position and end (0 when end is unknown): it reaches 0 when the restore
+// read everything, a closing transaction marker included.
+func (r *storeRestore) remaining(end int64) int64 {
+	if end < 0 {
+		return 0
+	}
+	return max(end-r.pos.Load(), 0)
 }
 
 // rate is the records per second restored so far.
@@ -87,8 +101,9 @@ type RestoreStatus struct {
 	EndOffset int64
 	// Restored is the number of records applied so far.
 	Restored int64
-	// Remaining is the number of records left (changelog offsets, so
-	// transaction markers count).
+	// Remaining is the number of changelog offsets left to read (so
+	// transaction markers not read yet count); 0 once the restore read up
+	// to EndOffset, the last stable offset under exactly_once_v2.
 	Remaining int64
 	// RecordsPerSecond is the rate since the restore began.
 	RecordsPerSecond float64
@@ -101,14 +116,10 @@ func (rt *restoreTracker) snapshot() []RestoreStatus {
 	out := make([]RestoreStatus, 0, len(rt.active))
 	for r := range rt.active {
 		p := r.restorer.Progress()
-		rem := p.Remaining()
-		if p.Offset < 0 {
-			rem = max(p.EndOffset-r.from, 0)
-		}
 		out = append(out, RestoreStatus{
 			Thread: r.thread, Task: r.task, Store: r.store, Changelog: r.tp,
 			StartOffset: r.from, EndOffset: p.EndOffset, Restored: p.Restored,
-			Remaining: rem, RecordsPerSecond: r.rate(now),
+			Remaining: r.remaining(p.EndOffset), RecordsPerSecond: r.rate(now),
 		})
 	}
 	rt.mu.Unlock()
@@ -171,6 +182,7 @@ func (t *streamThread) beginRestore(r *changelogRestore, c ChangelogPartition) e
 	}
 	log := t.app.cfg.Logger
 	sr := &storeRestore{thread: t.name, task: r.task.ID(), store: c.Store, tp: c.TopicPartition, from: c.StartOffset, started: time.Now()}
+	sr.pos.Store(c.StartOffset)
 	sr.restorer = statestore.NewRestorer(store, statestore.RestoreOptions{
 		EndOffset:        r.end,
 		ProgressInterval: restoreProgressInterval,
@@ -179,7 +191,7 @@ func (t *streamThread) beginRestore(r *changelogRestore, c ChangelogPartition) e
 				return // endRestore logs the end
 			}
 			log.Info("streams: restore progress", "thread", sr.thread, "task", sr.task.String(), "store", sr.store,
-				"restored", p.Restored, "remaining", p.Remaining(), "records_per_second", int64(sr.rate(time.Now())))
+				"restored", p.Restored, "remaining", sr.remaining(p.EndOffset), "records_per_second", int64(sr.rate(time.Now())))
 		},
 	})
 	r.rs = sr
@@ -192,7 +204,18 @@ func (t *streamThread) beginRestore(r *changelogRestore, c ChangelogPartition) e
 // applyRestore applies changelog records fetched for r. Called with t.mu
 // held.
 func (t *streamThread) applyRestore(r *changelogRestore, recs []*kgo.Record) error {
-	sr := r.rs
+	n, err := r.rs.apply(recs)
+	if err != nil {
+		return err
+	}
+	t.app.metrics.restoredRecords.Add(int64(n))
+	return nil
+}
+
+// apply applies the data records of recs (fetched changelog records, in
+// offset order) and moves the position past the last one, transaction
+// markers included. It returns the number of records applied.
+func (sr *storeRestore) apply(recs []*kgo.Record) (int, error) {
 	sr.buf = sr.buf[:0]
 	for _, rec := range recs {
 		if rec.Attrs.IsControl() {
@@ -207,10 +230,12 @@ func (t *streamThread) applyRestore(r *changelogRestore, recs []*kgo.Record) err
 	err := sr.restorer.Apply(sr.buf)
 	clear(sr.buf)
 	if err != nil {
-		return fmt.Errorf("streams: task %s: %w", sr.task, err)
+		return 0, fmt.Errorf("streams: task %s: %w", sr.task, err)
 	}
-	t.app.metrics.restoredRecords.Add(int64(n))
-	return nil
+	if len(recs) > 0 {
+		sr.pos.Store(recs[len(recs)-1].Offset + 1)
+	}
+	return n, nil
 }
 
 // endRestore finishes r's restorer (flushing the store) and logs the
