@@ -53,6 +53,9 @@ type stagedTimes struct {
 	mu sync.RWMutex
 	// pending maps a changelog key to its staged write.
 	pending map[string]stagedEntry
+	// byKey indexes pending by record key, for the single-key reads the
+	// aggregations make per record.
+	byKey map[string]map[string]struct{}
 	// observed is the largest time staged (window start, session end), -1.
 	observed  int64
 	retention int64
@@ -62,7 +65,7 @@ type stagedTimes struct {
 }
 
 func newStagedTimes(retention, interval int64, logger statestore.ChangeLogger, onExpired statestore.ExpiredHook) stagedTimes {
-	return stagedTimes{pending: map[string]stagedEntry{}, observed: -1, retention: retention, interval: max(interval, 1), logger: logger, onExpired: onExpired}
+	return stagedTimes{pending: map[string]stagedEntry{}, byKey: map[string]map[string]struct{}{}, observed: -1, retention: retention, interval: max(interval, 1), logger: logger, onExpired: onExpired}
 }
 
 // stage records a write (under mu) unless its time is expired, and sends it
@@ -78,6 +81,12 @@ func (s *stagedTimes) stage(baseObserved int64, ck []byte, e stagedEntry, ts int
 		return nil
 	}
 	s.pending[string(ck)] = e
+	cks := s.byKey[string(e.key)]
+	if cks == nil {
+		cks = map[string]struct{}{}
+		s.byKey[string(e.key)] = cks
+	}
+	cks[string(ck)] = struct{}{}
 	s.mu.Unlock()
 	if s.logger != nil {
 		return s.logger(ck, e.value)
@@ -113,6 +122,7 @@ func (s *stagedTimes) applyTo(name string, base statestore.Store) error {
 			return fmt.Errorf("streams: store %q: apply committed writes: %w", name, err)
 		}
 		s.pending = map[string]stagedEntry{}
+		s.byKey = map[string]map[string]struct{}{}
 	}
 	if err := base.Flush(); err != nil {
 		return fmt.Errorf("streams: store %q: flush committed writes: %w", name, err)
@@ -129,14 +139,15 @@ func (s *stagedTimes) pendingCount() int {
 func (s *stagedTimes) drop() {
 	s.mu.Lock()
 	s.pending = map[string]stagedEntry{}
+	s.byKey = map[string]map[string]struct{}{}
 	s.mu.Unlock()
 }
 
-// overlay returns, under mu, the staged writes that keep accepts, sorted by
-// order, and the smallest live time; direct is set when nothing is staged
-// over base (no pending write, no later stream time): base's reads are the
-// answer.
-func (s *stagedTimes) overlay(baseObserved int64, keep func(*stagedEntry) bool, order func(a, b *stagedEntry) int, at func(*stagedEntry) int64) (ov []stagedEntry, live int64, direct bool) {
+// overlay returns, under mu, the staged writes that keep accepts (of record
+// key single only, when not nil), sorted by order, and the smallest live
+// time; direct is set when nothing is staged over base (no pending write,
+// no later stream time): base's reads are the answer.
+func (s *stagedTimes) overlay(baseObserved int64, single []byte, keep func(*stagedEntry) bool, order func(a, b *stagedEntry) int, at func(*stagedEntry) int64) (ov []stagedEntry, live int64, direct bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	obs := max(s.observed, baseObserved)
@@ -144,9 +155,18 @@ func (s *stagedTimes) overlay(baseObserved int64, keep func(*stagedEntry) bool, 
 	if len(s.pending) == 0 && s.observed <= baseObserved {
 		return nil, live, true
 	}
-	for _, e := range s.pending {
+	add := func(e stagedEntry) {
 		if at(&e) >= live && keep(&e) {
 			ov = append(ov, e)
+		}
+	}
+	if single != nil {
+		for ck := range s.byKey[string(single)] {
+			add(s.pending[ck])
+		}
+	} else {
+		for _, e := range s.pending {
+			add(e)
 		}
 	}
 	slices.SortFunc(ov, func(a, b stagedEntry) int { return order(&a, &b) })
@@ -445,7 +465,11 @@ func (s *stagedWindow) fetch(keyFrom, keyTo []byte, single bool, timeFrom, timeT
 	}
 	// The overlay is taken before base's snapshot: a write applied in
 	// between is then seen in both, and the staged one wins.
-	ov, live, direct := s.overlay(s.base.ObservedStreamTime(), keep, order, windowAt)
+	var one []byte
+	if single {
+		one = keyFrom
+	}
+	ov, live, direct := s.overlay(s.base.ObservedStreamTime(), one, keep, order, windowAt)
 	it, err := open()
 	if err != nil || direct {
 		return it, err
@@ -637,7 +661,11 @@ func (s *stagedSession) find(keyFrom, keyTo []byte, single bool, earliestEnd, la
 		}
 		return inKeyRange(e.key, keyFrom, keyTo)
 	}
-	ov, live, direct := s.overlay(s.base.ObservedStreamTime(), keep, order, sessionAt)
+	var one []byte
+	if single {
+		one = keyFrom
+	}
+	ov, live, direct := s.overlay(s.base.ObservedStreamTime(), one, keep, order, sessionAt)
 	it, err := open()
 	if err != nil || direct {
 		return it, err
