@@ -309,3 +309,88 @@ func TestStagedWindowKeepsUncommittedWritesOffDisk(t *testing.T) {
 	}
 	mustOK(t, s.Close())
 }
+
+// BenchmarkStagedWindowStore measures a windowed count's store work per
+// record (FetchOne, then Put) and a session count's (FindSessions, Remove,
+// Put), on a plain in-memory store and on a staged one applied every 1000
+// records (a commit), in one run.
+func BenchmarkStagedWindowStore(b *testing.B) {
+	const commitEvery = 1000
+	wopts := statestore.WindowOptions{Retention: time.Hour, WindowSize: time.Minute}
+	sopts := statestore.SessionOptions{Retention: time.Hour}
+	keys := make([][]byte, 500)
+	for i := range keys {
+		keys[i] = []byte(fmt.Sprintf("key%04d", i))
+	}
+	val := []byte("12345678")
+	window := func(b *testing.B, s statestore.WindowStore, apply func() error) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			k, ts := keys[i%len(keys)], int64(i/len(keys))*60_000
+			if _, err := s.FetchOne(k, ts); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Put(k, val, ts); err != nil {
+				b.Fatal(err)
+			}
+			if apply != nil && i%commitEvery == commitEvery-1 {
+				if err := apply(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	session := func(b *testing.B, s statestore.SessionStore, apply func() error) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			k, ts := keys[i%len(keys)], int64(i)
+			it, err := s.FindSessions(k, ts-1000, ts+1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			start := ts
+			for it.Next() {
+				start = min(start, it.Start())
+				if err := s.Remove(statestore.Windowed{Key: k, Start: it.Start(), End: it.End()}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			mustOKB(b, it.Close())
+			if err := s.Put(statestore.Windowed{Key: k, Start: start, End: ts}, val); err != nil {
+				b.Fatal(err)
+			}
+			if apply != nil && i%commitEvery == commitEvery-1 {
+				mustOKB(b, apply())
+			}
+		}
+	}
+	b.Run("window/plain", func(b *testing.B) {
+		s, err := memstore.NewWindowStore("w", wopts)
+		mustOKB(b, err)
+		window(b, s, nil)
+	})
+	b.Run("window/staged", func(b *testing.B) {
+		base, err := memstore.NewWindowStore("w", wopts)
+		mustOKB(b, err)
+		s, _ := newStagedWindow(base, wopts)
+		window(b, s, s.apply)
+	})
+	b.Run("session/plain", func(b *testing.B) {
+		s, err := memstore.NewSessionStore("s", sopts)
+		mustOKB(b, err)
+		session(b, s, nil)
+	})
+	b.Run("session/staged", func(b *testing.B) {
+		base, err := memstore.NewSessionStore("s", sopts)
+		mustOKB(b, err)
+		s, _ := newStagedSession(base, sopts)
+		session(b, s, s.apply)
+	})
+}
+
+func mustOKB(b *testing.B, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+}
