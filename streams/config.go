@@ -111,6 +111,15 @@ type config struct {
 	// under at_least_once and 100ms under exactly_once_v2 (Kafka Streams'
 	// defaults).
 	CommitInterval time.Duration
+	// TransactionTimeout is the transaction.timeout.ms of the threads'
+	// transactional producers under exactly_once_v2: how long a transaction
+	// of a crashed instance blocks read_committed readers before the broker
+	// aborts it, and the deadline of a commit's flush. It is set with the
+	// client property transaction.timeout.ms (or
+	// producer.transaction.timeout.ms) and must not be smaller than
+	// CommitInterval. The default value is 10s under exactly_once_v2 (as
+	// Kafka Streams sets it); unused under at_least_once.
+	TransactionTimeout time.Duration
 	// StateDir holds the state of every application on this machine, in
 	// <StateDir>/<application.id>/<task>/<store>. The default value is
 	// <os.TempDir()>/rivulet-streams.
@@ -484,6 +493,9 @@ func parseConfig(props Properties, opts ...Option) (*config, error) {
 	}
 	if _, set := props[PropCommitIntervalMs]; !set && c.ProcessingGuarantee == ExactlyOnce {
 		c.CommitInterval = 100 * time.Millisecond
+	}
+	if err := c.resolveTransactionTimeout(); err != nil {
+		return nil, err
 	}
 	if c.ClientID == "" {
 		c.ClientID = c.ApplicationID

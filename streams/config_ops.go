@@ -146,6 +146,9 @@ func (c *config) settings() [][2]string {
 		{PropHTTPListener, c.Ops.HTTPListener},
 		{PropHTTPReadyMaxLag, i(c.Ops.ReadyMaxLag)},
 	}
+	if _, set := c.ClientProperties["producer"][propTransactionTimeoutMs]; c.ProcessingGuarantee == ExactlyOnce && !set {
+		out = append(out, [2]string{"producer." + propTransactionTimeoutMs, i(c.TransactionTimeout.Milliseconds())})
+	}
 	for _, role := range []string{"consumer", "producer", "admin"} {
 		props := c.ClientProperties[role]
 		keys := make([]string, 0, len(props))

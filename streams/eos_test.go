@@ -243,11 +243,11 @@ func TestExactlyOnceAbortRevives(t *testing.T) {
 	t.Logf("%d transactional offset commits, %d refused (each an abort and a revival)", seen, refused)
 }
 
-// TestExactlyOnceWindowStoreCheckpointAtCleanClose: under exactly_once_v2
-// a window store has no checkpoint while its task processes (it holds
-// uncommitted writes), but a clean close writes one after the last commit,
-// so a clean restart restores nothing.
-func TestExactlyOnceWindowStoreCheckpointAtCleanClose(t *testing.T) {
+// TestExactlyOnceWindowStoreCheckpointsEveryCommit: under exactly_once_v2
+// a window store stages its writes and applies them once its transaction
+// committed, so it has a checkpoint while its task processes (written
+// after each commit), and a clean restart restores nothing.
+func TestExactlyOnceWindowStoreCheckpointsEveryCommit(t *testing.T) {
 	br := kfakeCluster3(t)
 	createTopic(t, br.addrs, 1, "eosw-events", "eosw-out")
 	topo := func() *streams.Topology {
@@ -277,8 +277,12 @@ func TestExactlyOnceWindowStoreCheckpointAtCleanClose(t *testing.T) {
 		must(t, err)
 		return m
 	}
-	if cps := checkpoints(); len(cps) != 0 {
-		t.Errorf("window store checkpoints while processing: %v", cps)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(checkpoints()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no window store checkpoint while processing")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	closeApp(t, app)
 	if len(checkpoints()) == 0 {

@@ -1,5 +1,7 @@
 package streams
 
+import "time"
+
 // IgnoredProperties lists the properties app was given that have no effect,
 // with what happens instead (for the external tests of this package).
 func IgnoredProperties(app *App) []ignoredProperty { return app.cfg.IgnoredProperties }
@@ -9,3 +11,17 @@ func Restores(app *App) []restoreStatus { return app.restoreStatuses() }
 
 // StandbyTasks returns the standby and warm-up tasks app holds.
 func StandbyTasks(app *App) []standbyTaskInfo { return app.standbyTasks() }
+
+// TransactionTimeout parses props as New does and returns the transaction
+// timeout the exactly-once producers get (0 under at_least_once).
+func TransactionTimeout(props Properties) (time.Duration, error) {
+	cfg, err := parseConfig(props)
+	if err != nil {
+		return 0, err
+	}
+	return cfg.TransactionTimeout, nil
+}
+
+// StandbyChangelog is a standby task's changelog partition with its
+// position and lag, as StandbyTasks lists them.
+type StandbyChangelog = standbyChangelog

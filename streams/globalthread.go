@@ -80,7 +80,11 @@ func (a *App) startGlobal(ctx context.Context) error {
 	cl, err := a.newClient([]client.Role{client.RoleConsumer}, "",
 		kgo.ClientID(a.cfg.ClientID+"-GlobalStreamThread"),
 		kgo.ConsumePartitions(consume),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// Transaction markers move the position past the end of a
+		// transaction (they are not applied): a global topic that ends
+		// with one is caught up once it is read.
+		kgo.KeepControlRecords())
 	if err != nil {
 		task.Close(false)
 		return err
@@ -171,8 +175,14 @@ func (g *globalThread) poll(ctx context.Context) error {
 		if ferr != nil || len(p.Records) == 0 {
 			return
 		}
+		tp := TopicPartition{Topic: p.Topic, Partition: p.Partition}
 		g.raws = toRaw(g.raws[:0], p.Records)
-		ferr = g.task.Update(TopicPartition{Topic: p.Topic, Partition: p.Partition}, g.raws, time.Now().UnixMilli())
+		if len(g.raws) > 0 {
+			if ferr = g.task.Update(tp, g.raws, time.Now().UnixMilli()); ferr != nil {
+				return
+			}
+		}
+		g.task.advance(tp, p.Records[len(p.Records)-1].Offset+1)
 	})
 	clear(g.raws)
 	return ferr

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -41,6 +42,9 @@ type storeRestore struct {
 	// progress, when set, tells the progress of a restore made without a
 	// restorer (a global store catching up with its topic).
 	progress func() statestore.RestoreProgress
+	// pos is the next changelog offset to read: past the last record
+	// read, applied or not (transaction markers are read, never applied).
+	pos atomic.Int64
 }
 
 // progressNow is the restore's progress so far.
@@ -49,6 +53,23 @@ func (r *storeRestore) progressNow() statestore.RestoreProgress {
 		return r.progress()
 	}
 	return r.restorer.Progress()
+}
+
+// remaining is the number of changelog offsets between the restore's
+// position and end (0 when end is unknown): it reaches 0 when the restore
+// read everything, a closing transaction marker included. A restore made
+// without a restorer tells its own remaining count.
+func (r *storeRestore) remaining(p statestore.RestoreProgress) int64 {
+	if r.progress != nil {
+		if p.Offset < 0 {
+			return max(p.EndOffset-r.from, 0)
+		}
+		return p.Remaining()
+	}
+	if p.EndOffset < 0 {
+		return 0
+	}
+	return max(p.EndOffset-r.pos.Load(), 0)
 }
 
 // rate is the records per second restored so far.
@@ -98,8 +119,9 @@ type restoreStatus struct {
 	EndOffset int64
 	// Restored is the number of records applied so far.
 	Restored int64
-	// Remaining is the number of records left (changelog offsets, so
-	// transaction markers count).
+	// Remaining is the number of changelog offsets left to read (so
+	// transaction markers not read yet count); 0 once the restore read up
+	// to EndOffset, the last stable offset under exactly_once_v2.
 	Remaining int64
 	// RecordsPerSecond is the rate since the restore began.
 	RecordsPerSecond float64
@@ -112,14 +134,10 @@ func (rt *restoreTracker) snapshot() []restoreStatus {
 	out := make([]restoreStatus, 0, len(rt.active))
 	for r := range rt.active {
 		p := r.progressNow()
-		rem := p.Remaining()
-		if p.Offset < 0 {
-			rem = max(p.EndOffset-r.from, 0)
-		}
 		out = append(out, restoreStatus{
 			Thread: r.thread, Task: r.task, Store: r.store, Changelog: r.tp,
 			StartOffset: r.from, EndOffset: p.EndOffset, Restored: p.Restored,
-			Remaining: rem, RecordsPerSecond: r.rate(now),
+			Remaining: r.remaining(p), RecordsPerSecond: r.rate(now),
 		})
 	}
 	rt.mu.Unlock()
@@ -182,6 +200,7 @@ func (r *changelogRestorer) begin(cr *changelogRestore, c changelogPartition) er
 	}
 	log := r.app.cfg.Logger
 	sr := &storeRestore{thread: r.thread, task: cr.task.ID(), store: c.Store, tp: c.TopicPartition, from: c.StartOffset, started: time.Now()}
+	sr.pos.Store(c.StartOffset)
 	sr.restorer = statestore.NewRestorer(store, statestore.RestoreOptions{
 		EndOffset:        cr.end,
 		ProgressInterval: restoreProgressInterval,
@@ -190,7 +209,7 @@ func (r *changelogRestorer) begin(cr *changelogRestore, c changelogPartition) er
 				return // end logs the end
 			}
 			log.Info("streams: restore progress", "thread", sr.thread, "task", sr.task.String(), "store", sr.store,
-				"restored", p.Restored, "remaining", p.Remaining(), "records_per_second", int64(sr.rate(time.Now())))
+				"restored", p.Restored, "remaining", sr.remaining(p), "records_per_second", int64(sr.rate(time.Now())))
 		},
 	})
 	cr.rs = sr
@@ -202,7 +221,18 @@ func (r *changelogRestorer) begin(cr *changelogRestore, c changelogPartition) er
 
 // apply applies changelog records fetched for cr.
 func (r *changelogRestorer) apply(cr *changelogRestore, recs []*kgo.Record) error {
-	sr := cr.rs
+	n, err := cr.rs.apply(recs)
+	if err != nil {
+		return err
+	}
+	r.app.metrics.restoredRecords.Add(int64(n))
+	return nil
+}
+
+// apply applies the data records of recs (fetched changelog records, in
+// offset order) and moves the position past the last one, transaction
+// markers included. It returns the number of records applied.
+func (sr *storeRestore) apply(recs []*kgo.Record) (int, error) {
 	sr.buf = sr.buf[:0]
 	for _, rec := range recs {
 		if rec.Attrs.IsControl() {
@@ -217,10 +247,12 @@ func (r *changelogRestorer) apply(cr *changelogRestore, recs []*kgo.Record) erro
 	err := sr.restorer.Apply(sr.buf)
 	clear(sr.buf)
 	if err != nil {
-		return fmt.Errorf("streams: task %s: %w", sr.task, err)
+		return 0, fmt.Errorf("streams: task %s: %w", sr.task, err)
 	}
-	r.app.metrics.restoredRecords.Add(int64(n))
-	return nil
+	if len(recs) > 0 {
+		sr.pos.Store(recs[len(recs)-1].Offset + 1)
+	}
+	return n, nil
 }
 
 // end finishes cr's restorer (flushing the store) and logs the result.

@@ -291,7 +291,12 @@ func (m *standbyManager) refreshEnds(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	ends, err := admin.ListEndOffsets(ctx, topics...)
+	list := admin.ListEndOffsets
+	if m.app.eos() {
+		// Read committed: the end is the last stable offset.
+		list = admin.ListCommittedOffsets
+	}
+	ends, err := list(ctx, topics...)
 	if err != nil {
 		return // the next round retries; lags stay as they were
 	}
@@ -394,7 +399,10 @@ func (m *standbyManager) openTaskLocked(id TaskID) error {
 		cl, err := a.newClient([]client.Role{client.RoleConsumer}, "",
 			kgo.ClientID(a.cfg.ClientID+"-standby-consumer"),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-			kgo.FetchMaxWait(100*time.Millisecond))
+			kgo.FetchMaxWait(100*time.Millisecond),
+			// Transaction markers move a standby's position past the end
+			// of a transaction (they are not applied).
+			kgo.KeepControlRecords())
 		if err != nil {
 			return fmt.Errorf("streams: standby consumer: %w", err)
 		}
@@ -458,8 +466,10 @@ func (m *standbyManager) applyLocked(fetches kgo.Fetches) {
 		if st == nil {
 			return // closed meanwhile
 		}
-		if cur, known := st.end[tp]; p.HighWatermark >= 0 && (!known || p.HighWatermark > cur) {
-			st.end[tp] = p.HighWatermark
+		if end := m.fetchEnd(p); end >= 0 {
+			if cur, known := st.end[tp]; !known || end > cur {
+				st.end[tp] = end
+			}
 		}
 		next := st.next[tp]
 		recs := p.Records
@@ -469,7 +479,14 @@ func (m *standbyManager) applyLocked(fetches kgo.Fetches) {
 		if len(recs) == 0 {
 			return
 		}
+		// Transaction markers (control records) are not applied, but the
+		// position moves past them: a standby that read its changelog's
+		// last marker has lag 0.
 		raws = toRaw(raws[:0], recs)
+		if len(raws) == 0 {
+			st.next[tp] = recs[len(recs)-1].Offset + 1
+			return
+		}
 		if err := st.task.RestoreRecords(tp, raws); err != nil {
 			// The standby's copy is now unknown: drop it (and its
 			// checkpoint stays at what was last written) and let the next
@@ -479,9 +496,20 @@ func (m *standbyManager) applyLocked(fetches kgo.Fetches) {
 			return
 		}
 		st.next[tp] = recs[len(recs)-1].Offset + 1
-		m.applied += int64(len(recs))
+		m.applied += int64(len(raws))
 	})
 	clear(raws)
+}
+
+// fetchEnd is the end a fetched changelog partition reports for the
+// standbys' lags: its high watermark, or under exactly_once_v2 (read
+// committed) its last stable offset, the end a read_committed reader can
+// reach. -1 when unknown.
+func (m *standbyManager) fetchEnd(p kgo.FetchTopicPartition) int64 {
+	if m.app.eos() {
+		return p.LastStableOffset
+	}
+	return p.HighWatermark
 }
 
 func (m *standbyManager) findLocked(tp TopicPartition) *standbyTask {
