@@ -12,6 +12,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // txnLedger records what each transaction's producer was told: committed, aborted, or
@@ -137,11 +139,8 @@ func TestTransactionsSurviveKill(t *testing.T) {
 			// Kill in the middle of the traffic: after a few more transactions ended, at a
 			// random moment, most likely while EndTxn writes markers.
 			want := led.endedCount() + 3 + rng.Intn(6)
-			for led.endedCount() < want {
-				if time.Now().After(deadline) {
-					t.Fatalf("round %d: only %d transactions ended within 30s", round, led.endedCount())
-				}
-				time.Sleep(5 * time.Millisecond)
+			if !testutil.Poll(time.Until(deadline), func() bool { return led.endedCount() >= want }) {
+				t.Fatalf("round %d: only %d transactions ended within 30s", round, led.endedCount())
 			}
 			time.Sleep(time.Duration(rng.Intn(20)) * time.Millisecond)
 		}
