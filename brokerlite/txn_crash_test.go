@@ -174,15 +174,13 @@ func checkCommittedView(t *testing.T, addr string, round int, led *txnLedger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	adm := kadm.NewClient(newClientAt(t, addr))
-	for {
-		ls, err := adm.ListTransactions(ctx, nil, []string{"Ongoing", "PrepareCommit", "PrepareAbort"})
-		if err == nil && len(ls.Sorted()) == 0 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("round %d: transactions still open after the restart: %v %v", round, ls, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var ls kadm.ListedTransactions
+	var err error
+	if !testutil.Poll(60*time.Second, func() bool {
+		ls, err = adm.ListTransactions(ctx, nil, []string{"Ongoing", "PrepareCommit", "PrepareAbort"})
+		return err == nil && len(ls.Sorted()) == 0
+	}) {
+		t.Fatalf("round %d: transactions still open after the restart: %v %v", round, ls, err)
 	}
 	sentinel := newClientAt(t, addr, kgo.TransactionalID("crash-sentinel"), kgo.DefaultProduceTopic(crashTopic),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()))
