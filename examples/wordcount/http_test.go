@@ -85,14 +85,16 @@ func TestInteractiveQueries(t *testing.T) {
 				"--application-id", "wc-iq", "--property", "commit.interval.ms=100",
 				"--property", "application.server=" + in.addr}, in.logs)
 		}()
-		for !strings.Contains(in.logs.String(), "interactive queries on") {
+		end, _ := ctx.Deadline()
+		if !testutil.Poll(time.Until(end), func() bool {
 			select {
 			case err := <-in.done:
 				t.Fatalf("the program stopped: %v\nlogs:\n%s", err, in.logs)
-			case <-ctx.Done():
-				t.Fatalf("the program never served queries:\n%s", in.logs)
-			case <-time.After(10 * time.Millisecond):
+			default:
 			}
+			return strings.Contains(in.logs.String(), "interactive queries on")
+		}) {
+			t.Fatalf("the program never served queries:\n%s", in.logs)
 		}
 		return in
 	}
