@@ -18,9 +18,7 @@ func waitGeneration(t *testing.T, cl *kgo.Client) (string, int32) {
 	t.Helper()
 	var m string
 	var g int32
-	if !testutil.Poll(30*time.Second, func() bool { m, g = cl.GroupMetadata(); return g > 0 }) {
-		t.Fatal("client never joined its group")
-	}
+	testutil.Eventually(t, 30*time.Second, "client joined its group", func() bool { m, g = cl.GroupMetadata(); return g > 0 })
 	return m, g
 }
 

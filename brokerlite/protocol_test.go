@@ -556,9 +556,7 @@ func TestFetchLongPoll(t *testing.T) {
 	}()
 	// Wait until the fetch is parked on the partitions, then append to partition 1.
 	p1 := b.topics.get("lp").partitions[1]
-	if !testutil.Poll(30*time.Second, func() bool { return p1.nwait.Load() != 0 }) {
-		t.Fatal("the fetch never waited")
-	}
+	testutil.Eventually(t, 30*time.Second, "the fetch waiting", func() bool { return p1.nwait.Load() != 0 })
 	wantCode(t, "produce", produceRaw(t, c, "lp", 1, 1, buildBatch(-1, -1, -1, "wake")).ErrorCode, nil)
 	select {
 	case p, ok := <-got:
@@ -629,9 +627,7 @@ func TestCloseEndsLongPoll(t *testing.T) {
 	req.Topics = append(req.Topics, rt)
 	rc.send(req, 1)
 	p := b.topics.get("close-lp").partitions[0]
-	if !testutil.Poll(30*time.Second, func() bool { return p.nwait.Load() != 0 }) {
-		t.Fatal("the fetch never waited")
-	}
+	testutil.Eventually(t, 30*time.Second, "the fetch waiting", func() bool { return p.nwait.Load() != 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := b.Close(ctx); err != nil {

@@ -81,7 +81,7 @@ func TestManager(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("partition dir still there: %v", err)
 	}
-	if !testutil.Poll(10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "deleted partition dir removed", func() bool {
 		ents, _ := os.ReadDir(filepath.Dir(dir))
 		for _, e := range ents {
 			if strings.HasSuffix(e.Name(), "-delete") {
@@ -89,9 +89,7 @@ func TestManager(t *testing.T) {
 			}
 		}
 		return true
-	}) {
-		t.Fatal("deleted partition dir not removed")
-	}
+	})
 	if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(1, 1, "x")...)); err == nil {
 		t.Fatal("append to a deleted log succeeded")
 	}
