@@ -19,6 +19,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/statestore"
 )
 
@@ -171,12 +172,8 @@ func childMetric(t testing.TB, c *child, name string) int64 {
 	t.Helper()
 	before := strings.Count(c.output(), "testapp: end of state")
 	must(t, c.cmd.Process.Signal(syscall.SIGUSR1))
-	deadline := time.Now().Add(20 * time.Second)
-	for strings.Count(c.output(), "testapp: end of state") == before {
-		if time.Now().After(deadline) {
-			t.Fatalf("no state report:\n%s", c.output())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testutil.Poll(20*time.Second, func() bool { return strings.Count(c.output(), "testapp: end of state") != before }) {
+		t.Fatalf("no state report:\n%s", c.output())
 	}
 	re := regexp.MustCompile(`testapp: metric rivulet_streams_` + name + `\{[^}]*\} (\S+)`)
 	ms := re.FindAllStringSubmatch(c.output(), -1)

@@ -45,18 +45,17 @@ func TestExactlyOnceStandbyReachesLagZero(t *testing.T) {
 				}
 				return cs
 			}
-			testutil.EventuallyState(t, 30*time.Second, "a standby of each counting task at lag 0", func() (bool, string) {
+			testutil.EventuallyNoError(t, 30*time.Second, "a standby of each counting task at lag 0", func() error {
 				cs := standbys()
-				state := fmt.Sprintf("standby changelogs %v", cs)
 				if len(cs) != 2 { // a standby of each counting task
-					return false, state
+					return fmt.Errorf("standby changelogs %v", cs)
 				}
 				for _, c := range cs {
 					if c.Lag != 0 || c.Next == 0 {
-						return false, state
+						return fmt.Errorf("standby changelogs %v", cs)
 					}
 				}
-				return true, state
+				return nil
 			})
 		})
 	}

@@ -25,3 +25,6 @@ func TransactionTimeout(props Properties) (time.Duration, error) {
 // StandbyChangelog is a standby task's changelog partition with its
 // position and lag, as StandbyTasks lists them.
 type StandbyChangelog = standbyChangelog
+
+// StandbyTaskInfo is a standby or warm-up task as StandbyTasks lists it.
+type StandbyTaskInfo = standbyTaskInfo

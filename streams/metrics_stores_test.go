@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -62,23 +63,17 @@ func keyed(topic string, first, n int) []*kgo.Record {
 // waitMetrics scrapes url until ok accepts the families.
 func waitMetrics(t *testing.T, url, what string, ok func(map[string]*dtoFamily) bool) map[string]*dtoFamily {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		m := scrape(t, url)
-		if ok(m) {
-			return m
-		}
-		if time.Now().After(deadline) {
-			var b strings.Builder
-			for name, f := range m {
-				if strings.Contains(name, "state_store") || strings.Contains(name, "records_le") || strings.Contains(name, "records_lag") {
-					fmt.Fprintf(&b, "%s %v\n", name, f.samples)
-				}
+	var m map[string]*dtoFamily
+	if !testutil.Poll(30*time.Second, func() bool { m = scrape(t, url); return ok(m) }) {
+		var b strings.Builder
+		for name, f := range m {
+			if strings.Contains(name, "state_store") || strings.Contains(name, "records_le") || strings.Contains(name, "records_lag") {
+				fmt.Fprintf(&b, "%s %v\n", name, f.samples)
 			}
-			t.Fatalf("%s never seen; last scrape:\n%s", what, b.String())
 		}
-		time.Sleep(50 * time.Millisecond)
+		t.Fatalf("%s never seen; last scrape:\n%s", what, b.String())
 	}
+	return m
 }
 
 // TestStateStoreMetrics: at metrics.recording.level DEBUG a processor's

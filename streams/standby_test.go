@@ -120,9 +120,9 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 		}
 		return true
 	}
-	testutil.EventuallyState(t, 30*time.Second, "host metadata and tasks on both instances", func() (bool, string) {
-		return metaOK() && runsIt(), fmt.Sprintf("metadata %+v / %+v; tasks %v / %v", a1.Metadata(), a2.Metadata(), a1.Tasks(), a2.Tasks())
-	})
+	if !testutil.Poll(30*time.Second, func() bool { return metaOK() && runsIt() }) {
+		t.Fatalf("timed out: metadata %+v / %+v; tasks %v / %v", a1.Metadata(), a2.Metadata(), a1.Tasks(), a2.Tasks())
+	}
 	for _, m := range a1.Metadata() {
 		if !reflect.DeepEqual(m.StateStores, []string{"counts"}) || !reflect.DeepEqual(m.StandbyStateStores, []string{"counts"}) || len(m.ActivePartitions) != 4 || len(m.StandbyPartitions) != 2 {
 			t.Errorf("metadata of %s: %+v", m.Endpoint(), m)
@@ -166,9 +166,9 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 		}
 		return true
 	}
-	testutil.EventuallyState(t, 30*time.Second, "standbys caught up", func() (bool, string) {
-		return caughtUp(a1) && caughtUp(a2), fmt.Sprintf("standbys %+v / %+v", streams.StandbyTasks(a1), streams.StandbyTasks(a2))
-	})
+	if !testutil.Poll(30*time.Second, func() bool { return caughtUp(a1) && caughtUp(a2) }) {
+		t.Fatalf("timed out: standbys %+v / %+v", streams.StandbyTasks(a1), streams.StandbyTasks(a2))
+	}
 
 	// a1 leaves: a2 promotes its standbys, restoring (almost) nothing.
 	restoredBefore := metric(t, a2, "rivulet_streams_restore_records_total")
@@ -179,9 +179,9 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 	produce(t, br.addrs, lines(in, more...)...)
 	addWords(want, more...)
 	waitCounts(t, br.addrs, out, want)
-	testutil.EventuallyState(t, 30*time.Second, "8 active tasks on a2", func() (bool, string) {
-		return len(activeTasks(a2)) == 8, fmt.Sprint(a2.Tasks())
-	})
+	if !testutil.Poll(30*time.Second, func() bool { return len(activeTasks(a2)) == 8 }) {
+		t.Fatalf("timed out: %v", a2.Tasks())
+	}
 	restored := metric(t, a2, "rivulet_streams_restore_records_total") - restoredBefore
 	if restored > 40 { // 400 words in the changelogs; a full restore of the two tasks reads ~200
 		t.Errorf("failover restored %v changelog records; the standbys should have had them", restored)
@@ -189,10 +189,9 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 	if sts := streams.StandbyTasks(a2); len(sts) != 0 {
 		t.Errorf("standbys left on the only instance: %+v", sts)
 	}
-	testutil.EventuallyState(t, 30*time.Second, "a2's metadata with its 8 tasks", func() (bool, string) {
-		m := a2.Metadata()
-		return len(m) == 1 && len(m[0].ActiveTasks) == 8, fmt.Sprintf("metadata %+v", m)
-	})
+	if !testutil.Poll(30*time.Second, func() bool { m := a2.Metadata(); return len(m) == 1 && len(m[0].ActiveTasks) == 8 }) {
+		t.Fatalf("timed out: metadata %+v", a2.Metadata())
+	}
 }
 
 // TestWarmupReplicasBeforeMove follows KIP-441: a second instance joins an
@@ -221,13 +220,13 @@ func TestWarmupReplicasBeforeMove(t *testing.T) {
 	produce(t, br.addrs, lines(in, ls...)...)
 	addWords(want, ls...)
 	waitCounts(t, br.addrs, out, want)
-	testutil.EventuallyState(t, 30*time.Second, "8 active tasks on a1", func() (bool, string) {
-		return len(activeTasks(a1)) == 8, fmt.Sprint(a1.Tasks())
-	})
+	if !testutil.Poll(30*time.Second, func() bool { return len(activeTasks(a1)) == 8 }) {
+		t.Fatalf("timed out: %v", a1.Tasks())
+	}
 
 	a2 := startApp(t, topo, props())
 	sawWarmup, sawCountingOnlyOnA1 := false, false
-	testutil.EventuallyState(t, 60*time.Second, "tasks spread evenly over both instances", func() (bool, string) {
+	if !testutil.Poll(60*time.Second, func() bool {
 		if len(streams.StandbyTasks(a2)) > 0 {
 			sawWarmup = true
 		}
@@ -235,9 +234,10 @@ func TestWarmupReplicasBeforeMove(t *testing.T) {
 		if len(t2) > 0 && statefulCount(t2) == 0 {
 			sawCountingOnlyOnA1 = true
 		}
-		return len(t1) == 4 && len(t2) == 4 && statefulCount(t1) == 2 && statefulCount(t2) == 2,
-			fmt.Sprintf("tasks %v / %v", a1.Tasks(), a2.Tasks())
-	})
+		return len(t1) == 4 && len(t2) == 4 && statefulCount(t1) == 2 && statefulCount(t2) == 2
+	}) {
+		t.Fatalf("timed out: tasks %v / %v", a1.Tasks(), a2.Tasks())
+	}
 	if !sawWarmup {
 		t.Errorf("the new instance never held a warm-up replica")
 	}
@@ -292,18 +292,19 @@ func TestStandbyInMemoryHandover(t *testing.T) {
 	waitCounts(t, br.addrs, out, want)
 	a2 := mk()
 	task := streams.TaskID{}
-	testutil.EventuallyState(t, 30*time.Second, "a caught-up standby on a2", func() (bool, string) {
+	if !testutil.Poll(30*time.Second, func() bool {
 		sts := streams.StandbyTasks(a2)
-		return activeTasks(a1)[task] && len(sts) == 1 && len(sts[0].Changelogs) == 1 && sts[0].Changelogs[0].Lag == 0,
-			fmt.Sprintf("a1 %v, a2 standbys %v", a1.Tasks(), sts)
-	})
+		return activeTasks(a1)[task] && len(sts) == 1 && len(sts[0].Changelogs) == 1 && sts[0].Changelogs[0].Lag == 0
+	}) {
+		t.Fatalf("timed out: a1 %v, a2 standbys %v", a1.Tasks(), streams.StandbyTasks(a2))
+	}
 	restoredBefore := metric(t, a2, "rivulet_streams_restore_records_total")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	must(t, a1.Close(ctx))
-	testutil.EventuallyState(t, 30*time.Second, "the task promoted on a2", func() (bool, string) {
-		return activeTasks(a2)[task], fmt.Sprint(a2.Tasks())
-	})
+	if !testutil.Poll(30*time.Second, func() bool { return activeTasks(a2)[task] }) {
+		t.Fatalf("timed out: %v", a2.Tasks())
+	}
 	if n := metric(t, a2, "rivulet_streams_restore_records_total") - restoredBefore; n > 0 {
 		t.Errorf("the promoted task restored %v records; its standby's in-memory store should have been handed over", n)
 	}

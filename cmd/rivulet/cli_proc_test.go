@@ -196,12 +196,12 @@ func adminFor(t *testing.T, bootstrap string) *kadm.Client {
 // topic (a finished rebalance).
 func waitGroupMembers(t *testing.T, adm *kadm.Client, group, topic string, n, partitions int) {
 	t.Helper()
-	testutil.EventuallyState(t, 60*time.Second, fmt.Sprintf("group %s with %d members owning %d partitions", group, n, partitions), func() (bool, string) {
+	testutil.EventuallyNoError(t, 60*time.Second, fmt.Sprintf("group %s with %d members owning %d partitions", group, n, partitions), func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		described, err := adm.DescribeGroups(ctx, group)
 		if err != nil {
-			return false, err.Error()
+			return err
 		}
 		d := described[group]
 		owned := 0
@@ -214,7 +214,10 @@ func waitGroupMembers(t *testing.T, adm *kadm.Client, group, topic string, n, pa
 				}
 			}
 		}
-		return d.State == "Stable" && len(d.Members) == n && owned == partitions, fmt.Sprintf("state %s, %d members, %d partitions owned", d.State, len(d.Members), owned)
+		if d.State != "Stable" || len(d.Members) != n || owned != partitions {
+			return fmt.Errorf("state %s, %d members, %d partitions owned", d.State, len(d.Members), owned)
+		}
+		return nil
 	})
 }
 
