@@ -164,8 +164,11 @@ type outputReader struct {
 }
 
 func readOutput(addr, topic string, c checker) (*outputReader, error) {
+	// read_committed: an exactly-once run's output counts once its
+	// transaction committed (the same as read_uncommitted without one).
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
 		return nil, fmt.Errorf("harness: output consumer: %w", err)
 	}

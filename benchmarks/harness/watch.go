@@ -38,8 +38,10 @@ type countWatcher struct {
 }
 
 func watchCounts(addr, topic string, expected map[string]int64) (*countWatcher, error) {
+	// read_committed: an exactly-once run's counts count once committed.
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
 		return nil, fmt.Errorf("harness: output consumer: %w", err)
 	}
