@@ -303,7 +303,7 @@ func runStreamsCase(ctx context.Context, cfg StreamsConfig, data *ssbData, c ssb
 	var reader *outputReader
 	if c.sink {
 		var err error
-		if reader, err = readOutput(addr, out, chk); err != nil {
+		if reader, err = readOutput(addr, out, chk, sys == SystemRivuletEOS); err != nil {
 			return StreamsRun{}, err
 		}
 		defer reader.close()

@@ -237,7 +237,7 @@ func runWordCountSystem(ctx context.Context, cfg WordCountConfig, sys, addr stri
 	if err := createTopics(ctx, addr, cfg.Partitions, topicCfg, outTopic); err != nil {
 		return WordCountRun{}, series, err
 	}
-	w, err := watchCounts(addr, outTopic, expected)
+	w, err := watchCounts(addr, outTopic, expected, sys == SystemRivuletEOS)
 	if err != nil {
 		return WordCountRun{}, series, err
 	}
