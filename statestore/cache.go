@@ -275,11 +275,17 @@ func (ns *CacheNamespace) put(key, value []byte, dirty bool, ctx RecordContext) 
 		ns.mu.Unlock()
 		return nil
 	}
-	if ok {
+	return ns.putLocked(i, ok, key, value, false, dirty, ctx)
+}
+
+// putLocked writes key's entry, slot i when found. owned: value is the caller's to give
+// away (not copied). Called with ns.mu held; returns with it released.
+func (ns *CacheNamespace) putLocked(i int32, found bool, key, value []byte, owned, dirty bool, ctx RecordContext) error {
+	if found {
 		// A new value, never written over the old one: readers may still hold it.
 		s := ns.slot(i)
-		var v []byte
-		if value != nil {
+		v := value
+		if value != nil && !owned {
 			v = make([]byte, len(value))
 			copy(v, value)
 		}
@@ -298,13 +304,20 @@ func (ns *CacheNamespace) put(key, value []byte, dirty bool, ctx RecordContext) 
 		ns.c.size.Add(delta)
 		ns.touch(i)
 	} else {
-		// One allocation for a new entry's key and value.
-		buf := make([]byte, len(key)+len(value))
-		copy(buf, key)
-		copy(buf[len(key):], value)
-		var v []byte
-		if value != nil {
-			v = buf[len(key):]
+		// One allocation for a new entry's key and value (the key alone when the value
+		// is owned).
+		var buf, v []byte
+		if owned {
+			buf = make([]byte, len(key))
+			copy(buf, key)
+			v = value
+		} else {
+			buf = make([]byte, len(key)+len(value))
+			copy(buf, key)
+			copy(buf[len(key):], value)
+			if value != nil {
+				v = buf[len(key):]
+			}
 		}
 		i = ns.allocSlot()
 		s := ns.slot(i)

@@ -83,11 +83,11 @@ func (p *streamAggProc[K, V, VA]) Process(r Record[K, V]) error {
 		p.s.dropped()
 		return nil
 	}
-	kb, err := p.s.serKey(r.Key)
+	kb, err := p.s.aggKey(r.Key)
 	if err != nil {
 		return err
 	}
-	old, hadOld, err := p.s.getKB(kb)
+	old, hadOld, ref, err := p.s.lookupKB(kb)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (p *streamAggProc[K, V, VA]) Process(r Record[K, V]) error {
 	if hadOld && old.Timestamp > ts {
 		ts = old.Timestamp
 	}
-	if err := p.s.putKB(kb, ValueAndTimestamp[VA]{Value: nv, Timestamp: ts}); err != nil {
+	if err := p.s.putAtKB(ref, kb, ValueAndTimestamp[VA]{Value: nv, Timestamp: ts}); err != nil {
 		return err
 	}
 	if p.s.caching() {
@@ -280,11 +280,11 @@ func (p *tableAggProc[K, V, VA]) Process(r Record[K, change[V]]) error {
 		p.s.dropped()
 		return nil
 	}
-	kb, err := p.s.serKey(r.Key)
+	kb, err := p.s.aggKey(r.Key)
 	if err != nil {
 		return err
 	}
-	old, hadOld, err := p.s.getKB(kb)
+	old, hadOld, ref, err := p.s.lookupKB(kb)
 	if err != nil {
 		return err
 	}
@@ -312,7 +312,7 @@ func (p *tableAggProc[K, V, VA]) Process(r Record[K, change[V]]) error {
 	if hadOld && old.Timestamp > ts {
 		ts = old.Timestamp
 	}
-	if err := p.s.putKB(kb, ValueAndTimestamp[VA]{Value: agg, Timestamp: ts}); err != nil {
+	if err := p.s.putAtKB(ref, kb, ValueAndTimestamp[VA]{Value: agg, Timestamp: ts}); err != nil {
 		return err
 	}
 	if p.s.caching() {

@@ -25,6 +25,9 @@ type dirOpener struct {
 	// lookup asks the broker about changelogs, to check checkpoints against
 	// them (checkpoint_verify.go); nil skips those checks.
 	lookup changelogLookup
+	// checkpoints skips rewriting a checkpoint file with the same bytes
+	// (perf_checkpoint.go).
+	checkpoints checkpointMemo
 }
 
 func newDirOpener(stateDir, appID string, logger *slog.Logger) (*dirOpener, error) {
@@ -82,7 +85,7 @@ func (o *dirOpener) OpenKeyValue(task TaskID, name string, persistent, logged bo
 }
 
 func (o *dirOpener) WriteCheckpoint(task TaskID, name string, cp statestore.Checkpoint) error {
-	return statestore.WriteCheckpoint(o.dir(task, name), cp)
+	return o.checkpoints.writeCheckpoint(o.dir(task, name), cp)
 }
 
 // openWithCheckpoint opens a persistent store and its checkpoint. Data

@@ -130,9 +130,12 @@ func newStreamThread(a *App, id int) (*streamThread, error) {
 		kgo.RecordPartitioner(newStreamsPartitioner()),
 	}
 	if !hasProp(a.cfg.ClientProperties["producer"], "linger.ms") {
-		// Kafka Streams lingers its producers for throughput (linger.ms=100);
-		// a short linger batches well without adding much latency.
-		opts = append(opts, kgo.ProducerLinger(5*time.Millisecond))
+		// No linger (Kafka Streams sets linger.ms=100): franz-go batches the
+		// records produced while a request to the broker is in flight, so a
+		// busy thread's batches fill anyway, and a linger only delays the
+		// records of a quiet one (measured: map-only p99 at 2,000 records/s
+		// from ~9.4 ms to ~3 ms, throughput unchanged).
+		opts = append(opts, kgo.ProducerLinger(0))
 	}
 	if len(patterns) > 0 {
 		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(append(regexQuote(topics), patterns...)...))

@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rivulet-io/rivulet/benchmarks/harness"
+
+	"github.com/rivulet-io/rivulet/streams"
 )
 
 type benchOptions struct {
@@ -23,6 +25,7 @@ type benchOptions struct {
 	records   int64
 	full      bool
 	acks      string
+	guarantee string
 	threads   int
 	parts     int32
 	plot      string
@@ -72,6 +75,9 @@ run, on the same data:
              output computed from the input. --cases selects cases, --full runs the
              10M-record size.
 
+With --processing-guarantee exactly_once_v2, wordcount and streams run Rivulet twice,
+at-least-once and then exactly_once_v2 (system rivulet-eos), and report the ratio.
+
 With no suite named, all four run. A progress bar on stderr follows each phase. The
 table of results and ratios goes to stdout; --results FILE also writes it into that
 Markdown file (the "Word count and latency", "Latency against input rate" and "Streams
@@ -92,6 +98,9 @@ later ones reuse Go's build cache. In the clone, go run ./benchmarks/bench [suit
 
   # the streams suite, recorded in the repository's results
   rivulet bench streams --results benchmarks/RESULTS.md --plot benchmarks/streams.svg
+
+  # streamcount and the word count at-least-once and exactly-once, side by side
+  rivulet bench wordcount streams --cases streamcount --processing-guarantee exactly_once_v2
 
   # two cases at the full size
   rivulet bench streams --full --cases streamcount,streamcountdistinct
@@ -131,6 +140,7 @@ later ones reuse Go's build cache. In the clone, go run ./benchmarks/bench [suit
 	f.DurationVar(&o.cfg.Latency.Duration, "duration", 10*time.Second, "latency: how long the measured input lasts")
 	f.Int32Var(&o.parts, "partitions", 4, "partitions of every topic in every suite")
 	f.IntVar(&o.threads, "threads", 0, "Rivulet's num.stream.threads (default: the number of CPUs)")
+	f.StringVar(&o.guarantee, "processing-guarantee", "at_least_once", "wordcount and streams: at_least_once, or exactly_once_v2 to run Rivulet both ways (at-least-once, then exactly-once) and report the ratio")
 	f.StringVar(&o.acks, "acks", "1", "wordcount and latency: acks of every producer of both systems, 1 or all")
 	f.StringSliceVar(&o.systems, "systems", nil, "which systems to run: rivulet, goka (wordcount, latency, streams) and franz-go (streams) (default all of a suite's)")
 	f.StringVar(&o.plot, "plot", "", "draw the curves and bars to this .svg file")
@@ -154,6 +164,10 @@ func (o *benchOptions) finish(cmd *cobra.Command) error {
 	if o.acks != "1" && o.acks != "all" {
 		return usageErrorf(cmd, "--acks %q: use 1 or all", o.acks)
 	}
+	if o.guarantee != streams.AtLeastOnce && o.guarantee != streams.ExactlyOnce {
+		return usageErrorf(cmd, "--processing-guarantee %q: use %s or %s", o.guarantee, streams.AtLeastOnce, streams.ExactlyOnce)
+	}
+	o.cfg.WordCount.ProcessingGuarantee, o.cfg.Streams.ProcessingGuarantee = o.guarantee, o.guarantee
 	if o.records < 0 || (o.records > 0 && o.records < 4) || o.cfg.Streams.DistinctKeys < 1 {
 		return usageErrorf(cmd, "sizes must be positive (--records at least 4, --zipf above 1)")
 	}

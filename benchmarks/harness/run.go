@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rivulet-io/rivulet/streams"
 )
 
 // Suites of the harness, as `rivulet bench` names them.
@@ -278,8 +280,11 @@ func (r *Result) Markdown(command, plot string) string {
 		}
 		b.WriteString("\nSettings (everything else is each system's default):\n\n")
 		fmt.Fprintf(&b, "- Both: at-least-once; producer acks=%s; %d partitions on every topic (input, Rivulet's repartition topic and changelog, goka's words stream and table); state on disk under one temporary directory; same split rule (`wordcount.Words`: lower-case, split on non-letters); word as the key and the count as an 8-byte big-endian int64 on the output.\n", c.Acks, c.Partitions)
-		fmt.Fprintf(&b, "- Rivulet: `examples/wordcount/wordcount.Topology` (flatMapValues -> groupBy -> count -> to), num.stream.threads=%d, commit.interval.ms=%d (goka's sarama commits every 1s), record cache 10 MiB (default), Badger stores, franz-go producer with snappy and 5ms linger (runtime defaults), idempotence off with acks=1.\n",
+		fmt.Fprintf(&b, "- Rivulet: `examples/wordcount/wordcount.Topology` (flatMapValues -> groupBy -> count -> to), num.stream.threads=%d, commit.interval.ms=%d (goka's sarama commits every 1s), record cache 10 MiB (default), Badger stores, franz-go producer with snappy and no linger (runtime defaults), idempotence off with acks=1.\n",
 			c.Threads, c.CommitInterval.Milliseconds())
+		if c.ProcessingGuarantee == streams.ExactlyOnce {
+			b.WriteString("- Rivulet exactly_once_v2 (rivulet-eos): the same application under processing.guarantee=exactly_once_v2 (transactions, idempotent producer with acks=all, the same commit interval), run right after the at-least-once run; the harness reads its output read_committed.\n")
+		}
 		b.WriteString("- goka: a split processor (emits each word keyed by the word, value the word, to a words stream) and a counting processor (adds one to the word's value in its group table); `goka.DefaultConfig()` (sarama, Kafka 2.0.0 protocol, snappy, producer flush every 100ms or 64 KiB) with streams read from the oldest offset; LevelDB storage (goka's default); an 8-byte big-endian int64 codec for the table; one goroutine per partition (goka's own parallelism).\n\n")
 	}
 	if r.Latency != nil && !r.LatencySettings.Sweep {
@@ -351,7 +356,7 @@ func (r *Result) latencyMarkdown(b *strings.Builder) {
 	fmt.Fprintf(b, "Each system reads its own %d-partition input topic and writes every value unchanged to an output topic. "+
 		"The harness produces %s (franz-go, linger 0, acks=1) after a warm-up, "+
 		"stamping each value with its send time; its consumer (fetch max wait 500ms, long poll) stamps arrival. "+
-		"Rivulet: num.stream.threads=%d, runtime defaults (5ms producer linger). goka: `goka.DefaultConfig()` (producer flush every 100ms).\n\n",
+		"Rivulet: num.stream.threads=%d, runtime defaults (no producer linger). goka: `goka.DefaultConfig()` (producer flush every 100ms).\n\n",
 		c.Partitions, input, c.Threads)
 	if c.Sweep {
 		fmt.Fprintf(b, "At %d records/s:\n\n", c.Rate)

@@ -18,6 +18,10 @@ import (
 // Systems of the streams suite besides Rivulet and goka.
 const SystemFranz = "franz-go"
 
+// SystemRivuletEOS names Rivulet's runs under exactly_once_v2 (suites run
+// with ProcessingGuarantee exactly_once_v2 run Rivulet both ways).
+const SystemRivuletEOS = "rivulet-eos"
+
 // StreamsConfig sets up the streams suite: the cases of Kafka Streams'
 // SimpleBenchmark and a many-keys count, each run by Rivulet, by a
 // hand-written franz-go program and (where it can do the same work) by
@@ -65,7 +69,15 @@ type StreamsConfig struct {
 	// Logger receives the broker's and Rivulet's logs. The default value
 	// discards them.
 	Logger *slog.Logger
+	// ProcessingGuarantee is at_least_once or exactly_once_v2. With
+	// exactly_once_v2, Rivulet runs each case twice, at-least-once and then
+	// exactly_once_v2 (system SystemRivuletEOS), and the ratio of the two is
+	// reported. The default value is at_least_once.
+	ProcessingGuarantee string
 }
+
+// exactlyOnce reports whether Rivulet also runs under exactly_once_v2.
+func (c *StreamsConfig) exactlyOnce() bool { return c.ProcessingGuarantee == streams.ExactlyOnce }
 
 func (c *StreamsConfig) ensureDefaults() {
 	if c.Records == 0 {
@@ -107,10 +119,15 @@ func (c *StreamsConfig) ensureDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.ProcessingGuarantee == "" {
+		c.ProcessingGuarantee = streams.AtLeastOnce
+	}
 }
 
 func (c *StreamsConfig) validate() error {
 	switch {
+	case c.ProcessingGuarantee != streams.AtLeastOnce && c.ProcessingGuarantee != streams.ExactlyOnce:
+		return fmt.Errorf("harness: streams: processing guarantee %q: use %s or %s", c.ProcessingGuarantee, streams.AtLeastOnce, streams.ExactlyOnce)
 	case c.Dir == "":
 		return errors.New("harness: streams: no directory for the broker and state")
 	case c.Records < 4 || c.DistinctKeys < 1 || c.Keys < 2 || c.Keys > 99999 || !(c.ZipfS > 1) || c.ValueSize < 16:
@@ -219,10 +236,17 @@ func RunStreams(ctx context.Context, cfg StreamsConfig, progress *Progress) (*St
 			}
 			bytes += written[t] * (keyLen + int64(cfg.ValueSize))
 		}
+		var systems []string
 		for _, sys := range cfg.Systems {
 			if sys == SystemGoka && !c.goka {
 				continue
 			}
+			systems = append(systems, sys)
+			if sys == SystemRivulet && cfg.exactlyOnce() {
+				systems = append(systems, SystemRivuletEOS)
+			}
+		}
+		for _, sys := range systems {
 			run, err := runStreamsCase(ctx, cfg, data, c, sys, bl.Addr(), progress)
 			if err != nil {
 				return res, err
@@ -233,6 +257,10 @@ func RunStreams(ctx context.Context, cfg StreamsConfig, progress *Progress) (*St
 		riv, ok := res.Run(c.name, SystemRivulet)
 		if !ok {
 			continue
+		}
+		if eos, ok := res.Run(c.name, SystemRivuletEOS); ok {
+			res.Rows = append(res.Rows, Row{Bench: "streams " + c.name + " exactly_once_v2 vs at_least_once", Unit: "records/s",
+				Ours: SystemRivuletEOS, Peer: SystemRivulet, OursValue: eos.RecordsPerSecond(), PeerValue: riv.RecordsPerSecond()})
 		}
 		for _, peer := range []string{SystemFranz, SystemGoka} {
 			if p, ok := res.Run(c.name, peer); ok {
@@ -275,7 +303,7 @@ func runStreamsCase(ctx context.Context, cfg StreamsConfig, data *ssbData, c ssb
 	var reader *outputReader
 	if c.sink {
 		var err error
-		if reader, err = readOutput(addr, out, chk); err != nil {
+		if reader, err = readOutput(addr, out, chk, sys == SystemRivuletEOS); err != nil {
 			return StreamsRun{}, err
 		}
 		defer reader.close()
@@ -290,9 +318,9 @@ func runStreamsCase(ctx context.Context, cfg StreamsConfig, data *ssbData, c ssb
 	var app *streams.App
 	decodeErrs := saramaDecodeErrors.n.Load()
 	switch sys {
-	case SystemRivulet:
+	case SystemRivulet, SystemRivuletEOS:
 		var err error
-		if app, err = startRivuletCase(ctx, cfg, c, addr, name, out, observe); err != nil {
+		if app, err = startRivuletCase(ctx, cfg, c, addr, name, out, observe, sys == SystemRivuletEOS); err != nil {
 			return StreamsRun{}, err
 		}
 		failed = func() error {

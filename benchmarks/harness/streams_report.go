@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -40,6 +41,17 @@ func (r *StreamsResult) tableRows() [][]string {
 			}
 			row = append(row, fmt.Sprintf("%.2fx", riv.RecordsPerSecond()/x.RecordsPerSecond()))
 		}
+		if r.hasEOS() {
+			x, ok := r.Run(run.Case, SystemRivuletEOS)
+			if !ok {
+				row = append(row, "-", "-")
+			} else {
+				row = append(row, fmt.Sprintf("%s (%.1f MB/s)", Human(x.RecordsPerSecond()), x.MBPerSecond()), "-")
+				if hasRiv {
+					row[len(row)-1] = fmt.Sprintf("%.2fx", x.RecordsPerSecond()/riv.RecordsPerSecond())
+				}
+			}
+		}
 		rows = append(rows, row)
 	}
 	return rows
@@ -47,10 +59,30 @@ func (r *StreamsResult) tableRows() [][]string {
 
 var streamsTableHeader = []string{"case", "rivulet records/s", "franz-go records/s", "goka records/s", "rivulet / franz-go", "rivulet / goka"}
 
+// hasEOS reports whether Rivulet also ran under exactly_once_v2.
+func (r *StreamsResult) hasEOS() bool {
+	for _, run := range r.Runs {
+		if run.System == SystemRivuletEOS {
+			return true
+		}
+	}
+	return false
+}
+
+// tableHeader is the header of tableRows: with exactly-once runs, two more
+// columns (their records/s, and their ratio to the at-least-once run).
+func (r *StreamsResult) tableHeader() []string {
+	h := slices.Clone(streamsTableHeader)
+	if r.hasEOS() {
+		h = append(h, "rivulet exactly_once_v2 records/s", "exactly_once_v2 / at_least_once")
+	}
+	return h
+}
+
 // PrintStreams writes the per-case table of a streams run as aligned text.
 func PrintStreams(w io.Writer, r *StreamsResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(streamsTableHeader, "\t"))
+	fmt.Fprintln(tw, strings.Join(r.tableHeader(), "\t"))
 	for _, row := range r.tableRows() {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
@@ -68,7 +100,8 @@ func (r *Result) StreamsMarkdown(command, plot string) string {
 	s := r.Streams
 	r.header(&b, StreamsResultsHeading, command, plot, s.Rows)
 	c := r.StreamsSettings
-	b.WriteString("| " + strings.Join(streamsTableHeader, " | ") + " |\n|---|---|---|---|---|---|\n")
+	header := s.tableHeader()
+	b.WriteString("| " + strings.Join(header, " | ") + " |\n|" + strings.Repeat("---|", len(header)) + "\n")
 	for _, row := range s.tableRows() {
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
@@ -98,6 +131,11 @@ func (r *Result) StreamsMarkdown(command, plot string) string {
 	fmt.Fprintf(&b, "- Rivulet: the streams DSL (the Processor API for the key-value store case), num.stream.threads=%d, "+
 		"commit.interval.ms=%d, at-least-once, producer acks=1, everything else the runtime's defaults (record cache, Badger stores with changelogs).\n",
 		c.Threads, c.CommitInterval.Milliseconds())
+	if s.hasEOS() {
+		fmt.Fprintf(&b, "- Rivulet exactly_once_v2: the same application under processing.guarantee=exactly_once_v2 (transactions, "+
+			"idempotent producer with acks=all, the same commit.interval.ms=%d), run right after the at-least-once run of each case; "+
+			"the harness reads its output read_committed.\n", c.CommitInterval.Milliseconds())
+	}
 	fmt.Fprintf(&b, "- franz-go: a hand-written program per case: one consumer group member, %d worker goroutines owning partitions, "+
 		"state in Go maps, changed counts and table joins written every %s, offsets committed every %s; no changelog (the practical bound).\n",
 		c.Threads, c.CommitInterval, c.CommitInterval)

@@ -99,7 +99,9 @@ func (p *storePutProc) Process(r streams.Record[string, []byte]) error {
 func (p *storePutProc) Close() error { return nil }
 
 // startRivuletCase starts case c as a Rivulet application on addr.
-func startRivuletCase(ctx context.Context, cfg StreamsConfig, c ssbCase, addr, appID, out string, observe func(key, value []byte)) (*streams.App, error) {
+// With eos it runs under exactly_once_v2 (idempotent producer, acks=all,
+// transactions), otherwise at-least-once with acks=1.
+func startRivuletCase(ctx context.Context, cfg StreamsConfig, c ssbCase, addr, appID, out string, observe func(key, value []byte), eos bool) (*streams.App, error) {
 	topo, err := rivuletTopology(c, out, observe)
 	if err != nil {
 		return nil, err
@@ -110,9 +112,13 @@ func startRivuletCase(ctx context.Context, cfg StreamsConfig, c ssbCase, addr, a
 		streams.PropNumStreamThreads: strconv.Itoa(cfg.Threads),
 		streams.PropCommitIntervalMs: strconv.FormatInt(cfg.CommitInterval.Milliseconds(), 10),
 		streams.PropStateDir:         filepath.Join(cfg.Dir, "rivulet-state"),
-		"producer.acks":              "1",
+	}
+	if eos {
+		props[streams.PropProcessingGuarantee] = streams.ExactlyOnce
+	} else {
+		props["producer.acks"] = "1"
 		// Idempotence needs acks=all (Kafka refuses the mix).
-		"producer.enable.idempotence": "false",
+		props["producer.enable.idempotence"] = "false"
 	}
 	app, err := streams.New(topo, props, streams.WithLogger(cfg.Logger))
 	if err != nil {

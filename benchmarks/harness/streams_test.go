@@ -4,8 +4,11 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/rivulet-io/rivulet/streams"
 )
 
 // TestRunStreamsEveryCaseCorrect runs every case of the streams suite with
@@ -51,6 +54,46 @@ func TestRunStreamsEveryCaseCorrect(t *testing.T) {
 	}
 	if len(res.Rows) != want {
 		t.Errorf("%d rows, want %d", len(res.Rows), want)
+	}
+}
+
+// TestRunStreamsExactlyOnceCorrect runs cases of each kind (stateless,
+// count, window store, joins) with Rivulet at-least-once and
+// exactly_once_v2: both runs' output must be right, and each case gets the
+// ratio of the two.
+func TestRunStreamsExactlyOnceCorrect(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cases := []string{CaseConsumeProduce, CaseStreamCount, CaseStreamProcessWinStore, CaseStreamStreamJoin, CaseTableTableJoin}
+	var out syncBuffer
+	res, err := RunStreams(ctx, StreamsConfig{
+		Records: 2000, DistinctKeys: 500, Keys: 200, Partitions: 2, Threads: 1,
+		CommitInterval: 100 * time.Millisecond, Timeout: time.Minute, Dir: t.TempDir(),
+		Cases: cases, Systems: []string{SystemRivulet}, ProcessingGuarantee: streams.ExactlyOnce,
+	}, NewProgress(&out, false))
+	if err != nil {
+		t.Fatalf("%v\nprogress:\n%s", err, out.String())
+	}
+	for _, c := range cases {
+		for _, sys := range []string{SystemRivulet, SystemRivuletEOS} {
+			run, ok := res.Run(c, sys)
+			if !ok || run.Records <= 0 || run.Elapsed <= 0 {
+				t.Errorf("%s on %s: %+v", c, sys, run)
+			}
+		}
+	}
+	if len(res.Rows) != len(cases) {
+		t.Errorf("%d rows, want %d (exactly_once_v2 vs at_least_once per case): %+v", len(res.Rows), len(cases), res.Rows)
+	}
+	for _, r := range res.Rows {
+		if r.Ours != SystemRivuletEOS || r.Peer != SystemRivulet || r.Ratio() <= 0 {
+			t.Errorf("row %+v", r)
+		}
+	}
+	var table strings.Builder
+	PrintStreams(&table, res)
+	if !strings.Contains(table.String(), "exactly_once_v2 / at_least_once") {
+		t.Errorf("table without the exactly-once columns:\n%s", table.String())
 	}
 }
 

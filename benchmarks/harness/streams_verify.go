@@ -163,9 +163,14 @@ type outputReader struct {
 	err    error
 }
 
-func readOutput(addr, topic string, c checker) (*outputReader, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))
+func readOutput(addr, topic string, c checker, committed bool) (*outputReader, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50 * time.Millisecond)}
+	if committed {
+		// An exactly-once run's output counts once its transaction committed.
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("harness: output consumer: %w", err)
 	}

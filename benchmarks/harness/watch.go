@@ -37,9 +37,14 @@ type countWatcher struct {
 	lastError error
 }
 
-func watchCounts(addr, topic string, expected map[string]int64) (*countWatcher, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+func watchCounts(addr, topic string, expected map[string]int64, committed bool) (*countWatcher, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100 * time.Millisecond)}
+	if committed {
+		// An exactly-once run's counts count once committed.
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("harness: output consumer: %w", err)
 	}

@@ -52,9 +52,17 @@ type WordCountConfig struct {
 	// Logger receives the broker's and Rivulet's logs. The default value
 	// discards them.
 	Logger *slog.Logger
+	// ProcessingGuarantee is at_least_once or exactly_once_v2. With
+	// exactly_once_v2, Rivulet runs twice, at-least-once and then
+	// exactly_once_v2 (system SystemRivuletEOS, producer acks=all), and the
+	// ratio of the two is reported. The default value is at_least_once.
+	ProcessingGuarantee string
 }
 
 func (c *WordCountConfig) ensureDefaults() {
+	if c.ProcessingGuarantee == "" {
+		c.ProcessingGuarantee = streams.AtLeastOnce
+	}
 	if c.Partitions == 0 {
 		c.Partitions = 4
 	}
@@ -87,6 +95,8 @@ func (c *WordCountConfig) validate() error {
 			c.Partitions, c.Threads, c.CommitInterval, c.Timeout)
 	case c.Acks != "1" && c.Acks != "all" && c.Acks != "-1":
 		return fmt.Errorf("harness: word count: acks %q: use 1 or all", c.Acks)
+	case c.ProcessingGuarantee != streams.AtLeastOnce && c.ProcessingGuarantee != streams.ExactlyOnce:
+		return fmt.Errorf("harness: word count: processing guarantee %q: use %s or %s", c.ProcessingGuarantee, streams.AtLeastOnce, streams.ExactlyOnce)
 	}
 	for _, s := range c.Systems {
 		if s != SystemRivulet && s != SystemGoka {
@@ -165,7 +175,14 @@ func RunWordCount(ctx context.Context, cfg WordCountConfig, progress *Progress) 
 		return nil, err
 	}
 	res := &WordCountResult{Lines: lines}
+	var systems []string
 	for _, sys := range cfg.Systems {
+		systems = append(systems, sys)
+		if sys == SystemRivulet && cfg.ProcessingGuarantee == streams.ExactlyOnce {
+			systems = append(systems, SystemRivuletEOS)
+		}
+	}
+	for _, sys := range systems {
 		run, series, err := runWordCountSystem(ctx, cfg, sys, bl.Addr(), corpus.Words(), expected, progress)
 		if err != nil {
 			return nil, err
@@ -184,8 +201,14 @@ func RunWordCount(ctx context.Context, cfg WordCountConfig, progress *Progress) 
 		res.Rows = append(res.Rows, Row{
 			Bench: fmt.Sprintf("word count, %s words (vocabulary %d, zipf s=%.2f), %d partitions, at-least-once",
 				Human(float64(c.Words)), c.Vocabulary, c.ZipfS, cfg.Partitions),
-			Unit: "words/s", Ours: SystemRivulet, Peer: SystemGoka, Goal: 5.0,
+			Unit: "words/s", Ours: SystemRivulet, Peer: SystemGoka, Goal: 15.0,
 			OursValue: riv.WordsPerSecond(), PeerValue: gk.WordsPerSecond(),
+		})
+	}
+	if eos, ok := byName[SystemRivuletEOS]; ok && okR {
+		res.Rows = append(res.Rows, Row{
+			Bench: "word count, exactly_once_v2 vs at-least-once", Unit: "words/s", Ours: SystemRivuletEOS, Peer: SystemRivulet,
+			OursValue: eos.WordsPerSecond(), PeerValue: riv.WordsPerSecond(),
 		})
 	}
 	return res, nil
@@ -197,7 +220,7 @@ func runWordCountSystem(ctx context.Context, cfg WordCountConfig, sys, addr stri
 	var outTopic string
 	var topicCfg map[string]string
 	switch sys {
-	case SystemRivulet:
+	case SystemRivulet, SystemRivuletEOS:
 		outTopic = prefix + "-output"
 	case SystemGoka:
 		var wordsTopic string
@@ -214,7 +237,7 @@ func runWordCountSystem(ctx context.Context, cfg WordCountConfig, sys, addr stri
 	if err := createTopics(ctx, addr, cfg.Partitions, topicCfg, outTopic); err != nil {
 		return WordCountRun{}, series, err
 	}
-	w, err := watchCounts(addr, outTopic, expected)
+	w, err := watchCounts(addr, outTopic, expected, sys == SystemRivuletEOS)
 	if err != nil {
 		return WordCountRun{}, series, err
 	}
@@ -232,8 +255,8 @@ func runWordCountSystem(ctx context.Context, cfg WordCountConfig, sys, addr stri
 	var stop func() error
 	decodeErrs := saramaDecodeErrors.n.Load()
 	switch sys {
-	case SystemRivulet:
-		app, err := startRivuletWordCount(ctx, cfg, addr, prefix, outTopic)
+	case SystemRivulet, SystemRivuletEOS:
+		app, err := startRivuletWordCount(ctx, cfg, addr, prefix, outTopic, sys == SystemRivuletEOS)
 		if err != nil {
 			return WordCountRun{}, series, err
 		}
@@ -283,8 +306,9 @@ func runWordCountSystem(ctx context.Context, cfg WordCountConfig, sys, addr stri
 
 // startRivuletWordCount runs the word count of examples/wordcount with
 // Rivulet's defaults except: threads, commit interval and acks from cfg,
-// state in cfg.Dir.
-func startRivuletWordCount(ctx context.Context, cfg WordCountConfig, addr, appID, outTopic string) (*streams.App, error) {
+// state in cfg.Dir. With eos it runs under exactly_once_v2 (acks=all,
+// which transactions need).
+func startRivuletWordCount(ctx context.Context, cfg WordCountConfig, addr, appID, outTopic string, eos bool) (*streams.App, error) {
 	topo, err := wordcount.Topology(wordcount.Options{InputTopic: wcInputTopic, OutputTopic: outTopic})
 	if err != nil {
 		return nil, err
@@ -295,11 +319,16 @@ func startRivuletWordCount(ctx context.Context, cfg WordCountConfig, addr, appID
 		streams.PropNumStreamThreads: strconv.Itoa(cfg.Threads),
 		streams.PropCommitIntervalMs: strconv.FormatInt(cfg.CommitInterval.Milliseconds(), 10),
 		streams.PropStateDir:         filepath.Join(cfg.Dir, "rivulet-state"),
-		"producer.acks":              cfg.Acks,
 	}
-	if cfg.Acks == "1" {
+	switch {
+	case eos:
+		props[streams.PropProcessingGuarantee] = streams.ExactlyOnce
+	case cfg.Acks == "1":
+		props["producer.acks"] = cfg.Acks
 		// Idempotence needs acks=all (Kafka refuses the mix).
 		props["producer.enable.idempotence"] = "false"
+	default:
+		props["producer.acks"] = cfg.Acks
 	}
 	app, err := streams.New(topo, props, streams.WithLogger(cfg.Logger))
 	if err != nil {

@@ -50,7 +50,7 @@ func TestBenchSmall(t *testing.T) {
 		"--results", results, "--plot", plot)
 	for _, want := range []string{
 		"produce, acks=1", "produce, acks=-1 idempotent", "consume", "word count, 20k words", "p50", "p999",
-		"brokerlite", "kfake", "rivulet", "goka", ">= 5.0x", "word count runs:", "latency runs:",
+		"brokerlite", "kfake", "rivulet", "goka", ">= 15.0x", "word count runs:", "latency runs:",
 	} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, res)

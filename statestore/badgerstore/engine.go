@@ -59,6 +59,10 @@ type engine struct {
 	snaps     int                // guarded by mu: snapshots not yet released
 	tmpDir    string             // where a restore from scratch keeps its sorted runs
 
+	// filter knows every key written since the store opened empty (nil when it opened
+	// with data): a Get of a key it has never seen skips Badger (filter.go).
+	filter *keyFilter
+
 	gcStop chan struct{}
 	gcDone chan struct{}
 	closed bool
@@ -75,6 +79,9 @@ func newEngine(name string, db *badger.DB, opts Options, storeDir string) (*engi
 		return nil, err
 	}
 	e.fresh = empty
+	if empty {
+		e.filter = newKeyFilter(opts.FilterBound())
+	}
 	if opts.ValueLogGCInterval > 0 {
 		e.gcStop = make(chan struct{})
 		e.gcDone = make(chan struct{})
@@ -158,6 +165,9 @@ func (e *engine) Get(key []byte) ([]byte, error) {
 	e.mu.RUnlock()
 	if ok {
 		return v, nil
+	}
+	if !e.filter.mayContain(pk) {
+		return nil, nil // never written since the store opened empty
 	}
 	e.dbMu.RLock()
 	defer e.dbMu.RUnlock()
@@ -243,6 +253,7 @@ func (e *engine) Apply(entries []statestore.KeyValue) error {
 		if kv.Value != nil {
 			v = buf[kl:]
 			copy(v, kv.Value)
+			e.filter.add(buf[:kl])
 		}
 		e.tail.set(buf[:kl:kl], v)
 	}
@@ -280,6 +291,7 @@ func (e *engine) applyDirect(entries []statestore.KeyValue) error {
 		if kv.Value == nil {
 			err = wb.Delete(pk)
 		} else {
+			e.filter.add(pk)
 			err = wb.Set(pk, kv.Value)
 		}
 		if err != nil {
@@ -394,6 +406,14 @@ func (e *engine) Restore(entries []statestore.KeyValue) error {
 		e.restoring.Store(true)
 	}
 	if e.bulk != nil {
+		if e.filter.active() {
+			var kb [64]byte
+			for _, kv := range entries {
+				if kv.Value != nil {
+					e.filter.add(pkey(kb[:0], kv.Key))
+				}
+			}
+		}
 		err := e.bulk.add(entries)
 		if err != nil {
 			e.bulk.cancel()
@@ -425,6 +445,7 @@ func (e *engine) Restore(entries []statestore.KeyValue) error {
 		if kv.Value == nil {
 			err = e.rwb.Delete(pk)
 		} else {
+			e.filter.add(pk)
 			s = len(arena)
 			arena = append(arena, kv.Value...)
 			err = e.rwb.Set(pk, arena[s:len(arena):len(arena)])

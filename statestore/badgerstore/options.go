@@ -152,11 +152,19 @@ func (o Options) WorkingMemory() int64 {
 	return arenas + flush + compaction + 2*o.WriteBufferSize
 }
 
-// PeakMemory is what to budget per store: MemoryBound plus WorkingMemory (133 MiB with
-// the defaults), measured as live heap. Go's garbage collector adds headroom on top of the
-// live heap (GOGC); a process that must stay under a hard limit also sets GOMEMLIMIT.
+// FilterBound is the most the store's filter of the keys it holds takes (a quarter of
+// MemoryBound, 8 MiB with the defaults: ~5M keys). A store that opened empty keeps it so
+// that reading a key it never held skips Badger; past the bound the filter switches off.
+func (o Options) FilterBound() int64 {
+	return o.MemoryBound() / 4
+}
+
+// PeakMemory is what to budget per store: MemoryBound plus WorkingMemory plus
+// FilterBound (141 MiB with the defaults), measured as live heap. Go's garbage collector
+// adds headroom on top of the live heap (GOGC); a process that must stay under a hard
+// limit also sets GOMEMLIMIT.
 func (o Options) PeakMemory() int64 {
-	return o.MemoryBound() + o.WorkingMemory()
+	return o.MemoryBound() + o.WorkingMemory() + o.FilterBound()
 }
 
 // OptionsForMemory returns default Options sized so that MemoryBound is about perStore

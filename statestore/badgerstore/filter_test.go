@@ -1,0 +1,159 @@
+package badgerstore
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/rivulet-io/rivulet/statestore"
+)
+
+func filterKey(i uint64) []byte { return binary.BigEndian.AppendUint64([]byte{dataPrefix}, i) }
+
+// TestKeyFilterNeverMissesAnAddedKey adds keys across several growths of the filter
+// and checks every one is still reported, and that keys never added are mostly not.
+func TestKeyFilterNeverMissesAnAddedKey(t *testing.T) {
+	f := newKeyFilter(64 << 20)
+	const n = 200_000
+	for i := uint64(0); i < n; i++ {
+		f.add(filterKey(i))
+		f.add(filterKey(i / 2)) // rewrites of a key must not count as new keys
+	}
+	for i := uint64(0); i < n; i++ {
+		if !f.mayContain(filterKey(i)) {
+			t.Fatalf("key %d added but not reported", i)
+		}
+	}
+	fp := 0
+	for i := uint64(n); i < 2*n; i++ {
+		if f.mayContain(filterKey(i)) {
+			fp++
+		}
+	}
+	if rate := float64(fp) / n; rate > 0.1 {
+		t.Fatalf("false positive rate %.3f", rate)
+	}
+	parts := len(*f.parts.Load())
+	if parts < 2 || !f.active() {
+		t.Fatalf("%d parts, active %v: the filter did not grow", parts, f.active())
+	}
+	t.Logf("%d keys: %d parts, %.2f%% false positives", n, parts, 100*float64(fp)/n)
+}
+
+// TestKeyFilterSwitchesOffAtItsBound: past its memory bound the filter reports every
+// key as possibly present, while readers run concurrently with the writer.
+func TestKeyFilterSwitchesOffAtItsBound(t *testing.T) {
+	f := newKeyFilter(200 << 10)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var written sync.Map
+	wg.Add(1)
+	go func() { // a reader must never miss a key whose add returned before its read
+		defer wg.Done()
+		rng := rand.New(rand.NewPCG(1, 2))
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			i := rng.Uint64N(300_000)
+			if _, ok := written.Load(i); ok && !f.mayContain(filterKey(i)) {
+				t.Errorf("key %d written but not reported", i)
+				return
+			}
+		}
+	}()
+	for i := uint64(0); i < 300_000; i++ {
+		f.add(filterKey(i))
+		written.Store(i, true)
+	}
+	close(stop)
+	wg.Wait()
+	if f.active() {
+		t.Fatal("filter still on past its bound")
+	}
+	if !f.mayContain(filterKey(1 << 40)) {
+		t.Fatal("an off filter must report every key as possibly present")
+	}
+}
+
+// TestStoreReadsThroughTheFilter writes a store that opened empty by every write path
+// (small and large batches, deletes, a restore from scratch, a restore into data) and
+// reads every key back after each step, and after a reopen (which has no filter).
+func TestStoreReadsThroughTheFilter(t *testing.T) {
+	dir := t.TempDir()
+	open := func() *KeyValueStore {
+		t.Helper()
+		s, err := OpenKeyValueStore(dir, "filtered", Options{ValueLogGCInterval: -1}, statestore.KeyValueOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	want := map[string]string{}
+	check := func(s *KeyValueStore, step string) {
+		t.Helper()
+		for k, v := range want {
+			got, err := s.Get([]byte(k))
+			if err != nil || string(got) != v || (v != "" && got == nil) {
+				t.Fatalf("%s: get %q = %q, %v; want %q", step, k, got, err, v)
+			}
+		}
+		for i := 0; i < 100; i++ {
+			k := fmt.Sprintf("absent-%d", i)
+			if got, err := s.Get([]byte(k)); err != nil || got != nil {
+				t.Fatalf("%s: get %q = %q, %v", step, k, got, err)
+			}
+		}
+	}
+	s := open()
+	var restore []statestore.KeyValue
+	for i := 0; i < 3000; i++ {
+		k, v := fmt.Sprintf("r%05d", i), fmt.Sprintf("v%d", i)
+		restore = append(restore, statestore.KeyValue{Key: []byte(k), Value: []byte(v)})
+		want[k] = v
+	}
+	if err := s.RestoreBatch(restore); err != nil {
+		t.Fatal(err)
+	}
+	check(s, "restore from scratch")
+	for i := 0; i < 5000; i++ {
+		k, v := fmt.Sprintf("p%05d", i), fmt.Sprintf("w%d", i)
+		if err := s.Put([]byte(k), []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+		want[k] = v
+	}
+	check(s, "puts")
+	var batch []statestore.KeyValue
+	for i := 0; i < 5000; i++ {
+		k := fmt.Sprintf("b%05d", i)
+		batch = append(batch, statestore.KeyValue{Key: []byte(k), Value: []byte(k)})
+		want[k] = k
+	}
+	if err := s.PutAll(batch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete([]byte("p00001")); err != nil {
+		t.Fatal(err)
+	}
+	delete(want, "p00001")
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	check(s, "batch, delete and flush")
+	if err := s.RestoreBatch([]statestore.KeyValue{{Key: []byte("late"), Value: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	want["late"] = "x"
+	check(s, "restore into data")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open()
+	defer s.Close()
+	check(s, "reopened")
+}
