@@ -130,7 +130,7 @@ func (l *storeLog) ownerTask() *Task      { return l.task }
 // belongs to no task with metrics, or when s counts its own operations
 // (selfMetered: a handle to it is not wrapped, so nothing counts twice).
 func meterOf(s StateStore) *storeMeter {
-	if _, ok := s.(selfMetered); ok {
+	if o, ok := s.(selfMetered); ok && o.countsOwnOperations() {
 		return nil
 	}
 	o, ok := s.(interface{ ownerTask() *Task })
