@@ -11,7 +11,7 @@ import (
 // read the topics.
 type captureSends struct{ recs []ProducerRecord }
 
-func (c *captureSends) Send(r ProducerRecord) error            { c.recs = append(c.recs, r); return nil }
+func (c *captureSends) Send(r ProducerRecord) error          { c.recs = append(c.recs, r); return nil }
 func (c *captureSends) PartitionCount(string) (int32, error) { return 1, nil }
 
 // debugTasks runs every sub-topology of a topology as a task of partition
