@@ -91,7 +91,7 @@ func BenchmarkTableStoreOps(b *testing.B) {
 			s := &tsStore[string, int64]{kvStore: &kvStore[string, ValueAndTimestamp[int64]]{name: "s", raw: memstore.NewKeyValueStore("s", statestore.KeyValueOptions{}),
 				keySerde: StringSerde(), valueSerde: timestampedSerde[int64]{inner: Int64Serde()}, ckpt: -1}, valueSerde: Int64Serde()}
 			if level == RecordingLevelDebug {
-				s.setMeter(new(storeMeter))
+				s.setMeter(newStoreMeter(samplingOf(0, 0)))
 			}
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
@@ -138,7 +138,7 @@ func BenchmarkMetricHooks(b *testing.B) {
 		}
 	})
 	b.Run("store-op/DEBUG", func(b *testing.B) {
-		m := new(storeMeter)
+		m := newStoreMeter(samplingOf(0, 0))
 		for b.Loop() {
 			meteredNoop(m)
 		}
