@@ -13,10 +13,13 @@ import (
 // (samples-1)*window and samples*window after it was recorded.
 //
 // The windows are aligned on the wall clock (window w covers
-// [w*length, (w+1)*length)), so a recording finds its sample by a
-// division and needs no lock: it loads the sample's window number and,
-// when the sample still holds an older window, claims it with a
-// compare-and-swap and clears it. A recording made by another goroutine
+// [w*length, (w+1)*length)) and kept in a power-of-two number of samples
+// (at least metrics.num.samples; window w in sample w mod that number), so
+// a recording finds its sample with a multiplication and a mask (the
+// division only when the window turned) and needs no lock: it loads the
+// sample's window number and, when the sample still holds an older
+// window, claims it with a compare-and-swap and clears it. A scrape reads
+// the samples of the last metrics.num.samples windows. A recording made by another goroutine
 // (an interactive query) at the very moment the window turns may be lost
 // or land in the window before; stats are estimates at that edge, as
 // Kafka's are at the edge of a sample.
@@ -52,6 +55,29 @@ type latencySample struct {
 	epoch, n, sum, max atomic.Int64
 }
 
+// sampleSlots is the number of samples kept for n windows: the power of
+// two at or above n.
+func sampleSlots(n int) int {
+	slots := 1
+	for slots < n {
+		slots <<= 1
+	}
+	return slots
+}
+
+// latencySamples are an operation's samples and the last window a
+// recording found (a hint that saves the division while it lasts).
+type latencySamples struct {
+	last  atomic.Int64
+	slots []latencySample
+	n     int64 // windows read: metrics.num.samples
+}
+
+// newLatencySamples returns the samples of n windows, holding none.
+func newLatencySamples(n int) latencySamples {
+	return latencySamples{slots: newSamples(sampleSlots(n)), n: int64(n)}
+}
+
 // newSamples returns n samples holding no window.
 func newSamples(n int) []latencySample {
 	out := make([]latencySample, n)
@@ -61,11 +87,15 @@ func newSamples(n int) []latencySample {
 	return out
 }
 
-// addSample records latency d at time now (Unix ns) into the samples
-// (len > 0) of windows of length window.
-func addSample(samples []latencySample, window, now, d int64) {
-	epoch := now / window
-	s := &samples[uint64(epoch)%uint64(len(samples))]
+// add records latency d at time now (Unix ns) with windows of length
+// window.
+func (ls *latencySamples) add(window, now, d int64) {
+	epoch := ls.last.Load()
+	if start := epoch * window; now < start || now-start >= window {
+		epoch = now / window
+		ls.last.Store(epoch)
+	}
+	s := &ls.slots[epoch&int64(len(ls.slots)-1)]
 	if e := s.epoch.Load(); e < epoch && s.epoch.CompareAndSwap(e, epoch) {
 		s.n.Store(0)
 		s.sum.Store(0)
@@ -81,13 +111,13 @@ func addSample(samples []latencySample, window, now, d int64) {
 	}
 }
 
-// readSamples returns the count, sum and largest latency of the samples
-// of the last len(samples) windows at time now (Unix ns).
-func readSamples(samples []latencySample, window, now int64) (n, sum, largest int64) {
+// read returns the count, sum and largest latency of the samples of the
+// last ls.n windows at time now (Unix ns).
+func (ls *latencySamples) read(window, now int64) (n, sum, largest int64) {
 	epoch := now / window
-	for i := range samples {
-		s := &samples[i]
-		if e := s.epoch.Load(); e <= epoch && e > epoch-int64(len(samples)) {
+	for i := range ls.slots {
+		s := &ls.slots[i]
+		if e := s.epoch.Load(); e <= epoch && e > epoch-ls.n {
 			n += s.n.Load()
 			sum += s.sum.Load()
 			largest = max(largest, s.max.Load())

@@ -7,39 +7,40 @@ import (
 
 // TestSampledLatencyWindows: latency stats cover the last samples windows
 // only: a window's recordings count until samples windows later, and a
-// sample is cleared when a later window reuses it.
+// sample is cleared when a later window reuses it (three windows are kept
+// in four samples).
 func TestSampledLatencyWindows(t *testing.T) {
 	const w = int64(10 * time.Second)
-	s := newSamples(2)
+	s := newLatencySamples(2)
 	check := func(when string, now, n, sum, largest int64) {
 		t.Helper()
-		gn, gs, gm := readSamples(s, w, now)
+		gn, gs, gm := s.read(w, now)
 		if gn != n || gs != sum || gm != largest {
 			t.Errorf("%s: n %d sum %d max %d, want %d %d %d", when, gn, gs, gm, n, sum, largest)
 		}
 	}
 	check("before any", 100*w, 0, 0, 0)
-	addSample(s, w, 100*w+1, 5)
-	addSample(s, w, 100*w+2, 7)
+	s.add(w, 100*w+1, 5)
+	s.add(w, 100*w+2, 7)
 	check("window 100", 100*w+3, 2, 12, 7)
-	addSample(s, w, 101*w+1, 3)
+	s.add(w, 101*w+1, 3)
 	check("windows 100 and 101", 101*w+2, 3, 15, 7)
 	// Window 102 takes window 100's sample.
-	addSample(s, w, 102*w+1, 1)
+	s.add(w, 102*w+1, 1)
 	check("windows 101 and 102", 102*w+1, 2, 4, 3)
 	check("windows 102 and 103", 103*w+5, 1, 1, 1)
 	check("windows 103 and 104", 104*w, 0, 0, 0)
 	// A recording with an older clock than the sample's window (another
 	// goroutine's) lands in the sample rather than clearing it.
-	addSample(s, w, 105*w, 4)
-	addSample(s, w, 103*w, 9)
+	s.add(w, 105*w, 4)
+	s.add(w, 103*w, 9)
 	check("window 105", 105*w+1, 2, 13, 9)
 
-	three := newSamples(3)
+	three := newLatencySamples(3)
 	for i := int64(0); i < 5; i++ {
-		addSample(three, w, (10+i)*w, i+1)
+		three.add(w, (10+i)*w, i+1)
 	}
-	if n, sum, largest := readSamples(three, w, 14*w); n != 3 || sum != 3+4+5 || largest != 5 {
+	if n, sum, largest := three.read(w, 14*w); n != 3 || sum != 3+4+5 || largest != 5 {
 		t.Errorf("three samples: n %d sum %d max %d", n, sum, largest)
 	}
 }
@@ -53,8 +54,8 @@ func TestStoreStatsSampleWindow(t *testing.T) {
 	meters.setSampling(time.Millisecond, 1)
 	task := &Task{id: TaskID{}, storeOrder: []string{"s"}}
 	m := meters.get(meterKey{store: "s"})
-	if len(m.ops[opPut].samples) != 1 || m.window != int64(time.Millisecond) {
-		t.Fatalf("meter sampling: %d samples of %d ns", len(m.ops[opPut].samples), m.window)
+	if m.ops[opPut].samples.n != 1 || m.window != int64(time.Millisecond) {
+		t.Fatalf("meter sampling: %d samples of %d ns", m.ops[opPut].samples.n, m.window)
 	}
 	m.done(opPut, time.Now())
 	deadline := time.Now().Add(5 * time.Second)

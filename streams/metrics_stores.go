@@ -52,7 +52,7 @@ var kafkaStoreOpNames = [numStoreOps]string{"put", "put-if-absent", "put-all", "
 // stats (ns) over the recent sample windows.
 type opStat struct {
 	n       atomic.Int64
-	samples []latencySample
+	samples latencySamples
 }
 
 // storeMeter is one store's operation stats in one task. A nil
@@ -65,9 +65,8 @@ type storeMeter struct {
 // newStoreMeter returns a meter sampling latencies as s says.
 func newStoreMeter(s sampling) *storeMeter {
 	m := &storeMeter{window: s.window}
-	all := newSamples(int(numStoreOps) * s.samples)
 	for i := range m.ops {
-		m.ops[i].samples = all[i*s.samples : (i+1)*s.samples : (i+1)*s.samples]
+		m.ops[i].samples = newLatencySamples(s.samples)
 	}
 	return m
 }
@@ -93,8 +92,8 @@ func (m *storeMeter) record(op storeOp, start time.Time) {
 	now := time.Now()
 	s := &m.ops[op]
 	s.n.Add(1)
-	if len(s.samples) > 0 {
-		addSample(s.samples, m.window, now.UnixNano(), int64(now.Sub(start)))
+	if s.samples.n > 0 {
+		s.samples.add(m.window, now.UnixNano(), int64(now.Sub(start)))
 	}
 }
 
@@ -103,8 +102,8 @@ func (m *storeMeter) record(op storeOp, start time.Time) {
 func (m *storeMeter) read(op storeOp, now int64) (total, n, sum, largest int64) {
 	s := &m.ops[op]
 	total = s.n.Load()
-	if len(s.samples) > 0 {
-		n, sum, largest = readSamples(s.samples, m.window, now)
+	if s.samples.n > 0 {
+		n, sum, largest = s.samples.read(m.window, now)
 	}
 	return total, n, sum, largest
 }
