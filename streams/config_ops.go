@@ -1,10 +1,12 @@
 package streams
 
 import (
+	"math"
 	"net"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Operator settings: the app's HTTP endpoint (http.go) and the metrics
@@ -17,6 +19,13 @@ const (
 	// PropHTTPReadyMaxLag is the input lag, in records summed over this
 	// instance's active tasks, up to which /readyz answers ready.
 	PropHTTPReadyMaxLag = "rivulet.http.ready.max.lag"
+	// PropMetricsSampleWindowMs is metrics.sample.window.ms, as Kafka
+	// Streams spells it: the length of one sample window of the latency
+	// averages and maxima.
+	PropMetricsSampleWindowMs = "metrics.sample.window.ms"
+	// PropMetricsNumSamples is metrics.num.samples: how many sample
+	// windows the latency averages and maxima are computed over.
+	PropMetricsNumSamples = "metrics.num.samples"
 )
 
 // Metrics recording levels, as Kafka Streams' metrics.recording.level.
@@ -40,10 +49,17 @@ type opsConfig struct {
 	// or TRACE. Thread, task, processor-node and state-store metrics are
 	// recorded from the level Kafka Streams records them at.
 	RecordingLevel string
+	// SampleWindow is metrics.sample.window.ms: the state-store latency
+	// averages and maxima (*_latency_avg_seconds, *_latency_max_seconds)
+	// are over the last NumSamples windows of this length, as Kafka's
+	// sampled stats. The default value is 30 s.
+	SampleWindow time.Duration
+	// NumSamples is metrics.num.samples. The default value is 2.
+	NumSamples int
 }
 
 func defaultOpsConfig() opsConfig {
-	return opsConfig{ReadyMaxLag: 10000, RecordingLevel: RecordingLevelInfo}
+	return opsConfig{ReadyMaxLag: 10000, RecordingLevel: RecordingLevelInfo, SampleWindow: defaultSampleWindow, NumSamples: defaultNumSamples}
 }
 
 // WithHTTPListener switches the HTTP endpoint on at addr (host:port), as
@@ -71,6 +87,20 @@ func parseOpsProp(c *config, k, v string, bad func(key, value, why string)) bool
 			return true
 		}
 		c.Ops.ReadyMaxLag = n
+	case PropMetricsSampleWindowMs:
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 1 || n > math.MaxInt64/int64(time.Millisecond) {
+			bad(k, v, "want a number of milliseconds >= 1")
+			return true
+		}
+		c.Ops.SampleWindow = time.Duration(n) * time.Millisecond
+	case PropMetricsNumSamples:
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 1000 {
+			bad(k, v, "want an integer in [1, 1000]")
+			return true
+		}
+		c.Ops.NumSamples = n
 	case PropMetricsRecordingLevel:
 		switch l := strings.ToUpper(strings.TrimSpace(v)); l {
 		case RecordingLevelInfo, RecordingLevelDebug, RecordingLevelTrace:
@@ -143,6 +173,8 @@ func (c *config) settings() [][2]string {
 		{PropDeadLetterTopic, c.DeadLetterTopic},
 		{PropTopologyAcceptChanges, strconv.FormatBool(c.AcceptTopologyChanges)},
 		{PropMetricsRecordingLevel, c.Ops.RecordingLevel},
+		{PropMetricsSampleWindowMs, i(c.Ops.SampleWindow.Milliseconds())},
+		{PropMetricsNumSamples, i(int64(c.Ops.NumSamples))},
 		{PropHTTPListener, c.Ops.HTTPListener},
 		{PropHTTPReadyMaxLag, i(c.Ops.ReadyMaxLag)},
 	}

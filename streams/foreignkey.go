@@ -309,7 +309,7 @@ func fkJoin[K, V, KO, VO, VR any](left *Table[K, V], right *Table[KO, VO], forei
 	AddProcessor(b, foreignName, func() Processor[KO, change[VO], []byte, fkResponse] {
 		return &fkForeignProc[KO, VO]{store: store, fkSerde: rks, valueSerde: rvs}
 	}, right.node)
-	addStoreFactory(b, &kvFactory[[]byte, []byte]{name: store, keySerde: BytesSerde(), valueSerde: BytesSerde(), logging: true}, receiveName, foreignName)
+	addStoreFactory(b, &kvFactory[[]byte, []byte]{name: store, keySerde: BytesSerde(), valueSerde: BytesSerde(), logging: true, ownOps: true}, receiveName, foreignName)
 	ConnectStores(b, receiveName, rg.storeNames()...)
 	b.fail(b.t.AddRepartitionTopic(respTopic, 0))
 	AddSink(b, respSink, respTopic, Produced[[]byte, fkResponse]{keySerde: BytesSerde(), valueSerde: fkResponseSerde{}, partitioner: func(_ string, _ []byte, r fkResponse, n int32) (int32, bool) {
@@ -531,13 +531,13 @@ func (p *fkReceiveProc[KO, VO]) Process(r Record[KO, fkSubscription]) error {
 	ck := combinedKey(fkb, s.pk)
 	switch s.instruction {
 	case fkDeleteAndPropagate, fkDeleteNoPropagate:
-		if err := p.kv.putBytes(ck, nil); err != nil {
+		if err := p.kv.putCounted(ck, nil); err != nil {
 			return err
 		}
 	default:
 		sb, _ := fkSubscriptionSerde{}.Serialize(s)
 		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(sb)), uint64(r.Timestamp))
-		if err := p.kv.putBytes(ck, append(v, sb...)); err != nil {
+		if err := p.kv.putCounted(ck, append(v, sb...)); err != nil {
 			return err
 		}
 	}
@@ -608,7 +608,7 @@ func (p *fkForeignProc[KO, VO]) Process(r Record[KO, change[VO]]) error {
 			vb = []byte{}
 		}
 	}
-	it, err := p.kv.raw.PrefixScan(combinedPrefix(fkb))
+	it, err := p.kv.prefixScanCounted(combinedPrefix(fkb))
 	if err != nil {
 		return fmt.Errorf("streams: foreign-key join: scan subscriptions: %w", err)
 	}

@@ -54,7 +54,7 @@ func graceBuffer[K, V, VT any](b *Builder, name string, j Joined[K, V, VT], gett
 		return nil
 	}
 	spec := &graceSpec[K, V]{store: name + "-buffer-store", grace: j.grace.Milliseconds(), keySerde: ks, valueSerde: vs}
-	f := &kvFactory[[]byte, []byte]{name: spec.store, keySerde: BytesSerde(), valueSerde: BytesSerde(), logging: true, storeType: InMemoryStore}
+	f := &kvFactory[[]byte, []byte]{name: spec.store, keySerde: BytesSerde(), valueSerde: BytesSerde(), logging: true, storeType: InMemoryStore, ownOps: true}
 	spec2 := f.spec()
 	if err := b.t.AddStore(spec2); err != nil {
 		b.fail(err)
@@ -84,7 +84,7 @@ func (p *streamTableJoinProc[K, V, VT, VR]) initGrace(ctx ProcessorContext[K, VR
 	}
 	p.gb = &graceState{s: kv}
 	// Continue the sequence after what a restore brought back.
-	it, err := kv.raw.ReverseAll()
+	it, err := kv.reverseAllCounted()
 	if err != nil {
 		return fmt.Errorf("streams: join buffer %q: %w", p.buf.store, err)
 	}
@@ -127,7 +127,7 @@ func (p *streamTableJoinProc[K, V, VT, VR]) hold(r Record[K, V]) error {
 	key := binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(r.Timestamp))
 	key = binary.BigEndian.AppendUint64(key, p.gb.seq)
 	p.gb.seq++
-	return p.gb.s.putBytes(key, val)
+	return p.gb.s.putCounted(key, val)
 }
 
 // evict joins and removes the held records with timestamp <= upTo, oldest
@@ -138,7 +138,7 @@ func (p *streamTableJoinProc[K, V, VT, VR]) evict(upTo int64) error {
 	}
 	to := binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(upTo))
 	to = binary.BigEndian.AppendUint64(to, math.MaxUint64)
-	it, err := p.gb.s.raw.Range(make([]byte, 16), to)
+	it, err := p.gb.s.rangeCounted(make([]byte, 16), to)
 	if err != nil {
 		return fmt.Errorf("streams: join buffer %q: %w", p.buf.store, err)
 	}
@@ -155,7 +155,7 @@ func (p *streamTableJoinProc[K, V, VT, VR]) evict(upTo int64) error {
 		if err != nil {
 			return err
 		}
-		if err := p.gb.s.putBytes(h.key, nil); err != nil {
+		if err := p.gb.s.putCounted(h.key, nil); err != nil {
 			return err
 		}
 		if err := p.join(r); err != nil {

@@ -276,7 +276,7 @@ func streamStreamJoin[K, V, VO, VR any](left *Stream[K, V], right *Stream[K, VO]
 	addStoreFactory(b, thisF, thisWin, joinOther)
 	addStoreFactory(b, otherF, otherWin, joinThis)
 	if outer {
-		f := &kvFactory[[]byte, []byte]{name: outerStore, keySerde: BytesSerde(), valueSerde: BytesSerde(),
+		f := &kvFactory[[]byte, []byte]{name: outerStore, keySerde: BytesSerde(), valueSerde: BytesSerde(), ownOps: true,
 			logging: !j.noLog, logConfig: j.logConfig, storeType: j.storeType}
 		addStoreFactory(b, f, joinThis, joinOther)
 	}
@@ -448,7 +448,7 @@ func (p *streamJoinProc[K, VThis, VOther, VL, VRt, VOut]) Init(ctx ProcessorCont
 		if !p.tracker.inited {
 			// After a restart the outer store may hold records: start from
 			// the oldest one.
-			it, err := kv.All()
+			it, err := kv.allCounted()
 			if err != nil {
 				return err
 			}
@@ -510,11 +510,11 @@ func (p *streamJoinProc[K, VThis, VOther, VL, VRt, VOut]) Process(r Record[K, VT
 				}
 			}
 			ok := outerKey(otherTS, !p.isLeft, kb)
-			if old, err := p.outerKV.getBytes(ok); err != nil {
+			if old, err := p.outerKV.getCounted(ok); err != nil {
 				it.Close()
 				return err
 			} else if old != nil {
-				if err := p.outerKV.putBytes(ok, nil); err != nil {
+				if err := p.outerKV.putCounted(ok, nil); err != nil {
 					it.Close()
 					return err
 				}
@@ -548,7 +548,7 @@ func (p *streamJoinProc[K, VThis, VOther, VL, VRt, VOut]) Process(r Record[K, VT
 		return err
 	}
 	okey := outerKey(ts, p.isLeft, kb)
-	old, err := p.outerKV.getBytes(okey)
+	old, err := p.outerKV.getCounted(okey)
 	if err != nil {
 		return err
 	}
@@ -556,7 +556,7 @@ func (p *streamJoinProc[K, VThis, VOther, VL, VRt, VOut]) Process(r Record[K, VT
 	nv = append(nv, old...)
 	nv = binary.AppendUvarint(nv, uint64(len(vb)))
 	nv = append(nv, vb...)
-	if err := p.outerKV.putBytes(okey, nv); err != nil {
+	if err := p.outerKV.putCounted(okey, nv); err != nil {
 		return err
 	}
 	tr.minTime = min(tr.minTime, ts)
@@ -596,7 +596,7 @@ func (p *streamJoinProc[K, VThis, VOther, VL, VRt, VOut]) emitNonJoined(r Record
 	if tr.minTime == math.MaxInt64 || tr.minTime+p.after+p.grace >= tr.streamTime {
 		return nil
 	}
-	it, err := p.outerKV.All()
+	it, err := p.outerKV.allCounted()
 	if err != nil {
 		return err
 	}
@@ -659,7 +659,7 @@ func (p *streamJoinProc[K, VThis, VOther, VL, VRt, VOut]) emitNonJoined(r Record
 		return err
 	}
 	for _, k := range done {
-		if err := p.outerKV.putBytes(k, nil); err != nil {
+		if err := p.outerKV.putCounted(k, nil); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,8 @@ package streams
 import "time"
 
 // The stores of DSL operators (the table and aggregation stores of
-// tsstore.go, the window and session stores of window_store.go) count
+// tsstore.go, the window and session stores of window_store.go, and the
+// bytes stores of metrics_dsl_bytes.go) count
 // their own operations on the state-store meters (metrics_stores.go):
 // what count, aggregate, reduce, windowed aggregations and joins do to
 // them, what processors and interactive queries do through handles to
@@ -20,13 +21,14 @@ import "time"
 // put-if-absent as a get and, when absent, a put; a delete as a get and a
 // delete; a put-all as its puts.
 
-// selfMetered is implemented by the stores that count their own
-// operations.
-type selfMetered interface{ countsOwnOperations() }
+// selfMetered is implemented by the stores that may count their own
+// operations; countsOwnOperations tells whether this one does (the bytes
+// stores of metrics_dsl_bytes.go do when a DSL operator made them).
+type selfMetered interface{ countsOwnOperations() bool }
 
-func (s *tsStore[K, V]) countsOwnOperations()      {}
-func (s *windowStore[K, V]) countsOwnOperations()  {}
-func (s *sessionStore[K, V]) countsOwnOperations() {}
+func (s *tsStore[K, V]) countsOwnOperations() bool      { return true }
+func (s *windowStore[K, V]) countsOwnOperations() bool  { return true }
+func (s *sessionStore[K, V]) countsOwnOperations() bool { return true }
 
 // meterStore gives the store s of the task its meter when operations are
 // recorded (DEBUG and up). Called once the store is open, before any

@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"math"
 	"sort"
 	"strconv"
 	"sync"
@@ -145,6 +146,7 @@ func (m *opsMetrics) observeCommit(thread string, start time.Time) {
 func newOpsMetrics(a *App) (*opsMetrics, error) {
 	m := newNodeMeters(a.topo, recordingLevel(a.cfg.Ops.RecordingLevel))
 	m.app = a
+	m.storeMeters.setSampling(a.cfg.Ops.SampleWindow, a.cfg.Ops.NumSamples)
 	labels := prometheus.Labels{"application_id": a.cfg.ApplicationID, "client_id": a.cfg.ClientID}
 	desc := func(level, name, help string, vars ...string) *prometheus.Desc {
 		return prometheus.NewDesc("rivulet_streams_"+level+"_"+name, help, vars, labels)
@@ -175,8 +177,8 @@ func newOpsMetrics(a *App) (*opsMetrics, error) {
 	for op := range numStoreOps {
 		name, kafka := storeOpNames[op], kafkaStoreOpNames[op]
 		m.storeOpTotal[op] = desc("state_store", name+"_total", "Calls of "+kafka+" on the store (stream-state-metrics "+kafka+"-total; rate() is "+kafka+"-rate; DEBUG).", "task_id", "store")
-		m.storeOpAvg[op] = desc("state_store", name+"_latency_avg_seconds", "Average latency of "+kafka+" on the store since the app started (stream-state-metrics "+kafka+"-latency-avg; DEBUG).", "task_id", "store")
-		m.storeOpMax[op] = desc("state_store", name+"_latency_max_seconds", "Largest latency of "+kafka+" on the store since the app started (stream-state-metrics "+kafka+"-latency-max; DEBUG).", "task_id", "store")
+		m.storeOpAvg[op] = desc("state_store", name+"_latency_avg_seconds", "Average latency of "+kafka+" on the store over the recent sample windows (metrics.sample.window.ms times metrics.num.samples; NaN when none; stream-state-metrics "+kafka+"-latency-avg; DEBUG).", "task_id", "store")
+		m.storeOpMax[op] = desc("state_store", name+"_latency_max_seconds", "Largest latency of "+kafka+" on the store over the recent sample windows (NaN when none; stream-state-metrics "+kafka+"-latency-max; DEBUG).", "task_id", "store")
 	}
 	thr := []string{"thread_id"}
 	m.pollLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "rivulet", Subsystem: "streams", Name: "thread_poll_latency_seconds",
@@ -594,9 +596,15 @@ func (m *opsMetrics) collectStores(ch chan<- prometheus.Metric, task string, sto
 			if v[0] == 0 {
 				continue
 			}
+			// As Kafka's sampled avg and max: NaN when no sample window
+			// holds a recording.
+			avg, largest := math.NaN(), math.NaN()
+			if n := st.recent[op]; n > 0 {
+				avg, largest = float64(v[1])/float64(n)/1e9, float64(v[2])/1e9
+			}
 			ch <- prometheus.MustNewConstMetric(m.storeOpTotal[op], prometheus.CounterValue, float64(v[0]), task, st.store)
-			ch <- prometheus.MustNewConstMetric(m.storeOpAvg[op], prometheus.GaugeValue, float64(v[1])/float64(v[0])/1e9, task, st.store)
-			ch <- prometheus.MustNewConstMetric(m.storeOpMax[op], prometheus.GaugeValue, float64(v[2])/1e9, task, st.store)
+			ch <- prometheus.MustNewConstMetric(m.storeOpAvg[op], prometheus.GaugeValue, avg, task, st.store)
+			ch <- prometheus.MustNewConstMetric(m.storeOpMax[op], prometheus.GaugeValue, largest, task, st.store)
 		}
 	}
 }

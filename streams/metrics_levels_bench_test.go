@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rivulet-io/rivulet/statestore"
 	"github.com/rivulet-io/rivulet/statestore/memstore"
@@ -91,7 +92,7 @@ func BenchmarkTableStoreOps(b *testing.B) {
 			s := &tsStore[string, int64]{kvStore: &kvStore[string, ValueAndTimestamp[int64]]{name: "s", raw: memstore.NewKeyValueStore("s", statestore.KeyValueOptions{}),
 				keySerde: StringSerde(), valueSerde: timestampedSerde[int64]{inner: Int64Serde()}, ckpt: -1}, valueSerde: Int64Serde()}
 			if level == RecordingLevelDebug {
-				s.setMeter(new(storeMeter))
+				s.setMeter(newStoreMeter(samplingOf(0, 0)))
 			}
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
@@ -138,9 +139,20 @@ func BenchmarkMetricHooks(b *testing.B) {
 		}
 	})
 	b.Run("store-op/DEBUG", func(b *testing.B) {
-		m := new(storeMeter)
+		m := newStoreMeter(samplingOf(0, 0))
 		for b.Loop() {
 			meteredNoop(m)
+		}
+	})
+	// The latency stats alone, without the clock reads: the count since
+	// the start and the sample of the current window.
+	b.Run("store-op/DEBUG-stats", func(b *testing.B) {
+		m := newStoreMeter(samplingOf(0, 0))
+		s := &m.ops[opGet]
+		now := time.Now().UnixNano()
+		for i := int64(0); b.Loop(); i++ {
+			s.n.Add(1)
+			s.samples.add(m.window, now+i, i&1023)
 		}
 	})
 	b.Run("e2e-observe", func(b *testing.B) {

@@ -8,8 +8,8 @@ import (
 )
 
 // State-store metrics (Kafka Streams' stream-state-metrics, DEBUG): the
-// rate and the average and largest latency of each operation on a store,
-// recorded by a metered layer as Kafka Streams' MeteredKeyValueStore,
+// rate and the average and largest latency of each operation on a store
+// (over the sample windows of metrics_sampled.go), recorded by a metered layer as Kafka Streams' MeteredKeyValueStore,
 // MeteredWindowStore and MeteredSessionStore do.
 //
 // The metered layer wraps the typed handles processors and queries get
@@ -48,15 +48,27 @@ var storeOpNames = [numStoreOps]string{"put", "put_if_absent", "put_all", "get",
 // kafkaStoreOpNames are the same names as Kafka Streams spells them.
 var kafkaStoreOpNames = [numStoreOps]string{"put", "put-if-absent", "put-all", "get", "delete", "range", "prefix-scan", "all", "fetch", "remove", "restore", "flush"}
 
-// opStat counts one operation and its latency in ns.
+// opStat counts one operation since the start; samples are its latency
+// stats (ns) over the recent sample windows.
 type opStat struct {
-	n, sum, max atomic.Int64
+	n       atomic.Int64
+	samples latencySamples
 }
 
 // storeMeter is one store's operation stats in one task. A nil
-// *storeMeter records nothing.
+// *storeMeter records nothing; a zero one only counts.
 type storeMeter struct {
-	ops [numStoreOps]opStat
+	ops    [numStoreOps]opStat
+	window int64 // sample window length, ns
+}
+
+// newStoreMeter returns a meter sampling latencies as s says.
+func newStoreMeter(s sampling) *storeMeter {
+	m := &storeMeter{window: s.window}
+	for i := range m.ops {
+		m.ops[i].samples = newLatencySamples(s.samples)
+	}
+	return m
 }
 
 // start returns when an operation starts: the zero time for a nil meter,
@@ -77,16 +89,23 @@ func (m *storeMeter) done(op storeOp, start time.Time) {
 }
 
 func (m *storeMeter) record(op storeOp, start time.Time) {
-	d := int64(time.Since(start))
+	now := time.Now()
 	s := &m.ops[op]
 	s.n.Add(1)
-	s.sum.Add(d)
-	for {
-		cur := s.max.Load()
-		if d <= cur || s.max.CompareAndSwap(cur, d) {
-			break
-		}
+	if s.samples.n > 0 {
+		s.samples.add(m.window, now.UnixNano(), int64(now.Sub(start)))
 	}
+}
+
+// read returns op's count since the start and its count, latency sum and
+// largest latency (ns) over the sample windows at now (Unix ns).
+func (m *storeMeter) read(op storeOp, now int64) (total, n, sum, largest int64) {
+	s := &m.ops[op]
+	total = s.n.Load()
+	if s.samples.n > 0 {
+		n, sum, largest = s.samples.read(m.window, now)
+	}
+	return total, n, sum, largest
 }
 
 // meterKey names a store of a task.
@@ -98,8 +117,17 @@ type meterKey struct {
 // storeMeters are the meters of every task's stores, kept while the app
 // runs (a task that moves back finds its counters where they were).
 type storeMeters struct {
-	mu sync.Mutex
-	m  map[meterKey]*storeMeter
+	mu       sync.Mutex
+	m        map[meterKey]*storeMeter
+	sampling sampling // zero: the defaults
+}
+
+// setSampling sets the sampling of the meters made from now on: the
+// sample window length and the number of samples.
+func (s *storeMeters) setSampling(window time.Duration, samples int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sampling = samplingOf(window, samples)
 }
 
 func (s *storeMeters) get(k meterKey) *storeMeter {
@@ -110,7 +138,10 @@ func (s *storeMeters) get(k meterKey) *storeMeter {
 	}
 	m := s.m[k]
 	if m == nil {
-		m = new(storeMeter)
+		if s.sampling.window == 0 {
+			s.sampling = samplingOf(0, 0)
+		}
+		m = newStoreMeter(s.sampling)
 		s.m[k] = m
 	}
 	return m
@@ -130,7 +161,7 @@ func (l *storeLog) ownerTask() *Task      { return l.task }
 // belongs to no task with metrics, or when s counts its own operations
 // (selfMetered: a handle to it is not wrapped, so nothing counts twice).
 func meterOf(s StateStore) *storeMeter {
-	if _, ok := s.(selfMetered); ok {
+	if o, ok := s.(selfMetered); ok && o.countsOwnOperations() {
 		return nil
 	}
 	o, ok := s.(interface{ ownerTask() *Task })
@@ -368,12 +399,17 @@ func (s *meteredSession[K, V]) All() (WindowIterator[K, V], error) {
 // storeOpValues are one store's stats as read at a scrape.
 type storeOpValues struct {
 	store string
-	ops   [numStoreOps][3]int64 // n, sum ns, max ns
+	// ops are each operation's count since the start, and its latency sum
+	// and largest latency (ns) over the sample windows.
+	ops [numStoreOps][3]int64
+	// recent are each operation's count over the sample windows.
+	recent [numStoreOps]int64
 }
 
 // storeStats returns the stats of the task's stores that have a meter.
 // Under the task's thread lock.
 func (t *Task) storeStats(meters *storeMeters) []storeOpValues {
+	now := time.Now().UnixNano()
 	var out []storeOpValues
 	for _, name := range t.storeOrder {
 		m := meters.lookup(meterKey{task: t.id, store: name})
@@ -382,7 +418,8 @@ func (t *Task) storeStats(meters *storeMeters) []storeOpValues {
 		}
 		v := storeOpValues{store: name}
 		for i := range m.ops {
-			v.ops[i] = [3]int64{m.ops[i].n.Load(), m.ops[i].sum.Load(), m.ops[i].max.Load()}
+			total, n, sum, largest := m.read(storeOp(i), now)
+			v.ops[i], v.recent[i] = [3]int64{total, sum, largest}, n
 		}
 		out = append(out, v)
 	}

@@ -21,7 +21,7 @@ func BenchmarkStoreHandle(b *testing.B) {
 			var kv KeyValueStore[string, int64] = &kvStore[string, int64]{name: "s", raw: memstore.NewKeyValueStore("s", statestore.KeyValueOptions{}),
 				keySerde: StringSerde(), valueSerde: Int64Serde(), ckpt: -1}
 			if level == "debug" {
-				kv = &meteredKV[string, int64]{KeyValueStore: kv, m: new(storeMeter)}
+				kv = &meteredKV[string, int64]{KeyValueStore: kv, m: newStoreMeter(samplingOf(0, 0))}
 			}
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {

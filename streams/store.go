@@ -380,6 +380,7 @@ type kvFactory[K, V any] struct {
 	logConfig  map[string]string
 	storeType  StoreType
 	global     bool
+	ownOps     bool // a DSL operator's bytes store counting its own operations (metrics_dsl_bytes.go)
 }
 
 func (f *kvFactory[K, V]) spec() topology.Store {
@@ -393,7 +394,7 @@ func (f *kvFactory[K, V]) open(t *Task) (taskStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &kvStore[K, V]{name: f.name, raw: raw, keySerde: f.keySerde, valueSerde: f.valueSerde, task: t, ckpt: -1}
+	s := &kvStore[K, V]{name: f.name, raw: raw, keySerde: f.keySerde, valueSerde: f.valueSerde, task: t, ckpt: -1, ownOps: f.ownOps}
 	if f.global {
 		s.globalCP = cp
 		return s, nil
@@ -420,6 +421,8 @@ type kvStore[K, V any] struct {
 	changelogTP TopicPartition
 	ckpt        int64
 	globalCP    statestore.Checkpoint
+	ownOps      bool
+	m           *storeMeter // with ownOps, from DEBUG (metrics_dsl_bytes.go)
 }
 
 func (s *kvStore[K, V]) globalCheckpoint() statestore.Checkpoint { return s.globalCP }

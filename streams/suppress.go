@@ -189,7 +189,7 @@ func (t *Table[K, V]) Suppress(s Suppressed, named ...Named) *Table[K, V] {
 	}, t.node)
 	// The buffer is kept in memory and restored from its changelog, as Kafka
 	// Streams' in-memory suppression buffer.
-	f := &kvFactory[[]byte, []byte]{name: store, keySerde: BytesSerde(), valueSerde: BytesSerde(), logging: true, storeType: InMemoryStore}
+	f := &kvFactory[[]byte, []byte]{name: store, keySerde: BytesSerde(), valueSerde: BytesSerde(), logging: true, storeType: InMemoryStore, ownOps: true}
 	addStoreFactory(b, f, procName)
 	// A suppressed table has no getter: lookups would see values that were
 	// not emitted yet.
@@ -344,7 +344,7 @@ func (p *suppressProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
 	p.heap = p.heap[:0]
 	p.bytes = 0
 	// Rebuild the in-memory order from the restored buffer.
-	it, err := kv.All()
+	it, err := kv.allCounted()
 	if err != nil {
 		return err
 	}
@@ -439,7 +439,7 @@ func (p *suppressProc[K, V]) Process(r Record[K, change[V]]) error {
 	if err != nil {
 		return fmt.Errorf("streams: suppress %q: serialize value: %w", p.name, err)
 	}
-	if err := p.kv.putBytes(kb, vb); err != nil {
+	if err := p.kv.putCounted(kb, vb); err != nil {
 		return err
 	}
 	size := int64(len(kb) + len(vb))
@@ -491,7 +491,7 @@ func (p *suppressProc[K, V]) emit() error {
 	e := heap.Pop(&p.heap).(*bufEntry[K, V])
 	delete(p.index, string(e.kb))
 	p.bytes -= e.size
-	if err := p.kv.putBytes(e.kb, nil); err != nil {
+	if err := p.kv.putCounted(e.kb, nil); err != nil {
 		return err
 	}
 	if p.final && !e.hasNew {

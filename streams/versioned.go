@@ -65,7 +65,7 @@ type versionedFactory[K, V any] struct {
 func newVersionedFactory[K, V any](m Materialized[K, V]) *versionedFactory[K, V] {
 	return &versionedFactory[K, V]{
 		inner: &kvFactory[[]byte, []byte]{name: m.name, keySerde: BytesSerde(), valueSerde: BytesSerde(),
-			logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType},
+			logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, ownOps: true},
 		keySerde: serdeOr(m.keySerde), valueSerde: serdeOr(m.valueSerde), history: m.history.Milliseconds(),
 	}
 }
@@ -176,6 +176,13 @@ func (s *versionedStore[K, V]) decodeVersion(v version) (VersionedRecord[V], boo
 
 // GetAsOf implements VersionedKeyValueStore.
 func (s *versionedStore[K, V]) GetAsOf(key K, asOf int64) (VersionedRecord[V], bool, error) {
+	if s.m != nil {
+		defer s.m.done(opGet, s.m.start())
+	}
+	return s.getAsOf(key, asOf)
+}
+
+func (s *versionedStore[K, V]) getAsOf(key K, asOf int64) (VersionedRecord[V], bool, error) {
 	prefix, err := s.serVersionKey(key)
 	if err != nil {
 		return VersionedRecord[V]{}, false, err
@@ -189,11 +196,17 @@ func (s *versionedStore[K, V]) GetAsOf(key K, asOf int64) (VersionedRecord[V], b
 
 // Get implements VersionedKeyValueStore.
 func (s *versionedStore[K, V]) Get(key K) (VersionedRecord[V], bool, error) {
-	return s.GetAsOf(key, math.MaxInt64)
+	if s.m != nil {
+		defer s.m.done(opGet, s.m.start())
+	}
+	return s.getAsOf(key, math.MaxInt64)
 }
 
 // latest returns key's newest version (a delete included), if any.
 func (s *versionedStore[K, V]) latest(prefix []byte) (version, bool, error) {
+	if s.m != nil {
+		defer s.m.done(opGet, s.m.start())
+	}
 	vs, err := s.versions(prefix, math.MaxInt64, 1)
 	if err != nil || len(vs) == 0 {
 		return version{}, false, err
@@ -206,6 +219,9 @@ func (s *versionedStore[K, V]) latest(prefix []byte) (version, bool, error) {
 // key's versions no lookup within the history can reach. It reports
 // whether the version was written.
 func (s *versionedStore[K, V]) put(prefix []byte, value V, del bool, ts, observed int64) (bool, error) {
+	if s.m != nil {
+		defer s.m.done(opPut, s.m.start())
+	}
 	horizon := observed - s.history
 	if ts < horizon {
 		return false, nil
