@@ -60,7 +60,7 @@ any Kafka cluster. Exit codes: 0 ok, 1 failure (unreachable broker, unknown topi
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTopics(cmd, o) },
 	}
-	o.conn.register(cmd, "command-config", "command-property", "an admin client property")
+	o.conn.registerAdmin(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&o.create, "create", false, "create a topic")
 	f.BoolVar(&o.list, "list", false, "list topic names")
@@ -81,13 +81,7 @@ any Kafka cluster. Exit codes: 0 ok, 1 failure (unreachable broker, unknown topi
 }
 
 func runTopics(cmd *cobra.Command, o *topicsOpts) error {
-	actions := 0
-	for _, a := range []bool{o.create, o.list, o.describe, o.alter, o.del} {
-		if a {
-			actions++
-		}
-	}
-	if actions != 1 {
+	if countSet(o.create, o.list, o.describe, o.alter, o.del) != 1 {
 		return usageErrorf(cmd, "give exactly one action: --create, --list, --describe, --alter or --delete")
 	}
 	fl := cmd.Flags()
@@ -142,36 +136,27 @@ func runTopics(cmd *cobra.Command, o *topicsOpts) error {
 		}
 	}
 
-	ctx, stop := signalContext()
-	defer stop()
-	adm, err := o.conn.openAdmin(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, adm.Parsed.APITimeout)
-	defer cancel()
-	out := cmd.OutOrStdout()
-
-	switch {
-	case o.create:
-		return createTopic(ctx, adm, out, o, configs)
-	case o.list:
-		names, err := matchingTopics(ctx, adm, match, o.excludeInternal)
-		if err != nil {
-			return err
+	return o.conn.withAdminTimeout(cmd, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
+		switch {
+		case o.create:
+			return createTopic(ctx, adm, out, o, configs)
+		case o.list:
+			names, err := matchingTopics(ctx, adm, match, o.excludeInternal)
+			if err != nil {
+				return err
+			}
+			for _, n := range names {
+				fmt.Fprintln(out, n)
+			}
+			return nil
+		case o.describe:
+			return describeTopics(ctx, adm, out, o, match)
+		case o.alter:
+			return alterTopics(ctx, adm, o, match)
+		default:
+			return deleteTopics(ctx, adm, o, match)
 		}
-		for _, n := range names {
-			fmt.Fprintln(out, n)
-		}
-		return nil
-	case o.describe:
-		return describeTopics(ctx, adm, out, o, match)
-	case o.alter:
-		return alterTopics(ctx, adm, o, match)
-	default:
-		return deleteTopics(ctx, adm, o, match)
-	}
+	})
 }
 
 func createTopic(ctx context.Context, adm *client.Admin, out io.Writer, o *topicsOpts, configs client.Properties) error {
@@ -348,17 +333,7 @@ func alterTopics(ctx context.Context, adm *client.Admin, o *topicsOpts, match *r
 	if err != nil {
 		return failuref("altering partitions: %v", err)
 	}
-	var failed []string
-	for _, name := range names {
-		r, ok := resps[name]
-		if !ok {
-			failed = append(failed, fmt.Sprintf("topic %s: not in the broker's answer", name))
-			continue
-		}
-		if r.Err != nil {
-			failed = append(failed, fmt.Sprintf("topic %s: %s", name, kafkaError(r.Err, r.ErrMessage)))
-		}
-	}
+	failed := answerFailures("topic", names, resps, func(r kadm.CreatePartitionsResponse) (string, error) { return r.ErrMessage, r.Err })
 	if len(failed) > 0 {
 		return failuref("altering partitions failed:\n  %s", strings.Join(failed, "\n  "))
 	}
@@ -390,17 +365,7 @@ func deleteTopics(ctx context.Context, adm *client.Admin, o *topicsOpts, match *
 	if err != nil {
 		return failuref("deleting topics: %v", err)
 	}
-	var failed []string
-	for _, name := range names {
-		r, ok := resps[name]
-		if !ok {
-			failed = append(failed, fmt.Sprintf("topic %s: not in the broker's answer", name))
-			continue
-		}
-		if r.Err != nil {
-			failed = append(failed, fmt.Sprintf("topic %s: %s", name, kafkaError(r.Err, r.ErrMessage)))
-		}
-	}
+	failed := answerFailures("topic", names, resps, func(r kadm.DeleteTopicResponse) (string, error) { return r.ErrMessage, r.Err })
 	if len(failed) > 0 {
 		return failuref("deleting topics failed:\n  %s", strings.Join(failed, "\n  "))
 	}
