@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"flag"
-	"log/slog"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -15,8 +12,6 @@ import (
 	"unicode"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/rivulet-io/rivulet/brokerlite"
 )
 
 // lockedBuffer collects the program's logs from its goroutines.
@@ -43,14 +38,7 @@ func (l *lockedBuffer) String() string {
 func TestProgramCountsWords(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	b, err := brokerlite.Start(ctx, brokerlite.Config{Logger: slog.New(slog.DiscardHandler), Properties: map[string]string{
-		"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": t.TempDir(),
-		"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "1",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(context.Background())
+	b := startBroker(t, ctx, nil)
 
 	runCtx, stop := context.WithCancel(ctx)
 	var logs lockedBuffer
@@ -89,21 +77,7 @@ func TestProgramCountsWords(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := map[string]int64{}
-	for !reflect.DeepEqual(got, want) {
-		select {
-		case err := <-done:
-			t.Fatalf("the program stopped: %v\nlogs:\n%s", err, logs.String())
-		default:
-		}
-		pctx, pcancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		fs := cl.PollFetches(pctx)
-		pcancel()
-		if ctx.Err() != nil {
-			t.Fatalf("counts %v, want %v\nlogs:\n%s", got, want, logs.String())
-		}
-		fs.EachRecord(func(r *kgo.Record) { got[string(r.Key)] = int64(binary.BigEndian.Uint64(r.Value)) })
-	}
+	awaitCounts(t, ctx, cl, done, &logs, want)
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v\nlogs:\n%s", err, logs.String())
