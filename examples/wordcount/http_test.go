@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"sort"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/brokerlite"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -59,7 +61,14 @@ func getJSON(t *testing.T, url string, v any) int {
 func TestInteractiveQueries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	b := startBroker(t, ctx, nil)
+	b, err := brokerlite.Start(ctx, brokerlite.Config{Logger: slog.New(slog.DiscardHandler), Properties: map[string]string{
+		"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": t.TempDir(),
+		"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "1",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(context.Background())
 
 	type instance struct {
 		addr string
