@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,30 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func testLogger() (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
+func testLogger() (*slog.Logger, *testutil.Buffer) {
+	buf := &testutil.Buffer{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 
@@ -417,7 +399,9 @@ func TestConsumerInterceptors(t *testing.T) {
 
 func TestConsumerAutoCommitReachesOnCommit(t *testing.T) {
 	seeds := kfakeCluster(t, kfake.SeedTopics(2, "in"))
-	produceEach(t, seeds, 20, func(i int) *kgo.Record { return &kgo.Record{Topic: "in", Key: []byte(strconv.Itoa(i)), Value: []byte("v")} })
+	produceEach(t, seeds, 20, func(i int) *kgo.Record {
+		return &kgo.Record{Topic: "in", Key: []byte(strconv.Itoa(i)), Value: []byte("v")}
+	})
 	ctx := context.Background()
 
 	rec := &consumerRecorder{}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -280,7 +281,7 @@ func TestProduceInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr lockedBuffer
+	var stderr testutil.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

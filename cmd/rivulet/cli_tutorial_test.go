@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -85,7 +86,7 @@ func runRivuletBroker(t *testing.T, addr, dir string, overrides ...string) (stop
 		args = append(args, "--override", o)
 	}
 	cmd := exec.Command(bin, args...)
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -120,23 +121,6 @@ func runRivuletBroker(t *testing.T, addr, dir string, overrides ...string) (stop
 		return true, ""
 	})
 	return stop
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 var partitionLineRE = regexp.MustCompile(`^\tTopic: first\tPartition: (\d)\tLeader: (\d+)\tReplicas: ([\d,]+)\tIsr: ([\d,]+)\tLogStartOffset: (\d+)\tLogEndOffset: (\d+)$`)

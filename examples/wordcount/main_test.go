@@ -10,7 +10,6 @@ import (
 	"maps"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode"
@@ -18,25 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/brokerlite"
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
-
-// lockedBuffer collects the program's logs from its goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startBroker starts an embedded brokerlite for one test: a plaintext listener on a free
 // port, quick first rebalances and one offsets partition, with props added or replacing
@@ -58,7 +40,7 @@ func startBroker(t *testing.T, ctx context.Context, props map[string]string) *br
 
 // awaitCounts reads the program's output topic through cl until the latest count of every
 // word is want; it fails the test when the program stops (done) or ctx ends first.
-func awaitCounts(t *testing.T, ctx context.Context, cl *kgo.Client, done <-chan error, logs *lockedBuffer, want map[string]int64) {
+func awaitCounts(t *testing.T, ctx context.Context, cl *kgo.Client, done <-chan error, logs *testutil.Buffer, want map[string]int64) {
 	t.Helper()
 	got := map[string]int64{}
 	for !reflect.DeepEqual(got, want) {
@@ -86,7 +68,7 @@ func TestProgramCountsWords(t *testing.T) {
 	b := startBroker(t, ctx, nil)
 
 	runCtx, stop := context.WithCancel(ctx)
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(runCtx, []string{"--bootstrap-server", b.Addr(), "--state-dir", t.TempDir(), "--partitions", "2",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rivulet-io/rivulet/brokerlite"
 	"github.com/rivulet-io/rivulet/internal/testpki"
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // TestProgramOverSASLSSLWithACLs runs the word count against a broker that only has a
@@ -61,7 +62,7 @@ func TestProgramOverSASLSSLWithACLs(t *testing.T) {
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(runCtx, []string{"--bootstrap-server", addr, "--state-dir", t.TempDir(), "--partitions", "1",
