@@ -199,21 +199,28 @@ func countSet(flags ...bool) int {
 	return n
 }
 
-// answerFailures words, per name, a missing or failed entry of a broker's per-name answer.
-// errOf returns the broker's message and the entry's error.
-func answerFailures[R any](kind string, names []string, resps map[string]R, errOf func(R) (string, error)) []string {
+// topicsResult is the outcome of a request answered per topic: the request's own error
+// (reqErr), then a line for each name missing from the answer or failed in it. errOf returns
+// an entry's broker message and error.
+func topicsResult[R any](what string, names []string, resps map[string]R, reqErr error, errOf func(R) (string, error)) error {
+	if reqErr != nil {
+		return failuref("%s: %v", what, reqErr)
+	}
 	var failed []string
 	for _, name := range names {
 		r, ok := resps[name]
 		if !ok {
-			failed = append(failed, fmt.Sprintf("%s %s: not in the broker's answer", kind, name))
+			failed = append(failed, fmt.Sprintf("topic %s: not in the broker's answer", name))
 			continue
 		}
 		if msg, err := errOf(r); err != nil {
-			failed = append(failed, fmt.Sprintf("%s %s: %s", kind, name, kafkaError(err, msg)))
+			failed = append(failed, fmt.Sprintf("topic %s: %s", name, kafkaError(err, msg)))
 		}
 	}
-	return failed
+	if len(failed) > 0 {
+		return failuref("%s failed:\n  %s", what, strings.Join(failed, "\n  "))
+	}
+	return nil
 }
 
 // kafkaError words a Kafka error code with the broker's message when it sent one.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"regexp"
 	"sort"
-	"strings"
 
 	"github.com/rivulet-io/rivulet/client"
 	"github.com/spf13/cobra"
@@ -330,14 +329,7 @@ func alterTopics(ctx context.Context, adm *client.Admin, o *topicsOpts, match *r
 		return err
 	}
 	resps, err := adm.UpdatePartitions(ctx, int(o.partitions), names...)
-	if err != nil {
-		return failuref("altering partitions: %v", err)
-	}
-	failed := answerFailures("topic", names, resps, func(r kadm.CreatePartitionsResponse) (string, error) { return r.ErrMessage, r.Err })
-	if len(failed) > 0 {
-		return failuref("altering partitions failed:\n  %s", strings.Join(failed, "\n  "))
-	}
-	return nil
+	return topicsResult("altering partitions", names, resps, err, func(r kadm.CreatePartitionsResponse) (string, error) { return r.ErrMessage, r.Err })
 }
 
 func deleteTopics(ctx context.Context, adm *client.Admin, o *topicsOpts, match *regexp.Regexp) error {
@@ -362,12 +354,5 @@ func deleteTopics(ctx context.Context, adm *client.Admin, o *topicsOpts, match *
 		return failuref("topic '%s' does not exist (see 'rivulet topics --list'; add --if-exists to accept that)", o.topic)
 	}
 	resps, err := adm.DeleteTopics(ctx, names...)
-	if err != nil {
-		return failuref("deleting topics: %v", err)
-	}
-	failed := answerFailures("topic", names, resps, func(r kadm.DeleteTopicResponse) (string, error) { return r.ErrMessage, r.Err })
-	if len(failed) > 0 {
-		return failuref("deleting topics failed:\n  %s", strings.Join(failed, "\n  "))
-	}
-	return nil
+	return topicsResult("deleting topics", names, resps, err, func(r kadm.DeleteTopicResponse) (string, error) { return r.ErrMessage, r.Err })
 }
