@@ -32,12 +32,7 @@ func seedRequests() []kmsg.Request {
 
 	fetch := kmsg.NewPtrFetchRequest()
 	fetch.MaxWaitMillis, fetch.MinBytes, fetch.MaxBytes, fetch.SessionEpoch = 10, 1, 1<<20, -1
-	ft := kmsg.NewFetchRequestTopic()
-	ft.Topic = "fz"
-	fp := kmsg.NewFetchRequestTopicPartition()
-	fp.PartitionMaxBytes = 1 << 20
-	ft.Partitions = append(ft.Partitions, fp)
-	fetch.Topics = append(fetch.Topics, ft)
+	fetch.Topics = append(fetch.Topics, fetchTopic("fz", [16]byte{}, 1<<20, 0))
 	out = append(out, fetch)
 
 	lo := kmsg.NewPtrListOffsetsRequest()
