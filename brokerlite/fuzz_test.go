@@ -22,12 +22,7 @@ func seedRequests() []kmsg.Request {
 
 	prod := kmsg.NewPtrProduceRequest()
 	prod.Acks = 1
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = "fz"
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Records = buildBatch(-1, -1, -1, "a", "b")
-	rt.Partitions = append(rt.Partitions, rp)
-	prod.Topics = append(prod.Topics, rt)
+	prod.Topics = append(prod.Topics, produceTopic("fz", 0, buildBatch(-1, -1, -1, "a", "b")))
 	out = append(out, prod)
 
 	fetch := kmsg.NewPtrFetchRequest()

@@ -84,3 +84,13 @@ func fetchTopic(topic string, id [16]byte, partitionMaxBytes int32, partitions .
 	}
 	return rt
 }
+
+// produceTopic is the topic of a Produce request: batch for one partition of topic.
+func produceTopic(topic string, partition int32, batch []byte) kmsg.ProduceRequestTopic {
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = partition, batch
+	rt.Partitions = append(rt.Partitions, rp)
+	return rt
+}

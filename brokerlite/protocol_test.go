@@ -362,12 +362,7 @@ func produceRaw(t *testing.T, c *kgo.Client, topic string, partition int32, acks
 	req := kmsg.NewPtrProduceRequest()
 	req.Acks = acks
 	req.TimeoutMillis = 5000
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = topic
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Partition, rp.Records = partition, batch
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
+	req.Topics = append(req.Topics, produceTopic(topic, partition, batch))
 	resp := request[*kmsg.ProduceResponse](t, c, req)
 	return resp.Topics[0].Partitions[0]
 }
