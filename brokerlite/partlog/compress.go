@@ -59,8 +59,11 @@ type resettableWriter interface {
 	Reset(io.Writer)
 }
 
-// compressWith compresses src through w, reset onto a new buffer.
-func compressWith(w resettableWriter, src []byte) ([]byte, error) {
+// compressPooled compresses src through a writer of type W from pool, reset onto a new
+// buffer.
+func compressPooled[W resettableWriter](pool *sync.Pool, src []byte) ([]byte, error) {
+	w := pool.Get().(W)
+	defer pool.Put(w)
 	var buf bytes.Buffer
 	w.Reset(&buf)
 	if _, err := w.Write(src); err != nil {
@@ -80,9 +83,7 @@ func compress(codec int8, src []byte) ([]byte, error) {
 	case codecNone:
 		return src, nil
 	case codecGzip:
-		w := gzipWriters.Get().(*gzip.Writer)
-		defer gzipWriters.Put(w)
-		return compressWith(w, src)
+		return compressPooled[*gzip.Writer](&gzipWriters, src)
 	case codecSnappy:
 		out := append([]byte(nil), xerialMagic...)
 		out = binary.BigEndian.AppendUint32(out, 1)
@@ -96,9 +97,7 @@ func compress(codec int8, src []byte) ([]byte, error) {
 		}
 		return out, nil
 	case codecLZ4:
-		w := lz4Writers.Get().(*lz4.Writer)
-		defer lz4Writers.Put(w)
-		return compressWith(w, src)
+		return compressPooled[*lz4.Writer](&lz4Writers, src)
 	case codecZstd:
 		enc, err := zstdEncoder()
 		if err != nil {
