@@ -407,6 +407,19 @@ func (f *messageFormatter) format(dst []byte, r *kgo.Record) ([]byte, error) {
 	fail := func(what string, err error) ([]byte, error) {
 		return dst[:start], fmt.Errorf("%s[%d] offset %d: %s: %w", r.Topic, r.Partition, r.Offset, what, err)
 	}
+	// field appends b as deser prints it, or the null literal for a null b.
+	field := func(b []byte, deser deserializer) error {
+		if b == nil {
+			dst = append(dst, f.nullLiteral...)
+			return nil
+		}
+		v, err := deser(b)
+		if err != nil {
+			return err
+		}
+		dst = append(dst, v...)
+		return nil
+	}
 	sep := func(more bool) {
 		if more {
 			dst = append(dst, f.keySeparator...)
@@ -445,39 +458,21 @@ func (f *messageFormatter) format(dst []byte, r *kgo.Record) ([]byte, error) {
 			}
 			dst = append(dst, h.Key...)
 			dst = append(dst, f.headersKeySep...)
-			if h.Value == nil {
-				dst = append(dst, f.nullLiteral...)
-				continue
-			}
-			v, err := f.headerDeser(h.Value)
-			if err != nil {
+			if err := field(h.Value, f.headerDeser); err != nil {
 				return fail("header "+h.Key, err)
 			}
-			dst = append(dst, v...)
 		}
 		sep(f.printKey || f.printValue)
 	}
 	if f.printKey {
-		if r.Key == nil {
-			dst = append(dst, f.nullLiteral...)
-		} else {
-			k, err := f.keyDeser(r.Key)
-			if err != nil {
-				return fail("key", err)
-			}
-			dst = append(dst, k...)
+		if err := field(r.Key, f.keyDeser); err != nil {
+			return fail("key", err)
 		}
 		sep(f.printValue)
 	}
 	if f.printValue {
-		if r.Value == nil {
-			dst = append(dst, f.nullLiteral...)
-		} else {
-			v, err := f.valueDeser(r.Value)
-			if err != nil {
-				return fail("value", err)
-			}
-			dst = append(dst, v...)
+		if err := field(r.Value, f.valueDeser); err != nil {
+			return fail("value", err)
 		}
 	}
 	dst = append(dst, f.lineSeparator...)
