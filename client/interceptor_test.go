@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 func testLogger() (*slog.Logger, *testutil.Buffer) {

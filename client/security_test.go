@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rivulet-io/rivulet/internal/testpki"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/rivulet-io/rivulet/internal/testpki"
 )
 
 func pingWith(t *testing.T, props Properties) error {

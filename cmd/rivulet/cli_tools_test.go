@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // onBothBrokers runs a test against a one-broker kfake cluster and a `rivulet broker` child.

@@ -17,9 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 func newKfake(t *testing.T, brokers int) string {
