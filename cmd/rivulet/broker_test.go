@@ -35,11 +35,7 @@ var listeningRe = regexp.MustCompile(`rivulet broker listening on (\S+)`)
 func startBrokerProc(t *testing.T, dir string, extra ...string) *brokerProc {
 	t.Helper()
 	bin := cliBinary(t)
-	args := []string{"broker", "--override", "listeners=PLAINTEXT://127.0.0.1:0", "--override", "log.dirs=" + dir,
-		"--override", "group.initial.rebalance.delay.ms=0"}
-	for _, e := range extra {
-		args = append(args, "--override", e)
-	}
+	args := brokerArgs(dir, append([]string{"listeners=PLAINTEXT://127.0.0.1:0"}, extra...)...)
 	p := &brokerProc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
