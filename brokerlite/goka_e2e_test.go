@@ -15,6 +15,8 @@ import (
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
 	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // gokaSetup is what every goka component of the test shares: goka's default sarama
@@ -133,10 +135,8 @@ func emitCounts(t *testing.T, gs *gokaSetup, topic goka.Stream, keys, perKey int
 // waitViewCounts polls the view until every key has count want.
 func waitViewCounts(t *testing.T, v *goka.View, keys int, want int64) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
 	var last string
-	for time.Now().Before(deadline) {
-		ok := true
+	if !testutil.Poll(60*time.Second, func() bool {
 		for k := 0; k < keys; k++ {
 			val, err := v.Get(fmt.Sprintf("key-%d", k))
 			var n int64
@@ -144,17 +144,14 @@ func waitViewCounts(t *testing.T, v *goka.View, keys int, want int64) {
 				n = val.(int64)
 			}
 			if err != nil || n != want {
-				ok = false
 				last = fmt.Sprintf("key-%d = %d (err %v)", k, n, err)
-				break
+				return false
 			}
 		}
-		if ok {
-			return
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval; the deadline bounds the wait
+		return true
+	}) {
+		t.Fatalf("view never reached %d per key: %s", want, last)
 	}
-	t.Fatalf("view never reached %d per key: %s", want, last)
 }
 
 // TestGokaEmitterProcessorView runs goka v1.1.14 (sarama) end to end against brokerlite:

@@ -14,6 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // consumedLog records which consumer saw each record value.
@@ -138,15 +140,14 @@ func (gc *groupConsumer) stop() {
 // every partition of topic assigned to exactly one member.
 func waitAssigned(t *testing.T, adm *kadm.Client, group, topic string, partitions int32, members []string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
 	var last string
-	for time.Now().Before(deadline) {
+	if !testutil.Poll(30*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		groups, err := adm.DescribeGroups(ctx, group)
 		cancel()
 		if err != nil {
 			last = err.Error()
-			continue
+			return false
 		}
 		d := groups[group]
 		owners := map[int32]int{}
@@ -168,13 +169,13 @@ func waitAssigned(t *testing.T, adm *kadm.Client, group, topic string, partition
 		for _, n := range owners {
 			ok = ok && n == 1
 		}
-		if ok {
-			return
+		if !ok {
+			last = fmt.Sprintf("state %s, members %v, partition owners %v", d.State, clients, owners)
 		}
-		last = fmt.Sprintf("state %s, members %v, partition owners %v", d.State, clients, owners)
-		time.Sleep(20 * time.Millisecond) // polling interval; the deadline bounds the wait
+		return ok
+	}) {
+		t.Fatalf("group %s never settled with members %v over %d partitions: %s", group, members, partitions, last)
 	}
-	t.Fatalf("group %s never settled with members %v over %d partitions: %s", group, members, partitions, last)
 }
 
 // produceValues produces values round-robin over the topic's six partitions (c must use
@@ -196,20 +197,16 @@ func produceValues(t *testing.T, c *kgo.Client, topic, prefix string, n int) []s
 
 func waitConsumed(t *testing.T, seen *consumedLog, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for seen.distinct() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("consumed %d distinct records, want %d", seen.distinct(), n)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval; the deadline bounds the wait
+	if !testutil.Poll(30*time.Second, func() bool { return seen.distinct() >= n }) {
+		t.Fatalf("consumed %d distinct records, want %d", seen.distinct(), n)
 	}
 }
 
 // checkCommittedAtEnd checks that the group's committed offsets equal the end offsets.
 func checkCommittedAtEnd(t *testing.T, adm *kadm.Client, group, topic string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var diff []string
+	if !testutil.Poll(10*time.Second, func() bool {
 		ends, err := adm.ListEndOffsets(testCtx(t), topic)
 		if err != nil {
 			t.Fatal(err)
@@ -218,20 +215,16 @@ func checkCommittedAtEnd(t *testing.T, adm *kadm.Client, group, topic string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var diff []string
+		diff = nil
 		ends.Each(func(o kadm.ListedOffset) {
 			c, _ := committed.Lookup(topic, o.Partition)
 			if c.At != o.Offset {
 				diff = append(diff, fmt.Sprintf("p%d committed %d end %d", o.Partition, c.At, o.Offset))
 			}
 		})
-		if len(diff) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("committed offsets behind: %v", diff)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval; the deadline bounds the wait
+		return len(diff) == 0
+	}) {
+		t.Fatalf("committed offsets behind: %v", diff)
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // needKcat returns kcat's path. In CI (CI set) a missing kcat fails the test; locally the
@@ -203,24 +205,20 @@ func TestKcatGroupConsume(t *testing.T) {
 		t.Fatalf("kcat -G read %v, want %v", got, want)
 	}
 	// librdkafka commits on close; the group's offsets are at the end of every partition.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		offs, err := adm.FetchOffsets(ctx, "kcat-group")
-		if err == nil {
-			ok := true
-			for p := int32(0); p < 3; p++ {
-				if o, found := offs.Lookup("kc", p); !found || o.At != 10 {
-					ok = false
-				}
-			}
-			if ok {
-				break
+	var offs kadm.OffsetResponses
+	if !testutil.Poll(20*time.Second, func() bool {
+		offs, err = adm.FetchOffsets(ctx, "kcat-group")
+		if err != nil {
+			return false
+		}
+		for p := int32(0); p < 3; p++ {
+			if o, found := offs.Lookup("kc", p); !found || o.At != 10 {
+				return false
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kcat's commits: %v %v", offs, err)
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval; the deadline bounds the wait
+		return true
+	}) {
+		t.Fatalf("kcat's commits: %v %v", offs, err)
 	}
 	// A second run of the group reads only what was produced since.
 	want = produce("second", 9)

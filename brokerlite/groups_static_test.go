@@ -9,37 +9,31 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // waitGeneration polls cl until it is in a group generation, and returns it.
 func waitGeneration(t *testing.T, cl *kgo.Client) (string, int32) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m, g := cl.GroupMetadata(); g > 0 {
-			return m, g
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval; the deadline bounds the wait
-	}
-	t.Fatal("client never joined its group")
-	return "", 0
+	var m string
+	var g int32
+	testutil.Eventually(t, 30*time.Second, "client joined its group", func() bool { m, g = cl.GroupMetadata(); return g > 0 })
+	return m, g
 }
 
 // sameGeneration polls until both clients report the same generation, and returns it.
 func sameGeneration(t *testing.T, x, y *kgo.Client) int32 {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, gx := x.GroupMetadata()
-		_, gy := y.GroupMetadata()
-		if gx == gy && gx > 0 {
-			return gx
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("members stay in generations %d and %d", gx, gy)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval; the deadline bounds the wait
+	var gx, gy int32
+	if !testutil.Poll(30*time.Second, func() bool {
+		_, gx = x.GroupMetadata()
+		_, gy = y.GroupMetadata()
+		return gx == gy && gx > 0
+	}) {
+		t.Fatalf("members stay in generations %d and %d", gx, gy)
 	}
+	return gx
 }
 
 // TestGroupStaticMemberRestart (KIP-345): a franz-go static member (group.instance.id)

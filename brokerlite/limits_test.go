@@ -12,6 +12,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // apiVersionsOK checks that rc gets an answer to ApiVersions.
@@ -68,21 +70,15 @@ func TestMaxConnectionsRefusesOneOverLimit(t *testing.T) {
 	}
 	// A closed connection frees its slot (the broker notices the close asynchronously).
 	_ = rcs[0].c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, "a connection admitted after one of four was closed", func() bool {
 		rc := dialRaw(t, b)
 		req := kmsg.NewPtrApiVersionsRequest()
 		req.Version = 3
 		req.ClientSoftwareName, req.ClientSoftwareVersion = "raw", "1"
 		rc.send(req, 1)
-		if _, err := rc.readFrame(); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no connection admitted after one of four was closed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		_, err := rc.readFrame()
+		return err == nil
+	})
 }
 
 // TestMaxConnectionsPerIP: max.connections.per.ip limits the connections from one address,

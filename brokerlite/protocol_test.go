@@ -9,6 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // Protocol conformance: each API through franz-go's Client.Request (kmsg requests at the
@@ -542,13 +544,7 @@ func TestFetchLongPoll(t *testing.T) {
 	}()
 	// Wait until the fetch is parked on the partitions, then append to partition 1.
 	p1 := b.topics.get("lp").partitions[1]
-	deadline := time.Now().Add(30 * time.Second)
-	for p1.nwait.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the fetch never waited")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 30*time.Second, "the fetch waiting", func() bool { return p1.nwait.Load() != 0 })
 	wantCode(t, "produce", produceRaw(t, c, "lp", 1, 1, buildBatch(-1, -1, -1, "wake")).ErrorCode, nil)
 	select {
 	case p, ok := <-got:
@@ -614,13 +610,7 @@ func TestCloseEndsLongPoll(t *testing.T) {
 	req.Topics = append(req.Topics, rt)
 	rc.send(req, 1)
 	p := b.topics.get("close-lp").partitions[0]
-	deadline := time.Now().Add(30 * time.Second)
-	for p.nwait.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the fetch never waited")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 30*time.Second, "the fetch waiting", func() bool { return p.nwait.Load() != 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := b.Close(ctx); err != nil {

@@ -12,6 +12,8 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // saramaConsumer consumes partitions of a topic with sarama, as goka v1.1.14 configures it
@@ -80,8 +82,7 @@ func consumeSarama(t *testing.T, b *Broker, topic string, partitions int32, tune
 // the test on any sarama error.
 func (sc *saramaConsumer) wait(want map[int32][]string) {
 	sc.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	if !testutil.Poll(30*time.Second, func() bool {
 		sc.mu.Lock()
 		errs := append([]string(nil), sc.errs...)
 		done := true
@@ -105,13 +106,9 @@ func (sc *saramaConsumer) wait(want map[int32][]string) {
 		if bad != "" {
 			sc.t.Fatal(bad)
 		}
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			sc.t.Fatalf("sarama did not receive everything within 30s")
-		}
-		time.Sleep(10 * time.Millisecond) // polling the consumer; the deadline bounds it
+		return done
+	}) {
+		sc.t.Fatalf("sarama did not receive everything within 30s")
 	}
 }
 
@@ -269,21 +266,17 @@ func TestSaramaGroupPipelined(t *testing.T) {
 		want[p] = append(want[p], produceTagged(t, prod, "sarama-group", p, fmt.Sprintf("g%d", round), 3, 300)...)
 		time.Sleep(10 * time.Millisecond) // pacing the input so fetches, commits and heartbeats interleave
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	n := 0
+	if !testutil.Poll(30*time.Second, func() bool {
 		h.mu.Lock()
-		n := 0
+		defer h.mu.Unlock()
+		n = 0
 		for _, vs := range h.got {
 			n += len(vs)
 		}
-		h.mu.Unlock()
-		if n >= 90 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the group received %d of 90 records within 30s", n)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the handler; the deadline bounds it
+		return n >= 90
+	}) {
+		t.Fatalf("the group received %d of 90 records within 30s", n)
 	}
 	stop()
 	errMu.Lock()

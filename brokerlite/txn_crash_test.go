@@ -12,6 +12,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // txnLedger records what each transaction's producer was told: committed, aborted, or
@@ -137,11 +139,8 @@ func TestTransactionsSurviveKill(t *testing.T) {
 			// Kill in the middle of the traffic: after a few more transactions ended, at a
 			// random moment, most likely while EndTxn writes markers.
 			want := led.endedCount() + 3 + rng.Intn(6)
-			for led.endedCount() < want {
-				if time.Now().After(deadline) {
-					t.Fatalf("round %d: only %d transactions ended within 30s", round, led.endedCount())
-				}
-				time.Sleep(5 * time.Millisecond)
+			if !testutil.Poll(time.Until(deadline), func() bool { return led.endedCount() >= want }) {
+				t.Fatalf("round %d: only %d transactions ended within 30s", round, led.endedCount())
 			}
 			time.Sleep(time.Duration(rng.Intn(20)) * time.Millisecond)
 		}
@@ -175,15 +174,13 @@ func checkCommittedView(t *testing.T, addr string, round int, led *txnLedger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	adm := kadm.NewClient(newClientAt(t, addr))
-	for {
-		ls, err := adm.ListTransactions(ctx, nil, []string{"Ongoing", "PrepareCommit", "PrepareAbort"})
-		if err == nil && len(ls.Sorted()) == 0 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("round %d: transactions still open after the restart: %v %v", round, ls, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var ls kadm.ListedTransactions
+	var err error
+	if !testutil.Poll(60*time.Second, func() bool {
+		ls, err = adm.ListTransactions(ctx, nil, []string{"Ongoing", "PrepareCommit", "PrepareAbort"})
+		return err == nil && len(ls.Sorted()) == 0
+	}) {
+		t.Fatalf("round %d: transactions still open after the restart: %v %v", round, ls, err)
 	}
 	sentinel := newClientAt(t, addr, kgo.TransactionalID("crash-sentinel"), kgo.DefaultProduceTopic(crashTopic),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()))

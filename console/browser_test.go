@@ -21,7 +21,9 @@ import (
 	"github.com/rivulet-io/rivulet/client"
 	"github.com/rivulet-io/rivulet/console"
 	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/httpjson"
 )
 
 // env is a broker with a running word count (HTTP endpoint on) and a
@@ -150,9 +152,10 @@ func TestConsoleAPI(t *testing.T) {
 		t.Errorf("limit=0: %d %v", code, bad)
 	}
 	// The output as int64 values (LongDeserializer).
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var groups struct{ Groups []console.GroupView }
+	var groups struct{ Groups []console.GroupView }
+	var counts map[string]string
+	if !testutil.Poll(30*time.Second, func() bool {
+		groups.Groups = nil
 		getJSON(t, e.base+"/api/groups", &groups)
 		ok := false
 		for _, g := range groups.Groups {
@@ -164,22 +167,18 @@ func TestConsoleAPI(t *testing.T) {
 		getJSON(t, e.base+"/api/topics/"+wordcount.DefaultOutputTopic+"/messages?partition=0&value=int64&limit=100", &m)
 		var m1 struct{ Messages []console.MessageView }
 		getJSON(t, e.base+"/api/topics/"+wordcount.DefaultOutputTopic+"/messages?partition=1&value=int64&limit=100", &m1)
-		counts := map[string]string{}
+		counts = map[string]string{}
 		for _, r := range append(m.Messages, m1.Messages...) {
 			counts[*r.Key] = *r.Value
 		}
-		if ok && counts["kafka"] == "3" && counts["streams"] == "2" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("groups %+v, counts %v", groups, counts)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return ok && counts["kafka"] == "3" && counts["streams"] == "2"
+	}) {
+		t.Fatalf("groups %+v, counts %v", groups, counts)
 	}
 	var apps struct{ Apps []console.AppView }
 	getJSON(t, e.base+"/api/apps", &apps)
-	var st streams.StatusView
-	var topo streams.TopologyView
+	var st httpjson.StatusView
+	var topo httpjson.TopologyView
 	if len(apps.Apps) != 1 || apps.Apps[0].Error != "" || json.Unmarshal(apps.Apps[0].Status, &st) != nil || json.Unmarshal(apps.Apps[0].Topology, &topo) != nil {
 		t.Fatalf("apps %+v", apps)
 	}
@@ -256,8 +255,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// per-node counts drawn).
 	var nodes, taskRows, notes int
 	var groupLag string
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	if !testutil.Poll(60*time.Second, func() bool {
 		nodes = eval(`document.querySelectorAll("svg.topology g.node").length`)
 		taskRows = eval(`document.querySelectorAll("table.tasks tbody tr").length`)
 		notes = eval(`document.querySelectorAll("svg.topology text.note").length`)
@@ -266,13 +264,9 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		groupLag = lag
-		if nodes > 0 && taskRows == 4 && groupLag == "0" && notes == nodes {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rendered page: %d graph nodes (%d with counts), %d task rows, group lag %q", nodes, notes, taskRows, groupLag)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return nodes > 0 && taskRows == 4 && groupLag == "0" && notes == nodes
+	}) {
+		t.Fatalf("rendered page: %d graph nodes (%d with counts), %d task rows, group lag %q", nodes, notes, taskRows, groupLag)
 	}
 	want := 0
 	for _, s := range e.app.Topology().Describe().Subtopologies {

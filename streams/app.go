@@ -73,7 +73,7 @@ func (s State) String() string {
 //
 // Build it with New, run it with Start, stop it with Close.
 type App struct {
-	cfg         *Config
+	cfg         *config
 	clients     *clientParser // parses client properties once (settings.go)
 	topo        *Topology
 	processID   [processIDLen]byte
@@ -86,7 +86,7 @@ type App struct {
 	eosStores   *eosOpener     // under exactly_once_v2 (eos_store.go)
 	restores    restoreTracker // store restores in flight (restore.go)
 	// standbys holds this instance's standby and warm-up tasks; hosts is
-	// the host metadata of the latest assignment (assignor_metadata.go).
+	// the host metadata of the latest assignment (host_metadata.go).
 	standbys *standbyManager
 	hosts    atomic.Pointer[hostMetadata]
 
@@ -113,12 +113,12 @@ type App struct {
 }
 
 // New builds an application running topo with props (Kafka Streams' names;
-// see Config for every setting and its default) and opts.
+// see config for every setting and its default) and opts.
 func New(topo *Topology, props Properties, opts ...Option) (*App, error) {
 	if topo == nil {
 		return nil, errors.New("streams: new: nil topology")
 	}
-	cfg, err := ParseConfig(props, opts...)
+	cfg, err := parseConfig(props, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func New(topo *Topology, props Properties, opts ...Option) (*App, error) {
 	a := &App{
 		clients:     clients,
 		cfg:         cfg,
-		topo:        topo,
+		topo:        topo.bind(cfg.ApplicationID),
 		subOfSource: make(map[string]int),
 		threads:     make(map[int]*streamThread),
 		done:        make(chan struct{}),
@@ -174,8 +174,12 @@ func (a *App) allStats() []*TaskStats {
 	return append([]*TaskStats(nil), a.stats...)
 }
 
-// Config returns the application's configuration. Do not modify it.
-func (a *App) Config() *Config { return a.cfg }
+// Config returns the application's effective configuration with Kafka
+// Streams' property names: every setting with the value in force, defaults
+// included, and the client properties by role ("consumer.", "producer.",
+// "admin." prefixes). Secrets (passwords, keys, JAAS configs) are hidden.
+// The map is a copy: changing it changes nothing.
+func (a *App) Config() Properties { return a.cfg.properties() }
 
 // Topology returns the topology the application runs.
 func (a *App) Topology() *Topology { return a.topo }
@@ -383,11 +387,11 @@ func (a *App) setupTopics(ctx context.Context) error {
 			}
 		}
 	}
-	counts, err := a.topo.t.ResolvePartitions(a.cfg.ApplicationID, existing)
+	counts, err := a.topo.names.ResolvePartitions(existing)
 	if err != nil {
 		return fmt.Errorf("streams: %w", err)
 	}
-	for _, it := range a.topo.t.InternalTopics(a.cfg.ApplicationID, counts) {
+	for _, it := range a.topo.names.InternalTopics(counts) {
 		if n, ok := existing[it.Name]; ok {
 			if n != it.Partitions {
 				return fmt.Errorf("streams: internal topic %q has %d partitions, the topology needs %d; delete it (or reset the application) to let it be recreated", it.Name, n, it.Partitions)
@@ -422,7 +426,7 @@ func (a *App) sourceTopics() ([]string, []string) {
 			continue
 		}
 		for _, tp := range s.SourceTopics {
-			topics = append(topics, a.topo.t.TopicName(a.cfg.ApplicationID, tp))
+			topics = append(topics, a.topo.names.TopicName(tp))
 		}
 		for _, p := range s.SourcePatterns {
 			patterns = append(patterns, `^(?:`+p.String()+`)$`)

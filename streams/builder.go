@@ -96,6 +96,20 @@ type Topology struct {
 	t      *topology.Topology
 	subs   []topology.Subtopology
 	stores map[string]storeFactory
+	// names is t bound to the application id that runs it (bind): the
+	// broker names of internal topics. Nil until bound.
+	names *topology.Bound
+}
+
+// bind returns t bound to applicationID: a copy sharing everything but the
+// binding, so one built topology may run under several application ids.
+func (t *Topology) bind(applicationID string) *Topology {
+	if t.names != nil && t.names.ApplicationID() == applicationID {
+		return t
+	}
+	c := *t
+	c.names = t.t.Bind(applicationID)
+	return &c
 }
 
 func newTopology(t *topology.Topology, stores map[string]storeFactory) *Topology {

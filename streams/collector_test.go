@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -45,10 +46,8 @@ func TestProductionHandlerConsultedAsRecordsFail(t *testing.T) {
 			produce(t, br.addrs, lines(in, "small")...)
 			consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
 			produce(t, br.addrs, lines(in, "grow")...)
-			deadline := time.Now().Add(30 * time.Second)
-			for calls.Load() == 0 && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
-			}
+			// The check below reports the calls made within the wait.
+			testutil.Poll(30*time.Second, func() bool { return calls.Load() != 0 })
 			if calls.Load() != 1 || seenTopic.Load() != out {
 				t.Fatalf("handler calls %d (topic %v), want 1 for %s", calls.Load(), seenTopic.Load(), out)
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -24,6 +25,25 @@ import (
 // clients (see package client), all of them or, with a "consumer.",
 // "producer." or "admin." prefix, one kind.
 type Properties map[string]string
+
+// ClientProperties returns the Kafka client properties an application with
+// properties p gives its clients of role "consumer", "producer" or "admin":
+// every property that is not a Kafka Streams setting, with the ones prefixed
+// by the role ("admin.sasl.mechanism") taking precedence, prefix removed.
+// Use it to build other clients (an admin client creating topics, say) with
+// the application's connection and security settings. It fails as New does
+// on invalid settings.
+func (p Properties) ClientProperties(role string) (Properties, error) {
+	c, err := parseConfig(p)
+	if err != nil {
+		return nil, err
+	}
+	props, ok := c.ClientProperties[role]
+	if !ok {
+		return nil, fmt.Errorf("streams: client properties: unknown role %q (want consumer, producer or admin)", role)
+	}
+	return maps.Clone(props), nil
+}
 
 // Property names, as Kafka Streams spells them.
 const (
@@ -72,9 +92,10 @@ const (
 	ExactlyOnce = "exactly_once_v2"
 )
 
-// Config is an application's parsed and validated configuration. New builds
-// it from Properties; every field documents its default.
-type Config struct {
+// config is an application's parsed and validated configuration. New builds
+// it from Properties and Options; every field documents its default.
+// App.Config hands out a copy as Properties.
+type config struct {
 	// ApplicationID names the consumer group, internal topics and the state
 	// directory. Required.
 	ApplicationID string
@@ -90,6 +111,15 @@ type Config struct {
 	// under at_least_once and 100ms under exactly_once_v2 (Kafka Streams'
 	// defaults).
 	CommitInterval time.Duration
+	// TransactionTimeout is the transaction.timeout.ms of the threads'
+	// transactional producers under exactly_once_v2: how long a transaction
+	// of a crashed instance blocks read_committed readers before the broker
+	// aborts it, and the deadline of a commit's flush. It is set with the
+	// client property transaction.timeout.ms (or
+	// producer.transaction.timeout.ms) and must not be smaller than
+	// CommitInterval. The default value is 10s under exactly_once_v2 (as
+	// Kafka Streams sets it); unused under at_least_once.
+	TransactionTimeout time.Duration
 	// StateDir holds the state of every application on this machine, in
 	// <StateDir>/<application.id>/<task>/<store>. The default value is
 	// <os.TempDir()>/rivulet-streams.
@@ -159,7 +189,7 @@ type Config struct {
 	ApplicationServer string
 	// Ops holds the operator settings: the HTTP endpoint, metrics
 	// recording level (config_ops.go).
-	Ops OpsConfig
+	Ops opsConfig
 	// RepartitionPurgeInterval is how often consumed repartition records
 	// are deleted. The default value is 30s.
 	RepartitionPurgeInterval time.Duration
@@ -178,7 +208,7 @@ type Config struct {
 	// (Kafka Streams settings Rivulet does not implement, and client
 	// properties the client layer ignores), with what happens instead. New
 	// logs them in one line at start.
-	IgnoredProperties []IgnoredProperty
+	IgnoredProperties []ignoredProperty
 	// BadgerConfigSetter, when set, tunes each persistent store's Badger
 	// options (WithBadgerConfigSetter). The default value is nil: the
 	// defaults of badgerstore.Options.
@@ -200,47 +230,48 @@ type Config struct {
 }
 
 // Option sets what properties cannot express: functions, loggers, metric
-// registries and raw franz-go options.
-type Option func(*Config)
+// registries and raw franz-go options. Properties, with Kafka Streams'
+// names, are the way to set everything else; New takes both.
+type Option func(*config)
 
 // WithTimestampExtractor sets the default timestamp extractor.
 func WithTimestampExtractor(fn TimestampExtractor) Option {
-	return func(c *Config) { c.TimestampExtractor = fn }
+	return func(c *config) { c.TimestampExtractor = fn }
 }
 
 // WithDeserializationHandler sets the deserialization error handler.
 func WithDeserializationHandler(fn DeserializationHandler) Option {
-	return func(c *Config) { c.DeserializationHandler = fn }
+	return func(c *config) { c.DeserializationHandler = fn }
 }
 
 // WithProductionHandler sets the production error handler.
 func WithProductionHandler(fn ProductionHandler) Option {
-	return func(c *Config) { c.ProductionHandler = fn }
+	return func(c *config) { c.ProductionHandler = fn }
 }
 
 // WithUncaughtErrorHandler sets the handler for failed threads.
 func WithUncaughtErrorHandler(fn UncaughtErrorHandler) Option {
-	return func(c *Config) { c.UncaughtErrorHandler = fn }
+	return func(c *config) { c.UncaughtErrorHandler = fn }
 }
 
 // WithLogger sets the logger.
-func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.Logger = l } }
 
 // WithRegisterer registers the application's metrics with r.
-func WithRegisterer(r prometheus.Registerer) Option { return func(c *Config) { c.Registerer = r } }
+func WithRegisterer(r prometheus.Registerer) Option { return func(c *config) { c.Registerer = r } }
 
 // WithKgoOpts adds franz-go options to every client the application makes.
 func WithKgoOpts(opts ...kgo.Opt) Option {
-	return func(c *Config) { c.KgoOpts = append(c.KgoOpts, opts...) }
+	return func(c *config) { c.KgoOpts = append(c.KgoOpts, opts...) }
 }
 
 // WithBalancer replaces the task assignor: fn gets the app and returns the
 // group balancer its consumers use.
 func WithBalancer(fn func(app *App) kgo.GroupBalancer) Option {
-	return func(c *Config) { c.Balancer = fn }
+	return func(c *config) { c.Balancer = fn }
 }
 
-// streamsKeys are the keys Config consumes; others go to the clients.
+// streamsKeys are the keys config consumes; others go to the clients.
 var streamsKeys = map[string]bool{
 	PropApplicationID: true, PropNumStreamThreads: true, PropCommitIntervalMs: true,
 	PropStateDir: true, PropProcessingGuarantee: true, PropCacheMaxBytes: true, PropCacheMaxBytesOld: true,
@@ -259,9 +290,9 @@ var streamsKeys = map[string]bool{
 	PropProbingRebalanceMs: true, PropMaxWarmupReplicas: true, "rack.aware.assignment.tags": true,
 }
 
-// ParseConfig parses and validates properties, then applies options.
-func ParseConfig(props Properties, opts ...Option) (*Config, error) {
-	c := &Config{
+// parseConfig parses and validates properties, then applies options.
+func parseConfig(props Properties, opts ...Option) (*config, error) {
+	c := &config{
 		NumStreamThreads:            1,
 		CommitInterval:              30 * time.Second,
 		StateDir:                    filepath.Join(os.TempDir(), "rivulet-streams"),
@@ -462,6 +493,9 @@ func ParseConfig(props Properties, opts ...Option) (*Config, error) {
 	}
 	if _, set := props[PropCommitIntervalMs]; !set && c.ProcessingGuarantee == ExactlyOnce {
 		c.CommitInterval = 100 * time.Millisecond
+	}
+	if err := c.resolveTransactionTimeout(); err != nil {
+		return nil, err
 	}
 	if c.ClientID == "" {
 		c.ClientID = c.ApplicationID

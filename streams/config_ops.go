@@ -26,8 +26,8 @@ const (
 	RecordingLevelTrace = "TRACE"
 )
 
-// OpsConfig holds what an operator sets to watch an application.
-type OpsConfig struct {
+// opsConfig holds what an operator sets to watch an application.
+type opsConfig struct {
 	// HTTPListener is rivulet.http.listener: host:port of the HTTP
 	// endpoint (port 0 picks a free one; App.HTTPAddr tells which). The
 	// default value is "": no endpoint.
@@ -42,18 +42,18 @@ type OpsConfig struct {
 	RecordingLevel string
 }
 
-func defaultOpsConfig() OpsConfig {
-	return OpsConfig{ReadyMaxLag: 10000, RecordingLevel: RecordingLevelInfo}
+func defaultOpsConfig() opsConfig {
+	return opsConfig{ReadyMaxLag: 10000, RecordingLevel: RecordingLevelInfo}
 }
 
 // WithHTTPListener switches the HTTP endpoint on at addr (host:port), as
 // rivulet.http.listener does.
 func WithHTTPListener(addr string) Option {
-	return func(c *Config) { c.Ops.HTTPListener = addr }
+	return func(c *config) { c.Ops.HTTPListener = addr }
 }
 
 // parseOpsProp parses one operator property; false when k is not one.
-func parseOpsProp(c *Config, k, v string, bad func(key, value, why string)) bool {
+func parseOpsProp(c *config, k, v string, bad func(key, value, why string)) bool {
 	switch k {
 	case PropHTTPListener:
 		c.Ops.HTTPListener = strings.TrimSpace(v)
@@ -95,32 +95,59 @@ func (a *App) startOps() error {
 // Streams logs its StreamsConfig values: every setting with the value in
 // force (defaults included), client properties by role, secrets hidden.
 func (a *App) logConfig() {
-	c := a.cfg
-	attrs := []any{
-		PropApplicationID, c.ApplicationID,
-		PropBootstrapServers, strings.Join(c.BootstrapServers, ","),
-		PropClientID, c.ClientID,
-		PropNumStreamThreads, c.NumStreamThreads,
-		PropCommitIntervalMs, c.CommitInterval.Milliseconds(),
-		PropStateDir, c.StateDir,
-		PropProcessingGuarantee, c.ProcessingGuarantee,
-		PropCacheMaxBytes, c.CacheMaxBytes,
-		PropReplicationFactor, c.ReplicationFactor,
-		PropBufferedRecords, c.BufferedRecordsPerPartition,
-		PropMaxTaskIdleMs, c.MaxTaskIdle.Milliseconds(),
-		PropPollMs, c.PollTimeout.Milliseconds(),
-		PropAutoOffsetReset, c.AutoOffsetReset,
-		PropMaxPollRecords, c.MaxPollRecords,
-		PropNumStandbyReplicas, c.NumStandbyReplicas,
-		PropAcceptableRecoveryLag, c.AcceptableRecoveryLag,
-		PropMaxWarmupReplicas, c.MaxWarmupReplicas,
-		PropProbingRebalanceMs, c.ProbingRebalanceInterval.Milliseconds(),
-		PropApplicationServer, c.ApplicationServer,
-		PropRepartitionPurgeMs, c.RepartitionPurgeInterval.Milliseconds(),
-		PropDeadLetterTopic, c.DeadLetterTopic,
-		PropMetricsRecordingLevel, c.Ops.RecordingLevel,
-		PropHTTPListener, c.Ops.HTTPListener,
-		PropHTTPReadyMaxLag, c.Ops.ReadyMaxLag,
+	settings := a.cfg.settings()
+	attrs := make([]any, 0, 2*len(settings))
+	for _, kv := range settings {
+		attrs = append(attrs, kv[0], kv[1])
+	}
+	a.cfg.Logger.Info("streams: effective configuration", attrs...)
+}
+
+// properties returns the effective configuration as properties (a fresh
+// map), secrets hidden.
+func (c *config) properties() Properties {
+	settings := c.settings()
+	p := make(Properties, len(settings))
+	for _, kv := range settings {
+		p[kv[0]] = kv[1]
+	}
+	return p
+}
+
+// settings lists every setting with the value in force, with Kafka
+// Streams' names, then the client properties by role ("consumer.x"),
+// sorted, secrets hidden.
+func (c *config) settings() [][2]string {
+	i := func(n int64) string { return strconv.FormatInt(n, 10) }
+	out := [][2]string{
+		{PropApplicationID, c.ApplicationID},
+		{PropBootstrapServers, strings.Join(c.BootstrapServers, ",")},
+		{PropClientID, c.ClientID},
+		{PropNumStreamThreads, i(int64(c.NumStreamThreads))},
+		{PropCommitIntervalMs, i(c.CommitInterval.Milliseconds())},
+		{PropStateDir, c.StateDir},
+		{PropProcessingGuarantee, c.ProcessingGuarantee},
+		{PropCacheMaxBytes, i(c.CacheMaxBytes)},
+		{PropReplicationFactor, i(int64(c.ReplicationFactor))},
+		{PropBufferedRecords, i(int64(c.BufferedRecordsPerPartition))},
+		{PropMaxTaskIdleMs, i(c.MaxTaskIdle.Milliseconds())},
+		{PropPollMs, i(c.PollTimeout.Milliseconds())},
+		{PropAutoOffsetReset, c.AutoOffsetReset},
+		{PropMaxPollRecords, i(int64(c.MaxPollRecords))},
+		{PropNumStandbyReplicas, i(int64(c.NumStandbyReplicas))},
+		{PropAcceptableRecoveryLag, i(c.AcceptableRecoveryLag)},
+		{PropMaxWarmupReplicas, i(int64(c.MaxWarmupReplicas))},
+		{PropProbingRebalanceMs, i(c.ProbingRebalanceInterval.Milliseconds())},
+		{PropApplicationServer, c.ApplicationServer},
+		{PropRepartitionPurgeMs, i(c.RepartitionPurgeInterval.Milliseconds())},
+		{PropDeadLetterTopic, c.DeadLetterTopic},
+		{PropTopologyAcceptChanges, strconv.FormatBool(c.AcceptTopologyChanges)},
+		{PropMetricsRecordingLevel, c.Ops.RecordingLevel},
+		{PropHTTPListener, c.Ops.HTTPListener},
+		{PropHTTPReadyMaxLag, i(c.Ops.ReadyMaxLag)},
+	}
+	if _, set := c.ClientProperties["producer"][propTransactionTimeoutMs]; c.ProcessingGuarantee == ExactlyOnce && !set {
+		out = append(out, [2]string{"producer." + propTransactionTimeoutMs, i(c.TransactionTimeout.Milliseconds())})
 	}
 	for _, role := range []string{"consumer", "producer", "admin"} {
 		props := c.ClientProperties[role]
@@ -134,10 +161,10 @@ func (a *App) logConfig() {
 			if secretProperty(k) {
 				v = "[hidden]"
 			}
-			attrs = append(attrs, role+"."+k, v)
+			out = append(out, [2]string{role + "." + k, v})
 		}
 	}
-	c.Logger.Info("streams: effective configuration", attrs...)
+	return out
 }
 
 // secretProperty reports whether a client property holds a secret.

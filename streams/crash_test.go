@@ -15,6 +15,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // buildTestApp builds streams/internal/testapp once per test binary.
@@ -65,12 +67,8 @@ func startChild(t testing.TB, bin string, args ...string) *child {
 // waitOutput polls the child's output until it contains s.
 func (c *child) waitOutput(t testing.TB, s string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(c.output(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("testapp never printed %q:\n%s", s, c.output())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testutil.Poll(60*time.Second, func() bool { return strings.Contains(c.output(), s) }) {
+		t.Fatalf("testapp never printed %q:\n%s", s, c.output())
 	}
 }
 
@@ -397,10 +395,8 @@ func crashReport(t *testing.T, addrs []string, group, in, ids string, wantIDs, s
 	}
 	// The instance's own view.
 	if c.cmd.ProcessState == nil && c.cmd.Process.Signal(syscall.SIGUSR1) == nil {
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(c.output(), "testapp: end of state") && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+		// A report that does not come in time is left out; the rest is still worth printing.
+		testutil.Poll(10*time.Second, func() bool { return strings.Contains(c.output(), "testapp: end of state") })
 		b.WriteString("(the instance's tasks and metrics are at the end of its output)\n")
 	}
 	return b.String()

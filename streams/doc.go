@@ -67,6 +67,11 @@
 // only once the transaction committed, so a crash changes neither the
 // output nor the state (docs/exactly-once.md).
 //
+// Next to it: package streams/streamstest drives a topology in users' unit
+// tests, package streams/appadmin describes and resets an application from
+// outside it, and package streams/httpjson holds the JSON documents of the
+// HTTP endpoint.
+//
 // The design notes (tasks, threads, commits, restore, where the assignor
 // plugs in) are in docs/streams-internals.md.
 package streams

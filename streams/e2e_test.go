@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/brokerlite"
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -103,29 +104,23 @@ func consumeUntil(t testing.TB, addrs []string, topic string, timeout time.Durat
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	must(t, err)
 	defer cl.Close()
-	deadline := time.Now().Add(timeout)
 	var out []*kgo.Record
-	for time.Now().Before(deadline) {
+	// The caller checks what was read; a timeout is not a failure here.
+	testutil.Poll(timeout, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		fs := cl.PollFetches(ctx)
 		cancel()
 		out = append(out, fs.Records()...)
-		if done(out) {
-			return out
-		}
-	}
+		return done(out)
+	})
 	return out
 }
 
 // waitState polls until the app reaches s.
 func waitState(t testing.TB, app *streams.App, s streams.State, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for app.State() != s {
-		if time.Now().After(deadline) {
-			t.Fatalf("app state %s, want %s (err %v)", app.State(), s, app.Err())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testutil.Poll(timeout, func() bool { return app.State() == s }) {
+		t.Fatalf("app state %s, want %s (err %v)", app.State(), s, app.Err())
 	}
 }
 
@@ -197,10 +192,7 @@ func TestEndToEndWordCount(t *testing.T) {
 				}
 				// Every task runs once the group settles (a cooperative move
 				// may be half done for a moment).
-				deadline := time.Now().Add(20 * time.Second)
-				for len(app.Tasks()) != 6 && time.Now().Before(deadline) {
-					time.Sleep(10 * time.Millisecond)
-				}
+				testutil.Poll(20*time.Second, func() bool { return len(app.Tasks()) == 6 })
 				if tasks := app.Tasks(); len(tasks) != 6 {
 					t.Errorf("tasks %+v, want 6 (2 sub-topologies x 3 partitions)", tasks)
 				}

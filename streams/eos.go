@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,10 +44,39 @@ import (
 // producers of its previous life.
 const processIDFile = "process.id"
 
-// eosTransactionTimeout is transaction.timeout.ms under exactly-once, as
-// Kafka Streams sets it: how long a transaction of a crashed instance that
-// does not come back blocks read_committed readers.
+// eosTransactionTimeout is the default transaction.timeout.ms under
+// exactly-once, as Kafka Streams sets it: how long a transaction of a
+// crashed instance that does not come back blocks read_committed readers.
 const eosTransactionTimeout = 10 * time.Second
+
+// propTransactionTimeoutMs is the producer property of the transaction
+// timeout.
+const propTransactionTimeoutMs = "transaction.timeout.ms"
+
+// resolveTransactionTimeout sets TransactionTimeout under exactly_once_v2:
+// the producers' transaction.timeout.ms when given, else the default, and
+// refuses one smaller than the commit interval (a transaction would then
+// time out before its commit), as Kafka Streams does.
+func (c *config) resolveTransactionTimeout() error {
+	if c.ProcessingGuarantee != ExactlyOnce {
+		return nil
+	}
+	if v, ok := c.ClientProperties["producer"][propTransactionTimeoutMs]; ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 1 || n > math.MaxInt32 {
+			return fmt.Errorf("streams: property %s=%q: want milliseconds in [1, %d]", propTransactionTimeoutMs, v, math.MaxInt32)
+		}
+		c.TransactionTimeout = time.Duration(n) * time.Millisecond
+	} else if c.TransactionTimeout <= 0 {
+		c.TransactionTimeout = eosTransactionTimeout
+	}
+	if c.TransactionTimeout < c.CommitInterval {
+		return fmt.Errorf("streams: %s=%d is smaller than %s=%d: every transaction would time out before its commit; raise %s or lower %s",
+			propTransactionTimeoutMs, c.TransactionTimeout.Milliseconds(), PropCommitIntervalMs, c.CommitInterval.Milliseconds(),
+			propTransactionTimeoutMs, PropCommitIntervalMs)
+	}
+	return nil
+}
 
 // errProducerFenced: another producer with the thread's transactional.id
 // started (Kafka Streams' TaskMigratedException from a ProducerFenced).
@@ -92,7 +123,7 @@ func (t *streamThread) eosClientOpts() []kgo.Opt {
 		// KIP-447's require_stable offset fetches (a new owner of a
 		// partition waits for the offsets a pending transaction commits)
 		// are always on in franz-go's group consumer.
-		kgo.TransactionTimeout(eosTransactionTimeout),
+		kgo.TransactionTimeout(t.app.cfg.TransactionTimeout),
 	}
 }
 
@@ -169,7 +200,7 @@ func (t *streamThread) commitTxn(ctx context.Context, tasks []*Task) error {
 	}
 	// A transaction older than its timeout is aborted by the broker: a
 	// flush that takes longer cannot lead to a commit.
-	fctx, cancel := context.WithTimeout(ctx, eosTransactionTimeout)
+	fctx, cancel := context.WithTimeout(ctx, t.app.cfg.TransactionTimeout)
 	err := t.collector.flush(fctx)
 	cancel()
 	if err != nil {
@@ -400,7 +431,7 @@ func (t *streamThread) abortTxn(ctx context.Context) error {
 	}
 	t.inTxn = false
 	t.offsetsAdded = false
-	ctx, cancel := context.WithTimeout(ctx, eosTransactionTimeout)
+	ctx, cancel := context.WithTimeout(ctx, t.app.cfg.TransactionTimeout)
 	defer cancel()
 	if err := t.cl.AbortBufferedRecords(ctx); err != nil {
 		return fmt.Errorf("streams: abort buffered records: %w", err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/statestore"
 )
 
@@ -171,12 +172,8 @@ func childMetric(t testing.TB, c *child, name string) int64 {
 	t.Helper()
 	before := strings.Count(c.output(), "testapp: end of state")
 	must(t, c.cmd.Process.Signal(syscall.SIGUSR1))
-	deadline := time.Now().Add(20 * time.Second)
-	for strings.Count(c.output(), "testapp: end of state") == before {
-		if time.Now().After(deadline) {
-			t.Fatalf("no state report:\n%s", c.output())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testutil.Poll(20*time.Second, func() bool { return strings.Count(c.output(), "testapp: end of state") != before }) {
+		t.Fatalf("no state report:\n%s", c.output())
 	}
 	re := regexp.MustCompile(`testapp: metric rivulet_streams_` + name + `\{[^}]*\} (\S+)`)
 	ms := re.FindAllStringSubmatch(c.output(), -1)
@@ -192,10 +189,11 @@ func childMetric(t testing.TB, c *child, name string) int64 {
 func restoredRecords(t testing.TB, c *child) int64 { return childMetric(t, c, "restore_records_total") }
 
 // TestExactlyOnceCrashRestoresOnlyTheTail kills the application with
-// SIGKILL while it processes under exactly_once_v2 (persistent stores), and
-// checks what the restarted instance restores: at most the changelog
-// records written after the stores' checkpoints (which follow every
-// commit), not the store, which holds thousands of keys by then.
+// SIGKILL while it processes under exactly_once_v2 (persistent stores: a
+// count, a windowed count and a session count), and checks what the
+// restarted instance restores: at most the changelog records written after
+// the stores' checkpoints (which follow every commit), not the stores,
+// which hold thousands of keys by then.
 func TestExactlyOnceCrashRestoresOnlyTheTail(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("needs SIGKILL")
@@ -218,10 +216,10 @@ func crashRestoresOnlyTheTail(t *testing.T, bin string, br broker) {
 	stateDir := t.TempDir()
 	args := []string{"--bootstrap-server", br.addrs[0], "--application-id", appID, "--state-dir", stateDir,
 		"--input", in, "--ids-output", ids, "--counts-output", counts, "--threads", "1",
-		"--processing-guarantee", "exactly_once_v2", "--wordcount", "--instance-id", appID}
+		"--processing-guarantee", "exactly_once_v2", "--wordcount", "--windowed", "--instance-id", appID}
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
-	// Every line has its own id word: the store grows by a key per line.
+	// Every line has its own id word: each store grows by a key per line.
 	want, wantIDs, prodDone := eosInput(t, br.addrs, in, 3000, 40*time.Millisecond, stop)
 	c := startChild(t, bin, args...)
 	c.waitOutput(t, "started")
@@ -236,34 +234,40 @@ func crashRestoresOnlyTheTail(t *testing.T, bin string, br broker) {
 	c.kill(t) // mid-stream: the input is still flowing
 
 	// What was written after the checkpoints, per changelog partition.
-	changelog := appID + "-counts-changelog"
-	cps, err := filepath.Glob(filepath.Join(stateDir, appID, "*", "counts"))
-	must(t, err)
-	if len(cps) == 0 {
-		t.Fatalf("no store directories under %s", stateDir)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ends, err := adminFor(t, br.addrs).ListEndOffsets(ctx, changelog)
-	must(t, err)
 	var tail, stored int64
-	for _, dir := range cps {
-		cp, err := statestore.ReadCheckpoint(dir)
+	for _, store := range []string{"counts", "wcounts", "sessions"} {
+		changelog := appID + "-" + store + "-changelog"
+		dirs, err := filepath.Glob(filepath.Join(stateDir, appID, "*", store))
 		must(t, err)
-		if cp == nil {
-			t.Fatalf("no checkpoint in %s after commits", dir)
+		if len(dirs) == 0 {
+			t.Fatalf("no directories of store %s under %s", store, stateDir)
 		}
-		for tp, off := range cp {
-			end, ok := ends.Lookup(tp.Topic, tp.Partition)
-			if !ok {
-				t.Fatalf("no end offset for %s-%d", tp.Topic, tp.Partition)
+		ends, err := adminFor(t, br.addrs).ListEndOffsets(ctx, changelog)
+		must(t, err)
+		var storeTail, storeStored int64
+		for _, dir := range dirs {
+			cp, err := statestore.ReadCheckpoint(dir)
+			must(t, err)
+			if cp == nil {
+				t.Fatalf("no checkpoint in %s after commits", dir)
 			}
-			tail += end.Offset - off
-			stored += off
+			for tp, off := range cp {
+				end, ok := ends.Lookup(tp.Topic, tp.Partition)
+				if !ok {
+					t.Fatalf("no end offset for %s-%d", tp.Topic, tp.Partition)
+				}
+				storeTail += end.Offset - off
+				storeStored += off
+			}
 		}
-	}
-	if stored < 2000 {
-		t.Fatalf("checkpoints cover %d changelog records, want the thousands the store holds", stored)
+		if storeStored < 2000 {
+			t.Fatalf("checkpoints of store %s cover %d changelog records, want the thousands the store holds", store, storeStored)
+		}
+		t.Logf("store %s: changelog records covered by the checkpoints %d, written after them %d", store, storeStored, storeTail)
+		tail += storeTail
+		stored += storeStored
 	}
 
 	c = startChild(t, bin, args...)

@@ -20,18 +20,21 @@ import (
 // store on disk therefore always holds committed state, and after kill -9 a
 // task restores only the changelog records written after its checkpoint.
 //
-// Window and session stores are written in place: under exactly_once_v2
-// their checkpoint is removed once a task processes and written again only
+// Window and session stores stage their writes the same way
+// (eos_window_store.go). A window or session store that cannot stage (a
+// StoreOpener's own store that is not Restorable) is written in place:
+// its checkpoint is removed once a task processes and written again only
 // after the last commit before a clean close (as Kafka Streams does), so a
-// crash restores them in full.
+// crash restores it in full.
 
 // eosOpener is the StoreOpener of an exactly_once_v2 application: inner's
-// stores, key-value stores of stream tasks wrapped in a stagedKV.
+// stores, those of stream tasks wrapped in a stagedKV, stagedWindow or
+// stagedSession.
 type eosOpener struct {
 	inner StoreOpener
 	mu    sync.Mutex
-	// unstaged names the window and session stores (checkpoints removed
-	// once written; see above).
+	// unstaged names the window and session stores that cannot stage
+	// (checkpoints removed once written; see above).
 	unstaged map[string]bool
 	// final marks the tasks writing their checkpoints after their last
 	// commit before a clean close: their window and session stores get a
@@ -86,6 +89,20 @@ func (o *eosOpener) WriteCheckpoint(task TaskID, name string, cp statestore.Chec
 }
 
 func (o *eosOpener) OpenWindow(task TaskID, name string, persistent, logged bool, opts statestore.WindowOptions) (statestore.WindowStore, statestore.Checkpoint, error) {
+	if task != GlobalTaskID {
+		bare := opts
+		bare.ChangeLogger, bare.OnExpired = nil, nil
+		s, cp, err := openWindow(o.inner, task, name, persistent, logged, bare)
+		if err != nil {
+			return nil, nil, err
+		}
+		if st, ok := newStagedWindow(s, opts); ok {
+			return st, cp, nil
+		}
+		if err := s.Close(); err != nil {
+			return nil, nil, fmt.Errorf("streams: store %q: %w", name, err)
+		}
+	}
 	o.mu.Lock()
 	o.unstaged[name] = true
 	o.mu.Unlock()
@@ -93,6 +110,20 @@ func (o *eosOpener) OpenWindow(task TaskID, name string, persistent, logged bool
 }
 
 func (o *eosOpener) OpenSession(task TaskID, name string, persistent, logged bool, opts statestore.SessionOptions) (statestore.SessionStore, statestore.Checkpoint, error) {
+	if task != GlobalTaskID {
+		bare := opts
+		bare.ChangeLogger, bare.OnExpired = nil, nil
+		s, cp, err := openSession(o.inner, task, name, persistent, logged, bare)
+		if err != nil {
+			return nil, nil, err
+		}
+		if st, ok := newStagedSession(s, opts); ok {
+			return st, cp, nil
+		}
+		if err := s.Close(); err != nil {
+			return nil, nil, fmt.Errorf("streams: store %q: %w", name, err)
+		}
+	}
 	o.mu.Lock()
 	o.unstaged[name] = true
 	o.mu.Unlock()
@@ -393,7 +424,7 @@ func (m *mergedIter) Close() error {
 	return m.err
 }
 
-// applyStaged applies the staged writes of the task's key-value stores
+// applyStaged applies the staged writes of the task's stores
 // after their transaction committed (before Checkpoint).
 func (t *Task) applyStaged() error {
 	for _, name := range t.storeOrder {
@@ -410,8 +441,8 @@ func (t *Task) applyStaged() error {
 	return nil
 }
 
-// stager is a store with staged writes: a stagedKV, or a store handed over
-// by a standby that wraps one.
+// stager is a store with staged writes: a stagedKV, stagedWindow or
+// stagedSession, or a store handed over by a standby that wraps one.
 type stager interface{ apply() error }
 
 // apply applies the staged writes of the store a promoted standby handed

@@ -161,9 +161,22 @@ func (g *GlobalTask) Update(tp TopicPartition, recs []RawRecord, wallClock int64
 		}
 	}
 	for tp, off := range g.t.CommitOffsets() {
-		g.offsets[tp] = off
+		// Never back: advance may have moved past markers after the
+		// last record applied.
+		if off > g.offsets[tp] {
+			g.offsets[tp] = off
+		}
 	}
 	return nil
+}
+
+// advance moves tp's next offset to next, the offset after the last record
+// read from it, once every record read was applied: records that are
+// never applied (transaction markers) then count as read too.
+func (g *GlobalTask) advance(tp TopicPartition, next int64) {
+	if g.t.Buffered(tp) == 0 && next > g.offsets[tp] {
+		g.offsets[tp] = next
+	}
 }
 
 // Offsets returns the next offset per partition after what was applied.

@@ -27,6 +27,7 @@ type globalThread struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex // guards task updates against stop
 	raws   []RawRecord
+	meters globalMeters // for the metrics (metrics_global.go), under mu
 }
 
 func (a *App) startGlobal(ctx context.Context) error {
@@ -79,7 +80,11 @@ func (a *App) startGlobal(ctx context.Context) error {
 	cl, err := a.newClient([]client.Role{client.RoleConsumer}, "",
 		kgo.ClientID(a.cfg.ClientID+"-GlobalStreamThread"),
 		kgo.ConsumePartitions(consume),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// Transaction markers move the position past the end of a
+		// transaction (they are not applied): a global topic that ends
+		// with one is caught up once it is read.
+		kgo.KeepControlRecords())
 	if err != nil {
 		task.Close(false)
 		return err
@@ -126,6 +131,8 @@ func (g *globalThread) bootstrap(ctx context.Context) error {
 			want[TopicPartition{Topic: o.Topic, Partition: o.Partition}] = o.Offset
 		}
 	})
+	catchUp := g.beginCatchUp(want)
+	defer catchUp.end()
 	for {
 		caught := true
 		offs := g.task.Offsets()
@@ -144,6 +151,7 @@ func (g *globalThread) bootstrap(ctx context.Context) error {
 			return err
 		}
 	}
+	catchUp.caughtUp()
 	return g.task.Checkpoint()
 }
 
@@ -161,13 +169,20 @@ func (g *globalThread) poll(ctx context.Context) error {
 	})
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	fetches.EachPartition(g.observeFetch)
 	var ferr error
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if ferr != nil || len(p.Records) == 0 {
 			return
 		}
+		tp := TopicPartition{Topic: p.Topic, Partition: p.Partition}
 		g.raws = toRaw(g.raws[:0], p.Records)
-		ferr = g.task.Update(TopicPartition{Topic: p.Topic, Partition: p.Partition}, g.raws, time.Now().UnixMilli())
+		if len(g.raws) > 0 {
+			if ferr = g.task.Update(tp, g.raws, time.Now().UnixMilli()); ferr != nil {
+				return
+			}
+		}
+		g.task.advance(tp, p.Records[len(p.Records)-1].Offset+1)
 	})
 	clear(g.raws)
 	return ferr

@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rivulet-io/rivulet/streams/httpjson"
 )
 
 // The application's HTTP endpoint, off unless rivulet.http.listener (or
@@ -245,8 +247,8 @@ func (a *App) serveStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := st.View()
-	for _, rs := range a.Restores() {
-		v.Restores = append(v.Restores, RestoreView{
+	for _, rs := range a.restoreStatuses() {
+		v.Restores = append(v.Restores, httpjson.RestoreView{
 			Thread: rs.Thread, Task: rs.Task.String(), Store: rs.Store, Changelog: rs.Changelog.String(),
 			StartOffset: rs.StartOffset, EndOffset: rs.EndOffset, Restored: rs.Restored, Remaining: rs.Remaining,
 			RecordsPerSecond: rs.RecordsPerSecond,

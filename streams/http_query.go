@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/rivulet-io/rivulet/streams/httpjson"
 	"github.com/rivulet-io/rivulet/topology"
 )
 
@@ -34,46 +35,16 @@ type jsonQuerier interface {
 	// (none or one entry) from a key-value store, its value as of p.asOf
 	// from a versioned store, its windows or sessions within p's times from
 	// a window or session store.
-	queryGet(key any, p queryParams) ([]StoreEntry, error)
+	queryGet(key any, p queryParams) ([]httpjson.StoreEntry, error)
 	// queryScan returns the entries with from <= serialized key <= to
 	// (nil: unbounded) within p's times, in key byte order (then window
 	// start and end), at most limit+1 when limit > 0.
 	queryScan(from, to []byte, p queryParams, limit int) ([]scanEntry, error)
 }
 
-// StoreEntry is one entry of a store as the HTTP endpoint serves it.
-type StoreEntry struct {
-	Key   any `json:"key"`
-	Value any `json:"value"`
-	// Timestamp is the timestamp of the record that last updated it
-	// (tables and aggregations).
-	Timestamp *int64 `json:"timestamp,omitempty"`
-	// Host is the application.server of the instance that answered (key
-	// lookups).
-	Host string `json:"host,omitempty"`
-	// Window is the entry's window (window stores) or session (session
-	// stores).
-	Window *StoreWindow `json:"window,omitempty"`
-	// KeyBytes is the serialized key, in answers between instances
-	// (local=1), so the asking instance merges ranges in key byte order.
-	KeyBytes []byte `json:"key_bytes,omitempty"`
-}
-
-// StoreRange is the answer of a range query, and of a key's query of a
-// window or session store (its windows or sessions).
-type StoreRange struct {
-	Store string `json:"store"`
-	// Host is the application.server of the instance that answered (a
-	// key's windows or sessions).
-	Host    string       `json:"host,omitempty"`
-	Entries []StoreEntry `json:"entries"`
-	// More is set when limit cut the answer short.
-	More bool `json:"more,omitempty"`
-}
-
 type scanEntry struct {
 	kb    []byte
-	entry StoreEntry
+	entry httpjson.StoreEntry
 }
 
 // typedQuerier adapts a typed store; conv turns a stored value into the
@@ -120,16 +91,16 @@ func jsonable(v any) any {
 	return v
 }
 
-func (q *typedQuerier[K, V]) entry(k K, v V) StoreEntry {
+func (q *typedQuerier[K, V]) entry(k K, v V) httpjson.StoreEntry {
 	val, ts := q.conv(v)
-	return StoreEntry{Key: jsonable(k), Value: jsonable(val), Timestamp: ts}
+	return httpjson.StoreEntry{Key: jsonable(k), Value: jsonable(val), Timestamp: ts}
 }
 
 func (q *typedQuerier[K, V]) queryKey(text string) ([]byte, any, error) {
 	return parseAndSerialize(text, q.ser)
 }
 
-func (q *typedQuerier[K, V]) queryGet(key any, _ queryParams) ([]StoreEntry, error) {
+func (q *typedQuerier[K, V]) queryGet(key any, _ queryParams) ([]httpjson.StoreEntry, error) {
 	k, ok := key.(K)
 	if !ok {
 		return nil, fmt.Errorf("streams: key of type %T, want %T", key, k)
@@ -138,7 +109,7 @@ func (q *typedQuerier[K, V]) queryGet(key any, _ queryParams) ([]StoreEntry, err
 	if err != nil || !found {
 		return nil, err
 	}
-	return []StoreEntry{q.entry(k, v)}, nil
+	return []httpjson.StoreEntry{q.entry(k, v)}, nil
 }
 
 func (q *typedQuerier[K, V]) queryScan(from, to []byte, _ queryParams, limit int) ([]scanEntry, error) {
@@ -284,7 +255,7 @@ func (a *App) serveStoreKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The key's task holds all of it: the first task with entries answers.
-	var entries []StoreEntry
+	var entries []httpjson.StoreEntry
 	err = a.eachLocalStore(name, func(_ TaskID, q jsonQuerier) (bool, error) {
 		es, err := q.queryGet(key, params)
 		if len(es) > 0 {
@@ -298,7 +269,7 @@ func (a *App) serveStoreKey(w http.ResponseWriter, r *http.Request) {
 	}
 	if kind == kindWindow || kind == kindSession {
 		// No windows or sessions in the time range is an answer.
-		writeJSON(w, http.StatusOK, StoreRange{Store: name, Host: self, Entries: append([]StoreEntry{}, entries...)})
+		writeJSON(w, http.StatusOK, httpjson.StoreRange{Store: name, Host: self, Entries: append([]httpjson.StoreEntry{}, entries...)})
 		return
 	}
 	if len(entries) == 0 {
@@ -387,7 +358,7 @@ func (a *App) serveStoreRange(w http.ResponseWriter, r *http.Request) {
 				writeHTTPError(w, http.StatusBadGateway, fmt.Errorf("streams: asking %s: %v (HTTP %d: %s)", m.Endpoint(), err, code, bytes.TrimSpace(body)))
 				return
 			}
-			var part StoreRange
+			var part httpjson.StoreRange
 			if err := json.Unmarshal(body, &part); err != nil {
 				writeHTTPError(w, http.StatusBadGateway, fmt.Errorf("streams: answer of %s: %w", m.Endpoint(), err))
 				return
@@ -399,7 +370,7 @@ func (a *App) serveStoreRange(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.SliceStable(all, func(i, j int) bool { return scanLess(all[i], all[j]) })
-	ans := StoreRange{Store: name, Entries: []StoreEntry{}, More: more}
+	ans := httpjson.StoreRange{Store: name, Entries: []httpjson.StoreEntry{}, More: more}
 	for _, e := range all {
 		e.entry.KeyBytes = nil
 		if local {

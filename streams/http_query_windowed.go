@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/rivulet-io/rivulet/streams/httpjson"
 )
 
 // The HTTP endpoint's queries of window, session and versioned key-value
@@ -49,23 +51,13 @@ type queryParams struct {
 	asOf int64
 }
 
-// StoreWindow is the window of a window store's entry or the session of a
-// session store's entry: bounds in epoch ms and as RFC 3339 times (UTC).
-// A window's end is exclusive; a session's end is its last record's time.
-type StoreWindow struct {
-	Start     int64  `json:"start"`
-	End       int64  `json:"end"`
-	StartTime string `json:"start_time"`
-	EndTime   string `json:"end_time"`
-}
-
 // rfc3339Millis formats epoch ms as RFC 3339 with milliseconds, in UTC.
 func rfc3339Millis(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z07:00")
 }
 
-func storeWindow(w Window) *StoreWindow {
-	return &StoreWindow{Start: w.Start, End: w.End, StartTime: rfc3339Millis(w.Start), EndTime: rfc3339Millis(w.End)}
+func storeWindow(w Window) *httpjson.StoreWindow {
+	return &httpjson.StoreWindow{Start: w.Start, End: w.End, StartTime: rfc3339Millis(w.Start), EndTime: rfc3339Millis(w.End)}
 }
 
 // parseQueryTime reads a time parameter: epoch ms, or an RFC 3339 time.
@@ -137,8 +129,8 @@ type timedValue interface{ shown() (any, int64) }
 func (v ValueAndTimestamp[V]) shown() (any, int64) { return v.Value, v.Timestamp }
 
 // windowedEntry makes the JSON entry of a window or session.
-func windowedJSON[K, V any](w Windowed[K], v V) StoreEntry {
-	e := StoreEntry{Key: jsonable(w.Key), Value: jsonable(v), Window: storeWindow(w.Window)}
+func windowedJSON[K, V any](w Windowed[K], v V) httpjson.StoreEntry {
+	e := httpjson.StoreEntry{Key: jsonable(w.Key), Value: jsonable(v), Window: storeWindow(w.Window)}
 	if tv, ok := any(v).(timedValue); ok {
 		val, ts := tv.shown()
 		e.Value, e.Timestamp = jsonable(val), &ts
@@ -210,7 +202,7 @@ func (q windowQuerier[K, V]) queryKey(text string) ([]byte, any, error) {
 	return parseAndSerialize(text, q.s.serKey)
 }
 
-func (q windowQuerier[K, V]) queryGet(key any, p queryParams) ([]StoreEntry, error) {
+func (q windowQuerier[K, V]) queryGet(key any, p queryParams) ([]httpjson.StoreEntry, error) {
 	k, ok := key.(K)
 	if !ok {
 		return nil, fmt.Errorf("streams: key of type %T, want %T", key, k)
@@ -241,7 +233,7 @@ func (q sessionQuerier[K, V]) queryKey(text string) ([]byte, any, error) {
 	return parseAndSerialize(text, q.s.serKey)
 }
 
-func (q sessionQuerier[K, V]) queryGet(key any, p queryParams) ([]StoreEntry, error) {
+func (q sessionQuerier[K, V]) queryGet(key any, p queryParams) ([]httpjson.StoreEntry, error) {
 	k, ok := key.(K)
 	if !ok {
 		return nil, fmt.Errorf("streams: key of type %T, want %T", key, k)
@@ -279,7 +271,7 @@ func (q versionedQuerier[K, V]) queryKey(text string) ([]byte, any, error) {
 	})
 }
 
-func (q versionedQuerier[K, V]) queryGet(key any, p queryParams) ([]StoreEntry, error) {
+func (q versionedQuerier[K, V]) queryGet(key any, p queryParams) ([]httpjson.StoreEntry, error) {
 	k, ok := key.(K)
 	if !ok {
 		return nil, fmt.Errorf("streams: key of type %T, want %T", key, k)
@@ -289,7 +281,7 @@ func (q versionedQuerier[K, V]) queryGet(key any, p queryParams) ([]StoreEntry, 
 		return nil, err
 	}
 	ts := rec.Timestamp
-	return []StoreEntry{{Key: jsonable(k), Value: jsonable(rec.Value), Timestamp: &ts}}, nil
+	return []httpjson.StoreEntry{{Key: jsonable(k), Value: jsonable(rec.Value), Timestamp: &ts}}, nil
 }
 
 func (q versionedQuerier[K, V]) queryScan([]byte, []byte, queryParams, int) ([]scanEntry, error) {
@@ -312,8 +304,8 @@ func parseAndSerialize[K any](text string, ser func(K) ([]byte, error)) ([]byte,
 	return kb, k, nil
 }
 
-func entriesOf(es []scanEntry) []StoreEntry {
-	out := make([]StoreEntry, len(es))
+func entriesOf(es []scanEntry) []httpjson.StoreEntry {
+	out := make([]httpjson.StoreEntry, len(es))
 	for i := range es {
 		out[i] = es[i].entry
 	}

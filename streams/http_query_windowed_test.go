@@ -12,7 +12,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/httpjson"
 )
 
 // windowedQueryTopology counts records per key in one-minute windows
@@ -46,7 +48,7 @@ func windowedRecords(in string) []*kgo.Record {
 
 // renderEntries writes entries as key@start-end=value(timestamp), checking
 // that the RFC 3339 bounds match the epoch ms ones.
-func renderEntries(t *testing.T, es []streams.StoreEntry) string {
+func renderEntries(t *testing.T, es []httpjson.StoreEntry) string {
 	t.Helper()
 	var parts []string
 	for _, e := range es {
@@ -71,11 +73,11 @@ func renderEntries(t *testing.T, es []streams.StoreEntry) string {
 	return strings.Join(parts, " ")
 }
 
-// getRange answers GET url as a StoreRange, with its status code.
-func getRange(t *testing.T, u string) (int, streams.StoreRange, string) {
+// getRange answers GET url as a httpjson.StoreRange, with its status code.
+func getRange(t *testing.T, u string) (int, httpjson.StoreRange, string) {
 	t.Helper()
 	code, body := httpGet(t, u)
-	var r streams.StoreRange
+	var r httpjson.StoreRange
 	if code == http.StatusOK {
 		must(t, json.Unmarshal([]byte(body), &r))
 	}
@@ -104,19 +106,18 @@ func TestHTTPWindowSessionVersionedQueries(t *testing.T) {
 	produce(t, br.addrs, price("1.10", 1_000), price("1.25", 5_000))
 
 	want := "alice@0-60000=2(30000) alice@60000-120000=1(70000) alice@960000-1020000=1(1000000) bob@0-60000=1(45000) bob@360000-420000=1(400000)"
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		code, r, body := getRange(t, base+"/stores/per-minute")
+	var code int
+	var body string
+	if !testutil.Poll(30*time.Second, func() bool {
+		var r httpjson.StoreRange
+		code, r, body = getRange(t, base+"/stores/per-minute")
 		if code == http.StatusOK && renderEntries(t, r.Entries) == want {
 			vcode, vbody := httpGet(t, base+"/stores/prices/keys/apple")
-			if vcode == http.StatusOK && strings.Contains(vbody, "1.25") {
-				break
-			}
+			return vcode == http.StatusOK && strings.Contains(vbody, "1.25")
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/stores/per-minute = %d %s, want %s", code, body, want)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("/stores/per-minute = %d %s, want %s", code, body, want)
 	}
 
 	for _, c := range []struct{ path, want string }{
@@ -161,7 +162,7 @@ func TestHTTPWindowSessionVersionedQueries(t *testing.T) {
 		{"?asOf=999", http.StatusNotFound, "", 0},
 	} {
 		code, body := httpGet(t, base+"/stores/prices/keys/apple"+c.query)
-		var e streams.StoreEntry
+		var e httpjson.StoreEntry
 		if code == http.StatusOK {
 			must(t, json.Unmarshal([]byte(body), &e))
 		}
@@ -194,16 +195,17 @@ func TestHTTPWindowSessionVersionedQueries(t *testing.T) {
 		}
 	}
 	// A key that does not parse as the store's key type, in a range: 400.
-	deadline = time.Now().Add(30 * time.Second)
-	for {
-		code, body := httpGet(t, base+"/stores/by-id?from=first")
+	if !testutil.Poll(30*time.Second, func() bool {
+		code, body = httpGet(t, base+"/stores/by-id?from=first")
 		if code == http.StatusBadRequest && strings.Contains(body, "from") {
-			break
+			return true
 		}
-		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+		if code != http.StatusServiceUnavailable {
 			t.Fatalf("/stores/by-id?from=first = %d %s, want 400 naming from", code, body)
 		}
-		time.Sleep(20 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("/stores/by-id?from=first = %d %s, want 400 naming from", code, body)
 	}
 	if _, body := httpGet(t, base+"/stores"); strings.Count(body, `"queryable": true`) != 4 || !strings.Contains(body, `"kind": "session"`) {
 		t.Errorf("/stores: %s", body)
@@ -259,10 +261,10 @@ func TestHTTPForwardsWindowQueries(t *testing.T) {
 	}
 	// Settled: each instance runs one of the two tasks, and both answer
 	// every key from its owner.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	var hosts map[string]bool
+	if !testutil.Poll(60*time.Second, func() bool {
 		settled := true
-		hosts := map[string]bool{}
+		hosts = map[string]bool{}
 		for _, app := range apps {
 			st := app.State()
 			if st != streams.StateRunning {
@@ -290,19 +292,15 @@ func TestHTTPForwardsWindowQueries(t *testing.T) {
 				settled = false
 			}
 		}
-		if settled && len(hosts) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			for _, base := range bases {
-				for key := range wantWindows {
-					code, body := httpGet(t, base+"/stores/per-minute/keys/"+key)
-					t.Logf("%s %s: %d %s", base, key, code, body)
-				}
+		return settled && len(hosts) == 2
+	}) {
+		for _, base := range bases {
+			for key := range wantWindows {
+				code, body := httpGet(t, base+"/stores/per-minute/keys/"+key)
+				t.Logf("%s %s: %d %s", base, key, code, body)
 			}
-			t.Fatalf("the instances never answered every key from its owner (hosts seen %v)", hosts)
 		}
-		time.Sleep(50 * time.Millisecond)
+		t.Fatalf("the instances never answered every key from its owner (hosts seen %v)", hosts)
 	}
 	// The time range goes with a forwarded query.
 	for _, base := range bases {

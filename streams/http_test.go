@@ -14,7 +14,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/httpjson"
 )
 
 // httpGet returns the status code and body of GET url.
@@ -62,6 +64,20 @@ type sample struct {
 
 type dtoFamily struct{ samples []sample }
 
+// storeSum is the sum of f's samples of the store named store.
+func storeSum(f *dtoFamily, store string) float64 {
+	if f == nil {
+		return 0
+	}
+	var s float64
+	for _, x := range f.samples {
+		if x.labels["store"] == store {
+			s += x.value
+		}
+	}
+	return s
+}
+
 func (f *dtoFamily) sum() float64 {
 	if f == nil {
 		return 0
@@ -108,22 +124,19 @@ func TestHTTPEndpoint(t *testing.T) {
 	waitCounts(t, br.addrs, out, want)
 
 	// Ready (RUNNING, input lag 0 with a bound of 0), the key answered.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		code, body := httpGet(t, base+"/readyz")
-		kcode, kbody := httpGet(t, base+"/stores/counts/keys/the")
-		if code == http.StatusOK && kcode == http.StatusOK {
-			var e streams.StoreEntry
-			must(t, json.Unmarshal([]byte(kbody), &e))
-			if e.Key != "the" || e.Value != float64(3) || e.Timestamp == nil {
-				t.Fatalf("/stores/counts/keys/the = %s", kbody)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never ready: /readyz %d %s; key %d %s", code, body, kcode, kbody)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var rcode, kcode int
+	var rbody, kbody string
+	if !testutil.Poll(30*time.Second, func() bool {
+		rcode, rbody = httpGet(t, base+"/readyz")
+		kcode, kbody = httpGet(t, base+"/stores/counts/keys/the")
+		return rcode == http.StatusOK && kcode == http.StatusOK
+	}) {
+		t.Fatalf("never ready: /readyz %d %s; key %d %s", rcode, rbody, kcode, kbody)
+	}
+	var e httpjson.StoreEntry
+	must(t, json.Unmarshal([]byte(kbody), &e))
+	if e.Key != "the" || e.Value != float64(3) || e.Timestamp == nil {
+		t.Fatalf("/stores/counts/keys/the = %s", kbody)
 	}
 	if code, body := httpGet(t, base+"/stores/counts/keys/nosuchword"); code != http.StatusNotFound {
 		t.Errorf("absent key: %d %s", code, body)
@@ -132,7 +145,7 @@ func TestHTTPEndpoint(t *testing.T) {
 		t.Errorf("absent store: %d %s", code, body)
 	}
 	code, body := httpGet(t, base+"/stores/counts?from=e&to=q&limit=2")
-	var rng streams.StoreRange
+	var rng httpjson.StoreRange
 	must(t, json.Unmarshal([]byte(body), &rng))
 	var got []string
 	for _, e := range rng.Entries {
@@ -150,7 +163,7 @@ func TestHTTPEndpoint(t *testing.T) {
 
 	// Status.
 	code, body = httpGet(t, base+"/status")
-	var st streams.StatusView
+	var st httpjson.StatusView
 	must(t, json.Unmarshal([]byte(body), &st))
 	if code != http.StatusOK || st.State != "RUNNING" || len(st.Instances) != 1 || !st.Instances[0].Local || len(st.Instances[0].Active) != 4 {
 		t.Errorf("/status: %d %s", code, body)
@@ -186,7 +199,7 @@ func TestHTTPEndpoint(t *testing.T) {
 			return n == want && strings.Contains(s, "records")
 		},
 		"json": func(s string) bool {
-			var v streams.TopologyView
+			var v httpjson.TopologyView
 			return json.Unmarshal([]byte(s), &v) == nil && len(v.Subtopologies) == 2 && v.Stores["counts"] == "key-value" && v.Counts[desc.Subtopologies[0].Nodes[0].Name].Processed > 0
 		},
 	} {
@@ -214,24 +227,29 @@ func TestHTTPEndpoint(t *testing.T) {
 			t.Errorf("no %s", name)
 		}
 	}
+	// The count's own store operations (DEBUG): a put per word so far, a
+	// get per word plus the queries' reads, flushes at commits.
+	storeOps := func(m map[string]*dtoFamily, op string) float64 {
+		return storeSum(m["rivulet_streams_state_store_"+op], "counts")
+	}
+	if p, g := storeOps(before, "put_total"), storeOps(before, "get_total"); p != 9 || g < 9 || storeOps(before, "flush_total") == 0 {
+		t.Errorf("store counts: put_total %v, get_total %v, flush_total %v; want 9 puts, at least 9 gets, flushes", p, g, storeOps(before, "flush_total"))
+	}
 	more := []string{"one more line", "and another"}
 	addWords(want, more...)
 	produce(t, br.addrs, lines(in, more...)...)
 	waitCounts(t, br.addrs, out, want)
-	deadline = time.Now().Add(30 * time.Second)
-	for {
+	var grown bool
+	var lag *dtoFamily
+	if !testutil.Poll(30*time.Second, func() bool {
 		after := scrape(t, base+"/metrics")
-		lag := after["rivulet_streams_partition_records_lag"]
-		grown := after["rivulet_streams_thread_process_total"].sum() > before["rivulet_streams_thread_process_total"].sum() &&
+		lag = after["rivulet_streams_partition_records_lag"]
+		grown = after["rivulet_streams_thread_process_total"].sum() > before["rivulet_streams_thread_process_total"].sum() &&
 			after["rivulet_streams_processor_node_process_total"].sum() > before["rivulet_streams_processor_node_process_total"].sum() &&
 			after["rivulet_streams_task_process_total"].sum() > before["rivulet_streams_task_process_total"].sum()
-		if grown && lag != nil && len(lag.samples) == 4 && lag.sum() == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("metrics never grew to caught up: grown %v, records_lag %+v", grown, lag)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return grown && lag != nil && len(lag.samples) == 4 && lag.sum() == 0
+	}) {
+		t.Fatalf("metrics never grew to caught up: grown %v, records_lag %+v", grown, lag)
 	}
 	// Health after close.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -288,15 +306,11 @@ func TestSuppressionBufferMetrics(t *testing.T) {
 		"commit.interval.ms": "100", "metrics.recording.level": "DEBUG", streams.PropHTTPListener: "127.0.0.1:0",
 	})
 	produce(t, br.addrs, lines("sup-in", "a", "b", "c")...) // keys "0", "1", "2"
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		m := scrape(t, "http://"+app.HTTPAddr()+"/metrics")
-		if m["rivulet_streams_state_store_suppression_buffer_count"].sum() == 3 && m["rivulet_streams_state_store_suppression_buffer_size_bytes"].sum() > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("suppression buffer metrics: count %v, bytes %v", m["rivulet_streams_state_store_suppression_buffer_count"], m["rivulet_streams_state_store_suppression_buffer_size_bytes"])
-		}
-		time.Sleep(50 * time.Millisecond)
+	var m map[string]*dtoFamily
+	if !testutil.Poll(30*time.Second, func() bool {
+		m = scrape(t, "http://"+app.HTTPAddr()+"/metrics")
+		return m["rivulet_streams_state_store_suppression_buffer_count"].sum() == 3 && m["rivulet_streams_state_store_suppression_buffer_size_bytes"].sum() > 0
+	}) {
+		t.Fatalf("suppression buffer metrics: count %v, bytes %v", m["rivulet_streams_state_store_suppression_buffer_count"], m["rivulet_streams_state_store_suppression_buffer_size_bytes"])
 	}
 }

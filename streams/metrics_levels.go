@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rivulet-io/rivulet/streams/httpjson"
 	"github.com/rivulet-io/rivulet/topology"
 )
 
@@ -23,7 +24,9 @@ import (
 // The values are read when Prometheus scrapes: the counters are the
 // atomics the threads already keep, the lags are read from the tasks
 // under their thread's lock. Nothing here runs per record except the
-// processor-node counters, and those only from DEBUG.
+// end-to-end latency of source and sink nodes (a few atomic operations on
+// the task's cached wall clock, no clock read) and, from DEBUG, the
+// processor-node counters.
 
 // recording levels, ordered.
 const (
@@ -51,7 +54,7 @@ type opsMetrics struct {
 	// nil below). Fixed at New, so read without a lock.
 	nodes map[string]*atomic.Int64
 	// e2e are the end-to-end latency stats of source and sink nodes
-	// (DEBUG and up), fixed at New.
+	// (every level, as Kafka Streams records them at INFO), fixed at New.
 	e2e map[string]*e2eStat
 	// rates keep recent samples of the node counters for /topology.
 	ratesMu sync.Mutex
@@ -140,17 +143,8 @@ func (m *opsMetrics) observeCommit(thread string, start time.Time) {
 }
 
 func newOpsMetrics(a *App) (*opsMetrics, error) {
-	m := &opsMetrics{app: a, level: recordingLevel(a.cfg.Ops.RecordingLevel), rates: map[string]*rateSamples{}}
-	if m.level >= levelDebug {
-		m.nodes = map[string]*atomic.Int64{}
-		m.e2e = map[string]*e2eStat{}
-		for _, n := range a.topo.t.Nodes() {
-			m.nodes[n.Name] = new(atomic.Int64)
-			if n.Kind == topology.SourceNode || n.Kind == topology.SinkNode {
-				m.e2e[n.Name] = new(e2eStat)
-			}
-		}
-	}
+	m := newNodeMeters(a.topo, recordingLevel(a.cfg.Ops.RecordingLevel))
+	m.app = a
 	labels := prometheus.Labels{"application_id": a.cfg.ApplicationID, "client_id": a.cfg.ClientID}
 	desc := func(level, name, help string, vars ...string) *prometheus.Desc {
 		return prometheus.NewDesc("rivulet_streams_"+level+"_"+name, help, vars, labels)
@@ -161,9 +155,9 @@ func newOpsMetrics(a *App) (*opsMetrics, error) {
 	m.threadPunct = desc("thread", "punctuate_total", "Punctuations fired by the thread (stream-thread-metrics punctuate-total).", "thread_id")
 	m.threadDropped = desc("thread", "dropped_records_total", "Records the thread's tasks dropped (stream-task-metrics dropped-records-total, summed per thread).", "thread_id")
 	m.nodeProcess = desc("processor_node", "process_total", "Records a node processed on this instance (stream-processor-node-metrics process-total; DEBUG).", "processor_node_id")
-	m.e2eMin = desc("processor_node", "record_e2e_latency_min_seconds", "Smallest end-to-end latency (wall clock at the node minus the record timestamp) at a source or sink node (KIP-613 record-e2e-latency-min; DEBUG here).", "processor_node_id")
-	m.e2eMax = desc("processor_node", "record_e2e_latency_max_seconds", "Largest end-to-end latency at a source or sink node (KIP-613 record-e2e-latency-max; DEBUG here).", "processor_node_id")
-	m.e2eAvg = desc("processor_node", "record_e2e_latency_avg_seconds", "Average end-to-end latency at a source or sink node (KIP-613 record-e2e-latency-avg; DEBUG here).", "processor_node_id")
+	m.e2eMin = desc("processor_node", "record_e2e_latency_min_seconds", "Smallest end-to-end latency (wall clock at the node minus the record timestamp) at a source or sink node (KIP-613 record-e2e-latency-min).", "processor_node_id")
+	m.e2eMax = desc("processor_node", "record_e2e_latency_max_seconds", "Largest end-to-end latency at a source or sink node (KIP-613 record-e2e-latency-max).", "processor_node_id")
+	m.e2eAvg = desc("processor_node", "record_e2e_latency_avg_seconds", "Average end-to-end latency at a source or sink node (KIP-613 record-e2e-latency-avg).", "processor_node_id")
 	m.recordsLag = desc("partition", "records_lag", "Records of an input partition not processed yet: end offset as of the last fetch minus the next offset to process (consumer-fetch-manager-metrics records-lag).", "topic", "partition", "task_id")
 	m.taskActive = desc("task", "active", "1 per active task of this instance, with its state (DEBUG).", "task_id", "state")
 	m.taskProcess = desc("task", "process_total", "Records the task processed (stream-task-metrics process-total; DEBUG).", "task_id")
@@ -205,6 +199,24 @@ func newOpsMetrics(a *App) (*opsMetrics, error) {
 	return m, nil
 }
 
+// newNodeMeters returns the metrics of level with the per-node stats of
+// topo's nodes, not registered anywhere yet.
+func newNodeMeters(topo *Topology, level int) *opsMetrics {
+	m := &opsMetrics{level: level, rates: map[string]*rateSamples{}, e2e: map[string]*e2eStat{}}
+	if m.level >= levelDebug {
+		m.nodes = map[string]*atomic.Int64{}
+	}
+	for _, n := range topo.t.Nodes() {
+		if m.nodes != nil {
+			m.nodes[n.Name] = new(atomic.Int64)
+		}
+		if n.Kind == topology.SourceNode || n.Kind == topology.SinkNode {
+			m.e2e[n.Name] = new(e2eStat)
+		}
+	}
+	return m
+}
+
 // Describe sends the descriptors (prometheus.Collector).
 func (m *opsMetrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.clientState, m.aliveThreads, m.threadProcess, m.threadPunct, m.threadDropped, m.recordsLag} {
@@ -215,13 +227,16 @@ func (m *opsMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.recordsLead
 	ch <- m.recordsLeadMin
 	ch <- m.recordsLeadAvg
+	ch <- m.e2eMin
+	ch <- m.e2eMax
+	ch <- m.e2eAvg
 	if m.level >= levelDebug {
 		for op := range numStoreOps {
 			ch <- m.storeOpTotal[op]
 			ch <- m.storeOpAvg[op]
 			ch <- m.storeOpMax[op]
 		}
-		for _, d := range []*prometheus.Desc{m.nodeProcess, m.e2eMin, m.e2eMax, m.e2eAvg, m.taskActive, m.taskProcess, m.taskEnforced, m.taskLatenessMax, m.taskLatenessAvg, m.cacheHitRatio, m.suppressBytes, m.suppressN} {
+		for _, d := range []*prometheus.Desc{m.nodeProcess, m.taskActive, m.taskProcess, m.taskEnforced, m.taskLatenessMax, m.taskLatenessAvg, m.cacheHitRatio, m.suppressBytes, m.suppressN} {
 			ch <- d
 		}
 	}
@@ -337,53 +352,88 @@ func (m *opsMetrics) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
-	for _, r := range a.restores.snapshot() {
-		ch <- prometheus.MustNewConstMetric(m.restoreRemaining, prometheus.GaugeValue, float64(r.Remaining), r.Task.String(), r.Store)
-		ch <- prometheus.MustNewConstMetric(m.restoreTotal, prometheus.CounterValue, float64(r.Restored), r.Task.String(), r.Store)
+	m.collectGlobal(ch)
+	// A store restores from one changelog partition, a global store from
+	// every partition of its topic: one sample per task and store.
+	type restoreKey struct {
+		task  TaskID
+		store string
 	}
-	if m.level >= levelDebug {
-		for name, c := range m.nodes {
-			ch <- prometheus.MustNewConstMetric(m.nodeProcess, prometheus.CounterValue, float64(c.Load()), name)
+	var keys []restoreKey
+	sums := map[restoreKey][2]int64{}
+	for _, r := range a.restores.snapshot() {
+		k := restoreKey{task: r.Task, store: r.Store}
+		v, seen := sums[k]
+		if !seen {
+			keys = append(keys, k)
 		}
-		for name, e := range m.e2e {
-			n := e.n.Load()
-			if n == 0 {
-				continue
-			}
-			ch <- prometheus.MustNewConstMetric(m.e2eMin, prometheus.GaugeValue, float64(e.min.Load())/1000, name)
-			ch <- prometheus.MustNewConstMetric(m.e2eMax, prometheus.GaugeValue, float64(e.max.Load())/1000, name)
-			ch <- prometheus.MustNewConstMetric(m.e2eAvg, prometheus.GaugeValue, float64(e.sum.Load())/float64(n)/1000, name)
+		sums[k] = [2]int64{v[0] + r.Remaining, v[1] + r.Restored}
+	}
+	for _, k := range keys {
+		v := sums[k]
+		ch <- prometheus.MustNewConstMetric(m.restoreRemaining, prometheus.GaugeValue, float64(v[0]), k.task.String(), k.store)
+		ch <- prometheus.MustNewConstMetric(m.restoreTotal, prometheus.CounterValue, float64(v[1]), k.task.String(), k.store)
+	}
+	for name, c := range m.nodes { // DEBUG and up
+		ch <- prometheus.MustNewConstMetric(m.nodeProcess, prometheus.CounterValue, float64(c.Load()), name)
+	}
+	for name, e := range m.e2e {
+		n := e.n.Load()
+		if n == 0 {
+			continue
 		}
+		ch <- prometheus.MustNewConstMetric(m.e2eMin, prometheus.GaugeValue, float64(e.min.Load())/1000, name)
+		ch <- prometheus.MustNewConstMetric(m.e2eMax, prometheus.GaugeValue, float64(e.max.Load())/1000, name)
+		ch <- prometheus.MustNewConstMetric(m.e2eAvg, prometheus.GaugeValue, float64(e.sum.Load())/float64(n)/1000, name)
 	}
 }
 
-// bindNodeCounters gives the task its task-level metrics and its nodes
-// their processor-node counters (DEBUG and up).
+// bindNodeCounters gives the source and sink nodes their end-to-end
+// latency stats and, from DEBUG, the task its task-level metrics and the
+// nodes their processor-node counters.
 func (t *Task) bindNodeCounters() {
-	if t.cfg.Stats == nil || t.cfg.Stats.ops == nil || t.cfg.Stats.ops.nodes == nil {
+	if t.cfg.Stats == nil || t.cfg.Stats.ops == nil {
 		return
 	}
-	t.ops = new(taskMetrics)
+	m := t.cfg.Stats.ops
+	if m.nodes != nil {
+		t.ops = new(taskMetrics)
+	}
 	for _, n := range t.nodes {
-		if b, ok := n.(interface{ bindCounts(*opsMetrics) }); ok {
-			b.bindCounts(t.cfg.Stats.ops)
+		if b, ok := n.(interface{ bindCounts(*opsMetrics, *int64) }); ok {
+			b.bindCounts(m, &t.wallClock)
 		}
 	}
 }
 
-func (f *forwarder[K, V]) bindCounts(m *opsMetrics) {
+// bindCounts binds the node's counters; clock is the task's wall clock as
+// of the record being processed (KIP-613 measures with the task's cached
+// system time, so no clock is read per record).
+func (f *forwarder[K, V]) bindCounts(m *opsMetrics, clock *int64) {
+	f.clock = clock
 	f.self = m.nodes[f.owner]
 	f.selfE2E = m.e2e[f.owner] // set for sources only
+	var e2e []*e2eStat
+	for i, n := range f.names {
+		if s := m.e2e[n]; s != nil { // set for sinks only
+			if e2e == nil {
+				e2e = make([]*e2eStat, len(f.names))
+			}
+			e2e[i] = s
+		}
+	}
+	f.e2e = e2e
+	if m.nodes == nil {
+		return
+	}
 	counts := make([]*atomic.Int64, len(f.names))
-	e2e := make([]*e2eStat, len(f.names))
 	for i, n := range f.names {
 		counts[i] = m.nodes[n]
 		if counts[i] == nil {
 			return // a node the topology does not know: count nothing
 		}
-		e2e[i] = m.e2e[n] // set for sinks only
 	}
-	f.counts, f.e2e = counts, e2e
+	f.counts = counts
 }
 
 // e2eStat is a node's record end-to-end latency (KIP-613): the wall clock
@@ -393,11 +443,12 @@ type e2eStat struct {
 	min, max, sum, n atomic.Int64
 }
 
-func (e *e2eStat) observe(ts int64) {
+// observe records a record of timestamp ts reaching the node at now (ms).
+func (e *e2eStat) observe(now, ts int64) {
 	if e == nil {
 		return
 	}
-	d := time.Now().UnixMilli() - ts
+	d := now - ts
 	e.sum.Add(d)
 	if e.n.Add(1) == 1 {
 		e.min.Store(d)
@@ -447,9 +498,9 @@ func (r *rateSamples) rate(now time.Time, v int64) float64 {
 
 // nodeCounts returns the processor-node counts and rates (none below
 // DEBUG).
-func (a *App) nodeCounts() map[string]NodeCounts {
+func (a *App) nodeCounts() map[string]httpjson.NodeCounts {
 	m := a.ops
-	out := map[string]NodeCounts{}
+	out := map[string]httpjson.NodeCounts{}
 	if m == nil || m.nodes == nil {
 		return out
 	}
@@ -463,7 +514,7 @@ func (a *App) nodeCounts() map[string]NodeCounts {
 			r = &rateSamples{}
 			m.rates[name] = r
 		}
-		out[name] = NodeCounts{Processed: v, Rate: r.rate(now, v)}
+		out[name] = httpjson.NodeCounts{Processed: v, Rate: r.rate(now, v)}
 	}
 	return out
 }

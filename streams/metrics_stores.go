@@ -16,8 +16,11 @@ import (
 // from GetKeyValueStore, GetWindowStore and GetSessionStore; the store the
 // task keeps (restore, record cache, changelog, checkpoints) is not
 // wrapped, so every interface the runtime asserts on it stays visible.
-// Below DEBUG no handle is wrapped: INFO pays nothing. Flushes are timed
-// by the task's commit (Task.Flush), the one caller of a store's flush.
+// The stores of DSL operators count their own operations instead
+// (metrics_dsl_stores.go), and handles to them are not wrapped. Below
+// DEBUG no handle is wrapped and no store has a meter: INFO pays nothing.
+// Flushes are timed by the task's commit (Task.Flush), the one caller of a
+// store's flush.
 
 // storeOp is a metered store operation.
 type storeOp int
@@ -32,16 +35,18 @@ const (
 	opPrefixScan
 	opAll
 	opFetch
+	opRemove
+	opRestore
 	opFlush
 	numStoreOps
 )
 
 // storeOpNames are Kafka Streams' names of the operations, with the dashes
 // turned into underscores.
-var storeOpNames = [numStoreOps]string{"put", "put_if_absent", "put_all", "get", "delete", "range", "prefix_scan", "all", "fetch", "flush"}
+var storeOpNames = [numStoreOps]string{"put", "put_if_absent", "put_all", "get", "delete", "range", "prefix_scan", "all", "fetch", "remove", "restore", "flush"}
 
 // kafkaStoreOpNames are the same names as Kafka Streams spells them.
-var kafkaStoreOpNames = [numStoreOps]string{"put", "put-if-absent", "put-all", "get", "delete", "range", "prefix-scan", "all", "fetch", "flush"}
+var kafkaStoreOpNames = [numStoreOps]string{"put", "put-if-absent", "put-all", "get", "delete", "range", "prefix-scan", "all", "fetch", "remove", "restore", "flush"}
 
 // opStat counts one operation and its latency in ns.
 type opStat struct {
@@ -54,11 +59,24 @@ type storeMeter struct {
 	ops [numStoreOps]opStat
 }
 
-// done records op as started at start and finished now.
-func (m *storeMeter) done(op storeOp, start time.Time) {
+// start returns when an operation starts: the zero time for a nil meter,
+// so that below DEBUG no clock is read.
+func (m *storeMeter) start() time.Time {
 	if m == nil {
-		return
+		return time.Time{}
 	}
+	return time.Now()
+}
+
+// done records op as started at start and finished now. Small enough to
+// be inlined where it is deferred, so a nil meter costs a comparison.
+func (m *storeMeter) done(op storeOp, start time.Time) {
+	if m != nil {
+		m.record(op, start)
+	}
+}
+
+func (m *storeMeter) record(op storeOp, start time.Time) {
 	d := int64(time.Since(start))
 	s := &m.ops[op]
 	s.n.Add(1)
@@ -108,9 +126,13 @@ func (s *storeMeters) lookup(k meterKey) *storeMeter {
 func (s *kvStore[K, V]) ownerTask() *Task { return s.task }
 func (l *storeLog) ownerTask() *Task      { return l.task }
 
-// meterOf returns the meter of the store s, nil below DEBUG or when s
-// belongs to no task with metrics.
+// meterOf returns the meter of the store s, nil below DEBUG, when s
+// belongs to no task with metrics, or when s counts its own operations
+// (selfMetered: a handle to it is not wrapped, so nothing counts twice).
 func meterOf(s StateStore) *storeMeter {
+	if _, ok := s.(selfMetered); ok {
+		return nil
+	}
 	o, ok := s.(interface{ ownerTask() *Task })
 	if !ok {
 		return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -62,23 +63,17 @@ func keyed(topic string, first, n int) []*kgo.Record {
 // waitMetrics scrapes url until ok accepts the families.
 func waitMetrics(t *testing.T, url, what string, ok func(map[string]*dtoFamily) bool) map[string]*dtoFamily {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		m := scrape(t, url)
-		if ok(m) {
-			return m
-		}
-		if time.Now().After(deadline) {
-			var b strings.Builder
-			for name, f := range m {
-				if strings.Contains(name, "state_store") || strings.Contains(name, "records_le") || strings.Contains(name, "records_lag") {
-					fmt.Fprintf(&b, "%s %v\n", name, f.samples)
-				}
+	var m map[string]*dtoFamily
+	if !testutil.Poll(30*time.Second, func() bool { m = scrape(t, url); return ok(m) }) {
+		var b strings.Builder
+		for name, f := range m {
+			if strings.Contains(name, "state_store") || strings.Contains(name, "records_le") || strings.Contains(name, "records_lag") {
+				fmt.Fprintf(&b, "%s %v\n", name, f.samples)
 			}
-			t.Fatalf("%s never seen; last scrape:\n%s", what, b.String())
 		}
-		time.Sleep(50 * time.Millisecond)
+		t.Fatalf("%s never seen; last scrape:\n%s", what, b.String())
 	}
+	return m
 }
 
 // TestStateStoreMetrics: at metrics.recording.level DEBUG a processor's
@@ -154,5 +149,9 @@ func TestStateStoreMetrics(t *testing.T) {
 		if strings.HasPrefix(name, "rivulet_streams_state_store_") {
 			t.Errorf("INFO exports %s", name)
 		}
+	}
+	// End-to-end latency is recorded at INFO (KIP-613), at the source.
+	if f := m["rivulet_streams_processor_node_record_e2e_latency_max_seconds"]; f == nil || len(f.samples) != 1 || f.samples[0].labels["processor_node_id"] != "src" || f.samples[0].value < 0 {
+		t.Errorf("INFO end-to-end latency: %+v", f)
 	}
 }

@@ -52,9 +52,11 @@ type forwarder[K, V any] struct {
 	counts []*atomic.Int64
 	self   *atomic.Int64
 	// e2e are the end-to-end latency stats of the sink children (nil for
-	// others) and selfE2E the node's own, as a source (KIP-613).
+	// others, and nil when no child is a sink) and selfE2E the node's own,
+	// as a source (KIP-613); clock is the task's wall clock.
 	e2e     []*e2eStat
 	selfE2E *e2eStat
+	clock   *int64
 }
 
 func (f *forwarder[K, V]) addChild(child runtimeNode) error {
@@ -75,7 +77,9 @@ func (f *forwarder[K, V]) forward(rec Record[K, V]) error {
 	for i, c := range f.children {
 		if f.counts != nil {
 			f.counts[i].Add(1)
-			f.e2e[i].observe(rec.Timestamp)
+		}
+		if f.e2e != nil {
+			f.e2e[i].observe(*f.clock, rec.Timestamp)
 		}
 		if err := c.receive(rec); err != nil {
 			return err
@@ -95,7 +99,9 @@ func (f *forwarder[K, V]) forwardTo(rec Record[K, V], names []string) error {
 		}
 		if f.counts != nil {
 			f.counts[i].Add(1)
-			f.e2e[i].observe(rec.Timestamp)
+		}
+		if f.e2e != nil {
+			f.e2e[i].observe(*f.clock, rec.Timestamp)
 		}
 		if err := f.children[i].receive(rec); err != nil {
 			return err
@@ -304,7 +310,9 @@ func (h *headSlot[K, V]) load(raw *RawRecord, partitionTime int64, def Timestamp
 func (h *headSlot[K, V]) process() error {
 	if h.src.self != nil {
 		h.src.self.Add(1)
-		h.src.selfE2E.observe(h.rec.Timestamp)
+	}
+	if h.src.selfE2E != nil {
+		h.src.selfE2E.observe(*h.src.clock, h.rec.Timestamp)
 	}
 	return h.src.forward(h.rec)
 }
@@ -331,7 +339,7 @@ type sinkFactory[K, V any] struct {
 func (f *sinkFactory[K, V]) newNode(name string, t *Task) (runtimeNode, error) {
 	n := &sinkNode[K, V]{f: f, keySerde: serdeOr(f.keySerde), valueSerde: serdeOr(f.valueSerde), task: t, name: name}
 	if f.topic != "" {
-		n.topic = t.topo.t.TopicName(t.cfg.ApplicationID, f.topic)
+		n.topic = t.topo.names.TopicName(f.topic)
 	}
 	return n, nil
 }

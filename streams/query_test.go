@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -79,26 +80,19 @@ func TestQueryKeyValueStore(t *testing.T) {
 	}
 	feed(500)
 	feed(520)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ok := true
+	if !testutil.Poll(60*time.Second, func() bool {
 		for w, n := range want {
 			v, found, err := q.Get(w)
 			if err != nil && !errors.Is(err, streams.ErrStoreNotAvailable) {
 				t.Fatal(err)
 			}
 			if !found || v != n {
-				ok = false
-				break
+				return false
 			}
 		}
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("counts never matched %v", want)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return true
+	}) {
+		t.Fatalf("counts never matched %v", want)
 	}
 	close(stop)
 	wg.Wait()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -55,19 +56,15 @@ func TestQueryWindowAndSessionStores(t *testing.T) {
 		at("alice", 70_000), at("bob", 400_000), at("alice", 1_000_000))
 
 	want := "alice@0-60000=2 bob@0-60000=1 alice@60000-120000=1 bob@360000-420000=1 alice@960000-1020000=1"
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		all, _, err := wq.All(0)
-		if err == nil && renderWindowed(all) == want {
-			break
-		}
+	var windows []streams.KeyValue[streams.Windowed[string], int64]
+	if !testutil.Poll(30*time.Second, func() bool {
+		windows, _, err = wq.All(0)
 		if err != nil && !errors.Is(err, streams.ErrStoreNotAvailable) {
 			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("window store All = %q (err %v), want %q", renderWindowed(all), err, want)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil && renderWindowed(windows) == want
+	}) {
+		t.Fatalf("window store All = %q (err %v), want %q", renderWindowed(windows), err, want)
 	}
 	got, err := wq.Fetch("alice", 0, 60_000)
 	must(t, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/appadmin"
 )
 
 // TestResetReprocess runs a word count, resets it (refused while it runs,
@@ -46,15 +47,15 @@ func TestResetReprocess(t *testing.T) {
 	defer cancel()
 
 	// Refused while the app runs, and CleanUp too.
-	_, err := streams.ResetApplication(ctx, adm, streams.ResetOptions{ApplicationID: appID, InputTopics: []string{in}})
-	var active *streams.ActiveMembersError
+	_, err := appadmin.ResetApplication(ctx, adm, appadmin.ResetOptions{ApplicationID: appID, InputTopics: []string{in}})
+	var active *appadmin.ActiveMembersError
 	if !errors.As(err, &active) || !strings.Contains(err.Error(), "still active") || !strings.Contains(err.Error(), "stop every instance") {
 		t.Fatalf("reset of a running app: %v", err)
 	}
 	if err := app.CleanUp(); err == nil {
 		t.Fatal("CleanUp of a running app succeeded")
 	}
-	d, err := streams.DescribeApplication(ctx, adm, appID)
+	d, err := appadmin.DescribeApplication(ctx, adm, appID)
 	must(t, err)
 	if len(d.Members) != 1 || d.State != "Stable" || !strings.Contains(d.String(), in) {
 		t.Errorf("describe of the running app:\n%s", d)
@@ -70,7 +71,7 @@ func TestResetReprocess(t *testing.T) {
 	ends.Each(func(o kadm.ListedOffset) { firstEnd[o.Partition] = o.Offset })
 
 	// A dry run changes nothing; the real one resets and deletes.
-	dry, err := streams.ResetApplication(ctx, adm, streams.ResetOptions{ApplicationID: appID, InputTopics: []string{in}, DryRun: true})
+	dry, err := appadmin.ResetApplication(ctx, adm, appadmin.ResetOptions{ApplicationID: appID, InputTopics: []string{in}, DryRun: true})
 	must(t, err)
 	internal := fmt.Sprint(dry.InternalTopics)
 	if internal != "["+appID+"-counts-changelog "+appID+"-counts-repartition]" {
@@ -91,7 +92,7 @@ func TestResetReprocess(t *testing.T) {
 	if !topics.Has(appID + "-counts-changelog") {
 		t.Fatal("the dry run deleted a topic")
 	}
-	res, err := streams.ResetApplication(ctx, adm, streams.ResetOptions{ApplicationID: appID, InputTopics: []string{in}})
+	res, err := appadmin.ResetApplication(ctx, adm, appadmin.ResetOptions{ApplicationID: appID, InputTopics: []string{in}})
 	must(t, err)
 	if fmt.Sprint(res.InternalTopics) != internal {
 		t.Fatalf("deleted %v", res.InternalTopics)

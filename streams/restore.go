@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -38,6 +39,37 @@ type storeRestore struct {
 	started  time.Time
 	restorer *statestore.Restorer
 	buf      []statestore.ChangelogRecord
+	// progress, when set, tells the progress of a restore made without a
+	// restorer (a global store catching up with its topic).
+	progress func() statestore.RestoreProgress
+	// pos is the next changelog offset to read: past the last record
+	// read, applied or not (transaction markers are read, never applied).
+	pos atomic.Int64
+}
+
+// progressNow is the restore's progress so far.
+func (r *storeRestore) progressNow() statestore.RestoreProgress {
+	if r.progress != nil {
+		return r.progress()
+	}
+	return r.restorer.Progress()
+}
+
+// remaining is the number of changelog offsets between the restore's
+// position and end (0 when end is unknown): it reaches 0 when the restore
+// read everything, a closing transaction marker included. A restore made
+// without a restorer tells its own remaining count.
+func (r *storeRestore) remaining(p statestore.RestoreProgress) int64 {
+	if r.progress != nil {
+		if p.Offset < 0 {
+			return max(p.EndOffset-r.from, 0)
+		}
+		return p.Remaining()
+	}
+	if p.EndOffset < 0 {
+		return 0
+	}
+	return max(p.EndOffset-r.pos.Load(), 0)
 }
 
 // rate is the records per second restored so far.
@@ -46,7 +78,7 @@ func (r *storeRestore) rate(now time.Time) float64 {
 	if d <= 0 {
 		return 0
 	}
-	return float64(r.restorer.Progress().Restored) / d
+	return float64(r.progressNow().Restored) / d
 }
 
 // restoreTracker knows the restores in flight on every thread of an
@@ -71,8 +103,8 @@ func (rt *restoreTracker) remove(r *storeRestore) {
 	delete(rt.active, r)
 }
 
-// RestoreStatus is the progress of one store's restore.
-type RestoreStatus struct {
+// restoreStatus is the progress of one store's restore.
+type restoreStatus struct {
 	// Thread is the stream thread restoring it.
 	Thread string
 	// Task is the task the store belongs to.
@@ -87,28 +119,25 @@ type RestoreStatus struct {
 	EndOffset int64
 	// Restored is the number of records applied so far.
 	Restored int64
-	// Remaining is the number of records left (changelog offsets, so
-	// transaction markers count).
+	// Remaining is the number of changelog offsets left to read (so
+	// transaction markers not read yet count); 0 once the restore read up
+	// to EndOffset, the last stable offset under exactly_once_v2.
 	Remaining int64
 	// RecordsPerSecond is the rate since the restore began.
 	RecordsPerSecond float64
 }
 
 // snapshot returns the restores in flight, sorted by task and store.
-func (rt *restoreTracker) snapshot() []RestoreStatus {
+func (rt *restoreTracker) snapshot() []restoreStatus {
 	now := time.Now()
 	rt.mu.Lock()
-	out := make([]RestoreStatus, 0, len(rt.active))
+	out := make([]restoreStatus, 0, len(rt.active))
 	for r := range rt.active {
-		p := r.restorer.Progress()
-		rem := p.Remaining()
-		if p.Offset < 0 {
-			rem = max(p.EndOffset-r.from, 0)
-		}
-		out = append(out, RestoreStatus{
+		p := r.progressNow()
+		out = append(out, restoreStatus{
 			Thread: r.thread, Task: r.task, Store: r.store, Changelog: r.tp,
 			StartOffset: r.from, EndOffset: p.EndOffset, Restored: p.Restored,
-			Remaining: rem, RecordsPerSecond: r.rate(now),
+			Remaining: r.remaining(p), RecordsPerSecond: r.rate(now),
 		})
 	}
 	rt.mu.Unlock()
@@ -130,9 +159,9 @@ func (rt *restoreTracker) totals() (remaining int64, rate float64) {
 	return remaining, rate
 }
 
-// Restores returns the progress of the store restores in flight on this
-// instance, sorted by task and store.
-func (a *App) Restores() []RestoreStatus { return a.restores.snapshot() }
+// restoreStatuses returns the progress of the store restores in flight on
+// this instance, sorted by task and store (the /status endpoint shows them).
+func (a *App) restoreStatuses() []restoreStatus { return a.restores.snapshot() }
 
 // rawStore returns the bytes-level store behind a typed one, for the bulk
 // restore.
@@ -162,37 +191,48 @@ func (t *Task) restorable(tp TopicPartition) (statestore.Restorable, error) {
 	return r, nil
 }
 
-// beginRestore sets up the restorer of r's store and registers it for the
-// metrics. Called with t.mu held.
-func (t *streamThread) beginRestore(r *changelogRestore, c ChangelogPartition) error {
-	store, err := r.task.restorable(c.TopicPartition)
+// begin sets up the restorer of cr's store and registers it for the
+// metrics.
+func (r *changelogRestorer) begin(cr *changelogRestore, c changelogPartition) error {
+	store, err := cr.task.restorable(c.TopicPartition)
 	if err != nil {
 		return err
 	}
-	log := t.app.cfg.Logger
-	sr := &storeRestore{thread: t.name, task: r.task.ID(), store: c.Store, tp: c.TopicPartition, from: c.StartOffset, started: time.Now()}
+	log := r.app.cfg.Logger
+	sr := &storeRestore{thread: r.thread, task: cr.task.ID(), store: c.Store, tp: c.TopicPartition, from: c.StartOffset, started: time.Now()}
+	sr.pos.Store(c.StartOffset)
 	sr.restorer = statestore.NewRestorer(store, statestore.RestoreOptions{
-		EndOffset:        r.end,
+		EndOffset:        cr.end,
 		ProgressInterval: restoreProgressInterval,
 		OnProgress: func(p statestore.RestoreProgress) {
 			if p.Done {
-				return // endRestore logs the end
+				return // end logs the end
 			}
 			log.Info("streams: restore progress", "thread", sr.thread, "task", sr.task.String(), "store", sr.store,
-				"restored", p.Restored, "remaining", p.Remaining(), "records_per_second", int64(sr.rate(time.Now())))
+				"restored", p.Restored, "remaining", sr.remaining(p), "records_per_second", int64(sr.rate(time.Now())))
 		},
 	})
-	r.rs = sr
-	t.app.restores.add(sr)
-	log.Info("streams: restoring store", "thread", t.name, "task", sr.task.String(), "store", c.Store,
-		"changelog", c.TopicPartition.String(), "from", c.StartOffset, "to", r.end)
+	cr.rs = sr
+	r.app.restores.add(sr)
+	log.Info("streams: restoring store", "thread", r.thread, "task", sr.task.String(), "store", c.Store,
+		"changelog", c.TopicPartition.String(), "from", c.StartOffset, "to", cr.end)
 	return nil
 }
 
-// applyRestore applies changelog records fetched for r. Called with t.mu
-// held.
-func (t *streamThread) applyRestore(r *changelogRestore, recs []*kgo.Record) error {
-	sr := r.rs
+// apply applies changelog records fetched for cr.
+func (r *changelogRestorer) apply(cr *changelogRestore, recs []*kgo.Record) error {
+	n, err := cr.rs.apply(recs)
+	if err != nil {
+		return err
+	}
+	r.app.metrics.restoredRecords.Add(int64(n))
+	return nil
+}
+
+// apply applies the data records of recs (fetched changelog records, in
+// offset order) and moves the position past the last one, transaction
+// markers included. It returns the number of records applied.
+func (sr *storeRestore) apply(recs []*kgo.Record) (int, error) {
 	sr.buf = sr.buf[:0]
 	for _, rec := range recs {
 		if rec.Attrs.IsControl() {
@@ -207,34 +247,28 @@ func (t *streamThread) applyRestore(r *changelogRestore, recs []*kgo.Record) err
 	err := sr.restorer.Apply(sr.buf)
 	clear(sr.buf)
 	if err != nil {
-		return fmt.Errorf("streams: task %s: %w", sr.task, err)
+		return 0, fmt.Errorf("streams: task %s: %w", sr.task, err)
 	}
-	t.app.metrics.restoredRecords.Add(int64(n))
-	return nil
+	if len(recs) > 0 {
+		sr.pos.Store(recs[len(recs)-1].Offset + 1)
+	}
+	return n, nil
 }
 
-// endRestore finishes r's restorer (flushing the store) and logs the
-// result. The caller then writes the checkpoint (Task.FinishRestore).
-// Called with t.mu held.
-func (t *streamThread) endRestore(r *changelogRestore) error {
-	sr := r.rs
+// end finishes cr's restorer (flushing the store) and logs the result.
+// The caller then writes the checkpoint (Task.FinishRestore).
+func (r *changelogRestorer) end(cr *changelogRestore) error {
+	sr := cr.rs
 	if sr == nil {
 		return nil
 	}
-	t.app.restores.remove(sr)
+	r.app.restores.remove(sr)
 	p, err := sr.restorer.Finish()
 	if err != nil {
 		return fmt.Errorf("streams: task %s: %w", sr.task, err)
 	}
 	d := time.Since(sr.started)
-	t.app.cfg.Logger.Info("streams: restored store", "thread", sr.thread, "task", sr.task.String(), "store", sr.store,
-		"records", p.Restored, "to", r.next, "elapsed", d.Round(time.Millisecond), "records_per_second", int64(sr.rate(time.Now())))
+	r.app.cfg.Logger.Info("streams: restored store", "thread", sr.thread, "task", sr.task.String(), "store", sr.store,
+		"records", p.Restored, "to", cr.next, "elapsed", d.Round(time.Millisecond), "records_per_second", int64(sr.rate(time.Now())))
 	return nil
-}
-
-// dropRestore forgets r (its task closed before the restore ended).
-func (t *streamThread) dropRestore(r *changelogRestore) {
-	if r.rs != nil {
-		t.app.restores.remove(r.rs)
-	}
 }

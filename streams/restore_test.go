@@ -116,7 +116,7 @@ func TestRestoreDoesNotStopOtherTasks(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	rs := app.Restores()
+	rs := streams.Restores(app)
 	remaining := metricValue(t, app, "rivulet_streams_restore_remaining_records")
 	if len(rs) != 1 || rs[0].Task.String() != "0_0" || rs[0].Store != "counts" || rs[0].Remaining <= 0 {
 		t.Fatalf("0_1 processed its input, but 0_0 is not restoring: %+v", rs)
@@ -130,7 +130,7 @@ func TestRestoreDoesNotStopOtherTasks(t *testing.T) {
 	t.Logf("0_1 processed its input with 0_0 at %d of %d records restored", rs[0].Restored, restoreRecords)
 
 	waitState(t, app, streams.StateRunning, 90*time.Second)
-	if rs := app.Restores(); len(rs) != 0 {
+	if rs := streams.Restores(app); len(rs) != 0 {
 		t.Fatalf("restores left after RUNNING: %+v", rs)
 	}
 	if n := metricValue(t, app, "rivulet_streams_restore_records_total"); n != restoreRecords {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -336,10 +337,8 @@ func TestEndToEndProductionErrors(t *testing.T) {
 			consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
 			produce(t, br.addrs, lines(in, "grow")...)
 			if cont {
-				deadline := time.Now().Add(30 * time.Second)
-				for metric(t, app, "rivulet_streams_production_errors_total") == 0 && time.Now().Before(deadline) {
-					time.Sleep(10 * time.Millisecond)
-				}
+				// The checks below tell whether the error was counted in time.
+				testutil.Poll(30*time.Second, func() bool { return metric(t, app, "rivulet_streams_production_errors_total") != 0 })
 			}
 			produce(t, br.addrs, lines(in, "after")...)
 			if !cont {
@@ -387,12 +386,10 @@ func TestEndToEndTwoInstances(t *testing.T) {
 	produce(t, br.addrs, lines(in, ls...)...)
 	addWords(want, ls...)
 	waitCounts(t, br.addrs, out, want)
-	deadline := time.Now().Add(20 * time.Second)
-	for len(a1.Tasks()) == 0 || len(a2.Tasks()) == 0 || len(a1.Tasks())+len(a2.Tasks()) != 8 {
-		if time.Now().After(deadline) {
-			t.Fatalf("tasks not spread: %d and %d", len(a1.Tasks()), len(a2.Tasks()))
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testutil.Poll(20*time.Second, func() bool {
+		return len(a1.Tasks()) != 0 && len(a2.Tasks()) != 0 && len(a1.Tasks())+len(a2.Tasks()) == 8
+	}) {
+		t.Fatalf("tasks not spread: %d and %d", len(a1.Tasks()), len(a2.Tasks()))
 	}
 	if len(a1.Tasks()) != 4 || len(a2.Tasks()) != 4 {
 		t.Errorf("uneven spread: %d and %d", len(a1.Tasks()), len(a2.Tasks()))
@@ -404,12 +401,8 @@ func TestEndToEndTwoInstances(t *testing.T) {
 	produce(t, br.addrs, lines(in, ls...)...)
 	addWords(want, ls...)
 	waitCounts(t, br.addrs, out, want)
-	deadline = time.Now().Add(20 * time.Second)
-	for len(a2.Tasks()) != 8 {
-		if time.Now().After(deadline) {
-			t.Fatalf("survivor has %d tasks", len(a2.Tasks()))
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testutil.Poll(20*time.Second, func() bool { return len(a2.Tasks()) == 8 }) {
+		t.Fatalf("survivor has %d tasks", len(a2.Tasks()))
 	}
 }
 
@@ -485,20 +478,23 @@ func TestNewRejectsBadProperties(t *testing.T) {
 			t.Errorf("%v: err %v, want %q", tc.props, err, tc.want)
 		}
 	}
-	cfg, err := streams.ParseConfig(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1,y:2"})
-	must(t, err)
-	if cfg.CommitInterval != 30*time.Second || cfg.NumStreamThreads != 1 || cfg.CacheMaxBytes != 10<<20 || len(cfg.BootstrapServers) != 2 {
+	config := func(props streams.Properties) streams.Properties {
+		t.Helper()
+		app, err := streams.New(topo, props, streams.WithLogger(testLogger(t)))
+		must(t, err)
+		return app.Config()
+	}
+	cfg := config(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1,y:2"})
+	if cfg["commit.interval.ms"] != "30000" || cfg["num.stream.threads"] != "1" || cfg["statestore.cache.max.bytes"] != "10485760" || cfg["bootstrap.servers"] != "x:1,y:2" {
 		t.Errorf("defaults %+v", cfg)
 	}
-	eos, err := streams.ParseConfig(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once_v2"})
-	must(t, err)
-	if eos.ProcessingGuarantee != streams.ExactlyOnce || eos.CommitInterval != 100*time.Millisecond {
-		t.Errorf("exactly_once_v2 defaults: guarantee %q, commit interval %v; want exactly_once_v2, 100ms", eos.ProcessingGuarantee, eos.CommitInterval)
+	eos := config(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once_v2"})
+	if eos["processing.guarantee"] != streams.ExactlyOnce || eos["commit.interval.ms"] != "100" {
+		t.Errorf("exactly_once_v2 defaults: guarantee %q, commit interval %v; want exactly_once_v2, 100ms", eos["processing.guarantee"], eos["commit.interval.ms"])
 	}
-	eos, err = streams.ParseConfig(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once_v2", "commit.interval.ms": "250"})
-	must(t, err)
-	if eos.CommitInterval != 250*time.Millisecond {
-		t.Errorf("exactly_once_v2 with commit.interval.ms=250: %v", eos.CommitInterval)
+	eos = config(streams.Properties{"application.id": "a", "bootstrap.servers": "x:1", "processing.guarantee": "exactly_once_v2", "commit.interval.ms": "250"})
+	if eos["commit.interval.ms"] != "250" {
+		t.Errorf("exactly_once_v2 with commit.interval.ms=250: %v", eos["commit.interval.ms"])
 	}
 }
 

@@ -159,7 +159,7 @@ func (a *App) maxParallelism(counts map[string]int32) int {
 		for _, tp := range s.SourceTopics {
 			c, ok := counts[tp]
 			if !ok {
-				c = counts[a.topo.t.TopicName(a.cfg.ApplicationID, tp)]
+				c = counts[a.topo.names.TopicName(tp)]
 			}
 			n = max(n, c)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -85,20 +86,21 @@ func (c *scaleChild) stderr() string {
 // rest of it.
 func (c *scaleChild) waitLine(t *testing.T, prefix string, timeout time.Duration) string {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	var rest string
+	if !testutil.Poll(timeout, func() bool {
 		sc := bufio.NewScanner(strings.NewReader(c.stdout()))
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), prefix); ok {
-				return rest
+			var ok bool
+			if rest, ok = strings.CutPrefix(sc.Text(), prefix); ok {
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never printed %q; stdout:\n%s\nlogs:\n%s", c.name, prefix, c.stdout(), c.stderr())
-		}
-		time.Sleep(20 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("%s never printed %q; stdout:\n%s\nlogs:\n%s", c.name, prefix, c.stdout(), c.stderr())
 	}
+	return rest
 }
 
 // command sends a command and returns its answer.
@@ -148,24 +150,21 @@ func (st scaleStatus) running() map[string][]string {
 // waitStatus polls the instances' status until ok accepts it.
 func waitStatus(t *testing.T, what string, timeout time.Duration, cs []*scaleChild, ok func([]scaleStatus) bool) []scaleStatus {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		sts := make([]scaleStatus, len(cs))
+	var sts []scaleStatus
+	if !testutil.Poll(timeout, func() bool {
+		sts = make([]scaleStatus, len(cs))
 		for i, c := range cs {
 			sts[i] = c.status(t)
 		}
-		if ok(sts) {
-			return sts
+		return ok(sts)
+	}) {
+		var b strings.Builder
+		for i, c := range cs {
+			fmt.Fprintf(&b, "%s: %+v\nlogs:\n%s\n", c.name, sts[i], c.stderr())
 		}
-		if time.Now().After(deadline) {
-			var b strings.Builder
-			for i, c := range cs {
-				fmt.Fprintf(&b, "%s: %+v\nlogs:\n%s\n", c.name, sts[i], c.stderr())
-			}
-			t.Fatalf("never reached: %s\n%s", what, b.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+		t.Fatalf("never reached: %s\n%s", what, b.String())
 	}
+	return sts
 }
 
 var scaleWords = strings.Fields("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu")
@@ -444,21 +443,16 @@ func TestAddRemoveStreamThread(t *testing.T) {
 		t.Fatalf("thread names %q, %q", name1, name2)
 	}
 	// 2 partitions, 2 sub-topologies: 4 tasks, 2 per thread.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	if !testutil.Poll(60*time.Second, func() bool {
 		per := map[string]int{}
 		for _, ti := range app.Tasks() {
 			if ti.State == streams.TaskRunning {
 				per[ti.Thread]++
 			}
 		}
-		if per[name1] == 2 && per[name2] == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tasks never spread over two threads: %v", app.Tasks())
-		}
-		time.Sleep(20 * time.Millisecond)
+		return per[name1] == 2 && per[name2] == 2
+	}) {
+		t.Fatalf("tasks never spread over two threads: %v", app.Tasks())
 	}
 	batch(200)
 	exact("two threads")
@@ -513,12 +507,12 @@ func TestRemoveStaticStreamThread(t *testing.T) {
 		}
 		return per
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for per := perThread(); per["static-StreamThread-1"] != 2 || per["static-StreamThread-2"] != 2; per = perThread() {
-		if time.Now().After(deadline) {
-			t.Fatalf("tasks never spread over both threads: %v", per)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var per map[string]int
+	if !testutil.Poll(30*time.Second, func() bool {
+		per = perThread()
+		return per["static-StreamThread-1"] == 2 && per["static-StreamThread-2"] == 2
+	}) {
+		t.Fatalf("tasks never spread over both threads: %v", per)
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
 	removed, err := app.RemoveStreamThread(ctx)
@@ -528,12 +522,11 @@ func TestRemoveStaticStreamThread(t *testing.T) {
 		t.Fatalf("removed %s", removed)
 	}
 	// Well under the session timeout: the group rebalanced at once.
-	deadline = time.Now().Add(20 * time.Second)
-	for per := perThread(); per["static-StreamThread-1"] != 4; per = perThread() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the removed static member's tasks never moved: %v", per)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testutil.Poll(20*time.Second, func() bool {
+		per = perThread()
+		return per["static-StreamThread-1"] == 4
+	}) {
+		t.Fatalf("the removed static member's tasks never moved: %v", per)
 	}
 }
 

@@ -12,12 +12,12 @@ import (
 )
 
 // The settings policy: every property an application is given either
-// works, is refused (ParseConfig or the client layer returns an error), or
+// works, is refused (parseConfig or the client layer returns an error), or
 // is reported once at start. Kafka Streams settings that Rivulet accepts
 // with no effect are listed here with what happens instead; client
 // properties with no effect come back from client.Parse as warnings. New
 // logs both in one line ("streams: properties with no effect") and keeps
-// them in Config.IgnoredProperties.
+// them in config.IgnoredProperties.
 
 // noEffectProps are Kafka Streams settings accepted without effect,
 // with what Rivulet does instead.
@@ -34,9 +34,9 @@ var noEffectProps = map[string]string{
 	"rack.aware.assignment.tags": "the task assignor is not rack aware",
 }
 
-// IgnoredProperty is a property the application was given that has no
+// ignoredProperty is a property the application was given that has no
 // effect, and what happens instead.
-type IgnoredProperty struct {
+type ignoredProperty struct {
 	// Role is "streams" for a Kafka Streams setting, or the client kind
 	// ("consumer", "producer", "admin") whose properties carry it.
 	Role string
@@ -48,7 +48,7 @@ type IgnoredProperty struct {
 }
 
 // String renders p as "role key: instead".
-func (p IgnoredProperty) String() string {
+func (p ignoredProperty) String() string {
 	if p.Key == "" {
 		return p.Role + ": " + p.Instead
 	}
@@ -56,8 +56,8 @@ func (p IgnoredProperty) String() string {
 }
 
 // noteIgnored records a Kafka Streams setting accepted with no effect.
-func (c *Config) noteIgnored(key string) {
-	c.IgnoredProperties = append(c.IgnoredProperties, IgnoredProperty{Role: "streams", Key: key, Instead: noEffectProps[key]})
+func (c *config) noteIgnored(key string) {
+	c.IgnoredProperties = append(c.IgnoredProperties, ignoredProperty{Role: "streams", Key: key, Instead: noEffectProps[key]})
 }
 
 // WithBadgerConfigSetter tunes the Badger options of each persistent store
@@ -66,7 +66,7 @@ func (c *Config) noteIgnored(key string) {
 // defaults of badgerstore.Options) every time a task or standby opens it.
 // Options Badger cannot work with make the store fail to open.
 func WithBadgerConfigSetter(fn func(storeName string, opts *badgerstore.Options)) Option {
-	return func(c *Config) { c.BadgerConfigSetter = fn }
+	return func(c *config) { c.BadgerConfigSetter = fn }
 }
 
 // clientParser parses client properties for the application's clients: a
@@ -113,7 +113,7 @@ func (p *clientParser) parse(role client.Role, props client.Properties, quiet bo
 	return parsed, nil
 }
 
-// clientRoles are the client kinds of Config.ClientProperties.
+// clientRoles are the client kinds of config.ClientProperties.
 var clientRoles = []struct {
 	name string
 	role client.Role
@@ -122,7 +122,7 @@ var clientRoles = []struct {
 // checkClientProperties parses each role's properties as the application's
 // clients will (the consumer as a group member), so a typo fails New, and
 // adds their warnings to cfg.IgnoredProperties.
-func checkClientProperties(cfg *Config, cp *clientParser) error {
+func checkClientProperties(cfg *config, cp *clientParser) error {
 	// used: the keys some client takes (client.Properties.For keeps them).
 	used := map[string]bool{}
 	for _, r := range clientRoles {
@@ -137,13 +137,13 @@ func checkClientProperties(cfg *Config, cp *clientParser) error {
 			return fmt.Errorf("streams: %s properties: %w", r.name, err)
 		}
 		for _, w := range p.Warnings {
-			cfg.IgnoredProperties = append(cfg.IgnoredProperties, IgnoredProperty{Role: r.name, Key: warningKey(w), Instead: w})
+			cfg.IgnoredProperties = append(cfg.IgnoredProperties, ignoredProperty{Role: r.name, Key: warningKey(w), Instead: w})
 		}
 		// A property of another client kind given to this one (for
 		// example consumer.transactional.id) that no client takes.
 		for _, k := range props.Keys() {
 			if !used[k] {
-				cfg.IgnoredProperties = append(cfg.IgnoredProperties, IgnoredProperty{Role: r.name, Key: k,
+				cfg.IgnoredProperties = append(cfg.IgnoredProperties, ignoredProperty{Role: r.name, Key: k,
 					Instead: fmt.Sprintf("%q is not a %s property; no client uses it", k, r.name)})
 			}
 		}
@@ -154,7 +154,7 @@ func checkClientProperties(cfg *Config, cp *clientParser) error {
 // memberProps are the client properties of role; for the consumer of a
 // stream thread (groupMember set, or "" for the check at New) they get
 // group.id = application.id and auto-commit off, as newClient gives them.
-func memberProps(cfg *Config, role client.Role, groupMember string) client.Properties {
+func memberProps(cfg *config, role client.Role, groupMember string) client.Properties {
 	name := role.String()
 	props := client.Properties(cfg.ClientProperties[name]).Clone()
 	if role == client.RoleConsumer {
@@ -181,7 +181,7 @@ func warningKey(w string) string {
 
 // logIgnored logs, once at start, every property the application was given
 // that has no effect.
-func logIgnored(cfg *Config) {
+func logIgnored(cfg *config) {
 	if len(cfg.IgnoredProperties) == 0 {
 		return
 	}

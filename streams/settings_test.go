@@ -9,7 +9,7 @@ import (
 )
 
 // Every property given that has no effect is listed, with what happens
-// instead, in one log line at start (and in Config.IgnoredProperties).
+// instead, in one log line at start (and in config.IgnoredProperties).
 func TestStartupListsEveryIgnoredProperty(t *testing.T) {
 	b := streams.NewBuilder()
 	streams.NewStream(b, "in", streams.ConsumedWith(ss, ss)).To("out")
@@ -61,7 +61,7 @@ func TestStartupListsEveryIgnoredProperty(t *testing.T) {
 		}
 	}
 	seen := map[string]bool{}
-	for _, p := range app.Config().IgnoredProperties {
+	for _, p := range streams.IgnoredProperties(app) {
 		seen[p.Key] = true
 		if p.Instead == "" {
 			t.Errorf("%v: no explanation", p)
@@ -69,7 +69,7 @@ func TestStartupListsEveryIgnoredProperty(t *testing.T) {
 	}
 	for _, k := range []string{"task.timeout.ms", "rocksdb.config.setter", "send.buffer.bytes", "reconnect.backoff.ms", "transactional.id"} {
 		if !seen[k] {
-			t.Errorf("Config.IgnoredProperties misses %s: %v", k, app.Config().IgnoredProperties)
+			t.Errorf("config.IgnoredProperties misses %s: %v", k, streams.IgnoredProperties(app))
 		}
 	}
 	// Implemented settings are not reported.
@@ -88,5 +88,51 @@ func TestStartupQuietWithoutIgnoredProperties(t *testing.T) {
 	must(t, err)
 	if strings.Contains(logs.String(), "no effect") {
 		t.Fatalf("unexpected report:\n%s", logs)
+	}
+}
+
+// App.Config hands out the effective configuration with Kafka Streams'
+// names, a copy: changing it changes nothing, secrets stay hidden.
+func TestConfigIsACopyWithPropertyNames(t *testing.T) {
+	b := streams.NewBuilder()
+	streams.NewStream(b, "in", streams.ConsumedWith(ss, ss)).To("out")
+	topo := build(t, b)
+	app, err := streams.New(topo, streams.Properties{
+		"application.id": "copy", "bootstrap.servers": "127.0.0.1:1", "num.stream.threads": "3",
+		"producer.linger.ms": "7", "sasl.mechanism": "PLAIN", "sasl.jaas.config": "secret-value",
+	}, streams.WithLogger(slog.New(slog.DiscardHandler)))
+	must(t, err)
+	cfg := app.Config()
+	for k, want := range map[string]string{
+		"application.id": "copy", "client.id": "copy", "num.stream.threads": "3", "processing.guarantee": "at_least_once",
+		"commit.interval.ms": "30000", "producer.linger.ms": "7", "admin.sasl.mechanism": "PLAIN",
+		"consumer.sasl.jaas.config": "[hidden]",
+	} {
+		if cfg[k] != want {
+			t.Errorf("%s=%q, want %q", k, cfg[k], want)
+		}
+	}
+	cfg["num.stream.threads"] = "9"
+	delete(cfg, "application.id")
+	if again := app.Config(); again["num.stream.threads"] != "3" || again["application.id"] != "copy" {
+		t.Errorf("changing the copy changed the app: %v", again)
+	}
+}
+
+// Properties.ClientProperties gives one role's client properties: the
+// shared ones, the role's own prefixed ones winning, no streams settings.
+func TestClientPropertiesOfOneRole(t *testing.T) {
+	p := streams.Properties{"application.id": "a", "bootstrap.servers": "h:1", "num.stream.threads": "2",
+		"sasl.mechanism": "PLAIN", "admin.sasl.mechanism": "SCRAM-SHA-256", "producer.linger.ms": "5"}
+	admin, err := p.ClientProperties("admin")
+	must(t, err)
+	if admin["bootstrap.servers"] != "h:1" || admin["sasl.mechanism"] != "SCRAM-SHA-256" || admin["linger.ms"] != "" || admin["num.stream.threads"] != "" {
+		t.Errorf("admin properties %v", admin)
+	}
+	if _, err := p.ClientProperties("streams"); err == nil {
+		t.Errorf("an unknown role was accepted")
+	}
+	if _, err := (streams.Properties{"bootstrap.servers": "h:1"}).ClientProperties("admin"); err == nil {
+		t.Errorf("properties without application.id were accepted")
 	}
 }

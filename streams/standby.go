@@ -26,18 +26,18 @@ import (
 // changelogs, on a goroutine of its own so standbys never slow down the
 // stream threads.
 
-// StandbyTaskInfo describes a standby (or warm-up) task this instance holds.
-type StandbyTaskInfo struct {
+// standbyTaskInfo describes a standby (or warm-up) task this instance holds.
+type standbyTaskInfo struct {
 	ID TaskID
 	// Threads are the stream threads whose assignment lists the task.
 	Threads []string
 	// Changelogs are its changelog partitions with the next offset to read
 	// and the lag behind the end last seen (-1 while unknown).
-	Changelogs []StandbyChangelog
+	Changelogs []standbyChangelog
 }
 
-// StandbyChangelog is one changelog partition a standby task follows.
-type StandbyChangelog struct {
+// standbyChangelog is one changelog partition a standby task follows.
+type standbyChangelog struct {
 	TopicPartition
 	Next int64
 	Lag  int64
@@ -48,7 +48,7 @@ type standbyManager struct {
 
 	mu      sync.Mutex
 	want    map[int][]TaskID // standby tasks by stream thread id
-	names   map[int]string   // thread names, for StandbyTaskInfo
+	names   map[int]string   // thread names, for standbyTaskInfo
 	active  map[TaskID]int   // tasks running on this instance: never standbys here
 	tasks   map[TaskID]*standbyTask
 	cl      *kgo.Client
@@ -204,27 +204,27 @@ func (m *standbyManager) positions() map[TaskID]int64 {
 	return out
 }
 
-// StandbyTasks returns the standby and warm-up tasks this instance holds
+// standbyTasks returns the standby and warm-up tasks this instance holds
 // now, sorted by id: those open, and those assigned but waiting (their
 // task still runs here, or the manager has not opened them yet) without
 // changelogs.
-func (a *App) StandbyTasks() []StandbyTaskInfo {
+func (a *App) standbyTasks() []standbyTaskInfo {
 	m := a.standbys
 	if m == nil {
 		return nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	byID := map[TaskID]*StandbyTaskInfo{}
+	byID := map[TaskID]*standbyTaskInfo{}
 	for th, ids := range m.want {
 		for _, id := range ids {
 			if byID[id] == nil {
-				byID[id] = &StandbyTaskInfo{ID: id}
+				byID[id] = &standbyTaskInfo{ID: id}
 			}
 			byID[id].Threads = append(byID[id].Threads, m.names[th])
 		}
 	}
-	out := make([]StandbyTaskInfo, 0, len(byID))
+	out := make([]standbyTaskInfo, 0, len(byID))
 	for id, info := range byID {
 		sort.Strings(info.Threads)
 		if st, ok := m.tasks[id]; ok {
@@ -233,7 +233,7 @@ func (a *App) StandbyTasks() []StandbyTaskInfo {
 				if end, ok := st.end[tp]; ok {
 					lag = max(end-next, 0)
 				}
-				info.Changelogs = append(info.Changelogs, StandbyChangelog{TopicPartition: tp, Next: next, Lag: lag})
+				info.Changelogs = append(info.Changelogs, standbyChangelog{TopicPartition: tp, Next: next, Lag: lag})
 			}
 			sort.Slice(info.Changelogs, func(i, j int) bool {
 				a, b := info.Changelogs[i], info.Changelogs[j]
@@ -291,7 +291,12 @@ func (m *standbyManager) refreshEnds(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	ends, err := admin.ListEndOffsets(ctx, topics...)
+	list := admin.ListEndOffsets
+	if m.app.eos() {
+		// Read committed: the end is the last stable offset.
+		list = admin.ListCommittedOffsets
+	}
+	ends, err := list(ctx, topics...)
 	if err != nil {
 		return // the next round retries; lags stay as they were
 	}
@@ -394,7 +399,10 @@ func (m *standbyManager) openTaskLocked(id TaskID) error {
 		cl, err := a.newClient([]client.Role{client.RoleConsumer}, "",
 			kgo.ClientID(a.cfg.ClientID+"-standby-consumer"),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-			kgo.FetchMaxWait(100*time.Millisecond))
+			kgo.FetchMaxWait(100*time.Millisecond),
+			// Transaction markers move a standby's position past the end
+			// of a transaction (they are not applied).
+			kgo.KeepControlRecords())
 		if err != nil {
 			return fmt.Errorf("streams: standby consumer: %w", err)
 		}
@@ -411,7 +419,7 @@ func (m *standbyManager) openTaskLocked(id TaskID) error {
 	}
 	st := &standbyTask{task: task, next: map[TopicPartition]int64{}, end: map[TopicPartition]int64{}}
 	add := map[string]map[int32]kgo.Offset{}
-	for _, c := range task.Changelogs() {
+	for _, c := range task.changelogs() {
 		st.next[c.TopicPartition] = c.StartOffset
 		if add[c.Topic] == nil {
 			add[c.Topic] = map[int32]kgo.Offset{}
@@ -458,8 +466,10 @@ func (m *standbyManager) applyLocked(fetches kgo.Fetches) {
 		if st == nil {
 			return // closed meanwhile
 		}
-		if cur, known := st.end[tp]; p.HighWatermark >= 0 && (!known || p.HighWatermark > cur) {
-			st.end[tp] = p.HighWatermark
+		if end := m.fetchEnd(p); end >= 0 {
+			if cur, known := st.end[tp]; !known || end > cur {
+				st.end[tp] = end
+			}
 		}
 		next := st.next[tp]
 		recs := p.Records
@@ -469,7 +479,14 @@ func (m *standbyManager) applyLocked(fetches kgo.Fetches) {
 		if len(recs) == 0 {
 			return
 		}
+		// Transaction markers (control records) are not applied, but the
+		// position moves past them: a standby that read its changelog's
+		// last marker has lag 0.
 		raws = toRaw(raws[:0], recs)
+		if len(raws) == 0 {
+			st.next[tp] = recs[len(recs)-1].Offset + 1
+			return
+		}
 		if err := st.task.RestoreRecords(tp, raws); err != nil {
 			// The standby's copy is now unknown: drop it (and its
 			// checkpoint stays at what was last written) and let the next
@@ -479,9 +496,20 @@ func (m *standbyManager) applyLocked(fetches kgo.Fetches) {
 			return
 		}
 		st.next[tp] = recs[len(recs)-1].Offset + 1
-		m.applied += int64(len(recs))
+		m.applied += int64(len(raws))
 	})
 	clear(raws)
+}
+
+// fetchEnd is the end a fetched changelog partition reports for the
+// standbys' lags: its high watermark, or under exactly_once_v2 (read
+// committed) its last stable offset, the end a read_committed reader can
+// reach. -1 when unknown.
+func (m *standbyManager) fetchEnd(p kgo.FetchTopicPartition) int64 {
+	if m.app.eos() {
+		return p.LastStableOffset
+	}
+	return p.HighWatermark
 }
 
 func (m *standbyManager) findLocked(tp TopicPartition) *standbyTask {
@@ -528,6 +556,6 @@ func (standbyCollector) PartitionCount(string) (int32, error) {
 }
 
 // String renders "topic-partition@next (lag n)".
-func (c StandbyChangelog) String() string {
+func (c standbyChangelog) String() string {
 	return fmt.Sprintf("%s@%d (lag %d)", c.TopicPartition, c.Next, c.Lag)
 }

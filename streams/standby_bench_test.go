@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -84,16 +85,12 @@ func BenchmarkRestore1MKeys(b *testing.B) {
 			active := newApp(b.TempDir(), 1)
 			waitRunning(active)
 			standby := newApp(b.TempDir(), 1)
-			deadline := time.Now().Add(5 * time.Minute)
-			for {
-				sts := standby.StandbyTasks()
-				if len(sts) == 1 && len(sts[0].Changelogs) == 1 && sts[0].Changelogs[0].Lag == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					b.Fatalf("standby never caught up: %v", sts)
-				}
-				time.Sleep(10 * time.Millisecond)
+			var sts []streams.StandbyTaskInfo
+			if !testutil.Poll(5*time.Minute, func() bool {
+				sts = streams.StandbyTasks(standby)
+				return len(sts) == 1 && len(sts[0].Changelogs) == 1 && sts[0].Changelogs[0].Lag == 0
+			}) {
+				b.Fatalf("standby never caught up: %v", sts)
 			}
 			closeApp(active)
 			before := metric(b, standby, "rivulet_streams_restore_records_total")

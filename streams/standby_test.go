@@ -10,21 +10,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
-
-// pollUntil polls cond every 20 ms until it holds or timeout passes; it
-// fails the test with what describe says then.
-func pollUntil(t *testing.T, timeout time.Duration, cond func() bool, describe func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %s", describe())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // distinctWords returns n lines of one distinct word each.
 func distinctWords(prefix string, n int) []string {
@@ -132,9 +120,9 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 		}
 		return true
 	}
-	pollUntil(t, 30*time.Second, func() bool { return metaOK() && runsIt() }, func() string {
-		return fmt.Sprintf("metadata %+v / %+v; tasks %v / %v", a1.Metadata(), a2.Metadata(), a1.Tasks(), a2.Tasks())
-	})
+	if !testutil.Poll(30*time.Second, func() bool { return metaOK() && runsIt() }) {
+		t.Fatalf("timed out: metadata %+v / %+v; tasks %v / %v", a1.Metadata(), a2.Metadata(), a1.Tasks(), a2.Tasks())
+	}
 	for _, m := range a1.Metadata() {
 		if !reflect.DeepEqual(m.StateStores, []string{"counts"}) || !reflect.DeepEqual(m.StandbyStateStores, []string{"counts"}) || len(m.ActivePartitions) != 4 || len(m.StandbyPartitions) != 2 {
 			t.Errorf("metadata of %s: %+v", m.Endpoint(), m)
@@ -167,7 +155,7 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 
 	// Standbys catch up with the changelogs.
 	caughtUp := func(app *streams.App) bool {
-		sts := app.StandbyTasks()
+		sts := streams.StandbyTasks(app)
 		if len(sts) != 2 {
 			return false
 		}
@@ -178,8 +166,9 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 		}
 		return true
 	}
-	pollUntil(t, 30*time.Second, func() bool { return caughtUp(a1) && caughtUp(a2) },
-		func() string { return fmt.Sprintf("standbys %+v / %+v", a1.StandbyTasks(), a2.StandbyTasks()) })
+	if !testutil.Poll(30*time.Second, func() bool { return caughtUp(a1) && caughtUp(a2) }) {
+		t.Fatalf("timed out: standbys %+v / %+v", streams.StandbyTasks(a1), streams.StandbyTasks(a2))
+	}
 
 	// a1 leaves: a2 promotes its standbys, restoring (almost) nothing.
 	restoredBefore := metric(t, a2, "rivulet_streams_restore_records_total")
@@ -190,16 +179,19 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 	produce(t, br.addrs, lines(in, more...)...)
 	addWords(want, more...)
 	waitCounts(t, br.addrs, out, want)
-	pollUntil(t, 30*time.Second, func() bool { return len(activeTasks(a2)) == 8 }, func() string { return fmt.Sprint(a2.Tasks()) })
+	if !testutil.Poll(30*time.Second, func() bool { return len(activeTasks(a2)) == 8 }) {
+		t.Fatalf("timed out: %v", a2.Tasks())
+	}
 	restored := metric(t, a2, "rivulet_streams_restore_records_total") - restoredBefore
 	if restored > 40 { // 400 words in the changelogs; a full restore of the two tasks reads ~200
 		t.Errorf("failover restored %v changelog records; the standbys should have had them", restored)
 	}
-	if sts := a2.StandbyTasks(); len(sts) != 0 {
+	if sts := streams.StandbyTasks(a2); len(sts) != 0 {
 		t.Errorf("standbys left on the only instance: %+v", sts)
 	}
-	pollUntil(t, 30*time.Second, func() bool { m := a2.Metadata(); return len(m) == 1 && len(m[0].ActiveTasks) == 8 },
-		func() string { return fmt.Sprintf("metadata %+v", a2.Metadata()) })
+	if !testutil.Poll(30*time.Second, func() bool { m := a2.Metadata(); return len(m) == 1 && len(m[0].ActiveTasks) == 8 }) {
+		t.Fatalf("timed out: metadata %+v", a2.Metadata())
+	}
 }
 
 // TestWarmupReplicasBeforeMove follows KIP-441: a second instance joins an
@@ -228,12 +220,14 @@ func TestWarmupReplicasBeforeMove(t *testing.T) {
 	produce(t, br.addrs, lines(in, ls...)...)
 	addWords(want, ls...)
 	waitCounts(t, br.addrs, out, want)
-	pollUntil(t, 30*time.Second, func() bool { return len(activeTasks(a1)) == 8 }, func() string { return fmt.Sprint(a1.Tasks()) })
+	if !testutil.Poll(30*time.Second, func() bool { return len(activeTasks(a1)) == 8 }) {
+		t.Fatalf("timed out: %v", a1.Tasks())
+	}
 
 	a2 := startApp(t, topo, props())
 	sawWarmup, sawCountingOnlyOnA1 := false, false
-	pollUntil(t, 60*time.Second, func() bool {
-		if len(a2.StandbyTasks()) > 0 {
+	if !testutil.Poll(60*time.Second, func() bool {
+		if len(streams.StandbyTasks(a2)) > 0 {
 			sawWarmup = true
 		}
 		t1, t2 := activeTasks(a1), activeTasks(a2)
@@ -241,7 +235,9 @@ func TestWarmupReplicasBeforeMove(t *testing.T) {
 			sawCountingOnlyOnA1 = true
 		}
 		return len(t1) == 4 && len(t2) == 4 && statefulCount(t1) == 2 && statefulCount(t2) == 2
-	}, func() string { return fmt.Sprintf("tasks %v / %v", a1.Tasks(), a2.Tasks()) })
+	}) {
+		t.Fatalf("timed out: tasks %v / %v", a1.Tasks(), a2.Tasks())
+	}
 	if !sawWarmup {
 		t.Errorf("the new instance never held a warm-up replica")
 	}
@@ -296,15 +292,19 @@ func TestStandbyInMemoryHandover(t *testing.T) {
 	waitCounts(t, br.addrs, out, want)
 	a2 := mk()
 	task := streams.TaskID{}
-	pollUntil(t, 30*time.Second, func() bool {
-		sts := a2.StandbyTasks()
+	if !testutil.Poll(30*time.Second, func() bool {
+		sts := streams.StandbyTasks(a2)
 		return activeTasks(a1)[task] && len(sts) == 1 && len(sts[0].Changelogs) == 1 && sts[0].Changelogs[0].Lag == 0
-	}, func() string { return fmt.Sprintf("a1 %v, a2 standbys %v", a1.Tasks(), a2.StandbyTasks()) })
+	}) {
+		t.Fatalf("timed out: a1 %v, a2 standbys %v", a1.Tasks(), streams.StandbyTasks(a2))
+	}
 	restoredBefore := metric(t, a2, "rivulet_streams_restore_records_total")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	must(t, a1.Close(ctx))
-	pollUntil(t, 30*time.Second, func() bool { return activeTasks(a2)[task] }, func() string { return fmt.Sprint(a2.Tasks()) })
+	if !testutil.Poll(30*time.Second, func() bool { return activeTasks(a2)[task] }) {
+		t.Fatalf("timed out: %v", a2.Tasks())
+	}
 	if n := metric(t, a2, "rivulet_streams_restore_records_total") - restoredBefore; n > 0 {
 		t.Errorf("the promoted task restored %v records; its standby's in-memory store should have been handed over", n)
 	}

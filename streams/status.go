@@ -113,7 +113,7 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 		return st, err
 	}
 	sort.Slice(local.Active, func(i, j int) bool { return local.Active[i].ID.Less(local.Active[j].ID) })
-	for _, sb := range a.StandbyTasks() {
+	for _, sb := range a.standbyTasks() {
 		ts := TaskStatus{ID: sb.ID, Threads: sb.Threads, InputLag: -1, ChangelogLag: -1}
 		if len(sb.Changelogs) > 0 {
 			ts.ChangelogLag = 0

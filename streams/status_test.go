@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -36,10 +37,11 @@ func TestStatus(t *testing.T) {
 		recs = append(recs, &kgo.Record{Topic: in, Value: []byte(scaleWords[i%len(scaleWords)] + " " + scaleWords[(i*7)%len(scaleWords)])})
 	}
 	produce(t, br.addrs, recs...)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	var st streams.Status
+	if !testutil.Poll(60*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		st, err := app.Status(ctx)
+		var err error
+		st, err = app.Status(ctx)
 		cancel()
 		must(t, err)
 		if len(st.Instances) == 0 || !st.Instances[0].Local {
@@ -54,22 +56,18 @@ func TestStatus(t *testing.T) {
 			}
 			inputLag += ts.InputLag
 		}
-		if ok && inputLag == 0 {
-			if local.Endpoint != "127.0.0.1:7070" {
-				t.Errorf("endpoint %q", local.Endpoint)
-			}
-			s := st.String()
-			for _, want := range []string{"application status: RUNNING", "instance 127.0.0.1:7070 (this instance, threads status-StreamThread-1, status-StreamThread-2): 4 active", "active  1_1 on status-StreamThread-", "RUNNING, input lag 0, changelog lag 0"} {
-				if !strings.Contains(s, want) {
-					t.Errorf("status text lacks %q:\n%s", want, s)
-				}
-			}
-			return
+		return ok && inputLag == 0
+	}) {
+		t.Fatalf("status never showed 4 running tasks with no lag:\n%s", st)
+	}
+	if local := st.Instances[0]; local.Endpoint != "127.0.0.1:7070" {
+		t.Errorf("endpoint %q", local.Endpoint)
+	}
+	s := st.String()
+	for _, want := range []string{"application status: RUNNING", "instance 127.0.0.1:7070 (this instance, threads status-StreamThread-1, status-StreamThread-2): 4 active", "active  1_1 on status-StreamThread-", "RUNNING, input lag 0, changelog lag 0"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("status text lacks %q:\n%s", want, s)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status never showed 4 running tasks with no lag:\n%s", st)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -96,9 +94,8 @@ func TestStatusTwoInstances(t *testing.T) {
 		recs = append(recs, &kgo.Record{Topic: in, Value: []byte(scaleWords[i%len(scaleWords)])})
 	}
 	produce(t, br.addrs, recs...)
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		sts := make([]streams.Status, 2)
+	sts := make([]streams.Status, 2)
+	if !testutil.Poll(90*time.Second, func() bool {
 		for i, app := range apps {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			st, err := app.Status(ctx)
@@ -106,15 +103,11 @@ func TestStatusTwoInstances(t *testing.T) {
 			must(t, err)
 			sts[i] = st
 		}
-		if statusSettled(sts) {
-			t.Logf("%s%s", sts[0], sts[1])
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status never settled:\n%s%s", sts[0], sts[1])
-		}
-		time.Sleep(100 * time.Millisecond)
+		return statusSettled(sts)
+	}) {
+		t.Fatalf("status never settled:\n%s%s", sts[0], sts[1])
 	}
+	t.Logf("%s%s", sts[0], sts[1])
 }
 
 // statusSettled checks two instances' views: both RUNNING, each sees both

@@ -238,6 +238,7 @@ func (t *Task) openStores() error {
 		if err != nil {
 			return fmt.Errorf("open store %q: %w", name, err)
 		}
+		t.meterStore(name, s)
 		t.stores[name] = s
 		t.storeOrder = append(t.storeOrder, name)
 	}
@@ -275,9 +276,9 @@ func (t *Task) stateStore(node string, connected []string, name string) (StateSt
 	return nil, fmt.Errorf("streams: processor %q: no store named %q", node, name)
 }
 
-// ChangelogPartition is a changelog partition a task's store is restored
+// changelogPartition is a changelog partition a task's store is restored
 // from.
-type ChangelogPartition struct {
+type changelogPartition struct {
 	Store string
 	TopicPartition
 	// StartOffset is the next offset to read: the checkpointed offset, or 0
@@ -285,10 +286,10 @@ type ChangelogPartition struct {
 	StartOffset int64
 }
 
-// Changelogs returns the changelog partitions of the task's logged stores,
+// changelogs returns the changelog partitions of the task's logged stores,
 // for the runtime to restore them before Initialize.
-func (t *Task) Changelogs() []ChangelogPartition {
-	var out []ChangelogPartition
+func (t *Task) changelogs() []changelogPartition {
+	var out []changelogPartition
 	for _, name := range t.storeOrder {
 		s := t.stores[name]
 		tp, ok := s.changelog()
@@ -299,7 +300,7 @@ func (t *Task) Changelogs() []ChangelogPartition {
 		if start < 0 {
 			start = 0
 		}
-		out = append(out, ChangelogPartition{Store: name, TopicPartition: tp, StartOffset: start})
+		out = append(out, changelogPartition{Store: name, TopicPartition: tp, StartOffset: start})
 	}
 	return out
 }
@@ -399,7 +400,7 @@ func (f *kvFactory[K, V]) open(t *Task) (taskStore, error) {
 	}
 	if f.logging {
 		s.logged = true
-		s.changelogTP = TopicPartition{Topic: topology.ChangelogTopicName(t.cfg.ApplicationID, f.name), Partition: t.id.Partition}
+		s.changelogTP = TopicPartition{Topic: t.topo.names.ChangelogTopic(f.name), Partition: t.id.Partition}
 		if off, ok := cp[statestore.TopicPartition{Topic: s.changelogTP.Topic, Partition: s.changelogTP.Partition}]; ok {
 			s.ckpt = off
 		}

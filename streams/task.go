@@ -259,7 +259,7 @@ func newTaskFor(topo *Topology, id TaskID, sub topology.Subtopology, partitions 
 	}
 	t := &Task{
 		id:         id,
-		topo:       topo,
+		topo:       topo.bind(cfg.ApplicationID),
 		sub:        sub,
 		cfg:        cfg,
 		state:      TaskCreated,
@@ -325,7 +325,7 @@ func (t *Task) addPartition(tp TopicPartition) error {
 	if _, ok := t.queueByTP[tp]; ok {
 		return nil
 	}
-	sn, ok := t.topo.t.SourceNodeForTopic(t.cfg.ApplicationID, tp.Topic)
+	sn, ok := t.topo.names.SourceNodeForTopic(tp.Topic)
 	if !ok || !slices.Contains(t.sub.Sources, sn.Name) {
 		return fmt.Errorf("topic %q is not an input of sub-topology %d", tp.Topic, t.id.Subtopology)
 	}

@@ -32,14 +32,6 @@ const commitTimeout = 60 * time.Second
 // moves to the next task and checks punctuations.
 const processBatch = 100
 
-// changelogRestore is one changelog partition being restored.
-type changelogRestore struct {
-	task *Task
-	end  int64
-	next int64
-	rs   *storeRestore // the bulk restorer and its progress (restore.go)
-}
-
 // streamThread drives tasks from one franz-go client that is both a member
 // of the application's consumer group and its producer. Its loop polls,
 // feeds tasks, processes, punctuates and commits; franz-go's rebalance
@@ -50,7 +42,7 @@ type streamThread struct {
 	id        int
 	name      string
 	cl        *kgo.Client
-	restoreCl *kgo.Client
+	restorer  *changelogRestorer
 	collector *threadCollector
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -74,14 +66,13 @@ type streamThread struct {
 	// probe is the KIP-441 probing rebalance the assignment asked for.
 	probe *time.Timer
 
-	mu        sync.Mutex
-	tasks     map[TaskID]*Task
-	byTP      map[TopicPartition]*Task
-	assigned  map[TopicPartition]bool
-	restoring map[TopicPartition]*changelogRestore
-	paused    map[TopicPartition]bool
-	fatal     error
-	failed    bool
+	mu       sync.Mutex
+	tasks    map[TaskID]*Task
+	byTP     map[TopicPartition]*Task
+	assigned map[TopicPartition]bool
+	paused   map[TopicPartition]bool
+	fatal    error
+	failed   bool
 
 	lastCommit   time.Time
 	lastLagCheck time.Time
@@ -105,12 +96,12 @@ func newStreamThread(a *App, id int) (*streamThread, error) {
 		tasks:        make(map[TaskID]*Task),
 		byTP:         make(map[TopicPartition]*Task),
 		assigned:     make(map[TopicPartition]bool),
-		restoring:    make(map[TopicPartition]*changelogRestore),
 		paused:       make(map[TopicPartition]bool),
 		purgeOffsets: make(map[TopicPartition]int64),
 		exited:       make(chan struct{}),
 	}
 	t.stats = a.newStats()
+	t.restorer = newChangelogRestorer(a, t.name)
 	t.ctx, t.cancel = context.WithCancel(a.runCtx)
 	t.prodCtx, t.prodCancel = context.WithCancel(context.Background())
 	var bal kgo.GroupBalancer = &taskBalancer{app: a, thread: t, cooperative: true}
@@ -270,7 +261,7 @@ func (t *streamThread) run() (err error) {
 			return nil
 		}
 		t.mu.Lock()
-		busy := len(t.restoring) > 0 || t.hasBuffered()
+		busy := t.restorer.busy() || t.hasBuffered()
 		waiting := t.hasWaiting()
 		fatal := t.fatal
 		t.mu.Unlock()
@@ -469,7 +460,7 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 	if ferr != nil {
 		return ferr
 	}
-	if len(t.restoring) > 0 {
+	if t.restorer.busy() {
 		if err := t.restoreStep(); err != nil {
 			return err
 		}
@@ -660,13 +651,7 @@ func (t *streamThread) commit(ctx context.Context, tasks []*Task) error {
 			}
 			return fmt.Errorf("streams: commit offsets: %w", cerr)
 		}
-		for topic, ps := range offsets {
-			if t.app.topo.t.IsRepartitionTopic(t.app.topo.t.RegisteredTopicName(t.app.cfg.ApplicationID, topic)) {
-				for p, eo := range ps {
-					t.purgeOffsets[TopicPartition{Topic: topic, Partition: p}] = eo.Offset
-				}
-			}
-		}
+		t.notePurgeable(offsets)
 	}
 	acked := t.collector.ackedOffsets()
 	for _, task := range tasks {
@@ -718,347 +703,6 @@ func (t *streamThread) purge() {
 	})
 }
 
-// ---- rebalance callbacks (run between polls, with t.mu taken) ----
-
-func (t *streamThread) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.app.metrics.rebalances.Add(1)
-	t.app.cfg.Logger.Debug("streams: partitions assigned", "thread", t.name, "assigned", fmt.Sprint(assigned))
-	for topic, ps := range assigned {
-		for _, p := range ps {
-			t.assigned[TopicPartition{Topic: topic, Partition: p}] = true
-		}
-	}
-	if err := t.ensureTasks(ctx); err != nil && t.fatal == nil {
-		t.fatal = err
-	}
-	t.updateRunning()
-}
-
-func (t *streamThread) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
-	t.app.cfg.Logger.Debug("streams: partitions revoked", "thread", t.name, "revoked", fmt.Sprint(revoked))
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.dropPartitions(ctx, revoked, !t.failed)
-}
-
-func (t *streamThread) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
-	t.app.cfg.Logger.Debug("streams: partitions lost", "thread", t.name, "lost", fmt.Sprint(lost))
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.dropPartitions(ctx, lost, false)
-}
-
-// dropPartitions closes the tasks owning the partitions (committing them
-// first when commit is set) and forgets the partitions.
-func (t *streamThread) dropPartitions(ctx context.Context, parts map[string][]int32, commit bool) {
-	affected := map[TaskID]*Task{}
-	for topic, ps := range parts {
-		for _, p := range ps {
-			tp := TopicPartition{Topic: topic, Partition: p}
-			delete(t.assigned, tp)
-			if task, ok := t.byTP[tp]; ok {
-				affected[task.ID()] = task
-			}
-		}
-	}
-	if len(affected) == 0 {
-		t.updateRunning()
-		return
-	}
-	t.setState(threadRebalancing)
-	var list []*Task
-	for _, task := range affected {
-		list = append(list, task)
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].ID().Less(list[j].ID()) })
-	clean := false
-	if t.app.eos() && !commit && !t.failed {
-		// The open transaction holds output of the lost tasks: abort it,
-		// which takes every task of the thread back to its last commit.
-		if err := t.abortAndRevive(ctx, errors.New("streams: partitions lost")); err != nil && t.fatal == nil {
-			t.fatal = err
-		}
-	}
-	if commit {
-		var running []*Task
-		for _, task := range list {
-			if task.State() == TaskRunning {
-				running = append(running, task)
-			}
-		}
-		if err := t.commit(ctx, running); err != nil {
-			t.app.cfg.Logger.Warn("streams: commit before revoking tasks failed; they will be reprocessed from the last commit", "thread", t.name, "err", err)
-			if t.app.eos() && t.fatal == nil {
-				t.fatal = err
-			}
-		} else {
-			clean = true
-		}
-	}
-	for _, task := range list {
-		t.closeTask(task, clean)
-	}
-	// Partitions still assigned whose task was closed get a new task.
-	if err := t.ensureTasks(ctx); err != nil && t.fatal == nil {
-		t.fatal = err
-	}
-	t.updateRunning()
-}
-
-func (t *streamThread) closeTask(task *Task, clean bool) {
-	if err := task.Close(clean); err != nil {
-		t.app.cfg.Logger.Warn("streams: close task", "thread", t.name, "task", task.ID().String(), "err", err)
-	}
-	t.app.standbys.deactivate(task.ID())
-	delete(t.tasks, task.ID())
-	var resume map[string][]int32
-	for _, tp := range task.Partitions() {
-		delete(t.byTP, tp)
-		// franz-go keeps a partition paused until it is resumed, across
-		// revocations: a partition paused for this task (restoring, or
-		// back-pressure) and assigned again later, to a task that needs
-		// no restore, would otherwise never be fetched again.
-		if t.paused[tp] {
-			delete(t.paused, tp)
-			if resume == nil {
-				resume = map[string][]int32{}
-			}
-			resume[tp.Topic] = append(resume[tp.Topic], tp.Partition)
-		}
-	}
-	if resume != nil {
-		t.cl.ResumeFetchPartitions(resume)
-	}
-	var remove map[string][]int32
-	for tp, r := range t.restoring {
-		if r.task == task {
-			t.dropRestore(r)
-			delete(t.restoring, tp)
-			if remove == nil {
-				remove = map[string][]int32{}
-			}
-			remove[tp.Topic] = append(remove[tp.Topic], tp.Partition)
-		}
-	}
-	if remove != nil && t.restoreCl != nil {
-		t.restoreCl.RemoveConsumePartitions(remove)
-	}
-}
-
-// ensureTasks makes a task for every assigned partition that has none.
-func (t *streamThread) ensureTasks(ctx context.Context) error {
-	want := map[TaskID][]TopicPartition{}
-	for tp := range t.assigned {
-		if _, ok := t.byTP[tp]; ok {
-			continue
-		}
-		sub, ok := t.app.subtopologyOf(tp.Topic)
-		if !ok {
-			return fmt.Errorf("streams: assigned %s, which no sub-topology reads", tp)
-		}
-		id := TaskID{Subtopology: sub, Partition: tp.Partition}
-		want[id] = append(want[id], tp)
-	}
-	ids := make([]TaskID, 0, len(want))
-	for id := range want {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i].Less(ids[j]) })
-	for _, id := range ids {
-		tps := want[id]
-		if task, ok := t.tasks[id]; ok {
-			for _, tp := range tps {
-				if err := task.AddPartition(tp); err != nil {
-					return err
-				}
-				t.byTP[tp] = task
-			}
-			continue
-		}
-		t.app.standbys.activate(id) // a standby of it here hands over its state
-		task, err := NewTask(t.app.topo, id, tps, t.taskConfig())
-		if err != nil {
-			t.app.standbys.deactivate(id)
-			return err
-		}
-		t.tasks[id] = task
-		for _, tp := range tps {
-			t.byTP[tp] = task
-		}
-		if err := t.startRestore(ctx, task); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// updateRunning sets the thread RUNNING when it has no task restoring.
-func (t *streamThread) updateRunning() {
-	for _, task := range t.tasks {
-		if task.State() != TaskRunning {
-			t.setState(threadRebalancing)
-			return
-		}
-	}
-	t.setState(threadRunning)
-}
-
-// ---- restore ----
-
-// startRestore begins restoring task's stores from their changelogs, from
-// their checkpoints to the changelogs' current ends; its input partitions
-// stay paused until it is done. A task with nothing to restore starts at
-// once.
-func (t *streamThread) startRestore(ctx context.Context, task *Task) error {
-	cls := task.Changelogs()
-	pending := map[string]map[int32]kgo.Offset{}
-	if len(cls) > 0 {
-		topics := make([]string, 0, len(cls))
-		for _, c := range cls {
-			topics = append(topics, c.Topic)
-		}
-		list := t.app.admin.ListEndOffsets
-		if t.app.eos() {
-			// Read committed: the end is the last stable offset.
-			list = t.app.admin.ListCommittedOffsets
-		}
-		ends, err := list(ctx, topics...)
-		if err != nil {
-			return fmt.Errorf("streams: task %s: changelog end offsets: %w", task.ID(), err)
-		}
-		for _, c := range cls {
-			o, ok := ends.Lookup(c.Topic, c.Partition)
-			if !ok || o.Err != nil {
-				if ok {
-					err = o.Err
-				}
-				return fmt.Errorf("streams: task %s: end offset of %s: %v", task.ID(), c.TopicPartition, err)
-			}
-			if c.StartOffset >= o.Offset {
-				if err := task.FinishRestore(c.TopicPartition, max(o.Offset, c.StartOffset)); err != nil {
-					return err
-				}
-				continue
-			}
-			r := &changelogRestore{task: task, end: o.Offset, next: c.StartOffset}
-			if err := t.beginRestore(r, c); err != nil {
-				return err
-			}
-			t.restoring[c.TopicPartition] = r
-			if pending[c.Topic] == nil {
-				pending[c.Topic] = map[int32]kgo.Offset{}
-			}
-			pending[c.Topic][c.Partition] = kgo.NewOffset().At(c.StartOffset)
-		}
-	}
-	if len(pending) == 0 {
-		return task.Initialize(t.now().UnixMilli())
-	}
-	if t.restoreCl == nil {
-		cl, err := t.app.newClient([]client.Role{client.RoleConsumer}, "",
-			kgo.ClientID(t.name+"-restore-consumer"),
-			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-			kgo.FetchMaxWait(100*time.Millisecond),
-			// Transaction markers move the restore's position past the
-			// end of a transaction (they are not applied).
-			kgo.KeepControlRecords())
-		if err != nil {
-			return fmt.Errorf("streams: restore consumer: %w", err)
-		}
-		t.restoreCl = cl
-	}
-	t.restoreCl.AddConsumePartitions(pending)
-	pause := map[string][]int32{}
-	for _, tp := range task.Partitions() {
-		pause[tp.Topic] = append(pause[tp.Topic], tp.Partition)
-		t.paused[tp] = true
-	}
-	t.cl.PauseFetchPartitions(pause)
-	return nil
-}
-
-// restoreStep reads what the restore consumer has and applies it.
-func (t *streamThread) restoreStep() error {
-	timeout := 50 * time.Millisecond
-	if t.hasBuffered() {
-		timeout = time.Millisecond
-	}
-	ctx, cancel := context.WithTimeout(t.ctx, timeout)
-	fetches := t.restoreCl.PollRecords(ctx, 10000)
-	cancel()
-	fetches.EachError(func(topic string, p int32, err error) {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			return
-		}
-		t.app.cfg.Logger.Warn("streams: restore fetch error", "thread", t.name, "topic", topic, "partition", p, "err", err)
-	})
-	var ferr error
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if ferr != nil || len(p.Records) == 0 {
-			return
-		}
-		tp := TopicPartition{Topic: p.Topic, Partition: p.Partition}
-		r, ok := t.restoring[tp]
-		if !ok {
-			return
-		}
-		if err := t.applyRestore(r, p.Records); err != nil {
-			ferr = err
-			return
-		}
-		r.next = p.Records[len(p.Records)-1].Offset + 1
-	})
-	if ferr != nil {
-		return ferr
-	}
-	done := map[string][]int32{}
-	var finished []*Task
-	for tp, r := range t.restoring {
-		if r.next < r.end {
-			continue
-		}
-		if err := t.endRestore(r); err != nil {
-			return err
-		}
-		if err := r.task.FinishRestore(tp, r.next); err != nil {
-			return err
-		}
-		delete(t.restoring, tp)
-		done[tp.Topic] = append(done[tp.Topic], tp.Partition)
-		finished = append(finished, r.task)
-	}
-	if len(done) > 0 {
-		t.restoreCl.RemoveConsumePartitions(done)
-	}
-	for _, task := range finished {
-		still := false
-		for _, r := range t.restoring {
-			if r.task == task {
-				still = true
-			}
-		}
-		if still || task.State() == TaskRunning {
-			continue
-		}
-		if err := task.Initialize(t.now().UnixMilli()); err != nil {
-			return err
-		}
-		t.app.cfg.Logger.Info("streams: task restored", "thread", t.name, "task", task.ID().String())
-		resume := map[string][]int32{}
-		for _, tp := range task.Partitions() {
-			if task.Buffered(tp) < t.app.cfg.BufferedRecordsPerPartition {
-				resume[tp.Topic] = append(resume[tp.Topic], tp.Partition)
-				delete(t.paused, tp)
-			}
-		}
-		t.cl.ResumeFetchPartitions(resume)
-	}
-	t.updateRunning()
-	return nil
-}
-
 // shutdown ends the thread: on a clean stop it commits and closes every
 // task cleanly; after a failure it closes them without committing. Then it
 // closes the clients (leaving the group).
@@ -1103,9 +747,7 @@ func (t *streamThread) shutdown(clean bool) {
 	t.app.standbys.assign(t.id, t.name, nil)
 	t.cancel()
 	t.prodCancel()
-	if t.restoreCl != nil {
-		t.restoreCl.Close()
-	}
+	t.restorer.close()
 	if clean {
 		t.cl.Close() // leaves the group
 	} else {

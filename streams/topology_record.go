@@ -43,15 +43,15 @@ type topologyRecord struct {
 	InternalTopics []string `json:"internal_topics"`
 }
 
-// recordOf returns the record of topo run as applicationID.
-func recordOf(topo *topology.Topology, applicationID string) *topologyRecord {
-	r := &topologyRecord{Version: topologyRecordVersion, ApplicationID: applicationID, Stores: []string{}, InternalTopics: []string{}}
-	for _, s := range topo.Stores() {
+// recordOf returns the record of a topology bound to its application id.
+func recordOf(names *topology.Bound) *topologyRecord {
+	r := &topologyRecord{Version: topologyRecordVersion, ApplicationID: names.ApplicationID(), Stores: []string{}, InternalTopics: []string{}}
+	for _, s := range names.Topology().Stores() {
 		if !s.Global {
 			r.Stores = append(r.Stores, s.Name)
 		}
 	}
-	for _, it := range topo.InternalTopics(applicationID, nil) {
+	for _, it := range names.InternalTopics(nil) {
 		r.InternalTopics = append(r.InternalTopics, it.Name)
 	}
 	sort.Strings(r.Stores)
@@ -202,7 +202,7 @@ func compareRecords(old, new *topologyRecord) []NameChange {
 func (a *App) checkTopologyRecord() error {
 	dir := filepath.Join(a.cfg.StateDir, a.cfg.ApplicationID)
 	path := filepath.Join(dir, topologyRecordFile)
-	cur := recordOf(a.topo.t, a.cfg.ApplicationID)
+	cur := recordOf(a.topo.names)
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

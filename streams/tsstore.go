@@ -73,6 +73,9 @@ type tsStore[K, V any] struct {
 	// Without it, only deletes need the old value (a delete of an absent
 	// key is not forwarded), as in Kafka Streams' caching store.
 	sendOld bool
+	// m counts the store's operations (metrics_dsl_stores.go; nil below
+	// DEBUG).
+	m *storeMeter
 }
 
 func tsStoreOf[K, V any](p StoreProvider, name string) (*tsStore[K, V], error) {
@@ -132,6 +135,9 @@ func (s *tsStore[K, V]) getKB(kb []byte) (ValueAndTimestamp[V], bool, error) {
 }
 
 func (s *tsStore[K, V]) read(kb []byte, warm bool) (ValueAndTimestamp[V], bool, error) {
+	if s.m != nil {
+		defer s.m.done(opGet, s.m.start())
+	}
 	var zero ValueAndTimestamp[V]
 	if s.cache != nil {
 		if l := s.cache.Get(kb); l.Found {
@@ -166,6 +172,9 @@ func (s *tsStore[K, V]) put(key K, v ValueAndTimestamp[V]) error {
 // putKB is put with the key already serialized; the store, cache or
 // changelog may keep kb.
 func (s *tsStore[K, V]) putKB(kb []byte, v ValueAndTimestamp[V]) error {
+	if s.m != nil {
+		defer s.m.done(opPut, s.m.start())
+	}
 	vb, err := s.kvStore.valueSerde.Serialize(v)
 	if err != nil {
 		return fmt.Errorf("streams: store %q: serialize value: %w", s.name, err)
@@ -185,6 +194,9 @@ func (s *tsStore[K, V]) delete(key K, ts int64) error {
 }
 
 func (s *tsStore[K, V]) deleteKB(kb []byte, ts int64) error {
+	if s.m != nil {
+		defer s.m.done(opDelete, s.m.start())
+	}
 	if s.cache != nil {
 		return s.cache.Put(kb, nil, s.task.recordContext(ts))
 	}
@@ -319,6 +331,7 @@ func (s *tsStore[K, V]) merged(it statestore.KeyValueIterator, err error, lo, hi
 }
 
 func (s *tsStore[K, V]) Range(from, to K) (KeyValueIterator[K, ValueAndTimestamp[V]], error) {
+	start := s.m.start()
 	fb, err := s.serKey(from)
 	if err != nil {
 		return nil, err
@@ -328,10 +341,12 @@ func (s *tsStore[K, V]) Range(from, to K) (KeyValueIterator[K, ValueAndTimestamp
 		return nil, err
 	}
 	it, err := s.raw.Range(fb, tb)
-	return s.merged(it, err, fb, tb, false)
+	mi, err := s.merged(it, err, fb, tb, false)
+	return meteredOpen(s.m, opRange, start, mi, err)
 }
 
 func (s *tsStore[K, V]) ReverseRange(from, to K) (KeyValueIterator[K, ValueAndTimestamp[V]], error) {
+	start := s.m.start()
 	fb, err := s.serKey(from)
 	if err != nil {
 		return nil, err
@@ -341,26 +356,33 @@ func (s *tsStore[K, V]) ReverseRange(from, to K) (KeyValueIterator[K, ValueAndTi
 		return nil, err
 	}
 	it, err := s.raw.ReverseRange(fb, tb)
-	return s.merged(it, err, fb, tb, true)
+	mi, err := s.merged(it, err, fb, tb, true)
+	return meteredOpen(s.m, opRange, start, mi, err)
 }
 
 func (s *tsStore[K, V]) PrefixScan(prefix K) (KeyValueIterator[K, ValueAndTimestamp[V]], error) {
+	start := s.m.start()
 	pb, err := s.serKey(prefix)
 	if err != nil {
 		return nil, err
 	}
 	it, err := s.raw.PrefixScan(pb)
-	return s.merged(it, err, pb, prefixEnd(pb), false)
+	mi, err := s.merged(it, err, pb, prefixEnd(pb), false)
+	return meteredOpen(s.m, opPrefixScan, start, mi, err)
 }
 
 func (s *tsStore[K, V]) All() (KeyValueIterator[K, ValueAndTimestamp[V]], error) {
+	start := s.m.start()
 	it, err := s.raw.All()
-	return s.merged(it, err, nil, nil, false)
+	mi, err := s.merged(it, err, nil, nil, false)
+	return meteredOpen(s.m, opAll, start, mi, err)
 }
 
 func (s *tsStore[K, V]) ReverseAll() (KeyValueIterator[K, ValueAndTimestamp[V]], error) {
+	start := s.m.start()
 	it, err := s.raw.ReverseAll()
-	return s.merged(it, err, nil, nil, true)
+	mi, err := s.merged(it, err, nil, nil, true)
+	return meteredOpen(s.m, opAll, start, mi, err)
 }
 
 func (s *tsStore[K, V]) ApproximateNumEntries() (int64, error) {

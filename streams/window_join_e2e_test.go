@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/brokerlite"
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -301,11 +302,11 @@ func closeApp(t testing.TB, app *streams.App) {
 // must not see.
 func waitTasksOnThreads(t testing.TB, app *streams.App, n, threads int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
 	var last string
 	var since time.Time
-	for {
-		tasks := app.Tasks()
+	var tasks []streams.TaskInfo
+	if !testutil.Poll(30*time.Second, func() bool {
+		tasks = app.Tasks()
 		seen := map[string]bool{}
 		var sig []string
 		for _, ti := range tasks {
@@ -316,13 +317,9 @@ func waitTasksOnThreads(t testing.TB, app *streams.App, n, threads int) {
 		if cur != last {
 			last, since = cur, time.Now()
 		}
-		if len(tasks) == n && len(seen) == threads && time.Since(since) >= 2*time.Second {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tasks %+v, want %d on %d threads", tasks, n, threads)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return len(tasks) == n && len(seen) == threads && time.Since(since) >= 2*time.Second
+	}) {
+		t.Fatalf("tasks %+v, want %d on %d threads", tasks, n, threads)
 	}
 }
 
@@ -331,12 +328,14 @@ func waitTasksOnThreads(t testing.TB, app *streams.App, n, threads int) {
 func waitCommitted(t testing.TB, addrs []string, group, topic string, total int64) {
 	t.Helper()
 	adm := adminFor(t, addrs)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var sum int64
+	var err error
+	if !testutil.Poll(30*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		offs, err := adm.FetchOffsets(ctx, group)
+		var offs kadm.OffsetResponses
+		offs, err = adm.FetchOffsets(ctx, group)
 		cancel()
-		var sum int64
+		sum = 0
 		if err == nil {
 			offs.Each(func(o kadm.OffsetResponse) {
 				if o.Topic == topic && o.Err == nil {
@@ -344,13 +343,9 @@ func waitCommitted(t testing.TB, addrs []string, group, topic string, total int6
 				}
 			})
 		}
-		if sum >= total {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("group %s committed %d of %d records of %s (err %v)", group, sum, total, topic, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return sum >= total
+	}) {
+		t.Fatalf("group %s committed %d of %d records of %s (err %v)", group, sum, total, topic, err)
 	}
 }
 
@@ -417,12 +412,10 @@ func TestEndToEndGlobalTableJoinOnEveryInstance(t *testing.T) {
 		apps = append(apps, app)
 	}
 	// Both instances run tasks before the clicks arrive.
-	deadline := time.Now().Add(30 * time.Second)
-	for len(apps[0].Tasks()) == 0 || len(apps[1].Tasks()) == 0 || len(apps[0].Tasks())+len(apps[1].Tasks()) != 4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("tasks %v and %v", apps[0].Tasks(), apps[1].Tasks())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testutil.Poll(30*time.Second, func() bool {
+		return len(apps[0].Tasks()) != 0 && len(apps[1].Tasks()) != 0 && len(apps[0].Tasks())+len(apps[1].Tasks()) == 4
+	}) {
+		t.Fatalf("tasks %v and %v", apps[0].Tasks(), apps[1].Tasks())
 	}
 	want := map[string]string{}
 	var recs []*kgo.Record

@@ -115,6 +115,9 @@ type storeLog struct {
 	logged      bool
 	changelogTP TopicPartition
 	ckpt        int64
+	// m counts the store's operations (metrics_dsl_stores.go; nil below
+	// DEBUG).
+	m *storeMeter
 }
 
 func newStoreLog(t *Task, name string, logged bool, cp statestore.Checkpoint) storeLog {
@@ -269,6 +272,9 @@ func (s *windowStore[K, V]) serKey(k K) ([]byte, error) {
 
 // put writes key's window starting at start.
 func (s *windowStore[K, V]) put(key K, v V, start int64) error {
+	if s.m != nil {
+		defer s.m.done(opPut, s.m.start())
+	}
 	kb, err := s.serKey(key)
 	if err != nil {
 		return err
@@ -288,6 +294,9 @@ func (s *windowStore[K, V]) put(key K, v V, start int64) error {
 
 // FetchOne returns the value of key's window that starts at windowStart.
 func (s *windowStore[K, V]) FetchOne(key K, windowStart int64) (V, bool, error) {
+	if s.m != nil {
+		defer s.m.done(opFetch, s.m.start())
+	}
 	var zero V
 	kb, err := s.serKey(key)
 	if err != nil {
@@ -317,34 +326,42 @@ func (s *windowStore[K, V]) iter(it statestore.WindowedIterator, err error, key 
 // Fetch returns key's windows with timeFrom <= start <= timeTo, in start
 // order.
 func (s *windowStore[K, V]) Fetch(key K, timeFrom, timeTo int64) (WindowIterator[K, V], error) {
+	start := s.m.start()
 	kb, err := s.serKey(key)
 	if err != nil {
 		return nil, err
 	}
 	it, err := s.raw.Fetch(kb, max(0, timeFrom), timeTo)
-	return s.iter(it, err, &key)
+	wi, err := s.iter(it, err, &key)
+	return meteredWOpen(s.m, opFetch, start, wi, err)
 }
 
 // BackwardFetch is Fetch in descending start order.
 func (s *windowStore[K, V]) BackwardFetch(key K, timeFrom, timeTo int64) (WindowIterator[K, V], error) {
+	start := s.m.start()
 	kb, err := s.serKey(key)
 	if err != nil {
 		return nil, err
 	}
 	it, err := s.raw.BackwardFetch(kb, max(0, timeFrom), timeTo)
-	return s.iter(it, err, &key)
+	wi, err := s.iter(it, err, &key)
+	return meteredWOpen(s.m, opFetch, start, wi, err)
 }
 
 // FetchAll returns the windows of every key with timeFrom <= start <= timeTo.
 func (s *windowStore[K, V]) FetchAll(timeFrom, timeTo int64) (WindowIterator[K, V], error) {
+	start := s.m.start()
 	it, err := s.raw.FetchAll(max(0, timeFrom), timeTo)
-	return s.iter(it, err, nil)
+	wi, err := s.iter(it, err, nil)
+	return meteredWOpen(s.m, opFetch, start, wi, err)
 }
 
 // All returns every window the store keeps.
 func (s *windowStore[K, V]) All() (WindowIterator[K, V], error) {
+	start := s.m.start()
 	it, err := s.raw.All()
-	return s.iter(it, err, nil)
+	wi, err := s.iter(it, err, nil)
+	return meteredWOpen(s.m, opAll, start, wi, err)
 }
 
 // WindowIterator walks typed windowed entries of a window or session store.
@@ -572,6 +589,9 @@ func (s *sessionStore[K, V]) serKey(k K) ([]byte, error) {
 }
 
 func (s *sessionStore[K, V]) put(w Windowed[K], v V) error {
+	if s.m != nil {
+		defer s.m.done(opPut, s.m.start())
+	}
 	kb, err := s.serKey(w.Key)
 	if err != nil {
 		return err
@@ -590,6 +610,9 @@ func (s *sessionStore[K, V]) put(w Windowed[K], v V) error {
 }
 
 func (s *sessionStore[K, V]) remove(w Windowed[K]) error {
+	if s.m != nil {
+		defer s.m.done(opRemove, s.m.start())
+	}
 	kb, err := s.serKey(w.Key)
 	if err != nil {
 		return err
@@ -610,16 +633,21 @@ func (s *sessionStore[K, V]) iter(it statestore.WindowedIterator, err error, key
 // FindSessions returns key's sessions that end at or after
 // earliestSessionEnd and start at or before latestSessionStart.
 func (s *sessionStore[K, V]) FindSessions(key K, earliestSessionEnd, latestSessionStart int64) (WindowIterator[K, V], error) {
+	start := s.m.start()
 	kb, err := s.serKey(key)
 	if err != nil {
 		return nil, err
 	}
 	it, err := s.raw.FindSessions(kb, max(0, earliestSessionEnd), latestSessionStart)
-	return s.iter(it, err, &key)
+	wi, err := s.iter(it, err, &key)
+	return meteredWOpen(s.m, opFetch, start, wi, err)
 }
 
 // FetchSession returns the value of exactly that session.
 func (s *sessionStore[K, V]) FetchSession(key K, start, end int64) (V, bool, error) {
+	if s.m != nil {
+		defer s.m.done(opFetch, s.m.start())
+	}
 	var zero V
 	kb, err := s.serKey(key)
 	if err != nil {
@@ -638,18 +666,22 @@ func (s *sessionStore[K, V]) FetchSession(key K, start, end int64) (V, bool, err
 
 // Fetch returns every session of key.
 func (s *sessionStore[K, V]) Fetch(key K) (WindowIterator[K, V], error) {
+	start := s.m.start()
 	kb, err := s.serKey(key)
 	if err != nil {
 		return nil, err
 	}
 	it, err := s.raw.Fetch(kb)
-	return s.iter(it, err, &key)
+	wi, err := s.iter(it, err, &key)
+	return meteredWOpen(s.m, opFetch, start, wi, err)
 }
 
 // All returns every session kept.
 func (s *sessionStore[K, V]) All() (WindowIterator[K, V], error) {
+	start := s.m.start()
 	it, err := s.raw.FetchKeyRange(nil, nil)
-	return s.iter(it, err, nil)
+	wi, err := s.iter(it, err, nil)
+	return meteredWOpen(s.m, opAll, start, wi, err)
 }
 
 // ReadOnlySessionStore is the read side of a typed session store. Sessions

@@ -23,7 +23,9 @@
 // Internal topics are named as Kafka Streams names them: a repartition topic
 // registered as "counts-repartition" becomes "<application.id>-counts-repartition"
 // at run time, and a logged store "counts" gets the changelog topic
-// "<application.id>-counts-changelog" ([ChangelogTopicName]).
+// "<application.id>-counts-changelog" ([ChangelogTopicName]). A runtime binds
+// the topology to its application id once ([Topology.Bind]) and asks the
+// [Bound] topology for broker names, source topics and partition counts.
 //
 // # Sub-topologies
 //

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // TestCorpusDeterministicAndSplittable checks that a corpus gives the same
@@ -150,12 +151,8 @@ func TestProgressPlainLines(t *testing.T) {
 	p.SetPlainInterval(10 * time.Millisecond)
 	bar := p.Start("phase", 100, "words")
 	bar.Set(40)
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(b.String(), "40/100") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no periodic line in %q", b.String())
-		}
-		time.Sleep(5 * time.Millisecond) // polling for the bar's goroutine; the deadline bounds it
+	if !testutil.Poll(5*time.Second, func() bool { return strings.Contains(b.String(), "40/100") }) {
+		t.Fatalf("no periodic line in %q", b.String())
 	}
 	bar.Set(100)
 	bar.Done()

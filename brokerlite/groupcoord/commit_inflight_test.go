@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // heldCoordinator starts a coordinator over a memLog whose appends become durable only
@@ -37,18 +39,14 @@ func commitAsync(c *Coordinator, group string, partition int32, at int64) <-chan
 // waitAppends polls until log has n appends.
 func waitAppends(t *testing.T, log *memLog, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	got := 0
+	if !testutil.Poll(10*time.Second, func() bool {
 		log.mu.Lock()
-		got := log.appends
-		log.mu.Unlock()
-		if got >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d appends, want %d", got, n)
-		}
-		time.Sleep(time.Millisecond) // polling the fake log; the deadline bounds it
+		defer log.mu.Unlock()
+		got = log.appends
+		return got >= n
+	}) {
+		t.Fatalf("%d appends, want %d", got, n)
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -123,11 +125,11 @@ func TestConcurrentGroups(t *testing.T) {
 		t.Errorf("reloaded %d groups, want 4", n)
 	}
 	c2.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+	// The check below reports what is left after the wait.
+	testutil.Poll(5*time.Second, func() bool {
 		runtime.Gosched()
-		time.Sleep(10 * time.Millisecond) // polling for goroutines to exit, bounded by the deadline
-	}
+		return runtime.NumGoroutine() <= before
+	})
 	if n := runtime.NumGoroutine(); n > before {
 		buf := make([]byte, 1<<16)
 		t.Fatalf("%d goroutines before, %d after Close:\n%s", before, n, buf[:runtime.Stack(buf, true)])

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 func TestManager(t *testing.T) {
@@ -79,23 +81,15 @@ func TestManager(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("partition dir still there: %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, "deleted partition dir removed", func() bool {
 		ents, _ := os.ReadDir(filepath.Dir(dir))
-		left := false
 		for _, e := range ents {
 			if strings.HasSuffix(e.Name(), "-delete") {
-				left = true
+				return false
 			}
 		}
-		if !left {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("deleted partition dir not removed")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return true
+	})
 	if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(1, 1, "x")...)); err == nil {
 		t.Fatal("append to a deleted log succeeded")
 	}
@@ -153,12 +147,8 @@ func TestManagerBackgroundCleaner(t *testing.T) {
 		}
 	}
 	before := l.Size()
-	deadline := time.Now().Add(20 * time.Second)
-	for l.Size() >= before/2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("background cleaner did not compact: size %d of %d", l.Size(), before)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testutil.Poll(20*time.Second, func() bool { return l.Size() < before/2 }) {
+		t.Fatalf("background cleaner did not compact: size %d of %d", l.Size(), before)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // TestSyncTo: SyncTo fsyncs only when the offset asked for is not durable yet; an offset
@@ -104,12 +106,8 @@ func TestSyncerSharesRoundsAcrossLogs(t *testing.T) {
 	}
 	first := make(chan error, 1)
 	go func() { first <- s.SyncTo(ctx, logs[0], end0.LastOffset+1) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for counts[logs[0].Dir()].Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the first round never started its fsync")
-		}
-		time.Sleep(time.Millisecond) // polling for the fsync to start; the deadline bounds it
+	if !testutil.Poll(10*time.Second, func() bool { return counts[logs[0].Dir()].Load() != 0 }) {
+		t.Fatal("the first round never started its fsync")
 	}
 
 	// While it is held: 3 callers on each of the 5 logs (log 0 included) queue for the
@@ -136,21 +134,17 @@ func TestSyncerSharesRoundsAcrossLogs(t *testing.T) {
 		}
 	}
 	// Let every caller register (they wait on the round, not on an fsync).
-	deadline = time.Now().Add(10 * time.Second)
-	for {
+	queued := 0
+	if !testutil.Poll(10*time.Second, func() bool {
 		s.mu.Lock()
-		queued := 0
+		defer s.mu.Unlock()
+		queued = 0
 		if s.next != nil {
 			queued = len(s.next.want)
 		}
-		s.mu.Unlock()
-		if queued == len(logs) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("callers never queued: %d of %d logs", queued, len(logs))
-		}
-		time.Sleep(time.Millisecond) // polling for registration; the deadline bounds it
+		return queued == len(logs)
+	}) {
+		t.Fatalf("callers never queued: %d of %d logs", queued, len(logs))
 	}
 	hold.Store(false)
 	close(gate)

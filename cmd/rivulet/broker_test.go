@@ -17,6 +17,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // brokerProc is a `rivulet broker` child process.
@@ -212,16 +214,12 @@ func TestSIGKILLLosesNoAckedRecord(t *testing.T) {
 			}
 		}()
 		// Kill once enough records are acknowledged, so each round kills under load.
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		// Within 30s; a round that acknowledges fewer is killed anyway, and checked below.
+		testutil.Poll(30*time.Second, func() bool {
 			mu.Lock()
-			n := ackedThisRound
-			mu.Unlock()
-			if n >= 3000 || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			defer mu.Unlock()
+			return ackedThisRound >= 3000
+		})
 		p.kill()
 		cancel()
 		wg.Wait()

@@ -20,6 +20,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 var cliBin struct {
@@ -178,24 +180,6 @@ func (p *bgCLI) interrupt(t *testing.T) int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	last := ""
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %v; last state:\n%s", what, within, last)
-		}
-		time.Sleep(50 * time.Millisecond) // a poll interval, not a wait for a condition
-	}
-}
-
 // adminFor is a kadm client for checks made by the test itself.
 func adminFor(t *testing.T, bootstrap string) *kadm.Client {
 	t.Helper()
@@ -212,12 +196,12 @@ func adminFor(t *testing.T, bootstrap string) *kadm.Client {
 // topic (a finished rebalance).
 func waitGroupMembers(t *testing.T, adm *kadm.Client, group, topic string, n, partitions int) {
 	t.Helper()
-	eventually(t, 60*time.Second, fmt.Sprintf("group %s with %d members owning %d partitions", group, n, partitions), func() (bool, string) {
+	testutil.EventuallyNoError(t, 60*time.Second, fmt.Sprintf("group %s with %d members owning %d partitions", group, n, partitions), func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		described, err := adm.DescribeGroups(ctx, group)
 		if err != nil {
-			return false, err.Error()
+			return err
 		}
 		d := described[group]
 		owned := 0
@@ -230,7 +214,10 @@ func waitGroupMembers(t *testing.T, adm *kadm.Client, group, topic string, n, pa
 				}
 			}
 		}
-		return d.State == "Stable" && len(d.Members) == n && owned == partitions, fmt.Sprintf("state %s, %d members, %d partitions owned", d.State, len(d.Members), owned)
+		if d.State != "Stable" || len(d.Members) != n || owned != partitions {
+			return fmt.Errorf("state %s, %d members, %d partitions owned", d.State, len(d.Members), owned)
+		}
+		return nil
 	})
 }
 

@@ -294,9 +294,11 @@ func TestProduceInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	adm := adminFor(t, bs)
-	eventually(t, 60*time.Second, "two records in topic intr", func() (bool, string) {
-		ends := endOffsets(t, adm, "intr")
-		return ends[0] == 2, fmt.Sprint(ends)
+	testutil.EventuallyNoError(t, 60*time.Second, "two records in topic intr", func() error {
+		if ends := endOffsets(t, adm, "intr"); ends[0] != 2 {
+			return fmt.Errorf("end offsets %v", ends)
+		}
+		return nil
 	})
 	_ = cmd.Process.Signal(os.Interrupt) // stdin stays open: the read is blocked
 	done := make(chan error, 1)

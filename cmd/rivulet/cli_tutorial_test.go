@@ -114,7 +114,7 @@ func runRivuletBroker(t *testing.T, addr, dir string, overrides ...string) (stop
 		})
 	}
 	t.Cleanup(stop)
-	eventually(t, 60*time.Second, "rivulet broker answering on "+addr, func() (bool, string) {
+	testutil.EventuallyNoError(t, 60*time.Second, "rivulet broker answering on "+addr, func() error {
 		select {
 		case <-exited:
 			t.Fatalf("rivulet broker exited:\n%s", logs.String())
@@ -122,10 +122,10 @@ func runRivuletBroker(t *testing.T, addr, dir string, overrides ...string) (stop
 		}
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
-			return false, err.Error()
+			return err
 		}
 		c.Close()
-		return true, ""
+		return nil
 	})
 	return stop
 }
@@ -209,10 +209,13 @@ func tutorial(t *testing.T, bootstrap string, rf int) {
 		want = append(want, fmt.Sprintf("shared event %02d", i))
 	}
 	cli(strings.Join(keyed, "\n")+"\n", "produce", "--topic", "first", "--property", "parse.key=true", "--property", "key.separator=:")
-	eventually(t, 60*time.Second, "both consumers together printing the 30 shared events", func() (bool, string) {
+	testutil.EventuallyNoError(t, 60*time.Second, "both consumers together printing the 30 shared events", func() error {
 		l1, _ := c1.output()
 		l2, _ := c2.output()
-		return len(l1)+len(l2) >= 30, fmt.Sprintf("consumer 1: %q\nconsumer 2: %q", l1, l2)
+		if len(l1)+len(l2) < 30 {
+			return fmt.Errorf("consumer 1: %q\nconsumer 2: %q", l1, l2)
+		}
+		return nil
 	})
 	if code := c1.interrupt(t); code != 0 {
 		_, e := c1.output()
@@ -269,9 +272,12 @@ func tutorial(t *testing.T, bootstrap string, rf int) {
 
 	// 8. Delete the topic.
 	cli("", "topics", "--delete", "--topic", "first")
-	eventually(t, 30*time.Second, "topic first gone", func() (bool, string) {
+	testutil.EventuallyNoError(t, 30*time.Second, "topic first gone", func() error {
 		res := cli("", "topics", "--list")
-		return !contains(lines(res.stdout), "first"), res.stdout
+		if contains(lines(res.stdout), "first") {
+			return fmt.Errorf("topics:\n%s", res.stdout)
+		}
+		return nil
 	})
 	expectCLI(t, 1, "topic 'first' does not exist", "", append([]string{"topics", "--describe", "--topic", "first"}, bs...)...)
 }

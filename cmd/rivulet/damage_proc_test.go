@@ -14,6 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // segmentFiles lists a partition directory's .log files, oldest first.
@@ -110,9 +112,12 @@ func TestOldSegmentDamageKeptAndReported(t *testing.T) {
 	}
 	// The broker logs the damage while it answers; the line reaches the test through a pipe,
 	// possibly after the answer.
-	eventually(t, 10*time.Second, "an ERROR line about the damaged batch", func() (bool, string) {
+	testutil.EventuallyNoError(t, 10*time.Second, "an ERROR line about the damaged batch", func() error {
 		out := p.out()
-		return strings.Contains(out, "level=ERROR") && strings.Contains(out, "corrupt batch"), out
+		if !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "corrupt batch") {
+			return fmt.Errorf("broker output:\n%s", out)
+		}
+		return nil
 	})
 	// Everything else reads: before the damage, and from the batch after it to the end.
 	var read int64

@@ -23,6 +23,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 const mib = 1 << 20
@@ -141,20 +143,17 @@ func fillPartitions(t *testing.T, addr, topic string, partitions, perPartition, 
 // waitRSSBelow polls the process's RSS until it is below limit, failing after within.
 func waitRSSBelow(t *testing.T, pid int, limit int64, within time.Duration, what string) int64 {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		n, err := rssOf(pid)
-		if err != nil {
+	var n int64
+	if !testutil.Poll(within, func() bool {
+		var err error
+		if n, err = rssOf(pid); err != nil {
 			t.Fatal(err)
 		}
-		if n < limit {
-			return n
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: broker RSS %d MiB, still not below %d MiB after %v", what, n/mib, limit/mib, within)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return n < limit
+	}) {
+		t.Fatalf("%s: broker RSS %d MiB, still not below %d MiB after %v", what, n/mib, limit/mib, within)
 	}
+	return n
 }
 
 // TestFetchMemoryBoundedByAnswerSize: a consumer reading 100 MB from 1,000 partitions keeps
@@ -280,7 +279,7 @@ func TestSlowFetchReadersBounded(t *testing.T) {
 
 	// The attackers are closed once they have read nothing for connections.max.idle.ms:
 	// their end of the connection is in CLOSE_WAIT (the broker closed it; they did not read).
-	eventually(t, 30*time.Second, "attackers closed", func() (bool, string) {
+	testutil.EventuallyNoError(t, 30*time.Second, "attackers closed", func() error {
 		closed := 0
 		for _, c := range attackers {
 			// The broker resets a connection that reads nothing, which removes the socket.
@@ -292,7 +291,10 @@ func TestSlowFetchReadersBounded(t *testing.T) {
 		for _, c := range attackers {
 			states = append(states, tcpState(t, c))
 		}
-		return closed == len(attackers), fmt.Sprintf("%d of %d attackers closed (TCP states %v)", closed, len(attackers), states)
+		if closed != len(attackers) {
+			return fmt.Errorf("%d of %d attackers closed (TCP states %v)", closed, len(attackers), states)
+		}
+		return nil
 	})
 	rss.close()
 	peak := rss.Peak()

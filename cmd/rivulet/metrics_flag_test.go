@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // TestBrokerMetricsListenerFlag: `rivulet broker --metrics-listener`
@@ -33,7 +36,7 @@ func TestBrokerMetricsListenerFlag(t *testing.T) {
 		<-exited
 	}()
 	var body string
-	eventually(t, 60*time.Second, "metrics on "+addr, func() (bool, string) {
+	testutil.EventuallyNoError(t, 60*time.Second, "metrics on "+addr, func() error {
 		select {
 		case <-exited:
 			t.Fatalf("the broker exited:\n%s", stderr.String())
@@ -41,12 +44,15 @@ func TestBrokerMetricsListenerFlag(t *testing.T) {
 		}
 		resp, err := http.Get("http://" + addr + "/metrics")
 		if err != nil {
-			return false, err.Error()
+			return err
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		body = string(b)
-		return resp.StatusCode == http.StatusOK, body
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %s:\n%s", resp.Status, body)
+		}
+		return nil
 	})
 	if !strings.Contains(body, "kafka_server_socket_server_metrics_connection_count") || !strings.Contains(body, "kafka_network_socketserver_memorypoolused_bytes") {
 		t.Errorf("/metrics:\n%s", body)

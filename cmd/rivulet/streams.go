@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/appadmin"
 )
 
 func init() { rootCmd.AddCommand(newStreamsCmd()) }
@@ -85,21 +85,21 @@ func runStreamsReset(cmd *cobra.Command, o *streamsResetOpts) error {
 	if o.appID == "" {
 		return usageErrorf(cmd, "--application-id is required")
 	}
-	target := streams.ResetTarget{Kind: streams.ResetToEarliest}
+	target := appadmin.ResetTarget{Kind: appadmin.ResetToEarliest}
 	n := 0
 	if o.toEarliest {
 		n++
 	}
 	if o.toLatest {
 		n++
-		target.Kind = streams.ResetToLatest
+		target.Kind = appadmin.ResetToLatest
 	}
 	if cmd.Flags().Changed("to-offset") {
 		n++
 		if o.toOffset < 0 {
 			return usageErrorf(cmd, "--to-offset must be 0 or more")
 		}
-		target = streams.ResetTarget{Kind: streams.ResetToOffset, Offset: o.toOffset}
+		target = appadmin.ResetTarget{Kind: appadmin.ResetToOffset, Offset: o.toOffset}
 	}
 	if o.toDatetime != "" {
 		n++
@@ -107,7 +107,7 @@ func runStreamsReset(cmd *cobra.Command, o *streamsResetOpts) error {
 		if err != nil {
 			return usageErrorf(cmd, "--to-datetime: %v", err)
 		}
-		target = streams.ResetTarget{Kind: streams.ResetToTime, Time: t}
+		target = appadmin.ResetTarget{Kind: appadmin.ResetToTime, Time: t}
 	}
 	if o.byDuration != "" {
 		n++
@@ -115,7 +115,7 @@ func runStreamsReset(cmd *cobra.Command, o *streamsResetOpts) error {
 		if err != nil {
 			return usageErrorf(cmd, "--by-duration: %v", err)
 		}
-		target = streams.ResetTarget{Kind: streams.ResetToTime, Time: time.Now().Add(-d)}
+		target = appadmin.ResetTarget{Kind: appadmin.ResetToTime, Time: time.Now().Add(-d)}
 	}
 	if n > 1 {
 		return usageErrorf(cmd, "give at most one of --to-earliest, --to-latest, --to-offset, --to-datetime and --by-duration")
@@ -126,7 +126,7 @@ func runStreamsReset(cmd *cobra.Command, o *streamsResetOpts) error {
 		return err
 	}
 	defer adm.Close()
-	res, err := streams.ResetApplication(ctx, adm.Client, streams.ResetOptions{
+	res, err := appadmin.ResetApplication(ctx, adm.Client, appadmin.ResetOptions{
 		ApplicationID: o.appID, InputTopics: o.inputs, IntermediateTopics: o.intermediates, Target: target, DryRun: o.dryRun,
 	})
 	if err != nil {
@@ -137,7 +137,7 @@ func runStreamsReset(cmd *cobra.Command, o *streamsResetOpts) error {
 	if o.dryRun {
 		verb = "Would reset (dry run)"
 	}
-	show := func(what string, offs []streams.ResetOffset) {
+	show := func(what string, offs []appadmin.ResetOffset) {
 		if len(offs) == 0 {
 			return
 		}
@@ -195,7 +195,7 @@ No instance needs to answer; for live task states, use an instance's /status.`,
 				return err
 			}
 			defer adm.Close()
-			d, err := streams.DescribeApplication(ctx, adm.Client, o.appID)
+			d, err := appadmin.DescribeApplication(ctx, adm.Client, o.appID)
 			if err != nil {
 				return failuref("%v", err)
 			}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/rivulet-io/rivulet/brokerlite"
 	"github.com/rivulet-io/rivulet/internal/testutil"
-	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/httpjson"
 )
 
 // countAnswer is the JSON of /stores/counts/keys/{word}.
@@ -85,14 +85,16 @@ func TestInteractiveQueries(t *testing.T) {
 				"--application-id", "wc-iq", "--property", "commit.interval.ms=100",
 				"--property", "application.server=" + in.addr}, in.logs)
 		}()
-		for !strings.Contains(in.logs.String(), "interactive queries on") {
+		end, _ := ctx.Deadline()
+		if !testutil.Poll(time.Until(end), func() bool {
 			select {
 			case err := <-in.done:
 				t.Fatalf("the program stopped: %v\nlogs:\n%s", err, in.logs)
-			case <-ctx.Done():
-				t.Fatalf("the program never served queries:\n%s", in.logs)
-			case <-time.After(10 * time.Millisecond):
+			default:
 			}
+			return strings.Contains(in.logs.String(), "interactive queries on")
+		}) {
+			t.Fatalf("the program never served queries:\n%s", in.logs)
 		}
 		return in
 	}
@@ -118,9 +120,11 @@ func TestInteractiveQueries(t *testing.T) {
 
 	// Both instances run tasks, and every word is answered by both.
 	forwarded := map[string]bool{}
-	for {
+	var st httpjson.StatusView
+	end, _ := ctx.Deadline()
+	if !testutil.Poll(time.Until(end), func() bool {
 		ok := true
-		var st streams.StatusView
+		st = httpjson.StatusView{}
 		if getJSON(t, "http://"+insts[0].addr+"/status", &st) != http.StatusOK || len(st.Instances) != 2 ||
 			len(st.Instances[0].Active) == 0 || len(st.Instances[1].Active) == 0 {
 			ok = false
@@ -137,13 +141,9 @@ func TestInteractiveQueries(t *testing.T) {
 				}
 			}
 		}
-		if ok {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("never answered every word on both instances; status %+v\nlogs:\n%s\n%s", st, insts[0].logs, insts[1].logs)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return ok
+	}) {
+		t.Fatalf("never answered every word on both instances; status %+v\nlogs:\n%s\n%s", st, insts[0].logs, insts[1].logs)
 	}
 	if len(forwarded) != 2 {
 		t.Errorf("queries forwarded by %v, want both instances (the words spread over both)", forwarded)

@@ -218,11 +218,11 @@ func closeApp(app *streams.App, stops []func(context.Context) error) error {
 // createTopics creates the topics with an admin client built from the app's properties, so
 // the same security settings (security.protocol, sasl.*, ssl.*) apply.
 func createTopics(ctx context.Context, p streams.Properties, partitions int32, logger *slog.Logger, topics ...string) error {
-	cfg, err := streams.ParseConfig(p)
+	adminProps, err := p.ClientProperties("admin")
 	if err != nil {
 		return usageError{err}
 	}
-	adm, err := client.NewAdmin(client.Properties(cfg.ClientProperties["admin"]), client.WithLogger(logger))
+	adm, err := client.NewAdmin(client.Properties(adminProps), client.WithLogger(logger))
 	if err != nil {
 		return usageError{err}
 	}

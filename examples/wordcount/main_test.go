@@ -84,14 +84,16 @@ func TestProgramCountsWords(t *testing.T) {
 	}
 	// Wait for the program to create its topics (with 2 partitions) before
 	// touching them.
-	for !strings.Contains(logs.String(), "wordcount: running") {
+	end, _ := ctx.Deadline()
+	if !testutil.Poll(time.Until(end), func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("the program stopped: %v\nlogs:\n%s", err, logs.String())
-		case <-ctx.Done():
-			t.Fatalf("the program never ran:\n%s", logs.String())
-		case <-time.After(10 * time.Millisecond): // polling the logs; ctx bounds the wait
+		default:
 		}
+		return strings.Contains(logs.String(), "wordcount: running")
+	}) {
+		t.Fatalf("the program never ran:\n%s", logs.String())
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic("wordcount-input"),
 		kgo.ConsumeTopics("wordcount-output"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))

@@ -75,14 +75,16 @@ func TestProgramOverSASLSSLWithACLs(t *testing.T) {
 			"--property", "ssl.truststore.location=" + pki.CAFile,
 		}, &logs)
 	}()
-	for !strings.Contains(logs.String(), "wordcount: running") {
+	end, _ := ctx.Deadline()
+	if !testutil.Poll(time.Until(end), func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("the program stopped: %v\nlogs:\n%s", err, logs.String())
-		case <-ctx.Done():
-			t.Fatalf("the program never ran:\n%s", logs.String())
-		case <-time.After(10 * time.Millisecond): // polling the logs; ctx bounds the wait
+		default:
 		}
+		return strings.Contains(logs.String(), "wordcount: running")
+	}) {
+		t.Fatalf("the program never ran:\n%s", logs.String())
 	}
 	for _, l := range []string{"secure streams", "secure words"} {
 		if err := admin.ProduceSync(ctx, &kgo.Record{Value: []byte(l)}).FirstErr(); err != nil {

@@ -79,6 +79,7 @@ func WithPartitionCount(n int32) Option { return func(c *config) { c.partitionCn
 // A Driver is not safe for concurrent use. Close it when done.
 type Driver struct {
 	topo      *streams.Topology
+	names     *topology.Bound // topo bound to the application id
 	cfg       config
 	tasks     map[int]*streams.Task
 	taskOrder []int
@@ -109,6 +110,7 @@ func New(topo *streams.Topology, opts ...Option) (*Driver, error) {
 	}
 	d := &Driver{
 		topo:      topo,
+		names:     topo.Graph().Bind(cfg.appID),
 		cfg:       cfg,
 		tasks:     make(map[int]*streams.Task),
 		globalTop: make(map[string]bool),
@@ -117,7 +119,6 @@ func New(topo *streams.Topology, opts ...Option) (*Driver, error) {
 		outputs:   make(map[string][]streams.ProducerRecord),
 		offsets:   make(map[string]int64),
 	}
-	g := topo.Graph()
 	var globalParts []streams.TopicPartition
 	for _, s := range topo.Subtopologies() {
 		if s.Global {
@@ -148,7 +149,7 @@ func New(topo *streams.Topology, opts ...Option) (*Driver, error) {
 		}
 		var parts []streams.TopicPartition
 		for _, tp := range s.SourceTopics {
-			parts = append(parts, streams.TopicPartition{Topic: g.TopicName(cfg.appID, tp)})
+			parts = append(parts, streams.TopicPartition{Topic: d.names.TopicName(tp)})
 		}
 		t, err := streams.NewTask(topo, topology.TaskID{Subtopology: s.ID}, parts, d.taskConfig(globals))
 		if err != nil {
@@ -215,7 +216,7 @@ func (d *Driver) reads(topic string) bool {
 	if d.globalTop[topic] {
 		return true
 	}
-	_, ok := d.topo.Graph().SourceNodeForTopic(d.cfg.appID, topic)
+	_, ok := d.names.SourceNodeForTopic(topic)
 	return ok
 }
 
@@ -224,8 +225,7 @@ func (d *Driver) route(raw streams.RawRecord) error {
 	if d.globalTop[raw.Topic] {
 		return d.global.Update(streams.TopicPartition{Topic: raw.Topic}, []streams.RawRecord{raw}, d.wall)
 	}
-	g := d.topo.Graph()
-	n, ok := g.SourceNodeForTopic(d.cfg.appID, raw.Topic)
+	n, ok := d.names.SourceNodeForTopic(raw.Topic)
 	if !ok {
 		return fmt.Errorf("streamstest: topic %q is not an input of the topology", raw.Topic)
 	}

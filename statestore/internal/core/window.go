@@ -76,6 +76,22 @@ func (s *WindowStore) nextSeq() (uint32, error) {
 	return s.seq, nil
 }
 
+// ReserveSequence hands out the next sequence number of a store that retains
+// duplicates, for a write kept outside the store (staged until its transaction
+// commits) and applied later through RestoreBatch under that number. A persistent
+// store reserves it durably, as for its own writes, so no later write reuses it.
+func (s *WindowStore) ReserveSequence() (uint32, error) {
+	if err := s.g.wlock("reserve sequence"); err != nil {
+		return 0, err
+	}
+	defer s.g.wunlock()
+	seq, err := s.nextSeq()
+	if err != nil {
+		return 0, s.errf("reserve sequence", err)
+	}
+	return seq, nil
+}
+
 // Options implements statestore.WindowStore.
 func (s *WindowStore) Options() statestore.WindowOptions { return s.opts }
 

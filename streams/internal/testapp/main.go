@@ -31,6 +31,7 @@ func main() {
 	instanceID := flag.String("instance-id", "", "group.instance.id (static membership: a restarted instance takes its place back at once)")
 	guarantee := flag.String("processing-guarantee", "at_least_once", "processing.guarantee: at_least_once or exactly_once_v2")
 	wordCount := flag.Bool("wordcount", false, "count the words of each input value (through a repartition topic) instead of the records per key")
+	windowed := flag.Bool("windowed", false, "with --wordcount, also count the words per hour window (store wcounts) and per session of an hour's inactivity (store sessions)")
 	flag.Parse()
 
 	level := slog.LevelInfo
@@ -48,8 +49,14 @@ func main() {
 	}
 	if *wordCount {
 		words := streams.FlatMapValues(src, func(_, line string) []string { return strings.Fields(line) })
-		streams.GroupBy(words, func(_, w string) string { return w }, streams.GroupedWith(ss, ss)).
-			Count(m).ToStream().To(*counts, streams.ProducedWith(ss, streams.Int64Serde()))
+		grouped := streams.GroupBy(words, func(_, w string) string { return w }, streams.GroupedWith(ss, ss))
+		grouped.Count(m).ToStream().To(*counts, streams.ProducedWith(ss, streams.Int64Serde()))
+		if *windowed {
+			streams.WindowedBy(grouped, streams.TimeWindowsOfSizeAndGrace(time.Hour, time.Hour)).
+				Count(streams.MaterializedAs[string, int64]("wcounts"))
+			streams.WindowedBySession(grouped, streams.SessionWindowsOfInactivityGapAndGrace(time.Hour, time.Hour)).
+				Count(streams.MaterializedAs[string, int64]("sessions"))
+		}
 	} else {
 		src.GroupByKey().Count(m).ToStream().To(*counts, streams.ProducedWith(ss, streams.Int64Serde()))
 	}

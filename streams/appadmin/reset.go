@@ -1,17 +1,17 @@
-package streams
+package appadmin
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/rivulet-io/rivulet/topology"
 )
 
 // Resetting an application so it reprocesses its input, as Kafka's
@@ -21,7 +21,7 @@ import (
 // reads back) move to the end, and the app's internal topics
 // (<application.id>-...-repartition and -changelog, and the foreign-key
 // join topics) are deleted, so they are recreated empty. Each instance's
-// local state is removed with App.CleanUp before it starts again.
+// local state is removed with streams.App.CleanUp before it starts again.
 
 // ResetTarget says where the input topics' offsets go.
 type ResetTarget struct {
@@ -112,7 +112,7 @@ func IsInternalTopic(appID, topic string) bool {
 // group has members, and changes nothing when a topic is missing.
 func ResetApplication(ctx context.Context, adm *kadm.Client, opts ResetOptions) (*ResetResult, error) {
 	app := opts.ApplicationID
-	if app == "" || !validTopicChars(app) {
+	if app == "" || !topology.ValidApplicationID(app) {
 		return nil, fmt.Errorf("streams: reset: application id %q: use letters, digits, '.', '_' and '-'", app)
 	}
 	groups, err := adm.DescribeGroups(ctx, app)
@@ -236,22 +236,4 @@ func ResetApplication(ctx context.Context, adm *kadm.Client, opts ResetOptions) 
 		}
 	}
 	return res, nil
-}
-
-// CleanUp deletes this application's local state directory
-// (<state.dir>/<application.id>), as Kafka Streams' KafkaStreams.cleanUp:
-// the stores are rebuilt from their changelogs on the next start. Only
-// while the application is not running (before Start or after Close).
-func (a *App) CleanUp() error {
-	switch st := a.State(); st {
-	case StateCreated, StateNotRunning, StateError:
-	default:
-		return fmt.Errorf("streams: clean up: the application is %s; call CleanUp before Start or after Close", st)
-	}
-	dir := filepath.Join(a.cfg.StateDir, a.cfg.ApplicationID)
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("streams: clean up %s: %w", dir, err)
-	}
-	a.cfg.Logger.Info("streams: removed the local state", "application.id", a.cfg.ApplicationID, "dir", dir)
-	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/streams/internal/assignor"
 )
 
 // Host metadata for interactive queries: the group leader's assignment gives
@@ -71,10 +73,10 @@ func DefaultKeyPartitioner(key []byte, numPartitions int32) int32 {
 
 // hostMetadata is the decoded host metadata of the latest assignment.
 type hostMetadata struct {
-	hosts []HostTasks
+	hosts []assignor.HostTasks
 }
 
-func (a *App) setHosts(hosts []HostTasks) {
+func (a *App) setHosts(hosts []assignor.HostTasks) {
 	a.hosts.Store(&hostMetadata{hosts: hosts})
 }
 
@@ -175,7 +177,7 @@ func (a *App) storeTasks(store string) (int, int32, bool) {
 		counts := a.counts
 		a.mu.Unlock()
 		var n int32
-		for _, t := range a.topo.t.SourceTopics(a.cfg.ApplicationID, s, nil) {
+		for _, t := range a.topo.names.SourceTopics(s, nil) {
 			if c := counts[t]; c > n {
 				n = c
 			}
@@ -185,7 +187,7 @@ func (a *App) storeTasks(store string) (int, int32, bool) {
 	return 0, 0, false
 }
 
-func (a *App) streamsMetadata(h HostTasks) StreamsMetadata {
+func (a *App) streamsMetadata(h assignor.HostTasks) StreamsMetadata {
 	m := StreamsMetadata{ActiveTasks: h.Active, StandbyTasks: h.Standby}
 	host, port, err := net.SplitHostPort(h.Endpoint)
 	if err != nil {
@@ -210,7 +212,7 @@ func (a *App) tasksPartitionsAndStores(tasks []TaskID) ([]TopicPartition, []stri
 			if s.ID != t.Subtopology || s.Global {
 				continue
 			}
-			for _, topic := range a.topo.t.SourceTopics(a.cfg.ApplicationID, s, nil) {
+			for _, topic := range a.topo.names.SourceTopics(s, nil) {
 				if c, ok := counts[topic]; !ok || t.Partition < c {
 					parts = append(parts, TopicPartition{Topic: topic, Partition: t.Partition})
 				}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rivulet-io/rivulet/streams/internal/assignor"
 )
 
 // balanceApp is an App (not started) running a count over topic "in" with
@@ -40,7 +42,7 @@ type testMember struct {
 
 // balance runs the group leader's side for members and returns each member's
 // partitions of "in" and decoded assignment info.
-func balance(t *testing.T, app *App, members []testMember) (map[string][]int32, map[string]AssignmentInfo) {
+func balance(t *testing.T, app *App, members []testMember) (map[string][]int32, map[string]assignor.AssignmentInfo) {
 	t.Helper()
 	var jms []kmsg.JoinGroupResponseMember
 	for _, m := range members {
@@ -63,7 +65,7 @@ func balance(t *testing.T, app *App, members []testMember) (map[string][]int32, 
 		t.Fatal(err)
 	}
 	sync := into.IntoSyncAssignment()
-	parts, infos := map[string][]int32{}, map[string]AssignmentInfo{}
+	parts, infos := map[string][]int32{}, map[string]assignor.AssignmentInfo{}
 	for _, s := range sync {
 		var a kmsg.ConsumerMemberAssignment
 		if err := a.ReadFrom(s.MemberAssignment); err != nil {
@@ -72,7 +74,7 @@ func balance(t *testing.T, app *App, members []testMember) (map[string][]int32, 
 		for _, tp := range a.Topics {
 			parts[s.MemberID] = append(parts[s.MemberID], tp.Partitions...)
 		}
-		info, err := DecodeAssignmentInfo(a.UserData)
+		info, err := assignor.DecodeAssignmentInfo(a.UserData)
 		if err != nil {
 			t.Fatalf("member %s: %v", s.MemberID, err)
 		}
@@ -81,10 +83,10 @@ func balance(t *testing.T, app *App, members []testMember) (map[string][]int32, 
 	return parts, infos
 }
 
-func sub(process byte, endpoint string, prev []TaskID, sums ...TaskOffsetSum) []byte {
-	s := SubscriptionInfo{PrevTasks: prev, OffsetSums: sums, Endpoint: endpoint}
+func sub(process byte, endpoint string, prev []TaskID, sums ...assignor.TaskOffsetSum) []byte {
+	s := assignor.SubscriptionInfo{PrevTasks: prev, OffsetSums: sums, Endpoint: endpoint}
 	s.ProcessID[0] = process
-	return EncodeSubscriptionInfo(s)
+	return assignor.EncodeSubscriptionInfo(s)
 }
 
 // TestBalanceHostsAndStandbys runs the group leader for two instances with
@@ -111,12 +113,12 @@ func TestBalanceHostsAndStandbys(t *testing.T) {
 	// mean stickiness to state): the split is immediate.
 	parts, infos = balance(t, app, []testMember{
 		{"m-a", sub(1, "a:1", []TaskID{tk(0), tk(1), tk(2), tk(3)})},
-		{"m-b", sub(2, "b:2", nil, TaskOffsetSum{Task: tk(2), Sum: 10}, TaskOffsetSum{Task: tk(3), Sum: 10})},
+		{"m-b", sub(2, "b:2", nil, assignor.TaskOffsetSum{Task: tk(2), Sum: 10}, assignor.TaskOffsetSum{Task: tk(3), Sum: 10})},
 	})
 	if fmt.Sprint(parts["m-a"]) != "[0 1]" || fmt.Sprint(parts["m-b"]) != "[2 3]" {
 		t.Fatalf("partitions %v", parts)
 	}
-	wantHosts := []HostTasks{
+	wantHosts := []assignor.HostTasks{
 		{Endpoint: "a:1", Active: []TaskID{tk(0), tk(1)}, Standby: []TaskID{tk(2), tk(3)}},
 		{Endpoint: "b:2", Active: []TaskID{tk(2), tk(3)}, Standby: []TaskID{tk(0), tk(1)}},
 	}
@@ -166,11 +168,11 @@ func TestBalanceHostsAndStandbys(t *testing.T) {
 // the old decoder reads.
 func TestBalanceVersion1Member(t *testing.T) {
 	app := balanceApp(t, Properties{"num.standby.replicas": "1"})
-	old := SubscriptionInfo{PrevTasks: []TaskID{{Subtopology: 0, Partition: 0}}}
+	old := assignor.SubscriptionInfo{Version: 1, PrevTasks: []TaskID{{Subtopology: 0, Partition: 0}}}
 	old.ProcessID[0] = 9
 	parts, infos := balance(t, app, []testMember{
 		{"m-new", sub(1, "a:1", nil)},
-		{"m-old", encodeSubscriptionV1(old)},
+		{"m-old", assignor.EncodeSubscriptionInfo(old)},
 	})
 	for id, info := range infos {
 		if info.Version != 1 || len(info.Hosts) != 0 || len(info.Standbys) != 0 {
@@ -182,33 +184,11 @@ func TestBalanceVersion1Member(t *testing.T) {
 	}
 }
 
-// TestTaskLags: lags are the changelog end sums minus the offset sums; a
-// running task is caught up, a task without known ends too, a task held
-// by nobody is its whole changelog behind, the least of several reports
-// wins, stateless tasks have none.
-func TestTaskLags(t *testing.T) {
-	tk := func(p int32) TaskID { return TaskID{Subtopology: 0, Partition: p} }
-	stateful := map[TaskID]bool{tk(0): true, tk(1): true, tk(2): true, tk(3): true, tk(4): true}
-	ends := map[TaskID]int64{tk(0): 5000, tk(1): 5000, tk(2): 5000, tk(3): 7}
-	got := taskLags([]TaskOffsetSum{
-		{Task: tk(0), Sum: OffsetSumRunning},
-		{Task: tk(1), Sum: 4950},
-		{Task: tk(1), Sum: 100},                              // another thread's older report
-		{Task: tk(4), Sum: 10},                               // end unknown
-		{Task: TaskID{Subtopology: 1, Partition: 0}, Sum: 3}, // stateless
-		{Task: tk(2), Sum: 9000},                             // ahead of the end (changelog truncated)
-	}, ends, stateful)
-	want := map[TaskID]int64{tk(0): 0, tk(1): 50, tk(2): 0, tk(3): 7, tk(4): 0}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("lags %v, want %v", got, want)
-	}
-}
-
 // TestScalingConfig: the scaling settings' defaults (Kafka Streams') and
 // their validation.
 func TestScalingConfig(t *testing.T) {
 	base := Properties{"application.id": "a", "bootstrap.servers": "x:1"}
-	cfg, err := ParseConfig(base)
+	cfg, err := parseConfig(base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,11 +203,11 @@ func TestScalingConfig(t *testing.T) {
 		}
 		return p
 	}
-	cfg, err = ParseConfig(with("num.standby.replicas", "2"))
+	cfg, err = parseConfig(with("num.standby.replicas", "2"))
 	if err != nil || cfg.NumStandbyReplicas != 2 {
 		t.Errorf("num.standby.replicas=2: %v %+v", err, cfg)
 	}
-	cfg, err = ParseConfig(with("application.server", " [::1]:8080 "))
+	cfg, err = parseConfig(with("application.server", " [::1]:8080 "))
 	if err != nil || cfg.ApplicationServer != "[::1]:8080" {
 		t.Errorf("application.server: %v %+v", err, cfg)
 	}
@@ -240,8 +220,30 @@ func TestScalingConfig(t *testing.T) {
 		with("application.server", "localhost:http"),
 		with("application.server", "localhost:70000"),
 	} {
-		if _, err := ParseConfig(bad); err == nil {
+		if _, err := parseConfig(bad); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
 	}
+}
+
+// FuzzParseSyncAssignment feeds arbitrary assignment bytes to the
+// balancer, as a broker (or a bad member) could send them.
+func FuzzParseSyncAssignment(f *testing.F) {
+	a := kmsg.NewConsumerMemberAssignment()
+	at := kmsg.NewConsumerMemberAssignmentTopic()
+	at.Topic, at.Partitions = "t", []int32{0, 2}
+	a.Topics = append(a.Topics, at)
+	a.UserData = assignor.EncodeAssignmentInfo(assignor.AssignmentInfo{Version: 1, Followup: true})
+	f.Add(a.AppendTo(nil))
+	a.UserData = assignor.EncodeAssignmentInfo(assignor.AssignmentInfo{Standbys: []TaskID{{Subtopology: 0, Partition: 1}}, Hosts: []assignor.HostTasks{{Endpoint: "h:1", Active: []TaskID{{Subtopology: 0, Partition: 0}}}}})
+	f.Add(a.AppendTo(nil))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		app := &App{cfg: &config{Logger: slog.New(slog.DiscardHandler)}, threads: map[int]*streamThread{}, done: make(chan struct{})}
+		bal := &taskBalancer{app: app}
+		out, err := bal.ParseSyncAssignment(b)
+		if err == nil && out == nil {
+			t.Fatalf("nil map without an error")
+		}
+	})
 }

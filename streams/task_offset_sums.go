@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rivulet-io/rivulet/statestore"
+	"github.com/rivulet-io/rivulet/streams/internal/assignor"
 	"github.com/rivulet-io/rivulet/topology"
 )
 
@@ -29,7 +30,7 @@ func (a *App) taskChangelogs(tasks []TaskID) map[TaskID][]TopicPartition {
 		}
 		for _, name := range s.Stores {
 			if spec := a.topo.t.Store(name); spec != nil && spec.Logging && !spec.Global {
-				logged[s.ID] = append(logged[s.ID], topology.ChangelogTopicName(a.cfg.ApplicationID, name))
+				logged[s.ID] = append(logged[s.ID], a.topo.names.ChangelogTopic(name))
 			}
 		}
 	}
@@ -90,11 +91,11 @@ next:
 }
 
 // taskOffsetSums lists the task states this instance holds, for its
-// subscription: OffsetSumRunning for the tasks it runs (running lists this
+// subscription: assignor.OffsetSumRunning for the tasks it runs (running lists this
 // thread's; the standby manager knows the others'), the standby tasks'
 // current positions, and the checkpoints of the task directories in
 // state.dir. Sorted by task.
-func (a *App) taskOffsetSums(running []TaskID) []TaskOffsetSum {
+func (a *App) taskOffsetSums(running []TaskID) []assignor.TaskOffsetSum {
 	sums := map[TaskID]int64{}
 	root := filepath.Join(a.cfg.StateDir, a.cfg.ApplicationID)
 	if entries, err := os.ReadDir(root); err == nil {
@@ -115,14 +116,14 @@ func (a *App) taskOffsetSums(running []TaskID) []TaskOffsetSum {
 		sums[id] = sum
 	}
 	for _, id := range a.standbys.activeTasks() {
-		sums[id] = OffsetSumRunning
+		sums[id] = assignor.OffsetSumRunning
 	}
 	for _, id := range running {
-		sums[id] = OffsetSumRunning
+		sums[id] = assignor.OffsetSumRunning
 	}
-	out := make([]TaskOffsetSum, 0, len(sums))
+	out := make([]assignor.TaskOffsetSum, 0, len(sums))
 	for id, s := range sums {
-		out = append(out, TaskOffsetSum{Task: id, Sum: s})
+		out = append(out, assignor.TaskOffsetSum{Task: id, Sum: s})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Task.Less(out[j].Task) })
 	if len(out) > maxTasksInSubscription {

@@ -1,4 +1,4 @@
-package streams
+package assignor
 
 import (
 	"math"
@@ -113,7 +113,7 @@ func PlanAssignment(in AssignmentInput) AssignmentPlan {
 	if len(clients) == 0 {
 		return out
 	}
-	tasks := sortedTasks(in.Tasks)
+	tasks := SortedTasks(in.Tasks)
 	exists := make(map[TaskID]bool, len(tasks))
 	for _, t := range tasks {
 		exists[t] = true
@@ -404,7 +404,8 @@ func betterReplica(_, _ int, aTarget, bTarget, aCaught, bCaught, aLighter, bLigh
 	return aLag < bLag
 }
 
-func sortedTasks(in []TaskID) []TaskID {
+// SortedTasks returns a sorted copy of in without duplicates.
+func SortedTasks(in []TaskID) []TaskID {
 	out := append([]TaskID(nil), in...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
 	k := 0
@@ -444,7 +445,7 @@ func spreadTasks(tasks []TaskID, members []AssignmentMember, claims func(Assignm
 			if tier >= len(tiers[i]) {
 				continue
 			}
-			for _, t := range sortedTasks(tiers[i][tier]) {
+			for _, t := range SortedTasks(tiers[i][tier]) {
 				if load[i] >= share {
 					break
 				}

@@ -1,4 +1,4 @@
-package streams
+package appadmin
 
 import (
 	"context"
@@ -10,6 +10,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/internal/assignor"
 )
 
 // ApplicationDescription is what the brokers know of an application: its
@@ -28,6 +31,25 @@ type ApplicationDescription struct {
 	Lags []PartitionLag
 }
 
+// HostTasks are the tasks of one instance, by its application.server.
+type HostTasks struct {
+	Endpoint string
+	Active   []streams.TaskID
+	Standby  []streams.TaskID
+}
+
+// hostTasksOf turns the host metadata of an assignment into HostTasks.
+func hostTasksOf(in []assignor.HostTasks) []HostTasks {
+	if in == nil {
+		return nil
+	}
+	out := make([]HostTasks, len(in))
+	for i, h := range in {
+		out[i] = HostTasks{Endpoint: h.Endpoint, Active: h.Active, Standby: h.Standby}
+	}
+	return out
+}
+
 // MemberDescription is one member (a stream thread) of the group.
 type MemberDescription struct {
 	MemberID   string
@@ -35,14 +57,14 @@ type MemberDescription struct {
 	ClientID   string
 	ClientHost string
 	// Partitions are its assigned partitions.
-	Partitions []TopicPartition
+	Partitions []streams.TopicPartition
 	// Standby are its standby and warm-up tasks.
-	Standby []TaskID
+	Standby []streams.TaskID
 }
 
 // PartitionLag is a partition's committed offset and lag.
 type PartitionLag struct {
-	TopicPartition
+	streams.TopicPartition
 	Committed int64
 	End       int64
 	Lag       int64
@@ -73,13 +95,13 @@ func DescribeApplication(ctx context.Context, adm *kadm.Client, appID string) (*
 			if ca, ok := m.Assigned.AsConsumer(); ok && ca != nil {
 				for _, t := range ca.Topics {
 					for _, p := range t.Partitions {
-						md.Partitions = append(md.Partitions, TopicPartition{Topic: t.Topic, Partition: p})
+						md.Partitions = append(md.Partitions, streams.TopicPartition{Topic: t.Topic, Partition: p})
 					}
 				}
-				if info, err := DecodeAssignmentInfo(ca.UserData); err == nil {
+				if info, err := assignor.DecodeAssignmentInfo(ca.UserData); err == nil {
 					md.Standby = info.Standbys
 					if !hostsSeen && len(info.Hosts) > 0 {
-						d.Hosts, hostsSeen = info.Hosts, true
+						d.Hosts, hostsSeen = hostTasksOf(info.Hosts), true
 					}
 				}
 			} else if raw, ok := m.Assigned.Raw(); ok && len(raw) > 0 {
@@ -87,7 +109,7 @@ func DescribeApplication(ctx context.Context, adm *kadm.Client, appID string) (*
 				if a.ReadFrom(raw) == nil {
 					for _, t := range a.Topics {
 						for _, p := range t.Partitions {
-							md.Partitions = append(md.Partitions, TopicPartition{Topic: t.Topic, Partition: p})
+							md.Partitions = append(md.Partitions, streams.TopicPartition{Topic: t.Topic, Partition: p})
 						}
 					}
 				}
@@ -117,7 +139,7 @@ func DescribeApplication(ctx context.Context, adm *kadm.Client, appID string) (*
 			if o.Err != nil {
 				return
 			}
-			pl := PartitionLag{TopicPartition: TopicPartition{Topic: o.Topic, Partition: o.Partition}, Committed: o.At, End: -1, Lag: -1}
+			pl := PartitionLag{TopicPartition: streams.TopicPartition{Topic: o.Topic, Partition: o.Partition}, Committed: o.At, End: -1, Lag: -1}
 			if e, ok := ends.Lookup(o.Topic, o.Partition); ok && e.Err == nil {
 				pl.End, pl.Lag = e.Offset, max(e.Offset-o.At, 0)
 			}
@@ -170,7 +192,7 @@ func (d *ApplicationDescription) String() string {
 	return b.String()
 }
 
-func taskList(ts []TaskID) string {
+func taskList(ts []streams.TaskID) string {
 	if len(ts) == 0 {
 		return "-"
 	}
@@ -181,7 +203,7 @@ func taskList(ts []TaskID) string {
 	return strings.Join(out, ",")
 }
 
-func tpLess(a, b TopicPartition) bool {
+func tpLess(a, b streams.TopicPartition) bool {
 	if a.Topic != b.Topic {
 		return a.Topic < b.Topic
 	}

@@ -1,0 +1,30 @@
+package streams
+
+import "time"
+
+// IgnoredProperties lists the properties app was given that have no effect,
+// with what happens instead (for the external tests of this package).
+func IgnoredProperties(app *App) []ignoredProperty { return app.cfg.IgnoredProperties }
+
+// Restores returns the progress of app's store restores in flight.
+func Restores(app *App) []restoreStatus { return app.restoreStatuses() }
+
+// StandbyTasks returns the standby and warm-up tasks app holds.
+func StandbyTasks(app *App) []standbyTaskInfo { return app.standbyTasks() }
+
+// TransactionTimeout parses props as New does and returns the transaction
+// timeout the exactly-once producers get (0 under at_least_once).
+func TransactionTimeout(props Properties) (time.Duration, error) {
+	cfg, err := parseConfig(props)
+	if err != nil {
+		return 0, err
+	}
+	return cfg.TransactionTimeout, nil
+}
+
+// StandbyChangelog is a standby task's changelog partition with its
+// position and lag, as StandbyTasks lists them.
+type StandbyChangelog = standbyChangelog
+
+// StandbyTaskInfo is a standby or warm-up task as StandbyTasks lists it.
+type StandbyTaskInfo = standbyTaskInfo
