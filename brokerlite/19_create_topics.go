@@ -31,8 +31,7 @@ func handleCreateTopics(_ context.Context, b *Broker, conn *ConnInfo, kreq kmsg.
 		st.Topic = rt.Topic
 		st.NumPartitions, st.ReplicationFactor = -1, -1
 		fail := func(err error) {
-			code, msg := errorCode(err)
-			st.ErrorCode, st.ErrorMessage = code, &msg
+			st.ErrorCode, st.ErrorMessage = errorFields(err)
 			resp.Topics = append(resp.Topics, st)
 		}
 		if seen[rt.Topic] > 1 {

@@ -64,10 +64,7 @@ func handleDeleteTopics(ctx context.Context, b *Broker, _ *ConnInfo, kreq kmsg.R
 				groupsTopicDeleted(ctx, b, t.name)
 			}
 		}
-		if err != nil {
-			code, msg := errorCode(err)
-			st.ErrorCode, st.ErrorMessage = code, &msg
-		}
+		st.ErrorCode, st.ErrorMessage = errorFields(err)
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp, nil

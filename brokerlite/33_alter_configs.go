@@ -23,40 +23,40 @@ func handleAlterConfigs(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Req
 	for _, rr := range req.Resources {
 		sr := kmsg.NewAlterConfigsResponseResource()
 		sr.ResourceType, sr.ResourceName = rr.ResourceType, rr.ResourceName
-		var err error
-		switch rr.ResourceType {
-		case kmsg.ConfigResourceTypeTopic:
-			configs := map[string]string{}
-			for _, c := range rr.Configs {
-				if _, dup := configs[c.Name]; dup {
-					err = newTopicError(kerr.InvalidRequest, "config %s is given twice", c.Name)
-					break
-				}
-				if c.Value == nil {
-					err = newTopicError(kerr.InvalidConfig, "config %s has a null value", c.Name)
-					break
-				}
-				configs[c.Name] = *c.Value
-			}
-			if err == nil {
-				err = alterTopicConfigs(b, rr.ResourceName, configs, req.ValidateOnly)
-			}
-		case kmsg.ConfigResourceTypeBroker:
-			err = staticBrokerConfigError()
-		default:
-			err = newTopicError(kerr.InvalidRequest, "resource type %v is not supported by brokerlite", rr.ResourceType)
-		}
-		if err != nil {
-			code, msg := errorCode(err)
-			sr.ErrorCode, sr.ErrorMessage = code, &msg
-		}
+		sr.ErrorCode, sr.ErrorMessage = errorFields(alterResourceConfigs(rr.ResourceType, func() error {
+			return replaceTopicConfigs(b, rr, req.ValidateOnly)
+		}))
 		resp.Resources = append(resp.Resources, sr)
 	}
 	return resp, nil
 }
 
-func staticBrokerConfigError() error {
-	return newTopicError(kerr.InvalidRequest, "brokerlite's broker configs are static: edit server.properties (or pass --override) and restart the broker")
+// replaceTopicConfigs makes the resource's configs the topic's whole set of overrides.
+func replaceTopicConfigs(b *Broker, rr kmsg.AlterConfigsRequestResource, validateOnly bool) error {
+	configs := map[string]string{}
+	for _, c := range rr.Configs {
+		if _, dup := configs[c.Name]; dup {
+			return newTopicError(kerr.InvalidRequest, "config %s is given twice", c.Name)
+		}
+		if c.Value == nil {
+			return newTopicError(kerr.InvalidConfig, "config %s has a null value", c.Name)
+		}
+		configs[c.Name] = *c.Value
+	}
+	return alterTopicConfigs(b, rr.ResourceName, configs, validateOnly)
+}
+
+// alterResourceConfigs is the outcome of altering one resource's configs, for AlterConfigs
+// and IncrementalAlterConfigs alike: alterTopic for a topic; broker configs are static.
+func alterResourceConfigs(typ kmsg.ConfigResourceType, alterTopic func() error) error {
+	switch typ {
+	case kmsg.ConfigResourceTypeTopic:
+		return alterTopic()
+	case kmsg.ConfigResourceTypeBroker:
+		return newTopicError(kerr.InvalidRequest, "brokerlite's broker configs are static: edit server.properties (or pass --override) and restart the broker")
+	default:
+		return newTopicError(kerr.InvalidRequest, "resource type %v is not supported by brokerlite", typ)
+	}
 }
 
 func alterTopicConfigs(b *Broker, name string, configs map[string]string, validateOnly bool) error {

@@ -41,10 +41,7 @@ func handleCreatePartitions(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg
 				err = b.topics.addPartitions(rt.Topic, rt.Count, req.ValidateOnly)
 			}
 		}
-		if err != nil {
-			code, msg := errorCode(err)
-			st.ErrorCode, st.ErrorMessage = code, &msg
-		}
+		st.ErrorCode, st.ErrorMessage = errorFields(err)
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp, nil

@@ -10,6 +10,7 @@ package brokerlite
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -24,19 +25,9 @@ func handleIncrementalAlterConfigs(_ context.Context, b *Broker, _ *ConnInfo, kr
 	for _, rr := range req.Resources {
 		sr := kmsg.NewIncrementalAlterConfigsResponseResource()
 		sr.ResourceType, sr.ResourceName = rr.ResourceType, rr.ResourceName
-		var err error
-		switch rr.ResourceType {
-		case kmsg.ConfigResourceTypeTopic:
-			err = incrementalAlterTopic(b, rr, req.ValidateOnly)
-		case kmsg.ConfigResourceTypeBroker:
-			err = staticBrokerConfigError()
-		default:
-			err = newTopicError(kerr.InvalidRequest, "resource type %v is not supported by brokerlite", rr.ResourceType)
-		}
-		if err != nil {
-			code, msg := errorCode(err)
-			sr.ErrorCode, sr.ErrorMessage = code, &msg
-		}
+		sr.ErrorCode, sr.ErrorMessage = errorFields(alterResourceConfigs(rr.ResourceType, func() error {
+			return incrementalAlterTopic(b, rr, req.ValidateOnly)
+		}))
 		resp.Resources = append(resp.Resources, sr)
 	}
 	return resp, nil
@@ -84,14 +75,14 @@ func incrementalAlterTopic(b *Broker, rr kmsg.IncrementalAlterConfigsRequestReso
 			}
 			if c.Op == kmsg.IncrementalAlterConfigOpAppend {
 				for _, a := range arg {
-					if !contains(list, a) {
+					if !slices.Contains(list, a) {
 						list = append(list, a)
 					}
 				}
 			} else {
 				kept := list[:0]
 				for _, v := range list {
-					if !contains(arg, v) {
+					if !slices.Contains(arg, v) {
 						kept = append(kept, v)
 					}
 				}
@@ -113,13 +104,4 @@ func splitList(v string) []string {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

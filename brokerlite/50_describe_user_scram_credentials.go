@@ -87,52 +87,54 @@ func handleAlterUserSCRAMCredentials(_ context.Context, b *Broker, info *ConnInf
 			results[user].code, results[user].msg = kerr.DuplicateResource.Code, "a user credential cannot be altered more than once in the same request"
 		}
 	}
-	fail := func(user string, code int16, msg string) {
-		if results[user].code == 0 {
-			results[user].code, results[user].msg = code, msg
+	// alter checks a deletion's or upsertion's user and mechanism and applies it; a user's
+	// first failure is the one answered.
+	alter := func(user string, mechanism int8, apply func(mech string) error) {
+		r := results[user]
+		if r.code != 0 {
+			return
+		}
+		mech := auth.ScramMechanismName(mechanism)
+		if user == "" {
+			r.code, r.msg = kerr.UnacceptableCredential.Code, "username must not be empty"
+			return
+		}
+		if mech == "" {
+			r.code, r.msg = kerr.UnsupportedSaslMechanism.Code, "unknown SCRAM mechanism"
+			return
+		}
+		err := apply(mech)
+		var te *topicError
+		switch {
+		case err == nil:
+		case errors.As(err, &te):
+			r.code, r.msg = te.code.Code, te.msg
+		case errors.Is(err, auth.ErrUnacceptableCredential):
+			r.code, r.msg = kerr.UnacceptableCredential.Code, err.Error()
+		default:
+			r.code, r.msg = kerr.UnknownServerError.Code, err.Error()
 		}
 	}
 	for _, d := range req.Deletions {
-		if results[d.Name].code != 0 {
-			continue
-		}
-		mech := auth.ScramMechanismName(d.Mechanism)
-		switch {
-		case d.Name == "":
-			fail(d.Name, kerr.UnacceptableCredential.Code, "username must not be empty")
-		case mech == "":
-			fail(d.Name, kerr.UnsupportedSaslMechanism.Code, "unknown SCRAM mechanism")
-		default:
-			if err := b.auth.creds.Delete(mech, d.Name); errors.Is(err, auth.ErrNoCredential) {
-				fail(d.Name, kerr.ResourceNotFound.Code, "attempt to delete a user credential that does not exist")
-			} else if err != nil {
-				fail(d.Name, kerr.UnknownServerError.Code, err.Error())
-			} else {
+		alter(d.Name, d.Mechanism, func(mech string) error {
+			err := b.auth.creds.Delete(mech, d.Name)
+			if errors.Is(err, auth.ErrNoCredential) {
+				return newTopicError(kerr.ResourceNotFound, "attempt to delete a user credential that does not exist")
+			}
+			if err == nil {
 				b.logger.Info("SCRAM credential deleted", append(logAttrs(info), "by", info.Principal(), "user", d.Name, "mechanism", mech)...)
 			}
-		}
+			return err
+		})
 	}
 	for _, u := range req.Upsertions {
-		if results[u.Name].code != 0 {
-			continue
-		}
-		mech := auth.ScramMechanismName(u.Mechanism)
-		switch {
-		case u.Name == "":
-			fail(u.Name, kerr.UnacceptableCredential.Code, "username must not be empty")
-		case mech == "":
-			fail(u.Name, kerr.UnsupportedSaslMechanism.Code, "unknown SCRAM mechanism")
-		default:
+		alter(u.Name, u.Mechanism, func(mech string) error {
 			err := b.auth.creds.SetSalted(mech, u.Name, u.Salt, u.SaltedPassword, int(u.Iterations))
-			switch {
-			case errors.Is(err, auth.ErrUnacceptableCredential):
-				fail(u.Name, kerr.UnacceptableCredential.Code, err.Error())
-			case err != nil:
-				fail(u.Name, kerr.UnknownServerError.Code, err.Error())
-			default:
+			if err == nil {
 				b.logger.Info("SCRAM credential set", append(logAttrs(info), "by", info.Principal(), "user", u.Name, "mechanism", mech, "iterations", u.Iterations)...)
 			}
-		}
+			return err
+		})
 	}
 	for _, user := range order {
 		r := kmsg.NewAlterUserSCRAMCredentialsResponseResult()

@@ -74,12 +74,7 @@ func TestACLMatrix(t *testing.T) {
 		req := kmsg.NewPtrFetchRequest()
 		req.Version = 11
 		req.ReplicaID, req.MaxBytes = -1, 1<<20
-		rt := kmsg.NewFetchRequestTopic()
-		rt.Topic, rt.TopicID = "t", b.topics.get("t").id
-		rp := kmsg.NewFetchRequestTopicPartition()
-		rp.PartitionMaxBytes = 1 << 20
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
+		req.Topics = append(req.Topics, fetchTopic("t", b.topics.get("t").id, 1<<20, 0))
 		resp, err := req.RequestWith(ctx, cl)
 		if err != nil {
 			return codeOf(err)

@@ -183,12 +183,7 @@ func TestProduceAcksRaw(t *testing.T) {
 		req := kmsg.NewPtrProduceRequest()
 		req.Version = 9
 		req.Acks, req.TimeoutMillis = acks, 1000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = topic
-		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = buildBatch(-1, -1, -1, "x")
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
+		req.Topics = append(req.Topics, produceTopic(topic, 0, buildBatch(-1, -1, -1, "x")))
 		return req
 	}
 	rc := dialRaw(t, b)

@@ -89,12 +89,7 @@ func TestIdempotentDuplicateAndGap(t *testing.T) {
 		req := kmsg.NewPtrProduceRequest()
 		req.Acks = -1
 		req.TimeoutMillis = 5000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = "dup"
-		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = batch
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
+		req.Topics = append(req.Topics, produceTopic("dup", 0, batch))
 		resp, err := req.RequestWith(ctx, c)
 		if err != nil {
 			t.Fatalf("produce: %v", err)

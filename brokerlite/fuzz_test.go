@@ -22,22 +22,12 @@ func seedRequests() []kmsg.Request {
 
 	prod := kmsg.NewPtrProduceRequest()
 	prod.Acks = 1
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = "fz"
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Records = buildBatch(-1, -1, -1, "a", "b")
-	rt.Partitions = append(rt.Partitions, rp)
-	prod.Topics = append(prod.Topics, rt)
+	prod.Topics = append(prod.Topics, produceTopic("fz", 0, buildBatch(-1, -1, -1, "a", "b")))
 	out = append(out, prod)
 
 	fetch := kmsg.NewPtrFetchRequest()
 	fetch.MaxWaitMillis, fetch.MinBytes, fetch.MaxBytes, fetch.SessionEpoch = 10, 1, 1<<20, -1
-	ft := kmsg.NewFetchRequestTopic()
-	ft.Topic = "fz"
-	fp := kmsg.NewFetchRequestTopicPartition()
-	fp.PartitionMaxBytes = 1 << 20
-	ft.Partitions = append(ft.Partitions, fp)
-	fetch.Topics = append(fetch.Topics, ft)
+	fetch.Topics = append(fetch.Topics, fetchTopic("fz", [16]byte{}, 1<<20, 0))
 	out = append(out, fetch)
 
 	lo := kmsg.NewPtrListOffsetsRequest()

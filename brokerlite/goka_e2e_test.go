@@ -6,6 +6,7 @@ import (
 	"hash"
 	"io"
 	"log"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,17 +100,12 @@ func runGokaProcessor(t *testing.T, gs *gokaSetup, group goka.Group, input goka.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
+	stop := sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("processor Run: %v", err)
 		}
-	}
+	})
 	t.Cleanup(stop)
 	return stop
 }

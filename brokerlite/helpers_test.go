@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // testLogger logs to stderr only when -v is given, so failures stay readable.
@@ -69,4 +70,27 @@ func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// fetchTopic is the topic of a Fetch request: topic (and its id, unless zero), partitions
+// read from offset 0, each up to partitionMaxBytes.
+func fetchTopic(topic string, id [16]byte, partitionMaxBytes int32, partitions ...int32) kmsg.FetchRequestTopic {
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic, rt.TopicID = topic, id
+	for _, p := range partitions {
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.PartitionMaxBytes = p, partitionMaxBytes
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	return rt
+}
+
+// produceTopic is the topic of a Produce request: batch for one partition of topic.
+func produceTopic(topic string, partition int32, batch []byte) kmsg.ProduceRequestTopic {
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = partition, batch
+	rt.Partitions = append(rt.Partitions, rp)
+	return rt
 }

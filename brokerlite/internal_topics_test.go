@@ -58,12 +58,7 @@ func TestInternalTopicHooks(t *testing.T) {
 	c := newClient(t, b)
 	req := kmsg.NewPtrProduceRequest()
 	req.Acks = 1
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = consumerOffsetsTopic
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Records = buildBatch(-1, -1, -1, "evil")
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
+	req.Topics = append(req.Topics, produceTopic(consumerOffsetsTopic, 0, buildBatch(-1, -1, -1, "evil")))
 	resp, err := req.RequestWith(testCtx(t), c)
 	if err != nil || resp.Topics[0].Partitions[0].ErrorCode != kerr.InvalidTopicException.Code {
 		t.Fatalf("client produce to internal topic: %v %+v", err, resp)

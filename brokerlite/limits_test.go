@@ -246,12 +246,7 @@ func TestFetchMaxBytesAndRequestGate(t *testing.T) {
 	req := kmsg.NewPtrFetchRequest()
 	req.Version = 11
 	req.ReplicaID, req.MaxBytes = -1, 50<<20
-	rt := kmsg.NewFetchRequestTopic()
-	rt.Topic = "capped"
-	rp := kmsg.NewFetchRequestTopicPartition()
-	rp.PartitionMaxBytes = 50 << 20
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
+	req.Topics = append(req.Topics, fetchTopic("capped", [16]byte{}, 50<<20, 0))
 	rc := dialRaw(t, b)
 	rc.send(req, 1)
 	resp := req.ResponseKind().(*kmsg.FetchResponse)

@@ -364,12 +364,7 @@ func produceRaw(t *testing.T, c *kgo.Client, topic string, partition int32, acks
 	req := kmsg.NewPtrProduceRequest()
 	req.Acks = acks
 	req.TimeoutMillis = 5000
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = topic
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Partition, rp.Records = partition, batch
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
+	req.Topics = append(req.Topics, produceTopic(topic, partition, batch))
 	resp := request[*kmsg.ProduceResponse](t, c, req)
 	return resp.Topics[0].Partitions[0]
 }
@@ -531,14 +526,7 @@ func TestFetchLongPoll(t *testing.T) {
 		req.MinBytes = 1
 		req.MaxBytes = 1 << 20
 		req.SessionEpoch = -1
-		rt := kmsg.NewFetchRequestTopic()
-		rt.Topic, rt.TopicID = "lp", b.topics.get("lp").id
-		for p := int32(0); p < 2; p++ {
-			rp := kmsg.NewFetchRequestTopicPartition()
-			rp.Partition, rp.PartitionMaxBytes = p, 1<<20
-			rt.Partitions = append(rt.Partitions, rp)
-		}
-		req.Topics = append(req.Topics, rt)
+		req.Topics = append(req.Topics, fetchTopic("lp", b.topics.get("lp").id, 1<<20, 0, 1))
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		resp, err := req.RequestWith(ctx, c)
@@ -578,12 +566,7 @@ func TestFetchMaxBytes(t *testing.T) {
 	req := kmsg.NewPtrFetchRequest()
 	req.MaxBytes = 10 // smaller than one batch: KIP-74 still returns the first batch whole
 	req.SessionEpoch = -1
-	rt := kmsg.NewFetchRequestTopic()
-	rt.Topic, rt.TopicID = "mb", b.topics.get("mb").id
-	rp := kmsg.NewFetchRequestTopicPartition()
-	rp.PartitionMaxBytes = 1 << 20
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
+	req.Topics = append(req.Topics, fetchTopic("mb", b.topics.get("mb").id, 1<<20, 0))
 	resp := request[*kmsg.FetchResponse](t, c, req)
 	n, _ := nextOffsetAfter(resp.Topics[0].Partitions[0].RecordBatches)
 	if n != 1 {
@@ -648,14 +631,7 @@ func TestFetchEmptyPartitionsHaveEmptyRecords(t *testing.T) {
 		req := kmsg.NewPtrFetchRequest()
 		req.Version = v
 		req.MaxBytes, req.SessionEpoch = 1<<20, -1
-		rt := kmsg.NewFetchRequestTopic()
-		rt.Topic, rt.TopicID = "empty-recs", b.topics.get("empty-recs").id
-		for p := int32(0); p < 3; p++ { // partition 2 does not exist
-			rp := kmsg.NewFetchRequestTopicPartition()
-			rp.Partition, rp.PartitionMaxBytes = p, 1<<20
-			rt.Partitions = append(rt.Partitions, rp)
-		}
-		req.Topics = append(req.Topics, rt)
+		req.Topics = append(req.Topics, fetchTopic("empty-recs", b.topics.get("empty-recs").id, 1<<20, 0, 1, 2)) // partition 2 does not exist
 		rc.send(req, int32(v))
 		resp := req.ResponseKind().(*kmsg.FetchResponse)
 		rc.response(resp, int32(v))

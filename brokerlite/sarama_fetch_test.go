@@ -248,12 +248,7 @@ func TestSaramaGroupPipelined(t *testing.T) {
 			errMu.Unlock()
 		}
 	}()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
+	stop := sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Consume: %v", err)
@@ -262,7 +257,7 @@ func TestSaramaGroupPipelined(t *testing.T) {
 			t.Errorf("consumer group Close: %v", err)
 		}
 		<-errsDone
-	}
+	})
 	t.Cleanup(stop)
 
 	want := map[int32][]string{}

@@ -1,19 +1,19 @@
 package brokerlite
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
-	"github.com/rivulet-io/rivulet/internal/testpki"
 	"log/slog"
 	"net"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/rivulet-io/rivulet/internal/testpki"
+	"github.com/rivulet-io/rivulet/internal/testutil"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -77,26 +77,7 @@ func TestSecurityRefusesWhatItDoesNotImplement(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the broker's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
 func TestOpenListenerWarns(t *testing.T) {
-	var logs syncBuffer
 	const open, clear = "level=WARN msg=\"listener is reachable beyond this machine without authentication", "level=WARN msg=\"listener takes PLAIN passwords without TLS"
 	for _, c := range []struct {
 		listeners string
@@ -109,9 +90,7 @@ func TestOpenListenerWarns(t *testing.T) {
 		{"SASL_PLAINTEXT://0.0.0.0:0", []string{"sasl.enabled.mechanisms", "SCRAM-SHA-256"}, ""},
 		{"SASL_PLAINTEXT://127.0.0.1:0", []string{"sasl.enabled.mechanisms", "PLAIN", "sasl.jaas.config", plainJAAS}, ""},
 	} {
-		logs.mu.Lock()
-		logs.buf.Reset()
-		logs.mu.Unlock()
+		var logs testutil.Buffer
 		props := map[string]string{"log.dirs": t.TempDir(), "listeners": c.listeners}
 		for i := 0; i+1 < len(c.props); i += 2 {
 			props[c.props[i]] = c.props[i+1]

@@ -203,6 +203,15 @@ func newTopicError(code *kerr.Error, format string, args ...any) *topicError {
 	return &topicError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
+// errorFields is errorCode for answers with a nullable message: 0 and nil for no error.
+func errorFields(err error) (int16, *string) {
+	if err == nil {
+		return 0, nil
+	}
+	code, msg := errorCode(err)
+	return code, &msg
+}
+
 // errorCode extracts a Kafka error code from err (UNKNOWN_SERVER_ERROR if none) and the
 // message to put in the response.
 func errorCode(err error) (int16, string) {

@@ -333,14 +333,9 @@ func TestTransactionAPIErrors(t *testing.T) {
 	// A transactional batch without a transactional id is refused.
 	pr := kmsg.NewPtrProduceRequest()
 	pr.Acks, pr.TimeoutMillis = 1, 5000
-	pt := kmsg.NewProduceRequestTopic()
-	pt.Topic = "tx"
-	pp := kmsg.NewProduceRequestTopicPartition()
 	batch := buildBatch(ir.ProducerID, ir.ProducerEpoch, 0, "v")
 	setTransactional(batch)
-	pp.Records = batch
-	pt.Partitions = append(pt.Partitions, pp)
-	pr.Topics = append(pr.Topics, pt)
+	pr.Topics = append(pr.Topics, produceTopic("tx", 0, batch))
 	if code := request[*kmsg.ProduceResponse](t, c, pr).Topics[0].Partitions[0].ErrorCode; code != kerr.InvalidRecord.Code {
 		t.Fatalf("transactional batch without a transactional id: %s", errName(code))
 	}

@@ -32,12 +32,10 @@ func (a *Admin) Ping(ctx context.Context) error { return Ping(ctx, a.cl, a.Parse
 // client.id, security settings, request.timeout.ms, retries, default.api.timeout.ms). It does
 // not connect; use [Ping] to fail fast on an unreachable cluster.
 func NewAdmin(props Properties, opts ...Option) (*Admin, error) {
-	o := collect(opts)
-	parsed, err := Parse(RoleAdmin, props)
+	o, parsed, err := setup(RoleAdmin, props, opts)
 	if err != nil {
 		return nil, err
 	}
-	logWarnings(o.log, parsed.Warnings)
 	kopts := append(append([]kgo.Opt{}, parsed.Opts...), o.kgoOpts...)
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {

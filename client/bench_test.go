@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -15,12 +14,7 @@ import (
 // two example interceptors, each sending 100-byte records to the same in-memory kfake broker
 // in the same run. Compare ns/op and allocs/op of the sub-benchmarks.
 func BenchmarkProduce(b *testing.B) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "bench"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	seeds := strings.Join(c.ListenAddrs(), ",")
+	seeds := kfakeCluster(b, kfake.SeedTopics(3, "bench"))
 	value := make([]byte, 100)
 	ctx := context.Background()
 	props := Properties{"bootstrap.servers": seeds, "acks": "1", "linger.ms": "5", "compression.type": "none"}

@@ -111,6 +111,13 @@ func optsLogged(role Role, props Properties) ([]kgo.Opt, error) {
 	return p.Opts, nil
 }
 
+// addSet adds opt(*v) when the property behind v was given (v != nil).
+func addSet[T any, O kgo.Opt](add func(...kgo.Opt), v *T, opt func(T) O) {
+	if v != nil {
+		add(opt(*v))
+	}
+}
+
 func logWarnings(l *slog.Logger, warnings []string) {
 	for _, w := range warnings {
 		l.Warn("client: " + w)
@@ -677,9 +684,7 @@ func (s *settings) build() (*Parsed, error) {
 	opts := []kgo.Opt{kgo.SeedBrokers(s.seeds...)}
 	add := func(o ...kgo.Opt) { opts = append(opts, o...) }
 
-	if s.clientID != nil {
-		add(kgo.ClientID(*s.clientID))
-	}
+	addSet(add, s.clientID, kgo.ClientID)
 	if s.retryBackoff != nil || s.retryBackoffMax != nil {
 		base, maxB := 100*time.Millisecond, time.Second // Kafka's defaults (KIP-580)
 		if s.retryBackoff != nil {
@@ -691,15 +696,9 @@ func (s *settings) build() (*Parsed, error) {
 		maxB = max(maxB, base)
 		add(kgo.RetryBackoffFn(exponentialBackoff(base, maxB)))
 	}
-	if s.metadataMaxAge != nil {
-		add(kgo.MetadataMaxAge(*s.metadataMaxAge))
-	}
-	if s.connIdle != nil {
-		add(kgo.ConnIdleTimeout(*s.connIdle))
-	}
-	if s.dialTimeout != nil {
-		add(kgo.DialTimeout(*s.dialTimeout))
-	}
+	addSet(add, s.metadataMaxAge, kgo.MetadataMaxAge)
+	addSet(add, s.connIdle, kgo.ConnIdleTimeout)
+	addSet(add, s.dialTimeout, kgo.DialTimeout)
 	if s.metricsPush != nil && !*s.metricsPush {
 		add(kgo.DisableClientMetrics())
 	}
@@ -736,12 +735,8 @@ func (s *settings) build() (*Parsed, error) {
 		}
 		add(o...)
 	case RoleAdmin:
-		if s.requestTimeout != nil {
-			add(kgo.RequestTimeoutOverhead(*s.requestTimeout))
-		}
-		if s.retries != nil {
-			add(kgo.RequestRetries(*s.retries))
-		}
+		addSet(add, s.requestTimeout, kgo.RequestTimeoutOverhead)
+		addSet(add, s.retries, kgo.RequestRetries)
 	}
 	p.Opts = opts
 	return p, nil

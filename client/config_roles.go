@@ -41,14 +41,10 @@ func (s *settings) producerOpts() ([]kgo.Opt, error) {
 		}
 		add(kgo.TransactionalID(*s.txnID))
 	}
-	if s.txnTimeout != nil {
-		add(kgo.TransactionTimeout(*s.txnTimeout))
-	}
+	addSet(add, s.txnTimeout, kgo.TransactionTimeout)
 	if !idempotent {
 		add(kgo.DisableIdempotentWrite())
-		if s.maxInFlight != nil {
-			add(kgo.MaxProduceRequestsInflightPerBroker(*s.maxInFlight))
-		}
+		addSet(add, s.maxInFlight, kgo.MaxProduceRequestsInflightPerBroker)
 	}
 	if s.acks != nil {
 		switch *s.acks {
@@ -60,18 +56,10 @@ func (s *settings) producerOpts() ([]kgo.Opt, error) {
 			add(kgo.RequiredAcks(kgo.NoAck()))
 		}
 	}
-	if s.retries != nil {
-		add(kgo.RecordRetries(*s.retries))
-	}
-	if s.deliveryTimeout != nil {
-		add(kgo.RecordDeliveryTimeout(*s.deliveryTimeout))
-	}
-	if s.requestTimeout != nil {
-		add(kgo.ProduceRequestTimeout(*s.requestTimeout))
-	}
-	if s.linger != nil {
-		add(kgo.ProducerLinger(*s.linger))
-	}
+	addSet(add, s.retries, kgo.RecordRetries)
+	addSet(add, s.deliveryTimeout, kgo.RecordDeliveryTimeout)
+	addSet(add, s.requestTimeout, kgo.ProduceRequestTimeout)
+	addSet(add, s.linger, kgo.ProducerLinger)
 	if s.batchSize != nil {
 		if s.maxRequestSize != nil && *s.batchSize > *s.maxRequestSize {
 			return nil, fmt.Errorf("client: batch.size %d is above max.request.size %d", *s.batchSize, *s.maxRequestSize)
@@ -85,9 +73,7 @@ func (s *settings) producerOpts() ([]kgo.Opt, error) {
 			add(kgo.ProducerBatchMaxBytes(int32(*s.maxRequestSize)))
 		}
 	}
-	if s.bufferMemory != nil {
-		add(kgo.MaxBufferedBytes(*s.bufferMemory))
-	}
+	addSet(add, s.bufferMemory, kgo.MaxBufferedBytes)
 	if len(s.compression) > 0 {
 		var codecs []kgo.CompressionCodec
 		for _, name := range s.compression {
@@ -146,9 +132,7 @@ func (s *settings) consumerOpts(p *Parsed) ([]kgo.Opt, error) {
 	if s.fetchMax != nil {
 		add(kgo.FetchMaxBytes(int32(*s.fetchMax)))
 	}
-	if s.fetchMaxWait != nil {
-		add(kgo.FetchMaxWait(*s.fetchMaxWait))
-	}
+	addSet(add, s.fetchMaxWait, kgo.FetchMaxWait)
 	if s.maxPartitionFetch != nil {
 		add(kgo.FetchMaxPartitionBytes(int32(*s.maxPartitionFetch)))
 	}
@@ -161,9 +145,7 @@ func (s *settings) consumerOpts(p *Parsed) ([]kgo.Opt, error) {
 	if s.rack != "" {
 		add(kgo.Rack(s.rack))
 	}
-	if s.requestTimeout != nil {
-		add(kgo.RequestTimeoutOverhead(*s.requestTimeout))
-	}
+	addSet(add, s.requestTimeout, kgo.RequestTimeoutOverhead)
 	if s.allowAutoCreate != nil && *s.allowAutoCreate {
 		add(kgo.AllowAutoTopicCreation())
 	}
@@ -203,21 +185,15 @@ func (s *settings) consumerOpts(p *Parsed) ([]kgo.Opt, error) {
 	} else if s.autoCommitInterval != nil {
 		add(kgo.AutoCommitInterval(*s.autoCommitInterval))
 	}
-	if s.instanceID != nil {
-		add(kgo.InstanceID(*s.instanceID))
-	}
-	if s.sessionTimeout != nil {
-		add(kgo.SessionTimeout(*s.sessionTimeout))
-	}
+	addSet(add, s.instanceID, kgo.InstanceID)
+	addSet(add, s.sessionTimeout, kgo.SessionTimeout)
 	if s.heartbeat != nil {
 		if s.sessionTimeout != nil && *s.heartbeat >= *s.sessionTimeout {
 			return nil, errors.New("client: heartbeat.interval.ms must be lower than session.timeout.ms")
 		}
 		add(kgo.HeartbeatInterval(*s.heartbeat))
 	}
-	if s.rebalanceTimeout != nil {
-		add(kgo.RebalanceTimeout(*s.rebalanceTimeout))
-	}
+	addSet(add, s.rebalanceTimeout, kgo.RebalanceTimeout)
 	if len(s.strategies) > 0 {
 		var bs []kgo.GroupBalancer
 		for _, name := range s.strategies {

@@ -35,12 +35,10 @@ type Consumer struct {
 // revoke and close) are reported to OnCommit; a kgo.AutoCommitCallback passed with
 // WithKgoOpts replaces that.
 func NewConsumer(props Properties, opts ...Option) (*Consumer, error) {
-	o := collect(opts)
-	parsed, err := Parse(RoleConsumer, props)
+	o, parsed, err := setup(RoleConsumer, props, opts)
 	if err != nil {
 		return nil, err
 	}
-	logWarnings(o.log, parsed.Warnings)
 	chain, err := buildConsumerChain(parsed.Interceptors, o.consumers, props, o.log)
 	if err != nil {
 		return nil, err

@@ -14,23 +14,9 @@ import (
 )
 
 func TestConsumerAutoCommitMarksCommitsOnlyMarked(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	seeds := strings.Join(c.ListenAddrs(), ",")
-	p, err := NewProducer(Properties{"bootstrap.servers": seeds})
-	if err != nil {
-		t.Fatal(err)
-	}
+	seeds := kfakeCluster(t, kfake.SeedTopics(1, "in"))
+	produceEach(t, seeds, 10, func(i int) *kgo.Record { return &kgo.Record{Topic: "in", Value: []byte(strconv.Itoa(i))} })
 	ctx := context.Background()
-	for i := 0; i < 10; i++ {
-		p.Produce(ctx, &kgo.Record{Topic: "in", Value: []byte(strconv.Itoa(i))}, nil)
-	}
-	if err := p.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
 
 	rec := &consumerRecorder{}
 	props := Properties{"bootstrap.servers": seeds, "group.id": "marks", "auto.offset.reset": "earliest"}
@@ -68,12 +54,7 @@ func TestConsumerAutoCommitMarksCommitsOnlyMarked(t *testing.T) {
 }
 
 func TestPollReturnsContextError(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	cons, err := NewConsumer(Properties{"bootstrap.servers": strings.Join(c.ListenAddrs(), ",")}, WithTopics("in"))
+	cons, err := NewConsumer(Properties{"bootstrap.servers": kfakeCluster(t, kfake.SeedTopics(1, "in"))}, WithTopics("in"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,12 +94,7 @@ func TestPingUnreachable(t *testing.T) {
 		t.Errorf("error %q should carry the dialer's reason", err)
 	}
 
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ok, err := NewAdmin(Properties{"bootstrap.servers": c.ListenAddrs()[0]})
+	ok, err := NewAdmin(Properties{"bootstrap.servers": kfakeCluster(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,10 @@
 package client
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -91,30 +91,27 @@ var registry = struct {
 // interceptor.classes property, as a Java class name is in Kafka. Call it from an init
 // function. A name can be registered once; a second registration is an error.
 func RegisterProducerInterceptor(name string, factory ProducerInterceptorFactory) error {
-	if name == "" || factory == nil {
-		return errors.New("client: RegisterProducerInterceptor: empty name or nil factory")
-	}
-	registry.Lock()
-	defer registry.Unlock()
-	if _, dup := registry.producers[name]; dup {
-		return fmt.Errorf("client: producer interceptor %q is already registered", name)
-	}
-	registry.producers[name] = factory
-	return nil
+	return register("RegisterProducerInterceptor", "producer", registry.producers, name, factory)
 }
 
 // RegisterConsumerInterceptor makes a consumer interceptor available by name to the
 // interceptor.classes property. A name can be registered once.
 func RegisterConsumerInterceptor(name string, factory ConsumerInterceptorFactory) error {
+	return register("RegisterConsumerInterceptor", "consumer", registry.consumers, name, factory)
+}
+
+// register adds a factory of kind ("producer" or "consumer") to factories, a registry map,
+// for the Register function named fn.
+func register[F ~func() I, I any](fn, kind string, factories map[string]F, name string, factory F) error {
 	if name == "" || factory == nil {
-		return errors.New("client: RegisterConsumerInterceptor: empty name or nil factory")
+		return fmt.Errorf("client: %s: empty name or nil factory", fn)
 	}
 	registry.Lock()
 	defer registry.Unlock()
-	if _, dup := registry.consumers[name]; dup {
-		return fmt.Errorf("client: consumer interceptor %q is already registered", name)
+	if _, dup := factories[name]; dup {
+		return fmt.Errorf("client: %s interceptor %q is already registered", kind, name)
 	}
-	registry.consumers[name] = factory
+	factories[name] = factory
 	return nil
 }
 
@@ -132,71 +129,90 @@ func registeredInterceptors(role Role) []string {
 	defer registry.RUnlock()
 	var names []string
 	if role == RoleProducer {
-		for n := range registry.producers {
-			names = append(names, n)
-		}
+		names = slices.Sorted(maps.Keys(registry.producers))
 	} else {
-		for n := range registry.consumers {
-			names = append(names, n)
-		}
+		names = slices.Sorted(maps.Keys(registry.consumers))
 	}
-	sort.Strings(names)
 	if len(names) == 0 {
 		return []string{"none"}
 	}
 	return names
 }
 
-// namedProducer and namedConsumer carry a name for log lines.
-type namedProducer struct {
-	name string
-	ic   ProducerInterceptor
+// lifecycle is what producer and consumer interceptors have in common.
+type lifecycle interface {
+	Configure(props Properties) error
+	Close() error
 }
 
-type namedConsumer struct {
+// named carries an interceptor's name for log lines.
+type named[I lifecycle] struct {
 	name string
-	ic   ConsumerInterceptor
+	ic   I
 }
 
 func interceptorName(v any) string { return fmt.Sprintf("%T", v) }
 
-// producerChain runs producer interceptors in order, isolating each one's errors and panics.
-// It is immutable once built, so it needs no lock.
-type producerChain struct {
-	ics []namedProducer
-	log *slog.Logger
+// chain holds interceptors of one kind ("producer" or "consumer") in order and logs their
+// failures. It is immutable once built, so it needs no lock.
+type chain[I lifecycle] struct {
+	kind string
+	ics  []named[I]
+	log  *slog.Logger
 }
 
-// buildProducerChain instantiates the named interceptors, appends the given ones, and
-// configures all of them. On error every interceptor configured so far is closed.
-func buildProducerChain(names []string, extra []ProducerInterceptor, props Properties, log *slog.Logger) (*producerChain, error) {
-	c := &producerChain{log: log}
+// buildChain instantiates the interceptors registered under names in factories, appends the
+// given ones, and configures all of them. On error every interceptor configured so far is
+// closed.
+func buildChain[I lifecycle, F ~func() I](kind string, factories map[string]F, names []string, extra []I, props Properties, log *slog.Logger) (chain[I], error) {
+	c := chain[I]{kind: kind, log: log}
 	for _, name := range names {
 		registry.RLock()
-		f := registry.producers[name]
+		f := factories[name]
 		registry.RUnlock()
 		if f == nil {
-			return nil, fmt.Errorf("client: no producer interceptor named %q is registered", name)
+			return c, fmt.Errorf("client: no %s interceptor named %q is registered", kind, name)
 		}
-		ic, err := callFactory(func() ProducerInterceptor { return f() })
-		if err != nil || ic == nil {
-			return nil, fmt.Errorf("client: producer interceptor %q: factory failed: %v", name, orNil(err))
+		ic, err := callFactory(f)
+		if err != nil || any(ic) == nil {
+			return c, fmt.Errorf("client: %s interceptor %q: factory failed: %v", kind, name, orNil(err))
 		}
-		c.ics = append(c.ics, namedProducer{name, ic})
+		c.ics = append(c.ics, named[I]{name, ic})
 	}
 	for _, ic := range extra {
-		if ic == nil {
-			return nil, errors.New("client: nil producer interceptor")
+		if any(ic) == nil {
+			return c, fmt.Errorf("client: nil %s interceptor", kind)
 		}
-		c.ics = append(c.ics, namedProducer{interceptorName(ic), ic})
+		c.ics = append(c.ics, named[I]{interceptorName(ic), ic})
 	}
 	for i, n := range c.ics {
 		if err := guard(func() error { return n.ic.Configure(props.Clone()) }); err != nil {
 			c.closeFirst(i)
-			return nil, fmt.Errorf("client: producer interceptor %s: Configure: %w", n.name, err)
+			return c, fmt.Errorf("client: %s interceptor %s: Configure: %w", kind, n.name, err)
 		}
 	}
 	return c, nil
+}
+
+// closeFirst closes the first n interceptors, logging (not returning) each failure, as
+// Kafka does.
+func (c *chain[I]) closeFirst(n int) {
+	for _, ic := range c.ics[:n] {
+		if err := guard(ic.ic.Close); err != nil {
+			c.log.Warn("client: "+c.kind+" interceptor Close failed", "interceptor", ic.name, "err", err)
+		}
+	}
+}
+
+// producerChain runs producer interceptors in order, isolating each one's errors and panics.
+type producerChain struct{ chain[ProducerInterceptor] }
+
+func buildProducerChain(names []string, extra []ProducerInterceptor, props Properties, log *slog.Logger) (*producerChain, error) {
+	c, err := buildChain("producer", registry.producers, names, extra, props, log)
+	if err != nil {
+		return nil, err
+	}
+	return &producerChain{c}, nil
 }
 
 func orNil(err error) any {
@@ -290,54 +306,20 @@ func ackOne(ic ProducerInterceptor, md RecordMetadata, err error) (perr error) {
 
 // close closes every interceptor, logging (not returning) each failure, as Kafka does.
 func (c *producerChain) close() {
-	if c == nil {
-		return
-	}
-	c.closeFirst(len(c.ics))
-}
-
-func (c *producerChain) closeFirst(n int) {
-	for _, ic := range c.ics[:n] {
-		if err := guard(ic.ic.Close); err != nil {
-			c.log.Warn("client: producer interceptor Close failed", "interceptor", ic.name, "err", err)
-		}
+	if c != nil {
+		c.closeFirst(len(c.ics))
 	}
 }
 
 // consumerChain runs consumer interceptors in order, isolating each one's errors and panics.
-type consumerChain struct {
-	ics []namedConsumer
-	log *slog.Logger
-}
+type consumerChain struct{ chain[ConsumerInterceptor] }
 
 func buildConsumerChain(names []string, extra []ConsumerInterceptor, props Properties, log *slog.Logger) (*consumerChain, error) {
-	c := &consumerChain{log: log}
-	for _, name := range names {
-		registry.RLock()
-		f := registry.consumers[name]
-		registry.RUnlock()
-		if f == nil {
-			return nil, fmt.Errorf("client: no consumer interceptor named %q is registered", name)
-		}
-		ic, err := callFactory(func() ConsumerInterceptor { return f() })
-		if err != nil || ic == nil {
-			return nil, fmt.Errorf("client: consumer interceptor %q: factory failed: %v", name, orNil(err))
-		}
-		c.ics = append(c.ics, namedConsumer{name, ic})
+	c, err := buildChain("consumer", registry.consumers, names, extra, props, log)
+	if err != nil {
+		return nil, err
 	}
-	for _, ic := range extra {
-		if ic == nil {
-			return nil, errors.New("client: nil consumer interceptor")
-		}
-		c.ics = append(c.ics, namedConsumer{interceptorName(ic), ic})
-	}
-	for i, n := range c.ics {
-		if err := guard(func() error { return n.ic.Configure(props.Clone()) }); err != nil {
-			c.closeFirst(i)
-			return nil, fmt.Errorf("client: consumer interceptor %s: Configure: %w", n.name, err)
-		}
-	}
-	return c, nil
+	return &consumerChain{c}, nil
 }
 
 func (c *consumerChain) empty() bool { return c == nil || len(c.ics) == 0 }
@@ -376,16 +358,7 @@ func (c *consumerChain) onCommit(offsets map[string]map[int32]kgo.EpochOffset) {
 }
 
 func (c *consumerChain) close() {
-	if c == nil {
-		return
-	}
-	c.closeFirst(len(c.ics))
-}
-
-func (c *consumerChain) closeFirst(n int) {
-	for _, ic := range c.ics[:n] {
-		if err := guard(ic.ic.Close); err != nil {
-			c.log.Warn("client: consumer interceptor Close failed", "interceptor", ic.name, "err", err)
-		}
+	if c != nil {
+		c.closeFirst(len(c.ics))
 	}
 }

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,28 +14,12 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func testLogger() (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
+func testLogger() (*slog.Logger, *testutil.Buffer) {
+	buf := &testutil.Buffer{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 
@@ -217,11 +200,7 @@ func TestTimestampHeaderInterceptor(t *testing.T) {
 // and a panicking one, through a real producer against kfake from many goroutines (run it
 // with -race). One topic exists and one does not, so both successes and failures arrive.
 func TestProducerInterceptorsConcurrentSends(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "good"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	seeds := kfakeCluster(t, kfake.SeedTopics(3, "good"))
 	log, logs := testLogger()
 
 	var reportedOK, reportedFailed atomic.Int64
@@ -232,7 +211,7 @@ func TestProducerInterceptorsConcurrentSends(t *testing.T) {
 	rs[1].ackPan = true
 
 	props := Properties{
-		"bootstrap.servers":            strings.Join(c.ListenAddrs(), ","),
+		"bootstrap.servers":            seeds,
 		"interceptor.classes":          TimestampHeaderName,
 		"interceptor.timestamp.header": "sent-at",
 		"linger.ms":                    "1",
@@ -289,7 +268,7 @@ func TestProducerInterceptorsConcurrentSends(t *testing.T) {
 	}
 
 	// Every stored record carries the timestamp header, added first in the chain.
-	cons, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics("good"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cons, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(seeds, ",")...), kgo.ConsumeTopics("good"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,23 +341,9 @@ func (c *consumerRecorder) OnCommit(offsets map[string]map[int32]kgo.EpochOffset
 func (c *consumerRecorder) Close() error { c.mu.Lock(); c.closed = true; c.mu.Unlock(); return nil }
 
 func TestConsumerInterceptors(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	seeds := strings.Join(c.ListenAddrs(), ",")
-	p, err := NewProducer(Properties{"bootstrap.servers": seeds})
-	if err != nil {
-		t.Fatal(err)
-	}
+	seeds := kfakeCluster(t, kfake.SeedTopics(1, "in"))
+	produceEach(t, seeds, 10, func(i int) *kgo.Record { return &kgo.Record{Topic: "in", Value: []byte(strconv.Itoa(i))} })
 	ctx := context.Background()
-	for i := 0; i < 10; i++ {
-		if err := p.ProduceSync(ctx, &kgo.Record{Topic: "in", Value: []byte(strconv.Itoa(i))}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_ = p.Close(ctx)
 
 	log, logs := testLogger()
 	panicky := &consumerRecorder{panics: true}
@@ -434,21 +399,11 @@ func TestConsumerInterceptors(t *testing.T) {
 }
 
 func TestConsumerAutoCommitReachesOnCommit(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	seeds := strings.Join(c.ListenAddrs(), ",")
-	p, err := NewProducer(Properties{"bootstrap.servers": seeds})
-	if err != nil {
-		t.Fatal(err)
-	}
+	seeds := kfakeCluster(t, kfake.SeedTopics(2, "in"))
+	produceEach(t, seeds, 20, func(i int) *kgo.Record {
+		return &kgo.Record{Topic: "in", Key: []byte(strconv.Itoa(i)), Value: []byte("v")}
+	})
 	ctx := context.Background()
-	for i := 0; i < 20; i++ {
-		p.Produce(ctx, &kgo.Record{Topic: "in", Key: []byte(strconv.Itoa(i)), Value: []byte("v")}, nil)
-	}
-	_ = p.Close(ctx)
 
 	rec := &consumerRecorder{}
 	cons, err := NewConsumer(Properties{
@@ -496,12 +451,7 @@ func (k keyRewriter) OnAcknowledgement(RecordMetadata, error) {}
 func (k keyRewriter) Close() error                            { return nil }
 
 func TestOnSendRunsBeforePartitioning(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(8, "parts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	seeds := strings.Join(c.ListenAddrs(), ",")
+	seeds := kfakeCluster(t, kfake.SeedTopics(8, "parts"))
 	ctx := context.Background()
 	// Where does "fixed-key" land without an interceptor?
 	plain, err := NewProducer(Properties{"bootstrap.servers": seeds})

@@ -63,14 +63,21 @@ func WithAutoCommitMarks() Option {
 	return func(o *options) { o.autoCommitMarks = true }
 }
 
-func collect(opts []Option) *options {
+// setup applies opts and parses props for role, logging the property warnings: the start
+// of every constructor.
+func setup(role Role, props Properties, opts []Option) (*options, *Parsed, error) {
 	o := &options{log: slog.Default()}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(o)
 		}
 	}
-	return o
+	parsed, err := Parse(role, props)
+	if err != nil {
+		return nil, nil, err
+	}
+	logWarnings(o.log, parsed.Warnings)
+	return o, parsed, nil
 }
 
 // Producer is a franz-go producer built from Kafka properties, with a producer interceptor
@@ -87,12 +94,10 @@ type Producer struct {
 // from interceptor.classes come first, then those of [WithProducerInterceptors]; each is
 // configured with props. Property warnings are logged.
 func NewProducer(props Properties, opts ...Option) (*Producer, error) {
-	o := collect(opts)
-	parsed, err := Parse(RoleProducer, props)
+	o, parsed, err := setup(RoleProducer, props, opts)
 	if err != nil {
 		return nil, err
 	}
-	logWarnings(o.log, parsed.Warnings)
 	chain, err := buildProducerChain(parsed.Interceptors, o.producers, props, o.log)
 	if err != nil {
 		return nil, err

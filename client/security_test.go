@@ -2,22 +2,15 @@ package client
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/rivulet-io/rivulet/internal/testpki"
 )
 
 func pingWith(t *testing.T, props Properties) error {
@@ -65,42 +58,11 @@ func TestSASL(t *testing.T) {
 	}
 }
 
-// testPKI makes a CA and a server certificate for the given names, written as PEM files.
-func testPKI(t *testing.T, dir string, dnsNames []string, ips []net.IP) (caFile string, server tls.Certificate) {
+// testPKI makes a CA and a server certificate for the given names.
+func testPKI(t *testing.T, dnsNames []string, ips []net.IP) (caFile string, server tls.Certificate) {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "broker"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: dnsNames, IPAddresses: ips,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
-	}
-	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, ca, &srvKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile = filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return caFile, tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}
+	pki := testpki.New(t)
+	return pki.CAFile, pki.ServerCertificate(t, dnsNames, ips)
 }
 
 func tlsCluster(t *testing.T, cert tls.Certificate) string {
@@ -114,12 +76,11 @@ func tlsCluster(t *testing.T, cert tls.Certificate) string {
 }
 
 func TestTLS(t *testing.T) {
-	dir := t.TempDir()
-	caFile, goodCert := testPKI(t, dir, nil, []net.IP{net.ParseIP("127.0.0.1")})
+	caFile, goodCert := testPKI(t, nil, []net.IP{net.ParseIP("127.0.0.1")})
 	// A certificate from a CA the client is not told to trust.
-	_, untrustedCert := testPKI(t, t.TempDir(), nil, []net.IP{net.ParseIP("127.0.0.1")})
+	_, untrustedCert := testPKI(t, nil, []net.IP{net.ParseIP("127.0.0.1")})
 	// A trusted certificate for another host name.
-	wrongNameCA, wrongNameCert := testPKI(t, t.TempDir(), []string{"other.example"}, nil)
+	wrongNameCA, wrongNameCert := testPKI(t, []string{"other.example"}, nil)
 
 	good := tlsCluster(t, goodCert)
 	if err := pingWith(t, Properties{"bootstrap.servers": good, "security.protocol": "SSL", "ssl.ca.location": caFile}); err != nil {

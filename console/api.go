@@ -53,12 +53,21 @@ type PartitionView struct {
 	Size int64 `json:"size"`
 }
 
+// badGateway answers 502 Bad Gateway when a call to the cluster failed (err != nil) and
+// reports whether it did; what names the call.
+func badGateway(w http.ResponseWriter, err error, what string) bool {
+	if err == nil {
+		return false
+	}
+	writeError(w, http.StatusBadGateway, fmt.Errorf("console: %s: %w", what, err))
+	return true
+}
+
 func (s *Server) serveCluster(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	md, err := s.adm.BrokerMetadata(ctx)
-	if err != nil {
-		writeError(w, http.StatusBadGateway, fmt.Errorf("console: cluster metadata: %w", err))
+	if badGateway(w, err, "cluster metadata") {
 		return
 	}
 	v := ClusterView{ClusterID: md.Cluster, Brokers: []BrokerView{}, Topics: []TopicView{}}
@@ -66,19 +75,16 @@ func (s *Server) serveCluster(w http.ResponseWriter, r *http.Request) {
 		v.Brokers = append(v.Brokers, BrokerView{NodeID: b.NodeID, Host: b.Host, Port: b.Port})
 	}
 	topics, err := s.adm.ListTopicsWithInternal(ctx)
-	if err != nil {
-		writeError(w, http.StatusBadGateway, fmt.Errorf("console: list topics: %w", err))
+	if badGateway(w, err, "list topics") {
 		return
 	}
 	names := topics.Names()
 	var starts, ends kadm.ListedOffsets
 	if len(names) > 0 {
-		if starts, err = s.adm.ListStartOffsets(ctx, names...); err != nil {
-			writeError(w, http.StatusBadGateway, fmt.Errorf("console: start offsets: %w", err))
+		if starts, err = s.adm.ListStartOffsets(ctx, names...); badGateway(w, err, "start offsets") {
 			return
 		}
-		if ends, err = s.adm.ListEndOffsets(ctx, names...); err != nil {
-			writeError(w, http.StatusBadGateway, fmt.Errorf("console: end offsets: %w", err))
+		if ends, err = s.adm.ListEndOffsets(ctx, names...); badGateway(w, err, "end offsets") {
 			return
 		}
 	}
@@ -132,8 +138,7 @@ func (s *Server) serveTopicConfigs(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	topic := r.PathValue("topic")
 	rcs, err := s.adm.DescribeTopicConfigs(ctx, topic)
-	if err != nil {
-		writeError(w, http.StatusBadGateway, fmt.Errorf("console: configs of %s: %w", topic, err))
+	if badGateway(w, err, "configs of "+topic) {
 		return
 	}
 	out := []ConfigView{}
@@ -254,13 +259,11 @@ func (s *Server) serveMessages(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	p := int32(part)
 	starts, err := s.adm.ListStartOffsets(ctx, topic)
-	if err != nil {
-		writeError(w, http.StatusBadGateway, fmt.Errorf("console: offsets of %s: %w", topic, err))
+	if badGateway(w, err, "offsets of "+topic) {
 		return
 	}
 	ends, err := s.adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		writeError(w, http.StatusBadGateway, fmt.Errorf("console: offsets of %s: %w", topic, err))
+	if badGateway(w, err, "offsets of "+topic) {
 		return
 	}
 	so, sok := starts.Lookup(topic, p)
@@ -350,16 +353,14 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	listed, err := s.adm.ListGroups(ctx)
-	if err != nil {
-		writeError(w, http.StatusBadGateway, fmt.Errorf("console: list groups: %w", err))
+	if badGateway(w, err, "list groups") {
 		return
 	}
 	out := []GroupView{}
 	names := listed.Groups()
 	if len(names) > 0 {
 		lags, err := s.adm.Lag(ctx, names...)
-		if err != nil {
-			writeError(w, http.StatusBadGateway, fmt.Errorf("console: group lag: %w", err))
+		if badGateway(w, err, "group lag") {
 			return
 		}
 		for _, name := range names {
@@ -456,8 +457,7 @@ func (s *Server) serveAppSVG(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	b, code, err := s.appGet(ctx, i, "/topology?format=svg")
-	if err != nil {
-		writeError(w, http.StatusBadGateway, fmt.Errorf("console: topology of %s: %w", s.apps[i], err))
+	if badGateway(w, err, "topology of "+s.apps[i]) {
 		return
 	}
 	if code != http.StatusOK {

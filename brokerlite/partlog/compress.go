@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -52,6 +53,28 @@ var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
 
 const xerialBlockSize = 32 << 10
 
+// resettableWriter is a pooled compressing writer (gzip, lz4).
+type resettableWriter interface {
+	io.WriteCloser
+	Reset(io.Writer)
+}
+
+// compressPooled compresses src through a writer of type W from pool, reset onto a new
+// buffer.
+func compressPooled[W resettableWriter](pool *sync.Pool, src []byte) ([]byte, error) {
+	w := pool.Get().(W)
+	defer pool.Put(w)
+	var buf bytes.Buffer
+	w.Reset(&buf)
+	if _, err := w.Write(src); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // compress encodes records with codec, as a Kafka producer would: gzip,
 // snappy in xerial framing (what the Java client writes and every client
 // reads), the lz4 frame format, and zstd.
@@ -60,17 +83,7 @@ func compress(codec int8, src []byte) ([]byte, error) {
 	case codecNone:
 		return src, nil
 	case codecGzip:
-		var buf bytes.Buffer
-		w := gzipWriters.Get().(*gzip.Writer)
-		defer gzipWriters.Put(w)
-		w.Reset(&buf)
-		if _, err := w.Write(src); err != nil {
-			return nil, err
-		}
-		if err := w.Close(); err != nil {
-			return nil, err
-		}
-		return buf.Bytes(), nil
+		return compressPooled[*gzip.Writer](&gzipWriters, src)
 	case codecSnappy:
 		out := append([]byte(nil), xerialMagic...)
 		out = binary.BigEndian.AppendUint32(out, 1)
@@ -84,17 +97,7 @@ func compress(codec int8, src []byte) ([]byte, error) {
 		}
 		return out, nil
 	case codecLZ4:
-		var buf bytes.Buffer
-		w := lz4Writers.Get().(*lz4.Writer)
-		defer lz4Writers.Put(w)
-		w.Reset(&buf)
-		if _, err := w.Write(src); err != nil {
-			return nil, err
-		}
-		if err := w.Close(); err != nil {
-			return nil, err
-		}
-		return buf.Bytes(), nil
+		return compressPooled[*lz4.Writer](&lz4Writers, src)
 	case codecZstd:
 		enc, err := zstdEncoder()
 		if err != nil {

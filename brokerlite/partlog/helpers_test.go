@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
 // rec is a test record.
@@ -201,9 +203,9 @@ func openLog(t testing.TB, dir string, cfg Config, clk *fakeClock) *Log {
 }
 
 // openLogLogged is openLog with the log's own log lines kept in the returned buffer.
-func openLogLogged(t testing.TB, dir string, cfg Config, clk *fakeClock) (*Log, *lockedBuffer) {
+func openLogLogged(t testing.TB, dir string, cfg Config, clk *fakeClock) (*Log, *testutil.Buffer) {
 	t.Helper()
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	opts := testOpts(clk)
 	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	l, err := Open(dir, cfg, opts)

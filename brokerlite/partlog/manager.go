@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -359,11 +361,7 @@ func (m *Manager) Partitions() []TopicPartition {
 func (m *Manager) snapshot() []*Log {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]*Log, 0, len(m.logs))
-	for _, l := range m.logs {
-		out = append(out, l)
-	}
-	return out
+	return slices.Collect(maps.Values(m.logs))
 }
 
 // RunRetention runs one retention pass over every log (what the background

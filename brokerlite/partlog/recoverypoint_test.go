@@ -1,7 +1,6 @@
 package partlog
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,27 +8,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 )
-
-// lockedBuffer collects log output from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // TestRecoveryPointKeepsDataAroundDamage: 4 zeroed bytes in an old, fsynced segment, then a
 // crash. Recovery trusts what lies below the recovery point: every segment stays and is

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -249,10 +251,7 @@ func (c *Coordinator) nowMs() int64 { return c.cfg.Now().UnixMilli() }
 func (c *Coordinator) snapshot() []*txn {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]*txn, 0, len(c.txns))
-	for _, t := range c.txns {
-		out = append(out, t)
-	}
+	out := slices.Collect(maps.Values(c.txns))
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/rivulet-io/rivulet/client"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -59,7 +60,7 @@ accepted for kafka-acls.sh scripts). Exit codes: 0 ok, 1 failure, 2 bad flags.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runACLs(cmd, o) },
 	}
-	o.conn.register(cmd, "command-config", "command-property", "an admin client property")
+	o.conn.registerAdmin(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&o.add, "add", false, "add ACLs")
 	f.BoolVar(&o.remove, "remove", false, "remove the ACLs the flags select")
@@ -189,84 +190,78 @@ func runACLs(cmd *cobra.Command, o *aclsOpts) error {
 		return out
 	}
 
-	ctx, stop := signalContext()
-	defer stop()
-	adm, err := o.conn.openAdmin(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	cl := adm.Kgo()
-	out := cmd.OutOrStdout()
-	switch {
-	case o.add:
-		req := kmsg.NewPtrCreateACLsRequest()
-		for _, r := range resources {
-			for _, op := range opsFor(r) {
-				for _, e := range entries {
-					c := kmsg.NewCreateACLsRequestCreation()
-					c.ResourceType, c.ResourceName, c.ResourcePatternType = r.typ, r.name, pattern
-					c.Principal, c.Host, c.Operation, c.PermissionType = e.principal, e.host, op, e.perm
-					req.Creations = append(req.Creations, c)
-				}
-			}
-		}
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil {
-			return failuref("adding ACLs: %v", err)
-		}
-		for i, r := range resp.Results {
-			if err := kafkaCode(r.ErrorCode); err != nil {
-				c := req.Creations[i]
-				return failuref("adding ACL %s %s %s on %s:%s: %s", c.PermissionType, c.Principal, c.Operation, c.ResourceType, c.ResourceName, kafkaError(err, strOr(r.ErrorMessage)))
-			}
-		}
-		fmt.Fprintf(out, "Added %d ACL(s).\n", len(req.Creations))
-		return printACLs(ctx, cl, out, resources, pattern, "")
-	case o.remove:
-		req := kmsg.NewPtrDeleteACLsRequest()
-		if len(entries) == 0 {
-			entries = []aclEntry{{perm: kmsg.ACLPermissionTypeAny}}
-		}
-		for _, r := range resources {
-			rops := opsFor(r)
-			if len(rops) == 0 {
-				rops = []kmsg.ACLOperation{kmsg.ACLOperationAny}
-			}
-			for _, op := range rops {
-				for _, e := range entries {
-					f := kmsg.NewDeleteACLsRequestFilter()
-					f.ResourceType, f.ResourceName, f.ResourcePatternType = r.typ, kmsg.StringPtr(r.name), pattern
-					f.Operation, f.PermissionType = op, e.perm
-					if e.principal != "" {
-						f.Principal, f.Host = kmsg.StringPtr(e.principal), kmsg.StringPtr(e.host)
+	return o.conn.withAdmin(cmd, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
+		cl := adm.Kgo()
+		switch {
+		case o.add:
+			req := kmsg.NewPtrCreateACLsRequest()
+			for _, r := range resources {
+				for _, op := range opsFor(r) {
+					for _, e := range entries {
+						c := kmsg.NewCreateACLsRequestCreation()
+						c.ResourceType, c.ResourceName, c.ResourcePatternType = r.typ, r.name, pattern
+						c.Principal, c.Host, c.Operation, c.PermissionType = e.principal, e.host, op, e.perm
+						req.Creations = append(req.Creations, c)
 					}
-					req.Filters = append(req.Filters, f)
 				}
 			}
-		}
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil {
-			return failuref("removing ACLs: %v", err)
-		}
-		removed := 0
-		for _, r := range resp.Results {
-			if err := kafkaCode(r.ErrorCode); err != nil {
-				return failuref("removing ACLs: %s", kafkaError(err, strOr(r.ErrorMessage)))
+			resp, err := req.RequestWith(ctx, cl)
+			if err != nil {
+				return failuref("adding ACLs: %v", err)
 			}
-			removed += len(r.MatchingACLs)
+			for i, r := range resp.Results {
+				if err := kafkaCode(r.ErrorCode); err != nil {
+					c := req.Creations[i]
+					return failuref("adding ACL %s %s %s on %s:%s: %s", c.PermissionType, c.Principal, c.Operation, c.ResourceType, c.ResourceName, kafkaError(err, strOr(r.ErrorMessage)))
+				}
+			}
+			fmt.Fprintf(out, "Added %d ACL(s).\n", len(req.Creations))
+			return printACLs(ctx, cl, out, resources, pattern, "")
+		case o.remove:
+			req := kmsg.NewPtrDeleteACLsRequest()
+			if len(entries) == 0 {
+				entries = []aclEntry{{perm: kmsg.ACLPermissionTypeAny}}
+			}
+			for _, r := range resources {
+				rops := opsFor(r)
+				if len(rops) == 0 {
+					rops = []kmsg.ACLOperation{kmsg.ACLOperationAny}
+				}
+				for _, op := range rops {
+					for _, e := range entries {
+						f := kmsg.NewDeleteACLsRequestFilter()
+						f.ResourceType, f.ResourceName, f.ResourcePatternType = r.typ, kmsg.StringPtr(r.name), pattern
+						f.Operation, f.PermissionType = op, e.perm
+						if e.principal != "" {
+							f.Principal, f.Host = kmsg.StringPtr(e.principal), kmsg.StringPtr(e.host)
+						}
+						req.Filters = append(req.Filters, f)
+					}
+				}
+			}
+			resp, err := req.RequestWith(ctx, cl)
+			if err != nil {
+				return failuref("removing ACLs: %v", err)
+			}
+			removed := 0
+			for _, r := range resp.Results {
+				if err := kafkaCode(r.ErrorCode); err != nil {
+					return failuref("removing ACLs: %s", kafkaError(err, strOr(r.ErrorMessage)))
+				}
+				removed += len(r.MatchingACLs)
+			}
+			fmt.Fprintf(out, "Removed %d ACL(s).\n", removed)
+			return nil
+		default:
+			if len(resources) == 0 && cmd.Flags().Changed("resource-pattern-type") {
+				return usageErrorf(cmd, "--resource-pattern-type with --list needs a resource")
+			}
+			if len(resources) == 0 {
+				pattern = kmsg.ACLResourcePatternTypeAny
+			}
+			return printACLs(ctx, cl, out, resources, pattern, o.principal)
 		}
-		fmt.Fprintf(out, "Removed %d ACL(s).\n", removed)
-		return nil
-	default:
-		if len(resources) == 0 && cmd.Flags().Changed("resource-pattern-type") {
-			return usageErrorf(cmd, "--resource-pattern-type with --list needs a resource")
-		}
-		if len(resources) == 0 {
-			pattern = kmsg.ACLResourcePatternTypeAny
-		}
-		return printACLs(ctx, cl, out, resources, pattern, o.principal)
-	}
+	})
 }
 
 // printACLs lists the ACLs of the resources (every ACL when none is given), as

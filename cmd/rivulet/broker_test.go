@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -21,33 +20,6 @@ import (
 
 	"github.com/rivulet-io/rivulet/internal/testutil"
 )
-
-var (
-	rivuletBinOnce sync.Once
-	rivuletBin     string
-	rivuletBinErr  error
-)
-
-// buildRivulet builds ./cmd/rivulet once per test binary, into a temp dir.
-func buildRivulet(t *testing.T) string {
-	t.Helper()
-	rivuletBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "rivulet-test-bin-")
-		if err != nil {
-			rivuletBinErr = err
-			return
-		}
-		rivuletBin = filepath.Join(dir, "rivulet")
-		out, err := exec.Command("go", "build", "-o", rivuletBin, ".").CombinedOutput()
-		if err != nil {
-			rivuletBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if rivuletBinErr != nil {
-		t.Fatal(rivuletBinErr)
-	}
-	return rivuletBin
-}
 
 // brokerProc is a `rivulet broker` child process.
 type brokerProc struct {
@@ -64,12 +36,8 @@ var listeningRe = regexp.MustCompile(`rivulet broker listening on (\S+)`)
 // until it says where it listens.
 func startBrokerProc(t *testing.T, dir string, extra ...string) *brokerProc {
 	t.Helper()
-	bin := buildRivulet(t)
-	args := []string{"broker", "--override", "listeners=PLAINTEXT://127.0.0.1:0", "--override", "log.dirs=" + dir,
-		"--override", "group.initial.rebalance.delay.ms=0"}
-	for _, e := range extra {
-		args = append(args, "--override", e)
-	}
+	bin := cliBinary(t)
+	args := brokerArgs(dir, append([]string{"listeners=PLAINTEXT://127.0.0.1:0"}, extra...)...)
 	p := &brokerProc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -355,7 +323,7 @@ func listEnds(ctx context.Context, cl *kgo.Client, topic string) (map[int32]int6
 
 // TestBrokerCommandUsage checks --help and the errors a user meets first.
 func TestBrokerCommandUsage(t *testing.T) {
-	bin := buildRivulet(t)
+	bin := cliBinary(t)
 	run := func(args ...string) (string, int) {
 		out, err := exec.Command(bin, args...).CombinedOutput()
 		code := 0

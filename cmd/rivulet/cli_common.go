@@ -49,6 +49,12 @@ func (f *connFlags) register(cmd *cobra.Command, configFlag, propFlag, propHelp 
 	fl.StringArrayVar(&f.props, propFlag, nil, propHelp+" as key=value (repeatable); wins over the config file")
 }
 
+// registerAdmin registers the connection flags of the admin tools, named as Kafka's
+// kafka-topics.sh and kafka-configs.sh name them.
+func (f *connFlags) registerAdmin(cmd *cobra.Command) {
+	f.register(cmd, "command-config", "command-property", "an admin client property")
+}
+
 // properties assembles client properties as Kafka's tools do: the config file, then the
 // key=value flags, then the dedicated flags that were given explicitly. --bootstrap-server
 // applies when given, or when nothing else names the brokers.
@@ -158,6 +164,63 @@ func (f *connFlags) openAdminWith(ctx context.Context, cmd *cobra.Command, props
 		return nil, err
 	}
 	return adm, nil
+}
+
+// withAdmin opens an admin client from the flags and runs fn with it; ctx ends on Ctrl-C.
+func (f *connFlags) withAdmin(cmd *cobra.Command, fn func(ctx context.Context, adm *client.Admin, out io.Writer) error) error {
+	ctx, stop := signalContext()
+	defer stop()
+	adm, err := f.openAdmin(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	return fn(ctx, adm, cmd.OutOrStdout())
+}
+
+// withAdminTimeout is withAdmin with fn bounded by the client's API timeout
+// (default.api.timeout.ms).
+func (f *connFlags) withAdminTimeout(cmd *cobra.Command, fn func(ctx context.Context, adm *client.Admin, out io.Writer) error) error {
+	return f.withAdmin(cmd, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
+		ctx, cancel := context.WithTimeout(ctx, adm.Parsed.APITimeout)
+		defer cancel()
+		return fn(ctx, adm, out)
+	})
+}
+
+// countSet counts the flags that are set, for "give exactly one action" checks.
+func countSet(flags ...bool) int {
+	n := 0
+	for _, f := range flags {
+		if f {
+			n++
+		}
+	}
+	return n
+}
+
+// topicsResult is the outcome of a request answered per topic: the request's own error
+// (reqErr), then a line for each name missing from the answer or failed in it. errOf returns
+// an entry's broker message and error.
+func topicsResult[R any](what string, names []string, resps map[string]R, reqErr error, errOf func(R) (string, error)) error {
+	if reqErr != nil {
+		return failuref("%s: %v", what, reqErr)
+	}
+	var failed []string
+	for _, name := range names {
+		r, ok := resps[name]
+		if !ok {
+			failed = append(failed, fmt.Sprintf("topic %s: not in the broker's answer", name))
+			continue
+		}
+		if msg, err := errOf(r); err != nil {
+			failed = append(failed, fmt.Sprintf("topic %s: %s", name, kafkaError(err, msg)))
+		}
+	}
+	if len(failed) > 0 {
+		return failuref("%s failed:\n  %s", what, strings.Join(failed, "\n  "))
+	}
+	return nil
 }
 
 // kafkaError words a Kafka error code with the broker's message when it sent one.

@@ -62,32 +62,14 @@ var lineReaderProperties = []string{"parse.key", "key.separator", "parse.headers
 
 func newLineReaderConfig(props map[string]string) (lineReaderConfig, error) {
 	c := defaultLineReaderConfig()
-	for _, k := range sortedKeys(props) {
-		v := props[k]
-		var err error
-		switch k {
-		case "parse.key":
-			c.parseKey, err = parseBoolProperty(k, v)
-		case "key.separator":
-			c.keySeparator = unescapeSeparator(v)
-		case "parse.headers":
-			c.parseHeaders, err = parseBoolProperty(k, v)
-		case "headers.delimiter":
-			c.headersDelimiter = unescapeSeparator(v)
-		case "headers.separator":
-			c.headersSeparator = unescapeSeparator(v)
-		case "headers.key.separator":
-			c.headersKeySep = unescapeSeparator(v)
-		case "null.marker":
-			c.nullMarker, c.hasNullMarker = v, true
-		case "ignore.error":
-			c.ignoreError, err = parseBoolProperty(k, v)
-		default:
-			return c, fmt.Errorf("unknown property %q (known: %s)", k, strings.Join(lineReaderProperties, ", "))
-		}
-		if err != nil {
-			return c, err
-		}
+	err := applyProperties(props, lineReaderProperties, map[string]propertySetter{
+		"parse.key": boolProperty(&c.parseKey), "parse.headers": boolProperty(&c.parseHeaders), "ignore.error": boolProperty(&c.ignoreError),
+		"key.separator": separatorProperty(&c.keySeparator), "headers.delimiter": separatorProperty(&c.headersDelimiter),
+		"headers.separator": separatorProperty(&c.headersSeparator), "headers.key.separator": separatorProperty(&c.headersKeySep),
+		"null.marker": func(_, v string) error { c.nullMarker, c.hasNullMarker = v, true; return nil },
+	})
+	if err != nil {
+		return c, err
 	}
 	for name, sep := range map[string]string{"key.separator": c.keySeparator, "headers.delimiter": c.headersDelimiter, "headers.separator": c.headersSeparator, "headers.key.separator": c.headersKeySep} {
 		if sep == "" {
@@ -98,6 +80,38 @@ func newLineReaderConfig(props map[string]string) (lineReaderConfig, error) {
 		return c, errors.New("headers.separator and headers.key.separator must differ")
 	}
 	return c, nil
+}
+
+// propertySetter applies one property's value to the setting it names.
+type propertySetter func(key, value string) error
+
+func boolProperty(dst *bool) propertySetter {
+	return func(k, v string) (err error) {
+		*dst, err = parseBoolProperty(k, v)
+		return err
+	}
+}
+
+func separatorProperty(dst *string) propertySetter {
+	return func(_, v string) error {
+		*dst = unescapeSeparator(v)
+		return nil
+	}
+}
+
+// applyProperties applies props in key order through setters; known lists the accepted
+// keys, in the order an unknown key's error names them.
+func applyProperties(props map[string]string, known []string, setters map[string]propertySetter) error {
+	for _, k := range sortedKeys(props) {
+		set, ok := setters[k]
+		if !ok {
+			return fmt.Errorf("unknown property %q (known: %s)", k, strings.Join(known, ", "))
+		}
+		if err := set(k, props[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -372,40 +386,16 @@ func newMessageFormatter(props map[string]string, keyDeser, valueDeser string) (
 	}
 	f.headerDeser, _ = deserializerFor("string")
 	f.keyDeserName, f.valueDeserName = keyDeser, valueDeser
-	for _, k := range sortedKeys(props) {
-		v := props[k]
-		var err error
-		switch k {
-		case "print.timestamp":
-			f.printTimestamp, err = parseBoolProperty(k, v)
-		case "print.partition":
-			f.printPartition, err = parseBoolProperty(k, v)
-		case "print.offset":
-			f.printOffset, err = parseBoolProperty(k, v)
-		case "print.headers":
-			f.printHeaders, err = parseBoolProperty(k, v)
-		case "print.key":
-			f.printKey, err = parseBoolProperty(k, v)
-		case "print.value":
-			f.printValue, err = parseBoolProperty(k, v)
-		case "key.separator":
-			f.keySeparator = unescapeSeparator(v)
-		case "line.separator":
-			f.lineSeparator = unescapeSeparator(v)
-		case "headers.separator":
-			f.headersSeparator = unescapeSeparator(v)
-		case "headers.key.separator":
-			f.headersKeySep = unescapeSeparator(v)
-		case "null.literal":
-			f.nullLiteral = v
-		case "headers.deserializer":
-			f.headerDeser, err = deserializerFor(v)
-		default:
-			return nil, fmt.Errorf("unknown property %q (known: %s)", k, strings.Join(formatterProperties, ", "))
-		}
-		if err != nil {
-			return nil, err
-		}
+	err = applyProperties(props, formatterProperties, map[string]propertySetter{
+		"print.timestamp": boolProperty(&f.printTimestamp), "print.partition": boolProperty(&f.printPartition), "print.offset": boolProperty(&f.printOffset),
+		"print.headers": boolProperty(&f.printHeaders), "print.key": boolProperty(&f.printKey), "print.value": boolProperty(&f.printValue),
+		"key.separator": separatorProperty(&f.keySeparator), "line.separator": separatorProperty(&f.lineSeparator),
+		"headers.separator": separatorProperty(&f.headersSeparator), "headers.key.separator": separatorProperty(&f.headersKeySep),
+		"null.literal":         func(_, v string) error { f.nullLiteral = v; return nil },
+		"headers.deserializer": func(_, v string) (err error) { f.headerDeser, err = deserializerFor(v); return err },
+	})
+	if err != nil {
+		return nil, err
 	}
 	return f, nil
 }
@@ -416,6 +406,19 @@ func (f *messageFormatter) format(dst []byte, r *kgo.Record) ([]byte, error) {
 	start := len(dst)
 	fail := func(what string, err error) ([]byte, error) {
 		return dst[:start], fmt.Errorf("%s[%d] offset %d: %s: %w", r.Topic, r.Partition, r.Offset, what, err)
+	}
+	// field appends b as deser prints it, or the null literal for a null b.
+	field := func(b []byte, deser deserializer) error {
+		if b == nil {
+			dst = append(dst, f.nullLiteral...)
+			return nil
+		}
+		v, err := deser(b)
+		if err != nil {
+			return err
+		}
+		dst = append(dst, v...)
+		return nil
 	}
 	sep := func(more bool) {
 		if more {
@@ -455,39 +458,21 @@ func (f *messageFormatter) format(dst []byte, r *kgo.Record) ([]byte, error) {
 			}
 			dst = append(dst, h.Key...)
 			dst = append(dst, f.headersKeySep...)
-			if h.Value == nil {
-				dst = append(dst, f.nullLiteral...)
-				continue
-			}
-			v, err := f.headerDeser(h.Value)
-			if err != nil {
+			if err := field(h.Value, f.headerDeser); err != nil {
 				return fail("header "+h.Key, err)
 			}
-			dst = append(dst, v...)
 		}
 		sep(f.printKey || f.printValue)
 	}
 	if f.printKey {
-		if r.Key == nil {
-			dst = append(dst, f.nullLiteral...)
-		} else {
-			k, err := f.keyDeser(r.Key)
-			if err != nil {
-				return fail("key", err)
-			}
-			dst = append(dst, k...)
+		if err := field(r.Key, f.keyDeser); err != nil {
+			return fail("key", err)
 		}
 		sep(f.printValue)
 	}
 	if f.printValue {
-		if r.Value == nil {
-			dst = append(dst, f.nullLiteral...)
-		} else {
-			v, err := f.valueDeser(r.Value)
-			if err != nil {
-				return fail("value", err)
-			}
-			dst = append(dst, v...)
+		if err := field(r.Value, f.valueDeser); err != nil {
+			return fail("value", err)
 		}
 	}
 	dst = append(dst, f.lineSeparator...)

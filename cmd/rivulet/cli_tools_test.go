@@ -30,6 +30,14 @@ func onBothBrokers(t *testing.T, test func(t *testing.T, bootstrap string)) {
 	})
 }
 
+// cliAgainst is mustCLI with --bootstrap-server bs added to every command.
+func cliAgainst(t *testing.T, bs string) func(stdin string, args ...string) cliResult {
+	return func(stdin string, args ...string) cliResult {
+		t.Helper()
+		return mustCLI(t, stdin, append(args, "--bootstrap-server", bs)...)
+	}
+}
+
 // TestProduceConsumeFormats covers the line reader and the message formatter end to end.
 func TestProduceConsumeFormats(t *testing.T) {
 	t.Parallel()
@@ -38,10 +46,7 @@ func TestProduceConsumeFormats(t *testing.T) {
 
 func testProduceConsumeFormats(t *testing.T, bs string) {
 	b := []string{"--bootstrap-server", bs}
-	cli := func(stdin string, args ...string) cliResult {
-		t.Helper()
-		return mustCLI(t, stdin, append(args, b...)...)
-	}
+	cli := cliAgainst(t, bs)
 	cli("", "topics", "--create", "--topic", "fmt", "--partitions", "1")
 
 	// Headers, keys, a null key and value by marker, CRLF line ends, a file as input.
@@ -124,10 +129,7 @@ func TestGroupsOffsets(t *testing.T) {
 
 func testGroupsOffsets(t *testing.T, bs string) {
 	b := []string{"--bootstrap-server", bs}
-	cli := func(stdin string, args ...string) cliResult {
-		t.Helper()
-		return mustCLI(t, stdin, append(args, b...)...)
-	}
+	cli := cliAgainst(t, bs)
 	cli("", "topics", "--create", "--topic", "g", "--partitions", "1")
 	var in []string
 	for i := 0; i < 10; i++ {
@@ -282,7 +284,7 @@ func TestProduceInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr lockedBuffer
+	var stderr testutil.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

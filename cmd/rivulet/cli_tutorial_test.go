@@ -77,17 +77,23 @@ func startRivuletBrokerWith(t *testing.T, addr string, overrides ...string) {
 	runRivuletBroker(t, addr, t.TempDir(), overrides...)
 }
 
+// brokerArgs are the arguments of a `rivulet broker` child for tests: its data in dir, the
+// first rebalance without delay, then the overrides (key=value).
+func brokerArgs(dir string, overrides ...string) []string {
+	args := []string{"broker", "--override", "log.dirs=" + dir, "--override", "group.initial.rebalance.delay.ms=0"}
+	for _, o := range overrides {
+		args = append(args, "--override", o)
+	}
+	return args
+}
+
 // runRivuletBroker runs `rivulet broker` over the data in dir with the overrides and returns
 // once addr accepts connections; stop ends it early (SIGTERM, waiting for a clean exit).
 func runRivuletBroker(t *testing.T, addr, dir string, overrides ...string) (stop func()) {
 	t.Helper()
 	bin := cliBinary(t)
-	args := []string{"broker", "--override", "log.dirs=" + dir, "--override", "group.initial.rebalance.delay.ms=0"}
-	for _, o := range overrides {
-		args = append(args, "--override", o)
-	}
-	cmd := exec.Command(bin, args...)
-	var logs lockedBuffer
+	cmd := exec.Command(bin, brokerArgs(dir, overrides...)...)
+	var logs testutil.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -122,23 +128,6 @@ func runRivuletBroker(t *testing.T, addr, dir string, overrides ...string) (stop
 		return nil
 	})
 	return stop
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 var partitionLineRE = regexp.MustCompile(`^\tTopic: first\tPartition: (\d)\tLeader: (\d+)\tReplicas: ([\d,]+)\tIsr: ([\d,]+)\tLogStartOffset: (\d+)\tLogEndOffset: (\d+)$`)

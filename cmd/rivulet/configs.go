@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rivulet-io/rivulet/client"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -53,7 +54,7 @@ security.protocol, sasl.*, ssl.*). Exit codes: 0 ok, 1 failure, 2 bad flags.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runConfigs(cmd, o) },
 	}
-	o.conn.register(cmd, "command-config", "command-property", "an admin client property")
+	o.conn.registerAdmin(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&o.describe, "describe", false, "describe the entity's configs")
 	f.BoolVar(&o.alter, "alter", false, "alter the entity's configs (with --add-config and/or --delete-config)")
@@ -101,31 +102,25 @@ func runConfigs(cmd *cobra.Command, o *configsOpts) error {
 			}
 		}
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	adm, err := o.conn.openAdmin(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	out := cmd.OutOrStdout()
-	switch o.entityType {
-	case "users":
-		if o.alter {
-			return alterUserConfigs(ctx, cmd, adm.Client, out, o.entityName, adds, dels)
+	return o.conn.withAdmin(cmd, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
+		switch o.entityType {
+		case "users":
+			if o.alter {
+				return alterUserConfigs(ctx, cmd, adm.Client, out, o.entityName, adds, dels)
+			}
+			return describeUserConfigs(ctx, adm.Client, out, o.entityName)
+		case "topics":
+			if o.alter {
+				return alterTopicConfigs(ctx, adm.Client, out, o.entityName, adds, dels)
+			}
+			return describeEntityConfigs(ctx, adm.Client, out, false, o.entityName)
+		default:
+			if o.alter {
+				return usageErrorf(cmd, "--alter --entity-type brokers is not supported: brokerlite reads broker properties from server.properties at start")
+			}
+			return describeEntityConfigs(ctx, adm.Client, out, true, o.entityName)
 		}
-		return describeUserConfigs(ctx, adm.Client, out, o.entityName)
-	case "topics":
-		if o.alter {
-			return alterTopicConfigs(ctx, adm.Client, out, o.entityName, adds, dels)
-		}
-		return describeEntityConfigs(ctx, adm.Client, out, false, o.entityName)
-	default:
-		if o.alter {
-			return usageErrorf(cmd, "--alter --entity-type brokers is not supported: brokerlite reads broker properties from server.properties at start")
-		}
-		return describeEntityConfigs(ctx, adm.Client, out, true, o.entityName)
-	}
+	})
 }
 
 // splitConfigList splits "k=v,k2=[a=b,c=d]" at top-level commas into key, value pairs.

@@ -72,7 +72,7 @@ only prints the plan (--dry-run).
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runGroups(cmd, o) },
 	}
-	o.conn.register(cmd, "command-config", "command-property", "an admin client property")
+	o.conn.registerAdmin(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&o.list, "list", false, "list consumer groups")
 	f.BoolVar(&o.describe, "describe", false, "describe groups: offsets and lag per partition (default), --members or --state")
@@ -100,13 +100,7 @@ only prints the plan (--dry-run).
 }
 
 func runGroups(cmd *cobra.Command, o *groupsOpts) error {
-	actions := 0
-	for _, a := range []bool{o.list, o.describe, o.reset, o.del, o.deleteOffsets} {
-		if a {
-			actions++
-		}
-	}
-	if actions != 1 {
+	if countSet(o.list, o.describe, o.reset, o.del, o.deleteOffsets) != 1 {
 		return usageErrorf(cmd, "give exactly one action: --list, --describe, --reset-offsets, --delete or --delete-offsets")
 	}
 	needGroup := o.describe || o.reset || o.del || o.deleteOffsets
@@ -122,13 +116,7 @@ func runGroups(cmd *cobra.Command, o *groupsOpts) error {
 	if len(o.groups) > 0 && o.allGroups {
 		return usageErrorf(cmd, "give --group or --all-groups, not both")
 	}
-	modes := 0
-	for _, m := range []bool{o.members, o.state, o.offsets} {
-		if m {
-			modes++
-		}
-	}
-	if modes > 1 {
+	if countSet(o.members, o.state, o.offsets) > 1 {
 		return usageErrorf(cmd, "give at most one of --members, --state and --offsets")
 	}
 	if (o.members || o.offsets) && !o.describe {
@@ -160,42 +148,33 @@ func runGroups(cmd *cobra.Command, o *groupsOpts) error {
 		return usageErrorf(cmd, "%v", err)
 	}
 
-	ctx, stop := signalContext()
-	defer stop()
-	adm, err := o.conn.openAdmin(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, adm.Parsed.APITimeout)
-	defer cancel()
-	out := cmd.OutOrStdout()
-
-	if o.list {
-		return listGroups(ctx, adm, out, o.state)
-	}
-	groups := o.groups
-	if o.allGroups {
-		listed, err := adm.ListGroups(ctx)
-		if err != nil {
-			return failuref("listing groups: %v", err)
+	return o.conn.withAdminTimeout(cmd, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
+		if o.list {
+			return listGroups(ctx, adm, out, o.state)
 		}
-		groups = listed.Groups()
-		sort.Strings(groups)
-		if len(groups) == 0 {
-			return nil
+		groups := o.groups
+		if o.allGroups {
+			listed, err := adm.ListGroups(ctx)
+			if err != nil {
+				return failuref("listing groups: %v", err)
+			}
+			groups = listed.Groups()
+			sort.Strings(groups)
+			if len(groups) == 0 {
+				return nil
+			}
 		}
-	}
-	switch {
-	case o.describe:
-		return describeGroups(ctx, adm, out, o, groups)
-	case o.reset:
-		return resetOffsets(ctx, adm, cmd, o, spec, groups, topicSel)
-	case o.del:
-		return deleteGroups(ctx, adm, out, groups)
-	default:
-		return deleteGroupOffsets(ctx, adm, out, groups[0], topicSel)
-	}
+		switch {
+		case o.describe:
+			return describeGroups(ctx, adm, out, o, groups)
+		case o.reset:
+			return resetOffsets(ctx, adm, cmd, o, spec, groups, topicSel)
+		case o.del:
+			return deleteGroups(ctx, adm, out, groups)
+		default:
+			return deleteGroupOffsets(ctx, adm, out, groups[0], topicSel)
+		}
+	})
 }
 
 func listGroups(ctx context.Context, adm *client.Admin, out io.Writer, withState bool) error {

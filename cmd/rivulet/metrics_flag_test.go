@@ -22,7 +22,7 @@ func TestBrokerMetricsListenerFlag(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(buildRivulet(t), "broker", "--override", "listeners=PLAINTEXT://127.0.0.1:0",
+	cmd := exec.Command(cliBinary(t), "broker", "--override", "listeners=PLAINTEXT://127.0.0.1:0",
 		"--override", "log.dirs="+t.TempDir(), "--metrics-listener", addr)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -7,7 +7,6 @@ import (
 	"io"
 	"regexp"
 	"sort"
-	"strings"
 
 	"github.com/rivulet-io/rivulet/client"
 	"github.com/spf13/cobra"
@@ -60,7 +59,7 @@ any Kafka cluster. Exit codes: 0 ok, 1 failure (unreachable broker, unknown topi
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTopics(cmd, o) },
 	}
-	o.conn.register(cmd, "command-config", "command-property", "an admin client property")
+	o.conn.registerAdmin(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&o.create, "create", false, "create a topic")
 	f.BoolVar(&o.list, "list", false, "list topic names")
@@ -81,13 +80,7 @@ any Kafka cluster. Exit codes: 0 ok, 1 failure (unreachable broker, unknown topi
 }
 
 func runTopics(cmd *cobra.Command, o *topicsOpts) error {
-	actions := 0
-	for _, a := range []bool{o.create, o.list, o.describe, o.alter, o.del} {
-		if a {
-			actions++
-		}
-	}
-	if actions != 1 {
+	if countSet(o.create, o.list, o.describe, o.alter, o.del) != 1 {
 		return usageErrorf(cmd, "give exactly one action: --create, --list, --describe, --alter or --delete")
 	}
 	fl := cmd.Flags()
@@ -142,36 +135,27 @@ func runTopics(cmd *cobra.Command, o *topicsOpts) error {
 		}
 	}
 
-	ctx, stop := signalContext()
-	defer stop()
-	adm, err := o.conn.openAdmin(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, adm.Parsed.APITimeout)
-	defer cancel()
-	out := cmd.OutOrStdout()
-
-	switch {
-	case o.create:
-		return createTopic(ctx, adm, out, o, configs)
-	case o.list:
-		names, err := matchingTopics(ctx, adm, match, o.excludeInternal)
-		if err != nil {
-			return err
+	return o.conn.withAdminTimeout(cmd, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
+		switch {
+		case o.create:
+			return createTopic(ctx, adm, out, o, configs)
+		case o.list:
+			names, err := matchingTopics(ctx, adm, match, o.excludeInternal)
+			if err != nil {
+				return err
+			}
+			for _, n := range names {
+				fmt.Fprintln(out, n)
+			}
+			return nil
+		case o.describe:
+			return describeTopics(ctx, adm, out, o, match)
+		case o.alter:
+			return alterTopics(ctx, adm, o, match)
+		default:
+			return deleteTopics(ctx, adm, o, match)
 		}
-		for _, n := range names {
-			fmt.Fprintln(out, n)
-		}
-		return nil
-	case o.describe:
-		return describeTopics(ctx, adm, out, o, match)
-	case o.alter:
-		return alterTopics(ctx, adm, o, match)
-	default:
-		return deleteTopics(ctx, adm, o, match)
-	}
+	})
 }
 
 func createTopic(ctx context.Context, adm *client.Admin, out io.Writer, o *topicsOpts, configs client.Properties) error {
@@ -345,24 +329,7 @@ func alterTopics(ctx context.Context, adm *client.Admin, o *topicsOpts, match *r
 		return err
 	}
 	resps, err := adm.UpdatePartitions(ctx, int(o.partitions), names...)
-	if err != nil {
-		return failuref("altering partitions: %v", err)
-	}
-	var failed []string
-	for _, name := range names {
-		r, ok := resps[name]
-		if !ok {
-			failed = append(failed, fmt.Sprintf("topic %s: not in the broker's answer", name))
-			continue
-		}
-		if r.Err != nil {
-			failed = append(failed, fmt.Sprintf("topic %s: %s", name, kafkaError(r.Err, r.ErrMessage)))
-		}
-	}
-	if len(failed) > 0 {
-		return failuref("altering partitions failed:\n  %s", strings.Join(failed, "\n  "))
-	}
-	return nil
+	return topicsResult("altering partitions", names, resps, err, func(r kadm.CreatePartitionsResponse) (string, error) { return r.ErrMessage, r.Err })
 }
 
 func deleteTopics(ctx context.Context, adm *client.Admin, o *topicsOpts, match *regexp.Regexp) error {
@@ -387,22 +354,5 @@ func deleteTopics(ctx context.Context, adm *client.Admin, o *topicsOpts, match *
 		return failuref("topic '%s' does not exist (see 'rivulet topics --list'; add --if-exists to accept that)", o.topic)
 	}
 	resps, err := adm.DeleteTopics(ctx, names...)
-	if err != nil {
-		return failuref("deleting topics: %v", err)
-	}
-	var failed []string
-	for _, name := range names {
-		r, ok := resps[name]
-		if !ok {
-			failed = append(failed, fmt.Sprintf("topic %s: not in the broker's answer", name))
-			continue
-		}
-		if r.Err != nil {
-			failed = append(failed, fmt.Sprintf("topic %s: %s", name, kafkaError(r.Err, r.ErrMessage)))
-		}
-	}
-	if len(failed) > 0 {
-		return failuref("deleting topics failed:\n  %s", strings.Join(failed, "\n  "))
-	}
-	return nil
+	return topicsResult("deleting topics", names, resps, err, func(r kadm.DeleteTopicResponse) (string, error) { return r.ErrMessage, r.Err })
 }

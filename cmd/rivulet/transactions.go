@@ -55,7 +55,7 @@ knows it. find-hanging lists them; abort ends one by writing an abort marker.
 	}
 	// The connection flags go before or after the subcommand, as with kafka-transactions.sh.
 	holder := &cobra.Command{}
-	o.conn.register(holder, "command-config", "command-property", "an admin client property")
+	o.conn.registerAdmin(holder)
 	cmd.PersistentFlags().AddFlagSet(holder.Flags())
 
 	list := &cobra.Command{
@@ -65,7 +65,7 @@ knows it. find-hanging lists them; abort ends one by writing an abort marker.
   rivulet transactions list --state Ongoing --duration-filter 60000`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withAdmin(cmd, o, func(ctx context.Context, adm *client.Admin, out io.Writer) error { return txnList(ctx, adm, out, o) })
+			return o.conn.withAdminTimeout(cmd, func(ctx context.Context, adm *client.Admin, out io.Writer) error { return txnList(ctx, adm, out, o) })
 		},
 	}
 	list.Flags().StringArrayVar(&o.states, "state", nil, "only transactions in this state (Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort); repeatable")
@@ -80,7 +80,7 @@ knows it. find-hanging lists them; abort ends one by writing an abort marker.
 			if o.txnID == "" {
 				return usageErrorf(cmd, "--transactional-id is required")
 			}
-			return withAdmin(cmd, o, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
+			return o.conn.withAdminTimeout(cmd, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
 				return txnDescribe(ctx, adm, out, o.txnID)
 			})
 		},
@@ -96,7 +96,7 @@ knows it. find-hanging lists them; abort ends one by writing an abort marker.
 			if o.topic == "" || o.partition < 0 {
 				return usageErrorf(cmd, "--topic and --partition are required")
 			}
-			return withAdmin(cmd, o, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
+			return o.conn.withAdminTimeout(cmd, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
 				return txnDescribeProducers(ctx, adm, out, o.topic, o.partition)
 			})
 		},
@@ -117,7 +117,7 @@ knows it. find-hanging lists them; abort ends one by writing an abort marker.
 			if o.maxTimeoutMin <= 0 {
 				return usageErrorf(cmd, "--max-transaction-timeout must be positive")
 			}
-			return withAdmin(cmd, o, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
+			return o.conn.withAdminTimeout(cmd, func(ctx context.Context, adm *client.Admin, out io.Writer) error {
 				return txnFindHanging(ctx, adm, out, o)
 			})
 		},
@@ -148,7 +148,7 @@ transaction (--start-offset, as find-hanging prints it), or by its producer: --p
 			if byProducer && (o.producerID < 0 || o.producerEpoch < 0 || o.producerEpoch > 32767 || o.coordEpoch < 0) {
 				return usageErrorf(cmd, "--producer-id, --producer-epoch and --coordinator-epoch are all required")
 			}
-			return withAdmin(cmd, o, func(ctx context.Context, adm *client.Admin, out io.Writer) error { return txnAbort(ctx, adm, out, o) })
+			return o.conn.withAdminTimeout(cmd, func(ctx context.Context, adm *client.Admin, out io.Writer) error { return txnAbort(ctx, adm, out, o) })
 		},
 	}
 	abort.Flags().StringVar(&o.topic, "topic", "", "the topic")
@@ -160,20 +160,6 @@ transaction (--start-offset, as find-hanging prints it), or by its producer: --p
 
 	cmd.AddCommand(list, describe, producers, hanging, abort)
 	return cmd
-}
-
-// withAdmin opens an admin client for a subcommand and runs fn within the API timeout.
-func withAdmin(cmd *cobra.Command, o *txnCmdOpts, fn func(ctx context.Context, adm *client.Admin, out io.Writer) error) error {
-	ctx, stop := signalContext()
-	defer stop()
-	adm, err := o.conn.openAdmin(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, adm.Parsed.APITimeout)
-	defer cancel()
-	return fn(ctx, adm, cmd.OutOrStdout())
 }
 
 func txnList(ctx context.Context, adm *client.Admin, out io.Writer, o *txnCmdOpts) error {

@@ -73,13 +73,13 @@ func TestInteractiveQueries(t *testing.T) {
 
 	type instance struct {
 		addr string
-		logs *lockedBuffer
+		logs *testutil.Buffer
 		done chan error
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	start := func() *instance {
-		in := &instance{addr: freePort(t), logs: new(lockedBuffer), done: make(chan error, 1)}
+		in := &instance{addr: freePort(t), logs: new(testutil.Buffer), done: make(chan error, 1)}
 		go func() {
 			in.done <- run(runCtx, []string{"--bootstrap-server", b.Addr(), "--state-dir", t.TempDir(), "--partitions", "2",
 				"--application-id", "wc-iq", "--property", "commit.interval.ms=100",

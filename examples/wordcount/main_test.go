@@ -7,9 +7,9 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"maps"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode"
@@ -20,22 +20,43 @@ import (
 	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
-// lockedBuffer collects the program's logs from its goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// startBroker starts an embedded brokerlite for one test: a plaintext listener on a free
+// port, quick first rebalances and one offsets partition, with props added or replacing
+// those. It is closed when the test ends.
+func startBroker(t *testing.T, ctx context.Context, props map[string]string) *brokerlite.Broker {
+	t.Helper()
+	all := map[string]string{
+		"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": t.TempDir(),
+		"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "1",
+	}
+	maps.Copy(all, props)
+	b, err := brokerlite.Start(ctx, brokerlite.Config{Logger: slog.New(slog.DiscardHandler), Properties: all})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close(context.Background()) })
+	return b
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+// awaitCounts reads the program's output topic through cl until the latest count of every
+// word is want; it fails the test when the program stops (done) or ctx ends first.
+func awaitCounts(t *testing.T, ctx context.Context, cl *kgo.Client, done <-chan error, logs *testutil.Buffer, want map[string]int64) {
+	t.Helper()
+	got := map[string]int64{}
+	for !reflect.DeepEqual(got, want) {
+		select {
+		case err := <-done:
+			t.Fatalf("the program stopped: %v\nlogs:\n%s", err, logs.String())
+		default:
+		}
+		pctx, pcancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		fs := cl.PollFetches(pctx)
+		pcancel()
+		if ctx.Err() != nil {
+			t.Fatalf("counts %v, want %v\nlogs:\n%s", got, want, logs.String())
+		}
+		fs.EachRecord(func(r *kgo.Record) { got[string(r.Key)] = int64(binary.BigEndian.Uint64(r.Value)) })
+	}
 }
 
 // TestProgramCountsWords runs the program as its main would, against an
@@ -44,17 +65,10 @@ func (l *lockedBuffer) String() string {
 func TestProgramCountsWords(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	b, err := brokerlite.Start(ctx, brokerlite.Config{Logger: slog.New(slog.DiscardHandler), Properties: map[string]string{
-		"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": t.TempDir(),
-		"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "1",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(context.Background())
+	b := startBroker(t, ctx, nil)
 
 	runCtx, stop := context.WithCancel(ctx)
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(runCtx, []string{"--bootstrap-server", b.Addr(), "--state-dir", t.TempDir(), "--partitions", "2",
@@ -92,21 +106,7 @@ func TestProgramCountsWords(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := map[string]int64{}
-	for !reflect.DeepEqual(got, want) {
-		select {
-		case err := <-done:
-			t.Fatalf("the program stopped: %v\nlogs:\n%s", err, logs.String())
-		default:
-		}
-		pctx, pcancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		fs := cl.PollFetches(pctx)
-		pcancel()
-		if ctx.Err() != nil {
-			t.Fatalf("counts %v, want %v\nlogs:\n%s", got, want, logs.String())
-		}
-		fs.EachRecord(func(r *kgo.Record) { got[string(r.Key)] = int64(binary.BigEndian.Uint64(r.Value)) })
-	}
+	awaitCounts(t, ctx, cl, done, &logs, want)
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v\nlogs:\n%s", err, logs.String())

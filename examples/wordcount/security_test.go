@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
-	"log/slog"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -27,18 +24,13 @@ func TestProgramOverSASLSSLWithACLs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	pki := testpki.New(t)
-	b, err := brokerlite.Start(ctx, brokerlite.Config{Logger: slog.New(slog.DiscardHandler), Properties: map[string]string{
-		"listeners": "SASL_SSL://127.0.0.1:0", "log.dirs": t.TempDir(),
-		"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "1",
+	b := startBroker(t, ctx, map[string]string{
+		"listeners":               "SASL_SSL://127.0.0.1:0",
 		"sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-512",
 		"sasl.jaas.config":        `org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-secret";`,
 		"ssl.keystore.location":   pki.ServerFile, "ssl.truststore.location": pki.CAFile,
 		"authorizer.class.name": brokerlite.StandardAuthorizerClass, "super.users": "User:admin",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(context.Background())
+	})
 	addr := b.Addr()
 	tlsCfg := pki.ClientTLS(t, "")
 	admin, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DialTLSConfig(tlsCfg),
@@ -70,7 +62,7 @@ func TestProgramOverSASLSSLWithACLs(t *testing.T) {
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(runCtx, []string{"--bootstrap-server", addr, "--state-dir", t.TempDir(), "--partitions", "1",
@@ -100,21 +92,7 @@ func TestProgramOverSASLSSLWithACLs(t *testing.T) {
 		}
 	}
 	want := map[string]int64{"secure": 2, "streams": 1, "words": 1}
-	got := map[string]int64{}
-	for !reflect.DeepEqual(got, want) {
-		select {
-		case err := <-done:
-			t.Fatalf("the program stopped: %v\nlogs:\n%s", err, logs.String())
-		default:
-		}
-		pctx, pcancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		fs := admin.PollFetches(pctx)
-		pcancel()
-		if ctx.Err() != nil {
-			t.Fatalf("counts %v, want %v\nlogs:\n%s", got, want, logs.String())
-		}
-		fs.EachRecord(func(r *kgo.Record) { got[string(r.Key)] = int64(binary.BigEndian.Uint64(r.Value)) })
-	}
+	awaitCounts(t, ctx, admin, done, &logs, want)
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v\nlogs:\n%s", err, logs.String())

@@ -71,8 +71,29 @@ func (p *PKI) write(t testing.TB, name string, data []byte) string {
 	return path
 }
 
-// Issue returns a certificate signed by the CA and its key, both PEM.
+// Issue returns a certificate signed by the CA and its key, both PEM. A server certificate
+// is for localhost and 127.0.0.1.
 func (p *PKI) Issue(t testing.TB, subject pkix.Name, server bool) (certPEM, keyPEM []byte) {
+	t.Helper()
+	if server {
+		return p.issue(t, subject, true, []string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")})
+	}
+	return p.issue(t, subject, false, nil, nil)
+}
+
+// ServerCertificate issues a server certificate for exactly these host names and addresses,
+// ready for a test listener's tls.Config.
+func (p *PKI) ServerCertificate(t testing.TB, dnsNames []string, ips []net.IP) tls.Certificate {
+	t.Helper()
+	certPEM, keyPEM := p.issue(t, pkix.Name{CommonName: "broker"}, true, dnsNames, ips)
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+func (p *PKI) issue(t testing.TB, subject pkix.Name, server bool, dnsNames []string, ips []net.IP) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -86,8 +107,7 @@ func (p *PKI) Issue(t testing.TB, subject pkix.Name, server bool) (certPEM, keyP
 	}
 	if server {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.DNSNames = []string{"localhost"}
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+		tmpl.DNSNames, tmpl.IPAddresses = dnsNames, ips
 	} else {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	}
