@@ -55,9 +55,8 @@ func (g *GroupedStream[K, V]) aggregateInput(storeName string) *Stream[K, V] {
 
 // streamAggProc aggregates a stream into a table store and emits changes.
 type streamAggProc[K, V, VA any] struct {
-	ctx   ProcessorContext[K, change[VA]]
+	tableOutput[K, VA]
 	store string
-	s     *tsStore[K, VA]
 	init  func() VA
 	agg   func(K, V, VA) VA
 	// reduce: the first value of a key becomes the aggregate as is.
@@ -65,14 +64,7 @@ type streamAggProc[K, V, VA any] struct {
 }
 
 func (p *streamAggProc[K, V, VA]) Init(ctx ProcessorContext[K, change[VA]]) error {
-	p.ctx = ctx
-	s, err := tsStoreOf[K, VA](ctx, p.store)
-	if err != nil {
-		return err
-	}
-	p.s = s
-	s.setFlushListener(func(r Record[K, change[VA]]) error { return ctx.Forward(r) })
-	return nil
+	return p.open(ctx, p.store)
 }
 
 func (p *streamAggProc[K, V, VA]) Close() error { return nil }
@@ -253,9 +245,8 @@ func GroupByTable[K, V, KR, VR any](t *Table[K, V], fn func(key K, value V) (KR,
 }
 
 type tableAggProc[K, V, VA any] struct {
-	ctx    ProcessorContext[K, change[VA]]
+	tableOutput[K, VA]
 	store  string
-	s      *tsStore[K, VA]
 	init   func() VA
 	add    func(K, V, VA) VA
 	sub    func(K, V, VA) VA
@@ -263,14 +254,7 @@ type tableAggProc[K, V, VA any] struct {
 }
 
 func (p *tableAggProc[K, V, VA]) Init(ctx ProcessorContext[K, change[VA]]) error {
-	p.ctx = ctx
-	s, err := tsStoreOf[K, VA](ctx, p.store)
-	if err != nil {
-		return err
-	}
-	p.s = s
-	s.setFlushListener(func(r Record[K, change[VA]]) error { return ctx.Forward(r) })
-	return nil
+	return p.open(ctx, p.store)
 }
 
 func (p *tableAggProc[K, V, VA]) Close() error { return nil }

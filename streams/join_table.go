@@ -483,23 +483,12 @@ func (p *tableJoinProc[K, VThis, VOther, VR]) Process(r Record[K, change[VThis]]
 // is materialized, keeps it in its store (the old value then comes from
 // the store).
 type tableMergeProc[K, V any] struct {
-	ctx   ProcessorContext[K, change[V]]
+	tableOutput[K, V]
 	store string
-	s     *tsStore[K, V]
 }
 
 func (p *tableMergeProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
-	p.ctx = ctx
-	if p.store == "" {
-		return nil
-	}
-	s, err := tsStoreOf[K, V](ctx, p.store)
-	if err != nil {
-		return err
-	}
-	p.s = s
-	s.setFlushListener(func(r Record[K, change[V]]) error { return ctx.Forward(r) })
-	return nil
+	return p.open(ctx, p.store)
 }
 
 func (p *tableMergeProc[K, V]) Close() error { return nil }

@@ -223,21 +223,37 @@ func materialize[K, V any](s *Stream[K, V], procName string, m Materialized[K, V
 	return &Table[K, V]{b: b, node: procName, keySerde: f.keySerde, valueSerde: f.valueSerde, store: m.name, getter: storeGetter[K, V]{store: m.name}}
 }
 
-type tableSourceProc[K, V any] struct {
-	ctx   ProcessorContext[K, change[V]]
-	store string
-	s     *tsStore[K, V]
+// tableOutput is the downstream side of the table processors that keep
+// their result in a table store: the context they forward changes to and
+// the store, whose cache forwards its flushed updates itself.
+type tableOutput[K, V any] struct {
+	ctx ProcessorContext[K, change[V]]
+	s   *tsStore[K, V]
 }
 
-func (p *tableSourceProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
-	p.ctx = ctx
-	s, err := tsStoreOf[K, V](ctx, p.store)
+// open keeps ctx and opens the table store name, its flushes forwarded to
+// ctx; with name "" the result is not materialized and there is no store.
+func (o *tableOutput[K, V]) open(ctx ProcessorContext[K, change[V]], name string) error {
+	o.ctx = ctx
+	if name == "" {
+		return nil
+	}
+	s, err := tsStoreOf[K, V](ctx, name)
 	if err != nil {
 		return err
 	}
-	p.s = s
+	o.s = s
 	s.setFlushListener(func(r Record[K, change[V]]) error { return ctx.Forward(r) })
 	return nil
+}
+
+type tableSourceProc[K, V any] struct {
+	tableOutput[K, V]
+	store string
+}
+
+func (p *tableSourceProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
+	return p.open(ctx, p.store)
 }
 
 func (p *tableSourceProc[K, V]) Close() error { return nil }
@@ -275,24 +291,14 @@ func (p *tableSourceProc[K, V]) Process(r Record[K, V]) error {
 // ---- table operators ----
 
 type tableFilterProc[K, V any] struct {
-	ctx   ProcessorContext[K, change[V]]
+	tableOutput[K, V]
 	pred  func(K, V) bool
 	not   bool
 	store string
-	s     *tsStore[K, V]
 }
 
 func (p *tableFilterProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
-	p.ctx = ctx
-	if p.store != "" {
-		s, err := tsStoreOf[K, V](ctx, p.store)
-		if err != nil {
-			return err
-		}
-		p.s = s
-		s.setFlushListener(func(r Record[K, change[V]]) error { return ctx.Forward(r) })
-	}
-	return nil
+	return p.open(ctx, p.store)
 }
 
 func (p *tableFilterProc[K, V]) Close() error { return nil }

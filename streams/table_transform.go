@@ -87,10 +87,9 @@ func TransformValuesTable[K, V, VR any](t *Table[K, V], supplier ValueTransforme
 }
 
 type tableTransformProc[K, V, VR any] struct {
-	ctx   ProcessorContext[K, change[VR]]
+	tableOutput[K, VR]
 	tr    ValueTransformer[K, V, VR]
 	store string
-	s     *tsStore[K, VR]
 }
 
 func (p *tableTransformProc[K, V, VR]) Init(ctx ProcessorContext[K, change[VR]]) error {
@@ -98,13 +97,8 @@ func (p *tableTransformProc[K, V, VR]) Init(ctx ProcessorContext[K, change[VR]])
 	if p.tr == nil {
 		return errors.New("streams: table transform values: the supplier returned nil")
 	}
-	if p.store != "" {
-		s, err := tsStoreOf[K, VR](ctx, p.store)
-		if err != nil {
-			return err
-		}
-		p.s = s
-		s.setFlushListener(func(r Record[K, change[VR]]) error { return ctx.Forward(r) })
+	if err := p.open(ctx, p.store); err != nil {
+		return err
 	}
 	return p.tr.Init(ctx)
 }
