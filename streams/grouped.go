@@ -111,23 +111,13 @@ func (p *streamAggProc[K, V, VA]) Process(r Record[K, V]) error {
 // aggregate wires an aggregation of g into a table.
 func aggregate[K, V, VA any](g *GroupedStream[K, V], prefix string, m Materialized[K, VA], mk func(store string) Processor[K, V, K, change[VA]]) *Table[K, VA] {
 	b := g.s.b
-	if m.name == "" {
-		m.name = b.newName(prefix + "STATE-STORE-")
-	}
+	aggregateDefaults(b, prefix, &m, g.keySerde)
 	procName := b.newName(prefix)
-	if m.keySerde == nil {
-		m.keySerde = g.keySerde
-	}
 	in := g.aggregateInput(m.name)
 	f := newTSFactory[K, VA](m)
 	AddProcessor(b, procName, func() Processor[K, V, K, change[VA]] { return mk(m.name) }, in.node)
-	spec := f.spec()
-	if err := b.t.AddStore(spec, procName); err != nil {
-		b.fail(err)
-	} else {
-		b.stores[spec.Name] = f
-	}
-	return &Table[K, VA]{b: b, node: procName, keySerde: f.keySerde, valueSerde: f.valueSerde, store: m.name, getter: storeGetter[K, VA]{store: m.name}}
+	addStoreFactory(b, f, procName)
+	return tableOverStore(b, procName, f)
 }
 
 // Count counts the records per key (records with a null key or value are
@@ -308,13 +298,8 @@ func (p *tableAggProc[K, V, VA]) Process(r Record[K, change[V]]) error {
 
 func tableAggregate[K, V, VA any](g *GroupedTable[K, V], prefix string, m Materialized[K, VA], init func() VA, add, sub func(K, V, VA) VA, reduce bool) *Table[K, VA] {
 	b := g.s.b
-	if m.name == "" {
-		m.name = b.newName(prefix + "STATE-STORE-")
-	}
+	aggregateDefaults(b, prefix, &m, g.keySerde)
 	procName := b.newName(prefix)
-	if m.keySerde == nil {
-		m.keySerde = g.keySerde
-	}
 	prefixName, userNamed := g.name, g.name != ""
 	if !userNamed {
 		prefixName = m.name
@@ -324,13 +309,8 @@ func tableAggregate[K, V, VA any](g *GroupedTable[K, V], prefix string, m Materi
 	AddProcessor(b, procName, func() Processor[K, change[V], K, change[VA]] {
 		return &tableAggProc[K, V, VA]{store: m.name, init: init, add: add, sub: sub, reduce: reduce}
 	}, in.node)
-	spec := f.spec()
-	if err := b.t.AddStore(spec, procName); err != nil {
-		b.fail(err)
-	} else {
-		b.stores[spec.Name] = f
-	}
-	return &Table[K, VA]{b: b, node: procName, keySerde: f.keySerde, valueSerde: f.valueSerde, store: m.name, getter: storeGetter[K, VA]{store: m.name}}
+	addStoreFactory(b, f, procName)
+	return tableOverStore(b, procName, f)
 }
 
 // Count counts the entries per new key: an entry that moves to another key

@@ -214,13 +214,14 @@ func materialize[K, V any](s *Stream[K, V], procName string, m Materialized[K, V
 	AddProcessor(b, procName, func() Processor[K, V, K, change[V]] {
 		return &tableSourceProc[K, V]{store: m.name}
 	}, s.node)
-	spec := f.spec()
-	if err := b.t.AddStore(spec, procName); err != nil {
-		b.fail(err)
-	} else {
-		b.stores[spec.Name] = f
-	}
-	return &Table[K, V]{b: b, node: procName, keySerde: f.keySerde, valueSerde: f.valueSerde, store: m.name, getter: storeGetter[K, V]{store: m.name}}
+	addStoreFactory(b, f, procName)
+	return tableOverStore(b, procName, f)
+}
+
+// tableOverStore returns the table that node emits, its values kept in the
+// table store f.
+func tableOverStore[K, V any](b *Builder, node string, f *tsFactory[K, V]) *Table[K, V] {
+	return &Table[K, V]{b: b, node: node, keySerde: f.keySerde, valueSerde: f.valueSerde, store: f.name, getter: storeGetter[K, V]{store: f.name}}
 }
 
 // tableOutput is the downstream side of the table processors that keep
@@ -382,13 +383,7 @@ func (t *Table[K, V]) filter(pred func(K, V) bool, not bool, opts []TableOpOptio
 		if mat.valueSerde == nil {
 			mat.valueSerde = t.valueSerde
 		}
-		f := newTSFactory[K, V](mat)
-		spec := f.spec()
-		if err := t.b.t.AddStore(spec, name); err != nil {
-			t.b.fail(err)
-		} else {
-			t.b.stores[spec.Name] = f
-		}
+		addStoreFactory(t.b, newTSFactory[K, V](mat), name)
 		out.store = store
 		out.getter = storeGetter[K, V]{store: store}
 	} else if t.getter != nil {
