@@ -83,17 +83,7 @@ func (p *streamAggProc[K, V, VA]) Process(r Record[K, V]) error {
 	if err != nil {
 		return err
 	}
-	var nv VA
-	switch {
-	case p.reduce != nil && !hadOld:
-		nv = any(r.Value).(VA)
-	case p.reduce != nil:
-		nv = p.reduce(old.Value, r.Value)
-	case hadOld:
-		nv = p.agg(r.Key, r.Value, old.Value)
-	default:
-		nv = p.agg(r.Key, r.Value, p.init())
-	}
+	nv := fold(r.Key, r.Value, old.Value, hadOld, p.init, p.agg, p.reduce)
 	ts := r.Timestamp
 	if hadOld && old.Timestamp > ts {
 		ts = old.Timestamp
