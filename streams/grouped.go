@@ -75,27 +75,28 @@ func (p *streamAggProc[K, V, VA]) Process(r Record[K, V]) error {
 		p.s.dropped()
 		return nil
 	}
-	kb, err := p.s.serKey(r.Key)
-	if err != nil {
-		return err
-	}
-	old, hadOld, err := p.s.getKB(kb)
+	kb, old, hadOld, err := p.lookup(r.Key)
 	if err != nil {
 		return err
 	}
 	nv := fold(r.Key, r.Value, old.Value, hadOld, p.init, p.agg, p.reduce)
-	ts := r.Timestamp
+	return p.putAggregate(r.Key, kb, nv, old, hadOld, r.Timestamp, r.Headers)
+}
+
+// putAggregate keeps the aggregate v of key (serialized as kb) at the later
+// of ts and the old aggregate's time, and forwards the change unless the
+// store's cache forwards it when it flushes.
+func (o *tableOutput[K, V]) putAggregate(key K, kb []byte, v V, old ValueAndTimestamp[V], hadOld bool, ts int64, headers []Header) error {
 	if hadOld && old.Timestamp > ts {
 		ts = old.Timestamp
 	}
-	if err := p.s.putKB(kb, ValueAndTimestamp[VA]{Value: nv, Timestamp: ts}); err != nil {
+	if err := o.s.putKB(kb, ValueAndTimestamp[V]{Value: v, Timestamp: ts}); err != nil {
 		return err
 	}
-	if p.s.caching() {
+	if o.s.caching() {
 		return nil
 	}
-	out := Record[K, change[VA]]{Key: r.Key, Value: change[VA]{newV: nv, hasNew: true, oldV: old.Value, hasOld: hadOld}, Timestamp: ts, Headers: r.Headers}
-	return p.ctx.Forward(out)
+	return o.ctx.Forward(Record[K, change[V]]{Key: key, Value: change[V]{newV: v, hasNew: true, oldV: old.Value, hasOld: hadOld}, Timestamp: ts, Headers: headers})
 }
 
 // aggregate wires an aggregation of g into a table.
@@ -244,11 +245,7 @@ func (p *tableAggProc[K, V, VA]) Process(r Record[K, change[V]]) error {
 		p.s.dropped()
 		return nil
 	}
-	kb, err := p.s.serKey(r.Key)
-	if err != nil {
-		return err
-	}
-	old, hadOld, err := p.s.getKB(kb)
+	kb, old, hadOld, err := p.lookup(r.Key)
 	if err != nil {
 		return err
 	}
@@ -272,18 +269,7 @@ func (p *tableAggProc[K, V, VA]) Process(r Record[K, change[V]]) error {
 	if !hasAgg {
 		return nil // nothing to subtract from and nothing to add
 	}
-	ts := r.Timestamp
-	if hadOld && old.Timestamp > ts {
-		ts = old.Timestamp
-	}
-	if err := p.s.putKB(kb, ValueAndTimestamp[VA]{Value: agg, Timestamp: ts}); err != nil {
-		return err
-	}
-	if p.s.caching() {
-		return nil
-	}
-	out := Record[K, change[VA]]{Key: r.Key, Value: change[VA]{newV: agg, hasNew: true, oldV: old.Value, hasOld: hadOld}, Timestamp: ts, Headers: r.Headers}
-	return p.ctx.Forward(out)
+	return p.putAggregate(r.Key, kb, agg, old, hadOld, r.Timestamp, r.Headers)
 }
 
 func tableAggregate[K, V, VA any](g *GroupedTable[K, V], prefix string, m Materialized[K, VA], init func() VA, add, sub func(K, V, VA) VA, reduce bool) *Table[K, VA] {

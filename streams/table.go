@@ -248,6 +248,36 @@ func (o *tableOutput[K, V]) open(ctx ProcessorContext[K, change[V]], name string
 	return nil
 }
 
+// lookup serializes key and returns it with what the store holds for it.
+func (o *tableOutput[K, V]) lookup(key K) (kb []byte, old ValueAndTimestamp[V], hadOld bool, err error) {
+	if kb, err = o.s.serKey(key); err != nil {
+		return nil, old, false, err
+	}
+	old, hadOld, err = o.s.getKB(kb)
+	return kb, old, hadOld, err
+}
+
+// putChange keeps out's new value of key at ts in the store (deletes key
+// when out has none) and sets out's old value to what the store held. It
+// reports whether the store's cache forwards the change when it flushes:
+// the caller then forwards nothing.
+func (o *tableOutput[K, V]) putChange(key K, ts int64, out *change[V]) (cached bool, err error) {
+	old, hadOld, err := o.s.get(key)
+	if err != nil {
+		return false, err
+	}
+	out.oldV, out.hasOld = old.Value, hadOld
+	if out.hasNew {
+		err = o.s.put(key, ValueAndTimestamp[V]{Value: out.newV, Timestamp: ts})
+	} else {
+		err = o.s.delete(key, ts)
+	}
+	if err != nil {
+		return false, err
+	}
+	return o.s.caching(), nil
+}
+
 type tableSourceProc[K, V any] struct {
 	tableOutput[K, V]
 	store string
@@ -264,11 +294,7 @@ func (p *tableSourceProc[K, V]) Process(r Record[K, V]) error {
 		p.s.dropped()
 		return nil
 	}
-	kb, err := p.s.serKey(r.Key)
-	if err != nil {
-		return err
-	}
-	old, hadOld, err := p.s.getKB(kb)
+	kb, old, hadOld, err := p.lookup(r.Key)
 	if err != nil {
 		return err
 	}
@@ -319,21 +345,8 @@ func (p *tableFilterProc[K, V]) Process(r Record[K, change[V]]) error {
 		return nil // neither side passes: nothing changed for downstream
 	}
 	if p.s != nil {
-		old, hadOld, err := p.s.get(r.Key)
-		if err != nil {
+		if cached, err := p.putChange(r.Key, r.Timestamp, &out); err != nil || cached {
 			return err
-		}
-		out.oldV, out.hasOld = old.Value, hadOld
-		if out.hasNew {
-			err = p.s.put(r.Key, ValueAndTimestamp[V]{Value: out.newV, Timestamp: r.Timestamp})
-		} else {
-			err = p.s.delete(r.Key, r.Timestamp)
-		}
-		if err != nil {
-			return err
-		}
-		if p.s.caching() {
-			return nil
 		}
 	}
 	return p.ctx.Forward(rekey(r, r.Key, out, true, false))

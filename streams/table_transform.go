@@ -122,21 +122,8 @@ func (p *tableTransformProc[K, V, VR]) Process(r Record[K, change[V]]) error {
 	}
 	if p.s != nil {
 		// The store holds what was sent before: that is the old value.
-		old, hadOld, err := p.s.get(r.Key)
-		if err != nil {
+		if cached, err := p.putChange(r.Key, r.Timestamp, &out); err != nil || cached {
 			return err
-		}
-		out.oldV, out.hasOld = old.Value, hadOld
-		if out.hasNew {
-			err = p.s.put(r.Key, ValueAndTimestamp[VR]{Value: out.newV, Timestamp: r.Timestamp})
-		} else {
-			err = p.s.delete(r.Key, r.Timestamp)
-		}
-		if err != nil {
-			return err
-		}
-		if p.s.caching() {
-			return nil
 		}
 	} else if c.hasOld {
 		if out.oldV, err = p.tr.Transform(r.Key, c.oldV); err != nil {
