@@ -376,25 +376,13 @@ func tableTableJoin[K, V, VO, VR any](left *Table[K, V], right *Table[K, VO], ki
 	}, right.node)
 	ConnectStores(b, thisName, rg.storeNames()...)
 	ConnectStores(b, otherName, lg.storeNames()...)
-	var store string
-	if materialized {
-		if mat.name == "" {
-			mat.name = b.newName(prefixTableMerge + "STATE-STORE-")
-		}
-		store = mat.name
-	}
+	store := resultStore(b, materialized, &mat, prefixTableMerge)
 	AddProcessor(b, mergeName, func() Processor[K, change[VR], K, change[VR]] {
 		return &tableMergeProc[K, VR]{store: store}
 	}, thisName, otherName)
 	out := &Table[K, VR]{b: b, node: mergeName, keySerde: left.keySerde}
 	if store != "" {
-		if mat.keySerde == nil {
-			mat.keySerde = left.keySerde
-		}
-		f := newTSFactory[K, VR](mat)
-		addStoreFactory(b, f, mergeName)
-		out.store, out.valueSerde = store, f.valueSerde
-		out.getter = storeGetter[K, VR]{store: store}
+		out.valueSerde = keepResult(out, mat).valueSerde
 	} else {
 		out.getter = joinedGetter[K, V, VO, VR]{left: lg, right: rg, kind: kind, joiner: joiner}
 	}

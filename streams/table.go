@@ -352,6 +352,32 @@ func (p *tableFilterProc[K, V]) Process(r Record[K, change[V]]) error {
 	return p.ctx.Forward(rekey(r, r.Key, out, true, false))
 }
 
+// resultStore names the store a table operator keeps its result in: ""
+// when the result is not materialized, else m's name or one made from
+// prefix.
+func resultStore[K, V any](b *Builder, materialized bool, m *Materialized[K, V], prefix string) string {
+	if !materialized {
+		return ""
+	}
+	if m.name == "" {
+		m.name = b.newName(prefix + "STATE-STORE-")
+	}
+	return m.name
+}
+
+// keepResult registers the table store of m (its key serde defaulting to
+// out's) for out's node and makes out read from it. It returns the store.
+func keepResult[K, V any](out *Table[K, V], m Materialized[K, V]) *tsFactory[K, V] {
+	if m.keySerde == nil {
+		m.keySerde = out.keySerde
+	}
+	f := newTSFactory[K, V](m)
+	addStoreFactory(out.b, f, out.node)
+	out.store = m.name
+	out.getter = storeGetter[K, V]{store: m.name}
+	return f
+}
+
 // TableOpOption is accepted by table operators: a Named names the node, a
 // Materialized keeps the result in a (queryable) store.
 type TableOpOption interface{ tableOpOption() }
@@ -378,27 +404,16 @@ func (t *Table[K, V]) filter(pred func(K, V) bool, not bool, opts []TableOpOptio
 		}
 	}
 	name := t.b.nameOr(named, prefixTableFilter)
-	var store string
-	if materialized {
-		if mat.name == "" {
-			mat.name = t.b.newName(prefixTableFilter + "STATE-STORE-")
-		}
-		store = mat.name
-	}
+	store := resultStore(t.b, materialized, &mat, prefixTableFilter)
 	AddProcessor(t.b, name, func() Processor[K, change[V], K, change[V]] {
 		return &tableFilterProc[K, V]{pred: pred, not: not, store: store}
 	}, t.node)
 	out := &Table[K, V]{b: t.b, node: name, keySerde: t.keySerde, valueSerde: t.valueSerde}
 	if store != "" {
-		if mat.keySerde == nil {
-			mat.keySerde = t.keySerde
-		}
 		if mat.valueSerde == nil {
 			mat.valueSerde = t.valueSerde
 		}
-		addStoreFactory(t.b, newTSFactory[K, V](mat), name)
-		out.store = store
-		out.getter = storeGetter[K, V]{store: store}
+		keepResult(out, mat)
 	} else if t.getter != nil {
 		out.getter = mappedGetter[K, V, V]{parent: t.getter, fn: func(k K, v V) (V, bool) { return v, pred(k, v) != not }}
 	}

@@ -60,13 +60,7 @@ func TransformValuesTable[K, V, VR any](t *Table[K, V], supplier ValueTransforme
 		return &Table[K, VR]{b: b, node: t.node, keySerde: t.keySerde}
 	}
 	name := b.nameOr(named, prefixTableTransformValues)
-	var store string
-	if materialized {
-		if mat.name == "" {
-			mat.name = b.newName(prefixTableTransformValues + "STATE-STORE-")
-		}
-		store = mat.name
-	}
+	store := resultStore(b, materialized, &mat, prefixTableTransformValues)
 	AddProcessor(b, name, func() Processor[K, change[V], K, change[VR]] {
 		return &tableTransformProc[K, V, VR]{tr: supplier(), store: store}
 	}, t.node)
@@ -75,13 +69,7 @@ func TransformValuesTable[K, V, VR any](t *Table[K, V], supplier ValueTransforme
 	}
 	out := &Table[K, VR]{b: b, node: name, keySerde: t.keySerde}
 	if store != "" {
-		if mat.keySerde == nil {
-			mat.keySerde = t.keySerde
-		}
-		f := newTSFactory[K, VR](mat)
-		addStoreFactory(b, f, name)
-		out.store, out.valueSerde = store, f.valueSerde
-		out.getter = storeGetter[K, VR]{store: store}
+		out.valueSerde = keepResult(out, mat).valueSerde
 	}
 	return out
 }
