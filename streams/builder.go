@@ -161,13 +161,7 @@ func AddStateStore(b *Builder, store StoreBuilder, processors ...string) {
 		b.fail(errors.New("streams: add state store: nil store builder"))
 		return
 	}
-	f := store.factory()
-	spec := f.spec()
-	if err := b.t.AddStore(spec, processors...); err != nil {
-		b.fail(err)
-		return
-	}
-	b.stores[spec.Name] = f
+	addStoreFactory(b, store.factory(), processors...)
 }
 
 // ConnectStores gives a processor access to registered stores.

@@ -3,7 +3,6 @@ package streams
 import (
 	"errors"
 	"strconv"
-	"time"
 )
 
 // Node name prefixes of cogrouped aggregations, as Kafka Streams generates
@@ -132,12 +131,7 @@ func (c *CogroupedStream[K, VA]) check(init func() VA) bool {
 func (c *CogroupedStream[K, VA]) Aggregate(init func() VA, materialized ...Materialized[K, VA]) *Table[K, VA] {
 	b := c.b
 	m := firstOr(materialized)
-	if m.name == "" {
-		m.name = b.newName(prefixCogroupAgg + "STATE-STORE-")
-	}
-	if m.keySerde == nil {
-		m.keySerde = c.keySerde
-	}
+	aggregateDefaults(b, prefixCogroupAgg, &m, c.keySerde)
 	if !c.check(init) {
 		return &Table[K, VA]{b: b}
 	}
@@ -146,7 +140,7 @@ func (c *CogroupedStream[K, VA]) Aggregate(init func() VA, materialized ...Mater
 	addStoreFactory(b, f, procs...)
 	merge := b.newName(prefixCogroupMerge)
 	AddProcessor(b, merge, passSupplier[K, change[VA]], procs...)
-	return &Table[K, VA]{b: b, node: merge, keySerde: f.keySerde, valueSerde: f.valueSerde, store: m.name, getter: storeGetter[K, VA]{store: m.name}}
+	return tableOverStore(b, merge, f)
 }
 
 // TimeWindowedCogroupedStream is a cogrouped stream cut into time or
@@ -182,37 +176,17 @@ func (w *TimeWindowedCogroupedStream[K, VA]) EmitStrategy(e EmitStrategy) *TimeW
 func (w *TimeWindowedCogroupedStream[K, VA]) Aggregate(init func() VA, materialized ...Materialized[K, VA]) *Table[Windowed[K], VA] {
 	c, b := w.c, w.c.b
 	m := firstOr(materialized)
-	if m.name == "" {
-		m.name = b.newName(prefixCogroupAgg + "STATE-STORE-")
-	}
-	if m.keySerde == nil {
-		m.keySerde = c.keySerde
-	}
+	aggregateDefaults(b, prefixCogroupAgg, &m, c.keySerde)
 	if !c.check(init) || w.spec.err != nil {
 		return &Table[Windowed[K], VA]{b: b}
 	}
-	what := "the window size plus the grace period"
-	if w.spec.sliding != nil {
-		what = "twice the time difference plus the grace period"
-	}
-	retention, err := retentionFor(m.name, m.retention, w.spec.minRetention, what)
-	if err != nil {
-		b.fail(err)
-		retention = w.spec.minRetention
-	}
-	refuseVersioning(b, m.name, m.history)
+	f := timeWindowAggStore(b, &m, w.spec)
 	spec := w.spec
 	procs := c.wire(m.name, cogroupKind[K, VA]{init: init, windows: &spec})
-	ks, vs := serdeOr(m.keySerde), serdeOr(m.valueSerde)
-	addStoreFactory(b, &windowFactory[K, ValueAndTimestamp[VA]]{
-		name: m.name, keySerde: ks, valueSerde: timestampedSerde[VA]{inner: vs},
-		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType,
-		retention: retention, size: w.spec.size,
-	}, procs...)
+	addStoreFactory(b, f, procs...)
 	merge := b.newName(prefixCogroupMerge)
 	AddProcessor(b, merge, passSupplier[Windowed[K], change[VA]], procs...)
-	wks := TimeWindowedSerde(ks, time.Duration(w.spec.size)*time.Millisecond)
-	return withEmit(&Table[Windowed[K], VA]{b: b, node: merge, keySerde: wks, valueSerde: vs, store: m.name, getter: windowGetter[K, VA]{store: m.name}}, w.emit)
+	return timeWindowedTable(b, merge, m, w.spec, w.emit)
 }
 
 // SessionWindowedCogroupedStream is a cogrouped stream cut into sessions
@@ -244,12 +218,7 @@ func (s *SessionWindowedCogroupedStream[K, VA]) EmitStrategy(e EmitStrategy) *Se
 func (s *SessionWindowedCogroupedStream[K, VA]) Aggregate(init func() VA, merger func(key K, agg1, agg2 VA) VA, materialized ...Materialized[K, VA]) *Table[Windowed[K], VA] {
 	c, b := s.c, s.c.b
 	m := firstOr(materialized)
-	if m.name == "" {
-		m.name = b.newName(prefixCogroupAgg + "STATE-STORE-")
-	}
-	if m.keySerde == nil {
-		m.keySerde = c.keySerde
-	}
+	aggregateDefaults(b, prefixCogroupAgg, &m, c.keySerde)
 	if merger == nil {
 		b.fail(errors.New("streams: cogroup session aggregate: nil merger"))
 		return &Table[Windowed[K], VA]{b: b}
@@ -257,21 +226,11 @@ func (s *SessionWindowedCogroupedStream[K, VA]) Aggregate(init func() VA, merger
 	if !c.check(init) || s.windows.err != nil {
 		return &Table[Windowed[K], VA]{b: b}
 	}
-	min := s.windows.gap + s.windows.grace
-	retention, err := retentionFor(m.name, m.retention, min, "the inactivity gap plus the grace period")
-	if err != nil {
-		b.fail(err)
-		retention = min
-	}
-	refuseVersioning(b, m.name, m.history)
+	f := sessionAggStore(b, m, s.windows)
 	w := s.windows
 	procs := c.wire(m.name, cogroupKind[K, VA]{init: init, session: &w, merger: merger})
-	ks, vs := serdeOr(m.keySerde), serdeOr(m.valueSerde)
-	addStoreFactory(b, &sessionFactory[K, VA]{
-		name: m.name, keySerde: ks, valueSerde: vs,
-		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, retention: retention,
-	}, procs...)
+	addStoreFactory(b, f, procs...)
 	merge := b.newName(prefixCogroupMerge)
 	AddProcessor(b, merge, passSupplier[Windowed[K], change[VA]], procs...)
-	return withEmit(&Table[Windowed[K], VA]{b: b, node: merge, keySerde: SessionWindowedSerde(ks), valueSerde: vs, store: m.name, getter: sessionGetter[K, VA]{store: m.name}}, s.emit)
+	return sessionTable(b, merge, f, s.emit)
 }

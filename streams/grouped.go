@@ -3,6 +3,8 @@ package streams
 import (
 	"bytes"
 	"errors"
+
+	"github.com/rivulet-io/rivulet/statestore"
 )
 
 // GroupedStream is a stream grouped by key, ready to aggregate (Kafka
@@ -55,9 +57,8 @@ func (g *GroupedStream[K, V]) aggregateInput(storeName string) *Stream[K, V] {
 
 // streamAggProc aggregates a stream into a table store and emits changes.
 type streamAggProc[K, V, VA any] struct {
-	ctx   ProcessorContext[K, change[VA]]
+	tableOutput[K, VA]
 	store string
-	s     *tsStore[K, VA]
 	init  func() VA
 	agg   func(K, V, VA) VA
 	// reduce: the first value of a key becomes the aggregate as is.
@@ -65,14 +66,7 @@ type streamAggProc[K, V, VA any] struct {
 }
 
 func (p *streamAggProc[K, V, VA]) Init(ctx ProcessorContext[K, change[VA]]) error {
-	p.ctx = ctx
-	s, err := tsStoreOf[K, VA](ctx, p.store)
-	if err != nil {
-		return err
-	}
-	p.s = s
-	s.setFlushListener(func(r Record[K, change[VA]]) error { return ctx.Forward(r) })
-	return nil
+	return p.open(ctx, p.store)
 }
 
 func (p *streamAggProc[K, V, VA]) Close() error { return nil }
@@ -83,59 +77,51 @@ func (p *streamAggProc[K, V, VA]) Process(r Record[K, V]) error {
 		p.s.dropped()
 		return nil
 	}
-	kb, err := p.s.aggKey(r.Key)
+	kb, old, hadOld, ref, err := p.lookupAgg(r.Key)
 	if err != nil {
 		return err
 	}
-	old, hadOld, ref, err := p.s.lookupKB(kb)
-	if err != nil {
-		return err
+	nv := fold(r.Key, r.Value, old.Value, hadOld, p.init, p.agg, p.reduce)
+	return p.putAggregate(r.Key, kb, ref, nv, old, hadOld, r.Timestamp, r.Headers)
+}
+
+// lookupAgg serializes key as an aggregation does and reads its aggregate
+// with one cache lookup; ref lets putAggregate write it back without a
+// second one.
+func (o *tableOutput[K, V]) lookupAgg(key K) (kb []byte, old ValueAndTimestamp[V], hadOld bool, ref statestore.CacheRef, err error) {
+	if kb, err = o.s.aggKey(key); err != nil {
+		return nil, old, false, ref, err
 	}
-	var nv VA
-	switch {
-	case p.reduce != nil && !hadOld:
-		nv = any(r.Value).(VA)
-	case p.reduce != nil:
-		nv = p.reduce(old.Value, r.Value)
-	case hadOld:
-		nv = p.agg(r.Key, r.Value, old.Value)
-	default:
-		nv = p.agg(r.Key, r.Value, p.init())
-	}
-	ts := r.Timestamp
+	old, hadOld, ref, err = o.s.lookupKB(kb)
+	return kb, old, hadOld, ref, err
+}
+
+// putAggregate keeps the aggregate v of key (serialized as kb, read through
+// ref) at the later of ts and the old aggregate's time, and forwards the
+// change unless the store's cache forwards it when it flushes.
+func (o *tableOutput[K, V]) putAggregate(key K, kb []byte, ref statestore.CacheRef, v V, old ValueAndTimestamp[V], hadOld bool, ts int64, headers []Header) error {
 	if hadOld && old.Timestamp > ts {
 		ts = old.Timestamp
 	}
-	if err := p.s.putAtKB(ref, kb, ValueAndTimestamp[VA]{Value: nv, Timestamp: ts}); err != nil {
+	if err := o.s.putAtKB(ref, kb, ValueAndTimestamp[V]{Value: v, Timestamp: ts}); err != nil {
 		return err
 	}
-	if p.s.caching() {
+	if o.s.caching() {
 		return nil
 	}
-	out := Record[K, change[VA]]{Key: r.Key, Value: change[VA]{newV: nv, hasNew: true, oldV: old.Value, hasOld: hadOld}, Timestamp: ts, Headers: r.Headers}
-	return p.ctx.Forward(out)
+	return o.ctx.Forward(Record[K, change[V]]{Key: key, Value: change[V]{newV: v, hasNew: true, oldV: old.Value, hasOld: hadOld}, Timestamp: ts, Headers: headers})
 }
 
 // aggregate wires an aggregation of g into a table.
 func aggregate[K, V, VA any](g *GroupedStream[K, V], prefix string, m Materialized[K, VA], mk func(store string) Processor[K, V, K, change[VA]]) *Table[K, VA] {
 	b := g.s.b
-	if m.name == "" {
-		m.name = b.newName(prefix + "STATE-STORE-")
-	}
+	aggregateDefaults(b, prefix, &m, g.keySerde)
 	procName := b.newName(prefix)
-	if m.keySerde == nil {
-		m.keySerde = g.keySerde
-	}
 	in := g.aggregateInput(m.name)
 	f := newTSFactory[K, VA](m)
 	AddProcessor(b, procName, func() Processor[K, V, K, change[VA]] { return mk(m.name) }, in.node)
-	spec := f.spec()
-	if err := b.t.AddStore(spec, procName); err != nil {
-		b.fail(err)
-	} else {
-		b.stores[spec.Name] = f
-	}
-	return &Table[K, VA]{b: b, node: procName, keySerde: f.keySerde, valueSerde: f.valueSerde, store: m.name, getter: storeGetter[K, VA]{store: m.name}}
+	addStoreFactory(b, f, procName)
+	return tableOverStore(b, procName, f)
 }
 
 // Count counts the records per key (records with a null key or value are
@@ -253,9 +239,8 @@ func GroupByTable[K, V, KR, VR any](t *Table[K, V], fn func(key K, value V) (KR,
 }
 
 type tableAggProc[K, V, VA any] struct {
-	ctx    ProcessorContext[K, change[VA]]
+	tableOutput[K, VA]
 	store  string
-	s      *tsStore[K, VA]
 	init   func() VA
 	add    func(K, V, VA) VA
 	sub    func(K, V, VA) VA
@@ -263,14 +248,7 @@ type tableAggProc[K, V, VA any] struct {
 }
 
 func (p *tableAggProc[K, V, VA]) Init(ctx ProcessorContext[K, change[VA]]) error {
-	p.ctx = ctx
-	s, err := tsStoreOf[K, VA](ctx, p.store)
-	if err != nil {
-		return err
-	}
-	p.s = s
-	s.setFlushListener(func(r Record[K, change[VA]]) error { return ctx.Forward(r) })
-	return nil
+	return p.open(ctx, p.store)
 }
 
 func (p *tableAggProc[K, V, VA]) Close() error { return nil }
@@ -280,11 +258,7 @@ func (p *tableAggProc[K, V, VA]) Process(r Record[K, change[V]]) error {
 		p.s.dropped()
 		return nil
 	}
-	kb, err := p.s.aggKey(r.Key)
-	if err != nil {
-		return err
-	}
-	old, hadOld, ref, err := p.s.lookupKB(kb)
+	kb, old, hadOld, ref, err := p.lookupAgg(r.Key)
 	if err != nil {
 		return err
 	}
@@ -308,29 +282,13 @@ func (p *tableAggProc[K, V, VA]) Process(r Record[K, change[V]]) error {
 	if !hasAgg {
 		return nil // nothing to subtract from and nothing to add
 	}
-	ts := r.Timestamp
-	if hadOld && old.Timestamp > ts {
-		ts = old.Timestamp
-	}
-	if err := p.s.putAtKB(ref, kb, ValueAndTimestamp[VA]{Value: agg, Timestamp: ts}); err != nil {
-		return err
-	}
-	if p.s.caching() {
-		return nil
-	}
-	out := Record[K, change[VA]]{Key: r.Key, Value: change[VA]{newV: agg, hasNew: true, oldV: old.Value, hasOld: hadOld}, Timestamp: ts, Headers: r.Headers}
-	return p.ctx.Forward(out)
+	return p.putAggregate(r.Key, kb, ref, agg, old, hadOld, r.Timestamp, r.Headers)
 }
 
 func tableAggregate[K, V, VA any](g *GroupedTable[K, V], prefix string, m Materialized[K, VA], init func() VA, add, sub func(K, V, VA) VA, reduce bool) *Table[K, VA] {
 	b := g.s.b
-	if m.name == "" {
-		m.name = b.newName(prefix + "STATE-STORE-")
-	}
+	aggregateDefaults(b, prefix, &m, g.keySerde)
 	procName := b.newName(prefix)
-	if m.keySerde == nil {
-		m.keySerde = g.keySerde
-	}
 	prefixName, userNamed := g.name, g.name != ""
 	if !userNamed {
 		prefixName = m.name
@@ -340,13 +298,8 @@ func tableAggregate[K, V, VA any](g *GroupedTable[K, V], prefix string, m Materi
 	AddProcessor(b, procName, func() Processor[K, change[V], K, change[VA]] {
 		return &tableAggProc[K, V, VA]{store: m.name, init: init, add: add, sub: sub, reduce: reduce}
 	}, in.node)
-	spec := f.spec()
-	if err := b.t.AddStore(spec, procName); err != nil {
-		b.fail(err)
-	} else {
-		b.stores[spec.Name] = f
-	}
-	return &Table[K, VA]{b: b, node: procName, keySerde: f.keySerde, valueSerde: f.valueSerde, store: m.name, getter: storeGetter[K, VA]{store: m.name}}
+	addStoreFactory(b, f, procName)
+	return tableOverStore(b, procName, f)
 }
 
 // Count counts the entries per new key: an entry that moves to another key

@@ -376,25 +376,13 @@ func tableTableJoin[K, V, VO, VR any](left *Table[K, V], right *Table[K, VO], ki
 	}, right.node)
 	ConnectStores(b, thisName, rg.storeNames()...)
 	ConnectStores(b, otherName, lg.storeNames()...)
-	var store string
-	if materialized {
-		if mat.name == "" {
-			mat.name = b.newName(prefixTableMerge + "STATE-STORE-")
-		}
-		store = mat.name
-	}
+	store := resultStore(b, materialized, &mat, prefixTableMerge)
 	AddProcessor(b, mergeName, func() Processor[K, change[VR], K, change[VR]] {
 		return &tableMergeProc[K, VR]{store: store}
 	}, thisName, otherName)
 	out := &Table[K, VR]{b: b, node: mergeName, keySerde: left.keySerde}
 	if store != "" {
-		if mat.keySerde == nil {
-			mat.keySerde = left.keySerde
-		}
-		f := newTSFactory[K, VR](mat)
-		addStoreFactory(b, f, mergeName)
-		out.store, out.valueSerde = store, f.valueSerde
-		out.getter = storeGetter[K, VR]{store: store}
+		out.valueSerde = keepResult(out, mat).valueSerde
 	} else {
 		out.getter = joinedGetter[K, V, VO, VR]{left: lg, right: rg, kind: kind, joiner: joiner}
 	}
@@ -483,23 +471,12 @@ func (p *tableJoinProc[K, VThis, VOther, VR]) Process(r Record[K, change[VThis]]
 // is materialized, keeps it in its store (the old value then comes from
 // the store).
 type tableMergeProc[K, V any] struct {
-	ctx   ProcessorContext[K, change[V]]
+	tableOutput[K, V]
 	store string
-	s     *tsStore[K, V]
 }
 
 func (p *tableMergeProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
-	p.ctx = ctx
-	if p.store == "" {
-		return nil
-	}
-	s, err := tsStoreOf[K, V](ctx, p.store)
-	if err != nil {
-		return err
-	}
-	p.s = s
-	s.setFlushListener(func(r Record[K, change[V]]) error { return ctx.Forward(r) })
-	return nil
+	return p.open(ctx, p.store)
 }
 
 func (p *tableMergeProc[K, V]) Close() error { return nil }

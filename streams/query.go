@@ -72,13 +72,37 @@ func (q *KeyValueQuery[K, V]) Name() string { return q.name }
 // it, holding the task's thread lock. It returns ErrStoreNotAvailable when
 // there is none.
 func (q *KeyValueQuery[K, V]) each(fn func(TaskID, ReadOnlyKeyValueStore[K, V]) (stop bool, err error)) error {
-	return eachLocalStore(q.app, q.name, func(id TaskID, st StateStore) (bool, error) {
-		kv, err := GetKeyValueStore[K, V](storeOf{st}, q.name)
+	return eachTypedStore(q.app, q.name, GetKeyValueStore[K, V], func(id TaskID, _ StateStore, kv KeyValueStore[K, V]) (bool, error) {
+		return fn(id, kv)
+	})
+}
+
+// eachTypedStore is eachLocalStore with each store typed by get (one of
+// GetKeyValueStore, GetWindowStore, ...).
+func eachTypedStore[S any](a *App, name string, get func(StoreProvider, string) (S, error), fn func(TaskID, StateStore, S) (stop bool, err error)) error {
+	return eachLocalStore(a, name, func(id TaskID, st StateStore) (bool, error) {
+		s, err := get(storeOf{st}, name)
 		if err != nil {
 			return true, fmt.Errorf("streams: query: %w", err)
 		}
-		return fn(id, kv)
+		return fn(id, st, s)
 	})
+}
+
+// findLocal returns what find finds in the first running local task's
+// store that has it (a point lookup: Get, FetchOne, GetAsOf).
+func findLocal[S, R any](a *App, name string, get func(StoreProvider, string) (S, error), find func(S) (R, bool, error)) (r R, ok bool, err error) {
+	err = eachTypedStore(a, name, get, func(_ TaskID, _ StateStore, s S) (bool, error) {
+		v, found, err := find(s)
+		if err != nil {
+			return true, fmt.Errorf("streams: query store %q: %w", name, err)
+		}
+		if found {
+			r, ok = v, true
+		}
+		return found, nil
+	})
+	return r, ok, err
 }
 
 // eachLocalStore calls fn with the store name of every running local task
@@ -135,17 +159,7 @@ func eachLocalStore(a *App, name string, fn func(TaskID, StateStore) (stop bool,
 // when no local task has the key; the error wraps ErrStoreNotAvailable
 // when no local task holds the store at all.
 func (q *KeyValueQuery[K, V]) Get(key K) (value V, ok bool, err error) {
-	err = q.each(func(_ TaskID, kv ReadOnlyKeyValueStore[K, V]) (bool, error) {
-		v, found, err := kv.Get(key)
-		if err != nil {
-			return true, fmt.Errorf("streams: query store %q: %w", q.name, err)
-		}
-		if found {
-			value, ok = v, true
-		}
-		return found, nil
-	})
-	return value, ok, err
+	return findLocal(q.app, q.name, GetKeyValueStore[K, V], func(kv KeyValueStore[K, V]) (V, bool, error) { return kv.Get(key) })
 }
 
 // queryEntry is one result with its serialized key, for merging.
@@ -218,15 +232,21 @@ func (q *KeyValueQuery[K, V]) collect(limit int, open func(ReadOnlyKeyValueStore
 		return nil, false, err
 	}
 	sort.SliceStable(all, func(i, j int) bool { return bytes.Compare(all[i].kb, all[j].kb) < 0 })
-	more := false
+	out, more := firstOf(all, limit, func(e queryEntry[K, V]) KeyValue[K, V] { return e.kv })
+	return out, more, nil
+}
+
+// firstOf returns the results of sorted entries, at most limit of them
+// when limit > 0; more is set when entries were left out.
+func firstOf[E, R any](all []E, limit int, result func(E) R) (out []R, more bool) {
 	if limit > 0 && len(all) > limit {
 		all, more = all[:limit], true
 	}
-	out := make([]KeyValue[K, V], len(all))
+	out = make([]R, len(all))
 	for i := range all {
-		out[i] = all[i].kv
+		out[i] = result(all[i])
 	}
-	return out, more, nil
+	return out, more
 }
 
 // serializer finds the key serializer behind a typed store (possibly a

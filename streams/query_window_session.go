@@ -35,41 +35,14 @@ func QueryWindowStore[K, V any](app *App, name string) (*WindowQuery[K, V], erro
 func (q *WindowQuery[K, V]) Name() string { return q.name }
 
 func (q *WindowQuery[K, V]) collect(limit int, open func(ReadOnlyWindowStore[K, V]) (WindowIterator[K, V], error)) ([]KeyValue[Windowed[K], V], bool, error) {
-	var out []windowedEntry[K, V]
-	err := eachLocalStore(q.app, q.name, func(id TaskID, st StateStore) (bool, error) {
-		ws, err := GetWindowStore[K, V](storeOf{st}, q.name)
-		if err != nil {
-			return true, fmt.Errorf("streams: query: %w", err)
-		}
-		it, err := open(ws)
-		if err != nil {
-			return true, fmt.Errorf("streams: query store %q (task %s): %w", q.name, id, err)
-		}
-		return false, drainWindows(q.name, id, keySerializerOf[K](st), it, &out)
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	return sortWindowed(out, limit)
+	return collectWindows(q.app, q.name, limit, GetWindowStore[K, V], open)
 }
 
 // FetchOne returns the value of key's window that starts at windowStart.
 func (q *WindowQuery[K, V]) FetchOne(key K, windowStart int64) (value V, ok bool, err error) {
-	err = eachLocalStore(q.app, q.name, func(_ TaskID, st StateStore) (bool, error) {
-		ws, err := GetWindowStore[K, V](storeOf{st}, q.name)
-		if err != nil {
-			return true, fmt.Errorf("streams: query: %w", err)
-		}
-		v, found, err := ws.FetchOne(key, windowStart)
-		if err != nil {
-			return true, fmt.Errorf("streams: query store %q: %w", q.name, err)
-		}
-		if found {
-			value, ok = v, true
-		}
-		return found, nil
+	return findLocal(q.app, q.name, GetWindowStore[K, V], func(ws ReadOnlyWindowStore[K, V]) (V, bool, error) {
+		return ws.FetchOne(key, windowStart)
 	})
-	return value, ok, err
 }
 
 // Fetch returns key's windows with timeFrom <= start <= timeTo (ms,
@@ -116,17 +89,19 @@ func QuerySessionStore[K, V any](app *App, name string) (*SessionQuery[K, V], er
 func (q *SessionQuery[K, V]) Name() string { return q.name }
 
 func (q *SessionQuery[K, V]) collect(limit int, open func(ReadOnlySessionStore[K, V]) (WindowIterator[K, V], error)) ([]KeyValue[Windowed[K], V], bool, error) {
+	return collectWindows(q.app, q.name, limit, GetSessionStore[K, V], open)
+}
+
+// collectWindows merges what open returns from the store name (typed by
+// get) of every running local task, sorted by sortWindowed.
+func collectWindows[K, V, S any](a *App, name string, limit int, get func(StoreProvider, string) (S, error), open func(S) (WindowIterator[K, V], error)) ([]KeyValue[Windowed[K], V], bool, error) {
 	var out []windowedEntry[K, V]
-	err := eachLocalStore(q.app, q.name, func(id TaskID, st StateStore) (bool, error) {
-		ss, err := GetSessionStore[K, V](storeOf{st}, q.name)
+	err := eachTypedStore(a, name, get, func(id TaskID, st StateStore, s S) (bool, error) {
+		it, err := open(s)
 		if err != nil {
-			return true, fmt.Errorf("streams: query: %w", err)
+			return true, fmt.Errorf("streams: query store %q (task %s): %w", name, id, err)
 		}
-		it, err := open(ss)
-		if err != nil {
-			return true, fmt.Errorf("streams: query store %q (task %s): %w", q.name, id, err)
-		}
-		return false, drainWindows(q.name, id, keySerializerOf[K](st), it, &out)
+		return false, drainWindows(name, id, keySerializerOf[K](st), it, &out)
 	})
 	if err != nil {
 		return nil, false, err
@@ -208,14 +183,7 @@ func sortWindowed[K, V any](all []windowedEntry[K, V], limit int) ([]KeyValue[Wi
 		}
 		return bytes.Compare(all[i].kb, all[j].kb) < 0
 	})
-	more := false
-	if limit > 0 && len(all) > limit {
-		all, more = all[:limit], true
-	}
-	out := make([]KeyValue[Windowed[K], V], len(all))
-	for i := range all {
-		out[i] = all[i].kv
-	}
+	out, more := firstOf(all, limit, func(e windowedEntry[K, V]) KeyValue[Windowed[K], V] { return e.kv })
 	return out, more, nil
 }
 
@@ -247,19 +215,7 @@ func (q *VersionedQuery[K, V]) Get(key K) (VersionedRecord[V], bool, error) {
 // GetAsOf returns the value key had at time asOf, from the local task that
 // holds it.
 func (q *VersionedQuery[K, V]) GetAsOf(key K, asOf int64) (rec VersionedRecord[V], ok bool, err error) {
-	err = eachLocalStore(q.app, q.name, func(_ TaskID, st StateStore) (bool, error) {
-		vs, err := GetVersionedKeyValueStore[K, V](storeOf{st}, q.name)
-		if err != nil {
-			return true, fmt.Errorf("streams: query: %w", err)
-		}
-		r, found, err := vs.GetAsOf(key, asOf)
-		if err != nil {
-			return true, fmt.Errorf("streams: query store %q: %w", q.name, err)
-		}
-		if found {
-			rec, ok = r, true
-		}
-		return found, nil
+	return findLocal(q.app, q.name, GetVersionedKeyValueStore[K, V], func(vs VersionedKeyValueStore[K, V]) (VersionedRecord[V], bool, error) {
+		return vs.GetAsOf(key, asOf)
 	})
-	return rec, ok, err
 }

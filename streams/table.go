@@ -214,30 +214,77 @@ func materialize[K, V any](s *Stream[K, V], procName string, m Materialized[K, V
 	AddProcessor(b, procName, func() Processor[K, V, K, change[V]] {
 		return &tableSourceProc[K, V]{store: m.name}
 	}, s.node)
-	spec := f.spec()
-	if err := b.t.AddStore(spec, procName); err != nil {
-		b.fail(err)
-	} else {
-		b.stores[spec.Name] = f
+	addStoreFactory(b, f, procName)
+	return tableOverStore(b, procName, f)
+}
+
+// tableOverStore returns the table that node emits, its values kept in the
+// table store f.
+func tableOverStore[K, V any](b *Builder, node string, f *tsFactory[K, V]) *Table[K, V] {
+	return &Table[K, V]{b: b, node: node, keySerde: f.keySerde, valueSerde: f.valueSerde, store: f.name, getter: storeGetter[K, V]{store: f.name}}
+}
+
+// tableOutput is the downstream side of the table processors that keep
+// their result in a table store: the context they forward changes to and
+// the store, whose cache forwards its flushed updates itself.
+type tableOutput[K, V any] struct {
+	ctx ProcessorContext[K, change[V]]
+	s   *tsStore[K, V]
+}
+
+// open keeps ctx and opens the table store name, its flushes forwarded to
+// ctx; with name "" the result is not materialized and there is no store.
+func (o *tableOutput[K, V]) open(ctx ProcessorContext[K, change[V]], name string) error {
+	o.ctx = ctx
+	if name == "" {
+		return nil
 	}
-	return &Table[K, V]{b: b, node: procName, keySerde: f.keySerde, valueSerde: f.valueSerde, store: m.name, getter: storeGetter[K, V]{store: m.name}}
-}
-
-type tableSourceProc[K, V any] struct {
-	ctx   ProcessorContext[K, change[V]]
-	store string
-	s     *tsStore[K, V]
-}
-
-func (p *tableSourceProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
-	p.ctx = ctx
-	s, err := tsStoreOf[K, V](ctx, p.store)
+	s, err := tsStoreOf[K, V](ctx, name)
 	if err != nil {
 		return err
 	}
-	p.s = s
+	o.s = s
 	s.setFlushListener(func(r Record[K, change[V]]) error { return ctx.Forward(r) })
 	return nil
+}
+
+// lookup serializes key and returns it with what the store holds for it.
+func (o *tableOutput[K, V]) lookup(key K) (kb []byte, old ValueAndTimestamp[V], hadOld bool, err error) {
+	if kb, err = o.s.serKey(key); err != nil {
+		return nil, old, false, err
+	}
+	old, hadOld, err = o.s.getKB(kb)
+	return kb, old, hadOld, err
+}
+
+// putChange keeps out's new value of key at ts in the store (deletes key
+// when out has none) and sets out's old value to what the store held. It
+// reports whether the store's cache forwards the change when it flushes:
+// the caller then forwards nothing.
+func (o *tableOutput[K, V]) putChange(key K, ts int64, out *change[V]) (cached bool, err error) {
+	old, hadOld, err := o.s.get(key)
+	if err != nil {
+		return false, err
+	}
+	out.oldV, out.hasOld = old.Value, hadOld
+	if out.hasNew {
+		err = o.s.put(key, ValueAndTimestamp[V]{Value: out.newV, Timestamp: ts})
+	} else {
+		err = o.s.delete(key, ts)
+	}
+	if err != nil {
+		return false, err
+	}
+	return o.s.caching(), nil
+}
+
+type tableSourceProc[K, V any] struct {
+	tableOutput[K, V]
+	store string
+}
+
+func (p *tableSourceProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
+	return p.open(ctx, p.store)
 }
 
 func (p *tableSourceProc[K, V]) Close() error { return nil }
@@ -247,11 +294,7 @@ func (p *tableSourceProc[K, V]) Process(r Record[K, V]) error {
 		p.s.dropped()
 		return nil
 	}
-	kb, err := p.s.serKey(r.Key)
-	if err != nil {
-		return err
-	}
-	old, hadOld, err := p.s.getKB(kb)
+	kb, old, hadOld, err := p.lookup(r.Key)
 	if err != nil {
 		return err
 	}
@@ -275,24 +318,14 @@ func (p *tableSourceProc[K, V]) Process(r Record[K, V]) error {
 // ---- table operators ----
 
 type tableFilterProc[K, V any] struct {
-	ctx   ProcessorContext[K, change[V]]
+	tableOutput[K, V]
 	pred  func(K, V) bool
 	not   bool
 	store string
-	s     *tsStore[K, V]
 }
 
 func (p *tableFilterProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
-	p.ctx = ctx
-	if p.store != "" {
-		s, err := tsStoreOf[K, V](ctx, p.store)
-		if err != nil {
-			return err
-		}
-		p.s = s
-		s.setFlushListener(func(r Record[K, change[V]]) error { return ctx.Forward(r) })
-	}
-	return nil
+	return p.open(ctx, p.store)
 }
 
 func (p *tableFilterProc[K, V]) Close() error { return nil }
@@ -312,24 +345,37 @@ func (p *tableFilterProc[K, V]) Process(r Record[K, change[V]]) error {
 		return nil // neither side passes: nothing changed for downstream
 	}
 	if p.s != nil {
-		old, hadOld, err := p.s.get(r.Key)
-		if err != nil {
+		if cached, err := p.putChange(r.Key, r.Timestamp, &out); err != nil || cached {
 			return err
-		}
-		out.oldV, out.hasOld = old.Value, hadOld
-		if out.hasNew {
-			err = p.s.put(r.Key, ValueAndTimestamp[V]{Value: out.newV, Timestamp: r.Timestamp})
-		} else {
-			err = p.s.delete(r.Key, r.Timestamp)
-		}
-		if err != nil {
-			return err
-		}
-		if p.s.caching() {
-			return nil
 		}
 	}
 	return p.ctx.Forward(rekey(r, r.Key, out, true, false))
+}
+
+// resultStore names the store a table operator keeps its result in: ""
+// when the result is not materialized, else m's name or one made from
+// prefix.
+func resultStore[K, V any](b *Builder, materialized bool, m *Materialized[K, V], prefix string) string {
+	if !materialized {
+		return ""
+	}
+	if m.name == "" {
+		m.name = b.newName(prefix + "STATE-STORE-")
+	}
+	return m.name
+}
+
+// keepResult registers the table store of m (its key serde defaulting to
+// out's) for out's node and makes out read from it. It returns the store.
+func keepResult[K, V any](out *Table[K, V], m Materialized[K, V]) *tsFactory[K, V] {
+	if m.keySerde == nil {
+		m.keySerde = out.keySerde
+	}
+	f := newTSFactory[K, V](m)
+	addStoreFactory(out.b, f, out.node)
+	out.store = m.name
+	out.getter = storeGetter[K, V]{store: m.name}
+	return f
 }
 
 // TableOpOption is accepted by table operators: a Named names the node, a
@@ -358,33 +404,16 @@ func (t *Table[K, V]) filter(pred func(K, V) bool, not bool, opts []TableOpOptio
 		}
 	}
 	name := t.b.nameOr(named, prefixTableFilter)
-	var store string
-	if materialized {
-		if mat.name == "" {
-			mat.name = t.b.newName(prefixTableFilter + "STATE-STORE-")
-		}
-		store = mat.name
-	}
+	store := resultStore(t.b, materialized, &mat, prefixTableFilter)
 	AddProcessor(t.b, name, func() Processor[K, change[V], K, change[V]] {
 		return &tableFilterProc[K, V]{pred: pred, not: not, store: store}
 	}, t.node)
 	out := &Table[K, V]{b: t.b, node: name, keySerde: t.keySerde, valueSerde: t.valueSerde}
 	if store != "" {
-		if mat.keySerde == nil {
-			mat.keySerde = t.keySerde
-		}
 		if mat.valueSerde == nil {
 			mat.valueSerde = t.valueSerde
 		}
-		f := newTSFactory[K, V](mat)
-		spec := f.spec()
-		if err := t.b.t.AddStore(spec, name); err != nil {
-			t.b.fail(err)
-		} else {
-			t.b.stores[spec.Name] = f
-		}
-		out.store = store
-		out.getter = storeGetter[K, V]{store: store}
+		keepResult(out, mat)
 	} else if t.getter != nil {
 		out.getter = mappedGetter[K, V, V]{parent: t.getter, fn: func(k K, v V) (V, bool) { return v, pred(k, v) != not }}
 	}

@@ -60,13 +60,7 @@ func TransformValuesTable[K, V, VR any](t *Table[K, V], supplier ValueTransforme
 		return &Table[K, VR]{b: b, node: t.node, keySerde: t.keySerde}
 	}
 	name := b.nameOr(named, prefixTableTransformValues)
-	var store string
-	if materialized {
-		if mat.name == "" {
-			mat.name = b.newName(prefixTableTransformValues + "STATE-STORE-")
-		}
-		store = mat.name
-	}
+	store := resultStore(b, materialized, &mat, prefixTableTransformValues)
 	AddProcessor(b, name, func() Processor[K, change[V], K, change[VR]] {
 		return &tableTransformProc[K, V, VR]{tr: supplier(), store: store}
 	}, t.node)
@@ -75,22 +69,15 @@ func TransformValuesTable[K, V, VR any](t *Table[K, V], supplier ValueTransforme
 	}
 	out := &Table[K, VR]{b: b, node: name, keySerde: t.keySerde}
 	if store != "" {
-		if mat.keySerde == nil {
-			mat.keySerde = t.keySerde
-		}
-		f := newTSFactory[K, VR](mat)
-		addStoreFactory(b, f, name)
-		out.store, out.valueSerde = store, f.valueSerde
-		out.getter = storeGetter[K, VR]{store: store}
+		out.valueSerde = keepResult(out, mat).valueSerde
 	}
 	return out
 }
 
 type tableTransformProc[K, V, VR any] struct {
-	ctx   ProcessorContext[K, change[VR]]
+	tableOutput[K, VR]
 	tr    ValueTransformer[K, V, VR]
 	store string
-	s     *tsStore[K, VR]
 }
 
 func (p *tableTransformProc[K, V, VR]) Init(ctx ProcessorContext[K, change[VR]]) error {
@@ -98,13 +85,8 @@ func (p *tableTransformProc[K, V, VR]) Init(ctx ProcessorContext[K, change[VR]])
 	if p.tr == nil {
 		return errors.New("streams: table transform values: the supplier returned nil")
 	}
-	if p.store != "" {
-		s, err := tsStoreOf[K, VR](ctx, p.store)
-		if err != nil {
-			return err
-		}
-		p.s = s
-		s.setFlushListener(func(r Record[K, change[VR]]) error { return ctx.Forward(r) })
+	if err := p.open(ctx, p.store); err != nil {
+		return err
 	}
 	return p.tr.Init(ctx)
 }
@@ -128,21 +110,8 @@ func (p *tableTransformProc[K, V, VR]) Process(r Record[K, change[V]]) error {
 	}
 	if p.s != nil {
 		// The store holds what was sent before: that is the old value.
-		old, hadOld, err := p.s.get(r.Key)
-		if err != nil {
+		if cached, err := p.putChange(r.Key, r.Timestamp, &out); err != nil || cached {
 			return err
-		}
-		out.oldV, out.hasOld = old.Value, hadOld
-		if out.hasNew {
-			err = p.s.put(r.Key, ValueAndTimestamp[VR]{Value: out.newV, Timestamp: r.Timestamp})
-		} else {
-			err = p.s.delete(r.Key, r.Timestamp)
-		}
-		if err != nil {
-			return err
-		}
-		if p.s.caching() {
-			return nil
 		}
 	} else if c.hasOld {
 		if out.oldV, err = p.tr.Transform(r.Key, c.oldV); err != nil {

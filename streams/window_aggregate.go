@@ -36,7 +36,7 @@ func sessionStoreOf[K, V any](p StoreProvider, name string) (*sessionStore[K, V]
 	return ss, nil
 }
 
-// fold adds v to an aggregate: a reduce starts a window with the value
+// fold adds v to an aggregate: a reduce starts a key or window with the value
 // itself, an aggregation with init().
 func fold[K, V, VA any](key K, v V, old VA, hadOld bool, init func() VA, agg func(K, V, VA) VA, reduce func(VA, V) VA) VA {
 	switch {
@@ -64,17 +64,47 @@ func dropExpired(t *Task, ts int64, w Window, closeTime int64) {
 		"window_end", readableMs(w.End), "window_closed_at", readableMs(closeTime))
 }
 
+// windowedAggState is what the windowed and session aggregation
+// processors share: the context they forward to, their store and the
+// stream time they have observed.
+type windowedAggState[K, VA, S any] struct {
+	ctx      ProcessorContext[Windowed[K], change[VA]]
+	s        S
+	observed int64
+}
+
+// open keeps ctx and opens the store name with get; no stream time is
+// observed yet.
+func (a *windowedAggState[K, VA, S]) open(ctx ProcessorContext[Windowed[K], change[VA]], get func(StoreProvider, string) (S, error), name string) error {
+	a.ctx = ctx
+	s, err := get(ctx, name)
+	if err != nil {
+		return err
+	}
+	a.s, a.observed = s, -1
+	return nil
+}
+
+// closeTime observes a record at ts (with sharedTime, the task's stream
+// time too) and returns the time windows have closed by: those ending at
+// or before it take no more records.
+func (a *windowedAggState[K, VA, S]) closeTime(ts int64, sharedTime bool, grace int64) int64 {
+	a.observed = max(a.observed, ts)
+	if sharedTime {
+		a.observed = max(a.observed, a.ctx.StreamTime())
+	}
+	return a.observed - grace
+}
+
 // ---- tumbling and hopping windows ----
 
 type timeWindowAggProc[K, V, VA any] struct {
-	ctx      ProcessorContext[Windowed[K], change[VA]]
-	store    string
-	s        *windowStore[K, ValueAndTimestamp[VA]]
-	windows  TimeWindows
-	init     func() VA
-	agg      func(K, V, VA) VA
-	reduce   func(VA, V) VA
-	observed int64
+	windowedAggState[K, VA, *windowStore[K, ValueAndTimestamp[VA]]]
+	store   string
+	windows TimeWindows
+	init    func() VA
+	agg     func(K, V, VA) VA
+	reduce  func(VA, V) VA
 	// sharedTime makes the observed stream time the task's, for the
 	// processors of a cogroup, which share one store (cogroup.go).
 	sharedTime bool
@@ -82,13 +112,7 @@ type timeWindowAggProc[K, V, VA any] struct {
 }
 
 func (p *timeWindowAggProc[K, V, VA]) Init(ctx ProcessorContext[Windowed[K], change[VA]]) error {
-	p.ctx = ctx
-	s, err := windowStoreOf[K, ValueAndTimestamp[VA]](ctx, p.store)
-	if err != nil {
-		return err
-	}
-	p.s, p.observed = s, -1
-	return nil
+	return p.open(ctx, windowStoreOf[K, ValueAndTimestamp[VA]], p.store)
 }
 
 func (p *timeWindowAggProc[K, V, VA]) Close() error { return nil }
@@ -99,11 +123,7 @@ func (p *timeWindowAggProc[K, V, VA]) Process(r Record[K, V]) error {
 		return nil
 	}
 	ts := r.Timestamp
-	p.observed = max(p.observed, ts)
-	if p.sharedTime {
-		p.observed = max(p.observed, p.ctx.StreamTime())
-	}
-	closeTime := p.observed - p.windows.grace
+	closeTime := p.closeTime(ts, p.sharedTime, p.windows.grace)
 	p.wins = p.windows.appendWindowsFor(p.wins[:0], ts)
 	for _, w := range p.wins {
 		if w.End <= closeTime {
@@ -140,14 +160,12 @@ func (p *timeWindowAggProc[K, V, VA]) Process(r Record[K, V]) error {
 // defines, with the aggregate of the records they hold, as Kafka Streams'
 // KStreamSlidingWindowAggregate.
 type slidingWindowAggProc[K, V, VA any] struct {
-	ctx      ProcessorContext[Windowed[K], change[VA]]
-	store    string
-	s        *windowStore[K, ValueAndTimestamp[VA]]
-	windows  SlidingWindows
-	init     func() VA
-	agg      func(K, V, VA) VA
-	reduce   func(VA, V) VA
-	observed int64
+	windowedAggState[K, VA, *windowStore[K, ValueAndTimestamp[VA]]]
+	store   string
+	windows SlidingWindows
+	init    func() VA
+	agg     func(K, V, VA) VA
+	reduce  func(VA, V) VA
 	// sharedTime makes the observed stream time the task's, for the
 	// processors of a cogroup, which share one store (cogroup.go).
 	sharedTime bool
@@ -155,14 +173,8 @@ type slidingWindowAggProc[K, V, VA any] struct {
 }
 
 func (p *slidingWindowAggProc[K, V, VA]) Init(ctx ProcessorContext[Windowed[K], change[VA]]) error {
-	p.ctx = ctx
-	s, err := windowStoreOf[K, ValueAndTimestamp[VA]](ctx, p.store)
-	if err != nil {
-		return err
-	}
-	p.s, p.observed = s, -1
 	p.starts = make(map[int64]bool)
-	return nil
+	return p.open(ctx, windowStoreOf[K, ValueAndTimestamp[VA]], p.store)
 }
 
 func (p *slidingWindowAggProc[K, V, VA]) Close() error { return nil }
@@ -180,11 +192,7 @@ func (p *slidingWindowAggProc[K, V, VA]) Process(r Record[K, V]) error {
 	}
 	ts := r.Timestamp
 	d := p.windows.diff
-	p.observed = max(p.observed, ts)
-	if p.sharedTime {
-		p.observed = max(p.observed, p.ctx.StreamTime())
-	}
-	closeTime := p.observed - p.windows.grace
+	closeTime := p.closeTime(ts, p.sharedTime, p.windows.grace)
 	// Every window this record could create or update closed already.
 	if ts+1+d <= closeTime {
 		dropExpired(p.s.task, ts, Window{Start: ts - d, End: ts}, closeTime)
@@ -400,15 +408,13 @@ func (p *slidingWindowAggProc[K, V, VA]) apply(r Record[K, V], w Window, cur Val
 // session, [earliest start, latest end], is put and forwarded with its
 // end as the timestamp.
 type sessionAggProc[K, V, VA any] struct {
-	ctx      ProcessorContext[Windowed[K], change[VA]]
-	store    string
-	s        *sessionStore[K, VA]
-	windows  SessionWindows
-	init     func() VA
-	agg      func(K, V, VA) VA
-	reduce   func(VA, V) VA
-	merger   func(K, VA, VA) VA
-	observed int64
+	windowedAggState[K, VA, *sessionStore[K, VA]]
+	store   string
+	windows SessionWindows
+	init    func() VA
+	agg     func(K, V, VA) VA
+	reduce  func(VA, V) VA
+	merger  func(K, VA, VA) VA
 	// sharedTime makes the observed stream time the task's, for the
 	// processors of a cogroup, which share one store (cogroup.go).
 	sharedTime bool
@@ -416,13 +422,7 @@ type sessionAggProc[K, V, VA any] struct {
 }
 
 func (p *sessionAggProc[K, V, VA]) Init(ctx ProcessorContext[Windowed[K], change[VA]]) error {
-	p.ctx = ctx
-	s, err := sessionStoreOf[K, VA](ctx, p.store)
-	if err != nil {
-		return err
-	}
-	p.s, p.observed = s, -1
-	return nil
+	return p.open(ctx, sessionStoreOf[K, VA], p.store)
 }
 
 func (p *sessionAggProc[K, V, VA]) Close() error { return nil }
@@ -433,11 +433,7 @@ func (p *sessionAggProc[K, V, VA]) Process(r Record[K, V]) error {
 		return nil
 	}
 	ts := r.Timestamp
-	p.observed = max(p.observed, ts)
-	if p.sharedTime {
-		p.observed = max(p.observed, p.ctx.StreamTime())
-	}
-	closeTime := p.observed - p.windows.grace
+	closeTime := p.closeTime(ts, p.sharedTime, p.windows.grace)
 	newWin := Window{Start: ts, End: ts}
 	merged := newWin
 	var agg VA

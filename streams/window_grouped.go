@@ -113,34 +113,54 @@ func retentionFor(store string, given time.Duration, min int64, what string) (in
 func windowedAggregate[K, V, VA any](w *TimeWindowedStream[K, V], prefix string, m Materialized[K, VA], mk func(store string) Processor[K, V, Windowed[K], change[VA]]) *Table[Windowed[K], VA] {
 	g := w.g
 	b := g.s.b
+	aggregateDefaults(b, prefix, &m, g.keySerde)
+	procName := b.newName(prefix)
+	f := timeWindowAggStore(b, &m, w.spec)
+	in := g.aggregateInput(m.name)
+	addGraceProcessor(b, procName, w.spec.grace, func() Processor[K, V, Windowed[K], change[VA]] { return mk(m.name) }, in.node)
+	addStoreFactory(b, f, procName)
+	return timeWindowedTable(b, procName, m, w.spec, w.emit)
+}
+
+// aggregateDefaults names m's store after prefix when it has no name and
+// gives it the grouping's key serde when it has none.
+func aggregateDefaults[K, VA any](b *Builder, prefix string, m *Materialized[K, VA], keySerde Serde[K]) {
 	if m.name == "" {
 		m.name = b.newName(prefix + "STATE-STORE-")
 	}
-	procName := b.newName(prefix)
 	if m.keySerde == nil {
-		m.keySerde = g.keySerde
+		m.keySerde = keySerde
 	}
+}
+
+// timeWindowAggStore returns the store of a time or sliding windowed
+// aggregation of spec, materialized as m (whose serdes it sets to the
+// ones the store uses). A retention shorter than the windows need, or
+// versioning, fails b.
+func timeWindowAggStore[K, VA any](b *Builder, m *Materialized[K, VA], spec windowsSpec) *windowFactory[K, ValueAndTimestamp[VA]] {
 	what := "the window size plus the grace period"
-	if w.spec.sliding != nil {
+	if spec.sliding != nil {
 		what = "twice the time difference plus the grace period"
 	}
-	retention, err := retentionFor(m.name, m.retention, w.spec.minRetention, what)
+	retention, err := retentionFor(m.name, m.retention, spec.minRetention, what)
 	if err != nil {
 		b.fail(err)
-		retention = w.spec.minRetention
+		retention = spec.minRetention
 	}
 	refuseVersioning(b, m.name, m.history)
-	in := g.aggregateInput(m.name)
-	ks, vs := serdeOr(m.keySerde), serdeOr(m.valueSerde)
-	f := &windowFactory[K, ValueAndTimestamp[VA]]{
-		name: m.name, keySerde: ks, valueSerde: timestampedSerde[VA]{inner: vs},
+	m.keySerde, m.valueSerde = serdeOr(m.keySerde), serdeOr(m.valueSerde)
+	return &windowFactory[K, ValueAndTimestamp[VA]]{
+		name: m.name, keySerde: m.keySerde, valueSerde: timestampedSerde[VA]{inner: m.valueSerde},
 		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType,
-		retention: retention, size: w.spec.size,
+		retention: retention, size: spec.size,
 	}
-	addGraceProcessor(b, procName, w.spec.grace, func() Processor[K, V, Windowed[K], change[VA]] { return mk(m.name) }, in.node)
-	addStoreFactory(b, f, procName)
-	wks := TimeWindowedSerde(ks, time.Duration(w.spec.size)*time.Millisecond)
-	return withEmit(&Table[Windowed[K], VA]{b: b, node: procName, keySerde: wks, valueSerde: vs, store: m.name, getter: windowGetter[K, VA]{store: m.name}}, w.emit)
+}
+
+// timeWindowedTable returns the table that node emits, its windows kept in
+// the store of m (after timeWindowAggStore).
+func timeWindowedTable[K, VA any](b *Builder, node string, m Materialized[K, VA], spec windowsSpec, emit EmitStrategy) *Table[Windowed[K], VA] {
+	wks := TimeWindowedSerde(m.keySerde, time.Duration(spec.size)*time.Millisecond)
+	return withEmit(&Table[Windowed[K], VA]{b: b, node: node, keySerde: wks, valueSerde: m.valueSerde, store: m.name, getter: windowGetter[K, VA]{store: m.name}}, emit)
 }
 
 // addStoreFactory registers a store made by one of this file's factories.
@@ -205,33 +225,39 @@ func AggregateWindowed[K, V, VA any](w *TimeWindowedStream[K, V], init func() VA
 func sessionAggregate[K, V, VA any](s *SessionWindowedStream[K, V], prefix string, m Materialized[K, VA], mk func(store string) Processor[K, V, Windowed[K], change[VA]]) *Table[Windowed[K], VA] {
 	g := s.g
 	b := g.s.b
-	if m.name == "" {
-		m.name = b.newName(prefix + "STATE-STORE-")
-	}
+	aggregateDefaults(b, prefix, &m, g.keySerde)
 	procName := b.newName(prefix)
-	if m.keySerde == nil {
-		m.keySerde = g.keySerde
-	}
-	min := s.windows.gap + s.windows.grace
-	retention, err := retentionFor(m.name, m.retention, min, "the inactivity gap plus the grace period")
-	if err != nil {
-		b.fail(err)
-		retention = min
-	}
-	refuseVersioning(b, m.name, m.history)
+	f := sessionAggStore(b, m, s.windows)
 	in := g.aggregateInput(m.name)
-	ks, vs := serdeOr(m.keySerde), serdeOr(m.valueSerde)
-	f := &sessionFactory[K, VA]{
-		name: m.name, keySerde: ks, valueSerde: vs,
-		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, retention: retention,
-	}
 	// A session stays open for records until stream time passes its end
 	// plus the gap (a record may still extend it) plus grace: that is when
 	// a final result may be emitted (as Kafka Streams' GraphGraceSearchUtil
 	// says for session windows).
 	addGraceProcessor(b, procName, s.windows.gap+s.windows.grace, func() Processor[K, V, Windowed[K], change[VA]] { return mk(m.name) }, in.node)
 	addStoreFactory(b, f, procName)
-	return withEmit(&Table[Windowed[K], VA]{b: b, node: procName, keySerde: SessionWindowedSerde(ks), valueSerde: vs, store: m.name, getter: sessionGetter[K, VA]{store: m.name}}, s.emit)
+	return sessionTable(b, procName, f, s.emit)
+}
+
+// sessionAggStore returns the store of a session aggregation of windows,
+// materialized as m. A retention shorter than the sessions need, or
+// versioning, fails b.
+func sessionAggStore[K, VA any](b *Builder, m Materialized[K, VA], windows SessionWindows) *sessionFactory[K, VA] {
+	min := windows.gap + windows.grace
+	retention, err := retentionFor(m.name, m.retention, min, "the inactivity gap plus the grace period")
+	if err != nil {
+		b.fail(err)
+		retention = min
+	}
+	refuseVersioning(b, m.name, m.history)
+	return &sessionFactory[K, VA]{
+		name: m.name, keySerde: serdeOr(m.keySerde), valueSerde: serdeOr(m.valueSerde),
+		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, retention: retention,
+	}
+}
+
+// sessionTable returns the table that node emits, its sessions kept in f.
+func sessionTable[K, VA any](b *Builder, node string, f *sessionFactory[K, VA], emit EmitStrategy) *Table[Windowed[K], VA] {
+	return withEmit(&Table[Windowed[K], VA]{b: b, node: node, keySerde: SessionWindowedSerde(f.keySerde), valueSerde: f.valueSerde, store: f.name, getter: sessionGetter[K, VA]{store: f.name}}, emit)
 }
 
 // Count counts the records per key and session.
