@@ -40,9 +40,12 @@ func (s *tsStore[K, V]) lookupKB(kb []byte) (ValueAndTimestamp[V], bool, statest
 		v, ok, err := s.read(kb, true)
 		return v, ok, statestore.CacheRef{}, err
 	}
+	if s.m != nil {
+		defer s.m.done(opGet, s.m.start())
+	}
 	l, ref := s.cache.Lookup(kb)
 	if !l.Found {
-		v, ok, err := s.read(kb, true)
+		v, ok, err := s.readStore(kb, true)
 		return v, ok, ref, err
 	}
 	if l.Deleted {
@@ -57,6 +60,9 @@ func (s *tsStore[K, V]) lookupKB(kb []byte) (ValueAndTimestamp[V], bool, statest
 func (s *tsStore[K, V]) putAtKB(ref statestore.CacheRef, kb []byte, v ValueAndTimestamp[V]) error {
 	if s.cache == nil {
 		return s.putKB(kb, v)
+	}
+	if s.m != nil {
+		defer s.m.done(opPut, s.m.start())
 	}
 	vb, err := s.kvStore.valueSerde.Serialize(v)
 	if err != nil {

@@ -148,6 +148,14 @@ func (s *tsStore[K, V]) read(kb []byte, warm bool) (ValueAndTimestamp[V], bool, 
 			return v, err == nil, err
 		}
 	}
+	return s.readStore(kb, warm)
+}
+
+// readStore is read below the cache: the store itself (warming the cache
+// with what it read when old values are sent and warm is set). It counts
+// no store operation: its callers do.
+func (s *tsStore[K, V]) readStore(kb []byte, warm bool) (ValueAndTimestamp[V], bool, error) {
+	var zero ValueAndTimestamp[V]
 	b, err := s.getBytes(kb)
 	if err != nil || b == nil {
 		return zero, false, err
