@@ -276,6 +276,11 @@ func runBench(cmd *cobra.Command, o benchOptions) error {
 		}
 		fmt.Fprintf(stdout, "plotted to %s\n", o.plot)
 	}
+	if res.Streams != nil {
+		if failed := res.Streams.FailedRuns(); len(failed) > 0 {
+			return failuref("bench: %d streams run(s) failed (the table shows them; the rest of the suite ran)", len(failed))
+		}
+	}
 	return nil
 }
 
