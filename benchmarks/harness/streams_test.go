@@ -129,11 +129,12 @@ func TestRunStreamsFailedRunsReported(t *testing.T) {
 		t.Fatalf("runs %+v, want %d failed runs", res.Runs, len(cases))
 	}
 	for i, f := range failed {
+		t.Log(f.Failed)
 		if f.Case != cases[i] || f.System != SystemFranz || f.Elapsed != 0 {
 			t.Errorf("failed run %+v", f)
 		}
 		output := "ssb-" + cases[i] + "-" + SystemFranz + "-output"
-		for _, want := range []string{"not done after", "output " + output + ": p0: end offset", "p1: end offset", "goroutines at the timeout"} {
+		for _, want := range []string{"not done after", "output " + output + ": p0: end offset", "p1: end offset", "group ssb-" + cases[i] + "-" + SystemFranz, "goroutines at the timeout"} {
 			if !strings.Contains(f.Failed, want) {
 				t.Errorf("%s: diagnostic without %q: %s", f.Case, want, f.Failed)
 			}
