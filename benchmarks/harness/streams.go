@@ -391,7 +391,7 @@ func runStreamsCase(ctx context.Context, cfg StreamsConfig, data *ssbData, c ssb
 	if err != nil {
 		// Gathered before the system stops, while its state is the one that
 		// failed.
-		detail = stallDetail(ctx, cfg, addr, name, reader, chk, errors.Is(err, errNotDone))
+		detail = stallDetail(ctx, addr, name, reader, chk, errors.Is(err, errNotDone))
 	}
 	warnings := []string{decodeWarning(decodeErrs)}
 	if serr := stop(); serr != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -22,8 +21,8 @@ var errNotDone = errors.New("not done")
 // reader's last fetch error, the results not at their final value, and for
 // a run that timed out, the output topic's end offsets against the reader's
 // position and a dump of every goroutine of the process (broker, system and
-// reader share it) written next to the broker's log.
-func stallDetail(ctx context.Context, cfg StreamsConfig, addr, name string, reader *outputReader, chk checker, timedOut bool) string {
+// reader share it) written to a file.
+func stallDetail(ctx context.Context, addr, name string, reader *outputReader, chk checker, timedOut bool) string {
 	detail := ""
 	if reader != nil && reader.lastError() != nil {
 		detail += fmt.Sprintf(" (last output fetch error: %v)", reader.lastError())
@@ -38,8 +37,7 @@ func stallDetail(ctx context.Context, cfg StreamsConfig, addr, name string, read
 		detail += " (" + reader.diagnose(ctx) + ")"
 	}
 	detail += " (" + groupLag(ctx, addr, name) + ")"
-	path := filepath.Join(cfg.Dir, name+"-goroutines.txt")
-	if err := writeGoroutines(path); err != nil {
+	if path, err := writeGoroutines(name); err != nil {
 		detail += fmt.Sprintf(" (goroutine dump: %v)", err)
 	} else {
 		detail += fmt.Sprintf(" (goroutines at the timeout: %s)", path)
@@ -82,15 +80,17 @@ func groupLag(ctx context.Context, addr, group string) string {
 	return fmt.Sprintf("group %s (%s): %s", group, l.State, strings.Join(parts, "; "))
 }
 
-// writeGoroutines writes the stacks of every goroutine to path.
-func writeGoroutines(path string) error {
-	f, err := os.Create(path)
+// writeGoroutines writes the stacks of every goroutine to a new file in the
+// temporary directory (outside the suite's directory, which may be removed
+// at exit) and returns its path.
+func writeGoroutines(name string) (string, error) {
+	f, err := os.CreateTemp("", "rivulet-bench-"+name+"-goroutines-*.txt")
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := pprof.Lookup("goroutine").WriteTo(f, 2); err != nil {
 		f.Close()
-		return err
+		return "", err
 	}
-	return f.Close()
+	return f.Name(), f.Close()
 }

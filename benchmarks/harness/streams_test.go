@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -113,12 +112,11 @@ func TestRunStreamsExactlyOnceCorrect(t *testing.T) {
 func TestRunStreamsFailedRunsReported(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dir := t.TempDir()
 	cases := []string{CaseConsumeProduce, CaseStreamCount}
 	var out syncBuffer
 	res, err := RunStreams(ctx, StreamsConfig{
 		Records: 2000, DistinctKeys: 500, Keys: 200, Partitions: 2, Threads: 1,
-		CommitInterval: 100 * time.Millisecond, Timeout: time.Microsecond, Dir: dir,
+		CommitInterval: 100 * time.Millisecond, Timeout: time.Microsecond, Dir: t.TempDir(),
 		Cases: cases, Systems: []string{SystemFranz},
 	}, NewProgress(&out, false))
 	if err != nil {
@@ -142,10 +140,13 @@ func TestRunStreamsFailedRunsReported(t *testing.T) {
 		if _, ok := res.Run(f.Case, f.System); ok {
 			t.Errorf("%s: a failed run counts as completed", f.Case)
 		}
-		dump, err := os.ReadFile(filepath.Join(dir, "ssb-"+cases[i]+"-"+SystemFranz+"-goroutines.txt"))
+		_, path, _ := strings.Cut(f.Failed, "goroutines at the timeout: ")
+		path, _, _ = strings.Cut(path, ")")
+		dump, err := os.ReadFile(path)
 		if err != nil || !strings.Contains(string(dump), "goroutine ") {
-			t.Errorf("%s: goroutine dump: %v", f.Case, err)
+			t.Errorf("%s: goroutine dump %q: %v", f.Case, path, err)
 		}
+		os.Remove(path)
 	}
 	if len(res.Rows) != 0 {
 		t.Errorf("rows of failed runs: %+v", res.Rows)
