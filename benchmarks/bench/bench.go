@@ -135,7 +135,7 @@ later ones reuse Go's build cache. In the clone, go run ./benchmarks/bench [suit
 	f.StringSliceVar(&o.cases, "cases", nil, "streams: cases to run (default all: "+strings.Join(harness.AllStreamsCases, ",")+")")
 	f.BoolVar(&o.full, "full", false, fmt.Sprintf("streams: the full size, %d records and %d distinct keys (overrides --records and --distinct-keys)", fullStreamsRecords, fullStreamsDistinct))
 	f.BoolVar(&o.cfg.Latency.Sweep, "sweep", false, "latency: measure at input rates from 1,000 records/s up to saturation (the latency-versus-rate curve)")
-	f.DurationVar(&o.cfg.WordCount.Timeout, "timeout", 10*time.Minute, "wordcount and streams: give up on a system (a streams case) after this long")
+	f.DurationVar(&o.cfg.WordCount.Timeout, "timeout", 10*time.Minute, "wordcount and streams: give up on a system (a streams case) after this long; a streams run that fails is reported as failed and the suite goes on")
 	f.IntVar(&o.cfg.Latency.Rate, "rate", 2000, "latency: input records per second")
 	f.DurationVar(&o.cfg.Latency.Duration, "duration", 10*time.Second, "latency: how long the measured input lasts")
 	f.Int32Var(&o.parts, "partitions", 4, "partitions of every topic in every suite")
@@ -275,6 +275,11 @@ func runBench(cmd *cobra.Command, o benchOptions) error {
 			return failuref("bench: %v", err)
 		}
 		fmt.Fprintf(stdout, "plotted to %s\n", o.plot)
+	}
+	if res.Streams != nil {
+		if failed := res.Streams.FailedRuns(); len(failed) > 0 {
+			return failuref("bench: %d streams run(s) failed (the table shows them; the rest of the suite ran)", len(failed))
+		}
 	}
 	return nil
 }

@@ -163,6 +163,11 @@ type StreamsRun struct {
 	Elapsed time.Duration
 	// Warning is an error seen after the measure, while stopping.
 	Warning string
+	// Failed is why the run failed (a wrong output, a system that
+	// stopped, an output still short at the timeout, with what the
+	// harness saw of it); empty for a run that completed. A failed run has
+	// no figures, and the suite goes on with the next run.
+	Failed string
 }
 
 // RecordsPerSecond is the input records over the elapsed time.
@@ -177,19 +182,43 @@ type StreamsResult struct {
 	Rows []Row
 }
 
-// Run returns the run of system on case c, if any.
+// Run returns the completed run of system on case c, if any.
 func (r *StreamsResult) Run(c, system string) (StreamsRun, bool) {
 	for _, run := range r.Runs {
-		if run.Case == c && run.System == system {
+		if run.Case == c && run.System == system && run.Failed == "" {
 			return run, true
 		}
 	}
 	return StreamsRun{}, false
 }
 
+// FailedRuns returns the runs that failed, in the order they ran.
+func (r *StreamsResult) FailedRuns() []StreamsRun {
+	var out []StreamsRun
+	for _, run := range r.Runs {
+		if run.Failed != "" {
+			out = append(out, run)
+		}
+	}
+	return out
+}
+
+// failed reports whether system's run of case c failed.
+func (r *StreamsResult) failed(c, system string) bool {
+	for _, run := range r.Runs {
+		if run.Case == c && run.System == system && run.Failed != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // RunStreams writes the suite's input once to a fresh brokerlite, then
 // runs each case with each system in turn on that broker and that input,
-// timing each from its start until its output is complete and right.
+// timing each from its start until its output is complete and right. A run
+// that fails (a wrong output, a stopped system, the timeout) is recorded
+// with its diagnostic in StreamsRun.Failed and the suite goes on; only a
+// broken setup or a cancelled ctx ends it early with an error.
 func RunStreams(ctx context.Context, cfg StreamsConfig, progress *Progress) (*StreamsResult, error) {
 	cfg.ensureDefaults()
 	if err := cfg.validate(); err != nil {
@@ -249,7 +278,11 @@ func RunStreams(ctx context.Context, cfg StreamsConfig, progress *Progress) (*St
 		for _, sys := range systems {
 			run, err := runStreamsCase(ctx, cfg, data, c, sys, bl.Addr(), progress)
 			if err != nil {
-				return res, err
+				if ctx.Err() != nil {
+					return res, err
+				}
+				cfg.Logger.Warn("harness: streams run failed", "case", c.name, "system", sys, "err", err)
+				run = StreamsRun{Case: c.name, System: sys, Failed: err.Error()}
 			}
 			run.Bytes = bytes
 			res.Runs = append(res.Runs, run)
@@ -354,18 +387,17 @@ func runStreamsCase(ctx context.Context, cfg StreamsConfig, data *ssbData, c ssb
 	if err == nil && app != nil && c.name == CaseStreamProcessStore {
 		err = verifyRivuletStore(app, data.lastIDs())
 	}
+	detail := ""
+	if err != nil {
+		// Gathered before the system stops, while its state is the one that
+		// failed.
+		detail = stallDetail(ctx, addr, name, reader, chk, errors.Is(err, errNotDone))
+	}
 	warnings := []string{decodeWarning(decodeErrs)}
 	if serr := stop(); serr != nil {
 		warnings = append(warnings, fmt.Sprintf("stopping %s: %v", sys, serr))
 	}
 	if err != nil {
-		detail := ""
-		if reader != nil && reader.lastError() != nil {
-			detail = fmt.Sprintf(" (last output fetch error: %v)", reader.lastError())
-		}
-		if fc, ok := chk.(*finalChecker); ok {
-			detail += fmt.Sprintf(" (%d of %d results not at their final value)", fc.missing(), fc.slots)
-		}
 		return StreamsRun{}, fmt.Errorf("harness: streams %s on %s: %w%s", c.name, sys, err, detail)
 	}
 	return StreamsRun{Case: c.name, System: sys, Records: inputRecords, Elapsed: doneAt.Sub(start), Warning: joinWarnings(warnings)}, nil
@@ -384,7 +416,7 @@ func waitChecker(ctx context.Context, chk checker, bar *Bar, timeout time.Durati
 			return time.Time{}, ctx.Err()
 		case <-deadline.C:
 			p, _, _ := chk.state()
-			return time.Time{}, fmt.Errorf("not done after %v (%d of %d results)", timeout, p, chk.total())
+			return time.Time{}, fmt.Errorf("%w after %v (%d of %d results)", errNotDone, timeout, p, chk.total())
 		case now := <-tick.C:
 			p, done, err := chk.state()
 			bar.Set(p)

@@ -28,7 +28,7 @@ func (r *StreamsResult) tableRows() [][]string {
 		for _, sys := range streamsSystems {
 			x, ok := r.Run(run.Case, sys)
 			if !ok {
-				row = append(row, "-")
+				row = append(row, r.missingCell(run.Case, sys))
 				continue
 			}
 			row = append(row, fmt.Sprintf("%s (%.1f MB/s)", Human(x.RecordsPerSecond()), x.MBPerSecond()))
@@ -44,7 +44,7 @@ func (r *StreamsResult) tableRows() [][]string {
 		if r.hasEOS() {
 			x, ok := r.Run(run.Case, SystemRivuletEOS)
 			if !ok {
-				row = append(row, "-", "-")
+				row = append(row, r.missingCell(run.Case, SystemRivuletEOS), "-")
 			} else {
 				row = append(row, fmt.Sprintf("%s (%.1f MB/s)", Human(x.RecordsPerSecond()), x.MBPerSecond()), "-")
 				if hasRiv {
@@ -55,6 +55,15 @@ func (r *StreamsResult) tableRows() [][]string {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// missingCell is the cell of a run with no figures: "failed" when it
+// failed, "-" when it did not run.
+func (r *StreamsResult) missingCell(c, system string) string {
+	if r.failed(c, system) {
+		return "failed"
+	}
+	return "-"
 }
 
 var streamsTableHeader = []string{"case", "rivulet records/s", "franz-go records/s", "goka records/s", "rivulet / franz-go", "rivulet / goka"}
@@ -91,6 +100,9 @@ func PrintStreams(w io.Writer, r *StreamsResult) {
 		if run.Warning != "" {
 			fmt.Fprintf(w, "warning (%s on %s): %s\n", run.Case, run.System, oneLine(run.Warning))
 		}
+		if run.Failed != "" {
+			fmt.Fprintf(w, "FAILED (%s on %s): %s\n", run.Case, run.System, oneLine(run.Failed))
+		}
 	}
 }
 
@@ -108,12 +120,19 @@ func (r *Result) StreamsMarkdown(command, plot string) string {
 	b.WriteString("\nElapsed per run: ")
 	var parts []string
 	for _, run := range s.Runs {
+		if run.Failed != "" {
+			parts = append(parts, fmt.Sprintf("%s/%s failed", run.Case, run.System))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s/%s %s", run.Case, run.System, run.Elapsed.Round(10*time.Millisecond)))
 	}
 	b.WriteString(strings.Join(parts, ", ") + ".\n")
 	for _, run := range s.Runs {
 		if run.Warning != "" {
 			fmt.Fprintf(&b, "\nWarning (%s on %s): %s\n", run.Case, run.System, oneLine(run.Warning))
+		}
+		if run.Failed != "" {
+			fmt.Fprintf(&b, "\nFailed (%s on %s): %s\n", run.Case, run.System, oneLine(run.Failed))
 		}
 	}
 	fmt.Fprintf(&b, "\nInput, written once to one brokerlite (%d partitions per topic) and read by every run: %d records with keys "+

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -27,6 +28,9 @@ func TestRunStreamsEveryCaseCorrect(t *testing.T) {
 	}, NewProgress(&out, false))
 	if err != nil {
 		t.Fatalf("%v\nprogress:\n%s", err, out.String())
+	}
+	for _, f := range res.FailedRuns() {
+		t.Errorf("%s on %s failed: %s", f.Case, f.System, f.Failed)
 	}
 	for _, c := range AllStreamsCases {
 		sc, _ := ssbCaseOf(c)
@@ -74,6 +78,9 @@ func TestRunStreamsExactlyOnceCorrect(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\nprogress:\n%s", err, out.String())
 	}
+	for _, f := range res.FailedRuns() {
+		t.Errorf("%s on %s failed: %s", f.Case, f.System, f.Failed)
+	}
 	for _, c := range cases {
 		for _, sys := range []string{SystemRivulet, SystemRivuletEOS} {
 			run, ok := res.Run(c, sys)
@@ -94,6 +101,70 @@ func TestRunStreamsExactlyOnceCorrect(t *testing.T) {
 	PrintStreams(&table, res)
 	if !strings.Contains(table.String(), "exactly_once_v2 / at_least_once") {
 		t.Errorf("table without the exactly-once columns:\n%s", table.String())
+	}
+}
+
+// TestRunStreamsFailedRunsReported runs cases whose output cannot be
+// complete within the timeout: each run is recorded as failed, with what
+// the harness saw of the output topic, the suite goes on with the next
+// case, and the table and the results section show the runs as failed
+// without figures or ratios.
+func TestRunStreamsFailedRunsReported(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cases := []string{CaseConsumeProduce, CaseStreamCount}
+	var out syncBuffer
+	res, err := RunStreams(ctx, StreamsConfig{
+		Records: 2000, DistinctKeys: 500, Keys: 200, Partitions: 2, Threads: 1,
+		CommitInterval: 100 * time.Millisecond, Timeout: time.Microsecond, Dir: t.TempDir(),
+		Cases: cases, Systems: []string{SystemFranz},
+	}, NewProgress(&out, false))
+	if err != nil {
+		t.Fatalf("the suite stopped at a failed run: %v", err)
+	}
+	failed := res.FailedRuns()
+	if len(res.Runs) != len(cases) || len(failed) != len(cases) {
+		t.Fatalf("runs %+v, want %d failed runs", res.Runs, len(cases))
+	}
+	for i, f := range failed {
+		t.Log(f.Failed)
+		if f.Case != cases[i] || f.System != SystemFranz || f.Elapsed != 0 {
+			t.Errorf("failed run %+v", f)
+		}
+		output := "ssb-" + cases[i] + "-" + SystemFranz + "-output"
+		for _, want := range []string{"not done after", "output " + output + ": p0: end offset", "p1: end offset", "group ssb-" + cases[i] + "-" + SystemFranz, "goroutines at the timeout"} {
+			if !strings.Contains(f.Failed, want) {
+				t.Errorf("%s: diagnostic without %q: %s", f.Case, want, f.Failed)
+			}
+		}
+		if _, ok := res.Run(f.Case, f.System); ok {
+			t.Errorf("%s: a failed run counts as completed", f.Case)
+		}
+		_, path, _ := strings.Cut(f.Failed, "goroutines at the timeout: ")
+		path, _, _ = strings.Cut(path, ")")
+		dump, err := os.ReadFile(path)
+		if err != nil || !strings.Contains(string(dump), "goroutine ") {
+			t.Errorf("%s: goroutine dump %q: %v", f.Case, path, err)
+		}
+		os.Remove(path)
+	}
+	if len(res.Rows) != 0 {
+		t.Errorf("rows of failed runs: %+v", res.Rows)
+	}
+	var table strings.Builder
+	PrintStreams(&table, res)
+	for _, c := range cases {
+		if !strings.Contains(table.String(), "FAILED ("+c+" on "+SystemFranz+"): harness: streams "+c) {
+			t.Errorf("table without %s's failure:\n%s", c, table.String())
+		}
+	}
+	rows := res.tableRows()
+	if len(rows) != len(cases) || rows[0][2] != "failed" || rows[0][1] != "-" {
+		t.Errorf("table rows %q: want franz-go's cell failed, rivulet's not run", rows)
+	}
+	md := (&Result{Streams: res, StreamsSettings: StreamsConfig{Cases: cases}}).StreamsMarkdown("rivulet bench streams", "")
+	if !strings.Contains(md, "| failed |") || !strings.Contains(md, CaseStreamCount+"/"+SystemFranz+" failed") {
+		t.Errorf("results section without the failed runs:\n%s", md)
 	}
 }
 

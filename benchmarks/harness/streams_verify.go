@@ -5,10 +5,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -156,11 +159,26 @@ func (c *finalChecker) missing() int {
 
 // outputReader feeds every record of a topic, from its start, to a checker.
 type outputReader struct {
-	cl     *kgo.Client
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	err    error
+	cl        *kgo.Client
+	addr      string
+	topic     string
+	committed bool
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	err       error
+	// parts is what the reader saw of each partition, for the diagnostic
+	// of a run whose output stops short.
+	parts map[int32]*readerPartition
+}
+
+// readerPartition is what the output reader saw of one partition.
+type readerPartition struct {
+	next      int64 // the offset after the last record read (0 before any)
+	records   int64
+	hwm, lso  int64 // of the last fetch answer that carried the partition
+	fetches   int64 // answers that carried the partition
+	lastRecAt time.Time
 }
 
 func readOutput(addr, topic string, c checker, committed bool) (*outputReader, error) {
@@ -175,7 +193,7 @@ func readOutput(addr, topic string, c checker, committed bool) (*outputReader, e
 		return nil, fmt.Errorf("harness: output consumer: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &outputReader{cl: cl, cancel: cancel}
+	r := &outputReader{cl: cl, addr: addr, topic: topic, committed: committed, cancel: cancel, parts: map[int32]*readerPartition{}}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -189,7 +207,25 @@ func readOutput(addr, topic string, c checker, committed bool) (*outputReader, e
 				r.err = fmt.Errorf("fetch %s-%d: %w", t, p, err)
 				r.mu.Unlock()
 			})
-			fs.EachRecord(func(rec *kgo.Record) { c.observe(rec.Key, rec.Value) })
+			fs.EachPartition(func(p kgo.FetchTopicPartition) {
+				for _, rec := range p.Records {
+					c.observe(rec.Key, rec.Value)
+				}
+				r.mu.Lock()
+				rp := r.parts[p.Partition]
+				if rp == nil {
+					rp = &readerPartition{}
+					r.parts[p.Partition] = rp
+				}
+				rp.fetches++
+				rp.hwm, rp.lso = p.HighWatermark, p.LastStableOffset
+				if n := len(p.Records); n > 0 {
+					rp.next = p.Records[n-1].Offset + 1
+					rp.records += int64(n)
+					rp.lastRecAt = time.Now()
+				}
+				r.mu.Unlock()
+			})
 		}
 	}()
 	return r, nil
@@ -199,6 +235,52 @@ func (r *outputReader) lastError() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.err
+}
+
+// diagnose describes, per partition of the output topic, the broker's end
+// offset (the last stable offset when the reader reads committed records)
+// against what the reader read and saw in its last fetch answer: an output
+// that stops short either was not written (end offsets at the reader's
+// position) or was not read (end offsets past it).
+func (r *outputReader) diagnose(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(r.addr))
+	if err != nil {
+		return fmt.Sprintf("output %s: %v", r.topic, err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	list := adm.ListEndOffsets
+	kind := "end offset"
+	if r.committed {
+		list, kind = adm.ListCommittedOffsets, "last stable offset"
+	}
+	ends, err := list(ctx, r.topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Sprintf("output %s: listing offsets: %v", r.topic, err)
+	}
+	var parts []string
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ends.Each(func(o kadm.ListedOffset) {
+		rp := r.parts[o.Partition]
+		if rp == nil {
+			parts = append(parts, fmt.Sprintf("p%d: %s %d, never fetched", o.Partition, kind, o.Offset))
+			return
+		}
+		since := "never"
+		if !rp.lastRecAt.IsZero() {
+			since = time.Since(rp.lastRecAt).Round(time.Millisecond).String() + " ago"
+		}
+		parts = append(parts, fmt.Sprintf("p%d: %s %d, read to %d (%d records, last %s), last fetch answer hwm %d lso %d (%d answers)",
+			o.Partition, kind, o.Offset, rp.next, rp.records, since, rp.hwm, rp.lso, rp.fetches))
+	})
+	slices.Sort(parts)
+	return fmt.Sprintf("output %s: %s", r.topic, strings.Join(parts, "; "))
 }
 
 func (r *outputReader) close() {
