@@ -111,6 +111,11 @@ type config struct {
 	// under at_least_once and 100ms under exactly_once_v2 (Kafka Streams'
 	// defaults).
 	CommitInterval time.Duration
+	// CheckpointDeltaRecords is how far (in changelog records, summed over a
+	// task's stores) a task's changelogs move past its last checkpoint before
+	// an at-least-once commit makes its stores durable and writes a new one:
+	// Kafka Streams' fixed 10,000. Not a property; tests lower it.
+	CheckpointDeltaRecords int64
 	// TransactionTimeout is the transaction.timeout.ms of the threads'
 	// transactional producers under exactly_once_v2: how long a transaction
 	// of a crashed instance blocks read_committed readers before the broker
@@ -295,6 +300,7 @@ func parseConfig(props Properties, opts ...Option) (*config, error) {
 	c := &config{
 		NumStreamThreads:            1,
 		CommitInterval:              30 * time.Second,
+		CheckpointDeltaRecords:      checkpointDeltaRecords,
 		StateDir:                    filepath.Join(os.TempDir(), "rivulet-streams"),
 		ProcessingGuarantee:         AtLeastOnce,
 		CacheMaxBytes:               10 << 20,

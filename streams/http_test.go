@@ -109,7 +109,7 @@ func TestHTTPEndpoint(t *testing.T) {
 		"metrics.recording.level":     "DEBUG",
 		streams.PropHTTPReadyMaxLag:   "0",
 		streams.PropApplicationServer: "",
-	})
+	}, streams.WithCheckpointEveryCommit())
 	base := "http://" + app.HTTPAddr()
 	if app.HTTPAddr() == "" {
 		t.Fatal("no HTTP endpoint")
