@@ -1,6 +1,9 @@
 package streams
 
-import "fmt"
+import (
+	"fmt"
+	"iter"
+)
 
 // checkpointDeltaRecords is how far a task's changelogs must move past its last
 // checkpoint (summed over its stores) before a commit writes a new one: Kafka Streams'
@@ -44,17 +47,31 @@ func (t *Task) checkpointIfDue(acked map[TopicPartition]int64, final bool, thres
 // the producer is past the store's last checkpoint (from 0 for a store without one).
 func (t *Task) checkpointDelta(acked map[TopicPartition]int64) int64 {
 	var delta int64
-	for _, name := range t.storeOrder {
-		s := t.stores[name]
-		tp, ok := s.changelog()
-		if !ok {
-			continue
+	for _, s := range t.loggedStores() {
+		if next, ok := acked[s.changelogTP()]; ok {
+			delta += next - max(s.checkpoint(), 0)
 		}
-		next, ok := acked[tp]
-		if !ok {
-			continue
-		}
-		delta += next - max(s.checkpoint(), 0)
 	}
 	return delta
+}
+
+// loggedStore is a task store with a changelog.
+type loggedStore struct{ taskStore }
+
+func (s loggedStore) changelogTP() TopicPartition {
+	tp, _ := s.changelog()
+	return tp
+}
+
+// loggedStores yields the task's stores that have a changelog, by name, in the task's
+// store order.
+func (t *Task) loggedStores() iter.Seq2[string, loggedStore] {
+	return func(yield func(string, loggedStore) bool) {
+		for _, name := range t.storeOrder {
+			s := t.stores[name]
+			if _, ok := s.changelog(); ok && !yield(name, loggedStore{s}) {
+				return
+			}
+		}
+	}
 }

@@ -354,13 +354,8 @@ func (t *Task) Checkpoint(acked map[TopicPartition]int64) error {
 	if t.state == TaskClosed {
 		return nil
 	}
-	for _, name := range t.storeOrder {
-		s := t.stores[name]
-		tp, ok := s.changelog()
-		if !ok {
-			continue
-		}
-		next, ok := acked[tp]
+	for name, s := range t.loggedStores() {
+		next, ok := acked[s.changelogTP()]
 		if !ok {
 			next = s.checkpoint()
 			if next < 0 {
