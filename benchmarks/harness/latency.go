@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -248,19 +247,7 @@ func runLatencySystem(ctx context.Context, cfg LatencyConfig, sys, addr string, 
 		if err != nil {
 			return LatencyRun{}, err
 		}
-		failed = func() error {
-			select {
-			case <-app.Done():
-				return fmt.Errorf("rivulet stopped: state %s: %v", app.State(), app.Err())
-			default:
-				return nil
-			}
-		}
-		stop = func() error {
-			c, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			return app.Close(c)
-		}
+		failed, stop = rivuletControls(app, "rivulet stopped")
 	case SystemGoka:
 		gc := &gokaConfig{brokers: []string{addr}, acks: sarama.WaitForLocal, stateDir: filepath.Join(cfg.Dir, "goka-state")}
 		if cfg.Acks != "1" {
@@ -479,23 +466,9 @@ func startRivuletMap(ctx context.Context, cfg LatencyConfig, addr, in, out strin
 	if err != nil {
 		return nil, fmt.Errorf("harness: latency topology: %w", err)
 	}
-	props := streams.Properties{
-		streams.PropApplicationID:    "lat-rivulet",
-		streams.PropBootstrapServers: addr,
-		streams.PropNumStreamThreads: strconv.Itoa(cfg.Threads),
-		streams.PropStateDir:         filepath.Join(cfg.Dir, "rivulet-state"),
-		"producer.acks":              cfg.Acks,
-	}
-	app, err := streams.New(topo, props, streams.WithLogger(cfg.Logger))
-	if err != nil {
-		return nil, fmt.Errorf("harness: rivulet map: %w", err)
-	}
-	sctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := app.Start(sctx); err != nil {
-		return nil, fmt.Errorf("harness: starting rivulet map: %w", err)
-	}
-	return app, nil
+	props := rivuletProps("lat-rivulet", addr, cfg.Threads, cfg.Dir)
+	props["producer.acks"] = cfg.Acks
+	return startRivuletApp(ctx, topo, props, cfg.Logger, "map")
 }
 
 // startGokaMap runs the same pipeline as a goka processor: every input

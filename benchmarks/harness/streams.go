@@ -356,19 +356,7 @@ func runStreamsCase(ctx context.Context, cfg StreamsConfig, data *ssbData, c ssb
 		if app, err = startRivuletCase(ctx, cfg, c, addr, name, out, observe, sys == SystemRivuletEOS); err != nil {
 			return StreamsRun{}, err
 		}
-		failed = func() error {
-			select {
-			case <-app.Done():
-				return fmt.Errorf("rivulet stopped: state %s: %v", app.State(), app.Err())
-			default:
-				return nil
-			}
-		}
-		stop = func() error {
-			cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			return app.Close(cctx)
-		}
+		failed, stop = rivuletControls(app, "rivulet stopped")
 	case SystemFranz:
 		r, err := startFranzCase(ctx, cfg, c, addr, name, out, observe)
 		if err != nil {

@@ -37,16 +37,26 @@ type countWatcher struct {
 	lastError error
 }
 
-func watchCounts(addr, topic string, expected map[string]int64, committed bool) (*countWatcher, error) {
+// outputConsumer reads a system's output topic from its start, waiting at
+// most maxWait per fetch. With committed it reads only committed records: an
+// exactly-once run's output counts once its transaction committed.
+func outputConsumer(addr, topic string, maxWait time.Duration, committed bool) (*kgo.Client, error) {
 	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100 * time.Millisecond)}
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(maxWait)}
 	if committed {
-		// An exactly-once run's counts count once committed.
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("harness: output consumer: %w", err)
+	}
+	return cl, nil
+}
+
+func watchCounts(addr, topic string, expected map[string]int64, committed bool) (*countWatcher, error) {
+	cl, err := outputConsumer(addr, topic, 100*time.Millisecond, committed)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &countWatcher{expected: expected, cl: cl, cancel: cancel, done: make(chan struct{}),
