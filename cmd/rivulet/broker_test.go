@@ -32,6 +32,20 @@ type brokerProc struct {
 
 var listeningRe = regexp.MustCompile(`rivulet broker listening on (\S+)`)
 
+// pollRecords consumes with cl until want records have come, failing the test on a fetch
+// error or when ctx ends; failMsg, given the count so far and want, says what fell short.
+func pollRecords(ctx context.Context, t *testing.T, cl *kgo.Client, want int, failMsg string) {
+	t.Helper()
+	for n := 0; n < want; {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf(failMsg+": %v", n, want, ctx.Err())
+		}
+		fs.EachError(func(tp string, p int32, err error) { t.Fatalf("fetch %s-%d: %v", tp, p, err) })
+		n += fs.NumRecords()
+	}
+}
+
 // startBrokerProc runs `rivulet broker` on a free port with its data in dir, and waits
 // until it says where it listens.
 func startBrokerProc(t *testing.T, dir string, extra ...string) *brokerProc {
