@@ -220,14 +220,10 @@ func runLatencySystem(ctx context.Context, cfg LatencyConfig, sys, addr string, 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for {
-			fs := cons.PollFetches(cctx)
-			if cctx.Err() != nil {
-				return
-			}
+		pollUntilDone(cctx, cons, func(fs kgo.Fetches) {
 			now := time.Now()
 			fs.EachRecord(func(r *kgo.Record) { rec.observe(r.Value, now) })
-		}
+		})
 	}()
 	defer func() { cancelCons(); wg.Wait() }()
 

@@ -191,11 +191,7 @@ func readOutput(addr, topic string, c checker, committed bool) (*outputReader, e
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		for {
-			fs := cl.PollFetches(ctx)
-			if ctx.Err() != nil {
-				return
-			}
+		pollUntilDone(ctx, cl, func(fs kgo.Fetches) {
 			fs.EachError(func(t string, p int32, err error) {
 				r.mu.Lock()
 				r.err = fmt.Errorf("fetch %s-%d: %w", t, p, err)
@@ -220,7 +216,7 @@ func readOutput(addr, topic string, c checker, committed bool) (*outputReader, e
 				}
 				r.mu.Unlock()
 			})
-		}
+		})
 	}()
 	return r, nil
 }

@@ -68,11 +68,7 @@ func watchCounts(addr, topic string, expected map[string]int64, committed bool) 
 
 func (w *countWatcher) loop(ctx context.Context) {
 	defer w.wg.Done()
-	for {
-		fs := w.cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return
-		}
+	pollUntilDone(ctx, w.cl, func(fs kgo.Fetches) {
 		now := time.Now()
 		w.mu.Lock()
 		fs.EachError(func(t string, p int32, err error) { w.lastError = fmt.Errorf("fetch %s-%d: %w", t, p, err) })
@@ -85,6 +81,18 @@ func (w *countWatcher) loop(ctx context.Context) {
 		if finished {
 			close(w.done)
 		}
+	})
+}
+
+// pollUntilDone polls cl and hands each poll's fetches to each, until ctx
+// ends.
+func pollUntilDone(ctx context.Context, cl *kgo.Client, each func(kgo.Fetches)) {
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		each(fs)
 	}
 }
 
