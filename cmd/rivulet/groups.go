@@ -631,14 +631,7 @@ func resetOffsets(ctx context.Context, adm *client.Admin, cmd *cobra.Command, o 
 		plan.Each(func(off kadm.Offset) {
 			rows = append(rows, []string{g, off.Topic, strconv.Itoa(int(off.Partition)), strconv.FormatInt(off.At, 10)})
 		})
-		sort.Slice(rows, func(i, j int) bool {
-			if rows[i][1] != rows[j][1] {
-				return rows[i][1] < rows[j][1]
-			}
-			a, _ := strconv.Atoi(rows[i][2])
-			b, _ := strconv.Atoi(rows[j][2])
-			return a < b
-		})
+		sortByTopicPartition(rows, 1)
 		fmt.Fprintln(out)
 		writeTable(out, []string{"GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"}, rows)
 		if !o.execute {
@@ -766,17 +759,23 @@ func deleteGroupOffsets(ctx context.Context, adm *client.Admin, out io.Writer, g
 		}
 		rows = append(rows, []string{t, strconv.Itoa(int(p)), status})
 	})
-	sort.Slice(rows, func(i, j int) bool {
-		if rows[i][0] != rows[j][0] {
-			return rows[i][0] < rows[j][0]
-		}
-		a, _ := strconv.Atoi(rows[i][1])
-		b, _ := strconv.Atoi(rows[j][1])
-		return a < b
-	})
+	sortByTopicPartition(rows, 0)
 	writeTable(out, []string{"TOPIC", "PARTITION", "STATUS"}, rows)
 	if failures > 0 {
 		return failuref("deleting offsets failed for %d partition(s)", failures)
 	}
 	return nil
+}
+
+// sortByTopicPartition sorts table rows by the topic in column topicCol, then by the
+// partition number in the column after it.
+func sortByTopicPartition(rows [][]string, topicCol int) {
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i][topicCol] != rows[j][topicCol] {
+			return rows[i][topicCol] < rows[j][topicCol]
+		}
+		a, _ := strconv.Atoi(rows[i][topicCol+1])
+		b, _ := strconv.Atoi(rows[j][topicCol+1])
+		return a < b
+	})
 }
