@@ -34,21 +34,11 @@ type BrokerConfig struct {
 }
 
 func (c *BrokerConfig) ensureDefaults() {
-	if c.Records == 0 {
-		c.Records = 500_000
-	}
-	if c.ValueSize == 0 {
-		c.ValueSize = 100
-	}
-	if c.Partitions == 0 {
-		c.Partitions = 4
-	}
-	if c.Rounds == 0 {
-		c.Rounds = 4
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	orDefault(&c.Records, 500_000)
+	orDefault(&c.ValueSize, 100)
+	orDefault(&c.Partitions, 4)
+	orDefault(&c.Rounds, 4)
+	orDefault(&c.Logger, slog.New(slog.DiscardHandler))
 }
 
 // BrokerResult is the outcome of RunBroker.

@@ -31,21 +31,11 @@ type CorpusConfig struct {
 }
 
 func (c *CorpusConfig) ensureDefaults() {
-	if c.Words == 0 {
-		c.Words = 3_000_000
-	}
-	if c.Vocabulary == 0 {
-		c.Vocabulary = 50_000
-	}
-	if c.ZipfS == 0 {
-		c.ZipfS = 1.1
-	}
-	if c.WordsPerLine == 0 {
-		c.WordsPerLine = 10
-	}
-	if c.Seed == 0 {
-		c.Seed = 1
-	}
+	orDefault(&c.Words, 3_000_000)
+	orDefault(&c.Vocabulary, 50_000)
+	orDefault(&c.ZipfS, 1.1)
+	orDefault(&c.WordsPerLine, 10)
+	orDefault(&c.Seed, 1)
 }
 
 func (c *CorpusConfig) validate() error {

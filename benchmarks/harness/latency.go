@@ -58,36 +58,20 @@ type LatencyConfig struct {
 }
 
 func (c *LatencyConfig) ensureDefaults() {
-	if c.SweepStep == 0 {
-		c.SweepStep = 3 * time.Second
-	}
+	orDefault(&c.SweepStep, 3*time.Second)
 	if len(c.SweepRates) == 0 {
 		c.SweepRates = []int{1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 50_000, 70_000, 100_000, 150_000, 200_000, 300_000, 500_000, 1_000_000}
 	}
-	if c.Rate == 0 {
-		c.Rate = 2000
-	}
-	if c.Duration == 0 {
-		c.Duration = 10 * time.Second
-	}
-	if c.ValueSize == 0 {
-		c.ValueSize = 100
-	}
-	if c.Partitions == 0 {
-		c.Partitions = 4
-	}
-	if c.Threads == 0 {
-		c.Threads = defaultThreads()
-	}
-	if c.Acks == "" {
-		c.Acks = "1"
-	}
+	orDefault(&c.Rate, 2000)
+	orDefault(&c.Duration, 10*time.Second)
+	orDefault(&c.ValueSize, 100)
+	orDefault(&c.Partitions, 4)
+	orDefault(&c.Threads, defaultThreads())
+	orDefault(&c.Acks, "1")
 	if len(c.Systems) == 0 {
 		c.Systems = []string{SystemRivulet, SystemGoka}
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	orDefault(&c.Logger, slog.New(slog.DiscardHandler))
 }
 
 func (c *LatencyConfig) validate() error {
@@ -177,10 +161,7 @@ func RunLatency(ctx context.Context, cfg LatencyConfig, progress *Progress) (*La
 		}
 		res.Runs = append(res.Runs, run)
 	}
-	byName := map[string]LatencyRun{}
-	for _, r := range res.Runs {
-		byName[r.System] = r
-	}
+	byName := bySystem(res.Runs, func(r LatencyRun) string { return r.System })
 	riv, okR := byName[SystemRivulet]
 	gk, okG := byName[SystemGoka]
 	if okR && okG {

@@ -60,30 +60,16 @@ type WordCountConfig struct {
 }
 
 func (c *WordCountConfig) ensureDefaults() {
-	if c.ProcessingGuarantee == "" {
-		c.ProcessingGuarantee = streams.AtLeastOnce
-	}
-	if c.Partitions == 0 {
-		c.Partitions = 4
-	}
-	if c.Threads == 0 {
-		c.Threads = defaultThreads()
-	}
-	if c.CommitInterval == 0 {
-		c.CommitInterval = time.Second
-	}
-	if c.Acks == "" {
-		c.Acks = "1"
-	}
+	orDefault(&c.ProcessingGuarantee, streams.AtLeastOnce)
+	orDefault(&c.Partitions, 4)
+	orDefault(&c.Threads, defaultThreads())
+	orDefault(&c.CommitInterval, time.Second)
+	orDefault(&c.Acks, "1")
 	if len(c.Systems) == 0 {
 		c.Systems = []string{SystemRivulet, SystemGoka}
 	}
-	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Minute
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	orDefault(&c.Timeout, 10*time.Minute)
+	orDefault(&c.Logger, slog.New(slog.DiscardHandler))
 }
 
 func (c *WordCountConfig) validate() error {
@@ -190,10 +176,7 @@ func RunWordCount(ctx context.Context, cfg WordCountConfig, progress *Progress) 
 		res.Runs = append(res.Runs, run)
 		res.Series = append(res.Series, series)
 	}
-	byName := map[string]WordCountRun{}
-	for _, r := range res.Runs {
-		byName[r.System] = r
-	}
+	byName := bySystem(res.Runs, func(r WordCountRun) string { return r.System })
 	riv, okR := byName[SystemRivulet]
 	gk, okG := byName[SystemGoka]
 	if okR && okG {
