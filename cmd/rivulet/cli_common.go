@@ -115,12 +115,12 @@ func (f *connFlags) properties(cmd *cobra.Command) (client.Properties, error) {
 
 // usageErrorf is a bad-flag error: exit code 2, with a pointer to --help.
 func usageErrorf(cmd *cobra.Command, format string, args ...any) error {
-	return &exitError{code: exitUsage, err: fmt.Errorf("%s: %s\nRun '%s --help' for usage", cmd.Name(), fmt.Sprintf(format, args...), cmd.CommandPath())}
+	return &exitError{Code: exitUsage, Err: fmt.Errorf("%s: %s\nRun '%s --help' for usage", cmd.Name(), fmt.Sprintf(format, args...), cmd.CommandPath())}
 }
 
 // failuref is a command that ran and failed: exit code 1.
 func failuref(format string, args ...any) error {
-	return &exitError{code: exitFailure, err: fmt.Errorf(format, args...)}
+	return &exitError{Code: exitFailure, Err: fmt.Errorf(format, args...)}
 }
 
 // noArgs rejects positional arguments with a usage error (cobra's own check exits 1).

@@ -265,7 +265,7 @@ poll:
 	cons.Close() // leaves the group, committing what was marked
 	fmt.Fprintf(stderr, "Processed a total of %d messages\n", processed)
 	if failure != nil {
-		return &exitError{code: exitFailure, err: failure}
+		return &exitError{Code: exitFailure, Err: failure}
 	}
 	return nil
 }

@@ -143,7 +143,7 @@ func demoInput(o demoOptions, stdin io.Reader) (io.ReadCloser, string, error) {
 	default:
 		f, err := os.Open(o.input)
 		if err != nil {
-			return nil, "", &exitError{code: exitUsage, err: fmt.Errorf("demo wordcount: --input: %w", err)}
+			return nil, "", &exitError{Code: exitUsage, Err: fmt.Errorf("demo wordcount: --input: %w", err)}
 		}
 		return f, o.input, nil
 	}

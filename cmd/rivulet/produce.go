@@ -242,7 +242,7 @@ loop:
 		return failuref("produce: %v", err)
 	}
 	if failed > 0 {
-		return &exitError{code: exitFailure, err: fmt.Errorf("produce: %d record(s) failed", failed)}
+		return &exitError{Code: exitFailure, Err: fmt.Errorf("produce: %d record(s) failed", failed)}
 	}
 	return nil
 }
