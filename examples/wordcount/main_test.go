@@ -38,6 +38,33 @@ func startBroker(t *testing.T, ctx context.Context, props map[string]string) *br
 	return b
 }
 
+// produceLines sends each line as one record's value, through cl, to its default topic.
+func produceLines(t *testing.T, ctx context.Context, cl *kgo.Client, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(l)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// awaitLog waits until the program's logs contain marker; it fails the test when the
+// program stops (done) or ctx ends first, saying never and showing the logs.
+func awaitLog(t *testing.T, ctx context.Context, done <-chan error, logs *testutil.Buffer, marker, never string) {
+	t.Helper()
+	end, _ := ctx.Deadline()
+	if !testutil.Poll(time.Until(end), func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("the program stopped: %v\nlogs:\n%s", err, logs.String())
+		default:
+		}
+		return strings.Contains(logs.String(), marker)
+	}) {
+		t.Fatalf("%s:\n%s", never, logs.String())
+	}
+}
+
 // awaitCounts reads the program's output topic through cl until the latest count of every
 // word is want; it fails the test when the program stops (done) or ctx ends first.
 func awaitCounts(t *testing.T, ctx context.Context, cl *kgo.Client, done <-chan error, logs *testutil.Buffer, want map[string]int64) {
@@ -84,28 +111,14 @@ func TestProgramCountsWords(t *testing.T) {
 	}
 	// Wait for the program to create its topics (with 2 partitions) before
 	// touching them.
-	end, _ := ctx.Deadline()
-	if !testutil.Poll(time.Until(end), func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("the program stopped: %v\nlogs:\n%s", err, logs.String())
-		default:
-		}
-		return strings.Contains(logs.String(), "wordcount: running")
-	}) {
-		t.Fatalf("the program never ran:\n%s", logs.String())
-	}
+	awaitLog(t, ctx, done, &logs, "wordcount: running", "the program never ran")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic("wordcount-input"),
 		kgo.ConsumeTopics("wordcount-output"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	for _, l := range lines {
-		if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(l)}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produceLines(t, ctx, cl, lines...)
 	awaitCounts(t, ctx, cl, done, &logs, want)
 	stop()
 	if err := <-done; err != nil {
