@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -17,22 +18,11 @@ import (
 func checkpointRun(t *testing.T, br broker, id, stateDir string, want map[string]int64, ls ...string) string {
 	t.Helper()
 	in, out := id+"-in", id+"-out"
-	b := streams.NewBuilder()
-	wordCountTopology(b, in, out, "counts")
-	topo := build(t, b)
-	logs := new(syncBuffer)
-	app, err := streams.New(topo, streams.Properties{
+	logs := new(testutil.Buffer)
+	runWordCount(t, buildWordCount(t, in, out), streams.Properties{
 		"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": stateDir,
 		"commit.interval.ms": "100",
-	}, fastGroup, streams.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
-	must(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	must(t, app.Start(ctx))
-	produce(t, br.addrs, lines(in, ls...)...)
-	addWords(want, ls...)
-	waitCounts(t, br.addrs, out, want)
-	must(t, app.Close(ctx))
+	}, br.addrs, in, out, want, ls, fastGroup, streams.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	return logs.String()
 }
 

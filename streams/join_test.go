@@ -15,6 +15,13 @@ func concat(_ string, a, b string) string { return a + "+" + b }
 
 func readAll(t *testing.T, o *streamstest.OutputTopic[string, string]) string {
 	t.Helper()
+	return readTimed(t, o, ":")
+}
+
+// readTimed reads o and writes its records as key, sep, value (null for a
+// tombstone's) and @timestamp, separated by spaces.
+func readTimed(t *testing.T, o *streamstest.OutputTopic[string, string], sep string) string {
+	t.Helper()
 	recs, err := o.ReadRecordsToList()
 	must(t, err)
 	var out []string
@@ -23,7 +30,7 @@ func readAll(t *testing.T, o *streamstest.OutputTopic[string, string]) string {
 		if r.ValueNull {
 			v = "null"
 		}
-		out = append(out, fmt.Sprintf("%s:%s@%d", r.Key, v, r.Timestamp))
+		out = append(out, fmt.Sprintf("%s%s%s@%d", r.Key, sep, v, r.Timestamp))
 	}
 	return strings.Join(out, " ")
 }

@@ -24,23 +24,36 @@ import (
 // registry.
 func metric(t testing.TB, app *streams.App, name string) float64 {
 	t.Helper()
+	if vs, _ := metricValues(t, app, name); len(vs) > 0 {
+		return vs[0]
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+// metricValues returns the value of each counter or gauge series of the
+// metric name in the app's private registry, and whether the registry has
+// that metric.
+func metricValues(t testing.TB, app *streams.App, name string) ([]float64, bool) {
+	t.Helper()
 	mfs, err := app.Metrics().Gather()
 	must(t, err)
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
 		}
+		var vs []float64
 		for _, m := range mf.GetMetric() {
-			if c := m.GetCounter(); c != nil {
-				return c.GetValue()
-			}
-			if g := m.GetGauge(); g != nil {
-				return g.GetValue()
+			switch {
+			case m.GetCounter() != nil:
+				vs = append(vs, m.GetCounter().GetValue())
+			case m.GetGauge() != nil:
+				vs = append(vs, m.GetGauge().GetValue())
 			}
 		}
+		return vs, true
 	}
-	t.Fatalf("no metric %s", name)
-	return 0
+	return nil, false
 }
 
 func uniq(prefix string) string {
@@ -75,18 +88,44 @@ func addWords(want map[string]int64, ls ...string) {
 	}
 }
 
+// wordCountTopics creates the input and output topics of a word count,
+// with partitions each, named after prefix made unique; it returns that
+// name (the application id) and the two topics.
+func uniqTopics(t testing.TB, addrs []string, prefix string, partitions int32) (id, in, out string) {
+	t.Helper()
+	id = uniq(prefix)
+	in, out = id+"-in", id+"-out"
+	createTopic(t, addrs, partitions, in, out)
+	return id, in, out
+}
+
+// produceWords writes the lines ls to in, adds their words to want and
+// waits until the counts in out are want.
+func produceWords(t *testing.T, addrs []string, in, out string, want map[string]int64, ls ...string) {
+	t.Helper()
+	produce(t, addrs, lines(in, ls...)...)
+	addWords(want, ls...)
+	waitCounts(t, addrs, out, want)
+}
+
+// runWordCount starts an app of topo, writes ls and waits for the counts
+// as produceWords does, then closes the app and returns it.
+func runWordCount(t *testing.T, topo *streams.Topology, props streams.Properties, addrs []string, in, out string, want map[string]int64, ls []string, opts ...streams.Option) *streams.App {
+	t.Helper()
+	app := newStartedApp(t, topo, props, opts...)
+	produceWords(t, addrs, in, out, want, ls...)
+	mustClose(t, app, 30*time.Second)
+	return app
+}
+
 // TestEndToEndRestartRestoresState stops and restarts a word count: on the
 // same state directory nothing is restored (the checkpoints are valid), on
 // an empty one the store is rebuilt from its changelog; counts continue
 // either way.
 func TestEndToEndRestartRestoresState(t *testing.T) {
 	br := startBrokerlite(t)
-	id := uniq("restart")
-	in, out := id+"-in", id+"-out"
-	createTopic(t, br.addrs, 2, in, out)
-	b := streams.NewBuilder()
-	wordCountTopology(b, in, out, "counts")
-	topo := build(t, b)
+	id, in, out := uniqTopics(t, br.addrs, "restart", 2)
+	topo := buildWordCount(t, in, out)
 	dir := t.TempDir()
 	props := func(stateDir string) streams.Properties {
 		return streams.Properties{
@@ -96,16 +135,7 @@ func TestEndToEndRestartRestoresState(t *testing.T) {
 	}
 	want := map[string]int64{}
 	run := func(stateDir string, ls ...string) *streams.App {
-		app, err := streams.New(topo, props(stateDir), fastGroup, streams.WithLogger(testLogger(t)))
-		must(t, err)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		must(t, app.Start(ctx))
-		produce(t, br.addrs, lines(in, ls...)...)
-		addWords(want, ls...)
-		waitCounts(t, br.addrs, out, want)
-		must(t, app.Close(ctx))
-		return app
+		return runWordCount(t, topo, props(stateDir), br.addrs, in, out, want, ls, fastGroup, streams.WithLogger(testLogger(t)))
 	}
 	run(dir, "a b c", "a b", "a")
 	ckpts, _ := filepath.Glob(filepath.Join(dir, id, "*", "counts", ".checkpoint"))
@@ -189,9 +219,7 @@ func failingTopology(t *testing.T, in, out string, always bool, failed *atomic.I
 func TestEndToEndUncaughtErrorHandlers(t *testing.T) {
 	br := startBrokerlite(t)
 	t.Run("replace thread", func(t *testing.T) {
-		id := uniq("replace")
-		in, out := id+"-in", id+"-out"
-		createTopic(t, br.addrs, 1, in, out)
+		id, in, out := uniqTopics(t, br.addrs, "replace", 1)
 		var failed atomic.Int64
 		var seen atomic.Value
 		app := startApp(t, failingTopology(t, in, out, false, &failed), streams.Properties{
@@ -219,9 +247,7 @@ func TestEndToEndUncaughtErrorHandlers(t *testing.T) {
 		waitState(t, app, streams.StateRunning, 20*time.Second)
 	})
 	t.Run("shutdown client", func(t *testing.T) {
-		id := uniq("shutdown")
-		in, out := id+"-in", id+"-out"
-		createTopic(t, br.addrs, 1, in, out)
+		id, in, out := uniqTopics(t, br.addrs, "shutdown", 1)
 		var failed atomic.Int64
 		var states []string
 		app, err := streams.New(failingTopology(t, in, out, true, &failed), streams.Properties{
@@ -247,9 +273,7 @@ func TestEndToEndUncaughtErrorHandlers(t *testing.T) {
 		must(t, app.Close(ctx)) // closing a stopped app is fine
 	})
 	t.Run("shutdown application", func(t *testing.T) {
-		id := uniq("shutdown-app")
-		in, out := id+"-in", id+"-out"
-		createTopic(t, br.addrs, 2, in, out)
+		id, in, out := uniqTopics(t, br.addrs, "shutdown-app", 2)
 		var failed atomic.Int64
 		topo := failingTopology(t, in, out, true, &failed)
 		props := streams.Properties{"application.id": id, "bootstrap.servers": br.addrs[0], "commit.interval.ms": "100"}
@@ -367,12 +391,8 @@ func TestEndToEndProductionErrors(t *testing.T) {
 // spread over both, and when one closes the other takes them all.
 func TestEndToEndTwoInstances(t *testing.T) {
 	br := startBrokerlite(t)
-	id := uniq("two")
-	in, out := id+"-in", id+"-out"
-	createTopic(t, br.addrs, 4, in, out)
-	b := streams.NewBuilder()
-	wordCountTopology(b, in, out, "counts")
-	topo := build(t, b)
+	id, in, out := uniqTopics(t, br.addrs, "two", 4)
+	topo := buildWordCount(t, in, out)
 	mk := func() *streams.App {
 		return startApp(t, topo, streams.Properties{
 			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "commit.interval.ms": "100",
@@ -383,9 +403,7 @@ func TestEndToEndTwoInstances(t *testing.T) {
 	a1, a2 := mk(), mk()
 	want := map[string]int64{}
 	ls := []string{"x y", "y z", "z x", "w"}
-	produce(t, br.addrs, lines(in, ls...)...)
-	addWords(want, ls...)
-	waitCounts(t, br.addrs, out, want)
+	produceWords(t, br.addrs, in, out, want, ls...)
 	if !testutil.Poll(20*time.Second, func() bool {
 		return len(a1.Tasks()) != 0 && len(a2.Tasks()) != 0 && len(a1.Tasks())+len(a2.Tasks()) == 8
 	}) {
@@ -398,9 +416,7 @@ func TestEndToEndTwoInstances(t *testing.T) {
 	defer cancel()
 	must(t, a1.Close(ctx))
 	ls = []string{"x", "v w"}
-	produce(t, br.addrs, lines(in, ls...)...)
-	addWords(want, ls...)
-	waitCounts(t, br.addrs, out, want)
+	produceWords(t, br.addrs, in, out, want, ls...)
 	if !testutil.Poll(20*time.Second, func() bool { return len(a2.Tasks()) == 8 }) {
 		t.Fatalf("survivor has %d tasks", len(a2.Tasks()))
 	}

@@ -277,12 +277,7 @@ func TestEndToEndSuppressionSurvivesRestart(t *testing.T) {
 
 func startAppNoCleanup(t testing.TB, topo *streams.Topology, props streams.Properties) *streams.App {
 	t.Helper()
-	app, err := streams.New(topo, props, fastGroup, streams.WithLogger(testLogger(t)))
-	must(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	must(t, app.Start(ctx))
-	return app
+	return newStartedApp(t, topo, props, fastGroup, streams.WithLogger(testLogger(t)))
 }
 
 func closeApp(t testing.TB, app *streams.App) {
