@@ -43,6 +43,42 @@ func driver(t testing.TB, topo *streams.Topology, opts ...streamstest.Option) *s
 
 var ss = streams.StringSerde()
 
+// renderOut reads every record left in o, renders each with render and
+// joins them with spaces.
+func renderOut[K, V any](t testing.TB, o *streamstest.OutputTopic[K, V], render func(streamstest.TestRecord[K, V]) string) string {
+	t.Helper()
+	recs, err := o.ReadRecordsToList()
+	must(t, err)
+	out := make([]string, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, render(r))
+	}
+	return strings.Join(out, " ")
+}
+
+// lookup returns key's value in the string store named store, or missing
+// when the store has none.
+func lookup(p streams.StoreProvider, store, key, missing string) (string, error) {
+	st, err := streams.GetKeyValueStore[string, string](p, store)
+	if err != nil {
+		return "", err
+	}
+	v, ok, err := st.Get(key)
+	if err != nil || !ok {
+		return missing, err
+	}
+	return v, nil
+}
+
+// readKeyValues reads every record left in the string topic topic as
+// keyValues writes them, with null for a tombstone's value.
+func readKeyValues(t testing.TB, d *streamstest.Driver, topic string) []string {
+	t.Helper()
+	recs, err := streamstest.CreateOutputTopic(d, topic, ss, ss).ReadRecordsToList()
+	must(t, err)
+	return keyValues(recs, "null")
+}
+
 // keyValues writes each record as key=value, with null in place of a
 // tombstone's value.
 func keyValues(recs []streamstest.TestRecord[string, string], null string) []string {
@@ -471,16 +507,9 @@ func TestGlobalTable(t *testing.T) {
 	// A processor enriching orders from the global store (joins with global
 	// tables come with the join operators).
 	streams.Process(orders, streams.ProcessorFunc(func(ctx streams.ProcessorContext[string, string], r streams.Record[string, string]) error {
-		st, err := streams.GetKeyValueStore[string, string](ctx, g.StoreName())
+		name, err := lookup(ctx, g.StoreName(), r.Value, "?")
 		if err != nil {
 			return err
-		}
-		name, ok, err := st.Get(r.Value)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			name = "?"
 		}
 		return ctx.Forward(r.WithValue(name))
 	})).To("enriched")

@@ -96,17 +96,7 @@ func checkExactlyOnce(t *testing.T, addrs []string, idsTopic, countsTopic string
 	if missing > 0 || dup > 0 || len(copies) != len(ids) {
 		t.Errorf("copy topic: %d records for %d input lines, %d lines missing, %d more than once", len(copies), len(ids), missing, dup)
 	}
-	var last map[string]int64
-	counts := consumeCommitted(t, addrs, countsTopic, 90*time.Second, func(rs []*kgo.Record) bool {
-		last = lastValues(rs, i64)
-		for k, n := range want {
-			if last[k] != n {
-				return false
-			}
-		}
-		return true
-	})
-	checkCounts(t, counts, want)
+	checkCommittedCounts(t, addrs, countsTopic, want)
 	if t.Failed() {
 		t.Fatalf("%s", report())
 	}

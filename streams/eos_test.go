@@ -35,6 +35,23 @@ func consumeCommitted(t testing.TB, addrs []string, topic string, timeout time.D
 	return consumeWith(t, addrs, topic, timeout, done, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 }
 
+// checkCommittedCounts reads topic with read_committed until every count
+// of want is there (for up to 90 s), then checks what it read with
+// checkCounts.
+func checkCommittedCounts(t testing.TB, addrs []string, topic string, want map[string]int64) {
+	t.Helper()
+	counts := consumeCommitted(t, addrs, topic, 90*time.Second, func(rs []*kgo.Record) bool {
+		last := lastValues(rs, i64)
+		for k, n := range want {
+			if last[k] != n {
+				return false
+			}
+		}
+		return true
+	})
+	checkCounts(t, counts, want)
+}
+
 // checkCounts checks a read_committed view of a count topic: for every
 // key, the counts come in the order 1, 2, 3, ... with no value repeated or
 // above the truth (exactly-once), and the last one is the truth.
@@ -203,17 +220,7 @@ func TestExactlyOnceAbortRevives(t *testing.T) {
 		produce(t, addrs, recs...)
 		time.Sleep(100 * time.Millisecond) // pace the input so that commits (and refusals) interleave with it
 	}
-	var last map[string]int64
-	got := consumeCommitted(t, addrs, out, 90*time.Second, func(rs []*kgo.Record) bool {
-		last = lastValues(rs, i64)
-		for k, n := range want {
-			if last[k] != n {
-				return false
-			}
-		}
-		return true
-	})
-	checkCounts(t, got, want)
+	checkCommittedCounts(t, addrs, out, want)
 	mu.Lock()
 	defer mu.Unlock()
 	if refused == 0 {

@@ -22,17 +22,13 @@ func readAll(t *testing.T, o *streamstest.OutputTopic[string, string]) string {
 // tombstone's) and @timestamp, separated by spaces.
 func readTimed(t *testing.T, o *streamstest.OutputTopic[string, string], sep string) string {
 	t.Helper()
-	recs, err := o.ReadRecordsToList()
-	must(t, err)
-	var out []string
-	for _, r := range recs {
+	return renderOut(t, o, func(r streamstest.TestRecord[string, string]) string {
 		v := r.Value
 		if r.ValueNull {
 			v = "null"
 		}
-		out = append(out, fmt.Sprintf("%s%s%s@%d", r.Key, sep, v, r.Timestamp))
-	}
-	return strings.Join(out, " ")
+		return fmt.Sprintf("%s%s%s@%d", r.Key, sep, v, r.Timestamp)
+	})
 }
 
 // TestJoinsRequireCopartitioning checks that every kind of join declares
