@@ -173,10 +173,7 @@ func killAndRestart(t *testing.T, bin string, br broker, inMemory, static bool) 
 				for i := b * per; i < (b+1)*per; i++ {
 					recs = append(recs, &kgo.Record{Topic: in, Key: []byte(fmt.Sprintf("k%02d", i%keys)), Value: []byte(fmt.Sprintf("id%05d", i))})
 				}
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				err := cl.ProduceSync(ctx, recs...).FirstErr()
-				cancel()
-				if err != nil {
+				if err := produceSync(cl, 20*time.Second, recs...); err != nil {
 					prodDone <- err
 					return
 				}

@@ -89,12 +89,24 @@ func createTopic(t testing.TB, addrs []string, partitions int32, topics ...strin
 
 func produce(t testing.TB, addrs []string, recs ...*kgo.Record) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ProducerLinger(0))
+	produceWith(t, addrs, nil, recs...)
+}
+
+// produceWith is produce with more options for the producer.
+func produceWith(t testing.TB, addrs []string, opts []kgo.Opt, recs ...*kgo.Record) {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addrs...), kgo.ProducerLinger(0)}, opts...)...)
 	must(t, err)
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	must(t, produceSync(cl, 20*time.Second, recs...))
+}
+
+// produceSync writes recs with cl, giving it timeout, and returns the
+// first error.
+func produceSync(cl *kgo.Client, timeout time.Duration, recs ...*kgo.Record) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	must(t, cl.ProduceSync(ctx, recs...).FirstErr())
+	return cl.ProduceSync(ctx, recs...).FirstErr()
 }
 
 // consumeUntil reads topic from the start until done says so or the
@@ -151,10 +163,15 @@ func newStartedApp(t testing.TB, topo *streams.Topology, props streams.Propertie
 	t.Helper()
 	app, err := streams.New(topo, props, opts...)
 	must(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	must(t, app.Start(ctx))
+	must(t, startWithin(app, 30*time.Second))
 	return app
+}
+
+// startWithin starts app, giving it timeout, and returns Start's error.
+func startWithin(app *streams.App, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return app.Start(ctx)
 }
 
 // mustClose closes app within timeout, failing t now on an error.

@@ -54,10 +54,7 @@ func eosInput(t *testing.T, addrs []string, topic string, total int, pace time.D
 			for j := i; j < min(i+per, total); j++ {
 				recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(fmt.Sprint(j)), Value: []byte(lines[j])})
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := cl.ProduceSync(ctx, recs...).FirstErr()
-			cancel()
-			if err != nil {
+			if err := produceSync(cl, 30*time.Second, recs...); err != nil {
 				done <- err
 				return
 			}

@@ -153,9 +153,7 @@ func TestExactlyOnceRefusedWithoutTransactions(t *testing.T) {
 		"state.dir":            t.TempDir(),
 	}, streams.WithLogger(testLogger(t)))
 	must(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	err = app.Start(ctx)
+	err = startWithin(app, 20*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "needs Kafka transactions") {
 		t.Fatalf("start: %v, want a refusal naming Kafka transactions", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -322,9 +323,7 @@ func growTopology(t *testing.T, br broker, prefix string) (id, in, out string, t
 	raw := make([]byte, 4000)
 	rand.Read(raw)
 	big := base64.StdEncoding.EncodeToString(raw)
-	id = uniq(prefix)
-	in, out = id+"-in", id+"-out"
-	createTopic(t, br.addrs, 1, in, out)
+	id, in, out = uniqTopics(t, br.addrs, prefix, 1)
 	b := streams.NewBuilder()
 	streams.MapValues(streams.NewStream(b, in, streams.ConsumedWith(ss, ss)), func(_, v string) string {
 		if v == "grow" {
@@ -335,56 +334,86 @@ func growTopology(t *testing.T, br broker, prefix string) (id, in, out string, t
 	return id, in, out, build(t, b)
 }
 
+// refusingBrokerSubtests starts a broker that refuses growTopology's big
+// record and runs fn against it as a subtest "continue=<cont>" for each of
+// conts; ctx ends timeout after the start.
+func refusingBrokerSubtests(t *testing.T, timeout time.Duration, conts []bool, fn func(t *testing.T, ctx context.Context, br broker, cont bool)) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	br := startBrokerliteWith(t, map[string]string{"message.max.bytes": refusingBrokerMaxBytes})
+	for _, cont := range conts {
+		t.Run(fmt.Sprintf("continue=%v", cont), func(t *testing.T) { fn(t, ctx, br, cont) })
+	}
+}
+
+// startGrowApp starts an app of growTopology's topo with the application
+// id id and props (more properties), writes "small" to in and waits for it
+// in out, then writes "grow", which the broker refuses once grown; the app
+// is closed when the test ends.
+func startGrowApp(t *testing.T, ctx context.Context, br broker, id, in, out string, topo *streams.Topology, props streams.Properties, opts ...streams.Option) *streams.App {
+	t.Helper()
+	all := streams.Properties{"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "producer.max.request.size": "1048576"}
+	maps.Copy(all, props)
+	app, err := streams.New(topo, all, opts...)
+	must(t, err)
+	must(t, app.Start(ctx))
+	t.Cleanup(func() { app.Close(ctx) })
+	// One at a time: the broker refuses a whole batch, so records
+	// batched with the big one would be refused with it.
+	produce(t, br.addrs, lines(in, "small")...)
+	consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
+	produce(t, br.addrs, lines(in, "grow")...)
+	return app
+}
+
+// wantSmallThenAfter checks that out holds "small" and "after" only: the
+// refused record was dropped and the next one went through.
+func wantSmallThenAfter(t *testing.T, addrs []string, out string) {
+	t.Helper()
+	rs := consumeUntil(t, addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 2 })
+	if len(rs) != 2 || string(rs[0].Value) != "small" || string(rs[1].Value) != "after" {
+		t.Fatalf("output %v", rs)
+	}
+}
+
+// waitProductionFailure waits until app stops (failing t when ctx ends
+// first) and checks that it failed with ErrProduction.
+func waitProductionFailure(t *testing.T, ctx context.Context, app *streams.App) {
+	t.Helper()
+	select {
+	case <-app.Done():
+	case <-ctx.Done():
+		t.Fatalf("app did not fail at its next send; state %s", app.State())
+	}
+	if !errors.Is(app.Err(), streams.ErrProduction) {
+		t.Fatalf("err %v, want ErrProduction", app.Err())
+	}
+}
+
 // TestEndToEndProductionErrors makes the broker refuse records (too large)
 // and checks both production handlers.
 func TestEndToEndProductionErrors(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	br := startBrokerliteWith(t, map[string]string{"message.max.bytes": refusingBrokerMaxBytes})
-	for _, cont := range []bool{false, true} {
-		t.Run(fmt.Sprintf("continue=%v", cont), func(t *testing.T) {
-			id, in, out, topo := growTopology(t, br, "prod")
-			opts := []streams.Option{fastGroup, streams.WithLogger(testLogger(t))}
-			if cont {
-				opts = append(opts, streams.WithProductionHandler(streams.ProductionContinueAlways))
-			}
-			app, err := streams.New(topo, streams.Properties{
-				"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "commit.interval.ms": "100",
-				"producer.max.request.size": "1048576",
-			}, opts...)
-			must(t, err)
-			must(t, app.Start(ctx))
-			defer app.Close(ctx)
-			// One at a time: the broker refuses a whole batch, so records
-			// batched with the big one would be refused with it.
-			produce(t, br.addrs, lines(in, "small")...)
-			consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
-			produce(t, br.addrs, lines(in, "grow")...)
-			if cont {
-				// The checks below tell whether the error was counted in time.
-				testutil.Poll(30*time.Second, func() bool { return metric(t, app, "rivulet_streams_production_errors_total") != 0 })
-			}
-			produce(t, br.addrs, lines(in, "after")...)
-			if !cont {
-				select {
-				case <-app.Done():
-				case <-ctx.Done():
-					t.Fatalf("app did not fail; state %s", app.State())
-				}
-				if !errors.Is(app.Err(), streams.ErrProduction) {
-					t.Fatalf("err %v", app.Err())
-				}
-				return
-			}
-			rs := consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 2 })
-			if len(rs) != 2 || string(rs[0].Value) != "small" || string(rs[1].Value) != "after" {
-				t.Fatalf("output %v", rs)
-			}
-			if n := metric(t, app, "rivulet_streams_production_errors_total"); n != 1 {
-				t.Errorf("production errors %v", n)
-			}
-		})
-	}
+	refusingBrokerSubtests(t, 30*time.Second, []bool{false, true}, func(t *testing.T, ctx context.Context, br broker, cont bool) {
+		id, in, out, topo := growTopology(t, br, "prod")
+		opts := []streams.Option{fastGroup, streams.WithLogger(testLogger(t))}
+		if cont {
+			opts = append(opts, streams.WithProductionHandler(streams.ProductionContinueAlways))
+		}
+		app := startGrowApp(t, ctx, br, id, in, out, topo, streams.Properties{"commit.interval.ms": "100"}, opts...)
+		if cont {
+			// The checks below tell whether the error was counted in time.
+			testutil.Poll(30*time.Second, func() bool { return metric(t, app, "rivulet_streams_production_errors_total") != 0 })
+		}
+		produce(t, br.addrs, lines(in, "after")...)
+		if !cont {
+			waitProductionFailure(t, ctx, app)
+			return
+		}
+		wantSmallThenAfter(t, br.addrs, out)
+		if n := metric(t, app, "rivulet_streams_production_errors_total"); n != 1 {
+			t.Errorf("production errors %v", n)
+		}
+	})
 }
 
 // TestEndToEndTwoInstances runs two instances of one application: tasks are
@@ -521,9 +550,7 @@ func TestStartFailsOnMissingSourceTopics(t *testing.T) {
 	app, err := streams.New(build(t, b), streams.Properties{"application.id": uniq("m"), "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir()},
 		streams.WithLogger(testLogger(t)))
 	must(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err = app.Start(ctx)
+	err = startWithin(app, 30*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "source topics do not exist") {
 		t.Fatalf("err %v", err)
 	}

@@ -190,10 +190,7 @@ func feedWords(addrs []string, topic string) *scaleFeeder {
 				}
 				recs = append(recs, &kgo.Record{Topic: topic, Value: []byte(strings.Join(line, " "))})
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := cl.ProduceSync(ctx, recs...).FirstErr()
-			cancel()
-			if err != nil {
+			if err := produceSync(cl, 30*time.Second, recs...); err != nil {
 				f.done <- err
 				return
 			}

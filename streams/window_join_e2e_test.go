@@ -47,16 +47,11 @@ func startWindowBroker(t testing.TB) []string {
 // every task forward.
 func produceToEveryPartition(t testing.TB, addrs []string, topic string, partitions int32, key, value string, ts time.Time) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
-	must(t, err)
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	var recs []*kgo.Record
 	for p := int32(0); p < partitions; p++ {
 		recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte(fmt.Sprintf("%s-%d", key, p)), Value: []byte(value), Timestamp: ts})
 	}
-	must(t, cl.ProduceSync(ctx, recs...).FirstErr())
+	produceWith(t, addrs, []kgo.Opt{kgo.RecordPartitioner(kgo.ManualPartitioner())}, recs...)
 }
 
 // TestEndToEndWindowsAndJoinsOnBrokerlite runs a suppressed windowed count
