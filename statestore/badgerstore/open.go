@@ -99,7 +99,7 @@ func openDB(dir, name string, opts Options) (db *badger.DB, st Status, err error
 
 // checkedOpen checks the table files, then opens Badger.
 func checkedOpen(opts badger.Options) (*badger.DB, error) {
-	if err := checkTables(opts.Dir); err != nil {
+	if err := checkTables(opts); err != nil {
 		return nil, err
 	}
 	return safeOpen(opts)
@@ -151,7 +151,7 @@ func badgerOptions(path string, o Options, log *slog.Logger) badger.Options {
 		WithDetectConflicts(false).
 		WithNumVersionsToKeep(1).
 		WithSyncWrites(false). // durability comes from Flush's fsync; the changelog is the truth
-		WithCompression(options.None).
+		WithCompression(o.Compression.badger()).
 		WithChecksumVerificationMode(options.OnBlockRead).
 		WithMemTableSize(o.MemTableSize).
 		WithNumMemtables(o.NumMemtables).
