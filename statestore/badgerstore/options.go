@@ -10,8 +10,11 @@ import (
 
 // Options configure the Badger instance behind one store. Each store has its own
 // instance (see the package doc), so these sizes are per store: an application's state
-// memory is about MemoryBound() times the number of persistent stores its instance
-// holds. OptionsForMemory derives them from one figure.
+// memory is about PeakMemory() times the number of persistent stores its instance
+// holds. OptionsForMemory derives them from one figure, OptionsForBudget from one store's
+// share of a budget (the streams runtime divides rivulet.state.memory.max.bytes over the
+// stores of an instance's assigned tasks with it). Besides the Go heap, the pages of a
+// store's tables count in the process's RSS (Badger maps its files): see Compression.
 type Options struct {
 	// MemTableSize is the size of each Badger memtable (the in-memory write buffer, and
 	// the unit of its write-ahead log). The default value is 8 MiB.
