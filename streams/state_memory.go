@@ -27,7 +27,7 @@ const PropStateMemoryMaxBytes = "rivulet.state.memory.max.bytes"
 // was assigned (active and standby, over all threads) plus its global
 // stores, counted when the assignment arrives; a store keeps the size it
 // opened with until it is closed. The record cache (statestore.cache.max.bytes)
-// is not part of it. A budget below badgerstore.MinStoreBudget (about 12
+// is not part of it. A budget below badgerstore.MinStoreBudget (about 11
 // MiB, one store) is refused by New; when more stores are assigned than the
 // budget holds at that minimum each, they open at the minimum (over the
 // budget) with a warning naming this setting. WithBadgerConfigSetter, when
@@ -48,15 +48,18 @@ func checkStateMemory(budget int64) error {
 }
 
 // memoryLimitOverhead is what an application holds on top of its state
-// memory budget and record cache: the clients' fetch and produce buffers,
-// records in flight between them, goroutine stacks.
-const memoryLimitOverhead = 128 << 20
+// memory budget and record cache: the stores' compaction buffers (not in
+// the budget, see badgerstore.Options.BudgetedMemory), the clients' fetch
+// and produce buffers, records in flight between them, goroutine stacks,
+// and room for the collector to work.
+const memoryLimitOverhead = 192 << 20
 
 // RecommendedMemoryLimit returns the Go soft memory limit (GOMEMLIMIT,
 // runtime/debug.SetMemoryLimit) for a program running one application with
 // props and opts: its state memory budget (rivulet.state.memory.max.bytes,
 // which must be set) plus its record cache (statestore.cache.max.bytes) plus
-// 128 MiB for the clients' buffers and records in flight. A library does not
+// 192 MiB for the stores' compactions, the clients' buffers and records in
+// flight. A library does not
 // set the process's limit; the program does, as a Kafka Streams deployment
 // sizes the JVM's -Xmx:
 //

@@ -67,9 +67,9 @@ func TestStateMemoryBudgetDividedOverAssignedStores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.PeakMemory() > 64<<20 || got.MemoryBound() != want.MemoryBound() || got.BaseTableSize != want.BaseTableSize {
-		t.Errorf("store opened with peak %d, bound %d, tables %d; want the options of a 64 MiB share (peak %d, bound %d, tables %d)",
-			got.PeakMemory(), got.MemoryBound(), got.BaseTableSize, want.PeakMemory(), want.MemoryBound(), want.BaseTableSize)
+	if got.BudgetedMemory() > 64<<20 || got.MemoryBound() != want.MemoryBound() || got.BaseTableSize != want.BaseTableSize {
+		t.Errorf("store opened with budgeted %d, bound %d, tables %d; want the options of a 64 MiB share (budgeted %d, bound %d, tables %d)",
+			got.BudgetedMemory(), got.MemoryBound(), got.BaseTableSize, want.BudgetedMemory(), want.MemoryBound(), want.BaseTableSize)
 	}
 	// A thread that stops gives its share back.
 	a.stateMemory.expect(1, 0)
@@ -108,7 +108,7 @@ func TestStateMemoryBudgetTooSmall(t *testing.T) {
 		t.Fatalf("a store over the budget did not open: %v", err)
 	}
 	defer st.Close()
-	if got := seen["counts"].PeakMemory(); got > badgerstore.MinStoreBudget {
+	if got := seen["counts"].BudgetedMemory(); got > badgerstore.MinStoreBudget {
 		t.Errorf("store over the budget opened with peak %d, want at most the minimum %d", got, badgerstore.MinStoreBudget)
 	}
 	for _, want := range []string{PropStateMemoryMaxBytes, "16 persistent stores", "below the minimum"} {

@@ -7,52 +7,54 @@ import (
 )
 
 // MinStoreBudget is the smallest per-store figure OptionsForBudget accepts: the
-// PeakMemory of the smallest options it builds (2 MiB of buffers and caches, 1 MiB
-// memtables, 64 KiB tables, the 4 MiB key filter), about 19 MiB.
-var MinStoreBudget = budgetOptions(minBudgetMemory, 64<<10).PeakMemory()
+// BudgetedMemory of the smallest options it builds (2 MiB of buffers and caches, 1 MiB
+// memtables, the 4 MiB key filter), about 11 MiB.
+var MinStoreBudget = budgetOptions(minBudgetMemory).BudgetedMemory()
 
 // minBudgetMemory is the smallest MemoryBound OptionsForBudget builds.
 const minBudgetMemory = 2 << 20
 
-// OptionsForBudget returns Options whose PeakMemory (buffers, caches, the key filter and
-// Badger's working memory) is at most peak bytes, the share of a state memory budget one
-// store may take. Its tables are compressed with ZSTD (CompressionZSTD): Badger reads
-// tables through memory maps, so the pages of a store's tables count in the process's RSS,
-// and compressed tables are about a third of the size. Tables shrink with the budget
-// (the largest power of two up to 1 MiB whose compaction buffers, see WorkingMemory, take
-// at most a third of it: 128 KiB at 48 MiB, 256 KiB at 96 MiB, 1 MiB from 448 MiB); the
-// rest is divided as OptionsForMemory does (with memtables of at least 1 MiB). A peak below MinStoreBudget is refused with
-// statestore.ErrInvalidOptions.
-func OptionsForBudget(peak int64) (Options, error) {
-	if peak < MinStoreBudget {
+// BudgetedMemory is the part of PeakMemory that a store's options size: MemoryBound,
+// FilterBound, and the working memory of its memtables and write buffer. What it leaves
+// out is the compactions' table builders, which depend on BaseTableSize and the number of
+// compactors, not on the buffers (see WorkingMemory: up to 56 MiB per store with 1 MiB
+// tables, measured at about 16 MiB per store in a count over 5M keys).
+func (o Options) BudgetedMemory() int64 {
+	return o.PeakMemory() - o.compactionMemory()
+}
+
+// OptionsForBudget returns Options whose BudgetedMemory (buffers, caches, the key filter
+// and the working memory of memtables and write buffer) is at most share bytes, one
+// store's share of a state memory budget; the compactions' buffers come on top (see
+// BudgetedMemory). Tables keep the default size (1 MiB: smaller tables made a count over
+// many keys about half as fast, with many more files, syncs and table lookups) and are
+// compressed with Snappy (CompressionSnappy): Badger reads tables through memory maps, so
+// the pages of a store's tables count in the process's RSS, and Snappy makes them smaller
+// for little CPU (ZSTD makes them smaller still, at about 20% of a count's CPU). The
+// buffers and caches are divided as OptionsForMemory does (with memtables of at least 1
+// MiB). A share below MinStoreBudget is refused with statestore.ErrInvalidOptions.
+func OptionsForBudget(share int64) (Options, error) {
+	if share < MinStoreBudget {
 		return Options{}, fmt.Errorf("%w: badgerstore: store memory budget %d bytes is below the minimum of %d bytes (%d MiB)",
-			statestore.ErrInvalidOptions, peak, MinStoreBudget, (MinStoreBudget+(1<<20)-1)>>20)
+			statestore.ErrInvalidOptions, share, MinStoreBudget, (MinStoreBudget+(1<<20)-1)>>20)
 	}
-	// The largest tables (a power of two from 64 KiB to 1 MiB) whose compaction buffers
-	// take at most a third of the budget.
-	table := int64(64 << 10)
-	for table < 1<<20 && budgetOptions(minBudgetMemory, 2*table).compactionMemory() <= peak/3 {
-		table *= 2
-	}
-	// Start from the largest MemoryBound that could fit (PeakMemory is at least 2.5 ×
-	// MemoryBound plus the compactions' buffers) and step down until the integer sizes
-	// fit.
-	compaction := budgetOptions(minBudgetMemory, table).WorkingMemory()
-	m := max((peak-compaction)*100/250, minBudgetMemory)
-	o := budgetOptions(m, table)
-	for o.PeakMemory() > peak && m > minBudgetMemory {
+	// BudgetedMemory is about 2.4 × MemoryBound (plus the filter's floor): start there and
+	// step down until the integer sizes fit.
+	m := max(share*10/24, minBudgetMemory)
+	o := budgetOptions(m)
+	for o.BudgetedMemory() > share && m > minBudgetMemory {
 		m -= max(m/64, 64<<10)
-		o = budgetOptions(m, table)
+		o = budgetOptions(m)
 	}
-	if o.PeakMemory() > peak {
-		o = budgetOptions(minBudgetMemory, 64<<10)
+	if o.BudgetedMemory() > share {
+		o = budgetOptions(minBudgetMemory)
 	}
 	return o, nil
 }
 
 // budgetOptions divides memory as OptionsForMemory does, without its 8 MiB floor
-// (memtables of at least 1 MiB), with tables of size table, compressed.
-func budgetOptions(memory, table int64) Options {
+// (memtables of at least 1 MiB), with Snappy-compressed tables.
+func budgetOptions(memory int64) Options {
 	memory = max(memory, minBudgetMemory)
 	o := Options{
 		NumMemtables:    2,
@@ -60,8 +62,7 @@ func budgetOptions(memory, table int64) Options {
 		BlockCacheSize:  memory / 4,
 		IndexCacheSize:  memory / 8,
 		WriteBufferSize: memory / 8,
-		BaseTableSize:   table,
-		Compression:     CompressionZSTD,
+		Compression:     CompressionSnappy,
 	}
 	o.EnsureDefaults()
 	return o

@@ -11,25 +11,30 @@ import (
 )
 
 func TestOptionsForBudgetFits(t *testing.T) {
-	for _, peak := range []int64{badgerstore.MinStoreBudget, 24 << 20, 32 << 20, 40 << 20, 48 << 20, 64 << 20, 100 << 20, 128 << 20, 141 << 20, 1 << 30} {
-		o, err := badgerstore.OptionsForBudget(peak)
+	for _, share := range []int64{badgerstore.MinStoreBudget, 16 << 20, 24 << 20, 32 << 20, 40 << 20, 48 << 20, 64 << 20, 100 << 20, 128 << 20, 141 << 20, 1 << 30} {
+		o, err := badgerstore.OptionsForBudget(share)
 		if err != nil {
-			t.Fatalf("OptionsForBudget(%d): %v", peak, err)
+			t.Fatalf("OptionsForBudget(%d): %v", share, err)
 		}
 		if err := o.Validate(); err != nil {
-			t.Fatalf("OptionsForBudget(%d) gives invalid options: %v", peak, err)
+			t.Fatalf("OptionsForBudget(%d) gives invalid options: %v", share, err)
 		}
-		if got := o.PeakMemory(); got > peak {
-			t.Errorf("OptionsForBudget(%d).PeakMemory() = %d, over the budget", peak, got)
+		if got := o.BudgetedMemory(); got > share {
+			t.Errorf("OptionsForBudget(%d).BudgetedMemory() = %d, over the share", share, got)
 		}
-		// The options use most of the budget, not a fixed floor.
-		if got := o.PeakMemory(); got < peak*9/10 && peak > badgerstore.MinStoreBudget {
-			t.Errorf("OptionsForBudget(%d).PeakMemory() = %d, under 90%% of the budget", peak, got)
+		// The options use most of the share, not a fixed floor.
+		if got := o.BudgetedMemory(); got < share*9/10 && share > badgerstore.MinStoreBudget {
+			t.Errorf("OptionsForBudget(%d).BudgetedMemory() = %d, under 90%% of the share", share, got)
+		}
+		// What the budget leaves out is the compactions' buffers, nothing else.
+		// compressed tables: 4 × BaseTableSize per builder, 8 + 6 builders per compactor.
+		if got, want := o.PeakMemory()-o.BudgetedMemory(), int64(o.NumCompactors)*(8+6)*4*o.BaseTableSize; got != want {
+			t.Errorf("OptionsForBudget(%d): PeakMemory - BudgetedMemory = %d, want the compactions' buffers %d", share, got, want)
 		}
 	}
 	small, _ := badgerstore.OptionsForBudget(24 << 20)
 	large, _ := badgerstore.OptionsForBudget(256 << 20)
-	if small.MemoryBound() >= large.MemoryBound() || small.FilterBound() >= large.FilterBound() || small.BaseTableSize >= large.BaseTableSize {
+	if small.MemoryBound() >= large.MemoryBound() || small.FilterBound() >= large.FilterBound() {
 		t.Errorf("a smaller budget should give smaller buffers: %d vs %d", small.MemoryBound(), large.MemoryBound())
 	}
 }
@@ -51,8 +56,8 @@ func TestOptionsForBudgetSmallestStoreWorks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if badgerstore.MinStoreBudget > 20<<20 {
-		t.Errorf("MinStoreBudget = %d, want at most 20 MiB", badgerstore.MinStoreBudget)
+	if badgerstore.MinStoreBudget > 16<<20 {
+		t.Errorf("MinStoreBudget = %d, want at most 16 MiB", badgerstore.MinStoreBudget)
 	}
 	s, err := badgerstore.OpenKeyValueStore(t.TempDir(), "small", o, statestore.KeyValueOptions{})
 	if err != nil {
@@ -80,8 +85,8 @@ func TestOptionsForBudgetCompresses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Compression != badgerstore.CompressionZSTD {
-		t.Errorf("Compression = %v, want zstd", o.Compression)
+	if o.Compression != badgerstore.CompressionSnappy {
+		t.Errorf("Compression = %v, want snappy", o.Compression)
 	}
 	var def badgerstore.Options
 	def.EnsureDefaults()
