@@ -19,11 +19,11 @@ type Compression uint8
 const (
 	// CompressionNone writes blocks as they are.
 	CompressionNone Compression = iota
-	// CompressionSnappy compresses blocks with Snappy: fast, about half the size for
-	// typical keys and small values.
+	// CompressionSnappy compresses blocks with Snappy: fast; a count's tables took 40-50%
+	// less room.
 	CompressionSnappy
-	// CompressionZSTD compresses blocks with Zstandard at its fastest level: smaller
-	// than Snappy, at more CPU.
+	// CompressionZSTD compresses blocks with Zstandard at its fastest level: a count's
+	// tables took about 65% less room, for several times Snappy's CPU.
 	CompressionZSTD
 )
 

@@ -31,7 +31,7 @@ import (
 // catches the rest. That reads each table's blocks' last bytes: a few ms per 100 MB. A
 // compressed block holds its layout inside the compressed bytes, so the blocks of a
 // compressed table (the compression of each table is in the MANIFEST) are read whole
-// and decompressed: about 0.1 s per 100 MB of tables. Tables the MANIFEST does not list
+// and decompressed. Tables the MANIFEST does not list
 // are not checked: Badger deletes them at open.
 func checkTables(opts badger.Options) error {
 	tables, err := filepath.Glob(filepath.Join(opts.Dir, "*.sst"))
