@@ -304,7 +304,7 @@ func buildTemplate() {
 	if templateErr != nil {
 		return
 	}
-	// Two sessions: the first writes uncompressed tables, the second compressed ones
+	// Two openings: the first writes uncompressed tables, the second compressed ones
 	// (a store's tables keep the compression they were written with).
 	for _, c := range []badgerstore.Compression{badgerstore.CompressionNone, badgerstore.CompressionZSTD} {
 		opts := testOptions()
