@@ -136,6 +136,11 @@ type config struct {
 	// evenly over its threads. The default value is 10 MiB; 0 disables
 	// caching.
 	CacheMaxBytes int64
+	// StateMemoryMaxBytes is the memory budget of the instance's
+	// persistent stores, divided over the stores it expects to hold
+	// (rivulet.state.memory.max.bytes, WithStateMemoryBudget). The default
+	// value is 0: no budget, each store opens with badgerstore's defaults.
+	StateMemoryMaxBytes int64
 	// TimestampExtractor is the default extractor. The default value is
 	// RecordTimestamp (Kafka Streams' FailOnInvalidTimestamp).
 	TimestampExtractor TimestampExtractor
@@ -365,6 +370,8 @@ func parseConfig(props Properties, opts ...Option) (*config, error) {
 			}
 		case PropCacheMaxBytes, PropCacheMaxBytesOld, PropCacheMaxBytesShort:
 			c.CacheMaxBytes = intProp(k, v, 0, 1<<50)
+		case PropStateMemoryMaxBytes:
+			c.StateMemoryMaxBytes = intProp(k, v, 0, 1<<50)
 		case PropTimestampExtractor:
 			switch simpleClassName(v) {
 			case "FailOnInvalidTimestamp", "RecordTimestamp":
@@ -493,6 +500,9 @@ func parseConfig(props Properties, opts ...Option) (*config, error) {
 	}
 	if len(c.BootstrapServers) == 0 {
 		errs = append(errs, errors.New("streams: property bootstrap.servers is required"))
+	}
+	if err := checkStateMemory(c.StateMemoryMaxBytes); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -753,6 +753,7 @@ func (t *streamThread) shutdown(clean bool) {
 	t.mu.Unlock()
 	t.stopFollowups()
 	t.app.standbys.assign(t.id, t.name, nil)
+	t.app.stateMemory.expect(t.id, 0)
 	t.cancel()
 	t.prodCancel()
 	t.restorer.close()

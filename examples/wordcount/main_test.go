@@ -8,7 +8,9 @@ import (
 	"flag"
 	"log/slog"
 	"maps"
+	"os"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/rivulet-io/rivulet/brokerlite"
 	"github.com/rivulet-io/rivulet/internal/testutil"
+	"github.com/rivulet-io/rivulet/streams"
 )
 
 // startBroker starts an embedded brokerlite for one test: a plaintext listener on a free
@@ -150,5 +153,34 @@ func TestProgramUsageErrors(t *testing.T) {
 	var logs bytes.Buffer
 	if err := run(context.Background(), []string{"--help"}, &logs); !errors.Is(err, flag.ErrHelp) || !strings.Contains(logs.String(), "Example:") {
 		t.Errorf("--help: %v\n%s", err, logs.String())
+	}
+}
+
+// TestSetMemoryLimitFromBudget: with a state memory budget the program sets Go's
+// soft memory limit to the recommended one; without one it leaves the limit alone.
+func TestSetMemoryLimitFromBudget(t *testing.T) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOMEMLIMIT is set: the program leaves the limit to it")
+	}
+	prev := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(prev)
+	logger := slog.New(slog.DiscardHandler)
+	p := streams.Properties{streams.PropApplicationID: "wc", streams.PropBootstrapServers: "127.0.0.1:1"}
+	if err := setMemoryLimit(p, logger); err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetMemoryLimit(-1); got != prev {
+		t.Fatalf("limit without a budget = %d, want it unchanged (%d)", got, prev)
+	}
+	p[streams.PropStateMemoryMaxBytes] = "201326592"
+	if err := setMemoryLimit(p, logger); err != nil {
+		t.Fatal(err)
+	}
+	want, err := streams.RecommendedMemoryLimit(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetMemoryLimit(-1); got != want {
+		t.Errorf("limit = %d, want %d", got, want)
 	}
 }
