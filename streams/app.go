@@ -213,13 +213,7 @@ func (a *App) setState(s State) {
 			return
 		}
 		if a.state.CompareAndSwap(int32(old), int32(s)) {
-			a.mu.Lock()
-			l := a.listener
-			a.mu.Unlock()
-			a.cfg.Logger.Info("streams: state change", "application.id", a.cfg.ApplicationID, "from", old.String(), "to", s.String())
-			if l != nil {
-				l(old, s)
-			}
+			a.announceState(old, s)
 			return
 		}
 	}

@@ -252,19 +252,8 @@ func fkJoin[K, V, KO, VO, VR any](left *Table[K, V], right *Table[KO, VO], forei
 	if foreignKey == nil {
 		b.fail(errors.New("streams: foreign-key join: nil foreign key extractor"))
 	}
-	var named string
-	var mat Materialized[K, VR]
-	materialized := false
-	for _, o := range opts {
-		switch o := o.(type) {
-		case Named:
-			named = string(o)
-		case Materialized[K, VR]:
-			mat, materialized = o, true
-		default:
-			b.fail(fmt.Errorf("streams: foreign-key join: option %T does not fit a join result of %s", o, typesOf[K, VR]()))
-		}
-	}
+	o := parseTableOpOptions[K, VR](b, "foreign-key join", "a join result", false, opts)
+	named, mat, materialized := o.named, o.mat, o.materialized
 	if left.getter == nil || right.getter == nil {
 		b.fail(errors.New("streams: foreign-key join: both tables need a store to look values up in; materialize them (Materialized)"))
 		return &Table[K, VR]{b: b, node: left.node}

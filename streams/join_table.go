@@ -335,19 +335,8 @@ func tableTableJoin[K, V, VO, VR any](left *Table[K, V], right *Table[K, VO], ki
 	if !sameBuilder(b, right.b, "table join") {
 		return &Table[K, VR]{b: b, node: left.node}
 	}
-	var named string
-	var mat Materialized[K, VR]
-	materialized := false
-	for _, o := range opts {
-		switch o := o.(type) {
-		case Named:
-			named = string(o)
-		case Materialized[K, VR]:
-			mat, materialized = o, true
-		default:
-			b.fail(fmt.Errorf("streams: table join: option %T does not fit a join result of %s", o, typesOf[K, VR]()))
-		}
-	}
+	o := parseTableOpOptions[K, VR](b, "table join", "a join result", false, opts)
+	named, mat, materialized := o.named, o.mat, o.materialized
 	if left.getter == nil || right.getter == nil {
 		b.fail(errors.New("streams: table join: both tables need a store to look values up in; materialize them (Materialized)"))
 		return &Table[K, VR]{b: b, node: left.node}

@@ -148,11 +148,9 @@ func (t *Table[K, V]) Node() string { return t.node }
 // materialized), the name interactive queries use.
 func (t *Table[K, V]) StoreName() string { return t.store }
 
-// NewTable returns the table of topic's latest value per key: records with
-// a null value delete their key. The table is materialized in a store
-// (named "<topic>-STATE-STORE-<n>" unless a Materialized names it).
-func NewTable[K, V any](b *Builder, topic string, consumed Consumed[K, V], materialized ...Materialized[K, V]) *Table[K, V] {
-	c, m := consumed, firstOr(materialized)
+// shareSerdes gives the store (m) of a table read from a topic the serdes
+// of the topic (c) it lacks, and c those of m.
+func shareSerdes[K, V any](c Consumed[K, V], m Materialized[K, V]) (Consumed[K, V], Materialized[K, V]) {
 	if m.keySerde == nil {
 		m.keySerde = c.keySerde
 	}
@@ -165,6 +163,14 @@ func NewTable[K, V any](b *Builder, topic string, consumed Consumed[K, V], mater
 	if c.valueSerde == nil {
 		c.valueSerde = m.valueSerde
 	}
+	return c, m
+}
+
+// NewTable returns the table of topic's latest value per key: records with
+// a null value delete their key. The table is materialized in a store
+// (named "<topic>-STATE-STORE-<n>" unless a Materialized names it).
+func NewTable[K, V any](b *Builder, topic string, consumed Consumed[K, V], materialized ...Materialized[K, V]) *Table[K, V] {
+	c, m := shareSerdes(consumed, firstOr(materialized))
 	srcName := b.nameOr(c.name, prefixSource)
 	AddSource(b, srcName, c, topic)
 	if m.name == "" {
@@ -385,26 +391,47 @@ type TableOpOption interface{ tableOpOption() }
 func (Named) tableOpOption()              {}
 func (Materialized[K, V]) tableOpOption() {}
 
+// tableOpOptions are the options of a table operation with a result table
+// of K and R.
+type tableOpOptions[K, R any] struct {
+	named        string
+	mat          Materialized[K, R]
+	materialized bool
+	// stores are the stores to connect (WithStores), where op takes them.
+	stores []string
+}
+
+// parseTableOpOptions reads the options of the table operation op (named
+// in errors), whose result is what (a table, a join result, ...); an option
+// that does not fit fails the build. WithStores fits only withStores.
+func parseTableOpOptions[K, R any](b *Builder, op, what string, withStores bool, opts []TableOpOption) tableOpOptions[K, R] {
+	var o tableOpOptions[K, R]
+	for _, opt := range opts {
+		if ws, ok := opt.(WithStores); ok && withStores {
+			o.stores = append(o.stores, ws...)
+			continue
+		}
+		switch opt := opt.(type) {
+		case Named:
+			o.named = string(opt)
+		case Materialized[K, R]:
+			o.mat, o.materialized = opt, true
+		default:
+			b.fail(fmt.Errorf("streams: %s: option %T does not fit %s of %s", op, opt, what, typesOf[K, R]()))
+		}
+	}
+	return o
+}
+
 func (t *Table[K, V]) filter(pred func(K, V) bool, not bool, opts []TableOpOption) *Table[K, V] {
 	if pred == nil {
 		t.b.fail(errors.New("streams: table filter: nil predicate"))
 		return t
 	}
-	var named string
-	var mat Materialized[K, V]
-	materialized := false
-	for _, o := range opts {
-		switch o := o.(type) {
-		case Named:
-			named = string(o)
-		case Materialized[K, V]:
-			mat, materialized = o, true
-		default:
-			t.b.fail(fmt.Errorf("streams: table filter: option %T does not fit a table of %s", o, typesOf[K, V]()))
-		}
-	}
-	name := t.b.nameOr(named, prefixTableFilter)
-	store := resultStore(t.b, materialized, &mat, prefixTableFilter)
+	o := parseTableOpOptions[K, V](t.b, "table filter", "a table", false, opts)
+	mat := o.mat
+	name := t.b.nameOr(o.named, prefixTableFilter)
+	store := resultStore(t.b, o.materialized, &mat, prefixTableFilter)
 	AddProcessor(t.b, name, func() Processor[K, change[V], K, change[V]] {
 		return &tableFilterProc[K, V]{pred: pred, not: not, store: store}
 	}, t.node)
