@@ -101,9 +101,9 @@ func (q *typedQuerier[K, V]) queryKey(text string) ([]byte, any, error) {
 }
 
 func (q *typedQuerier[K, V]) queryGet(key any, _ queryParams) ([]httpjson.StoreEntry, error) {
-	k, ok := key.(K)
-	if !ok {
-		return nil, fmt.Errorf("streams: key of type %T, want %T", key, k)
+	k, err := queriedKey[K](key)
+	if err != nil {
+		return nil, err
 	}
 	v, found, err := q.store.Get(k)
 	if err != nil || !found {

@@ -88,25 +88,14 @@ func meteredRaw(m *storeMeter, op storeOp, start time.Time, it statestore.KeyVal
 	if m == nil {
 		return it, err
 	}
-	if err != nil {
-		m.done(op, start)
-		return it, err
-	}
-	return &meteredRawIter{KeyValueIterator: it, m: m, op: op, start: start}, nil
+	return meterIters(m, op, start, func(it statestore.KeyValueIterator, im iterMeter) statestore.KeyValueIterator {
+		return &meteredRawIter{KeyValueIterator: it, iterMeter: im}
+	})(it, err)
 }
 
 type meteredRawIter struct {
 	statestore.KeyValueIterator
-	m      *storeMeter
-	op     storeOp
-	start  time.Time
-	closed bool
+	iterMeter
 }
 
-func (i *meteredRawIter) Close() error {
-	if !i.closed {
-		i.closed = true
-		defer i.m.done(i.op, i.start)
-	}
-	return i.KeyValueIterator.Close()
-}
+func (i *meteredRawIter) Close() error { return i.close(i.KeyValueIterator.Close) }
