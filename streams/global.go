@@ -38,7 +38,7 @@ func NewGlobalTable[K, V any](b *Builder, topic string, consumed Consumed[K, V],
 	f.global = true
 	src := &sourceFactory[K, V]{keySerde: c.keySerde, valueSerde: c.valueSerde, extractor: c.extractor, reset: OffsetResetEarliest}
 	proc := &processorFactory[K, V, K, change[V]]{supplier: func() Processor[K, V, K, change[V]] {
-		return &tableSourceProc[K, V]{store: m.name}
+		return &tableSourceProc[K, V]{storedOutput[K, V]{store: m.name}}
 	}}
 	spec := f.spec()
 	if err := b.t.AddGlobalStore(spec, srcName, src, topic, procName, proc); err != nil {

@@ -218,7 +218,7 @@ func materialize[K, V any](s *Stream[K, V], procName string, m Materialized[K, V
 	b := s.b
 	f := newTSFactory[K, V](m)
 	AddProcessor(b, procName, func() Processor[K, V, K, change[V]] {
-		return &tableSourceProc[K, V]{store: m.name}
+		return &tableSourceProc[K, V]{storedOutput[K, V]{store: m.name}}
 	}, s.node)
 	addStoreFactory(b, f, procName)
 	return tableOverStore(b, procName, f)
@@ -284,16 +284,20 @@ func (o *tableOutput[K, V]) putChange(key K, ts int64, out *change[V]) (cached b
 	return o.s.caching(), nil
 }
 
-type tableSourceProc[K, V any] struct {
+// storedOutput is a tableOutput whose processor has no other state: it
+// opens the table store (store) at Init and has nothing to close.
+type storedOutput[K, V any] struct {
 	tableOutput[K, V]
 	store string
 }
 
-func (p *tableSourceProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
+func (p *storedOutput[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
 	return p.open(ctx, p.store)
 }
 
-func (p *tableSourceProc[K, V]) Close() error { return nil }
+func (p *storedOutput[K, V]) Close() error { return nil }
+
+type tableSourceProc[K, V any] struct{ storedOutput[K, V] }
 
 func (p *tableSourceProc[K, V]) Process(r Record[K, V]) error {
 	if r.KeyIsNull() {
@@ -324,17 +328,10 @@ func (p *tableSourceProc[K, V]) Process(r Record[K, V]) error {
 // ---- table operators ----
 
 type tableFilterProc[K, V any] struct {
-	tableOutput[K, V]
-	pred  func(K, V) bool
-	not   bool
-	store string
+	storedOutput[K, V]
+	pred func(K, V) bool
+	not  bool
 }
-
-func (p *tableFilterProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
-	return p.open(ctx, p.store)
-}
-
-func (p *tableFilterProc[K, V]) Close() error { return nil }
 
 func (p *tableFilterProc[K, V]) keep(k K, v V) bool { return p.pred(k, v) != p.not }
 
@@ -433,7 +430,7 @@ func (t *Table[K, V]) filter(pred func(K, V) bool, not bool, opts []TableOpOptio
 	name := t.b.nameOr(o.named, prefixTableFilter)
 	store := resultStore(t.b, o.materialized, &mat, prefixTableFilter)
 	AddProcessor(t.b, name, func() Processor[K, change[V], K, change[V]] {
-		return &tableFilterProc[K, V]{pred: pred, not: not, store: store}
+		return &tableFilterProc[K, V]{storedOutput: storedOutput[K, V]{store: store}, pred: pred, not: not}
 	}, t.node)
 	out := &Table[K, V]{b: t.b, node: name, keySerde: t.keySerde, valueSerde: t.valueSerde}
 	if store != "" {
