@@ -243,10 +243,10 @@ func streamStreamJoin[K, V, VO, VR any](left *Stream[K, V], right *Stream[K, VO]
 
 	size := w.before + w.after
 	retention := size + w.grace
-	thisF := &windowFactory[K, V]{name: thisStore, keySerde: ks, valueSerde: vs, logging: !j.noLog, logConfig: j.logConfig,
-		storeType: j.storeType, retention: retention, size: size, dups: true}
-	otherF := &windowFactory[K, VO]{name: otherStore, keySerde: ks, valueSerde: vos, logging: !j.noLog, logConfig: j.logConfig,
-		storeType: j.storeType, retention: retention, size: size, dups: true}
+	thisF := &windowFactory[K, V]{windowedFactory: windowedFactory[K, V]{name: thisStore, keySerde: ks, valueSerde: vs, logging: !j.noLog, logConfig: j.logConfig,
+		storeType: j.storeType, retention: retention}, size: size, dups: true}
+	otherF := &windowFactory[K, VO]{windowedFactory: windowedFactory[K, VO]{name: otherStore, keySerde: ks, valueSerde: vos, logging: !j.noLog, logConfig: j.logConfig,
+		storeType: j.storeType, retention: retention}, size: size, dups: true}
 
 	AddProcessor(b, thisWin, func() Processor[K, V, K, V] { return &joinWindowProc[K, V]{store: thisStore} }, left.node)
 	AddProcessor(b, otherWin, func() Processor[K, VO, K, VO] { return &joinWindowProc[K, VO]{store: otherStore} }, right.node)

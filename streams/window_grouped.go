@@ -149,11 +149,10 @@ func timeWindowAggStore[K, VA any](b *Builder, m *Materialized[K, VA], spec wind
 	}
 	refuseVersioning(b, m.name, m.history)
 	m.keySerde, m.valueSerde = serdeOr(m.keySerde), serdeOr(m.valueSerde)
-	return &windowFactory[K, ValueAndTimestamp[VA]]{
+	return &windowFactory[K, ValueAndTimestamp[VA]]{windowedFactory: windowedFactory[K, ValueAndTimestamp[VA]]{
 		name: m.name, keySerde: m.keySerde, valueSerde: timestampedSerde[VA]{inner: m.valueSerde},
-		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType,
-		retention: retention, size: spec.size,
-	}
+		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, retention: retention,
+	}, size: spec.size}
 }
 
 // timeWindowedTable returns the table that node emits, its windows kept in
@@ -249,10 +248,10 @@ func sessionAggStore[K, VA any](b *Builder, m Materialized[K, VA], windows Sessi
 		retention = min
 	}
 	refuseVersioning(b, m.name, m.history)
-	return &sessionFactory[K, VA]{
+	return &sessionFactory[K, VA]{windowedFactory[K, VA]{
 		name: m.name, keySerde: serdeOr(m.keySerde), valueSerde: serdeOr(m.valueSerde),
 		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, retention: retention,
-	}
+	}}
 }
 
 // sessionTable returns the table that node emits, its sessions kept in f.
