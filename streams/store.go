@@ -104,6 +104,21 @@ func GetKeyValueStore[K, V any](p StoreProvider, name string) (KeyValueStore[K, 
 	return nil, fmt.Errorf("streams: store %q is a %s, not a KeyValueStore[%s, %s]", name, describeStore(s), reflect.TypeFor[K](), reflect.TypeFor[V]())
 }
 
+// storeAs returns p's store name as an S, the store (what, in errors) the
+// processor asking for it needs.
+func storeAs[S any](p StoreProvider, name, what string) (S, error) {
+	var none S
+	s, err := p.StateStore(name)
+	if err != nil {
+		return none, err
+	}
+	st, ok := s.(S)
+	if !ok {
+		return none, fmt.Errorf("streams: store %q is a %s, not %s", name, describeStore(s), what)
+	}
+	return st, nil
+}
+
 func describeStore(s StateStore) string {
 	if d, ok := s.(interface{ describe() string }); ok {
 		return d.describe()

@@ -108,13 +108,9 @@ type storeGetter[K, V any] struct{ store string }
 
 func (g storeGetter[K, V]) storeNames() []string { return []string{g.store} }
 func (g storeGetter[K, V]) newGetter(p StoreProvider) (func(K) (ValueAndTimestamp[V], bool, error), error) {
-	s, err := p.StateStore(g.store)
+	ts, err := storeAs[*tsStore[K, V]](p, g.store, "a table store of these types")
 	if err != nil {
 		return nil, err
-	}
-	ts, ok := s.(*tsStore[K, V])
-	if !ok {
-		return nil, fmt.Errorf("streams: store %q is a %s, not a table store of these types", g.store, describeStore(s))
 	}
 	return ts.get, nil
 }

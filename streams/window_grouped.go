@@ -310,13 +310,9 @@ type windowGetter[K, V any] struct{ store string }
 
 func (g windowGetter[K, V]) storeNames() []string { return []string{g.store} }
 func (g windowGetter[K, V]) newGetter(p StoreProvider) (func(Windowed[K]) (ValueAndTimestamp[V], bool, error), error) {
-	s, err := p.StateStore(g.store)
+	ws, err := storeAs[*windowStore[K, ValueAndTimestamp[V]]](p, g.store, "a windowed aggregation store of these types")
 	if err != nil {
 		return nil, err
-	}
-	ws, ok := s.(*windowStore[K, ValueAndTimestamp[V]])
-	if !ok {
-		return nil, fmt.Errorf("streams: store %q is a %s, not a windowed aggregation store of these types", g.store, describeStore(s))
 	}
 	return func(k Windowed[K]) (ValueAndTimestamp[V], bool, error) {
 		return ws.FetchOne(k.Key, k.Window.Start)
@@ -327,13 +323,9 @@ type sessionGetter[K, V any] struct{ store string }
 
 func (g sessionGetter[K, V]) storeNames() []string { return []string{g.store} }
 func (g sessionGetter[K, V]) newGetter(p StoreProvider) (func(Windowed[K]) (ValueAndTimestamp[V], bool, error), error) {
-	s, err := p.StateStore(g.store)
+	ss, err := storeAs[*sessionStore[K, V]](p, g.store, "a session store of these types")
 	if err != nil {
 		return nil, err
-	}
-	ss, ok := s.(*sessionStore[K, V])
-	if !ok {
-		return nil, fmt.Errorf("streams: store %q is a %s, not a session store of these types", g.store, describeStore(s))
 	}
 	return func(k Windowed[K]) (ValueAndTimestamp[V], bool, error) {
 		v, ok, err := ss.FetchSession(k.Key, k.Window.Start, k.Window.End)

@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
 	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/internal/appmain"
 )
 
 // scaleStatus is what "status" prints: the instance's threads and active
@@ -48,38 +48,21 @@ type statusTask struct {
 }
 
 func main() {
-	bootstrap := flag.String("bootstrap-server", "127.0.0.1:9092", "brokers")
-	appID := flag.String("application-id", "scaleapp", "application.id")
-	stateDir := flag.String("state-dir", "", "state.dir")
+	common := appmain.CommonFlags("scaleapp", 1, 200)
 	in := flag.String("input", "scale-in", "input topic (text lines)")
 	out := flag.String("output", "scale-out", "output topic (word -> count)")
-	threads := flag.Int("threads", 1, "num.stream.threads")
-	commitMs := flag.Int("commit-interval-ms", 200, "commit.interval.ms")
 	flag.Parse()
 
-	level := slog.LevelInfo
-	if os.Getenv("SCALEAPP_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := appmain.Logger("SCALEAPP_DEBUG")
 	topo, err := wordcount.Topology(wordcount.Options{InputTopic: *in, OutputTopic: *out})
 	if err != nil {
 		fail(err)
 	}
-	props := streams.Properties{
-		"application.id":     *appID,
-		"bootstrap.servers":  *bootstrap,
-		"state.dir":          *stateDir,
-		"num.stream.threads": fmt.Sprint(*threads),
-		"commit.interval.ms": fmt.Sprint(*commitMs),
-		// A killed instance's members expire quickly.
-		"consumer.session.timeout.ms":    "6000",
-		"consumer.heartbeat.interval.ms": "200",
-		"consumer.max.poll.interval.ms":  "10000",
+	props := common.Properties(streams.Properties{
 		// KIP-441: a stateful task moves to a new instance once a warm-up
 		// replica there has caught up; probe for that every second.
 		"probing.rebalance.interval.ms": "1000",
-	}
+	})
 	app, err := streams.New(topo, props, streams.WithLogger(logger))
 	if err != nil {
 		fail(err)
@@ -163,14 +146,7 @@ func main() {
 	case <-app.Done():
 		fail(fmt.Errorf("application stopped: %v", app.Err()))
 	}
-	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := app.Close(ctx); err != nil {
-		fail(err)
-	}
+	appmain.Close("scaleapp", app)
 }
 
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "scaleapp:", err)
-	os.Exit(1)
-}
+func fail(err error) { appmain.Fail("scaleapp", err) }
