@@ -473,15 +473,7 @@ type fkReceiveProc[KO, VO any] struct {
 }
 
 func fkStoreOf(p StoreProvider, name string) (*kvStore[[]byte, []byte], error) {
-	s, err := p.StateStore(name)
-	if err != nil {
-		return nil, err
-	}
-	kv, ok := s.(*kvStore[[]byte, []byte])
-	if !ok {
-		return nil, fmt.Errorf("streams: store %q is a %s, not a subscription store", name, describeStore(s))
-	}
-	return kv, nil
+	return storeAs[*kvStore[[]byte, []byte]](p, name, "a subscription store")
 }
 
 func (p *fkReceiveProc[KO, VO]) Init(ctx ProcessorContext[[]byte, fkResponse]) error {

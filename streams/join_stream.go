@@ -440,13 +440,9 @@ func (p *streamJoinProc[K, VThis, VOther, VL, VRt, VOut]) Init(ctx ProcessorCont
 	p.taskID = ctx.TaskID()
 	p.tracker = p.trackers.get(p.taskID)
 	if p.outerStore != "" {
-		os, err := ctx.StateStore(p.outerStore)
+		kv, err := storeAs[*kvStore[[]byte, []byte]](ctx, p.outerStore, "a join outer store")
 		if err != nil {
 			return err
-		}
-		kv, ok := os.(*kvStore[[]byte, []byte])
-		if !ok {
-			return fmt.Errorf("streams: store %q is a %s, not a join outer store", p.outerStore, describeStore(os))
 		}
 		p.outerKV = kv
 		if !p.tracker.inited {

@@ -333,12 +333,18 @@ func (t *Task) storeForChangelog(tp TopicPartition) (taskStore, error) {
 // RestoreRecords applies changelog records read from tp to the store it
 // backs, bypassing logging and caching.
 func (t *Task) RestoreRecords(tp TopicPartition, recs []RawRecord) error {
+	return t.onChangelogStore(tp, "restore", func(s taskStore) error { return s.restore(recs) })
+}
+
+// onChangelogStore runs fn, the restore step op, on the store backed by
+// changelog tp.
+func (t *Task) onChangelogStore(tp TopicPartition, op string, fn func(taskStore) error) error {
 	s, err := t.storeForChangelog(tp)
 	if err != nil {
 		return err
 	}
-	if err := s.restore(recs); err != nil {
-		return fmt.Errorf("streams: task %s: restore %s: %w", t.id, tp, err)
+	if err := fn(s); err != nil {
+		return fmt.Errorf("streams: task %s: %s %s: %w", t.id, op, tp, err)
 	}
 	return nil
 }
@@ -347,14 +353,7 @@ func (t *Task) RestoreRecords(tp TopicPartition, recs []RawRecord) error {
 // next (the changelog's end offset when restore began), flushes it and
 // writes its checkpoint.
 func (t *Task) FinishRestore(tp TopicPartition, next int64) error {
-	s, err := t.storeForChangelog(tp)
-	if err != nil {
-		return err
-	}
-	if err := s.restored(next); err != nil {
-		return fmt.Errorf("streams: task %s: finish restore of %s: %w", t.id, tp, err)
-	}
-	return nil
+	return t.onChangelogStore(tp, "finish restore of", func(s taskStore) error { return s.restored(next) })
 }
 
 // Checkpoint writes the checkpoints of the task's logged stores after a

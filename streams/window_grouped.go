@@ -195,13 +195,7 @@ func (w *TimeWindowedStream[K, V]) Count(materialized ...Materialized[K, int64])
 // Reduce combines the values of each key and window with fn (the first
 // value of a window is its initial aggregate).
 func (w *TimeWindowedStream[K, V]) Reduce(fn func(agg, value V) V, materialized ...Materialized[K, V]) *Table[Windowed[K], V] {
-	if fn == nil {
-		w.g.s.b.fail(errors.New("streams: windowed reduce: nil reducer"))
-	}
-	m := firstOr(materialized)
-	if m.valueSerde == nil {
-		m.valueSerde = w.g.valueSerde
-	}
+	m := reduceStore(w.g, "windowed reduce", fn, materialized)
 	return windowedAggregate(w, prefixReduce, m, func(store string) Processor[K, V, Windowed[K], change[V]] {
 		return windowAggProc[K, V, V](w, store, nil, nil, fn)
 	})
@@ -277,13 +271,7 @@ func (s *SessionWindowedStream[K, V]) Count(materialized ...Materialized[K, int6
 // Reduce combines the values of each key and session with fn; merging two
 // sessions combines their aggregates with fn too.
 func (s *SessionWindowedStream[K, V]) Reduce(fn func(agg, value V) V, materialized ...Materialized[K, V]) *Table[Windowed[K], V] {
-	if fn == nil {
-		s.g.s.b.fail(errors.New("streams: session reduce: nil reducer"))
-	}
-	m := firstOr(materialized)
-	if m.valueSerde == nil {
-		m.valueSerde = s.g.valueSerde
-	}
+	m := reduceStore(s.g, "session reduce", fn, materialized)
 	w := s.windows
 	return sessionAggregate(s, prefixReduce, m, func(store string) Processor[K, V, Windowed[K], change[V]] {
 		return &sessionAggProc[K, V, V]{store: store, windows: w, reduce: fn,
@@ -375,4 +363,18 @@ func windowGraceOf(t *topology.Topology, node string) (int64, bool) {
 	}
 	g, ok, conflict := walk(node)
 	return g, ok && !conflict
+}
+
+// reduceStore checks the reducer of a windowed reduce (op) and returns the
+// options of its store, whose values default to the grouped stream's
+// serde.
+func reduceStore[K, V any](g *GroupedStream[K, V], op string, fn func(agg, value V) V, materialized []Materialized[K, V]) Materialized[K, V] {
+	if fn == nil {
+		g.s.b.fail(fmt.Errorf("streams: %s: nil reducer", op))
+	}
+	m := firstOr(materialized)
+	if m.valueSerde == nil {
+		m.valueSerde = g.valueSerde
+	}
+	return m
 }

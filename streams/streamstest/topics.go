@@ -184,39 +184,29 @@ func (o *OutputTopic[K, V]) ReadValue() (V, error) {
 
 // ReadRecordsToList reads every record left.
 func (o *OutputTopic[K, V]) ReadRecordsToList() ([]TestRecord[K, V], error) {
-	var out []TestRecord[K, V]
-	for !o.IsEmpty() {
-		r, err := o.ReadRecord()
-		if err != nil {
-			return out, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return readAll(o, o.ReadRecord)
 }
 
 // ReadKeyValuesToList reads every record left as key-value pairs.
 func (o *OutputTopic[K, V]) ReadKeyValuesToList() ([]streams.KeyValue[K, V], error) {
-	var out []streams.KeyValue[K, V]
-	for !o.IsEmpty() {
-		kv, err := o.ReadKeyValue()
-		if err != nil {
-			return out, err
-		}
-		out = append(out, kv)
-	}
-	return out, nil
+	return readAll(o, o.ReadKeyValue)
 }
 
 // ReadValuesToList reads every value left.
 func (o *OutputTopic[K, V]) ReadValuesToList() ([]V, error) {
-	var out []V
+	return readAll(o, o.ReadValue)
+}
+
+// readAll reads every record left in o with read; on an error it returns
+// what it read before.
+func readAll[K, V, T any](o *OutputTopic[K, V], read func() (T, error)) ([]T, error) {
+	var out []T
 	for !o.IsEmpty() {
-		v, err := o.ReadValue()
+		x, err := read()
 		if err != nil {
 			return out, err
 		}
-		out = append(out, v)
+		out = append(out, x)
 	}
 	return out, nil
 }
