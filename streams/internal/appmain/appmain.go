@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/rivulet-io/rivulet/streams"
@@ -80,6 +82,35 @@ func Close(name string, app *streams.App) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := app.Close(ctx); err != nil {
+		Fail(name, err)
+	}
+}
+
+// Signals returns a channel that receives SIGINT and SIGTERM.
+func Signals() chan os.Signal {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	return sig
+}
+
+// Start starts app within 60 seconds, failing the command (name) when it
+// cannot. With stop set (from Signals), a signal during Start stops it
+// cleanly and is put back on stop for the caller to see.
+func Start(name string, app *streams.App, stop chan os.Signal) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	if stop != nil {
+		go func() {
+			select {
+			case <-stop:
+				cancel()
+				stop <- syscall.SIGTERM // seen again by the caller
+			case <-ctx.Done():
+			}
+		}()
+	}
+	err := app.Start(ctx)
+	cancel()
+	if err != nil {
 		Fail(name, err)
 	}
 }

@@ -22,10 +22,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
@@ -67,14 +65,8 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	err = app.Start(ctx)
-	cancel()
-	if err != nil {
-		fail(err)
-	}
+	sig := appmain.Signals()
+	appmain.Start("scaleapp", app, nil)
 	var outMu sync.Mutex
 	say := func(format string, args ...any) {
 		outMu.Lock()
@@ -94,50 +86,12 @@ func main() {
 				continue
 			}
 			cmd, tag := f[0], f[1]
-			switch cmd {
-			case "add-thread":
-				name, err := app.AddStreamThread()
-				if err != nil {
-					say("%s error %v", tag, err)
-					continue
-				}
-				say("%s added %s", tag, name)
-			case "remove-thread":
-				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-				name, err := app.RemoveStreamThread(ctx)
-				cancel()
-				if err != nil {
-					say("%s error %v", tag, err)
-					continue
-				}
-				say("%s removed %s", tag, name)
-			case "status":
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				full, err := app.Status(ctx)
-				cancel()
-				if err != nil {
-					say("%s error %v", tag, err)
-					continue
-				}
-				st := scaleStatus{State: full.State.String()}
-				for _, in := range full.Instances {
-					if !in.Local {
-						continue
-					}
-					st.Threads = in.Threads
-					for _, t := range in.Active {
-						st.Tasks = append(st.Tasks, statusTask{ID: t.ID.String(), Thread: strings.Join(t.Threads, ","), State: t.State.String()})
-					}
-				}
-				b, err := json.Marshal(st)
-				if err != nil {
-					say("%s error %v", tag, err)
-					continue
-				}
-				say("%s status %s", tag, b)
-			default:
-				say("%s error unknown command %q", tag, cmd)
+			answer, err := runCommand(app, cmd)
+			if err != nil {
+				say("%s error %v", tag, err)
+				continue
 			}
+			say("%s %s", tag, answer)
 		}
 	}()
 
@@ -150,3 +104,38 @@ func main() {
 }
 
 func fail(err error) { appmain.Fail("scaleapp", err) }
+
+// runCommand runs one command and returns its answer (after the tag).
+func runCommand(app *streams.App, cmd string) (string, error) {
+	switch cmd {
+	case "add-thread":
+		name, err := app.AddStreamThread()
+		return "added " + name, err
+	case "remove-thread":
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		name, err := app.RemoveStreamThread(ctx)
+		return "removed " + name, err
+	case "status":
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		full, err := app.Status(ctx)
+		if err != nil {
+			return "", err
+		}
+		st := scaleStatus{State: full.State.String()}
+		for _, in := range full.Instances {
+			if !in.Local {
+				continue
+			}
+			st.Threads = in.Threads
+			for _, t := range in.Active {
+				st.Tasks = append(st.Tasks, statusTask{ID: t.ID.String(), Thread: strings.Join(t.Threads, ","), State: t.State.String()})
+			}
+		}
+		b, err := json.Marshal(st)
+		return "status " + string(b), err
+	default:
+		return "", fmt.Errorf("unknown command %q", cmd)
+	}
+}

@@ -5,7 +5,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -65,22 +64,8 @@ func main() {
 		fail(err)
 	}
 	// Listen for signals before starting, so a stop during Start is clean.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	go func() {
-		select {
-		case <-sig:
-			cancel()
-			sig <- syscall.SIGTERM // seen again by the select below
-		case <-ctx.Done():
-		}
-	}()
-	err = app.Start(ctx)
-	cancel()
-	if err != nil {
-		fail(err)
-	}
+	sig := appmain.Signals()
+	appmain.Start("testapp", app, sig)
 	fmt.Println("started")
 	// SIGUSR1 prints the instance's state (the kill test's failure report).
 	usr1 := make(chan os.Signal, 1)
