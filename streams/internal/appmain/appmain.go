@@ -1,7 +1,8 @@
-// Package appmain is what the commands running a stream application for
-// the streams package's process-level tests (testapp, scaleapp) share:
-// their common flags and the properties made of them, their logger, and
-// how they stop. It is not for applications outside these tests.
+// Package appmain is what the commands of the streams package's
+// process-level tests share: the common flags of those running a stream
+// application (testapp, scaleapp) and the properties made of them, their
+// logger, and how they start, fail and stop (brokerapp too). It is not for
+// applications outside these tests.
 package appmain
 
 import (
