@@ -19,26 +19,40 @@ type change[V any] struct {
 type changeSerde[V any] struct{ inner Serde[V] }
 
 func (s changeSerde[V]) Serialize(c change[V]) ([]byte, error) {
-	var flags byte
-	var nb, ob []byte
-	var err error
-	if c.hasNew {
+	flags, nb, ob, err := serializePair(s.inner, c.newV, c.hasNew, c.oldV, c.hasOld)
+	if err != nil {
+		return nil, err
+	}
+	return appendPair(make([]byte, 0, 1+binary.MaxVarintLen64+len(nb)+len(ob)), flags, nb, ob), nil
+}
+
+// serializePair serializes two optional values, for the layout of
+// appendPair: flags 1 (first present) and 2 (second present), and each
+// value's bytes.
+func serializePair[V any](serde Serde[V], first V, hasFirst bool, second V, hasSecond bool) (flags byte, fb, sb []byte, err error) {
+	if hasFirst {
 		flags |= 1
-		if nb, err = s.inner.Serialize(c.newV); err != nil {
-			return nil, err
+		if fb, err = serde.Serialize(first); err != nil {
+			return 0, nil, nil, err
 		}
 	}
-	if c.hasOld {
+	if hasSecond {
 		flags |= 2
-		if ob, err = s.inner.Serialize(c.oldV); err != nil {
-			return nil, err
+		if sb, err = serde.Serialize(second); err != nil {
+			return 0, nil, nil, err
 		}
 	}
-	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(nb)+len(ob))
+	return flags, fb, sb, nil
+}
+
+// appendPair appends two optional values as changes and suppression
+// buffers store them: the flags byte, the first value's length as a
+// uvarint and its bytes, then the second value's bytes.
+func appendPair(out []byte, flags byte, fb, sb []byte) []byte {
 	out = append(out, flags)
-	out = binary.AppendUvarint(out, uint64(len(nb)))
-	out = append(out, nb...)
-	return append(out, ob...), nil
+	out = binary.AppendUvarint(out, uint64(len(fb)))
+	out = append(out, fb...)
+	return append(out, sb...)
 }
 
 func (s changeSerde[V]) Deserialize(b []byte) (change[V], error) {
