@@ -89,13 +89,6 @@ func meteredRaw(m *storeMeter, op storeOp, start time.Time, it statestore.KeyVal
 		return it, err
 	}
 	return meterIters(m, op, start, func(it statestore.KeyValueIterator, im iterMeter) statestore.KeyValueIterator {
-		return &meteredRawIter{KeyValueIterator: it, iterMeter: im}
+		return &meteredIter[[]byte, []byte]{it: it, iterMeter: im}
 	})(it, err)
 }
-
-type meteredRawIter struct {
-	statestore.KeyValueIterator
-	iterMeter
-}
-
-func (i *meteredRawIter) Close() error { return i.close(i.KeyValueIterator.Close) }

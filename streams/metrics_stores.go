@@ -316,30 +316,40 @@ func meterIters[I any](m *storeMeter, op storeOp, start time.Time, wrap func(I, 
 // meterIter is meterIters for typed key-value iterators.
 func meterIter[K, V any](m *storeMeter, op storeOp, start time.Time) func(KeyValueIterator[K, V], error) (KeyValueIterator[K, V], error) {
 	return meterIters(m, op, start, func(it KeyValueIterator[K, V], im iterMeter) KeyValueIterator[K, V] {
-		return &meteredIter[K, V]{KeyValueIterator: it, iterMeter: im}
+		return &meteredIter[K, V]{it: it, iterMeter: im}
 	})
 }
-
-type meteredIter[K, V any] struct {
-	KeyValueIterator[K, V]
-	iterMeter
-}
-
-func (i *meteredIter[K, V]) Close() error { return i.close(i.KeyValueIterator.Close) }
 
 // meterWIter is meterIters for window and session iterators.
 func meterWIter[K, V any](m *storeMeter, op storeOp, start time.Time) func(WindowIterator[K, V], error) (WindowIterator[K, V], error) {
 	return meterIters(m, op, start, func(it WindowIterator[K, V], im iterMeter) WindowIterator[K, V] {
-		return &meteredWIter[K, V]{WindowIterator: it, iterMeter: im}
+		return &meteredIter[Windowed[K], V]{it: it, iterMeter: im}
 	})
 }
 
-type meteredWIter[K, V any] struct {
-	WindowIterator[K, V]
+// entryIter is what every iterator of store entries has:
+// KeyValueIterator[K, V] is an entryIter[K, V], WindowIterator[K, V] an
+// entryIter[Windowed[K], V], and a bytes store's iterator an
+// entryIter[[]byte, []byte].
+type entryIter[K, V any] interface {
+	Next() bool
+	Key() K
+	Value() V
+	Err() error
+	Close() error
+}
+
+// meteredIter is an iterator whose operation is recorded when it closes.
+type meteredIter[K, V any] struct {
+	it entryIter[K, V]
 	iterMeter
 }
 
-func (i *meteredWIter[K, V]) Close() error { return i.close(i.WindowIterator.Close) }
+func (i *meteredIter[K, V]) Next() bool   { return i.it.Next() }
+func (i *meteredIter[K, V]) Key() K       { return i.it.Key() }
+func (i *meteredIter[K, V]) Value() V     { return i.it.Value() }
+func (i *meteredIter[K, V]) Err() error   { return i.it.Err() }
+func (i *meteredIter[K, V]) Close() error { return i.close(i.it.Close) }
 
 // meteredWindow is the metered layer of a window store handle: every read
 // is a fetch, as in Kafka Streams' MeteredWindowStore.
