@@ -217,13 +217,7 @@ func (a *App) setState(s State) {
 			return
 		}
 		if a.state.CompareAndSwap(int32(old), int32(s)) {
-			a.mu.Lock()
-			l := a.listener
-			a.mu.Unlock()
-			a.cfg.Logger.Info("streams: state change", "application.id", a.cfg.ApplicationID, "from", old.String(), "to", s.String())
-			if l != nil {
-				l(old, s)
-			}
+			a.announceState(old, s)
 			return
 		}
 	}
@@ -491,17 +485,7 @@ func (a *App) threadExited(t *streamThread, err error) {
 		// thread's tasks were closed without committing; a new thread with
 		// a new producer rejoins the group.
 		a.cfg.Logger.Warn("streams: transactional producer fenced; the stream thread rejoins the group with a new producer", "thread", t.name, "err", err)
-		a.mu.Lock()
-		if !a.closing {
-			a.metrics.threadReplaced.Add(1)
-			if _, serr := a.startThreadLocked(); serr != nil {
-				a.mu.Unlock()
-				go a.fail(fmt.Errorf("streams: replace fenced thread: %w (after %v)", serr, err))
-				return
-			}
-		}
-		a.mu.Unlock()
-		a.updateState()
+		a.replaceThread("replace fenced thread", err)
 		return
 	}
 	a.metrics.threadFailures.Add(1)
@@ -509,19 +493,7 @@ func (a *App) threadExited(t *streamThread, err error) {
 	resp := a.cfg.UncaughtErrorHandler(err)
 	switch resp {
 	case ReplaceThread:
-		a.mu.Lock()
-		if !a.closing {
-			a.metrics.threadReplaced.Add(1)
-			if _, serr := a.startThreadLocked(); serr != nil {
-				a.mu.Unlock()
-				// Not on this goroutine: fail waits for every thread's
-				// goroutine, this one included.
-				go a.fail(fmt.Errorf("streams: replace thread: %w (after %v)", serr, err))
-				return
-			}
-		}
-		a.mu.Unlock()
-		a.updateState()
+		a.replaceThread("replace thread", err)
 	case ShutdownApplication:
 		go func() {
 			a.signalShutdown()
@@ -640,18 +612,31 @@ func (a *App) shutdown(ctx context.Context, final State) {
 	a.closeOnce.Do(func() { close(a.done) })
 }
 
+// replaceThread starts a stream thread in place of one that ended with err
+// (unless the application is closing); op names the replacement in the
+// error that fails the application when the new thread cannot start.
+func (a *App) replaceThread(op string, err error) {
+	a.mu.Lock()
+	if !a.closing {
+		a.metrics.threadReplaced.Add(1)
+		if _, serr := a.startThreadLocked(); serr != nil {
+			a.mu.Unlock()
+			// Not on this goroutine: fail waits for every thread's
+			// goroutine, this one included.
+			go a.fail(fmt.Errorf("streams: %s: %w (after %v)", op, serr, err))
+			return
+		}
+	}
+	a.mu.Unlock()
+	a.updateState()
+}
+
 func (a *App) forceState(s State) {
 	old := State(a.state.Swap(int32(s)))
 	if old == s {
 		return
 	}
-	a.mu.Lock()
-	l := a.listener
-	a.mu.Unlock()
-	a.cfg.Logger.Info("streams: state change", "application.id", a.cfg.ApplicationID, "from", old.String(), "to", s.String())
-	if l != nil {
-		l(old, s)
-	}
+	a.announceState(old, s)
 }
 
 // TaskInfo describes a task an instance runs.

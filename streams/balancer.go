@@ -3,6 +3,8 @@ package streams
 import (
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -62,12 +64,7 @@ func (b *taskBalancer) JoinGroupMetadata(topics []string, current map[string][]i
 	meta.Topics = topics
 	meta.UserData = assignor.EncodeSubscriptionInfo(info)
 	meta.Generation = generation
-	owned := make([]string, 0, len(current))
-	for t := range current {
-		owned = append(owned, t)
-	}
-	sort.Strings(owned)
-	for _, t := range owned {
+	for _, t := range slices.Sorted(maps.Keys(current)) {
 		ot := kmsg.NewConsumerMemberMetadataOwnedPartition()
 		ot.Topic = t
 		ot.Partitions = current[t]

@@ -600,15 +600,21 @@ func (s *Stream[K, V]) Split(named ...Named) *BranchedStream[K, V] {
 // called for tombstones: they go to the first BranchNullable branch that
 // takes them, else to the default branch (or are dropped without one).
 func (bs *BranchedStream[K, V]) Branch(pred func(key K, value V) bool, branch ...string) *BranchedStream[K, V] {
+	return bs.addPredicate(branchPred[K, V]{pred: pred}, branch)
+}
+
+// addPredicate adds the branch of bp's predicate (Branch, BranchNullable),
+// refused after the default branch or without a predicate.
+func (bs *BranchedStream[K, V]) addPredicate(bp branchPred[K, V], branch []string) *BranchedStream[K, V] {
 	if bs.done {
 		bs.s.b.fail(fmt.Errorf("streams: split %q: branch added after the default branch", bs.name))
 		return bs
 	}
-	if pred == nil {
+	if bp.pred == nil && bp.nullable == nil {
 		bs.s.b.fail(fmt.Errorf("streams: split %q: nil predicate", bs.name))
 		return bs
 	}
-	bs.add(branchPred[K, V]{pred: pred}, firstOr(branch))
+	bs.add(bp, firstOr(branch))
 	return bs
 }
 

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 
 	"github.com/rivulet-io/rivulet/statestore"
@@ -89,45 +89,43 @@ func (o *eosOpener) WriteCheckpoint(task TaskID, name string, cp statestore.Chec
 }
 
 func (o *eosOpener) OpenWindow(task TaskID, name string, persistent, logged bool, opts statestore.WindowOptions) (statestore.WindowStore, statestore.Checkpoint, error) {
-	if task != GlobalTaskID {
-		bare := opts
-		bare.ChangeLogger, bare.OnExpired = nil, nil
-		s, cp, err := openWindow(o.inner, task, name, persistent, logged, bare)
-		if err != nil {
-			return nil, nil, err
-		}
-		if st, ok := newStagedWindow(s, opts); ok {
-			return st, cp, nil
-		}
-		if err := s.Close(); err != nil {
-			return nil, nil, fmt.Errorf("streams: store %q: %w", name, err)
-		}
-	}
-	o.mu.Lock()
-	o.unstaged[name] = true
-	o.mu.Unlock()
-	return openWindow(o.inner, task, name, persistent, logged, opts)
+	bare := opts
+	bare.ChangeLogger, bare.OnExpired = nil, nil
+	return openStaging(o, task, name, opts, bare, func(opts statestore.WindowOptions) (statestore.WindowStore, statestore.Checkpoint, error) {
+		return openWindow(o.inner, task, name, persistent, logged, opts)
+	}, func(s statestore.WindowStore) (statestore.WindowStore, bool) { return newStagedWindow(s, opts) })
 }
 
 func (o *eosOpener) OpenSession(task TaskID, name string, persistent, logged bool, opts statestore.SessionOptions) (statestore.SessionStore, statestore.Checkpoint, error) {
+	bare := opts
+	bare.ChangeLogger, bare.OnExpired = nil, nil
+	return openStaging(o, task, name, opts, bare, func(opts statestore.SessionOptions) (statestore.SessionStore, statestore.Checkpoint, error) {
+		return openSession(o.inner, task, name, persistent, logged, opts)
+	}, func(s statestore.SessionStore) (statestore.SessionStore, bool) { return newStagedSession(s, opts) })
+}
+
+// openStaging opens a window or session store of task: for a stream task
+// with the bare options (no change logger, no expiry hook) and staged
+// (stage); for the global task, or when the store cannot stage, with opts,
+// written in place and marked unstaged.
+func openStaging[S statestore.Store, O any](o *eosOpener, task TaskID, name string, opts, bare O, open func(O) (S, statestore.Checkpoint, error), stage func(S) (S, bool)) (S, statestore.Checkpoint, error) {
+	var none S
 	if task != GlobalTaskID {
-		bare := opts
-		bare.ChangeLogger, bare.OnExpired = nil, nil
-		s, cp, err := openSession(o.inner, task, name, persistent, logged, bare)
+		s, cp, err := open(bare)
 		if err != nil {
-			return nil, nil, err
+			return none, nil, err
 		}
-		if st, ok := newStagedSession(s, opts); ok {
+		if st, ok := stage(s); ok {
 			return st, cp, nil
 		}
 		if err := s.Close(); err != nil {
-			return nil, nil, fmt.Errorf("streams: store %q: %w", name, err)
+			return none, nil, fmt.Errorf("streams: store %q: %w", name, err)
 		}
 	}
 	o.mu.Lock()
 	o.unstaged[name] = true
 	o.mu.Unlock()
-	return openSession(o.inner, task, name, persistent, logged, opts)
+	return open(opts)
 }
 
 // RemoveCheckpoint deletes the checkpoint of task's store name, so that a
@@ -170,12 +168,7 @@ func (s *stagedKV) apply() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.pending) > 0 {
-		batch := make([]statestore.KeyValue, 0, len(s.pending))
-		for k, v := range s.pending {
-			batch = append(batch, statestore.KeyValue{Key: []byte(k), Value: v})
-		}
-		sort.Slice(batch, func(i, j int) bool { return bytes.Compare(batch[i].Key, batch[j].Key) < 0 })
-		if err := s.base.PutAll(batch); err != nil {
+		if err := s.base.PutAll(sortedBatch(s.pending, func(v []byte) []byte { return v })); err != nil {
 			return fmt.Errorf("streams: store %q: apply committed writes: %w", s.base.Name(), err)
 		}
 		s.pending = map[string][]byte{}
@@ -312,10 +305,10 @@ func (s *stagedKV) ReverseAll() (statestore.KeyValueIterator, error) {
 // KeyValueIterator contract asks.
 func (s *stagedKV) merged(reverse bool, in func([]byte) bool, open func() (statestore.KeyValueIterator, error)) (statestore.KeyValueIterator, error) {
 	s.mu.RLock()
-	var ov []statestore.KeyValue
+	var ov []stagedEntry
 	for k, v := range s.pending {
 		if in([]byte(k)) {
-			ov = append(ov, statestore.KeyValue{Key: []byte(k), Value: v})
+			ov = append(ov, stagedEntry{key: []byte(k), value: v})
 		}
 	}
 	it, err := open()
@@ -326,103 +319,23 @@ func (s *stagedKV) merged(reverse bool, in func([]byte) bool, open func() (state
 	if len(ov) == 0 {
 		return it, nil
 	}
-	sort.Slice(ov, func(i, j int) bool {
-		c := bytes.Compare(ov[i].Key, ov[j].Key)
-		if reverse {
-			return c > 0
-		}
-		return c < 0
-	})
-	return &mergedIter{base: it, ov: ov, reverse: reverse}, nil
+	order := keyOrder
+	if reverse {
+		order = reversedOrder(order)
+	}
+	slices.SortFunc(ov, func(a, b stagedEntry) int { return order(&a, &b) })
+	return &mergedWindowed{base: unwindowed{it}, ov: ov, order: order, at: func(*stagedEntry) int64 { return 0 }}, nil
 }
 
-// mergedIter walks a base iterator and a sorted overlay together; an
-// overlay entry replaces (or, with a nil value, hides) the base entry of
-// the same key.
-type mergedIter struct {
-	base    statestore.KeyValueIterator
-	ov      []statestore.KeyValue
-	i       int
-	reverse bool
-	started bool
-	bHas    bool
-	bk, bv  []byte
-	k, v    []byte
-	kbuf    []byte
-	vbuf    []byte
-	err     error
-	closed  bool
-}
+// keyOrder orders entries by key alone (key-value stores).
+func keyOrder(a, b *stagedEntry) int { return bytes.Compare(a.key, b.key) }
 
-func (m *mergedIter) advanceBase() {
-	if m.base.Next() {
-		m.bHas = true
-		m.bk = append(m.bk[:0], m.base.Key()...)
-		m.bv = append(m.bv[:0], m.base.Value()...)
-		return
-	}
-	m.bHas = false
-	m.err = m.base.Err()
-}
+// unwindowed is a key-value iterator seen as a windowed one (entries
+// without windows), to merge it with staged writes in mergedWindowed.
+type unwindowed struct{ statestore.KeyValueIterator }
 
-func (m *mergedIter) Next() bool {
-	if m.closed {
-		return false
-	}
-	if !m.started {
-		m.started = true
-		m.advanceBase()
-	}
-	for m.err == nil {
-		oHas := m.i < len(m.ov)
-		if !m.bHas && !oHas {
-			return false
-		}
-		c := 1 // take the overlay
-		if !oHas {
-			c = -1
-		} else if m.bHas {
-			c = bytes.Compare(m.bk, m.ov[m.i].Key)
-			if m.reverse {
-				c = -c
-			}
-		}
-		if c < 0 {
-			// Own buffers: m.k and m.v may point at an overlay entry.
-			m.kbuf = append(m.kbuf[:0], m.bk...)
-			m.vbuf = append(m.vbuf[:0], m.bv...)
-			m.k, m.v = m.kbuf, m.vbuf
-			m.advanceBase()
-			return true
-		}
-		if c == 0 {
-			m.advanceBase()
-		}
-		e := m.ov[m.i]
-		m.i++
-		if e.Value == nil {
-			continue // deleted
-		}
-		m.k, m.v = e.Key, e.Value
-		return true
-	}
-	return false
-}
-
-func (m *mergedIter) Key() []byte   { return m.k }
-func (m *mergedIter) Value() []byte { return m.v }
-func (m *mergedIter) Err() error    { return m.err }
-
-func (m *mergedIter) Close() error {
-	if m.closed {
-		return m.err
-	}
-	m.closed = true
-	if err := m.base.Close(); err != nil && m.err == nil {
-		m.err = err
-	}
-	return m.err
-}
+func (unwindowed) Start() int64 { return 0 }
+func (unwindowed) End() int64   { return 0 }
 
 // applyStaged applies the staged writes of the task's stores
 // after their transaction committed (before Checkpoint).

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/rivulet-io/rivulet/statestore"
 )
@@ -68,18 +69,24 @@ func newStagedTimes(retention, interval int64, logger statestore.ChangeLogger, o
 	return stagedTimes{pending: map[string]stagedEntry{}, byKey: map[string]map[string]struct{}{}, observed: -1, retention: retention, interval: max(interval, 1), logger: logger, onExpired: onExpired}
 }
 
-// stage records a write (under mu) unless its time is expired, and sends it
-// to the changelog. ts is the time that advances the stream time.
-func (s *stagedTimes) stage(baseObserved int64, ck []byte, e stagedEntry, ts int64) error {
+// expired advances the stream time to ts and reports whether a write of
+// key at ts is expired (older than the retention), calling the expiry hook
+// when it is.
+func (s *stagedTimes) expired(baseObserved int64, key []byte, ts int64) bool {
 	s.mu.Lock()
 	s.observed = max(s.observed, ts)
-	if ts < liveFrom(max(s.observed, baseObserved), s.retention) {
-		s.mu.Unlock()
-		if s.onExpired != nil {
-			s.onExpired(e.key, ts)
-		}
-		return nil
+	expired := ts < liveFrom(max(s.observed, baseObserved), s.retention)
+	s.mu.Unlock()
+	if expired && s.onExpired != nil {
+		s.onExpired(key, ts)
 	}
+	return expired
+}
+
+// stage records a write (not expired) under its changelog key ck and sends
+// it to the changelog.
+func (s *stagedTimes) stage(ck []byte, e stagedEntry) error {
+	s.mu.Lock()
 	s.pending[string(ck)] = e
 	cks := s.byKey[string(e.key)]
 	if cks == nil {
@@ -113,12 +120,7 @@ func (s *stagedTimes) applyTo(name string, base statestore.Store) error {
 		if !ok {
 			return fmt.Errorf("streams: store %q (%T) cannot apply staged writes", name, base)
 		}
-		batch := make([]statestore.KeyValue, 0, len(s.pending))
-		for k, e := range s.pending {
-			batch = append(batch, statestore.KeyValue{Key: []byte(k), Value: e.value})
-		}
-		slices.SortFunc(batch, func(a, b statestore.KeyValue) int { return bytes.Compare(a.Key, b.Key) })
-		if err := r.RestoreBatch(batch); err != nil {
+		if err := r.RestoreBatch(sortedBatch(s.pending, func(e stagedEntry) []byte { return e.value })); err != nil {
 			return fmt.Errorf("streams: store %q: apply committed writes: %w", name, err)
 		}
 		s.pending = map[string]stagedEntry{}
@@ -128,6 +130,17 @@ func (s *stagedTimes) applyTo(name string, base statestore.Store) error {
 		return fmt.Errorf("streams: store %q: flush committed writes: %w", name, err)
 	}
 	return nil
+}
+
+// sortedBatch returns the staged writes of pending (by key) as one batch in
+// key order.
+func sortedBatch[E any](pending map[string]E, value func(E) []byte) []statestore.KeyValue {
+	batch := make([]statestore.KeyValue, 0, len(pending))
+	for k, e := range pending {
+		batch = append(batch, statestore.KeyValue{Key: []byte(k), Value: value(e)})
+	}
+	slices.SortFunc(batch, func(a, b statestore.KeyValue) int { return bytes.Compare(a.Key, b.Key) })
+	return batch
 }
 
 func (s *stagedTimes) pendingCount() int {
@@ -171,6 +184,134 @@ func (s *stagedTimes) overlay(baseObserved int64, single []byte, keep func(*stag
 	}
 	slices.SortFunc(ov, func(a, b stagedEntry) int { return order(&a, &b) })
 	return ov, live, false
+}
+
+// timedStore is what a staged store needs of the window or session store
+// underneath.
+type timedStore interface {
+	statestore.Store
+	ObservedStreamTime() int64
+}
+
+// stagedLayout is how a kind of store orders its entries.
+type stagedLayout struct {
+	// op names the reads in errors.
+	op string
+	// at is the time an entry expires by (window start, session end).
+	at func(*stagedEntry) int64
+	// keyOrder is the order of one key's entries.
+	keyOrder func(a, b *stagedEntry) int
+	// baseSeq is the sequence number the store's own entries order by.
+	baseSeq int64
+}
+
+// stagedStore is a window or session store (base) whose writes are staged
+// until apply: what stagedWindow and stagedSession share.
+type stagedStore[S timedStore] struct {
+	base   S
+	layout stagedLayout
+	stagedTimes
+}
+
+// init wraps base (opened without change logger or expiry hook) with the
+// runtime's change logger and expiry hook; it returns false when base is
+// not Restorable.
+func (s *stagedStore[S]) init(base S, layout stagedLayout, retention, interval time.Duration, logger statestore.ChangeLogger, onExpired statestore.ExpiredHook) bool {
+	if _, ok := any(base).(statestore.Restorable); !ok {
+		return false
+	}
+	s.base, s.layout = base, layout
+	s.stagedTimes = newStagedTimes(retention.Milliseconds(), interval.Milliseconds(), logger, onExpired)
+	return true
+}
+
+func (s *stagedStore[S]) Name() string     { return s.base.Name() }
+func (s *stagedStore[S]) Persistent() bool { return s.base.Persistent() }
+
+// Flush flushes base: what it holds is committed.
+func (s *stagedStore[S]) Flush() error { return s.base.Flush() }
+
+// Close drops the staged writes (never committed) and closes base.
+func (s *stagedStore[S]) Close() error {
+	s.drop()
+	return s.base.Close()
+}
+
+func (s *stagedStore[S]) apply() error { return s.applyTo(s.base.Name(), s.base) }
+
+// RestoreBatch writes changelog records (committed) straight to base.
+func (s *stagedStore[S]) RestoreBatch(records []statestore.KeyValue) error {
+	if s.pendingCount() > 0 {
+		return errStagedRestore
+	}
+	return any(s.base).(statestore.Restorable).RestoreBatch(records)
+}
+
+func (s *stagedStore[S]) ObservedStreamTime() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return max(s.observed, s.base.ObservedStreamTime())
+}
+
+// fetchExact returns the value of the entry of changelog key ck, expiring
+// at at: nil when expired, the staged write when there is one, else base's
+// (read).
+func (s *stagedStore[S]) fetchExact(at int64, ck []byte, read func() ([]byte, error)) ([]byte, error) {
+	if at < liveFrom(s.ObservedStreamTime(), s.retention) {
+		return nil, nil
+	}
+	if e, ok := s.lookup(ck); ok {
+		return e.value, nil
+	}
+	return read()
+}
+
+// rangeOrder is the order of reads over key ranges: segment (of the time
+// an entry expires by), key, then the order of one key's entries.
+func (s *stagedStore[S]) rangeOrder(a, b *stagedEntry) int {
+	if c := cmp.Compare(s.layout.at(a)/s.interval, s.layout.at(b)/s.interval); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(a.key, b.key); c != 0 {
+		return c
+	}
+	return s.layout.keyOrder(a, b)
+}
+
+// read merges base's read (open) with the staged writes of keys
+// keyFrom..keyTo (one key when single) whose times inTime accepts.
+func (s *stagedStore[S]) read(keyFrom, keyTo []byte, single, reverse bool, inTime func(*stagedEntry) bool, open func() (statestore.WindowedIterator, error)) (statestore.WindowedIterator, error) {
+	if single && keyFrom == nil {
+		return nil, fmt.Errorf("streams: store %q: %s: %w", s.Name(), s.layout.op, statestore.ErrNilKey)
+	}
+	order := s.rangeOrder
+	if single {
+		order = s.layout.keyOrder
+	}
+	if reverse {
+		order = reversedOrder(order)
+	}
+	keep := func(e *stagedEntry) bool {
+		if !inTime(e) {
+			return false
+		}
+		if single {
+			return bytes.Equal(e.key, keyFrom)
+		}
+		return inKeyRange(e.key, keyFrom, keyTo)
+	}
+	// The overlay is taken before base's snapshot: a write applied in
+	// between is then seen in both, and the staged one wins.
+	var one []byte
+	if single {
+		one = keyFrom
+	}
+	ov, live, direct := s.overlay(s.base.ObservedStreamTime(), one, keep, order, s.layout.at)
+	it, err := open()
+	if err != nil || direct {
+		return it, err
+	}
+	return &mergedWindowed{base: it, ov: ov, order: order, at: s.layout.at, live: live, baseSeq: s.layout.baseSeq}, nil
 }
 
 // mergedWindowed walks a store's iterator and a sorted overlay of staged
@@ -282,11 +423,9 @@ func inKeyRange(k, from, to []byte) bool {
 
 // stagedWindow is a window store whose writes are staged until apply.
 type stagedWindow struct {
-	base statestore.WindowStore
-	opts statestore.WindowOptions
+	stagedStore[statestore.WindowStore]
 	seqs sequenceReserver // set when the store retains duplicates
 	size int64
-	stagedTimes
 }
 
 // newStagedWindow wraps base (opened without change logger or expiry hook);
@@ -294,18 +433,19 @@ type stagedWindow struct {
 // when base cannot stage: it is not Restorable, or retains duplicates
 // without handing out sequence numbers.
 func newStagedWindow(base statestore.WindowStore, opts statestore.WindowOptions) (*stagedWindow, bool) {
-	if _, ok := base.(statestore.Restorable); !ok {
-		return nil, false
-	}
 	bo := base.Options()
-	s := &stagedWindow{base: base, opts: opts, size: bo.WindowSize.Milliseconds(),
-		stagedTimes: newStagedTimes(bo.Retention.Milliseconds(), bo.SegmentInterval.Milliseconds(), opts.ChangeLogger, opts.OnExpired)}
+	layout := stagedLayout{op: "fetch", at: windowAt, keyOrder: windowKeyOrder}
+	var seqs sequenceReserver
 	if bo.RetainDuplicates {
 		r, ok := base.(sequenceReserver)
 		if !ok {
 			return nil, false
 		}
-		s.seqs = r
+		seqs, layout.baseSeq = r, -1
+	}
+	s := &stagedWindow{seqs: seqs, size: bo.WindowSize.Milliseconds()}
+	if !s.init(base, layout, bo.Retention, bo.SegmentInterval, opts.ChangeLogger, opts.OnExpired) {
+		return nil, false
 	}
 	return s, true
 }
@@ -315,40 +455,12 @@ var (
 	_ statestore.Restorable  = (*stagedWindow)(nil)
 )
 
-func (s *stagedWindow) Name() string     { return s.base.Name() }
-func (s *stagedWindow) Persistent() bool { return s.base.Persistent() }
-
-// Flush flushes base: what it holds is committed.
-func (s *stagedWindow) Flush() error { return s.base.Flush() }
-
-// Close drops the staged writes (never committed) and closes base.
-func (s *stagedWindow) Close() error {
-	s.drop()
-	return s.base.Close()
-}
-
-func (s *stagedWindow) apply() error { return s.applyTo(s.base.Name(), s.base) }
-
-// RestoreBatch writes changelog records (committed) straight to base.
-func (s *stagedWindow) RestoreBatch(records []statestore.KeyValue) error {
-	if s.pendingCount() > 0 {
-		return errStagedRestore
-	}
-	return s.base.(statestore.Restorable).RestoreBatch(records)
-}
-
 // Options returns base's options with the runtime's change logger and
 // expiry hook.
 func (s *stagedWindow) Options() statestore.WindowOptions {
 	o := s.base.Options()
-	o.ChangeLogger, o.OnExpired = s.opts.ChangeLogger, s.opts.OnExpired
+	o.ChangeLogger, o.OnExpired = s.logger, s.onExpired
 	return o
-}
-
-func (s *stagedWindow) ObservedStreamTime() int64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return max(s.observed, s.base.ObservedStreamTime())
 }
 
 func (s *stagedWindow) Put(key, value []byte, windowStart int64) error {
@@ -358,19 +470,12 @@ func (s *stagedWindow) Put(key, value []byte, windowStart int64) error {
 	if windowStart < 0 {
 		return fmt.Errorf("streams: store %q: put: %w", s.Name(), statestore.ErrNegativeTime)
 	}
+	if s.expired(s.base.ObservedStreamTime(), key, windowStart) {
+		return nil
+	}
 	e := stagedEntry{key: bytes.Clone(key), start: windowStart, end: windowStart + s.size}
 	if value != nil {
 		e.value = bytes.Clone(value)
-	}
-	s.mu.Lock()
-	s.observed = max(s.observed, windowStart)
-	expired := windowStart < liveFrom(max(s.observed, s.base.ObservedStreamTime()), s.retention)
-	s.mu.Unlock()
-	if expired {
-		if s.onExpired != nil {
-			s.onExpired(key, windowStart)
-		}
-		return nil
 	}
 	var seq uint32
 	if s.seqs != nil {
@@ -383,18 +488,10 @@ func (s *stagedWindow) Put(key, value []byte, windowStart int64) error {
 		}
 		e.seq = int64(seq)
 	}
-	ck := statestore.AppendWindowKey(nil, key, windowStart, seq)
-	return s.stage(s.base.ObservedStreamTime(), ck, e, windowStart)
+	return s.stage(statestore.AppendWindowKey(nil, key, windowStart, seq), e)
 }
 
 func windowAt(e *stagedEntry) int64 { return e.start }
-
-func (s *stagedWindow) baseSeq() int64 {
-	if s.seqs != nil {
-		return -1
-	}
-	return 0
-}
 
 // windowKeyOrder is the order of single-key fetches: window start, then
 // sequence number.
@@ -403,18 +500,6 @@ func windowKeyOrder(a, b *stagedEntry) int {
 		return c
 	}
 	return cmp.Compare(a.seq, b.seq)
-}
-
-// windowRangeOrder is the order of fetches over key ranges: segment, key,
-// window start, sequence number.
-func (s *stagedWindow) windowRangeOrder(a, b *stagedEntry) int {
-	if c := cmp.Compare(a.start/s.interval, b.start/s.interval); c != 0 {
-		return c
-	}
-	if c := bytes.Compare(a.key, b.key); c != 0 {
-		return c
-	}
-	return windowKeyOrder(a, b)
 }
 
 func (s *stagedWindow) FetchOne(key []byte, windowStart int64) ([]byte, error) {
@@ -432,49 +517,13 @@ func (s *stagedWindow) FetchOne(key []byte, windowStart int64) ([]byte, error) {
 		}
 		return v, it.Close()
 	}
-	if windowStart < liveFrom(s.ObservedStreamTime(), s.retention) {
-		return nil, nil
-	}
-	if e, ok := s.lookup(statestore.AppendWindowKey(nil, key, windowStart, 0)); ok {
-		return e.value, nil
-	}
-	return s.base.FetchOne(key, windowStart)
+	return s.fetchExact(windowStart, statestore.AppendWindowKey(nil, key, windowStart, 0), func() ([]byte, error) { return s.base.FetchOne(key, windowStart) })
 }
 
 // fetch merges base's read (open) with the staged writes of keys
 // keyFrom..keyTo (one key when single) starting in timeFrom..timeTo.
 func (s *stagedWindow) fetch(keyFrom, keyTo []byte, single bool, timeFrom, timeTo int64, reverse bool, open func() (statestore.WindowedIterator, error)) (statestore.WindowedIterator, error) {
-	if single && keyFrom == nil {
-		return nil, fmt.Errorf("streams: store %q: fetch: %w", s.Name(), statestore.ErrNilKey)
-	}
-	order := s.windowRangeOrder
-	if single {
-		order = windowKeyOrder
-	}
-	if reverse {
-		order = reversedOrder(order)
-	}
-	keep := func(e *stagedEntry) bool {
-		if e.start < timeFrom || e.start > timeTo {
-			return false
-		}
-		if single {
-			return bytes.Equal(e.key, keyFrom)
-		}
-		return inKeyRange(e.key, keyFrom, keyTo)
-	}
-	// The overlay is taken before base's snapshot: a write applied in
-	// between is then seen in both, and the staged one wins.
-	var one []byte
-	if single {
-		one = keyFrom
-	}
-	ov, live, direct := s.overlay(s.base.ObservedStreamTime(), one, keep, order, windowAt)
-	it, err := open()
-	if err != nil || direct {
-		return it, err
-	}
-	return &mergedWindowed{base: it, ov: ov, order: order, at: windowAt, live: live, baseSeq: s.baseSeq()}, nil
+	return s.read(keyFrom, keyTo, single, reverse, func(e *stagedEntry) bool { return e.start >= timeFrom && e.start <= timeTo }, open)
 }
 
 func (s *stagedWindow) Fetch(key []byte, timeFrom, timeTo int64) (statestore.WindowedIterator, error) {
@@ -517,20 +566,18 @@ func (s *stagedWindow) BackwardAll() (statestore.WindowedIterator, error) {
 
 // stagedSession is a session store whose writes are staged until apply.
 type stagedSession struct {
-	base statestore.SessionStore
-	opts statestore.SessionOptions
-	stagedTimes
+	stagedStore[statestore.SessionStore]
 }
 
 // newStagedSession wraps base (opened without change logger or expiry
 // hook); it returns false when base is not Restorable.
 func newStagedSession(base statestore.SessionStore, opts statestore.SessionOptions) (*stagedSession, bool) {
-	if _, ok := base.(statestore.Restorable); !ok {
+	bo := base.Options()
+	s := &stagedSession{}
+	if !s.init(base, stagedLayout{op: "find sessions", at: sessionAt, keyOrder: sessionKeyOrder}, bo.Retention, bo.SegmentInterval, opts.ChangeLogger, opts.OnExpired) {
 		return nil, false
 	}
-	bo := base.Options()
-	return &stagedSession{base: base, opts: opts,
-		stagedTimes: newStagedTimes(bo.Retention.Milliseconds(), bo.SegmentInterval.Milliseconds(), opts.ChangeLogger, opts.OnExpired)}, true
+	return s, true
 }
 
 var (
@@ -538,40 +585,12 @@ var (
 	_ statestore.Restorable   = (*stagedSession)(nil)
 )
 
-func (s *stagedSession) Name() string     { return s.base.Name() }
-func (s *stagedSession) Persistent() bool { return s.base.Persistent() }
-
-// Flush flushes base: what it holds is committed.
-func (s *stagedSession) Flush() error { return s.base.Flush() }
-
-// Close drops the staged writes (never committed) and closes base.
-func (s *stagedSession) Close() error {
-	s.drop()
-	return s.base.Close()
-}
-
-func (s *stagedSession) apply() error { return s.applyTo(s.base.Name(), s.base) }
-
-// RestoreBatch writes changelog records (committed) straight to base.
-func (s *stagedSession) RestoreBatch(records []statestore.KeyValue) error {
-	if s.pendingCount() > 0 {
-		return errStagedRestore
-	}
-	return s.base.(statestore.Restorable).RestoreBatch(records)
-}
-
 // Options returns base's options with the runtime's change logger and
 // expiry hook.
 func (s *stagedSession) Options() statestore.SessionOptions {
 	o := s.base.Options()
-	o.ChangeLogger, o.OnExpired = s.opts.ChangeLogger, s.opts.OnExpired
+	o.ChangeLogger, o.OnExpired = s.logger, s.onExpired
 	return o
-}
-
-func (s *stagedSession) ObservedStreamTime() int64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return max(s.observed, s.base.ObservedStreamTime())
 }
 
 func checkStagedSession(name string, w statestore.Windowed) error {
@@ -593,12 +612,14 @@ func (s *stagedSession) Put(session statestore.Windowed, value []byte) error {
 	if err := checkStagedSession(s.Name(), session); err != nil {
 		return err
 	}
+	if s.expired(s.base.ObservedStreamTime(), session.Key, session.End) {
+		return nil
+	}
 	e := stagedEntry{key: bytes.Clone(session.Key), start: session.Start, end: session.End}
 	if value != nil {
 		e.value = bytes.Clone(value)
 	}
-	ck := statestore.AppendSessionKey(nil, session.Key, session.Start, session.End)
-	return s.stage(s.base.ObservedStreamTime(), ck, e, session.End)
+	return s.stage(statestore.AppendSessionKey(nil, session.Key, session.Start, session.End), e)
 }
 
 func (s *stagedSession) Remove(session statestore.Windowed) error { return s.Put(session, nil) }
@@ -613,64 +634,18 @@ func sessionKeyOrder(a, b *stagedEntry) int {
 	return cmp.Compare(a.start, b.start)
 }
 
-// sessionRangeOrder is the order over key ranges: segment (of the end),
-// key, end, start.
-func (s *stagedSession) sessionRangeOrder(a, b *stagedEntry) int {
-	if c := cmp.Compare(a.end/s.interval, b.end/s.interval); c != 0 {
-		return c
-	}
-	if c := bytes.Compare(a.key, b.key); c != 0 {
-		return c
-	}
-	return sessionKeyOrder(a, b)
-}
-
 func (s *stagedSession) FetchSession(key []byte, start, end int64) ([]byte, error) {
 	if err := checkStagedSession(s.Name(), statestore.Windowed{Key: key, Start: start, End: end}); err != nil {
 		return nil, err
 	}
-	if end < liveFrom(s.ObservedStreamTime(), s.retention) {
-		return nil, nil
-	}
-	if e, ok := s.lookup(statestore.AppendSessionKey(nil, key, start, end)); ok {
-		return e.value, nil
-	}
-	return s.base.FetchSession(key, start, end)
+	return s.fetchExact(end, statestore.AppendSessionKey(nil, key, start, end), func() ([]byte, error) { return s.base.FetchSession(key, start, end) })
 }
 
 // find merges base's read (open) with the staged sessions of keys
 // keyFrom..keyTo (one key when single) ending at or after earliestEnd and
 // starting at or before latestStart.
 func (s *stagedSession) find(keyFrom, keyTo []byte, single bool, earliestEnd, latestStart int64, reverse bool, open func() (statestore.WindowedIterator, error)) (statestore.WindowedIterator, error) {
-	if single && keyFrom == nil {
-		return nil, fmt.Errorf("streams: store %q: find sessions: %w", s.Name(), statestore.ErrNilKey)
-	}
-	order := s.sessionRangeOrder
-	if single {
-		order = sessionKeyOrder
-	}
-	if reverse {
-		order = reversedOrder(order)
-	}
-	keep := func(e *stagedEntry) bool {
-		if e.end < earliestEnd || e.start > latestStart {
-			return false
-		}
-		if single {
-			return bytes.Equal(e.key, keyFrom)
-		}
-		return inKeyRange(e.key, keyFrom, keyTo)
-	}
-	var one []byte
-	if single {
-		one = keyFrom
-	}
-	ov, live, direct := s.overlay(s.base.ObservedStreamTime(), one, keep, order, sessionAt)
-	it, err := open()
-	if err != nil || direct {
-		return it, err
-	}
-	return &mergedWindowed{base: it, ov: ov, order: order, at: sessionAt, live: live}, nil
+	return s.read(keyFrom, keyTo, single, reverse, func(e *stagedEntry) bool { return e.end >= earliestEnd && e.start <= latestStart }, open)
 }
 
 func (s *stagedSession) FindSessions(key []byte, earliestSessionEnd, latestSessionStart int64) (statestore.WindowedIterator, error) {

@@ -70,46 +70,25 @@ type fkSubscriptionSerde struct{}
 
 func (fkSubscriptionSerde) Serialize(s fkSubscription) ([]byte, error) {
 	out := make([]byte, 0, 23+len(s.pk))
-	out = append(out, fkFormatVersion, byte(s.instruction))
-	if s.hash != nil {
-		out = append(out, 1)
-		out = append(out, s.hash...)
-	} else {
-		out = append(out, 0)
-	}
+	out = appendFKHash(append(out, fkFormatVersion, byte(s.instruction)), s.hash)
 	out = binary.BigEndian.AppendUint32(out, uint32(s.partition))
 	return append(out, s.pk...), nil
 }
 
 func (fkSubscriptionSerde) Deserialize(b []byte) (fkSubscription, error) {
-	bad := func(msg string) (fkSubscription, error) {
-		return fkSubscription{}, &SerdeError{Serde: "foreign-key subscription", Len: len(b), Err: errors.New(msg)}
-	}
-	if len(b) < 7 {
-		return bad("too short")
-	}
-	if b[0] != fkFormatVersion {
-		return bad(fmt.Sprintf("unknown version %d", b[0]))
+	d := fkDecoder{serde: "foreign-key subscription", b: b}
+	if err := d.header(); err != nil {
+		return fkSubscription{}, err
 	}
 	s := fkSubscription{instruction: fkInstruction(b[1])}
 	if s.instruction > fkPropagateOnlyIfValue {
-		return bad(fmt.Sprintf("unknown instruction %d", b[1]))
+		return fkSubscription{}, d.bad(fmt.Sprintf("unknown instruction %d", b[1]))
 	}
-	rest := b[3:]
-	switch b[2] {
-	case 0:
-	case 1:
-		if len(rest) < 16+4 {
-			return bad("too short for its hash")
-		}
-		s.hash = bytes.Clone(rest[:16])
-		rest = rest[16:]
-	default:
-		return bad("bad hash flag")
+	hash, rest, err := d.hash(2, 4)
+	if err != nil {
+		return fkSubscription{}, err
 	}
-	if len(rest) < 4 {
-		return bad("too short for its partition")
-	}
+	s.hash = hash
 	s.partition = int32(binary.BigEndian.Uint32(rest))
 	s.pk = bytes.Clone(rest[4:])
 	return s, nil
@@ -128,13 +107,7 @@ type fkResponseSerde struct{}
 
 func (fkResponseSerde) Serialize(r fkResponse) ([]byte, error) {
 	out := make([]byte, 0, 23+len(r.value))
-	out = append(out, fkFormatVersion)
-	if r.hash != nil {
-		out = append(out, 1)
-		out = append(out, r.hash...)
-	} else {
-		out = append(out, 0)
-	}
+	out = appendFKHash(append(out, fkFormatVersion), r.hash)
 	out = binary.BigEndian.AppendUint32(out, uint32(r.partition))
 	if r.value == nil {
 		return append(out, 0), nil
@@ -144,43 +117,81 @@ func (fkResponseSerde) Serialize(r fkResponse) ([]byte, error) {
 }
 
 func (fkResponseSerde) Deserialize(b []byte) (fkResponse, error) {
-	bad := func(msg string) (fkResponse, error) {
-		return fkResponse{}, &SerdeError{Serde: "foreign-key response", Len: len(b), Err: errors.New(msg)}
-	}
-	if len(b) < 7 {
-		return bad("too short")
-	}
-	if b[0] != fkFormatVersion {
-		return bad(fmt.Sprintf("unknown version %d", b[0]))
+	d := fkDecoder{serde: "foreign-key response", b: b}
+	if err := d.header(); err != nil {
+		return fkResponse{}, err
 	}
 	var r fkResponse
-	rest := b[2:]
-	switch b[1] {
-	case 0:
-	case 1:
-		if len(rest) < 16+5 {
-			return bad("too short for its hash")
-		}
-		r.hash = bytes.Clone(rest[:16])
-		rest = rest[16:]
-	default:
-		return bad("bad hash flag")
+	hash, rest, err := d.hash(1, 5)
+	if err != nil {
+		return fkResponse{}, err
 	}
-	if len(rest) < 5 {
-		return bad("too short for its partition")
-	}
+	r.hash = hash
 	r.partition = int32(binary.BigEndian.Uint32(rest))
 	switch rest[4] {
 	case 0:
 		if len(rest) > 5 {
-			return bad("value bytes without the value flag")
+			return fkResponse{}, d.bad("value bytes without the value flag")
 		}
 	case 1:
 		r.value = bytes.Clone(rest[5:])
 	default:
-		return bad("bad value flag")
+		return fkResponse{}, d.bad("bad value flag")
 	}
 	return r, nil
+}
+
+// appendFKHash appends the hash flag of a subscription or response and,
+// when set, the 16 hash bytes.
+func appendFKHash(out, hash []byte) []byte {
+	if hash == nil {
+		return append(out, 0)
+	}
+	return append(append(out, 1), hash...)
+}
+
+// fkDecoder reads what subscriptions and responses share: the version, the
+// hash flag and hash.
+type fkDecoder struct {
+	serde string
+	b     []byte
+}
+
+func (d fkDecoder) bad(msg string) error {
+	return &SerdeError{Serde: d.serde, Len: len(d.b), Err: errors.New(msg)}
+}
+
+// header checks the length and the version.
+func (d fkDecoder) header() error {
+	if len(d.b) < 7 {
+		return d.bad("too short")
+	}
+	if d.b[0] != fkFormatVersion {
+		return d.bad(fmt.Sprintf("unknown version %d", d.b[0]))
+	}
+	return nil
+}
+
+// hash reads the hash flag at flagAt and the hash after it, which at
+// least tail bytes (partition and more) must follow; it returns the hash
+// (nil without one) and what follows.
+func (d fkDecoder) hash(flagAt, tail int) (hash, rest []byte, err error) {
+	rest = d.b[flagAt+1:]
+	switch d.b[flagAt] {
+	case 0:
+	case 1:
+		if len(rest) < 16+tail {
+			return nil, nil, d.bad("too short for its hash")
+		}
+		hash = bytes.Clone(rest[:16])
+		rest = rest[16:]
+	default:
+		return nil, nil, d.bad("bad hash flag")
+	}
+	if len(rest) < tail {
+		return nil, nil, d.bad("too short for its partition")
+	}
+	return hash, rest, nil
 }
 
 // fkHash hashes a serialized left value (FNV-128a; Kafka Streams uses
@@ -252,19 +263,8 @@ func fkJoin[K, V, KO, VO, VR any](left *Table[K, V], right *Table[KO, VO], forei
 	if foreignKey == nil {
 		b.fail(errors.New("streams: foreign-key join: nil foreign key extractor"))
 	}
-	var named string
-	var mat Materialized[K, VR]
-	materialized := false
-	for _, o := range opts {
-		switch o := o.(type) {
-		case Named:
-			named = string(o)
-		case Materialized[K, VR]:
-			mat, materialized = o, true
-		default:
-			b.fail(fmt.Errorf("streams: foreign-key join: option %T does not fit a join result of %s", o, typesOf[K, VR]()))
-		}
-	}
+	o := parseTableOpOptions[K, VR](b, "foreign-key join", "a join result", false, opts)
+	named, mat, materialized := o.named, o.mat, o.materialized
 	if left.getter == nil || right.getter == nil {
 		b.fail(errors.New("streams: foreign-key join: both tables need a store to look values up in; materialize them (Materialized)"))
 		return &Table[K, VR]{b: b, node: left.node}
@@ -401,7 +401,9 @@ func (p *fkSendProc[K, V, KO]) Process(r Record[K, change[V]]) error {
 		}
 		return p.ctx.Forward(out)
 	}
-	fkChanged := func() (bool, error) {
+	// unsubscribeMoved drops the subscription at the old foreign key when
+	// the foreign key changed, and reports whether it did.
+	unsubscribeMoved := func() (bool, error) {
 		a, err := p.fkSerde.Serialize(oldFK)
 		if err != nil {
 			return false, err
@@ -410,21 +412,18 @@ func (p *fkSendProc[K, V, KO]) Process(r Record[K, change[V]]) error {
 		if err != nil {
 			return false, err
 		}
-		return !hasNewFK || !bytes.Equal(a, b), nil
+		if hasNewFK && bytes.Equal(a, b) {
+			return false, nil
+		}
+		return true, send(oldFK, true, fkDeleteNoPropagate)
 	}
 	if p.leftJoin {
 		if !c.hasOld && !c.hasNew {
 			return nil // an idempotent delete
 		}
 		if hasOldFK {
-			changed, err := fkChanged()
-			if err != nil {
+			if _, err := unsubscribeMoved(); err != nil {
 				return err
-			}
-			if changed {
-				if err := send(oldFK, true, fkDeleteNoPropagate); err != nil {
-					return err
-				}
 			}
 		}
 		// Every change needs an answer, to always produce a left result; a
@@ -442,14 +441,11 @@ func (p *fkSendProc[K, V, KO]) Process(r Record[K, change[V]]) error {
 			return nil
 		}
 		if hasOldFK {
-			changed, err := fkChanged()
+			moved, err := unsubscribeMoved()
 			if err != nil {
 				return err
 			}
-			if changed {
-				if err := send(oldFK, true, fkDeleteNoPropagate); err != nil {
-					return err
-				}
+			if moved {
 				// Answer even without a right row, to delete the old result.
 				return send(newFK, true, fkPropagateNullIfNoValue)
 			}
@@ -477,15 +473,7 @@ type fkReceiveProc[KO, VO any] struct {
 }
 
 func fkStoreOf(p StoreProvider, name string) (*kvStore[[]byte, []byte], error) {
-	s, err := p.StateStore(name)
-	if err != nil {
-		return nil, err
-	}
-	kv, ok := s.(*kvStore[[]byte, []byte])
-	if !ok {
-		return nil, fmt.Errorf("streams: store %q is a %s, not a subscription store", name, describeStore(s))
-	}
-	return kv, nil
+	return storeAs[*kvStore[[]byte, []byte]](p, name, "a subscription store")
 }
 
 func (p *fkReceiveProc[KO, VO]) Init(ctx ProcessorContext[[]byte, fkResponse]) error {

@@ -26,19 +26,7 @@ func (g *GlobalTable[K, V]) StoreName() string { return g.store }
 // NewGlobalTable returns the global table of topic's latest value per key.
 // Its store is not logged: the topic itself is its changelog.
 func NewGlobalTable[K, V any](b *Builder, topic string, consumed Consumed[K, V], materialized ...Materialized[K, V]) *GlobalTable[K, V] {
-	c, m := consumed, firstOr(materialized)
-	if m.keySerde == nil {
-		m.keySerde = c.keySerde
-	}
-	if m.valueSerde == nil {
-		m.valueSerde = c.valueSerde
-	}
-	if c.keySerde == nil {
-		c.keySerde = m.keySerde
-	}
-	if c.valueSerde == nil {
-		c.valueSerde = m.valueSerde
-	}
+	c, m := shareSerdes(consumed, firstOr(materialized))
 	if m.name == "" {
 		m.name = b.newName(topic + storeSuffix)
 	}
@@ -50,7 +38,7 @@ func NewGlobalTable[K, V any](b *Builder, topic string, consumed Consumed[K, V],
 	f.global = true
 	src := &sourceFactory[K, V]{keySerde: c.keySerde, valueSerde: c.valueSerde, extractor: c.extractor, reset: OffsetResetEarliest}
 	proc := &processorFactory[K, V, K, change[V]]{supplier: func() Processor[K, V, K, change[V]] {
-		return &tableSourceProc[K, V]{store: m.name}
+		return &tableSourceProc[K, V]{storedOutput[K, V]{store: m.name}}
 	}}
 	spec := f.spec()
 	if err := b.t.AddGlobalStore(spec, srcName, src, topic, procName, proc); err != nil {

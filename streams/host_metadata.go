@@ -2,6 +2,7 @@ package streams
 
 import (
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -102,7 +103,7 @@ func (a *App) Metadata() []StreamsMetadata {
 func (a *App) MetadataForStore(store string) []StreamsMetadata {
 	var out []StreamsMetadata
 	for _, m := range a.Metadata() {
-		if contains(m.StateStores, store) || contains(m.StandbyStateStores, store) {
+		if slices.Contains(m.StateStores, store) || slices.Contains(m.StandbyStateStores, store) {
 			out = append(out, m)
 		}
 	}
@@ -157,9 +158,9 @@ func (a *App) QueryMetadataForKey(store string, key []byte, partitioner KeyParti
 		return q, true
 	}
 	for _, h := range hm.hosts {
-		if containsTask(h.Active, task) {
+		if slices.Contains(h.Active, task) {
 			q.Active = a.streamsMetadata(h)
-		} else if containsTask(h.Standby, task) {
+		} else if slices.Contains(h.Standby, task) {
 			q.Standbys = append(q.Standbys, a.streamsMetadata(h))
 		}
 	}
@@ -170,7 +171,7 @@ func (a *App) QueryMetadataForKey(store string, key []byte, partitioner KeyParti
 // tasks (the partition count of its source topics).
 func (a *App) storeTasks(store string) (int, int32, bool) {
 	for _, s := range a.topo.subs {
-		if s.Global || !contains(s.Stores, store) {
+		if s.Global || !slices.Contains(s.Stores, store) {
 			continue
 		}
 		a.mu.Lock()
@@ -239,22 +240,4 @@ func normalizeEndpoint(ep string) string {
 		return ep
 	}
 	return net.JoinHostPort(host, port)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func containsTask(list []TaskID, t TaskID) bool {
-	for _, x := range list {
-		if x == t {
-			return true
-		}
-	}
-	return false
 }

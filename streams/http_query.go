@@ -101,9 +101,9 @@ func (q *typedQuerier[K, V]) queryKey(text string) ([]byte, any, error) {
 }
 
 func (q *typedQuerier[K, V]) queryGet(key any, _ queryParams) ([]httpjson.StoreEntry, error) {
-	k, ok := key.(K)
-	if !ok {
-		return nil, fmt.Errorf("streams: key of type %T, want %T", key, k)
+	k, err := queriedKey[K](key)
+	if err != nil {
+		return nil, err
 	}
 	v, found, err := q.store.Get(k)
 	if err != nil || !found {
@@ -197,19 +197,35 @@ func (a *App) serveStores(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"stores": out})
 }
 
+// storeQuery reads what a query of store name starts with: the store's
+// kind and the query's parameters, for a key (keyRoute) or a range (which
+// a versioned store refuses). It answers an error itself and then returns
+// false.
+func (a *App) storeQuery(w http.ResponseWriter, r *http.Request, name string, keyRoute bool) (queryKind, url.Values, queryParams, bool) {
+	kind, code, err := a.queryableStore(name)
+	if err != nil {
+		writeHTTPError(w, code, err)
+		return kind, nil, queryParams{}, false
+	}
+	if kind == kindVersioned && !keyRoute {
+		writeHTTPError(w, http.StatusBadRequest, errVersionedRange)
+		return kind, nil, queryParams{}, false
+	}
+	q := r.URL.Query()
+	params, err := parseQueryParams(kind, keyRoute, q)
+	if err != nil {
+		writeHTTPError(w, http.StatusBadRequest, err)
+		return kind, nil, queryParams{}, false
+	}
+	return kind, q, params, true
+}
+
 // serveStoreKey answers one key: locally when this instance runs the
 // key's task (or with local=1), else from the owner.
 func (a *App) serveStoreKey(w http.ResponseWriter, r *http.Request) {
 	name, text := r.PathValue("store"), r.PathValue("key")
-	kind, code, err := a.queryableStore(name)
-	if err != nil {
-		writeHTTPError(w, code, err)
-		return
-	}
-	q := r.URL.Query()
-	params, err := parseQueryParams(kind, true, q)
-	if err != nil {
-		writeHTTPError(w, http.StatusBadRequest, err)
+	kind, q, params, ok := a.storeQuery(w, r, name, true)
+	if !ok {
 		return
 	}
 	var (
@@ -256,7 +272,7 @@ func (a *App) serveStoreKey(w http.ResponseWriter, r *http.Request) {
 	}
 	// The key's task holds all of it: the first task with entries answers.
 	var entries []httpjson.StoreEntry
-	err = a.eachLocalStore(name, func(_ TaskID, q jsonQuerier) (bool, error) {
+	err := a.eachLocalStore(name, func(_ TaskID, q jsonQuerier) (bool, error) {
 		es, err := q.queryGet(key, params)
 		if len(es) > 0 {
 			entries = es
@@ -285,19 +301,8 @@ func (a *App) serveStoreKey(w http.ResponseWriter, r *http.Request) {
 // every other instance's unless local=1.
 func (a *App) serveStoreRange(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("store")
-	kind, code, err := a.queryableStore(name)
-	if err != nil {
-		writeHTTPError(w, code, err)
-		return
-	}
-	if kind == kindVersioned {
-		writeHTTPError(w, http.StatusBadRequest, errVersionedRange)
-		return
-	}
-	q := r.URL.Query()
-	params, err := parseQueryParams(kind, false, q)
-	if err != nil {
-		writeHTTPError(w, http.StatusBadRequest, err)
+	_, q, params, ok := a.storeQuery(w, r, name, false)
+	if !ok {
 		return
 	}
 	limit := 0
@@ -312,7 +317,7 @@ func (a *App) serveStoreRange(w http.ResponseWriter, r *http.Request) {
 	local := q.Get("local") != ""
 	var all []scanEntry
 	more, badKey := false, false
-	err = a.eachLocalStore(name, func(id TaskID, sq jsonQuerier) (bool, error) {
+	err := a.eachLocalStore(name, func(id TaskID, sq jsonQuerier) (bool, error) {
 		var from, to []byte
 		for _, b := range []struct {
 			param string

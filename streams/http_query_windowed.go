@@ -193,66 +193,77 @@ func scanLess(a, b scanEntry) bool {
 	return wa.End < wb.End
 }
 
-// windowQuerier serves a window store.
-type windowQuerier[K, V any] struct{ s *windowStore[K, V] }
-
-func (s *windowStore[K, V]) querier() jsonQuerier { return windowQuerier[K, V]{s} }
-
-func (q windowQuerier[K, V]) queryKey(text string) ([]byte, any, error) {
-	return parseAndSerialize(text, q.s.serKey)
+// windowedQuerier serves a window or session store: a key's windows (get,
+// in their order, or sorted when sortGet), and the windows of a key range
+// (scan, those inScan accepts when it is set).
+type windowedQuerier[K, V any] struct {
+	serKey  func(K) ([]byte, error)
+	get     func(K, queryParams) (WindowIterator[K, V], error)
+	sortGet bool
+	scan    func(queryParams) (WindowIterator[K, V], error)
+	inScan  func(queryParams) func(Window) bool
 }
 
-func (q windowQuerier[K, V]) queryGet(key any, p queryParams) ([]httpjson.StoreEntry, error) {
-	k, ok := key.(K)
-	if !ok {
-		return nil, fmt.Errorf("streams: key of type %T, want %T", key, k)
+func (s *windowStore[K, V]) querier() jsonQuerier {
+	return windowedQuerier[K, V]{
+		serKey: s.serKey,
+		get:    func(k K, p queryParams) (WindowIterator[K, V], error) { return s.Fetch(k, p.timeFrom, p.timeTo) },
+		scan:   func(p queryParams) (WindowIterator[K, V], error) { return s.FetchAll(p.timeFrom, p.timeTo) },
 	}
-	it, err := q.s.Fetch(k, p.timeFrom, p.timeTo)
+}
+
+func (s *sessionStore[K, V]) querier() jsonQuerier {
+	return windowedQuerier[K, V]{
+		serKey:  s.serKey,
+		get:     func(k K, p queryParams) (WindowIterator[K, V], error) { return s.FindSessions(k, p.timeFrom, p.timeTo) },
+		sortGet: true,
+		scan:    func(queryParams) (WindowIterator[K, V], error) { return s.All() },
+		inScan: func(p queryParams) func(Window) bool {
+			return func(w Window) bool { return w.End >= p.timeFrom && w.Start <= p.timeTo }
+		},
+	}
+}
+
+func (q windowedQuerier[K, V]) queryKey(text string) ([]byte, any, error) {
+	return parseAndSerialize(text, q.serKey)
+}
+
+func (q windowedQuerier[K, V]) queryGet(key any, p queryParams) ([]httpjson.StoreEntry, error) {
+	k, err := queriedKey[K](key)
 	if err != nil {
 		return nil, err
 	}
-	es, err := drainJSON(it, q.s.serKey, nil, nil, nil)
+	it, err := q.get(k, p)
+	if err != nil {
+		return nil, err
+	}
+	es, err := drainJSON(it, q.serKey, nil, nil, nil)
+	if q.sortGet {
+		es = sortScan(es, 0)
+	}
 	return entriesOf(es), err
 }
 
-func (q windowQuerier[K, V]) queryScan(from, to []byte, p queryParams, limit int) ([]scanEntry, error) {
-	it, err := q.s.FetchAll(p.timeFrom, p.timeTo)
+func (q windowedQuerier[K, V]) queryScan(from, to []byte, p queryParams, limit int) ([]scanEntry, error) {
+	it, err := q.scan(p)
 	if err != nil {
 		return nil, err
 	}
-	es, err := drainJSON(it, q.s.serKey, from, to, nil)
+	var keep func(Window) bool
+	if q.inScan != nil {
+		keep = q.inScan(p)
+	}
+	es, err := drainJSON(it, q.serKey, from, to, keep)
 	return sortScan(es, limit), err
 }
 
-// sessionQuerier serves a session store.
-type sessionQuerier[K, V any] struct{ s *sessionStore[K, V] }
-
-func (s *sessionStore[K, V]) querier() jsonQuerier { return sessionQuerier[K, V]{s} }
-
-func (q sessionQuerier[K, V]) queryKey(text string) ([]byte, any, error) {
-	return parseAndSerialize(text, q.s.serKey)
-}
-
-func (q sessionQuerier[K, V]) queryGet(key any, p queryParams) ([]httpjson.StoreEntry, error) {
+// queriedKey is key (parsed by queryKey) as a K.
+func queriedKey[K any](key any) (K, error) {
 	k, ok := key.(K)
 	if !ok {
-		return nil, fmt.Errorf("streams: key of type %T, want %T", key, k)
+		return k, fmt.Errorf("streams: key of type %T, want %T", key, k)
 	}
-	it, err := q.s.FindSessions(k, p.timeFrom, p.timeTo)
-	if err != nil {
-		return nil, err
-	}
-	es, err := drainJSON(it, q.s.serKey, nil, nil, nil)
-	return entriesOf(sortScan(es, 0)), err
-}
-
-func (q sessionQuerier[K, V]) queryScan(from, to []byte, p queryParams, limit int) ([]scanEntry, error) {
-	it, err := q.s.All()
-	if err != nil {
-		return nil, err
-	}
-	es, err := drainJSON(it, q.s.serKey, from, to, func(w Window) bool { return w.End >= p.timeFrom && w.Start <= p.timeTo })
-	return sortScan(es, limit), err
+	return k, nil
 }
 
 // versionedQuerier serves a versioned key-value store: one key as of a
@@ -272,9 +283,9 @@ func (q versionedQuerier[K, V]) queryKey(text string) ([]byte, any, error) {
 }
 
 func (q versionedQuerier[K, V]) queryGet(key any, p queryParams) ([]httpjson.StoreEntry, error) {
-	k, ok := key.(K)
-	if !ok {
-		return nil, fmt.Errorf("streams: key of type %T, want %T", key, k)
+	k, err := queriedKey[K](key)
+	if err != nil {
+		return nil, err
 	}
 	rec, found, err := q.s.GetAsOf(k, p.asOf)
 	if err != nil || !found {

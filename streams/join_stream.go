@@ -243,10 +243,10 @@ func streamStreamJoin[K, V, VO, VR any](left *Stream[K, V], right *Stream[K, VO]
 
 	size := w.before + w.after
 	retention := size + w.grace
-	thisF := &windowFactory[K, V]{name: thisStore, keySerde: ks, valueSerde: vs, logging: !j.noLog, logConfig: j.logConfig,
-		storeType: j.storeType, retention: retention, size: size, dups: true}
-	otherF := &windowFactory[K, VO]{name: otherStore, keySerde: ks, valueSerde: vos, logging: !j.noLog, logConfig: j.logConfig,
-		storeType: j.storeType, retention: retention, size: size, dups: true}
+	thisF := &windowFactory[K, V]{windowedFactory: windowedFactory[K, V]{name: thisStore, keySerde: ks, valueSerde: vs, logging: !j.noLog, logConfig: j.logConfig,
+		storeType: j.storeType, retention: retention}, size: size, dups: true}
+	otherF := &windowFactory[K, VO]{windowedFactory: windowedFactory[K, VO]{name: otherStore, keySerde: ks, valueSerde: vos, logging: !j.noLog, logConfig: j.logConfig,
+		storeType: j.storeType, retention: retention}, size: size, dups: true}
 
 	AddProcessor(b, thisWin, func() Processor[K, V, K, V] { return &joinWindowProc[K, V]{store: thisStore} }, left.node)
 	AddProcessor(b, otherWin, func() Processor[K, VO, K, VO] { return &joinWindowProc[K, VO]{store: otherStore} }, right.node)
@@ -254,24 +254,12 @@ func streamStreamJoin[K, V, VO, VR any](left *Stream[K, V], right *Stream[K, VO]
 	trackers := &joinTimeTrackers{m: make(map[TaskID]*joinTimeTracker)}
 	leftOnly := func(k K, v V) VR { return joiner(k, &v, nil) }
 	rightOnly := func(k K, v VO) VR { return joiner(k, nil, &v) }
-	AddProcessor(b, joinThis, func() Processor[K, V, K, VR] {
-		return &streamJoinProc[K, V, VO, V, VO, VR]{
-			isLeft: true, outer: leftOuter, before: w.before, after: w.after, grace: w.grace,
-			winBefore: w.before, winAfter: w.after, otherStore: otherStore, outerStore: outerStore,
-			keySerde: ks, leftSerde: vs, rightSerde: vos, trackers: trackers,
-			join:     func(k K, this V, other VO) VR { return joiner(k, &this, &other) },
-			thisOnly: leftOnly, leftOnly: leftOnly, rightOnly: rightOnly,
-		}
-	}, thisWin)
-	AddProcessor(b, joinOther, func() Processor[K, VO, K, VR] {
-		return &streamJoinProc[K, VO, V, V, VO, VR]{
-			isLeft: false, outer: rightOuter, before: w.after, after: w.before, grace: w.grace,
-			winBefore: w.before, winAfter: w.after, otherStore: thisStore, outerStore: outerStore,
-			keySerde: ks, leftSerde: vs, rightSerde: vos, trackers: trackers,
-			join:     func(k K, this VO, other V) VR { return joiner(k, &other, &this) },
-			thisOnly: rightOnly, leftOnly: leftOnly, rightOnly: rightOnly,
-		}
-	}, otherWin)
+	both := streamJoinBoth[K, V, VO, VR]{grace: w.grace, winBefore: w.before, winAfter: w.after, outerStore: outerStore,
+		keySerde: ks, leftSerde: vs, rightSerde: vos, leftOnly: leftOnly, rightOnly: rightOnly, trackers: trackers}
+	AddProcessor(b, joinThis, joinSide(both, true, leftOuter, w.before, w.after, otherStore,
+		func(k K, this V, other VO) VR { return joiner(k, &this, &other) }, leftOnly), thisWin)
+	AddProcessor(b, joinOther, joinSide(both, false, rightOuter, w.after, w.before, thisStore,
+		func(k K, this VO, other V) VR { return joiner(k, &other, &this) }, rightOnly), otherWin)
 	AddProcessor(b, merge, passSupplier[K, VR], joinThis, joinOther)
 	addStoreFactory(b, thisF, thisWin, joinOther)
 	addStoreFactory(b, otherF, otherWin, joinThis)
@@ -400,30 +388,46 @@ func splitValueList(b []byte) ([][]byte, error) {
 // store and, for left and outer joins, keeps unmatched records in the
 // shared outer store until their window closes.
 type streamJoinProc[K, VThis, VOther, VL, VRt, VOut any] struct {
+	streamJoinBoth[K, VL, VRt, VOut]
 	ctx        ProcessorContext[K, VOut]
 	isLeft     bool
 	outer      bool
 	before     int64 // as seen from this side
 	after      int64
-	grace      int64
-	winBefore  int64 // the join windows as given (left's view)
-	winAfter   int64
 	otherStore string
-	outerStore string
-	keySerde   Serde[K]
-	leftSerde  Serde[VL]
-	rightSerde Serde[VRt]
 	join       func(K, VThis, VOther) VOut
 	thisOnly   func(K, VThis) VOut
-	leftOnly   func(K, VL) VOut
-	rightOnly  func(K, VRt) VOut
-	trackers   *joinTimeTrackers
 
 	task    *Task
 	other   *windowStore[K, VOther]
 	outerKV *kvStore[[]byte, []byte]
 	tracker *joinTimeTracker
 	taskID  TaskID
+}
+
+// streamJoinBoth is the configuration both sides' processors of a
+// stream-stream join share.
+type streamJoinBoth[K, VL, VRt, VOut any] struct {
+	grace      int64
+	winBefore  int64 // the join windows as given (left's view)
+	winAfter   int64
+	outerStore string
+	keySerde   Serde[K]
+	leftSerde  Serde[VL]
+	rightSerde Serde[VRt]
+	leftOnly   func(K, VL) VOut
+	rightOnly  func(K, VRt) VOut
+	trackers   *joinTimeTrackers
+}
+
+// joinSide returns the supplier of one side's join processor: the left's
+// (isLeft) or the right's, with the time difference as seen from that side
+// and the window store of the other side.
+func joinSide[K, VThis, VOther, VL, VRt, VOut any](both streamJoinBoth[K, VL, VRt, VOut], isLeft, outer bool, before, after int64, otherStore string, join func(K, VThis, VOther) VOut, thisOnly func(K, VThis) VOut) ProcessorSupplier[K, VThis, K, VOut] {
+	return func() Processor[K, VThis, K, VOut] {
+		return &streamJoinProc[K, VThis, VOther, VL, VRt, VOut]{streamJoinBoth: both, isLeft: isLeft, outer: outer,
+			before: before, after: after, otherStore: otherStore, join: join, thisOnly: thisOnly}
+	}
 }
 
 func (p *streamJoinProc[K, VThis, VOther, VL, VRt, VOut]) Init(ctx ProcessorContext[K, VOut]) error {
@@ -436,13 +440,9 @@ func (p *streamJoinProc[K, VThis, VOther, VL, VRt, VOut]) Init(ctx ProcessorCont
 	p.taskID = ctx.TaskID()
 	p.tracker = p.trackers.get(p.taskID)
 	if p.outerStore != "" {
-		os, err := ctx.StateStore(p.outerStore)
+		kv, err := storeAs[*kvStore[[]byte, []byte]](ctx, p.outerStore, "a join outer store")
 		if err != nil {
 			return err
-		}
-		kv, ok := os.(*kvStore[[]byte, []byte])
-		if !ok {
-			return fmt.Errorf("streams: store %q is a %s, not a join outer store", p.outerStore, describeStore(os))
 		}
 		p.outerKV = kv
 		if !p.tracker.inited {

@@ -335,19 +335,8 @@ func tableTableJoin[K, V, VO, VR any](left *Table[K, V], right *Table[K, VO], ki
 	if !sameBuilder(b, right.b, "table join") {
 		return &Table[K, VR]{b: b, node: left.node}
 	}
-	var named string
-	var mat Materialized[K, VR]
-	materialized := false
-	for _, o := range opts {
-		switch o := o.(type) {
-		case Named:
-			named = string(o)
-		case Materialized[K, VR]:
-			mat, materialized = o, true
-		default:
-			b.fail(fmt.Errorf("streams: table join: option %T does not fit a join result of %s", o, typesOf[K, VR]()))
-		}
-	}
+	o := parseTableOpOptions[K, VR](b, "table join", "a join result", false, opts)
+	named, mat, materialized := o.named, o.mat, o.materialized
 	if left.getter == nil || right.getter == nil {
 		b.fail(errors.New("streams: table join: both tables need a store to look values up in; materialize them (Materialized)"))
 		return &Table[K, VR]{b: b, node: left.node}
@@ -378,7 +367,7 @@ func tableTableJoin[K, V, VO, VR any](left *Table[K, V], right *Table[K, VO], ki
 	ConnectStores(b, otherName, lg.storeNames()...)
 	store := resultStore(b, materialized, &mat, prefixTableMerge)
 	AddProcessor(b, mergeName, func() Processor[K, change[VR], K, change[VR]] {
-		return &tableMergeProc[K, VR]{store: store}
+		return &tableMergeProc[K, VR]{storedOutput[K, VR]{store: store}}
 	}, thisName, otherName)
 	out := &Table[K, VR]{b: b, node: mergeName, keySerde: left.keySerde}
 	if store != "" {
@@ -470,16 +459,7 @@ func (p *tableJoinProc[K, VThis, VOther, VR]) Process(r Record[K, change[VThis]]
 // tableMergeProc merges the two sides of a table join and, when the result
 // is materialized, keeps it in its store (the old value then comes from
 // the store).
-type tableMergeProc[K, V any] struct {
-	tableOutput[K, V]
-	store string
-}
-
-func (p *tableMergeProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
-	return p.open(ctx, p.store)
-}
-
-func (p *tableMergeProc[K, V]) Close() error { return nil }
+type tableMergeProc[K, V any] struct{ storedOutput[K, V] }
 
 func (p *tableMergeProc[K, V]) Process(r Record[K, change[V]]) error {
 	if p.s == nil {

@@ -35,7 +35,8 @@ func logDropped(t *Task, reason string, extra ...any) {
 }
 
 // announceState logs a state change and tells the state listener, for
-// the changes made outside setState (CREATED to REBALANCING in Start).
+// setState and the changes made outside it (CREATED to REBALANCING in
+// Start).
 func (a *App) announceState(old, s State) {
 	a.mu.Lock()
 	l := a.listener

@@ -88,25 +88,7 @@ func meteredRaw(m *storeMeter, op storeOp, start time.Time, it statestore.KeyVal
 	if m == nil {
 		return it, err
 	}
-	if err != nil {
-		m.done(op, start)
-		return it, err
-	}
-	return &meteredRawIter{KeyValueIterator: it, m: m, op: op, start: start}, nil
-}
-
-type meteredRawIter struct {
-	statestore.KeyValueIterator
-	m      *storeMeter
-	op     storeOp
-	start  time.Time
-	closed bool
-}
-
-func (i *meteredRawIter) Close() error {
-	if !i.closed {
-		i.closed = true
-		defer i.m.done(i.op, i.start)
-	}
-	return i.KeyValueIterator.Close()
+	return meterIters(m, op, start, func(it statestore.KeyValueIterator, im iterMeter) statestore.KeyValueIterator {
+		return &meteredIter[[]byte, []byte]{it: it, iterMeter: im}
+	})(it, err)
 }

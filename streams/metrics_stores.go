@@ -283,61 +283,73 @@ func (s *meteredKV[K, V]) ReverseAll() (KeyValueIterator[K, V], error) {
 	return meterIter[K, V](s.m, opAll, time.Now())(s.KeyValueStore.ReverseAll())
 }
 
-// meterIter returns a function wrapping an iterator so that its op is
-// recorded, from start, when it is closed; a failed call is recorded at
-// once.
+// iterMeter records an iterator's op, from start, at its first Close.
+type iterMeter struct {
+	m      *storeMeter
+	op     storeOp
+	start  time.Time
+	closed bool
+}
+
+// close closes an iterator (with closeIt), recording op the first time.
+func (i *iterMeter) close(closeIt func() error) error {
+	if !i.closed {
+		i.closed = true
+		defer i.m.done(i.op, i.start)
+	}
+	return closeIt()
+}
+
+// meterIters returns a function wrapping an iterator (with wrap) so that
+// its op is recorded, from start, when it is closed; a failed call is
+// recorded at once.
+func meterIters[I any](m *storeMeter, op storeOp, start time.Time, wrap func(I, iterMeter) I) func(I, error) (I, error) {
+	return func(it I, err error) (I, error) {
+		if err != nil {
+			m.done(op, start)
+			return it, err
+		}
+		return wrap(it, iterMeter{m: m, op: op, start: start}), nil
+	}
+}
+
+// meterIter is meterIters for typed key-value iterators.
 func meterIter[K, V any](m *storeMeter, op storeOp, start time.Time) func(KeyValueIterator[K, V], error) (KeyValueIterator[K, V], error) {
-	return func(it KeyValueIterator[K, V], err error) (KeyValueIterator[K, V], error) {
-		if err != nil {
-			m.done(op, start)
-			return it, err
-		}
-		return &meteredIter[K, V]{KeyValueIterator: it, m: m, op: op, start: start}, nil
-	}
+	return meterIters(m, op, start, func(it KeyValueIterator[K, V], im iterMeter) KeyValueIterator[K, V] {
+		return &meteredIter[K, V]{it: it, iterMeter: im}
+	})
 }
 
-type meteredIter[K, V any] struct {
-	KeyValueIterator[K, V]
-	m      *storeMeter
-	op     storeOp
-	start  time.Time
-	closed bool
-}
-
-func (i *meteredIter[K, V]) Close() error {
-	if !i.closed {
-		i.closed = true
-		defer i.m.done(i.op, i.start)
-	}
-	return i.KeyValueIterator.Close()
-}
-
-// meterWIter is meterIter for window and session iterators.
+// meterWIter is meterIters for window and session iterators.
 func meterWIter[K, V any](m *storeMeter, op storeOp, start time.Time) func(WindowIterator[K, V], error) (WindowIterator[K, V], error) {
-	return func(it WindowIterator[K, V], err error) (WindowIterator[K, V], error) {
-		if err != nil {
-			m.done(op, start)
-			return it, err
-		}
-		return &meteredWIter[K, V]{WindowIterator: it, m: m, op: op, start: start}, nil
-	}
+	return meterIters(m, op, start, func(it WindowIterator[K, V], im iterMeter) WindowIterator[K, V] {
+		return &meteredIter[Windowed[K], V]{it: it, iterMeter: im}
+	})
 }
 
-type meteredWIter[K, V any] struct {
-	WindowIterator[K, V]
-	m      *storeMeter
-	op     storeOp
-	start  time.Time
-	closed bool
+// entryIter is what every iterator of store entries has:
+// KeyValueIterator[K, V] is an entryIter[K, V], WindowIterator[K, V] an
+// entryIter[Windowed[K], V], and a bytes store's iterator an
+// entryIter[[]byte, []byte].
+type entryIter[K, V any] interface {
+	Next() bool
+	Key() K
+	Value() V
+	Err() error
+	Close() error
 }
 
-func (i *meteredWIter[K, V]) Close() error {
-	if !i.closed {
-		i.closed = true
-		defer i.m.done(i.op, i.start)
-	}
-	return i.WindowIterator.Close()
+// meteredIter is an iterator whose operation is recorded when it closes.
+type meteredIter[K, V any] struct {
+	it entryIter[K, V]
+	iterMeter
 }
+
+func (i *meteredIter[K, V]) Next() bool   { return i.it.Next() }
+func (i *meteredIter[K, V]) Key() K       { return i.it.Key() }
+func (i *meteredIter[K, V]) Value() V     { return i.it.Value() }
+func (i *meteredIter[K, V]) Err() error   { return i.it.Err() }
+func (i *meteredIter[K, V]) Close() error { return i.close(i.it.Close) }
 
 // meteredWindow is the metered layer of a window store handle: every read
 // is a fetch, as in Kafka Streams' MeteredWindowStore.

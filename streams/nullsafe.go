@@ -1,7 +1,5 @@
 package streams
 
-import "fmt"
-
 // Null safety of the stateless operators.
 //
 // Kafka's null value (a tombstone) cannot be held by most Go types, so a
@@ -237,14 +235,5 @@ func SelectKeyNullable[K, V, KR any](s *Stream[K, V], fn func(key K, value Nulla
 
 // BranchNullable is Branch whose predicate also sees tombstones.
 func (bs *BranchedStream[K, V]) BranchNullable(pred func(key K, value Nullable[V]) bool, branch ...string) *BranchedStream[K, V] {
-	if bs.done {
-		bs.s.b.fail(fmt.Errorf("streams: split %q: branch added after the default branch", bs.name))
-		return bs
-	}
-	if pred == nil {
-		bs.s.b.fail(fmt.Errorf("streams: split %q: nil predicate", bs.name))
-		return bs
-	}
-	bs.add(branchPred[K, V]{nullable: pred}, firstOr(branch))
-	return bs
+	return bs.addPredicate(branchPred[K, V]{nullable: pred}, branch)
 }

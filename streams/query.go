@@ -2,8 +2,11 @@ package streams
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 )
 
@@ -115,12 +118,8 @@ func eachLocalStore(a *App, name string, fn func(TaskID, StateStore) (stop bool,
 		return fmt.Errorf("streams: query store %q: %w (state %s)", name, ErrNotRunning, a.State())
 	}
 	a.mu.Lock()
-	threads := make([]*streamThread, 0, len(a.threads))
-	for _, t := range a.threads {
-		threads = append(threads, t)
-	}
+	threads := slices.SortedFunc(maps.Values(a.threads), func(x, y *streamThread) int { return cmp.Compare(x.id, y.id) })
 	a.mu.Unlock()
-	sort.Slice(threads, func(i, j int) bool { return threads[i].id < threads[j].id })
 	held := false
 	for _, t := range threads {
 		stop, err := func() (bool, error) {

@@ -22,6 +22,23 @@ import (
 // (RUNNING or REBALANCING).
 var ErrNotRunning = errors.New("streams: the application is not running")
 
+// lockToScale locks a.mu for op (adding or removing a stream thread) when
+// the application is RUNNING or REBALANCING and not closing; on an error
+// a.mu is not held.
+func (a *App) lockToScale(op string) error {
+	switch a.State() {
+	case StateRunning, StateRebalancing:
+	default:
+		return fmt.Errorf("streams: %s: %w (state %s)", op, ErrNotRunning, a.State())
+	}
+	a.mu.Lock()
+	if a.closing {
+		a.mu.Unlock()
+		return fmt.Errorf("streams: %s: %w (closing)", op, ErrNotRunning)
+	}
+	return nil
+}
+
 // AddStreamThread starts one more stream thread and returns its name, as
 // Kafka Streams' addStreamThread. The thread joins the group, which
 // rebalances and gives it tasks. The application must be RUNNING or
@@ -31,15 +48,8 @@ var ErrNotRunning = errors.New("streams: the application is not running")
 // partitions of each sub-topology): a thread beyond that idles, and adding
 // one logs a line saying so.
 func (a *App) AddStreamThread() (string, error) {
-	switch a.State() {
-	case StateRunning, StateRebalancing:
-	default:
-		return "", fmt.Errorf("streams: add stream thread: %w (state %s)", ErrNotRunning, a.State())
-	}
-	a.mu.Lock()
-	if a.closing {
-		a.mu.Unlock()
-		return "", fmt.Errorf("streams: add stream thread: %w (closing)", ErrNotRunning)
+	if err := a.lockToScale("add stream thread"); err != nil {
+		return "", err
 	}
 	id, err := a.startThreadLocked()
 	if err != nil {
@@ -63,15 +73,8 @@ func (a *App) AddStreamThread() (string, error) {
 // still stops). Removing the last thread is allowed: the instance then
 // runs no task until a thread is added.
 func (a *App) RemoveStreamThread(ctx context.Context) (string, error) {
-	switch a.State() {
-	case StateRunning, StateRebalancing:
-	default:
-		return "", fmt.Errorf("streams: remove stream thread: %w (state %s)", ErrNotRunning, a.State())
-	}
-	a.mu.Lock()
-	if a.closing {
-		a.mu.Unlock()
-		return "", fmt.Errorf("streams: remove stream thread: %w (closing)", ErrNotRunning)
+	if err := a.lockToScale("remove stream thread"); err != nil {
+		return "", err
 	}
 	var victim *streamThread
 	for _, t := range a.threads {

@@ -91,7 +91,7 @@ func (m *standbyManager) wrapOpener(inner StoreOpener) StoreOpener {
 	m.mu.Lock()
 	m.rawOpener = inner
 	m.mu.Unlock()
-	return &activeOpener{inner: inner, h: m.handover}
+	return &activeOpener{handoverOpener{inner: inner, h: m.handover}}
 }
 
 func (m *standbyManager) poke() {
@@ -411,7 +411,7 @@ func (m *standbyManager) openTaskLocked(id TaskID) error {
 	task, err := NewTask(a.topo, id, nil, TaskConfig{
 		ApplicationID: a.cfg.ApplicationID,
 		Collector:     standbyCollector{},
-		Stores:        &standbyOpener{inner: m.rawOpener, h: m.handover},
+		Stores:        &standbyOpener{handoverOpener{inner: m.rawOpener, h: m.handover}},
 		Logger:        a.cfg.Logger.With("standby", id.String()),
 	})
 	if err != nil {

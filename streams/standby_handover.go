@@ -108,12 +108,29 @@ func (s *standbyKV) Close() error {
 	return s.KeyValueStore.Close()
 }
 
-// activeOpener is the App's StoreOpener: the runtime's, plus in-memory
-// key-value stores handed over by promoted standbys.
-type activeOpener struct {
+// handoverOpener is what activeOpener and standbyOpener share: the
+// runtime's opener (inner), to which they forward all but OpenKeyValue, and
+// the hand-over between them.
+type handoverOpener struct {
 	inner StoreOpener
 	h     *handover
 }
+
+func (o *handoverOpener) WriteCheckpoint(task TaskID, name string, cp statestore.Checkpoint) error {
+	return o.inner.WriteCheckpoint(task, name, cp)
+}
+
+func (o *handoverOpener) OpenWindow(task TaskID, name string, persistent, logged bool, opts statestore.WindowOptions) (statestore.WindowStore, statestore.Checkpoint, error) {
+	return openWindow(o.inner, task, name, persistent, logged, opts)
+}
+
+func (o *handoverOpener) OpenSession(task TaskID, name string, persistent, logged bool, opts statestore.SessionOptions) (statestore.SessionStore, statestore.Checkpoint, error) {
+	return openSession(o.inner, task, name, persistent, logged, opts)
+}
+
+// activeOpener is the App's StoreOpener: the runtime's, plus in-memory
+// key-value stores handed over by promoted standbys.
+type activeOpener struct{ handoverOpener }
 
 func (o *activeOpener) OpenKeyValue(task TaskID, name string, persistent, logged bool) (statestore.KeyValueStore, statestore.Checkpoint, error) {
 	if !persistent {
@@ -128,24 +145,9 @@ func (o *activeOpener) OpenKeyValue(task TaskID, name string, persistent, logged
 	return o.inner.OpenKeyValue(task, name, persistent, logged)
 }
 
-func (o *activeOpener) WriteCheckpoint(task TaskID, name string, cp statestore.Checkpoint) error {
-	return o.inner.WriteCheckpoint(task, name, cp)
-}
-
-func (o *activeOpener) OpenWindow(task TaskID, name string, persistent, logged bool, opts statestore.WindowOptions) (statestore.WindowStore, statestore.Checkpoint, error) {
-	return openWindow(o.inner, task, name, persistent, logged, opts)
-}
-
-func (o *activeOpener) OpenSession(task TaskID, name string, persistent, logged bool, opts statestore.SessionOptions) (statestore.SessionStore, statestore.Checkpoint, error) {
-	return openSession(o.inner, task, name, persistent, logged, opts)
-}
-
 // standbyOpener opens the stores of standby tasks: the runtime's, with
 // in-memory key-value stores registered for a hand-over.
-type standbyOpener struct {
-	inner StoreOpener
-	h     *handover
-}
+type standbyOpener struct{ handoverOpener }
 
 func (o *standbyOpener) OpenKeyValue(task TaskID, name string, persistent, logged bool) (statestore.KeyValueStore, statestore.Checkpoint, error) {
 	s, cp, err := o.inner.OpenKeyValue(task, name, persistent, logged)
@@ -157,18 +159,6 @@ func (o *standbyOpener) OpenKeyValue(task TaskID, name string, persistent, logge
 	o.h.open[kv.key] = kv
 	o.h.mu.Unlock()
 	return kv, cp, nil
-}
-
-func (o *standbyOpener) WriteCheckpoint(task TaskID, name string, cp statestore.Checkpoint) error {
-	return o.inner.WriteCheckpoint(task, name, cp)
-}
-
-func (o *standbyOpener) OpenWindow(task TaskID, name string, persistent, logged bool, opts statestore.WindowOptions) (statestore.WindowStore, statestore.Checkpoint, error) {
-	return openWindow(o.inner, task, name, persistent, logged, opts)
-}
-
-func (o *standbyOpener) OpenSession(task TaskID, name string, persistent, logged bool, opts statestore.SessionOptions) (statestore.SessionStore, statestore.Checkpoint, error) {
-	return openSession(o.inner, task, name, persistent, logged, opts)
 }
 
 // openWindow and openSession forward to inner, or keep the store in memory

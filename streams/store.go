@@ -104,6 +104,21 @@ func GetKeyValueStore[K, V any](p StoreProvider, name string) (KeyValueStore[K, 
 	return nil, fmt.Errorf("streams: store %q is a %s, not a KeyValueStore[%s, %s]", name, describeStore(s), reflect.TypeFor[K](), reflect.TypeFor[V]())
 }
 
+// storeAs returns p's store name as an S, the store (what, in errors) the
+// processor asking for it needs.
+func storeAs[S any](p StoreProvider, name, what string) (S, error) {
+	var none S
+	s, err := p.StateStore(name)
+	if err != nil {
+		return none, err
+	}
+	st, ok := s.(S)
+	if !ok {
+		return none, fmt.Errorf("streams: store %q is a %s, not %s", name, describeStore(s), what)
+	}
+	return st, nil
+}
+
 func describeStore(s StateStore) string {
 	if d, ok := s.(interface{ describe() string }); ok {
 		return d.describe()
@@ -322,12 +337,18 @@ func (t *Task) storeForChangelog(tp TopicPartition) (taskStore, error) {
 // RestoreRecords applies changelog records read from tp to the store it
 // backs, bypassing logging and caching.
 func (t *Task) RestoreRecords(tp TopicPartition, recs []RawRecord) error {
+	return t.onChangelogStore(tp, "restore", func(s taskStore) error { return s.restore(recs) })
+}
+
+// onChangelogStore runs fn, the restore step op, on the store backed by
+// changelog tp.
+func (t *Task) onChangelogStore(tp TopicPartition, op string, fn func(taskStore) error) error {
 	s, err := t.storeForChangelog(tp)
 	if err != nil {
 		return err
 	}
-	if err := s.restore(recs); err != nil {
-		return fmt.Errorf("streams: task %s: restore %s: %w", t.id, tp, err)
+	if err := fn(s); err != nil {
+		return fmt.Errorf("streams: task %s: %s %s: %w", t.id, op, tp, err)
 	}
 	return nil
 }
@@ -336,14 +357,7 @@ func (t *Task) RestoreRecords(tp TopicPartition, recs []RawRecord) error {
 // next (the changelog's end offset when restore began), flushes it and
 // writes its checkpoint.
 func (t *Task) FinishRestore(tp TopicPartition, next int64) error {
-	s, err := t.storeForChangelog(tp)
-	if err != nil {
-		return err
-	}
-	if err := s.restored(next); err != nil {
-		return fmt.Errorf("streams: task %s: finish restore of %s: %w", t.id, tp, err)
-	}
-	return nil
+	return t.onChangelogStore(tp, "finish restore of", func(s taskStore) error { return s.restored(next) })
 }
 
 // Checkpoint writes the checkpoints of the task's logged stores after a
@@ -438,20 +452,7 @@ func (s *kvStore[K, V]) flush() error                      { return s.raw.Flush(
 func (s *kvStore[K, V]) flushWrites() error                { return statestore.FlushWrites(s.raw) }
 func (s *kvStore[K, V]) close() error                      { return s.raw.Close() }
 
-func (s *kvStore[K, V]) restore(recs []RawRecord) error {
-	r, ok := s.raw.(statestore.Restorable)
-	if !ok {
-		return fmt.Errorf("store %q (%T) cannot restore in bulk", s.name, s.raw)
-	}
-	batch := make([]statestore.KeyValue, 0, len(recs))
-	for i := range recs {
-		if recs[i].Key == nil {
-			continue // a changelog record always has a key; skip garbage
-		}
-		batch = append(batch, statestore.KeyValue{Key: recs[i].Key, Value: recs[i].Value})
-	}
-	return r.RestoreBatch(batch)
-}
+func (s *kvStore[K, V]) restore(recs []RawRecord) error { return restoreInto(s.name, s.raw, recs) }
 
 func (s *kvStore[K, V]) restored(next int64) error {
 	if err := s.raw.Flush(); err != nil {
@@ -473,24 +474,9 @@ func (s *kvStore[K, V]) writeCheckpoint(next int64) error {
 	})
 }
 
-func (s *kvStore[K, V]) serKey(k K) ([]byte, error) {
-	b, err := s.keySerde.Serialize(k)
-	if err != nil {
-		return nil, fmt.Errorf("streams: store %q: serialize key: %w", s.name, err)
-	}
-	if b == nil {
-		b = []byte{}
-	}
-	return b, nil
-}
+func (s *kvStore[K, V]) serKey(k K) ([]byte, error) { return serializeKey(s.name, s.keySerde, k) }
 
-func (s *kvStore[K, V]) decode(b []byte) (V, error) {
-	v, err := s.valueSerde.Deserialize(b)
-	if err != nil {
-		return v, fmt.Errorf("streams: store %q: deserialize value: %w", s.name, err)
-	}
-	return v, nil
-}
+func (s *kvStore[K, V]) decode(b []byte) (V, error) { return deserializeValue(s.name, s.valueSerde, b) }
 
 func (s *kvStore[K, V]) log(key, value []byte) error {
 	if !s.logged {
@@ -534,12 +520,9 @@ func (s *kvStore[K, V]) Put(key K, value V) error {
 	if err != nil {
 		return err
 	}
-	vb, err := s.valueSerde.Serialize(value)
+	vb, err := serializeValue(s.name, s.valueSerde, value) // a value is never a tombstone: use Delete
 	if err != nil {
-		return fmt.Errorf("streams: store %q: serialize value: %w", s.name, err)
-	}
-	if vb == nil {
-		vb = []byte{} // a value is never a tombstone: use Delete
+		return err
 	}
 	return s.putBytes(kb, vb)
 }
@@ -581,18 +564,15 @@ func (s *kvStore[K, V]) iter(it statestore.KeyValueIterator, err error) (KeyValu
 }
 
 func (s *kvStore[K, V]) Range(from, to K) (KeyValueIterator[K, V], error) {
-	fb, err := s.serKey(from)
-	if err != nil {
-		return nil, err
-	}
-	tb, err := s.serKey(to)
-	if err != nil {
-		return nil, err
-	}
-	return s.iter(s.raw.Range(fb, tb))
+	return s.rangeOf(from, to, s.raw.Range)
 }
 
 func (s *kvStore[K, V]) ReverseRange(from, to K) (KeyValueIterator[K, V], error) {
+	return s.rangeOf(from, to, s.raw.ReverseRange)
+}
+
+// rangeOf serializes the bounds of a range read and reads it with read.
+func (s *kvStore[K, V]) rangeOf(from, to K, read func(from, to []byte) (statestore.KeyValueIterator, error)) (KeyValueIterator[K, V], error) {
 	fb, err := s.serKey(from)
 	if err != nil {
 		return nil, err
@@ -601,7 +581,7 @@ func (s *kvStore[K, V]) ReverseRange(from, to K) (KeyValueIterator[K, V], error)
 	if err != nil {
 		return nil, err
 	}
-	return s.iter(s.raw.ReverseRange(fb, tb))
+	return s.iter(read(fb, tb))
 }
 
 func (s *kvStore[K, V]) PrefixScan(prefix K) (KeyValueIterator[K, V], error) {
@@ -619,11 +599,11 @@ func (s *kvStore[K, V]) ReverseAll() (KeyValueIterator[K, V], error) {
 func (s *kvStore[K, V]) ApproximateNumEntries() (int64, error) { return s.raw.ApproximateNumEntries() }
 
 type kvIter[K, V any] struct {
-	it  statestore.KeyValueIterator
-	s   *kvStore[K, V]
-	k   K
-	v   V
-	err error
+	it statestore.KeyValueIterator
+	s  *kvStore[K, V]
+	k  K
+	v  V
+	decodeErr
 }
 
 func (i *kvIter[K, V]) Next() bool {
@@ -644,21 +624,10 @@ func (i *kvIter[K, V]) Next() bool {
 	return true
 }
 
-func (i *kvIter[K, V]) Key() K   { return i.k }
-func (i *kvIter[K, V]) Value() V { return i.v }
-func (i *kvIter[K, V]) Err() error {
-	if i.err != nil {
-		return i.err
-	}
-	return i.it.Err()
-}
-func (i *kvIter[K, V]) Close() error {
-	err := i.it.Close()
-	if i.err != nil {
-		return i.err
-	}
-	return err
-}
+func (i *kvIter[K, V]) Key() K       { return i.k }
+func (i *kvIter[K, V]) Value() V     { return i.v }
+func (i *kvIter[K, V]) Err() error   { return i.or(i.it.Err()) }
+func (i *kvIter[K, V]) Close() error { return i.or(i.it.Close()) }
 
 // ---- timestamped values ----
 

@@ -273,29 +273,15 @@ type suppressProc[K, V any] struct {
 const suppressBufferVersion = 1
 
 func (p *suppressProc[K, V]) encode(e *bufEntry[K, V]) ([]byte, error) {
-	var pb, nb []byte
-	var err error
-	var flags byte
-	if e.hasPri {
-		flags |= 1
-		if pb, err = p.valueSerde.Serialize(e.prior); err != nil {
-			return nil, err
-		}
-	}
-	if e.hasNew {
-		flags |= 2
-		if nb, err = p.valueSerde.Serialize(e.newV); err != nil {
-			return nil, err
-		}
+	flags, pb, nb, err := serializePair(p.valueSerde, e.prior, e.hasPri, e.newV, e.hasNew)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]byte, 0, 18+binary.MaxVarintLen64+len(pb)+len(nb))
 	out = append(out, suppressBufferVersion)
 	out = binary.BigEndian.AppendUint64(out, uint64(e.time))
 	out = binary.BigEndian.AppendUint64(out, uint64(e.recTS))
-	out = append(out, flags)
-	out = binary.AppendUvarint(out, uint64(len(pb)))
-	out = append(out, pb...)
-	return append(out, nb...), nil
+	return appendPair(out, flags, pb, nb), nil
 }
 
 // decodeSuppressed parses a buffer value into e (values still serialized).

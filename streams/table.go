@@ -19,26 +19,40 @@ type change[V any] struct {
 type changeSerde[V any] struct{ inner Serde[V] }
 
 func (s changeSerde[V]) Serialize(c change[V]) ([]byte, error) {
-	var flags byte
-	var nb, ob []byte
-	var err error
-	if c.hasNew {
+	flags, nb, ob, err := serializePair(s.inner, c.newV, c.hasNew, c.oldV, c.hasOld)
+	if err != nil {
+		return nil, err
+	}
+	return appendPair(make([]byte, 0, 1+binary.MaxVarintLen64+len(nb)+len(ob)), flags, nb, ob), nil
+}
+
+// serializePair serializes two optional values, for the layout of
+// appendPair: flags 1 (first present) and 2 (second present), and each
+// value's bytes.
+func serializePair[V any](serde Serde[V], first V, hasFirst bool, second V, hasSecond bool) (flags byte, fb, sb []byte, err error) {
+	if hasFirst {
 		flags |= 1
-		if nb, err = s.inner.Serialize(c.newV); err != nil {
-			return nil, err
+		if fb, err = serde.Serialize(first); err != nil {
+			return 0, nil, nil, err
 		}
 	}
-	if c.hasOld {
+	if hasSecond {
 		flags |= 2
-		if ob, err = s.inner.Serialize(c.oldV); err != nil {
-			return nil, err
+		if sb, err = serde.Serialize(second); err != nil {
+			return 0, nil, nil, err
 		}
 	}
-	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(nb)+len(ob))
+	return flags, fb, sb, nil
+}
+
+// appendPair appends two optional values as changes and suppression
+// buffers store them: the flags byte, the first value's length as a
+// uvarint and its bytes, then the second value's bytes.
+func appendPair(out []byte, flags byte, fb, sb []byte) []byte {
 	out = append(out, flags)
-	out = binary.AppendUvarint(out, uint64(len(nb)))
-	out = append(out, nb...)
-	return append(out, ob...), nil
+	out = binary.AppendUvarint(out, uint64(len(fb)))
+	out = append(out, fb...)
+	return append(out, sb...)
 }
 
 func (s changeSerde[V]) Deserialize(b []byte) (change[V], error) {
@@ -108,13 +122,9 @@ type storeGetter[K, V any] struct{ store string }
 
 func (g storeGetter[K, V]) storeNames() []string { return []string{g.store} }
 func (g storeGetter[K, V]) newGetter(p StoreProvider) (func(K) (ValueAndTimestamp[V], bool, error), error) {
-	s, err := p.StateStore(g.store)
+	ts, err := storeAs[*tsStore[K, V]](p, g.store, "a table store of these types")
 	if err != nil {
 		return nil, err
-	}
-	ts, ok := s.(*tsStore[K, V])
-	if !ok {
-		return nil, fmt.Errorf("streams: store %q is a %s, not a table store of these types", g.store, describeStore(s))
 	}
 	return ts.get, nil
 }
@@ -148,11 +158,9 @@ func (t *Table[K, V]) Node() string { return t.node }
 // materialized), the name interactive queries use.
 func (t *Table[K, V]) StoreName() string { return t.store }
 
-// NewTable returns the table of topic's latest value per key: records with
-// a null value delete their key. The table is materialized in a store
-// (named "<topic>-STATE-STORE-<n>" unless a Materialized names it).
-func NewTable[K, V any](b *Builder, topic string, consumed Consumed[K, V], materialized ...Materialized[K, V]) *Table[K, V] {
-	c, m := consumed, firstOr(materialized)
+// shareSerdes gives the store (m) of a table read from a topic the serdes
+// of the topic (c) it lacks, and c those of m.
+func shareSerdes[K, V any](c Consumed[K, V], m Materialized[K, V]) (Consumed[K, V], Materialized[K, V]) {
 	if m.keySerde == nil {
 		m.keySerde = c.keySerde
 	}
@@ -165,6 +173,14 @@ func NewTable[K, V any](b *Builder, topic string, consumed Consumed[K, V], mater
 	if c.valueSerde == nil {
 		c.valueSerde = m.valueSerde
 	}
+	return c, m
+}
+
+// NewTable returns the table of topic's latest value per key: records with
+// a null value delete their key. The table is materialized in a store
+// (named "<topic>-STATE-STORE-<n>" unless a Materialized names it).
+func NewTable[K, V any](b *Builder, topic string, consumed Consumed[K, V], materialized ...Materialized[K, V]) *Table[K, V] {
+	c, m := shareSerdes(consumed, firstOr(materialized))
 	srcName := b.nameOr(c.name, prefixSource)
 	AddSource(b, srcName, c, topic)
 	if m.name == "" {
@@ -212,7 +228,7 @@ func materialize[K, V any](s *Stream[K, V], procName string, m Materialized[K, V
 	b := s.b
 	f := newTSFactory[K, V](m)
 	AddProcessor(b, procName, func() Processor[K, V, K, change[V]] {
-		return &tableSourceProc[K, V]{store: m.name}
+		return &tableSourceProc[K, V]{storedOutput[K, V]{store: m.name}}
 	}, s.node)
 	addStoreFactory(b, f, procName)
 	return tableOverStore(b, procName, f)
@@ -278,16 +294,20 @@ func (o *tableOutput[K, V]) putChange(key K, ts int64, out *change[V]) (cached b
 	return o.s.caching(), nil
 }
 
-type tableSourceProc[K, V any] struct {
+// storedOutput is a tableOutput whose processor has no other state: it
+// opens the table store (store) at Init and has nothing to close.
+type storedOutput[K, V any] struct {
 	tableOutput[K, V]
 	store string
 }
 
-func (p *tableSourceProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
+func (p *storedOutput[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
 	return p.open(ctx, p.store)
 }
 
-func (p *tableSourceProc[K, V]) Close() error { return nil }
+func (p *storedOutput[K, V]) Close() error { return nil }
+
+type tableSourceProc[K, V any] struct{ storedOutput[K, V] }
 
 func (p *tableSourceProc[K, V]) Process(r Record[K, V]) error {
 	if r.KeyIsNull() {
@@ -318,17 +338,10 @@ func (p *tableSourceProc[K, V]) Process(r Record[K, V]) error {
 // ---- table operators ----
 
 type tableFilterProc[K, V any] struct {
-	tableOutput[K, V]
-	pred  func(K, V) bool
-	not   bool
-	store string
+	storedOutput[K, V]
+	pred func(K, V) bool
+	not  bool
 }
-
-func (p *tableFilterProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
-	return p.open(ctx, p.store)
-}
-
-func (p *tableFilterProc[K, V]) Close() error { return nil }
 
 func (p *tableFilterProc[K, V]) keep(k K, v V) bool { return p.pred(k, v) != p.not }
 
@@ -385,28 +398,49 @@ type TableOpOption interface{ tableOpOption() }
 func (Named) tableOpOption()              {}
 func (Materialized[K, V]) tableOpOption() {}
 
+// tableOpOptions are the options of a table operation with a result table
+// of K and R.
+type tableOpOptions[K, R any] struct {
+	named        string
+	mat          Materialized[K, R]
+	materialized bool
+	// stores are the stores to connect (WithStores), where op takes them.
+	stores []string
+}
+
+// parseTableOpOptions reads the options of the table operation op (named
+// in errors), whose result is what (a table, a join result, ...); an option
+// that does not fit fails the build. WithStores fits only withStores.
+func parseTableOpOptions[K, R any](b *Builder, op, what string, withStores bool, opts []TableOpOption) tableOpOptions[K, R] {
+	var o tableOpOptions[K, R]
+	for _, opt := range opts {
+		if ws, ok := opt.(WithStores); ok && withStores {
+			o.stores = append(o.stores, ws...)
+			continue
+		}
+		switch opt := opt.(type) {
+		case Named:
+			o.named = string(opt)
+		case Materialized[K, R]:
+			o.mat, o.materialized = opt, true
+		default:
+			b.fail(fmt.Errorf("streams: %s: option %T does not fit %s of %s", op, opt, what, typesOf[K, R]()))
+		}
+	}
+	return o
+}
+
 func (t *Table[K, V]) filter(pred func(K, V) bool, not bool, opts []TableOpOption) *Table[K, V] {
 	if pred == nil {
 		t.b.fail(errors.New("streams: table filter: nil predicate"))
 		return t
 	}
-	var named string
-	var mat Materialized[K, V]
-	materialized := false
-	for _, o := range opts {
-		switch o := o.(type) {
-		case Named:
-			named = string(o)
-		case Materialized[K, V]:
-			mat, materialized = o, true
-		default:
-			t.b.fail(fmt.Errorf("streams: table filter: option %T does not fit a table of %s", o, typesOf[K, V]()))
-		}
-	}
-	name := t.b.nameOr(named, prefixTableFilter)
-	store := resultStore(t.b, materialized, &mat, prefixTableFilter)
+	o := parseTableOpOptions[K, V](t.b, "table filter", "a table", false, opts)
+	mat := o.mat
+	name := t.b.nameOr(o.named, prefixTableFilter)
+	store := resultStore(t.b, o.materialized, &mat, prefixTableFilter)
 	AddProcessor(t.b, name, func() Processor[K, change[V], K, change[V]] {
-		return &tableFilterProc[K, V]{pred: pred, not: not, store: store}
+		return &tableFilterProc[K, V]{storedOutput: storedOutput[K, V]{store: store}, pred: pred, not: not}
 	}, t.node)
 	out := &Table[K, V]{b: t.b, node: name, keySerde: t.keySerde, valueSerde: t.valueSerde}
 	if store != "" {

@@ -2,7 +2,6 @@ package streams
 
 import (
 	"errors"
-	"fmt"
 )
 
 // prefixTableTransformValues names TransformValuesTable nodes, as Kafka
@@ -39,22 +38,8 @@ func (WithStores) tableOpOption() {}
 // value and, where downstream needs it, the old one.
 func TransformValuesTable[K, V, VR any](t *Table[K, V], supplier ValueTransformerSupplier[K, V, VR], opts ...TableOpOption) *Table[K, VR] {
 	b := t.b
-	var named string
-	var stores []string
-	var mat Materialized[K, VR]
-	materialized := false
-	for _, o := range opts {
-		switch o := o.(type) {
-		case Named:
-			named = string(o)
-		case WithStores:
-			stores = append(stores, o...)
-		case Materialized[K, VR]:
-			mat, materialized = o, true
-		default:
-			b.fail(fmt.Errorf("streams: table transform values: option %T does not fit a result of %s", o, typesOf[K, VR]()))
-		}
-	}
+	o := parseTableOpOptions[K, VR](b, "table transform values", "a result", true, opts)
+	named, stores, mat, materialized := o.named, o.stores, o.mat, o.materialized
 	if supplier == nil {
 		b.fail(errors.New("streams: table transform values: nil supplier"))
 		return &Table[K, VR]{b: b, node: t.node, keySerde: t.keySerde}

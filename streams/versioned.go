@@ -295,13 +295,9 @@ type versionedSourceProc[K, V any] struct {
 
 func (p *versionedSourceProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
 	p.ctx = ctx
-	st, err := ctx.StateStore(p.store)
+	vs, err := storeAs[*versionedStore[K, V]](ctx, p.store, "a versioned store of "+typesOf[K, V]())
 	if err != nil {
 		return err
-	}
-	vs, ok := st.(*versionedStore[K, V])
-	if !ok {
-		return fmt.Errorf("streams: store %q is a %s, not a versioned store of %s", p.store, describeStore(st), typesOf[K, V]())
 	}
 	p.s = vs
 	if n, ok := ctx.(interface{ taskOf() *Task }); ok {
@@ -369,15 +365,7 @@ type versionedGetter[K, V any] struct{ store string }
 func (g versionedGetter[K, V]) storeNames() []string { return []string{g.store} }
 
 func (g versionedGetter[K, V]) open(p StoreProvider) (*versionedStore[K, V], error) {
-	st, err := p.StateStore(g.store)
-	if err != nil {
-		return nil, err
-	}
-	vs, ok := st.(*versionedStore[K, V])
-	if !ok {
-		return nil, fmt.Errorf("streams: store %q is a %s, not a versioned store of these types", g.store, describeStore(st))
-	}
-	return vs, nil
+	return storeAs[*versionedStore[K, V]](p, g.store, "a versioned store of these types")
 }
 
 func (g versionedGetter[K, V]) newGetter(p StoreProvider) (func(K) (ValueAndTimestamp[V], bool, error), error) {

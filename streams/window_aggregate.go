@@ -13,27 +13,11 @@ import (
 // Streams' dropped-records).
 
 func windowStoreOf[K, V any](p StoreProvider, name string) (*windowStore[K, V], error) {
-	s, err := p.StateStore(name)
-	if err != nil {
-		return nil, err
-	}
-	ws, ok := s.(*windowStore[K, V])
-	if !ok {
-		return nil, fmt.Errorf("streams: store %q is a %s, not a window store of %s", name, describeStore(s), typesOf[K, V]())
-	}
-	return ws, nil
+	return storeAs[*windowStore[K, V]](p, name, "a window store of "+typesOf[K, V]())
 }
 
 func sessionStoreOf[K, V any](p StoreProvider, name string) (*sessionStore[K, V], error) {
-	s, err := p.StateStore(name)
-	if err != nil {
-		return nil, err
-	}
-	ss, ok := s.(*sessionStore[K, V])
-	if !ok {
-		return nil, fmt.Errorf("streams: store %q is a %s, not a session store of %s", name, describeStore(s), typesOf[K, V]())
-	}
-	return ss, nil
+	return storeAs[*sessionStore[K, V]](p, name, "a session store of "+typesOf[K, V]())
 }
 
 // fold adds v to an aggregate: a reduce starts a key or window with the value

@@ -149,11 +149,10 @@ func timeWindowAggStore[K, VA any](b *Builder, m *Materialized[K, VA], spec wind
 	}
 	refuseVersioning(b, m.name, m.history)
 	m.keySerde, m.valueSerde = serdeOr(m.keySerde), serdeOr(m.valueSerde)
-	return &windowFactory[K, ValueAndTimestamp[VA]]{
+	return &windowFactory[K, ValueAndTimestamp[VA]]{windowedFactory: windowedFactory[K, ValueAndTimestamp[VA]]{
 		name: m.name, keySerde: m.keySerde, valueSerde: timestampedSerde[VA]{inner: m.valueSerde},
-		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType,
-		retention: retention, size: spec.size,
-	}
+		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, retention: retention,
+	}, size: spec.size}
 }
 
 // timeWindowedTable returns the table that node emits, its windows kept in
@@ -196,13 +195,7 @@ func (w *TimeWindowedStream[K, V]) Count(materialized ...Materialized[K, int64])
 // Reduce combines the values of each key and window with fn (the first
 // value of a window is its initial aggregate).
 func (w *TimeWindowedStream[K, V]) Reduce(fn func(agg, value V) V, materialized ...Materialized[K, V]) *Table[Windowed[K], V] {
-	if fn == nil {
-		w.g.s.b.fail(errors.New("streams: windowed reduce: nil reducer"))
-	}
-	m := firstOr(materialized)
-	if m.valueSerde == nil {
-		m.valueSerde = w.g.valueSerde
-	}
+	m := reduceStore(w.g, "windowed reduce", fn, materialized)
 	return windowedAggregate(w, prefixReduce, m, func(store string) Processor[K, V, Windowed[K], change[V]] {
 		return windowAggProc[K, V, V](w, store, nil, nil, fn)
 	})
@@ -249,10 +242,10 @@ func sessionAggStore[K, VA any](b *Builder, m Materialized[K, VA], windows Sessi
 		retention = min
 	}
 	refuseVersioning(b, m.name, m.history)
-	return &sessionFactory[K, VA]{
+	return &sessionFactory[K, VA]{windowedFactory[K, VA]{
 		name: m.name, keySerde: serdeOr(m.keySerde), valueSerde: serdeOr(m.valueSerde),
 		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, retention: retention,
-	}
+	}}
 }
 
 // sessionTable returns the table that node emits, its sessions kept in f.
@@ -278,13 +271,7 @@ func (s *SessionWindowedStream[K, V]) Count(materialized ...Materialized[K, int6
 // Reduce combines the values of each key and session with fn; merging two
 // sessions combines their aggregates with fn too.
 func (s *SessionWindowedStream[K, V]) Reduce(fn func(agg, value V) V, materialized ...Materialized[K, V]) *Table[Windowed[K], V] {
-	if fn == nil {
-		s.g.s.b.fail(errors.New("streams: session reduce: nil reducer"))
-	}
-	m := firstOr(materialized)
-	if m.valueSerde == nil {
-		m.valueSerde = s.g.valueSerde
-	}
+	m := reduceStore(s.g, "session reduce", fn, materialized)
 	w := s.windows
 	return sessionAggregate(s, prefixReduce, m, func(store string) Processor[K, V, Windowed[K], change[V]] {
 		return &sessionAggProc[K, V, V]{store: store, windows: w, reduce: fn,
@@ -311,13 +298,9 @@ type windowGetter[K, V any] struct{ store string }
 
 func (g windowGetter[K, V]) storeNames() []string { return []string{g.store} }
 func (g windowGetter[K, V]) newGetter(p StoreProvider) (func(Windowed[K]) (ValueAndTimestamp[V], bool, error), error) {
-	s, err := p.StateStore(g.store)
+	ws, err := storeAs[*windowStore[K, ValueAndTimestamp[V]]](p, g.store, "a windowed aggregation store of these types")
 	if err != nil {
 		return nil, err
-	}
-	ws, ok := s.(*windowStore[K, ValueAndTimestamp[V]])
-	if !ok {
-		return nil, fmt.Errorf("streams: store %q is a %s, not a windowed aggregation store of these types", g.store, describeStore(s))
 	}
 	return func(k Windowed[K]) (ValueAndTimestamp[V], bool, error) {
 		return ws.FetchOne(k.Key, k.Window.Start)
@@ -328,13 +311,9 @@ type sessionGetter[K, V any] struct{ store string }
 
 func (g sessionGetter[K, V]) storeNames() []string { return []string{g.store} }
 func (g sessionGetter[K, V]) newGetter(p StoreProvider) (func(Windowed[K]) (ValueAndTimestamp[V], bool, error), error) {
-	s, err := p.StateStore(g.store)
+	ss, err := storeAs[*sessionStore[K, V]](p, g.store, "a session store of these types")
 	if err != nil {
 		return nil, err
-	}
-	ss, ok := s.(*sessionStore[K, V])
-	if !ok {
-		return nil, fmt.Errorf("streams: store %q is a %s, not a session store of these types", g.store, describeStore(s))
 	}
 	return func(k Windowed[K]) (ValueAndTimestamp[V], bool, error) {
 		v, ok, err := ss.FetchSession(k.Key, k.Window.Start, k.Window.End)
@@ -384,4 +363,18 @@ func windowGraceOf(t *topology.Topology, node string) (int64, bool) {
 	}
 	g, ok, conflict := walk(node)
 	return g, ok && !conflict
+}
+
+// reduceStore checks the reducer of a windowed reduce (op) and returns the
+// options of its store, whose values default to the grouped stream's
+// serde.
+func reduceStore[K, V any](g *GroupedStream[K, V], op string, fn func(agg, value V) V, materialized []Materialized[K, V]) Materialized[K, V] {
+	if fn == nil {
+		g.s.b.fail(fmt.Errorf("streams: %s: nil reducer", op))
+	}
+	m := firstOr(materialized)
+	if m.valueSerde == nil {
+		m.valueSerde = g.valueSerde
+	}
+	return m
 }

@@ -182,10 +182,9 @@ func restoreInto(name string, raw statestore.Store, recs []RawRecord) error {
 
 // ---- window stores ----
 
-// windowFactory makes the typed window stores of windowed aggregations
-// (values with timestamps) and stream-stream joins (plain values, with
-// duplicates).
-type windowFactory[K, V any] struct {
+// windowedFactory is what the factories of window and session stores
+// share.
+type windowedFactory[K, V any] struct {
 	name       string
 	keySerde   Serde[K]
 	valueSerde Serde[V]
@@ -193,77 +192,130 @@ type windowFactory[K, V any] struct {
 	logConfig  map[string]string
 	storeType  StoreType
 	retention  int64
-	size       int64
-	dups       bool
 }
 
-func (f *windowFactory[K, V]) spec() topology.Store {
+// storeSpec is the topology's store of kind, opened by supplier (the
+// factory).
+func (f *windowedFactory[K, V]) storeSpec(kind topology.StoreKind, supplier any) topology.Store {
 	var cfg map[string]string
 	if f.logging {
 		cfg = windowLogConfig(f.logConfig, f.retention)
 	}
-	return topology.Store{Name: f.name, Kind: topology.WindowStoreKind, Logging: f.logging, LogConfig: cfg, Supplier: f}
+	return topology.Store{Name: f.name, Kind: kind, Logging: f.logging, LogConfig: cfg, Supplier: supplier}
 }
 
+// windowFactory makes the typed window stores of windowed aggregations
+// (values with timestamps) and stream-stream joins (plain values, with
+// duplicates).
+type windowFactory[K, V any] struct {
+	windowedFactory[K, V]
+	size int64
+	dups bool
+}
+
+func (f *windowFactory[K, V]) spec() topology.Store { return f.storeSpec(topology.WindowStoreKind, f) }
+
 func (f *windowFactory[K, V]) open(t *Task) (taskStore, error) {
-	s := &windowStore[K, V]{keySerde: f.keySerde, valueSerde: f.valueSerde, size: f.size}
-	opts := statestore.WindowOptions{
-		Retention:        time.Duration(f.retention) * time.Millisecond,
-		WindowSize:       time.Duration(f.size) * time.Millisecond,
-		RetainDuplicates: f.dups,
-		OnExpired:        s.expired,
-	}
-	if f.logging {
-		opts.ChangeLogger = s.logger
-	}
-	persistent := f.storeType == PersistentStore
-	var raw statestore.WindowStore
-	var cp statestore.Checkpoint
-	var err error
-	if wo, ok := t.cfg.Stores.(WindowStoreOpener); ok {
-		raw, cp, err = wo.OpenWindow(t.id, f.name, persistent, f.logging, opts)
-	} else {
-		raw, err = memstore.NewWindowStore(f.name, opts)
-	}
+	s := &windowStore[K, V]{size: f.size}
+	s.keySerde, s.valueSerde = f.keySerde, f.valueSerde
+	err := s.open(t, f.name, f.logging, func(logger statestore.ChangeLogger, onExpired statestore.ExpiredHook) (statestore.WindowStore, statestore.Checkpoint, error) {
+		return openWindow(t.cfg.Stores, t.id, f.name, f.storeType == PersistentStore, f.logging, statestore.WindowOptions{
+			Retention:        time.Duration(f.retention) * time.Millisecond,
+			WindowSize:       time.Duration(f.size) * time.Millisecond,
+			RetainDuplicates: f.dups,
+			OnExpired:        onExpired,
+			ChangeLogger:     logger,
+		})
+	})
 	if err != nil {
 		return nil, err
 	}
-	s.raw = raw
-	s.storeLog = newStoreLog(t, f.name, f.logging, cp)
-	s.persistent = raw.Persistent()
 	return s, nil
 }
 
-// windowStore is a typed window store over a bytes store, logging writes
-// to its changelog through the task's collector.
-type windowStore[K, V any] struct {
+// windowedStore is what the typed window and session stores share: the
+// bytes store underneath (raw, of type R), the serdes, and the changelog
+// and checkpoint side.
+type windowedStore[K, V any, R statestore.Store] struct {
 	storeLog
-	raw        statestore.WindowStore
+	raw        R
 	keySerde   Serde[K]
 	valueSerde Serde[V]
-	size       int64
 }
 
-func (s *windowStore[K, V]) Name() string     { return s.name }
-func (s *windowStore[K, V]) Persistent() bool { return s.raw.Persistent() }
-func (s *windowStore[K, V]) describe() string {
-	return fmt.Sprintf("WindowStore[%s, %s]", reflect.TypeFor[K](), reflect.TypeFor[V]())
+// open opens the bytes store underneath with open, given the change
+// logger (when logging) and the expiry hook, and sets up the changelog
+// side.
+func (s *windowedStore[K, V, R]) open(t *Task, name string, logging bool, open func(statestore.ChangeLogger, statestore.ExpiredHook) (R, statestore.Checkpoint, error)) error {
+	var logger statestore.ChangeLogger
+	if logging {
+		logger = s.logger
+	}
+	raw, cp, err := open(logger, s.expired)
+	if err != nil {
+		return err
+	}
+	s.raw = raw
+	s.storeLog = newStoreLog(t, name, logging, cp)
+	s.persistent = raw.Persistent()
+	return nil
 }
-func (s *windowStore[K, V]) flush() error                   { return s.raw.Flush() }
-func (s *windowStore[K, V]) flushWrites() error             { return statestore.FlushWrites(s.raw) }
-func (s *windowStore[K, V]) close() error                   { return s.raw.Close() }
-func (s *windowStore[K, V]) restore(recs []RawRecord) error { return restoreInto(s.name, s.raw, recs) }
-func (s *windowStore[K, V]) restored(next int64) error {
+
+func (s *windowedStore[K, V, R]) Name() string     { return s.name }
+func (s *windowedStore[K, V, R]) Persistent() bool { return s.raw.Persistent() }
+func (s *windowedStore[K, V, R]) flush() error     { return s.raw.Flush() }
+func (s *windowedStore[K, V, R]) flushWrites() error {
+	return statestore.FlushWrites(s.raw)
+}
+func (s *windowedStore[K, V, R]) close() error { return s.raw.Close() }
+func (s *windowedStore[K, V, R]) restore(recs []RawRecord) error {
+	return restoreInto(s.name, s.raw, recs)
+}
+func (s *windowedStore[K, V, R]) restored(next int64) error {
 	if err := s.raw.Flush(); err != nil {
 		return err
 	}
 	return s.writeCheckpoint(next)
 }
 
-func (s *windowStore[K, V]) serKey(k K) ([]byte, error) {
-	b, err := s.keySerde.Serialize(k)
+func (s *windowedStore[K, V, R]) serKey(k K) ([]byte, error) {
+	return serializeKey(s.name, s.keySerde, k)
+}
+
+// serialize serializes a key and value to put.
+func (s *windowedStore[K, V, R]) serialize(key K, v V) (kb, vb []byte, err error) {
+	if kb, err = s.serKey(key); err != nil {
+		return nil, nil, err
+	}
+	if vb, err = serializeValue(s.name, s.valueSerde, v); err != nil {
+		return nil, nil, err
+	}
+	return kb, vb, nil
+}
+
+// decode deserializes a value read, nil meaning none.
+func (s *windowedStore[K, V, R]) decode(b []byte, err error) (V, bool, error) {
+	var zero V
+	if err != nil || b == nil {
+		return zero, false, err
+	}
+	v, err := deserializeValue(s.name, s.valueSerde, b)
+	return v, err == nil, err
+}
+
+func (s *windowedStore[K, V, R]) iter(it statestore.WindowedIterator, err error, key *K) (WindowIterator[K, V], error) {
 	if err != nil {
-		return nil, fmt.Errorf("streams: store %q: serialize key: %w", s.name, err)
+		return nil, fmt.Errorf("streams: store %q: %w", s.name, err)
+	}
+	return &windowIter[K, V]{it: it, name: s.name, keySerde: s.keySerde, valueSerde: s.valueSerde, fixed: key}, nil
+}
+
+// serializeKey serializes k with the key serde of store name; a nil key
+// is empty.
+func serializeKey[K any](name string, serde Serde[K], k K) ([]byte, error) {
+	b, err := serde.Serialize(k)
+	if err != nil {
+		return nil, fmt.Errorf("streams: store %q: serialize key: %w", name, err)
 	}
 	if b == nil {
 		b = []byte{}
@@ -271,21 +323,47 @@ func (s *windowStore[K, V]) serKey(k K) ([]byte, error) {
 	return b, nil
 }
 
+// serializeValue serializes v with the value serde of store name; a nil
+// value is empty (never a tombstone).
+func serializeValue[V any](name string, serde Serde[V], v V) ([]byte, error) {
+	b, err := serde.Serialize(v)
+	if err != nil {
+		return nil, fmt.Errorf("streams: store %q: serialize value: %w", name, err)
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return b, nil
+}
+
+// deserializeValue deserializes b with the value serde of store name.
+func deserializeValue[V any](name string, serde Serde[V], b []byte) (V, error) {
+	v, err := serde.Deserialize(b)
+	if err != nil {
+		return v, fmt.Errorf("streams: store %q: deserialize value: %w", name, err)
+	}
+	return v, nil
+}
+
+// windowStore is a typed window store over a bytes store, logging writes
+// to its changelog through the task's collector.
+type windowStore[K, V any] struct {
+	windowedStore[K, V, statestore.WindowStore]
+	size int64
+}
+
+func (s *windowStore[K, V]) describe() string {
+	return fmt.Sprintf("WindowStore[%s, %s]", reflect.TypeFor[K](), reflect.TypeFor[V]())
+}
+
 // put writes key's window starting at start.
 func (s *windowStore[K, V]) put(key K, v V, start int64) error {
 	if s.m != nil {
 		defer s.m.done(opPut, s.m.start())
 	}
-	kb, err := s.serKey(key)
+	kb, vb, err := s.serialize(key, v)
 	if err != nil {
 		return err
-	}
-	vb, err := s.valueSerde.Serialize(v)
-	if err != nil {
-		return fmt.Errorf("streams: store %q: serialize value: %w", s.name, err)
-	}
-	if vb == nil {
-		vb = []byte{}
 	}
 	if err := s.raw.Put(kb, vb, start); err != nil {
 		return fmt.Errorf("streams: store %q: put: %w", s.name, err)
@@ -298,30 +376,16 @@ func (s *windowStore[K, V]) FetchOne(key K, windowStart int64) (V, bool, error) 
 	if s.m != nil {
 		defer s.m.done(opFetch, s.m.start())
 	}
-	var zero V
 	kb, err := s.serKey(key)
 	if err != nil {
+		var zero V
 		return zero, false, err
 	}
 	b, err := s.raw.FetchOne(kb, windowStart)
-	if err != nil || b == nil {
-		if err != nil {
-			err = fmt.Errorf("streams: store %q: fetch: %w", s.name, err)
-		}
-		return zero, false, err
-	}
-	v, err := s.valueSerde.Deserialize(b)
 	if err != nil {
-		return zero, false, fmt.Errorf("streams: store %q: deserialize value: %w", s.name, err)
+		err = fmt.Errorf("streams: store %q: fetch: %w", s.name, err)
 	}
-	return v, true, nil
-}
-
-func (s *windowStore[K, V]) iter(it statestore.WindowedIterator, err error, key *K) (WindowIterator[K, V], error) {
-	if err != nil {
-		return nil, fmt.Errorf("streams: store %q: %w", s.name, err)
-	}
-	return &windowIter[K, V]{it: it, name: s.name, keySerde: s.keySerde, valueSerde: s.valueSerde, fixed: key}, nil
+	return s.decode(b, err)
 }
 
 // Fetch returns key's windows with timeFrom <= start <= timeTo, in start
@@ -388,7 +452,20 @@ type windowIter[K, V any] struct {
 	fixed      *K // the key of a single-key fetch, not decoded again
 	k          Windowed[K]
 	v          V
-	err        error
+	decodeErr
+}
+
+// decodeErr is the first decoding error of a typed iterator over a bytes
+// iterator: it ends the iteration and is reported before the bytes
+// iterator's own.
+type decodeErr struct{ err error }
+
+// or returns the decoding error, else err (the bytes iterator's).
+func (d *decodeErr) or(err error) error {
+	if d.err != nil {
+		return d.err
+	}
+	return err
 }
 
 func (i *windowIter[K, V]) Next() bool {
@@ -417,19 +494,8 @@ func (i *windowIter[K, V]) Next() bool {
 
 func (i *windowIter[K, V]) Key() Windowed[K] { return i.k }
 func (i *windowIter[K, V]) Value() V         { return i.v }
-func (i *windowIter[K, V]) Err() error {
-	if i.err != nil {
-		return i.err
-	}
-	return i.it.Err()
-}
-func (i *windowIter[K, V]) Close() error {
-	err := i.it.Close()
-	if i.err != nil {
-		return i.err
-	}
-	return err
-}
+func (i *windowIter[K, V]) Err() error       { return i.or(i.it.Err()) }
+func (i *windowIter[K, V]) Close() error     { return i.or(i.it.Close()) }
 
 // ReadOnlyWindowStore is the read side of a typed window store: what
 // interactive queries and tests see of a windowed aggregation's store.
@@ -510,100 +576,44 @@ func (i *plainWIter[K, V]) Close() error     { return i.it.Close() }
 // ---- session stores ----
 
 // sessionFactory makes the typed session stores of session aggregations.
-type sessionFactory[K, V any] struct {
-	name       string
-	keySerde   Serde[K]
-	valueSerde Serde[V]
-	logging    bool
-	logConfig  map[string]string
-	storeType  StoreType
-	retention  int64
-}
+type sessionFactory[K, V any] struct{ windowedFactory[K, V] }
 
 func (f *sessionFactory[K, V]) spec() topology.Store {
-	var cfg map[string]string
-	if f.logging {
-		cfg = windowLogConfig(f.logConfig, f.retention)
-	}
-	return topology.Store{Name: f.name, Kind: topology.SessionStoreKind, Logging: f.logging, LogConfig: cfg, Supplier: f}
+	return f.storeSpec(topology.SessionStoreKind, f)
 }
 
 func (f *sessionFactory[K, V]) open(t *Task) (taskStore, error) {
-	s := &sessionStore[K, V]{keySerde: f.keySerde, valueSerde: f.valueSerde}
-	opts := statestore.SessionOptions{
-		Retention: time.Duration(f.retention) * time.Millisecond,
-		OnExpired: s.expired,
-	}
-	if f.logging {
-		opts.ChangeLogger = s.logger
-	}
-	persistent := f.storeType == PersistentStore
-	var raw statestore.SessionStore
-	var cp statestore.Checkpoint
-	var err error
-	if wo, ok := t.cfg.Stores.(WindowStoreOpener); ok {
-		raw, cp, err = wo.OpenSession(t.id, f.name, persistent, f.logging, opts)
-	} else {
-		raw, err = memstore.NewSessionStore(f.name, opts)
-	}
+	s := &sessionStore[K, V]{}
+	s.keySerde, s.valueSerde = f.keySerde, f.valueSerde
+	err := s.open(t, f.name, f.logging, func(logger statestore.ChangeLogger, onExpired statestore.ExpiredHook) (statestore.SessionStore, statestore.Checkpoint, error) {
+		return openSession(t.cfg.Stores, t.id, f.name, f.storeType == PersistentStore, f.logging, statestore.SessionOptions{
+			Retention:    time.Duration(f.retention) * time.Millisecond,
+			OnExpired:    onExpired,
+			ChangeLogger: logger,
+		})
+	})
 	if err != nil {
 		return nil, err
 	}
-	s.raw = raw
-	s.storeLog = newStoreLog(t, f.name, f.logging, cp)
-	s.persistent = raw.Persistent()
 	return s, nil
 }
 
 // sessionStore is a typed session store over a bytes store.
 type sessionStore[K, V any] struct {
-	storeLog
-	raw        statestore.SessionStore
-	keySerde   Serde[K]
-	valueSerde Serde[V]
+	windowedStore[K, V, statestore.SessionStore]
 }
 
-func (s *sessionStore[K, V]) Name() string     { return s.name }
-func (s *sessionStore[K, V]) Persistent() bool { return s.raw.Persistent() }
 func (s *sessionStore[K, V]) describe() string {
 	return fmt.Sprintf("SessionStore[%s, %s]", reflect.TypeFor[K](), reflect.TypeFor[V]())
-}
-func (s *sessionStore[K, V]) flush() error                   { return s.raw.Flush() }
-func (s *sessionStore[K, V]) flushWrites() error             { return statestore.FlushWrites(s.raw) }
-func (s *sessionStore[K, V]) close() error                   { return s.raw.Close() }
-func (s *sessionStore[K, V]) restore(recs []RawRecord) error { return restoreInto(s.name, s.raw, recs) }
-func (s *sessionStore[K, V]) restored(next int64) error {
-	if err := s.raw.Flush(); err != nil {
-		return err
-	}
-	return s.writeCheckpoint(next)
-}
-
-func (s *sessionStore[K, V]) serKey(k K) ([]byte, error) {
-	b, err := s.keySerde.Serialize(k)
-	if err != nil {
-		return nil, fmt.Errorf("streams: store %q: serialize key: %w", s.name, err)
-	}
-	if b == nil {
-		b = []byte{}
-	}
-	return b, nil
 }
 
 func (s *sessionStore[K, V]) put(w Windowed[K], v V) error {
 	if s.m != nil {
 		defer s.m.done(opPut, s.m.start())
 	}
-	kb, err := s.serKey(w.Key)
+	kb, vb, err := s.serialize(w.Key, v)
 	if err != nil {
 		return err
-	}
-	vb, err := s.valueSerde.Serialize(v)
-	if err != nil {
-		return fmt.Errorf("streams: store %q: serialize value: %w", s.name, err)
-	}
-	if vb == nil {
-		vb = []byte{}
 	}
 	if err := s.raw.Put(statestore.Windowed{Key: kb, Start: w.Window.Start, End: w.Window.End}, vb); err != nil {
 		return fmt.Errorf("streams: store %q: put: %w", s.name, err)
@@ -625,13 +635,6 @@ func (s *sessionStore[K, V]) remove(w Windowed[K]) error {
 	return nil
 }
 
-func (s *sessionStore[K, V]) iter(it statestore.WindowedIterator, err error, key *K) (WindowIterator[K, V], error) {
-	if err != nil {
-		return nil, fmt.Errorf("streams: store %q: %w", s.name, err)
-	}
-	return &windowIter[K, V]{it: it, name: s.name, keySerde: s.keySerde, valueSerde: s.valueSerde, fixed: key}, nil
-}
-
 // FindSessions returns key's sessions that end at or after
 // earliestSessionEnd and start at or before latestSessionStart.
 func (s *sessionStore[K, V]) FindSessions(key K, earliestSessionEnd, latestSessionStart int64) (WindowIterator[K, V], error) {
@@ -650,20 +653,12 @@ func (s *sessionStore[K, V]) FetchSession(key K, start, end int64) (V, bool, err
 	if s.m != nil {
 		defer s.m.done(opFetch, s.m.start())
 	}
-	var zero V
 	kb, err := s.serKey(key)
 	if err != nil {
+		var zero V
 		return zero, false, err
 	}
-	b, err := s.raw.FetchSession(kb, start, end)
-	if err != nil || b == nil {
-		return zero, false, err
-	}
-	v, err := s.valueSerde.Deserialize(b)
-	if err != nil {
-		return zero, false, fmt.Errorf("streams: store %q: deserialize value: %w", s.name, err)
-	}
-	return v, true, nil
+	return s.decode(s.raw.FetchSession(kb, start, end))
 }
 
 // Fetch returns every session of key.

@@ -184,31 +184,29 @@ func (o *OutputTopic[K, V]) ReadValue() (V, error) {
 
 // ReadRecordsToList reads every record left.
 func (o *OutputTopic[K, V]) ReadRecordsToList() ([]TestRecord[K, V], error) {
-	return readAll(o, func(r TestRecord[K, V]) TestRecord[K, V] { return r })
+	return readAll(o, o.ReadRecord)
 }
 
 // ReadKeyValuesToList reads every record left as key-value pairs.
 func (o *OutputTopic[K, V]) ReadKeyValuesToList() ([]streams.KeyValue[K, V], error) {
-	return readAll(o, func(r TestRecord[K, V]) streams.KeyValue[K, V] {
-		return streams.KeyValue[K, V]{Key: r.Key, Value: r.Value}
-	})
+	return readAll(o, o.ReadKeyValue)
 }
 
 // ReadValuesToList reads every value left.
 func (o *OutputTopic[K, V]) ReadValuesToList() ([]V, error) {
-	return readAll(o, func(r TestRecord[K, V]) V { return r.Value })
+	return readAll(o, o.ReadValue)
 }
 
-// readAll reads every record left, each as conv makes it; on an error it
-// returns what it read before.
-func readAll[K, V, T any](o *OutputTopic[K, V], conv func(TestRecord[K, V]) T) ([]T, error) {
+// readAll reads every record left in o with read; on an error it returns
+// what it read before.
+func readAll[K, V, T any](o *OutputTopic[K, V], read func() (T, error)) ([]T, error) {
 	var out []T
 	for !o.IsEmpty() {
-		r, err := o.ReadRecord()
+		x, err := read()
 		if err != nil {
 			return out, err
 		}
-		out = append(out, conv(r))
+		out = append(out, x)
 	}
 	return out, nil
 }

@@ -225,6 +225,17 @@ func (d *decoder) end() {
 	}
 }
 
+// decoded returns v, decoded by d, once d checked it read every byte; or
+// d's error.
+func decoded[T any](d *decoder, v T) (T, error) {
+	d.end()
+	if d.err != nil {
+		var zero T
+		return zero, d.err
+	}
+	return v, nil
+}
+
 // DecodeSubscriptionInfo decodes what EncodeSubscriptionInfo made, in
 // version 1 or 2.
 func DecodeSubscriptionInfo(b []byte) (SubscriptionInfo, error) {
@@ -251,11 +262,7 @@ func DecodeSubscriptionInfo(b []byte) (SubscriptionInfo, error) {
 		}
 		s.Endpoint = d.string("endpoint")
 	}
-	d.end()
-	if d.err != nil {
-		return SubscriptionInfo{}, d.err
-	}
-	return s, nil
+	return decoded(d, s)
 }
 
 // AssignmentInfo is the streams part of a member's assignment.
@@ -343,11 +350,7 @@ func DecodeAssignmentInfo(b []byte) (AssignmentInfo, error) {
 		h.Standby = d.tasks("standby task")
 		a.Hosts = append(a.Hosts, h)
 	}
-	d.end()
-	if d.err != nil {
-		return AssignmentInfo{}, d.err
-	}
-	return a, nil
+	return decoded(d, a)
 }
 
 // AssignmentMember is one member (stream thread) as the assignor sees it.

@@ -10,11 +10,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/rivulet-io/rivulet/brokerlite"
+	"github.com/rivulet-io/rivulet/streams/internal/appmain"
 )
 
 func main() {
@@ -37,17 +36,13 @@ func main() {
 	})
 	cancel()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "brokerapp:", err)
-		os.Exit(1)
+		appmain.Fail("brokerapp", err)
 	}
 	fmt.Println("listening", b.Addr())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
+	<-appmain.Signals()
 	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := b.Close(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "brokerapp:", err)
-		os.Exit(1)
+		appmain.Fail("brokerapp", err)
 	}
 }

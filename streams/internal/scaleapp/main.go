@@ -21,16 +21,14 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
 	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/internal/appmain"
 )
 
 // scaleStatus is what "status" prints: the instance's threads and active
@@ -48,50 +46,27 @@ type statusTask struct {
 }
 
 func main() {
-	bootstrap := flag.String("bootstrap-server", "127.0.0.1:9092", "brokers")
-	appID := flag.String("application-id", "scaleapp", "application.id")
-	stateDir := flag.String("state-dir", "", "state.dir")
+	common := appmain.CommonFlags("scaleapp", 1, 200)
 	in := flag.String("input", "scale-in", "input topic (text lines)")
 	out := flag.String("output", "scale-out", "output topic (word -> count)")
-	threads := flag.Int("threads", 1, "num.stream.threads")
-	commitMs := flag.Int("commit-interval-ms", 200, "commit.interval.ms")
 	flag.Parse()
 
-	level := slog.LevelInfo
-	if os.Getenv("SCALEAPP_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := appmain.Logger("SCALEAPP_DEBUG")
 	topo, err := wordcount.Topology(wordcount.Options{InputTopic: *in, OutputTopic: *out})
 	if err != nil {
 		fail(err)
 	}
-	props := streams.Properties{
-		"application.id":     *appID,
-		"bootstrap.servers":  *bootstrap,
-		"state.dir":          *stateDir,
-		"num.stream.threads": fmt.Sprint(*threads),
-		"commit.interval.ms": fmt.Sprint(*commitMs),
-		// A killed instance's members expire quickly.
-		"consumer.session.timeout.ms":    "6000",
-		"consumer.heartbeat.interval.ms": "200",
-		"consumer.max.poll.interval.ms":  "10000",
+	props := common.Properties(streams.Properties{
 		// KIP-441: a stateful task moves to a new instance once a warm-up
 		// replica there has caught up; probe for that every second.
 		"probing.rebalance.interval.ms": "1000",
-	}
+	})
 	app, err := streams.New(topo, props, streams.WithLogger(logger))
 	if err != nil {
 		fail(err)
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	err = app.Start(ctx)
-	cancel()
-	if err != nil {
-		fail(err)
-	}
+	sig := appmain.Signals()
+	appmain.Start("scaleapp", app, nil)
 	var outMu sync.Mutex
 	say := func(format string, args ...any) {
 		outMu.Lock()
@@ -111,50 +86,12 @@ func main() {
 				continue
 			}
 			cmd, tag := f[0], f[1]
-			switch cmd {
-			case "add-thread":
-				name, err := app.AddStreamThread()
-				if err != nil {
-					say("%s error %v", tag, err)
-					continue
-				}
-				say("%s added %s", tag, name)
-			case "remove-thread":
-				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-				name, err := app.RemoveStreamThread(ctx)
-				cancel()
-				if err != nil {
-					say("%s error %v", tag, err)
-					continue
-				}
-				say("%s removed %s", tag, name)
-			case "status":
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				full, err := app.Status(ctx)
-				cancel()
-				if err != nil {
-					say("%s error %v", tag, err)
-					continue
-				}
-				st := scaleStatus{State: full.State.String()}
-				for _, in := range full.Instances {
-					if !in.Local {
-						continue
-					}
-					st.Threads = in.Threads
-					for _, t := range in.Active {
-						st.Tasks = append(st.Tasks, statusTask{ID: t.ID.String(), Thread: strings.Join(t.Threads, ","), State: t.State.String()})
-					}
-				}
-				b, err := json.Marshal(st)
-				if err != nil {
-					say("%s error %v", tag, err)
-					continue
-				}
-				say("%s status %s", tag, b)
-			default:
-				say("%s error unknown command %q", tag, cmd)
+			answer, err := runCommand(app, cmd)
+			if err != nil {
+				say("%s error %v", tag, err)
+				continue
 			}
+			say("%s %s", tag, answer)
 		}
 	}()
 
@@ -163,14 +100,42 @@ func main() {
 	case <-app.Done():
 		fail(fmt.Errorf("application stopped: %v", app.Err()))
 	}
-	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := app.Close(ctx); err != nil {
-		fail(err)
-	}
+	appmain.Close("scaleapp", app)
 }
 
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "scaleapp:", err)
-	os.Exit(1)
+func fail(err error) { appmain.Fail("scaleapp", err) }
+
+// runCommand runs one command and returns its answer (after the tag).
+func runCommand(app *streams.App, cmd string) (string, error) {
+	switch cmd {
+	case "add-thread":
+		name, err := app.AddStreamThread()
+		return "added " + name, err
+	case "remove-thread":
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		name, err := app.RemoveStreamThread(ctx)
+		return "removed " + name, err
+	case "status":
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		full, err := app.Status(ctx)
+		if err != nil {
+			return "", err
+		}
+		st := scaleStatus{State: full.State.String()}
+		for _, in := range full.Instances {
+			if !in.Local {
+				continue
+			}
+			st.Threads = in.Threads
+			for _, t := range in.Active {
+				st.Tasks = append(st.Tasks, statusTask{ID: t.ID.String(), Thread: strings.Join(t.Threads, ","), State: t.State.String()})
+			}
+		}
+		b, err := json.Marshal(st)
+		return "status " + string(b), err
+	default:
+		return "", fmt.Errorf("unknown command %q", cmd)
+	}
 }

@@ -5,10 +5,8 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,17 +14,14 @@ import (
 	"time"
 
 	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/streams/internal/appmain"
 )
 
 func main() {
-	bootstrap := flag.String("bootstrap-server", "127.0.0.1:9092", "brokers")
-	appID := flag.String("application-id", "testapp", "application.id")
-	stateDir := flag.String("state-dir", "", "state.dir")
+	common := appmain.CommonFlags("testapp", 2, 100)
 	in := flag.String("input", "testapp-in", "input topic")
 	ids := flag.String("ids-output", "testapp-ids", "topic receiving a copy of every input record")
 	counts := flag.String("counts-output", "testapp-counts", "topic receiving the count per key")
-	threads := flag.Int("threads", 2, "num.stream.threads")
-	commitMs := flag.Int("commit-interval-ms", 100, "commit.interval.ms")
 	inMemory := flag.Bool("in-memory", false, "keep the counts in memory (restored from the changelog on start)")
 	instanceID := flag.String("instance-id", "", "group.instance.id (static membership: a restarted instance takes its place back at once)")
 	guarantee := flag.String("processing-guarantee", "at_least_once", "processing.guarantee: at_least_once or exactly_once_v2")
@@ -34,11 +29,7 @@ func main() {
 	windowed := flag.Bool("windowed", false, "with --wordcount, also count the words per hour window (store wcounts) and per session of an hour's inactivity (store sessions)")
 	flag.Parse()
 
-	level := slog.LevelInfo
-	if os.Getenv("TESTAPP_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := appmain.Logger("TESTAPP_DEBUG")
 	ss := streams.StringSerde()
 	b := streams.NewBuilder()
 	src := streams.NewStream(b, *in, streams.ConsumedWith(ss, ss))
@@ -64,21 +55,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	props := streams.Properties{
-		"application.id":       *appID,
-		"bootstrap.servers":    *bootstrap,
-		"state.dir":            *stateDir,
-		"num.stream.threads":   fmt.Sprint(*threads),
-		"commit.interval.ms":   fmt.Sprint(*commitMs),
-		"processing.guarantee": *guarantee,
-		// Quick rebalances after a kill: the dead member's session expires fast.
-		"consumer.session.timeout.ms":    "6000",
-		"consumer.heartbeat.interval.ms": "200",
-		// A rebalance waits at most this long for members that died
-		// without leaving (some brokers wait this long rather than the
-		// session timeout).
-		"consumer.max.poll.interval.ms": "10000",
-	}
+	props := common.Properties(streams.Properties{"processing.guarantee": *guarantee})
 	if *instanceID != "" {
 		props["consumer.group.instance.id"] = *instanceID
 	}
@@ -87,22 +64,8 @@ func main() {
 		fail(err)
 	}
 	// Listen for signals before starting, so a stop during Start is clean.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	go func() {
-		select {
-		case <-sig:
-			cancel()
-			sig <- syscall.SIGTERM // seen again by the select below
-		case <-ctx.Done():
-		}
-	}()
-	err = app.Start(ctx)
-	cancel()
-	if err != nil {
-		fail(err)
-	}
+	sig := appmain.Signals()
+	appmain.Start("testapp", app, sig)
 	fmt.Println("started")
 	// SIGUSR1 prints the instance's state (the kill test's failure report).
 	usr1 := make(chan os.Signal, 1)
@@ -118,11 +81,7 @@ wait:
 			fail(fmt.Errorf("application stopped: %v", app.Err()))
 		}
 	}
-	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := app.Close(ctx); err != nil {
-		fail(err)
-	}
+	appmain.Close("testapp", app)
 }
 
 // printState prints the app's state, its tasks and its metrics.
@@ -158,7 +117,4 @@ func printState(app *streams.App) {
 	fmt.Print(b.String())
 }
 
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "testapp:", err)
-	os.Exit(1)
-}
+func fail(err error) { appmain.Fail("testapp", err) }
