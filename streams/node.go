@@ -338,6 +338,8 @@ type sinkFactory[K, V any] struct {
 
 func (f *sinkFactory[K, V]) newNode(name string, t *Task) (runtimeNode, error) {
 	n := &sinkNode[K, V]{f: f, keySerde: serdeOr(f.keySerde), valueSerde: serdeOr(f.valueSerde), task: t, name: name}
+	n.keyFast, _ = slabSerializer(n.keySerde, &n.slab)
+	n.valueFast, _ = slabSerializer(n.valueSerde, &n.slab)
 	if f.topic != "" {
 		n.topic = t.topo.names.TopicName(f.topic)
 	}
@@ -351,6 +353,11 @@ type sinkNode[K, V any] struct {
 	keySerde   Serde[K]
 	valueSerde Serde[V]
 	task       *Task
+	// keyFast and valueFast serialize the built-in string and int64 serdes
+	// into slab, without an allocation per record (nil for other serdes).
+	keyFast   func(K) []byte
+	valueFast func(V) []byte
+	slab      byteSlab
 }
 
 func (n *sinkNode[K, V]) nodeName() string   { return n.name }
@@ -376,13 +383,17 @@ func (n *sinkNode[K, V]) receive(rec Record[K, V]) error {
 	pr := ProducerRecord{Topic: topic, Partition: -1, Timestamp: rec.Timestamp, Headers: rec.Headers}
 	var err error
 	if !rec.KeyIsNull() {
-		if pr.Key, err = n.keySerde.Serialize(rec.Key); err != nil {
+		if n.keyFast != nil {
+			pr.Key = n.keyFast(rec.Key)
+		} else if pr.Key, err = n.keySerde.Serialize(rec.Key); err != nil {
 			failed := pr // a copy, so pr itself stays on the stack
 			return n.task.serializationFailed(&failed, fmt.Errorf("streams: sink %q: serialize key: %w", n.name, err))
 		}
 	}
 	if !rec.ValueIsNull() {
-		if pr.Value, err = n.valueSerde.Serialize(rec.Value); err != nil {
+		if n.valueFast != nil {
+			pr.Value = n.valueFast(rec.Value)
+		} else if pr.Value, err = n.valueSerde.Serialize(rec.Value); err != nil {
 			failed := pr
 			return n.task.serializationFailed(&failed, fmt.Errorf("streams: sink %q: serialize value: %w", n.name, err))
 		}
