@@ -403,7 +403,9 @@ func (t *Task) bindNodeCounters() {
 	}
 	shard := int(e2eNextShard.Add(1) % e2eShards)
 	for _, n := range t.nodes {
-		if b, ok := n.(interface{ bindCounts(*opsMetrics, *int64, int) }); ok {
+		if b, ok := n.(interface {
+			bindCounts(*opsMetrics, *int64, int)
+		}); ok {
 			b.bindCounts(m, &t.wallClock, shard)
 		}
 	}
