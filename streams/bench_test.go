@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -295,7 +296,7 @@ func BenchmarkTask(b *testing.B) {
 }
 
 // BenchmarkTaskWordCount: the word count's two sub-topologies as tasks (no
-// broker): split (lines of ~10 words -> groupBy -> the repartition sink)
+// broker), words Zipf-distributed (s=1.1) over 5,000 as in the harness's text: split (lines of ~10 words -> groupBy -> the repartition sink)
 // and count (the repartition topic -> count -> the output sink, the record
 // cache flushed every 64Ki records). Per word.
 //
@@ -306,18 +307,19 @@ func BenchmarkTaskWordCount(b *testing.B) {
 	for i := range vocab {
 		vocab[i] = "w" + strconv.Itoa(i*7919%100000)
 	}
+	zipf := rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.1, 1, uint64(len(vocab)-1))
 	lines := make([]streams.RawRecord, 1024)
 	for i := range lines {
 		var sb strings.Builder
 		for j := 0; j < words; j++ {
-			sb.WriteString(vocab[(i*words+j)*(i+j+1)%len(vocab)])
+			sb.WriteString(vocab[zipf.Uint64()])
 			sb.WriteByte(' ')
 		}
 		lines[i] = streams.RawRecord{Topic: "in", Offset: int64(i), Value: []byte(sb.String()), Timestamp: int64(i)}
 	}
 	keyed := make([]streams.RawRecord, 4096)
 	for i := range keyed {
-		w := []byte(vocab[i*31%len(vocab)])
+		w := []byte(vocab[zipf.Uint64()])
 		keyed[i] = streams.RawRecord{Topic: "bench-counts-repartition", Offset: int64(i), Key: w, Value: w, Timestamp: int64(i)}
 	}
 	bld := streams.NewBuilder()

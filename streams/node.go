@@ -198,6 +198,8 @@ func (f *sourceFactory[K, V]) newNode(name string, t *Task) (runtimeNode, error)
 	n := &sourceNode[K, V]{keySerde: serdeOr(f.keySerde), valueSerde: serdeOr(f.valueSerde), extractor: f.extractor, task: t}
 	_, n.rawKey = any(n.keySerde).(bytesSerde)
 	_, n.rawValue = any(n.valueSerde).(bytesSerde)
+	_, n.strKey = any(n.keySerde).(stringSerde)
+	_, n.strValue = any(n.valueSerde).(stringSerde)
 	n.forwarder.owner = name
 	return n, nil
 }
@@ -230,6 +232,9 @@ type sourceNode[K, V any] struct {
 	// BytesSerde.Deserialize makes. Fetched records own their bytes and
 	// nothing reuses them.
 	rawKey, rawValue bool
+	// strKey and strValue are set when the serde is StringSerde (K or V is
+	// string): the head slot makes the strings through its stringTable.
+	strKey, strValue bool
 	extractor        func(rec Record[K, V], partitionTime int64) (int64, error)
 	task             *Task
 }
@@ -240,8 +245,9 @@ func (n *sourceNode[K, V]) close() error       { return nil }
 func (n *sourceNode[K, V]) newHead() queueHead { return &headSlot[K, V]{src: n} }
 
 type headSlot[K, V any] struct {
-	src *sourceNode[K, V]
-	rec Record[K, V]
+	src     *sourceNode[K, V]
+	rec     Record[K, V]
+	strings stringTable
 }
 
 // DeserializationError is the error a source reports for a record it cannot
@@ -272,6 +278,9 @@ func (h *headSlot[K, V]) load(raw *RawRecord, partitionTime int64, def Timestamp
 		rec.flags |= flagNullKey
 	} else if h.src.rawKey {
 		rec.Key = *(*K)(unsafe.Pointer(&raw.Key)) // K is []byte
+	} else if h.src.strKey {
+		k := h.strings.get(raw.Key)
+		rec.Key = *(*K)(unsafe.Pointer(&k)) // K is string
 	} else {
 		k, err := h.src.keySerde.Deserialize(raw.Key)
 		if err != nil {
@@ -283,6 +292,9 @@ func (h *headSlot[K, V]) load(raw *RawRecord, partitionTime int64, def Timestamp
 		rec.flags |= flagNullValue
 	} else if h.src.rawValue {
 		rec.Value = *(*V)(unsafe.Pointer(&raw.Value)) // V is []byte
+	} else if h.src.strValue {
+		v := h.strings.get(raw.Value)
+		rec.Value = *(*V)(unsafe.Pointer(&v)) // V is string
 	} else {
 		v, err := h.src.valueSerde.Deserialize(raw.Value)
 		if err != nil {
