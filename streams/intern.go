@@ -16,7 +16,7 @@ type stringTable struct {
 }
 
 const (
-	internSlots = 512 // a power of two
+	internSlots = 1024 // a power of two
 	// internMaxLen: longer strings (values, mostly) are copied as they are.
 	internMaxLen = 64
 )
