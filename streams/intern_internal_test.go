@@ -82,3 +82,26 @@ func BenchmarkStringTable(b *testing.B) {
 	}
 	_ = sink
 }
+
+// FuzzStringTable: whatever the bytes and their order, the table gives a
+// string equal to them, never sharing the caller's slice.
+func FuzzStringTable(f *testing.F) {
+	f.Add([]byte("word"), []byte("word"))
+	f.Add([]byte(""), []byte("x"))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		var tab stringTable
+		for _, in := range [][]byte{a, b, a, b} {
+			want := string(in)
+			got := tab.get(in)
+			for i := range in {
+				in[i]++ // later changes to the bytes must not show in the string
+			}
+			if got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+			for i := range in {
+				in[i]--
+			}
+		}
+	})
+}
