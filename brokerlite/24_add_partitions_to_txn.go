@@ -55,6 +55,18 @@ func handleAddPartitionsToTxn(_ context.Context, b *Broker, _ *ConnInfo, kreq km
 	return resp, nil
 }
 
+// txnResultCode is the error code of what fn does on the transaction coordinator, with
+// PRODUCER_FENCED spelled as requests before v2 know it (see fencedCode), or
+// COORDINATOR_NOT_AVAILABLE when the coordinator is not running. AddOffsetsToTxn and EndTxn
+// answer with it.
+func txnResultCode(b *Broker, version int16, fn func(*txncoord.Coordinator) txncoord.Result) int16 {
+	c := b.txnCoordinator()
+	if c == nil {
+		return kerr.CoordinatorNotAvailable.Code
+	}
+	return fencedCode(fn(c).ErrorCode, version, 2)
+}
+
 // fencedCode turns PRODUCER_FENCED into INVALID_PRODUCER_EPOCH for request versions
 // older than since, which predate the code (KIP-588).
 func fencedCode(code int16, version, since int16) int16 {

@@ -10,7 +10,7 @@ package brokerlite
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/rivulet-io/rivulet/brokerlite/txncoord"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -19,12 +19,8 @@ func init() { registerHandler(kmsg.AddOffsetsToTxn, 0, 3, handleAddOffsetsToTxn)
 func handleAddOffsetsToTxn(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.AddOffsetsToTxnRequest)
 	resp := req.ResponseKind().(*kmsg.AddOffsetsToTxnResponse)
-	c := b.txnCoordinator()
-	if c == nil {
-		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
-		return resp, nil
-	}
-	r := c.AddOffsets(req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Group)
-	resp.ErrorCode = fencedCode(r.ErrorCode, req.Version, 2)
+	resp.ErrorCode = txnResultCode(b, req.Version, func(c *txncoord.Coordinator) txncoord.Result {
+		return c.AddOffsets(req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Group)
+	})
 	return resp, nil
 }

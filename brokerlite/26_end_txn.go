@@ -18,7 +18,7 @@ package brokerlite
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/rivulet-io/rivulet/brokerlite/txncoord"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -28,12 +28,8 @@ func handleEndTxn(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Request) 
 	req := kreq.(*kmsg.EndTxnRequest)
 	resp := req.ResponseKind().(*kmsg.EndTxnResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
-	c := b.txnCoordinator()
-	if c == nil {
-		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
-		return resp, nil
-	}
-	r := c.EndTxn(req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Commit)
-	resp.ErrorCode = fencedCode(r.ErrorCode, req.Version, 2)
+	resp.ErrorCode = txnResultCode(b, req.Version, func(c *txncoord.Coordinator) txncoord.Result {
+		return c.EndTxn(req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Commit)
+	})
 	return resp, nil
 }

@@ -29,14 +29,7 @@ func handleTxnOffsetCommit(ctx context.Context, b *Broker, _ *ConnInfo, kreq kms
 	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
 	answerAll := func(code int16) (kmsg.Response, error) {
 		for _, t := range req.Topics {
-			rt := kmsg.NewTxnOffsetCommitResponseTopic()
-			rt.Topic = t.Topic
-			for _, p := range t.Partitions {
-				rp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
-				rp.Partition, rp.ErrorCode = p.Partition, code
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
+			resp.Topics = append(resp.Topics, txnOffsetCommitAnswer(t, code))
 		}
 		return resp, nil
 	}
@@ -81,4 +74,16 @@ func handleTxnOffsetCommit(ctx context.Context, b *Broker, _ *ConnInfo, kreq kms
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp, nil
+}
+
+// txnOffsetCommitAnswer answers every partition of a requested topic with code.
+func txnOffsetCommitAnswer(t kmsg.TxnOffsetCommitRequestTopic, code int16) kmsg.TxnOffsetCommitResponseTopic {
+	rt := kmsg.NewTxnOffsetCommitResponseTopic()
+	rt.Topic = t.Topic
+	for _, p := range t.Partitions {
+		rp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+		rp.Partition, rp.ErrorCode = p.Partition, code
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	return rt
 }

@@ -88,14 +88,7 @@ func authorizeTxnRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Res
 			if c != 0 {
 				denied = true
 			}
-			rt := kmsg.NewTxnOffsetCommitResponseTopic()
-			rt.Topic = t.Topic
-			for _, p := range t.Partitions {
-				rp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
-				rp.Partition, rp.ErrorCode = p.Partition, c
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
+			resp.Topics = append(resp.Topics, txnOffsetCommitAnswer(t, c))
 		}
 		if !denied && code == 0 {
 			return nil, nil

@@ -2,7 +2,6 @@ package brokerlite
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -56,27 +55,6 @@ func benchTargets() []benchTarget {
 			}
 			return br.Addr(), func() { _ = br.Close(context.Background()) }
 		}},
-	}
-}
-
-func produceAll(b *testing.B, cl *kgo.Client, n int) {
-	value := make([]byte, benchValueSize)
-	var wg sync.WaitGroup
-	var errOnce sync.Once
-	var firstErr error
-	ctx := context.Background()
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		cl.Produce(ctx, &kgo.Record{Topic: benchTopic, Value: value}, func(_ *kgo.Record, err error) {
-			if err != nil {
-				errOnce.Do(func() { firstErr = err })
-			}
-			wg.Done()
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		b.Fatal(firstErr)
 	}
 }
 
@@ -137,8 +115,8 @@ func BenchmarkBrokerVsKfake(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				produceAll(b, cl, 1000) // warm up: metadata, connections, producer id
-				return func(n int) { produceAll(b, cl, n) }, cl.Close
+				produceBatch(b, cl, benchTopic, 1000) // warm up: metadata, connections, producer id
+				return func(n int) { produceBatch(b, cl, benchTopic, n) }, cl.Close
 			})
 		})
 	}
@@ -148,7 +126,7 @@ func BenchmarkBrokerVsKfake(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			produceAll(b, pcl, b.N)
+			produceBatch(b, pcl, benchTopic, b.N)
 			pcl.Close()
 			// Each round uses a new consumer from where the last one stopped: a consumer left
 			// running would prefetch in the background during the other target's round.

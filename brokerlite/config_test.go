@@ -82,7 +82,7 @@ func TestParseSettings(t *testing.T) {
 		d.GroupMaxSessionTimeoutMs != 1800000 || d.GroupInitialRebalanceDelayMs != 3000 || d.OffsetsRetentionMinutes != 10080 {
 		t.Fatalf("defaults: %+v", d)
 	}
-	for _, bad := range []map[string]string{
+	wantConfigErrors(t, []map[string]string{
 		{"default.replication.factor": "3"},
 		{"num.partitions": "0"},
 		{"listeners": "SSL://0.0.0.0:9093"},
@@ -93,11 +93,7 @@ func TestParseSettings(t *testing.T) {
 		{"auto.create.topics.enable": "yes"},
 		{"group.min.session.timeout.ms": "10", "group.max.session.timeout.ms": "5"},
 		{"log.message.timestamp.type": "Now"},
-	} {
-		if _, _, err := ParseSettings(Config{Properties: bad}); err == nil || !strings.HasPrefix(err.Error(), "brokerlite: config:") {
-			t.Errorf("%v: got %v, want a brokerlite: config error", bad, err)
-		}
-	}
+	})
 }
 
 // TestServerPropertiesDocumentsEveryKey keeps config/server.properties complete: every
@@ -151,5 +147,16 @@ func TestStartErrors(t *testing.T) {
 	_, err = Start(ctx, Config{Logger: testLogger(t), Properties: map[string]string{"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": dir, "broker.id": "5"}})
 	if err == nil || !strings.Contains(err.Error(), "node.id=0") {
 		t.Fatalf("node id mismatch: %v", err)
+	}
+}
+
+// wantConfigErrors checks that each of the property sets is refused with a brokerlite:
+// config error.
+func wantConfigErrors(t *testing.T, bad []map[string]string) {
+	t.Helper()
+	for _, props := range bad {
+		if _, _, err := ParseSettings(Config{Properties: props}); err == nil || !strings.HasPrefix(err.Error(), "brokerlite: config:") {
+			t.Errorf("%v: got %v, want a brokerlite: config error", props, err)
+		}
 	}
 }

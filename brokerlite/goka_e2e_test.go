@@ -97,13 +97,20 @@ func runGokaProcessor(t *testing.T, gs *gokaSetup, group goka.Group, input goka.
 	if err != nil {
 		t.Fatalf("goka.NewProcessor: %v", err)
 	}
+	return runInBackground(t, "processor", p.Run)
+}
+
+// runInBackground runs run (a goka processor's or view's Run) until the returned stop, which
+// the test's cleanup also calls: stop cancels run's context and reports an error run
+// returns, naming it by what.
+func runInBackground(t *testing.T, what string, run func(context.Context) error) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	stop := sync.OnceFunc(func() {
+	go func() { done <- run(ctx) }()
+	stop = sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("processor Run: %v", err)
+			t.Errorf("%s Run: %v", what, err)
 		}
 	})
 	t.Cleanup(stop)
@@ -189,15 +196,7 @@ func TestGokaEmitterProcessorView(t *testing.T) {
 	if err != nil {
 		t.Fatalf("goka.NewView: %v", err)
 	}
-	vctx, vcancel := context.WithCancel(context.Background())
-	vdone := make(chan error, 1)
-	go func() { vdone <- view.Run(vctx) }()
-	t.Cleanup(func() {
-		vcancel()
-		if err := <-vdone; err != nil {
-			t.Errorf("view Run: %v", err)
-		}
-	})
+	runInBackground(t, "view", view.Run)
 	waitViewCounts(t, view, keys, 20)
 
 	// The group table is compacted, and the group's commits reach the end of the input.

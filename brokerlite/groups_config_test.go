@@ -2,7 +2,6 @@ package brokerlite
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -31,16 +30,12 @@ func TestOffsetsCommitSettings(t *testing.T) {
 	if s.OffsetsCommitTimeoutMs != 1234 || s.OffsetMetadataMaxBytes != 17 {
 		t.Fatalf("explicit: %+v", s)
 	}
-	for _, bad := range []map[string]string{
+	wantConfigErrors(t, []map[string]string{
 		{"offsets.commit.timeout.ms": "0"},
 		{"offsets.commit.timeout.ms": "soon"},
 		{"offset.metadata.max.bytes": "-1"},
 		{"offsets.retention.check.interval.ms": "0"},
-	} {
-		if _, _, err := ParseSettings(Config{Properties: bad}); err == nil || !strings.HasPrefix(err.Error(), "brokerlite: config:") {
-			t.Errorf("%v: got %v, want a brokerlite: config error", bad, err)
-		}
-	}
+	})
 
 	for _, tc := range []struct {
 		props   map[string]string

@@ -19,13 +19,9 @@ var groupAPIKeys = []kmsg.Key{
 // groupSeedRequests are valid requests of every group API, filled in enough to reach the
 // coordinator's paths.
 func groupSeedRequests() []kmsg.Request {
-	join := kmsg.NewPtrJoinGroupRequest()
-	join.Group, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis, join.ProtocolType = "fz", 10000, 10000, "consumer"
+	join := rangeJoinReq(0, "fz", 10000, []byte{0, 0, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 0})
 	join.MemberID = "fz-member"
 	join.InstanceID = kmsg.StringPtr("inst")
-	p := kmsg.NewJoinGroupRequestProtocol()
-	p.Name, p.Metadata = "range", []byte{0, 0, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 0}
-	join.Protocols = []kmsg.JoinGroupRequestProtocol{p}
 
 	sync := kmsg.NewPtrSyncGroupRequest()
 	sync.Group, sync.MemberID, sync.Generation = "fz", "fz-member", 1
@@ -69,12 +65,7 @@ func groupSeedRequests() []kmsg.Request {
 	list.StatesFilter = []string{"Empty"}
 	del := kmsg.NewPtrDeleteGroupsRequest()
 	del.Groups = []string{"fz"}
-	od := kmsg.NewPtrOffsetDeleteRequest()
-	od.Group = "fz"
-	odt := kmsg.NewOffsetDeleteRequestTopic()
-	odt.Topic = "t"
-	odt.Partitions = []kmsg.OffsetDeleteRequestTopicPartition{{Partition: 0}}
-	od.Topics = []kmsg.OffsetDeleteRequestTopic{odt}
+	od := offsetDeleteReq("fz", "t")
 	return []kmsg.Request{join, sync, hb, leave, commit, fetch, find, desc, list, del, od}
 }
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -18,23 +17,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/kcattest"
 	"github.com/rivulet-io/rivulet/internal/testutil"
 )
-
-// needKcat returns kcat's path. In CI (CI set) a missing kcat fails the test; locally the
-// test is skipped with how to install it.
-func needKcat(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("kcat")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("kcat is required in CI: %v (bash scripts/install-tools.sh installs it)", err)
-	}
-	t.Skip("kcat not found: install it with `bash scripts/install-tools.sh` (Debian package kcat)")
-	return ""
-}
 
 // repoRoot is the module root, two levels up from this package's directory.
 func repoRoot(t *testing.T) string {
@@ -174,7 +159,7 @@ func kcatGroup(t *testing.T, kcat, addr, group, topic string, args ...string) []
 // process; its commits resume a second run where the first stopped, and the group shows
 // in ListGroups with its committed offsets.
 func TestKcatGroupConsume(t *testing.T) {
-	kcat := needKcat(t)
+	kcat := kcattest.Path(t)
 	bc := startBrokerChild(t)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bc.addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {

@@ -128,12 +128,7 @@ func TestGroupSurvivesBrokerRestart(t *testing.T) {
 	b := startBroker(t, dir)
 	createTopic(t, newClient(t, b), "restart-live", 2)
 	rc := dialGroupRaw(t, b)
-	join := kmsg.NewPtrJoinGroupRequest()
-	join.SetVersion(5)
-	join.Group, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis, join.ProtocolType = "live-g", 30000, 30000, "consumer"
-	p := kmsg.NewJoinGroupRequestProtocol()
-	p.Name, p.Metadata = "range", []byte("sub")
-	join.Protocols = []kmsg.JoinGroupRequestProtocol{p}
+	join := rangeJoinReq(5, "live-g", 30000, []byte("sub"))
 	jr := rc.do(join).(*kmsg.JoinGroupResponse)
 	join.MemberID = jr.MemberID // MEMBER_ID_REQUIRED first
 	jr = rc.do(join).(*kmsg.JoinGroupResponse)

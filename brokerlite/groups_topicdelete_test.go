@@ -2,10 +2,13 @@ package brokerlite
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // commitAt commits offset at for every partition of each topic, for group (a standalone
@@ -25,6 +28,19 @@ func commitAt(t *testing.T, adm *kadm.Client, group string, at int64, parts int3
 	if err != nil {
 		t.Fatalf("commit %s: %v", group, err)
 	}
+}
+
+// startWithTopics starts a broker in a new directory and creates topics (name: partition
+// count) through a client, which it returns with an admin client on it.
+func startWithTopics(t *testing.T, topics map[string]int32) (string, *Broker, *kgo.Client, *kadm.Client) {
+	t.Helper()
+	dir := t.TempDir()
+	b := startBroker(t, dir)
+	c := newClient(t, b)
+	for _, name := range slices.Sorted(maps.Keys(topics)) {
+		createTopic(t, c, name, topics[name])
+	}
+	return dir, b, c, kadm.NewClient(c)
 }
 
 // committedTopics returns the topics group has committed offsets for, with their count.
@@ -49,12 +65,7 @@ func committedTopics(t *testing.T, adm *kadm.Client, group string) map[string]in
 // topic created again under the same name starts with nothing committed, and the removal
 // is durable (tombstones in __consumer_offsets) across a restart.
 func TestDeleteTopicRemovesCommittedOffsets(t *testing.T) {
-	dir := t.TempDir()
-	b := startBroker(t, dir)
-	c := newClient(t, b)
-	adm := kadm.NewClient(c)
-	createTopic(t, c, "doomed", 3)
-	createTopic(t, c, "kept", 2)
+	dir, b, c, adm := startWithTopics(t, map[string]int32{"doomed": 3, "kept": 2})
 	commitAt(t, adm, "g-both", 7, 2, "doomed", "kept")
 	commitAt(t, adm, "g-doomed", 9, 3, "doomed")
 	commitAt(t, adm, "g-kept", 5, 2, "kept")
@@ -157,12 +168,7 @@ func TestConcurrentCommitsDurable(t *testing.T) {
 // deletion and the removal of its offsets (simulated by deleting the topic without the
 // coordinator hook) are removed when the broker starts.
 func TestStartRemovesOffsetsOfDeletedTopics(t *testing.T) {
-	dir := t.TempDir()
-	b := startBroker(t, dir)
-	c := newClient(t, b)
-	adm := kadm.NewClient(c)
-	createTopic(t, c, "ghost", 1)
-	createTopic(t, c, "alive", 1)
+	dir, b, c, adm := startWithTopics(t, map[string]int32{"ghost": 1, "alive": 1})
 	commitAt(t, adm, "g", 4, 1, "ghost", "alive")
 	if err := b.topics.delete(b.topics.get("ghost")); err != nil { // the topic goes, the hook does not run
 		t.Fatal(err)

@@ -23,6 +23,29 @@ type groupRawConn struct {
 	corr int32
 }
 
+// rangeJoinReq is a consumer's JoinGroup at version v: group, both timeouts timeoutMs, and
+// one protocol, "range", with metadata meta.
+func rangeJoinReq(v int16, group string, timeoutMs int32, meta []byte) *kmsg.JoinGroupRequest {
+	join := kmsg.NewPtrJoinGroupRequest()
+	join.SetVersion(v)
+	join.Group, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis, join.ProtocolType = group, timeoutMs, timeoutMs, "consumer"
+	p := kmsg.NewJoinGroupRequestProtocol()
+	p.Name, p.Metadata = "range", meta
+	join.Protocols = []kmsg.JoinGroupRequestProtocol{p}
+	return join
+}
+
+// offsetDeleteReq is an OffsetDelete of group's offset for partition 0 of topic.
+func offsetDeleteReq(group, topic string) *kmsg.OffsetDeleteRequest {
+	od := kmsg.NewPtrOffsetDeleteRequest()
+	od.Group = group
+	odt := kmsg.NewOffsetDeleteRequestTopic()
+	odt.Topic = topic
+	odt.Partitions = []kmsg.OffsetDeleteRequestTopicPartition{{Partition: 0}}
+	od.Topics = []kmsg.OffsetDeleteRequestTopic{odt}
+	return od
+}
+
 func dialGroupRaw(t *testing.T, b *Broker) *groupRawConn {
 	t.Helper()
 	c, err := net.Dial("tcp", b.Addr())
@@ -100,12 +123,7 @@ func TestGroupAPIsEveryVersion(t *testing.T) {
 	rc := dialGroupRaw(t, b)
 	for v := int16(0); v <= 9; v++ {
 		group := fmt.Sprintf("jv%d", v)
-		join := kmsg.NewPtrJoinGroupRequest()
-		join.SetVersion(v)
-		join.Group, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis, join.ProtocolType = group, 10000, 10000, "consumer"
-		p := kmsg.NewJoinGroupRequestProtocol()
-		p.Name, p.Metadata = "range", []byte("meta")
-		join.Protocols = []kmsg.JoinGroupRequestProtocol{p}
+		join := rangeJoinReq(v, group, 10000, []byte("meta"))
 		jr := rc.do(join).(*kmsg.JoinGroupResponse)
 		if v >= 4 {
 			wantGroupCode(t, fmt.Sprintf("JoinGroup v%d first join", v), jr.ErrorCode, kerr.MemberIDRequired)
@@ -336,14 +354,9 @@ func TestGroupAdminEveryVersion(t *testing.T) {
 	createTopic(t, newClient(t, b), "at", 1)
 	rc := dialGroupRaw(t, b)
 	// One stable group with a member, one offsets-only group.
-	join := kmsg.NewPtrJoinGroupRequest()
-	join.SetVersion(3)
-	join.Group, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis, join.ProtocolType = "active", 30000, 30000, "consumer"
 	meta := kmsg.NewConsumerMemberMetadata()
 	meta.Topics = []string{"at"}
-	p := kmsg.NewJoinGroupRequestProtocol()
-	p.Name, p.Metadata = "range", meta.AppendTo(nil)
-	join.Protocols = []kmsg.JoinGroupRequestProtocol{p}
+	join := rangeJoinReq(3, "active", 30000, meta.AppendTo(nil))
 	jr := rc.do(join).(*kmsg.JoinGroupResponse)
 	sync := kmsg.NewPtrSyncGroupRequest()
 	sync.SetVersion(3)
@@ -405,12 +418,7 @@ func TestGroupAdminEveryVersion(t *testing.T) {
 		}
 	}
 	// OffsetDelete: the active consumer group subscribes to "at".
-	od := kmsg.NewPtrOffsetDeleteRequest()
-	od.Group = "active"
-	odt := kmsg.NewOffsetDeleteRequestTopic()
-	odt.Topic = "at"
-	odt.Partitions = []kmsg.OffsetDeleteRequestTopicPartition{{Partition: 0}}
-	od.Topics = []kmsg.OffsetDeleteRequestTopic{odt}
+	od := offsetDeleteReq("active", "at")
 	odr := rc.do(od).(*kmsg.OffsetDeleteResponse)
 	wantGroupCode(t, "OffsetDelete subscribed", odr.Topics[0].Partitions[0].ErrorCode, kerr.GroupSubscribedToTopic)
 	od.Group = "idle"

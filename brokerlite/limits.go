@@ -82,23 +82,20 @@ func parseLimits(p *settingsParser) Limits {
 	if l.QueuedMaxResponseBytes == 0 || l.QueuedMaxResponseBytes < -1 {
 		p.fail(fmt.Errorf("queued.max.response.bytes must be -1 or > 0, got %d", l.QueuedMaxResponseBytes))
 	}
-	if l.FetchMaxBytes < 1024 {
-		p.fail(fmt.Errorf("fetch.max.bytes must be >= 1024, got %d", l.FetchMaxBytes))
-	}
-	if l.ConnectionQueuedMaxResponseBytes < 1 {
-		p.fail(fmt.Errorf("connection.queued.max.response.bytes must be >= 1, got %d", l.ConnectionQueuedMaxResponseBytes))
-	}
-	if l.MaxConnections < 1 {
-		p.fail(fmt.Errorf("max.connections must be >= 1, got %d", l.MaxConnections))
-	}
-	if l.MaxConnectionsPerIP < 1 {
-		p.fail(fmt.Errorf("max.connections.per.ip must be >= 1, got %d", l.MaxConnectionsPerIP))
-	}
-	if l.ConnectionsMaxIdleMs < 1 {
-		p.fail(fmt.Errorf("connections.max.idle.ms must be >= 1, got %d", l.ConnectionsMaxIdleMs))
-	}
-	if l.RequestReadTimeoutMs < 1 {
-		p.fail(fmt.Errorf("request.read.timeout.ms must be >= 1, got %d", l.RequestReadTimeoutMs))
+	for _, m := range []struct {
+		key      string
+		v, least int64
+	}{
+		{"fetch.max.bytes", int64(l.FetchMaxBytes), 1024},
+		{"connection.queued.max.response.bytes", l.ConnectionQueuedMaxResponseBytes, 1},
+		{"max.connections", l.MaxConnections, 1},
+		{"max.connections.per.ip", l.MaxConnectionsPerIP, 1},
+		{"connections.max.idle.ms", l.ConnectionsMaxIdleMs, 1},
+		{"request.read.timeout.ms", l.RequestReadTimeoutMs, 1},
+	} {
+		if m.v < m.least {
+			p.fail(fmt.Errorf("%s must be >= %d, got %d", m.key, m.least, m.v))
+		}
 	}
 	v, _ := p.s.value("max.connections.per.ip.overrides")
 	ov, err := parseIPOverrides(v)

@@ -1,35 +1,21 @@
 package brokerlite
 
 import (
-	"bytes"
-	"context"
-	"github.com/rivulet-io/rivulet/internal/testpki"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-)
 
-// kcatRun runs kcat with args and stdin, bounded, and returns stdout, stderr and its error.
-func kcatRun(t *testing.T, kcat string, stdin string, args ...string) (string, string, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, kcat, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	return out.String(), errb.String(), err
-}
+	"github.com/rivulet-io/rivulet/internal/kcattest"
+	"github.com/rivulet-io/rivulet/internal/testpki"
+)
 
 // TestKcatSecurity: kcat (librdkafka) produces and consumes over SASL_PLAINTEXT with PLAIN,
 // SCRAM-SHA-256 and SCRAM-SHA-512, over SASL_SSL, and over SSL with a client certificate; a
 // wrong password and a missing certificate fail with an authentication error.
 func TestKcatSecurity(t *testing.T) {
-	kcat := needKcat(t)
+	kcat := kcattest.Path(t)
 	pki := testpki.New(t)
 	b := startBroker(t, "",
 		"listeners", "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SSL://127.0.0.1:0",
@@ -65,10 +51,10 @@ func TestKcatSecurity(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			topic := "kcat-sec-" + string(rune('a'+i))
 			common := append([]string{"-b", b.ListenerAddr(c.listener), "-X", "security.protocol=" + c.listener, "-t", topic}, c.args...)
-			if _, stderr, err := kcatRun(t, kcat, "one\ntwo\nthree\n", append([]string{"-P"}, common...)...); err != nil {
+			if _, stderr, err := kcattest.Run(kcat, 30*time.Second, "one\ntwo\nthree\n", append([]string{"-P"}, common...)...); err != nil {
 				t.Fatalf("kcat -P: %v\n%s", err, stderr)
 			}
-			out, stderr, err := kcatRun(t, kcat, "", append([]string{"-C", "-o", "beginning", "-e", "-q"}, common...)...)
+			out, stderr, err := kcattest.Run(kcat, 30*time.Second, "", append([]string{"-C", "-o", "beginning", "-e", "-q"}, common...)...)
 			if err != nil {
 				t.Fatalf("kcat -C: %v\n%s", err, stderr)
 			}
@@ -90,7 +76,7 @@ func TestKcatSecurity(t *testing.T) {
 	for _, c := range fail {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{"-L", "-m", "2", "-b", b.ListenerAddr(c.listener), "-X", "security.protocol=" + c.listener}, c.args...)
-			_, stderr, err := kcatRun(t, kcat, "", args...)
+			_, stderr, err := kcattest.Run(kcat, 30*time.Second, "", args...)
 			if err == nil {
 				t.Fatalf("kcat -L succeeded")
 			}

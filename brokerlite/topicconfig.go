@@ -22,24 +22,17 @@ type topicConfigKey struct {
 	doc      string
 }
 
-func checkInt(min int64) func(string) error {
-	return func(v string) error {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return fmt.Errorf("%q is not an integer", v)
-		}
-		if n < min {
-			return fmt.Errorf("%d is below the minimum %d", n, min)
-		}
-		return nil
-	}
-}
+func checkInt(min int64) func(string) error { return checkIntBits(64, "an integer", min) }
 
-func checkInt32(min int64) func(string) error {
+func checkInt32(min int64) func(string) error { return checkIntBits(32, "a 32-bit integer", min) }
+
+// checkIntBits accepts an integer of bitSize bits (named by what in the error) that is at
+// least min.
+func checkIntBits(bitSize int, what string, min int64) func(string) error {
 	return func(v string) error {
-		n, err := strconv.ParseInt(v, 10, 32)
+		n, err := strconv.ParseInt(v, 10, bitSize)
 		if err != nil {
-			return fmt.Errorf("%q is not a 32-bit integer", v)
+			return fmt.Errorf("%q is not %s", v, what)
 		}
 		if n < min {
 			return fmt.Errorf("%d is below the minimum %d", n, min)

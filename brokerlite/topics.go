@@ -409,14 +409,24 @@ func (r *topicRegistry) delete(t *topic) error {
 	return nil
 }
 
+// existingLocked returns the current snapshot and its topic called name, or
+// UNKNOWN_TOPIC_OR_PARTITION when there is none. r.mu must be held.
+func (r *topicRegistry) existingLocked(name string) (*topicSnapshot, *topic, error) {
+	cur := r.load()
+	t := cur.byName[name]
+	if t == nil {
+		return nil, nil, newTopicError(kerr.UnknownTopicOrPartition, "topic %q does not exist", name)
+	}
+	return cur, t, nil
+}
+
 // addPartitions grows a topic to total partitions.
 func (r *topicRegistry) addPartitions(name string, total int32, validateOnly bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cur := r.load()
-	t := cur.byName[name]
-	if t == nil {
-		return newTopicError(kerr.UnknownTopicOrPartition, "topic %q does not exist", name)
+	cur, t, err := r.existingLocked(name)
+	if err != nil {
+		return err
 	}
 	have := int32(len(t.partitions))
 	if total < have {
@@ -471,10 +481,9 @@ func (r *topicRegistry) setConfigs(name string, configs map[string]string, valid
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cur := r.load()
-	t := cur.byName[name]
-	if t == nil {
-		return newTopicError(kerr.UnknownTopicOrPartition, "topic %q does not exist", name)
+	cur, t, err := r.existingLocked(name)
+	if err != nil {
+		return err
 	}
 	if validateOnly {
 		return nil

@@ -38,6 +38,17 @@ func runTxn(t testing.TB, cl *kgo.Client, commit bool, values ...string) {
 	}
 }
 
+// openTxn begins a transaction and produces value in it, leaving it open.
+func openTxn(t testing.TB, cl *kgo.Client, value string) {
+	t.Helper()
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(testCtx(t), kgo.StringRecord(value)).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // consumeAll reads topic from the start with the isolation level until it has want
 // records and the end of every partition (by the level's end offset) is reached.
 func consumeAll(t testing.TB, b *Broker, topic string, committed bool, want int) []string {
@@ -83,12 +94,7 @@ func TestTransactionsReadCommitted(t *testing.T) {
 	runTxn(t, p, false, values("a1", 5)...)
 	runTxn(t, p, true, values("c2", 10)...)
 	// An open transaction: its records are stored but not readable committed.
-	if err := p.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.ProduceSync(testCtx(t), kgo.StringRecord("open")).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	openTxn(t, p, "open")
 
 	check := func(b *Broker) {
 		t.Helper()
@@ -158,12 +164,7 @@ func TestTransactionZombieFenced(t *testing.T) {
 	ctx := testCtx(t)
 
 	zombie := txnClient(t, b, "z")
-	if err := zombie.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	if err := zombie.ProduceSync(ctx, kgo.StringRecord("zombie-1")).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	openTxn(t, zombie, "zombie-1")
 	zpid, zepoch, err := zombie.ProducerID(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -241,12 +242,7 @@ func TestTxnOffsetCommitVisibleOnCommit(t *testing.T) {
 	}
 	commitInTxn := func(offset int64, commit bool) {
 		t.Helper()
-		if err := p.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.ProduceSync(ctx, kgo.StringRecord("x")).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
+		openTxn(t, p, "x")
 		pid, epoch, err := p.ProducerID(ctx)
 		if err != nil {
 			t.Fatal(err)

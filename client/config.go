@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -322,12 +323,7 @@ var propertyTable = map[string]propSpec{
 		return
 	}),
 	"security.protocol": mapped(roleAll, func(s *settings, v string) error {
-		switch u := strings.ToUpper(v); u {
-		case "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL":
-			s.securityProtocol = u
-			return nil
-		}
-		return errors.New("want PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+		return oneOf(&s.securityProtocol, strings.ToUpper(v), "", "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 	}),
 	"ssl.ca.location":          mapped(roleAll, func(s *settings, v string) error { s.sslCA = v; return nil }),
 	"ssl.certificate.location": mapped(roleAll, func(s *settings, v string) error { s.sslCert = v; return nil }),
@@ -365,12 +361,7 @@ var propertyTable = map[string]propSpec{
 		return nil
 	}),
 	"sasl.mechanism": mapped(roleAll, func(s *settings, v string) error {
-		switch u := strings.ToUpper(v); u {
-		case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
-			s.saslMechanism = u
-			return nil
-		}
-		return errors.New("want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (GSSAPI and OAUTHBEARER are not supported)")
+		return oneOf(&s.saslMechanism, strings.ToUpper(v), "(GSSAPI and OAUTHBEARER are not supported)", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 	}),
 	"sasl.username":    mapped(roleAll, func(s *settings, v string) error { s.saslUser = &v; return nil }),
 	"sasl.password":    mapped(roleAll, func(s *settings, v string) error { s.saslPass = &v; return nil }),
@@ -504,12 +495,7 @@ var propertyTable = map[string]propSpec{
 		return nil
 	}),
 	"auto.offset.reset": mapped(RoleConsumer, func(s *settings, v string) error {
-		switch l := strings.ToLower(v); l {
-		case "earliest", "latest", "none":
-			s.offsetReset = l
-			return nil
-		}
-		return errors.New("want earliest, latest or none")
+		return oneOf(&s.offsetReset, strings.ToLower(v), "", "earliest", "latest", "none")
 	}),
 	"enable.auto.commit":      mapped(RoleConsumer, func(s *settings, v string) (err error) { s.autoCommit, err = boolPtr(v); return }),
 	"auto.commit.interval.ms": mapped(RoleConsumer, func(s *settings, v string) (err error) { s.autoCommitInterval, err = msPtr(v, 1); return }),
@@ -525,12 +511,7 @@ var propertyTable = map[string]propSpec{
 		return
 	}),
 	"isolation.level": mapped(RoleConsumer, func(s *settings, v string) error {
-		switch l := strings.ToLower(v); l {
-		case "read_uncommitted", "read_committed":
-			s.isolation = l
-			return nil
-		}
-		return errors.New("want read_uncommitted or read_committed")
+		return oneOf(&s.isolation, strings.ToLower(v), "", "read_uncommitted", "read_committed")
 	}),
 	"partition.assignment.strategy": mapped(RoleConsumer, func(s *settings, v string) error {
 		list := splitList(v)
@@ -546,12 +527,7 @@ var propertyTable = map[string]propSpec{
 		return nil
 	}),
 	"group.protocol": mapped(RoleConsumer, func(s *settings, v string) error {
-		switch l := strings.ToLower(v); l {
-		case "classic", "consumer":
-			s.groupProtocol = l
-			return nil
-		}
-		return errors.New("want classic or consumer")
+		return oneOf(&s.groupProtocol, strings.ToLower(v), "", "classic", "consumer")
 	}),
 	"check.crcs":  mapped(RoleConsumer, func(s *settings, v string) (err error) { s.checkCRCs, err = boolPtr(v); return }),
 	"client.rack": mapped(RoleConsumer, func(s *settings, v string) error { s.rack = v; return nil }),
@@ -563,6 +539,20 @@ var propertyTable = map[string]propSpec{
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// oneOf sets *dst to v when v is one of allowed; otherwise it says what is wanted ("want a,
+// b or c", then note when there is one).
+func oneOf(dst *string, v, note string, allowed ...string) error {
+	if slices.Contains(allowed, v) {
+		*dst = v
+		return nil
+	}
+	want := "want " + strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1]
+	if note != "" {
+		want += " " + note
+	}
+	return errors.New(want)
+}
 
 func splitList(v string) []string {
 	var out []string

@@ -121,6 +121,14 @@ func (s *CachingKeyValueStore) Flush() error {
 	return s.inner.Flush()
 }
 
+// FlushWrites implements WriteFlusher: the cache writes its dirty entries below.
+func (s *CachingKeyValueStore) FlushWrites() error {
+	if err := s.ns.Flush(); err != nil {
+		return err
+	}
+	return FlushWrites(s.inner)
+}
+
 // Close flushes, releases the namespace and closes the store.
 func (s *CachingKeyValueStore) Close() error {
 	if s.closed.Swap(true) {

@@ -241,6 +241,14 @@ func (c *windowedCaching[S]) Flush() error {
 	return c.inner.Flush()
 }
 
+// FlushWrites implements WriteFlusher: the cache writes its dirty entries below.
+func (c *windowedCaching[S]) FlushWrites() error {
+	if err := c.ns.Flush(); err != nil {
+		return err
+	}
+	return FlushWrites(c.inner)
+}
+
 // Close implements Store.
 func (c *windowedCaching[S]) Close() error {
 	if c.closed.Swap(true) {

@@ -19,13 +19,24 @@ type Store interface {
 
 	// Flush makes every write made so far durable in the store (for a persistent store:
 	// written and fsynced), so that a checkpoint written after Flush returns never
-	// claims more than the store holds. The runtime calls it on commit.
+	// claims more than the store holds. The runtime calls it before it writes a
+	// checkpoint and when it closes a task.
 	Flush() error
 
 	// Close flushes and releases the store. Every call after Close returns ErrClosed;
 	// closing twice returns ErrClosed too. Close ends iterators still open: their next
 	// Next returns false and their Err returns ErrClosed (their Close returns nil).
 	Close() error
+}
+
+// WriteFlusher is a store whose Flush does two things a commit can take apart: passing the
+// writes made so far through the store's own layers (a record cache writes its dirty
+// entries below, and so forwards and logs them) and making them durable (a persistent
+// store's fsync). FlushWrites does the first only. The runtime calls it on every commit
+// and calls Flush only before it writes a checkpoint, which it does, as Kafka Streams
+// does, once the changelog has moved on by enough records (or when a task closes).
+type WriteFlusher interface {
+	FlushWrites() error
 }
 
 // KeyValueIterator walks entries in key order (byte-wise, as bytes.Compare), or in
@@ -232,4 +243,13 @@ type SessionStore interface {
 	ObservedStreamTime() int64
 	// Options returns the store's options, with defaults filled in.
 	Options() SessionOptions
+}
+
+// FlushWrites passes s's writes through its own layers without making them durable
+// (WriteFlusher), or flushes it when it cannot do the one without the other.
+func FlushWrites(s Store) error {
+	if w, ok := s.(WriteFlusher); ok {
+		return w.FlushWrites()
+	}
+	return s.Flush()
 }

@@ -83,7 +83,10 @@ type App struct {
 	metrics     *appMetrics
 	cache       *statestore.RecordCache
 	opener      StoreOpener
-	eosStores   *eosOpener     // under exactly_once_v2 (eos_store.go)
+	eosStores   *eosOpener // under exactly_once_v2 (eos_store.go)
+	// stateMemory divides the state memory budget over the persistent
+	// stores (state_memory.go); nil when no budget is set.
+	stateMemory *stateMemory
 	restores    restoreTracker // store restores in flight (restore.go)
 	// standbys holds this instance's standby and warm-up tasks; hosts is
 	// the host metadata of the latest assignment (host_metadata.go).
@@ -149,6 +152,7 @@ func New(topo *Topology, props Properties, opts ...Option) (*App, error) {
 		a.cache = statestore.NewRecordCache(cfg.CacheMaxBytes)
 	}
 	a.standbys = newStandbyManager(a)
+	a.stateMemory = newStateMemory(cfg.StateMemoryMaxBytes)
 	if a.metrics, err = newAppMetrics(a); err != nil {
 		return nil, fmt.Errorf("streams: metrics: %w", err)
 	}

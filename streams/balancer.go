@@ -100,6 +100,9 @@ func (b *taskBalancer) ParseSyncAssignment(assignment []byte) (map[string][]int3
 	for _, t := range a.Topics {
 		out[t.Topic] = t.Partitions
 	}
+	if b.thread != nil {
+		b.app.expectAssignment(b.thread.id, out, info.Standbys)
+	}
 	return out, nil
 }
 

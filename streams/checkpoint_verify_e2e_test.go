@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -17,23 +18,27 @@ import (
 func checkpointRun(t *testing.T, br broker, id, stateDir string, want map[string]int64, ls ...string) string {
 	t.Helper()
 	in, out := id+"-in", id+"-out"
-	b := streams.NewBuilder()
-	wordCountTopology(b, in, out, "counts")
-	topo := build(t, b)
-	logs := new(syncBuffer)
-	app, err := streams.New(topo, streams.Properties{
+	logs := new(testutil.Buffer)
+	runWordCount(t, buildWordCount(t, in, out), streams.Properties{
 		"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": stateDir,
 		"commit.interval.ms": "100",
-	}, fastGroup, streams.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
-	must(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	must(t, app.Start(ctx))
-	produce(t, br.addrs, lines(in, ls...)...)
-	addWords(want, ls...)
-	waitCounts(t, br.addrs, out, want)
-	must(t, app.Close(ctx))
+	}, br.addrs, in, out, want, ls, fastGroup, streams.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	return logs.String()
+}
+
+// firstCheckpointRun starts a broker with the topics of a word count whose
+// application id is prefix made unique, and runs the word count once on a
+// new state directory (checkpointRun with the lines "a b c", "a b", "a");
+// it returns the broker, the id, the directory and the counts.
+func firstCheckpointRun(t *testing.T, prefix string) (broker, string, string, map[string]int64) {
+	t.Helper()
+	br := startBrokerlite(t)
+	id := uniq(prefix)
+	createTopic(t, br.addrs, 1, id+"-in", id+"-out")
+	dir := t.TempDir()
+	want := map[string]int64{}
+	checkpointRun(t, br, id, dir, want, "a b c", "a b", "a")
+	return br, id, dir, want
 }
 
 const checkpointMismatch = `msg="streams: store checkpoint does not match; wiping the store to restore it from its changelog"`
@@ -52,12 +57,7 @@ func wantMismatchLog(t *testing.T, logs, reason string) {
 // notices, wipes the store, restores it from the changelog, and the counts
 // continue from where they were.
 func TestCheckpointOfDeletedStoreDataIsDistrusted(t *testing.T) {
-	br := startBrokerlite(t)
-	id := uniq("ckdel")
-	createTopic(t, br.addrs, 1, id+"-in", id+"-out")
-	dir := t.TempDir()
-	want := map[string]int64{}
-	checkpointRun(t, br, id, dir, want, "a b c", "a b", "a")
+	br, id, dir, want := firstCheckpointRun(t, "ckdel")
 	data, _ := filepath.Glob(filepath.Join(dir, id, "*", "counts", "badger"))
 	ckpts, _ := filepath.Glob(filepath.Join(dir, id, "*", "counts", ".checkpoint"))
 	if len(data) != 1 || len(ckpts) != 1 {
@@ -75,11 +75,7 @@ func TestCheckpointOfDeletedStoreDataIsDistrusted(t *testing.T) {
 // checkpoint's offset is beyond the new changelog's end, so the store is
 // wiped; the counts are those of the new broker's input only.
 func TestCheckpointFromAnotherBrokerIsDistrusted(t *testing.T) {
-	id := uniq("ckbroker")
-	dir := t.TempDir()
-	br1 := startBrokerlite(t)
-	createTopic(t, br1.addrs, 1, id+"-in", id+"-out")
-	checkpointRun(t, br1, id, dir, map[string]int64{}, "a b c", "a b", "a")
+	_, id, dir, _ := firstCheckpointRun(t, "ckbroker")
 
 	br2 := startBrokerlite(t)
 	createTopic(t, br2.addrs, 1, id+"-in", id+"-out")
@@ -93,12 +89,7 @@ func TestCheckpointFromAnotherBrokerIsDistrusted(t *testing.T) {
 // checkpoint points past the recreated changelog's end, is wiped, so no
 // word is counted twice.
 func TestCheckpointOfRecreatedChangelogIsDistrusted(t *testing.T) {
-	br := startBrokerlite(t)
-	id := uniq("ckrecreate")
-	createTopic(t, br.addrs, 1, id+"-in", id+"-out")
-	dir := t.TempDir()
-	want := map[string]int64{}
-	checkpointRun(t, br, id, dir, want, "a b c", "a b", "a")
+	br, id, dir, want := firstCheckpointRun(t, "ckrecreate")
 
 	adm := adminFor(t, br.addrs)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -40,6 +40,14 @@ func cogroupInputs(b *streams.Builder, rekey bool) (*streams.GroupedStream[strin
 	return clicks.GroupByKey(), purchases.GroupByKey()
 }
 
+// cogroupDriver drives topo and returns the driver with its two inputs,
+// "clicks" (strings) and "purchases" (amounts).
+func cogroupDriver(t *testing.T, topo *streams.Topology) (*streamstest.Driver, *streamstest.InputTopic[string, string], *streamstest.InputTopic[string, int64]) {
+	t.Helper()
+	d := driver(t, topo)
+	return d, streamstest.CreateInputTopic(d, "clicks", ss, ss), streamstest.CreateInputTopic(d, "purchases", ss, streams.Int64Serde())
+}
+
 func readActivity(t *testing.T, d *streamstest.Driver, ks streams.Serde[streams.Windowed[string]]) []string {
 	t.Helper()
 	var got []string
@@ -90,9 +98,7 @@ func TestCogroupAggregate(t *testing.T) {
 			if rekey && (!strings.Contains(desc, "activity-0-repartition") || !strings.Contains(desc, "activity-1-repartition")) {
 				t.Errorf("the cogrouped streams need a repartition topic each:\n%s", desc)
 			}
-			d := driver(t, topo)
-			clicks := streamstest.CreateInputTopic(d, "clicks", ss, ss)
-			purchases := streamstest.CreateInputTopic(d, "purchases", ss, streams.Int64Serde())
+			d, clicks, purchases := cogroupDriver(t, topo)
 			if rekey {
 				must(t, clicks.PipeInput("x", "alice:home"))
 				must(t, purchases.PipeInput("alice:order-1", 30))
@@ -136,9 +142,7 @@ func TestCogroupWindowedAggregate(t *testing.T) {
 				Aggregate(func() activity { return activity{} }, streams.MaterializedAs[string, activity]("activity").WithCachingDisabled())
 			ks := streams.TimeWindowedSerde(ss, size)
 			tbl.ToStream().To("out", streams.ProducedWith(ks, streams.MsgpackSerde[activity]()))
-			d := driver(t, build(t, b))
-			clicks := streamstest.CreateInputTopic(d, "clicks", ss, ss)
-			purchases := streamstest.CreateInputTopic(d, "purchases", ss, streams.Int64Serde())
+			d, clicks, purchases := cogroupDriver(t, build(t, b))
 			must(t, clicks.PipeInputAt("alice", "home", 1))
 			must(t, purchases.PipeInputAt("alice", 30, 4))
 			must(t, clicks.PipeInputAt("alice", "cart", 12))
@@ -172,9 +176,7 @@ func TestCogroupSessionAggregate(t *testing.T) {
 			streams.MaterializedAs[string, activity]("sessions").WithCachingDisabled())
 	ks := streams.SessionWindowedSerde(ss)
 	tbl.ToStream().To("out", streams.ProducedWith(ks, streams.MsgpackSerde[activity]()))
-	d := driver(t, build(t, b))
-	clicks := streamstest.CreateInputTopic(d, "clicks", ss, ss)
-	purchases := streamstest.CreateInputTopic(d, "purchases", ss, streams.Int64Serde())
+	d, clicks, purchases := cogroupDriver(t, build(t, b))
 	must(t, clicks.PipeInputAt("alice", "home", 0))
 	must(t, purchases.PipeInputAt("alice", 30, 8))
 	// Within the gap of both sessions: merges them.

@@ -111,6 +111,11 @@ type config struct {
 	// under at_least_once and 100ms under exactly_once_v2 (Kafka Streams'
 	// defaults).
 	CommitInterval time.Duration
+	// CheckpointDeltaRecords is how far (in changelog records, summed over a
+	// task's stores) a task's changelogs move past its last checkpoint before
+	// an at-least-once commit makes its stores durable and writes a new one:
+	// Kafka Streams' fixed 10,000. Not a property; tests lower it.
+	CheckpointDeltaRecords int64
 	// TransactionTimeout is the transaction.timeout.ms of the threads'
 	// transactional producers under exactly_once_v2: how long a transaction
 	// of a crashed instance blocks read_committed readers before the broker
@@ -131,6 +136,11 @@ type config struct {
 	// evenly over its threads. The default value is 10 MiB; 0 disables
 	// caching.
 	CacheMaxBytes int64
+	// StateMemoryMaxBytes is the memory budget of the instance's
+	// persistent stores, divided over the stores it expects to hold
+	// (rivulet.state.memory.max.bytes, WithStateMemoryBudget). The default
+	// value is 0: no budget, each store opens with badgerstore's defaults.
+	StateMemoryMaxBytes int64
 	// TimestampExtractor is the default extractor. The default value is
 	// RecordTimestamp (Kafka Streams' FailOnInvalidTimestamp).
 	TimestampExtractor TimestampExtractor
@@ -295,6 +305,7 @@ func parseConfig(props Properties, opts ...Option) (*config, error) {
 	c := &config{
 		NumStreamThreads:            1,
 		CommitInterval:              30 * time.Second,
+		CheckpointDeltaRecords:      checkpointDeltaRecords,
 		StateDir:                    filepath.Join(os.TempDir(), "rivulet-streams"),
 		ProcessingGuarantee:         AtLeastOnce,
 		CacheMaxBytes:               10 << 20,
@@ -359,6 +370,8 @@ func parseConfig(props Properties, opts ...Option) (*config, error) {
 			}
 		case PropCacheMaxBytes, PropCacheMaxBytesOld, PropCacheMaxBytesShort:
 			c.CacheMaxBytes = intProp(k, v, 0, 1<<50)
+		case PropStateMemoryMaxBytes:
+			c.StateMemoryMaxBytes = intProp(k, v, 0, 1<<50)
 		case PropTimestampExtractor:
 			switch simpleClassName(v) {
 			case "FailOnInvalidTimestamp", "RecordTimestamp":
@@ -487,6 +500,9 @@ func parseConfig(props Properties, opts ...Option) (*config, error) {
 	}
 	if len(c.BootstrapServers) == 0 {
 		errs = append(errs, errors.New("streams: property bootstrap.servers is required"))
+	}
+	if err := checkStateMemory(c.StateMemoryMaxBytes); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -158,6 +158,7 @@ func (c *config) settings() [][2]string {
 		{PropStateDir, c.StateDir},
 		{PropProcessingGuarantee, c.ProcessingGuarantee},
 		{PropCacheMaxBytes, i(c.CacheMaxBytes)},
+		{PropStateMemoryMaxBytes, i(c.StateMemoryMaxBytes)},
 		{PropReplicationFactor, i(int64(c.ReplicationFactor))},
 		{PropBufferedRecords, i(int64(c.BufferedRecordsPerPartition))},
 		{PropMaxTaskIdleMs, i(c.MaxTaskIdle.Milliseconds())},

@@ -1,7 +1,6 @@
 package streams_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -24,43 +23,34 @@ var buildTestApp = sync.OnceValues(func() (string, error) { return buildChildApp
 
 type child struct {
 	cmd *exec.Cmd
-	out *bytes.Buffer
-	mu  *sync.Mutex
+	out testutil.Buffer
 }
 
-func (c *child) output() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.out.String()
-}
+func (c *child) output() string { return c.out.String() }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
+// startCmd starts cmd and, at the end of the test, kills it if it has not
+// been waited for.
+func startCmd(t testing.TB, cmd *exec.Cmd) {
+	t.Helper()
+	must(t, cmd.Start())
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
 }
 
 func startChild(t testing.TB, bin string, args ...string) *child {
 	t.Helper()
-	c := &child{out: new(bytes.Buffer), mu: new(sync.Mutex)}
+	c := new(child)
 	c.cmd = exec.Command(bin, args...)
 	// Debug logs (rebalances, assignments, restores) for the failure
 	// report; nothing is logged per record.
 	c.cmd.Env = append(os.Environ(), "TESTAPP_DEBUG=1")
-	c.cmd.Stdout = lockedWriter{c.mu, c.out}
-	c.cmd.Stderr = lockedWriter{c.mu, c.out}
-	must(t, c.cmd.Start())
-	t.Cleanup(func() {
-		if c.cmd.ProcessState == nil {
-			c.cmd.Process.Kill()
-			c.cmd.Wait()
-		}
-	})
+	c.cmd.Stdout = &c.out
+	c.cmd.Stderr = &c.out
+	startCmd(t, c.cmd)
 	return c
 }
 
@@ -183,10 +173,7 @@ func killAndRestart(t *testing.T, bin string, br broker, inMemory, static bool) 
 				for i := b * per; i < (b+1)*per; i++ {
 					recs = append(recs, &kgo.Record{Topic: in, Key: []byte(fmt.Sprintf("k%02d", i%keys)), Value: []byte(fmt.Sprintf("id%05d", i))})
 				}
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				err := cl.ProduceSync(ctx, recs...).FirstErr()
-				cancel()
-				if err != nil {
+				if err := produceSync(cl, 20*time.Second, recs...); err != nil {
 					prodDone <- err
 					return
 				}

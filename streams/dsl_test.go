@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 	"github.com/rivulet-io/rivulet/streams/streamstest"
 )
@@ -42,9 +43,73 @@ func driver(t testing.TB, topo *streams.Topology, opts ...streamstest.Option) *s
 
 var ss = streams.StringSerde()
 
+// renderOut reads every record left in o, renders each with render and
+// joins them with spaces.
+func renderOut[K, V any](t testing.TB, o *streamstest.OutputTopic[K, V], render func(streamstest.TestRecord[K, V]) string) string {
+	t.Helper()
+	recs, err := o.ReadRecordsToList()
+	must(t, err)
+	out := make([]string, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, render(r))
+	}
+	return strings.Join(out, " ")
+}
+
+// lookup returns key's value in the string store named store, or missing
+// when the store has none.
+func lookup(p streams.StoreProvider, store, key, missing string) (string, error) {
+	st, err := streams.GetKeyValueStore[string, string](p, store)
+	if err != nil {
+		return "", err
+	}
+	v, ok, err := st.Get(key)
+	if err != nil || !ok {
+		return missing, err
+	}
+	return v, nil
+}
+
+// readKeyValues reads every record left in the string topic topic as
+// keyValues writes them, with null for a tombstone's value.
+func readKeyValues(t testing.TB, d *streamstest.Driver, topic string) []string {
+	t.Helper()
+	recs, err := streamstest.CreateOutputTopic(d, topic, ss, ss).ReadRecordsToList()
+	must(t, err)
+	return keyValues(recs, "null")
+}
+
+// keyValues writes each record as key=value, with null in place of a
+// tombstone's value.
+func keyValues(recs []streamstest.TestRecord[string, string], null string) []string {
+	var out []string
+	for _, r := range recs {
+		if r.ValueNull {
+			out = append(out, r.Key+"="+null)
+		} else {
+			out = append(out, r.Key+"="+r.Value)
+		}
+	}
+	return out
+}
+
 // wordCountTopology is Kafka Streams' WordCountDemo.
 func wordCountTopology(b *streams.Builder, in, out string, store string) {
-	lines := streams.NewStream(b, in, streams.ConsumedWith(ss, ss))
+	countWords(streams.NewStream(b, in, streams.ConsumedWith(ss, ss)), out, store)
+}
+
+// buildWordCount builds wordCountTopology from in to out with its store
+// "counts".
+func buildWordCount(t testing.TB, in, out string) *streams.Topology {
+	t.Helper()
+	b := streams.NewBuilder()
+	wordCountTopology(b, in, out, "counts")
+	return build(t, b)
+}
+
+// countWords counts the words of lines into out (WordCountDemo after its
+// source); store names the count store ("" leaves it generated).
+func countWords(lines *streams.Stream[string, string], out, store string) {
 	words := streams.FlatMapValues(lines, func(_ string, line string) []string {
 		return strings.FieldsFunc(strings.ToLower(line), func(r rune) bool { return !(r >= 'a' && r <= 'z') })
 	})
@@ -60,44 +125,13 @@ func TestWordCountDescribeMatchesKafkaStreams(t *testing.T) {
 	b := streams.NewBuilder()
 	wordCountTopology(b, "streams-plaintext-input", "streams-wordcount-output", "counts-store")
 	topo := build(t, b)
-	want := `Topologies:
-   Sub-topology: 0
-    Source: KSTREAM-SOURCE-0000000000 (topics: [streams-plaintext-input])
-      --> KSTREAM-FLATMAPVALUES-0000000001
-    Processor: KSTREAM-FLATMAPVALUES-0000000001 (stores: [])
-      --> KSTREAM-KEY-SELECT-0000000002
-      <-- KSTREAM-SOURCE-0000000000
-    Processor: KSTREAM-KEY-SELECT-0000000002 (stores: [])
-      --> KSTREAM-FILTER-0000000005
-      <-- KSTREAM-FLATMAPVALUES-0000000001
-    Processor: KSTREAM-FILTER-0000000005 (stores: [])
-      --> KSTREAM-SINK-0000000004
-      <-- KSTREAM-KEY-SELECT-0000000002
-    Sink: KSTREAM-SINK-0000000004 (topic: counts-store-repartition)
-      <-- KSTREAM-FILTER-0000000005
-
-  Sub-topology: 1
-    Source: KSTREAM-SOURCE-0000000006 (topics: [counts-store-repartition])
-      --> KSTREAM-AGGREGATE-0000000003
-    Processor: KSTREAM-AGGREGATE-0000000003 (stores: [counts-store])
-      --> KTABLE-TOSTREAM-0000000007
-      <-- KSTREAM-SOURCE-0000000006
-    Processor: KTABLE-TOSTREAM-0000000007 (stores: [])
-      --> KSTREAM-SINK-0000000008
-      <-- KSTREAM-AGGREGATE-0000000003
-    Sink: KSTREAM-SINK-0000000008 (topic: streams-wordcount-output)
-      <-- KTABLE-TOSTREAM-0000000007
-
-`
-	if got := topo.Describe().String(); got != want {
+	if got, want := topo.Describe().String(), testutil.WordCountDescription; got != want {
 		t.Fatalf("describe:\n%s\nwant:\n%s", got, want)
 	}
 }
 
 func TestWordCount(t *testing.T) {
-	b := streams.NewBuilder()
-	wordCountTopology(b, "in", "out", "counts")
-	d := driver(t, build(t, b))
+	d := driver(t, buildWordCount(t, "in", "out"))
 	in := streamstest.CreateInputTopic(d, "in", ss, ss)
 	out := streamstest.CreateOutputTopic(d, "out", ss, streams.Int64Serde())
 	must(t, in.PipeValue("Hello Kafka Streams"))
@@ -388,14 +422,7 @@ func TestTableOperators(t *testing.T) {
 		t.Errorf("changes %+v", changes)
 	}
 	adultsOut, _ := streamstest.CreateOutputTopic(d, "adults", ss, ss).ReadRecordsToList()
-	var got []string
-	for _, r := range adultsOut {
-		if r.ValueNull {
-			got = append(got, r.Key+"=<null>")
-		} else {
-			got = append(got, r.Key+"="+r.Value)
-		}
-	}
+	got := keyValues(adultsOut, "<null>")
 	// bob=rome is filtered out (neither side passes); alice's delete shows.
 	want := []string{"alice=paris+", "alice=rome+", "bob=rome+", "alice=<null>"}
 	if !reflect.DeepEqual(got, want) {
@@ -480,16 +507,9 @@ func TestGlobalTable(t *testing.T) {
 	// A processor enriching orders from the global store (joins with global
 	// tables come with the join operators).
 	streams.Process(orders, streams.ProcessorFunc(func(ctx streams.ProcessorContext[string, string], r streams.Record[string, string]) error {
-		st, err := streams.GetKeyValueStore[string, string](ctx, g.StoreName())
+		name, err := lookup(ctx, g.StoreName(), r.Value, "?")
 		if err != nil {
 			return err
-		}
-		name, ok, err := st.Get(r.Value)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			name = "?"
 		}
 		return ctx.Forward(r.WithValue(name))
 	})).To("enriched")

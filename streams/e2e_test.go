@@ -89,19 +89,38 @@ func createTopic(t testing.TB, addrs []string, partitions int32, topics ...strin
 
 func produce(t testing.TB, addrs []string, recs ...*kgo.Record) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ProducerLinger(0))
+	produceWith(t, addrs, nil, recs...)
+}
+
+// produceWith is produce with more options for the producer.
+func produceWith(t testing.TB, addrs []string, opts []kgo.Opt, recs ...*kgo.Record) {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addrs...), kgo.ProducerLinger(0)}, opts...)...)
 	must(t, err)
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	must(t, produceSync(cl, 20*time.Second, recs...))
+}
+
+// produceSync writes recs with cl, giving it timeout, and returns the
+// first error.
+func produceSync(cl *kgo.Client, timeout time.Duration, recs ...*kgo.Record) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	must(t, cl.ProduceSync(ctx, recs...).FirstErr())
+	return cl.ProduceSync(ctx, recs...).FirstErr()
 }
 
 // consumeUntil reads topic from the start until done says so or the
 // deadline passes; it returns the records read.
 func consumeUntil(t testing.TB, addrs []string, topic string, timeout time.Duration, done func([]*kgo.Record) bool) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	return consumeWith(t, addrs, topic, timeout, done)
+}
+
+// consumeWith is consumeUntil with more options for the consumer.
+func consumeWith(t testing.TB, addrs []string, topic string, timeout time.Duration, done func([]*kgo.Record) bool, opts ...kgo.Opt) []*kgo.Record {
+	t.Helper()
+	opts = append([]kgo.Opt{kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, opts...)
+	cl, err := kgo.NewClient(opts...)
 	must(t, err)
 	defer cl.Close()
 	var out []*kgo.Record
@@ -127,11 +146,7 @@ func waitState(t testing.TB, app *streams.App, s streams.State, timeout time.Dur
 func startApp(t testing.TB, topo *streams.Topology, props streams.Properties, opts ...streams.Option) *streams.App {
 	t.Helper()
 	opts = append([]streams.Option{fastGroup, streams.WithLogger(testLogger(t))}, opts...)
-	app, err := streams.New(topo, props, opts...)
-	must(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	must(t, app.Start(ctx))
+	app := newStartedApp(t, topo, props, opts...)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -140,6 +155,31 @@ func startApp(t testing.TB, topo *streams.Topology, props streams.Properties, op
 		}
 	})
 	return app
+}
+
+// newStartedApp makes an app of topo with props and opts and starts it
+// (within 30 s); the caller closes it.
+func newStartedApp(t testing.TB, topo *streams.Topology, props streams.Properties, opts ...streams.Option) *streams.App {
+	t.Helper()
+	app, err := streams.New(topo, props, opts...)
+	must(t, err)
+	must(t, startWithin(app, 30*time.Second))
+	return app
+}
+
+// startWithin starts app, giving it timeout, and returns Start's error.
+func startWithin(app *streams.App, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return app.Start(ctx)
+}
+
+// mustClose closes app within timeout, failing t now on an error.
+func mustClose(t testing.TB, app *streams.App, timeout time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	must(t, app.Close(ctx))
 }
 
 func lastValues(recs []*kgo.Record, decode func([]byte) int64) map[string]int64 {
@@ -161,9 +201,7 @@ func TestEndToEndWordCount(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/threads=%d", br.name, threads), func(t *testing.T) {
 				in, out := fmt.Sprintf("wc-in-%d", threads), fmt.Sprintf("wc-out-%d", threads)
 				createTopic(t, br.addrs, 3, in, out)
-				b := streams.NewBuilder()
-				wordCountTopology(b, in, out, "counts")
-				topo := build(t, b)
+				topo := buildWordCount(t, in, out)
 				app := startApp(t, topo, streams.Properties{
 					"application.id":     fmt.Sprintf("wc-%d", threads),
 					"bootstrap.servers":  strings.Join(br.addrs, ","),

@@ -77,9 +77,7 @@ func TestExactlyOnceTransactionTimeoutReachesTheBroker(t *testing.T) {
 	})
 	addrs := c.ListenAddrs()
 	createTopic(t, addrs, 1, "txt-in", "txt-out")
-	b := streams.NewBuilder()
-	wordCountTopology(b, "txt-in", "txt-out", "counts")
-	app := startApp(t, build(t, b), streams.Properties{
+	app := startApp(t, buildWordCount(t, "txt-in", "txt-out"), streams.Properties{
 		"application.id":         "txt",
 		"bootstrap.servers":      strings.Join(addrs, ","),
 		"processing.guarantee":   "exactly_once_v2",

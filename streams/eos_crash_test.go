@@ -54,10 +54,7 @@ func eosInput(t *testing.T, addrs []string, topic string, total int, pace time.D
 			for j := i; j < min(i+per, total); j++ {
 				recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(fmt.Sprint(j)), Value: []byte(lines[j])})
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := cl.ProduceSync(ctx, recs...).FirstErr()
-			cancel()
-			if err != nil {
+			if err := produceSync(cl, 30*time.Second, recs...); err != nil {
 				done <- err
 				return
 			}
@@ -96,19 +93,26 @@ func checkExactlyOnce(t *testing.T, addrs []string, idsTopic, countsTopic string
 	if missing > 0 || dup > 0 || len(copies) != len(ids) {
 		t.Errorf("copy topic: %d records for %d input lines, %d lines missing, %d more than once", len(copies), len(ids), missing, dup)
 	}
-	var last map[string]int64
-	counts := consumeCommitted(t, addrs, countsTopic, 90*time.Second, func(rs []*kgo.Record) bool {
-		last = lastValues(rs, i64)
-		for k, n := range want {
-			if last[k] != n {
-				return false
-			}
-		}
-		return true
-	})
-	checkCounts(t, counts, want)
+	checkCommittedCounts(t, addrs, countsTopic, want)
 	if t.Failed() {
 		t.Fatalf("%s", report())
+	}
+}
+
+// killOnTransactionalBrokers builds the test app and runs run with it
+// against kfake and brokerlite (each a subtest, skipped where transactions
+// are missing); it skips where SIGKILL is missing.
+func killOnTransactionalBrokers(t *testing.T, run func(t *testing.T, bin string, br broker)) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs SIGKILL")
+	}
+	bin, err := buildTestApp()
+	must(t, err)
+	for _, br := range []broker{kfakeCluster3(t), startBrokerlite(t)} {
+		t.Run(br.name, func(t *testing.T) {
+			requireTransactions(t, br)
+			run(t, bin, br)
+		})
 	}
 }
 
@@ -118,19 +122,7 @@ func checkExactlyOnce(t *testing.T, addrs []string, idsTopic, countsTopic string
 // ten times while input flows, restarting it on the same state directory
 // each time. A read_committed reader then sees every input line exactly
 // once and every word's counts rising to exactly its true count.
-func TestExactlyOnceKillAndRestart(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("needs SIGKILL")
-	}
-	bin, err := buildTestApp()
-	must(t, err)
-	for _, br := range []broker{kfakeCluster3(t), startBrokerlite(t)} {
-		t.Run(br.name, func(t *testing.T) {
-			requireTransactions(t, br)
-			eosKillAndRestart(t, bin, br)
-		})
-	}
-}
+func TestExactlyOnceKillAndRestart(t *testing.T) { killOnTransactionalBrokers(t, eosKillAndRestart) }
 
 func eosKillAndRestart(t *testing.T, bin string, br broker) {
 	const kills = 10
@@ -143,12 +135,22 @@ func eosKillAndRestart(t *testing.T, bin string, br broker) {
 	args := []string{"--bootstrap-server", br.addrs[0], "--application-id", "eos-" + suffix, "--state-dir", stateDir,
 		"--input", in, "--ids-output", ids, "--counts-output", counts, "--threads", "2",
 		"--processing-guarantee", "exactly_once_v2", "--wordcount", "--instance-id", "eos-" + suffix}
+	killWhileProducing(t, br, bin, args, in, ids, counts, kills, 2, nil)
+}
+
+// killWhileProducing writes eosInput to in while it starts the test app
+// with args and kills it with SIGKILL kills times, each at a random moment
+// after its start (delays drawn from a logged seed and stream); beforeKill,
+// if not nil, runs before kill i. Then it starts the app once more, checks
+// ids and counts with checkExactlyOnce, and stops the app.
+func killWhileProducing(t *testing.T, br broker, bin string, args []string, in, ids, counts string, kills int, stream uint64, beforeKill func(i int, r *rand.Rand)) {
+	t.Helper()
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
 	want, wantIDs, prodDone := eosInput(t, br.addrs, in, 2400, 150*time.Millisecond, stop)
 
 	seed := rand.Uint64()
-	r := rand.New(rand.NewPCG(seed, 2))
+	r := rand.New(rand.NewPCG(seed, stream))
 	t.Logf("kill delays from seed %d", seed)
 	var c *child
 	for i := 0; i < kills; i++ {
@@ -157,6 +159,9 @@ func eosKillAndRestart(t *testing.T, bin string, br broker) {
 		// A random moment after the start: before, during or after the
 		// restore, the first transactions and the commits.
 		time.Sleep(time.Duration(200+r.IntN(1500)) * time.Millisecond)
+		if beforeKill != nil {
+			beforeKill(i, r)
+		}
 		c.kill(t)
 	}
 	c = startChild(t, bin, args...)
@@ -195,17 +200,7 @@ func restoredRecords(t testing.TB, c *child) int64 { return childMetric(t, c, "r
 // the stores' checkpoints (which follow every commit), not the stores,
 // which hold thousands of keys by then.
 func TestExactlyOnceCrashRestoresOnlyTheTail(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("needs SIGKILL")
-	}
-	bin, err := buildTestApp()
-	must(t, err)
-	for _, br := range []broker{kfakeCluster3(t), startBrokerlite(t)} {
-		t.Run(br.name, func(t *testing.T) {
-			requireTransactions(t, br)
-			crashRestoresOnlyTheTail(t, bin, br)
-		})
-	}
+	killOnTransactionalBrokers(t, crashRestoresOnlyTheTail)
 }
 
 func crashRestoresOnlyTheTail(t *testing.T, bin string, br broker) {
@@ -415,18 +410,7 @@ func TestExactlyOnceKillAppAndBroker(t *testing.T) {
 	args := []string{"--bootstrap-server", addr, "--application-id", "eosb-" + suffix, "--state-dir", t.TempDir(),
 		"--input", in, "--ids-output", ids, "--counts-output", counts, "--threads", "2",
 		"--processing-guarantee", "exactly_once_v2", "--wordcount"}
-	stop := make(chan struct{})
-	t.Cleanup(func() { close(stop) })
-	want, wantIDs, prodDone := eosInput(t, br.addrs, in, 2400, 150*time.Millisecond, stop)
-
-	seed := rand.Uint64()
-	r := rand.New(rand.NewPCG(seed, 3))
-	t.Logf("kill delays from seed %d", seed)
-	var c *child
-	for i := 0; i < kills; i++ {
-		c = startChild(t, appBin, args...)
-		c.waitOutput(t, "started")
-		time.Sleep(time.Duration(200+r.IntN(1500)) * time.Millisecond) // a random moment to kill at
+	killWhileProducing(t, br, appBin, args, in, ids, counts, kills, 3, func(i int, r *rand.Rand) {
 		if i%3 == 1 && i/3 < brokerKills {
 			// The broker dies under the running application, then comes
 			// back; the application rides it out before its own kill.
@@ -434,12 +418,6 @@ func TestExactlyOnceKillAppAndBroker(t *testing.T) {
 			bc = startBroker()
 			time.Sleep(time.Duration(500+r.IntN(1000)) * time.Millisecond)
 		}
-		c.kill(t)
-	}
-	c = startChild(t, appBin, args...)
-	c.waitOutput(t, "started")
-	must(t, <-prodDone)
-	checkExactlyOnce(t, br.addrs, ids, counts, want, wantIDs, func() string { return "last instance's output:\n" + c.output() })
-	c.stop(t)
+	})
 	bc.stop(t)
 }

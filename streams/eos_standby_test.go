@@ -18,12 +18,8 @@ func TestExactlyOnceStandbyReachesLagZero(t *testing.T) {
 	for _, br := range []broker{startBrokerlite(t), kfakeCluster3(t)} {
 		t.Run(br.name, func(t *testing.T) {
 			requireTransactions(t, br)
-			id := uniq("eos-standby")
-			in, out := id+"-in", id+"-out"
-			createTopic(t, br.addrs, 2, in, out)
-			b := streams.NewBuilder()
-			wordCountTopology(b, in, out, "counts")
-			topo := build(t, b)
+			id, in, out := uniqTopics(t, br.addrs, "eos-standby", 2)
+			topo := buildWordCount(t, in, out)
 			mk := func() *streams.App {
 				return startApp(t, topo, streams.Properties{
 					"application.id": id, "bootstrap.servers": strings.Join(br.addrs, ","), "state.dir": t.TempDir(),
@@ -33,9 +29,7 @@ func TestExactlyOnceStandbyReachesLagZero(t *testing.T) {
 			a1, a2 := mk(), mk()
 			ls := distinctWords("w", 200)
 			want := map[string]int64{}
-			produce(t, br.addrs, lines(in, ls...)...)
-			addWords(want, ls...)
-			waitCounts(t, br.addrs, out, want)
+			produceWords(t, br.addrs, in, out, want, ls...)
 			standbys := func() []streams.StandbyChangelog {
 				var cs []streams.StandbyChangelog
 				for _, app := range []*streams.App{a1, a2} {

@@ -41,6 +41,18 @@ func TestStagedKVMatchesPlainStore(t *testing.T) {
 	plain := memstore.NewKeyValueStore("p", statestore.KeyValueOptions{})
 	committed := memstore.NewKeyValueStore("c", statestore.KeyValueOptions{}) // what base must hold
 	key := func() []byte { return []byte(fmt.Sprintf("k%02d", r.IntN(40))) }
+	// sameAnswer calls op on both stores with k: both must succeed and
+	// return the same value.
+	sameAnswer := func(step int, name string, k []byte, op func(statestore.KeyValueStore, []byte) ([]byte, error)) {
+		t.Helper()
+		a, err1 := op(staged, k)
+		b, err2 := op(plain, k)
+		mustOK(t, err1)
+		mustOK(t, err2)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("seed %d step %d: %s %s = %q, plain %q", seed, step, name, k, a, b)
+		}
+	}
 	for step := 0; step < 3000; step++ {
 		switch op := r.IntN(10); {
 		case op < 4:
@@ -48,14 +60,7 @@ func TestStagedKVMatchesPlainStore(t *testing.T) {
 			mustOK(t, staged.Put(k, v))
 			mustOK(t, plain.Put(k, v))
 		case op < 6:
-			k := key()
-			a, err1 := staged.Delete(k)
-			b, err2 := plain.Delete(k)
-			mustOK(t, err1)
-			mustOK(t, err2)
-			if !bytes.Equal(a, b) {
-				t.Fatalf("seed %d step %d: delete %s returned %q, plain %q", seed, step, k, a, b)
-			}
+			sameAnswer(step, "delete", key(), statestore.KeyValueStore.Delete)
 		case op < 7:
 			mustOK(t, staged.apply())
 			it, err := plain.All()
@@ -68,14 +73,7 @@ func TestStagedKVMatchesPlainStore(t *testing.T) {
 			committed = memstore.NewKeyValueStore("c", statestore.KeyValueOptions{})
 			mustOK(t, committed.PutAll(all))
 		default:
-			k := key()
-			a, err1 := staged.Get(k)
-			b, err2 := plain.Get(k)
-			mustOK(t, err1)
-			mustOK(t, err2)
-			if !bytes.Equal(a, b) {
-				t.Fatalf("seed %d step %d: get %s = %q, plain %q", seed, step, k, a, b)
-			}
+			sameAnswer(step, "get", key(), statestore.KeyValueStore.Get)
 		}
 		if step%50 != 0 {
 			continue

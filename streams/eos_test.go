@@ -15,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
-	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/statestore"
 	"github.com/rivulet-io/rivulet/streams"
 )
@@ -33,20 +32,24 @@ func kfakeCluster3(t testing.TB) broker {
 // until done says so or the deadline passes.
 func consumeCommitted(t testing.TB, addrs []string, topic string, timeout time.Duration, done func([]*kgo.Record) bool) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	must(t, err)
-	defer cl.Close()
-	var out []*kgo.Record
-	// The caller checks what was read; a timeout is not a failure here.
-	testutil.Poll(timeout, func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		out = append(out, fs.Records()...)
-		return done(out)
+	return consumeWith(t, addrs, topic, timeout, done, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+}
+
+// checkCommittedCounts reads topic with read_committed until every count
+// of want is there (for up to 90 s), then checks what it read with
+// checkCounts.
+func checkCommittedCounts(t testing.TB, addrs []string, topic string, want map[string]int64) {
+	t.Helper()
+	counts := consumeCommitted(t, addrs, topic, 90*time.Second, func(rs []*kgo.Record) bool {
+		last := lastValues(rs, i64)
+		for k, n := range want {
+			if last[k] != n {
+				return false
+			}
+		}
+		return true
 	})
-	return out
+	checkCounts(t, counts, want)
 }
 
 // checkCounts checks a read_committed view of a count topic: for every
@@ -86,9 +89,7 @@ func TestExactlyOnceWordCount(t *testing.T) {
 			requireTransactions(t, br)
 			in, out := "eos-wc-in", "eos-wc-out"
 			createTopic(t, br.addrs, 3, in, out)
-			b := streams.NewBuilder()
-			wordCountTopology(b, in, out, "counts")
-			topo := build(t, b)
+			topo := buildWordCount(t, in, out)
 			startApp(t, topo, streams.Properties{
 				"application.id":             "eos-wc",
 				"bootstrap.servers":          strings.Join(br.addrs, ","),
@@ -145,18 +146,14 @@ func TestExactlyOnceRefusedWithoutTransactions(t *testing.T) {
 	must(t, err)
 	t.Cleanup(c.Close)
 	createTopic(t, c.ListenAddrs(), 1, "old-in", "old-out")
-	b := streams.NewBuilder()
-	wordCountTopology(b, "old-in", "old-out", "counts")
-	app, err := streams.New(build(t, b), streams.Properties{
+	app, err := streams.New(buildWordCount(t, "old-in", "old-out"), streams.Properties{
 		"application.id":       "old",
 		"bootstrap.servers":    strings.Join(c.ListenAddrs(), ","),
 		"processing.guarantee": "exactly_once_v2",
 		"state.dir":            t.TempDir(),
 	}, streams.WithLogger(testLogger(t)))
 	must(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	err = app.Start(ctx)
+	err = startWithin(app, 20*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "needs Kafka transactions") {
 		t.Fatalf("start: %v, want a refusal naming Kafka transactions", err)
 	}
@@ -199,9 +196,7 @@ func TestExactlyOnceAbortRevives(t *testing.T) {
 	addrs := c.ListenAddrs()
 	in, out := "eos-abort-in", "eos-abort-out"
 	createTopic(t, addrs, 3, in, out)
-	b := streams.NewBuilder()
-	wordCountTopology(b, in, out, "counts")
-	startApp(t, build(t, b), streams.Properties{
+	startApp(t, buildWordCount(t, in, out), streams.Properties{
 		"application.id":             "eos-abort",
 		"bootstrap.servers":          strings.Join(addrs, ","),
 		"num.stream.threads":         "2",
@@ -223,17 +218,7 @@ func TestExactlyOnceAbortRevives(t *testing.T) {
 		produce(t, addrs, recs...)
 		time.Sleep(100 * time.Millisecond) // pace the input so that commits (and refusals) interleave with it
 	}
-	var last map[string]int64
-	got := consumeCommitted(t, addrs, out, 90*time.Second, func(rs []*kgo.Record) bool {
-		last = lastValues(rs, i64)
-		for k, n := range want {
-			if last[k] != n {
-				return false
-			}
-		}
-		return true
-	})
-	checkCounts(t, got, want)
+	checkCommittedCounts(t, addrs, out, want)
 	mu.Lock()
 	defer mu.Unlock()
 	if refused == 0 {

@@ -44,9 +44,74 @@ func (c *changeLog) logger(k, v []byte) error {
 }
 func (c *changeLog) onExpired([]byte, int64) { c.expired++ }
 
-type windowRead struct {
+// storeRead is one read of a window or session store, named for reports.
+type storeRead[S any] struct {
 	name string
-	read func(statestore.ReadOnlyWindowStore) (statestore.WindowedIterator, error)
+	read func(S) (statestore.WindowedIterator, error)
+}
+
+// stagedRun is one seeded random comparison of a staged store with a plain
+// one: both log to their own changeLog.
+type stagedRun struct {
+	t      *testing.T
+	seed   uint64
+	r      *rand.Rand
+	pl, sl changeLog
+}
+
+func newStagedRun(t *testing.T, stream uint64) *stagedRun {
+	seed := rand.Uint64()
+	return &stagedRun{t: t, seed: seed, r: rand.New(rand.NewPCG(seed, stream))}
+}
+
+// stagedStores opens a plain store, logging to sr.pl, and a base store
+// with open, and stages the base with stage, logging to sr.sl; withLog
+// returns opts set to log to a changeLog.
+func stagedStores[O, S, P any](sr *stagedRun, opts O, withLog func(O, *changeLog) O, open func(string, O) (S, error), stage func(S, O) (P, bool)) (S, S, P) {
+	t := sr.t
+	t.Helper()
+	plain, err := open("p", withLog(opts, &sr.pl))
+	mustOK(t, err)
+	base, err := open("s", opts)
+	mustOK(t, err)
+	staged, ok := stage(base, withLog(opts, &sr.sl))
+	if !ok {
+		t.Fatalf("a memstore %T cannot stage", base)
+	}
+	return plain, base, staged
+}
+
+// key returns one of six keys at random.
+func (sr *stagedRun) key() []byte { return []byte(fmt.Sprintf("k%d", sr.r.IntN(6))) }
+
+// checkStep fails the test where the staged store's changelog records,
+// expiries or stream time differ from the plain store's after step; it
+// reports whether the step is one to compare every read at (every 25th).
+func (sr *stagedRun) checkStep(step int, staged, plain interface{ ObservedStreamTime() int64 }) bool {
+	t := sr.t
+	t.Helper()
+	if fmt.Sprint(sr.sl) != fmt.Sprint(sr.pl) {
+		t.Fatalf("seed %d step %d: changelog and expiries differ:\n staged %v\n plain  %v", sr.seed, step, sr.sl, sr.pl)
+	}
+	if staged.ObservedStreamTime() != plain.ObservedStreamTime() {
+		t.Fatalf("seed %d step %d: stream time %d, plain %d", sr.seed, step, staged.ObservedStreamTime(), plain.ObservedStreamTime())
+	}
+	return step%25 == 0
+}
+
+// compareReads fails the test where a read of the staged store differs
+// from the same read of the plain one; k, k2, from and to are the reads'
+// arguments, for the report.
+func compareReads[S any](sr *stagedRun, step int, staged, plain S, reads []storeRead[S], k, k2 []byte, from, to int64) {
+	t := sr.t
+	t.Helper()
+	for _, rd := range reads {
+		a := windowed(t)(rd.read(staged))
+		b := windowed(t)(rd.read(plain))
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Fatalf("seed %d step %d: %s(%s, %s, %d, %d):\n staged %v\n plain  %v", sr.seed, step, rd.name, k, k2, from, to, a, b)
+		}
+	}
 }
 
 // TestStagedWindowMatchesPlainStore runs one seeded random sequence of
@@ -57,24 +122,14 @@ type windowRead struct {
 func TestStagedWindowMatchesPlainStore(t *testing.T) {
 	for _, dups := range []bool{false, true} {
 		t.Run(fmt.Sprintf("duplicates=%v", dups), func(t *testing.T) {
-			seed := rand.Uint64()
-			r := rand.New(rand.NewPCG(seed, 3))
+			sr := newStagedRun(t, 3)
+			seed, r, key := sr.seed, sr.r, sr.key
 			opts := statestore.WindowOptions{Retention: 200 * time.Millisecond, SegmentInterval: 50 * time.Millisecond,
 				WindowSize: 10 * time.Millisecond, RetainDuplicates: dups}
-			var pl, sl changeLog
-			po := opts
-			po.ChangeLogger, po.OnExpired = pl.logger, pl.onExpired
-			plain, err := memstore.NewWindowStore("p", po)
-			mustOK(t, err)
-			base, err := memstore.NewWindowStore("s", opts)
-			mustOK(t, err)
-			so := opts
-			so.ChangeLogger, so.OnExpired = sl.logger, sl.onExpired
-			staged, ok := newStagedWindow(base, so)
-			if !ok {
-				t.Fatal("a memstore window store cannot stage")
-			}
-			key := func() []byte { return []byte(fmt.Sprintf("k%d", r.IntN(6))) }
+			plain, base, staged := stagedStores(sr, opts, func(o statestore.WindowOptions, c *changeLog) statestore.WindowOptions {
+				o.ChangeLogger, o.OnExpired = c.logger, c.onExpired
+				return o
+			}, memstore.NewWindowStore, newStagedWindow)
 			now := int64(1000)
 			for step := 0; step < 2500; step++ {
 				switch op := r.IntN(10); {
@@ -109,19 +164,13 @@ func TestStagedWindowMatchesPlainStore(t *testing.T) {
 						t.Fatalf("seed %d step %d: fetch one %s@%d = %q, plain %q", seed, step, k, ts, a, b)
 					}
 				}
-				if fmt.Sprint(sl) != fmt.Sprint(pl) {
-					t.Fatalf("seed %d step %d: changelog and expiries differ:\n staged %v\n plain  %v", seed, step, sl, pl)
-				}
-				if staged.ObservedStreamTime() != plain.ObservedStreamTime() {
-					t.Fatalf("seed %d step %d: stream time %d, plain %d", seed, step, staged.ObservedStreamTime(), plain.ObservedStreamTime())
-				}
-				if step%25 != 0 {
+				if !sr.checkStep(step, staged, plain) {
 					continue
 				}
 				k, k2 := key(), key()
 				from := now - int64(r.IntN(300))
 				to := from + int64(r.IntN(200))
-				reads := []windowRead{
+				reads := []storeRead[statestore.ReadOnlyWindowStore]{
 					{"fetch", func(s statestore.ReadOnlyWindowStore) (statestore.WindowedIterator, error) {
 						return s.Fetch(k, from, to)
 					}},
@@ -143,44 +192,23 @@ func TestStagedWindowMatchesPlainStore(t *testing.T) {
 					{"all", func(s statestore.ReadOnlyWindowStore) (statestore.WindowedIterator, error) { return s.All() }},
 					{"backward all", func(s statestore.ReadOnlyWindowStore) (statestore.WindowedIterator, error) { return s.BackwardAll() }},
 				}
-				for _, rd := range reads {
-					a := windowed(t)(rd.read(staged))
-					b := windowed(t)(rd.read(plain))
-					if fmt.Sprint(a) != fmt.Sprint(b) {
-						t.Fatalf("seed %d step %d: %s(%s, %s, %d, %d):\n staged %v\n plain  %v", seed, step, rd.name, k, k2, from, to, a, b)
-					}
-				}
+				compareReads[statestore.ReadOnlyWindowStore](sr, step, staged, plain, reads, k, k2, from, to)
 			}
 		})
 	}
-}
-
-type sessionRead struct {
-	name string
-	read func(statestore.ReadOnlySessionStore) (statestore.WindowedIterator, error)
 }
 
 // TestStagedSessionMatchesPlainStore is the session store's twin of
 // TestStagedWindowMatchesPlainStore: sessions put, merged (removed and put
 // again wider) and expired.
 func TestStagedSessionMatchesPlainStore(t *testing.T) {
-	seed := rand.Uint64()
-	r := rand.New(rand.NewPCG(seed, 4))
+	sr := newStagedRun(t, 4)
+	seed, r, key := sr.seed, sr.r, sr.key
 	opts := statestore.SessionOptions{Retention: 200 * time.Millisecond, SegmentInterval: 50 * time.Millisecond}
-	var pl, sl changeLog
-	po := opts
-	po.ChangeLogger, po.OnExpired = pl.logger, pl.onExpired
-	plain, err := memstore.NewSessionStore("p", po)
-	mustOK(t, err)
-	base, err := memstore.NewSessionStore("s", opts)
-	mustOK(t, err)
-	so := opts
-	so.ChangeLogger, so.OnExpired = sl.logger, sl.onExpired
-	staged, ok := newStagedSession(base, so)
-	if !ok {
-		t.Fatal("a memstore session store cannot stage")
-	}
-	key := func() []byte { return []byte(fmt.Sprintf("k%d", r.IntN(6))) }
+	plain, base, staged := stagedStores(sr, opts, func(o statestore.SessionOptions, c *changeLog) statestore.SessionOptions {
+		o.ChangeLogger, o.OnExpired = c.logger, c.onExpired
+		return o
+	}, memstore.NewSessionStore, newStagedSession)
 	now := int64(1000)
 	for step := 0; step < 2500; step++ {
 		switch op := r.IntN(10); {
@@ -225,19 +253,13 @@ func TestStagedSessionMatchesPlainStore(t *testing.T) {
 				t.Fatalf("seed %d step %d: fetch session %s@[%d,%d] = %q, plain %q", seed, step, k, start, end, a, b)
 			}
 		}
-		if fmt.Sprint(sl) != fmt.Sprint(pl) {
-			t.Fatalf("seed %d step %d: changelog and expiries differ:\n staged %v\n plain  %v", seed, step, sl, pl)
-		}
-		if staged.ObservedStreamTime() != plain.ObservedStreamTime() {
-			t.Fatalf("seed %d step %d: stream time %d, plain %d", seed, step, staged.ObservedStreamTime(), plain.ObservedStreamTime())
-		}
-		if step%25 != 0 {
+		if !sr.checkStep(step, staged, plain) {
 			continue
 		}
 		k, k2 := key(), key()
 		earliestEnd := now - int64(r.IntN(300))
 		latestStart := earliestEnd + int64(r.IntN(200))
-		reads := []sessionRead{
+		reads := []storeRead[statestore.ReadOnlySessionStore]{
 			{"find", func(s statestore.ReadOnlySessionStore) (statestore.WindowedIterator, error) {
 				return s.FindSessions(k, earliestEnd, latestStart)
 			}},
@@ -261,13 +283,7 @@ func TestStagedSessionMatchesPlainStore(t *testing.T) {
 				return s.BackwardFetchKeyRange(nil, nil)
 			}},
 		}
-		for _, rd := range reads {
-			a := windowed(t)(rd.read(staged))
-			b := windowed(t)(rd.read(plain))
-			if fmt.Sprint(a) != fmt.Sprint(b) {
-				t.Fatalf("seed %d step %d: %s(%s, %s, %d, %d):\n staged %v\n plain  %v", seed, step, rd.name, k, k2, earliestEnd, latestStart, a, b)
-			}
-		}
+		compareReads[statestore.ReadOnlySessionStore](sr, step, staged, plain, reads, k, k2, earliestEnd, latestStart)
 	}
 }
 

@@ -6,6 +6,13 @@ import "time"
 // with what happens instead (for the external tests of this package).
 func IgnoredProperties(app *App) []ignoredProperty { return app.cfg.IgnoredProperties }
 
+// WithCheckpointEveryCommit makes every at-least-once commit that moved a
+// changelog make the stores durable and write their checkpoints, instead of
+// once the changelogs moved on by 10,000 records.
+func WithCheckpointEveryCommit() Option {
+	return func(c *config) { c.CheckpointDeltaRecords = 0 }
+}
+
 // Restores returns the progress of app's store restores in flight.
 func Restores(app *App) []restoreStatus { return app.restoreStatuses() }
 

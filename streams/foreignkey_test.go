@@ -69,15 +69,7 @@ func TestForeignKeyJoinDropsStaleResponses(t *testing.T) {
 			if err := task.AddRecords(tp, []RawRecord{{Topic: pr.Topic, Key: pr.Key, Value: pr.Value, Timestamp: pr.Timestamp}}); err != nil {
 				t.Fatal(err)
 			}
-			for {
-				ok, err := task.Process(0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !ok {
-					break
-				}
-			}
+			drain(t, task, 0)
 			if err := task.Flush(); err != nil {
 				t.Fatal(err)
 			}

@@ -37,16 +37,9 @@ func TestGlobalStoreWithCustomProcessor(t *testing.T) {
 		streams.ConsumedWith(ss, ss), func() streams.Processor[string, string, string, string] { return &rateKeeper{} })
 	orders := streams.NewStream(b, "orders", streams.ConsumedWith(ss, ss))
 	streams.Process(orders, streams.ProcessorFunc(func(ctx streams.ProcessorContext[string, string], r streams.Record[string, string]) error {
-		rates, err := streams.GetKeyValueStore[string, string](ctx, "rates")
+		rate, err := lookup(ctx, "rates", r.Value, "unknown")
 		if err != nil {
 			return err
-		}
-		rate, ok, err := rates.Get(r.Value)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			rate = "unknown"
 		}
 		return ctx.Forward(r.WithValue(r.Value + "@" + rate))
 	})).To("priced")

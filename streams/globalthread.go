@@ -41,6 +41,7 @@ func (a *App) startGlobal(ctx context.Context) error {
 		return nil
 	}
 	sort.Strings(topics)
+	a.stateMemory.expect(globalOwner, a.topo.globalPersistentStores())
 	td, err := a.admin.ListTopics(ctx, topics...)
 	if err != nil {
 		return fmt.Errorf("streams: global topics: %w", err)

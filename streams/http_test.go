@@ -98,9 +98,7 @@ func TestHTTPEndpoint(t *testing.T) {
 	br := startBrokerlite(t)
 	in, out := "http-in", "http-out"
 	createTopic(t, br.addrs, 2, in, out)
-	b := streams.NewBuilder()
-	wordCountTopology(b, in, out, "counts")
-	app := startApp(t, build(t, b), streams.Properties{
+	app := startApp(t, buildWordCount(t, in, out), streams.Properties{
 		"application.id":              "http-wc",
 		"bootstrap.servers":           strings.Join(br.addrs, ","),
 		"commit.interval.ms":          "100",
@@ -109,7 +107,7 @@ func TestHTTPEndpoint(t *testing.T) {
 		"metrics.recording.level":     "DEBUG",
 		streams.PropHTTPReadyMaxLag:   "0",
 		streams.PropApplicationServer: "",
-	})
+	}, streams.WithCheckpointEveryCommit())
 	base := "http://" + app.HTTPAddr()
 	if app.HTTPAddr() == "" {
 		t.Fatal("no HTTP endpoint")
@@ -265,9 +263,7 @@ func TestHTTPEndpoint(t *testing.T) {
 // a bad level is refused.
 func TestRecordingLevelGatesMetrics(t *testing.T) {
 	names := func(level string) map[string]bool {
-		b := streams.NewBuilder()
-		wordCountTopology(b, "in", "out", "counts")
-		app, err := streams.New(build(t, b), streams.Properties{"application.id": "levels", "bootstrap.servers": "127.0.0.1:1", "metrics.recording.level": level})
+		app, err := streams.New(buildWordCount(t, "in", "out"), streams.Properties{"application.id": "levels", "bootstrap.servers": "127.0.0.1:1", "metrics.recording.level": level})
 		must(t, err)
 		mfs, err := app.Metrics().Gather()
 		must(t, err)
@@ -284,9 +280,7 @@ func TestRecordingLevelGatesMetrics(t *testing.T) {
 	if !debug["rivulet_streams_processor_node_process_total"] {
 		t.Errorf("DEBUG metrics: %v", debug)
 	}
-	b := streams.NewBuilder()
-	wordCountTopology(b, "in", "out", "counts")
-	if _, err := streams.New(build(t, b), streams.Properties{"application.id": "x", "bootstrap.servers": "h:1", "metrics.recording.level": "LOUD"}); err == nil || !strings.Contains(err.Error(), "metrics.recording.level") {
+	if _, err := streams.New(buildWordCount(t, "in", "out"), streams.Properties{"application.id": "x", "bootstrap.servers": "h:1", "metrics.recording.level": "LOUD"}); err == nil || !strings.Contains(err.Error(), "metrics.recording.level") {
 		t.Errorf("bad level: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package streams
 
 import (
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 )
@@ -10,29 +9,9 @@ import (
 // lagTask is mergeTask with fetch lag tracked (as a stream thread runs it).
 func lagTask(t *testing.T, idle time.Duration) (*Task, *[]string, *TaskStats) {
 	t.Helper()
-	ss := StringSerde()
-	b := NewBuilder()
-	a := NewStream(b, "a", ConsumedWith(ss, ss))
-	c := NewStream(b, "c", ConsumedWith(ss, ss))
-	var seen []string
-	a.Merge([]*Stream[string, string]{c}).Foreach(func(_, v string) { seen = append(seen, v) })
-	topo, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
 	stats := new(TaskStats)
-	task, err := NewTask(topo, TaskID{}, []TopicPartition{{Topic: "a"}, {Topic: "c"}}, TaskConfig{
-		ApplicationID: "app", Collector: &recordingCollector{}, MaxTaskIdle: idle, TrackFetchLag: true,
-		Logger: slog.New(slog.DiscardHandler), Stats: stats,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { task.Close(false) })
-	if err := task.Initialize(0); err != nil {
-		t.Fatal(err)
-	}
-	return task, &seen, stats
+	task, seen := mergeTaskWith(t, TaskConfig{MaxTaskIdle: idle, TrackFetchLag: true, Stats: stats})
+	return task, seen, stats
 }
 
 var (

@@ -15,17 +15,20 @@ func concat(_ string, a, b string) string { return a + "+" + b }
 
 func readAll(t *testing.T, o *streamstest.OutputTopic[string, string]) string {
 	t.Helper()
-	recs, err := o.ReadRecordsToList()
-	must(t, err)
-	var out []string
-	for _, r := range recs {
+	return readTimed(t, o, ":")
+}
+
+// readTimed reads o and writes its records as key, sep, value (null for a
+// tombstone's) and @timestamp, separated by spaces.
+func readTimed(t *testing.T, o *streamstest.OutputTopic[string, string], sep string) string {
+	t.Helper()
+	return renderOut(t, o, func(r streamstest.TestRecord[string, string]) string {
 		v := r.Value
 		if r.ValueNull {
 			v = "null"
 		}
-		out = append(out, fmt.Sprintf("%s:%s@%d", r.Key, v, r.Timestamp))
-	}
-	return strings.Join(out, " ")
+		return fmt.Sprintf("%s%s%s@%d", r.Key, sep, v, r.Timestamp)
+	})
 }
 
 // TestJoinsRequireCopartitioning checks that every kind of join declares

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 	"github.com/rivulet-io/rivulet/streams/streamstest"
 )
@@ -18,7 +19,7 @@ func TestDroppedRecordLogs(t *testing.T) {
 	b := streams.NewBuilder()
 	s := streams.NewStream(b, "in", streams.ConsumedWith(ss, ss))
 	s.GroupByKey().Count().ToStream().To("out", streams.ProducedWith(ss, streams.Int64Serde()))
-	var logs syncBuffer
+	var logs testutil.Buffer
 	d, err := streamstest.New(build(t, b), streamstest.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	must(t, err)
 	defer d.Close()
@@ -44,7 +45,7 @@ func TestStartLogsConfigAndEveryStateChange(t *testing.T) {
 	createTopic(t, br.addrs, 1, "logs-in", "logs-out")
 	b := streams.NewBuilder()
 	wordCountTopology(b, "logs-in", "logs-out", "")
-	var logs syncBuffer
+	var logs testutil.Buffer
 	app, err := streams.New(build(t, b), streams.Properties{
 		"application.id": "logs-app", "bootstrap.servers": strings.Join(br.addrs, ","), "state.dir": t.TempDir(),
 		"producer.sasl.password": "s3cret",

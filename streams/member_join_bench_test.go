@@ -44,28 +44,15 @@ func BenchmarkMemberJoin(b *testing.B) {
 		b.ReportMetric(0, "ns/op")
 	})
 	b.Run("rivulet-wordcount", func(b *testing.B) {
-		id := uniq("join")
-		in, out := id+"-in", id+"-out"
-		createTopic(b, br.addrs, 8, in, out)
-		bld := streams.NewBuilder()
-		wordCountTopology(bld, in, out, "counts")
-		topo := build(b, bld)
+		id, in, out := uniqTopics(b, br.addrs, "join", 8)
+		topo := buildWordCount(b, in, out)
 		props := func() streams.Properties {
 			return streams.Properties{"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": b.TempDir(), "commit.interval.ms": "100"}
 		}
 		start := func() *streams.App {
-			app, err := streams.New(topo, props(), fastGroup, streams.WithLogger(slog.New(slog.DiscardHandler)))
-			must(b, err)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			must(b, app.Start(ctx))
-			return app
+			return newStartedApp(b, topo, props(), fastGroup, streams.WithLogger(slog.New(slog.DiscardHandler)))
 		}
-		stop := func(app *streams.App) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			must(b, app.Close(ctx))
-		}
+		stop := func(app *streams.App) { mustClose(b, app, 30*time.Second) }
 		first := start()
 		defer stop(first)
 		produce(b, br.addrs, lines(in, distinctWords("j", 2000)...)...)

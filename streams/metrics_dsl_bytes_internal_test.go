@@ -81,15 +81,7 @@ func (d *debugTasks) send(topic, key string, value []byte, ts int64) {
 			}
 		}
 		for _, task := range d.tasks {
-			for {
-				ok, err := task.Process(100)
-				if err != nil {
-					d.t.Fatal(err)
-				}
-				if !ok {
-					break
-				}
-			}
+			drain(d.t, task, 100)
 		}
 	}
 }

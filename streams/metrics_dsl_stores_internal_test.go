@@ -42,15 +42,7 @@ func dslMetricsTask(t *testing.T, level int, keys ...string) (*Task, *opsMetrics
 	if err := task.AddRecords(TopicPartition{Topic: "in"}, raws); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		ok, err := task.Process(100_000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			break
-		}
-	}
+	drain(t, task, 100_000)
 	if err := task.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -209,15 +201,7 @@ func TestJoinStoresCountOwnOperations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for {
-		ok, err := task.Process(10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			break
-		}
-	}
+	drain(t, task, 10)
 	got := map[string][2]int64{}
 	for _, v := range task.storeStats(&ops.storeMeters) {
 		got[v.store] = [2]int64{v.ops[opPut][0], v.ops[opFetch][0]}

@@ -57,15 +57,7 @@ func BenchmarkCountMetrics(b *testing.B) {
 				if err := task.AddRecords(TopicPartition{Topic: "in"}, raws[:n]); err != nil {
 					b.Fatal(err)
 				}
-				for {
-					ok, err := task.Process(4096)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if !ok {
-						break
-					}
-				}
+				drain(b, task, 4096)
 				if since += n; since >= 1<<14 {
 					if err := task.Flush(); err != nil {
 						b.Fatal(err)

@@ -89,7 +89,7 @@ func TestStateStoreMetrics(t *testing.T) {
 		app := startApp(t, countingTopology(t, in), streams.Properties{
 			"application.id": "ssm-" + strings.ToLower(level), "bootstrap.servers": strings.Join(br.addrs, ","), "state.dir": t.TempDir(),
 			"commit.interval.ms": "100", "metrics.recording.level": level, streams.PropHTTPListener: "127.0.0.1:0",
-		})
+		}, streams.WithCheckpointEveryCommit())
 		if level == "DEBUG" {
 			debugApp = app
 		}

@@ -124,17 +124,25 @@ func readOut(t *testing.T, d *streamstest.Driver) string {
 	return strings.Join(lines, "\n")
 }
 
+// tombstoneThrough builds a topology of a stream read from "in" with add,
+// pipes a tombstone of key "k" into it and returns the input topic and
+// what "out" then holds (as readOut renders it).
+func tombstoneThrough(t *testing.T, add func(*streams.Stream[string, string])) (*streamstest.InputTopic[string, string], string) {
+	t.Helper()
+	b := streams.NewBuilder()
+	add(streams.NewStream(b, "in", streams.ConsumedWith(ss, ss)))
+	d := driver(t, build(t, b))
+	in := streamstest.CreateInputTopic(d, "in", ss, ss)
+	must(t, in.PipeTombstone("k"))
+	return in, readOut(t, d)
+}
+
 func TestStatelessOperatorsKeepTombstones(t *testing.T) {
 	for _, c := range plainNullCases() {
 		t.Run(c.name, func(t *testing.T) {
-			b := streams.NewBuilder()
-			s := streams.NewStream(b, "in", streams.ConsumedWith(ss, ss))
 			calls := 0
-			c.build(s, &calls)
-			d := driver(t, build(t, b))
-			in := streamstest.CreateInputTopic(d, "in", ss, ss)
-			must(t, in.PipeTombstone("k"))
-			if got := readOut(t, d); got != c.want {
+			in, got := tombstoneThrough(t, func(s *streams.Stream[string, string]) { c.build(s, &calls) })
+			if got != c.want {
 				t.Errorf("output after a tombstone = %q, want %q", got, c.want)
 			}
 			if calls != 0 {
@@ -238,14 +246,9 @@ func TestNullableFormsSeeTombstones(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			b := streams.NewBuilder()
-			s := streams.NewStream(b, "in", streams.ConsumedWith(ss, ss))
 			var sn seen
-			c.build(s, &sn)
-			d := driver(t, build(t, b))
-			in := streamstest.CreateInputTopic(d, "in", ss, ss)
-			must(t, in.PipeTombstone("k"))
-			if got := readOut(t, d); got != c.want {
+			_, got := tombstoneThrough(t, func(s *streams.Stream[string, string]) { c.build(s, &sn) })
+			if got != c.want {
 				t.Errorf("output after a tombstone = %q, want %q", got, c.want)
 			}
 			if sn.null != 1 || sn.value != 0 {

@@ -22,6 +22,9 @@ type dirOpener struct {
 	logger *slog.Logger
 	// setter tunes each store's Badger options (WithBadgerConfigSetter).
 	setter func(storeName string, opts *badgerstore.Options)
+	// memory divides the state memory budget over the stores
+	// (state_memory.go); nil opens every store with opts.
+	memory *stateMemory
 	// lookup asks the broker about changelogs, to check checkpoints against
 	// them (checkpoint_verify.go); nil skips those checks.
 	lookup changelogLookup
@@ -43,14 +46,20 @@ func newDirOpener(stateDir, appID string, logger *slog.Logger) (*dirOpener, erro
 // the Badger config setter and the admin client for checkpoint checks.
 func (a *App) configureOpener(o *dirOpener) {
 	o.setter = a.cfg.BadgerConfigSetter
+	o.memory = a.stateMemory
 	if a.admin != nil {
 		o.lookup = kadmChangelogLookup(a.admin)
 	}
 }
 
-// optsFor returns the Badger options of store name.
+// optsFor returns the Badger options of store name: its share of the
+// state memory budget when one is set, then the Badger config setter's
+// changes.
 func (o *dirOpener) optsFor(name string) badgerstore.Options {
 	opts := o.opts
+	if o.memory != nil {
+		opts = o.memory.options(o.opts)
+	}
 	if o.setter != nil {
 		opts.EnsureDefaults()
 		o.setter(name, &opts)

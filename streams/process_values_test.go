@@ -62,16 +62,7 @@ func TestProcessValuesKeepsKeyAndNeedsNoRepartition(t *testing.T) {
 	must(t, in.PipeInput("k1", "b"))
 	must(t, in.PipeInput("k2", "c"))
 	must(t, in.PipeTombstone("k2"))
-	recs, err := streamstest.CreateOutputTopic(d, "upper-out", ss, ss).ReadRecordsToList()
-	must(t, err)
-	var got []string
-	for _, r := range recs {
-		if r.ValueNull {
-			got = append(got, r.Key+"=null")
-		} else {
-			got = append(got, r.Key+"="+r.Value)
-		}
-	}
+	got := readKeyValues(t, d, "upper-out")
 	if strings.Join(got, " ") != "k1=A k1=B k2=C k2=null" {
 		t.Errorf("ProcessValues output %v: keys must stay", got)
 	}
@@ -124,9 +115,7 @@ func (p *punctuatingProc) Close() error                                   { retu
 // count arrives once, final.
 func TestProcessValuesAndEmitOnWindowCloseEndToEnd(t *testing.T) {
 	br := startBrokerlite(t)
-	id := uniq("pvclose")
-	in, out := id+"-in", id+"-out"
-	createTopic(t, br.addrs, 2, in, out)
+	id, in, out := uniqTopics(t, br.addrs, "pvclose", 2)
 	b := streams.NewBuilder()
 	s := streams.NewStream(b, in, streams.ConsumedWith(ss, ss))
 	up := streams.ProcessValues(s, func() streams.Processor[string, string, string, string] { return &upperValues{} })

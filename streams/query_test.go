@@ -10,7 +10,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
 	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
@@ -22,9 +21,7 @@ import (
 func TestQueryKeyValueStore(t *testing.T) {
 	br := startBrokerlite(t)
 	in, out := "iq-in", "iq-out"
-	createTopic(t, br.addrs, 2, in, out)
-	topo, err := wordcount.Topology(wordcount.Options{InputTopic: in, OutputTopic: out})
-	must(t, err)
+	topo := exampleWordCount(t, br.addrs, in, out)
 	app, err := streams.New(topo, streams.Properties{"application.id": "iq", "bootstrap.servers": br.addrs[0]})
 	must(t, err)
 	q0, err := streams.QueryKeyValueStore[string, int64](app, "counts")

@@ -36,9 +36,7 @@ func TestResetReprocess(t *testing.T) {
 		"state.dir":          stateDir,
 	}
 	newApp := func() *streams.App {
-		b := streams.NewBuilder()
-		wordCountTopology(b, in, out, "counts")
-		return startApp(t, build(t, b), props)
+		return startApp(t, buildWordCount(t, in, out), props)
 	}
 	app := newApp()
 	waitCounts(t, br.addrs, out, want)

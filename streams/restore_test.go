@@ -1,59 +1,31 @@
 package streams_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
 // metricValue reads one of the app's metrics (summed over its series).
 func metricValue(t testing.TB, app *streams.App, name string) float64 {
 	t.Helper()
-	mfs, err := app.Metrics().Gather()
-	must(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		v := 0.0
-		for _, m := range mf.GetMetric() {
-			switch {
-			case m.GetCounter() != nil:
-				v += m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				v += m.GetGauge().GetValue()
-			}
-		}
-		return v
+	vs, ok := metricValues(t, app, name)
+	if !ok {
+		t.Fatalf("no metric %s", name)
 	}
-	t.Fatalf("no metric %s", name)
-	return 0
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	v := 0.0
+	for _, x := range vs {
+		v += x
+	}
+	return v
 }
 
 // TestRestoreDoesNotStopOtherTasks fills the changelog of task 0_0's store
@@ -102,7 +74,7 @@ func TestRestoreDoesNotStopOtherTasks(t *testing.T) {
 		ToStream().To(out, streams.ProducedWith(streams.StringSerde(), streams.Int64Serde()))
 	topo, err := b.Build()
 	must(t, err)
-	logs := new(syncBuffer)
+	logs := new(testutil.Buffer)
 	app := startApp(t, topo, streams.Properties{
 		"application.id": "rs", "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),
 		"commit.interval.ms": "100",

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -24,23 +25,36 @@ import (
 // registry.
 func metric(t testing.TB, app *streams.App, name string) float64 {
 	t.Helper()
+	if vs, _ := metricValues(t, app, name); len(vs) > 0 {
+		return vs[0]
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+// metricValues returns the value of each counter or gauge series of the
+// metric name in the app's private registry, and whether the registry has
+// that metric.
+func metricValues(t testing.TB, app *streams.App, name string) ([]float64, bool) {
+	t.Helper()
 	mfs, err := app.Metrics().Gather()
 	must(t, err)
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
 		}
+		var vs []float64
 		for _, m := range mf.GetMetric() {
-			if c := m.GetCounter(); c != nil {
-				return c.GetValue()
-			}
-			if g := m.GetGauge(); g != nil {
-				return g.GetValue()
+			switch {
+			case m.GetCounter() != nil:
+				vs = append(vs, m.GetCounter().GetValue())
+			case m.GetGauge() != nil:
+				vs = append(vs, m.GetGauge().GetValue())
 			}
 		}
+		return vs, true
 	}
-	t.Fatalf("no metric %s", name)
-	return 0
+	return nil, false
 }
 
 func uniq(prefix string) string {
@@ -75,18 +89,44 @@ func addWords(want map[string]int64, ls ...string) {
 	}
 }
 
+// wordCountTopics creates the input and output topics of a word count,
+// with partitions each, named after prefix made unique; it returns that
+// name (the application id) and the two topics.
+func uniqTopics(t testing.TB, addrs []string, prefix string, partitions int32) (id, in, out string) {
+	t.Helper()
+	id = uniq(prefix)
+	in, out = id+"-in", id+"-out"
+	createTopic(t, addrs, partitions, in, out)
+	return id, in, out
+}
+
+// produceWords writes the lines ls to in, adds their words to want and
+// waits until the counts in out are want.
+func produceWords(t *testing.T, addrs []string, in, out string, want map[string]int64, ls ...string) {
+	t.Helper()
+	produce(t, addrs, lines(in, ls...)...)
+	addWords(want, ls...)
+	waitCounts(t, addrs, out, want)
+}
+
+// runWordCount starts an app of topo, writes ls and waits for the counts
+// as produceWords does, then closes the app and returns it.
+func runWordCount(t *testing.T, topo *streams.Topology, props streams.Properties, addrs []string, in, out string, want map[string]int64, ls []string, opts ...streams.Option) *streams.App {
+	t.Helper()
+	app := newStartedApp(t, topo, props, opts...)
+	produceWords(t, addrs, in, out, want, ls...)
+	mustClose(t, app, 30*time.Second)
+	return app
+}
+
 // TestEndToEndRestartRestoresState stops and restarts a word count: on the
 // same state directory nothing is restored (the checkpoints are valid), on
 // an empty one the store is rebuilt from its changelog; counts continue
 // either way.
 func TestEndToEndRestartRestoresState(t *testing.T) {
 	br := startBrokerlite(t)
-	id := uniq("restart")
-	in, out := id+"-in", id+"-out"
-	createTopic(t, br.addrs, 2, in, out)
-	b := streams.NewBuilder()
-	wordCountTopology(b, in, out, "counts")
-	topo := build(t, b)
+	id, in, out := uniqTopics(t, br.addrs, "restart", 2)
+	topo := buildWordCount(t, in, out)
 	dir := t.TempDir()
 	props := func(stateDir string) streams.Properties {
 		return streams.Properties{
@@ -96,16 +136,7 @@ func TestEndToEndRestartRestoresState(t *testing.T) {
 	}
 	want := map[string]int64{}
 	run := func(stateDir string, ls ...string) *streams.App {
-		app, err := streams.New(topo, props(stateDir), fastGroup, streams.WithLogger(testLogger(t)))
-		must(t, err)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		must(t, app.Start(ctx))
-		produce(t, br.addrs, lines(in, ls...)...)
-		addWords(want, ls...)
-		waitCounts(t, br.addrs, out, want)
-		must(t, app.Close(ctx))
-		return app
+		return runWordCount(t, topo, props(stateDir), br.addrs, in, out, want, ls, fastGroup, streams.WithLogger(testLogger(t)))
 	}
 	run(dir, "a b c", "a b", "a")
 	ckpts, _ := filepath.Glob(filepath.Join(dir, id, "*", "counts", ".checkpoint"))
@@ -189,9 +220,7 @@ func failingTopology(t *testing.T, in, out string, always bool, failed *atomic.I
 func TestEndToEndUncaughtErrorHandlers(t *testing.T) {
 	br := startBrokerlite(t)
 	t.Run("replace thread", func(t *testing.T) {
-		id := uniq("replace")
-		in, out := id+"-in", id+"-out"
-		createTopic(t, br.addrs, 1, in, out)
+		id, in, out := uniqTopics(t, br.addrs, "replace", 1)
 		var failed atomic.Int64
 		var seen atomic.Value
 		app := startApp(t, failingTopology(t, in, out, false, &failed), streams.Properties{
@@ -219,9 +248,7 @@ func TestEndToEndUncaughtErrorHandlers(t *testing.T) {
 		waitState(t, app, streams.StateRunning, 20*time.Second)
 	})
 	t.Run("shutdown client", func(t *testing.T) {
-		id := uniq("shutdown")
-		in, out := id+"-in", id+"-out"
-		createTopic(t, br.addrs, 1, in, out)
+		id, in, out := uniqTopics(t, br.addrs, "shutdown", 1)
 		var failed atomic.Int64
 		var states []string
 		app, err := streams.New(failingTopology(t, in, out, true, &failed), streams.Properties{
@@ -247,9 +274,7 @@ func TestEndToEndUncaughtErrorHandlers(t *testing.T) {
 		must(t, app.Close(ctx)) // closing a stopped app is fine
 	})
 	t.Run("shutdown application", func(t *testing.T) {
-		id := uniq("shutdown-app")
-		in, out := id+"-in", id+"-out"
-		createTopic(t, br.addrs, 2, in, out)
+		id, in, out := uniqTopics(t, br.addrs, "shutdown-app", 2)
 		var failed atomic.Int64
 		topo := failingTopology(t, in, out, true, &failed)
 		props := streams.Properties{"application.id": id, "bootstrap.servers": br.addrs[0], "commit.interval.ms": "100"}
@@ -298,9 +323,7 @@ func growTopology(t *testing.T, br broker, prefix string) (id, in, out string, t
 	raw := make([]byte, 4000)
 	rand.Read(raw)
 	big := base64.StdEncoding.EncodeToString(raw)
-	id = uniq(prefix)
-	in, out = id+"-in", id+"-out"
-	createTopic(t, br.addrs, 1, in, out)
+	id, in, out = uniqTopics(t, br.addrs, prefix, 1)
 	b := streams.NewBuilder()
 	streams.MapValues(streams.NewStream(b, in, streams.ConsumedWith(ss, ss)), func(_, v string) string {
 		if v == "grow" {
@@ -311,68 +334,94 @@ func growTopology(t *testing.T, br broker, prefix string) (id, in, out string, t
 	return id, in, out, build(t, b)
 }
 
+// refusingBrokerSubtests starts a broker that refuses growTopology's big
+// record and runs fn against it as a subtest "continue=<cont>" for each of
+// conts; ctx ends timeout after the start.
+func refusingBrokerSubtests(t *testing.T, timeout time.Duration, conts []bool, fn func(t *testing.T, ctx context.Context, br broker, cont bool)) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	br := startBrokerliteWith(t, map[string]string{"message.max.bytes": refusingBrokerMaxBytes})
+	for _, cont := range conts {
+		t.Run(fmt.Sprintf("continue=%v", cont), func(t *testing.T) { fn(t, ctx, br, cont) })
+	}
+}
+
+// startGrowApp starts an app of growTopology's topo with the application
+// id id and props (more properties), writes "small" to in and waits for it
+// in out, then writes "grow", which the broker refuses once grown; the app
+// is closed when the test ends.
+func startGrowApp(t *testing.T, ctx context.Context, br broker, id, in, out string, topo *streams.Topology, props streams.Properties, opts ...streams.Option) *streams.App {
+	t.Helper()
+	all := streams.Properties{"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "producer.max.request.size": "1048576"}
+	maps.Copy(all, props)
+	app, err := streams.New(topo, all, opts...)
+	must(t, err)
+	must(t, app.Start(ctx))
+	t.Cleanup(func() { app.Close(ctx) })
+	// One at a time: the broker refuses a whole batch, so records
+	// batched with the big one would be refused with it.
+	produce(t, br.addrs, lines(in, "small")...)
+	consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
+	produce(t, br.addrs, lines(in, "grow")...)
+	return app
+}
+
+// wantSmallThenAfter checks that out holds "small" and "after" only: the
+// refused record was dropped and the next one went through.
+func wantSmallThenAfter(t *testing.T, addrs []string, out string) {
+	t.Helper()
+	rs := consumeUntil(t, addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 2 })
+	if len(rs) != 2 || string(rs[0].Value) != "small" || string(rs[1].Value) != "after" {
+		t.Fatalf("output %v", rs)
+	}
+}
+
+// waitProductionFailure waits until app stops (failing t when ctx ends
+// first) and checks that it failed with ErrProduction.
+func waitProductionFailure(t *testing.T, ctx context.Context, app *streams.App) {
+	t.Helper()
+	select {
+	case <-app.Done():
+	case <-ctx.Done():
+		t.Fatalf("app did not fail at its next send; state %s", app.State())
+	}
+	if !errors.Is(app.Err(), streams.ErrProduction) {
+		t.Fatalf("err %v, want ErrProduction", app.Err())
+	}
+}
+
 // TestEndToEndProductionErrors makes the broker refuse records (too large)
 // and checks both production handlers.
 func TestEndToEndProductionErrors(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	br := startBrokerliteWith(t, map[string]string{"message.max.bytes": refusingBrokerMaxBytes})
-	for _, cont := range []bool{false, true} {
-		t.Run(fmt.Sprintf("continue=%v", cont), func(t *testing.T) {
-			id, in, out, topo := growTopology(t, br, "prod")
-			opts := []streams.Option{fastGroup, streams.WithLogger(testLogger(t))}
-			if cont {
-				opts = append(opts, streams.WithProductionHandler(streams.ProductionContinueAlways))
-			}
-			app, err := streams.New(topo, streams.Properties{
-				"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "commit.interval.ms": "100",
-				"producer.max.request.size": "1048576",
-			}, opts...)
-			must(t, err)
-			must(t, app.Start(ctx))
-			defer app.Close(ctx)
-			// One at a time: the broker refuses a whole batch, so records
-			// batched with the big one would be refused with it.
-			produce(t, br.addrs, lines(in, "small")...)
-			consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
-			produce(t, br.addrs, lines(in, "grow")...)
-			if cont {
-				// The checks below tell whether the error was counted in time.
-				testutil.Poll(30*time.Second, func() bool { return metric(t, app, "rivulet_streams_production_errors_total") != 0 })
-			}
-			produce(t, br.addrs, lines(in, "after")...)
-			if !cont {
-				select {
-				case <-app.Done():
-				case <-ctx.Done():
-					t.Fatalf("app did not fail; state %s", app.State())
-				}
-				if !errors.Is(app.Err(), streams.ErrProduction) {
-					t.Fatalf("err %v", app.Err())
-				}
-				return
-			}
-			rs := consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 2 })
-			if len(rs) != 2 || string(rs[0].Value) != "small" || string(rs[1].Value) != "after" {
-				t.Fatalf("output %v", rs)
-			}
-			if n := metric(t, app, "rivulet_streams_production_errors_total"); n != 1 {
-				t.Errorf("production errors %v", n)
-			}
-		})
-	}
+	refusingBrokerSubtests(t, 30*time.Second, []bool{false, true}, func(t *testing.T, ctx context.Context, br broker, cont bool) {
+		id, in, out, topo := growTopology(t, br, "prod")
+		opts := []streams.Option{fastGroup, streams.WithLogger(testLogger(t))}
+		if cont {
+			opts = append(opts, streams.WithProductionHandler(streams.ProductionContinueAlways))
+		}
+		app := startGrowApp(t, ctx, br, id, in, out, topo, streams.Properties{"commit.interval.ms": "100"}, opts...)
+		if cont {
+			// The checks below tell whether the error was counted in time.
+			testutil.Poll(30*time.Second, func() bool { return metric(t, app, "rivulet_streams_production_errors_total") != 0 })
+		}
+		produce(t, br.addrs, lines(in, "after")...)
+		if !cont {
+			waitProductionFailure(t, ctx, app)
+			return
+		}
+		wantSmallThenAfter(t, br.addrs, out)
+		if n := metric(t, app, "rivulet_streams_production_errors_total"); n != 1 {
+			t.Errorf("production errors %v", n)
+		}
+	})
 }
 
 // TestEndToEndTwoInstances runs two instances of one application: tasks are
 // spread over both, and when one closes the other takes them all.
 func TestEndToEndTwoInstances(t *testing.T) {
 	br := startBrokerlite(t)
-	id := uniq("two")
-	in, out := id+"-in", id+"-out"
-	createTopic(t, br.addrs, 4, in, out)
-	b := streams.NewBuilder()
-	wordCountTopology(b, in, out, "counts")
-	topo := build(t, b)
+	id, in, out := uniqTopics(t, br.addrs, "two", 4)
+	topo := buildWordCount(t, in, out)
 	mk := func() *streams.App {
 		return startApp(t, topo, streams.Properties{
 			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "commit.interval.ms": "100",
@@ -383,9 +432,7 @@ func TestEndToEndTwoInstances(t *testing.T) {
 	a1, a2 := mk(), mk()
 	want := map[string]int64{}
 	ls := []string{"x y", "y z", "z x", "w"}
-	produce(t, br.addrs, lines(in, ls...)...)
-	addWords(want, ls...)
-	waitCounts(t, br.addrs, out, want)
+	produceWords(t, br.addrs, in, out, want, ls...)
 	if !testutil.Poll(20*time.Second, func() bool {
 		return len(a1.Tasks()) != 0 && len(a2.Tasks()) != 0 && len(a1.Tasks())+len(a2.Tasks()) == 8
 	}) {
@@ -398,9 +445,7 @@ func TestEndToEndTwoInstances(t *testing.T) {
 	defer cancel()
 	must(t, a1.Close(ctx))
 	ls = []string{"x", "v w"}
-	produce(t, br.addrs, lines(in, ls...)...)
-	addWords(want, ls...)
-	waitCounts(t, br.addrs, out, want)
+	produceWords(t, br.addrs, in, out, want, ls...)
 	if !testutil.Poll(20*time.Second, func() bool { return len(a2.Tasks()) == 8 }) {
 		t.Fatalf("survivor has %d tasks", len(a2.Tasks()))
 	}
@@ -505,9 +550,7 @@ func TestStartFailsOnMissingSourceTopics(t *testing.T) {
 	app, err := streams.New(build(t, b), streams.Properties{"application.id": uniq("m"), "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir()},
 		streams.WithLogger(testLogger(t)))
 	must(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err = app.Start(ctx)
+	err = startWithin(app, 30*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "source topics do not exist") {
 		t.Fatalf("err %v", err)
 	}

@@ -2,7 +2,6 @@ package streams_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,59 +27,43 @@ import (
 // buildScaleApp builds streams/internal/scaleapp once per test binary.
 var buildScaleApp = sync.OnceValues(func() (string, error) { return buildChildApp("scaleapp") })
 
+// exampleWordCount creates in and out with two partitions each on addrs
+// and returns the word count of examples/wordcount from in to out.
+func exampleWordCount(t testing.TB, addrs []string, in, out string) *streams.Topology {
+	t.Helper()
+	createTopic(t, addrs, 2, in, out)
+	topo, err := wordcount.Topology(wordcount.Options{InputTopic: in, OutputTopic: out})
+	must(t, err)
+	return topo
+}
+
 // scaleChild is one scaleapp process: commands go to its stdin, answers
 // come on its stdout, logs on its stderr.
 type scaleChild struct {
 	name  string
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
-	mu    sync.Mutex
-	out   bytes.Buffer
-	logs  bytes.Buffer
+	out   testutil.Buffer
+	logs  testutil.Buffer
 	tags  atomic.Int64
-}
-
-type scaleWriter struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (w scaleWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
 }
 
 func startScaleChild(t *testing.T, bin, name string, args ...string) *scaleChild {
 	t.Helper()
 	c := &scaleChild{name: name}
 	c.cmd = exec.Command(bin, args...)
-	c.cmd.Stdout = scaleWriter{&c.mu, &c.out}
-	c.cmd.Stderr = scaleWriter{&c.mu, &c.logs}
+	c.cmd.Stdout = &c.out
+	c.cmd.Stderr = &c.logs
 	stdin, err := c.cmd.StdinPipe()
 	must(t, err)
 	c.stdin = stdin
-	must(t, c.cmd.Start())
-	t.Cleanup(func() {
-		if c.cmd.ProcessState == nil {
-			c.cmd.Process.Kill()
-			c.cmd.Wait()
-		}
-	})
+	startCmd(t, c.cmd)
 	return c
 }
 
-func (c *scaleChild) stdout() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.out.String()
-}
+func (c *scaleChild) stdout() string { return c.out.String() }
 
-func (c *scaleChild) stderr() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.logs.String()
-}
+func (c *scaleChild) stderr() string { return c.logs.String() }
 
 // waitLine polls stdout for a line starting with prefix and returns the
 // rest of it.
@@ -207,10 +190,7 @@ func feedWords(addrs []string, topic string) *scaleFeeder {
 				}
 				recs = append(recs, &kgo.Record{Topic: topic, Value: []byte(strings.Join(line, " "))})
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := cl.ProduceSync(ctx, recs...).FirstErr()
-			cancel()
-			if err != nil {
+			if err := produceSync(cl, 30*time.Second, recs...); err != nil {
 				f.done <- err
 				return
 			}
@@ -389,9 +369,7 @@ func TestScaleOutAndKill(t *testing.T) {
 func TestAddRemoveStreamThread(t *testing.T) {
 	br := startBrokerlite(t)
 	in, out := "addrm-in", "addrm-out"
-	createTopic(t, br.addrs, 2, in, out)
-	topo, err := wordcount.Topology(wordcount.Options{InputTopic: in, OutputTopic: out})
-	must(t, err)
+	topo := exampleWordCount(t, br.addrs, in, out)
 	app := startApp(t, topo, streams.Properties{
 		"application.id": "addrm", "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),
 		"commit.interval.ms": "100",
@@ -481,9 +459,7 @@ func TestAddRemoveStreamThread(t *testing.T) {
 func TestRemoveStaticStreamThread(t *testing.T) {
 	br := startBrokerlite(t)
 	in, out := "static-in", "static-out"
-	createTopic(t, br.addrs, 2, in, out)
-	topo, err := wordcount.Topology(wordcount.Options{InputTopic: in, OutputTopic: out})
-	must(t, err)
+	topo := exampleWordCount(t, br.addrs, in, out)
 	app, err := streams.New(topo, streams.Properties{
 		"application.id": "static", "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),
 		"commit.interval.ms": "100", "num.stream.threads": "2",
@@ -535,10 +511,8 @@ func TestRemoveStaticStreamThread(t *testing.T) {
 func TestParallelismCapLogged(t *testing.T) {
 	br := startBrokerlite(t)
 	in, out := "cap-in", "cap-out"
-	createTopic(t, br.addrs, 2, in, out)
-	topo, err := wordcount.Topology(wordcount.Options{InputTopic: in, OutputTopic: out})
-	must(t, err)
-	logs := new(syncBuffer)
+	topo := exampleWordCount(t, br.addrs, in, out)
+	logs := new(testutil.Buffer)
 	app := startApp(t, topo, streams.Properties{
 		"application.id": "cap", "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(), "num.stream.threads": "5",
 	}, streams.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
@@ -549,7 +523,7 @@ func TestParallelismCapLogged(t *testing.T) {
 	if !strings.Contains(logs.String(), fmt.Sprintf(line, 5)) {
 		t.Errorf("no capped-parallelism line at start:\n%s", logs)
 	}
-	_, err = app.AddStreamThread()
+	_, err := app.AddStreamThread()
 	must(t, err)
 	if !strings.Contains(logs.String(), fmt.Sprintf(line, 6)) {
 		t.Errorf("no capped-parallelism line on add:\n%s", logs)

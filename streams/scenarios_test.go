@@ -196,10 +196,6 @@ func scenarios() []scenario {
 				streams.AddStateStore(b, streams.NewKeyValueStoreBuilder("seen", ss, streams.Int64Serde()))
 				orders := streams.NewStream(b, t("orders"), streams.ConsumedWith(ss, ss))
 				streams.Process(orders, streams.ProcessorFunc(func(ctx streams.ProcessorContext[string, string], r streams.Record[string, string]) error {
-					countries, err := streams.GetKeyValueStore[string, string](ctx, g.StoreName())
-					if err != nil {
-						return err
-					}
 					seen, err := streams.GetKeyValueStore[string, int64](ctx, "seen")
 					if err != nil {
 						return err
@@ -211,12 +207,9 @@ func scenarios() []scenario {
 					if err := seen.Put(r.Key, n+1); err != nil {
 						return err
 					}
-					name, ok, err := countries.Get(r.Value)
+					name, err := lookup(ctx, g.StoreName(), r.Value, "?")
 					if err != nil {
 						return err
-					}
-					if !ok {
-						name = "?"
 					}
 					return ctx.Forward(r.WithValue(fmt.Sprintf("%s#%d", name, n+1)))
 				}), streams.WithStores{"seen"}).To(t("enriched"))

@@ -131,19 +131,6 @@ func rawKV(topic string, off int64, k, v string) RawRecord {
 	return r
 }
 
-func processAll(t *testing.T, task *Task) {
-	t.Helper()
-	for {
-		ok, err := task.Process(0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			return
-		}
-	}
-}
-
 // TestCountFlushReadsNoOldValues: a count whose table only goes to a stream
 // reads the store once per new key (the aggregation's own read) and never
 // when the cache flushes; the output is the same as ever.
@@ -160,7 +147,7 @@ func TestCountFlushReadsNoOldValues(t *testing.T) {
 	if err := task.AddRecords(TopicPartition{Topic: "in"}, recs[:150]); err != nil {
 		t.Fatal(err)
 	}
-	processAll(t, task)
+	drain(t, task, 0)
 	if got := *op.gets["s"]; got != 30 {
 		t.Errorf("store reads while processing: %d, want 30 (one per new key)", got)
 	}
@@ -171,7 +158,7 @@ func TestCountFlushReadsNoOldValues(t *testing.T) {
 		t.Errorf("store reads after the flush: %d, want still 30", got)
 	}
 	task.AddRecords(TopicPartition{Topic: "in"}, recs[150:])
-	processAll(t, task)
+	drain(t, task, 0)
 	if err := task.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +234,7 @@ func TestTableGroupByOldValuesThroughSmallCache(t *testing.T) {
 				off++
 			}
 			t0.AddRecords(TopicPartition{Topic: "in"}, recs)
-			processAll(t, t0)
+			drain(t, t0, 0)
 			if round%3 == 2 {
 				if err := t0.Flush(); err != nil {
 					t.Fatal(err)
@@ -261,7 +248,7 @@ func TestTableGroupByOldValuesThroughSmallCache(t *testing.T) {
 			}
 			moved = len(col.recs)
 			t1.AddRecords(TopicPartition{Topic: repart}, rp)
-			processAll(t, t1)
+			drain(t, t1, 0)
 		}
 		if err := t0.Flush(); err != nil {
 			t.Fatal(err)
@@ -273,7 +260,7 @@ func TestTableGroupByOldValuesThroughSmallCache(t *testing.T) {
 			}
 		}
 		t1.AddRecords(TopicPartition{Topic: repart}, rp)
-		processAll(t, t1)
+		drain(t, t1, 0)
 		if err := t1.Flush(); err != nil {
 			t.Fatal(err)
 		}

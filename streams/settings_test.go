@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -14,7 +15,7 @@ func TestStartupListsEveryIgnoredProperty(t *testing.T) {
 	b := streams.NewBuilder()
 	streams.NewStream(b, "in", streams.ConsumedWith(ss, ss)).To("out")
 	topo := build(t, b)
-	logs := new(syncBuffer)
+	logs := new(testutil.Buffer)
 	ignored := map[string]string{
 		// Kafka Streams settings Rivulet does not implement.
 		"task.timeout.ms":            "300000",
@@ -82,7 +83,7 @@ func TestStartupListsEveryIgnoredProperty(t *testing.T) {
 func TestStartupQuietWithoutIgnoredProperties(t *testing.T) {
 	b := streams.NewBuilder()
 	streams.NewStream(b, "in", streams.ConsumedWith(ss, ss)).To("out")
-	logs := new(syncBuffer)
+	logs := new(testutil.Buffer)
 	_, err := streams.New(build(t, b), streams.Properties{"application.id": "quiet", "bootstrap.servers": "127.0.0.1:1", "linger.ms": "5"},
 		streams.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	must(t, err)

@@ -38,21 +38,12 @@ func BenchmarkRestore1MKeys(b *testing.B) {
 	createTopic(b, br.addrs, 1, id+"-out")
 	task := streams.TaskID{Subtopology: 0, Partition: 0}
 	newApp := func(stateDir string, standbys int) *streams.App {
-		app, err := streams.New(topo, streams.Properties{
+		return newStartedApp(b, topo, streams.Properties{
 			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": stateDir,
 			"commit.interval.ms": "1000", "num.standby.replicas": fmt.Sprint(standbys),
 		}, fastGroup, streams.WithLogger(slog.New(slog.DiscardHandler)))
-		must(b, err)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		must(b, app.Start(ctx))
-		return app
 	}
-	closeApp := func(app *streams.App) {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		must(b, app.Close(ctx))
-	}
+	closeApp := func(app *streams.App) { mustClose(b, app, 60*time.Second) }
 	waitRunning := func(app *streams.App) {
 		deadline := time.Now().Add(5 * time.Minute)
 		for !activeTasks(app)[task] {

@@ -53,12 +53,8 @@ func statefulCount(tasks map[streams.TaskID]bool) int {
 // standbys without restoring the changelogs.
 func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 	br := startBrokerlite(t)
-	id := uniq("standby")
-	in, out := id+"-in", id+"-out"
-	createTopic(t, br.addrs, 4, in, out)
-	b := streams.NewBuilder()
-	wordCountTopology(b, in, out, "counts")
-	topo := build(t, b)
+	id, in, out := uniqTopics(t, br.addrs, "standby", 4)
+	topo := buildWordCount(t, in, out)
 	mk := func(server string) *streams.App {
 		return startApp(t, topo, streams.Properties{
 			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),
@@ -68,9 +64,7 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 	a1, a2 := mk("127.0.0.1:7001"), mk("127.0.0.1:7002")
 	ls := distinctWords("w", 400)
 	want := map[string]int64{}
-	produce(t, br.addrs, lines(in, ls...)...)
-	addWords(want, ls...)
-	waitCounts(t, br.addrs, out, want)
+	produceWords(t, br.addrs, in, out, want, ls...)
 
 	// Both see the same metadata: two hosts, every task active once, every
 	// counting task standby on the other host.
@@ -176,9 +170,7 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 	defer cancel()
 	must(t, a1.Close(ctx))
 	more := []string{"w" + "aaaaa", "fresh words"}
-	produce(t, br.addrs, lines(in, more...)...)
-	addWords(want, more...)
-	waitCounts(t, br.addrs, out, want)
+	produceWords(t, br.addrs, in, out, want, more...)
 	if !testutil.Poll(30*time.Second, func() bool { return len(activeTasks(a2)) == 8 }) {
 		t.Fatalf("timed out: %v", a2.Tasks())
 	}
@@ -201,12 +193,8 @@ func TestStandbyReplicasAndHostMetadata(t *testing.T) {
 // itself; in the end the state and the tasks are spread evenly.
 func TestWarmupReplicasBeforeMove(t *testing.T) {
 	br := startBrokerlite(t)
-	id := uniq("warmup")
-	in, out := id+"-in", id+"-out"
-	createTopic(t, br.addrs, 4, in, out)
-	b := streams.NewBuilder()
-	wordCountTopology(b, in, out, "counts")
-	topo := build(t, b)
+	id, in, out := uniqTopics(t, br.addrs, "warmup", 4)
+	topo := buildWordCount(t, in, out)
 	props := func() streams.Properties {
 		return streams.Properties{
 			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),
@@ -217,9 +205,7 @@ func TestWarmupReplicasBeforeMove(t *testing.T) {
 	a1 := startApp(t, topo, props())
 	ls := distinctWords("v", 400)
 	want := map[string]int64{}
-	produce(t, br.addrs, lines(in, ls...)...)
-	addWords(want, ls...)
-	waitCounts(t, br.addrs, out, want)
+	produceWords(t, br.addrs, in, out, want, ls...)
 	if !testutil.Poll(30*time.Second, func() bool { return len(activeTasks(a1)) == 8 }) {
 		t.Fatalf("timed out: %v", a1.Tasks())
 	}
@@ -248,9 +234,7 @@ func TestWarmupReplicasBeforeMove(t *testing.T) {
 		t.Errorf("the new instance restored %v records itself; its warm-ups should have", n)
 	}
 	more := []string{"vaaaaa vaaaab", "after move"}
-	produce(t, br.addrs, lines(in, more...)...)
-	addWords(want, more...)
-	waitCounts(t, br.addrs, out, want)
+	produceWords(t, br.addrs, in, out, want, more...)
 }
 
 // TestStandbyInMemoryHandover: a standby of a task with an in-memory store
@@ -259,9 +243,7 @@ func TestWarmupReplicasBeforeMove(t *testing.T) {
 // were.
 func TestStandbyInMemoryHandover(t *testing.T) {
 	br := startBrokerlite(t)
-	id := uniq("memstandby")
-	in, out := id+"-in", id+"-out"
-	createTopic(t, br.addrs, 1, in, out)
+	id, in, out := uniqTopics(t, br.addrs, "memstandby", 1)
 	b := streams.NewBuilder()
 	streams.NewStream(b, in, streams.ConsumedWith(ss, ss)).GroupByKey().
 		Count(streams.MaterializedAs[string, int64]("counts").WithStoreType(streams.InMemoryStore)).

@@ -9,7 +9,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
 	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
@@ -20,9 +19,7 @@ import (
 func TestStatus(t *testing.T) {
 	br := startBrokerlite(t)
 	in, out := "status-in", "status-out"
-	createTopic(t, br.addrs, 2, in, out)
-	topo, err := wordcount.Topology(wordcount.Options{InputTopic: in, OutputTopic: out})
-	must(t, err)
+	topo := exampleWordCount(t, br.addrs, in, out)
 	app, err := streams.New(topo, streams.Properties{"application.id": "status", "bootstrap.servers": br.addrs[0]})
 	must(t, err)
 	if _, err := app.Status(context.Background()); err == nil {
@@ -79,9 +76,7 @@ func TestStatus(t *testing.T) {
 func TestStatusTwoInstances(t *testing.T) {
 	br := startBrokerlite(t)
 	in, out := "status2-in", "status2-out"
-	createTopic(t, br.addrs, 2, in, out)
-	topo, err := wordcount.Topology(wordcount.Options{InputTopic: in, OutputTopic: out})
-	must(t, err)
+	topo := exampleWordCount(t, br.addrs, in, out)
 	props := func(server string) streams.Properties {
 		return streams.Properties{
 			"application.id": "status2", "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),

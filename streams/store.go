@@ -172,8 +172,12 @@ type storeFactory interface {
 type taskStore interface {
 	StateStore
 	// flush writes cached entries through (forwarding and logging them) and
-	// flushes the underlying store.
+	// flushes the underlying store, durably.
 	flush() error
+	// flushWrites writes cached entries through (forwarding and logging
+	// them) without making the underlying store durable
+	// (statestore.WriteFlusher): what every commit does.
+	flushWrites() error
 	close() error
 	// changelog returns the changelog partition, when logged.
 	changelog() (TopicPartition, bool)
@@ -350,13 +354,8 @@ func (t *Task) Checkpoint(acked map[TopicPartition]int64) error {
 	if t.state == TaskClosed {
 		return nil
 	}
-	for _, name := range t.storeOrder {
-		s := t.stores[name]
-		tp, ok := s.changelog()
-		if !ok {
-			continue
-		}
-		next, ok := acked[tp]
+	for name, s := range t.loggedStores() {
+		next, ok := acked[s.changelogTP()]
 		if !ok {
 			next = s.checkpoint()
 			if next < 0 {
@@ -436,6 +435,7 @@ func (s *kvStore[K, V]) describe() string {
 func (s *kvStore[K, V]) changelog() (TopicPartition, bool) { return s.changelogTP, s.logged }
 func (s *kvStore[K, V]) checkpoint() int64                 { return s.ckpt }
 func (s *kvStore[K, V]) flush() error                      { return s.raw.Flush() }
+func (s *kvStore[K, V]) flushWrites() error                { return statestore.FlushWrites(s.raw) }
 func (s *kvStore[K, V]) close() error                      { return s.raw.Close() }
 
 func (s *kvStore[K, V]) restore(recs []RawRecord) error {

@@ -191,15 +191,7 @@ func TestKeyValueStoreAPI(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		ok, err := task.Process(0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			break
-		}
-	}
+	drain(t, task, 0)
 	// Before the flush, the counts are in the cache: the table store reads
 	// and iterates through it.
 	st, _ := task.Store("counts")

@@ -16,9 +16,7 @@ import (
 // buffer's changelog after a restart.
 func TestEndToEndSuppressionClosesOnWallClock(t *testing.T) {
 	br := startBrokerlite(t)
-	id := uniq("wallclose")
-	in, out := id+"-in", id+"-out"
-	createTopic(t, br.addrs, 1, in, out)
+	id, in, out := uniqTopics(t, br.addrs, "wallclose", 1)
 	b := streams.NewBuilder()
 	streams.WindowedBy(streams.NewStream(b, in, streams.ConsumedWith(ss, ss)).GroupByKey(), streams.TimeWindowsOfSizeWithNoGrace(time.Second)).
 		Count().

@@ -56,16 +56,7 @@ func TestTransformValuesTableWithStore(t *testing.T) {
 	must(t, in.PipeInput("a", "z"))
 	must(t, in.PipeTombstone("b"))
 	must(t, in.PipeTombstone("never-set"))
-	recs, err := streamstest.CreateOutputTopic(d, "out", ss, ss).ReadRecordsToList()
-	must(t, err)
-	var got []string
-	for _, r := range recs {
-		if r.ValueNull {
-			got = append(got, r.Key+"=null")
-		} else {
-			got = append(got, r.Key+"="+r.Value)
-		}
-	}
+	got := readKeyValues(t, d, "out")
 	if strings.Join(got, " ") != "a=x#1 b=y#1 a=z#2 b=null" {
 		t.Errorf("output %v", got)
 	}

@@ -11,6 +11,13 @@ import (
 // what it sees.
 func mergeTask(t *testing.T, idle time.Duration) (*Task, *[]string) {
 	t.Helper()
+	return mergeTaskWith(t, TaskConfig{MaxTaskIdle: idle})
+}
+
+// mergeTaskWith is mergeTask with cfg's other settings (application id,
+// collector and logger are set here).
+func mergeTaskWith(t *testing.T, cfg TaskConfig) (*Task, *[]string) {
+	t.Helper()
 	ss := StringSerde()
 	b := NewBuilder()
 	a := NewStream(b, "a", ConsumedWith(ss, ss))
@@ -23,9 +30,8 @@ func mergeTask(t *testing.T, idle time.Duration) (*Task, *[]string) {
 	}
 	// a and c are two sub-topologies' sources only if unconnected; merged,
 	// they are one sub-topology, so one task reads both.
-	task, err := NewTask(topo, TaskID{}, []TopicPartition{{Topic: "a"}, {Topic: "c"}}, TaskConfig{
-		ApplicationID: "app", Collector: &recordingCollector{}, MaxTaskIdle: idle, Logger: slog.New(slog.DiscardHandler),
-	})
+	cfg.ApplicationID, cfg.Collector, cfg.Logger = "app", &recordingCollector{}, slog.New(slog.DiscardHandler)
+	task, err := NewTask(topo, TaskID{}, []TopicPartition{{Topic: "a"}, {Topic: "c"}}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,12 +46,15 @@ func raw(topic string, off, ts int64, v string) RawRecord {
 	return RawRecord{Topic: topic, Offset: off, Timestamp: ts, Key: []byte("k"), Value: []byte(v)}
 }
 
-func drain(t *testing.T, task *Task, wall int64) int {
+// drain processes task's buffered records at wall-clock time wall until
+// none is ready, failing tb on an error; it returns how many it processed.
+func drain(tb testing.TB, task *Task, wall int64) int {
+	tb.Helper()
 	n := 0
 	for {
 		ok, err := task.Process(wall)
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		if !ok {
 			return n

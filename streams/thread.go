@@ -485,7 +485,7 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 		// Not t.ctx: a Close arriving mid-commit must not cut the commit
 		// short (the thread then stops after it and commits once more).
 		ctx, cancel := context.WithTimeout(t.prodCtx, commitTimeout)
-		err := t.commit(ctx, t.runningTasks())
+		err := t.commit(ctx, t.runningTasks(), false)
 		cancel()
 		if errors.Is(err, errCommitRebalancing) {
 			// Not a failure of the thread: the tasks stay uncommitted and
@@ -601,14 +601,19 @@ func (t *streamThread) resumeDrained() {
 // and stores (which sends cached updates downstream and to changelogs),
 // flush the producer (every record acknowledged), commit the consumed
 // offsets, then write the stores' checkpoints.
-func (t *streamThread) commit(ctx context.Context, tasks []*Task) error {
+//
+// The stores' caches are written through on every commit, so their records
+// are produced before the offsets are committed; the stores are made durable
+// and their checkpoints written only when a task's checkpoint is due (see
+// Task.checkpointIfDue) or when final is set (before tasks close or move).
+func (t *streamThread) commit(ctx context.Context, tasks []*Task, final bool) error {
 	if t.app.eos() {
 		// One transaction holds the output of every task of the thread.
 		return t.commitEOS(ctx)
 	}
 	start := time.Now()
 	for _, task := range tasks {
-		if err := task.Flush(); err != nil {
+		if err := task.flushWrites(); err != nil {
 			return err
 		}
 	}
@@ -656,7 +661,7 @@ func (t *streamThread) commit(ctx context.Context, tasks []*Task) error {
 	acked := t.collector.ackedOffsets()
 	for _, task := range tasks {
 		task.MarkCommitted()
-		if err := task.Checkpoint(acked); err != nil {
+		if err := task.checkpointIfDue(acked, final, t.app.cfg.CheckpointDeltaRecords); err != nil {
 			return err
 		}
 	}
@@ -731,7 +736,7 @@ func (t *streamThread) shutdown(clean bool) {
 				running = append(running, task)
 			}
 		}
-		if err := t.commit(ctx, running); err != nil {
+		if err := t.commit(ctx, running, true); err != nil {
 			t.app.cfg.Logger.Warn("streams: final commit failed; uncommitted input will be processed again", "thread", t.name, "err", err)
 			clean = false
 		} else if t.app.eosStores != nil {
@@ -745,6 +750,7 @@ func (t *streamThread) shutdown(clean bool) {
 	t.mu.Unlock()
 	t.stopFollowups()
 	t.app.standbys.assign(t.id, t.name, nil)
+	t.app.stateMemory.expect(t.id, 0)
 	t.cancel()
 	t.prodCancel()
 	t.restorer.close()

@@ -83,7 +83,7 @@ func (t *streamThread) dropPartitions(ctx context.Context, parts map[string][]in
 				running = append(running, task)
 			}
 		}
-		if err := t.commit(ctx, running); err != nil {
+		if err := t.commit(ctx, running, true); err != nil {
 			t.app.cfg.Logger.Warn("streams: commit before revoking tasks failed; they will be reprocessed from the last commit", "thread", t.name, "err", err)
 			if t.app.eos() && t.fatal == nil {
 				t.fatal = err

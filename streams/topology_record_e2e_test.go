@@ -20,15 +20,7 @@ func versionedWordCount(t *testing.T, in, out string, addTrim bool, store string
 	if addTrim {
 		lines = streams.MapValues(lines, func(_ string, v string) string { return strings.TrimSpace(v) })
 	}
-	words := streams.FlatMapValues(lines, func(_ string, line string) []string {
-		return strings.FieldsFunc(strings.ToLower(line), func(r rune) bool { return !(r >= 'a' && r <= 'z') })
-	})
-	grouped := streams.GroupBy(words, func(_, word string) string { return word }, streams.GroupedWith(ss, ss))
-	var m []streams.Materialized[string, int64]
-	if store != "" {
-		m = append(m, streams.MaterializedAs[string, int64](store))
-	}
-	grouped.Count(m...).ToStream().To(out, streams.ProducedWith(ss, streams.Int64Serde()))
+	countWords(lines, out, store)
 	return build(t, b)
 }
 
@@ -49,23 +41,13 @@ func countStoreName(t *testing.T, topo *streams.Topology) string {
 // pinned to the old name, the new version starts and the counts continue.
 func TestTopologyRenumberingIsRefusedAndPinningKeepsState(t *testing.T) {
 	br := startBrokerlite(t)
-	id := uniq("toporec")
-	in, out := id+"-in", id+"-out"
-	createTopic(t, br.addrs, 1, in, out)
+	id, in, out := uniqTopics(t, br.addrs, "toporec", 1)
 	dir := t.TempDir()
 	props := streams.Properties{"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": dir, "commit.interval.ms": "100"}
 	want := map[string]int64{}
 	run := func(topo *streams.Topology, ls ...string) {
 		t.Helper()
-		app, err := streams.New(topo, props, fastGroup)
-		must(t, err)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		must(t, app.Start(ctx))
-		produce(t, br.addrs, lines(in, ls...)...)
-		addWords(want, ls...)
-		waitCounts(t, br.addrs, out, want)
-		must(t, app.Close(ctx))
+		runWordCount(t, topo, props, br.addrs, in, out, want, ls, fastGroup)
 	}
 
 	v1 := versionedWordCount(t, in, out, false, "")

@@ -269,12 +269,24 @@ func (s *tsStore[K, V]) flushEntries(entries []statestore.DirtyEntry) error {
 }
 
 func (s *tsStore[K, V]) flush() error {
-	if s.cache != nil {
-		if err := s.cache.Flush(); err != nil {
-			return err
-		}
+	if err := s.flushCache(); err != nil {
+		return err
 	}
 	return s.kvStore.flush()
+}
+
+func (s *tsStore[K, V]) flushWrites() error {
+	if err := s.flushCache(); err != nil {
+		return err
+	}
+	return s.kvStore.flushWrites()
+}
+
+func (s *tsStore[K, V]) flushCache() error {
+	if s.cache == nil {
+		return nil
+	}
+	return s.cache.Flush()
 }
 
 func (s *tsStore[K, V]) close() error {

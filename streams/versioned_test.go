@@ -1,7 +1,6 @@
 package streams_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -36,17 +35,7 @@ func versionedJoinTopology(t *testing.T, left bool) *streams.Topology {
 
 func readPlain(t *testing.T, d *streamstest.Driver, topic string) string {
 	t.Helper()
-	recs, err := streamstest.CreateOutputTopic(d, topic, ss, ss).ReadRecordsToList()
-	must(t, err)
-	var out []string
-	for _, r := range recs {
-		v := r.Value
-		if r.ValueNull {
-			v = "null"
-		}
-		out = append(out, fmt.Sprintf("%s=%s@%d", r.Key, v, r.Timestamp))
-	}
-	return strings.Join(out, " ")
+	return readTimed(t, streamstest.CreateOutputTopic(d, topic, ss, ss), "=")
 }
 
 // A stream-table join against a versioned table joins each stream record
@@ -150,13 +139,9 @@ func TestVersionedTableJoinEndToEnd(t *testing.T) {
 	}
 	run := func(stateDir string, orders []*kgo.Record, want string) {
 		t.Helper()
-		app, err := streams.New(topo, streams.Properties{
+		app := startAppNoCleanup(t, topo, streams.Properties{
 			"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": stateDir, "commit.interval.ms": "100",
-		}, fastGroup, streams.WithLogger(testLogger(t)))
-		must(t, err)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		must(t, app.Start(ctx))
+		})
 		waitState(t, app, streams.StateRunning, 30*time.Second)
 		produce(t, br.addrs, orders...)
 		var got []string
@@ -178,7 +163,7 @@ func TestVersionedTableJoinEndToEnd(t *testing.T) {
 		if r, ok, err := q.Get("tea"); err != nil || !ok || r.Value != "B" {
 			t.Errorf("query Get(tea) = %+v, %v, %v", r, ok, err)
 		}
-		must(t, app.Close(ctx))
+		mustClose(t, app, 30*time.Second)
 	}
 	produce(t, br.addrs, rec("-prices", "tea", "A", 1000), rec("-prices", "tea", "B", 2000), rec("-prices", "tea", "C", 1500))
 	run(t.TempDir(), []*kgo.Record{rec("-orders", "tea", "o1", 1200), rec("-orders", "tea", "o2", 2500)}, "o1@A o2@B")

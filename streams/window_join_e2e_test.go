@@ -47,16 +47,11 @@ func startWindowBroker(t testing.TB) []string {
 // every task forward.
 func produceToEveryPartition(t testing.TB, addrs []string, topic string, partitions int32, key, value string, ts time.Time) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
-	must(t, err)
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	var recs []*kgo.Record
 	for p := int32(0); p < partitions; p++ {
 		recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte(fmt.Sprintf("%s-%d", key, p)), Value: []byte(value), Timestamp: ts})
 	}
-	must(t, cl.ProduceSync(ctx, recs...).FirstErr())
+	produceWith(t, addrs, []kgo.Opt{kgo.RecordPartitioner(kgo.ManualPartitioner())}, recs...)
 }
 
 // TestEndToEndWindowsAndJoinsOnBrokerlite runs a suppressed windowed count
@@ -133,24 +128,7 @@ func TestEndToEndWindowsAndJoinsOnBrokerlite(t *testing.T) {
 	produceToEveryPartition(t, addrs, "wj-events", parts, "zz-close", "e", at(60_000))
 	produceToEveryPartition(t, addrs, "wj-orders", parts, "zz-close", "close", at(60_000))
 
-	windowed := streams.TimeWindowedSerde(ss, window)
-	gotCounts := map[string]int64{}
-	dupCounts := 0
-	consumeUntil(t, addrs, "wj-counts", 60*time.Second, func(rs []*kgo.Record) bool {
-		gotCounts, dupCounts = map[string]int64{}, 0
-		for _, r := range rs {
-			k, err := windowed.Deserialize(r.Key)
-			if err != nil {
-				t.Fatalf("windowed key %x: %v", r.Key, err)
-			}
-			id := fmt.Sprintf("%s@%d", k.Key, k.Window.Start)
-			if _, ok := gotCounts[id]; ok {
-				dupCounts++
-			}
-			gotCounts[id] = i64(r.Value)
-		}
-		return len(gotCounts) >= len(wantCounts)
-	})
+	gotCounts, dupCounts := consumeWindowedCounts(t, addrs, "wj-counts", window, len(wantCounts))
 	if fmt.Sprint(sortedMap(gotCounts)) != fmt.Sprint(sortedMap(wantCounts)) || dupCounts != 0 {
 		t.Fatalf("final counts (%d duplicates)\n got %v\nwant %v\nstate %s err %v", dupCounts, sortedMap(gotCounts), sortedMap(wantCounts), app.State(), app.Err())
 	}
@@ -252,10 +230,21 @@ func TestEndToEndSuppressionSurvivesRestart(t *testing.T) {
 	defer closeApp(t, app)
 	waitTasksOnThreads(t, app, parts, 2)
 	produceToEveryPartition(t, addrs, "sr-events", parts, "zz-close", "e", base.Add(time.Minute))
+	got, dups := consumeWindowedCounts(t, addrs, "sr-counts", window, len(want))
+	if fmt.Sprint(sortedMap(got)) != fmt.Sprint(sortedMap(want)) || dups != 0 {
+		t.Fatalf("final counts after restart (%d duplicates)\n got %v\nwant %v\nstate %s err %v", dups, sortedMap(got), sortedMap(want), app.State(), app.Err())
+	}
+}
+
+// consumeWindowedCounts reads the windowed counts in topic (keys of windows
+// of size window) until it has n of them, or for 60 s; it returns the last
+// count of each "key@windowStart" and how many records repeated one.
+func consumeWindowedCounts(t *testing.T, addrs []string, topic string, window time.Duration, n int) (map[string]int64, int) {
+	t.Helper()
 	windowed := streams.TimeWindowedSerde(ss, window)
 	got := map[string]int64{}
 	dups := 0
-	consumeUntil(t, addrs, "sr-counts", 60*time.Second, func(rs []*kgo.Record) bool {
+	consumeUntil(t, addrs, topic, 60*time.Second, func(rs []*kgo.Record) bool {
 		got, dups = map[string]int64{}, 0
 		for _, r := range rs {
 			k, err := windowed.Deserialize(r.Key)
@@ -268,21 +257,14 @@ func TestEndToEndSuppressionSurvivesRestart(t *testing.T) {
 			}
 			got[id] = i64(r.Value)
 		}
-		return len(got) >= len(want)
+		return len(got) >= n
 	})
-	if fmt.Sprint(sortedMap(got)) != fmt.Sprint(sortedMap(want)) || dups != 0 {
-		t.Fatalf("final counts after restart (%d duplicates)\n got %v\nwant %v\nstate %s err %v", dups, sortedMap(got), sortedMap(want), app.State(), app.Err())
-	}
+	return got, dups
 }
 
 func startAppNoCleanup(t testing.TB, topo *streams.Topology, props streams.Properties) *streams.App {
 	t.Helper()
-	app, err := streams.New(topo, props, fastGroup, streams.WithLogger(testLogger(t)))
-	must(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	must(t, app.Start(ctx))
-	return app
+	return newStartedApp(t, topo, props, fastGroup, streams.WithLogger(testLogger(t)))
 }
 
 func closeApp(t testing.TB, app *streams.App) {

@@ -250,6 +250,7 @@ func (s *windowStore[K, V]) describe() string {
 	return fmt.Sprintf("WindowStore[%s, %s]", reflect.TypeFor[K](), reflect.TypeFor[V]())
 }
 func (s *windowStore[K, V]) flush() error                   { return s.raw.Flush() }
+func (s *windowStore[K, V]) flushWrites() error             { return statestore.FlushWrites(s.raw) }
 func (s *windowStore[K, V]) close() error                   { return s.raw.Close() }
 func (s *windowStore[K, V]) restore(recs []RawRecord) error { return restoreInto(s.name, s.raw, recs) }
 func (s *windowStore[K, V]) restored(next int64) error {
@@ -568,6 +569,7 @@ func (s *sessionStore[K, V]) describe() string {
 	return fmt.Sprintf("SessionStore[%s, %s]", reflect.TypeFor[K](), reflect.TypeFor[V]())
 }
 func (s *sessionStore[K, V]) flush() error                   { return s.raw.Flush() }
+func (s *sessionStore[K, V]) flushWrites() error             { return statestore.FlushWrites(s.raw) }
 func (s *sessionStore[K, V]) close() error                   { return s.raw.Close() }
 func (s *sessionStore[K, V]) restore(recs []RawRecord) error { return restoreInto(s.name, s.raw, recs) }
 func (s *sessionStore[K, V]) restored(next int64) error {

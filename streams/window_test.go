@@ -140,28 +140,17 @@ func TestWindowedAggregationsAndStores(t *testing.T) {
 		must(t, input.PipeInputAt("a", r.v, r.ts))
 	}
 	read := func(topic string, ks streams.Serde[streams.Windowed[string]]) string {
-		var out []string
-		o := streamstest.CreateOutputTopic(d, topic, ks, streams.StringSerde())
-		for !o.IsEmpty() {
-			r, err := o.ReadRecord()
-			must(t, err)
-			out = append(out, fmt.Sprintf("%s=%q", r.Key, r.Value))
-		}
-		return strings.Join(out, " ")
+		return renderOut(t, streamstest.CreateOutputTopic(d, topic, ks, streams.StringSerde()), func(r streamstest.TestRecord[streams.Windowed[string], string]) string {
+			return fmt.Sprintf("%s=%q", r.Key, r.Value)
+		})
 	}
 	readInt := func(topic string, ks streams.Serde[streams.Windowed[string]]) string {
-		var out []string
-		o := streamstest.CreateOutputTopic(d, topic, ks, streams.Int64Serde())
-		for !o.IsEmpty() {
-			r, err := o.ReadRecord()
-			must(t, err)
+		return renderOut(t, streamstest.CreateOutputTopic(d, topic, ks, streams.Int64Serde()), func(r streamstest.TestRecord[streams.Windowed[string], int64]) string {
 			if r.ValueNull {
-				out = append(out, fmt.Sprintf("%s=null", r.Key))
-			} else {
-				out = append(out, fmt.Sprintf("%s=%d", r.Key, r.Value))
+				return fmt.Sprintf("%s=null", r.Key)
 			}
-		}
-		return strings.Join(out, " ")
+			return fmt.Sprintf("%s=%d", r.Key, r.Value)
+		})
 	}
 	tw := streams.TimeWindowedSerde(ss, 10*msec)
 	if got, want := readInt("sums", tw), "[a@0/10]=1 [a@0/10]=3 [a@10/20]=3 [a@0/10]=7 [a@10/20]=8"; got != want {

@@ -224,7 +224,7 @@ func runBench(cmd *cobra.Command, o benchOptions) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	progress := harness.NewProgress(stderr, isTerminal(stderr))
+	progress := harness.NewProgress(stderr, harness.IsTerminal(stderr))
 	m := harness.DetectMachine()
 	fmt.Fprintf(stderr, "rivulet bench on %d CPU(s), %s\n", m.NumCPU, m.CPUModel)
 	if o.cpuProf != "" {

@@ -13,28 +13,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rivulet-io/rivulet/internal/cliexit"
 )
 
 // exitError carries a specific process exit code out of the command.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
+type exitError = cliexit.Error
 
 // Exit codes, the same as the rivulet binary's.
 const (
-	exitOK      = 0
-	exitFailure = 1 // the benchmark ran and failed
-	exitUsage   = 2 // bad flags or arguments
+	exitOK      = cliexit.OK
+	exitFailure = cliexit.Failure // the benchmark ran and failed
+	exitUsage   = cliexit.Usage
 )
 
 func main() {
@@ -47,9 +42,7 @@ func run(args []string) int {
 	root := &cobra.Command{Use: "rivulet", SilenceUsage: true, SilenceErrors: true}
 	root.AddCommand(newBenchCmd(args))
 	root.SetArgs(append([]string{"bench"}, args...))
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())}
-	})
+	root.SetFlagErrorFunc(cliexit.FlagError)
 	err := root.Execute()
 	if err == nil {
 		return exitOK
@@ -57,32 +50,22 @@ func run(args []string) int {
 	fmt.Fprintln(os.Stderr, "rivulet:", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
-		return ee.code
+		return ee.Code
 	}
 	return exitFailure
 }
 
 // usageErrorf is a bad-flag error: exit code 2, with a pointer to --help.
 func usageErrorf(cmd *cobra.Command, format string, args ...any) error {
-	return &exitError{code: exitUsage, err: fmt.Errorf("%s: %s\nRun '%s --help' for usage", cmd.Name(), fmt.Sprintf(format, args...), cmd.CommandPath())}
+	return &exitError{Code: exitUsage, Err: fmt.Errorf("%s: %s\nRun '%s --help' for usage", cmd.Name(), fmt.Sprintf(format, args...), cmd.CommandPath())}
 }
 
 // failuref is a benchmark that ran and failed: exit code 1.
 func failuref(format string, args ...any) error {
-	return &exitError{code: exitFailure, err: fmt.Errorf(format, args...)}
+	return &exitError{Code: exitFailure, Err: fmt.Errorf(format, args...)}
 }
 
 // signalContext is cancelled by SIGINT or SIGTERM, so Ctrl-C ends a run cleanly.
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
-// isTerminal reports whether w is a terminal, where progress bars redraw in place.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

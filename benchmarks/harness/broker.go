@@ -34,21 +34,11 @@ type BrokerConfig struct {
 }
 
 func (c *BrokerConfig) ensureDefaults() {
-	if c.Records == 0 {
-		c.Records = 500_000
-	}
-	if c.ValueSize == 0 {
-		c.ValueSize = 100
-	}
-	if c.Partitions == 0 {
-		c.Partitions = 4
-	}
-	if c.Rounds == 0 {
-		c.Rounds = 4
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	orDefault(&c.Records, 500_000)
+	orDefault(&c.ValueSize, 100)
+	orDefault(&c.Partitions, 4)
+	orDefault(&c.Rounds, 4)
+	orDefault(&c.Logger, slog.New(slog.DiscardHandler))
 }
 
 // BrokerResult is the outcome of RunBroker.
@@ -224,30 +214,12 @@ func runProduceCase(ctx context.Context, cfg BrokerConfig, pc produceCase, targe
 
 // mirror copies the sum of counters into bar until the returned stop.
 func mirror(bar *Bar, counters []atomic.Int64) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	sum := func() (s int64) {
+	return follow(bar, func() (s int64) {
 		for i := range counters {
 			s += counters[i].Load()
 		}
 		return s
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				bar.Set(sum())
-				return
-			case <-t.C:
-				bar.Set(sum())
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
+	})
 }
 
 // runConsumeCase reads topic back from each target, in rounds: each round a

@@ -1,8 +1,6 @@
 package harness
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -11,13 +9,7 @@ import (
 // TestRunBrokerSmall runs the broker comparison on a small load and checks
 // that every case measured both brokers and drew curves.
 func TestRunBrokerSmall(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	res, err := RunBroker(ctx, BrokerConfig{Records: 4000, Partitions: 2, Rounds: 2, Dir: t.TempDir()}, NewProgress(&out, false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, out := runSuite(t, 2*time.Minute, RunBroker, BrokerConfig{Records: 4000, Partitions: 2, Rounds: 2, Dir: t.TempDir()})
 	if len(res.Rows) != 3 {
 		t.Fatalf("%d rows, want 3", len(res.Rows))
 	}

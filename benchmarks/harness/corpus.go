@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -32,21 +31,11 @@ type CorpusConfig struct {
 }
 
 func (c *CorpusConfig) ensureDefaults() {
-	if c.Words == 0 {
-		c.Words = 3_000_000
-	}
-	if c.Vocabulary == 0 {
-		c.Vocabulary = 50_000
-	}
-	if c.ZipfS == 0 {
-		c.ZipfS = 1.1
-	}
-	if c.WordsPerLine == 0 {
-		c.WordsPerLine = 10
-	}
-	if c.Seed == 0 {
-		c.Seed = 1
-	}
+	orDefault(&c.Words, 3_000_000)
+	orDefault(&c.Vocabulary, 50_000)
+	orDefault(&c.ZipfS, 1.1)
+	orDefault(&c.WordsPerLine, 10)
+	orDefault(&c.Seed, 1)
 }
 
 func (c *CorpusConfig) validate() error {
@@ -164,36 +153,26 @@ func (c *Corpus) Produce(ctx context.Context, addr, topic string, progress *Bar)
 		return 0, fmt.Errorf("harness: corpus producer: %w", err)
 	}
 	defer cl.Close()
+	p := &pipeline{cl: cl}
 	var (
-		lines    int64
-		words    atomic.Int64
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-		failed   atomic.Bool
+		lines int64
+		words atomic.Int64
 	)
 	err = c.Each(func(line []byte, ranks []int) error {
-		if failed.Load() {
-			return firstErr // written before failed was set
+		if err := p.failure(); err != nil {
+			return err
 		}
 		n := int64(len(ranks))
 		lines++
-		wg.Add(1)
-		cl.Produce(ctx, &kgo.Record{Value: append([]byte(nil), line...)}, func(_ *kgo.Record, err error) {
-			defer wg.Done()
-			if err != nil {
-				errOnce.Do(func() { firstErr = err; failed.Store(true) })
-				return
-			}
+		p.send(ctx, &kgo.Record{Value: append([]byte(nil), line...)}, func() {
 			if progress != nil {
 				progress.Set(words.Add(n))
 			}
 		})
 		return ctx.Err()
 	})
-	wg.Wait()
-	if err == nil {
-		err = firstErr
+	if werr := p.wait(); err == nil {
+		err = werr
 	}
 	if err != nil {
 		return lines, fmt.Errorf("harness: producing the corpus to %s: %w", topic, err)

@@ -2,13 +2,13 @@ package harness
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -127,26 +127,23 @@ func TestRowRatioAndTable(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while a bar writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// runSuite runs one suite's Run function on cfg within timeout, writing its
+// progress to a buffer the test may read, and fails the test, showing that
+// progress, when the suite returns an error.
+func runSuite[C, R any](t *testing.T, timeout time.Duration, run func(context.Context, C, *Progress) (R, error), cfg C) (R, *testutil.Buffer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out := &testutil.Buffer{}
+	res, err := run(ctx, cfg, NewProgress(out, false))
+	if err != nil {
+		t.Fatalf("%v\nprogress:\n%s", err, out.String())
+	}
+	return res, out
 }
 
 func TestProgressPlainLines(t *testing.T) {
-	var b syncBuffer
+	var b testutil.Buffer
 	p := NewProgress(&b, false)
 	p.SetPlainInterval(10 * time.Millisecond)
 	bar := p.Start("phase", 100, "words")

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -59,36 +58,20 @@ type LatencyConfig struct {
 }
 
 func (c *LatencyConfig) ensureDefaults() {
-	if c.SweepStep == 0 {
-		c.SweepStep = 3 * time.Second
-	}
+	orDefault(&c.SweepStep, 3*time.Second)
 	if len(c.SweepRates) == 0 {
 		c.SweepRates = []int{1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 50_000, 70_000, 100_000, 150_000, 200_000, 300_000, 500_000, 1_000_000}
 	}
-	if c.Rate == 0 {
-		c.Rate = 2000
-	}
-	if c.Duration == 0 {
-		c.Duration = 10 * time.Second
-	}
-	if c.ValueSize == 0 {
-		c.ValueSize = 100
-	}
-	if c.Partitions == 0 {
-		c.Partitions = 4
-	}
-	if c.Threads == 0 {
-		c.Threads = defaultThreads()
-	}
-	if c.Acks == "" {
-		c.Acks = "1"
-	}
+	orDefault(&c.Rate, 2000)
+	orDefault(&c.Duration, 10*time.Second)
+	orDefault(&c.ValueSize, 100)
+	orDefault(&c.Partitions, 4)
+	orDefault(&c.Threads, defaultThreads())
+	orDefault(&c.Acks, "1")
 	if len(c.Systems) == 0 {
 		c.Systems = []string{SystemRivulet, SystemGoka}
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	orDefault(&c.Logger, slog.New(slog.DiscardHandler))
 }
 
 func (c *LatencyConfig) validate() error {
@@ -178,10 +161,7 @@ func RunLatency(ctx context.Context, cfg LatencyConfig, progress *Progress) (*La
 		}
 		res.Runs = append(res.Runs, run)
 	}
-	byName := map[string]LatencyRun{}
-	for _, r := range res.Runs {
-		byName[r.System] = r
-	}
+	byName := bySystem(res.Runs, func(r LatencyRun) string { return r.System })
 	riv, okR := byName[SystemRivulet]
 	gk, okG := byName[SystemGoka]
 	if okR && okG {
@@ -221,14 +201,10 @@ func runLatencySystem(ctx context.Context, cfg LatencyConfig, sys, addr string, 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for {
-			fs := cons.PollFetches(cctx)
-			if cctx.Err() != nil {
-				return
-			}
+		pollUntilDone(cctx, cons, func(fs kgo.Fetches) {
 			now := time.Now()
 			fs.EachRecord(func(r *kgo.Record) { rec.observe(r.Value, now) })
-		}
+		})
 	}()
 	defer func() { cancelCons(); wg.Wait() }()
 
@@ -248,19 +224,7 @@ func runLatencySystem(ctx context.Context, cfg LatencyConfig, sys, addr string, 
 		if err != nil {
 			return LatencyRun{}, err
 		}
-		failed = func() error {
-			select {
-			case <-app.Done():
-				return fmt.Errorf("rivulet stopped: state %s: %v", app.State(), app.Err())
-			default:
-				return nil
-			}
-		}
-		stop = func() error {
-			c, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			return app.Close(c)
-		}
+		failed, stop = rivuletControls(app, "rivulet stopped")
 	case SystemGoka:
 		gc := &gokaConfig{brokers: []string{addr}, acks: sarama.WaitForLocal, stateDir: filepath.Join(cfg.Dir, "goka-state")}
 		if cfg.Acks != "1" {
@@ -479,23 +443,9 @@ func startRivuletMap(ctx context.Context, cfg LatencyConfig, addr, in, out strin
 	if err != nil {
 		return nil, fmt.Errorf("harness: latency topology: %w", err)
 	}
-	props := streams.Properties{
-		streams.PropApplicationID:    "lat-rivulet",
-		streams.PropBootstrapServers: addr,
-		streams.PropNumStreamThreads: strconv.Itoa(cfg.Threads),
-		streams.PropStateDir:         filepath.Join(cfg.Dir, "rivulet-state"),
-		"producer.acks":              cfg.Acks,
-	}
-	app, err := streams.New(topo, props, streams.WithLogger(cfg.Logger))
-	if err != nil {
-		return nil, fmt.Errorf("harness: rivulet map: %w", err)
-	}
-	sctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := app.Start(sctx); err != nil {
-		return nil, fmt.Errorf("harness: starting rivulet map: %w", err)
-	}
-	return app, nil
+	props := rivuletProps("lat-rivulet", addr, cfg.Threads, cfg.Dir)
+	props["producer.acks"] = cfg.Acks
+	return startRivuletApp(ctx, topo, props, cfg.Logger, "map")
 }
 
 // startGokaMap runs the same pipeline as a goka processor: every input

@@ -1,8 +1,6 @@
 package harness
 
 import (
-	"bytes"
-	"context"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,13 +10,7 @@ import (
 // record must come out of both pipelines, with ordered, positive
 // percentiles.
 func TestRunLatencySmall(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	res, err := RunLatency(ctx, LatencyConfig{Rate: 500, Duration: time.Second, Partitions: 2, Threads: 1, Dir: t.TempDir()}, NewProgress(&out, false))
-	if err != nil {
-		t.Fatalf("%v\nprogress:\n%s", err, out.String())
-	}
+	res, _ := runSuite(t, 3*time.Minute, RunLatency, LatencyConfig{Rate: 500, Duration: time.Second, Partitions: 2, Threads: 1, Dir: t.TempDir()})
 	if len(res.Runs) != 2 || len(res.Rows) != 3 {
 		t.Fatalf("runs %+v rows %+v", res.Runs, res.Rows)
 	}
@@ -34,14 +26,8 @@ func TestRunLatencySmall(t *testing.T) {
 // point per rate it sustained, with every measured record arrived, and the
 // curves plot with logarithmic axes.
 func TestRunLatencySweepSmall(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	res, err := RunLatency(ctx, LatencyConfig{Rate: 400, Sweep: true, SweepRates: []int{200, 400}, SweepStep: 500 * time.Millisecond,
-		Partitions: 2, Threads: 1, Dir: t.TempDir()}, NewProgress(&out, false))
-	if err != nil {
-		t.Fatalf("%v\nprogress:\n%s", err, out.String())
-	}
+	res, _ := runSuite(t, 3*time.Minute, RunLatency, LatencyConfig{Rate: 400, Sweep: true, SweepRates: []int{200, 400}, SweepStep: 500 * time.Millisecond,
+		Partitions: 2, Threads: 1, Dir: t.TempDir()})
 	if len(res.Runs) != 2 || len(res.Rows) != 4 {
 		t.Fatalf("runs %+v rows %+v", res.Runs, res.Rows)
 	}

@@ -3,11 +3,12 @@ package harness
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rivulet-io/rivulet/internal/term"
 )
 
 // Progress shows how far a long phase has come, on stderr. On a terminal it
@@ -43,14 +44,7 @@ func (p *Progress) SetPlainInterval(d time.Duration) {
 
 // IsTerminal reports whether w is a character device (a terminal), the
 // usual test for whether to draw in place.
-func IsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+func IsTerminal(w io.Writer) bool { return term.IsTerminal(w) }
 
 // Bar is one phase in progress. Set or Add its count from any goroutine;
 // Done stops its drawing goroutine and prints the final line.

@@ -61,6 +61,24 @@ type Result struct {
 	StreamsSettings   StreamsConfig
 }
 
+// orDefault sets *v to def when *v is the zero value: a configuration field
+// left unset takes its documented default.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// bySystem indexes a suite's runs by the system each measured.
+func bySystem[R any](runs []R, system func(R) string) map[string]R {
+	m := make(map[string]R, len(runs))
+	for _, r := range runs {
+		m[system(r)] = r
+	}
+	return m
+}
+
 // Rows returns every result row, suite by suite.
 func (r *Result) Rows() []Row {
 	var rows []Row

@@ -80,48 +80,24 @@ type StreamsConfig struct {
 func (c *StreamsConfig) exactlyOnce() bool { return c.ProcessingGuarantee == streams.ExactlyOnce }
 
 func (c *StreamsConfig) ensureDefaults() {
-	if c.Records == 0 {
-		c.Records = 1_000_000
-	}
-	if c.DistinctKeys == 0 {
-		c.DistinctKeys = 500_000
-	}
-	if c.Keys == 0 {
-		c.Keys = 10_000
-	}
-	if c.ZipfS == 0 {
-		c.ZipfS = 1.1
-	}
-	if c.ValueSize == 0 {
-		c.ValueSize = 100
-	}
-	if c.Partitions == 0 {
-		c.Partitions = 4
-	}
-	if c.Threads == 0 {
-		c.Threads = defaultThreads()
-	}
-	if c.CommitInterval == 0 {
-		c.CommitInterval = 100 * time.Millisecond
-	}
+	orDefault(&c.Records, 1_000_000)
+	orDefault(&c.DistinctKeys, 500_000)
+	orDefault(&c.Keys, 10_000)
+	orDefault(&c.ZipfS, 1.1)
+	orDefault(&c.ValueSize, 100)
+	orDefault(&c.Partitions, 4)
+	orDefault(&c.Threads, defaultThreads())
+	orDefault(&c.CommitInterval, 100*time.Millisecond)
 	if len(c.Cases) == 0 {
 		c.Cases = AllStreamsCases
 	}
 	if len(c.Systems) == 0 {
 		c.Systems = []string{SystemRivulet, SystemFranz, SystemGoka}
 	}
-	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Minute
-	}
-	if c.Seed == 0 {
-		c.Seed = 1
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.ProcessingGuarantee == "" {
-		c.ProcessingGuarantee = streams.AtLeastOnce
-	}
+	orDefault(&c.Timeout, 10*time.Minute)
+	orDefault(&c.Seed, 1)
+	orDefault(&c.Logger, slog.New(slog.DiscardHandler))
+	orDefault(&c.ProcessingGuarantee, streams.AtLeastOnce)
 }
 
 func (c *StreamsConfig) validate() error {
@@ -356,19 +332,7 @@ func runStreamsCase(ctx context.Context, cfg StreamsConfig, data *ssbData, c ssb
 		if app, err = startRivuletCase(ctx, cfg, c, addr, name, out, observe, sys == SystemRivuletEOS); err != nil {
 			return StreamsRun{}, err
 		}
-		failed = func() error {
-			select {
-			case <-app.Done():
-				return fmt.Errorf("rivulet stopped: state %s: %v", app.State(), app.Err())
-			default:
-				return nil
-			}
-		}
-		stop = func() error {
-			cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			return app.Close(cctx)
-		}
+		failed, stop = rivuletControls(app, "rivulet stopped")
 	case SystemFranz:
 		r, err := startFranzCase(ctx, cfg, c, addr, name, out, observe)
 		if err != nil {

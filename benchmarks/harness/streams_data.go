@@ -207,6 +207,44 @@ func (d *ssbData) eachDistinct(fn func(id uint32, rec uint64) error) error {
 	return nil
 }
 
+// pipeline produces records without waiting for each answer and keeps the
+// first failure, after which a producer stops sending.
+type pipeline struct {
+	cl       *kgo.Client
+	wg       sync.WaitGroup
+	errOnce  sync.Once
+	firstErr error
+	failed   atomic.Bool
+}
+
+// send produces r; acked runs when r is acknowledged.
+func (p *pipeline) send(ctx context.Context, r *kgo.Record, acked func()) {
+	p.wg.Add(1)
+	p.cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+		defer p.wg.Done()
+		if err != nil {
+			p.errOnce.Do(func() { p.firstErr = err; p.failed.Store(true) })
+			return
+		}
+		acked()
+	})
+}
+
+// failure returns the first failure so far, or nil.
+func (p *pipeline) failure() error {
+	if p.failed.Load() {
+		return p.firstErr // written before failed was set
+	}
+	return nil
+}
+
+// wait waits for the answers to every record sent and returns the first
+// failure.
+func (p *pipeline) wait() error {
+	p.wg.Wait()
+	return p.firstErr
+}
+
 // produceAll writes records from gen to topic and waits for every answer;
 // bar counts them.
 func produceAll(ctx context.Context, addr, topic string, bar *Bar, gen func(emit func(*kgo.Record)) error) (int64, error) {
@@ -216,33 +254,21 @@ func produceAll(ctx context.Context, addr, topic string, bar *Bar, gen func(emit
 		return 0, fmt.Errorf("harness: streams input producer: %w", err)
 	}
 	defer cl.Close()
-	var (
-		n        int64
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-		failed   atomic.Bool
-	)
+	p := &pipeline{cl: cl}
+	var n int64
 	err = gen(func(r *kgo.Record) {
-		if failed.Load() || ctx.Err() != nil {
+		if p.failure() != nil || ctx.Err() != nil {
 			return
 		}
 		n++
-		wg.Add(1)
-		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
-			defer wg.Done()
-			if err != nil {
-				errOnce.Do(func() { firstErr = err; failed.Store(true) })
-				return
-			}
+		p.send(ctx, r, func() {
 			if bar != nil {
 				bar.Add(1)
 			}
 		})
 	})
-	wg.Wait()
-	if err == nil {
-		err = firstErr
+	if werr := p.wait(); err == nil {
+		err = werr
 	}
 	if err == nil {
 		err = ctx.Err()

@@ -122,11 +122,7 @@ func startFranzCase(ctx context.Context, cfg StreamsConfig, c ssbCase, addr, gro
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		for {
-			fs := cl.PollFetches(rctx)
-			if rctx.Err() != nil {
-				return
-			}
+		pollUntilDone(rctx, cl, func(fs kgo.Fetches) {
 			fs.EachError(func(t string, p int32, err error) { r.fail(fmt.Errorf("fetch %s-%d: %w", t, p, err)) })
 			fs.EachPartition(func(p kgo.FetchTopicPartition) {
 				if len(p.Records) == 0 {
@@ -137,7 +133,7 @@ func startFranzCase(ctx context.Context, cfg StreamsConfig, c ssbCase, addr, gro
 				case <-rctx.Done():
 				}
 			})
-		}
+		})
 	}()
 	return r, nil
 }

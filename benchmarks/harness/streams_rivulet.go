@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/rivulet-io/rivulet/streams"
 )
@@ -106,13 +104,8 @@ func startRivuletCase(ctx context.Context, cfg StreamsConfig, c ssbCase, addr, a
 	if err != nil {
 		return nil, err
 	}
-	props := streams.Properties{
-		streams.PropApplicationID:    appID,
-		streams.PropBootstrapServers: addr,
-		streams.PropNumStreamThreads: strconv.Itoa(cfg.Threads),
-		streams.PropCommitIntervalMs: strconv.FormatInt(cfg.CommitInterval.Milliseconds(), 10),
-		streams.PropStateDir:         filepath.Join(cfg.Dir, "rivulet-state"),
-	}
+	props := rivuletProps(appID, addr, cfg.Threads, cfg.Dir)
+	props[streams.PropCommitIntervalMs] = strconv.FormatInt(cfg.CommitInterval.Milliseconds(), 10)
 	if eos {
 		props[streams.PropProcessingGuarantee] = streams.ExactlyOnce
 	} else {
@@ -120,16 +113,7 @@ func startRivuletCase(ctx context.Context, cfg StreamsConfig, c ssbCase, addr, a
 		// Idempotence needs acks=all (Kafka refuses the mix).
 		props["producer.enable.idempotence"] = "false"
 	}
-	app, err := streams.New(topo, props, streams.WithLogger(cfg.Logger))
-	if err != nil {
-		return nil, fmt.Errorf("harness: rivulet %s: %w", c.name, err)
-	}
-	sctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := app.Start(sctx); err != nil {
-		return nil, fmt.Errorf("harness: starting rivulet %s: %w", c.name, err)
-	}
-	return app, nil
+	return startRivuletApp(ctx, topo, props, cfg.Logger, c.name)
 }
 
 // verifyRivuletStore reads every key of the key-value store case back

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -19,16 +20,10 @@ import (
 // fails on any output that is not expected, so a row of the suite is never
 // a fast wrong answer.
 func TestRunStreamsEveryCaseCorrect(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var out syncBuffer
-	res, err := RunStreams(ctx, StreamsConfig{
+	res, _ := runSuite(t, 3*time.Minute, RunStreams, StreamsConfig{
 		Records: 3000, DistinctKeys: 1000, Keys: 200, Partitions: 2, Threads: 1,
 		CommitInterval: 100 * time.Millisecond, Timeout: time.Minute, Dir: t.TempDir(),
-	}, NewProgress(&out, false))
-	if err != nil {
-		t.Fatalf("%v\nprogress:\n%s", err, out.String())
-	}
+	})
 	for _, f := range res.FailedRuns() {
 		t.Errorf("%s on %s failed: %s", f.Case, f.System, f.Failed)
 	}
@@ -66,18 +61,12 @@ func TestRunStreamsEveryCaseCorrect(t *testing.T) {
 // exactly_once_v2: both runs' output must be right, and each case gets the
 // ratio of the two.
 func TestRunStreamsExactlyOnceCorrect(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 	cases := []string{CaseConsumeProduce, CaseStreamCount, CaseStreamProcessWinStore, CaseStreamStreamJoin, CaseTableTableJoin}
-	var out syncBuffer
-	res, err := RunStreams(ctx, StreamsConfig{
+	res, _ := runSuite(t, 3*time.Minute, RunStreams, StreamsConfig{
 		Records: 2000, DistinctKeys: 500, Keys: 200, Partitions: 2, Threads: 1,
 		CommitInterval: 100 * time.Millisecond, Timeout: time.Minute, Dir: t.TempDir(),
 		Cases: cases, Systems: []string{SystemRivulet}, ProcessingGuarantee: streams.ExactlyOnce,
-	}, NewProgress(&out, false))
-	if err != nil {
-		t.Fatalf("%v\nprogress:\n%s", err, out.String())
-	}
+	})
 	for _, f := range res.FailedRuns() {
 		t.Errorf("%s on %s failed: %s", f.Case, f.System, f.Failed)
 	}
@@ -113,7 +102,7 @@ func TestRunStreamsFailedRunsReported(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cases := []string{CaseConsumeProduce, CaseStreamCount}
-	var out syncBuffer
+	var out testutil.Buffer
 	res, err := RunStreams(ctx, StreamsConfig{
 		Records: 2000, DistinctKeys: 500, Keys: 200, Partitions: 2, Threads: 1,
 		CommitInterval: 100 * time.Millisecond, Timeout: time.Microsecond, Dir: t.TempDir(),

@@ -182,26 +182,16 @@ type readerPartition struct {
 }
 
 func readOutput(addr, topic string, c checker, committed bool) (*outputReader, error) {
-	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50 * time.Millisecond)}
-	if committed {
-		// An exactly-once run's output counts once its transaction committed.
-		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := outputConsumer(addr, topic, 50*time.Millisecond, committed)
 	if err != nil {
-		return nil, fmt.Errorf("harness: output consumer: %w", err)
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &outputReader{cl: cl, addr: addr, topic: topic, committed: committed, cancel: cancel, parts: map[int32]*readerPartition{}}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		for {
-			fs := cl.PollFetches(ctx)
-			if ctx.Err() != nil {
-				return
-			}
+		pollUntilDone(ctx, cl, func(fs kgo.Fetches) {
 			fs.EachError(func(t string, p int32, err error) {
 				r.mu.Lock()
 				r.err = fmt.Errorf("fetch %s-%d: %w", t, p, err)
@@ -226,7 +216,7 @@ func readOutput(addr, topic string, c checker, committed bool) (*outputReader, e
 				}
 				r.mu.Unlock()
 			})
-		}
+		})
 	}()
 	return r, nil
 }

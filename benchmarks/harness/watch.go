@@ -37,16 +37,26 @@ type countWatcher struct {
 	lastError error
 }
 
-func watchCounts(addr, topic string, expected map[string]int64, committed bool) (*countWatcher, error) {
+// outputConsumer reads a system's output topic from its start, waiting at
+// most maxWait per fetch. With committed it reads only committed records: an
+// exactly-once run's output counts once its transaction committed.
+func outputConsumer(addr, topic string, maxWait time.Duration, committed bool) (*kgo.Client, error) {
 	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100 * time.Millisecond)}
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(maxWait)}
 	if committed {
-		// An exactly-once run's counts count once committed.
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("harness: output consumer: %w", err)
+	}
+	return cl, nil
+}
+
+func watchCounts(addr, topic string, expected map[string]int64, committed bool) (*countWatcher, error) {
+	cl, err := outputConsumer(addr, topic, 100*time.Millisecond, committed)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &countWatcher{expected: expected, cl: cl, cancel: cancel, done: make(chan struct{}),
@@ -58,11 +68,7 @@ func watchCounts(addr, topic string, expected map[string]int64, committed bool) 
 
 func (w *countWatcher) loop(ctx context.Context) {
 	defer w.wg.Done()
-	for {
-		fs := w.cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return
-		}
+	pollUntilDone(ctx, w.cl, func(fs kgo.Fetches) {
 		now := time.Now()
 		w.mu.Lock()
 		fs.EachError(func(t string, p int32, err error) { w.lastError = fmt.Errorf("fetch %s-%d: %w", t, p, err) })
@@ -75,6 +81,18 @@ func (w *countWatcher) loop(ctx context.Context) {
 		if finished {
 			close(w.done)
 		}
+	})
+}
+
+// pollUntilDone polls cl and hands each poll's fetches to each, until ctx
+// ends.
+func pollUntilDone(ctx context.Context, cl *kgo.Client, each func(kgo.Fetches)) {
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		each(fs)
 	}
 }
 

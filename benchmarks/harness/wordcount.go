@@ -60,30 +60,16 @@ type WordCountConfig struct {
 }
 
 func (c *WordCountConfig) ensureDefaults() {
-	if c.ProcessingGuarantee == "" {
-		c.ProcessingGuarantee = streams.AtLeastOnce
-	}
-	if c.Partitions == 0 {
-		c.Partitions = 4
-	}
-	if c.Threads == 0 {
-		c.Threads = defaultThreads()
-	}
-	if c.CommitInterval == 0 {
-		c.CommitInterval = time.Second
-	}
-	if c.Acks == "" {
-		c.Acks = "1"
-	}
+	orDefault(&c.ProcessingGuarantee, streams.AtLeastOnce)
+	orDefault(&c.Partitions, 4)
+	orDefault(&c.Threads, defaultThreads())
+	orDefault(&c.CommitInterval, time.Second)
+	orDefault(&c.Acks, "1")
 	if len(c.Systems) == 0 {
 		c.Systems = []string{SystemRivulet, SystemGoka}
 	}
-	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Minute
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	orDefault(&c.Timeout, 10*time.Minute)
+	orDefault(&c.Logger, slog.New(slog.DiscardHandler))
 }
 
 func (c *WordCountConfig) validate() error {
@@ -190,10 +176,7 @@ func RunWordCount(ctx context.Context, cfg WordCountConfig, progress *Progress) 
 		res.Runs = append(res.Runs, run)
 		res.Series = append(res.Series, series)
 	}
-	byName := map[string]WordCountRun{}
-	for _, r := range res.Runs {
-		byName[r.System] = r
-	}
+	byName := bySystem(res.Runs, func(r WordCountRun) string { return r.System })
 	riv, okR := byName[SystemRivulet]
 	gk, okG := byName[SystemGoka]
 	if okR && okG {
@@ -260,19 +243,7 @@ func runWordCountSystem(ctx context.Context, cfg WordCountConfig, sys, addr stri
 		if err != nil {
 			return WordCountRun{}, series, err
 		}
-		failed = func() error {
-			select {
-			case <-app.Done():
-				return fmt.Errorf("harness: rivulet word count stopped: state %s: %v", app.State(), app.Err())
-			default:
-				return nil
-			}
-		}
-		stop = func() error {
-			cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			return app.Close(cctx)
-		}
+		failed, stop = rivuletControls(app, "harness: rivulet word count stopped")
 	case SystemGoka:
 		gc := &gokaConfig{brokers: []string{addr}, acks: cfg.saramaAcks(), stateDir: filepath.Join(cfg.Dir, "goka-state")}
 		gr, err := startGokaWordCount(gc, wcInputTopic, prefix)
@@ -313,13 +284,8 @@ func startRivuletWordCount(ctx context.Context, cfg WordCountConfig, addr, appID
 	if err != nil {
 		return nil, err
 	}
-	props := streams.Properties{
-		streams.PropApplicationID:    appID,
-		streams.PropBootstrapServers: addr,
-		streams.PropNumStreamThreads: strconv.Itoa(cfg.Threads),
-		streams.PropCommitIntervalMs: strconv.FormatInt(cfg.CommitInterval.Milliseconds(), 10),
-		streams.PropStateDir:         filepath.Join(cfg.Dir, "rivulet-state"),
-	}
+	props := rivuletProps(appID, addr, cfg.Threads, cfg.Dir)
+	props[streams.PropCommitIntervalMs] = strconv.FormatInt(cfg.CommitInterval.Milliseconds(), 10)
 	switch {
 	case eos:
 		props[streams.PropProcessingGuarantee] = streams.ExactlyOnce
@@ -330,16 +296,7 @@ func startRivuletWordCount(ctx context.Context, cfg WordCountConfig, addr, appID
 	default:
 		props["producer.acks"] = cfg.Acks
 	}
-	app, err := streams.New(topo, props, streams.WithLogger(cfg.Logger))
-	if err != nil {
-		return nil, fmt.Errorf("harness: rivulet word count: %w", err)
-	}
-	sctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := app.Start(sctx); err != nil {
-		return nil, fmt.Errorf("harness: starting rivulet word count: %w", err)
-	}
-	return app, nil
+	return startRivuletApp(ctx, topo, props, cfg.Logger, "word count")
 }
 
 // waitDone waits for done, polling failed every 100ms; it fails after

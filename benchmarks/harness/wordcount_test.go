@@ -1,8 +1,6 @@
 package harness
 
 import (
-	"bytes"
-	"context"
 	"testing"
 	"time"
 )
@@ -11,17 +9,11 @@ import (
 // reach the true count of every word (the watcher checks each word against
 // the corpus's own count) and report a throughput.
 func TestRunWordCountSmall(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	res, err := RunWordCount(ctx, WordCountConfig{
+	res, _ := runSuite(t, 3*time.Minute, RunWordCount, WordCountConfig{
 		Corpus:     CorpusConfig{Words: 20000, Vocabulary: 500},
 		Partitions: 2, Threads: 1, CommitInterval: 200 * time.Millisecond,
 		Timeout: 2 * time.Minute, Dir: t.TempDir(),
-	}, NewProgress(&out, false))
-	if err != nil {
-		t.Fatalf("%v\nprogress:\n%s", err, out.String())
-	}
+	})
 	if len(res.Runs) != 2 || len(res.Rows) != 1 {
 		t.Fatalf("runs %+v rows %+v", res.Runs, res.Rows)
 	}

@@ -33,7 +33,7 @@ type aclsOpts struct {
 
 func newACLsCmd() *cobra.Command {
 	o := &aclsOpts{}
-	cmd := &cobra.Command{
+	cmd, f := toolCmd(&cobra.Command{
 		Use:   "acls",
 		Short: "Add, remove and list ACLs (like kafka-acls.sh)",
 		Long: `acls manages ACLs with the flags of Kafka's kafka-acls.sh. Give one action: --add, --remove
@@ -57,11 +57,7 @@ accepted for kafka-acls.sh scripts). Exit codes: 0 ok, 1 failure, 2 bad flags.`,
   rivulet acls --list --topic orders
   rivulet acls --list --principal User:alice
   rivulet acls --remove --allow-principal User:alice --operation Read --topic orders`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runACLs(cmd, o) },
-	}
-	o.conn.registerAdmin(cmd)
-	f := cmd.Flags()
+	}, o.conn.registerAdmin, func(cmd *cobra.Command) error { return runACLs(cmd, o) })
 	f.BoolVar(&o.add, "add", false, "add ACLs")
 	f.BoolVar(&o.remove, "remove", false, "remove the ACLs the flags select")
 	f.BoolVar(&o.list, "list", false, "list ACLs (of the given resources, or all)")

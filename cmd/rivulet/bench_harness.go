@@ -115,7 +115,7 @@ func runBenchHarness(cmd *cobra.Command, args []string) error {
 		if code <= 0 {
 			code = exitFailure // ended by a signal
 		}
-		return &exitError{code: code, err: errReported}
+		return &exitError{Code: code, Err: errReported}
 	}
 	if err != nil {
 		return failuref("bench: running the harness: %v", err)

@@ -73,7 +73,7 @@ func runBroker(ctx context.Context, configPath string, overrides []string, logLe
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("--log-level %q: use debug, info, warn or error", logLevel)}
+		return &exitError{Code: exitUsage, Err: fmt.Errorf("--log-level %q: use debug, info, warn or error", logLevel)}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
@@ -81,18 +81,18 @@ func runBroker(ctx context.Context, configPath string, overrides []string, logLe
 	if configPath != "" {
 		p, err := brokerlite.LoadProperties(configPath)
 		if err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("%w (check the --config path)", err)}
+			return &exitError{Code: exitUsage, Err: fmt.Errorf("%w (check the --config path)", err)}
 		}
 		props = p
 	}
 	for _, kv := range overrides {
 		if err := brokerlite.ApplyOverride(props, kv); err != nil {
-			return &exitError{code: exitUsage, err: err}
+			return &exitError{Code: exitUsage, Err: err}
 		}
 	}
 	cfg := brokerlite.Config{Properties: props, Logger: logger}
 	if _, _, err := brokerlite.ParseSettings(cfg); err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("%w (fix it in %s or with --override)", err, orDefault(configPath, "the properties"))}
+		return &exitError{Code: exitUsage, Err: fmt.Errorf("%w (fix it in %s or with --override)", err, orDefault(configPath, "the properties"))}
 	}
 
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"regexp"
 	"sort"
@@ -18,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rivulet-io/rivulet/internal/kcattest"
 	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
@@ -31,6 +31,20 @@ type brokerProc struct {
 }
 
 var listeningRe = regexp.MustCompile(`rivulet broker listening on (\S+)`)
+
+// pollRecords consumes with cl until want records have come, failing the test on a fetch
+// error or when ctx ends; failMsg, given the count so far and want, says what fell short.
+func pollRecords(ctx context.Context, t *testing.T, cl *kgo.Client, want int, failMsg string) {
+	t.Helper()
+	for n := 0; n < want; {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf(failMsg+": %v", n, want, ctx.Err())
+		}
+		fs.EachError(func(tp string, p int32, err error) { t.Fatalf("fetch %s-%d: %v", tp, p, err) })
+		n += fs.NumRecords()
+	}
+}
 
 // startBrokerProc runs `rivulet broker` on a free port with its data in dir, and waits
 // until it says where it listens.
@@ -106,37 +120,19 @@ func (p *brokerProc) stop(t *testing.T) {
 	}
 }
 
-// needKcat returns kcat's path, or skips outside CI when it is missing.
-func needKcat(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("kcat")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("kcat is required in CI: %v (bash scripts/install-tools.sh installs it)", err)
-		}
-		t.Skip("kcat not installed; run: bash scripts/install-tools.sh")
-	}
-	return path
-}
-
 func runKcat(t *testing.T, kcat string, stdin string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, kcat, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("kcat %v: %v\nstdout:\n%s\nstderr:\n%s", args, err, stdout.String(), stderr.String())
+	stdout, stderr, err := kcattest.Run(kcat, 60*time.Second, stdin, args...)
+	if err != nil {
+		t.Fatalf("kcat %v: %v\nstdout:\n%s\nstderr:\n%s", args, err, stdout, stderr)
 	}
-	return stdout.String()
+	return stdout
 }
 
 // TestKcatAgainstRivuletBroker drives a `rivulet broker` child process with librdkafka
 // through kcat: metadata, produce, consume to the end, then a clean SIGTERM shutdown.
 func TestKcatAgainstRivuletBroker(t *testing.T) {
-	kcat := needKcat(t)
+	kcat := kcattest.Path(t)
 	p := startBrokerProc(t, t.TempDir(), "num.partitions=3")
 
 	var lines []string

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rivulet-io/rivulet/client"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -53,6 +54,27 @@ func (f *connFlags) register(cmd *cobra.Command, configFlag, propFlag, propHelp 
 // kafka-topics.sh and kafka-configs.sh name them.
 func (f *connFlags) registerAdmin(cmd *cobra.Command) {
 	f.register(cmd, "command-config", "command-property", "an admin client property")
+}
+
+// registerProducer and registerConsumer register the connection flags of the console
+// producer and consumer, named as Kafka's kafka-console-producer.sh and
+// kafka-console-consumer.sh name them.
+func (f *connFlags) registerProducer(cmd *cobra.Command) {
+	f.register(cmd, "producer.config", "producer-property", "a producer property")
+}
+
+func (f *connFlags) registerConsumer(cmd *cobra.Command) {
+	f.register(cmd, "consumer.config", "consumer-property", "a consumer property")
+}
+
+// toolCmd completes c as one of the Kafka-style tools (topics, groups, configs, acls,
+// produce, consume): it takes no positional arguments, runs run, and has the connection
+// flags register adds. It returns c and its flag set, for the tool's own flags.
+func toolCmd(c *cobra.Command, register func(*cobra.Command), run func(*cobra.Command) error) (*cobra.Command, *pflag.FlagSet) {
+	c.Args = noArgs
+	c.RunE = func(cmd *cobra.Command, _ []string) error { return run(cmd) }
+	register(c)
+	return c, c.Flags()
 }
 
 // properties assembles client properties as Kafka's tools do: the config file, then the
@@ -93,12 +115,12 @@ func (f *connFlags) properties(cmd *cobra.Command) (client.Properties, error) {
 
 // usageErrorf is a bad-flag error: exit code 2, with a pointer to --help.
 func usageErrorf(cmd *cobra.Command, format string, args ...any) error {
-	return &exitError{code: exitUsage, err: fmt.Errorf("%s: %s\nRun '%s --help' for usage", cmd.Name(), fmt.Sprintf(format, args...), cmd.CommandPath())}
+	return &exitError{Code: exitUsage, Err: fmt.Errorf("%s: %s\nRun '%s --help' for usage", cmd.Name(), fmt.Sprintf(format, args...), cmd.CommandPath())}
 }
 
 // failuref is a command that ran and failed: exit code 1.
 func failuref(format string, args ...any) error {
-	return &exitError{code: exitFailure, err: fmt.Errorf(format, args...)}
+	return &exitError{Code: exitFailure, Err: fmt.Errorf(format, args...)}
 }
 
 // noArgs rejects positional arguments with a usage error (cobra's own check exits 1).

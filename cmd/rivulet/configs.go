@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,7 +29,7 @@ type configsOpts struct {
 
 func newConfigsCmd() *cobra.Command {
 	o := &configsOpts{}
-	cmd := &cobra.Command{
+	cmd, f := toolCmd(&cobra.Command{
 		Use:   "configs",
 		Short: "Describe and alter SCRAM credentials and topic configs (like kafka-configs.sh)",
 		Long: `configs manages user SCRAM credentials and topic configs with the flags of Kafka's
@@ -51,11 +54,7 @@ security.protocol, sasl.*, ssl.*). Exit codes: 0 ok, 1 failure, 2 bad flags.`,
   rivulet configs --alter --entity-type topics --entity-name orders --add-config retention.ms=86400000
   rivulet configs --describe --entity-type topics --entity-name orders
   rivulet configs --bootstrap-server broker:9094 --command-config admin.properties --describe --entity-type users`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runConfigs(cmd, o) },
-	}
-	o.conn.registerAdmin(cmd)
-	f := cmd.Flags()
+	}, o.conn.registerAdmin, func(cmd *cobra.Command) error { return runConfigs(cmd, o) })
 	f.BoolVar(&o.describe, "describe", false, "describe the entity's configs")
 	f.BoolVar(&o.alter, "alter", false, "alter the entity's configs (with --add-config and/or --delete-config)")
 	f.StringVar(&o.entityType, "entity-type", "", "users, topics or brokers")
@@ -217,16 +216,9 @@ func alterUserConfigs(ctx context.Context, cmd *cobra.Command, adm *kadm.Client,
 		delsS = append(delsS, kadm.DeleteSCRAM{User: user, Mechanism: mech})
 	}
 	res, err := adm.AlterUserSCRAMs(ctx, delsS, ups)
-	if err != nil {
-		return failuref("altering the credentials of user %s: %v", user, err)
-	}
-	for _, r := range res {
-		if r.Err != nil {
-			return failuref("altering the credentials of user %s: %s", r.User, kafkaError(r.Err, r.ErrMessage))
-		}
-	}
-	fmt.Fprintf(out, "Completed updating config for user %s.\n", user)
-	return nil
+	return reportAltered(out, "the credentials of user", "user", user, maps.Values(res), err, func(r kadm.AlteredUserSCRAM) (string, string, error) {
+		return r.User, r.ErrMessage, r.Err
+	})
 }
 
 func describeUserConfigs(ctx context.Context, adm *kadm.Client, out io.Writer, user string) error {
@@ -269,15 +261,24 @@ func alterTopicConfigs(ctx context.Context, adm *kadm.Client, out io.Writer, top
 		alters = append(alters, kadm.AlterConfig{Op: kadm.DeleteConfig, Name: d})
 	}
 	res, err := adm.AlterTopicConfigs(ctx, alters, topic)
+	return reportAltered(out, "configs of topic", "topic", topic, slices.Values(res), err, func(r kadm.AlterConfigsResponse) (string, string, error) {
+		return r.Name, r.ErrMessage, r.Err
+	})
+}
+
+// reportAltered checks the answer to altering entity name (what: "configs of topic"): the
+// request's error, then each result's (its entity, error message and error, from result),
+// and prints Kafka's completion line.
+func reportAltered[R any](out io.Writer, what, entity, name string, res iter.Seq[R], err error, result func(R) (string, string, error)) error {
 	if err != nil {
-		return failuref("altering configs of topic %s: %v", topic, err)
+		return failuref("altering %s %s: %v", what, name, err)
 	}
-	for _, r := range res {
-		if r.Err != nil {
-			return failuref("altering configs of topic %s: %s", r.Name, kafkaError(r.Err, r.ErrMessage))
+	for r := range res {
+		if rname, msg, rerr := result(r); rerr != nil {
+			return failuref("altering %s %s: %s", what, rname, kafkaError(rerr, msg))
 		}
 	}
-	fmt.Fprintf(out, "Completed updating config for topic %s.\n", topic)
+	fmt.Fprintf(out, "Completed updating config for %s %s.\n", entity, name)
 	return nil
 }
 

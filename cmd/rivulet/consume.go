@@ -36,7 +36,7 @@ type consumeOpts struct {
 
 func newConsumeCmd() *cobra.Command {
 	o := &consumeOpts{}
-	cmd := &cobra.Command{
+	cmd, f := toolCmd(&cobra.Command{
 		Use:   "consume",
 		Short: "Print records from a topic (like kafka-console-consumer.sh)",
 		Long: `consume prints the records of --topic to stdout, one per line, with the flags and properties of
@@ -66,11 +66,7 @@ Consumer settings: --consumer-property key=value or --consumer.config FILE, with
   rivulet consume --topic first --partition 0 --offset 42 --max-messages 10
   rivulet consume --topic counts --from-beginning --value-deserializer int64 --property print.key=true --timeout-ms 5000
   rivulet consume --topic orders --from-beginning --isolation-level read_committed`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runConsume(cmd, o) },
-	}
-	o.conn.register(cmd, "consumer.config", "consumer-property", "a consumer property")
-	f := cmd.Flags()
+	}, o.conn.registerConsumer, func(cmd *cobra.Command) error { return runConsume(cmd, o) })
 	f.StringVar(&o.topic, "topic", "", "the topic to read (required)")
 	f.StringVar(&o.group, "group", "", "consume as a member of this consumer group (commits what it prints)")
 	f.BoolVar(&o.fromBeginning, "from-beginning", false, "start at the earliest offset when there is no committed offset (auto.offset.reset=earliest)")
@@ -269,7 +265,7 @@ poll:
 	cons.Close() // leaves the group, committing what was marked
 	fmt.Fprintf(stderr, "Processed a total of %d messages\n", processed)
 	if failure != nil {
-		return &exitError{code: exitFailure, err: failure}
+		return &exitError{Code: exitFailure, Err: failure}
 	}
 	return nil
 }

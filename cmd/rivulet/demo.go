@@ -24,6 +24,7 @@ import (
 
 	"github.com/rivulet-io/rivulet/brokerlite"
 	"github.com/rivulet-io/rivulet/examples/wordcount/wordcount"
+	"github.com/rivulet-io/rivulet/internal/term"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -142,7 +143,7 @@ func demoInput(o demoOptions, stdin io.Reader) (io.ReadCloser, string, error) {
 	default:
 		f, err := os.Open(o.input)
 		if err != nil {
-			return nil, "", &exitError{code: exitUsage, err: fmt.Errorf("demo wordcount: --input: %w", err)}
+			return nil, "", &exitError{Code: exitUsage, Err: fmt.Errorf("demo wordcount: --input: %w", err)}
 		}
 		return f, o.input, nil
 	}
@@ -225,7 +226,7 @@ func runDemoWordCount(ctx context.Context, o demoOptions, stdin io.Reader, stdou
 	feedDone := make(chan error, 1)
 	go func() { feedDone <- f.feed(ctx, in) }()
 
-	view := newLiveView(stdout, isTerminal(stdout), o.top)
+	view := newLiveView(stdout, term.IsTerminal(stdout), o.top)
 	res, runErr := demoWait(ctx, o, app, f, feedDone, w, view)
 	elapsed := time.Since(f.startedAt())
 	view.finish()
@@ -650,15 +651,4 @@ func printDemoSummary(out io.Writer, o demoOptions, f *demoFeeder, w *countWatch
 		fmt.Fprintf(out, "\ntop %d words:\n", len(top))
 	}
 	writeTop(out, top)
-}
-
-// isTerminal reports whether w is a terminal, where the live table is
-// redrawn in place.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

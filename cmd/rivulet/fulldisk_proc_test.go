@@ -157,14 +157,7 @@ func TestFullDiskAnswersStorageError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	for n := 0; n < acked; {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read back %d of %d acknowledged records: %v", n, acked, ctx.Err())
-		}
-		fs.EachError(func(tp string, p int32, err error) { t.Fatalf("fetch %s-%d: %v", tp, p, err) })
-		n += fs.NumRecords()
-	}
+	pollRecords(ctx, t, cl, acked, "read back %d of %d acknowledged records")
 	if code := produce([]byte("after")); code != 0 {
 		t.Fatalf("produce after space was freed: %v", kerr.ErrorForCode(code))
 	}

@@ -42,7 +42,7 @@ type groupsOpts struct {
 
 func newGroupsCmd() *cobra.Command {
 	o := &groupsOpts{}
-	cmd := &cobra.Command{
+	cmd, f := toolCmd(&cobra.Command{
 		Use:   "groups",
 		Short: "List, describe, reset and delete consumer groups (like kafka-consumer-groups.sh)",
 		Long: `groups manages consumer groups with the flags of Kafka's kafka-consumer-groups.sh. Give exactly
@@ -69,11 +69,7 @@ only prints the plan (--dry-run).
   rivulet groups --reset-offsets --group readers --topic first:0,1 --shift-by -10 --dry-run
   rivulet groups --reset-offsets --group readers --all-topics --to-datetime 2026-01-01T00:00:00.000Z --execute
   rivulet groups --delete --group readers`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runGroups(cmd, o) },
-	}
-	o.conn.registerAdmin(cmd)
-	f := cmd.Flags()
+	}, o.conn.registerAdmin, func(cmd *cobra.Command) error { return runGroups(cmd, o) })
 	f.BoolVar(&o.list, "list", false, "list consumer groups")
 	f.BoolVar(&o.describe, "describe", false, "describe groups: offsets and lag per partition (default), --members or --state")
 	f.BoolVar(&o.reset, "reset-offsets", false, "reset a group's committed offsets (with a target and --dry-run or --execute)")
@@ -205,49 +201,37 @@ func describeGroups(ctx context.Context, adm *client.Admin, out io.Writer, o *gr
 		if err != nil {
 			return failuref("describing groups: %v", err)
 		}
-		for _, g := range groups {
-			d, ok := described[g]
-			if !ok {
-				return failuref("group %s: not in the broker's answer", g)
+		status := func(d kadm.DescribedGroup) (string, string, error) {
+			if d.Err == nil {
+				return d.State, "", nil
 			}
-			if errors.Is(d.Err, kerr.GroupIDNotFound) || d.State == "Dead" {
-				missing = append(missing, g)
-				continue
-			}
-			if d.Err != nil {
-				return failuref("describing group %s: %s", g, kafkaError(d.Err, d.ErrMessage))
-			}
-			fmt.Fprintln(out)
+			return d.State, kafkaError(d.Err, d.ErrMessage), d.Err
+		}
+		err = eachExistingGroup(out, groups, described, status, &missing, func(g string, d kadm.DescribedGroup) {
 			if o.state {
 				writeTable(out, []string{"GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"}, [][]string{{
 					g, fmt.Sprintf("%s:%d (%d)", d.Coordinator.Host, d.Coordinator.Port, d.Coordinator.NodeID), d.Protocol, d.State, strconv.Itoa(len(d.Members)),
 				}})
-				continue
+				return
 			}
 			if len(d.Members) == 0 {
 				fmt.Fprintf(out, "Consumer group '%s' has no active members.\n", g)
-				continue
+				return
 			}
 			writeMembers(out, g, d.Members, o.verbose)
+		})
+		if err != nil {
+			return err
 		}
 	} else {
 		lags, err := adm.Lag(ctx, groups...)
 		if err != nil {
 			return failuref("describing groups: %v", err)
 		}
-		for _, g := range groups {
-			l, ok := lags[g]
-			if !ok {
-				return failuref("group %s: not in the broker's answer", g)
-			}
-			if errors.Is(l.Error(), kerr.GroupIDNotFound) || l.State == "Dead" {
-				missing = append(missing, g)
-				continue
-			}
-			if err := l.Error(); err != nil {
-				return failuref("describing group %s: %v", g, err)
-			}
-			fmt.Fprintln(out)
+		status := func(l kadm.DescribedGroupLag) (string, string, error) {
+			return l.State, fmt.Sprint(l.Error()), l.Error()
+		}
+		err = eachExistingGroup(out, groups, lags, status, &missing, func(g string, l kadm.DescribedGroupLag) {
 			switch l.State {
 			case "Empty":
 				fmt.Fprintf(out, "Consumer group '%s' has no active members.\n\n", g)
@@ -255,6 +239,9 @@ func describeGroups(ctx context.Context, adm *client.Admin, out io.Writer, o *gr
 				fmt.Fprintf(out, "Warning: Consumer group '%s' is rebalancing.\n\n", g)
 			}
 			writeTable(out, []string{"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"}, lagRows(g, l))
+		})
+		if err != nil {
+			return err
 		}
 	}
 	if len(missing) > 0 {
@@ -262,6 +249,30 @@ func describeGroups(ctx context.Context, adm *client.Admin, out io.Writer, o *gr
 			return failuref("consumer group %s does not exist (see 'rivulet groups --list')", quoteList(missing))
 		}
 		return failuref("consumer groups %s do not exist (see 'rivulet groups --list')", quoteList(missing))
+	}
+	return nil
+}
+
+// eachExistingGroup shows, in the order asked, each of groups that the broker's answer
+// describes (after a blank line). A group that does not exist (GROUP_ID_NOT_FOUND, or
+// Dead) is added to missing instead; a group missing from the answer or with another error
+// fails. status gives a group's state, the wording of its error, and the error.
+func eachExistingGroup[G any](out io.Writer, groups []string, answer map[string]G, status func(G) (string, string, error), missing *[]string, show func(string, G)) error {
+	for _, g := range groups {
+		d, ok := answer[g]
+		if !ok {
+			return failuref("group %s: not in the broker's answer", g)
+		}
+		state, wording, err := status(d)
+		if errors.Is(err, kerr.GroupIDNotFound) || state == "Dead" {
+			*missing = append(*missing, g)
+			continue
+		}
+		if err != nil {
+			return failuref("describing group %s: %s", g, wording)
+		}
+		fmt.Fprintln(out)
+		show(g, d)
 	}
 	return nil
 }
@@ -620,14 +631,7 @@ func resetOffsets(ctx context.Context, adm *client.Admin, cmd *cobra.Command, o 
 		plan.Each(func(off kadm.Offset) {
 			rows = append(rows, []string{g, off.Topic, strconv.Itoa(int(off.Partition)), strconv.FormatInt(off.At, 10)})
 		})
-		sort.Slice(rows, func(i, j int) bool {
-			if rows[i][1] != rows[j][1] {
-				return rows[i][1] < rows[j][1]
-			}
-			a, _ := strconv.Atoi(rows[i][2])
-			b, _ := strconv.Atoi(rows[j][2])
-			return a < b
-		})
+		sortByTopicPartition(rows, 1)
 		fmt.Fprintln(out)
 		writeTable(out, []string{"GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"}, rows)
 		if !o.execute {
@@ -755,17 +759,23 @@ func deleteGroupOffsets(ctx context.Context, adm *client.Admin, out io.Writer, g
 		}
 		rows = append(rows, []string{t, strconv.Itoa(int(p)), status})
 	})
-	sort.Slice(rows, func(i, j int) bool {
-		if rows[i][0] != rows[j][0] {
-			return rows[i][0] < rows[j][0]
-		}
-		a, _ := strconv.Atoi(rows[i][1])
-		b, _ := strconv.Atoi(rows[j][1])
-		return a < b
-	})
+	sortByTopicPartition(rows, 0)
 	writeTable(out, []string{"TOPIC", "PARTITION", "STATUS"}, rows)
 	if failures > 0 {
 		return failuref("deleting offsets failed for %d partition(s)", failures)
 	}
 	return nil
+}
+
+// sortByTopicPartition sorts table rows by the topic in column topicCol, then by the
+// partition number in the column after it.
+func sortByTopicPartition(rows [][]string, topicCol int) {
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i][topicCol] != rows[j][topicCol] {
+			return rows[i][topicCol] < rows[j][topicCol]
+		}
+		a, _ := strconv.Atoi(rows[i][topicCol+1])
+		b, _ := strconv.Atoi(rows[j][topicCol+1])
+		return a < b
+	})
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rivulet-io/rivulet/internal/cliexit"
 )
 
 // rootCmd is the top of the command tree; subcommands add themselves to it in init functions.
@@ -32,19 +34,13 @@ against any Kafka or Redpanda cluster alike.`,
 }
 
 // exitError carries a specific process exit code out of a command.
-type exitError struct {
-	code int
-	err  error
-}
+type exitError = cliexit.Error
 
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-// Exit codes scripts can rely on.
+// Exit codes scripts can rely on, the same for `rivulet bench`.
 const (
-	exitOK      = 0
-	exitFailure = 1 // the command ran and failed (unreachable broker, unknown topic, ...)
-	exitUsage   = 2 // bad flags or arguments
+	exitOK      = cliexit.OK
+	exitFailure = cliexit.Failure
+	exitUsage   = cliexit.Usage
 )
 
 func main() {
@@ -53,20 +49,18 @@ func main() {
 
 func run(args []string) int {
 	rootCmd.SetArgs(args)
-	rootCmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())}
-	})
+	rootCmd.SetFlagErrorFunc(cliexit.FlagError)
 	err := rootCmd.Execute()
 	if err == nil {
 		return exitOK
 	}
 	var ee *exitError
-	if errors.As(err, &ee) && errors.Is(ee.err, errReported) {
-		return ee.code
+	if errors.As(err, &ee) && errors.Is(ee.Err, errReported) {
+		return ee.Code
 	}
 	fmt.Fprintln(os.Stderr, "rivulet:", err)
 	if errors.As(err, &ee) {
-		return ee.code
+		return ee.Code
 	}
 	if strings.HasPrefix(err.Error(), "unknown command ") {
 		return exitUsage // cobra's own usage error, not a typed one

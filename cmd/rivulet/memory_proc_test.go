@@ -267,14 +267,7 @@ func TestSlowFetchReadersBounded(t *testing.T) {
 			t.Fatalf("produce during the attack: %v", err)
 		}
 	}
-	for n := 0; n < records; {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("consumed %d of %d during the attack: %v", n, records, ctx.Err())
-		}
-		fs.EachError(func(tp string, p int32, err error) { t.Fatalf("fetch %s-%d: %v", tp, p, err) })
-		n += fs.NumRecords()
-	}
+	pollRecords(ctx, t, cl, records, "consumed %d of %d during the attack")
 	t.Logf("another client produced and consumed %d records during the attack; broker RSS peak so far %d MiB", records, rss.Peak()/mib)
 
 	// The attackers are closed once they have read nothing for connections.max.idle.ms:

@@ -35,7 +35,7 @@ type produceOpts struct {
 
 func newProduceCmd() *cobra.Command {
 	o := &produceOpts{}
-	cmd := &cobra.Command{
+	cmd, f := toolCmd(&cobra.Command{
 		Use:   "produce",
 		Short: "Send one record per input line to a topic (like kafka-console-producer.sh)",
 		Long: `produce reads lines from stdin (or --file) and sends each as one record to --topic, with the
@@ -63,11 +63,7 @@ to Kafka's 120000 here, so a lost broker fails records instead of hanging.
   printf 'a:1\nb:2\n' | rivulet produce --topic first --property parse.key=true --property key.separator=:
   rivulet produce --topic first --file lines.txt --acks 1 --compression zstd
   rivulet produce --topic first --producer-property linger.ms=20 --producer-property batch.size=65536`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runProduce(cmd, o) },
-	}
-	o.conn.register(cmd, "producer.config", "producer-property", "a producer property")
-	f := cmd.Flags()
+	}, o.conn.registerProducer, func(cmd *cobra.Command) error { return runProduce(cmd, o) })
 	f.StringVar(&o.topic, "topic", "", "the topic to send to (required)")
 	f.StringVar(&o.file, "file", "", "read lines from this file instead of stdin")
 	f.StringArrayVar(&o.readerProps, "property", nil, "a line-format property as key=value (repeatable): parse.key, key.separator, parse.headers, null.marker, ...")
@@ -246,7 +242,7 @@ loop:
 		return failuref("produce: %v", err)
 	}
 	if failed > 0 {
-		return &exitError{code: exitFailure, err: fmt.Errorf("produce: %d record(s) failed", failed)}
+		return &exitError{Code: exitFailure, Err: fmt.Errorf("produce: %d record(s) failed", failed)}
 	}
 	return nil
 }

@@ -34,7 +34,7 @@ type topicsOpts struct {
 
 func newTopicsCmd() *cobra.Command {
 	o := &topicsOpts{}
-	cmd := &cobra.Command{
+	cmd, f := toolCmd(&cobra.Command{
 		Use:   "topics",
 		Short: "Create, list, describe, alter and delete topics (like kafka-topics.sh)",
 		Long: `topics manages topics with the flags of Kafka's kafka-topics.sh. Give exactly one action:
@@ -56,11 +56,7 @@ any Kafka cluster. Exit codes: 0 ok, 1 failure (unreachable broker, unknown topi
   rivulet topics --describe --topic first
   rivulet topics --alter --topic first --partitions 6
   rivulet topics --delete --topic first`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runTopics(cmd, o) },
-	}
-	o.conn.registerAdmin(cmd)
-	f := cmd.Flags()
+	}, o.conn.registerAdmin, func(cmd *cobra.Command) error { return runTopics(cmd, o) })
 	f.BoolVar(&o.create, "create", false, "create a topic")
 	f.BoolVar(&o.list, "list", false, "list topic names")
 	f.BoolVar(&o.describe, "describe", false, "describe topics (all, or those --topic matches)")

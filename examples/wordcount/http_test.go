@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net"
 	"net/http"
 	"sort"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/rivulet-io/rivulet/brokerlite"
 	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams/httpjson"
 )
@@ -62,14 +60,7 @@ func getJSON(t *testing.T, url string, v any) int {
 func TestInteractiveQueries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	b, err := brokerlite.Start(ctx, brokerlite.Config{Logger: slog.New(slog.DiscardHandler), Properties: map[string]string{
-		"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": t.TempDir(),
-		"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "1",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(context.Background())
+	b := startBroker(t, ctx, nil)
 
 	type instance struct {
 		addr string
@@ -85,17 +76,7 @@ func TestInteractiveQueries(t *testing.T) {
 				"--application-id", "wc-iq", "--property", "commit.interval.ms=100",
 				"--property", "application.server=" + in.addr}, in.logs)
 		}()
-		end, _ := ctx.Deadline()
-		if !testutil.Poll(time.Until(end), func() bool {
-			select {
-			case err := <-in.done:
-				t.Fatalf("the program stopped: %v\nlogs:\n%s", err, in.logs)
-			default:
-			}
-			return strings.Contains(in.logs.String(), "interactive queries on")
-		}) {
-			t.Fatalf("the program never served queries:\n%s", in.logs)
-		}
+		awaitLog(t, ctx, in.done, in.logs, "interactive queries on", "the program never served queries")
 		return in
 	}
 	insts := []*instance{start(), start()}
@@ -112,11 +93,7 @@ func TestInteractiveQueries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	for _, l := range lines {
-		if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(l)}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produceLines(t, ctx, cl, lines...)
 
 	// Both instances run tasks, and every word is answered by both.
 	forwarded := map[string]bool{}

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -158,6 +159,9 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 			}
 		}
 	}
+	if err := setMemoryLimit(p, logger); err != nil {
+		return usageError{err}
+	}
 	topo, err := wordcount.Topology(wordcount.Options{InputTopic: *inputTopic, OutputTopic: *outputTopic})
 	if err != nil {
 		return usageError{err}
@@ -242,5 +246,22 @@ func createTopics(ctx context.Context, p streams.Properties, partitions int32, l
 			return fmt.Errorf("creating topic %s: %w", r.Topic, r.Err)
 		}
 	}
+	return nil
+}
+
+// setMemoryLimit sets Go's soft memory limit from the state memory budget
+// (--property rivulet.state.memory.max.bytes=BYTES) when one is set and the
+// environment sets no GOMEMLIMIT: the program sizes its process, as a Kafka
+// Streams deployment sizes -Xmx; the library never does.
+func setMemoryLimit(p streams.Properties, logger *slog.Logger) error {
+	if _, ok := p[streams.PropStateMemoryMaxBytes]; !ok || os.Getenv("GOMEMLIMIT") != "" {
+		return nil
+	}
+	limit, err := streams.RecommendedMemoryLimit(p)
+	if err != nil {
+		return err
+	}
+	debug.SetMemoryLimit(limit)
+	logger.Info("wordcount: Go soft memory limit set from the state memory budget", "bytes", limit)
 	return nil
 }

@@ -8,7 +8,9 @@ import (
 	"flag"
 	"log/slog"
 	"maps"
+	"os"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/rivulet-io/rivulet/brokerlite"
 	"github.com/rivulet-io/rivulet/internal/testutil"
+	"github.com/rivulet-io/rivulet/streams"
 )
 
 // startBroker starts an embedded brokerlite for one test: a plaintext listener on a free
@@ -36,6 +39,33 @@ func startBroker(t *testing.T, ctx context.Context, props map[string]string) *br
 	}
 	t.Cleanup(func() { b.Close(context.Background()) })
 	return b
+}
+
+// produceLines sends each line as one record's value, through cl, to its default topic.
+func produceLines(t *testing.T, ctx context.Context, cl *kgo.Client, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(l)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// awaitLog waits until the program's logs contain marker; it fails the test when the
+// program stops (done) or ctx ends first, saying never and showing the logs.
+func awaitLog(t *testing.T, ctx context.Context, done <-chan error, logs *testutil.Buffer, marker, never string) {
+	t.Helper()
+	end, _ := ctx.Deadline()
+	if !testutil.Poll(time.Until(end), func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("the program stopped: %v\nlogs:\n%s", err, logs.String())
+		default:
+		}
+		return strings.Contains(logs.String(), marker)
+	}) {
+		t.Fatalf("%s:\n%s", never, logs.String())
+	}
 }
 
 // awaitCounts reads the program's output topic through cl until the latest count of every
@@ -84,28 +114,14 @@ func TestProgramCountsWords(t *testing.T) {
 	}
 	// Wait for the program to create its topics (with 2 partitions) before
 	// touching them.
-	end, _ := ctx.Deadline()
-	if !testutil.Poll(time.Until(end), func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("the program stopped: %v\nlogs:\n%s", err, logs.String())
-		default:
-		}
-		return strings.Contains(logs.String(), "wordcount: running")
-	}) {
-		t.Fatalf("the program never ran:\n%s", logs.String())
-	}
+	awaitLog(t, ctx, done, &logs, "wordcount: running", "the program never ran")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic("wordcount-input"),
 		kgo.ConsumeTopics("wordcount-output"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	for _, l := range lines {
-		if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(l)}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produceLines(t, ctx, cl, lines...)
 	awaitCounts(t, ctx, cl, done, &logs, want)
 	stop()
 	if err := <-done; err != nil {
@@ -137,5 +153,34 @@ func TestProgramUsageErrors(t *testing.T) {
 	var logs bytes.Buffer
 	if err := run(context.Background(), []string{"--help"}, &logs); !errors.Is(err, flag.ErrHelp) || !strings.Contains(logs.String(), "Example:") {
 		t.Errorf("--help: %v\n%s", err, logs.String())
+	}
+}
+
+// TestSetMemoryLimitFromBudget: with a state memory budget the program sets Go's
+// soft memory limit to the recommended one; without one it leaves the limit alone.
+func TestSetMemoryLimitFromBudget(t *testing.T) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOMEMLIMIT is set: the program leaves the limit to it")
+	}
+	prev := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(prev)
+	logger := slog.New(slog.DiscardHandler)
+	p := streams.Properties{streams.PropApplicationID: "wc", streams.PropBootstrapServers: "127.0.0.1:1"}
+	if err := setMemoryLimit(p, logger); err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetMemoryLimit(-1); got != prev {
+		t.Fatalf("limit without a budget = %d, want it unchanged (%d)", got, prev)
+	}
+	p[streams.PropStateMemoryMaxBytes] = "201326592"
+	if err := setMemoryLimit(p, logger); err != nil {
+		t.Fatal(err)
+	}
+	want, err := streams.RecommendedMemoryLimit(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetMemoryLimit(-1); got != want {
+		t.Errorf("limit = %d, want %d", got, want)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -75,22 +74,8 @@ func TestProgramOverSASLSSLWithACLs(t *testing.T) {
 			"--property", "ssl.truststore.location=" + pki.CAFile,
 		}, &logs)
 	}()
-	end, _ := ctx.Deadline()
-	if !testutil.Poll(time.Until(end), func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("the program stopped: %v\nlogs:\n%s", err, logs.String())
-		default:
-		}
-		return strings.Contains(logs.String(), "wordcount: running")
-	}) {
-		t.Fatalf("the program never ran:\n%s", logs.String())
-	}
-	for _, l := range []string{"secure streams", "secure words"} {
-		if err := admin.ProduceSync(ctx, &kgo.Record{Value: []byte(l)}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	awaitLog(t, ctx, done, &logs, "wordcount: running", "the program never ran")
+	produceLines(t, ctx, admin, "secure streams", "secure words")
 	want := map[string]int64{"secure": 2, "streams": 1, "words": 1}
 	awaitCounts(t, ctx, admin, done, &logs, want)
 	stop()

@@ -271,6 +271,74 @@ var (
 	fixtures  = map[int]*fixture{}
 )
 
+// rawGet reads k from the raw Badger database, failing b unless it holds
+// a benchmark value.
+func (f *fixture) rawGet(b *testing.B, k []byte) {
+	var v []byte
+	err := f.raw.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(k)
+		if err != nil {
+			return err
+		}
+		v, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil || len(v) != benchValueLen {
+		b.Fatal(err)
+	}
+}
+
+// storeGet reads k from the store, failing b unless it holds a benchmark
+// value.
+func (f *fixture) storeGet(b *testing.B, k []byte) {
+	v, err := f.store.Get(k)
+	if err != nil || len(v) != benchValueLen {
+		b.Fatal(err, len(v))
+	}
+}
+
+// rawRange reads up to limit entries of the raw Badger database from from
+// on, copying each value into v's buffer; it returns how many it read and
+// the buffer.
+func (f *fixture) rawRange(b *testing.B, from, v []byte, limit int) (int, []byte) {
+	got := 0
+	err := f.raw.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+		defer it.Close()
+		for it.Seek(from); it.Valid() && got < limit; it.Next() {
+			var err error
+			if v, err = it.Item().ValueCopy(v[:0]); err != nil {
+				return err
+			}
+			got++
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return got, v
+}
+
+// storeRange reads up to limit entries of the store from from on, failing
+// b unless each holds a benchmark value; it returns how many it read.
+func (f *fixture) storeRange(b *testing.B, from []byte, limit int) int {
+	it, err := f.store.Range(from, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	got := 0
+	for ; got < limit && it.Next(); got++ {
+		if len(it.Value()) != benchValueLen {
+			b.Fatal("bad value")
+		}
+	}
+	if err := it.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return got
+}
+
 func loadFixture(b *testing.B, n int) *fixture {
 	fixtureMu.Lock()
 	defer fixtureMu.Unlock()
@@ -332,42 +400,16 @@ const fixtureKeys = 1_000_000
 
 func BenchmarkGet(b *testing.B) {
 	f := loadFixture(b, fixtureKeys)
-	b.Run("raw-badger", func(b *testing.B) {
-		r := rand.New(rand.NewPCG(1, 2))
-		b.ReportAllocs()
-		b.ResetTimer()
-		var k, v []byte
-		for range b.N {
-			k = benchKey(k, r.Uint64N(uint64(f.n)))
-			err := f.raw.View(func(txn *badger.Txn) error {
-				item, err := txn.Get(k)
-				if err != nil {
-					return err
-				}
-				v, err = item.ValueCopy(nil)
-				return err
-			})
-			if err != nil || len(v) != benchValueLen {
-				b.Fatal(err)
+	get := func(fetch func(*testing.B, []byte)) func(*testing.B, *rand.Rand) {
+		return func(b *testing.B, r *rand.Rand) {
+			var k []byte
+			for range b.N {
+				k = benchKey(k, r.Uint64N(uint64(f.n)))
+				fetch(b, k)
 			}
 		}
-		finishRaw(b, "get")
-	})
-	b.Run("rivulet", func(b *testing.B) {
-		r := rand.New(rand.NewPCG(1, 2))
-		b.ReportAllocs()
-		b.ResetTimer()
-		var k []byte
-		for range b.N {
-			k = benchKey(k, r.Uint64N(uint64(f.n)))
-			v, err := f.store.Get(k)
-			if err != nil || len(v) != benchValueLen {
-				b.Fatal(err, len(v))
-			}
-		}
-		b.StopTimer()
-		reportVsRaw(b, "get")
-	})
+	}
+	rawThenStore(b, "get", 1, 2, get(f.rawGet), get(f.storeGet))
 }
 
 // BenchmarkRange reads ranges of 100 consecutive keys from random starting points; b.N
@@ -375,58 +417,43 @@ func BenchmarkGet(b *testing.B) {
 func BenchmarkRange(b *testing.B) {
 	const span = 100
 	f := loadFixture(b, fixtureKeys)
-	b.Run("raw-badger", func(b *testing.B) {
-		r := rand.New(rand.NewPCG(3, 4))
-		b.ReportAllocs()
-		b.ResetTimer()
+	rawThenStore(b, "range", 3, 4, func(b *testing.B, r *rand.Rand) {
 		var from, v []byte
 		n := 0
 		for n < b.N {
 			from = benchKey(from, r.Uint64N(uint64(f.n)))
-			err := f.raw.View(func(txn *badger.Txn) error {
-				it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
-				defer it.Close()
-				got := 0
-				for it.Seek(from); it.Valid() && got < span && n < b.N; it.Next() {
-					var err error
-					if v, err = it.Item().ValueCopy(v[:0]); err != nil {
-						return err
-					}
-					got++
-					n++
-				}
-				return nil
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
+			var got int
+			got, v = f.rawRange(b, from, v, min(span, b.N-n))
+			n += got
 		}
-		finishRaw(b, "range")
-	})
-	b.Run("rivulet", func(b *testing.B) {
-		r := rand.New(rand.NewPCG(3, 4))
-		b.ReportAllocs()
-		b.ResetTimer()
+	}, func(b *testing.B, r *rand.Rand) {
 		var from []byte
 		n := 0
 		for n < b.N {
 			from = benchKey(from, r.Uint64N(uint64(f.n)))
-			it, err := f.store.Range(from, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for got := 0; got < span && n < b.N && it.Next(); got++ {
-				if len(it.Value()) != benchValueLen {
-					b.Fatal("bad value")
-				}
-				n++
-			}
-			if err := it.Close(); err != nil {
-				b.Fatal(err)
-			}
+			n += f.storeRange(b, from, min(span, b.N-n))
 		}
+	})
+}
+
+// rawThenStore runs raw Badger's side, then the store's, as two
+// sub-benchmarks drawing the same random sequence (PCG seeds s1, s2); the
+// store's reports its time relative to raw Badger's under name.
+func rawThenStore(b *testing.B, name string, s1, s2 uint64, raw, store func(*testing.B, *rand.Rand)) {
+	b.Run("raw-badger", func(b *testing.B) {
+		r := rand.New(rand.NewPCG(s1, s2))
+		b.ReportAllocs()
+		b.ResetTimer()
+		raw(b, r)
+		finishRaw(b, name)
+	})
+	b.Run("rivulet", func(b *testing.B) {
+		r := rand.New(rand.NewPCG(s1, s2))
+		b.ReportAllocs()
+		b.ResetTimer()
+		store(b, r)
 		b.StopTimer()
-		reportVsRaw(b, "range")
+		reportVsRaw(b, name)
 	})
 }
 
@@ -518,27 +545,14 @@ func BenchmarkReadsInterleaved(b *testing.B) {
 	f := loadFixture(b, fixtureKeys)
 	const chunks = 20
 	get := func(raw bool, r *rand.Rand, n int) {
-		var k, v []byte
+		var k []byte
 		for range n {
 			k = benchKey(k, r.Uint64N(uint64(f.n)))
 			if raw {
-				err := f.raw.View(func(txn *badger.Txn) error {
-					item, err := txn.Get(k)
-					if err != nil {
-						return err
-					}
-					v, err = item.ValueCopy(nil)
-					return err
-				})
-				if err != nil || len(v) != benchValueLen {
-					b.Fatal(err)
-				}
+				f.rawGet(b, k)
 				continue
 			}
-			v, err := f.store.Get(k)
-			if err != nil || len(v) != benchValueLen {
-				b.Fatal(err)
-			}
+			f.storeGet(b, k)
 		}
 	}
 	const span = 100
@@ -547,38 +561,12 @@ func BenchmarkReadsInterleaved(b *testing.B) {
 		for done := 0; done < n; {
 			from = benchKey(from, r.Uint64N(uint64(f.n)))
 			if raw {
-				err := f.raw.View(func(txn *badger.Txn) error {
-					it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
-					defer it.Close()
-					got := 0
-					for it.Seek(from); it.Valid() && got < span && done < n; it.Next() {
-						var err error
-						if v, err = it.Item().ValueCopy(v[:0]); err != nil {
-							return err
-						}
-						got++
-						done++
-					}
-					return nil
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
+				var got int
+				got, v = f.rawRange(b, from, v, min(span, n-done))
+				done += got
 				continue
 			}
-			it, err := f.store.Range(from, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for got := 0; got < span && done < n && it.Next(); got++ {
-				if len(it.Value()) != benchValueLen {
-					b.Fatal("bad value")
-				}
-				done++
-			}
-			if err := it.Close(); err != nil {
-				b.Fatal(err)
-			}
+			done += f.storeRange(b, from, min(span, n-done))
 		}
 	}
 	for _, op := range []struct {

@@ -19,13 +19,20 @@ import (
 type tailBuffer struct {
 	ents  []tailEntry
 	idx   map[string]int32 // nil while the tail is small enough to scan
-	bytes int64            // sum of the lengths of the live keys and values
+	bytes int64            // the live keys and values, plus tailEntryCost per entry
 	hint  int              // the length the tail had when last reset, to size the index
 }
 
 type tailEntry struct {
 	k, v []byte // v nil: a pending delete
 }
+
+// tailEntryCost is the memory an entry of the tail takes beyond its key and value, counted
+// against Options.WriteBufferSize: its tailEntry (48 bytes) and its slot in the index
+// (about 28 bytes), each with the spare capacity of a slice or map that grows by doubling.
+// Without it a buffer of small entries (a count's keys and 16-byte values) would take
+// three to four times its bound.
+const tailEntryCost = 112
 
 // tailScan is the size up to which a tail is searched by scanning rather than through
 // the index: a store read right after each write (a windowed aggregation fetching its
@@ -60,7 +67,7 @@ func (t *tailBuffer) set(pk, v []byte) {
 		return
 	}
 	t.ents = append(t.ents, tailEntry{k: pk, v: v})
-	t.bytes += int64(len(pk) + len(v))
+	t.bytes += int64(len(pk)+len(v)) + tailEntryCost
 	switch n := len(t.ents); {
 	case t.idx != nil:
 		t.idx[unsafe.String(unsafe.SliceData(pk), len(pk))] = int32(n - 1)

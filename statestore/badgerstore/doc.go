@@ -27,7 +27,8 @@
 // a few open files (manifest, memtable WAL, value log, tables). The defaults are small to
 // match: about 32 MiB of buffers and caches per store (Options.MemoryBound), derived from
 // one per-store figure by OptionsForMemory. A store per instance is also what lets a
-// budget be enforced by arithmetic: budget / stores.
+// budget be enforced by arithmetic: OptionsForBudget(budget / stores), which the streams
+// runtime does with rivulet.state.memory.max.bytes.
 //
 // One instance per task or per application was rejected: moving or wiping one task's
 // state would mean a prefix scan and delete across a shared instance, one corrupt file

@@ -608,7 +608,9 @@ func (s *snapshot) Iter(lo, hi []byte, reverse bool) (statestore.KeyValueIterato
 	if hi != nil {
 		phi = pkey(nil, hi)
 	}
-	it := s.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Reverse: reverse, Prefix: []byte{dataPrefix}})
+	// Every key in [plo, phi) starts with the bounds' common prefix; handing it to Badger
+	// lets the iterator skip the tables that hold no key with it.
+	it := s.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Reverse: reverse, Prefix: commonPrefix(plo, phi)})
 	m := &mergeIter{buf: s.buf.Iter(plo, phi, reverse), db: it, lo: plo, hi: phi, reverse: reverse}
 	// Position the Badger iterator: forward at lo; backward at the last key < hi.
 	if !reverse {
@@ -621,6 +623,16 @@ func (s *snapshot) Iter(lo, hi []byte, reverse bool) (statestore.KeyValueIterato
 	}
 	m.bufOK = m.buf.Next()
 	return m, nil
+}
+
+// commonPrefix returns the longest prefix a and b share (a slice of a).
+func commonPrefix(a, b []byte) []byte {
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return a[:i:i]
 }
 
 // mergeIter merges the write buffer (which wins on equal keys, and whose nil values hide

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	badger "github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/options"
 	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/badger/v4/table"
 	"github.com/dgraph-io/badger/v4/y"
@@ -367,11 +366,12 @@ func newTableWriter(dir string, bo badger.Options, first uint64) *tableWriter {
 		dir:  dir,
 		next: first,
 		opts: table.Options{
-			TableSize:          uint64(bo.BaseTableSize),
-			BlockSize:          bo.BlockSize,
-			BloomFalsePositive: bo.BloomFalsePositive,
-			ChkMode:            bo.ChecksumVerificationMode,
-			Compression:        options.None, // as badgerOptions sets
+			TableSize:            uint64(bo.BaseTableSize),
+			BlockSize:            bo.BlockSize,
+			BloomFalsePositive:   bo.BloomFalsePositive,
+			ChkMode:              bo.ChecksumVerificationMode,
+			Compression:          bo.Compression,
+			ZSTDCompressionLevel: bo.ZSTDCompressionLevel,
 			// Builders' memory is reused from table to table.
 			AllocPool: z.NewAllocatorPool(tablesInFlight + 1),
 		},

@@ -224,14 +224,17 @@ func checkModel(t *testing.T, s statestore.KeyValueStore, model map[string]strin
 // the whole tree keeps everything, and it all survives a reopen.
 func TestDirectLoad(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		memTable int64
-		wantRuns bool
-	}{{"one run", 8 << 20, false}, {"several runs", 1 << 20, true}} {
+		name        string
+		memTable    int64
+		wantRuns    bool
+		compression Compression
+	}{{"one run", 8 << 20, false, CompressionNone}, {"several runs", 1 << 20, true, CompressionNone},
+		{"compressed tables", 1 << 20, true, CompressionZSTD}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			o := loadTestOptions()
 			o.MemTableSize = tc.memTable
+			o.Compression = tc.compression
 			s, err := OpenKeyValueStore(dir, "s", o, statestore.KeyValueOptions{})
 			if err != nil {
 				t.Fatal(err)

@@ -99,7 +99,7 @@ func openDB(dir, name string, opts Options) (db *badger.DB, st Status, err error
 
 // checkedOpen checks the table files, then opens Badger.
 func checkedOpen(opts badger.Options) (*badger.DB, error) {
-	if err := checkTables(opts.Dir); err != nil {
+	if err := checkTables(opts); err != nil {
 		return nil, err
 	}
 	return safeOpen(opts)
@@ -151,12 +151,12 @@ func badgerOptions(path string, o Options, log *slog.Logger) badger.Options {
 		WithDetectConflicts(false).
 		WithNumVersionsToKeep(1).
 		WithSyncWrites(false). // durability comes from Flush's fsync; the changelog is the truth
-		WithCompression(options.None).
+		WithCompression(o.Compression.badger()).
 		WithChecksumVerificationMode(options.OnBlockRead).
 		WithMemTableSize(o.MemTableSize).
 		WithNumMemtables(o.NumMemtables).
-		WithNumLevelZeroTables(max(o.NumMemtables, 2)).
-		WithNumLevelZeroTablesStall(max(o.NumMemtables, 2) * 3).
+		WithNumLevelZeroTables(levelZeroTables(o)).
+		WithNumLevelZeroTablesStall(levelZeroTables(o) * 3).
 		WithBlockCacheSize(o.BlockCacheSize).
 		WithIndexCacheSize(o.IndexCacheSize).
 		WithBaseTableSize(o.BaseTableSize).
@@ -164,6 +164,18 @@ func badgerOptions(path string, o Options, log *slog.Logger) badger.Options {
 		WithValueLogFileSize(o.ValueLogFileSize).
 		WithNumCompactors(o.NumCompactors).
 		WithNumGoroutines(2)
+}
+
+// levelZeroBytes is the memtable data level 0 holds before Badger compacts it (and, three
+// times that, before it stalls writes): two tables of the default 8 MiB memtables.
+const levelZeroBytes = 2 * DefaultMemTableSize
+
+// levelZeroTables is how many level-0 tables start a compaction: enough for
+// levelZeroBytes of memtables (at least NumMemtables and 2), so that small memtables do not
+// stall writes on a level 0 that fills after a few MiB (a count over many keys with 3 MiB
+// memtables ran at half the rate with the 2 and 6 tables that suit 8 MiB ones).
+func levelZeroTables(o Options) int {
+	return max(o.NumMemtables, 2, int(levelZeroBytes/o.MemTableSize))
 }
 
 // badgerLogger sends Badger's warnings and errors to slog; its info and debug lines,

@@ -10,8 +10,11 @@ import (
 
 // Options configure the Badger instance behind one store. Each store has its own
 // instance (see the package doc), so these sizes are per store: an application's state
-// memory is about MemoryBound() times the number of persistent stores its instance
-// holds. OptionsForMemory derives them from one figure.
+// memory is about PeakMemory() times the number of persistent stores its instance
+// holds. OptionsForMemory derives them from one figure, OptionsForBudget from one store's
+// share of a budget (the streams runtime divides rivulet.state.memory.max.bytes over the
+// stores of an instance's assigned tasks with it). Besides the Go heap, the pages of a
+// store's tables count in the process's RSS (Badger maps its files): see Compression.
 type Options struct {
 	// MemTableSize is the size of each Badger memtable (the in-memory write buffer, and
 	// the unit of its write-ahead log). The default value is 8 MiB.
@@ -40,6 +43,9 @@ type Options struct {
 	// NumCompactors is the number of compaction goroutines (Badger needs at least 2).
 	// The default value is 2.
 	NumCompactors int
+	// Compression compresses table blocks on disk (see Compression). The default value
+	// is CompressionNone.
+	Compression Compression
 	// ValueLogGCInterval is how often value-log garbage collection runs. The default
 	// value is 5 minutes; a negative value disables it.
 	ValueLogGCInterval time.Duration
@@ -123,6 +129,8 @@ func (o *Options) Validate() error {
 		return bad("ValueLogFileSize %d is outside [1 MiB, 2 GiB)", o.ValueLogFileSize)
 	case o.NumCompactors < 2:
 		return bad("NumCompactors %d is below 2", o.NumCompactors)
+	case o.Compression > CompressionZSTD:
+		return bad("unknown compression %d", o.Compression)
 	case o.ValueLogGCDiscardRatio <= 0 || o.ValueLogGCDiscardRatio >= 1:
 		return bad("ValueLogGCDiscardRatio %v is outside (0, 1)", o.ValueLogGCDiscardRatio)
 	}
@@ -141,22 +149,37 @@ func (o Options) MemoryBound() int64 {
 // they work, as bounded by Badger's code: the memtable arenas' slack (0.3 × each memtable),
 // flushing a memtable (a table builder whose buffer grows to about 4 × MemTableSize),
 // compactions (each runs up to 8 + 6 table builders at once, each with a buffer of
-// 2 × BaseTableSize) and the write buffer's own overhead and its copy in flight to Badger
+// 2 × BaseTableSize, or 4 × BaseTableSize with compression: a builder keeps a block's
+// uncompressed bytes beside the compressed ones, and BaseTableSize counts compressed
+// bytes) and the write buffer's own overhead and its copy in flight to Badger
 // (2 × WriteBufferSize). No Badger option caps the builders. 101 MiB with the defaults;
 // the benchmarks in this package observe about half to two thirds of it at peak.
 func (o Options) WorkingMemory() int64 {
 	o.EnsureDefaults()
 	arenas := int64(o.NumMemtables) * o.MemTableSize * 3 / 10
 	flush := 4 * o.MemTableSize
-	compaction := int64(o.NumCompactors) * (8 + 6) * 2 * o.BaseTableSize
-	return arenas + flush + compaction + 2*o.WriteBufferSize
+	return arenas + flush + o.compactionMemory() + 2*o.WriteBufferSize
 }
 
+// compactionMemory is the compactions' share of WorkingMemory.
+func (o Options) compactionMemory() int64 {
+	perTable := int64(2)
+	if o.Compression != CompressionNone {
+		perTable = 4
+	}
+	return int64(o.NumCompactors) * (8 + 6) * perTable * o.BaseTableSize
+}
+
+// minFilterBound is the smallest FilterBound: room for about 2.7M keys, so that a store
+// with small buffers still skips Badger for keys it never held.
+const minFilterBound = 4 << 20
+
 // FilterBound is the most the store's filter of the keys it holds takes (a quarter of
-// MemoryBound, 8 MiB with the defaults: ~5M keys). A store that opened empty keeps it so
-// that reading a key it never held skips Badger; past the bound the filter switches off.
+// MemoryBound, at least 4 MiB; 8 MiB with the defaults: ~5M keys). A store that opened
+// empty keeps it so that reading a key it never held skips Badger; past the bound the
+// filter switches off. It grows with the keys written (about 1.5 bytes a key).
 func (o Options) FilterBound() int64 {
-	return o.MemoryBound() / 4
+	return max(o.MemoryBound()/4, minFilterBound)
 }
 
 // PeakMemory is what to budget per store: MemoryBound plus WorkingMemory plus

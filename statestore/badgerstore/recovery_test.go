@@ -304,20 +304,30 @@ func buildTemplate() {
 	if templateErr != nil {
 		return
 	}
-	opts := testOptions()
-	s, err := badgerstore.OpenKeyValueStore(templateDir, "s", opts, statestore.KeyValueOptions{})
-	if err != nil {
-		templateErr = err
-		return
-	}
-	for i := range 3000 {
-		_ = s.Put(fmt.Appendf(nil, "key-%05d", i), fmt.Appendf(nil, "value-%d-padding-padding-padding", i))
-		if i%1000 == 999 {
-			_ = s.Flush()
+	// Two openings: the first writes uncompressed tables, the second compressed ones
+	// (a store's tables keep the compression they were written with).
+	for _, c := range []badgerstore.Compression{badgerstore.CompressionNone, badgerstore.CompressionZSTD} {
+		opts := testOptions()
+		opts.Compression = c
+		s, err := badgerstore.OpenKeyValueStore(templateDir, "s", opts, statestore.KeyValueOptions{})
+		if err != nil {
+			templateErr = err
+			return
+		}
+		for i := range 1500 {
+			if c != badgerstore.CompressionNone {
+				i += 1500
+			}
+			_ = s.Put(fmt.Appendf(nil, "key-%05d", i), fmt.Appendf(nil, "value-%d-padding-padding-padding", i))
+			if i%500 == 499 {
+				_ = s.Flush()
+			}
+		}
+		_ = statestore.WriteCheckpoint(templateDir, statestore.Checkpoint{changelogTP: 3000})
+		if templateErr = s.Close(); templateErr != nil {
+			return
 		}
 	}
-	_ = statestore.WriteCheckpoint(templateDir, statestore.Checkpoint{changelogTP: 3000})
-	templateErr = s.Close()
 }
 
 func copyDir(src, dst string) error {

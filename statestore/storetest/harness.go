@@ -127,6 +127,24 @@ func drainWIt(t testing.TB, it statestore.WindowedIterator, err error) []Entry {
 	return out
 }
 
+// changelog collects what a store sends to its changelog, as the records
+// a restore reads back (offsets counting from 0).
+type changelog []statestore.ChangelogRecord
+
+func (c *changelog) record(k, v []byte) error {
+	*c = append(*c, statestore.ChangelogRecord{Key: clone(k), Value: clone(v), Offset: int64(len(*c))})
+	return nil
+}
+
+// restoreInto applies the records to s with a new Restorer, which it
+// returns to be finished or not.
+func (c changelog) restoreInto(t *testing.T, s statestore.Restorable) *statestore.Restorer {
+	t.Helper()
+	r := statestore.NewRestorer(s, statestore.RestoreOptions{})
+	mustNoErr(t, r.Apply(c), "restore")
+	return r
+}
+
 func clone(b []byte) []byte {
 	if b == nil {
 		return nil

@@ -110,12 +110,9 @@ func RunSession(t *testing.T, h Harness) {
 	})
 
 	t.Run("ChangeLoggerAndRestore", func(t *testing.T) {
-		var log []statestore.ChangelogRecord
+		var log changelog
 		opts := base
-		opts.ChangeLogger = func(k, v []byte) error {
-			log = append(log, statestore.ChangelogRecord{Key: clone(k), Value: clone(v), Offset: int64(len(log))})
-			return nil
-		}
+		opts.ChangeLogger = log.record
 		s := open(t, opts)
 		mustNoErr(t, s.Put(w("a", 10, 20), b("1")), "put")
 		mustNoErr(t, s.Put(w("b", 0, 30), b("2")), "put")
@@ -140,8 +137,7 @@ func RunSession(t *testing.T, h Harness) {
 		}
 		opts.ChangeLogger = nil
 		s2 := open(t, opts)
-		r := statestore.NewRestorer(s2.(statestore.Restorable), statestore.RestoreOptions{})
-		mustNoErr(t, r.Apply(log), "restore")
+		log.restoreInto(t, s2.(statestore.Restorable))
 		if got, want := drainW(t)(s2.FetchKeyRange(nil, nil)), drainW(t)(s.FetchKeyRange(nil, nil)); !reflect.DeepEqual(got, want) {
 			t.Fatalf("restored %v, want %v", got, want)
 		}

@@ -179,12 +179,9 @@ func RunWindow(t *testing.T, h Harness) {
 	})
 
 	t.Run("ChangeLoggerAndRestore", func(t *testing.T) {
-		var log []statestore.ChangelogRecord
+		var log changelog
 		opts := base
-		opts.ChangeLogger = func(k, v []byte) error {
-			log = append(log, statestore.ChangelogRecord{Key: clone(k), Value: clone(v), Offset: int64(len(log))})
-			return nil
-		}
+		opts.ChangeLogger = log.record
 		s := open(t, opts)
 		mustNoErr(t, s.Put(b("a"), b("1"), 0), "put")
 		mustNoErr(t, s.Put(b("b"), b("2"), 60_000), "put")
@@ -203,8 +200,7 @@ func RunWindow(t *testing.T, h Harness) {
 		// Restoring the changelog into an empty store gives the same contents.
 		opts.ChangeLogger = nil
 		s2 := open(t, opts)
-		r := statestore.NewRestorer(s2.(statestore.Restorable), statestore.RestoreOptions{})
-		mustNoErr(t, r.Apply(log), "restore")
+		r := log.restoreInto(t, s2.(statestore.Restorable))
 		_, err := r.Finish()
 		mustNoErr(t, err, "finish")
 		if got, want := drainW(t)(s2.All()), drainW(t)(s.All()); !reflect.DeepEqual(got, want) {

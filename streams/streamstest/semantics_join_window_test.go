@@ -194,6 +194,25 @@ func (e *semEnv) pipe(t *testing.T, d *datadriven.TestData) string {
 	return sb.String()
 }
 
+// The joiners of the join commands: [left, right], with <nil> for a
+// missing side.
+func joinBoth(_, a, b string) string          { return "[" + a + ", " + b + "]" }
+func joinLeft(_, a string, b *string) string  { return "[" + a + ", " + show(b) + "]" }
+func joinOuter(_ string, a, b *string) string { return "[" + show(a) + ", " + show(b) + "]" }
+
+// startJoins starts b's topology, which reads "left" and "right" and
+// writes the inner join to "inner", the left join to "leftjoin" and, with
+// outer, the outer join to "outer"; the joins' outputs are what the
+// commands show.
+func (e *semEnv) startJoins(t *testing.T, b *streams.Builder, outer bool) string {
+	e.start(t, b, "left", "right")
+	e.outputs = []output{plainOutput(e.d, "inner", "inner"), plainOutput(e.d, "leftjoin", "left ")}
+	if outer {
+		e.outputs = append(e.outputs, plainOutput(e.d, "outer", "outer"))
+	}
+	return ""
+}
+
 // streamStream builds inner, left and outer stream-stream joins of the
 // streams "left" and "right": diff= (ms, both sides), before=, after=,
 // grace=.
@@ -208,12 +227,10 @@ func (e *semEnv) streamStream(t *testing.T, d *datadriven.TestData) string {
 	b := streams.NewBuilder()
 	l := streams.NewStream(b, "left", streams.ConsumedWith(str, str))
 	r := streams.NewStream(b, "right", streams.ConsumedWith(str, str))
-	streams.Join(l, r, func(_, a, b string) string { return "[" + a + ", " + b + "]" }, w).To("inner")
-	streams.LeftJoin(l, r, func(_, a string, b *string) string { return "[" + a + ", " + show(b) + "]" }, w).To("leftjoin")
-	streams.OuterJoin(l, r, func(_ string, a, b *string) string { return "[" + show(a) + ", " + show(b) + "]" }, w).To("outer")
-	e.start(t, b, "left", "right")
-	e.outputs = []output{plainOutput(e.d, "inner", "inner"), plainOutput(e.d, "leftjoin", "left "), plainOutput(e.d, "outer", "outer")}
-	return ""
+	streams.Join(l, r, joinBoth, w).To("inner")
+	streams.LeftJoin(l, r, joinLeft, w).To("leftjoin")
+	streams.OuterJoin(l, r, joinOuter, w).To("outer")
+	return e.startJoins(t, b, true)
 }
 
 // streamTable builds inner and left joins of stream "left" with table
@@ -232,11 +249,9 @@ func (e *semEnv) streamTable(t *testing.T, d *datadriven.TestData) string {
 	j := func(name string) streams.Joined[string, string, string] {
 		return streams.JoinedWith(str, str, str).WithName(name).WithGracePeriod(ms(intArg(t, d, "grace", 0)))
 	}
-	streams.JoinWithTable(l, r, func(_, a, b string) string { return "[" + a + ", " + b + "]" }, j("inner-join")).To("inner")
-	streams.LeftJoinWithTable(l, r, func(_, a string, b *string) string { return "[" + a + ", " + show(b) + "]" }, j("left-join")).To("leftjoin")
-	e.start(t, b, "left", "right")
-	e.outputs = []output{plainOutput(e.d, "inner", "inner"), plainOutput(e.d, "leftjoin", "left ")}
-	return ""
+	streams.JoinWithTable(l, r, joinBoth, j("inner-join")).To("inner")
+	streams.LeftJoinWithTable(l, r, joinLeft, j("left-join")).To("leftjoin")
+	return e.startJoins(t, b, false)
 }
 
 // streamGlobal builds inner and left joins of stream "left" with the
@@ -247,11 +262,9 @@ func (e *semEnv) streamGlobal(t *testing.T, _ *datadriven.TestData) string {
 	l := streams.NewStream(b, "left", streams.ConsumedWith(str, str))
 	g := streams.NewGlobalTable(b, "right", streams.ConsumedWith(str, str))
 	sel := func(_, v string) string { k, _, _ := strings.Cut(v, ":"); return k }
-	streams.JoinWithGlobalTable(l, g, sel, func(_, a, b string) string { return "[" + a + ", " + b + "]" }).To("inner")
-	streams.LeftJoinWithGlobalTable(l, g, sel, func(_, a string, b *string) string { return "[" + a + ", " + show(b) + "]" }).To("leftjoin")
-	e.start(t, b, "left", "right")
-	e.outputs = []output{plainOutput(e.d, "inner", "inner"), plainOutput(e.d, "leftjoin", "left ")}
-	return ""
+	streams.JoinWithGlobalTable(l, g, sel, joinBoth).To("inner")
+	streams.LeftJoinWithGlobalTable(l, g, sel, joinLeft).To("leftjoin")
+	return e.startJoins(t, b, false)
 }
 
 // tableTable builds inner, left and outer joins of tables "left" and
@@ -260,12 +273,10 @@ func (e *semEnv) tableTable(t *testing.T, _ *datadriven.TestData) string {
 	b := streams.NewBuilder()
 	l := streams.NewTable(b, "left", streams.ConsumedWith(str, str))
 	r := streams.NewTable(b, "right", streams.ConsumedWith(str, str))
-	streams.JoinTables(l, r, func(_, a, b string) string { return "[" + a + ", " + b + "]" }).ToStream().To("inner")
-	streams.LeftJoinTables(l, r, func(_, a string, b *string) string { return "[" + a + ", " + show(b) + "]" }).ToStream().To("leftjoin")
-	streams.OuterJoinTables(l, r, func(_ string, a, b *string) string { return "[" + show(a) + ", " + show(b) + "]" }).ToStream().To("outer")
-	e.start(t, b, "left", "right")
-	e.outputs = []output{plainOutput(e.d, "inner", "inner"), plainOutput(e.d, "leftjoin", "left "), plainOutput(e.d, "outer", "outer")}
-	return ""
+	streams.JoinTables(l, r, joinBoth).ToStream().To("inner")
+	streams.LeftJoinTables(l, r, joinLeft).ToStream().To("leftjoin")
+	streams.OuterJoinTables(l, r, joinOuter).ToStream().To("outer")
+	return e.startJoins(t, b, true)
 }
 
 // foreignKey builds inner and left foreign-key joins of table "left"
@@ -277,9 +288,7 @@ func (e *semEnv) foreignKey(t *testing.T, _ *datadriven.TestData) string {
 	fk := func(_, v string) (string, bool) { return v, v != "" }
 	streams.JoinForeignKey(l, r, fk, func(k, a, b string) string { return "(" + k + "," + a + "," + b + ")" }).ToStream().To("inner")
 	streams.LeftJoinForeignKey(l, r, fk, func(k, a string, b *string) string { return "(" + k + "," + a + "," + show(b) + ")" }).ToStream().To("leftjoin")
-	e.start(t, b, "left", "right")
-	e.outputs = []output{plainOutput(e.d, "inner", "inner"), plainOutput(e.d, "leftjoin", "left ")}
-	return ""
+	return e.startJoins(t, b, false)
 }
 
 // windowed builds a windowed count of stream "in" (by key): kind=tumbling

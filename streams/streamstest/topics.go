@@ -184,39 +184,31 @@ func (o *OutputTopic[K, V]) ReadValue() (V, error) {
 
 // ReadRecordsToList reads every record left.
 func (o *OutputTopic[K, V]) ReadRecordsToList() ([]TestRecord[K, V], error) {
-	var out []TestRecord[K, V]
+	return readAll(o, func(r TestRecord[K, V]) TestRecord[K, V] { return r })
+}
+
+// ReadKeyValuesToList reads every record left as key-value pairs.
+func (o *OutputTopic[K, V]) ReadKeyValuesToList() ([]streams.KeyValue[K, V], error) {
+	return readAll(o, func(r TestRecord[K, V]) streams.KeyValue[K, V] {
+		return streams.KeyValue[K, V]{Key: r.Key, Value: r.Value}
+	})
+}
+
+// ReadValuesToList reads every value left.
+func (o *OutputTopic[K, V]) ReadValuesToList() ([]V, error) {
+	return readAll(o, func(r TestRecord[K, V]) V { return r.Value })
+}
+
+// readAll reads every record left, each as conv makes it; on an error it
+// returns what it read before.
+func readAll[K, V, T any](o *OutputTopic[K, V], conv func(TestRecord[K, V]) T) ([]T, error) {
+	var out []T
 	for !o.IsEmpty() {
 		r, err := o.ReadRecord()
 		if err != nil {
 			return out, err
 		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// ReadKeyValuesToList reads every record left as key-value pairs.
-func (o *OutputTopic[K, V]) ReadKeyValuesToList() ([]streams.KeyValue[K, V], error) {
-	var out []streams.KeyValue[K, V]
-	for !o.IsEmpty() {
-		kv, err := o.ReadKeyValue()
-		if err != nil {
-			return out, err
-		}
-		out = append(out, kv)
-	}
-	return out, nil
-}
-
-// ReadValuesToList reads every value left.
-func (o *OutputTopic[K, V]) ReadValuesToList() ([]V, error) {
-	var out []V
-	for !o.IsEmpty() {
-		v, err := o.ReadValue()
-		if err != nil {
-			return out, err
-		}
-		out = append(out, v)
+		out = append(out, conv(r))
 	}
 	return out, nil
 }

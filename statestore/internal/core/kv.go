@@ -55,6 +55,16 @@ func (s *KeyValueStore) Flush() error {
 	return nil
 }
 
+// FlushWrites implements statestore.WriteFlusher: every write is in the engine already,
+// readable; only Flush makes it durable.
+func (s *KeyValueStore) FlushWrites() error {
+	if err := s.g.rlock("flush"); err != nil {
+		return err
+	}
+	s.g.runlock()
+	return nil
+}
+
 // Close implements statestore.Store.
 func (s *KeyValueStore) Close() error {
 	return s.g.close(func() error {

@@ -41,6 +41,16 @@ func (s *segmented) Persistent() bool { return s.eng.Persistent() }
 // Flush implements statestore.Store.
 func (s *segmented) Flush() error { return s.flush() }
 
+// FlushWrites implements statestore.WriteFlusher: every write is in the engine already,
+// readable; only Flush makes it durable (with the observed stream time).
+func (s *segmented) FlushWrites() error {
+	if err := s.g.rlock("flush"); err != nil {
+		return err
+	}
+	s.g.runlock()
+	return nil
+}
+
 // Close implements statestore.Store.
 func (s *segmented) Close() error { return s.close() }
 

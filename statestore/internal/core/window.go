@@ -19,6 +19,7 @@ type WindowStore struct {
 	// numbers: reserved ahead, in blocks, in the engine before use, so a reopened store
 	// never reuses a number still present (which would overwrite a duplicate).
 	reserved uint32
+	spans    keySpans
 }
 
 // metaSeqKey holds a persistent window store's reserved sequence number.
@@ -43,6 +44,9 @@ func NewWindowStore(eng Engine, opts statestore.WindowOptions) (*WindowStore, er
 	if err := s.init(eng, opts.Retention.Milliseconds(), opts.SegmentInterval.Milliseconds(), opts.OnExpired, opts.ChangeLogger); err != nil {
 		eng.Close()
 		return nil, s.errf("open", err)
+	}
+	if len(*s.segs.Load()) == 0 {
+		s.spans.enable()
 	}
 	if eng.Persistent() && opts.RetainDuplicates {
 		v, err := eng.Get(metaSeqKey)
@@ -122,6 +126,7 @@ func (s *WindowStore) Put(key, value []byte, windowStart int64) error {
 	}
 	seg := s.segmentOf(windowStart)
 	s.addSegment(seg)
+	s.spans.add(key, windowStart)
 	s.kbuf = WindowStoreKey(s.kbuf[:0], seg, key, windowStart, seq)
 	if s.logger != nil {
 		s.cbuf = statestore.AppendWindowKey(s.cbuf[:0], key, windowStart, seq)
@@ -136,6 +141,7 @@ func (s *WindowStore) RestoreBatch(records []statestore.KeyValue) error {
 		return ws, func(seg int64) []byte {
 			// A restored number is never handed out again.
 			s.seq = max(s.seq, seq)
+			s.spans.add(key, ws)
 			return WindowStoreKey(nil, seg, key, ws, seq)
 		}, err
 	})
@@ -170,6 +176,13 @@ func (s *WindowStore) decode(raw []byte) ([]byte, int64, int64, error) {
 
 // fetch is every read: keys keyFrom..keyTo (single when single), starts timeFrom..timeTo.
 func (s *WindowStore) fetch(op string, keyFrom, keyTo []byte, single bool, timeFrom, timeTo int64, reverse bool) (statestore.WindowedIterator, error) {
+	if single && keyFrom != nil && s.spans.misses(keyFrom, timeFrom, timeTo) {
+		if err := s.g.rlock(op); err != nil {
+			return nil, err
+		}
+		s.g.runlock()
+		return emptyWindowed{}, nil
+	}
 	bounds := func(seg, timeFrom int64) (lo, hi []byte) {
 		if single {
 			return WindowStoreKey(nil, seg, keyFrom, timeFrom, 0), after(WindowStoreKey(nil, seg, keyFrom, timeTo, math.MaxUint32))

@@ -1,0 +1,179 @@
+package streams
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/rivulet-io/rivulet/statestore/badgerstore"
+)
+
+// stateMemoryApp is an App (not started) running a count over topic "in"
+// into the persistent store "counts", with an in-memory table beside it,
+// and an opener under a temporary directory that records the options each
+// store opens with.
+func stateMemoryApp(t *testing.T, props Properties) (*App, *dirOpener, map[string]badgerstore.Options) {
+	t.Helper()
+	b := NewBuilder()
+	s := StringSerde()
+	NewStream(b, "in", ConsumedWith(s, s)).GroupByKey().Count(MaterializedAs[string, int64]("counts"))
+	NewTable(b, "mt", ConsumedWith(s, s), MaterializedAs[string, string]("mem").WithStoreType(InMemoryStore))
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := Properties{PropApplicationID: "memapp", PropBootstrapServers: "127.0.0.1:1"}
+	for k, v := range props {
+		all[k] = v
+	}
+	seen := map[string]badgerstore.Options{}
+	a, err := New(topo, all, WithBadgerConfigSetter(func(name string, o *badgerstore.Options) { seen[name] = *o }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := newDirOpener(t.TempDir(), "memapp", a.cfg.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.configureOpener(op)
+	return a, op, seen
+}
+
+// TestStateMemoryBudgetDividedOverAssignedStores: the budget is divided
+// over the persistent stores of the tasks assigned (active and standby, all
+// threads; in-memory stores do not count), and each store opens with
+// options whose peak memory fits its share.
+func TestStateMemoryBudgetDividedOverAssignedStores(t *testing.T) {
+	a, op, seen := stateMemoryApp(t, Properties{PropStateMemoryMaxBytes: "268435456"})
+	a.expectAssignment(0, map[string][]int32{"in": {0, 1}, "mt": {0, 1}}, []TaskID{{Subtopology: 0, Partition: 2}})
+	a.expectAssignment(1, map[string][]int32{"in": {3}}, nil)
+	if got := a.stateMemory.stores(); got != 4 {
+		t.Fatalf("expected stores = %d, want 4 (three active and one standby count task; the table is in memory)", got)
+	}
+	sub, ok := a.subtopologyOf("in")
+	if !ok {
+		t.Fatal("no sub-topology reads in")
+	}
+	st, _, err := op.OpenKeyValue(TaskID{Subtopology: sub, Partition: 0}, "counts", true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, ok := seen["counts"]
+	if !ok {
+		t.Fatal("the Badger config setter did not see the store's options")
+	}
+	want, err := badgerstore.OptionsForBudget(64 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.BudgetedMemory() > 64<<20 || got.MemoryBound() != want.MemoryBound() || got.BaseTableSize != want.BaseTableSize {
+		t.Errorf("store opened with budgeted %d, bound %d, tables %d; want the options of a 64 MiB share (budgeted %d, bound %d, tables %d)",
+			got.BudgetedMemory(), got.MemoryBound(), got.BaseTableSize, want.BudgetedMemory(), want.MemoryBound(), want.BaseTableSize)
+	}
+	// A thread that stops gives its share back.
+	a.stateMemory.expect(1, 0)
+	if got := a.stateMemory.stores(); got != 3 {
+		t.Errorf("expected stores after a thread stopped = %d, want 3", got)
+	}
+}
+
+// TestStateMemoryBudgetTooSmall: a budget below one store's minimum is
+// refused by New with an error naming the setting; more stores than the
+// budget holds open at the minimum, with a warning naming the setting.
+func TestStateMemoryBudgetTooSmall(t *testing.T) {
+	b := NewBuilder()
+	s := StringSerde()
+	NewStream(b, "in", ConsumedWith(s, s)).GroupByKey().Count(MaterializedAs[string, int64]("counts"))
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(topo, Properties{PropApplicationID: "memapp", PropBootstrapServers: "127.0.0.1:1", PropStateMemoryMaxBytes: "1048576"})
+	if err == nil || !strings.Contains(err.Error(), PropStateMemoryMaxBytes) || !strings.Contains(err.Error(), "below the minimum") {
+		t.Fatalf("New with a 1 MiB budget: err = %v, want one naming %s and the minimum", err, PropStateMemoryMaxBytes)
+	}
+
+	a, op, seen := stateMemoryApp(t, Properties{PropStateMemoryMaxBytes: "104857600"})
+	var logs strings.Builder
+	op.opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	parts := make([]int32, 16)
+	for i := range parts {
+		parts[i] = int32(i)
+	}
+	a.expectAssignment(0, map[string][]int32{"in": parts}, nil)
+	sub, _ := a.subtopologyOf("in")
+	st, _, err := op.OpenKeyValue(TaskID{Subtopology: sub, Partition: 0}, "counts", true, false)
+	if err != nil {
+		t.Fatalf("a store over the budget did not open: %v", err)
+	}
+	defer st.Close()
+	if got := seen["counts"].BudgetedMemory(); got > badgerstore.MinStoreBudget {
+		t.Errorf("store over the budget opened with peak %d, want at most the minimum %d", got, badgerstore.MinStoreBudget)
+	}
+	for _, want := range []string{PropStateMemoryMaxBytes, "16 persistent stores", "below the minimum"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log %q does not say %q", logs.String(), want)
+		}
+	}
+}
+
+// TestStateMemoryBudgetOption: the budget is off by default (stores open with
+// badgerstore's defaults), set by the property or WithStateMemoryBudget, and
+// refused when it is not a number.
+func TestStateMemoryBudgetOption(t *testing.T) {
+	c, err := parseConfig(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StateMemoryMaxBytes != 0 || newStateMemory(c.StateMemoryMaxBytes) != nil {
+		t.Errorf("default budget = %d, want none", c.StateMemoryMaxBytes)
+	}
+	c, err = parseConfig(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1", PropStateMemoryMaxBytes: "201326592"})
+	if err != nil || c.StateMemoryMaxBytes != 192<<20 {
+		t.Fatalf("budget from the property = %v, %v; want 192 MiB", c, err)
+	}
+	c, err = parseConfig(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1"}, WithStateMemoryBudget(1<<30))
+	if err != nil || c.StateMemoryMaxBytes != 1<<30 {
+		t.Fatalf("budget from the option = %v, %v; want 1 GiB", c, err)
+	}
+	if _, err := parseConfig(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1", PropStateMemoryMaxBytes: "lots"}); err == nil || !strings.Contains(err.Error(), PropStateMemoryMaxBytes) {
+		t.Errorf("a budget that is not a number: err = %v, want one naming %s", err, PropStateMemoryMaxBytes)
+	}
+}
+
+// TestNoStateMemoryBudgetOpensDefaults: without a budget every store opens
+// with badgerstore's default options, whatever the assignment.
+func TestNoStateMemoryBudgetOpensDefaults(t *testing.T) {
+	a, op, seen := stateMemoryApp(t, nil)
+	a.expectAssignment(0, map[string][]int32{"in": {0, 1, 2, 3}}, nil)
+	sub, _ := a.subtopologyOf("in")
+	st, _, err := op.OpenKeyValue(TaskID{Subtopology: sub, Partition: 0}, "counts", true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var want badgerstore.Options
+	want.EnsureDefaults()
+	got := seen["counts"]
+	if got.MemoryBound() != want.MemoryBound() || got.BaseTableSize != want.BaseTableSize || got.Compression != want.Compression {
+		t.Errorf("store opened with bound %d, tables %d, %v; want the defaults (%d, %d, %v)",
+			got.MemoryBound(), got.BaseTableSize, got.Compression, want.MemoryBound(), want.BaseTableSize, want.Compression)
+	}
+}
+
+// TestRecommendedMemoryLimit: the limit is the state budget plus the record
+// cache plus the clients' allowance, and needs a budget.
+func TestRecommendedMemoryLimit(t *testing.T) {
+	props := Properties{PropApplicationID: "a", PropBootstrapServers: "b:1", PropStateMemoryMaxBytes: "201326592", PropCacheMaxBytes: "8388608"}
+	got, err := RecommendedMemoryLimit(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(192<<20 + 8<<20 + memoryLimitOverhead); got != want {
+		t.Errorf("limit = %d, want %d", got, want)
+	}
+	if _, err := RecommendedMemoryLimit(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1"}); err == nil || !strings.Contains(err.Error(), PropStateMemoryMaxBytes) {
+		t.Errorf("limit without a budget: err = %v, want one naming %s", err, PropStateMemoryMaxBytes)
+	}
+}
