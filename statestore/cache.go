@@ -300,8 +300,13 @@ func (ns *CacheNamespace) putLocked(i int32, found bool, key, value []byte, owne
 			s.oldKnown = true
 		}
 		s.value, s.tombstone, s.ctx = v, value == nil, ctx
-		ns.bytes += delta
-		ns.c.size.Add(delta)
+		if delta != 0 {
+			// An update of the same size (a count) leaves the size shared by every
+			// stream thread's namespaces alone, so the threads do not write one cache
+			// line for every record.
+			ns.bytes += delta
+			ns.c.size.Add(delta)
+		}
 		ns.touch(i)
 	} else {
 		// One allocation for a new entry's key and value (the key alone when the value

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -285,6 +287,79 @@ func BenchmarkTask(b *testing.B) {
 					}
 				}
 				if since += n; since >= 1<<16 {
+					must(b, task.Flush())
+					since = 0
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTaskWordCount: the word count's two sub-topologies as tasks (no
+// broker), words Zipf-distributed (s=1.1) over 5,000 as in the harness's text: split (lines of ~10 words -> groupBy -> the repartition sink)
+// and count (the repartition topic -> count -> the output sink, the record
+// cache flushed every 64Ki records). Per word.
+//
+//	go test ./streams -run '^$' -bench BenchmarkTaskWordCount -benchmem
+func BenchmarkTaskWordCount(b *testing.B) {
+	const words = 10
+	vocab := make([]string, 5000)
+	for i := range vocab {
+		vocab[i] = "w" + strconv.Itoa(i*7919%100000)
+	}
+	zipf := rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.1, 1, uint64(len(vocab)-1))
+	lines := make([]streams.RawRecord, 1024)
+	for i := range lines {
+		var sb strings.Builder
+		for j := 0; j < words; j++ {
+			sb.WriteString(vocab[zipf.Uint64()])
+			sb.WriteByte(' ')
+		}
+		lines[i] = streams.RawRecord{Topic: "in", Offset: int64(i), Value: []byte(sb.String()), Timestamp: int64(i)}
+	}
+	keyed := make([]streams.RawRecord, 4096)
+	for i := range keyed {
+		w := []byte(vocab[zipf.Uint64()])
+		keyed[i] = streams.RawRecord{Topic: "bench-counts-repartition", Offset: int64(i), Key: w, Value: w, Timestamp: int64(i)}
+	}
+	bld := streams.NewBuilder()
+	src := streams.NewStream(bld, "in", streams.ConsumedWith(streams.BytesSerde(), streams.StringSerde()))
+	streams.GroupBy(streams.FlatMapValues(src, func(_ []byte, line string) []string { return strings.Fields(line) }),
+		func(_ []byte, w string) string { return w }, streams.GroupedWith(streams.StringSerde(), streams.StringSerde())).
+		Count(streams.MaterializedAs[string, int64]("counts")).ToStream().To("out", streams.ProducedWith(streams.StringSerde(), streams.Int64Serde()))
+	topo, err := bld.Build()
+	must(b, err)
+	for _, sub := range []struct {
+		name string
+		id   int
+		raws []streams.RawRecord
+		per  int // words per input record
+	}{{"split", 0, lines, words}, {"count", 1, keyed, 1}} {
+		b.Run(sub.name, func(b *testing.B) {
+			tp := streams.TopicPartition{Topic: sub.raws[0].Topic}
+			task, err := streams.NewTask(topo, streams.TaskID{Subtopology: sub.id}, []streams.TopicPartition{tp}, streams.TaskConfig{
+				ApplicationID: "bench", Collector: &discardCollector{}, Stores: streams.InMemoryStores(), Logger: slog.New(slog.DiscardHandler),
+				Cache: statestore.NewRecordCache(10 << 20),
+			})
+			must(b, err)
+			defer task.Close(false)
+			must(b, task.Initialize(0))
+			b.ReportAllocs()
+			b.ResetTimer()
+			since := 0
+			for i := 0; i < b.N; i += len(sub.raws) * sub.per {
+				n := min(len(sub.raws), (b.N-i+sub.per-1)/sub.per)
+				must(b, task.AddRecords(tp, sub.raws[:n]))
+				for {
+					ok, err := task.Process(0)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if !ok {
+						break
+					}
+				}
+				if since += n * sub.per; since >= 1<<16 {
 					must(b, task.Flush())
 					since = 0
 				}

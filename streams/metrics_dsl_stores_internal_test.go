@@ -147,7 +147,7 @@ func TestDSLStoresAtInfo(t *testing.T) {
 	if ops.nodes != nil || task.ops != nil {
 		t.Fatal("processor-node or task metrics at INFO")
 	}
-	var src, sink *e2eStat
+	var src, sink *e2eStats
 	for _, n := range task.topo.t.Nodes() {
 		switch n.Kind {
 		case topology.SourceNode:
@@ -160,13 +160,13 @@ func TestDSLStoresAtInfo(t *testing.T) {
 		t.Fatalf("no end-to-end stats for the source or the sink: %v", ops.e2e)
 	}
 	// Source: 100000-0, 100000-1000, 100000-2000 ms.
-	if src.n.Load() != 3 || src.min.Load() != 98000 || src.max.Load() != 100000 || src.sum.Load() != 297000 {
-		t.Errorf("source e2e: n %d min %d max %d sum %d", src.n.Load(), src.min.Load(), src.max.Load(), src.sum.Load())
+	if n, lo, hi, sum := src.total(); n != 3 || lo != 98000 || hi != 100000 || sum != 297000 {
+		t.Errorf("source e2e: n %d min %d max %d sum %d", n, lo, hi, sum)
 	}
 	// Sink: the cache folds "a" and emits a=2 (timestamp 2000) and b=1
 	// (timestamp 1000) at the flush.
-	if sink.n.Load() != 2 || sink.min.Load() != 98000 || sink.max.Load() != 99000 {
-		t.Errorf("sink e2e: n %d min %d max %d", sink.n.Load(), sink.min.Load(), sink.max.Load())
+	if n, lo, hi, _ := sink.total(); n != 2 || lo != 98000 || hi != 99000 {
+		t.Errorf("sink e2e: n %d min %d max %d", n, lo, hi)
 	}
 }
 

@@ -56,7 +56,7 @@ type opsMetrics struct {
 	nodes map[string]*atomic.Int64
 	// e2e are the end-to-end latency stats of source and sink nodes
 	// (every level, as Kafka Streams records them at INFO), fixed at New.
-	e2e map[string]*e2eStat
+	e2e map[string]*e2eStats
 	// rates keep recent samples of the node counters for /topology.
 	ratesMu sync.Mutex
 	rates   map[string]*rateSamples
@@ -204,7 +204,7 @@ func newOpsMetrics(a *App) (*opsMetrics, error) {
 // newNodeMeters returns the metrics of level with the per-node stats of
 // topo's nodes, not registered anywhere yet.
 func newNodeMeters(topo *Topology, level int) *opsMetrics {
-	m := &opsMetrics{level: level, rates: map[string]*rateSamples{}, e2e: map[string]*e2eStat{}}
+	m := &opsMetrics{level: level, rates: map[string]*rateSamples{}, e2e: map[string]*e2eStats{}}
 	if m.level >= levelDebug {
 		m.nodes = map[string]*atomic.Int64{}
 	}
@@ -213,7 +213,7 @@ func newNodeMeters(topo *Topology, level int) *opsMetrics {
 			m.nodes[n.Name] = new(atomic.Int64)
 		}
 		if n.Kind == topology.SourceNode || n.Kind == topology.SinkNode {
-			m.e2e[n.Name] = new(e2eStat)
+			m.e2e[n.Name] = new(e2eStats)
 		}
 	}
 	return m
@@ -380,13 +380,13 @@ func (m *opsMetrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.nodeProcess, prometheus.CounterValue, float64(c.Load()), name)
 	}
 	for name, e := range m.e2e {
-		n := e.n.Load()
+		n, lo, hi, sum := e.total()
 		if n == 0 {
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(m.e2eMin, prometheus.GaugeValue, float64(e.min.Load())/1000, name)
-		ch <- prometheus.MustNewConstMetric(m.e2eMax, prometheus.GaugeValue, float64(e.max.Load())/1000, name)
-		ch <- prometheus.MustNewConstMetric(m.e2eAvg, prometheus.GaugeValue, float64(e.sum.Load())/float64(n)/1000, name)
+		ch <- prometheus.MustNewConstMetric(m.e2eMin, prometheus.GaugeValue, float64(lo)/1000, name)
+		ch <- prometheus.MustNewConstMetric(m.e2eMax, prometheus.GaugeValue, float64(hi)/1000, name)
+		ch <- prometheus.MustNewConstMetric(m.e2eAvg, prometheus.GaugeValue, float64(sum)/float64(n)/1000, name)
 	}
 }
 
@@ -401,9 +401,12 @@ func (t *Task) bindNodeCounters() {
 	if m.nodes != nil {
 		t.ops = new(taskMetrics)
 	}
+	shard := int(e2eNextShard.Add(1) % e2eShards)
 	for _, n := range t.nodes {
-		if b, ok := n.(interface{ bindCounts(*opsMetrics, *int64) }); ok {
-			b.bindCounts(m, &t.wallClock)
+		if b, ok := n.(interface {
+			bindCounts(*opsMetrics, *int64, int)
+		}); ok {
+			b.bindCounts(m, &t.wallClock, shard)
 		}
 	}
 }
@@ -411,17 +414,17 @@ func (t *Task) bindNodeCounters() {
 // bindCounts binds the node's counters; clock is the task's wall clock as
 // of the record being processed (KIP-613 measures with the task's cached
 // system time, so no clock is read per record).
-func (f *forwarder[K, V]) bindCounts(m *opsMetrics, clock *int64) {
+func (f *forwarder[K, V]) bindCounts(m *opsMetrics, clock *int64, shard int) {
 	f.clock = clock
 	f.self = m.nodes[f.owner]
-	f.selfE2E = m.e2e[f.owner] // set for sources only
+	f.selfE2E = m.e2e[f.owner].shard(shard) // set for sources only
 	var e2e []*e2eStat
 	for i, n := range f.names {
 		if s := m.e2e[n]; s != nil { // set for sinks only
 			if e2e == nil {
 				e2e = make([]*e2eStat, len(f.names))
 			}
-			e2e[i] = s
+			e2e[i] = s.shard(shard)
 		}
 	}
 	f.e2e = e2e
@@ -438,11 +441,55 @@ func (f *forwarder[K, V]) bindCounts(m *opsMetrics, clock *int64) {
 	f.counts = counts
 }
 
-// e2eStat is a node's record end-to-end latency (KIP-613): the wall clock
-// when a record reaches the node minus the record's timestamp, in ms. A nil
-// *e2eStat records nothing.
+// e2eStat is a node's record end-to-end latency (KIP-613) as seen by some
+// of its tasks: the wall clock when a record reaches the node minus the
+// record's timestamp, in ms. A nil *e2eStat records nothing. The padding
+// keeps two stats off one cache line.
 type e2eStat struct {
 	min, max, sum, n atomic.Int64
+	_                [32]byte
+}
+
+// e2eStats is a node's end-to-end latency over all its tasks, in shards: a
+// task writes one shard (e2eNextShard spreads the tasks over them), so two
+// stream threads running tasks of one sub-topology do not write the same
+// cache line for every record. A scrape adds the shards up.
+type e2eStats struct {
+	shards [e2eShards]e2eStat
+}
+
+const e2eShards = 8
+
+var e2eNextShard atomic.Uint32
+
+// shard returns shard i (nil for a nil s: a node without stats).
+func (s *e2eStats) shard(i int) *e2eStat {
+	if s == nil {
+		return nil
+	}
+	return &s.shards[i%e2eShards]
+}
+
+// total returns the count, the smallest and largest latency and the sum
+// over every shard.
+func (s *e2eStats) total() (n, lo, hi, sum int64) {
+	for i := range s.shards {
+		e := &s.shards[i]
+		en := e.n.Load()
+		if en == 0 {
+			continue
+		}
+		elo, ehi := e.min.Load(), e.max.Load()
+		if n == 0 || elo < lo {
+			lo = elo
+		}
+		if n == 0 || ehi > hi {
+			hi = ehi
+		}
+		n += en
+		sum += e.sum.Load()
+	}
+	return n, lo, hi, sum
 }
 
 // observe records a record of timestamp ts reaching the node at now (ms).

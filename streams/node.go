@@ -198,6 +198,8 @@ func (f *sourceFactory[K, V]) newNode(name string, t *Task) (runtimeNode, error)
 	n := &sourceNode[K, V]{keySerde: serdeOr(f.keySerde), valueSerde: serdeOr(f.valueSerde), extractor: f.extractor, task: t}
 	_, n.rawKey = any(n.keySerde).(bytesSerde)
 	_, n.rawValue = any(n.valueSerde).(bytesSerde)
+	_, n.strKey = any(n.keySerde).(stringSerde)
+	_, n.strValue = any(n.valueSerde).(stringSerde)
 	n.forwarder.owner = name
 	return n, nil
 }
@@ -230,6 +232,9 @@ type sourceNode[K, V any] struct {
 	// BytesSerde.Deserialize makes. Fetched records own their bytes and
 	// nothing reuses them.
 	rawKey, rawValue bool
+	// strKey and strValue are set when the serde is StringSerde (K or V is
+	// string): the head slot makes the strings through its stringTable.
+	strKey, strValue bool
 	extractor        func(rec Record[K, V], partitionTime int64) (int64, error)
 	task             *Task
 }
@@ -240,8 +245,9 @@ func (n *sourceNode[K, V]) close() error       { return nil }
 func (n *sourceNode[K, V]) newHead() queueHead { return &headSlot[K, V]{src: n} }
 
 type headSlot[K, V any] struct {
-	src *sourceNode[K, V]
-	rec Record[K, V]
+	src     *sourceNode[K, V]
+	rec     Record[K, V]
+	strings stringTable
 }
 
 // DeserializationError is the error a source reports for a record it cannot
@@ -272,6 +278,9 @@ func (h *headSlot[K, V]) load(raw *RawRecord, partitionTime int64, def Timestamp
 		rec.flags |= flagNullKey
 	} else if h.src.rawKey {
 		rec.Key = *(*K)(unsafe.Pointer(&raw.Key)) // K is []byte
+	} else if h.src.strKey {
+		k := h.strings.get(raw.Key)
+		rec.Key = *(*K)(unsafe.Pointer(&k)) // K is string
 	} else {
 		k, err := h.src.keySerde.Deserialize(raw.Key)
 		if err != nil {
@@ -283,6 +292,9 @@ func (h *headSlot[K, V]) load(raw *RawRecord, partitionTime int64, def Timestamp
 		rec.flags |= flagNullValue
 	} else if h.src.rawValue {
 		rec.Value = *(*V)(unsafe.Pointer(&raw.Value)) // V is []byte
+	} else if h.src.strValue {
+		v := h.strings.get(raw.Value)
+		rec.Value = *(*V)(unsafe.Pointer(&v)) // V is string
 	} else {
 		v, err := h.src.valueSerde.Deserialize(raw.Value)
 		if err != nil {
@@ -338,6 +350,8 @@ type sinkFactory[K, V any] struct {
 
 func (f *sinkFactory[K, V]) newNode(name string, t *Task) (runtimeNode, error) {
 	n := &sinkNode[K, V]{f: f, keySerde: serdeOr(f.keySerde), valueSerde: serdeOr(f.valueSerde), task: t, name: name}
+	n.keyFast, _ = slabSerializer(n.keySerde, &n.slab)
+	n.valueFast, _ = slabSerializer(n.valueSerde, &n.slab)
 	if f.topic != "" {
 		n.topic = t.topo.names.TopicName(f.topic)
 	}
@@ -351,6 +365,11 @@ type sinkNode[K, V any] struct {
 	keySerde   Serde[K]
 	valueSerde Serde[V]
 	task       *Task
+	// keyFast and valueFast serialize the built-in string and int64 serdes
+	// into slab, without an allocation per record (nil for other serdes).
+	keyFast   func(K) []byte
+	valueFast func(V) []byte
+	slab      byteSlab
 }
 
 func (n *sinkNode[K, V]) nodeName() string   { return n.name }
@@ -376,13 +395,17 @@ func (n *sinkNode[K, V]) receive(rec Record[K, V]) error {
 	pr := ProducerRecord{Topic: topic, Partition: -1, Timestamp: rec.Timestamp, Headers: rec.Headers}
 	var err error
 	if !rec.KeyIsNull() {
-		if pr.Key, err = n.keySerde.Serialize(rec.Key); err != nil {
+		if n.keyFast != nil {
+			pr.Key = n.keyFast(rec.Key)
+		} else if pr.Key, err = n.keySerde.Serialize(rec.Key); err != nil {
 			failed := pr // a copy, so pr itself stays on the stack
 			return n.task.serializationFailed(&failed, fmt.Errorf("streams: sink %q: serialize key: %w", n.name, err))
 		}
 	}
 	if !rec.ValueIsNull() {
-		if pr.Value, err = n.valueSerde.Serialize(rec.Value); err != nil {
+		if n.valueFast != nil {
+			pr.Value = n.valueFast(rec.Value)
+		} else if pr.Value, err = n.valueSerde.Serialize(rec.Value); err != nil {
 			failed := pr
 			return n.task.serializationFailed(&failed, fmt.Errorf("streams: sink %q: serialize value: %w", n.name, err))
 		}

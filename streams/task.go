@@ -13,6 +13,7 @@ import (
 
 	"github.com/rivulet-io/rivulet/statestore"
 	"github.com/rivulet-io/rivulet/topology"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // RecordCollector takes the records a task sends: to sinks, repartition
@@ -393,6 +394,17 @@ func (t *Task) AddRecords(tp TopicPartition, recs []RawRecord) error {
 		return fmt.Errorf("streams: task %s: %s is not one of its partitions", t.id, tp)
 	}
 	q.buf = append(q.buf, recs...)
+	return nil
+}
+
+// addFetched is AddRecords for records as franz-go returns them: they go
+// straight into the partition's buffer, without a RawRecord slice between.
+func (t *Task) addFetched(tp TopicPartition, recs []*kgo.Record) error {
+	q, ok := t.queueByTP[tp]
+	if !ok {
+		return fmt.Errorf("streams: task %s: %s is not one of its partitions", t.id, tp)
+	}
+	q.buf = toRaw(q.buf, recs)
 	return nil
 }
 

@@ -78,7 +78,6 @@ type streamThread struct {
 	lastLagCheck time.Time
 	lastPurge    time.Time
 	purgeOffsets map[TopicPartition]int64
-	raws         []RawRecord
 
 	// Exactly-once (eos.go): a transaction is open; its offsets were
 	// added to it; the tasks were revived and the input must be rewound.
@@ -447,8 +446,7 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 		if !ok {
 			return // revoked meanwhile
 		}
-		t.raws = toRaw(t.raws[:0], p.Records)
-		if err := task.AddRecords(tp, t.raws); err != nil {
+		if err := task.addFetched(tp, p.Records); err != nil {
 			ferr = err
 			return
 		}
@@ -459,7 +457,6 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 			t.paused[tp] = true
 		}
 	})
-	clear(t.raws)
 	if ferr != nil {
 		return ferr
 	}

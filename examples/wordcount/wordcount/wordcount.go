@@ -86,7 +86,9 @@ func Topology(opts Options) (*streams.Topology, error) {
 // '_' inside words; this splits on non-letters, so digits and '_' separate words.
 // Invalid UTF-8 bytes are separators too.
 func Words(line string) []string {
-	var words []string
+	// One allocation for a typical line (~1 word per 6 bytes) rather than
+	// a slice grown word by word.
+	words := make([]string, 0, min(len(line)/6+1, 64))
 	start := -1 // byte offset where the current word starts, -1 outside a word
 	ascii := true
 	for i := 0; i < len(line); {
@@ -118,6 +120,9 @@ func Words(line string) []string {
 	}
 	if start >= 0 {
 		words = appendWord(words, line[start:], ascii)
+	}
+	if len(words) == 0 {
+		return nil
 	}
 	return words
 }
