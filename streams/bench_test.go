@@ -277,15 +277,7 @@ func BenchmarkTask(b *testing.B) {
 			for i := 0; i < b.N; i += len(raws) {
 				n := min(len(raws), b.N-i)
 				must(b, task.AddRecords(streams.TopicPartition{Topic: "in"}, raws[:n]))
-				for {
-					ok, err := task.Process(0)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if !ok {
-						break
-					}
-				}
+				processBuffered(b, task)
 				if since += n; since >= 1<<16 {
 					must(b, task.Flush())
 					since = 0
@@ -350,15 +342,7 @@ func BenchmarkTaskWordCount(b *testing.B) {
 			for i := 0; i < b.N; i += len(sub.raws) * sub.per {
 				n := min(len(sub.raws), (b.N-i+sub.per-1)/sub.per)
 				must(b, task.AddRecords(tp, sub.raws[:n]))
-				for {
-					ok, err := task.Process(0)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if !ok {
-						break
-					}
-				}
+				processBuffered(b, task)
 				if since += n * sub.per; since >= 1<<16 {
 					must(b, task.Flush())
 					since = 0
@@ -372,3 +356,16 @@ type discardCollector struct{ n int }
 
 func (c *discardCollector) Send(streams.ProducerRecord) error    { c.n++; return nil }
 func (c *discardCollector) PartitionCount(string) (int32, error) { return 1, nil }
+
+// processBuffered processes every record task holds, at wall-clock time 0.
+func processBuffered(b *testing.B, task *streams.Task) {
+	for {
+		ok, err := task.Process(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !ok {
+			return
+		}
+	}
+}

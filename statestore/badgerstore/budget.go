@@ -54,15 +54,8 @@ func OptionsForBudget(share int64) (Options, error) {
 // budgetOptions divides memory as OptionsForMemory does, without its 8 MiB floor
 // (memtables of at least 1 MiB), with Snappy-compressed tables.
 func budgetOptions(memory int64) Options {
-	memory = max(memory, minBudgetMemory)
-	o := Options{
-		NumMemtables:    2,
-		MemTableSize:    max(memory/4, 1<<20),
-		BlockCacheSize:  memory / 4,
-		IndexCacheSize:  memory / 8,
-		WriteBufferSize: memory / 8,
-		Compression:     CompressionSnappy,
-	}
+	o := divideMemory(max(memory, minBudgetMemory))
+	o.Compression = CompressionSnappy
 	o.EnsureDefaults()
 	return o
 }

@@ -196,14 +196,20 @@ func (o Options) PeakMemory() int64 {
 // state memory budget divided by the number of persistent stores it may hold, less
 // WorkingMemory (see PeakMemory).
 func OptionsForMemory(perStore int64) Options {
-	perStore = max(perStore, 8<<20)
-	o := Options{
-		NumMemtables:    2,
-		MemTableSize:    max(perStore/4, 1<<20),
-		BlockCacheSize:  perStore / 4,
-		IndexCacheSize:  perStore / 8,
-		WriteBufferSize: perStore / 8,
-	}
+	o := divideMemory(max(perStore, 8<<20))
 	o.EnsureDefaults()
 	return o
+}
+
+// divideMemory splits memory as OptionsForMemory describes: half in two memtables (each at
+// least 1 MiB), a quarter in the block cache, an eighth each in the index cache and the
+// write buffer.
+func divideMemory(memory int64) Options {
+	return Options{
+		NumMemtables:    2,
+		MemTableSize:    max(memory/4, 1<<20),
+		BlockCacheSize:  memory / 4,
+		IndexCacheSize:  memory / 8,
+		WriteBufferSize: memory / 8,
+	}
 }
