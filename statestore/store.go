@@ -1,5 +1,7 @@
 package statestore
 
+import "bytes"
+
 // KeyValue is one entry of a key-value store, or one changelog record handed to a
 // restore. A nil Value means "delete" (a tombstone), as a null value does in Kafka Streams.
 type KeyValue struct {
@@ -252,4 +254,18 @@ func FlushWrites(s Store) error {
 		return w.FlushWrites()
 	}
 	return s.Flush()
+}
+
+// FirstValue returns a copy of the value of it's first entry (nil when it has none) and
+// closes it; an err passed in is returned as is. It is FetchOne of a store that retains
+// duplicates: FirstValue(s.Fetch(key, start, start)).
+func FirstValue(it WindowedIterator, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	var v []byte
+	if it.Next() {
+		v = bytes.Clone(it.Value())
+	}
+	return v, it.Close()
 }

@@ -507,15 +507,7 @@ func (s *stagedWindow) FetchOne(key []byte, windowStart int64) ([]byte, error) {
 		return nil, fmt.Errorf("streams: store %q: fetch: %w", s.Name(), statestore.ErrNilKey)
 	}
 	if s.seqs != nil {
-		it, err := s.Fetch(key, windowStart, windowStart)
-		if err != nil {
-			return nil, err
-		}
-		var v []byte
-		if it.Next() {
-			v = bytes.Clone(it.Value())
-		}
-		return v, it.Close()
+		return statestore.FirstValue(s.Fetch(key, windowStart, windowStart))
 	}
 	return s.fetchExact(windowStart, statestore.AppendWindowKey(nil, key, windowStart, 0), func() ([]byte, error) { return s.base.FetchOne(key, windowStart) })
 }

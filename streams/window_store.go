@@ -313,22 +313,21 @@ func (s *windowedStore[K, V, R]) iter(it statestore.WindowedIterator, err error,
 // serializeKey serializes k with the key serde of store name; a nil key
 // is empty.
 func serializeKey[K any](name string, serde Serde[K], k K) ([]byte, error) {
-	b, err := serde.Serialize(k)
-	if err != nil {
-		return nil, fmt.Errorf("streams: store %q: serialize key: %w", name, err)
-	}
-	if b == nil {
-		b = []byte{}
-	}
-	return b, nil
+	return serializeNonNil(name, "key", serde, k)
 }
 
 // serializeValue serializes v with the value serde of store name; a nil
 // value is empty (never a tombstone).
 func serializeValue[V any](name string, serde Serde[V], v V) ([]byte, error) {
-	b, err := serde.Serialize(v)
+	return serializeNonNil(name, "value", serde, v)
+}
+
+// serializeNonNil serializes x, the key or value (what) of store name, with
+// serde; nil comes back empty.
+func serializeNonNil[T any](name, what string, serde Serde[T], x T) ([]byte, error) {
+	b, err := serde.Serialize(x)
 	if err != nil {
-		return nil, fmt.Errorf("streams: store %q: serialize value: %w", name, err)
+		return nil, fmt.Errorf("streams: store %q: serialize %s: %w", name, what, err)
 	}
 	if b == nil {
 		b = []byte{}

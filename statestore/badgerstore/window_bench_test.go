@@ -13,11 +13,14 @@ import (
 // BenchmarkJoinWindowFetch is the work of one side of a stream-stream join: each record
 // is put in a duplicate-retaining window store and the other key's windows within 10ms
 // are fetched, keys Zipf-distributed over 10,000, records 1ms apart, a flush (commit)
-// every 1,000 records. Run with a fixed count:
+// every 1,000 records; flush-ns/op is the flushes' share. Run with a fixed count:
 //
 //	go test -run '^$' -bench JoinWindowFetch -benchtime 300000x ./statestore/badgerstore/
+//
+// With RIVULET_BENCH_NO_SYNC=1 the store skips the fsync of its flushes (NoSyncOnFlush),
+// to see what the fsync costs.
 func BenchmarkJoinWindowFetch(b *testing.B) {
-	st, err := OpenWindowStore(b.TempDir(), "join", Options{NoSyncOnFlush: os.Getenv("NOSYNC") != ""}, statestore.WindowOptions{
+	st, err := OpenWindowStore(b.TempDir(), "join", Options{NoSyncOnFlush: os.Getenv("RIVULET_BENCH_NO_SYNC") != ""}, statestore.WindowOptions{
 		Retention: 20 * time.Millisecond, WindowSize: 20 * time.Millisecond, RetainDuplicates: true,
 	})
 	if err != nil {

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"encoding/binary"
 	"math"
 
@@ -153,15 +152,7 @@ func (s *WindowStore) FetchOne(key []byte, windowStart int64) ([]byte, error) {
 		return nil, s.errf("fetch", statestore.ErrNilKey)
 	}
 	if s.opts.RetainDuplicates {
-		it, err := s.Fetch(key, windowStart, windowStart)
-		if err != nil {
-			return nil, err
-		}
-		var v []byte
-		if it.Next() {
-			v = bytes.Clone(it.Value())
-		}
-		return v, it.Close()
+		return statestore.FirstValue(s.Fetch(key, windowStart, windowStart))
 	}
 	return s.getAt("fetch", windowStart, WindowStoreKey(nil, s.segmentOf(windowStart), key, windowStart, 0))
 }
