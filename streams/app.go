@@ -79,10 +79,10 @@ type App struct {
 	processID   [processIDLen]byte
 	subOfSource map[string]int
 	statsMu     sync.Mutex
-	stats       []*TaskStats // one per thread ever started, and the global thread
+	stats       []*taskStats // one per thread ever started, and the global thread
 	metrics     *appMetrics
 	cache       *statestore.RecordCache
-	opener      StoreOpener
+	opener      storeOpener
 	eosStores   *eosOpener // under exactly_once_v2 (eos_store.go)
 	// stateMemory divides the state memory budget over the persistent
 	// stores (state_memory.go); nil when no budget is set.
@@ -164,18 +164,18 @@ func New(topo *Topology, props Properties, opts ...Option) (*App, error) {
 
 // newStats returns counters for a new thread; they stay counted after the
 // thread ends.
-func (a *App) newStats() *TaskStats {
-	s := &TaskStats{ops: a.ops}
+func (a *App) newStats() *taskStats {
+	s := &taskStats{ops: a.ops}
 	a.statsMu.Lock()
 	a.stats = append(a.stats, s)
 	a.statsMu.Unlock()
 	return s
 }
 
-func (a *App) allStats() []*TaskStats {
+func (a *App) allStats() []*taskStats {
 	a.statsMu.Lock()
 	defer a.statsMu.Unlock()
-	return append([]*TaskStats(nil), a.stats...)
+	return append([]*taskStats(nil), a.stats...)
 }
 
 // Config returns the application's effective configuration with Kafka
@@ -336,7 +336,7 @@ func (a *App) start(ctx context.Context) error {
 		return err
 	}
 	a.configureOpener(op)
-	var opener StoreOpener = op
+	var opener storeOpener = op
 	if a.eos() {
 		// A restarted instance keeps its transactional ids, so its first
 		// transactions fence those of its previous life.

@@ -14,7 +14,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/rivulet-io/rivulet/statestore"
 	"github.com/rivulet-io/rivulet/streams"
 )
 
@@ -259,17 +258,12 @@ func BenchmarkTask(b *testing.B) {
 			}
 			topo, err := bld.Build()
 			must(b, err)
-			col := &discardCollector{}
 			// As the runtime runs it: with the record cache, flushed (as a
 			// commit does) every 64Ki records (a 100 ms commit interval at
 			// ~650k records/s).
-			task, err := streams.NewTask(topo, streams.TaskID{}, []streams.TopicPartition{{Topic: "in"}}, streams.TaskConfig{
-				ApplicationID: "bench", Collector: col, Stores: streams.InMemoryStores(), Logger: slog.New(slog.DiscardHandler),
-				Cache: statestore.NewRecordCache(10 << 20),
-			})
+			task, err := streams.NewBenchTask(topo, streams.TaskID{}, streams.TopicPartition{Topic: "in"})
 			must(b, err)
 			defer task.Close(false)
-			must(b, task.Initialize(0))
 			b.ReportAllocs()
 			b.SetBytes(100)
 			b.ResetTimer()
@@ -329,13 +323,9 @@ func BenchmarkTaskWordCount(b *testing.B) {
 	}{{"split", 0, lines, words}, {"count", 1, keyed, 1}} {
 		b.Run(sub.name, func(b *testing.B) {
 			tp := streams.TopicPartition{Topic: sub.raws[0].Topic}
-			task, err := streams.NewTask(topo, streams.TaskID{Subtopology: sub.id}, []streams.TopicPartition{tp}, streams.TaskConfig{
-				ApplicationID: "bench", Collector: &discardCollector{}, Stores: streams.InMemoryStores(), Logger: slog.New(slog.DiscardHandler),
-				Cache: statestore.NewRecordCache(10 << 20),
-			})
+			task, err := streams.NewBenchTask(topo, streams.TaskID{Subtopology: sub.id}, tp)
 			must(b, err)
 			defer task.Close(false)
-			must(b, task.Initialize(0))
 			b.ReportAllocs()
 			b.ResetTimer()
 			since := 0
@@ -352,13 +342,8 @@ func BenchmarkTaskWordCount(b *testing.B) {
 	}
 }
 
-type discardCollector struct{ n int }
-
-func (c *discardCollector) Send(streams.ProducerRecord) error    { c.n++; return nil }
-func (c *discardCollector) PartitionCount(string) (int32, error) { return 1, nil }
-
 // processBuffered processes every record task holds, at wall-clock time 0.
-func processBuffered(b *testing.B, task *streams.Task) {
+func processBuffered(b *testing.B, task *streams.BenchTask) {
 	for {
 		ok, err := task.Process(0)
 		if err != nil {

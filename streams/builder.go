@@ -222,12 +222,12 @@ type statelessProc[KOut, VOut any] struct {
 	ctx ProcessorContext[KOut, VOut]
 	// task counts the tombstones a key-changing operator drops (nil when
 	// the context is not the runtime's).
-	task *Task
+	task *streamTask
 }
 
 func (p *statelessProc[KOut, VOut]) Init(ctx ProcessorContext[KOut, VOut]) error {
 	p.ctx = ctx
-	if n, ok := ctx.(interface{ taskOf() *Task }); ok {
+	if n, ok := ctx.(interface{ taskOf() *streamTask }); ok {
 		p.task = n.taskOf()
 	}
 	return nil

@@ -13,7 +13,7 @@ const checkpointDeltaRecords = 10_000
 
 // flushWrites writes every store's cached entries through (forwarding and logging them)
 // without making the stores durable: the part of a flush every commit needs.
-func (t *Task) flushWrites() error {
+func (t *streamTask) flushWrites() error {
 	if t.state != TaskRunning && t.state != TaskRestoring {
 		return nil
 	}
@@ -30,7 +30,7 @@ func (t *Task) flushWrites() error {
 // threshold records since the checkpoints it last wrote, as Kafka Streams does: a
 // checkpoint needs the stores fsynced first, which is most of a commit's cost when it is
 // done every commit. acked holds the changelog offsets the producer has acknowledged.
-func (t *Task) checkpointIfDue(acked map[TopicPartition]int64, final bool, threshold int64) error {
+func (t *streamTask) checkpointIfDue(acked map[TopicPartition]int64, final bool, threshold int64) error {
 	if t.state == TaskClosed {
 		return nil
 	}
@@ -45,7 +45,7 @@ func (t *Task) checkpointIfDue(acked map[TopicPartition]int64, final bool, thres
 
 // checkpointDelta sums, over the task's logged stores, how far the changelog acked by
 // the producer is past the store's last checkpoint (from 0 for a store without one).
-func (t *Task) checkpointDelta(acked map[TopicPartition]int64) int64 {
+func (t *streamTask) checkpointDelta(acked map[TopicPartition]int64) int64 {
 	var delta int64
 	for _, s := range t.loggedStores() {
 		if next, ok := acked[s.changelogTP()]; ok {
@@ -65,7 +65,7 @@ func (s loggedStore) changelogTP() TopicPartition {
 
 // loggedStores yields the task's stores that have a changelog, by name, in the task's
 // store order.
-func (t *Task) loggedStores() iter.Seq2[string, loggedStore] {
+func (t *streamTask) loggedStores() iter.Seq2[string, loggedStore] {
 	return func(yield func(string, loggedStore) bool) {
 		for _, name := range t.storeOrder {
 			s := t.stores[name]

@@ -282,7 +282,7 @@ func (o *dirOpener) verifyOpened(task TaskID, name, dir string, cp statestore.Ch
 	for tp := range cp {
 		tps = append(tps, tp)
 	}
-	if task != GlobalTaskID && o.appID != "" {
+	if task != globalTaskID && o.appID != "" {
 		own := statestore.TopicPartition{Topic: topology.ChangelogTopicName(o.appID, name), Partition: task.Partition}
 		if _, ok := cp[own]; !ok {
 			tps = append(tps, own)

@@ -46,7 +46,7 @@ func (t *streamsTopicPartitioner) OnNewBatch() {
 	}
 }
 
-// threadCollector is a stream thread's RecordCollector: it hands records to
+// threadCollector is a stream thread's recordCollector: it hands records to
 // the thread's franz-go producer and remembers, per partition, the offset
 // after the last acknowledged record (changelog checkpoints).
 //
@@ -62,7 +62,7 @@ type threadCollector struct {
 	cl      *kgo.Client
 	admin   *kadm.Client
 	ctx     context.Context
-	stats   *TaskStats
+	stats   *taskStats
 	handler ProductionHandler
 	logger  *slog.Logger
 	// onError counts a refused record (the app's production_errors_total).
@@ -85,7 +85,7 @@ type threadCollector struct {
 	txnErr error
 }
 
-func newThreadCollector(ctx context.Context, cl *kgo.Client, stats *TaskStats, handler ProductionHandler, logger *slog.Logger, onError func()) *threadCollector {
+func newThreadCollector(ctx context.Context, cl *kgo.Client, stats *taskStats, handler ProductionHandler, logger *slog.Logger, onError func()) *threadCollector {
 	if handler == nil {
 		handler = ProductionFailAlways
 	}

@@ -6,8 +6,8 @@
 //
 // Read [Builder] first (and the Example functions), then [Stream], [Table]
 // and [GroupedStream]; for running, [New] and [App]; for testing,
-// package streams/streamstest. The deterministic core that both the runtime
-// and streamstest drive is [Task].
+// package streams/streamstest. Both run the same deterministic tasks (one
+// sub-topology over one partition number), which are not part of the API.
 //
 // What it is not for: it is not a Kafka client (it uses franz-go), not a
 // broker (see brokerlite), and not a store engine (see statestore).

@@ -192,7 +192,7 @@ func (t *streamThread) commitEOS(ctx context.Context) error {
 	return t.abortAndRevive(ctx, err)
 }
 
-func (t *streamThread) commitTxn(ctx context.Context, tasks []*Task) error {
+func (t *streamThread) commitTxn(ctx context.Context, tasks []*streamTask) error {
 	for _, task := range tasks {
 		if err := task.Flush(); err != nil {
 			return err
@@ -453,7 +453,7 @@ func (t *streamThread) abortTxn(ctx context.Context) error {
 // rewind the thread's input to the committed offsets and open the tasks
 // again. Called with t.mu held.
 func (t *streamThread) reviveTasks() {
-	tasks := make([]*Task, 0, len(t.tasks))
+	tasks := make([]*streamTask, 0, len(t.tasks))
 	for _, task := range t.tasks {
 		tasks = append(tasks, task)
 	}
@@ -580,7 +580,7 @@ func (t *streamThread) stableOffsets(ctx context.Context) (kadm.OffsetResponses,
 // checkpoints that exactly-once keeps off while tasks process (window and
 // session stores), so that a clean restart restores nothing. Called with
 // t.mu held.
-func (t *streamThread) finalCheckpoints(tasks []*Task) {
+func (t *streamThread) finalCheckpoints(tasks []*streamTask) {
 	acked := t.collector.ackedOffsets()
 	for _, task := range tasks {
 		if err := t.app.eosStores.finalCheckpoint(task.ID(), func() error { return task.Checkpoint(acked) }); err != nil {

@@ -22,16 +22,16 @@ import (
 //
 // Window and session stores stage their writes the same way
 // (eos_window_store.go). A window or session store that cannot stage (a
-// StoreOpener's own store that is not Restorable) is written in place:
+// storeOpener's own store that is not Restorable) is written in place:
 // its checkpoint is removed once a task processes and written again only
 // after the last commit before a clean close (as Kafka Streams does), so a
 // crash restores it in full.
 
-// eosOpener is the StoreOpener of an exactly_once_v2 application: inner's
+// eosOpener is the storeOpener of an exactly_once_v2 application: inner's
 // stores, those of stream tasks wrapped in a stagedKV, stagedWindow or
 // stagedSession.
 type eosOpener struct {
-	inner StoreOpener
+	inner storeOpener
 	mu    sync.Mutex
 	// unstaged names the window and session stores that cannot stage
 	// (checkpoints removed once written; see above).
@@ -42,7 +42,7 @@ type eosOpener struct {
 	final map[TaskID]bool
 }
 
-func newEOSOpener(inner StoreOpener) *eosOpener {
+func newEOSOpener(inner storeOpener) *eosOpener {
 	return &eosOpener{inner: inner, unstaged: map[string]bool{}, final: map[TaskID]bool{}}
 }
 
@@ -63,7 +63,7 @@ func (o *eosOpener) finalCheckpoint(task TaskID, fn func() error) error {
 
 func (o *eosOpener) OpenKeyValue(task TaskID, name string, persistent, logged bool) (statestore.KeyValueStore, statestore.Checkpoint, error) {
 	s, cp, err := o.inner.OpenKeyValue(task, name, persistent, logged)
-	if err != nil || task == GlobalTaskID {
+	if err != nil || task == globalTaskID {
 		// Global stores are fed from their topics (read committed), not
 		// written inside a transaction.
 		return s, cp, err
@@ -75,7 +75,7 @@ func (o *eosOpener) WriteCheckpoint(task TaskID, name string, cp statestore.Chec
 	o.mu.Lock()
 	unstaged := o.unstaged[name] && !o.final[task]
 	o.mu.Unlock()
-	if unstaged && task != GlobalTaskID {
+	if unstaged && task != globalTaskID {
 		// The store will hold writes no transaction committed yet: a
 		// checkpoint would claim they are in the changelog.
 		if r, ok := o.inner.(interface {
@@ -110,7 +110,7 @@ func (o *eosOpener) OpenSession(task TaskID, name string, persistent, logged boo
 // written in place and marked unstaged.
 func openStaging[S statestore.Store, O any](o *eosOpener, task TaskID, name string, opts, bare O, open func(O) (S, statestore.Checkpoint, error), stage func(S) (S, bool)) (S, statestore.Checkpoint, error) {
 	var none S
-	if task != GlobalTaskID {
+	if task != globalTaskID {
 		s, cp, err := open(bare)
 		if err != nil {
 			return none, nil, err
@@ -339,7 +339,7 @@ func (unwindowed) End() int64   { return 0 }
 
 // applyStaged applies the staged writes of the task's stores
 // after their transaction committed (before Checkpoint).
-func (t *Task) applyStaged() error {
+func (t *streamTask) applyStaged() error {
 	for _, name := range t.storeOrder {
 		rs, ok := t.stores[name].(rawStorer)
 		if !ok {

@@ -1,6 +1,11 @@
 package streams
 
-import "time"
+import (
+	"log/slog"
+	"time"
+
+	"github.com/rivulet-io/rivulet/statestore"
+)
 
 // IgnoredProperties lists the properties app was given that have no effect,
 // with what happens instead (for the external tests of this package).
@@ -35,3 +40,29 @@ type StandbyChangelog = standbyChangelog
 
 // StandbyTaskInfo is a standby or warm-up task as StandbyTasks lists it.
 type StandbyTaskInfo = standbyTaskInfo
+
+// BenchTask is a task of the runtime, for the external benchmarks.
+type BenchTask = streamTask
+
+// NewBenchTask returns an initialized task of topo's sub-topology id.Subtopology reading
+// tp, as the runtime runs it: with a 10 MiB record cache and in-memory
+// stores. What it sends is discarded.
+func NewBenchTask(topo *Topology, id TaskID, tp TopicPartition) (*BenchTask, error) {
+	t, err := newStreamTask(topo, id, []TopicPartition{tp}, taskConfig{
+		ApplicationID: "bench", Collector: discardCollector{}, Stores: inMemoryStores(),
+		Logger: slog.New(slog.DiscardHandler), Cache: statestore.NewRecordCache(10 << 20),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Initialize(0); err != nil {
+		t.Close(false)
+		return nil, err
+	}
+	return t, nil
+}
+
+type discardCollector struct{}
+
+func (discardCollector) Send(ProducerRecord) error            { return nil }
+func (discardCollector) PartitionCount(string) (int32, error) { return 1, nil }

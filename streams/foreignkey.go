@@ -353,12 +353,12 @@ type fkSendProc[K, V, KO any] struct {
 	keySerde   Serde[K]
 	valueSerde Serde[V]
 	fkSerde    Serde[KO]
-	task       *Task
+	task       *streamTask
 }
 
 func (p *fkSendProc[K, V, KO]) Init(ctx ProcessorContext[KO, fkSubscription]) error {
 	p.ctx = ctx
-	if n, ok := ctx.(interface{ taskOf() *Task }); ok {
+	if n, ok := ctx.(interface{ taskOf() *streamTask }); ok {
 		p.task = n.taskOf()
 	}
 	return nil
@@ -469,7 +469,7 @@ type fkReceiveProc[KO, VO any] struct {
 	get        func(KO) (ValueAndTimestamp[VO], bool, error)
 	fkSerde    Serde[KO]
 	valueSerde Serde[VO]
-	task       *Task
+	task       *streamTask
 }
 
 func fkStoreOf(p StoreProvider, name string) (*kvStore[[]byte, []byte], error) {
@@ -486,7 +486,7 @@ func (p *fkReceiveProc[KO, VO]) Init(ctx ProcessorContext[[]byte, fkResponse]) e
 	if p.get, err = p.getter.newGetter(ctx); err != nil {
 		return err
 	}
-	if n, ok := ctx.(interface{ taskOf() *Task }); ok {
+	if n, ok := ctx.(interface{ taskOf() *streamTask }); ok {
 		p.task = n.taskOf()
 	}
 	return nil
@@ -633,7 +633,7 @@ type fkResolveProc[K, V, VO, VR any] struct {
 	joiner     func(K, V, *VO) VR
 	valueSerde Serde[V]
 	rightSerde Serde[VO]
-	task       *Task
+	task       *streamTask
 }
 
 func (p *fkResolveProc[K, V, VO, VR]) Init(ctx ProcessorContext[K, VR]) error {
@@ -642,7 +642,7 @@ func (p *fkResolveProc[K, V, VO, VR]) Init(ctx ProcessorContext[K, VR]) error {
 	if p.get, err = p.getter.newGetter(ctx); err != nil {
 		return err
 	}
-	if n, ok := ctx.(interface{ taskOf() *Task }); ok {
+	if n, ok := ctx.(interface{ taskOf() *streamTask }); ok {
 		p.task = n.taskOf()
 	}
 	return nil

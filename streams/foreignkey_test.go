@@ -41,14 +41,14 @@ func TestForeignKeyJoinDropsStaleResponses(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &capCollector{}
-	stats := &TaskStats{}
-	tasks := map[string]*Task{}
+	stats := &taskStats{}
+	tasks := map[string]*streamTask{}
 	for _, sub := range topo.Subtopologies() {
 		var parts []TopicPartition
 		for _, tp := range sub.SourceTopics {
 			parts = append(parts, TopicPartition{Topic: topo.t.TopicName("app", tp)})
 		}
-		task, err := NewTask(topo, TaskID{Subtopology: sub.ID}, parts, TaskConfig{ApplicationID: "app", Collector: c, Stores: InMemoryStores(), Stats: stats})
+		task, err := newStreamTask(topo, TaskID{Subtopology: sub.ID}, parts, taskConfig{ApplicationID: "app", Collector: c, Stores: inMemoryStores(), Stats: stats})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestForeignKeyJoinDropsStaleResponses(t *testing.T) {
 			}
 		}
 	}
-	feed := func(task *Task, recs ...ProducerRecord) {
+	feed := func(task *streamTask, recs ...ProducerRecord) {
 		t.Helper()
 		for _, pr := range recs {
 			tp := TopicPartition{Topic: pr.Topic}

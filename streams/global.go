@@ -49,27 +49,27 @@ func NewGlobalTable[K, V any](b *Builder, topic string, consumed Consumed[K, V],
 	return &GlobalTable[K, V]{b: b, store: m.name, keySerde: f.keySerde, valueSerde: f.valueSerde}
 }
 
-// GlobalTaskID is the task id under which global stores live: sub-topology
+// globalTaskID is the task id under which global stores live: sub-topology
 // -1, partition -1; its directory is "global".
-var GlobalTaskID = TaskID{Subtopology: -1, Partition: -1}
+var globalTaskID = TaskID{Subtopology: -1, Partition: -1}
 
-// GlobalTask keeps the instance's global stores up to date from their
-// topics. Like Task it is deterministic and has no goroutines; unlike a
-// Task it reads every partition of its topics and processes records as they
+// globalTask keeps the instance's global stores up to date from their
+// topics. Like streamTask it is deterministic and has no goroutines; unlike a
+// streamTask it reads every partition of its topics and processes records as they
 // come. The runtime bootstraps it to the topics' end offsets before stream
 // threads start.
-type GlobalTask struct {
-	t      *Task
+type globalTask struct {
+	t      *streamTask
 	topics []string
 	stores []string
 	// offsets is the next offset per partition, for checkpoints.
 	offsets map[TopicPartition]int64
 }
 
-// NewGlobalTask builds the global sub-topologies of topo, reading the given
+// newGlobalTask builds the global sub-topologies of topo, reading the given
 // partitions of the global topics. It returns nil when the topology has no
 // global stores.
-func NewGlobalTask(topo *Topology, partitions []TopicPartition, cfg TaskConfig) (*GlobalTask, error) {
+func newGlobalTask(topo *Topology, partitions []TopicPartition, cfg taskConfig) (*globalTask, error) {
 	var subs []topology.Subtopology
 	for _, s := range topo.subs {
 		if s.Global {
@@ -88,19 +88,19 @@ func NewGlobalTask(topo *Topology, partitions []TopicPartition, cfg TaskConfig) 
 	}
 	sort.Strings(merged.SourceTopics)
 	cfg.Cache = nil
-	t, err := newTaskFor(topo, GlobalTaskID, merged, partitions, cfg)
+	t, err := newTaskFor(topo, globalTaskID, merged, partitions, cfg)
 	if err != nil {
 		return nil, err
 	}
-	g := &GlobalTask{t: t, topics: merged.SourceTopics, stores: merged.Stores, offsets: make(map[TopicPartition]int64)}
+	g := &globalTask{t: t, topics: merged.SourceTopics, stores: merged.Stores, offsets: make(map[TopicPartition]int64)}
 	return g, nil
 }
 
 // Topics returns the global topics.
-func (g *GlobalTask) Topics() []string { return g.topics }
+func (g *globalTask) Topics() []string { return g.topics }
 
-// Stores returns the global stores by name, for TaskConfig.GlobalStores.
-func (g *GlobalTask) Stores() map[string]StateStore {
+// Stores returns the global stores by name, for taskConfig.GlobalStores.
+func (g *globalTask) Stores() map[string]StateStore {
 	out := make(map[string]StateStore, len(g.stores))
 	for _, n := range g.stores {
 		out[n] = g.t.stores[n]
@@ -110,7 +110,7 @@ func (g *GlobalTask) Stores() map[string]StateStore {
 
 // Checkpoints returns, per global topic partition, the offset to start
 // from: what the stores' checkpoints say, or 0.
-func (g *GlobalTask) Checkpoints() map[TopicPartition]int64 {
+func (g *globalTask) Checkpoints() map[TopicPartition]int64 {
 	out := make(map[TopicPartition]int64)
 	for _, q := range g.t.queues {
 		out[q.tp] = 0
@@ -132,10 +132,10 @@ func (g *GlobalTask) Checkpoints() map[TopicPartition]int64 {
 }
 
 // Initialize initializes the global processors.
-func (g *GlobalTask) Initialize(wallClock int64) error { return g.t.Initialize(wallClock) }
+func (g *globalTask) Initialize(wallClock int64) error { return g.t.Initialize(wallClock) }
 
 // Update applies records read from a global topic partition, in order.
-func (g *GlobalTask) Update(tp TopicPartition, recs []RawRecord, wallClock int64) error {
+func (g *globalTask) Update(tp TopicPartition, recs []RawRecord, wallClock int64) error {
 	if err := g.t.AddRecords(tp, recs); err != nil {
 		return err
 	}
@@ -161,14 +161,14 @@ func (g *GlobalTask) Update(tp TopicPartition, recs []RawRecord, wallClock int64
 // advance moves tp's next offset to next, the offset after the last record
 // read from it, once every record read was applied: records that are
 // never applied (transaction markers) then count as read too.
-func (g *GlobalTask) advance(tp TopicPartition, next int64) {
+func (g *globalTask) advance(tp TopicPartition, next int64) {
 	if g.t.Buffered(tp) == 0 && next > g.offsets[tp] {
 		g.offsets[tp] = next
 	}
 }
 
 // Offsets returns the next offset per partition after what was applied.
-func (g *GlobalTask) Offsets() map[TopicPartition]int64 {
+func (g *globalTask) Offsets() map[TopicPartition]int64 {
 	out := make(map[TopicPartition]int64, len(g.offsets))
 	for tp, off := range g.offsets {
 		out[tp] = off
@@ -177,7 +177,7 @@ func (g *GlobalTask) Offsets() map[TopicPartition]int64 {
 }
 
 // Checkpoint flushes the global stores and writes their checkpoints.
-func (g *GlobalTask) Checkpoint() error {
+func (g *globalTask) Checkpoint() error {
 	if err := g.t.Flush(); err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (g *GlobalTask) Checkpoint() error {
 		if !s.Persistent() {
 			continue
 		}
-		if err := g.t.cfg.Stores.WriteCheckpoint(GlobalTaskID, n, cp); err != nil {
+		if err := g.t.cfg.Stores.WriteCheckpoint(globalTaskID, n, cp); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -202,4 +202,4 @@ func (g *GlobalTask) Checkpoint() error {
 }
 
 // Close closes the global processors and stores.
-func (g *GlobalTask) Close(clean bool) error { return g.t.Close(clean) }
+func (g *globalTask) Close(clean bool) error { return g.t.Close(clean) }

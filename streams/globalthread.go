@@ -20,7 +20,7 @@ import (
 // table), then follows them and checkpoints every commit interval.
 type globalThread struct {
 	app    *App
-	task   *GlobalTask
+	task   *globalTask
 	cl     *kgo.Client
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -56,7 +56,7 @@ func (a *App) startGlobal(ctx context.Context) error {
 			parts = append(parts, TopicPartition{Topic: tp, Partition: p})
 		}
 	}
-	cfg := TaskConfig{
+	cfg := taskConfig{
 		ApplicationID:          a.cfg.ApplicationID,
 		Collector:              &noSendCollector{},
 		Stores:                 a.opener,
@@ -66,7 +66,7 @@ func (a *App) startGlobal(ctx context.Context) error {
 		Logger:                 a.cfg.Logger.With("thread", "GlobalStreamThread"),
 		Stats:                  a.newStats(),
 	}
-	task, err := NewGlobalTask(a.topo, parts, cfg)
+	task, err := newGlobalTask(a.topo, parts, cfg)
 	if err != nil {
 		return err
 	}

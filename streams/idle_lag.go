@@ -22,7 +22,7 @@ package streams
 // offset with the committed offset (see streamThread.checkLags).
 
 // holdBack reports whether Process must wait for an empty partition.
-func (t *Task) holdBack(wallClock int64) bool {
+func (t *streamTask) holdBack(wallClock int64) bool {
 	if t.cfg.MaxTaskIdle < 0 {
 		return false
 	}
@@ -52,8 +52,8 @@ func (t *Task) holdBack(wallClock int64) bool {
 // last record (or transaction marker) its driver fetched and the
 // partition's end as of that fetch (the high watermark; the last stable
 // offset when reading committed). Their difference is the fetch lag that
-// KIP-695 idling waits on (see TaskConfig.TrackFetchLag).
-func (t *Task) SetFetchPosition(tp TopicPartition, next, end int64) {
+// KIP-695 idling waits on (see taskConfig.TrackFetchLag).
+func (t *streamTask) SetFetchPosition(tp TopicPartition, next, end int64) {
 	q, ok := t.queueByTP[tp]
 	if !ok {
 		return
@@ -67,7 +67,7 @@ func (t *Task) SetFetchPosition(tp TopicPartition, next, end int64) {
 
 // FetchPosition returns the offset after the last record fetched for tp,
 // if any was.
-func (t *Task) FetchPosition(tp TopicPartition) (int64, bool) {
+func (t *streamTask) FetchPosition(tp TopicPartition) (int64, bool) {
 	q, ok := t.queueByTP[tp]
 	if !ok || q.fetchNext < 0 {
 		return 0, false
@@ -77,13 +77,13 @@ func (t *Task) FetchPosition(tp TopicPartition) (int64, bool) {
 
 // Waiting reports whether the task holds buffered records back for an
 // empty partition (its last Process returned false for that reason).
-func (t *Task) Waiting() bool { return t.waiting && t.state == TaskRunning }
+func (t *streamTask) Waiting() bool { return t.waiting && t.state == TaskRunning }
 
 // LagPending returns the task's empty input partitions whose fetch lag is
 // unknown or above zero while another partition has records: those the
 // task waits on. The driver checks their end offsets (a partition with
 // nothing to fetch never appears in a fetch).
-func (t *Task) LagPending() []TopicPartition {
+func (t *streamTask) LagPending() []TopicPartition {
 	if !t.waiting || !t.cfg.TrackFetchLag || t.cfg.MaxTaskIdle < 0 {
 		return nil
 	}

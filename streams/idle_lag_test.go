@@ -7,10 +7,10 @@ import (
 )
 
 // lagTask is mergeTask with fetch lag tracked (as a stream thread runs it).
-func lagTask(t *testing.T, idle time.Duration) (*Task, *[]string, *TaskStats) {
+func lagTask(t *testing.T, idle time.Duration) (*streamTask, *[]string, *taskStats) {
 	t.Helper()
-	stats := new(TaskStats)
-	task, seen := mergeTaskWith(t, TaskConfig{MaxTaskIdle: idle, TrackFetchLag: true, Stats: stats})
+	stats := new(taskStats)
+	task, seen := mergeTaskWith(t, taskConfig{MaxTaskIdle: idle, TrackFetchLag: true, Stats: stats})
 	return task, seen, stats
 }
 

@@ -398,7 +398,7 @@ type streamJoinProc[K, VThis, VOther, VL, VRt, VOut any] struct {
 	join       func(K, VThis, VOther) VOut
 	thisOnly   func(K, VThis) VOut
 
-	task    *Task
+	task    *streamTask
 	other   *windowStore[K, VOther]
 	outerKV *kvStore[[]byte, []byte]
 	tracker *joinTimeTracker

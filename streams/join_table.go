@@ -107,7 +107,7 @@ type streamTableJoinProc[K, V, VT, VR any] struct {
 	getAsOf func(K, int64) (ValueAndTimestamp[VT], bool, error)
 	left    bool
 	joiner  func(K, V, *VT) VR
-	task    *Task
+	task    *streamTask
 	// buf is the grace buffer (join_grace.go), nil without a grace period.
 	buf *graceSpec[K, V]
 	gb  *graceState
@@ -125,7 +125,7 @@ func (p *streamTableJoinProc[K, V, VT, VR]) Init(ctx ProcessorContext[K, VR]) er
 			return err
 		}
 	}
-	if n, ok := ctx.(interface{ taskOf() *Task }); ok {
+	if n, ok := ctx.(interface{ taskOf() *streamTask }); ok {
 		p.task = n.taskOf()
 	}
 	if p.buf != nil {
@@ -176,7 +176,7 @@ func (p *streamTableJoinProc[K, V, VT, VR]) join(r Record[K, V]) error {
 
 // taskOf gives DSL processors the task they run in (for counting dropped
 // records).
-func (n *processorNode[KIn, VIn, KOut, VOut]) taskOf() *Task { return n.task }
+func (n *processorNode[KIn, VIn, KOut, VOut]) taskOf() *streamTask { return n.task }
 
 // ---- stream-global table ----
 
@@ -229,7 +229,7 @@ type globalJoinProc[K, V, KG, VG, VR any] struct {
 	selector func(K, V) KG
 	left     bool
 	joiner   func(K, V, *VG) VR
-	task     *Task
+	task     *streamTask
 }
 
 func (p *globalJoinProc[K, V, KG, VG, VR]) Init(ctx ProcessorContext[K, VR]) error {
@@ -239,7 +239,7 @@ func (p *globalJoinProc[K, V, KG, VG, VR]) Init(ctx ProcessorContext[K, VR]) err
 		return err
 	}
 	p.s = s
-	if n, ok := ctx.(interface{ taskOf() *Task }); ok {
+	if n, ok := ctx.(interface{ taskOf() *streamTask }); ok {
 		p.task = n.taskOf()
 	}
 	return nil
@@ -392,7 +392,7 @@ type tableJoinProc[K, VThis, VOther, VR any] struct {
 	kind       joinKind
 	thisIsLeft bool
 	joiner     func(K, *VThis, *VOther) VR
-	task       *Task
+	task       *streamTask
 }
 
 func (p *tableJoinProc[K, VThis, VOther, VR]) Init(ctx ProcessorContext[K, change[VR]]) error {
@@ -402,7 +402,7 @@ func (p *tableJoinProc[K, VThis, VOther, VR]) Init(ctx ProcessorContext[K, chang
 		return err
 	}
 	p.get = g
-	if n, ok := ctx.(interface{ taskOf() *Task }); ok {
+	if n, ok := ctx.(interface{ taskOf() *streamTask }); ok {
 		p.task = n.taskOf()
 	}
 	return nil

@@ -20,7 +20,7 @@ func readableMs(ms int64) string {
 
 // recordAttrs are the log attributes of the record the task processes
 // now: task, topic, partition, offset, timestamp and stream time.
-func recordAttrs(t *Task) []any {
+func recordAttrs(t *streamTask) []any {
 	attrs := []any{"task", t.id.String()}
 	if meta, ok := t.recordMetadata(); ok {
 		attrs = append(attrs, "topic", meta.Topic, "partition", meta.Partition, "offset", meta.Offset,
@@ -30,7 +30,7 @@ func recordAttrs(t *Task) []any {
 }
 
 // logDropped logs a record dropped for reason, with the record's place.
-func logDropped(t *Task, reason string, extra ...any) {
+func logDropped(t *streamTask, reason string, extra ...any) {
 	t.cfg.Logger.Warn("streams: dropping record: "+reason, append(recordAttrs(t), extra...)...)
 }
 

@@ -41,7 +41,7 @@ func newAppMetrics(a *App) (*appMetrics, error) {
 			Namespace: "rivulet", Subsystem: "streams", Name: name, Help: help, ConstLabels: labels,
 		}, fn)
 	}
-	stat := func(pick func(*TaskStats) *atomic.Int64) func() int64 {
+	stat := func(pick func(*taskStats) *atomic.Int64) func() int64 {
 		return func() int64 {
 			var n int64
 			for _, s := range a.allStats() {
@@ -56,13 +56,13 @@ func newAppMetrics(a *App) (*appMetrics, error) {
 		ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
 	})
 	cs := []prometheus.Collector{
-		counter("process_total", "Records processed by tasks.", stat(func(s *TaskStats) *atomic.Int64 { return &s.Processed })),
-		counter("punctuate_total", "Punctuations fired.", stat(func(s *TaskStats) *atomic.Int64 { return &s.Punctuations })),
-		counter("dropped_records_total", "Records dropped: undecodable (when the handler continues), invalid timestamps, null keys in aggregations, unserializable results (when the handler continues).", stat(func(s *TaskStats) *atomic.Int64 { return &s.DroppedRecords })),
-		counter("deserialization_errors_total", "Records whose key or value could not be deserialized.", stat(func(s *TaskStats) *atomic.Int64 { return &s.DeserializationErrors })),
-		counter("serialization_errors_total", "Records whose key or value could not be serialized at a sink.", stat(func(s *TaskStats) *atomic.Int64 { return &s.SerializationErrors })),
-		counter("dead_letter_records_total", "Records sent to the dead-letter topic.", stat(func(s *TaskStats) *atomic.Int64 { return &s.DeadLetterRecords })),
-		counter("enforced_processing_total", "Times a task processed with an empty input partition after max.task.idle.ms.", stat(func(s *TaskStats) *atomic.Int64 { return &s.EnforcedProcessingTotal })),
+		counter("process_total", "Records processed by tasks.", stat(func(s *taskStats) *atomic.Int64 { return &s.Processed })),
+		counter("punctuate_total", "Punctuations fired.", stat(func(s *taskStats) *atomic.Int64 { return &s.Punctuations })),
+		counter("dropped_records_total", "Records dropped: undecodable (when the handler continues), invalid timestamps, null keys in aggregations, unserializable results (when the handler continues).", stat(func(s *taskStats) *atomic.Int64 { return &s.DroppedRecords })),
+		counter("deserialization_errors_total", "Records whose key or value could not be deserialized.", stat(func(s *taskStats) *atomic.Int64 { return &s.DeserializationErrors })),
+		counter("serialization_errors_total", "Records whose key or value could not be serialized at a sink.", stat(func(s *taskStats) *atomic.Int64 { return &s.SerializationErrors })),
+		counter("dead_letter_records_total", "Records sent to the dead-letter topic.", stat(func(s *taskStats) *atomic.Int64 { return &s.DeadLetterRecords })),
+		counter("enforced_processing_total", "Times a task processed with an empty input partition after max.task.idle.ms.", stat(func(s *taskStats) *atomic.Int64 { return &s.EnforcedProcessingTotal })),
 		counter("production_errors_total", "Records the broker refused for good.", m.productionErrors.Load),
 		counter("commit_total", "Commits made by stream threads.", m.commits.Load),
 		counter("commit_failures_total", "Commits that failed.", m.commitFailures.Load),

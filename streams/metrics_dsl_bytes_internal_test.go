@@ -19,8 +19,8 @@ func (c *captureSends) PartitionCount(string) (int32, error) { return 1, nil }
 // that reads them, as an app with one partition per topic does.
 type debugTasks struct {
 	t       *testing.T
-	tasks   []*Task
-	readers map[string]*Task
+	tasks   []*streamTask
+	readers map[string]*streamTask
 	offsets map[string]int64
 	out     *captureSends
 	ops     *opsMetrics
@@ -33,7 +33,7 @@ func newDebugTasks(t *testing.T, b *Builder) *debugTasks {
 		t.Fatal(err)
 	}
 	const app = "dsl-bytes-metrics"
-	d := &debugTasks{t: t, readers: map[string]*Task{}, offsets: map[string]int64{}, out: &captureSends{}, ops: newNodeMeters(topo, levelDebug)}
+	d := &debugTasks{t: t, readers: map[string]*streamTask{}, offsets: map[string]int64{}, out: &captureSends{}, ops: newNodeMeters(topo, levelDebug)}
 	for _, sub := range topo.t.Subtopologies() {
 		if sub.Global {
 			continue
@@ -43,8 +43,8 @@ func newDebugTasks(t *testing.T, b *Builder) *debugTasks {
 		for _, tp := range topics {
 			parts = append(parts, TopicPartition{Topic: tp})
 		}
-		task, err := NewTask(topo, TaskID{Subtopology: sub.ID}, parts, TaskConfig{
-			ApplicationID: app, Collector: d.out, Stores: InMemoryStores(), Logger: slog.New(slog.DiscardHandler), Stats: &TaskStats{ops: d.ops},
+		task, err := newStreamTask(topo, TaskID{Subtopology: sub.ID}, parts, taskConfig{
+			ApplicationID: app, Collector: d.out, Stores: inMemoryStores(), Logger: slog.New(slog.DiscardHandler), Stats: &taskStats{ops: d.ops},
 		})
 		if err != nil {
 			t.Fatal(err)

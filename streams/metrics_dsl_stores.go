@@ -33,7 +33,7 @@ func (s *sessionStore[K, V]) countsOwnOperations() bool { return true }
 // meterStore gives the store s of the task its meter when operations are
 // recorded (DEBUG and up). Called once the store is open, before any
 // processor or query sees it.
-func (t *Task) meterStore(name string, s taskStore) {
+func (t *streamTask) meterStore(name string, s taskStore) {
 	set, ok := s.(interface{ setMeter(*storeMeter) })
 	if !ok || t.cfg.Stats == nil || t.cfg.Stats.ops == nil || t.cfg.Stats.ops.level < levelDebug {
 		return

@@ -11,7 +11,7 @@ import (
 
 // dslMetricsTask runs a count, a windowed count and a session count of the
 // records keyed keys (one per second from 0) at level and flushes once.
-func dslMetricsTask(t *testing.T, level int, keys ...string) (*Task, *opsMetrics) {
+func dslMetricsTask(t *testing.T, level int, keys ...string) (*streamTask, *opsMetrics) {
 	t.Helper()
 	b := NewBuilder()
 	s := StringSerde()
@@ -24,9 +24,9 @@ func dslMetricsTask(t *testing.T, level int, keys ...string) (*Task, *opsMetrics
 		t.Fatal(err)
 	}
 	ops := newNodeMeters(topo, level)
-	task, err := NewTask(topo, TaskID{}, []TopicPartition{{Topic: "in"}}, TaskConfig{
-		ApplicationID: "dsl-metrics", Collector: discardSends{}, Stores: InMemoryStores(), Logger: slog.New(slog.DiscardHandler),
-		Cache: statestore.NewRecordCache(1 << 20), Stats: &TaskStats{ops: ops},
+	task, err := newStreamTask(topo, TaskID{}, []TopicPartition{{Topic: "in"}}, taskConfig{
+		ApplicationID: "dsl-metrics", Collector: discardSends{}, Stores: inMemoryStores(), Logger: slog.New(slog.DiscardHandler),
+		Cache: statestore.NewRecordCache(1 << 20), Stats: &taskStats{ops: ops},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -186,8 +186,8 @@ func TestJoinStoresCountOwnOperations(t *testing.T) {
 	}
 	ops := newNodeMeters(topo, levelDebug)
 	parts := []TopicPartition{{Topic: "l"}, {Topic: "r"}}
-	task, err := NewTask(topo, TaskID{}, parts, TaskConfig{
-		ApplicationID: "join-metrics", Collector: discardSends{}, Stores: InMemoryStores(), Logger: slog.New(slog.DiscardHandler), Stats: &TaskStats{ops: ops},
+	task, err := newStreamTask(topo, TaskID{}, parts, taskConfig{
+		ApplicationID: "join-metrics", Collector: discardSends{}, Stores: inMemoryStores(), Logger: slog.New(slog.DiscardHandler), Stats: &taskStats{ops: ops},
 	})
 	if err != nil {
 		t.Fatal(err)

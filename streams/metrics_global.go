@@ -97,7 +97,7 @@ func (g *globalThread) beginCatchUp(want map[TopicPartition]int64) *globalCatchU
 				g.meters.catchUp[tp] = p
 			}
 			for _, store := range sub.Stores {
-				r := &storeRestore{thread: g.threadName(), task: GlobalTaskID, store: store, tp: tp, from: from[tp], started: c.started}
+				r := &storeRestore{thread: g.threadName(), task: globalTaskID, store: store, tp: tp, from: from[tp], started: c.started}
 				r.progress = func() statestore.RestoreProgress {
 					return statestore.RestoreProgress{Store: store, Restored: p.restored.Load(), Offset: p.offset.Load(), EndOffset: end}
 				}
@@ -119,7 +119,7 @@ func (c *globalCatchUp) caughtUp() {
 		return
 	}
 	for _, store := range c.g.task.stores {
-		t.cfg.Stats.ops.storeMeters.get(meterKey{task: GlobalTaskID, store: store}).done(opRestore, c.started)
+		t.cfg.Stats.ops.storeMeters.get(meterKey{task: globalTaskID, store: store}).done(opRestore, c.started)
 	}
 }
 
@@ -170,7 +170,7 @@ func (m *opsMetrics) collectGlobal(ch chan<- prometheus.Metric) {
 		stores = g.task.t.storeStats(&m.storeMeters)
 	}
 	g.mu.Unlock()
-	id := GlobalTaskID.String()
+	id := globalTaskID.String()
 	for _, l := range lags {
 		ch <- prometheus.MustNewConstMetric(m.recordsLag, prometheus.GaugeValue, float64(l.lag), l.tp.Topic, strconv.Itoa(int(l.tp.Partition)), id)
 	}

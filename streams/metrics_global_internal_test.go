@@ -23,8 +23,8 @@ func TestGlobalCatchUpShowsAsRestores(t *testing.T) {
 	app := &App{cfg: &config{ClientID: "c", Logger: slog.New(slog.DiscardHandler)}, topo: topo}
 	ops := newNodeMeters(topo, levelDebug)
 	p0, p1, p2 := TopicPartition{Topic: "gt", Partition: 0}, TopicPartition{Topic: "gt", Partition: 1}, TopicPartition{Topic: "gt", Partition: 2}
-	task, err := NewGlobalTask(topo, []TopicPartition{p0, p1, p2}, TaskConfig{
-		ApplicationID: "x", Collector: noSendCollector{}, Stores: InMemoryStores(), Logger: app.cfg.Logger, Stats: &TaskStats{ops: ops},
+	task, err := newGlobalTask(topo, []TopicPartition{p0, p1, p2}, taskConfig{
+		ApplicationID: "x", Collector: noSendCollector{}, Stores: inMemoryStores(), Logger: app.cfg.Logger, Stats: &taskStats{ops: ops},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +50,7 @@ func TestGlobalCatchUpShowsAsRestores(t *testing.T) {
 		if r.Changelog == p1 {
 			want = [3]int64{0, 2, 2}
 		}
-		if got := [3]int64{r.Restored, r.Remaining, r.EndOffset}; got != want || r.Task != GlobalTaskID || r.Store != "fx" || r.Thread != "c-GlobalStreamThread" {
+		if got := [3]int64{r.Restored, r.Remaining, r.EndOffset}; got != want || r.Task != globalTaskID || r.Store != "fx" || r.Thread != "c-GlobalStreamThread" {
 			t.Errorf("restore %+v: restored, remaining, end %v, want %v", r, got, want)
 		}
 	}
@@ -59,7 +59,7 @@ func TestGlobalCatchUpShowsAsRestores(t *testing.T) {
 	if rs := app.restoreStatuses(); len(rs) != 0 {
 		t.Errorf("restores after the catch-up: %+v", rs)
 	}
-	m := ops.storeMeters.lookup(meterKey{task: GlobalTaskID, store: "fx"})
+	m := ops.storeMeters.lookup(meterKey{task: globalTaskID, store: "fx"})
 	if m == nil || m.ops[opRestore].n.Load() != 1 {
 		t.Fatalf("no restore recorded for the global store: %+v", m)
 	}

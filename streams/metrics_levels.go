@@ -254,7 +254,7 @@ type partLag struct {
 // inputLags returns the lags of the task's input partitions known from
 // fetches: the partition's end as of the last fetch minus the next offset
 // to process. On the thread's goroutine or under its lock.
-func (t *Task) inputLags() []partLag {
+func (t *streamTask) inputLags() []partLag {
 	var out []partLag
 	for _, q := range t.queues {
 		if !q.lagKnown || q.fetchNext < 0 {
@@ -393,7 +393,7 @@ func (m *opsMetrics) Collect(ch chan<- prometheus.Metric) {
 // bindNodeCounters gives the source and sink nodes their end-to-end
 // latency stats and, from DEBUG, the task its task-level metrics and the
 // nodes their processor-node counters.
-func (t *Task) bindNodeCounters() {
+func (t *streamTask) bindNodeCounters() {
 	if t.cfg.Stats == nil || t.cfg.Stats.ops == nil {
 		return
 	}
@@ -579,7 +579,7 @@ func (a *App) nodeLabels() map[string]string {
 
 // cacheHits returns the record-cache hits and misses of the task's cached
 // stores, by store. Under the task's thread lock.
-func (t *Task) cacheHits() map[string][2]int64 {
+func (t *streamTask) cacheHits() map[string][2]int64 {
 	var out map[string][2]int64
 	for name, s := range t.stores {
 		c, ok := s.(interface{ cacheHitRatio() (int64, int64, bool) })
@@ -615,7 +615,7 @@ func (p *suppressProc[K, V]) bufferStats() (store string, bytes, count int64) {
 
 // suppressionBuffers returns the bytes and records buffered by the task's
 // suppressions, by store. Under the task's thread lock.
-func (t *Task) suppressionBuffers() map[string][2]int64 {
+func (t *streamTask) suppressionBuffers() map[string][2]int64 {
 	var out map[string][2]int64
 	for _, n := range t.nodes {
 		pn, ok := n.(interface{ processor() any })

@@ -34,12 +34,12 @@ func BenchmarkCountMetrics(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			stats := new(TaskStats)
+			stats := new(taskStats)
 			if level != "none" {
 				stats.ops = newNodeMeters(topo, recordingLevel(level))
 			}
-			task, err := NewTask(topo, TaskID{}, []TopicPartition{{Topic: "in"}}, TaskConfig{
-				ApplicationID: "bench", Collector: discardSends{}, Stores: InMemoryStores(), Logger: slog.New(slog.DiscardHandler),
+			task, err := newStreamTask(topo, TaskID{}, []TopicPartition{{Topic: "in"}}, taskConfig{
+				ApplicationID: "bench", Collector: discardSends{}, Stores: inMemoryStores(), Logger: slog.New(slog.DiscardHandler),
 				Cache: statestore.NewRecordCache(10 << 20), Stats: stats,
 			})
 			if err != nil {

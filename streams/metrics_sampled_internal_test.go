@@ -52,7 +52,7 @@ func TestSampledLatencyWindows(t *testing.T) {
 func TestStoreStatsSampleWindow(t *testing.T) {
 	var meters storeMeters
 	meters.setSampling(time.Millisecond, 1)
-	task := &Task{id: TaskID{}, storeOrder: []string{"s"}}
+	task := &streamTask{id: TaskID{}, storeOrder: []string{"s"}}
 	m := meters.get(meterKey{store: "s"})
 	if m.ops[opPut].samples.n != 1 || m.window != int64(time.Millisecond) {
 		t.Fatalf("meter sampling: %d samples of %d ns", m.ops[opPut].samples.n, m.window)

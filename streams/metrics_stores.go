@@ -19,7 +19,7 @@ import (
 // The stores of DSL operators count their own operations instead
 // (metrics_dsl_stores.go), and handles to them are not wrapped. Below
 // DEBUG no handle is wrapped and no store has a meter: INFO pays nothing.
-// Flushes are timed by the task's commit (Task.Flush), the one caller of a
+// Flushes are timed by the task's commit (streamTask.Flush), the one caller of a
 // store's flush.
 
 // storeOp is a metered store operation.
@@ -154,8 +154,8 @@ func (s *storeMeters) lookup(k meterKey) *storeMeter {
 }
 
 // ownerTask is the task a typed store was opened for.
-func (s *kvStore[K, V]) ownerTask() *Task { return s.task }
-func (l *storeLog) ownerTask() *Task      { return l.task }
+func (s *kvStore[K, V]) ownerTask() *streamTask { return s.task }
+func (l *storeLog) ownerTask() *streamTask      { return l.task }
 
 // meterOf returns the meter of the store s, nil below DEBUG, when s
 // belongs to no task with metrics, or when s counts its own operations
@@ -164,7 +164,7 @@ func meterOf(s StateStore) *storeMeter {
 	if o, ok := s.(selfMetered); ok && o.countsOwnOperations() {
 		return nil
 	}
-	o, ok := s.(interface{ ownerTask() *Task })
+	o, ok := s.(interface{ ownerTask() *streamTask })
 	if !ok {
 		return nil
 	}
@@ -176,7 +176,7 @@ func meterOf(s StateStore) *storeMeter {
 }
 
 // flushMetered flushes s as the task's commit does, timing it at DEBUG.
-func (t *Task) flushMetered(name string, s taskStore) func() error {
+func (t *streamTask) flushMetered(name string, s taskStore) func() error {
 	if t.cfg.Stats == nil || t.cfg.Stats.ops == nil || t.cfg.Stats.ops.level < levelDebug {
 		return s.flush
 	}
@@ -420,7 +420,7 @@ type storeOpValues struct {
 
 // storeStats returns the stats of the task's stores that have a meter.
 // Under the task's thread lock.
-func (t *Task) storeStats(meters *storeMeters) []storeOpValues {
+func (t *streamTask) storeStats(meters *storeMeters) []storeOpValues {
 	now := time.Now().UnixNano()
 	var out []storeOpValues
 	for _, name := range t.storeOrder {
@@ -452,7 +452,7 @@ type leadStat struct {
 // setLogStartOffset records tp's log start offset from a fetch answer (a
 // negative one, from a broker that does not tell it, is ignored) and
 // samples the partition's lead. On the thread's goroutine, with its lock.
-func (t *Task) setLogStartOffset(tp TopicPartition, logStart int64) {
+func (t *streamTask) setLogStartOffset(tp TopicPartition, logStart int64) {
 	q, ok := t.queueByTP[tp]
 	if !ok || logStart < 0 {
 		return
@@ -490,7 +490,7 @@ type partLead struct {
 
 // inputLeads returns, for each input partition of the task whose log
 // start offset a fetch told, its lead. Under the thread's lock.
-func (t *Task) inputLeads() []partLead {
+func (t *streamTask) inputLeads() []partLead {
 	var out []partLead
 	for _, q := range t.queues {
 		if q.lead == nil || q.lead.n == 0 || q.fetchNext < 0 {

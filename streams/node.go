@@ -18,7 +18,7 @@ type runtimeNode interface {
 	// addChild connects a child; it fails when the child does not receive
 	// this node's output types.
 	addChild(child runtimeNode) error
-	init(t *Task) error
+	init(t *streamTask) error
 	close() error
 }
 
@@ -31,7 +31,7 @@ type receiver[K, V any] interface {
 // nodeFactory is what the DSL stores in topology.Node.Supplier: it makes
 // a fresh node for every task.
 type nodeFactory interface {
-	newNode(name string, t *Task) (runtimeNode, error)
+	newNode(name string, t *streamTask) (runtimeNode, error)
 }
 
 // inputTyped and outputTyped let wiring errors name the types involved.
@@ -117,7 +117,7 @@ type processorFactory[KIn, VIn, KOut, VOut any] struct {
 	supplier ProcessorSupplier[KIn, VIn, KOut, VOut]
 }
 
-func (f *processorFactory[KIn, VIn, KOut, VOut]) newNode(name string, t *Task) (runtimeNode, error) {
+func (f *processorFactory[KIn, VIn, KOut, VOut]) newNode(name string, t *streamTask) (runtimeNode, error) {
 	p := f.supplier()
 	if p == nil {
 		return nil, fmt.Errorf("streams: processor supplier of %q returned nil", name)
@@ -131,14 +131,14 @@ func (f *processorFactory[KIn, VIn, KOut, VOut]) newNode(name string, t *Task) (
 type processorNode[KIn, VIn, KOut, VOut any] struct {
 	forwarder[KOut, VOut]
 	proc   Processor[KIn, VIn, KOut, VOut]
-	task   *Task
+	task   *streamTask
 	stores []string
 }
 
 func (n *processorNode[KIn, VIn, KOut, VOut]) nodeName() string   { return n.owner }
 func (n *processorNode[KIn, VIn, KOut, VOut]) inputTypes() string { return typesOf[KIn, VIn]() }
 
-func (n *processorNode[KIn, VIn, KOut, VOut]) init(t *Task) error {
+func (n *processorNode[KIn, VIn, KOut, VOut]) init(t *streamTask) error {
 	n.task = t
 	if tn := t.topo.t.Node(n.owner); tn != nil {
 		n.stores = tn.Stores
@@ -194,7 +194,7 @@ type sourceFactory[K, V any] struct {
 	reset      OffsetReset
 }
 
-func (f *sourceFactory[K, V]) newNode(name string, t *Task) (runtimeNode, error) {
+func (f *sourceFactory[K, V]) newNode(name string, t *streamTask) (runtimeNode, error) {
 	n := &sourceNode[K, V]{keySerde: serdeOr(f.keySerde), valueSerde: serdeOr(f.valueSerde), extractor: f.extractor, task: t}
 	_, n.rawKey = any(n.keySerde).(bytesSerde)
 	_, n.rawValue = any(n.valueSerde).(bytesSerde)
@@ -236,13 +236,13 @@ type sourceNode[K, V any] struct {
 	// string): the head slot makes the strings through its stringTable.
 	strKey, strValue bool
 	extractor        func(rec Record[K, V], partitionTime int64) (int64, error)
-	task             *Task
+	task             *streamTask
 }
 
-func (n *sourceNode[K, V]) nodeName() string   { return n.owner }
-func (n *sourceNode[K, V]) init(t *Task) error { n.task = t; return nil }
-func (n *sourceNode[K, V]) close() error       { return nil }
-func (n *sourceNode[K, V]) newHead() queueHead { return &headSlot[K, V]{src: n} }
+func (n *sourceNode[K, V]) nodeName() string         { return n.owner }
+func (n *sourceNode[K, V]) init(t *streamTask) error { n.task = t; return nil }
+func (n *sourceNode[K, V]) close() error             { return nil }
+func (n *sourceNode[K, V]) newHead() queueHead       { return &headSlot[K, V]{src: n} }
 
 type headSlot[K, V any] struct {
 	src     *sourceNode[K, V]
@@ -348,7 +348,7 @@ type sinkFactory[K, V any] struct {
 	partitioner StreamPartitioner[K, V]
 }
 
-func (f *sinkFactory[K, V]) newNode(name string, t *Task) (runtimeNode, error) {
+func (f *sinkFactory[K, V]) newNode(name string, t *streamTask) (runtimeNode, error) {
 	n := &sinkNode[K, V]{f: f, keySerde: serdeOr(f.keySerde), valueSerde: serdeOr(f.valueSerde), task: t, name: name}
 	n.keyFast, _ = slabSerializer(n.keySerde, &n.slab)
 	n.valueFast, _ = slabSerializer(n.valueSerde, &n.slab)
@@ -364,7 +364,7 @@ type sinkNode[K, V any] struct {
 	topic      string
 	keySerde   Serde[K]
 	valueSerde Serde[V]
-	task       *Task
+	task       *streamTask
 	// keyFast and valueFast serialize the built-in string and int64 serdes
 	// into slab, without an allocation per record (nil for other serdes).
 	keyFast   func(K) []byte
@@ -372,10 +372,10 @@ type sinkNode[K, V any] struct {
 	slab      byteSlab
 }
 
-func (n *sinkNode[K, V]) nodeName() string   { return n.name }
-func (n *sinkNode[K, V]) inputTypes() string { return typesOf[K, V]() }
-func (n *sinkNode[K, V]) init(t *Task) error { n.task = t; return nil }
-func (n *sinkNode[K, V]) close() error       { return nil }
+func (n *sinkNode[K, V]) nodeName() string         { return n.name }
+func (n *sinkNode[K, V]) inputTypes() string       { return typesOf[K, V]() }
+func (n *sinkNode[K, V]) init(t *streamTask) error { n.task = t; return nil }
+func (n *sinkNode[K, V]) close() error             { return nil }
 func (n *sinkNode[K, V]) addChild(c runtimeNode) error {
 	return fmt.Errorf("streams: sink %q cannot have child %q", n.name, c.nodeName())
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/rivulet-io/rivulet/statestore/memstore"
 )
 
-// dirOpener is the runtime's StoreOpener: persistent stores in Badger under
+// dirOpener is the runtime's storeOpener: persistent stores in Badger under
 // <state.dir>/<application.id>/<task>/<store> (global stores under
 // "global"), in-memory ones in memstore.
 type dirOpener struct {
@@ -69,7 +69,7 @@ func (o *dirOpener) optsFor(name string) badgerstore.Options {
 
 func (o *dirOpener) dir(task TaskID, name string) string {
 	td := task.String()
-	if task == GlobalTaskID {
+	if task == globalTaskID {
 		td = "global"
 	}
 	return filepath.Join(o.root, td, name)

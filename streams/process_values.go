@@ -90,8 +90,8 @@ func (c *fixedKeyCtx[K, VR]) Forward(rec Record[K, VR], children ...string) erro
 }
 
 // taskOf keeps the task reachable for DSL helpers (dropped-record counts).
-func (c *fixedKeyCtx[K, VR]) taskOf() *Task {
-	if n, ok := c.ProcessorContext.(interface{ taskOf() *Task }); ok {
+func (c *fixedKeyCtx[K, VR]) taskOf() *streamTask {
+	if n, ok := c.ProcessorContext.(interface{ taskOf() *streamTask }); ok {
 		return n.taskOf()
 	}
 	return nil

@@ -175,7 +175,7 @@ func (s *sessionStore[K, V]) rawStore() statestore.Store { return s.raw }
 
 // restorable returns the bulk-restore interface of the task's store backed
 // by changelog tp.
-func (t *Task) restorable(tp TopicPartition) (statestore.Restorable, error) {
+func (t *streamTask) restorable(tp TopicPartition) (statestore.Restorable, error) {
 	s, err := t.storeForChangelog(tp)
 	if err != nil {
 		return nil, err
@@ -256,7 +256,7 @@ func (sr *storeRestore) apply(recs []*kgo.Record) (int, error) {
 }
 
 // end finishes cr's restorer (flushing the store) and logs the result.
-// The caller then writes the checkpoint (Task.FinishRestore).
+// The caller then writes the checkpoint (streamTask.FinishRestore).
 func (r *changelogRestorer) end(cr *changelogRestore) error {
 	sr := cr.rs
 	if sr == nil {

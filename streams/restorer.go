@@ -13,7 +13,7 @@ import (
 
 // changelogRestore is one changelog partition being restored.
 type changelogRestore struct {
-	task *Task
+	task *streamTask
 	end  int64
 	next int64
 	rs   *storeRestore // the bulk restorer and its progress (restore.go)
@@ -44,7 +44,7 @@ func (r *changelogRestorer) busy() bool { return len(r.active) > 0 }
 // changelogs' current ends. It reports whether anything is left to
 // restore; when nothing is, every changelog is marked restored (its
 // checkpoint written) and the caller initializes the task at once.
-func (r *changelogRestorer) start(ctx context.Context, task *Task) (bool, error) {
+func (r *changelogRestorer) start(ctx context.Context, task *streamTask) (bool, error) {
 	cls := task.changelogs()
 	if len(cls) == 0 {
 		return false, nil
@@ -110,7 +110,7 @@ func (r *changelogRestorer) start(ctx context.Context, task *Task) (bool, error)
 // poll reads what the restore consumer has within timeout and applies it.
 // It returns the tasks whose changelogs are now all restored (their
 // checkpoints written), each once, for the caller to initialize.
-func (r *changelogRestorer) poll(ctx context.Context, timeout time.Duration) ([]*Task, error) {
+func (r *changelogRestorer) poll(ctx context.Context, timeout time.Duration) ([]*streamTask, error) {
 	if r.cl == nil {
 		return nil, nil
 	}
@@ -142,7 +142,7 @@ func (r *changelogRestorer) poll(ctx context.Context, timeout time.Duration) ([]
 		return nil, ferr
 	}
 	done := map[string][]int32{}
-	var touched []*Task
+	var touched []*streamTask
 	for tp, cr := range r.active {
 		if cr.next < cr.end {
 			continue
@@ -160,8 +160,8 @@ func (r *changelogRestorer) poll(ctx context.Context, timeout time.Duration) ([]
 	if len(done) > 0 {
 		r.cl.RemoveConsumePartitions(done)
 	}
-	var finished []*Task
-	seen := map[*Task]bool{}
+	var finished []*streamTask
+	seen := map[*streamTask]bool{}
 	for _, task := range touched {
 		if seen[task] || r.restoring(task) {
 			continue
@@ -173,7 +173,7 @@ func (r *changelogRestorer) poll(ctx context.Context, timeout time.Duration) ([]
 }
 
 // restoring reports whether a changelog of task is still being restored.
-func (r *changelogRestorer) restoring(task *Task) bool {
+func (r *changelogRestorer) restoring(task *streamTask) bool {
 	for _, cr := range r.active {
 		if cr.task == task {
 			return true
@@ -183,7 +183,7 @@ func (r *changelogRestorer) restoring(task *Task) bool {
 }
 
 // drop forgets the restores of task (it closed before they ended).
-func (r *changelogRestorer) drop(task *Task) {
+func (r *changelogRestorer) drop(task *streamTask) {
 	var remove map[string][]int32
 	for tp, cr := range r.active {
 		if cr.task != task {
@@ -213,7 +213,7 @@ func (r *changelogRestorer) close() {
 // startRestore begins restoring task's stores from their changelogs; its
 // input partitions stay paused until it is done. A task with nothing to
 // restore starts at once.
-func (t *streamThread) startRestore(ctx context.Context, task *Task) error {
+func (t *streamThread) startRestore(ctx context.Context, task *streamTask) error {
 	restoring, err := t.restorer.start(ctx, task)
 	if err != nil {
 		return err

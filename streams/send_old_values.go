@@ -51,7 +51,7 @@ func (n *processorNode[KIn, VIn, KOut, VOut]) oldValueUse() oldValueUse {
 // childrenNeedOldValues reports whether any child of node (a node of this
 // task's sub-topology), or any node the children pass old values on to,
 // reads old values. An unknown node needs them.
-func (t *Task) childrenNeedOldValues(node string) bool {
+func (t *streamTask) childrenNeedOldValues(node string) bool {
 	tn := t.topo.t.Node(node)
 	if tn == nil {
 		return true
@@ -64,7 +64,7 @@ func (t *Task) childrenNeedOldValues(node string) bool {
 	return false
 }
 
-func (t *Task) nodeNeedsOldValues(name string, depth int) bool {
+func (t *streamTask) nodeNeedsOldValues(name string, depth int) bool {
 	rn, ok := t.byName[name]
 	if !ok || depth > len(t.nodes) {
 		return true // not wired in this task, or a cycle: be safe

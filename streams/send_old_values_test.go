@@ -33,7 +33,7 @@ func (o countingOpener) OpenKeyValue(_ TaskID, name string, _, _ bool) (statesto
 
 func (countingOpener) WriteCheckpoint(TaskID, string, statestore.Checkpoint) error { return nil }
 
-func newCachedTask(t *testing.T, b *Builder, topics []string, cacheBytes int64) (*Task, *recordingCollector, countingOpener) {
+func newCachedTask(t *testing.T, b *Builder, topics []string, cacheBytes int64) (*streamTask, *recordingCollector, countingOpener) {
 	t.Helper()
 	topo, err := b.Build()
 	if err != nil {
@@ -45,7 +45,7 @@ func newCachedTask(t *testing.T, b *Builder, topics []string, cacheBytes int64) 
 	}
 	col := &recordingCollector{}
 	op := countingOpener{gets: map[string]*int{}}
-	task, err := NewTask(topo, TaskID{}, tps, TaskConfig{
+	task, err := newStreamTask(topo, TaskID{}, tps, taskConfig{
 		ApplicationID: "app", Collector: col, Stores: op, Logger: slog.New(slog.DiscardHandler),
 		Cache: statestore.NewRecordCache(cacheBytes),
 	})
@@ -59,7 +59,7 @@ func newCachedTask(t *testing.T, b *Builder, topics []string, cacheBytes int64) 
 	return task, col, op
 }
 
-func sendOldOf[K, V any](t *testing.T, task *Task, store string) bool {
+func sendOldOf[K, V any](t *testing.T, task *streamTask, store string) bool {
 	t.Helper()
 	s, ok := task.Store(store)
 	if !ok {
@@ -203,14 +203,14 @@ func TestTableGroupByOldValuesThroughSmallCache(t *testing.T) {
 		if cacheBytes > 0 {
 			cache = statestore.NewRecordCache(cacheBytes)
 		}
-		cfg := TaskConfig{ApplicationID: "app", Collector: col, Stores: op, Logger: slog.New(slog.DiscardHandler), Cache: cache}
+		cfg := taskConfig{ApplicationID: "app", Collector: col, Stores: op, Logger: slog.New(slog.DiscardHandler), Cache: cache}
 		repart := "app-by-value-repartition"
-		t0, err := NewTask(topo, TaskID{Subtopology: 0}, []TopicPartition{{Topic: "in"}}, cfg)
+		t0, err := newStreamTask(topo, TaskID{Subtopology: 0}, []TopicPartition{{Topic: "in"}}, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer t0.Close(false)
-		t1, err := NewTask(topo, TaskID{Subtopology: 1}, []TopicPartition{{Topic: repart}}, cfg)
+		t1, err := newStreamTask(topo, TaskID{Subtopology: 1}, []TopicPartition{{Topic: repart}}, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -128,8 +128,8 @@ func FuzzTaskInput(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, k1, v1 []byte, ts1 int64, k2, v2 []byte, ts2 int64) {
 		col := &sliceCollector{}
-		task, err := NewTask(topo, TaskID{}, []TopicPartition{{Topic: "in"}}, TaskConfig{
-			ApplicationID: "fuzz", Collector: col, Stores: InMemoryStores(),
+		task, err := newStreamTask(topo, TaskID{}, []TopicPartition{{Topic: "in"}}, taskConfig{
+			ApplicationID: "fuzz", Collector: col, Stores: inMemoryStores(),
 			DeserializationHandler: LogAndContinue, TimestampExtractor: LogAndSkipOnInvalidTimestamp,
 			Logger: slog.New(slog.DiscardHandler),
 		})

@@ -61,11 +61,11 @@ type standbyManager struct {
 	// handover passes in-memory stores from promoted standbys to their
 	// active tasks (standby_handover.go).
 	handover  *handover
-	rawOpener StoreOpener // the runtime's, for standby tasks
+	rawOpener storeOpener // the runtime's, for standby tasks
 }
 
 type standbyTask struct {
-	task *Task
+	task *streamTask
 	next map[TopicPartition]int64
 	end  map[TopicPartition]int64 // high watermarks seen
 }
@@ -82,9 +82,9 @@ func newStandbyManager(a *App) *standbyManager {
 	}
 }
 
-// wrapOpener returns the StoreOpener active tasks use: inner, plus the
+// wrapOpener returns the storeOpener active tasks use: inner, plus the
 // in-memory stores promoted standbys hand over.
-func (m *standbyManager) wrapOpener(inner StoreOpener) StoreOpener {
+func (m *standbyManager) wrapOpener(inner storeOpener) storeOpener {
 	if m == nil {
 		return inner
 	}
@@ -408,7 +408,7 @@ func (m *standbyManager) openTaskLocked(id TaskID) error {
 		}
 		m.cl = cl
 	}
-	task, err := NewTask(a.topo, id, nil, TaskConfig{
+	task, err := newStreamTask(a.topo, id, nil, taskConfig{
 		ApplicationID: a.cfg.ApplicationID,
 		Collector:     standbyCollector{},
 		Stores:        &standbyOpener{handoverOpener{inner: m.rawOpener, h: m.handover}},

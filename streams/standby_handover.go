@@ -112,7 +112,7 @@ func (s *standbyKV) Close() error {
 // runtime's opener (inner), to which they forward all but OpenKeyValue, and
 // the hand-over between them.
 type handoverOpener struct {
-	inner StoreOpener
+	inner storeOpener
 	h     *handover
 }
 
@@ -128,7 +128,7 @@ func (o *handoverOpener) OpenSession(task TaskID, name string, persistent, logge
 	return openSession(o.inner, task, name, persistent, logged, opts)
 }
 
-// activeOpener is the App's StoreOpener: the runtime's, plus in-memory
+// activeOpener is the App's storeOpener: the runtime's, plus in-memory
 // key-value stores handed over by promoted standbys.
 type activeOpener struct{ handoverOpener }
 
@@ -163,16 +163,16 @@ func (o *standbyOpener) OpenKeyValue(task TaskID, name string, persistent, logge
 
 // openWindow and openSession forward to inner, or keep the store in memory
 // when inner cannot open window stores (as the runtime does then).
-func openWindow(inner StoreOpener, task TaskID, name string, persistent, logged bool, opts statestore.WindowOptions) (statestore.WindowStore, statestore.Checkpoint, error) {
-	if wo, ok := inner.(WindowStoreOpener); ok {
+func openWindow(inner storeOpener, task TaskID, name string, persistent, logged bool, opts statestore.WindowOptions) (statestore.WindowStore, statestore.Checkpoint, error) {
+	if wo, ok := inner.(windowStoreOpener); ok {
 		return wo.OpenWindow(task, name, persistent, logged, opts)
 	}
 	s, err := memstore.NewWindowStore(name, opts)
 	return s, nil, err
 }
 
-func openSession(inner StoreOpener, task TaskID, name string, persistent, logged bool, opts statestore.SessionOptions) (statestore.SessionStore, statestore.Checkpoint, error) {
-	if wo, ok := inner.(WindowStoreOpener); ok {
+func openSession(inner storeOpener, task TaskID, name string, persistent, logged bool, opts statestore.SessionOptions) (statestore.SessionStore, statestore.Checkpoint, error) {
+	if wo, ok := inner.(windowStoreOpener); ok {
 		return wo.OpenSession(task, name, persistent, logged, opts)
 	}
 	s, err := memstore.NewSessionStore(name, opts)

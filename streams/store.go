@@ -180,7 +180,7 @@ func (b KeyValueStoreBuilder[K, V]) factory() storeFactory {
 type storeFactory interface {
 	spec() topology.Store
 	// open opens the store for task t.
-	open(t *Task) (taskStore, error)
+	open(t *streamTask) (taskStore, error)
 }
 
 // taskStore is a store opened for one task.
@@ -207,11 +207,11 @@ type taskStore interface {
 	writeCheckpoint(next int64) error
 }
 
-// StoreOpener opens the bytes-level stores behind a task's typed stores.
+// storeOpener opens the bytes-level stores behind a task's typed stores.
 // The runtime's opener keeps persistent stores under
 // state.dir/<application.id>/<task>/<store> (Badger) and in-memory ones in
-// memory; InMemoryStores keeps everything in memory.
-type StoreOpener interface {
+// memory; inMemoryStores keeps everything in memory.
+type storeOpener interface {
 	// OpenKeyValue opens task's store name, creating it if needed. For a
 	// persistent, logged store it returns the checkpoint found with it; when
 	// there is none (or it is damaged) the opener wipes the store, so a
@@ -223,9 +223,9 @@ type StoreOpener interface {
 	WriteCheckpoint(task TaskID, name string, cp statestore.Checkpoint) error
 }
 
-// InMemoryStores returns a StoreOpener that keeps every store in memory
+// inMemoryStores returns a storeOpener that keeps every store in memory
 // (memstore), whatever the topology asks: for tests.
-func InMemoryStores() StoreOpener { return memOpener{} }
+func inMemoryStores() storeOpener { return memOpener{} }
 
 type memOpener struct{}
 
@@ -236,7 +236,7 @@ func (memOpener) OpenKeyValue(_ TaskID, name string, _, _ bool) (statestore.KeyV
 func (memOpener) WriteCheckpoint(TaskID, string, statestore.Checkpoint) error { return nil }
 
 // openStores opens the stores of the task's sub-topology.
-func (t *Task) openStores() error {
+func (t *streamTask) openStores() error {
 	for _, name := range t.sub.Stores {
 		f, ok := t.topo.stores[name]
 		if !ok {
@@ -264,7 +264,7 @@ func (t *Task) openStores() error {
 	return nil
 }
 
-func (t *Task) closeStores() error {
+func (t *streamTask) closeStores() error {
 	var errs []error
 	for _, name := range t.storeOrder {
 		if err := t.stores[name].close(); err != nil {
@@ -278,7 +278,7 @@ func (t *Task) closeStores() error {
 
 // stateStore finds a store for a processor: one connected to it, or a
 // global store.
-func (t *Task) stateStore(node string, connected []string, name string) (StateStore, error) {
+func (t *streamTask) stateStore(node string, connected []string, name string) (StateStore, error) {
 	for _, c := range connected {
 		if c == name {
 			if s, ok := t.stores[name]; ok {
@@ -307,7 +307,7 @@ type changelogPartition struct {
 
 // changelogs returns the changelog partitions of the task's logged stores,
 // for the runtime to restore them before Initialize.
-func (t *Task) changelogs() []changelogPartition {
+func (t *streamTask) changelogs() []changelogPartition {
 	var out []changelogPartition
 	for _, name := range t.storeOrder {
 		s := t.stores[name]
@@ -324,7 +324,7 @@ func (t *Task) changelogs() []changelogPartition {
 	return out
 }
 
-func (t *Task) storeForChangelog(tp TopicPartition) (taskStore, error) {
+func (t *streamTask) storeForChangelog(tp TopicPartition) (taskStore, error) {
 	for _, name := range t.storeOrder {
 		s := t.stores[name]
 		if ctp, ok := s.changelog(); ok && ctp == tp {
@@ -336,13 +336,13 @@ func (t *Task) storeForChangelog(tp TopicPartition) (taskStore, error) {
 
 // RestoreRecords applies changelog records read from tp to the store it
 // backs, bypassing logging and caching.
-func (t *Task) RestoreRecords(tp TopicPartition, recs []RawRecord) error {
+func (t *streamTask) RestoreRecords(tp TopicPartition, recs []RawRecord) error {
 	return t.onChangelogStore(tp, "restore", func(s taskStore) error { return s.restore(recs) })
 }
 
 // onChangelogStore runs fn, the restore step op, on the store backed by
 // changelog tp.
-func (t *Task) onChangelogStore(tp TopicPartition, op string, fn func(taskStore) error) error {
+func (t *streamTask) onChangelogStore(tp TopicPartition, op string, fn func(taskStore) error) error {
 	s, err := t.storeForChangelog(tp)
 	if err != nil {
 		return err
@@ -356,7 +356,7 @@ func (t *Task) onChangelogStore(tp TopicPartition, op string, fn func(taskStore)
 // FinishRestore records that the store backed by tp is restored up to
 // next (the changelog's end offset when restore began), flushes it and
 // writes its checkpoint.
-func (t *Task) FinishRestore(tp TopicPartition, next int64) error {
+func (t *streamTask) FinishRestore(tp TopicPartition, next int64) error {
 	return t.onChangelogStore(tp, "finish restore of", func(s taskStore) error { return s.restored(next) })
 }
 
@@ -364,7 +364,7 @@ func (t *Task) FinishRestore(tp TopicPartition, next int64) error {
 // commit: acked maps changelog partitions to the offset after the last
 // record of that partition the producer acknowledged. Stores whose
 // changelog is not in acked keep their previous checkpoint.
-func (t *Task) Checkpoint(acked map[TopicPartition]int64) error {
+func (t *streamTask) Checkpoint(acked map[TopicPartition]int64) error {
 	if t.state == TaskClosed {
 		return nil
 	}
@@ -400,7 +400,7 @@ func (f *kvFactory[K, V]) spec() topology.Store {
 	return topology.Store{Name: f.name, Kind: topology.KeyValueStoreKind, Logging: f.logging, LogConfig: f.logConfig, Supplier: f}
 }
 
-func (f *kvFactory[K, V]) open(t *Task) (taskStore, error) {
+func (f *kvFactory[K, V]) open(t *streamTask) (taskStore, error) {
 	// A global store is not logged, but its topic is its changelog: open it
 	// as logged so it is wiped when it has no checkpoint.
 	raw, cp, err := t.cfg.Stores.OpenKeyValue(t.id, f.name, f.storeType == PersistentStore, f.logging || f.global)
@@ -429,7 +429,7 @@ type kvStore[K, V any] struct {
 	raw         statestore.KeyValueStore
 	keySerde    Serde[K]
 	valueSerde  Serde[V]
-	task        *Task
+	task        *streamTask
 	logged      bool
 	changelogTP TopicPartition
 	ckpt        int64

@@ -174,8 +174,8 @@ func TestKeyValueStoreAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	col := &recordingCollector{}
-	task, err := NewTask(topo, TaskID{}, []TopicPartition{{Topic: "in"}}, TaskConfig{
-		ApplicationID: "app", Collector: col, Stores: InMemoryStores(), Cache: statestore.NewRecordCache(1 << 20),
+	task, err := newStreamTask(topo, TaskID{}, []TopicPartition{{Topic: "in"}}, taskConfig{
+		ApplicationID: "app", Collector: col, Stores: inMemoryStores(), Cache: statestore.NewRecordCache(1 << 20),
 	})
 	if err != nil {
 		t.Fatal(err)

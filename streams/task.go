@@ -16,11 +16,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// RecordCollector takes the records a task sends: to sinks, repartition
+// recordCollector takes the records a task sends: to sinks, repartition
 // topics, changelogs and the dead-letter topic. The runtime's collector
 // hands them to a franz-go producer (errors found later surface when the
 // runtime flushes it before committing); streamstest's keeps them in memory.
-type RecordCollector interface {
+type recordCollector interface {
 	// Send hands rec over. The collector owns rec's slices afterwards.
 	Send(rec ProducerRecord) error
 	// PartitionCount returns how many partitions topic has, for sinks with
@@ -28,15 +28,15 @@ type RecordCollector interface {
 	PartitionCount(topic string) (int32, error)
 }
 
-// TaskConfig is what a Task needs from the code that drives it.
-type TaskConfig struct {
+// taskConfig is what a streamTask needs from the code that drives it.
+type taskConfig struct {
 	// ApplicationID names internal topics and state directories. Required.
 	ApplicationID string
 	// Collector takes every record the task sends. Required.
-	Collector RecordCollector
+	Collector recordCollector
 	// Stores opens the task's state stores. Required when the sub-topology
 	// has stores.
-	Stores StoreOpener
+	Stores storeOpener
 	// GlobalStores are the instance's global stores, readable by every
 	// processor. The default value is none.
 	GlobalStores map[string]StateStore
@@ -76,11 +76,11 @@ type TaskConfig struct {
 	// Stats, when set, is where the task counts what it does (shared by the
 	// tasks of a thread or an application). The default value is a private
 	// one.
-	Stats *TaskStats
+	Stats *taskStats
 }
 
-// TaskStats counts what tasks do. Safe for concurrent reads.
-type TaskStats struct {
+// taskStats counts what tasks do. Safe for concurrent reads.
+type taskStats struct {
 	Processed               atomic.Int64
 	Punctuations            atomic.Int64
 	DroppedRecords          atomic.Int64 // skipped: bad timestamps, deserialization errors, null keys in aggregations
@@ -171,19 +171,19 @@ type punctuation struct {
 
 func (p *punctuation) Cancel() { p.cancelled = true }
 
-// Task runs one sub-topology for one partition number: the deterministic
+// streamTask runs one sub-topology for one partition number: the deterministic
 // core of the runtime, with no goroutines, no clock and no network. Its
 // driver (a stream thread, or streamstest's Driver) feeds it records with
 // AddRecords, calls Process and Punctuate with the current time, and runs
 // the commit sequence: Flush, then flush the collector's producer, then
 // commit CommitOffsets, then Checkpoint.
 //
-// A Task is not safe for concurrent use.
-type Task struct {
+// A streamTask is not safe for concurrent use.
+type streamTask struct {
 	id    TaskID
 	topo  *Topology
 	sub   topology.Subtopology
-	cfg   TaskConfig
+	cfg   taskConfig
 	state TaskState
 
 	nodes     []runtimeNode // in topology order
@@ -215,11 +215,11 @@ type Task struct {
 	ops *taskMetrics
 }
 
-// NewTask builds the task id of topo for the given input partitions (the
+// newStreamTask builds the task id of topo for the given input partitions (the
 // partitions numbered id.Partition of the sub-topology's source topics), and
 // opens its stores. Before processing, restore its stores (see
 // ChangelogOffsets) and call Initialize.
-func NewTask(topo *Topology, id TaskID, partitions []TopicPartition, cfg TaskConfig) (*Task, error) {
+func newStreamTask(topo *Topology, id TaskID, partitions []TopicPartition, cfg taskConfig) (*streamTask, error) {
 	if topo == nil {
 		return nil, errors.New("streams: new task: nil topology")
 	}
@@ -236,7 +236,7 @@ func NewTask(topo *Topology, id TaskID, partitions []TopicPartition, cfg TaskCon
 	return newTaskFor(topo, id, *sub, partitions, cfg)
 }
 
-func newTaskFor(topo *Topology, id TaskID, sub topology.Subtopology, partitions []TopicPartition, cfg TaskConfig) (*Task, error) {
+func newTaskFor(topo *Topology, id TaskID, sub topology.Subtopology, partitions []TopicPartition, cfg taskConfig) (*streamTask, error) {
 	if cfg.ApplicationID == "" {
 		return nil, errors.New("streams: new task: empty application id")
 	}
@@ -256,9 +256,9 @@ func newTaskFor(topo *Topology, id TaskID, sub topology.Subtopology, partitions 
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Stats == nil {
-		cfg.Stats = new(TaskStats)
+		cfg.Stats = new(taskStats)
 	}
-	t := &Task{
+	t := &streamTask{
 		id:         id,
 		topo:       topo.bind(cfg.ApplicationID),
 		sub:        sub,
@@ -277,7 +277,7 @@ func newTaskFor(topo *Topology, id TaskID, sub topology.Subtopology, partitions 
 	return t, nil
 }
 
-func (t *Task) build(partitions []TopicPartition) error {
+func (t *streamTask) build(partitions []TopicPartition) error {
 	inSub := make(map[string]bool, len(t.sub.Nodes))
 	for _, n := range t.sub.Nodes {
 		inSub[n] = true
@@ -312,7 +312,7 @@ func (t *Task) build(partitions []TopicPartition) error {
 	}
 	t.bindNodeCounters()
 	for _, tp := range partitions {
-		if tp.Partition != t.id.Partition && t.id != GlobalTaskID {
+		if tp.Partition != t.id.Partition && t.id != globalTaskID {
 			return fmt.Errorf("partition %s does not belong to task %s", tp, t.id)
 		}
 		if err := t.addPartition(tp); err != nil {
@@ -322,7 +322,7 @@ func (t *Task) build(partitions []TopicPartition) error {
 	return t.openStores()
 }
 
-func (t *Task) addPartition(tp TopicPartition) error {
+func (t *streamTask) addPartition(tp TopicPartition) error {
 	if _, ok := t.queueByTP[tp]; ok {
 		return nil
 	}
@@ -349,13 +349,13 @@ func (t *Task) addPartition(tp TopicPartition) error {
 }
 
 // ID returns the task's id.
-func (t *Task) ID() TaskID { return t.id }
+func (t *streamTask) ID() TaskID { return t.id }
 
 // State returns the task's state.
-func (t *Task) State() TaskState { return t.state }
+func (t *streamTask) State() TaskState { return t.state }
 
 // Partitions returns the task's input partitions, sorted.
-func (t *Task) Partitions() []TopicPartition {
+func (t *streamTask) Partitions() []TopicPartition {
 	out := make([]TopicPartition, len(t.queues))
 	for i, q := range t.queues {
 		out[i] = q.tp
@@ -365,7 +365,7 @@ func (t *Task) Partitions() []TopicPartition {
 
 // Initialize initializes the processors (Processor.Init) once the stores are
 // restored, and makes the task RUNNING.
-func (t *Task) Initialize(wallClock int64) error {
+func (t *streamTask) Initialize(wallClock int64) error {
 	if t.state == TaskRunning {
 		return nil
 	}
@@ -388,7 +388,7 @@ func (t *Task) Initialize(wallClock int64) error {
 // AddRecords appends records read from tp to the task's buffer for tp. The
 // records must be in offset order. The task keeps the slices the records
 // point to until they are processed.
-func (t *Task) AddRecords(tp TopicPartition, recs []RawRecord) error {
+func (t *streamTask) AddRecords(tp TopicPartition, recs []RawRecord) error {
 	q, ok := t.queueByTP[tp]
 	if !ok {
 		return fmt.Errorf("streams: task %s: %s is not one of its partitions", t.id, tp)
@@ -399,7 +399,7 @@ func (t *Task) AddRecords(tp TopicPartition, recs []RawRecord) error {
 
 // addFetched is AddRecords for records as franz-go returns them: they go
 // straight into the partition's buffer, without a RawRecord slice between.
-func (t *Task) addFetched(tp TopicPartition, recs []*kgo.Record) error {
+func (t *streamTask) addFetched(tp TopicPartition, recs []*kgo.Record) error {
 	q, ok := t.queueByTP[tp]
 	if !ok {
 		return fmt.Errorf("streams: task %s: %s is not one of its partitions", t.id, tp)
@@ -409,7 +409,7 @@ func (t *Task) addFetched(tp TopicPartition, recs []*kgo.Record) error {
 }
 
 // Buffered returns how many records are buffered for tp.
-func (t *Task) Buffered(tp TopicPartition) int {
+func (t *streamTask) Buffered(tp TopicPartition) int {
 	if q, ok := t.queueByTP[tp]; ok {
 		return q.len()
 	}
@@ -417,7 +417,7 @@ func (t *Task) Buffered(tp TopicPartition) int {
 }
 
 // BufferedTotal returns how many records are buffered for all partitions.
-func (t *Task) BufferedTotal() int {
+func (t *streamTask) BufferedTotal() int {
 	n := 0
 	for _, q := range t.queues {
 		n += q.len()
@@ -426,10 +426,10 @@ func (t *Task) BufferedTotal() int {
 }
 
 // StreamTime returns the largest timestamp processed so far, or -1.
-func (t *Task) StreamTime() int64 { return t.streamTime }
+func (t *streamTask) StreamTime() int64 { return t.streamTime }
 
 // guard runs fn, turning a panic in user code into an error.
-func (t *Task) guard(fn func() error) (err error) {
+func (t *streamTask) guard(fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &PanicError{Value: r, Stack: debug.Stack()}
@@ -449,7 +449,7 @@ func (e *PanicError) Error() string { return fmt.Sprintf("streams: panic: %v", e
 
 // loadHead makes sure q's head record is deserialized, skipping records the
 // handlers drop.
-func (t *Task) loadHead(q *partitionQueue) error {
+func (t *streamTask) loadHead(q *partitionQueue) error {
 	for !q.headLoaded && q.len() > 0 {
 		raw := &q.buf[q.start]
 		var ts int64
@@ -490,7 +490,7 @@ func (t *Task) loadHead(q *partitionQueue) error {
 	return nil
 }
 
-func (t *Task) skip(q *partitionQueue, raw *RawRecord) {
+func (t *streamTask) skip(q *partitionQueue, raw *RawRecord) {
 	t.cfg.Stats.DroppedRecords.Add(1)
 	q.consumed = raw.Offset + 1
 	t.dirty = true
@@ -498,7 +498,7 @@ func (t *Task) skip(q *partitionQueue, raw *RawRecord) {
 	q.pop()
 }
 
-func (t *Task) sendDeadLetter(raw *RawRecord, cause error) error {
+func (t *streamTask) sendDeadLetter(raw *RawRecord, cause error) error {
 	h := append(slices.Clone(raw.Headers),
 		Header{Key: HeaderErrorExceptionName, Value: []byte(fmt.Sprintf("%T", errors.Unwrap(cause)))},
 		Header{Key: HeaderErrorMessage, Value: []byte(cause.Error())},
@@ -525,7 +525,7 @@ func (t *Task) sendDeadLetter(raw *RawRecord, cause error) error {
 //
 // An error leaves the task unusable except for Close(false): it is a
 // processing failure for the uncaught-error handler.
-func (t *Task) Process(wallClock int64) (bool, error) {
+func (t *streamTask) Process(wallClock int64) (bool, error) {
 	if t.state != TaskRunning {
 		return false, nil
 	}
@@ -579,7 +579,7 @@ func (t *Task) Process(wallClock int64) (bool, error) {
 }
 
 // schedule registers a punctuation for node.
-func (t *Task) schedule(node string, interval time.Duration, typ PunctuationType, fn Punctuator) (Cancellable, error) {
+func (t *streamTask) schedule(node string, interval time.Duration, typ PunctuationType, fn Punctuator) (Cancellable, error) {
 	ms := interval.Milliseconds()
 	if ms < 1 {
 		return nil, fmt.Errorf("streams: schedule: interval %v must be at least 1ms", interval)
@@ -605,7 +605,7 @@ func (t *Task) schedule(node string, interval time.Duration, typ PunctuationType
 // Punctuate fires the punctuations that are due: stream-time ones against
 // the task's stream time, wall-clock ones against wallClock (ms). It
 // reports whether any fired.
-func (t *Task) Punctuate(wallClock int64) (bool, error) {
+func (t *streamTask) Punctuate(wallClock int64) (bool, error) {
 	if t.state != TaskRunning {
 		return false, nil
 	}
@@ -645,7 +645,7 @@ func (t *Task) Punctuate(wallClock int64) (bool, error) {
 }
 
 // recordMetadata returns the current record's position.
-func (t *Task) recordMetadata() (RecordMetadata, bool) {
+func (t *streamTask) recordMetadata() (RecordMetadata, bool) {
 	if t.current == nil {
 		return RecordMetadata{}, false
 	}
@@ -654,7 +654,7 @@ func (t *Task) recordMetadata() (RecordMetadata, bool) {
 
 // timestamp is the timestamp for records the task writes on its own
 // (changelogs): the current record's, or stream time in a punctuation.
-func (t *Task) currentTimestamp() int64 {
+func (t *streamTask) currentTimestamp() int64 {
 	if t.hasOverride {
 		return t.tsOverride
 	}
@@ -668,7 +668,7 @@ func (t *Task) currentTimestamp() int64 {
 }
 
 // recordContext is what the cache keeps of the record making a write.
-func (t *Task) recordContext(ts int64) statestore.RecordContext {
+func (t *streamTask) recordContext(ts int64) statestore.RecordContext {
 	rc := statestore.RecordContext{Timestamp: ts, Partition: -1, Offset: -1}
 	if t.current != nil {
 		rc.Topic, rc.Partition, rc.Offset = t.current.Topic, t.current.Partition, t.current.Offset
@@ -678,7 +678,7 @@ func (t *Task) recordContext(ts int64) statestore.RecordContext {
 
 // withTimestamp runs fn with ts as the current timestamp (cache flushes
 // write and forward with the timestamp of the entry they flush).
-func (t *Task) withTimestamp(ts int64, fn func() error) error {
+func (t *streamTask) withTimestamp(ts int64, fn func() error) error {
 	prevTS, prevHas := t.tsOverride, t.hasOverride
 	t.tsOverride, t.hasOverride = ts, true
 	err := fn()
@@ -686,14 +686,14 @@ func (t *Task) withTimestamp(ts int64, fn func() error) error {
 	return err
 }
 
-func (t *Task) send(pr *ProducerRecord) error {
+func (t *streamTask) send(pr *ProducerRecord) error {
 	if err := t.cfg.Collector.Send(*pr); err != nil {
 		return fmt.Errorf("streams: task %s: send to %s: %w", t.id, pr.Topic, err)
 	}
 	return nil
 }
 
-func (t *Task) serializationFailed(pr *ProducerRecord, err error) error {
+func (t *streamTask) serializationFailed(pr *ProducerRecord, err error) error {
 	t.cfg.Stats.SerializationErrors.Add(1)
 	if t.cfg.ProductionHandler(pr, err) == ProductionContinue {
 		t.cfg.Logger.Warn("streams: dropping record that cannot be serialized", "task", t.id.String(), "topic", pr.Topic, "err", err)
@@ -705,16 +705,16 @@ func (t *Task) serializationFailed(pr *ProducerRecord, err error) error {
 
 // NeedsCommit reports whether the task processed anything since the last
 // MarkCommitted, or a processor asked for a commit.
-func (t *Task) NeedsCommit() bool { return t.dirty || t.commitRequested }
+func (t *streamTask) NeedsCommit() bool { return t.dirty || t.commitRequested }
 
 // CommitRequested reports whether a processor called ProcessorContext.Commit
 // since the last MarkCommitted.
-func (t *Task) CommitRequested() bool { return t.commitRequested }
+func (t *streamTask) CommitRequested() bool { return t.commitRequested }
 
 // Flush is the first step of a commit: it flushes the stores' caches
 // (forwarding cached updates downstream and writing them to changelogs,
 // through the collector) and then the stores themselves.
-func (t *Task) Flush() error {
+func (t *streamTask) Flush() error {
 	if t.state != TaskRunning && t.state != TaskRestoring {
 		return nil
 	}
@@ -731,7 +731,7 @@ func (t *Task) Flush() error {
 // the offset to commit: the offset after the last record processed (or
 // skipped). Commit them only after Flush and after the collector's producer
 // has flushed.
-func (t *Task) CommitOffsets() map[TopicPartition]int64 {
+func (t *streamTask) CommitOffsets() map[TopicPartition]int64 {
 	out := make(map[TopicPartition]int64, len(t.queues))
 	for _, q := range t.queues {
 		if q.consumed >= 0 {
@@ -742,14 +742,14 @@ func (t *Task) CommitOffsets() map[TopicPartition]int64 {
 }
 
 // MarkCommitted records that the offsets from CommitOffsets are committed.
-func (t *Task) MarkCommitted() {
+func (t *streamTask) MarkCommitted() {
 	t.dirty = false
 	t.commitRequested = false
 }
 
 // SetStreamTime restores the task's stream time (for example from
 // committed metadata) before processing starts; it never moves it back.
-func (t *Task) SetStreamTime(ts int64) {
+func (t *streamTask) SetStreamTime(ts int64) {
 	if ts > t.streamTime {
 		t.streamTime = ts
 	}
@@ -758,7 +758,7 @@ func (t *Task) SetStreamTime(ts int64) {
 // Close closes the task: its processors, then its stores. A clean close
 // (after a commit) flushes the stores first; an unclean one (after a
 // failure) does not, and the caller must not write checkpoints for it.
-func (t *Task) Close(clean bool) error {
+func (t *streamTask) Close(clean bool) error {
 	if t.state == TaskClosed {
 		return nil
 	}
@@ -791,8 +791,8 @@ func (t *Task) Close(clean bool) error {
 
 // AddPartition adds an input partition to the task, for a topic a pattern
 // source matched after the task was built.
-func (t *Task) AddPartition(tp TopicPartition) error {
-	if tp.Partition != t.id.Partition && t.id != GlobalTaskID {
+func (t *streamTask) AddPartition(tp TopicPartition) error {
+	if tp.Partition != t.id.Partition && t.id != globalTaskID {
 		return fmt.Errorf("streams: task %s: partition %s does not belong to it", t.id, tp)
 	}
 	if err := t.addPartition(tp); err != nil {
@@ -802,7 +802,7 @@ func (t *Task) AddPartition(tp TopicPartition) error {
 }
 
 // Store returns one of the task's stores by name.
-func (t *Task) Store(name string) (StateStore, bool) {
+func (t *streamTask) Store(name string) (StateStore, bool) {
 	s, ok := t.stores[name]
 	if !ok {
 		return nil, false
@@ -811,4 +811,4 @@ func (t *Task) Store(name string) (StateStore, bool) {
 }
 
 // StoreNames returns the names of the task's stores.
-func (t *Task) StoreNames() []string { return slices.Clone(t.storeOrder) }
+func (t *streamTask) StoreNames() []string { return slices.Clone(t.storeOrder) }

@@ -9,14 +9,14 @@ import (
 
 // mergeTask builds a task reading two topics into one processor that logs
 // what it sees.
-func mergeTask(t *testing.T, idle time.Duration) (*Task, *[]string) {
+func mergeTask(t *testing.T, idle time.Duration) (*streamTask, *[]string) {
 	t.Helper()
-	return mergeTaskWith(t, TaskConfig{MaxTaskIdle: idle})
+	return mergeTaskWith(t, taskConfig{MaxTaskIdle: idle})
 }
 
 // mergeTaskWith is mergeTask with cfg's other settings (application id,
 // collector and logger are set here).
-func mergeTaskWith(t *testing.T, cfg TaskConfig) (*Task, *[]string) {
+func mergeTaskWith(t *testing.T, cfg taskConfig) (*streamTask, *[]string) {
 	t.Helper()
 	ss := StringSerde()
 	b := NewBuilder()
@@ -31,7 +31,7 @@ func mergeTaskWith(t *testing.T, cfg TaskConfig) (*Task, *[]string) {
 	// a and c are two sub-topologies' sources only if unconnected; merged,
 	// they are one sub-topology, so one task reads both.
 	cfg.ApplicationID, cfg.Collector, cfg.Logger = "app", &recordingCollector{}, slog.New(slog.DiscardHandler)
-	task, err := NewTask(topo, TaskID{}, []TopicPartition{{Topic: "a"}, {Topic: "c"}}, cfg)
+	task, err := newStreamTask(topo, TaskID{}, []TopicPartition{{Topic: "a"}, {Topic: "c"}}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func raw(topic string, off, ts int64, v string) RawRecord {
 
 // drain processes task's buffered records at wall-clock time wall until
 // none is ready, failing tb on an error; it returns how many it processed.
-func drain(tb testing.TB, task *Task, wall int64) int {
+func drain(tb testing.TB, task *streamTask, wall int64) int {
 	tb.Helper()
 	n := 0
 	for {

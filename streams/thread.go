@@ -56,7 +56,7 @@ type streamThread struct {
 	exited   chan struct{}
 	// stats are the thread's own counters (no cache line shared with other
 	// threads on the per-record path); the app's metrics sum them.
-	stats *TaskStats
+	stats *taskStats
 
 	// Follow-up rebalances (see taskBalancer.Balance).
 	rejoins    atomic.Uint64
@@ -67,8 +67,8 @@ type streamThread struct {
 	probe *time.Timer
 
 	mu       sync.Mutex
-	tasks    map[TaskID]*Task
-	byTP     map[TopicPartition]*Task
+	tasks    map[TaskID]*streamTask
+	byTP     map[TopicPartition]*streamTask
 	assigned map[TopicPartition]bool
 	paused   map[TopicPartition]bool
 	fatal    error
@@ -92,8 +92,8 @@ func newStreamThread(a *App, id int) (*streamThread, error) {
 		app:          a,
 		id:           id,
 		name:         a.cfg.ClientID + "-StreamThread-" + strconv.Itoa(id+1),
-		tasks:        make(map[TaskID]*Task),
-		byTP:         make(map[TopicPartition]*Task),
+		tasks:        make(map[TaskID]*streamTask),
+		byTP:         make(map[TopicPartition]*streamTask),
 		assigned:     make(map[TopicPartition]bool),
 		paused:       make(map[TopicPartition]bool),
 		purgeOffsets: make(map[TopicPartition]int64),
@@ -214,13 +214,13 @@ func (t *streamThread) setState(s int32) {
 
 func (t *streamThread) now() time.Time { return t.app.cfg.now() }
 
-func (t *streamThread) taskConfig() TaskConfig {
+func (t *streamThread) taskConfig() taskConfig {
 	a := t.app
 	var globals map[string]StateStore
 	if a.global != nil {
 		globals = a.global.task.Stores()
 	}
-	return TaskConfig{
+	return taskConfig{
 		ApplicationID:          a.cfg.ApplicationID,
 		Collector:              t.collector,
 		Stores:                 a.opener,
@@ -336,7 +336,7 @@ func (t *streamThread) checkLags() bool {
 		return false
 	}
 	type pending struct {
-		task *Task
+		task *streamTask
 		tp   TopicPartition
 	}
 	var list []pending
@@ -524,8 +524,8 @@ func toRaw(dst []RawRecord, recs []*kgo.Record) []RawRecord {
 
 func timeFromMillis(ms int64) time.Time { return time.UnixMilli(ms) }
 
-func (t *streamThread) runningTasks() []*Task {
-	out := make([]*Task, 0, len(t.tasks))
+func (t *streamThread) runningTasks() []*streamTask {
+	out := make([]*streamTask, 0, len(t.tasks))
 	for _, task := range t.tasks {
 		if task.State() == TaskRunning {
 			out = append(out, task)
@@ -605,8 +605,8 @@ func (t *streamThread) resumeDrained() {
 // The stores' caches are written through on every commit, so their records
 // are produced before the offsets are committed; the stores are made durable
 // and their checkpoints written only when a task's checkpoint is due (see
-// Task.checkpointIfDue) or when final is set (before tasks close or move).
-func (t *streamThread) commit(ctx context.Context, tasks []*Task, final bool) error {
+// streamTask.checkpointIfDue) or when final is set (before tasks close or move).
+func (t *streamThread) commit(ctx context.Context, tasks []*streamTask, final bool) error {
 	if t.app.eos() {
 		// One transaction holds the output of every task of the thread.
 		return t.commitEOS(ctx)
@@ -716,7 +716,7 @@ func (t *streamThread) shutdown(clean bool) {
 	if !clean {
 		t.failed = true
 	}
-	tasks := make([]*Task, 0, len(t.tasks))
+	tasks := make([]*streamTask, 0, len(t.tasks))
 	for _, task := range t.tasks {
 		tasks = append(tasks, task)
 	}
@@ -730,7 +730,7 @@ func (t *streamThread) shutdown(clean bool) {
 	}
 	if clean && len(tasks) > 0 {
 		ctx, cancel := context.WithTimeout(t.prodCtx, commitTimeout)
-		var running []*Task
+		var running []*streamTask
 		for _, task := range tasks {
 			if task.State() == TaskRunning {
 				running = append(running, task)

@@ -48,7 +48,7 @@ func (t *streamThread) onLost(ctx context.Context, _ *kgo.Client, lost map[strin
 // dropPartitions closes the tasks owning the partitions (committing them
 // first when commit is set) and forgets the partitions.
 func (t *streamThread) dropPartitions(ctx context.Context, parts map[string][]int32, commit bool) {
-	affected := map[TaskID]*Task{}
+	affected := map[TaskID]*streamTask{}
 	for topic, ps := range parts {
 		for _, p := range ps {
 			tp := TopicPartition{Topic: topic, Partition: p}
@@ -63,7 +63,7 @@ func (t *streamThread) dropPartitions(ctx context.Context, parts map[string][]in
 		return
 	}
 	t.setState(threadRebalancing)
-	var list []*Task
+	var list []*streamTask
 	for _, task := range affected {
 		list = append(list, task)
 	}
@@ -77,7 +77,7 @@ func (t *streamThread) dropPartitions(ctx context.Context, parts map[string][]in
 		}
 	}
 	if commit {
-		var running []*Task
+		var running []*streamTask
 		for _, task := range list {
 			if task.State() == TaskRunning {
 				running = append(running, task)
@@ -102,7 +102,7 @@ func (t *streamThread) dropPartitions(ctx context.Context, parts map[string][]in
 	t.updateRunning()
 }
 
-func (t *streamThread) closeTask(task *Task, clean bool) {
+func (t *streamThread) closeTask(task *streamTask, clean bool) {
 	if err := task.Close(clean); err != nil {
 		t.app.cfg.Logger.Warn("streams: close task", "thread", t.name, "task", task.ID().String(), "err", err)
 	}
@@ -160,7 +160,7 @@ func (t *streamThread) ensureTasks(ctx context.Context) error {
 			continue
 		}
 		t.app.standbys.activate(id) // a standby of it here hands over its state
-		task, err := NewTask(t.app.topo, id, tps, t.taskConfig())
+		task, err := newStreamTask(t.app.topo, id, tps, t.taskConfig())
 		if err != nil {
 			t.app.standbys.deactivate(id)
 			return err

@@ -36,7 +36,7 @@ func (f *tsFactory[K, V]) spec() topology.Store {
 	return topology.Store{Name: f.name, Kind: topology.KeyValueStoreKind, Logging: f.logging, LogConfig: f.logConfig, Supplier: f}
 }
 
-func (f *tsFactory[K, V]) open(t *Task) (taskStore, error) {
+func (f *tsFactory[K, V]) open(t *streamTask) (taskStore, error) {
 	inner := &kvFactory[K, ValueAndTimestamp[V]]{
 		name: f.name, keySerde: f.keySerde, valueSerde: timestampedSerde[V]{inner: f.valueSerde},
 		logging: f.logging && !f.global, logConfig: f.logConfig, storeType: f.storeType, global: f.global,

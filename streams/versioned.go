@@ -76,7 +76,7 @@ func (f *versionedFactory[K, V]) spec() topology.Store {
 	return s
 }
 
-func (f *versionedFactory[K, V]) open(t *Task) (taskStore, error) {
+func (f *versionedFactory[K, V]) open(t *streamTask) (taskStore, error) {
 	ts, err := f.inner.open(t)
 	if err != nil {
 		return nil, err
@@ -290,7 +290,7 @@ type versionedSourceProc[K, V any] struct {
 	ctx   ProcessorContext[K, change[V]]
 	store string
 	s     *versionedStore[K, V]
-	task  *Task
+	task  *streamTask
 }
 
 func (p *versionedSourceProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) error {
@@ -300,7 +300,7 @@ func (p *versionedSourceProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) err
 		return err
 	}
 	p.s = vs
-	if n, ok := ctx.(interface{ taskOf() *Task }); ok {
+	if n, ok := ctx.(interface{ taskOf() *streamTask }); ok {
 		p.task = n.taskOf()
 	}
 	return nil

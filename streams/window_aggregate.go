@@ -9,7 +9,7 @@ import (
 // window aggregation processors do; within a sub-topology fed by its own
 // inputs this is the task's stream time) and drops records whose windows
 // closed: a window closes when stream time reaches its end plus the grace
-// period. Dropped records are counted in TaskStats.DroppedRecords (Kafka
+// period. Dropped records are counted in taskStats.DroppedRecords (Kafka
 // Streams' dropped-records).
 
 func windowStoreOf[K, V any](p StoreProvider, name string) (*windowStore[K, V], error) {
@@ -36,13 +36,13 @@ func fold[K, V, VA any](key K, v V, old VA, hadOld bool, init func() VA, agg fun
 }
 
 // dropNull counts a record an aggregation skips for its null key or value.
-func dropNull(t *Task, what string) {
+func dropNull(t *streamTask, what string) {
 	t.cfg.Stats.DroppedRecords.Add(1)
 	logDropped(t, "null key or value", "processor", what)
 }
 
 // dropExpired counts a record that arrived after its window closed.
-func dropExpired(t *Task, ts int64, w Window, closeTime int64) {
+func dropExpired(t *streamTask, ts int64, w Window, closeTime int64) {
 	t.cfg.Stats.DroppedRecords.Add(1)
 	logDropped(t, "its window has expired", "record_timestamp", readableMs(ts), "window_start", readableMs(w.Start),
 		"window_end", readableMs(w.End), "window_closed_at", readableMs(closeTime))

@@ -13,14 +13,14 @@ import (
 	"github.com/rivulet-io/rivulet/topology"
 )
 
-// WindowStoreOpener is what a StoreOpener also implements to open the
+// windowStoreOpener is what a storeOpener also implements to open the
 // bytes-level window and session stores behind windowed aggregations and
 // stream-stream joins, with the same checkpoint rules as OpenKeyValue.
-// InMemoryStores and the runtime's opener implement it; with a StoreOpener
+// inMemoryStores and the runtime's opener implement it; with a storeOpener
 // that does not, window and session stores are kept in memory (memstore)
 // and restored from their changelogs from the start, like Kafka Streams'
 // in-memory window stores.
-type WindowStoreOpener interface {
+type windowStoreOpener interface {
 	// OpenWindow opens task's window store name with opts (the runtime sets
 	// the change logger and expiry hook in opts).
 	OpenWindow(task TaskID, name string, persistent, logged bool, opts statestore.WindowOptions) (statestore.WindowStore, statestore.Checkpoint, error)
@@ -110,7 +110,7 @@ func windowLogConfig(user map[string]string, retention int64) map[string]string 
 // shares with key-value stores.
 type storeLog struct {
 	name        string
-	task        *Task
+	task        *streamTask
 	persistent  bool
 	logged      bool
 	changelogTP TopicPartition
@@ -120,7 +120,7 @@ type storeLog struct {
 	m *storeMeter
 }
 
-func newStoreLog(t *Task, name string, logged bool, cp statestore.Checkpoint) storeLog {
+func newStoreLog(t *streamTask, name string, logged bool, cp statestore.Checkpoint) storeLog {
 	l := storeLog{name: name, task: t, logged: logged, ckpt: -1}
 	if logged {
 		l.changelogTP = TopicPartition{Topic: topology.ChangelogTopicName(t.cfg.ApplicationID, name), Partition: t.id.Partition}
@@ -215,7 +215,7 @@ type windowFactory[K, V any] struct {
 
 func (f *windowFactory[K, V]) spec() topology.Store { return f.storeSpec(topology.WindowStoreKind, f) }
 
-func (f *windowFactory[K, V]) open(t *Task) (taskStore, error) {
+func (f *windowFactory[K, V]) open(t *streamTask) (taskStore, error) {
 	s := &windowStore[K, V]{size: f.size}
 	s.keySerde, s.valueSerde = f.keySerde, f.valueSerde
 	err := s.open(t, f.name, f.logging, func(logger statestore.ChangeLogger, onExpired statestore.ExpiredHook) (statestore.WindowStore, statestore.Checkpoint, error) {
@@ -246,7 +246,7 @@ type windowedStore[K, V any, R statestore.Store] struct {
 // open opens the bytes store underneath with open, given the change
 // logger (when logging) and the expiry hook, and sets up the changelog
 // side.
-func (s *windowedStore[K, V, R]) open(t *Task, name string, logging bool, open func(statestore.ChangeLogger, statestore.ExpiredHook) (R, statestore.Checkpoint, error)) error {
+func (s *windowedStore[K, V, R]) open(t *streamTask, name string, logging bool, open func(statestore.ChangeLogger, statestore.ExpiredHook) (R, statestore.Checkpoint, error)) error {
 	var logger statestore.ChangeLogger
 	if logging {
 		logger = s.logger
@@ -581,7 +581,7 @@ func (f *sessionFactory[K, V]) spec() topology.Store {
 	return f.storeSpec(topology.SessionStoreKind, f)
 }
 
-func (f *sessionFactory[K, V]) open(t *Task) (taskStore, error) {
+func (f *sessionFactory[K, V]) open(t *streamTask) (taskStore, error) {
 	s := &sessionStore[K, V]{}
 	s.keySerde, s.valueSerde = f.keySerde, f.valueSerde
 	err := s.open(t, f.name, f.logging, func(logger statestore.ChangeLogger, onExpired statestore.ExpiredHook) (statestore.SessionStore, statestore.Checkpoint, error) {

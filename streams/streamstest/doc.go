@@ -3,9 +3,8 @@
 // input topics, read what the topology wrote from output topics, move the
 // wall clock to fire punctuations, and look into state stores.
 //
-// It drives the same deterministic tasks the runtime's stream threads drive
-// ([streams.Task]), with in-memory stores and a collector that keeps every
-// record sent. Everything happens on the caller's goroutine: piping a record
+// It drives the same deterministic tasks the runtime's stream threads drive,
+// with in-memory stores and a collector that keeps every record sent. Everything happens on the caller's goroutine: piping a record
 // returns once the record, and everything it caused, is processed and
 // committed.
 //

@@ -142,19 +142,19 @@ func CreateOutputTopic[K, V any](d *Driver, topic string, keySerde streams.Serde
 }
 
 // QueueSize returns how many records are left to read.
-func (o *OutputTopic[K, V]) QueueSize() int { return len(o.d.outputs[o.topic]) }
+func (o *OutputTopic[K, V]) QueueSize() int { return len(o.d.outputs()[o.topic]) }
 
 // IsEmpty reports whether no record is left to read.
 func (o *OutputTopic[K, V]) IsEmpty() bool { return o.QueueSize() == 0 }
 
 // ReadRecord reads the next record, or returns ErrNoRecord.
 func (o *OutputTopic[K, V]) ReadRecord() (TestRecord[K, V], error) {
-	q := o.d.outputs[o.topic]
+	q := o.d.outputs()[o.topic]
 	if len(q) == 0 {
 		return TestRecord[K, V]{}, ErrNoRecord
 	}
 	pr := q[0]
-	o.d.outputs[o.topic] = q[1:]
+	o.d.outputs()[o.topic] = q[1:]
 	r := TestRecord[K, V]{Timestamp: pr.Timestamp, Headers: pr.Headers, KeyNull: pr.Key == nil, ValueNull: pr.Value == nil}
 	var err error
 	if pr.Key != nil {
