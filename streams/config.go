@@ -45,7 +45,8 @@ func (p Properties) ClientProperties(role string) (Properties, error) {
 	return maps.Clone(props), nil
 }
 
-// Property names, as Kafka Streams spells them.
+// Property names, as Kafka Streams spells them; those marked Rivulet's own
+// have no Kafka Streams counterpart.
 const (
 	PropApplicationID          = "application.id"
 	PropBootstrapServers       = "bootstrap.servers"
@@ -84,6 +85,24 @@ const (
 	// a topology whose auto-generated store or internal topic names moved
 	// (see TopologyChangeError).
 	PropTopologyAcceptChanges = "rivulet.topology.accept.changes"
+	// PropStateMemoryMaxBytes (Rivulet's own) is the memory budget of the
+	// instance's persistent stores, divided over the stores it expects to hold
+	// (see WithStateMemoryBudget). The default value is 0: no budget.
+	PropStateMemoryMaxBytes = "rivulet.state.memory.max.bytes"
+	// PropHTTPListener (Rivulet's own) is host:port where the application serves its HTTP
+	// endpoint (/metrics, /healthz, /readyz, /status, /topology, /stores).
+	// Off when empty (the default).
+	PropHTTPListener = "rivulet.http.listener"
+	// PropHTTPReadyMaxLag (Rivulet's own) is the input lag, in records summed over this
+	// instance's active tasks, up to which /readyz answers ready.
+	PropHTTPReadyMaxLag = "rivulet.http.ready.max.lag"
+	// PropMetricsSampleWindowMs is metrics.sample.window.ms, as Kafka
+	// Streams spells it: the length of one sample window of the latency
+	// averages and maxima.
+	PropMetricsSampleWindowMs = "metrics.sample.window.ms"
+	// PropMetricsNumSamples is metrics.num.samples: how many sample
+	// windows the latency averages and maxima are computed over.
+	PropMetricsNumSamples = "metrics.num.samples"
 )
 
 // Processing guarantees.

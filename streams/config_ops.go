@@ -9,25 +9,6 @@ import (
 	"time"
 )
 
-// Operator settings: the app's HTTP endpoint (http.go) and the metrics
-// recording level (metrics_levels.go).
-const (
-	// PropHTTPListener is host:port where the application serves its HTTP
-	// endpoint (/metrics, /healthz, /readyz, /status, /topology, /stores).
-	// Off when empty (the default).
-	PropHTTPListener = "rivulet.http.listener"
-	// PropHTTPReadyMaxLag is the input lag, in records summed over this
-	// instance's active tasks, up to which /readyz answers ready.
-	PropHTTPReadyMaxLag = "rivulet.http.ready.max.lag"
-	// PropMetricsSampleWindowMs is metrics.sample.window.ms, as Kafka
-	// Streams spells it: the length of one sample window of the latency
-	// averages and maxima.
-	PropMetricsSampleWindowMs = "metrics.sample.window.ms"
-	// PropMetricsNumSamples is metrics.num.samples: how many sample
-	// windows the latency averages and maxima are computed over.
-	PropMetricsNumSamples = "metrics.num.samples"
-)
-
 // Metrics recording levels, as Kafka Streams' metrics.recording.level.
 const (
 	RecordingLevelInfo  = "INFO"

@@ -9,11 +9,6 @@ import (
 	"github.com/rivulet-io/rivulet/statestore/badgerstore"
 )
 
-// PropStateMemoryMaxBytes (Rivulet's own) is the memory budget of the
-// instance's persistent stores, divided over the stores it expects to hold
-// (see WithStateMemoryBudget). The default value is 0: no budget.
-const PropStateMemoryMaxBytes = "rivulet.state.memory.max.bytes"
-
 // WithStateMemoryBudget sets the memory budget of the instance's persistent
 // (Badger) stores, the counterpart of a Kafka Streams RocksDBConfigSetter
 // sharing one block cache and write buffer manager over all stores
