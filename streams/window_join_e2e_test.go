@@ -111,19 +111,31 @@ func TestEndToEndWindowsAndJoinsOnBrokerlite(t *testing.T) {
 		wantCounts[fmt.Sprintf("%s@%d", key, base.UnixMilli()+w)]++
 		recs = append(recs, &kgo.Record{Topic: "wj-events", Key: []byte(key), Value: []byte("e"), Timestamp: at(ms)})
 	}
-	// Orders and payments: even orders are paid within the window.
+	produce(t, addrs, recs...)
+	// Orders and payments: even orders are paid within the window. They
+	// reach the broker one at a time in timestamp order, as a join's inputs
+	// must for its results not to depend on arrival: a fetch that saw every
+	// order but no payment yet would move stream time past the windows of
+	// the early orders, and a left join emits an unpaid order then.
 	wantJoined := map[string]string{}
+	var joinRecs []*kgo.Record
 	for i := 0; i < 30; i++ {
 		id := fmt.Sprintf("order-%02d", i)
-		recs = append(recs, &kgo.Record{Topic: "wj-orders", Key: []byte(id), Value: []byte("o" + id[6:]), Timestamp: at(int64(i) * 100)})
+		joinRecs = append(joinRecs, &kgo.Record{Topic: "wj-orders", Key: []byte(id), Value: []byte("o" + id[6:]), Timestamp: at(int64(i) * 100)})
 		if i%2 == 0 {
-			recs = append(recs, &kgo.Record{Topic: "wj-payments", Key: []byte(id), Value: []byte("paid"), Timestamp: at(int64(i)*100 + 400)})
+			joinRecs = append(joinRecs, &kgo.Record{Topic: "wj-payments", Key: []byte(id), Value: []byte("paid"), Timestamp: at(int64(i)*100 + 400)})
 			wantJoined[id] = "o" + id[6:] + "+paid"
 		} else {
 			wantJoined[id] = "o" + id[6:] + "+null"
 		}
 	}
-	produce(t, addrs, recs...)
+	sort.SliceStable(joinRecs, func(i, j int) bool { return joinRecs[i].Timestamp.Before(joinRecs[j].Timestamp) })
+	joinProducer, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ProducerLinger(0))
+	must(t, err)
+	defer joinProducer.Close()
+	for _, r := range joinRecs {
+		must(t, produceSync(joinProducer, 20*time.Second, r))
+	}
 	// Move every task's stream time far ahead: every window closes.
 	produceToEveryPartition(t, addrs, "wj-events", parts, "zz-close", "e", at(60_000))
 	produceToEveryPartition(t, addrs, "wj-orders", parts, "zz-close", "close", at(60_000))
