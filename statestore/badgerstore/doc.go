@@ -18,9 +18,10 @@
 //     per store, wiping a store is deleting a directory, and a corrupt store costs the
 //     restore of that store only.
 //   - Checkpoints are per store, and so is the "was it closed cleanly" marker.
-//   - Window and session stores drop whole expired segments with Badger's DropPrefix,
-//     which pauses writes to the instance while it runs: per-store instances keep that
-//     pause local to the store.
+//   - Window and session stores drop whole expired segments with Badger's DropPrefix
+//     (batched: at most once per 30 s or 64 MiB written, and at Close), which pauses
+//     writes to the instance while it runs: per-store instances keep that pause local
+//     to the store.
 //
 // The cost is per-instance overhead: each instance has its memtables, caches, a handful of
 // goroutines (compactors, the writer, the value-log GC ticker of this package) and

@@ -41,10 +41,15 @@ type engine struct {
 	mu       sync.RWMutex // guards buf and tail (the pointers and their contents)
 	buf      *core.Tree
 	tail     *tailBuffer
-	flushing bool     // guarded by mu: flushBuffer is writing the buffer to Badger
-	slab     []byte   // guarded by mu: where buffered entries are carved from
-	carve    int64    // guarded by mu: bytes carved since the buffer was last emptied
-	drops    [][]byte // prefixes to drop at the next Flush
+	flushing bool   // guarded by mu: flushBuffer is writing the buffer to Badger
+	slab     []byte // guarded by mu: where buffered entries are carved from
+	carve    int64  // guarded by mu: bytes carved since the buffer was last emptied
+	// drops are the prefixes of expired segments not yet dropped from Badger; dropsAt is
+	// when the first of them came and dropsWritten the bytes written since (all guarded
+	// by mu). See dropsDue.
+	drops        [][]byte
+	dropsAt      time.Time
+	dropsWritten int64
 
 	// dbMu is held shared by point reads while they use Badger, and exclusively while a
 	// restore from scratch replaces Badger's contents (which replaces its transaction
@@ -256,6 +261,7 @@ func (e *engine) Apply(entries []statestore.KeyValue) error {
 			e.filter.add(buf[:kl])
 		}
 		e.tail.set(buf[:kl:kl], v)
+		e.dropsWritten += int64(len(buf))
 	}
 	// Overwrites leave their old bytes in the slabs: count what was carved too.
 	full := e.buf.Bytes()+e.tail.bytes > e.opts.WriteBufferSize || e.carve > 2*e.opts.WriteBufferSize
@@ -275,6 +281,9 @@ func (e *engine) applyDirect(entries []statestore.KeyValue) error {
 	}
 	e.mu.Lock()
 	e.fresh = false
+	for _, kv := range entries {
+		e.dropsWritten += int64(1 + len(kv.Key) + len(kv.Value))
+	}
 	e.mu.Unlock()
 	wb := e.newWriteBatch()
 	// One allocation for the prefixed keys of the whole batch.
@@ -513,6 +522,9 @@ func (e *engine) Snapshot() (core.Snapshot, error) {
 func (e *engine) DropPrefixes(prefixes [][]byte) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if len(e.drops) == 0 && len(prefixes) > 0 {
+		e.dropsAt, e.dropsWritten = time.Now(), 0
+	}
 	for _, p := range prefixes {
 		e.drops = append(e.drops, pkey(nil, p))
 	}
@@ -549,8 +561,10 @@ func (e *engine) Flush() error {
 		return err
 	}
 	e.mu.Lock()
-	drops := e.drops
-	e.drops = nil
+	var drops [][]byte
+	if e.dropsDue() {
+		drops, e.drops = e.drops, nil
+	}
 	e.mu.Unlock()
 	if len(drops) > 0 {
 		// Whole expired segments: Badger drops the tables under these prefixes without
@@ -565,6 +579,27 @@ func (e *engine) Flush() error {
 		return nil
 	}
 	return e.db.Sync()
+}
+
+// Dropping expired segments from Badger waits until dropsDelay passed or dropsBytes were
+// written since the first of them expired: each DropPrefix writes out the memtable and
+// pauses the store's writes while Badger drops the tables (milliseconds each), and a store
+// whose stream time moves fast (a join over a short window) expires a segment every few
+// commits. Until then the segments stay on disk but are never read: the store forgets an
+// expired segment at once, and one that outlives a crash (or a Close) is found again when
+// the store opens and expired the same way (core.segmented.init). The wait bounds what
+// lingers to about dropsBytes, or dropsDelay of writes; Close drops what is pending.
+const (
+	dropsDelay = 30 * time.Second
+	dropsBytes = 64 << 20
+)
+
+// dropsDue reports whether the pending drops go to Badger at this Flush. Call with mu held.
+func (e *engine) dropsDue() bool {
+	if len(e.drops) == 0 {
+		return false
+	}
+	return e.closed || e.dropsWritten >= dropsBytes || time.Since(e.dropsAt) >= dropsDelay
 }
 
 func (e *engine) Close() error {
