@@ -21,8 +21,8 @@ type generationLog struct {
 }
 
 func (g *generationLog) Enabled(context.Context, slog.Level) bool { return true }
-func (g *generationLog) WithAttrs([]slog.Attr) slog.Handler      { return g }
-func (g *generationLog) WithGroup(string) slog.Handler           { return g }
+func (g *generationLog) WithAttrs([]slog.Attr) slog.Handler       { return g }
+func (g *generationLog) WithGroup(string) slog.Handler            { return g }
 func (g *generationLog) Handle(_ context.Context, r slog.Record) error {
 	if r.Message != "groupcoord: group joined" {
 		return nil
