@@ -283,6 +283,11 @@ func (t *streamThread) run() (err error) {
 			// loop to come round).
 			timeout = min(timeout, 10*time.Millisecond)
 		}
+		// An idle thread wakes when its commit is due rather than up to
+		// poll.ms later: the records its caches hold go out on time.
+		if due := t.lastCommit.Add(t.app.cfg.CommitInterval).Sub(t.now()); due < timeout {
+			timeout = max(due, time.Millisecond)
+		}
 		pctx, cancel := context.WithTimeout(t.ctx, timeout)
 		pollStart := time.Now()
 		fetches := t.cl.PollRecords(pctx, t.app.cfg.MaxPollRecords)
