@@ -352,8 +352,13 @@ func (a *App) start(ctx context.Context) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	// The threads started here join the group together (join_cohort.go).
+	var cohort *joinCohort
+	if a.cfg.NumStreamThreads > 1 {
+		cohort = newJoinCohort(a.cfg.NumStreamThreads)
+	}
 	for i := 0; i < a.cfg.NumStreamThreads; i++ {
-		if _, err := a.startThreadLocked(); err != nil {
+		if _, err := a.startThreadLocked(cohort); err != nil {
 			return err
 		}
 	}
@@ -437,12 +442,14 @@ func (a *App) sourceTopics() ([]string, []string) {
 // startThreadLocked starts a stream thread numbered with the lowest free
 // index (as Kafka Streams names threads, so a replaced or re-added thread
 // takes back its name and static group.instance.id) and returns that index.
-func (a *App) startThreadLocked() (int, error) {
+// cohort, when not nil, is the group of threads started together that
+// join the group together.
+func (a *App) startThreadLocked(cohort *joinCohort) (int, error) {
 	id := 0
 	for a.threads[id] != nil {
 		id++
 	}
-	t, err := newStreamThread(a, id)
+	t, err := newStreamThread(a, id, cohort)
 	if err != nil {
 		return 0, err
 	}
@@ -619,7 +626,7 @@ func (a *App) replaceThread(op string, err error) {
 	a.mu.Lock()
 	if !a.closing {
 		a.metrics.threadReplaced.Add(1)
-		if _, serr := a.startThreadLocked(); serr != nil {
+		if _, serr := a.startThreadLocked(nil); serr != nil {
 			a.mu.Unlock()
 			// Not on this goroutine: fail waits for every thread's
 			// goroutine, this one included.

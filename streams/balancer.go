@@ -40,6 +40,7 @@ func (b *taskBalancer) IsCooperative() bool  { return b.cooperative }
 func (b *taskBalancer) JoinGroupMetadata(topics []string, current map[string][]int32, generation int32) []byte {
 	info := assignor.SubscriptionInfo{ProcessID: b.app.processID, ShutdownRequested: b.app.shutdownRequested.Load(), Endpoint: b.app.cfg.ApplicationServer}
 	if b.thread != nil {
+		b.thread.waitCohort()
 		info.Rejoins = b.thread.rejoins.Load()
 		info.PrevStandbys = b.app.standbys.tasksOf(b.thread.id)
 	}
@@ -86,6 +87,7 @@ func (b *taskBalancer) ParseSyncAssignment(assignment []byte) (map[string][]int3
 		b.app.remoteShutdown()
 	}
 	if b.thread != nil {
+		b.thread.leaveCohort()
 		b.thread.assignmentReceived(info.Followup)
 		b.thread.scheduleProbe(info.ProbeAfter)
 		b.app.standbys.assign(b.thread.id, b.thread.name, info.Standbys)

@@ -137,16 +137,26 @@ func (c *threadCollector) promise(r *kgo.Record, err error) {
 	if err != nil {
 		c.failure(r, err)
 	} else {
-		c.producedInTxn.Store(true)
+		c.noteProduced()
 	}
 	release(r)
+}
+
+// noteProduced records an acknowledged record for the transaction. Only
+// exactly-once reads it, and the store is skipped once made: a store per
+// record would keep the cache line it shares with hasErr, which Send reads
+// for every record on the thread's goroutine, moving between cores.
+func (c *threadCollector) noteProduced() {
+	if c.eos && !c.producedInTxn.Load() {
+		c.producedInTxn.Store(true)
+	}
 }
 
 func (c *threadCollector) changelogPromise(r *kgo.Record, err error) {
 	if err != nil {
 		c.failure(r, err)
 	} else {
-		c.producedInTxn.Store(true)
+		c.noteProduced()
 		tp := TopicPartition{Topic: r.Topic, Partition: r.Partition}
 		c.mu.Lock()
 		if next := r.Offset + 1; next > c.acked[tp] {

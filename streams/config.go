@@ -187,8 +187,8 @@ type config struct {
 	// only while that partition's fetch lag is unknown or above zero.
 	// Negative (-1) never waits.
 	MaxTaskIdle time.Duration
-	// PollTimeout is how long a thread blocks waiting for records (poll.ms).
-	// The default value is 100ms.
+	// PollTimeout is how long a thread blocks waiting for records (poll.ms),
+	// less when its next commit is due sooner. The default value is 100ms.
 	PollTimeout time.Duration
 	// AutoOffsetReset is where sources start without a committed offset:
 	// "earliest" (the default, as Kafka Streams) or "latest".

@@ -51,7 +51,7 @@ func (a *App) AddStreamThread() (string, error) {
 	if err := a.lockToScale("add stream thread"); err != nil {
 		return "", err
 	}
-	id, err := a.startThreadLocked()
+	id, err := a.startThreadLocked(nil)
 	if err != nil {
 		a.mu.Unlock()
 		return "", fmt.Errorf("streams: add stream thread: %w", err)

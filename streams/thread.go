@@ -65,6 +65,9 @@ type streamThread struct {
 	closed     bool
 	// probe is the KIP-441 probing rebalance the assignment asked for.
 	probe *time.Timer
+	// cohort holds the threads started with this one, which join the
+	// group together (join_cohort.go); nil for a thread started alone.
+	cohort *joinCohort
 
 	mu       sync.Mutex
 	tasks    map[TaskID]*streamTask
@@ -87,7 +90,7 @@ type streamThread struct {
 	topicIDCache map[string][16]byte
 }
 
-func newStreamThread(a *App, id int) (*streamThread, error) {
+func newStreamThread(a *App, id int, cohort *joinCohort) (*streamThread, error) {
 	t := &streamThread{
 		app:          a,
 		id:           id,
@@ -98,6 +101,7 @@ func newStreamThread(a *App, id int) (*streamThread, error) {
 		paused:       make(map[TopicPartition]bool),
 		purgeOffsets: make(map[TopicPartition]int64),
 		exited:       make(chan struct{}),
+		cohort:       cohort,
 	}
 	t.stats = a.newStats()
 	t.restorer = newChangelogRestorer(a, t.name)
@@ -278,6 +282,11 @@ func (t *streamThread) run() (err error) {
 			// for max.task.idle.ms and end-offset checks (which need the
 			// loop to come round).
 			timeout = min(timeout, 10*time.Millisecond)
+		}
+		// An idle thread wakes when its commit is due rather than up to
+		// poll.ms later: the records its caches hold go out on time.
+		if due := t.lastCommit.Add(t.app.cfg.CommitInterval).Sub(t.now()); due < timeout {
+			timeout = max(due, time.Millisecond)
 		}
 		pctx, cancel := context.WithTimeout(t.ctx, timeout)
 		pollStart := time.Now()
@@ -749,6 +758,7 @@ func (t *streamThread) shutdown(clean bool) {
 	}
 	t.mu.Unlock()
 	t.stopFollowups()
+	t.leaveCohort()
 	t.app.standbys.assign(t.id, t.name, nil)
 	t.app.stateMemory.expect(t.id, 0)
 	t.cancel()

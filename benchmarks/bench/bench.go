@@ -33,6 +33,7 @@ type benchOptions struct {
 	noResults bool
 	verbose   bool
 	cpuProf   string
+	memProf   string
 	args      []string // the command line after "rivulet bench", for the results file
 }
 
@@ -150,6 +151,7 @@ later ones reuse Go's build cache. In the clone, go run ./benchmarks/bench [suit
 	f.StringVar(&o.cfg.Dir, "dir", "", "keep the brokers' logs and state here (default: a temporary directory, removed at exit)")
 	f.BoolVar(&o.verbose, "verbose", false, "show the brokers' and apps' logs on stderr")
 	f.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (brokers and apps share the process) to this file, for go tool pprof")
+	f.StringVar(&o.memProf, "memprofile", "", "write the allocations of the whole run (go tool pprof -sample_index=alloc_space) to this file at its end")
 	return cmd
 }
 
@@ -239,6 +241,11 @@ func runBench(cmd *cobra.Command, o benchOptions) error {
 		defer pprof.StopCPUProfile()
 	}
 	res, err := harness.Run(ctx, o.cfg, progress)
+	if o.memProf != "" {
+		if perr := writeAllocsProfile(o.memProf); perr != nil {
+			return usageErrorf(cmd, "--memprofile: %v", perr)
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return failuref("bench: interrupted")
@@ -314,4 +321,18 @@ func printBenchDetails(w io.Writer, res *harness.Result) {
 			}
 		}
 	}
+}
+
+// writeAllocsProfile writes the allocations made since the start of the
+// process to path.
+func writeAllocsProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
