@@ -281,7 +281,7 @@ func (t *streamThread) run() (err error) {
 		}
 		pctx, cancel := context.WithTimeout(t.ctx, timeout)
 		pollStart := time.Now()
-		fetches := t.cl.PollRecords(pctx, t.app.cfg.MaxPollRecords)
+		fetches := t.drainBuffered(t.cl.PollRecords(pctx, t.app.cfg.MaxPollRecords))
 		cancel()
 		t.app.ops.observePoll(t.name, pollStart, fetches.NumRecords())
 		if fetches.IsClientClosed() {
@@ -295,6 +295,30 @@ func (t *streamThread) run() (err error) {
 			return fmt.Errorf("streams: thread %s: %w", t.name, err)
 		}
 	}
+}
+
+// drainPolls bounds how many polls' worth of records (max.poll.records
+// each) one step of a thread takes from what its client has fetched.
+const drainPolls = 16
+
+// drainBuffered adds to fetches, a full poll, what the client has already
+// fetched, without waiting (at most drainPolls polls' worth in all).
+// franz-go fetches a partition again only once the records it fetched
+// last were all polled: taking them at once lets the next fetch (the
+// broker's read, the transfer, decompression and decoding) run while the
+// thread processes these, instead of after them. The records are in memory
+// already; back-pressure stays with pauseFull.
+func (t *streamThread) drainBuffered(fetches kgo.Fetches) kgo.Fetches {
+	limit := t.app.cfg.MaxPollRecords
+	for n, polls := fetches.NumRecords(), 1; n >= limit && polls < drainPolls; polls++ {
+		//lint:ignore SA1012 franz-go's PollRecords with a nil context takes only what is buffered, returning at once.
+		more := t.cl.PollRecords(nil, limit)
+		if n = more.NumRecords(); n == 0 {
+			break
+		}
+		fetches = append(fetches, more...)
+	}
+	return fetches
 }
 
 // hasBuffered reports whether a running task has records it can process
@@ -452,10 +476,6 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 		}
 		task.SetFetchPosition(tp, p.Records[len(p.Records)-1].Offset+1, p.HighWatermark)
 		task.setLogStartOffset(tp, p.LogStartOffset)
-		if task.Buffered(tp) >= t.app.cfg.BufferedRecordsPerPartition && !t.paused[tp] {
-			t.cl.PauseFetchPartitions(map[string][]int32{tp.Topic: {tp.Partition}})
-			t.paused[tp] = true
-		}
 	})
 	if ferr != nil {
 		return ferr
@@ -473,6 +493,7 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 			return err
 		}
 	}
+	t.pauseFull()
 	t.resumeDrained()
 	now := t.now()
 	requested := false
@@ -560,6 +581,30 @@ func (t *streamThread) process() error {
 		if !progressed {
 			return nil
 		}
+	}
+}
+
+// pauseFull pauses fetching the partitions whose buffers processing left at
+// buffered.records.per.partition or above (a task holding records back for
+// an empty partition, max.task.idle.ms): back-pressure. It runs after
+// processing, not as records arrive: a task drains what it can in the same
+// step, and franz-go drops what it has already fetched for a partition
+// when the partition is paused, so pausing one the task is about to drain
+// would only make the client fetch (and decompress) the same records again.
+func (t *streamThread) pauseFull() {
+	var pause map[string][]int32
+	for tp, task := range t.byTP {
+		if t.paused[tp] || task.State() != TaskRunning || task.Buffered(tp) < t.app.cfg.BufferedRecordsPerPartition {
+			continue
+		}
+		if pause == nil {
+			pause = map[string][]int32{}
+		}
+		pause[tp.Topic] = append(pause[tp.Topic], tp.Partition)
+		t.paused[tp] = true
+	}
+	if pause != nil {
+		t.cl.PauseFetchPartitions(pause)
 	}
 }
 
