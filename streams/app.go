@@ -97,22 +97,25 @@ type App struct {
 	shutdownRequested atomic.Bool
 	remoteOnce        sync.Once
 
-	mu        sync.Mutex
-	threads   map[int]*streamThread
-	global    *globalThread
-	adminCl   *kgo.Client
-	admin     *kadm.Client
-	counts    map[string]int32
-	runCtx    context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	done      chan struct{}
-	err       error
-	listener  func(old, new State)
-	closing   bool
-	closeOnce sync.Once
-	httpState             // the HTTP endpoint (http.go)
-	ops       *opsMetrics // metrics by recording level (metrics_levels.go)
+	mu      sync.Mutex
+	threads map[int]*streamThread
+	// siblingJoins wakes a group leader waiting for the instance's other
+	// threads to join (join_siblings.go).
+	siblingJoins siblingJoins
+	global       *globalThread
+	adminCl      *kgo.Client
+	admin        *kadm.Client
+	counts       map[string]int32
+	runCtx       context.Context
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
+	done         chan struct{}
+	err          error
+	listener     func(old, new State)
+	closing      bool
+	closeOnce    sync.Once
+	httpState                // the HTTP endpoint (http.go)
+	ops          *opsMetrics // metrics by recording level (metrics_levels.go)
 }
 
 // New builds an application running topo with props (Kafka Streams' names;

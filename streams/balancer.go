@@ -148,6 +148,13 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 		}
 		c.Members = append(c.Members, am)
 	})
+	if b.thread != nil {
+		own := 0
+		if c := clients[hex.EncodeToString(b.app.processID[:])]; c != nil {
+			own = len(c.Members)
+		}
+		b.app.awaitSiblingJoins(b.thread, own)
+	}
 	tasks, partsOf := b.app.tasksFor(topics)
 	changelogs := b.app.taskChangelogs(tasks)
 	stateful := make(map[TaskID]bool, len(changelogs))

@@ -85,6 +85,14 @@ type streamThread struct {
 	offsetsAdded bool
 	needRewind   bool
 	topicIDCache map[string][16]byte
+
+	// joinsSent counts the JoinGroup requests the client wrote
+	// (join_siblings.go).
+	joinsSent atomic.Int64
+
+	// asyncCommits holds what the periodic offset commits in flight
+	// report (commit_async.go).
+	asyncCommits asyncCommits
 }
 
 func newStreamThread(a *App, id int) (*streamThread, error) {
@@ -127,6 +135,7 @@ func newStreamThread(a *App, id int) (*streamThread, error) {
 		kgo.OnPartitionsRevoked(t.onRevoked),
 		kgo.OnPartitionsLost(t.onLost),
 		kgo.RecordPartitioner(newStreamsPartitioner()),
+		kgo.WithHooks(joinHook{t}),
 	}
 	if !hasProp(a.cfg.ClientProperties["producer"], "linger.ms") {
 		// No linger (Kafka Streams sets linger.ms=100): franz-go batches the
@@ -431,6 +440,9 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 	if t.fatal != nil {
 		return t.fatal
 	}
+	if err := t.takeAsyncCommits(); err != nil {
+		return err
+	}
 	if t.needRewind {
 		// The tasks were revived: what this poll returned may lie past the
 		// committed offsets the input goes back to.
@@ -645,7 +657,9 @@ func (t *streamThread) resumeDrained() {
 // commit runs Kafka Streams' commit sequence for tasks: flush their caches
 // and stores (which sends cached updates downstream and to changelogs),
 // flush the producer (every record acknowledged), commit the consumed
-// offsets, then write the stores' checkpoints.
+// offsets, then write the stores' checkpoints. A periodic commit (not
+// final) sends the offsets without waiting for the group coordinator's
+// answer (commit_async.go); a final one, before tasks close or move, waits.
 //
 // The stores' caches are written through on every commit, so their records
 // are produced before the offsets are committed; the stores are made durable
@@ -667,9 +681,15 @@ func (t *streamThread) commit(ctx context.Context, tasks []*streamTask, final bo
 	if err := t.collector.flush(ctx); err != nil {
 		return err
 	}
+	if final {
+		t.asyncCommits.inflight.Wait()
+	}
 	offsets := map[string]map[int32]kgo.EpochOffset{}
+	// After a periodic commit a rebalance refused, every task's offsets go
+	// again, committed or not since.
+	every := t.asyncCommits.takeRetry()
 	for _, task := range tasks {
-		if !task.NeedsCommit() {
+		if !every && !task.NeedsCommit() {
 			continue
 		}
 		for tp, off := range task.CommitOffsets() {
@@ -679,20 +699,12 @@ func (t *streamThread) commit(ctx context.Context, tasks []*streamTask, final bo
 			offsets[tp.Topic][tp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
 		}
 	}
-	if len(offsets) > 0 {
+	if len(offsets) > 0 && !final {
+		t.commitOffsetsAsync(offsets)
+	} else if len(offsets) > 0 {
 		var cerr error
 		t.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-			if err != nil {
-				cerr = err
-				return
-			}
-			for _, rt := range resp.Topics {
-				for _, rp := range rt.Partitions {
-					if e := kerr.ErrorForCode(rp.ErrorCode); e != nil && cerr == nil {
-						cerr = fmt.Errorf("%s-%d: %w", rt.Topic, rp.Partition, e)
-					}
-				}
-			}
+			cerr = offsetCommitError(resp, err)
 		})
 		if cerr != nil {
 			t.app.metrics.commitFailures.Add(1)
