@@ -86,8 +86,10 @@ func (a *App) awaitSiblingJoins(leader *streamThread, members int) {
 
 // siblingsMissing reports whether the instance runs more threads than
 // members and one of them other than leader has not yet sent its
-// membership join (a client sends two JoinGroups to become a member: the
-// first only gets its member id).
+// membership join: a dynamic member sends two JoinGroups to become a
+// member (KIP-394: the first only gets its member id), a static one
+// (group.instance.id) one. (Against a broker older than KIP-394 a dynamic
+// member sends one, and the leader waits out siblingJoinWait.)
 func (a *App) siblingsMissing(leader *streamThread, members int) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -95,7 +97,11 @@ func (a *App) siblingsMissing(leader *streamThread, members int) bool {
 		return false
 	}
 	for _, t := range a.threads {
-		if t != leader && !t.removing.Load() && t.joinsSent.Load() < 2 {
+		joins := int64(2)
+		if t.instanceID() != "" {
+			joins = 1
+		}
+		if t != leader && !t.removing.Load() && t.joinsSent.Load() < joins {
 			return true
 		}
 	}

@@ -14,7 +14,7 @@ import (
 func siblingApp(t *testing.T, n int) (*App, []*streamThread) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	a := &App{threads: map[int]*streamThread{}, runCtx: ctx}
+	a := &App{cfg: &config{}, threads: map[int]*streamThread{}, runCtx: ctx}
 	var ts []*streamThread
 	for i := range n {
 		th := &streamThread{app: a, id: i}
@@ -86,5 +86,19 @@ func TestLeaderDoesNotWaitWhenAllThreadsJoined(t *testing.T) {
 	a.awaitSiblingJoins(ts[0], 2)
 	if waited := time.Since(start); waited > 10*siblingJoinWait {
 		t.Errorf("leader waited %v for a sibling that never joins", waited)
+	}
+}
+
+// TestStaticSiblingJoinsOnce: a thread with a group.instance.id becomes a
+// member with one JoinGroup (no member id round), so one is enough.
+func TestStaticSiblingJoinsOnce(t *testing.T) {
+	a, ts := siblingApp(t, 2)
+	a.cfg.ClientProperties = map[string]Properties{"consumer": {"group.instance.id": "static"}}
+	if !a.siblingsMissing(ts[0], 1) {
+		t.Fatalf("static sibling with no JoinGroup sent is not missing")
+	}
+	sendJoin(ts[1])
+	if a.siblingsMissing(ts[0], 1) {
+		t.Errorf("static sibling still missing after its JoinGroup")
 	}
 }
