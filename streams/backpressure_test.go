@@ -50,11 +50,15 @@ func TestBackPressurePausesOnlyWhatATaskHoldsBack(t *testing.T) {
 	produce(t, br.addrs, &kgo.Record{Topic: c, Key: []byte("k"), Value: []byte("c-late"), Timestamp: base.Add(time.Hour)})
 	var got []string
 	consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool {
+		got = got[:0] // rs is everything read so far
 		for _, r := range rs {
 			got = append(got, string(r.Value))
 		}
 		return len(got) >= n
 	})
+	if len(got) < n {
+		t.Fatalf("%d outputs, want %d", len(got), n)
+	}
 	for i, v := range got[:n] {
 		if want := fmt.Sprintf("a%03d", i); v != want {
 			t.Fatalf("output %d is %q, want %q (in timestamp order)", i, v, want)
