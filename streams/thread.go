@@ -88,6 +88,10 @@ type streamThread struct {
 	offsetsAdded bool
 	needRewind   bool
 	topicIDCache map[string][16]byte
+
+	// asyncCommits holds what the periodic offset commits in flight
+	// report (commit_async.go).
+	asyncCommits asyncCommits
 }
 
 func newStreamThread(a *App, id int, cohort *joinCohort) (*streamThread, error) {
@@ -290,7 +294,7 @@ func (t *streamThread) run() (err error) {
 		}
 		pctx, cancel := context.WithTimeout(t.ctx, timeout)
 		pollStart := time.Now()
-		fetches := t.cl.PollRecords(pctx, t.app.cfg.MaxPollRecords)
+		fetches := t.drainBuffered(t.cl.PollRecords(pctx, t.app.cfg.MaxPollRecords))
 		cancel()
 		t.app.ops.observePoll(t.name, pollStart, fetches.NumRecords())
 		if fetches.IsClientClosed() {
@@ -304,6 +308,30 @@ func (t *streamThread) run() (err error) {
 			return fmt.Errorf("streams: thread %s: %w", t.name, err)
 		}
 	}
+}
+
+// drainPolls bounds how many polls' worth of records (max.poll.records
+// each) one step of a thread takes from what its client has fetched.
+const drainPolls = 16
+
+// drainBuffered adds to fetches, a full poll, what the client has already
+// fetched, without waiting (at most drainPolls polls' worth in all).
+// franz-go fetches a partition again only once the records it fetched
+// last were all polled: taking them at once lets the next fetch (the
+// broker's read, the transfer, decompression and decoding) run while the
+// thread processes these, instead of after them. The records are in memory
+// already; back-pressure stays with pauseFull.
+func (t *streamThread) drainBuffered(fetches kgo.Fetches) kgo.Fetches {
+	limit := t.app.cfg.MaxPollRecords
+	for n, polls := fetches.NumRecords(), 1; n >= limit && polls < drainPolls; polls++ {
+		//lint:ignore SA1012 franz-go's PollRecords with a nil context takes only what is buffered, returning at once.
+		more := t.cl.PollRecords(nil, limit)
+		if n = more.NumRecords(); n == 0 {
+			break
+		}
+		fetches = append(fetches, more...)
+	}
+	return fetches
 }
 
 // hasBuffered reports whether a running task has records it can process
@@ -416,6 +444,9 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 	if t.fatal != nil {
 		return t.fatal
 	}
+	if err := t.takeAsyncCommits(); err != nil {
+		return err
+	}
 	if t.needRewind {
 		// The tasks were revived: what this poll returned may lie past the
 		// committed offsets the input goes back to.
@@ -461,10 +492,6 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 		}
 		task.SetFetchPosition(tp, p.Records[len(p.Records)-1].Offset+1, p.HighWatermark)
 		task.setLogStartOffset(tp, p.LogStartOffset)
-		if task.Buffered(tp) >= t.app.cfg.BufferedRecordsPerPartition && !t.paused[tp] {
-			t.cl.PauseFetchPartitions(map[string][]int32{tp.Topic: {tp.Partition}})
-			t.paused[tp] = true
-		}
 	})
 	if ferr != nil {
 		return ferr
@@ -482,6 +509,7 @@ func (t *streamThread) step(fetches kgo.Fetches) error {
 			return err
 		}
 	}
+	t.pauseFull()
 	t.resumeDrained()
 	now := t.now()
 	requested := false
@@ -572,6 +600,30 @@ func (t *streamThread) process() error {
 	}
 }
 
+// pauseFull pauses fetching the partitions whose buffers processing left at
+// buffered.records.per.partition or above (a task holding records back for
+// an empty partition, max.task.idle.ms): back-pressure. It runs after
+// processing, not as records arrive: a task drains what it can in the same
+// step, and franz-go drops what it has already fetched for a partition
+// when the partition is paused, so pausing one the task is about to drain
+// would only make the client fetch (and decompress) the same records again.
+func (t *streamThread) pauseFull() {
+	var pause map[string][]int32
+	for tp, task := range t.byTP {
+		if t.paused[tp] || task.State() != TaskRunning || task.Buffered(tp) < t.app.cfg.BufferedRecordsPerPartition {
+			continue
+		}
+		if pause == nil {
+			pause = map[string][]int32{}
+		}
+		pause[tp.Topic] = append(pause[tp.Topic], tp.Partition)
+		t.paused[tp] = true
+	}
+	if pause != nil {
+		t.cl.PauseFetchPartitions(pause)
+	}
+}
+
 // resumeDrained resumes partitions paused for back-pressure whose buffers
 // went below the limit.
 func (t *streamThread) resumeDrained() {
@@ -609,7 +661,9 @@ func (t *streamThread) resumeDrained() {
 // commit runs Kafka Streams' commit sequence for tasks: flush their caches
 // and stores (which sends cached updates downstream and to changelogs),
 // flush the producer (every record acknowledged), commit the consumed
-// offsets, then write the stores' checkpoints.
+// offsets, then write the stores' checkpoints. A periodic commit (not
+// final) sends the offsets without waiting for the group coordinator's
+// answer (commit_async.go); a final one, before tasks close or move, waits.
 //
 // The stores' caches are written through on every commit, so their records
 // are produced before the offsets are committed; the stores are made durable
@@ -631,9 +685,15 @@ func (t *streamThread) commit(ctx context.Context, tasks []*streamTask, final bo
 	if err := t.collector.flush(ctx); err != nil {
 		return err
 	}
+	if final {
+		t.asyncCommits.inflight.Wait()
+	}
 	offsets := map[string]map[int32]kgo.EpochOffset{}
+	// After a periodic commit a rebalance refused, every task's offsets go
+	// again, committed or not since.
+	every := t.asyncCommits.takeRetry()
 	for _, task := range tasks {
-		if !task.NeedsCommit() {
+		if !every && !task.NeedsCommit() {
 			continue
 		}
 		for tp, off := range task.CommitOffsets() {
@@ -643,20 +703,12 @@ func (t *streamThread) commit(ctx context.Context, tasks []*streamTask, final bo
 			offsets[tp.Topic][tp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
 		}
 	}
-	if len(offsets) > 0 {
+	if len(offsets) > 0 && !final {
+		t.commitOffsetsAsync(offsets)
+	} else if len(offsets) > 0 {
 		var cerr error
 		t.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-			if err != nil {
-				cerr = err
-				return
-			}
-			for _, rt := range resp.Topics {
-				for _, rp := range rt.Partitions {
-					if e := kerr.ErrorForCode(rp.ErrorCode); e != nil && cerr == nil {
-						cerr = fmt.Errorf("%s-%d: %w", rt.Topic, rp.Partition, e)
-					}
-				}
-			}
+			cerr = offsetCommitError(resp, err)
 		})
 		if cerr != nil {
 			t.app.metrics.commitFailures.Add(1)

@@ -1,0 +1,71 @@
+package streams_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rivulet-io/rivulet/internal/testutil"
+	"github.com/rivulet-io/rivulet/streams"
+)
+
+// TestBackPressurePausesOnlyWhatATaskHoldsBack: a task that cannot process
+// its buffered records (it waits, max.task.idle.ms, for its other, empty
+// input) has that partition paused once its buffer reaches
+// buffered.records.per.partition; when the other input brings later
+// records, everything is processed in order and fetching resumes.
+func TestBackPressurePausesOnlyWhatATaskHoldsBack(t *testing.T) {
+	br := startBrokerlite(t)
+	suffix := fmt.Sprint(time.Now().UnixNano())
+	a, c, out := "bp-a-"+suffix, "bp-c-"+suffix, "bp-out-"+suffix
+	createTopic(t, br.addrs, 1, a, c, out)
+	const n = 200
+	base := time.UnixMilli(1_700_000_000_000)
+	var recs []*kgo.Record
+	for i := range n {
+		recs = append(recs, &kgo.Record{Topic: a, Key: []byte("k"), Value: []byte(fmt.Sprintf("a%03d", i)), Timestamp: base.Add(time.Duration(i) * time.Millisecond)})
+	}
+	produce(t, br.addrs, recs...)
+
+	ss := streams.StringSerde()
+	b := streams.NewBuilder()
+	streams.NewStream(b, a, streams.ConsumedWith(ss, ss)).
+		Merge([]*streams.Stream[string, string]{streams.NewStream(b, c, streams.ConsumedWith(ss, ss))}).To(out)
+	app := startApp(t, build(t, b), streams.Properties{
+		"application.id": "bp-" + suffix, "bootstrap.servers": strings.Join(br.addrs, ","), "state.dir": t.TempDir(),
+		"num.stream.threads": "1", "commit.interval.ms": "100",
+		"max.task.idle.ms":               "600000",
+		"buffered.records.per.partition": "10", "max.poll.records": "5",
+	})
+	pausedA := func() bool {
+		return slices.Contains(streams.PausedPartitions(app), streams.TopicPartition{Topic: a})
+	}
+	if !testutil.Poll(20*time.Second, pausedA) {
+		t.Fatalf("%s not paused while its task waits for %s (paused: %v)", a, c, streams.PausedPartitions(app))
+	}
+	produce(t, br.addrs, &kgo.Record{Topic: c, Key: []byte("k"), Value: []byte("c-late"), Timestamp: base.Add(time.Hour)})
+	var got []string
+	consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool {
+		got = got[:0] // rs is everything read so far
+		for _, r := range rs {
+			got = append(got, string(r.Value))
+		}
+		return len(got) >= n
+	})
+	if len(got) < n {
+		t.Fatalf("%d outputs, want %d", len(got), n)
+	}
+	for i, v := range got[:n] {
+		if want := fmt.Sprintf("a%03d", i); v != want {
+			t.Fatalf("output %d is %q, want %q (in timestamp order)", i, v, want)
+		}
+	}
+	if !testutil.Poll(10*time.Second, func() bool { return !pausedA() }) {
+		t.Fatalf("%s still paused after its records were processed", a)
+	}
+
+}
