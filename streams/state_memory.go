@@ -14,7 +14,7 @@ import (
 // Go soft memory limit from RecommendedMemoryLimit (330 MiB with the default
 // record cache), a count over 5M distinct keys on 4 partitions stays under
 // 512 MiB of RSS, where stores with badgerstore's defaults (about 141 MiB
-// each at peak) took about 900 MiB; a store's share of 128 MiB (32 MiB over
+// each at peak) took 840-900 MiB; a store's share of 128 MiB (32 MiB over
 // 4 stores) keeps the throughput of a word count (benchmarks/RESULTS.md).
 const DefaultStateMemoryMaxBytes = 128 << 20
 
@@ -74,8 +74,8 @@ const memoryLimitOverhead = 192 << 20
 //	debug.SetMemoryLimit(limit)
 //
 // Without a limit Go lets the heap grow to about twice its live size between
-// collections (GOGC=100): a count over 5M distinct keys peaked at about 770
-// MiB of RSS with the default budget and no limit, under 512 MiB with it.
+// collections (GOGC=100): a count over 5M distinct keys peaked at 800-850
+// MiB of RSS with the default budget and no limit, under 450 MiB with it.
 // With the limit the collector runs earlier as the heap nears it, trading
 // CPU for memory. The limit does not cover the file-backed pages of Badger's
 // memory-mapped tables, which also count in RSS (docs/statestore.md,
