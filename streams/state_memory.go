@@ -32,7 +32,7 @@ const DefaultStateMemoryMaxBytes = 128 << 20
 // was assigned (active and standby, over all threads) plus its global
 // stores, counted when the assignment arrives; a store keeps the size it
 // opened with until it is closed. The record cache (statestore.cache.max.bytes)
-// is not part of it. A budget below badgerstore.MinStoreBudget (about 11
+// is not part of it. A budget below badgerstore.MinStoreBudget (about 12
 // MiB, one store) is refused by New; when more stores are assigned than the
 // budget holds at that minimum each, they open at the minimum (over the
 // budget) with a warning naming this setting. WithBadgerConfigSetter, when
