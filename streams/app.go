@@ -85,7 +85,7 @@ type App struct {
 	opener      storeOpener
 	eosStores   *eosOpener // under exactly_once_v2 (eos_store.go)
 	// stateMemory divides the state memory budget over the persistent
-	// stores (state_memory.go); nil when no budget is set.
+	// stores (state_memory.go); nil when the budget is switched off (0).
 	stateMemory *stateMemory
 	restores    restoreTracker // store restores in flight (restore.go)
 	// standbys holds this instance's standby and warm-up tasks; hosts is

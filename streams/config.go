@@ -87,7 +87,8 @@ const (
 	PropTopologyAcceptChanges = "rivulet.topology.accept.changes"
 	// PropStateMemoryMaxBytes (Rivulet's own) is the memory budget of the
 	// instance's persistent stores, divided over the stores it expects to hold
-	// (see WithStateMemoryBudget). The default value is 0: no budget.
+	// (see WithStateMemoryBudget). The default value is
+	// DefaultStateMemoryMaxBytes (128 MiB); 0 means no budget.
 	PropStateMemoryMaxBytes = "rivulet.state.memory.max.bytes"
 	// PropHTTPListener (Rivulet's own) is host:port where the application serves its HTTP
 	// endpoint (/metrics, /healthz, /readyz, /status, /topology, /stores).
@@ -158,7 +159,8 @@ type config struct {
 	// StateMemoryMaxBytes is the memory budget of the instance's
 	// persistent stores, divided over the stores it expects to hold
 	// (rivulet.state.memory.max.bytes, WithStateMemoryBudget). The default
-	// value is 0: no budget, each store opens with badgerstore's defaults.
+	// value is DefaultStateMemoryMaxBytes (128 MiB); 0 means no budget, each
+	// store opens with badgerstore's defaults.
 	StateMemoryMaxBytes int64
 	// TimestampExtractor is the default extractor. The default value is
 	// RecordTimestamp (Kafka Streams' FailOnInvalidTimestamp).
@@ -328,6 +330,7 @@ func parseConfig(props Properties, opts ...Option) (*config, error) {
 		StateDir:                    filepath.Join(os.TempDir(), "rivulet-streams"),
 		ProcessingGuarantee:         AtLeastOnce,
 		CacheMaxBytes:               10 << 20,
+		StateMemoryMaxBytes:         DefaultStateMemoryMaxBytes,
 		ReplicationFactor:           -1,
 		BufferedRecordsPerPartition: 1000,
 		PollTimeout:                 100 * time.Millisecond,

@@ -9,20 +9,30 @@ import (
 	"github.com/rivulet-io/rivulet/statestore/badgerstore"
 )
 
+// DefaultStateMemoryMaxBytes is the state memory budget of an instance that
+// does not set one: 128 MiB for all its persistent stores. With it and the
+// Go soft memory limit from RecommendedMemoryLimit (330 MiB with the default
+// record cache), a count over 5M distinct keys on 4 partitions stays under
+// 512 MiB of RSS, where stores with badgerstore's defaults (about 141 MiB
+// each at peak) took 840-900 MiB; a store's share of 128 MiB (32 MiB over
+// 4 stores) keeps the throughput of a word count (benchmarks/RESULTS.md).
+const DefaultStateMemoryMaxBytes = 128 << 20
+
 // WithStateMemoryBudget sets the memory budget of the instance's persistent
 // (Badger) stores, the counterpart of a Kafka Streams RocksDBConfigSetter
 // sharing one block cache and write buffer manager over all stores
-// (property rivulet.state.memory.max.bytes). The default value is 0: no
-// budget, each store opens with badgerstore's default options (about 141
-// MiB of peak memory per store, see badgerstore.Options.PeakMemory), so an
-// instance's state memory grows with the number of its stores.
+// (property rivulet.state.memory.max.bytes). The default value is
+// DefaultStateMemoryMaxBytes (128 MiB). 0 means no budget: each store opens
+// with badgerstore's defaults (about 141 MiB of peak memory per store, see
+// badgerstore.Options.PeakMemory), so an instance's state memory grows with
+// the number of its stores.
 //
 // With a budget, each store opens with badgerstore.OptionsForBudget(bytes /
 // n), where n is the number of persistent stores of the tasks the instance
 // was assigned (active and standby, over all threads) plus its global
 // stores, counted when the assignment arrives; a store keeps the size it
 // opened with until it is closed. The record cache (statestore.cache.max.bytes)
-// is not part of it. A budget below badgerstore.MinStoreBudget (about 11
+// is not part of it. A budget below badgerstore.MinStoreBudget (about 12
 // MiB, one store) is refused by New; when more stores are assigned than the
 // budget holds at that minimum each, they open at the minimum (over the
 // budget) with a warning naming this setting. WithBadgerConfigSetter, when
@@ -52,28 +62,32 @@ const memoryLimitOverhead = 192 << 20
 // RecommendedMemoryLimit returns the Go soft memory limit (GOMEMLIMIT,
 // runtime/debug.SetMemoryLimit) for a program running one application with
 // props and opts: its state memory budget (rivulet.state.memory.max.bytes,
-// which must be set) plus its record cache (statestore.cache.max.bytes) plus
-// 192 MiB for the stores' compactions, the clients' buffers and records in
-// flight. A library does not
-// set the process's limit; the program does, as a Kafka Streams deployment
-// sizes the JVM's -Xmx:
+// DefaultStateMemoryMaxBytes when not set) plus its record cache
+// (statestore.cache.max.bytes) plus 192 MiB for the stores' compactions, the
+// clients' buffers and records in flight: 330 MiB with the defaults. It
+// refuses an application without a budget (the property set to 0). A
+// library does not set the process's limit; the program does, as a Kafka
+// Streams deployment sizes the JVM's -Xmx:
 //
 //	limit, err := streams.RecommendedMemoryLimit(props)
 //	if err != nil { ... }
 //	debug.SetMemoryLimit(limit)
 //
 // Without a limit Go lets the heap grow to about twice its live size between
-// collections (GOGC=100); with it the collector runs earlier as the heap
-// nears the limit, trading CPU for memory. The limit does not cover the
-// file-backed pages of Badger's memory-mapped tables, which also count in
-// RSS (docs/statestore.md, "Memory").
+// collections (GOGC=100): a count over 5M distinct keys peaked at 800-850
+// MiB of RSS with the default budget and no limit, under 450 MiB with it.
+// With the limit the collector runs earlier as the heap nears it, trading
+// CPU for memory. The limit does not cover the file-backed pages of Badger's
+// memory-mapped tables, which also count in RSS (docs/statestore.md,
+// "Memory"); nor does it leave room for other large heaps of the same
+// process, which a program adds to it.
 func RecommendedMemoryLimit(props Properties, opts ...Option) (int64, error) {
 	c, err := parseConfig(props, opts...)
 	if err != nil {
 		return 0, err
 	}
 	if c.StateMemoryMaxBytes == 0 {
-		return 0, errors.New("streams: RecommendedMemoryLimit: property " + PropStateMemoryMaxBytes + " is not set")
+		return 0, errors.New("streams: RecommendedMemoryLimit: property " + PropStateMemoryMaxBytes + " is 0 (no state memory budget)")
 	}
 	return c.StateMemoryMaxBytes + c.CacheMaxBytes + memoryLimitOverhead, nil
 }

@@ -78,6 +78,28 @@ func TestStateMemoryBudgetDividedOverAssignedStores(t *testing.T) {
 	}
 }
 
+// TestDefaultStateMemoryBudget: an application that sets no budget divides
+// DefaultStateMemoryMaxBytes over its stores (32 MiB each over 4).
+func TestDefaultStateMemoryBudget(t *testing.T) {
+	a, op, seen := stateMemoryApp(t, nil)
+	a.expectAssignment(0, map[string][]int32{"in": {0, 1, 2, 3}}, nil)
+	sub, _ := a.subtopologyOf("in")
+	st, _, err := op.OpenKeyValue(TaskID{Subtopology: sub, Partition: 0}, "counts", true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	want, err := badgerstore.OptionsForBudget(DefaultStateMemoryMaxBytes / 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := seen["counts"]
+	if got.BudgetedMemory() > DefaultStateMemoryMaxBytes/4 || got.MemoryBound() != want.MemoryBound() || got.Compression != want.Compression {
+		t.Errorf("store opened with budgeted %d, bound %d, %v; want the options of a 32 MiB share (budgeted %d, bound %d, %v)",
+			got.BudgetedMemory(), got.MemoryBound(), got.Compression, want.BudgetedMemory(), want.MemoryBound(), want.Compression)
+	}
+}
+
 // TestStateMemoryBudgetTooSmall: a budget below one store's minimum is
 // refused by New with an error naming the setting; more stores than the
 // budget holds open at the minimum, with a warning naming the setting.
@@ -118,16 +140,35 @@ func TestStateMemoryBudgetTooSmall(t *testing.T) {
 	}
 }
 
-// TestStateMemoryBudgetOption: the budget is off by default (stores open with
-// badgerstore's defaults), set by the property or WithStateMemoryBudget, and
-// refused when it is not a number.
+// TestStateMemoryBudgetOption: the budget is DefaultStateMemoryMaxBytes
+// when not set, set by the property or WithStateMemoryBudget, switched off
+// by either at 0, and refused when it is not a number or negative.
 func TestStateMemoryBudgetOption(t *testing.T) {
 	c, err := parseConfig(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.StateMemoryMaxBytes != 0 || newStateMemory(c.StateMemoryMaxBytes) != nil {
-		t.Errorf("default budget = %d, want none", c.StateMemoryMaxBytes)
+	if c.StateMemoryMaxBytes != 128<<20 || DefaultStateMemoryMaxBytes != 128<<20 {
+		t.Errorf("default budget = %d (DefaultStateMemoryMaxBytes %d), want 128 MiB", c.StateMemoryMaxBytes, DefaultStateMemoryMaxBytes)
+	}
+	if m := newStateMemory(c.StateMemoryMaxBytes); m == nil || m.budget != 128<<20 {
+		t.Errorf("default budget divider = %+v, want one of 128 MiB", m)
+	}
+	for name, opts := range map[string][]Option{"property": nil, "option": {WithStateMemoryBudget(0)}} {
+		props := Properties{PropApplicationID: "a", PropBootstrapServers: "b:1"}
+		if opts == nil {
+			props[PropStateMemoryMaxBytes] = "0"
+		}
+		c, err = parseConfig(props, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.StateMemoryMaxBytes != 0 || newStateMemory(c.StateMemoryMaxBytes) != nil {
+			t.Errorf("budget 0 by the %s = %d, want none", name, c.StateMemoryMaxBytes)
+		}
+	}
+	if _, err := parseConfig(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1", PropStateMemoryMaxBytes: "-1"}); err == nil || !strings.Contains(err.Error(), PropStateMemoryMaxBytes) {
+		t.Errorf("a negative budget: err = %v, want one naming %s", err, PropStateMemoryMaxBytes)
 	}
 	c, err = parseConfig(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1", PropStateMemoryMaxBytes: "201326592"})
 	if err != nil || c.StateMemoryMaxBytes != 192<<20 {
@@ -142,10 +183,11 @@ func TestStateMemoryBudgetOption(t *testing.T) {
 	}
 }
 
-// TestNoStateMemoryBudgetOpensDefaults: without a budget every store opens
-// with badgerstore's default options, whatever the assignment.
+// TestNoStateMemoryBudgetOpensDefaults: with the budget switched off (0)
+// every store opens with badgerstore's default options, whatever the
+// assignment.
 func TestNoStateMemoryBudgetOpensDefaults(t *testing.T) {
-	a, op, seen := stateMemoryApp(t, nil)
+	a, op, seen := stateMemoryApp(t, Properties{PropStateMemoryMaxBytes: "0"})
 	a.expectAssignment(0, map[string][]int32{"in": {0, 1, 2, 3}}, nil)
 	sub, _ := a.subtopologyOf("in")
 	st, _, err := op.OpenKeyValue(TaskID{Subtopology: sub, Partition: 0}, "counts", true, false)
@@ -162,8 +204,9 @@ func TestNoStateMemoryBudgetOpensDefaults(t *testing.T) {
 	}
 }
 
-// TestRecommendedMemoryLimit: the limit is the state budget plus the record
-// cache plus the clients' allowance, and needs a budget.
+// TestRecommendedMemoryLimit: the limit is the state budget (the default
+// one when not set) plus the record cache plus the clients' allowance, and
+// needs a budget.
 func TestRecommendedMemoryLimit(t *testing.T) {
 	props := Properties{PropApplicationID: "a", PropBootstrapServers: "b:1", PropStateMemoryMaxBytes: "201326592", PropCacheMaxBytes: "8388608"}
 	got, err := RecommendedMemoryLimit(props)
@@ -173,7 +216,14 @@ func TestRecommendedMemoryLimit(t *testing.T) {
 	if want := int64(192<<20 + 8<<20 + memoryLimitOverhead); got != want {
 		t.Errorf("limit = %d, want %d", got, want)
 	}
-	if _, err := RecommendedMemoryLimit(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1"}); err == nil || !strings.Contains(err.Error(), PropStateMemoryMaxBytes) {
+	got, err = RecommendedMemoryLimit(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(128<<20 + 10<<20 + memoryLimitOverhead); got != want || got != 330<<20 {
+		t.Errorf("limit with the defaults = %d, want %d (330 MiB)", got, want)
+	}
+	if _, err := RecommendedMemoryLimit(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1", PropStateMemoryMaxBytes: "0"}); err == nil || !strings.Contains(err.Error(), PropStateMemoryMaxBytes) {
 		t.Errorf("limit without a budget: err = %v, want one naming %s", err, PropStateMemoryMaxBytes)
 	}
 }

@@ -3,10 +3,11 @@
 // starts a brokerlite, writes the input, then runs the count application in a child
 // process of its own and reports the child's rate and peak RSS (anonymous and
 // file-backed). The application runs two stream threads, as the streams suite runs it,
-// and the runtime's defaults otherwise.
+// and the runtime's defaults otherwise; --memory-limit auto sets Go's soft memory limit
+// as an application program is told to (streams.RecommendedMemoryLimit).
 //
-//	go run ./benchmarks/manykeys --keys 5000000
-//	go run ./benchmarks/manykeys --keys 5000000 --state-memory 201326592 --memory-limit auto
+//	go run ./benchmarks/manykeys --keys 5000000 --memory-limit auto
+//	go run ./benchmarks/manykeys --keys 5000000 --state-memory 0
 package main
 
 import (
@@ -56,7 +57,7 @@ type appFlags struct {
 
 func (f appFlags) args() []string {
 	var a []string
-	if f.stateMemory > 0 {
+	if f.stateMemory >= 0 {
 		a = append(a, "--state-memory", strconv.FormatInt(f.stateMemory, 10))
 	}
 	if f.memoryLimit != "" {
@@ -80,7 +81,7 @@ func (f appFlags) args() []string {
 func main() {
 	keys := flag.Int64("keys", 5_000_000, "distinct keys in the input (one record in ten repeats an earlier one)")
 	var af appFlags
-	flag.Int64Var(&af.stateMemory, "state-memory", 0, "the application's rivulet.state.memory.max.bytes (0: not set, each store with badgerstore's defaults)")
+	flag.Int64Var(&af.stateMemory, "state-memory", -1, "the application's rivulet.state.memory.max.bytes (-1: not set, the runtime's default budget; 0: no budget, each store with badgerstore's defaults)")
 	flag.StringVar(&af.memoryLimit, "memory-limit", "", "Go soft memory limit the application program sets: BYTES, or auto (streams.RecommendedMemoryLimit of its settings); empty: none (GOMEMLIMIT from the environment applies)")
 	flag.StringVar(&af.storeOptions, "store-options", "", "Badger options of every store, set through WithBadgerConfigSetter: memtable=BYTES,memtables=N,blockcache=BYTES,indexcache=BYTES,writebuffer=BYTES,table=BYTES,compression=none|snappy|zstd")
 	flag.StringVar(&af.props, "props", "", "more properties of the application, key=value,... (consumer.max.partition.fetch.bytes=262144)")
@@ -90,7 +91,7 @@ func main() {
 	records := flag.Int64("records", 0, "internal: records the application must process")
 	stateDir := flag.String("state-dir", "", "internal: the application's state directory")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: manykeys [flags]\n\nMeasures the rate and peak RSS of a Rivulet count over distinct keys, run in a child process.\n\nExample:\n  go run ./benchmarks/manykeys --keys 5000000 --state-memory 201326592 --memory-limit auto\n\nFlags:\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage: manykeys [flags]\n\nMeasures the rate and peak RSS of a Rivulet count over distinct keys, run in a child process.\n\nExample:\n  go run ./benchmarks/manykeys --keys 5000000 --memory-limit auto\n\nFlags:\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -246,7 +247,7 @@ func runApp(addr string, records int64, stateDir string, af appFlags) error {
 			props[k] = v
 		}
 	}
-	if af.stateMemory > 0 {
+	if af.stateMemory >= 0 {
 		props[streams.PropStateMemoryMaxBytes] = strconv.FormatInt(af.stateMemory, 10)
 	}
 	switch af.memoryLimit {

@@ -250,12 +250,18 @@ func createTopics(ctx context.Context, p streams.Properties, partitions int32, l
 }
 
 // setMemoryLimit sets Go's soft memory limit from the state memory budget
-// (--property rivulet.state.memory.max.bytes=BYTES) when one is set and the
-// environment sets no GOMEMLIMIT: the program sizes its process, as a Kafka
-// Streams deployment sizes -Xmx; the library never does.
+// (rivulet.state.memory.max.bytes, 128 MiB unless --property sets it) unless
+// the environment sets GOMEMLIMIT or the budget is switched off
+// (--property rivulet.state.memory.max.bytes=0): the program sizes its
+// process, as a Kafka Streams deployment sizes -Xmx; the library never does.
 func setMemoryLimit(p streams.Properties, logger *slog.Logger) error {
-	if _, ok := p[streams.PropStateMemoryMaxBytes]; !ok || os.Getenv("GOMEMLIMIT") != "" {
+	if os.Getenv("GOMEMLIMIT") != "" {
 		return nil
+	}
+	if v, ok := p[streams.PropStateMemoryMaxBytes]; ok {
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n == 0 {
+			return nil
+		}
 	}
 	limit, err := streams.RecommendedMemoryLimit(p)
 	if err != nil {

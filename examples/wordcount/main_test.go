@@ -156,8 +156,9 @@ func TestProgramUsageErrors(t *testing.T) {
 	}
 }
 
-// TestSetMemoryLimitFromBudget: with a state memory budget the program sets Go's
-// soft memory limit to the recommended one; without one it leaves the limit alone.
+// TestSetMemoryLimitFromBudget: the program sets Go's soft memory limit to
+// the recommended one of its state memory budget (the default one when not
+// set); with the budget switched off it leaves the limit alone.
 func TestSetMemoryLimitFromBudget(t *testing.T) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		t.Skip("GOMEMLIMIT is set: the program leaves the limit to it")
@@ -165,12 +166,19 @@ func TestSetMemoryLimitFromBudget(t *testing.T) {
 	prev := debug.SetMemoryLimit(-1)
 	defer debug.SetMemoryLimit(prev)
 	logger := slog.New(slog.DiscardHandler)
-	p := streams.Properties{streams.PropApplicationID: "wc", streams.PropBootstrapServers: "127.0.0.1:1"}
+	p := streams.Properties{streams.PropApplicationID: "wc", streams.PropBootstrapServers: "127.0.0.1:1", streams.PropStateMemoryMaxBytes: "0"}
 	if err := setMemoryLimit(p, logger); err != nil {
 		t.Fatal(err)
 	}
 	if got := debug.SetMemoryLimit(-1); got != prev {
 		t.Fatalf("limit without a budget = %d, want it unchanged (%d)", got, prev)
+	}
+	delete(p, streams.PropStateMemoryMaxBytes)
+	if err := setMemoryLimit(p, logger); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := debug.SetMemoryLimit(-1), int64(streams.DefaultStateMemoryMaxBytes+10<<20+192<<20); got != want {
+		t.Errorf("limit with the default budget = %d, want %d", got, want)
 	}
 	p[streams.PropStateMemoryMaxBytes] = "201326592"
 	if err := setMemoryLimit(p, logger); err != nil {

@@ -8,7 +8,7 @@ import (
 
 // MinStoreBudget is the smallest per-store figure OptionsForBudget accepts: the
 // BudgetedMemory of the smallest options it builds (2 MiB of buffers and caches, 1 MiB
-// memtables, the 4 MiB key filter), about 11 MiB.
+// memtables, the 4 MiB key filter), about 12 MiB.
 var MinStoreBudget = budgetOptions(minBudgetMemory).BudgetedMemory()
 
 // minBudgetMemory is the smallest MemoryBound OptionsForBudget builds.

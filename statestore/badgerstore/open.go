@@ -179,7 +179,11 @@ func levelZeroTables(o Options) int {
 }
 
 // badgerLogger sends Badger's warnings and errors to slog; its info and debug lines,
-// which are many, are dropped.
+// which are many, are dropped. Badger's advice that a cache "might be too small" (and
+// the cache's life expectancy after it), repeated every minute while its hit ratio is
+// low, goes to the debug level: the caches are sized by the options (a state memory
+// budget on purpose), and a count over keys that are almost all new misses whatever
+// the size.
 type badgerLogger struct{ l *slog.Logger }
 
 func (b badgerLogger) Errorf(f string, a ...any) {
@@ -187,7 +191,17 @@ func (b badgerLogger) Errorf(f string, a ...any) {
 }
 
 func (b badgerLogger) Warningf(f string, a ...any) {
-	b.l.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+	msg := "badger: " + strings.TrimSpace(fmt.Sprintf(f, a...))
+	if cacheAdvice(f) {
+		b.l.Debug(msg)
+		return
+	}
+	b.l.Warn(msg)
+}
+
+// cacheAdvice reports whether a Badger warning's format is its cache-size advice.
+func cacheAdvice(format string) bool {
+	return strings.Contains(format, "might be too small") || strings.HasPrefix(format, "Cache life expectancy")
 }
 func (badgerLogger) Infof(string, ...any)  {}
 func (badgerLogger) Debugf(string, ...any) {}
