@@ -25,8 +25,9 @@ import (
 //
 // What an answer brings back is picked up at the thread's next step: the
 // committed offsets of repartition topics (purged later), a refusal by a
-// rebalance (the next commit sends every task's offsets again), or any
-// other error, which fails the thread as a waiting commit's error did.
+// rebalance (the next commit of each task it held sends that task's offsets
+// again), or any other error, which fails the thread as a waiting commit's
+// error did.
 
 // asyncCommits is what periodic commits in flight report. Its mutex is
 // its own: the answers arrive on franz-go's goroutine, which must never
@@ -34,22 +35,32 @@ import (
 type asyncCommits struct {
 	mu        sync.Mutex
 	committed []map[string]map[int32]kgo.EpochOffset
-	retry     bool
-	err       error
+	// refused are the partitions whose offsets a rebalance refused: the next
+	// commit of the task owning each sends its offsets again, whether the
+	// task processed anything since or not (it was marked committed when the
+	// commit was sent). Kept per partition, so that a commit of some tasks
+	// (onRevoked) does not use up what the others need.
+	refused map[TopicPartition]bool
+	err     error
 	// inflight counts the commits not answered yet: a final commit waits
 	// for them before it decides which offsets to send, so that a refused
 	// one is sent again.
 	inflight sync.WaitGroup
 }
 
-// takeRetry reports whether a periodic commit was refused by a rebalance
-// since the last call.
-func (a *asyncCommits) takeRetry() bool {
+// takeRefused reports whether a periodic commit a rebalance refused held
+// one of partitions, and forgets those partitions.
+func (a *asyncCommits) takeRefused(partitions map[TopicPartition]int64) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	r := a.retry
-	a.retry = false
-	return r
+	found := false
+	for tp := range partitions {
+		if a.refused[tp] {
+			delete(a.refused, tp)
+			found = true
+		}
+	}
+	return found
 }
 
 // commitOffsetsAsync sends offsets for commit without waiting for the
@@ -69,7 +80,14 @@ func (t *streamThread) commitOffsetsAsync(offsets map[string]map[int32]kgo.Epoch
 			a.committed = append(a.committed, offsets)
 		case rebalanceError(cerr):
 			t.app.metrics.commitFailures.Add(1)
-			a.retry = true
+			if a.refused == nil {
+				a.refused = make(map[TopicPartition]bool)
+			}
+			for topic, parts := range offsets {
+				for p := range parts {
+					a.refused[TopicPartition{Topic: topic, Partition: p}] = true
+				}
+			}
 			t.app.cfg.Logger.Info("streams: offsets not committed during a rebalance; they are committed after it", "thread", t.name, "err", cerr)
 		default:
 			t.app.metrics.commitFailures.Add(1)

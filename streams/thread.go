@@ -689,14 +689,15 @@ func (t *streamThread) commit(ctx context.Context, tasks []*streamTask, final bo
 		t.asyncCommits.inflight.Wait()
 	}
 	offsets := map[string]map[int32]kgo.EpochOffset{}
-	// After a periodic commit a rebalance refused, every task's offsets go
-	// again, committed or not since.
-	every := t.asyncCommits.takeRetry()
 	for _, task := range tasks {
-		if !every && !task.NeedsCommit() {
+		// A task whose offsets a periodic commit sent and a rebalance
+		// refused commits again, whether it processed anything since or not.
+		commitOffsets := task.CommitOffsets()
+		refused := t.asyncCommits.takeRefused(commitOffsets)
+		if !refused && !task.NeedsCommit() {
 			continue
 		}
-		for tp, off := range task.CommitOffsets() {
+		for tp, off := range commitOffsets {
 			if offsets[tp.Topic] == nil {
 				offsets[tp.Topic] = map[int32]kgo.EpochOffset{}
 			}
