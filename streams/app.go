@@ -654,16 +654,21 @@ type TaskInfo struct {
 	Partitions []TopicPartition
 }
 
-// Tasks returns the tasks this instance runs now, sorted by id.
-func (a *App) Tasks() []TaskInfo {
+// threadList returns the instance's stream threads now, in no order.
+func (a *App) threadList() []*streamThread {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	threads := make([]*streamThread, 0, len(a.threads))
 	for _, t := range a.threads {
 		threads = append(threads, t)
 	}
-	a.mu.Unlock()
+	return threads
+}
+
+// Tasks returns the tasks this instance runs now, sorted by id.
+func (a *App) Tasks() []TaskInfo {
 	var out []TaskInfo
-	for _, t := range threads {
+	for _, t := range a.threadList() {
 		out = append(out, t.taskInfos()...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID.Less(out[j].ID) })

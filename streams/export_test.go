@@ -70,14 +70,8 @@ func (discardCollector) PartitionCount(string) (int32, error) { return 1, nil }
 // PausedPartitions returns the input partitions app's stream threads have
 // paused fetching (back-pressure, or a task restoring).
 func PausedPartitions(app *App) []TopicPartition {
-	app.mu.Lock()
-	threads := make([]*streamThread, 0, len(app.threads))
-	for _, t := range app.threads {
-		threads = append(threads, t)
-	}
-	app.mu.Unlock()
 	var out []TopicPartition
-	for _, t := range threads {
+	for _, t := range app.threadList() {
 		t.mu.Lock()
 		for tp, paused := range t.paused {
 			if paused {

@@ -281,12 +281,7 @@ func (m *opsMetrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(m.clientState, prometheus.GaugeValue, v, s.String())
 	}
-	a.mu.Lock()
-	threads := make([]*streamThread, 0, len(a.threads))
-	for _, t := range a.threads {
-		threads = append(threads, t)
-	}
-	a.mu.Unlock()
+	threads := a.threadList()
 	ch <- prometheus.MustNewConstMetric(m.aliveThreads, prometheus.GaugeValue, float64(len(threads)))
 	sort.Slice(threads, func(i, j int) bool { return threads[i].id < threads[j].id })
 	for _, t := range threads {

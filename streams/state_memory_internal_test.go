@@ -82,13 +82,7 @@ func TestStateMemoryBudgetDividedOverAssignedStores(t *testing.T) {
 // DefaultStateMemoryMaxBytes over its stores (32 MiB each over 4).
 func TestDefaultStateMemoryBudget(t *testing.T) {
 	a, op, seen := stateMemoryApp(t, nil)
-	a.expectAssignment(0, map[string][]int32{"in": {0, 1, 2, 3}}, nil)
-	sub, _ := a.subtopologyOf("in")
-	st, _, err := op.OpenKeyValue(TaskID{Subtopology: sub, Partition: 0}, "counts", true, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	openCountsOfFourPartitions(t, a, op)
 	want, err := badgerstore.OptionsForBudget(DefaultStateMemoryMaxBytes / 4)
 	if err != nil {
 		t.Fatal(err)
@@ -188,13 +182,7 @@ func TestStateMemoryBudgetOption(t *testing.T) {
 // assignment.
 func TestNoStateMemoryBudgetOpensDefaults(t *testing.T) {
 	a, op, seen := stateMemoryApp(t, Properties{PropStateMemoryMaxBytes: "0"})
-	a.expectAssignment(0, map[string][]int32{"in": {0, 1, 2, 3}}, nil)
-	sub, _ := a.subtopologyOf("in")
-	st, _, err := op.OpenKeyValue(TaskID{Subtopology: sub, Partition: 0}, "counts", true, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	openCountsOfFourPartitions(t, a, op)
 	var want badgerstore.Options
 	want.EnsureDefaults()
 	got := seen["counts"]
@@ -226,4 +214,18 @@ func TestRecommendedMemoryLimit(t *testing.T) {
 	if _, err := RecommendedMemoryLimit(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1", PropStateMemoryMaxBytes: "0"}); err == nil || !strings.Contains(err.Error(), PropStateMemoryMaxBytes) {
 		t.Errorf("limit without a budget: err = %v, want one naming %s", err, PropStateMemoryMaxBytes)
 	}
+}
+
+// openCountsOfFourPartitions assigns a's thread 0 the four partitions of
+// "in" and opens the count store of partition 0 through op (closed when the
+// test ends).
+func openCountsOfFourPartitions(t *testing.T, a *App, op *dirOpener) {
+	t.Helper()
+	a.expectAssignment(0, map[string][]int32{"in": {0, 1, 2, 3}}, nil)
+	sub, _ := a.subtopologyOf("in")
+	st, _, err := op.OpenKeyValue(TaskID{Subtopology: sub, Partition: 0}, "counts", true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
 }

@@ -72,11 +72,8 @@ func (a *App) Status(ctx context.Context) (Status, error) {
 	st := Status{ApplicationID: a.cfg.ApplicationID, State: a.State()}
 	a.mu.Lock()
 	admin := a.admin
-	threads := make([]*streamThread, 0, len(a.threads))
-	for _, t := range a.threads {
-		threads = append(threads, t)
-	}
 	a.mu.Unlock()
+	threads := a.threadList()
 	if admin == nil {
 		return st, fmt.Errorf("streams: status: %w (state %s)", ErrNotRunning, st.State)
 	}

@@ -67,11 +67,8 @@ func TestExpiredSegmentsAreDroppedLaterButNeverRead(t *testing.T) {
 	if n := rawWindows(eng, "old"); n != 10 {
 		t.Fatalf("%d windows of old in Badger right after expiry, want 10 (dropped later)", n)
 	}
-	// Enough written since the expiry: the next Flush drops them.
-	eng.mu.Lock()
-	eng.dropsWritten = dropsBytes
-	eng.mu.Unlock()
-	must(t, ws.Flush())
+	// Enough written since the expiry (as if): the next Flush drops them.
+	flushWhenDue(t, eng, ws)
 	if n := rawWindows(eng, "old"); n != 0 {
 		t.Fatalf("%d windows of old in Badger after the drop, want 0", n)
 	}
@@ -94,10 +91,7 @@ func TestExpiredSegmentsAreDroppedLaterButNeverRead(t *testing.T) {
 		t.Fatal("a reopened store returned an expired window")
 	}
 	must(t, it.Close())
-	eng.mu.Lock()
-	eng.dropsWritten = dropsBytes
-	eng.mu.Unlock()
-	must(t, ws.Flush())
+	flushWhenDue(t, eng, ws)
 	if n := rawWindows(eng, "mid"); n != 0 {
 		t.Fatalf("%d windows of mid in Badger after reopening and a due Flush, want 0", n)
 	}
@@ -114,4 +108,14 @@ func TestExpiredSegmentsAreDroppedLaterButNeverRead(t *testing.T) {
 	if n := rawWindows(eng, "late"); n != 0 {
 		t.Fatalf("%d windows of late in Badger after a close, want 0", n)
 	}
+}
+
+// flushWhenDue flushes ws after making its engine's pending drops due, as 64 MiB of writes
+// since the first of them would.
+func flushWhenDue(t *testing.T, eng *engine, ws *core.WindowStore) {
+	t.Helper()
+	eng.mu.Lock()
+	eng.dropsWritten = dropsBytes
+	eng.mu.Unlock()
+	must(t, ws.Flush())
 }
