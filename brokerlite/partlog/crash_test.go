@@ -132,6 +132,7 @@ func crashIteration(t *testing.T, rng *rand.Rand, it int) {
 	}
 	var did []string
 	deletedLogs := map[int64]bool{}
+	damagedAt := map[int64]int64{} // earliest damaged position of each segment's log file
 	for d := 0; d < 1+rng.Intn(2); d++ {
 		f := files[rng.Intn(len(files))]
 		path := filepath.Join(dir, f.name)
@@ -182,6 +183,14 @@ func crashIteration(t *testing.T, rng *rand.Rand, it int) {
 		if isLog && op == 3 {
 			deletedLogs[base] = true
 		} else if isLog {
+			if p, ok := damagedAt[base]; !ok || pos < p {
+				damagedAt[base] = pos
+			}
+		}
+	}
+	// Damage to a segment file that was then deleted is gone with it.
+	for base, pos := range damagedAt {
+		if !deletedLogs[base] {
 			markCut(base, pos)
 		}
 	}
