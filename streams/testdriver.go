@@ -36,16 +36,13 @@ type testDriver struct {
 	closed  bool
 }
 
-// newTestDriver is driverhook.New.
-func newTestDriver(topo any, cfg driverhook.Config) (any, error) {
-	t, ok := topo.(*Topology)
-	if !ok || t == nil {
+// newTestDriver is driverhook.New. On error it returns a nil any, not a
+// nil *testDriver in one.
+func newTestDriver(anyTopo any, cfg driverhook.Config) (any, error) {
+	topo, ok := anyTopo.(*Topology)
+	if !ok || topo == nil {
 		return nil, errors.New("streamstest: nil topology")
 	}
-	return buildTestDriver(t, cfg)
-}
-
-func buildTestDriver(topo *Topology, cfg driverhook.Config) (*testDriver, error) {
 	d := &testDriver{
 		topo:      topo,
 		names:     topo.Graph().Bind(cfg.ApplicationID),

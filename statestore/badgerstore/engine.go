@@ -586,8 +586,8 @@ func (e *engine) Flush() error {
 // pauses the store's writes while Badger drops the tables (milliseconds each), and a store
 // whose stream time moves fast (a join over a short window) expires a segment every few
 // commits. Until then the segments stay on disk but are never read: the store forgets an
-// expired segment at once, and one that outlives a crash (or a Close) is found again when
-// the store opens and expired the same way (core.segmented.init). The wait bounds what
+// expired segment at once, and one that outlives a crash is found again when the store
+// opens and expired the same way (core.segmented.init). The wait bounds what
 // lingers to about dropsBytes, or dropsDelay of writes; Close drops what is pending.
 const (
 	dropsDelay = 30 * time.Second

@@ -113,16 +113,10 @@ func New(topo *streams.Topology, opts ...Option) (*Driver, error) {
 		Logger:          cfg.logger,
 		MaxTaskIdle:     cfg.maxTaskIdle,
 		PartitionCount:  cfg.partitionCnt,
-	}
-	// Unset handlers stay nil interfaces, not typed nil funcs.
-	if cfg.extractor != nil {
-		hc.TimestampExtractor = cfg.extractor
-	}
-	if cfg.deser != nil {
-		hc.DeserializationHandler = cfg.deser
-	}
-	if cfg.prod != nil {
-		hc.ProductionHandler = cfg.prod
+		// An unset handler travels as a nil func: the default, as nil.
+		TimestampExtractor:     cfg.extractor,
+		DeserializationHandler: cfg.deser,
+		ProductionHandler:      cfg.prod,
 	}
 	rt, err := driverhook.New(topo, hc)
 	if err != nil {

@@ -31,7 +31,7 @@ type Config struct {
 	PartitionCount int32
 	// TimestampExtractor, DeserializationHandler and ProductionHandler
 	// hold a streams.TimestampExtractor, streams.DeserializationHandler
-	// and streams.ProductionHandler, or nil for the defaults.
+	// and streams.ProductionHandler; nil, or a nil func, for the defaults.
 	TimestampExtractor     any
 	DeserializationHandler any
 	ProductionHandler      any
