@@ -51,7 +51,10 @@ type Builder struct {
 	built  bool
 }
 
-// NewBuilder returns an empty builder.
+// NewBuilder returns an empty builder. It builds with the DSL (NewStream,
+// NewTable, ...) and, for graphs the DSL cannot express, node by node with
+// AddSource, AddProcessor, AddSink and AddStateStore (Kafka Streams'
+// Topology); the two mix. Finish with Build.
 func NewBuilder() *Builder {
 	return &Builder{t: topology.New(), stores: make(map[string]storeFactory)}
 }
@@ -126,12 +129,7 @@ func (t *Topology) Graph() *topology.Topology { return t.t }
 // Subtopologies returns the sub-topologies (including global ones).
 func (t *Topology) Subtopologies() []topology.Subtopology { return t.subs }
 
-// ---- the processor-API way to build a topology ----
-
-// NewTopology returns an empty topology to build by hand with AddSource,
-// AddProcessor, AddSink and AddStateStore (Kafka Streams' Topology), for
-// graphs the DSL cannot express. Finish with Build.
-func NewTopology() *Builder { return NewBuilder() }
+// ---- the processor-API way to build a topology (on a NewBuilder) ----
 
 // AddSource adds a source node reading topics with the given serdes.
 func AddSource[K, V any](b *Builder, name string, consumed Consumed[K, V], topics ...string) {

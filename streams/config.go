@@ -87,7 +87,7 @@ const (
 	PropTopologyAcceptChanges = "rivulet.topology.accept.changes"
 	// PropStateMemoryMaxBytes (Rivulet's own) is the memory budget of the
 	// instance's persistent stores, divided over the stores it expects to hold
-	// (see WithStateMemoryBudget). The default value is
+	// (see DefaultStateMemoryMaxBytes). The default value is
 	// DefaultStateMemoryMaxBytes (128 MiB); 0 means no budget.
 	PropStateMemoryMaxBytes = "rivulet.state.memory.max.bytes"
 	// PropHTTPListener (Rivulet's own) is host:port where the application serves its HTTP
@@ -158,7 +158,7 @@ type config struct {
 	CacheMaxBytes int64
 	// StateMemoryMaxBytes is the memory budget of the instance's
 	// persistent stores, divided over the stores it expects to hold
-	// (rivulet.state.memory.max.bytes, WithStateMemoryBudget). The default
+	// (rivulet.state.memory.max.bytes). The default
 	// value is DefaultStateMemoryMaxBytes (128 MiB); 0 means no budget, each
 	// store opens with badgerstore's defaults.
 	StateMemoryMaxBytes int64

@@ -43,12 +43,6 @@ func defaultOpsConfig() opsConfig {
 	return opsConfig{ReadyMaxLag: 10000, RecordingLevel: RecordingLevelInfo, SampleWindow: defaultSampleWindow, NumSamples: defaultNumSamples}
 }
 
-// WithHTTPListener switches the HTTP endpoint on at addr (host:port), as
-// rivulet.http.listener does.
-func WithHTTPListener(addr string) Option {
-	return func(c *config) { c.Ops.HTTPListener = addr }
-}
-
 // parseOpsProp parses one operator property; false when k is not one.
 func parseOpsProp(c *config, k, v string, bad func(key, value, why string)) bool {
 	switch k {

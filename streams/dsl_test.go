@@ -588,7 +588,7 @@ func (p *upperProcessor) Process(r streams.Record[string, string]) error {
 func (p *upperProcessor) Close() error { return nil }
 
 func TestProcessorAPI(t *testing.T) {
-	b := streams.NewTopology()
+	b := streams.NewBuilder()
 	var proc *upperProcessor
 	streams.AddSource(b, "src", streams.ConsumedWith(ss, ss), "in")
 	streams.AddProcessor(b, "proc", func() streams.Processor[string, string, string, string] {
@@ -839,7 +839,7 @@ func TestBuildErrors(t *testing.T) {
 }
 
 func TestTypeMismatchBetweenNodesIsReported(t *testing.T) {
-	b := streams.NewTopology()
+	b := streams.NewBuilder()
 	streams.AddSource(b, "src", streams.ConsumedWith(ss, ss), "in")
 	streams.AddSink(b, "sink", "out", streams.ProducedWith(ss, streams.Int64Serde()), "src")
 	topo := build(t, b)

@@ -16,8 +16,7 @@ import (
 	"github.com/rivulet-io/rivulet/streams/httpjson"
 )
 
-// The application's HTTP endpoint, off unless rivulet.http.listener (or
-// WithHTTPListener) is set:
+// The application's HTTP endpoint, off unless rivulet.http.listener is set:
 //
 //	GET /metrics                    Prometheus text of the app's metrics
 //	GET /healthz                    200 while the app is alive (not ERROR, not NOT_RUNNING)

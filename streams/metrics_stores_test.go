@@ -44,7 +44,7 @@ func (p *countingProcessor) Process(r streams.Record[string, string]) error {
 func (p *countingProcessor) Close() error { return nil }
 
 func countingTopology(t testing.TB, in string) *streams.Topology {
-	b := streams.NewTopology()
+	b := streams.NewBuilder()
 	streams.AddSource(b, "src", streams.ConsumedWith(ss, ss), in)
 	streams.AddProcessor(b, "count", func() streams.Processor[string, string, string, string] { return &countingProcessor{} }, "src")
 	streams.AddStateStore(b, streams.NewKeyValueStoreBuilder("seen", ss, streams.Int64Serde()), "count")

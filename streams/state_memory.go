@@ -10,20 +10,11 @@ import (
 )
 
 // DefaultStateMemoryMaxBytes is the state memory budget of an instance that
-// does not set one: 128 MiB for all its persistent stores. With it and the
-// Go soft memory limit from RecommendedMemoryLimit (330 MiB with the default
-// record cache), a count over 5M distinct keys on 4 partitions stays under
-// 512 MiB of RSS, where stores with badgerstore's defaults (about 141 MiB
-// each at peak) took 840-900 MiB; a store's share of 128 MiB (32 MiB over
-// 4 stores) keeps the throughput of a word count (benchmarks/RESULTS.md).
-const DefaultStateMemoryMaxBytes = 128 << 20
-
-// WithStateMemoryBudget sets the memory budget of the instance's persistent
-// (Badger) stores, the counterpart of a Kafka Streams RocksDBConfigSetter
-// sharing one block cache and write buffer manager over all stores
-// (property rivulet.state.memory.max.bytes). The default value is
-// DefaultStateMemoryMaxBytes (128 MiB). 0 means no budget: each store opens
-// with badgerstore's defaults (about 141 MiB of peak memory per store, see
+// does not set rivulet.state.memory.max.bytes: 128 MiB for all its
+// persistent (Badger) stores. The budget is the counterpart of a Kafka
+// Streams RocksDBConfigSetter sharing one block cache and write buffer
+// manager over all stores. 0 means no budget: each store opens with
+// badgerstore's defaults (about 141 MiB of peak memory per store, see
 // badgerstore.Options.PeakMemory), so an instance's state memory grows with
 // the number of its stores.
 //
@@ -39,10 +30,13 @@ const DefaultStateMemoryMaxBytes = 128 << 20
 // set, sees the options derived from the budget and may change them.
 //
 // The budget is live heap; RecommendedMemoryLimit gives the Go soft memory
-// limit an application program should set to hold its RSS near it.
-func WithStateMemoryBudget(bytes int64) Option {
-	return func(c *config) { c.StateMemoryMaxBytes = bytes }
-}
+// limit an application program should set to hold its RSS near it. With
+// the default budget and that limit (330 MiB with the default record
+// cache), a count over 5M distinct keys on 4 partitions stays under 512 MiB
+// of RSS, where stores with badgerstore's defaults took 840-900 MiB; a
+// store's share of 128 MiB (32 MiB over 4 stores) keeps the throughput of a
+// word count (benchmarks/RESULTS.md).
+const DefaultStateMemoryMaxBytes = 128 << 20
 
 // checkStateMemory refuses a budget that cannot hold one store.
 func checkStateMemory(budget int64) error {

@@ -134,10 +134,10 @@ func TestStateMemoryBudgetTooSmall(t *testing.T) {
 	}
 }
 
-// TestStateMemoryBudgetOption: the budget is DefaultStateMemoryMaxBytes
-// when not set, set by the property or WithStateMemoryBudget, switched off
-// by either at 0, and refused when it is not a number or negative.
-func TestStateMemoryBudgetOption(t *testing.T) {
+// TestStateMemoryBudgetProperty: the budget is DefaultStateMemoryMaxBytes
+// when not set, set by the property, switched off at 0, and refused when it
+// is not a number or negative.
+func TestStateMemoryBudgetProperty(t *testing.T) {
 	c, err := parseConfig(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1"})
 	if err != nil {
 		t.Fatal(err)
@@ -148,18 +148,12 @@ func TestStateMemoryBudgetOption(t *testing.T) {
 	if m := newStateMemory(c.StateMemoryMaxBytes); m == nil || m.budget != 128<<20 {
 		t.Errorf("default budget divider = %+v, want one of 128 MiB", m)
 	}
-	for name, opts := range map[string][]Option{"property": nil, "option": {WithStateMemoryBudget(0)}} {
-		props := Properties{PropApplicationID: "a", PropBootstrapServers: "b:1"}
-		if opts == nil {
-			props[PropStateMemoryMaxBytes] = "0"
-		}
-		c, err = parseConfig(props, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.StateMemoryMaxBytes != 0 || newStateMemory(c.StateMemoryMaxBytes) != nil {
-			t.Errorf("budget 0 by the %s = %d, want none", name, c.StateMemoryMaxBytes)
-		}
+	c, err = parseConfig(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1", PropStateMemoryMaxBytes: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StateMemoryMaxBytes != 0 || newStateMemory(c.StateMemoryMaxBytes) != nil {
+		t.Errorf("budget 0 = %d, want none", c.StateMemoryMaxBytes)
 	}
 	if _, err := parseConfig(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1", PropStateMemoryMaxBytes: "-1"}); err == nil || !strings.Contains(err.Error(), PropStateMemoryMaxBytes) {
 		t.Errorf("a negative budget: err = %v, want one naming %s", err, PropStateMemoryMaxBytes)
@@ -167,10 +161,6 @@ func TestStateMemoryBudgetOption(t *testing.T) {
 	c, err = parseConfig(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1", PropStateMemoryMaxBytes: "201326592"})
 	if err != nil || c.StateMemoryMaxBytes != 192<<20 {
 		t.Fatalf("budget from the property = %v, %v; want 192 MiB", c, err)
-	}
-	c, err = parseConfig(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1"}, WithStateMemoryBudget(1<<30))
-	if err != nil || c.StateMemoryMaxBytes != 1<<30 {
-		t.Fatalf("budget from the option = %v, %v; want 1 GiB", c, err)
 	}
 	if _, err := parseConfig(Properties{PropApplicationID: "a", PropBootstrapServers: "b:1", PropStateMemoryMaxBytes: "lots"}); err == nil || !strings.Contains(err.Error(), PropStateMemoryMaxBytes) {
 		t.Errorf("a budget that is not a number: err = %v, want one naming %s", err, PropStateMemoryMaxBytes)
