@@ -1,13 +1,21 @@
 package main
 
 import (
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // independentCounts counts words the obvious way, without the word-count
@@ -167,5 +175,47 @@ func TestDemoUsageErrors(t *testing.T) {
 	res := mustCLI(t, "", "demo", "wordcount", "--help")
 	if !strings.Contains(res.stdout, "Examples:") || !strings.Contains(res.stdout, "rivulet demo wordcount --input") {
 		t.Errorf("help lacks examples:\n%s", res.stdout)
+	}
+}
+
+// TestCountWatcherTopIsExact: the watcher keeps only candidates for the top
+// words, yet at every point of a stream of updates its top n (ties by word),
+// its sum and its distinct count match a table of every word's last count.
+func TestCountWatcherTopIsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 40 {
+		keep := 1 + rng.IntN(12)
+		w := &countWatcher{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, keep: keep,
+			counts: map[[2]uint64]int64{}, top: map[string]int64{}}
+		truth := map[string]int64{}
+		words := 1 + rng.IntN(200)
+		for i := range 3000 {
+			word := fmt.Sprintf("w%d", int(float64(words)*rng.Float64()*rng.Float64()))
+			n := truth[word] + 1 + int64(rng.IntN(2)) // counts only grow; many ties
+			truth[word] = n
+			w.apply(&kgo.Record{Key: []byte(word), Value: binary.BigEndian.AppendUint64(nil, uint64(n))})
+			if i%7 != 0 {
+				continue
+			}
+			var want []wordCount
+			var sum int64
+			for k, v := range truth {
+				want = append(want, wordCount{k, v})
+				sum += v
+			}
+			sort.Slice(want, func(i, j int) bool { return ranksBefore(want[i], want[j]) })
+			for _, n := range []int{1, (keep + 1) / 2, keep} {
+				top, distinct, _ := w.snapshot(n)
+				if wantN := want[:min(n, len(want))]; !slices.Equal(top, wantN) {
+					t.Fatalf("round %d (keep %d), update %d: top %d = %v, want %v", round, keep, i, n, top, wantN)
+				}
+				if distinct != len(truth) || w.counted() != sum {
+					t.Fatalf("round %d: distinct %d, counted %d; want %d, %d", round, distinct, w.counted(), len(truth), sum)
+				}
+			}
+			if len(w.top) > 2*keep {
+				t.Fatalf("round %d: %d candidates kept for a top of %d", round, len(w.top), keep)
+			}
+		}
 	}
 }
