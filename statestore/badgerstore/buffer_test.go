@@ -3,6 +3,7 @@ package badgerstore_test
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -116,3 +117,103 @@ func TestReadersSeeAcknowledgedWritesAcrossBufferFlushes(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestSnapshotsKeepTheirViewWhenLaterSnapshotsMoveWrites: an iterator reads the write
+// buffer's tree itself, not a copy, until a write must change that tree while the
+// iterator is open. Writes made while iterators are open (each later iterator moving them
+// into the tree) must never show in an earlier iterator, and every iterator must see
+// every write made before it opened.
+func TestSnapshotsKeepTheirViewWhenLaterSnapshotsMoveWrites(t *testing.T) {
+	o := testOptions()
+	o.WriteBufferSize = 1 << 20 // every write stays in the buffer until the Flush at the end
+	s, err := badgerstore.OpenKeyValueStore(t.TempDir(), "s", o, statestore.KeyValueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	put := func(k, v string) {
+		t.Helper()
+		if err := s.Put([]byte(k), []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// want is what an iterator opened now must return, in key order.
+	model := map[string]string{}
+	want := func() []string {
+		var out []string
+		for k, v := range model {
+			out = append(out, k+"="+v)
+		}
+		slices.Sort(out)
+		return out
+	}
+	type open struct {
+		it   statestore.KeyValueIterator
+		want []string
+		got  []string
+	}
+	step := func(o *open, n int) {
+		for ; n > 0 && o.it.Next(); n-- {
+			o.got = append(o.got, string(o.it.Key())+"="+string(o.it.Value()))
+		}
+	}
+	var its []*open
+	openIt := func() *open {
+		it, err := s.All()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := &open{it: it, want: want()}
+		its = append(its, o)
+		return o
+	}
+	finish := func(o *open) {
+		t.Helper()
+		step(o, 1<<30)
+		if err := o.it.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(o.got, o.want) {
+			t.Fatalf("an iterator returned %d entries %v..., want %d %v...", len(o.got), head(o.got), len(o.want), head(o.want))
+		}
+	}
+	for round := range 6 {
+		for i := range 50 {
+			k, v := fmt.Sprintf("k%03d", (i*7+round*13)%120), fmt.Sprintf("r%d", round)
+			put(k, v)
+			model[k] = v
+		}
+		o := openIt()
+		step(o, 10+round)
+		switch round % 3 {
+		case 0:
+			// Close the newest at once: the next round's writes go into the tree in place
+			// unless an older iterator is still open.
+			finish(o)
+		case 1:
+			// Leave it open across the next round's writes and iterator.
+		case 2:
+			// Close every open one, oldest first.
+			for _, o := range its {
+				if o.it != nil {
+					finish(o)
+					o.it = nil
+				}
+			}
+		}
+		if round%3 == 0 {
+			o.it = nil
+		}
+	}
+	for _, o := range its {
+		if o.it != nil {
+			finish(o)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	finish(openIt())
+}
+
+func head(s []string) []string { return s[:min(len(s), 3)] }
