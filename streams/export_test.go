@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/rivulet-io/rivulet/statestore"
 )
 
@@ -66,6 +68,16 @@ type discardCollector struct{}
 
 func (discardCollector) Send(ProducerRecord) error            { return nil }
 func (discardCollector) PartitionCount(string) (int32, error) { return 1, nil }
+
+// ThreadFetchMaxWaits returns the fetch.max.wait.ms each stream thread's
+// client fetches with.
+func ThreadFetchMaxWaits(app *App) []time.Duration {
+	var out []time.Duration
+	for _, t := range app.threadList() {
+		out = append(out, t.cl.OptValue(kgo.FetchMaxWait).(time.Duration))
+	}
+	return out
+}
 
 // PausedPartitions returns the input partitions app's stream threads have
 // paused fetching (back-pressure, or a task restoring).

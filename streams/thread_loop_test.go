@@ -1,11 +1,12 @@
 package streams_test
 
 // Tests of the stream thread's loop on a broker: back-pressure and the
-// periodic offset commits.
+// periodic offset commits, and the fetch wait.
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -114,5 +115,40 @@ func TestPeriodicCommitsLandWhileRunning(t *testing.T) {
 	}
 	if app.State() != streams.StateRunning {
 		t.Fatalf("state %s, want RUNNING", app.State())
+	}
+}
+
+// TestStreamThreadsFetchWaitIsShort: the stream threads' consumers fetch
+// with fetch.max.wait.ms 100 ms (franz-go's own default is 5 s, which a
+// partition resumed after back-pressure could wait out), unless the
+// application's properties set it, for consumers or for every client.
+func TestStreamThreadsFetchWaitIsShort(t *testing.T) {
+	br := startBrokerlite(t)
+	for name, tc := range map[string]struct {
+		props streams.Properties
+		want  time.Duration
+	}{
+		"default":           {nil, 100 * time.Millisecond},
+		"consumer property": {streams.Properties{"consumer.fetch.max.wait.ms": "50"}, 50 * time.Millisecond},
+		"client property":   {streams.Properties{"fetch.max.wait.ms": "70"}, 70 * time.Millisecond},
+	} {
+		t.Run(name, func(t *testing.T) {
+			id, in, out := uniqTopics(t, br.addrs, "fetchwait", 1)
+			props := streams.Properties{
+				"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),
+				"num.stream.threads": "2",
+			}
+			maps.Copy(props, tc.props)
+			app := startApp(t, buildWordCount(t, in, out), props)
+			got := streams.ThreadFetchMaxWaits(app)
+			if len(got) != 2 {
+				t.Fatalf("%d stream threads, want 2", len(got))
+			}
+			for _, d := range got {
+				if d != tc.want {
+					t.Fatalf("a stream thread fetches with fetch.max.wait.ms %v, want %v", d, tc.want)
+				}
+			}
+		})
 	}
 }
