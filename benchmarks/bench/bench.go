@@ -134,7 +134,7 @@ later ones reuse Go's build cache. In the clone, go run ./benchmarks/bench [suit
 	f.DurationVar(&o.cfg.WordCount.CommitInterval, "commit-interval", time.Second, "Rivulet's commit.interval.ms (goka commits every 1s) in wordcount (default 1s) and streams (default 100ms, also the franz-go programs')")
 	f.Int64Var(&o.cfg.Streams.DistinctKeys, "distinct-keys", 500_000, "streams: distinct keys of the many-keys count (streamcountdistinct)")
 	f.StringSliceVar(&o.cases, "cases", nil, "streams: cases to run (default all: "+strings.Join(harness.AllStreamsCases, ",")+")")
-	f.BoolVar(&o.full, "full", false, fmt.Sprintf("streams: the full size, %d records and %d distinct keys (overrides --records and --distinct-keys; over 10 GB of disk with every case)", fullStreamsRecords, fullStreamsDistinct))
+	f.BoolVar(&o.full, "full", false, fmt.Sprintf("streams: the full size, %d records and %d distinct keys (overrides --records and --distinct-keys; about 4 GB of disk)", fullStreamsRecords, fullStreamsDistinct))
 	f.BoolVar(&o.cfg.Latency.Sweep, "sweep", false, "latency: measure at input rates from 1,000 records/s up to saturation (the latency-versus-rate curve)")
 	f.DurationVar(&o.cfg.WordCount.Timeout, "timeout", 10*time.Minute, "wordcount and streams: give up on a system (a streams case) after this long; a streams run that fails is reported as failed and the suite goes on")
 	f.IntVar(&o.cfg.Latency.Rate, "rate", 2000, "latency: input records per second")

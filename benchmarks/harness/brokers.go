@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -32,6 +33,37 @@ func startBrokerlite(ctx context.Context, dir string, logger *slog.Logger) (*bro
 
 // createTopics creates topics with partitions each (replication factor 1)
 // and configs, and fails if any exists already.
+// deleteTopicsWithPrefix deletes the topics whose names start with prefix: a
+// streams case's output, changelog and repartition topics once it is measured,
+// so that a run of every case at the full size keeps only the inputs and one
+// case's topics on disk at a time.
+func deleteTopicsWithPrefix(ctx context.Context, addr, prefix string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		return fmt.Errorf("harness: admin client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	listed, err := adm.ListTopics(ctx)
+	if err != nil {
+		return fmt.Errorf("harness: listing topics: %w", err)
+	}
+	var drop []string
+	for _, t := range listed.Names() {
+		if strings.HasPrefix(t, prefix) {
+			drop = append(drop, t)
+		}
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	resp, err := adm.DeleteTopics(ctx, drop...)
+	if err != nil {
+		return fmt.Errorf("harness: deleting topics %v: %w", drop, err)
+	}
+	return resp.Error()
+}
+
 func createTopics(ctx context.Context, addr string, partitions int32, configs map[string]string, topics ...string) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {

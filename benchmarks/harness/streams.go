@@ -361,6 +361,9 @@ func runStreamsCase(ctx context.Context, cfg StreamsConfig, data *ssbData, c ssb
 	if serr := stop(); serr != nil {
 		warnings = append(warnings, fmt.Sprintf("stopping %s: %v", sys, serr))
 	}
+	if derr := deleteTopicsWithPrefix(ctx, addr, name+"-"); derr != nil {
+		warnings = append(warnings, fmt.Sprintf("removing the topics of %s: %v", name, derr))
+	}
 	if err != nil {
 		return StreamsRun{}, fmt.Errorf("harness: streams %s on %s: %w%s", c.name, sys, err, detail)
 	}
