@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -18,21 +19,31 @@ import (
 // under test joins its groups once at its start, and a fixed delay there
 // would only add the same 3s to every system's elapsed time.
 func startBrokerlite(ctx context.Context, dir string, logger *slog.Logger) (*brokerlite.Broker, error) {
-	b, err := brokerlite.Start(ctx, brokerlite.Config{Logger: logger, Properties: map[string]string{
+	return startBrokerliteWith(ctx, dir, logger, nil)
+}
+
+// startBrokerliteWith is startBrokerlite with more broker properties (tests).
+func startBrokerliteWith(ctx context.Context, dir string, logger *slog.Logger, extra map[string]string) (*brokerlite.Broker, error) {
+	props := map[string]string{
 		"listeners":                        "PLAINTEXT://127.0.0.1:0",
 		"log.dirs":                         dir,
 		"offsets.topic.num.partitions":     "1",
 		"group.initial.rebalance.delay.ms": "0",
 		"auto.create.topics.enable":        "true",
-	}})
+		// The streams suite's records carry fixed timestamps from 2023 (the same
+		// input and answers every run): with the default retention by time, the
+		// first retention check (5 minutes in) deleted whole input topics, and
+		// the cases after it waited for records that were gone.
+		"log.retention.ms": "-1",
+	}
+	maps.Copy(props, extra)
+	b, err := brokerlite.Start(ctx, brokerlite.Config{Logger: logger, Properties: props})
 	if err != nil {
 		return nil, fmt.Errorf("harness: starting brokerlite: %w", err)
 	}
 	return b, nil
 }
 
-// createTopics creates topics with partitions each (replication factor 1)
-// and configs, and fails if any exists already.
 // deleteTopicsWithPrefix deletes the topics whose names start with prefix: a
 // streams case's output, changelog and repartition topics once it is measured,
 // so that a run of every case at the full size keeps only the inputs and one
@@ -64,6 +75,8 @@ func deleteTopicsWithPrefix(ctx context.Context, addr, prefix string) error {
 	return resp.Error()
 }
 
+// createTopics creates topics with partitions each (replication factor 1)
+// and configs, and fails if any exists already.
 func createTopics(ctx context.Context, addr string, partitions int32, configs map[string]string, topics ...string) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {
