@@ -315,7 +315,11 @@ func runStreamsCase(ctx context.Context, cfg StreamsConfig, data *ssbData, c ssb
 		if reader, err = readOutput(addr, out, chk, sys == SystemRivuletEOS); err != nil {
 			return StreamsRun{}, err
 		}
-		defer reader.close()
+		defer func() {
+			if reader != nil {
+				reader.close()
+			}
+		}()
 	} else {
 		observe = chk.observe
 	}
@@ -360,6 +364,10 @@ func runStreamsCase(ctx context.Context, cfg StreamsConfig, data *ssbData, c ssb
 	warnings := []string{decodeWarning(decodeErrs)}
 	if serr := stop(); serr != nil {
 		warnings = append(warnings, fmt.Sprintf("stopping %s: %v", sys, serr))
+	}
+	if reader != nil {
+		reader.close() // before its topic goes
+		reader = nil
 	}
 	if derr := deleteTopicsWithPrefix(ctx, addr, name+"-"); derr != nil {
 		warnings = append(warnings, fmt.Sprintf("removing the topics of %s: %v", name, derr))

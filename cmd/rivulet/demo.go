@@ -459,6 +459,13 @@ type countWatcher struct {
 	notify  chan struct{}
 }
 
+// newCountTable returns a watcher's table of counts, not yet following a
+// topic: keep is as countWatcher.keep.
+func newCountTable(keep int) *countWatcher {
+	return &countWatcher{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, keep: keep,
+		counts: map[[2]uint64]int64{}, top: map[string]int64{}, notify: make(chan struct{}, 1)}
+}
+
 // newCountWatcher reads topic up to its current end (counts left by an
 // earlier run in --data-dir form the baseline), then follows it. It reads
 // committed records only (under exactly_once_v2 the counts of an aborted
@@ -471,8 +478,8 @@ func newCountWatcher(ctx context.Context, addr, topic string, keep int) (*countW
 	if err != nil {
 		return nil, failuref("demo wordcount: output consumer: %v", err)
 	}
-	w := &countWatcher{cl: cl, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, keep: keep,
-		counts: map[[2]uint64]int64{}, top: map[string]int64{}, notify: make(chan struct{}, 1)}
+	w := newCountTable(keep)
+	w.cl = cl
 	adm := kadm.NewClient(cl)
 	starts, err := adm.ListStartOffsets(ctx, topic)
 	if err == nil {
@@ -589,16 +596,17 @@ type wordCount struct {
 // it walks the words, rather than sorting them all at every redraw.
 func (w *countWatcher) snapshot(n int) (top []wordCount, distinct int, records int64) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	distinct, records = len(w.counts), w.records
 	if n <= 0 || n >= len(w.top) {
 		top = make([]wordCount, 0, len(w.top))
 		for k, v := range w.top {
 			top = append(top, wordCount{k, v})
 		}
+		w.mu.Unlock() // the sort of a copy need not hold up the reader
 		sort.Slice(top, func(i, j int) bool { return ranksBefore(top[i], top[j]) })
 		return top, distinct, records
 	}
+	defer w.mu.Unlock()
 	top = make([]wordCount, 0, n+1)
 	for k, v := range w.top {
 		wc := wordCount{k, v}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -185,8 +184,7 @@ func TestCountWatcherTopIsExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 40 {
 		keep := 1 + rng.IntN(12)
-		w := &countWatcher{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, keep: keep,
-			counts: map[[2]uint64]int64{}, top: map[string]int64{}}
+		w := newCountTable(keep)
 		truth := map[string]int64{}
 		words := 1 + rng.IntN(200)
 		for i := range 3000 {
