@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -77,6 +78,27 @@ func ThreadFetchMaxWaits(app *App) []time.Duration {
 		out = append(out, t.cl.OptValue(kgo.FetchMaxWait).(time.Duration))
 	}
 	return out
+}
+
+// ThreadCompressions returns the producer compression each stream thread's
+// client prefers first: "none", "snappy", ...
+func ThreadCompressions(app *App) []string {
+	var out []string
+	for _, t := range app.threadList() {
+		codecs := t.cl.OptValue(kgo.ProducerBatchCompression).([]kgo.CompressionCodec)
+		out = append(out, codecName(codecs[0]))
+	}
+	return out
+}
+
+func codecName(c kgo.CompressionCodec) string {
+	for name, want := range map[string]kgo.CompressionCodec{"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(),
+		"snappy": kgo.SnappyCompression(), "lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()} {
+		if c == want {
+			return name
+		}
+	}
+	return fmt.Sprint(c)
 }
 
 // PausedPartitions returns the input partitions app's stream threads have

@@ -144,6 +144,13 @@ func newStreamThread(a *App, id int, cohort *joinCohort) (*streamThread, error) 
 		// from ~9.4 ms to ~3 ms, throughput unchanged).
 		opts = append(opts, kgo.ProducerLinger(0))
 	}
+	if !hasProp(a.cfg.ClientProperties["producer"], "compression.type") {
+		// Kafka's producer default, which Kafka Streams keeps (franz-go's is snappy): a
+		// stream thread writes each record to a repartition, changelog or output topic,
+		// and compressing it there and decompressing it again on the way back in cost
+		// the word count about 4% of its CPU and a count over new keys about 10%.
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression()))
+	}
 	if !hasProp(a.cfg.ClientProperties["consumer"], "fetch.max.wait.ms") {
 		// A partition resumed after back-pressure (pauseFull) joins the next fetch only
 		// after the one in flight, which the broker holds up to fetch.max.wait.ms when

@@ -152,3 +152,69 @@ func TestStreamThreadsFetchWaitIsShort(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamThreadsProduceUncompressedByDefault: the stream threads'
+// producers use Kafka's compression.type none (franz-go's own default is
+// snappy) unless the properties set one, for producers or for every client;
+// the records on the repartition topic and the output show it.
+func TestStreamThreadsProduceUncompressedByDefault(t *testing.T) {
+	br := startBrokerlite(t)
+	// Record attributes' codec numbers (Kafka's record batch format).
+	codecs := map[string]uint8{"none": 0, "snappy": 2, "lz4": 3, "zstd": 4}
+	for name, tc := range map[string]struct {
+		props streams.Properties
+		want  string
+	}{
+		"default":           {nil, "none"},
+		"producer property": {streams.Properties{"producer.compression.type": "lz4"}, "lz4"},
+		"client property":   {streams.Properties{"compression.type": "zstd"}, "zstd"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			id, in, out := uniqTopics(t, br.addrs, "compression", 1)
+			props := streams.Properties{
+				"application.id": id, "bootstrap.servers": br.addrs[0], "state.dir": t.TempDir(),
+				"num.stream.threads": "2", "commit.interval.ms": "100",
+			}
+			maps.Copy(props, tc.props)
+			app := startApp(t, buildWordCount(t, in, out), props)
+			for _, got := range streams.ThreadCompressions(app) {
+				if got != tc.want {
+					t.Fatalf("a stream thread produces with compression %s, want %s", got, tc.want)
+				}
+			}
+			// Many records of few words: batches that compress (franz-go sends a batch
+			// uncompressed when compressing does not make it smaller).
+			ls := slices.Repeat([]string{"the quick brown fox jumps over the lazy dog"}, 200)
+			produceWords(t, br.addrs, in, out, map[string]int64{}, ls...)
+			topics, err := adminFor(t, br.addrs).ListTopics(context.Background())
+			must(t, err)
+			checked := 0
+			for _, topic := range topics.Names() {
+				if topic != out && !(strings.HasPrefix(topic, id) && strings.HasSuffix(topic, "-repartition")) {
+					continue
+				}
+				recs := consumeUntil(t, br.addrs, topic, 10*time.Second, func(rs []*kgo.Record) bool { return len(rs) > 0 })
+				if len(recs) == 0 {
+					t.Fatalf("%s: no records", topic)
+				}
+				wanted := 0
+				for _, r := range recs {
+					switch c := r.Attrs.CompressionType(); c {
+					case codecs[tc.want]:
+						wanted++
+					case codecs["none"]: // a batch too small to gain from compression
+					default:
+						t.Fatalf("%s: a record batch with codec %d, want %d (%s)", topic, c, codecs[tc.want], tc.want)
+					}
+				}
+				if wanted == 0 {
+					t.Fatalf("%s: no record batch with codec %d (%s) in %d records", topic, codecs[tc.want], tc.want, len(recs))
+				}
+				checked++
+			}
+			if checked != 2 {
+				t.Fatalf("checked %d topics, want the output and the repartition topic", checked)
+			}
+		})
+	}
+}

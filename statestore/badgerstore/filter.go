@@ -130,13 +130,29 @@ func (f *keyFilter) grow(full *filterPart) {
 		total += p.bytes()
 	}
 	if total+next.bytes() > f.maxBytes {
-		f.off.Store(true)
-		empty := []*filterPart{}
-		f.parts.Store(&empty) // free the bits (after off: see mayContain)
+		f.switchOffLocked()
 		return
 	}
 	grown := append(parts[:len(parts):len(parts)], next)
 	f.parts.Store(&grown)
+}
+
+// switchOff stops the filter for good and frees its bits: every read goes to Badger. A
+// store that is never read by key (a window store keeping duplicates: its reads are
+// ranges) switches its filter off at open, so its writes do not pay for it.
+func (f *keyFilter) switchOff() {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.switchOffLocked()
+}
+
+func (f *keyFilter) switchOffLocked() {
+	f.off.Store(true)
+	empty := []*filterPart{}
+	f.parts.Store(&empty) // free the bits (after off: see mayContain)
 }
 
 // mayContain reports whether key may be in the store: false only for a key never added

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rivulet-io/rivulet/statestore"
 )
@@ -156,4 +157,71 @@ func TestStoreReadsThroughTheFilter(t *testing.T) {
 	s = open()
 	defer s.Close()
 	check(s, "reopened")
+}
+
+// TestWindowStoreFilterOnlyWhereReadByKey: a window store that keeps duplicates is
+// read by ranges only, so it opens with its filter off; one that does not keep them
+// reads a window by key and keeps it. Both return every entry written, before and after
+// a flush to Badger.
+func TestWindowStoreFilterOnlyWhereReadByKey(t *testing.T) {
+	for _, dups := range []bool{true, false} {
+		t.Run(fmt.Sprintf("duplicates=%v", dups), func(t *testing.T) {
+			s, err := OpenWindowStore(t.TempDir(), "w", Options{ValueLogGCInterval: -1}, statestore.WindowOptions{
+				Retention: time.Hour, SegmentInterval: 10 * time.Minute, WindowSize: time.Second, RetainDuplicates: dups})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.eng.filter.active() == dups {
+				t.Fatalf("filter active %v with duplicates %v", s.eng.filter.active(), dups)
+			}
+			const keys, puts = 50, 3
+			for round := 0; round < puts; round++ {
+				for k := 0; k < keys; k++ {
+					if err := s.Put([]byte(fmt.Sprintf("k%02d", k)), []byte(fmt.Sprintf("v%d-%d", k, round)), int64(k*1000)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			check := func(step string) {
+				t.Helper()
+				for k := 0; k < keys; k++ {
+					key := []byte(fmt.Sprintf("k%02d", k))
+					it, err := s.Fetch(key, 0, int64(keys*1000))
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []string
+					for it.Next() {
+						got = append(got, string(it.Value()))
+					}
+					if err := it.Close(); err != nil {
+						t.Fatal(err)
+					}
+					want := []string{fmt.Sprintf("v%d-%d", k, puts-1)}
+					if dups {
+						want = want[:0]
+						for round := 0; round < puts; round++ {
+							want = append(want, fmt.Sprintf("v%d-%d", k, round))
+						}
+					}
+					if fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Fatalf("%s: fetch %s = %v, want %v", step, key, got, want)
+					}
+					one, err := s.FetchOne(key, int64(k*1000))
+					if err != nil || string(one) != want[0] { // the first of the duplicates, or the one value
+						t.Fatalf("%s: fetch one %s = %q, %v; want %q", step, key, one, err, want[0])
+					}
+					if absent, err := s.FetchOne([]byte("absent"), int64(k*1000)); err != nil || absent != nil {
+						t.Fatalf("%s: fetch one of an absent key = %q, %v", step, absent, err)
+					}
+				}
+			}
+			check("buffered")
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			check("flushed")
+		})
+	}
 }

@@ -290,18 +290,27 @@ func (s *KeyValueStore) Close() error { return s.closed(s.KeyValueStore.Close())
 type WindowStore struct {
 	*core.WindowStore
 	storeDir
+	eng *engine
 }
 
 // OpenWindowStore opens the window store kept in dir, creating it if needed.
 func OpenWindowStore(dir, name string, opts Options, wOpts statestore.WindowOptions) (*WindowStore, error) {
 	wOpts.EnsureDefaults()
+	var e *engine
 	ws, sd, err := openSegmented(dir, name, opts, wOpts.Validate, func(eng core.Engine) (*core.WindowStore, error) {
-		return core.NewWindowStore(eng, wOpts)
+		e = eng.(*engine)
+		ws, err := core.NewWindowStore(eng, wOpts)
+		if err == nil && wOpts.RetainDuplicates {
+			// Every entry has a key of its own (a sequence number) and reads are ranges:
+			// the filter of keys would only cost writes, and memory.
+			e.filter.switchOff()
+		}
+		return ws, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &WindowStore{WindowStore: ws, storeDir: sd}, nil
+	return &WindowStore{WindowStore: ws, storeDir: sd, eng: e}, nil
 }
 
 // Close implements statestore.Store: it flushes, closes Badger and removes the dirty marker.
