@@ -298,7 +298,7 @@ func (r *Result) Markdown(command, plot string) string {
 		}
 		b.WriteString("\nSettings (everything else is each system's default):\n\n")
 		fmt.Fprintf(&b, "- Both: at-least-once; producer acks=%s; %d partitions on every topic (input, Rivulet's repartition topic and changelog, goka's words stream and table); state on disk under one temporary directory; same split rule (`wordcount.Words`: lower-case, split on non-letters); word as the key and the count as an 8-byte big-endian int64 on the output.\n", c.Acks, c.Partitions)
-		fmt.Fprintf(&b, "- Rivulet: `examples/wordcount/wordcount.Topology` (flatMapValues -> groupBy -> count -> to), num.stream.threads=%d, commit.interval.ms=%d (goka's sarama commits every 1s), record cache 10 MiB (default), Badger stores, franz-go producer with snappy and no linger (runtime defaults), idempotence off with acks=1.\n",
+		fmt.Fprintf(&b, "- Rivulet: `examples/wordcount/wordcount.Topology` (flatMapValues -> groupBy -> count -> to), num.stream.threads=%d, commit.interval.ms=%d (goka's sarama commits every 1s), record cache 10 MiB (default), Badger stores, franz-go producer without compression and without linger (runtime defaults), idempotence off with acks=1.\n",
 			c.Threads, c.CommitInterval.Milliseconds())
 		if c.ProcessingGuarantee == streams.ExactlyOnce {
 			b.WriteString("- Rivulet exactly_once_v2 (rivulet-eos): the same application under processing.guarantee=exactly_once_v2 (transactions, idempotent producer with acks=all, the same commit interval), run right after the at-least-once run; the harness reads its output read_committed.\n")
