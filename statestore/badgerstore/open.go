@@ -167,15 +167,23 @@ func badgerOptions(path string, o Options, log *slog.Logger) badger.Options {
 }
 
 // levelZeroBytes is the memtable data level 0 holds before Badger compacts it (and, three
-// times that, before it stalls writes): two tables of the default 8 MiB memtables.
-const levelZeroBytes = 2 * DefaultMemTableSize
+// times that, before it stalls writes): 64 MiB, eight tables of the default 8 MiB
+// memtables. It is what RocksDB holds as Kafka Streams configures it (compaction at 4
+// level-0 files of 16 MiB write buffers), and less than Badger's own default (5 tables of
+// 64 MiB memtables). Level 0 is on disk, so its size costs no heap; what it saves is
+// compaction: each compaction of level 0 merges it into the base level, and with keys
+// spread over the whole key space (user ids) it rewrites that level's overlapping tables
+// every time. A count over 5M new keys with 16 MiB of level 0 spent a third of its CPU
+// more, and ran at two thirds of the rate, at the same RSS (benchmarks/RESULTS.md, "Many
+// keys: level 0 compacted after 64 MiB").
+const levelZeroBytes = 8 * DefaultMemTableSize
 
-// levelZeroTables is how many level-0 tables start a compaction: enough for
+// levelZeroTables is how many level-0 tables start a compaction: enough for at least
 // levelZeroBytes of memtables (at least NumMemtables and 2), so that small memtables do not
 // stall writes on a level 0 that fills after a few MiB (a count over many keys with 3 MiB
 // memtables ran at half the rate with the 2 and 6 tables that suit 8 MiB ones).
 func levelZeroTables(o Options) int {
-	return max(o.NumMemtables, 2, int(levelZeroBytes/o.MemTableSize))
+	return max(o.NumMemtables, 2, int((levelZeroBytes+o.MemTableSize-1)/o.MemTableSize))
 }
 
 // badgerLogger sends Badger's warnings and errors to slog; its info and debug lines,
