@@ -24,7 +24,7 @@ func TestLevelZeroHoldsSixtyFourMiBOfMemtables(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for name, o := range cases {
-		bo := badgerOptions(t.TempDir(), o, log)
+		bo := badgerOptions("", o, log) // builds options only: no directory is opened
 		tables := int64(bo.NumLevelZeroTables)
 		least := int64(max(o.NumMemtables, 2))
 		held := tables * o.MemTableSize

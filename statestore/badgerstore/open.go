@@ -173,9 +173,9 @@ func badgerOptions(path string, o Options, log *slog.Logger) badger.Options {
 // 64 MiB memtables). Level 0 is on disk, so its size costs no heap; what it saves is
 // compaction: each compaction of level 0 merges it into the base level, and with keys
 // spread over the whole key space (user ids) it rewrites that level's overlapping tables
-// every time. A count over 5M new keys with 16 MiB of level 0 spent a third of its CPU
-// more, and ran at two thirds of the rate, at the same RSS (benchmarks/RESULTS.md, "Many
-// keys: level 0 compacted after 64 MiB").
+// every time. A count over 5M new keys with 16 MiB of level 0 used about 1.5 times the
+// CPU and ran at about two thirds of the rate, at the same RSS (benchmarks/RESULTS.md,
+// "Many keys: level 0 compacted after 64 MiB").
 const levelZeroBytes = 8 * DefaultMemTableSize
 
 // levelZeroTables is how many level-0 tables start a compaction: enough for at least
