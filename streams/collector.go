@@ -83,6 +83,11 @@ type threadCollector struct {
 	// production handler.
 	eos    bool
 	txnErr error
+
+	// promiseFn and changelogPromiseFn are the promises bound once: a
+	// method value passed to franz-go escapes, so binding it in Send would
+	// allocate a closure for every record.
+	promiseFn, changelogPromiseFn func(*kgo.Record, error)
 }
 
 func newThreadCollector(ctx context.Context, cl *kgo.Client, stats *taskStats, handler ProductionHandler, logger *slog.Logger, onError func()) *threadCollector {
@@ -95,12 +100,14 @@ func newThreadCollector(ctx context.Context, cl *kgo.Client, stats *taskStats, h
 	if onError == nil {
 		onError = func() {}
 	}
-	return &threadCollector{
+	c := &threadCollector{
 		cl: cl, admin: kadm.NewClient(cl), ctx: ctx, stats: stats,
 		handler: handler, logger: logger, onError: onError,
 		acked:  make(map[TopicPartition]int64),
 		counts: make(map[string]int32),
 	}
+	c.promiseFn, c.changelogPromiseFn = c.promise, c.changelogPromise
+	return c
 }
 
 // recordPool recycles the franz-go records the collectors produce: a
@@ -124,9 +131,9 @@ func (c *threadCollector) Send(pr ProducerRecord) error {
 	// Only changelog offsets are needed (for checkpoints); other records
 	// only report failures, so their promise takes no lock on success.
 	if strings.HasSuffix(pr.Topic, changelogSuffix) {
-		c.cl.Produce(c.ctx, r, c.changelogPromise)
+		c.cl.Produce(c.ctx, r, c.changelogPromiseFn)
 	} else {
-		c.cl.Produce(c.ctx, r, c.promise)
+		c.cl.Produce(c.ctx, r, c.promiseFn)
 	}
 	return nil
 }

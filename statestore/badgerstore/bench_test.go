@@ -679,3 +679,40 @@ func benchPutInterleaved(b *testing.B, batchSize int) {
 	b.ReportMetric(float64(b.N)/tStore.Seconds(), "records/s")
 	b.ReportMetric(float64(b.N)/tRaw.Seconds(), "raw-records/s")
 }
+
+// BenchmarkGetNewStore reads a store opened empty, as a count over new keys (user ids)
+// reads it: keys it never held (answered by its key filter, without Badger) and keys it
+// holds (in its write buffer or in Badger). b.N counts lookups.
+func BenchmarkGetNewStore(b *testing.B) {
+	const held = 200_000
+	s := openBenchStore(b, b.TempDir(), "getnew", Options{})
+	defer s.Close()
+	v := make([]byte, 8)
+	var k []byte
+	for i := range uint64(held) {
+		k = benchKey(k, 2*i) // even keys held, odd keys never written
+		if err := s.Put(k, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		odd  uint64
+	}{{"absent", 1}, {"held", 0}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			r := rand.New(rand.NewPCG(1, 2))
+			for b.Loop() {
+				k = benchKey(k, 2*r.Uint64N(held)+c.odd)
+				got, err := s.Get(k)
+				if err != nil || (got != nil) != (c.odd == 0) {
+					b.Fatalf("Get: %v, %d bytes", err, len(got))
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+		})
+	}
+}

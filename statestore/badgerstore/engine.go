@@ -164,8 +164,15 @@ func (e *engine) Get(key []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
+	// The key filter first: it answers most reads of a store of new keys, and it has
+	// seen every value in the buffer (Apply adds a key before buffering it). The key
+	// it is given stays on the stack; Badger keeps the key it is given, so that one is
+	// allocated, only when the filter cannot answer.
 	var kb [64]byte
-	pk := pkey(kb[:0], key)
+	if !e.filter.mayContain(pkey(kb[:0], key)) {
+		return nil, nil // never written since the store opened empty
+	}
+	pk := pkey(make([]byte, 0, 1+len(key)), key)
 	e.mu.RLock()
 	if i := e.tail.find(pk); i >= 0 {
 		v := e.tail.ents[i].v
@@ -176,9 +183,6 @@ func (e *engine) Get(key []byte) ([]byte, error) {
 	e.mu.RUnlock()
 	if ok {
 		return v, nil
-	}
-	if !e.filter.mayContain(pk) {
-		return nil, nil // never written since the store opened empty
 	}
 	e.dbMu.RLock()
 	defer e.dbMu.RUnlock()

@@ -129,6 +129,14 @@ func TestStoreReadsThroughTheFilter(t *testing.T) {
 		want[k] = v
 	}
 	check(s, "puts")
+	// A store read by ranges keeps its buffer in key order: the key filter still
+	// answers first, and every buffered key must still be found.
+	it, err := s.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	it.Close()
+	check(s, "puts, ordered buffer")
 	var batch []statestore.KeyValue
 	for i := 0; i < 5000; i++ {
 		k := fmt.Sprintf("b%05d", i)
@@ -142,6 +150,14 @@ func TestStoreReadsThroughTheFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	delete(want, "p00001")
+	for _, k := range []string{"p00001", "never-written"} {
+		if got, err := s.Delete([]byte(k)); err != nil || (k == "never-written" && got != nil) {
+			t.Fatalf("delete %q = %q, %v", k, got, err)
+		}
+		if got, err := s.Get([]byte(k)); err != nil || got != nil {
+			t.Fatalf("buffered delete of %q: get = %q, %v", k, got, err)
+		}
+	}
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
 	}
