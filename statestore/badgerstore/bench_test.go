@@ -716,3 +716,27 @@ func BenchmarkGetNewStore(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkKeyFilterMiss tests keys never added against a filter holding 1.39M keys
+// within a 4 MiB bound (a store's share of a count over 5M new keys on 4 partitions):
+// the read of a key a store never held. It reports the parts and the false positives.
+func BenchmarkKeyFilterMiss(b *testing.B) {
+	f := newKeyFilter(4 << 20)
+	const n = 1_390_000
+	for i := uint64(0); i < n; i++ {
+		f.add(filterKey(i))
+	}
+	if !f.active() {
+		b.Fatal("the filter switched off")
+	}
+	fp := 0
+	i := uint64(n)
+	for b.Loop() {
+		if f.mayContain(filterKey(i)) {
+			fp++
+		}
+		i++
+	}
+	b.ReportMetric(100*float64(fp)/float64(b.N), "fp%")
+	b.ReportMetric(float64(len(*f.parts.Load())), "parts")
+}
