@@ -135,7 +135,9 @@ func TestStoreReadsThroughTheFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	it.Close()
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
 	check(s, "puts, ordered buffer")
 	var batch []statestore.KeyValue
 	for i := 0; i < 5000; i++ {
