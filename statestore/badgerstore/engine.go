@@ -166,8 +166,8 @@ func (e *engine) Get(key []byte) ([]byte, error) {
 	}
 	// The key filter first: it answers most reads of a store of new keys, and it has
 	// seen every value in the buffer (Apply adds a key before buffering it). The key
-	// it is given stays on the stack; Badger keeps the key it is given, so that one is
-	// allocated, only when the filter cannot answer.
+	// given to the filter stays on the stack; the one given to the buffer and to Badger
+	// (which keeps it) is allocated only when the filter cannot answer.
 	var kb [64]byte
 	if !e.filter.mayContain(pkey(kb[:0], key)) {
 		return nil, nil // never written since the store opened empty

@@ -11,8 +11,8 @@ import (
 // (user ids), that miss is the largest cost of a record. A store that was empty when it
 // opened has seen every key it holds go through Apply or Restore, so it keeps its own
 // filter of those keys and answers "absent" for a key the filter has never seen, without
-// searching its write buffer or asking Badger. The filter only ever says "maybe" for a key that was written (deletes
-// leave their bits), so a read never misses a value.
+// searching its write buffer or asking Badger. The filter only ever says "maybe" for a key
+// that was written (deletes leave their bits), so a read never misses a value.
 //
 // The filter grows in parts, each twice the keys of the one before (a scalable bloom
 // filter); a new part is added when the newest one holds its keys. It stays within
