@@ -18,8 +18,8 @@ all: build
 build:
 	$(GO) build ./...
 
-## test: install tools, lint, run every test with the race detector, franz-go's own transaction
-## and SCRAM tests against `rivulet broker`, then each fuzz target briefly.
+## test: install tools, lint, run every test with the race detector, franz-go's own integration
+## tests (all of pkg/kgo, SCRAM included) against `rivulet broker`, then each fuzz target briefly.
 test: tools lint unit franz-go-suite franz-go-scram fuzz-smoke
 
 tools:
@@ -34,7 +34,7 @@ lint:
 unit:
 	$(GO) test -race -timeout $(TESTTIMEOUT) ./...
 
-## franz-go-suite: franz-go's pkg/kgo transaction and group ETL tests against a `rivulet broker` (scripts/franz-go-suite.sh).
+## franz-go-suite: franz-go's pkg/kgo integration tests against a `rivulet broker` (scripts/franz-go-suite.sh).
 franz-go-suite:
 	@GO=$(GO) bash scripts/franz-go-suite.sh
 
