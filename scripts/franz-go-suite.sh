@@ -42,6 +42,9 @@ cp -r "$src" "$work/franz-go"
 chmod -R u+w "$work/franz-go"
 
 echo "== starting rivulet broker"
+# The log exists before the broker starts: the background job opens it on its own time,
+# and the wait below reads it at once.
+: >"$work/broker.log"
 "$work/rivulet" broker --log-level warn \
 	--override "listeners=PLAINTEXT://127.0.0.1:0" \
 	--override "log.dirs=$work/data" \
