@@ -83,7 +83,7 @@ func main() {
 	var af appFlags
 	flag.Int64Var(&af.stateMemory, "state-memory", -1, "the application's rivulet.state.memory.max.bytes (-1: not set, the runtime's default budget; 0: no budget, each store with badgerstore's defaults)")
 	flag.StringVar(&af.memoryLimit, "memory-limit", "", "Go soft memory limit the application program sets: BYTES, or auto (streams.RecommendedMemoryLimit of its settings); empty: none (GOMEMLIMIT from the environment applies)")
-	flag.StringVar(&af.storeOptions, "store-options", "", "Badger options of every store, set through WithBadgerConfigSetter: memtable=BYTES,memtables=N,blockcache=BYTES,indexcache=BYTES,writebuffer=BYTES,table=BYTES,compression=none|snappy|zstd")
+	flag.StringVar(&af.storeOptions, "store-options", "", "Badger options of every store, set through WithBadgerConfigSetter: memtable=BYTES,memtables=N,blockcache=BYTES,writebuffer=BYTES,table=BYTES,compression=none|snappy|zstd")
 	flag.StringVar(&af.props, "props", "", "more properties of the application, key=value,... (consumer.max.partition.fetch.bytes=262144)")
 	flag.StringVar(&af.heapProfile, "heap-profile", "", "write the application's heap profile to this file when it has processed three quarters of the input")
 	flag.StringVar(&af.cpuProfile, "cpuprofile", "", "write the application's CPU profile to this file")
@@ -343,8 +343,6 @@ func parseStoreOptions(s string) (func(*badgerstore.Options), error) {
 			set = func(o *badgerstore.Options) { o.NumMemtables = int(n) }
 		case "blockcache":
 			set = func(o *badgerstore.Options) { o.BlockCacheSize = n }
-		case "indexcache":
-			set = func(o *badgerstore.Options) { o.IndexCacheSize = n }
 		case "writebuffer":
 			set = func(o *badgerstore.Options) { o.WriteBufferSize = n }
 		case "table":

@@ -16,7 +16,6 @@ func testOptions() badgerstore.Options {
 	return badgerstore.Options{
 		MemTableSize:       1 << 20,
 		BlockCacheSize:     1 << 20,
-		IndexCacheSize:     1 << 20,
 		WriteBufferSize:    512,
 		ValueLogGCInterval: -1,
 		NoSyncOnFlush:      true,

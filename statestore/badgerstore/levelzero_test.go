@@ -43,3 +43,39 @@ func TestLevelZeroHoldsSixtyFourMiBOfMemtables(t *testing.T) {
 }
 
 func fmtMiB(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// TestMemoryBoundIsWhatBadgerUses checks that every byte MemoryBound counts goes to a buffer
+// or cache Badger and the store use: the memtables, the block cache and the write buffer.
+// Badger's index cache serves only encrypted tables (stores are not encrypted: tables'
+// indexes and bloom filters are read in place from their memory maps), so the options
+// leave it off rather than budget memory that nothing would hold.
+func TestMemoryBoundIsWhatBadgerUses(t *testing.T) {
+	var def Options
+	def.EnsureDefaults()
+	cases := map[string]Options{"defaults": def, "OptionsForMemory(64 MiB)": OptionsForMemory(64 << 20)}
+	for _, share := range []int64{MinStoreBudget, 32 << 20} {
+		o, err := OptionsForBudget(share)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases["OptionsForBudget("+fmtMiB(share)+")"] = o
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for name, o := range cases {
+		bo := badgerOptions("", o, log)
+		if bo.IndexCacheSize != 0 || len(bo.EncryptionKey) != 0 {
+			t.Errorf("%s: Badger index cache %d bytes, encryption key %d bytes; want neither", name, bo.IndexCacheSize, len(bo.EncryptionKey))
+		}
+		if bo.BlockCacheSize != o.BlockCacheSize || bo.MemTableSize != o.MemTableSize || bo.NumMemtables != o.NumMemtables {
+			t.Errorf("%s: Badger got block cache %d, memtables %d x %d; options say %d, %d x %d", name,
+				bo.BlockCacheSize, bo.NumMemtables, bo.MemTableSize, o.BlockCacheSize, o.NumMemtables, o.MemTableSize)
+		}
+		used := int64(bo.NumMemtables)*bo.MemTableSize + bo.BlockCacheSize + o.WriteBufferSize
+		if used != o.MemoryBound() {
+			t.Errorf("%s: memtables, block cache and write buffer hold %s; MemoryBound says %s", name, fmtMiB(used), fmtMiB(o.MemoryBound()))
+		}
+	}
+	if def.MemoryBound() != 32<<20 {
+		t.Errorf("default MemoryBound %s, want the documented 32 MiB", fmtMiB(def.MemoryBound()))
+	}
+}

@@ -34,7 +34,6 @@ func loadTestOptions() Options {
 	return Options{
 		MemTableSize:       1 << 20,
 		BlockCacheSize:     1 << 20,
-		IndexCacheSize:     1 << 20,
 		BaseTableSize:      64 << 10, // many small tables
 		ValueLogGCInterval: -1,
 		NoSyncOnFlush:      true,

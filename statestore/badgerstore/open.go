@@ -158,7 +158,6 @@ func badgerOptions(path string, o Options, log *slog.Logger) badger.Options {
 		WithNumLevelZeroTables(levelZeroTables(o)).
 		WithNumLevelZeroTablesStall(levelZeroTables(o) * 3).
 		WithBlockCacheSize(o.BlockCacheSize).
-		WithIndexCacheSize(o.IndexCacheSize).
 		WithBaseTableSize(o.BaseTableSize).
 		WithValueThreshold(o.ValueThreshold).
 		WithValueLogFileSize(o.ValueLogFileSize).

@@ -22,11 +22,11 @@ type Options struct {
 	// NumMemtables is how many memtables may exist at once (one being written, the rest
 	// waiting to be flushed to level 0). The default value is 2.
 	NumMemtables int
-	// BlockCacheSize bounds Badger's cache of table blocks. The default value is 8 MiB.
+	// BlockCacheSize bounds Badger's cache of table blocks (uncompressed, on the heap).
+	// The default value is 12 MiB. Tables' indexes and bloom filters need no cache:
+	// Badger reads them in place from the tables' memory maps (its index cache serves
+	// only encrypted tables, and stores are not encrypted).
 	BlockCacheSize int64
-	// IndexCacheSize bounds Badger's cache of table indexes and bloom filters; with it
-	// set, they are not all kept in memory. The default value is 4 MiB.
-	IndexCacheSize int64
 	// WriteBufferSize bounds the store's own buffer of writes not yet handed to Badger:
 	// writes go there first (a hash insert, read back by Get and iterators) and reach
 	// Badger in one write batch when it is full or on Flush. The default value is 4 MiB.
@@ -70,8 +70,7 @@ type Options struct {
 const (
 	DefaultMemTableSize           = 8 << 20
 	DefaultNumMemtables           = 2
-	DefaultBlockCacheSize         = 8 << 20
-	DefaultIndexCacheSize         = 4 << 20
+	DefaultBlockCacheSize         = 12 << 20
 	DefaultWriteBufferSize        = 4 << 20
 	DefaultBaseTableSize          = 1 << 20
 	DefaultValueThreshold         = 64 << 10
@@ -86,7 +85,6 @@ func (o *Options) EnsureDefaults() {
 	defaultTo(&o.MemTableSize, DefaultMemTableSize)
 	defaultTo(&o.NumMemtables, DefaultNumMemtables)
 	defaultTo(&o.BlockCacheSize, DefaultBlockCacheSize)
-	defaultTo(&o.IndexCacheSize, DefaultIndexCacheSize)
 	defaultTo(&o.WriteBufferSize, DefaultWriteBufferSize)
 	defaultTo(&o.BaseTableSize, DefaultBaseTableSize)
 	defaultTo(&o.ValueThreshold, DefaultValueThreshold)
@@ -117,8 +115,8 @@ func (o *Options) Validate() error {
 		return bad("MemTableSize %d is below 1 MiB", o.MemTableSize)
 	case o.NumMemtables < 1:
 		return bad("NumMemtables %d is below 1", o.NumMemtables)
-	case o.BlockCacheSize < 0 || o.IndexCacheSize < 0:
-		return bad("negative cache size")
+	case o.BlockCacheSize < 0:
+		return bad("negative BlockCacheSize")
 	case o.WriteBufferSize < 0:
 		return bad("negative WriteBufferSize")
 	case o.BaseTableSize < 64<<10:
@@ -137,12 +135,12 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// MemoryBound is the memory one store holds in its buffers and caches: memtables, block
-// and index caches and the write buffer (a restore from scratch uses the memtables' share
-// for its sorted runs instead). It does not count Badger's compaction, see PeakMemory.
+// MemoryBound is the memory one store holds in its buffers and cache: memtables, block
+// cache and the write buffer (a restore from scratch uses the memtables' share for its
+// sorted runs instead). It does not count Badger's compaction, see PeakMemory.
 func (o Options) MemoryBound() int64 {
 	o.EnsureDefaults()
-	return int64(o.NumMemtables)*o.MemTableSize + o.BlockCacheSize + o.IndexCacheSize + o.WriteBufferSize
+	return int64(o.NumMemtables)*o.MemTableSize + o.BlockCacheSize + o.WriteBufferSize
 }
 
 // WorkingMemory is the memory on top of MemoryBound that Badger and the store take while
@@ -191,8 +189,8 @@ func (o Options) PeakMemory() int64 {
 }
 
 // OptionsForMemory returns default Options sized so that MemoryBound is about perStore
-// bytes (at least 8 MiB): half in memtables (two of them), a quarter in the block cache,
-// an eighth each in the index cache and the write buffer. The runtime calls it with its
+// bytes (at least 8 MiB): half in memtables (two of them), three eighths in the block
+// cache, an eighth in the write buffer. The runtime calls it with its
 // state memory budget divided by the number of persistent stores it may hold, less
 // WorkingMemory (see PeakMemory).
 func OptionsForMemory(perStore int64) Options {
@@ -202,14 +200,12 @@ func OptionsForMemory(perStore int64) Options {
 }
 
 // divideMemory splits memory as OptionsForMemory describes: half in two memtables (each at
-// least 1 MiB), a quarter in the block cache, an eighth each in the index cache and the
-// write buffer.
+// least 1 MiB), three eighths in the block cache, an eighth in the write buffer.
 func divideMemory(memory int64) Options {
 	return Options{
 		NumMemtables:    2,
 		MemTableSize:    max(memory/4, 1<<20),
-		BlockCacheSize:  memory / 4,
-		IndexCacheSize:  memory / 8,
+		BlockCacheSize:  memory * 3 / 8,
 		WriteBufferSize: memory / 8,
 	}
 }
