@@ -12,16 +12,7 @@ import (
 // level 0 once it holds 64 MiB of memtables (at least NumMemtables tables and 2), and to
 // stall writes at three times that many tables.
 func TestLevelZeroHoldsSixtyFourMiBOfMemtables(t *testing.T) {
-	var def Options
-	def.EnsureDefaults()
-	cases := map[string]Options{"defaults": def, "OptionsForMemory(512 MiB)": OptionsForMemory(512 << 20)}
-	for _, share := range []int64{MinStoreBudget, 16 << 20, 32 << 20, 128 << 20} {
-		o, err := OptionsForBudget(share)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cases["OptionsForBudget("+fmtMiB(share)+")"] = o
-	}
+	cases := sizedOptions(t, 512<<20, MinStoreBudget, 16<<20, 32<<20, 128<<20)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for name, o := range cases {
 		bo := badgerOptions("", o, log) // builds options only: no directory is opened
@@ -50,16 +41,7 @@ func fmtMiB(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 // indexes and bloom filters are read in place from their memory maps), so the options
 // leave it off rather than budget memory that nothing would hold.
 func TestMemoryBoundIsWhatBadgerUses(t *testing.T) {
-	var def Options
-	def.EnsureDefaults()
-	cases := map[string]Options{"defaults": def, "OptionsForMemory(64 MiB)": OptionsForMemory(64 << 20)}
-	for _, share := range []int64{MinStoreBudget, 32 << 20} {
-		o, err := OptionsForBudget(share)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cases["OptionsForBudget("+fmtMiB(share)+")"] = o
-	}
+	cases := sizedOptions(t, 64<<20, MinStoreBudget, 32<<20)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for name, o := range cases {
 		bo := badgerOptions("", o, log)
@@ -75,7 +57,24 @@ func TestMemoryBoundIsWhatBadgerUses(t *testing.T) {
 			t.Errorf("%s: memtables, block cache and write buffer hold %s; MemoryBound says %s", name, fmtMiB(used), fmtMiB(o.MemoryBound()))
 		}
 	}
-	if def.MemoryBound() != 32<<20 {
+	if def := cases["defaults"]; def.MemoryBound() != 32<<20 {
 		t.Errorf("default MemoryBound %s, want the documented 32 MiB", fmtMiB(def.MemoryBound()))
 	}
+}
+
+// sizedOptions returns the store options the tests check, by name: the defaults,
+// OptionsForMemory(memory) and OptionsForBudget of each share.
+func sizedOptions(t *testing.T, memory int64, shares ...int64) map[string]Options {
+	t.Helper()
+	var def Options
+	def.EnsureDefaults()
+	cases := map[string]Options{"defaults": def, "OptionsForMemory(" + fmtMiB(memory) + ")": OptionsForMemory(memory)}
+	for _, share := range shares {
+		o, err := OptionsForBudget(share)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases["OptionsForBudget("+fmtMiB(share)+")"] = o
+	}
+	return cases
 }
