@@ -3,8 +3,9 @@
 # transactions, admin requests; TestTxnEtl and TestGroupETL among them) against a `rivulet
 # broker` started here on a free port with a temporary data directory. Tests of features the
 # broker does not offer (KIP-848 consumer groups, share groups) skip themselves; the SCRAM
-# tests need their own listener and run from scripts/franz-go-scram.sh. The franz-go module comes from the module
-# cache (the version go.mod requires) and is copied somewhere writable first.
+# tests need their own listener and run from scripts/franz-go-scram.sh. The franz-go module
+# comes from the module cache (the version go.mod requires) and is copied somewhere writable
+# first.
 #
 # Environment: KGO_TEST_RECORDS (records each ETL test produces; default 50000, franz-go's
 # own default is 500000), FRANZ_GO_RUN (the -run pattern, default every test; for the

@@ -190,9 +190,9 @@ func (o Options) PeakMemory() int64 {
 
 // OptionsForMemory returns default Options sized so that MemoryBound is about perStore
 // bytes (at least 8 MiB): half in memtables (two of them), three eighths in the block
-// cache, an eighth in the write buffer. The runtime calls it with its
-// state memory budget divided by the number of persistent stores it may hold, less
-// WorkingMemory (see PeakMemory).
+// cache, an eighth in the write buffer. The runtime calls it with its state memory budget
+// divided by the number of persistent stores it may hold, less WorkingMemory (see
+// PeakMemory).
 func OptionsForMemory(perStore int64) Options {
 	o := divideMemory(max(perStore, 8<<20))
 	o.EnsureDefaults()
