@@ -168,6 +168,10 @@ type CachingWindowedOptions struct {
 	Context       func() RecordContext
 	OnFlush       func(entries []CachedWindowedEntry) error
 	SendOldValues bool
+	// WriteThrough, when set, runs each write of a flushed entry to the store underneath
+	// (write) with the entry's record context, for a change logger that stamps its records
+	// with the time of the record that made the write.
+	WriteThrough func(ctx RecordContext, write func() error) error
 }
 
 var (
@@ -355,7 +359,7 @@ func (c *windowedCaching[S]) flushed(entries []DirtyEntry) error {
 				return err
 			}
 		}
-		if err := c.putInner(w, e.Value); err != nil {
+		if err := c.writeThrough(e.Context, w, e.Value); err != nil {
 			return err
 		}
 	}
@@ -364,6 +368,24 @@ func (c *windowedCaching[S]) flushed(entries []DirtyEntry) error {
 	}
 	return nil
 }
+
+func (c *windowedCaching[S]) writeThrough(ctx RecordContext, w Windowed, value []byte) error {
+	if c.opts.WriteThrough == nil {
+		return c.putInner(w, value)
+	}
+	return c.opts.WriteThrough(ctx, func() error { return c.putInner(w, value) })
+}
+
+// SetFlushListener replaces the options' OnFlush and SendOldValues: the processor that
+// forwards a store's flushed updates registers itself when it starts, as it is then that
+// it knows whether the processors after it read old values.
+func (c *windowedCaching[S]) SetFlushListener(onFlush func(entries []CachedWindowedEntry) error, sendOldValues bool) {
+	c.opts.OnFlush, c.opts.SendOldValues = onFlush, sendOldValues
+}
+
+// Discard drops the cache's dirty entries without writing them to the store underneath:
+// what an unclean close does before Close, which would otherwise flush them.
+func (c *windowedCaching[S]) Discard() { c.ns.Clear() }
 
 func (c *windowedCaching[S]) minLive() int64 {
 	obs := c.ObservedStreamTime()

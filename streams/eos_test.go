@@ -165,6 +165,83 @@ func TestExactlyOnceRefusedWithoutTransactions(t *testing.T) {
 // (closed, their input rewound to the committed offsets, their stores back
 // at their last commit). The output stays exact.
 func TestExactlyOnceAbortRevives(t *testing.T) {
+	addrs, refusals := refusingCluster(t)
+	in, out := "eos-abort-in", "eos-abort-out"
+	createTopic(t, addrs, 3, in, out)
+	startApp(t, buildWordCount(t, in, out), streams.Properties{
+		"application.id":             "eos-abort",
+		"bootstrap.servers":          strings.Join(addrs, ","),
+		"num.stream.threads":         "2",
+		"processing.guarantee":       "exactly_once_v2",
+		"statestore.cache.max.bytes": "0",
+		"state.dir":                  t.TempDir(),
+	})
+	want := map[string]int64{}
+	for batch := 0; batch < 20; batch++ {
+		var recs []*kgo.Record
+		for i := 0; i < 25; i++ {
+			n := batch*25 + i
+			line := fmt.Sprintf("w%c w%c", 'a'+rune(n%7), 'a'+rune(n%11))
+			for _, w := range strings.Fields(line) {
+				want[w]++
+			}
+			recs = append(recs, &kgo.Record{Topic: in, Key: []byte(fmt.Sprint(n)), Value: []byte(line)})
+		}
+		produce(t, addrs, recs...)
+		time.Sleep(100 * time.Millisecond) // pace the input so that commits (and refusals) interleave with it
+	}
+	checkCommittedCounts(t, addrs, out, want)
+	refusals()
+}
+
+// TestExactlyOnceWindowedCountThroughCacheAbortRevives is
+// TestExactlyOnceAbortRevives for a windowed count with the record cache
+// on: the counts a refused transaction flushed are aborted with it, those
+// still cached are dropped with the revived tasks' stores, and every
+// window's counts still come 1, 2, 3, ... (some folded) up to the truth.
+func TestExactlyOnceWindowedCountThroughCacheAbortRevives(t *testing.T) {
+	addrs, refusals := refusingCluster(t)
+	in, out := "eos-wabort-in", "eos-wabort-out"
+	createTopic(t, addrs, 3, in, out)
+	wks := streams.TimeWindowedSerde(ss, time.Second)
+	b := streams.NewBuilder()
+	events := streams.NewStream(b, in, streams.ConsumedWith(ss, ss))
+	streams.WindowedBy(events.GroupByKey(), streams.TimeWindowsOfSizeAndGrace(time.Second, time.Hour)).Count().
+		ToStream().To(out, streams.ProducedWith(wks, streams.Int64Serde()))
+	startApp(t, build(t, b), streams.Properties{
+		"application.id":       "eos-wabort",
+		"bootstrap.servers":    strings.Join(addrs, ","),
+		"num.stream.threads":   "2",
+		"processing.guarantee": "exactly_once_v2",
+		"state.dir":            t.TempDir(),
+	})
+	base := int64(1_700_000_000_000)
+	want := map[string]int64{}
+	for batch := 0; batch < 20; batch++ {
+		var recs []*kgo.Record
+		for i := 0; i < 25; i++ {
+			n := int64(batch*25 + i)
+			key, ts := fmt.Sprintf("k%d", n%7), base+n*10
+			start := ts - ts%1000
+			wk, err := wks.Serialize(streams.Windowed[string]{Key: key, Window: streams.Window{Start: start, End: start + 1000}})
+			must(t, err)
+			want[string(wk)]++
+			recs = append(recs, &kgo.Record{Topic: in, Key: []byte(key), Value: []byte("e"), Timestamp: time.UnixMilli(ts)})
+		}
+		produce(t, addrs, recs...)
+		time.Sleep(100 * time.Millisecond)
+	}
+	checkCommittedCounts(t, addrs, out, want)
+	refusals()
+}
+
+// refusingCluster starts a kfake cluster that refuses every fourth
+// transactional offset commit (REBALANCE_IN_PROGRESS, as a group that moved
+// on answers): each refusal aborts the transaction and revives the tasks
+// (closed, their input rewound to the committed offsets, their stores back
+// at their last commit). Call the returned function at the end: it fails
+// the test when nothing was refused, and logs the counts.
+func refusingCluster(t *testing.T) ([]string, func()) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.DefaultNumPartitions(1))
 	must(t, err)
 	t.Cleanup(c.Close)
@@ -193,38 +270,15 @@ func TestExactlyOnceAbortRevives(t *testing.T) {
 		}
 		return resp, nil, true
 	})
-	addrs := c.ListenAddrs()
-	in, out := "eos-abort-in", "eos-abort-out"
-	createTopic(t, addrs, 3, in, out)
-	startApp(t, buildWordCount(t, in, out), streams.Properties{
-		"application.id":             "eos-abort",
-		"bootstrap.servers":          strings.Join(addrs, ","),
-		"num.stream.threads":         "2",
-		"processing.guarantee":       "exactly_once_v2",
-		"statestore.cache.max.bytes": "0",
-		"state.dir":                  t.TempDir(),
-	})
-	want := map[string]int64{}
-	for batch := 0; batch < 20; batch++ {
-		var recs []*kgo.Record
-		for i := 0; i < 25; i++ {
-			n := batch*25 + i
-			line := fmt.Sprintf("w%c w%c", 'a'+rune(n%7), 'a'+rune(n%11))
-			for _, w := range strings.Fields(line) {
-				want[w]++
-			}
-			recs = append(recs, &kgo.Record{Topic: in, Key: []byte(fmt.Sprint(n)), Value: []byte(line)})
+	return c.ListenAddrs(), func() {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		if refused == 0 {
+			t.Fatalf("no offset commit was refused (%d seen): the abort path did not run", seen)
 		}
-		produce(t, addrs, recs...)
-		time.Sleep(100 * time.Millisecond) // pace the input so that commits (and refusals) interleave with it
+		t.Logf("%d transactional offset commits, %d refused (each an abort and a revival)", seen, refused)
 	}
-	checkCommittedCounts(t, addrs, out, want)
-	mu.Lock()
-	defer mu.Unlock()
-	if refused == 0 {
-		t.Fatalf("no offset commit was refused (%d seen): the abort path did not run", seen)
-	}
-	t.Logf("%d transactional offset commits, %d refused (each an abort and a revival)", seen, refused)
 }
 
 // TestExactlyOnceWindowStoreCheckpointsEveryCommit: under exactly_once_v2

@@ -96,7 +96,11 @@ type timeWindowAggProc[K, V, VA any] struct {
 }
 
 func (p *timeWindowAggProc[K, V, VA]) Init(ctx ProcessorContext[Windowed[K], change[VA]]) error {
-	return p.open(ctx, windowStoreOf[K, ValueAndTimestamp[VA]], p.store)
+	if err := p.open(ctx, windowStoreOf[K, ValueAndTimestamp[VA]], p.store); err != nil {
+		return err
+	}
+	forwardWindowFlushes(ctx, p.s)
+	return nil
 }
 
 func (p *timeWindowAggProc[K, V, VA]) Close() error { return nil }
@@ -123,15 +127,38 @@ func (p *timeWindowAggProc[K, V, VA]) Process(r Record[K, V]) error {
 		if hadOld && old.Timestamp > ts {
 			newTS = old.Timestamp
 		}
-		if err := p.s.put(r.Key, ValueAndTimestamp[VA]{Value: nv, Timestamp: newTS}, w.Start); err != nil {
-			return err
-		}
-		out := Record[Windowed[K], change[VA]]{Key: Windowed[K]{Key: r.Key, Window: w}, Value: change[VA]{newV: nv, hasNew: true, oldV: old.Value, hasOld: hadOld}, Timestamp: newTS, Headers: r.Headers}
-		if err := p.ctx.Forward(out); err != nil {
+		out := change[VA]{newV: nv, hasNew: true, oldV: old.Value, hasOld: hadOld}
+		if err := emitWindow(p.ctx, p.s, r, w, ValueAndTimestamp[VA]{Value: nv, Timestamp: newTS}, out); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// emitWindow keeps agg, made by r, as the aggregate of r's key in window w
+// and forwards the change out, unless the store's cache forwards it when it
+// flushes.
+func emitWindow[K, V, VA any](ctx ProcessorContext[Windowed[K], change[VA]], s *windowStore[K, ValueAndTimestamp[VA]], r Record[K, V], w Window, agg ValueAndTimestamp[VA], out change[VA]) error {
+	if err := s.putAt(r.Key, agg, w.Start, agg.Timestamp, r.Headers); err != nil {
+		return err
+	}
+	if s.caching() {
+		return nil
+	}
+	return ctx.Forward(Record[Windowed[K], change[VA]]{Key: Windowed[K]{Key: r.Key, Window: w}, Value: out, Timestamp: agg.Timestamp, Headers: r.Headers})
+}
+
+// forwardWindowFlushes forwards to ctx the updates s's cache flushes, when
+// s has a cache. Processors sharing a store (a cogroup's) all forward to
+// the same node, so the last one registered serves them all.
+func forwardWindowFlushes[K, VA any](ctx ProcessorContext[Windowed[K], change[VA]], s *windowStore[K, ValueAndTimestamp[VA]]) {
+	if !s.caching() {
+		return
+	}
+	s.setFlushListener(func(f windowFlushed[K, ValueAndTimestamp[VA]]) error {
+		out := change[VA]{newV: f.newV.Value, hasNew: f.hasNew, oldV: f.oldV.Value, hasOld: f.hasOld}
+		return ctx.Forward(Record[Windowed[K], change[VA]]{Key: f.key, Value: out, Timestamp: f.ts, Headers: f.headers})
+	})
 }
 
 // ---- sliding windows (KIP-450) ----
@@ -158,7 +185,11 @@ type slidingWindowAggProc[K, V, VA any] struct {
 
 func (p *slidingWindowAggProc[K, V, VA]) Init(ctx ProcessorContext[Windowed[K], change[VA]]) error {
 	p.starts = make(map[int64]bool)
-	return p.open(ctx, windowStoreOf[K, ValueAndTimestamp[VA]], p.store)
+	if err := p.open(ctx, windowStoreOf[K, ValueAndTimestamp[VA]], p.store); err != nil {
+		return err
+	}
+	forwardWindowFlushes(ctx, p.s)
+	return nil
 }
 
 func (p *slidingWindowAggProc[K, V, VA]) Close() error { return nil }
@@ -326,10 +357,7 @@ func (p *slidingWindowAggProc[K, V, VA]) processEarly(r Record[K, V], closeTime 
 // it).
 func (p *slidingWindowAggProc[K, V, VA]) createCurrentRight(r Record[K, V], agg ValueAndTimestamp[VA]) error {
 	w := Window{Start: r.Timestamp + 1, End: r.Timestamp + 1 + p.windows.diff}
-	if err := p.s.put(r.Key, agg, w.Start); err != nil {
-		return err
-	}
-	return p.ctx.Forward(Record[Windowed[K], change[VA]]{Key: Windowed[K]{Key: r.Key, Window: w}, Value: change[VA]{newV: agg.Value, hasNew: true}, Timestamp: agg.Timestamp, Headers: r.Headers})
+	return emitWindow(p.ctx, p.s, r, w, agg, change[VA]{newV: agg.Value, hasNew: true})
 }
 
 // createPrevRight creates the previous record's right window, which holds
@@ -374,14 +402,11 @@ func (p *slidingWindowAggProc[K, V, VA]) apply(r Record[K, V], w Window, cur Val
 	if hasCur && cur.Timestamp > ts {
 		newTS = cur.Timestamp
 	}
-	if err := p.s.put(r.Key, ValueAndTimestamp[VA]{Value: nv, Timestamp: newTS}, w.Start); err != nil {
-		return err
-	}
 	out := change[VA]{newV: nv, hasNew: true}
 	if existed {
 		out.oldV, out.hasOld = cur.Value, true
 	}
-	return p.ctx.Forward(Record[Windowed[K], change[VA]]{Key: Windowed[K]{Key: r.Key, Window: w}, Value: out, Timestamp: newTS, Headers: r.Headers})
+	return emitWindow(p.ctx, p.s, r, w, ValueAndTimestamp[VA]{Value: nv, Timestamp: newTS}, out)
 }
 
 // ---- sessions ----

@@ -152,7 +152,7 @@ func timeWindowAggStore[K, VA any](b *Builder, m *Materialized[K, VA], spec wind
 	return &windowFactory[K, ValueAndTimestamp[VA]]{windowedFactory: windowedFactory[K, ValueAndTimestamp[VA]]{
 		name: m.name, keySerde: m.keySerde, valueSerde: timestampedSerde[VA]{inner: m.valueSerde},
 		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, retention: retention,
-	}, size: spec.size}
+	}, size: spec.size, cached: !m.noCache}
 }
 
 // timeWindowedTable returns the table that node emits, its windows kept in

@@ -354,10 +354,13 @@ func TestEndToEndSuppressionBufferFullStopsTheApp(t *testing.T) {
 	streams.WindowedBy(events.GroupByKey(), streams.TimeWindowsOfSizeAndGrace(time.Second, time.Hour)).Count().
 		Suppress(streams.UntilWindowCloses(streams.MaxRecords(2).ShutDownWhenFull()).WithName("bf-final")).
 		ToStream().To("bf-out")
+	// The counts reach the suppression buffer when the windowed store's
+	// cache flushes, at the first commit.
 	app := startAppNoCleanup(t, build(t, b), streams.Properties{
-		"application.id":    "bf-app",
-		"bootstrap.servers": strings.Join(addrs, ","),
-		"state.dir":         t.TempDir(),
+		"application.id":     "bf-app",
+		"bootstrap.servers":  strings.Join(addrs, ","),
+		"state.dir":          t.TempDir(),
+		"commit.interval.ms": "100",
 	})
 	defer closeApp(t, app)
 	now := time.UnixMilli(1_700_000_000_000)

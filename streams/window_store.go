@@ -211,6 +211,10 @@ type windowFactory[K, V any] struct {
 	windowedFactory[K, V]
 	size int64
 	dups bool
+	// cached puts the task's record cache in front of the store (windowed
+	// aggregations, unless their Materialized disables caching); a store
+	// retaining duplicates is never cached, as in Kafka Streams.
+	cached bool
 }
 
 func (f *windowFactory[K, V]) spec() topology.Store { return f.storeSpec(topology.WindowStoreKind, f) }
@@ -229,6 +233,12 @@ func (f *windowFactory[K, V]) open(t *streamTask) (taskStore, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if f.cached && !f.dups && t.cfg.Cache != nil {
+		if err := s.startCache(t.cfg.Cache, t.id.String()+"-"+f.name); err != nil {
+			s.raw.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -345,18 +355,134 @@ func deserializeValue[V any](name string, serde Serde[V], b []byte) (V, error) {
 }
 
 // windowStore is a typed window store over a bytes store, logging writes
-// to its changelog through the task's collector.
+// to its changelog through the task's collector, optionally with the
+// task's record cache in front (cached): writes then reach the store, its
+// changelog and the processors downstream folded, when the cache flushes
+// (at a commit, or when it evicts), as Kafka Streams' caching window store.
 type windowStore[K, V any] struct {
 	windowedStore[K, V, statestore.WindowStore]
 	size int64
+	// cached is the caching store over raw, nil without a cache.
+	cached *statestore.CachingWindowStore
+	// writeCtx is the record context of the write being cached.
+	writeCtx statestore.RecordContext
+}
+
+// windowFlushed is one update a caching window store flushed: key's window,
+// its new value (none when deleted) and the value the store held before
+// (when the processors downstream read old values), with the timestamp and
+// headers of the record that made the last write.
+type windowFlushed[K, V any] struct {
+	key            Windowed[K]
+	newV, oldV     V
+	hasNew, hasOld bool
+	ts             int64
+	headers        []Header
 }
 
 func (s *windowStore[K, V]) describe() string {
 	return fmt.Sprintf("WindowStore[%s, %s]", reflect.TypeFor[K](), reflect.TypeFor[V]())
 }
 
+// store is what reads and writes go through: the cache over the store, or
+// the store.
+func (s *windowStore[K, V]) store() statestore.WindowStore {
+	if s.cached == nil {
+		return s.raw
+	}
+	return s.cached
+}
+
+// startCache puts a namespace of cache in front of the store. Until a
+// processor registers a flush listener, flushed updates are only written
+// through.
+func (s *windowStore[K, V]) startCache(cache *statestore.RecordCache, namespace string) error {
+	c, err := statestore.NewCachingWindowStore(s.raw, cache, statestore.CachingWindowedOptions{
+		Namespace: namespace,
+		Context:   func() statestore.RecordContext { return s.writeCtx },
+		WriteThrough: func(rc statestore.RecordContext, write func() error) error {
+			// The changelog record carries the time of the write.
+			return s.task.withTimestamp(rc.Timestamp, write)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	s.cached = c
+	return nil
+}
+
+func (s *windowStore[K, V]) caching() bool { return s.cached != nil }
+
+// setFlushListener registers fn to receive the cache's flushed updates. It
+// is called from a processor's Init, like tsStore's.
+func (s *windowStore[K, V]) setFlushListener(fn func(windowFlushed[K, V]) error) {
+	sendOld := true
+	if node := s.task.initNode; node != "" {
+		sendOld = s.task.childrenNeedOldValues(node)
+	}
+	s.cached.SetFlushListener(func(entries []statestore.CachedWindowedEntry) error {
+		return s.forwardFlushed(entries, fn)
+	}, sendOld)
+}
+
+// forwardFlushed decodes flushed entries and hands them to fn, each with the
+// time of its last write as the task's current time.
+func (s *windowStore[K, V]) forwardFlushed(entries []statestore.CachedWindowedEntry, fn func(windowFlushed[K, V]) error) error {
+	for _, e := range entries {
+		k, err := s.keySerde.Deserialize(e.Window.Key)
+		if err != nil {
+			return fmt.Errorf("streams: store %q: deserialize key: %w", s.name, err)
+		}
+		f := windowFlushed[K, V]{key: Windowed[K]{Key: k, Window: Window{Start: e.Window.Start, End: e.Window.End}}, ts: e.Context.Timestamp}
+		if f.newV, f.hasNew, err = s.decode(e.NewValue, nil); err != nil {
+			return err
+		}
+		if f.oldV, f.hasOld, err = s.decode(e.OldValue, nil); err != nil {
+			return err
+		}
+		if h, ok := e.Context.Headers.([]Header); ok {
+			f.headers = h
+		}
+		if err := s.task.withTimestamp(f.ts, func() error { return fn(f) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *windowStore[K, V]) flush() error {
+	if s.cached != nil {
+		return s.cached.Flush()
+	}
+	return s.raw.Flush()
+}
+
+func (s *windowStore[K, V]) flushWrites() error {
+	if s.cached != nil {
+		return s.cached.FlushWrites()
+	}
+	return statestore.FlushWrites(s.raw)
+}
+
+func (s *windowStore[K, V]) close() error {
+	if s.cached != nil {
+		// Dirty entries are dropped, not flushed: a clean close flushed
+		// already, and an unclean one must not write anything more.
+		s.cached.Discard()
+		return s.cached.Close()
+	}
+	return s.raw.Close()
+}
+
 // put writes key's window starting at start.
 func (s *windowStore[K, V]) put(key K, v V, start int64) error {
+	return s.putAt(key, v, start, s.task.currentTimestamp(), nil)
+}
+
+// putAt writes key's window starting at start, made by a record at ts with
+// headers (which a cached write keeps until it is flushed).
+func (s *windowStore[K, V]) putAt(key K, v V, start, ts int64, headers []Header) error {
 	if s.m != nil {
 		defer s.m.done(opPut, s.m.start())
 	}
@@ -364,7 +490,15 @@ func (s *windowStore[K, V]) put(key K, v V, start int64) error {
 	if err != nil {
 		return err
 	}
-	if err := s.raw.Put(kb, vb, start); err != nil {
+	if s.cached != nil {
+		s.writeCtx = s.task.recordContext(ts)
+		s.writeCtx.Headers = headers
+		err = s.cached.Put(kb, vb, start)
+		s.writeCtx = statestore.RecordContext{}
+	} else {
+		err = s.raw.Put(kb, vb, start)
+	}
+	if err != nil {
 		return fmt.Errorf("streams: store %q: put: %w", s.name, err)
 	}
 	return nil
@@ -380,7 +514,7 @@ func (s *windowStore[K, V]) FetchOne(key K, windowStart int64) (V, bool, error) 
 		var zero V
 		return zero, false, err
 	}
-	b, err := s.raw.FetchOne(kb, windowStart)
+	b, err := s.store().FetchOne(kb, windowStart)
 	if err != nil {
 		err = fmt.Errorf("streams: store %q: fetch: %w", s.name, err)
 	}
@@ -395,7 +529,7 @@ func (s *windowStore[K, V]) Fetch(key K, timeFrom, timeTo int64) (WindowIterator
 	if err != nil {
 		return nil, err
 	}
-	it, err := s.raw.Fetch(kb, max(0, timeFrom), timeTo)
+	it, err := s.store().Fetch(kb, max(0, timeFrom), timeTo)
 	wi, err := s.iter(it, err, &key)
 	return meteredWOpen(s.m, opFetch, start, wi, err)
 }
@@ -407,7 +541,7 @@ func (s *windowStore[K, V]) BackwardFetch(key K, timeFrom, timeTo int64) (Window
 	if err != nil {
 		return nil, err
 	}
-	it, err := s.raw.BackwardFetch(kb, max(0, timeFrom), timeTo)
+	it, err := s.store().BackwardFetch(kb, max(0, timeFrom), timeTo)
 	wi, err := s.iter(it, err, &key)
 	return meteredWOpen(s.m, opFetch, start, wi, err)
 }
@@ -415,7 +549,7 @@ func (s *windowStore[K, V]) BackwardFetch(key K, timeFrom, timeTo int64) (Window
 // FetchAll returns the windows of every key with timeFrom <= start <= timeTo.
 func (s *windowStore[K, V]) FetchAll(timeFrom, timeTo int64) (WindowIterator[K, V], error) {
 	start := s.m.start()
-	it, err := s.raw.FetchAll(max(0, timeFrom), timeTo)
+	it, err := s.store().FetchAll(max(0, timeFrom), timeTo)
 	wi, err := s.iter(it, err, nil)
 	return meteredWOpen(s.m, opFetch, start, wi, err)
 }
@@ -423,7 +557,7 @@ func (s *windowStore[K, V]) FetchAll(timeFrom, timeTo int64) (WindowIterator[K, 
 // All returns every window the store keeps.
 func (s *windowStore[K, V]) All() (WindowIterator[K, V], error) {
 	start := s.m.start()
-	it, err := s.raw.All()
+	it, err := s.store().All()
 	wi, err := s.iter(it, err, nil)
 	return meteredWOpen(s.m, opAll, start, wi, err)
 }

@@ -246,3 +246,130 @@ func TestWindowStoreChangelog(t *testing.T) {
 		t.Fatalf("suppression buffer changelog holds %d records, want 1", buf.QueueSize())
 	}
 }
+
+// TestWindowedCachingFoldsUpdatesWithinACommit: a windowed aggregation keeps
+// its updates in the record cache until the commit, as Kafka Streams'
+// caching window store does. One input line repeats a word three times:
+// with the cache each window is written, logged and forwarded once (its
+// count 3, at the time of the record), without it three times.
+func TestWindowedCachingFoldsUpdatesWithinACommit(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		cache     int64
+		noCaching bool
+		hopping   string
+		sliding   string
+		logged    int
+	}{
+		{name: "cached", cache: 10 << 20,
+			hopping: "[go@0/10]=3@107 [go@5/15]=3@107", sliding: "[go@97/107]=3@107", logged: 2},
+		{name: "no cache", cache: 0,
+			hopping: "[go@0/10]=1@107 [go@5/15]=1@107 [go@0/10]=2@107 [go@5/15]=2@107 [go@0/10]=3@107 [go@5/15]=3@107",
+			sliding: "[go@97/107]=1@107 [go@97/107]=2@107 [go@97/107]=3@107", logged: 6},
+		{name: "caching disabled", cache: 10 << 20, noCaching: true,
+			hopping: "[go@0/10]=1@107 [go@5/15]=1@107 [go@0/10]=2@107 [go@5/15]=2@107 [go@0/10]=3@107 [go@5/15]=3@107",
+			sliding: "[go@97/107]=1@107 [go@97/107]=2@107 [go@97/107]=3@107", logged: 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := streams.NewBuilder()
+			lines := streams.NewStream(b, "in", streams.ConsumedWith(ss, ss))
+			words := streams.FlatMapValues(lines, func(_ string, line string) []string { return strings.Fields(line) })
+			g := streams.GroupBy(words, func(_, w string) string { return w }, streams.GroupedWith(ss, ss))
+			hm := streams.MaterializedAs[string, int64]("hopping")
+			sm := streams.MaterializedAs[string, int64]("sliding")
+			if tc.noCaching {
+				hm, sm = hm.WithCachingDisabled(), sm.WithCachingDisabled()
+			}
+			// Windows of 10ms advancing by 5ms hold the record at 107 in
+			// [100,110) and [105,115), rendered below relative to 100; its
+			// sliding window is [97,107].
+			streams.WindowedBy(g, streams.TimeWindowsOfSizeWithNoGrace(10*msec).AdvanceBy(5*msec)).Count(hm).
+				ToStream().To("hopping", streams.ProducedWith(streams.TimeWindowedSerde(ss, 10*msec), streams.Int64Serde()))
+			streams.WindowedBy(g, streams.SlidingWindowsOfTimeDifferenceAndGrace(10*msec, time.Hour)).Count(sm).
+				ToStream().To("sliding", streams.ProducedWith(streams.TimeWindowedSerde(ss, 10*msec), streams.Int64Serde()))
+			d := driver(t, build(t, b), streamstest.WithCacheMaxBytes(tc.cache), streamstest.WithApplicationID("app"))
+			must(t, streamstest.CreateInputTopic(d, "in", ss, ss).PipeInputAt("", "go go go", 107))
+			read := func(topic string, shift int64) string {
+				return renderOut(t, streamstest.CreateOutputTopic(d, topic, streams.TimeWindowedSerde(ss, 10*msec), streams.Int64Serde()),
+					func(r streamstest.TestRecord[streams.Windowed[string], int64]) string {
+						return fmt.Sprintf("[%s@%d/%d]=%d@%d", r.Key.Key, r.Key.Window.Start-shift, r.Key.Window.End-shift, r.Value, r.Timestamp)
+					})
+			}
+			if got := read("hopping", 100); got != tc.hopping {
+				t.Errorf("hopping windows: %s\nwant %s", got, tc.hopping)
+			}
+			if got := read("sliding", 0); got != tc.sliding {
+				t.Errorf("sliding windows: %s\nwant %s", got, tc.sliding)
+			}
+			cl := streamstest.CreateOutputTopic(d, "app-hopping-changelog", streams.BytesSerde(), streams.BytesSerde())
+			recs, err := cl.ReadRecordsToList()
+			must(t, err)
+			if len(recs) != tc.logged {
+				t.Fatalf("hopping changelog holds %d records, want %d", len(recs), tc.logged)
+			}
+			for _, r := range recs {
+				if r.Timestamp != 107 || binary.BigEndian.Uint64(r.Value) != 107 {
+					t.Errorf("changelog record at %d with value time %d, want 107", r.Timestamp, binary.BigEndian.Uint64(r.Value))
+				}
+			}
+			last := recs[len(recs)-1]
+			if n := binary.BigEndian.Uint64(last.Value[8:]); n != 3 {
+				t.Errorf("last changelog count %d, want 3", n)
+			}
+			// The store holds the counts, read through the cache or not.
+			ws, err := streams.GetWindowStore[string, int64](d, "hopping")
+			must(t, err)
+			for _, start := range []int64{100, 105} {
+				if v, ok, err := ws.FetchOne("go", start); err != nil || !ok || v != 3 {
+					t.Errorf("hopping window at %d = %d %v %v, want 3", start, v, ok, err)
+				}
+			}
+		})
+	}
+}
+
+// TestWindowedCachingSendsOldValues: a table regrouped from a windowed
+// count subtracts each window's old count and adds its new one, so the
+// windowed store's cache must send the count each window held before the
+// flush. The running total over all windows equals the number of records,
+// with or without the cache.
+func TestWindowedCachingSendsOldValues(t *testing.T) {
+	for _, cache := range []int64{10 << 20, 0} {
+		b := streams.NewBuilder()
+		lines := streams.NewStream(b, "in", streams.ConsumedWith(ss, ss))
+		words := streams.FlatMapValues(lines, func(_ string, line string) []string { return strings.Fields(line) })
+		g := streams.GroupBy(words, func(_, w string) string { return w }, streams.GroupedWith(ss, ss))
+		counts := streams.WindowedBy(g, streams.TimeWindowsOfSizeAndGrace(10*msec, time.Hour)).Count(streams.MaterializedAs[string, int64]("counts"))
+		total := streams.GroupByTable(counts, func(_ streams.Windowed[string], n int64) (string, int64) { return "all", n },
+			streams.GroupedWith(ss, streams.Int64Serde())).
+			Reduce(func(a, v int64) int64 { return a + v }, func(a, v int64) int64 { return a - v },
+				streams.MaterializedAs[string, int64]("total"))
+		total.ToStream().To("total", streams.ProducedWith(ss, streams.Int64Serde()))
+		d := driver(t, build(t, b), streamstest.WithCacheMaxBytes(cache))
+		in := streamstest.CreateInputTopic(d, "in", ss, ss)
+		records := 0
+		for _, l := range []struct {
+			line string
+			ts   int64
+		}{{"a a", 1}, {"a b", 2}, {"a", 12}, {"b b b", 5}} {
+			must(t, in.PipeInputAt("", l.line, l.ts))
+			records += len(strings.Fields(l.line))
+		}
+		got, err := streamstest.CreateOutputTopic(d, "total", ss, streams.Int64Serde()).ReadValuesToList()
+		must(t, err)
+		if len(got) == 0 || got[len(got)-1] != int64(records) {
+			t.Errorf("cache %d: totals %v, want the last %d", cache, got, records)
+		}
+		ws, err := streams.GetWindowStore[string, int64](d, "counts")
+		must(t, err)
+		for _, w := range []struct {
+			key   string
+			start int64
+			n     int64
+		}{{"a", 0, 3}, {"b", 0, 4}, {"a", 10, 1}} {
+			if n, ok, err := ws.FetchOne(w.key, w.start); err != nil || !ok || n != w.n {
+				t.Errorf("cache %d: %s@%d = %d %v %v, want %d", cache, w.key, w.start, n, ok, err, w.n)
+			}
+		}
+	}
+}
