@@ -373,3 +373,62 @@ func TestWindowedCachingSendsOldValues(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowedCachingEvictsThroughASmallCache: with a cache far smaller than
+// one commit's windows, evictions write windows through and forward them in
+// the middle of processing; the last output of every window, and the store,
+// still hold the true counts.
+func TestWindowedCachingEvictsThroughASmallCache(t *testing.T) {
+	b := streams.NewBuilder()
+	lines := streams.NewStream(b, "in", streams.ConsumedWith(ss, ss))
+	words := streams.FlatMapValues(lines, func(_ string, line string) []string { return strings.Fields(line) })
+	g := streams.GroupBy(words, func(_, w string) string { return w }, streams.GroupedWith(ss, ss))
+	streams.WindowedBy(g, streams.TimeWindowsOfSizeAndGrace(10*msec, time.Hour).AdvanceBy(5*msec)).
+		Count(streams.MaterializedAs[string, int64]("counts")).
+		ToStream().To("out", streams.ProducedWith(streams.TimeWindowedSerde(ss, 10*msec), streams.Int64Serde()))
+	d := driver(t, build(t, b), streamstest.WithCacheMaxBytes(2<<10))
+	in := streamstest.CreateInputTopic(d, "in", ss, ss)
+	type win struct {
+		key   string
+		start int64
+	}
+	want := map[win]int64{}
+	for i := 0; i < 40; i++ {
+		ts := int64(i * 3)
+		var line []string
+		for j := 0; j < 60; j++ {
+			w := fmt.Sprintf("w%d", (i*7+j*j)%50)
+			line = append(line, w)
+			for start := ts - ts%5 - 5; start <= ts; start += 5 {
+				if start >= 0 && ts < start+10 {
+					want[win{w, start}]++
+				}
+			}
+		}
+		must(t, in.PipeInputAt("", strings.Join(line, " "), ts))
+	}
+	recs, err := streamstest.CreateOutputTopic(d, "out", streams.TimeWindowedSerde(ss, 10*msec), streams.Int64Serde()).ReadRecordsToList()
+	must(t, err)
+	last := map[win]int64{}
+	for _, r := range recs {
+		k := win{r.Key.Key, r.Key.Window.Start}
+		if r.Value <= last[k] || r.Value > want[k] {
+			t.Fatalf("window %v went from %d to %d (true count %d)", k, last[k], r.Value, want[k])
+		}
+		last[k] = r.Value
+	}
+	ws, err := streams.GetWindowStore[string, int64](d, "counts")
+	must(t, err)
+	for k, n := range want {
+		if last[k] != n {
+			t.Errorf("window %v: last output %d, want %d", k, last[k], n)
+		}
+		if v, ok, err := ws.FetchOne(k.key, k.start); err != nil || !ok || v != n {
+			t.Errorf("window %v: store %d %v %v, want %d", k, v, ok, err, n)
+		}
+	}
+	if len(recs) >= 2*40*60 {
+		t.Errorf("%d outputs for %d window updates: nothing was folded", len(recs), 2*40*60)
+	}
+	t.Logf("%d window updates, %d outputs, %d windows", 2*40*60, len(recs), len(want))
+}
