@@ -451,19 +451,10 @@ func (s *windowStore[K, V]) forwardFlushed(entries []statestore.CachedWindowedEn
 	return nil
 }
 
-func (s *windowStore[K, V]) flush() error {
-	if s.cached != nil {
-		return s.cached.Flush()
-	}
-	return s.raw.Flush()
-}
-
-func (s *windowStore[K, V]) flushWrites() error {
-	if s.cached != nil {
-		return s.cached.FlushWrites()
-	}
-	return statestore.FlushWrites(s.raw)
-}
+// flush and flushWrites go through the cache, which writes its dirty
+// windows before the store flushes.
+func (s *windowStore[K, V]) flush() error       { return s.store().Flush() }
+func (s *windowStore[K, V]) flushWrites() error { return statestore.FlushWrites(s.store()) }
 
 func (s *windowStore[K, V]) close() error {
 	if s.cached != nil {
