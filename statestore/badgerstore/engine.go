@@ -47,9 +47,13 @@ type engine struct {
 	bufGen   uint64 // guarded by mu: counts the trees buf has been
 	bufViews int    // guarded by mu: unreleased snapshots reading this buf (generation bufGen)
 	tail     *tailBuffer
-	flushing bool   // guarded by mu: flushBuffer is writing the buffer to Badger
-	slab     []byte // guarded by mu: where buffered entries are carved from
-	carve    int64  // guarded by mu: bytes carved since the buffer was last emptied
+	flushing bool // guarded by mu: flushBuffer is writing the buffer to Badger
+	// writeOuts counts the writes into Badger (buffer flushes, direct batches, restores),
+	// each counted under mu as it starts: a BufferSnapshot taken at the same count sees
+	// everything Badger held when the caller read the count (core.BufferReader).
+	writeOuts atomic.Uint64
+	slab      []byte // guarded by mu: where buffered entries are carved from
+	carve     int64  // guarded by mu: bytes carved since the buffer was last emptied
 	// drops are the prefixes of expired segments not yet dropped from Badger; dropsAt is
 	// when the first of them came and dropsWritten the bytes written since (all guarded
 	// by mu). See dropsDue.
@@ -291,6 +295,7 @@ func (e *engine) applyDirect(entries []statestore.KeyValue) error {
 	}
 	e.mu.Lock()
 	e.fresh = false
+	e.writeOuts.Add(1)
 	for _, kv := range entries {
 		e.dropsWritten += int64(1 + len(kv.Key) + len(kv.Value))
 	}
@@ -335,6 +340,7 @@ func (e *engine) flushBuffer() error {
 	}
 	buf, tail := e.buf.Snapshot(), e.tail
 	e.flushing = true
+	e.writeOuts.Add(1)
 	e.mu.Unlock()
 	err := e.writeBuffer(buf, tail)
 	e.mu.Lock()
@@ -427,6 +433,7 @@ func (e *engine) Restore(entries []statestore.KeyValue) error {
 		return err
 	}
 	e.mu.Lock()
+	e.writeOuts.Add(1)
 	// A restore from scratch replaces Badger's contents, which no open snapshot's
 	// transaction may outlive; with one open, restore through a write batch instead.
 	if e.bulk == nil && e.fresh && e.rwb == nil && e.snaps == 0 {
@@ -546,6 +553,27 @@ func (e *engine) Snapshot() (core.Snapshot, error) {
 	return &snapshot{e: e, buf: e.buf, gen: e.bufGen, txn: e.db.NewTransaction(false)}, nil
 }
 
+// WriteOuts implements core.BufferReader.
+func (e *engine) WriteOuts() uint64 { return e.writeOuts.Load() }
+
+// BufferSnapshot implements core.BufferReader: a snapshot of the write buffer alone, for
+// a read the caller knows Badger holds nothing of. It costs neither a Badger transaction
+// nor a Badger iterator, whose seek goes through every level-0 table.
+func (e *engine) BufferSnapshot(writeOuts uint64) (core.Snapshot, bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.dbErr != nil {
+		return nil, false, e.dbErr
+	}
+	if e.writeOuts.Load() != writeOuts || e.bulk != nil || e.rwb != nil {
+		return nil, false, nil
+	}
+	e.moveTail()
+	e.snaps++
+	e.bufViews++
+	return &snapshot{e: e, buf: e.buf, gen: e.bufGen}, true, nil
+}
+
 func (e *engine) DropPrefixes(prefixes [][]byte) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -654,8 +682,8 @@ func (e *engine) Close() error {
 type snapshot struct {
 	e   *engine
 	buf *core.Tree
-	gen uint64 // the engine's bufGen when buf was taken
-	txn *badger.Txn
+	gen uint64      // the engine's bufGen when buf was taken
+	txn *badger.Txn // nil: the buffer alone (BufferSnapshot)
 
 	released atomic.Bool
 }
@@ -664,7 +692,9 @@ func (s *snapshot) Release() {
 	if !s.released.CompareAndSwap(false, true) {
 		return
 	}
-	s.txn.Discard()
+	if s.txn != nil {
+		s.txn.Discard()
+	}
 	s.e.mu.Lock()
 	s.e.snaps--
 	if s.gen == s.e.bufGen {
@@ -679,6 +709,11 @@ func (s *snapshot) Iter(lo, hi []byte, reverse bool) (statestore.KeyValueIterato
 	phi := []byte{dataPrefix + 1}
 	if hi != nil {
 		phi = pkey(nil, hi)
+	}
+	if s.txn == nil {
+		m := &mergeIter{buf: s.buf.Iter(plo, phi, reverse), lo: plo, hi: phi, reverse: reverse}
+		m.bufOK = m.buf.Next()
+		return m, nil
 	}
 	// Every key in [plo, phi) starts with the bounds' common prefix; handing it to Badger
 	// lets the iterator skip the tables that hold no key with it.
@@ -708,7 +743,8 @@ func commonPrefix(a, b []byte) []byte {
 }
 
 // mergeIter merges the write buffer (which wins on equal keys, and whose nil values hide
-// keys) with a Badger iterator. Keys on both sides carry the data prefix, bounds too.
+// keys) with a Badger iterator (nil: the buffer alone). Keys on both sides carry the data
+// prefix, bounds too.
 type mergeIter struct {
 	buf     *core.TreeIter
 	bufOK   bool
@@ -727,7 +763,7 @@ type mergeIter struct {
 
 // dbKey returns the current Badger key if it is within bounds.
 func (m *mergeIter) dbKey() ([]byte, bool) {
-	if !m.db.Valid() {
+	if m.db == nil || !m.db.Valid() {
 		return nil, false
 	}
 	k := m.db.Item().Key()
@@ -808,6 +844,8 @@ func (m *mergeIter) Err() error { return m.err }
 func (m *mergeIter) Close() error {
 	m.done = true
 	m.buf.Close()
-	m.db.Close()
+	if m.db != nil {
+		m.db.Close()
+	}
 	return m.err
 }

@@ -31,6 +31,19 @@ type Engine interface {
 	Close() error
 }
 
+// BufferReader is an Engine with a write buffer in front of a persistent part (Badger)
+// whose reads can leave the persistent part out: a window or session store that knows
+// every entry written out has an older time than a read asks for (segmented.readSnapshot)
+// reads only the buffer, which costs no seek through the persistent part's tables.
+type BufferReader interface {
+	// WriteOuts counts the writes into the persistent part so far, each counted as it
+	// starts.
+	WriteOuts() uint64
+	// BufferSnapshot is a Snapshot of the write buffer alone, if WriteOuts still returns
+	// writeOuts (ok false otherwise: take a Snapshot).
+	BufferSnapshot(writeOuts uint64) (snap Snapshot, ok bool, err error)
+}
+
 // Snapshot is a consistent, read-only view of an engine. Iterators over one snapshot see
 // the same data whatever is written meanwhile. It is not safe for concurrent use.
 type Snapshot interface {
@@ -81,12 +94,8 @@ type chainIter struct {
 	done    bool
 }
 
-func newChainIter(eng Engine, ranges [][2][]byte, reverse bool) (*chainIter, error) {
-	snap, err := eng.Snapshot()
-	if err != nil {
-		return nil, err
-	}
-	return &chainIter{snap: snap, ranges: ranges, reverse: reverse}, nil
+func newChainIter(snap Snapshot, ranges [][2][]byte, reverse bool) *chainIter {
+	return &chainIter{snap: snap, ranges: ranges, reverse: reverse}
 }
 
 func (c *chainIter) Next() bool {
