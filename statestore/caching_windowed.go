@@ -346,22 +346,36 @@ func (c *windowedCaching[S]) init(inner S, cache *RecordCache, opts CachingWindo
 	return nil
 }
 
+// flushed writes the dirty entries to the store underneath and hands them to OnFlush. A
+// delete of an entry the store does not hold (a session merged into a longer one before
+// it was ever flushed) is written (it moves the store's stream time) but not handed on, as
+// Kafka Streams' caching stores do not forward it: the processors downstream never see a
+// delete of something they were never sent.
 func (c *windowedCaching[S]) flushed(entries []DirtyEntry) error {
-	out := make([]CachedWindowedEntry, len(entries))
-	for i, e := range entries {
+	out := make([]CachedWindowedEntry, 0, len(entries))
+	sendOld := c.opts.SendOldValues && c.opts.OnFlush != nil
+	for _, e := range entries {
 		w, err := c.decode(e.Key)
 		if err != nil {
 			return c.errf("flush: decode cache key", err)
 		}
-		out[i] = CachedWindowedEntry{Window: w, NewValue: e.Value, Context: e.Context}
-		if c.opts.SendOldValues && c.opts.OnFlush != nil {
-			if out[i].OldValue, err = c.fetchOld(w); err != nil {
+		var old []byte
+		if sendOld || e.Value == nil {
+			if old, err = c.fetchOld(w); err != nil {
 				return err
 			}
 		}
 		if err := c.writeThrough(e.Context, w, e.Value); err != nil {
 			return err
 		}
+		if e.Value == nil && old == nil {
+			continue
+		}
+		f := CachedWindowedEntry{Window: w, NewValue: e.Value, Context: e.Context}
+		if sendOld {
+			f.OldValue = old
+		}
+		out = append(out, f)
 	}
 	if c.opts.OnFlush != nil {
 		return c.opts.OnFlush(out)

@@ -208,13 +208,7 @@ func TestExactlyOnceWindowedCountThroughCacheAbortRevives(t *testing.T) {
 	events := streams.NewStream(b, in, streams.ConsumedWith(ss, ss))
 	streams.WindowedBy(events.GroupByKey(), streams.TimeWindowsOfSizeAndGrace(time.Second, time.Hour)).Count().
 		ToStream().To(out, streams.ProducedWith(wks, streams.Int64Serde()))
-	startApp(t, build(t, b), streams.Properties{
-		"application.id":       "eos-wabort",
-		"bootstrap.servers":    strings.Join(addrs, ","),
-		"num.stream.threads":   "2",
-		"processing.guarantee": "exactly_once_v2",
-		"state.dir":            t.TempDir(),
-	})
+	startEOSApp(t, b, addrs, "eos-wabort")
 	base := int64(1_700_000_000_000)
 	want := map[string]int64{}
 	for batch := 0; batch < 20; batch++ {
@@ -233,6 +227,112 @@ func TestExactlyOnceWindowedCountThroughCacheAbortRevives(t *testing.T) {
 	}
 	checkCommittedCounts(t, addrs, out, want)
 	refusals()
+}
+
+// TestExactlyOnceSessionCountThroughCacheAbortRevives is the same for a
+// session count through the record cache: each key's events, 70ms apart,
+// grow one session, replaced downstream (a delete and the longer session)
+// at each flush. Under aborts and revivals, the committed output never
+// holds a count above the truth, never deletes a session it did not send,
+// and ends with each key's whole session and its count.
+func TestExactlyOnceSessionCountThroughCacheAbortRevives(t *testing.T) {
+	addrs, refusals := refusingCluster(t)
+	in, out := "eos-sabort-in", "eos-sabort-out"
+	createTopic(t, addrs, 3, in, out)
+	sks := streams.SessionWindowedSerde(ss)
+	b := streams.NewBuilder()
+	events := streams.NewStream(b, in, streams.ConsumedWith(ss, ss))
+	streams.WindowedBySession(events.GroupByKey(), streams.SessionWindowsOfInactivityGapAndGrace(time.Second, time.Hour)).Count().
+		ToStream().To(out, streams.ProducedWith(sks, streams.Int64Serde()))
+	startEOSApp(t, b, addrs, "eos-sabort")
+	base := int64(1_700_000_000_000)
+	type session struct{ start, end, n int64 }
+	want := map[string]session{}
+	for batch := 0; batch < 20; batch++ {
+		var recs []*kgo.Record
+		for i := 0; i < 25; i++ {
+			n := int64(batch*25 + i)
+			key, ts := fmt.Sprintf("k%d", n%7), base+n*10
+			w, ok := want[key]
+			if !ok {
+				w.start = ts
+			}
+			w.end, w.n = ts, w.n+1
+			want[key] = w
+			recs = append(recs, &kgo.Record{Topic: in, Key: []byte(key), Value: []byte("e"), Timestamp: time.UnixMilli(ts)})
+		}
+		produce(t, addrs, recs...)
+		time.Sleep(100 * time.Millisecond)
+	}
+	// latest is each key's session with the latest end among the sessions
+	// the output has and has not deleted.
+	latest := func(rs []*kgo.Record) map[string]session {
+		live := map[string]map[streams.Window]int64{}
+		for _, r := range rs {
+			k, err := sks.Deserialize(r.Key)
+			must(t, err)
+			if live[k.Key] == nil {
+				live[k.Key] = map[streams.Window]int64{}
+			}
+			if r.Value == nil {
+				delete(live[k.Key], k.Window)
+			} else {
+				live[k.Key][k.Window] = i64(r.Value)
+			}
+		}
+		out := map[string]session{}
+		for key, ws := range live {
+			for w, n := range ws {
+				if cur, ok := out[key]; !ok || w.End > cur.end {
+					out[key] = session{w.Start, w.End, n}
+				}
+			}
+		}
+		return out
+	}
+	recs := consumeCommitted(t, addrs, out, 90*time.Second, func(rs []*kgo.Record) bool {
+		got := latest(rs)
+		for k, w := range want {
+			if got[k] != w {
+				return false
+			}
+		}
+		return true
+	})
+	sent := map[string]bool{}
+	for _, r := range recs {
+		k, err := sks.Deserialize(r.Key)
+		must(t, err)
+		switch {
+		case r.Value == nil && !sent[string(r.Key)]:
+			t.Errorf("a delete of session %v [%d,%d], never sent", k.Key, k.Window.Start, k.Window.End)
+		case r.Value != nil && i64(r.Value) > want[k.Key].n:
+			t.Errorf("session %v [%d,%d] counted %d, above the truth %d", k.Key, k.Window.Start, k.Window.End, i64(r.Value), want[k.Key].n)
+		}
+		sent[string(r.Key)] = r.Value != nil
+	}
+	if got := latest(recs); len(got) != len(want) {
+		t.Errorf("the output ends with sessions of %d keys, want %d", len(got), len(want))
+	}
+	for k, w := range latest(recs) {
+		if w != want[k] {
+			t.Errorf("%s ends with session [%d,%d] counted %d, want [%d,%d] counted %d", k, w.start, w.end, w.n, want[k].start, want[k].end, want[k].n)
+		}
+	}
+	refusals()
+}
+
+// startEOSApp runs b's topology as application appID on addrs with
+// exactly_once_v2 and two stream threads.
+func startEOSApp(t *testing.T, b *streams.Builder, addrs []string, appID string) {
+	t.Helper()
+	startApp(t, build(t, b), streams.Properties{
+		"application.id":       appID,
+		"bootstrap.servers":    strings.Join(addrs, ","),
+		"num.stream.threads":   "2",
+		"processing.guarantee": "exactly_once_v2",
+		"state.dir":            t.TempDir(),
+	})
 }
 
 // refusingCluster starts a kfake cluster that refuses every fourth

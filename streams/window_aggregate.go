@@ -431,7 +431,18 @@ type sessionAggProc[K, V, VA any] struct {
 }
 
 func (p *sessionAggProc[K, V, VA]) Init(ctx ProcessorContext[Windowed[K], change[VA]]) error {
-	return p.open(ctx, sessionStoreOf[K, VA], p.store)
+	if err := p.open(ctx, sessionStoreOf[K, VA], p.store); err != nil {
+		return err
+	}
+	if p.s.caching() {
+		// As forwardWindowFlushes: the last processor of a shared store
+		// registered serves them all.
+		p.s.setFlushListener(func(f windowFlushed[K, VA]) error {
+			out := change[VA]{newV: f.newV, hasNew: f.hasNew, oldV: f.oldV, hasOld: f.hasOld}
+			return ctx.Forward(Record[Windowed[K], change[VA]]{Key: f.key, Value: out, Timestamp: f.ts, Headers: f.headers})
+		})
+	}
+	return nil
 }
 
 func (p *sessionAggProc[K, V, VA]) Close() error { return nil }
@@ -473,10 +484,15 @@ func (p *sessionAggProc[K, V, VA]) Process(r Record[K, V]) error {
 		dropExpired(p.s.task, ts, merged, closeTime)
 		return nil
 	}
+	// With a cache, the store forwards the removes and the put when it
+	// flushes, with the same timestamps (a session's end) and headers.
 	if merged != newWin {
 		for _, s := range p.merged {
-			if err := p.s.remove(s.Key); err != nil {
+			if err := p.s.removeAt(s.Key, s.Key.Window.End, r.Headers); err != nil {
 				return err
+			}
+			if p.s.caching() {
+				continue
 			}
 			out := Record[Windowed[K], change[VA]]{Key: s.Key, Value: change[VA]{oldV: s.Value, hasOld: true}, Timestamp: s.Key.Window.End, Headers: r.Headers}
 			if err := p.ctx.Forward(out); err != nil {
@@ -493,8 +509,11 @@ func (p *sessionAggProc[K, V, VA]) Process(r Record[K, V]) error {
 		agg = p.agg(r.Key, r.Value, agg)
 	}
 	key := Windowed[K]{Key: r.Key, Window: merged}
-	if err := p.s.put(key, agg); err != nil {
+	if err := p.s.putAt(key, agg, merged.End, r.Headers); err != nil {
 		return err
+	}
+	if p.s.caching() {
+		return nil
 	}
 	return p.ctx.Forward(Record[Windowed[K], change[VA]]{Key: key, Value: change[VA]{newV: agg, hasNew: true}, Timestamp: merged.End, Headers: r.Headers})
 }

@@ -242,10 +242,10 @@ func sessionAggStore[K, VA any](b *Builder, m Materialized[K, VA], windows Sessi
 		retention = min
 	}
 	refuseVersioning(b, m.name, m.history)
-	return &sessionFactory[K, VA]{windowedFactory[K, VA]{
+	return &sessionFactory[K, VA]{windowedFactory: windowedFactory[K, VA]{
 		name: m.name, keySerde: serdeOr(m.keySerde), valueSerde: serdeOr(m.valueSerde),
 		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, retention: retention,
-	}}
+	}, cached: !m.noCache}
 }
 
 // sessionTable returns the table that node emits, its sessions kept in f.

@@ -251,6 +251,8 @@ type windowedStore[K, V any, R statestore.Store] struct {
 	raw        R
 	keySerde   Serde[K]
 	valueSerde Serde[V]
+	// writeCtx is the record context of the write being cached.
+	writeCtx statestore.RecordContext
 }
 
 // open opens the bytes store underneath with open, given the change
@@ -364,8 +366,6 @@ type windowStore[K, V any] struct {
 	size int64
 	// cached is the caching store over raw, nil without a cache.
 	cached *statestore.CachingWindowStore
-	// writeCtx is the record context of the write being cached.
-	writeCtx statestore.RecordContext
 }
 
 // windowFlushed is one update a caching window store flushed: key's window,
@@ -397,14 +397,7 @@ func (s *windowStore[K, V]) store() statestore.WindowStore {
 // processor registers a flush listener, flushed updates are only written
 // through.
 func (s *windowStore[K, V]) startCache(cache *statestore.RecordCache, namespace string) error {
-	c, err := statestore.NewCachingWindowStore(s.raw, cache, statestore.CachingWindowedOptions{
-		Namespace: namespace,
-		Context:   func() statestore.RecordContext { return s.writeCtx },
-		WriteThrough: func(rc statestore.RecordContext, write func() error) error {
-			// The changelog record carries the time of the write.
-			return s.task.withTimestamp(rc.Timestamp, write)
-		},
-	})
+	c, err := statestore.NewCachingWindowStore(s.raw, cache, s.cacheOptions(namespace))
 	if err != nil {
 		return err
 	}
@@ -412,23 +405,51 @@ func (s *windowStore[K, V]) startCache(cache *statestore.RecordCache, namespace 
 	return nil
 }
 
+// cacheOptions configure the cache in front of a window or session store:
+// a cached write keeps the record context of writeCtx (the record that made
+// it), and its changelog record carries that record's time when flushed.
+func (s *windowedStore[K, V, R]) cacheOptions(namespace string) statestore.CachingWindowedOptions {
+	return statestore.CachingWindowedOptions{
+		Namespace: namespace,
+		Context:   func() statestore.RecordContext { return s.writeCtx },
+		WriteThrough: func(rc statestore.RecordContext, write func() error) error {
+			return s.task.withTimestamp(rc.Timestamp, write)
+		},
+	}
+}
+
+// cachedWrite runs write (a write into the cache) with the record context of
+// a record at ts with headers.
+func (s *windowedStore[K, V, R]) cachedWrite(ts int64, headers []Header, write func() error) error {
+	s.writeCtx = s.task.recordContext(ts)
+	s.writeCtx.Headers = headers
+	err := write()
+	s.writeCtx = statestore.RecordContext{}
+	return err
+}
+
 func (s *windowStore[K, V]) caching() bool { return s.cached != nil }
 
 // setFlushListener registers fn to receive the cache's flushed updates. It
 // is called from a processor's Init, like tsStore's.
 func (s *windowStore[K, V]) setFlushListener(fn func(windowFlushed[K, V]) error) {
+	s.cached.SetFlushListener(s.flushListener(fn))
+}
+
+// flushListener is what a caching window or session store is given to hand
+// its flushed updates to fn, and whether they carry old values: when the
+// processors after the one initializing read them.
+func (s *windowedStore[K, V, R]) flushListener(fn func(windowFlushed[K, V]) error) (func([]statestore.CachedWindowedEntry) error, bool) {
 	sendOld := true
 	if node := s.task.initNode; node != "" {
 		sendOld = s.task.childrenNeedOldValues(node)
 	}
-	s.cached.SetFlushListener(func(entries []statestore.CachedWindowedEntry) error {
-		return s.forwardFlushed(entries, fn)
-	}, sendOld)
+	return func(entries []statestore.CachedWindowedEntry) error { return s.forwardFlushed(entries, fn) }, sendOld
 }
 
 // forwardFlushed decodes flushed entries and hands them to fn, each with the
 // time of its last write as the task's current time.
-func (s *windowStore[K, V]) forwardFlushed(entries []statestore.CachedWindowedEntry, fn func(windowFlushed[K, V]) error) error {
+func (s *windowedStore[K, V, R]) forwardFlushed(entries []statestore.CachedWindowedEntry, fn func(windowFlushed[K, V]) error) error {
 	for _, e := range entries {
 		k, err := s.keySerde.Deserialize(e.Window.Key)
 		if err != nil {
@@ -482,10 +503,7 @@ func (s *windowStore[K, V]) putAt(key K, v V, start, ts int64, headers []Header)
 		return err
 	}
 	if s.cached != nil {
-		s.writeCtx = s.task.recordContext(ts)
-		s.writeCtx.Headers = headers
-		err = s.cached.Put(kb, vb, start)
-		s.writeCtx = statestore.RecordContext{}
+		err = s.cachedWrite(ts, headers, func() error { return s.cached.Put(kb, vb, start) })
 	} else {
 		err = s.raw.Put(kb, vb, start)
 	}
@@ -700,7 +718,12 @@ func (i *plainWIter[K, V]) Close() error     { return i.it.Close() }
 // ---- session stores ----
 
 // sessionFactory makes the typed session stores of session aggregations.
-type sessionFactory[K, V any] struct{ windowedFactory[K, V] }
+type sessionFactory[K, V any] struct {
+	windowedFactory[K, V]
+	// cached puts the task's record cache in front of the store, unless the
+	// aggregation's Materialized disables caching.
+	cached bool
+}
 
 func (f *sessionFactory[K, V]) spec() topology.Store {
 	return f.storeSpec(topology.SessionStoreKind, f)
@@ -719,19 +742,63 @@ func (f *sessionFactory[K, V]) open(t *streamTask) (taskStore, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f.cached && t.cfg.Cache != nil {
+		c, err := statestore.NewCachingSessionStore(s.raw, t.cfg.Cache, s.cacheOptions(t.id.String()+"-"+f.name))
+		if err != nil {
+			s.raw.Close()
+			return nil, err
+		}
+		s.cached = c
+	}
 	return s, nil
 }
 
-// sessionStore is a typed session store over a bytes store.
+// sessionStore is a typed session store over a bytes store, optionally with
+// the task's record cache in front (cached), as Kafka Streams' caching
+// session store: the puts and removes of a session then reach the store,
+// its changelog and the processors downstream folded, when the cache
+// flushes; the processors downstream never see a session merged away
+// before it was ever flushed.
 type sessionStore[K, V any] struct {
 	windowedStore[K, V, statestore.SessionStore]
+	cached *statestore.CachingSessionStore
+}
+
+// store is what reads and writes go through: the cache over the store, or
+// the store.
+func (s *sessionStore[K, V]) store() statestore.SessionStore {
+	if s.cached == nil {
+		return s.raw
+	}
+	return s.cached
+}
+
+func (s *sessionStore[K, V]) caching() bool { return s.cached != nil }
+
+// setFlushListener registers fn to receive the cache's flushed updates.
+func (s *sessionStore[K, V]) setFlushListener(fn func(windowFlushed[K, V]) error) {
+	s.cached.SetFlushListener(s.flushListener(fn))
+}
+
+func (s *sessionStore[K, V]) flush() error       { return s.store().Flush() }
+func (s *sessionStore[K, V]) flushWrites() error { return statestore.FlushWrites(s.store()) }
+
+func (s *sessionStore[K, V]) close() error {
+	if s.cached != nil {
+		// As windowStore.close: a clean close flushed already.
+		s.cached.Discard()
+		return s.cached.Close()
+	}
+	return s.raw.Close()
 }
 
 func (s *sessionStore[K, V]) describe() string {
 	return fmt.Sprintf("SessionStore[%s, %s]", reflect.TypeFor[K](), reflect.TypeFor[V]())
 }
 
-func (s *sessionStore[K, V]) put(w Windowed[K], v V) error {
+// putAt writes session w, made by a record at ts with headers (which a
+// cached write keeps until it is flushed).
+func (s *sessionStore[K, V]) putAt(w Windowed[K], v V, ts int64, headers []Header) error {
 	if s.m != nil {
 		defer s.m.done(opPut, s.m.start())
 	}
@@ -739,13 +806,14 @@ func (s *sessionStore[K, V]) put(w Windowed[K], v V) error {
 	if err != nil {
 		return err
 	}
-	if err := s.raw.Put(statestore.Windowed{Key: kb, Start: w.Window.Start, End: w.Window.End}, vb); err != nil {
+	if err := s.write(statestore.Windowed{Key: kb, Start: w.Window.Start, End: w.Window.End}, vb, ts, headers); err != nil {
 		return fmt.Errorf("streams: store %q: put: %w", s.name, err)
 	}
 	return nil
 }
 
-func (s *sessionStore[K, V]) remove(w Windowed[K]) error {
+// removeAt removes session w, as a record at ts with headers.
+func (s *sessionStore[K, V]) removeAt(w Windowed[K], ts int64, headers []Header) error {
 	if s.m != nil {
 		defer s.m.done(opRemove, s.m.start())
 	}
@@ -753,10 +821,22 @@ func (s *sessionStore[K, V]) remove(w Windowed[K]) error {
 	if err != nil {
 		return err
 	}
-	if err := s.raw.Remove(statestore.Windowed{Key: kb, Start: w.Window.Start, End: w.Window.End}); err != nil {
+	if err := s.write(statestore.Windowed{Key: kb, Start: w.Window.Start, End: w.Window.End}, nil, ts, headers); err != nil {
 		return fmt.Errorf("streams: store %q: remove: %w", s.name, err)
 	}
 	return nil
+}
+
+// write puts (vb nil: removes) session w, through the cache when there is
+// one.
+func (s *sessionStore[K, V]) write(w statestore.Windowed, vb []byte, ts int64, headers []Header) error {
+	switch {
+	case s.cached != nil:
+		return s.cachedWrite(ts, headers, func() error { return s.cached.Put(w, vb) })
+	case vb == nil:
+		return s.raw.Remove(w)
+	}
+	return s.raw.Put(w, vb)
 }
 
 // FindSessions returns key's sessions that end at or after
@@ -767,7 +847,7 @@ func (s *sessionStore[K, V]) FindSessions(key K, earliestSessionEnd, latestSessi
 	if err != nil {
 		return nil, err
 	}
-	it, err := s.raw.FindSessions(kb, max(0, earliestSessionEnd), latestSessionStart)
+	it, err := s.store().FindSessions(kb, max(0, earliestSessionEnd), latestSessionStart)
 	wi, err := s.iter(it, err, &key)
 	return meteredWOpen(s.m, opFetch, start, wi, err)
 }
@@ -782,7 +862,7 @@ func (s *sessionStore[K, V]) FetchSession(key K, start, end int64) (V, bool, err
 		var zero V
 		return zero, false, err
 	}
-	return s.decode(s.raw.FetchSession(kb, start, end))
+	return s.decode(s.store().FetchSession(kb, start, end))
 }
 
 // Fetch returns every session of key.
@@ -792,7 +872,7 @@ func (s *sessionStore[K, V]) Fetch(key K) (WindowIterator[K, V], error) {
 	if err != nil {
 		return nil, err
 	}
-	it, err := s.raw.Fetch(kb)
+	it, err := s.store().Fetch(kb)
 	wi, err := s.iter(it, err, &key)
 	return meteredWOpen(s.m, opFetch, start, wi, err)
 }
@@ -800,7 +880,7 @@ func (s *sessionStore[K, V]) Fetch(key K) (WindowIterator[K, V], error) {
 // All returns every session kept.
 func (s *sessionStore[K, V]) All() (WindowIterator[K, V], error) {
 	start := s.m.start()
-	it, err := s.raw.FetchKeyRange(nil, nil)
+	it, err := s.store().FetchKeyRange(nil, nil)
 	wi, err := s.iter(it, err, nil)
 	return meteredWOpen(s.m, opAll, start, wi, err)
 }
