@@ -368,10 +368,11 @@ type windowStore[K, V any] struct {
 	cached *statestore.CachingWindowStore
 }
 
-// windowFlushed is one update a caching window store flushed: key's window,
-// its new value (none when deleted) and the value the store held before
-// (when the processors downstream read old values), with the timestamp and
-// headers of the record that made the last write.
+// windowFlushed is one update a caching window or session store flushed:
+// key's window (or session), its new value (none when deleted) and the
+// value the store held before (when the processors downstream read old
+// values), with the timestamp and headers of the record that made the last
+// write.
 type windowFlushed[K, V any] struct {
 	key            Windowed[K]
 	newV, oldV     V
