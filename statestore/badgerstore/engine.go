@@ -47,13 +47,13 @@ type engine struct {
 	bufGen   uint64 // guarded by mu: counts the trees buf has been
 	bufViews int    // guarded by mu: unreleased snapshots reading this buf (generation bufGen)
 	tail     *tailBuffer
-	flushing bool // guarded by mu: flushBuffer is writing the buffer to Badger
+	flushing bool   // guarded by mu: flushBuffer is writing the buffer to Badger
+	slab     []byte // guarded by mu: where buffered entries are carved from
+	carve    int64  // guarded by mu: bytes carved since the buffer was last emptied
 	// writeOuts counts the writes into Badger (buffer flushes, direct batches, restores),
 	// each counted under mu as it starts: a BufferSnapshot taken at the same count sees
 	// everything Badger held when the caller read the count (core.BufferReader).
 	writeOuts atomic.Uint64
-	slab      []byte // guarded by mu: where buffered entries are carved from
-	carve     int64  // guarded by mu: bytes carved since the buffer was last emptied
 	// drops are the prefixes of expired segments not yet dropped from Badger; dropsAt is
 	// when the first of them came and dropsWritten the bytes written since (all guarded
 	// by mu). See dropsDue.
@@ -547,10 +547,16 @@ func (e *engine) Snapshot() (core.Snapshot, error) {
 	if e.dbErr != nil {
 		return nil, e.dbErr
 	}
+	return e.snapshotLocked(e.db.NewTransaction(false)), nil
+}
+
+// snapshotLocked pairs the whole write buffer (the tail moved into buf) with txn, nil for
+// the buffer alone. Call with mu held.
+func (e *engine) snapshotLocked(txn *badger.Txn) *snapshot {
 	e.moveTail()
 	e.snaps++
 	e.bufViews++
-	return &snapshot{e: e, buf: e.buf, gen: e.bufGen, txn: e.db.NewTransaction(false)}, nil
+	return &snapshot{e: e, buf: e.buf, gen: e.bufGen, txn: txn}
 }
 
 // WriteOuts implements core.BufferReader.
@@ -568,10 +574,7 @@ func (e *engine) BufferSnapshot(writeOuts uint64) (core.Snapshot, bool, error) {
 	if e.writeOuts.Load() != writeOuts || e.bulk != nil || e.rwb != nil {
 		return nil, false, nil
 	}
-	e.moveTail()
-	e.snaps++
-	e.bufViews++
-	return &snapshot{e: e, buf: e.buf, gen: e.bufGen}, true, nil
+	return e.snapshotLocked(nil), true, nil
 }
 
 func (e *engine) DropPrefixes(prefixes [][]byte) error {
