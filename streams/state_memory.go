@@ -72,9 +72,9 @@ const memoryLimitOverhead = 192 << 20
 // MiB of RSS with the default budget and no limit, under 450 MiB with it.
 // With the limit the collector runs earlier as the heap nears it, trading
 // CPU for memory. The limit does not cover the file-backed pages of Badger's
-// memory-mapped tables, which also count in RSS (docs/statestore.md,
-// "Memory"); nor does it leave room for other large heaps of the same
-// process, which a program adds to it.
+// memory-mapped tables that the stores touched lately, which also count in
+// RSS (docs/statestore.md, "Memory"); nor does it leave room for other large
+// heaps of the same process, which a program adds to it.
 func RecommendedMemoryLimit(props Properties, opts ...Option) (int64, error) {
 	c, err := parseConfig(props, opts...)
 	if err != nil {

@@ -83,7 +83,7 @@ func main() {
 	var af appFlags
 	flag.Int64Var(&af.stateMemory, "state-memory", -1, "the application's rivulet.state.memory.max.bytes (-1: not set, the runtime's default budget; 0: no budget, each store with badgerstore's defaults)")
 	flag.StringVar(&af.memoryLimit, "memory-limit", "", "Go soft memory limit the application program sets: BYTES, or auto (streams.RecommendedMemoryLimit of its settings); empty: none (GOMEMLIMIT from the environment applies)")
-	flag.StringVar(&af.storeOptions, "store-options", "", "Badger options of every store, set through WithBadgerConfigSetter: memtable=BYTES,memtables=N,blockcache=BYTES,writebuffer=BYTES,table=BYTES,compression=none|snappy|zstd")
+	flag.StringVar(&af.storeOptions, "store-options", "", "Badger options of every store, set through WithBadgerConfigSetter: memtable=BYTES,memtables=N,blockcache=BYTES,writebuffer=BYTES,table=BYTES,compression=none|snappy|zstd,keeppages=true|false")
 	flag.StringVar(&af.props, "props", "", "more properties of the application, key=value,... (consumer.max.partition.fetch.bytes=262144)")
 	flag.StringVar(&af.heapProfile, "heap-profile", "", "write the application's heap profile to this file when it has processed three quarters of the input")
 	flag.StringVar(&af.cpuProfile, "cpuprofile", "", "write the application's CPU profile to this file")
@@ -282,8 +282,13 @@ func runApp(addr string, records int64, stateDir string, af appFlags) error {
 	var peakAnon, peakFile int64
 	lastReport, lastSample := start, start
 	heapProfile := af.heapProfile
+	var first time.Duration // when the first record was processed
 	for seen.Load() < records {
 		<-tick.C
+		if first == 0 && seen.Load() > 0 {
+			first = time.Since(start)
+			fmt.Fprintf(os.Stderr, "application: first records processed %s after start\n", first.Round(10*time.Millisecond))
+		}
 		if heapProfile != "" && seen.Load() >= records*3/4 {
 			if err := writeHeapProfile(heapProfile); err != nil {
 				return err
@@ -329,6 +334,14 @@ func parseStoreOptions(s string) (func(*badgerstore.Options), error) {
 				return nil, err
 			}
 			sets = append(sets, func(o *badgerstore.Options) { o.Compression = c })
+			continue
+		}
+		if k == "keeppages" {
+			keep, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, fmt.Errorf("--store-options keeppages: %w", err)
+			}
+			sets = append(sets, func(o *badgerstore.Options) { o.KeepTablePages = keep })
 			continue
 		}
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -78,6 +78,11 @@ type engine struct {
 	// with data): a Get of a key it has never seen skips Badger (filter.go).
 	filter *keyFilter
 
+	// dataDir is Badger's directory, absolute with symbolic links resolved, as the
+	// process's memory maps name its files; empty when it could not be resolved (the
+	// page dropper then leaves the store alone, see pages.go).
+	dataDir string
+
 	gcStop chan struct{}
 	gcDone chan struct{}
 	closed bool
@@ -97,6 +102,12 @@ func newEngine(name string, db *badger.DB, opts Options, storeDir string) (*engi
 	if empty {
 		e.filter = newKeyFilter(opts.FilterBound())
 	}
+	if dir, err := filepath.Abs(filepath.Join(storeDir, DataDirName)); err == nil {
+		if dir, err = filepath.EvalSymlinks(dir); err == nil {
+			e.dataDir = dir
+		}
+	}
+	tablePages.register(e)
 	if opts.ValueLogGCInterval > 0 {
 		e.gcStop = make(chan struct{})
 		e.gcDone = make(chan struct{})
@@ -671,6 +682,9 @@ func (e *engine) Close() error {
 		<-e.gcDone
 	}
 	e.reads.invalidate()
+	// The page dropper keeps the pages of the final flush out of the RSS until here, and
+	// must be done with Badger before it closes.
+	tablePages.unregister(e)
 	if e.broken() != nil {
 		return err // Badger is not open
 	}

@@ -14,7 +14,8 @@ import (
 // holds. OptionsForMemory derives them from one figure, OptionsForBudget from one store's
 // share of a budget (the streams runtime divides rivulet.state.memory.max.bytes over the
 // stores of an instance's assigned tasks with it). Besides the Go heap, the pages of a
-// store's tables count in the process's RSS (Badger maps its files): see Compression.
+// store's tables that Badger (which maps its files) touched lately count in the
+// process's RSS: see KeepTablePages and Compression.
 type Options struct {
 	// MemTableSize is the size of each Badger memtable (the in-memory write buffer, and
 	// the unit of its write-ahead log). The default value is 8 MiB.
@@ -56,6 +57,14 @@ type Options struct {
 	// so checkpoints may claim more than a crash leaves; use only for tests and
 	// benchmarks. The default value is false (Flush fsyncs).
 	NoSyncOnFlush bool
+	// KeepTablePages leaves the pages of the store's tables mapped once Badger has
+	// written or read them, so they count in the process's RSS for as long as the
+	// tables exist, as Badger leaves them. The default value is false: on Linux the
+	// process drops them from its page tables every half second (they stay in the
+	// kernel's page cache, and the next read maps a page again), so the RSS counts what
+	// reads and compactions touched lately rather than every table (see Compression).
+	// Elsewhere they are always kept.
+	KeepTablePages bool
 	// WipeUnclean wipes a store that was not closed cleanly (its dirty marker is present)
 	// instead of letting Badger recover it, and reports it in Status. Kafka Streams does
 	// this under exactly-once, where state written after the last commit must not
