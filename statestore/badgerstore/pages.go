@@ -178,7 +178,7 @@ func (e *engine) holdTables() *heldTables {
 	e.dbMu.RLock()
 	// dbErr is set with both mu and dbMu held, so dbMu is enough to read it (and mu
 	// must not be taken after dbMu: a restore takes them in the other order).
-	if e.dbErr != nil || e.db.IsClosed() {
+	if e.dbErr != nil || e.db == nil || e.db.IsClosed() {
 		e.dbMu.RUnlock()
 		return nil
 	}
