@@ -55,6 +55,7 @@ type pageDropper struct {
 	engines map[*engine]struct{}
 	stop    chan struct{}
 	done    chan struct{}
+	warned  bool // a failure was logged (see warnOnce)
 
 	// readMappings and dropMapping are the system's (replaced in tests).
 	readMappings func() ([]mapping, error)
@@ -152,6 +153,7 @@ func (d *pageDropper) pass() int64 {
 	}
 	maps, err := d.readMappings()
 	if err != nil {
+		d.warnOnce(held, "badgerstore: cannot list the process's mappings; the tables' pages stay in the RSS", err)
 		return 0
 	}
 	var total int64
@@ -164,11 +166,27 @@ func (d *pageDropper) pass() int64 {
 		if id, ok := tableFileID(base); !ok || !h.ids[id] {
 			continue
 		}
-		if d.dropMapping(m.start, m.end) == nil {
-			total += int64(m.end - m.start)
+		if err := d.dropMapping(m.start, m.end); err != nil {
+			d.warnOnce(held, "badgerstore: cannot drop a table's pages from the RSS", err, "table", m.path)
+			continue
 		}
+		total += int64(m.end - m.start)
 	}
 	return total
+}
+
+// warnOnce logs the dropper's first failure through a held store's logger; the dropper
+// goes on trying every pass, and a failure only leaves pages in the RSS, so later ones
+// are not logged. Call with d.mu held.
+func (d *pageDropper) warnOnce(held map[string]*heldTables, msg string, err error, args ...any) {
+	if d.warned {
+		return
+	}
+	d.warned = true
+	for _, h := range held {
+		h.e.opts.Logger.Warn(msg, append(args, "err", err)...)
+		return
+	}
 }
 
 // holdTables opens an iterator on e's Badger, with e.dbMu held shared (a restore from

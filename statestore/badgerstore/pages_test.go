@@ -1,8 +1,12 @@
 package badgerstore
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -176,5 +180,32 @@ func TestPageDropperRegistersOpenStores(t *testing.T) {
 	tablePages.mu.Unlock()
 	if left == 0 && running {
 		t.Fatal("the dropper's goroutine runs with no store open")
+	}
+}
+
+// TestPageDropperLogsItsFirstFailure: a pass that cannot list the mappings or drop one
+// says so once in the store's log, and later passes go on without logging again.
+func TestPageDropperLogsItsFirstFailure(t *testing.T) {
+	var log bytes.Buffer
+	opts := loadTestOptions()
+	opts.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	eng, _, err := openEngine(t.TempDir(), "kv", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	writeTables(t, eng, 0, 30_000)
+	waitTables(t, eng, 1)
+
+	d := newPageDropper(func() ([]mapping, error) { return nil, errors.New("no maps here") },
+		func(start, end uintptr) error { return nil })
+	d.engines[eng] = struct{}{}
+	for range 3 {
+		if n := d.pass(); n != 0 {
+			t.Fatalf("a pass without mappings dropped %d bytes", n)
+		}
+	}
+	if got := strings.Count(log.String(), "no maps here"); got != 1 {
+		t.Fatalf("the failure was logged %d times, want once; log:\n%s", got, log.String())
 	}
 }
