@@ -1,6 +1,7 @@
 package streams_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
@@ -752,6 +753,45 @@ func TestDeserializationHandlers(t *testing.T) {
 	}
 	if d2.Stats().DeserializationErrors.Load() != 1 || d2.Stats().DroppedRecords.Load() != 1 {
 		t.Errorf("stats: %d errors, %d dropped", d2.Stats().DeserializationErrors.Load(), d2.Stats().DroppedRecords.Load())
+	}
+}
+
+// Records of a few bytes that declare billions of msgpack elements reach the
+// deserialization handler like any bad record, and the counts of the good
+// records around them are right.
+func TestMalformedMsgpackRecordsGoToTheHandler(t *testing.T) {
+	type event struct {
+		User  string
+		Attrs map[string]any
+		Tags  []string
+	}
+	b := streams.NewBuilder()
+	events := streams.NewStream(b, "events", streams.ConsumedWith(ss, streams.MsgpackSerde[event]()))
+	streams.GroupBy(events, func(_ string, e event) string { return e.User }, streams.GroupedWith(ss, streams.MsgpackSerde[event]())).
+		Count().ToStream().To("counts", streams.ProducedWith(ss, streams.Int64Serde()))
+	d := driver(t, build(t, b), streamstest.WithDeserializationHandler(streams.LogAndContinue))
+	in := streamstest.CreateInputTopic(d, "events", ss, streams.MsgpackSerde[event]())
+	bad := [][]byte{
+		[]byte("\xdf\xe5\xe5\xe5\xe5"),                                  // a map of 3.8G entries
+		[]byte("\x83\xa4User\xa1a\xa5Attrs\xdf\xff\xff\xff\xff"),        // Attrs with 4G entries
+		[]byte("\x81\xa4Tags\xdd\xff\xff\xff\xff"),                      // Tags with 4G elements
+		[]byte("\x81\xa5Attrs\xd7\xff\xdf\xff\xff\xff\xff\x00\x00\x00"), // Attrs read from a timestamp's data
+		append(bytes.Repeat([]byte{0x91}, 1<<16), 0xc0),                 // 64K levels of arrays
+	}
+	for i, v := range bad {
+		must(t, in.PipeInput("k", event{User: "a"}))
+		must(t, in.PipeRaw([]byte("k"), v, int64(i)))
+	}
+	must(t, in.PipeInput("k", event{User: "b", Attrs: map[string]any{"n": int8(1)}, Tags: []string{"x"}}))
+	out, err := streamstest.ReadKeyValuesToMap(streamstest.CreateOutputTopic(d, "counts", ss, streams.Int64Serde()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out, map[string]int64{"a": int64(len(bad)), "b": 1}) {
+		t.Errorf("counts %v", out)
+	}
+	if n := d.Stats().DeserializationErrors.Load(); n != int64(len(bad)) {
+		t.Errorf("%d deserialization errors, want %d", n, len(bad))
 	}
 }
 

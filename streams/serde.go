@@ -107,7 +107,10 @@ func Float64Serde() Serde[float64] { return float64Serde{} }
 func JSONSerde[T any]() Serde[T] { return jsonSerde[T]{} }
 
 // MsgpackSerde encodes values with msgpack (github.com/vmihailenco/msgpack),
-// the default for structs. A nil input decodes to T's zero value.
+// the default for structs. A nil input decodes to T's zero value. An input
+// that is not one whole msgpack value (lengths beyond its bytes, arrays and
+// maps nested deeper than 10,000) fails with a SerdeError before the library
+// allocates anything for it.
 func MsgpackSerde[T any]() Serde[T] { return msgpackSerde[T]{} }
 
 // VoidSerde writes nothing (Kafka's null) and reads every input as T's zero
@@ -175,12 +178,31 @@ func (jsonSerde[T]) Deserialize(b []byte) (T, error) {
 	return v, nil
 }
 
-func (msgpackSerde[T]) Deserialize(b []byte) (T, error) {
-	var v T
+// Deserialize decodes b after checkMsgpack has found it whole (and through
+// msgpackGuard when it holds extensions), so a malformed record fails with a
+// SerdeError instead of making the library allocate what its lengths
+// declare. A panic of the library on a malformed value (a map key it cannot
+// hash, for one) is a SerdeError too.
+func (msgpackSerde[T]) Deserialize(b []byte) (v T, err error) {
 	if b == nil {
 		return v, nil
 	}
-	if err := msgpack.Unmarshal(b, &v); err != nil {
+	exts, err := checkMsgpack(b)
+	if err != nil {
+		return v, &SerdeError{Serde: "MsgpackSerde", Len: len(b), Err: err}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			var zero T
+			v, err = zero, &SerdeError{Serde: "MsgpackSerde", Len: len(b), Err: fmt.Errorf("msgpack: %v", r)}
+		}
+	}()
+	if len(exts) == 0 {
+		err = msgpack.Unmarshal(b, &v)
+	} else {
+		err = msgpack.NewDecoder(newMsgpackGuard(b, exts)).Decode(&v)
+	}
+	if err != nil {
 		return v, &SerdeError{Serde: "MsgpackSerde", Len: len(b), Err: err}
 	}
 	return v, nil
