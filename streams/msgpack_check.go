@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"sync"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // maxMsgpackNesting bounds how deeply the arrays and maps of a value
@@ -19,8 +23,8 @@ var errMsgpackShort = errors.New("msgpack: the value ends before its declared le
 // that declares more elements than the bytes left could hold (each takes at
 // least one byte), or arrays and maps nested deeper than maxMsgpackNesting.
 // Bytes after the value are left alone, as msgpack.Unmarshal leaves them. It
-// also returns where the data of each extension it passed starts (nil when
-// there is none): see msgpackGuard.
+// appends to exts where the data of each extension it passed starts, in
+// ascending order, and returns the result: see msgpackGuard.
 //
 // It exists because the msgpack library sizes what it decodes by the count
 // the input declares: into any ([]any and map[string]any) and into typed
@@ -29,8 +33,8 @@ var errMsgpackShort = errors.New("msgpack: the value ends before its declared le
 // allocate tens of gigabytes and die. A value that passes this walk declares
 // no more elements than it has bytes, which bounds the library's
 // allocations by the record's size. The walk allocates nothing for values
-// without extensions nested up to 32 levels.
-func checkMsgpack(b []byte) (exts []int, err error) {
+// nested up to 32 levels, beyond what exts needs to grow.
+func checkMsgpack(b []byte, exts []int) ([]int, error) {
 	var levels [32]int
 	open := levels[:0] // elements left in each array or map being read, innermost last
 	left := 1          // elements left to read, every level together
@@ -128,27 +132,44 @@ func checkMsgpack(b []byte) (exts []int, err error) {
 }
 
 // msgpackGuard is the reader the msgpack library decodes a record with
-// extensions from. Where the Go type holds a map, the library reads an
-// extension's header and then a map from the extension's data, whatever
-// the extension's length says; checkMsgpack, which passes over the data,
-// cannot tell. So the first time the library reads a code where an
+// extensions from (a time.Time is one). Where the Go type holds a map, the
+// library reads an extension's header and then a map from the extension's
+// data, whatever the extension's length says; checkMsgpack, which passes over
+// the data, cannot tell. So the first time the library reads a code where an
 // extension's data starts (it reads the data of a timestamp or an unknown
 // extension in one piece, never a code), the guard walks the value there
 // with checkMsgpack and fails the read if that value could not be decoded.
 // A value that can never be decoded is refused before the library
 // allocates what it declares; the extensions inside it are guarded alike.
+// Guards are pooled: decoding a struct with a timestamp stays as cheap as
+// the library's own Unmarshal.
 type msgpackGuard struct {
 	b    []byte
 	off  int
-	exts map[int]bool // data starts not yet walked
+	exts []int // data starts not yet walked, ascending
 }
 
-func newMsgpackGuard(b []byte, exts []int) *msgpackGuard {
-	g := &msgpackGuard{b: b, exts: make(map[int]bool, len(exts))}
-	for _, o := range exts {
-		g.exts[o] = true
+var msgpackGuards = sync.Pool{New: func() any { return new(msgpackGuard) }}
+
+// decode decodes g.b into v through g, with a pooled decoder as
+// msgpack.Unmarshal uses.
+func (g *msgpackGuard) decode(v any) error {
+	dec := msgpack.GetDecoder()
+	dec.Reset(g)
+	err := dec.Decode(v)
+	msgpack.PutDecoder(dec)
+	return err
+}
+
+// release returns g to the pool, keeping its offsets' buffer unless a large
+// record grew it.
+func (g *msgpackGuard) release() {
+	g.b, g.off = nil, 0
+	if cap(g.exts) > 1024 {
+		g.exts = nil
 	}
-	return g
+	g.exts = g.exts[:0]
+	msgpackGuards.Put(g)
 }
 
 func (g *msgpackGuard) Read(p []byte) (int, error) {
@@ -164,15 +185,21 @@ func (g *msgpackGuard) ReadByte() (byte, error) {
 	if g.off >= len(g.b) {
 		return 0, io.EOF
 	}
-	if g.exts[g.off] {
-		delete(g.exts, g.off)
-		inner, err := checkMsgpack(g.b[g.off:])
+	// Data starts the reading has passed were read as data: forget them.
+	// (The reader only goes back by one byte, to a byte just read.)
+	for len(g.exts) > 0 && g.exts[0] < g.off {
+		g.exts = g.exts[1:]
+	}
+	if len(g.exts) > 0 && g.exts[0] == g.off {
+		g.exts = g.exts[1:]
+		inner, err := checkMsgpack(g.b[g.off:], nil)
 		if err != nil {
 			return 0, fmt.Errorf("msgpack: the data of an extension at byte %d read as a value: %w", g.off, err)
 		}
 		for _, o := range inner {
-			g.exts[g.off+o] = true
+			g.exts = append(g.exts, g.off+o)
 		}
+		slices.Sort(g.exts)
 	}
 	c := g.b[g.off]
 	g.off++

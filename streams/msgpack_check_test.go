@@ -196,11 +196,11 @@ func TestCheckMsgpackAcceptsWhatMsgpackWrites(t *testing.T) {
 		if err != nil {
 			t.Fatalf("value %d: %v", i, err)
 		}
-		if _, err := checkMsgpack(b); err != nil {
+		if _, err := checkMsgpack(b, nil); err != nil {
 			t.Errorf("value %d (%T, %d bytes): %v", i, v, len(b), err)
 		}
 		// With bytes after it, as msgpack.Unmarshal allows.
-		if _, err := checkMsgpack(append(b, 0xc1, 0xdd)); err != nil {
+		if _, err := checkMsgpack(append(b, 0xc1, 0xdd), nil); err != nil {
 			t.Errorf("value %d followed by bytes: %v", i, err)
 		}
 		cuts := []int{0, 1, len(b) / 2, len(b) - 1}
@@ -214,23 +214,32 @@ func TestCheckMsgpackAcceptsWhatMsgpackWrites(t *testing.T) {
 			if k >= len(b) {
 				continue
 			}
-			if _, err := checkMsgpack(b[:k]); err == nil {
+			if _, err := checkMsgpack(b[:k], nil); err == nil {
 				t.Errorf("value %d (%T): its first %d of %d bytes accepted", i, v, k, len(b))
 			}
 		}
 	}
 }
 
-// The check costs little next to the decoding itself.
+// The check costs little next to the decoding itself, with a timestamp (an
+// extension, decoded through the guard) or without.
 func BenchmarkMsgpackSerdeDeserialize(b *testing.B) {
-	rec := msgpackRecord{ID: 7, Tags: []string{"x", "y"}, Scores: []int64{1, 2, 3}, Items: []msgpackItem{{"a", 1}}}
-	enc, err := msgpack.Marshal(rec)
+	type event struct {
+		User string
+		At   time.Time
+		N    int64
+	}
+	plain, err := msgpack.Marshal(msgpackRecord{ID: 7, Tags: []string{"x", "y"}, Scores: []int64{1, 2, 3}, Items: []msgpackItem{{"a", 1}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	stamped, err := msgpack.Marshal(event{"u", time.Unix(1_800_000_000, 5), 3})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Run("check", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := checkMsgpack(enc); err != nil {
+			if _, err := checkMsgpack(plain, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -238,7 +247,31 @@ func BenchmarkMsgpackSerdeDeserialize(b *testing.B) {
 	b.Run("deserialize", func(b *testing.B) {
 		s := MsgpackSerde[msgpackRecord]()
 		for b.Loop() {
-			if _, err := s.Deserialize(enc); err != nil {
+			if _, err := s.Deserialize(plain); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("library-only", func(b *testing.B) {
+		for b.Loop() {
+			var v msgpackRecord
+			if err := msgpack.Unmarshal(plain, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("timestamp/deserialize", func(b *testing.B) {
+		s := MsgpackSerde[event]()
+		for b.Loop() {
+			if _, err := s.Deserialize(stamped); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("timestamp/library-only", func(b *testing.B) {
+		for b.Loop() {
+			var v event
+			if err := msgpack.Unmarshal(stamped, &v); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -248,6 +281,8 @@ func BenchmarkMsgpackSerdeDeserialize(b *testing.B) {
 // FuzzCheckMsgpack compares checkMsgpack with the msgpack library's own
 // Skip, which walks a value without allocating by its declared lengths: both
 // must accept and refuse the same inputs (nested no deeper than the bound).
+// Then it decodes the input into a few types through MsgpackSerde, which
+// must fail only with a SerdeError and allocate in proportion to the input.
 func FuzzCheckMsgpack(f *testing.F) {
 	for _, v := range []any{nil, 1, -300, "s", []byte{1}, []any{1, "a"}, map[string]any{"k": []any{2.5}}, time.Unix(3, 4)} {
 		b, _ := msgpack.Marshal(v)
@@ -261,21 +296,29 @@ func FuzzCheckMsgpack(f *testing.F) {
 		if len(b) > maxMsgpackNesting {
 			return // could nest deeper than the check allows and Skip does not bound
 		}
-		_, err := checkMsgpack(b)
+		_, err := checkMsgpack(b, nil)
 		skipErr := msgpack.NewDecoder(bytes.NewReader(b)).Skip()
 		if (err == nil) != (skipErr == nil) {
 			t.Fatalf("%x: checkMsgpack %v, msgpack's Skip %v", b, err, skipErr)
 		}
-		if err != nil {
-			return
-		}
-		// What passes decodes without a panic into any and into a struct.
-		if _, err := MsgpackSerde[any]().Deserialize(b); err != nil {
+		// Whatever the input, decoding it allocates in proportion to its size:
+		// the library never sizes a slice or map by a count the record
+		// cannot hold. (A byte of input decodes to at most a small boxed
+		// value or an empty map.)
+		limit := uint64(1<<20 + 1024*len(b))
+		for name, decode := range map[string]func() error{
+			"any":            func() error { _, err := MsgpackSerde[any]().Deserialize(b); return err },
+			"map[string]any": func() error { _, err := MsgpackSerde[map[string]any]().Deserialize(b); return err },
+			"a struct":       func() error { _, err := MsgpackSerde[msgpackRecord]().Deserialize(b); return err },
+		} {
+			var derr error
+			if n := allocatedBy(func() { derr = decode() }); n > limit {
+				t.Fatalf("%x into %s: %d bytes allocated (limit %d), error %v", b, name, n, limit, derr)
+			}
 			var se *SerdeError
-			if !errors.As(err, &se) {
-				t.Fatalf("%x: %v", b, err)
+			if derr != nil && !errors.As(derr, &se) {
+				t.Fatalf("%x into %s: %v is not a SerdeError", b, name, derr)
 			}
 		}
-		_, _ = MsgpackSerde[msgpackRecord]().Deserialize(b)
 	})
 }

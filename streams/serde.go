@@ -187,8 +187,9 @@ func (msgpackSerde[T]) Deserialize(b []byte) (v T, err error) {
 	if b == nil {
 		return v, nil
 	}
-	exts, err := checkMsgpack(b)
-	if err != nil {
+	g := msgpackGuards.Get().(*msgpackGuard)
+	if g.exts, err = checkMsgpack(b, g.exts[:0]); err != nil {
+		g.release()
 		return v, &SerdeError{Serde: "MsgpackSerde", Len: len(b), Err: err}
 	}
 	defer func() {
@@ -197,10 +198,13 @@ func (msgpackSerde[T]) Deserialize(b []byte) (v T, err error) {
 			v, err = zero, &SerdeError{Serde: "MsgpackSerde", Len: len(b), Err: fmt.Errorf("msgpack: %v", r)}
 		}
 	}()
-	if len(exts) == 0 {
+	if len(g.exts) == 0 {
+		g.release()
 		err = msgpack.Unmarshal(b, &v)
 	} else {
-		err = msgpack.NewDecoder(newMsgpackGuard(b, exts)).Decode(&v)
+		g.b = b
+		err = g.decode(&v)
+		g.release()
 	}
 	if err != nil {
 		return v, &SerdeError{Serde: "MsgpackSerde", Len: len(b), Err: err}

@@ -76,7 +76,7 @@ func FuzzSerdes(f *testing.F) {
 	ts, _ := timestampedSerde[int64]{inner: Int64Serde()}.Serialize(ValueAndTimestamp[int64]{Value: 7, Timestamp: 99})
 	f.Add(ts)
 	f.Add([]byte{})
-	f.Add([]byte("\xdf\xe5\xe5\xe5\xe5")) // a map declaring 3.8G entries in five bytes
+	f.Add([]byte("\xdf\xe5\xe5\xe5\xe5"))     // a map declaring 3.8G entries in five bytes
 	f.Add([]byte("\x81\xa10\xca\xff\xff000")) // {"0": a float32 NaN}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		roundTrip(t, Int64Serde(), b)
