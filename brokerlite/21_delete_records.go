@@ -6,8 +6,8 @@ package brokerlite
 // watermark): records before it are no longer readable and whole segments below it are
 // deleted by the log. An offset above the high watermark gets OFFSET_OUT_OF_RANGE; an
 // offset below the current log start offset changes nothing and reports the current one,
-// as in Kafka. Deviation: clients cannot truncate internal topics (POLICY_VIOLATION), since
-// the group coordinator's state lives there.
+// as in Kafka. As in Kafka, clients cannot truncate internal topics
+// (INVALID_TOPIC_EXCEPTION): the coordinators' state lives there.
 
 import (
 	"context"
@@ -33,7 +33,7 @@ func handleDeleteRecords(_ context.Context, b *Broker, conn *ConnInfo, kreq kmsg
 			case t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.partitions):
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			case t.internal && !conn.internal:
-				sp.ErrorCode = kerr.PolicyViolation.Code
+				sp.ErrorCode = kerr.InvalidTopicException.Code
 			default:
 				p := t.partitions[rp.Partition]
 				start, hwm := p.offsets()

@@ -4,7 +4,8 @@ package brokerlite
 //
 // Answers with this broker as the whole cluster and its controller. Endpoint type 1
 // (brokers) is the only kind brokerlite has; asking for controllers (2) gets
-// UNSUPPORTED_ENDPOINT_TYPE. Authorized operations are not computed (no ACLs).
+// UNSUPPORTED_ENDPOINT_TYPE. Authorized operations are computed with an authorizer when asked
+// (authz_ops.go).
 
 import (
 	"context"

@@ -30,7 +30,7 @@ import (
 //	log.dirs / log.dir                where partition logs and metadata live (default <tmp>/rivulet-logs)
 //	num.partitions                    partitions of an auto-created topic (default 1)
 //	default.replication.factor        must be 1: brokerlite is one node
-//	auto.create.topics.enable         create unknown topics on Metadata/Produce (default true)
+//	auto.create.topics.enable         create a topic the first time a Metadata request names it (default true)
 //	delete.topic.enable               allow DeleteTopics (default true)
 //	log.retention.{ms,minutes,hours}  retention time (default 168 hours)
 //	log.retention.bytes               retention size per partition (default -1, none)
@@ -80,7 +80,7 @@ var brokerKeys = append([]ConfigKey{
 	{Name: "log.dir", Default: defaultLogDir(), Doc: "data directory used when log.dirs is unset", ReadOnly: true},
 	{Name: "num.partitions", Default: "1", Doc: "partitions of an auto-created topic, and of CreateTopics with num_partitions=-1"},
 	{Name: "default.replication.factor", Default: "1", Doc: "replication factor of auto-created topics; must be 1 on one node"},
-	{Name: "auto.create.topics.enable", Default: "true", Doc: "create a topic on first Metadata/Produce naming it"},
+	{Name: "auto.create.topics.enable", Default: "true", Doc: "create a topic the first time a Metadata request names it"},
 	{Name: "delete.topic.enable", Default: "true", Doc: "allow DeleteTopics"},
 	{Name: "log.retention.ms", Default: "", Doc: "how long to keep a log segment (ms); -1 keeps forever", Synonyms: []string{"log.retention.minutes", "log.retention.hours"}},
 	{Name: "log.retention.minutes", Default: "", Doc: "retention in minutes, used when log.retention.ms is unset", Synonyms: []string{"log.retention.hours"}},

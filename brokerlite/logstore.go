@@ -92,7 +92,7 @@ func (s *logStore) openPartition(t *topic, index int32) (*partition, error) {
 }
 
 // deletePartition deletes a partition's log (crash-safely: partlog renames the directory
-// to <topic>-<partition>.<id>-delete first).
+// to <32 hex digits>-delete first).
 func (s *logStore) deletePartition(p *partition) error {
 	p.wakeAll()
 	return s.m.Delete(p.topicName(), p.index)

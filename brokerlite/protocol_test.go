@@ -474,6 +474,14 @@ func TestListOffsetsAndDeleteRecords(t *testing.T) {
 	if r := fetchOnce(t, c, "lo", 0, 10, 0); r.ErrorCode != 0 || len(r.RecordBatches) != 0 {
 		t.Fatalf("fetch at the end: %+v", r)
 	}
+
+	// As in Kafka, a client cannot delete records of an internal topic.
+	fc := kmsg.NewPtrFindCoordinatorRequest()
+	fc.CoordinatorKey = "lo-group"
+	wantCode(t, "find coordinator", request[*kmsg.FindCoordinatorResponse](t, c, fc).ErrorCode, nil)
+	dr.Topics[0].Topic = "__consumer_offsets"
+	dr.Topics[0].Partitions[0].Offset = -1
+	wantCode(t, "delete records of an internal topic", request[*kmsg.DeleteRecordsResponse](t, c, dr).Topics[0].Partitions[0].ErrorCode, kerr.InvalidTopicException)
 }
 
 // setBatchTimestamp sets a batch's first and max timestamps (and fixes its CRC).

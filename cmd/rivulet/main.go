@@ -22,7 +22,9 @@ var rootCmd = &cobra.Command{
 	Use:   "rivulet",
 	Short: "Kafka Streams for Go, with a Kafka-compatible broker in the box",
 	Long: `rivulet runs a bundled Kafka-compatible broker, Kafka-style command-line tools
-(topics, produce, consume, groups), the word-count demo and the benchmark harness.
+(topics, produce, consume, groups, configs, acls, transactions), the reset and describe
+tools of stream applications (streams), a web console, the word-count demo and the benchmark
+harness.
 
 Every tool speaks the Kafka wire protocol, so it works against the embedded broker and
 against any Kafka or Redpanda cluster alike.`,
