@@ -55,7 +55,7 @@ func handleProduce(_ context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
 		reqErr = kerr.InvalidRequiredAcks
 	}
-	txp := beginTxnProduce(b, req.TransactionID)
+	txp := beginTxnProduce(b, req.TransactionID, req.Version)
 	defer txp.done()
 
 	var toSync []syncTarget // partitions appended to, for acks=-1

@@ -6,7 +6,8 @@ package brokerlite
 // anything higher gets INVALID_REPLICATION_FACTOR with a message pointing to a Kafka cluster.
 // A manual replica assignment must place every partition on this node alone. Topic names
 // follow Kafka's rules (INVALID_TOPIC_EXCEPTION), configs are validated (INVALID_CONFIG),
-// an existing topic gets TOPIC_ALREADY_EXISTS, a topic named twice in one request gets
+// an existing topic gets TOPIC_ALREADY_EXISTS (before its arguments are checked, as in
+// Kafka, so a create-if-absent client learns it exists), a topic named twice gets
 // INVALID_REQUEST, and internal topics cannot be created by clients. validate_only checks
 // everything and creates nothing. The timeout is not needed: creation is synchronous.
 
@@ -36,6 +37,12 @@ func handleCreateTopics(_ context.Context, b *Broker, conn *ConnInfo, kreq kmsg.
 		}
 		if seen[rt.Topic] > 1 {
 			fail(newTopicError(kerr.InvalidRequest, "topic %q is named more than once in the request", rt.Topic))
+			continue
+		}
+		if b.topics.get(rt.Topic) != nil {
+			// Before the arguments, as Kafka checks: a create-if-absent client (any
+			// partitions, replication factor or configs) learns the topic is there.
+			fail(newTopicError(kerr.TopicAlreadyExists, "topic %q already exists", rt.Topic))
 			continue
 		}
 		if isInternalTopicName(rt.Topic) && !conn.internal {

@@ -2,17 +2,17 @@ package brokerlite
 
 // InitProducerId (key 22), versions 0-5.
 //
-// Idempotent producers (no transactional id) get a fresh producer id with epoch 0. Ids come
-// from blocks reserved on disk before use (meta.go), so they never repeat across restarts.
-// KIP-360: a producer that passes its current producer id and epoch (v3+) gets the same id
-// with the epoch bumped, so that it can reset its sequence numbers after an
-// OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID without losing its identity; at the
-// largest epoch it gets a new id. An id this broker never handed out is
-// INVALID_PRODUCER_ID_MAPPING.
+// Idempotent producers (no transactional id) get a fresh producer id with epoch 0, also
+// when they pass the producer id and epoch they had (v3+, KIP-360: a producer resetting its
+// sequence numbers after an OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID), as Kafka
+// answers them. Ids come from blocks reserved on disk before use (meta.go), so they never
+// repeat across restarts. A producer id without an epoch, or an epoch without a producer
+// id, is INVALID_REQUEST.
 //
-// With a transactional id the transaction coordinator answers (txncoord): a new id gets a
-// fresh producer id at epoch 0, a known one its epoch bumped, which fences older producers
-// of the id (an ongoing transaction of the id is aborted first). transaction.timeout.ms
+// With a transactional id the transaction coordinator answers (txncoord): an id it does not
+// know gets a fresh producer id at epoch 0 (whatever producer the request names: one whose
+// id expired recovers), a known one its epoch bumped, which fences older producers of the
+// id (an ongoing transaction of the id is aborted first). transaction.timeout.ms
 // must be between 1 and transaction.max.timeout.ms (INVALID_TRANSACTION_TIMEOUT); an empty
 // transactional id is INVALID_REQUEST; KIP-360 applies as above, and a producer id or
 // epoch that is not the id's current one gets PRODUCER_FENCED (INVALID_PRODUCER_EPOCH
@@ -21,7 +21,6 @@ package brokerlite
 
 import (
 	"context"
-	"math"
 
 	"github.com/rivulet-io/rivulet/brokerlite/txncoord"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -34,6 +33,11 @@ func handleInitProducerID(_ context.Context, b *Broker, conn *ConnInfo, kreq kms
 	req := kreq.(*kmsg.InitProducerIDRequest)
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	if req.Version >= 3 && (req.ProducerID == -1) != (req.ProducerEpoch == -1) {
+		// As Kafka: a producer id and epoch come together or not at all.
+		resp.ErrorCode = kerr.InvalidRequest.Code
+		return resp, nil
+	}
 	if req.TransactionalID != nil {
 		c := b.txnCoordinator()
 		if c == nil {
@@ -52,16 +56,10 @@ func handleInitProducerID(_ context.Context, b *Broker, conn *ConnInfo, kreq kms
 		resp.ProducerID, resp.ProducerEpoch = r.ProducerID, r.ProducerEpoch
 		return resp, nil
 	}
-	if req.Version >= 3 && req.ProducerID >= 0 {
-		if req.ProducerEpoch < 0 || !b.pids.issued(req.ProducerID) {
-			resp.ErrorCode = kerr.InvalidProducerIDMapping.Code
-			return resp, nil
-		}
-		if req.ProducerEpoch < math.MaxInt16-1 {
-			resp.ProducerID, resp.ProducerEpoch = req.ProducerID, req.ProducerEpoch+1
-			return resp, nil
-		}
-	}
+	// An idempotent producer gets a new producer id at epoch 0, also when it names the one
+	// it had (KIP-360: it recovers from UNKNOWN_PRODUCER_ID or an exhausted epoch), as
+	// Kafka answers it: a producer id this broker never issued (a wiped data directory)
+	// is not an error.
 	id, err := b.pids.allocate()
 	if err != nil {
 		// The reservation file could not be written (a full or failing disk).

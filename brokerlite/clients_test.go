@@ -112,33 +112,39 @@ func TestIdempotentDuplicateAndGap(t *testing.T) {
 	if gap.ErrorCode != kerr.OutOfOrderSequenceNumber.Code {
 		t.Fatalf("gap: got %v, want OUT_OF_ORDER_SEQUENCE_NUMBER", kerr.ErrorForCode(gap.ErrorCode))
 	}
-	// KIP-360: bump the epoch, then the old epoch is fenced.
+	// KIP-360: the producer re-initializes naming its producer id and gets a new one at
+	// epoch 0 (as from Kafka), whose sequence starts at 0.
 	bump := kmsg.NewPtrInitProducerIDRequest()
 	bump.Version = 4
 	bump.ProducerID, bump.ProducerEpoch = pid, epoch
 	bumpResp, err := bump.RequestWith(ctx, c)
-	if err != nil || bumpResp.ErrorCode != 0 || bumpResp.ProducerID != pid || bumpResp.ProducerEpoch != epoch+1 {
-		t.Fatalf("epoch bump: %v %+v", err, bumpResp)
+	if err != nil || bumpResp.ErrorCode != 0 || bumpResp.ProducerID == pid || bumpResp.ProducerEpoch != 0 {
+		t.Fatalf("re-initializing: %v %+v", err, bumpResp)
 	}
-	if r := produce(buildBatch(pid, epoch+1, 0, "f")); r.ErrorCode != 0 || r.BaseOffset != 5 {
-		t.Fatalf("new epoch from sequence 0: %+v", r)
+	if r := produce(buildBatch(bumpResp.ProducerID, 0, 0, "f")); r.ErrorCode != 0 || r.BaseOffset != 5 {
+		t.Fatalf("new producer id from sequence 0: %+v", r)
+	}
+	// A bumped epoch of the same producer id also starts from sequence 0 (the Java client
+	// bumps the epoch of an idempotent producer itself), and fences the older epoch.
+	if r := produce(buildBatch(pid, epoch+1, 0, "g")); r.ErrorCode != 0 || r.BaseOffset != 6 {
+		t.Fatalf("bumped epoch from sequence 0: %+v", r)
 	}
 	if r := produce(buildBatch(pid, epoch, 5, "old")); r.ErrorCode != kerr.InvalidProducerEpoch.Code {
 		t.Fatalf("old epoch: got %v, want INVALID_PRODUCER_EPOCH", kerr.ErrorForCode(r.ErrorCode))
 	}
 
-	// Stored once: a, b, c, d, e, f.
-	got := consumeN(t, b, "dup", 6)
+	// Stored once: a, b, c, d, e, f, g.
+	got := consumeN(t, b, "dup", 7)
 	var vals []string
 	for _, r := range got {
 		vals = append(vals, string(r.Value))
 	}
-	if fmt.Sprint(vals) != "[a b c d e f]" {
+	if fmt.Sprint(vals) != "[a b c d e f g]" {
 		t.Fatalf("log holds %v", vals)
 	}
 	_, hwm := b.topics.get("dup").partitions[0].offsets()
-	if hwm != 6 {
-		t.Fatalf("high watermark %d, want 6", hwm)
+	if hwm != 7 {
+		t.Fatalf("high watermark %d, want 7", hwm)
 	}
 }
 

@@ -193,10 +193,3 @@ func (m *producerIDManager) allocate() (int64, error) {
 	m.next++
 	return id, nil
 }
-
-// issued reports whether id was handed out by this broker (now or before a restart).
-func (m *producerIDManager) issued(id int64) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return id >= 0 && id < m.next
-}

@@ -154,6 +154,11 @@ func TestCreateTopics(t *testing.T) {
 		{"ok", "ct-ok", 3, 1, []string{"cleanup.policy", "compact", "retention.ms", "1000"}, nil, ""},
 		{"default partitions and rf", "ct-default", -1, -1, nil, nil, ""},
 		{"exists", "ct-ok", 1, 1, nil, kerr.TopicAlreadyExists, ""},
+		// Existence comes before the arguments, as in Kafka: a create-if-absent client with
+		// its own defaults learns the topic is there.
+		{"exists, replication factor 3", "ct-ok", 1, 3, nil, kerr.TopicAlreadyExists, ""},
+		{"exists, zero partitions", "ct-ok", 0, 1, nil, kerr.TopicAlreadyExists, ""},
+		{"exists, bad config", "ct-ok", 1, 1, []string{"min.insync.replicas", "2"}, kerr.TopicAlreadyExists, ""},
 		{"replication factor 3", "ct-rf", 1, 3, nil, kerr.InvalidReplicationFactor, "Kafka cluster"},
 		{"bad char", "ct bad", 1, 1, nil, kerr.InvalidTopicException, ""},
 		{"dot", ".", 1, 1, nil, kerr.InvalidTopicException, ""},
@@ -164,7 +169,8 @@ func TestCreateTopics(t *testing.T) {
 		{"unknown config", "ct-cfg", 1, 1, []string{"no.such.config", "1"}, kerr.InvalidConfig, ""},
 		{"bad config value", "ct-cfg2", 1, 1, []string{"retention.ms", "soon"}, kerr.InvalidConfig, ""},
 		{"bad cleanup policy", "ct-cfg3", 1, 1, []string{"cleanup.policy", "shred"}, kerr.InvalidConfig, ""},
-		{"internal", "__consumer_offsets", 1, 1, nil, kerr.InvalidRequest, ""},
+		{"internal, existing", "__consumer_offsets", 1, 1, nil, kerr.TopicAlreadyExists, ""},
+		{"internal, not created yet", "__transaction_state", 1, 1, nil, kerr.InvalidRequest, ""},
 		{"collision base", "ct_col", 1, 1, nil, nil, ""},
 		{"metric collision", "ct.col", 1, 1, nil, kerr.InvalidTopicException, ""},
 	} {
@@ -411,9 +417,23 @@ func TestProduceErrors(t *testing.T) {
 	}
 	wantCode(t, "transactional InitProducerId", initTxn(1000).ErrorCode, nil)
 	wantCode(t, "transaction timeout above the maximum", initTxn(900001).ErrorCode, kerr.InvalidTransactionTimeout)
+	// An idempotent producer naming a producer id gets a new one at epoch 0, as from
+	// Kafka, also when this broker never issued that id (its data directory was wiped).
 	ip2 := kmsg.NewPtrInitProducerIDRequest()
 	ip2.ProducerID, ip2.ProducerEpoch = 1<<40, 0
-	wantCode(t, "unknown producer id", request[*kmsg.InitProducerIDResponse](t, c, ip2).ErrorCode, kerr.InvalidProducerIDMapping)
+	r2 := request[*kmsg.InitProducerIDResponse](t, c, ip2)
+	if r2.ErrorCode != 0 || r2.ProducerID < 0 || r2.ProducerID == 1<<40 || r2.ProducerEpoch != 0 {
+		t.Fatalf("InitProducerId naming an unknown producer id: %+v", r2)
+	}
+	ip2.ProducerID, ip2.ProducerEpoch = r2.ProducerID, r2.ProducerEpoch
+	if r3 := request[*kmsg.InitProducerIDResponse](t, c, ip2); r3.ErrorCode != 0 || r3.ProducerID == r2.ProducerID || r3.ProducerEpoch != 0 {
+		t.Fatalf("InitProducerId naming its own producer id: %+v", r3)
+	}
+	// A producer id without an epoch, or the reverse, is malformed.
+	ip2.ProducerID, ip2.ProducerEpoch = r2.ProducerID, -1
+	wantCode(t, "producer id without an epoch", request[*kmsg.InitProducerIDResponse](t, c, ip2).ErrorCode, kerr.InvalidRequest)
+	ip2.ProducerID, ip2.ProducerEpoch = -1, 3
+	wantCode(t, "epoch without a producer id", request[*kmsg.InitProducerIDResponse](t, c, ip2).ErrorCode, kerr.InvalidRequest)
 }
 
 func TestListOffsetsAndDeleteRecords(t *testing.T) {

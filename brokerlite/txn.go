@@ -261,12 +261,19 @@ func (p *partition) latestOffset(isolation int8) int64 {
 // transactional. The transactional id stays locked (its transaction cannot end) until
 // done is called, so no batch lands after the transaction's markers.
 type txnProduce struct {
-	b     *Broker
-	id    *string
-	check *txncoord.ProduceCheck
+	b       *Broker
+	id      *string
+	version int16 // the Produce request's
+	check   *txncoord.ProduceCheck
+	// pid and epoch are the producer check was begun for (the request's first
+	// transactional batch): every other batch of the request must be of the same producer.
+	pid   int64
+	epoch int16
 }
 
-func beginTxnProduce(b *Broker, id *string) *txnProduce { return &txnProduce{b: b, id: id} }
+func beginTxnProduce(b *Broker, id *string, version int16) *txnProduce {
+	return &txnProduce{b: b, id: id, version: version}
+}
 
 func (tp *txnProduce) done() {
 	if tp.check != nil {
@@ -293,9 +300,18 @@ func (tp *txnProduce) checkPartition(topic string, partition int32, records []by
 	}
 	if tp.check == nil {
 		tp.check = c.BeginProduce(*tp.id, pid, epoch)
+		tp.pid, tp.epoch = pid, epoch
+	} else if pid != tp.pid || epoch != tp.epoch {
+		// As Kafka: the transactional records of one request are of one producer.
+		return kerr.InvalidProducerIDMapping, "the transactional batches of one request must be of one producer id and epoch"
 	}
 	r := tp.check.Check(txncoord.TopicPartition{Topic: topic, Partition: partition})
 	if r.ErrorCode != 0 {
+		if r.ErrorCode == kerr.InvalidTxnState.Code && tp.version >= 11 {
+			// Produce v11 clients (KIP-890) take TRANSACTION_ABORTABLE for a partition
+			// outside the transaction, as Kafka answers them; older ones INVALID_TXN_STATE.
+			return kerr.TransactionAbortable, r.Message
+		}
 		return codeError(r.ErrorCode), r.Message
 	}
 	return nil, ""

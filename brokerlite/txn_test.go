@@ -289,7 +289,7 @@ func TestTxnOffsetCommitVisibleOnCommit(t *testing.T) {
 func TestTransactionAPIErrors(t *testing.T) {
 	b := startBroker(t, "", "transaction.max.timeout.ms", "5000")
 	c := newClient(t, b)
-	createTopic(t, c, "tx", 1)
+	createTopic(t, c, "tx", 2)
 	init := kmsg.NewPtrInitProducerIDRequest()
 	init.TransactionalID, init.TransactionTimeoutMillis = kmsg.StringPtr("e"), 6000
 	if code := request[*kmsg.InitProducerIDResponse](t, c, init).ErrorCode; code != kerr.InvalidTransactionTimeout.Code {
@@ -335,10 +335,47 @@ func TestTransactionAPIErrors(t *testing.T) {
 	if code := request[*kmsg.ProduceResponse](t, c, pr).Topics[0].Partitions[0].ErrorCode; code != kerr.InvalidRecord.Code {
 		t.Fatalf("transactional batch without a transactional id: %s", errName(code))
 	}
-	// With the id but without AddPartitionsToTxn: INVALID_TXN_STATE.
+	// With the id but without AddPartitionsToTxn: INVALID_TXN_STATE up to Produce v10,
+	// TRANSACTION_ABORTABLE from v11 (KIP-890), as Kafka answers.
 	pr.TransactionID = kmsg.StringPtr("e")
-	if code := request[*kmsg.ProduceResponse](t, c, pr).Topics[0].Partitions[0].ErrorCode; code != kerr.InvalidTxnState.Code {
-		t.Fatalf("produce to a partition not in the transaction: %s", errName(code))
+	rawProduce := func(version int16, req *kmsg.ProduceRequest) int16 {
+		t.Helper()
+		req.Version = version
+		rc := dialRaw(t, b)
+		rc.send(req, 7)
+		resp := req.ResponseKind().(*kmsg.ProduceResponse)
+		rc.response(resp, 7)
+		return resp.Topics[0].Partitions[0].ErrorCode
+	}
+	if code := rawProduce(10, pr); code != kerr.InvalidTxnState.Code {
+		t.Fatalf("produce v10 to a partition not in the transaction: %s, want INVALID_TXN_STATE", errName(code))
+	}
+	if code := rawProduce(11, pr); code != kerr.TransactionAbortable.Code {
+		t.Fatalf("produce v11 to a partition not in the transaction: %s, want TRANSACTION_ABORTABLE", errName(code))
+	}
+	// The transactional batches of one request must be of one producer: a partition
+	// carrying another producer's batch is refused, whatever the first partition's check.
+	ap := kmsg.NewPtrAddPartitionsToTxnRequest()
+	ap.TransactionalID, ap.ProducerID, ap.ProducerEpoch = "e", ir.ProducerID, ir.ProducerEpoch
+	apt := kmsg.NewAddPartitionsToTxnRequestTopic()
+	apt.Topic, apt.Partitions = "tx", []int32{0}
+	ap.Topics = append(ap.Topics, apt)
+	if r := request[*kmsg.AddPartitionsToTxnResponse](t, c, ap); r.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("AddPartitionsToTxn: %s", errName(r.Topics[0].Partitions[0].ErrorCode))
+	}
+	other := buildBatch(ir.ProducerID+1000, 0, 0, "w")
+	setTransactional(other)
+	two := kmsg.NewPtrProduceRequest()
+	two.Acks, two.TimeoutMillis, two.TransactionID = 1, 5000, kmsg.StringPtr("e")
+	two.Topics = append(two.Topics, produceTopic("tx", 0, batch))
+	two.Topics[0].Partitions = append(two.Topics[0].Partitions, produceTopic("tx", 0, other).Partitions[0])
+	two.Topics[0].Partitions[1].Partition = 1
+	resp := request[*kmsg.ProduceResponse](t, c, two)
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != 0 {
+		t.Fatalf("produce of the transaction's producer: %s", errName(code))
+	}
+	if code := resp.Topics[0].Partitions[1].ErrorCode; code != kerr.InvalidProducerIDMapping.Code {
+		t.Fatalf("another producer's batch in the same request: %s, want INVALID_PRODUCER_ID_MAPPING", errName(code))
 	}
 }
 

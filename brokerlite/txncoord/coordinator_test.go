@@ -63,6 +63,8 @@ type fakeBroker struct {
 	// failAfter > 0 writes markers to that many partitions of the next call and then
 	// fails, as a crash between markers would.
 	failAfter int
+	// failPIDs makes producer id allocation fail (a full disk).
+	failPIDs bool
 }
 
 func (b *fakeBroker) WriteMarkers(_ context.Context, pid int64, epoch int16, commit bool, _ int32, parts []TopicPartition) error {
@@ -85,6 +87,9 @@ func (b *fakeBroker) PartitionExists(tp TopicPartition) bool { return tp.Topic !
 func (b *fakeBroker) NewProducerID() (int64, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.failPIDs {
+		return -1, errors.New("disk full")
+	}
 	b.nextPID++
 	return 1000 + b.nextPID, nil
 }
@@ -252,7 +257,18 @@ func TestInitKIP360(t *testing.T) {
 		t.Fatalf("new instance: %+v", n)
 	}
 	wantCode(t, "old instance after a plain bump", e.init(t, "k", q.ProducerID, q.ProducerEpoch).ErrorCode, kerr.ProducerFenced)
-	wantCode(t, "producer id of a new id", e.init(t, "fresh", 5, 0).ErrorCode, kerr.InvalidProducerIDMapping)
+
+	// An id the coordinator does not know (here: never seen; in production also one
+	// expired after transactional.id.expiration.ms) starts afresh, whatever producer the
+	// request names, so that producer recovers as it would with Kafka.
+	f := e.init(t, "fresh", 5, 0)
+	wantCode(t, "producer id of a new id", f.ErrorCode, nil)
+	if f.ProducerID == 5 || f.ProducerID < 0 || f.ProducerEpoch != 0 {
+		t.Fatalf("new id named with a producer: %+v, want a new producer id at epoch 0", f)
+	}
+	if g := e.init(t, "fresh", f.ProducerID, f.ProducerEpoch); g.ErrorCode != 0 || g.ProducerID != f.ProducerID || g.ProducerEpoch != 1 {
+		t.Fatalf("bump after starting afresh: %+v", g)
+	}
 }
 
 func TestEpochExhaustionGivesNewProducerID(t *testing.T) {
@@ -320,7 +336,7 @@ func TestTimeoutAbortsAndFences(t *testing.T) {
 
 func TestExpiredIDsAreRemoved(t *testing.T) {
 	e := newEnv(t)
-	e.init(t, "old", -1, -1)
+	old := e.init(t, "old", -1, -1)
 	p := e.init(t, "busy", -1, -1)
 	e.c.AddPartitions("busy", p.ProducerID, p.ProducerEpoch, []TopicPartition{tp0})
 	e.clock.Add(2 * time.Hour)
@@ -342,6 +358,12 @@ func TestExpiredIDsAreRemoved(t *testing.T) {
 	}
 	if got := e.c.List(ListFilter{MinDurationMs: 3 * 3600 * 1000}); len(got) != 0 {
 		t.Fatalf("list by duration: %+v", got)
+	}
+	// Its producer, back after the expiry, re-initializes naming the producer it had
+	// (KIP-360, as franz-go and the Java client do on INVALID_PRODUCER_ID_MAPPING): it
+	// gets a new producer id instead of an error it cannot recover from.
+	if r := e.init(t, "old", old.ProducerID, old.ProducerEpoch); r.ErrorCode != 0 || r.ProducerID == old.ProducerID || r.ProducerEpoch != 0 {
+		t.Fatalf("producer of an expired id re-initializing: %+v, want a new producer id at epoch 0", r)
 	}
 }
 
@@ -389,7 +411,9 @@ func FuzzDecodeRecord(f *testing.F) {
 
 func TestRefusedInitLeavesNoID(t *testing.T) {
 	e := newEnv(t)
-	wantCode(t, "producer id for a new id", e.init(t, "ghost", 5, 0).ErrorCode, kerr.InvalidProducerIDMapping)
+	e.b.failPIDs = true
+	wantCode(t, "no producer id to give", e.init(t, "ghost", 5, 0).ErrorCode, kerr.UnknownServerError)
+	wantCode(t, "no producer id to give", e.init(t, "ghost", -1, -1).ErrorCode, kerr.UnknownServerError)
 	e.c.mu.Lock()
 	n := len(e.c.txns)
 	e.c.mu.Unlock()

@@ -64,7 +64,8 @@ func (c *Coordinator) bumpEpoch(m meta) (meta, error) {
 // bumped epoch, so a zombie's later writes are refused). KIP-360: a
 // producer passing its current id and epoch keeps its id; a retry of a bump
 // it did not see the answer of gets the same answer; any other id or epoch
-// is PRODUCER_FENCED.
+// of a known transactional id is PRODUCER_FENCED, while an unknown
+// transactional id starts afresh whatever producer the request names.
 func (c *Coordinator) InitProducerID(req InitRequest) InitResult {
 	res := InitResult{ProducerID: -1, ProducerEpoch: -1}
 	switch {
@@ -97,10 +98,10 @@ func (c *Coordinator) InitProducerID(req InitRequest) InitResult {
 			res.Result = fail(kerr.ProducerFenced, "producer id "+itoa(req.ProducerID)+" epoch "+itoa(int64(req.ProducerEpoch))+" is not the current producer of this transactional id")
 			return res
 		}
-	} else if req.ProducerID >= 0 {
-		res.Result = fail(kerr.InvalidProducerIDMapping, "the transactional id has no producer id yet")
-		return res
 	}
+	// An id the coordinator does not know (never seen, or expired after
+	// transactional.id.expiration.ms) gets a new producer id at epoch 0, also when the
+	// request names the producer it had (KIP-360): that producer recovers, as with Kafka.
 	if r := c.settleLocked(t); r.ErrorCode != 0 {
 		res.Result = r
 		return res
