@@ -3,8 +3,9 @@ package brokerlite
 // OffsetCommit (key 8), versions 0-9.
 //
 // Commits are appended to __consumer_offsets and fsynced before the answer. Member commits
-// are checked against the group (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
-// REBALANCE_IN_PROGRESS while the group waits for its assignment, FENCED_INSTANCE_ID v7+);
+// are checked against the group in Kafka's order (FENCED_INSTANCE_ID v7+,
+// UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, then REBALANCE_IN_PROGRESS for a current member
+// while the group waits for its assignment; GROUP_ID_NOT_FOUND v9+ for an unknown group);
 // a commit with generation -1 to an empty or unknown group is a standalone commit (v0
 // commits are always standalone, as Kafka treats them). v1 carries a commit timestamp per
 // partition; v2-v4 a retention time (the offsets then expire at their own time rather than
@@ -34,6 +35,7 @@ func handleOffsetCommit(ctx context.Context, b *Broker, _ *ConnInfo, kreq kmsg.R
 		MemberID:   req.MemberID,
 		InstanceID: strOrEmpty(req.InstanceID),
 		Generation: req.Generation,
+		Version:    req.Version,
 	}
 	if req.Version == 0 {
 		cr.Generation, cr.MemberID = -1, ""

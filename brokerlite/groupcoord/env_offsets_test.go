@@ -12,9 +12,9 @@ import (
 
 // commit group=G [member=M] [gen=N] [instance=I] [retention=D] [meta=S]
 //
-//	[at=MS] offsets=t/0=5,t/1=7
+//	[at=MS] [v=N] offsets=t/0=5,t/1=7
 //
-// gen defaults to -1 (a standalone commit).
+// gen defaults to -1 (a standalone commit), v (the OffsetCommit version) to 8.
 func (e *env) cmdCommit(t *testing.T, d *datadriven.TestData) string {
 	req := CommitRequest{
 		Group:      strArg(d, "group", "g"),
@@ -22,6 +22,7 @@ func (e *env) cmdCommit(t *testing.T, d *datadriven.TestData) string {
 		InstanceID: strArg(d, "instance", ""),
 		Generation: int32(intArg(t, d, "gen", -1)),
 		Retention:  durArg(t, d, "retention", 0),
+		Version:    int16(intArg(t, d, "v", 8)),
 	}
 	meta := strArg(d, "meta", "")
 	if n := intArg(t, d, "meta-bytes", 0); n > 0 {

@@ -13,12 +13,14 @@ import (
 // __consumer_offsets before it returns success, and only then visible to
 // FetchOffsets.
 //
-// Checks, in Kafka's order: a fenced static member (FENCED_INSTANCE_ID); a
-// standalone commit (generation < 0) to an empty or unknown group is
-// accepted; a group in CompletingRebalance answers REBALANCE_IN_PROGRESS;
-// an unknown member UNKNOWN_MEMBER_ID; another generation
-// ILLEGAL_GENERATION. Commits during PreparingRebalance are accepted, so
-// that members can commit before they rejoin. Per partition, metadata
+// Checks, in Kafka's order: a standalone commit (generation < 0) to an empty
+// or unknown group is accepted; otherwise a fenced static member
+// (FENCED_INSTANCE_ID), an unknown member UNKNOWN_MEMBER_ID, another
+// generation ILLEGAL_GENERATION (GROUP_ID_NOT_FOUND from OffsetCommit v9
+// for a group the coordinator does not know), and only then, for a current
+// member, a group in CompletingRebalance REBALANCE_IN_PROGRESS. Commits
+// during PreparingRebalance are accepted, so that members can commit before
+// they rejoin. Per partition, metadata
 // over offset.metadata.max.bytes gets OFFSET_METADATA_TOO_LARGE and a
 // partition that does not exist UNKNOWN_TOPIC_OR_PARTITION.
 //
@@ -45,7 +47,11 @@ func (c *Coordinator) CommitOffsets(ctx context.Context, req CommitRequest) []To
 	})
 	switch o {
 	case notFound:
-		setPending(kerr.IllegalGeneration.Code)
+		if req.Version >= 9 {
+			setPending(kerr.GroupIDNotFound.Code)
+		} else {
+			setPending(kerr.IllegalGeneration.Code)
+		}
 	case shutDown:
 		setPending(kerr.NotCoordinator.Code)
 	}
@@ -80,16 +86,17 @@ type stagedCommit struct {
 func (g *group) stageCommit(ctx context.Context, req *CommitRequest, res []TopicErrors) (*stagedCommit, int16) {
 	var m *member
 	switch {
-	case g.fenced(req.InstanceID, req.MemberID):
-		return nil, kerr.FencedInstanceID.Code
 	case req.Generation < 0 && g.state == StateEmpty:
 		// A standalone consumer using the group for offset storage only.
-	case g.state == StateCompletingRebalance:
-		return nil, kerr.RebalanceInProgress.Code
+	case g.fenced(req.InstanceID, req.MemberID):
+		return nil, kerr.FencedInstanceID.Code
 	case g.members[req.MemberID] == nil:
 		return nil, kerr.UnknownMemberID.Code
 	case req.Generation != g.generation:
 		return nil, kerr.IllegalGeneration.Code
+	case g.state == StateCompletingRebalance:
+		// A current member that has not received its assignment yet.
+		return nil, kerr.RebalanceInProgress.Code
 	default:
 		m = g.members[req.MemberID]
 	}

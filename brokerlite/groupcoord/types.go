@@ -164,6 +164,10 @@ type CommitRequest struct {
 	// group rules of KIP-211 apply.
 	Retention time.Duration
 	Topics    []CommitTopic
+	// Version is the OffsetCommit request's: from v9 a member's commit to a
+	// group the coordinator does not know is GROUP_ID_NOT_FOUND, before it
+	// ILLEGAL_GENERATION.
+	Version int16
 }
 
 // CommitTopic is one topic of a CommitRequest.
