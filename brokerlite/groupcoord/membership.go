@@ -531,6 +531,10 @@ func (g *group) resetAssignments(code int16, r *replies) {
 // blocks while the group's metadata is appended to the log. done must not
 // block or call into the Coordinator.
 func (c *Coordinator) SyncGroup(req SyncRequest, done func(SyncResult)) {
+	if req.Group == "" {
+		done(SyncResult{ErrorCode: kerr.InvalidGroupID.Code}) // as Kafka
+		return
+	}
 	switch c.withGroup(req.Group, false, func(g *group, r *replies) { g.sync(&req, done, r) }) {
 	case notFound:
 		done(SyncResult{ErrorCode: kerr.UnknownMemberID.Code})
@@ -647,6 +651,9 @@ func (g *group) onSyncTimeout(r *replies) {
 // Heartbeat handles a Heartbeat request and returns its error code:
 // REBALANCE_IN_PROGRESS tells the member to rejoin.
 func (c *Coordinator) Heartbeat(req HeartbeatRequest) int16 {
+	if req.Group == "" {
+		return kerr.InvalidGroupID.Code // as Kafka
+	}
 	code := kerr.UnknownMemberID.Code
 	switch c.withGroup(req.Group, false, func(g *group, _ *replies) { code = g.heartbeat(&req) }) {
 	case shutDown:
@@ -681,6 +688,10 @@ func (g *group) heartbeat(req *HeartbeatRequest) int16 {
 // LeaveGroup handles a LeaveGroup request for members (one for v0-v2).
 func (c *Coordinator) LeaveGroup(groupID string, members []LeaveMember) LeaveResult {
 	res := LeaveResult{Members: make([]int16, len(members))}
+	if groupID == "" {
+		res.ErrorCode = kerr.InvalidGroupID.Code // as Kafka
+		return res
+	}
 	o := c.withGroup(groupID, false, func(g *group, r *replies) {
 		for i, lm := range members {
 			res.Members[i] = g.leave(lm, r)

@@ -249,6 +249,9 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, groupID string, topics 
 			}
 		}
 	}
+	if groupID == "" {
+		return kerr.InvalidGroupID.Code, res // as Kafka
+	}
 	code := int16(0)
 	o := c.withGroup(groupID, false, func(g *group, _ *replies) {
 		switch {

@@ -97,6 +97,10 @@ func (c *Coordinator) TxnCommitOffsets(ctx context.Context, req TxnCommitRequest
 	if pending == 0 {
 		return res
 	}
+	if req.Group == "" {
+		setPending(kerr.InvalidGroupID.Code) // as Kafka: no group "" is created
+		return res
+	}
 	ctx, cancel := c.appendContext(ctx)
 	defer cancel()
 	var code int16

@@ -80,3 +80,17 @@ func TestTxnOffsetsPendingAcrossRestart(t *testing.T) {
 		t.Fatalf("after the second restart: %+v", got)
 	}
 }
+
+// A transactional commit for the empty group id is refused, as Kafka refuses it, and
+// creates no group.
+func TestTxnOffsetCommitEmptyGroupID(t *testing.T) {
+	c := startTxnCoord(t, newMemLog())
+	res := c.TxnCommitOffsets(context.Background(), TxnCommitRequest{Group: "", ProducerID: 7, Generation: -1,
+		Topics: []CommitTopic{{Topic: "t", Partitions: []CommitPartition{{Partition: 0, Offset: 1, LeaderEpoch: -1}}}}})
+	if code := res[0].Partitions[0].ErrorCode; code != kerr.InvalidGroupID.Code {
+		t.Fatalf("TxnCommitOffsets for the empty group id: %v, want INVALID_GROUP_ID", kerr.ErrorForCode(code))
+	}
+	if c.HasPendingTxnOffset("", "t", 0) || len(c.ListGroups()) != 0 {
+		t.Fatal("a group was created for the empty group id")
+	}
+}
