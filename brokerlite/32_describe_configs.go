@@ -43,9 +43,10 @@ func handleDescribeConfigs(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.
 	return resp, nil
 }
 
-// wanted reports whether name is asked for (a nil list asks for everything).
+// wanted reports whether name is asked for. A null or empty list asks for everything, as
+// in Kafka (an empty list arrives non-nil from the decoder).
 func wanted(names []string, name string) bool {
-	if names == nil {
+	if len(names) == 0 {
 		return true
 	}
 	for _, n := range names {

@@ -3,7 +3,8 @@ package brokerlite
 // CreatePartitions (key 37), versions 0-3.
 //
 // Grows a topic to Count partitions (never shrinks: INVALID_PARTITIONS). A manual
-// assignment must place each new partition on this node alone (brokerlite is one broker).
+// assignment must name every new partition (INVALID_REPLICA_ASSIGNMENT, as in Kafka) and
+// place each on this node alone (brokerlite is one broker).
 // validate_only checks and changes nothing. Internal topics cannot be grown by clients.
 
 import (
@@ -32,6 +33,13 @@ func handleCreatePartitions(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg
 		case isInternalTopicName(rt.Topic):
 			err = newTopicError(kerr.InvalidRequest, "the partitions of internal topic %s cannot be changed", rt.Topic)
 		default:
+			if t := b.topics.get(rt.Topic); t != nil && rt.Assignment != nil && int(rt.Count) > len(t.partitions) &&
+				len(rt.Assignment) != int(rt.Count)-len(t.partitions) {
+				// As Kafka: an assignment, when given, names every new partition.
+				err = newTopicError(kerr.InvalidReplicaAssignment, "the assignment names %d partitions, but %d are added",
+					len(rt.Assignment), int(rt.Count)-len(t.partitions))
+				break
+			}
 			for _, a := range rt.Assignment {
 				if len(a.Replicas) != 1 || a.Replicas[0] != b.nodeID {
 					err = newTopicError(kerr.InvalidReplicaAssignment, "each new partition must be assigned to broker %d alone: brokerlite is a single broker", b.nodeID)

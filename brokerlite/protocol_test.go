@@ -2,6 +2,7 @@ package brokerlite
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -245,6 +246,17 @@ func TestDeleteTopicsAndPartitions(t *testing.T) {
 	cp2 := kmsg.NewPtrCreatePartitionsRequest()
 	cp2.Topics = []kmsg.CreatePartitionsRequestTopic{{Topic: "dt-a", Count: 2}}
 	wantCode(t, "shrink", request[*kmsg.CreatePartitionsResponse](t, c, cp2).Topics[0].ErrorCode, kerr.InvalidPartitions)
+	// An assignment names every new partition, as in Kafka.
+	cp3 := kmsg.NewPtrCreatePartitionsRequest()
+	one := kmsg.NewCreatePartitionsRequestTopicAssignment()
+	one.Replicas = []int32{b.nodeID}
+	cp3.Topics = []kmsg.CreatePartitionsRequestTopic{{Topic: "dt-a", Count: 5, Assignment: []kmsg.CreatePartitionsRequestTopicAssignment{one}}}
+	wantCode(t, "assignment of one partition for two", request[*kmsg.CreatePartitionsResponse](t, c, cp3).Topics[0].ErrorCode, kerr.InvalidReplicaAssignment)
+	cp3.Topics[0].Count = 4
+	wantCode(t, "assignment of the one new partition", request[*kmsg.CreatePartitionsResponse](t, c, cp3).Topics[0].ErrorCode, nil)
+	if n := len(b.topics.get("dt-a").partitions); n != 4 {
+		t.Fatalf("partitions after an assigned grow: %d", n)
+	}
 	produceN(t, newClient(t, b, kgo.DefaultProduceTopic("dt-a")), "dt-a", 30)
 
 	// delete.topic.enable=false.
@@ -255,6 +267,40 @@ func TestDeleteTopicsAndPartitions(t *testing.T) {
 	req2.TopicNames = []string{"keep"}
 	req2.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: kmsg.StringPtr("keep")}}
 	wantCode(t, "deletion disabled", request[*kmsg.DeleteTopicsResponse](t, c2, req2).Topics[0].ErrorCode, kerr.TopicDeletionDisabled)
+	// Before the topic is looked up, as in Kafka; v1-v2 clients get INVALID_REQUEST.
+	req2.TopicNames = []string{"nope"}
+	req2.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: kmsg.StringPtr("nope")}}
+	wantCode(t, "deletion disabled, unknown topic", request[*kmsg.DeleteTopicsResponse](t, c2, req2).Topics[0].ErrorCode, kerr.TopicDeletionDisabled)
+	old := kmsg.NewPtrDeleteTopicsRequest()
+	old.Version, old.TopicNames = 2, []string{"keep"}
+	rc := dialRaw(t, b2)
+	rc.send(old, 3)
+	oldResp := old.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	rc.response(oldResp, 3)
+	wantCode(t, "deletion disabled, v2", oldResp.Topics[0].ErrorCode, kerr.InvalidRequest)
+	if b2.topics.get("keep") == nil {
+		t.Fatal("a topic was deleted with delete.topic.enable=false")
+	}
+
+	// A topic named twice is deleted under neither mention; a name with an id is refused.
+	createTopic(t, c, "dt-twice", 1)
+	twice := kmsg.NewPtrDeleteTopicsRequest()
+	twice.TopicNames = []string{"dt-twice", "dt-twice"}
+	twice.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: kmsg.StringPtr("dt-twice")}, {Topic: kmsg.StringPtr("dt-twice")}}
+	for i, rt := range request[*kmsg.DeleteTopicsResponse](t, c, twice).Topics {
+		wantCode(t, "topic named twice, mention "+strconv.Itoa(i), rt.ErrorCode, kerr.InvalidRequest)
+	}
+	both := kmsg.NewPtrDeleteTopicsRequest()
+	both.Version = 6
+	both.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: kmsg.StringPtr("dt-twice"), TopicID: b.topics.get("dt-twice").id}}
+	rc = dialRaw(t, b)
+	rc.send(both, 4)
+	bothResp := both.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	rc.response(bothResp, 4)
+	wantCode(t, "name and id", bothResp.Topics[0].ErrorCode, kerr.InvalidRequest)
+	if b.topics.get("dt-twice") == nil {
+		t.Fatal("a topic named twice was deleted")
+	}
 }
 
 func describeTopicConfig(t *testing.T, c *kgo.Client, topic string, synonyms bool) map[string]kmsg.DescribeConfigsResponseResourceConfig {
@@ -358,6 +404,11 @@ func TestConfigsDescribeAlterPersist(t *testing.T) {
 		if cfg.Name == "num.partitions" && (*cfg.Value != "1" || cfg.Source != kmsg.ConfigSourceDefaultConfig) {
 			t.Fatalf("num.partitions: %+v", cfg)
 		}
+	}
+	// An empty list of names (not null) asks for every config, as in Kafka.
+	br.Resources[0].ConfigNames = []string{}
+	if all := request[*kmsg.DescribeConfigsResponse](t, c2, br).Resources[0]; all.ErrorCode != 0 || len(all.Configs) < 20 {
+		t.Fatalf("broker configs for an empty list of names: %d configs, error %d", len(all.Configs), all.ErrorCode)
 	}
 	// Unknown topic.
 	un := kmsg.NewPtrDescribeConfigsRequest()
