@@ -7,8 +7,10 @@ package brokerlite
 // so read_committed gets the same answer), -3 the record with the largest timestamp
 // (KIP-734, v7+), -4 earliest local (KIP-405, v8+; all data is local, so the log start
 // offset). Any other timestamp finds the first offset whose record timestamp is at or after
-// it, or offset -1 when there is none. A partition named twice gets INVALID_REQUEST. The
-// leader epoch is always 0.
+// it, or offset -1 when there is none or when it is not below the last stable offset for
+// read_committed (as Kafka). A special timestamp the request's version does not know, or
+// an unknown negative one, gets UNSUPPORTED_VERSION. A partition named twice gets
+// INVALID_REQUEST. The leader epoch is always 0.
 
 import (
 	"context"
@@ -47,6 +49,10 @@ func handleListOffsets(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Requ
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			default:
 				p := t.partitions[rp.Partition]
+				if unsupportedTimestamp(rp.Timestamp, req.Version) {
+					sp.ErrorCode = kerr.UnsupportedVersion.Code
+					break
+				}
 				var err error
 				sp.Offset, sp.Timestamp, err = listOffset(p, rp.Timestamp, req.IsolationLevel)
 				if err != nil {
@@ -64,8 +70,24 @@ func handleListOffsets(_ context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Requ
 	return resp, nil
 }
 
+// unsupportedTimestamp reports whether a special (negative) timestamp is unknown, or newer
+// than the request's version: Kafka answers those UNSUPPORTED_VERSION.
+func unsupportedTimestamp(ts int64, version int16) bool {
+	switch ts {
+	case -1, -2:
+		return false
+	case -3: // max timestamp, KIP-734
+		return version < 7
+	case -4: // earliest local, KIP-405
+		return version < 8
+	}
+	return ts < 0
+}
+
 // listOffset resolves one ListOffsets timestamp to (offset, timestamp).
 func listOffset(p *partition, ts int64, isolation int8) (int64, int64, error) {
+	var off, at int64
+	var err error
 	switch ts {
 	case -1: // latest (high watermark / last stable offset)
 		return p.latestOffset(isolation), -1, nil
@@ -73,10 +95,14 @@ func listOffset(p *partition, ts int64, isolation int8) (int64, int64, error) {
 		start, _ := p.offsets()
 		return start, -1, nil
 	case -3: // max timestamp
-		return p.maxTimestamp()
+		off, at, err = p.maxTimestamp()
+	default:
+		off, at, err = p.offsetForTimestamp(ts)
 	}
-	if ts < 0 {
-		return -1, -1, newTopicError(kerr.InvalidRequest, "unknown special timestamp %d", ts)
+	if err == nil && off >= 0 && off >= p.latestOffset(isolation) {
+		// As Kafka: a lookup by time answers only offsets the reader may fetch, so for
+		// read_committed one inside an open transaction is "none" (-1).
+		return -1, -1, nil
 	}
-	return p.offsetForTimestamp(ts)
+	return off, at, err
 }

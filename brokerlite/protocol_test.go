@@ -523,6 +523,27 @@ func TestListOffsetsAndDeleteRecords(t *testing.T) {
 	if r := list(-3); r.Timestamp != base+4000 || r.Offset < 8 {
 		t.Fatalf("max timestamp: %+v", r)
 	}
+	// A special timestamp the request's version does not know, or an unknown one, is
+	// UNSUPPORTED_VERSION, as in Kafka.
+	for _, tc := range []struct {
+		ts      int64
+		version int16
+		want    *kerr.Error
+	}{{-3, 6, kerr.UnsupportedVersion}, {-3, 7, nil}, {-4, 7, kerr.UnsupportedVersion}, {-4, 8, nil}, {-5, 8, kerr.UnsupportedVersion}, {-9, 8, kerr.UnsupportedVersion}} {
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.Version = tc.version
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = "lo"
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Timestamp = tc.ts
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		rc := dialRaw(t, b)
+		rc.send(req, 5)
+		resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+		rc.response(resp, 5)
+		wantCode(t, "ListOffsets v"+strconv.Itoa(int(tc.version))+" timestamp "+strconv.Itoa(int(tc.ts)), resp.Topics[0].Partitions[0].ErrorCode, tc.want)
+	}
 
 	// DeleteRecords moves the log start offset; fetching below it is out of range.
 	dr := kmsg.NewPtrDeleteRecordsRequest()

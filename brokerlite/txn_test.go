@@ -94,6 +94,8 @@ func TestTransactionsReadCommitted(t *testing.T) {
 	runTxn(t, p, false, values("a1", 5)...)
 	runTxn(t, p, true, values("c2", 10)...)
 	// An open transaction: its records are stored but not readable committed.
+	time.Sleep(5 * time.Millisecond)
+	openedAt := time.Now().UnixMilli()
 	openTxn(t, p, "open")
 
 	check := func(b *Broker) {
@@ -131,6 +133,36 @@ func TestTransactionsReadCommitted(t *testing.T) {
 				}
 				if rp.Offset != want {
 					t.Fatalf("ListOffsets isolation %d partition %d: %d, want %d", level, rp.Partition, rp.Offset, want)
+				}
+			}
+		}
+		// A lookup by time that finds the open transaction's record: its offset for
+		// read_uncommitted, none (-1) for read_committed, as Kafka answers; the same for
+		// the record with the largest timestamp.
+		for i := int32(0); i < 2; i++ {
+			pt, _ := b.lookupPartition("tx", i)
+			lso := pt.log.LastStableOffset()
+			if lso == pt.log.HighWatermark() {
+				continue
+			}
+			for _, ts := range []int64{openedAt, -3} {
+				for _, level := range []int8{0, 1} {
+					req := kmsg.NewPtrListOffsetsRequest()
+					req.IsolationLevel = level
+					rt := kmsg.NewListOffsetsRequestTopic()
+					rt.Topic = "tx"
+					rp := kmsg.NewListOffsetsRequestTopicPartition()
+					rp.Partition, rp.Timestamp = i, ts
+					rt.Partitions = append(rt.Partitions, rp)
+					req.Topics = append(req.Topics, rt)
+					got := request[*kmsg.ListOffsetsResponse](t, newClient(t, b), req).Topics[0].Partitions[0]
+					want := lso
+					if level == 1 {
+						want = -1
+					}
+					if got.ErrorCode != 0 || got.Offset != want {
+						t.Fatalf("ListOffsets by time %d, isolation %d, partition %d: offset %d error %d, want offset %d", ts, level, i, got.Offset, got.ErrorCode, want)
+					}
 				}
 			}
 		}
