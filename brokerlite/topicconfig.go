@@ -67,6 +67,36 @@ func checkRatio(v string) error {
 	return nil
 }
 
+// checkLevel accepts a compression level in [min, max], or the codec's own default when
+// def is allowed (-1 for gzip).
+func checkLevel(min, max int64, alsoOK ...int64) func(string) error {
+	return func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", v)
+		}
+		for _, ok := range alsoOK {
+			if n == ok {
+				return nil
+			}
+		}
+		if n < min || n > max {
+			return fmt.Errorf("%d is not between %d and %d", n, min, max)
+		}
+		return nil
+	}
+}
+
+func checkNoRemoteStorage(v string) error {
+	if err := checkBool(v); err != nil {
+		return err
+	}
+	if v == "true" {
+		return fmt.Errorf("tiered storage is not implemented: brokerlite keeps every segment on its own disk")
+	}
+	return nil
+}
+
 func checkOne(v string) error {
 	if v != "1" {
 		return fmt.Errorf("%q: brokerlite is a single broker, so this must be 1", v)
@@ -104,6 +134,17 @@ var topicKeys = []topicConfigKey{
 	{name: "unclean.leader.election.enable", brokerKs: []string{"unclean.leader.election.enable"}, kind: kmsg.ConfigTypeBoolean, check: checkBool},
 	{name: "preallocate", brokerKs: []string{"log.preallocate"}, kind: kmsg.ConfigTypeBoolean, check: checkBool},
 	{name: "message.downconversion.enable", def: "true", kind: kmsg.ConfigTypeBoolean, check: checkBool},
+	// Kafka's names with no effect here, accepted so that a topic created for Kafka can be
+	// created here unchanged: the broker never recompresses (compression.type is always
+	// producer), has no followers to throttle and keeps every segment local.
+	{name: "compression.gzip.level", def: "-1", kind: kmsg.ConfigTypeInt, check: checkLevel(1, 9, -1), doc: "accepted and ignored: batches are stored as produced, never recompressed"},
+	{name: "compression.lz4.level", def: "9", kind: kmsg.ConfigTypeInt, check: checkLevel(1, 17), doc: "accepted and ignored: batches are stored as produced, never recompressed"},
+	{name: "compression.zstd.level", def: "3", kind: kmsg.ConfigTypeInt, check: checkLevel(-131072, 22), doc: "accepted and ignored: batches are stored as produced, never recompressed"},
+	{name: "leader.replication.throttled.replicas", def: "", kind: kmsg.ConfigTypeList, check: func(string) error { return nil }, doc: "accepted and ignored: a single broker has no replication"},
+	{name: "follower.replication.throttled.replicas", def: "", kind: kmsg.ConfigTypeList, check: func(string) error { return nil }, doc: "accepted and ignored: a single broker has no replication"},
+	{name: "remote.storage.enable", def: "false", kind: kmsg.ConfigTypeBoolean, check: checkNoRemoteStorage, doc: "tiered storage is not implemented: only false"},
+	{name: "local.retention.ms", def: "-2", kind: kmsg.ConfigTypeLong, check: checkInt(-2), doc: "accepted and ignored: every segment is local, kept by retention.ms"},
+	{name: "local.retention.bytes", def: "-2", kind: kmsg.ConfigTypeLong, check: checkInt(-2), doc: "accepted and ignored: every segment is local, kept by retention.bytes"},
 }
 
 var topicKeyIndex = func() map[string]*topicConfigKey {
