@@ -180,7 +180,9 @@ func validateBatch(b []byte, maxMessageBytes int32, allowControl bool) (batchHea
 		return h, 0, fmt.Errorf("%w: batch has %d records", ErrInvalidRecord, h.NumRecords)
 	}
 	if h.LastOffsetDelta != h.NumRecords-1 {
-		return h, 0, fmt.Errorf("%w: %d records but last offset delta %d", ErrCorruptMessage, h.NumRecords, h.LastOffsetDelta)
+		// INVALID_RECORD, as Kafka: the batch is intact but inconsistent, and a producer
+		// must not retry it (CORRUPT_MESSAGE is retriable).
+		return h, 0, fmt.Errorf("%w: %d records but last offset delta %d", ErrInvalidRecord, h.NumRecords, h.LastOffsetDelta)
 	}
 	if h.compression() == 0 && int64(h.NumRecords)*minRecordSize > int64(size-batchHeaderSize) {
 		return h, 0, fmt.Errorf("%w: %d records cannot fit in %d bytes", ErrCorruptMessage, h.NumRecords, size-batchHeaderSize)

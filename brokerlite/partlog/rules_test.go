@@ -37,7 +37,7 @@ func TestValidationErrors(t *testing.T) {
 		{"too large", mkBatch(t, batchOpt{}, rec{key: []byte("k"), value: make([]byte, 3000)}), ErrMessageTooLarge, 10},
 		{"count vs delta", mut(func(b []byte) []byte {
 			return refix(b, func(h []byte) { binary.BigEndian.PutUint32(h[offRecordCount:], 3) })
-		}), ErrCorruptMessage, 2},
+		}), ErrInvalidRecord, 87},
 		{"count vs bytes", mut(func(b []byte) []byte {
 			return refix(b, func(h []byte) {
 				binary.BigEndian.PutUint32(h[offRecordCount:], 1000)
