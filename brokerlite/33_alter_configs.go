@@ -39,7 +39,7 @@ func replaceTopicConfigs(b *Broker, rr kmsg.AlterConfigsRequestResource, validat
 			return newTopicError(kerr.InvalidRequest, "config %s is given twice", c.Name)
 		}
 		if c.Value == nil {
-			return newTopicError(kerr.InvalidConfig, "config %s has a null value", c.Name)
+			return newTopicError(kerr.InvalidRequest, "config %s has a null value", c.Name) // as Kafka
 		}
 		configs[c.Name] = *c.Value
 	}

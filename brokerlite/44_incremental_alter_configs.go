@@ -51,15 +51,19 @@ func incrementalAlterTopic(b *Broker, rr kmsg.IncrementalAlterConfigsRequestReso
 			return newTopicError(kerr.InvalidRequest, "config %s is named twice", c.Name)
 		}
 		seen[c.Name] = true
+		if c.Value == nil && c.Op != kmsg.IncrementalAlterConfigOpDelete {
+			// As Kafka: only DELETE goes without a value.
+			return newTopicError(kerr.InvalidRequest, "%v of %s needs a value", c.Op, c.Name)
+		}
 		key, ok := topicKeyIndex[c.Name]
 		if !ok {
+			if c.Op == kmsg.IncrementalAlterConfigOpDelete {
+				continue // nothing to delete, as Kafka answers it
+			}
 			return newTopicError(kerr.InvalidConfig, "unknown topic config %q", c.Name)
 		}
 		switch c.Op {
 		case kmsg.IncrementalAlterConfigOpSet:
-			if c.Value == nil {
-				return newTopicError(kerr.InvalidConfig, "SET of %s needs a value", c.Name)
-			}
 			configs[c.Name] = *c.Value
 		case kmsg.IncrementalAlterConfigOpDelete:
 			delete(configs, c.Name)
@@ -69,10 +73,7 @@ func incrementalAlterTopic(b *Broker, rr kmsg.IncrementalAlterConfigsRequestReso
 			}
 			cur, _, _ := b.topicConfigValue(t, c.Name)
 			list := splitList(cur)
-			var arg []string
-			if c.Value != nil {
-				arg = splitList(*c.Value)
-			}
+			arg := splitList(*c.Value)
 			if c.Op == kmsg.IncrementalAlterConfigOpAppend {
 				for _, a := range arg {
 					if !slices.Contains(list, a) {

@@ -366,6 +366,11 @@ func TestConfigsDescribeAlterPersist(t *testing.T) {
 		{[]kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "retention.ms", Op: kmsg.IncrementalAlterConfigOpSet, Value: kmsg.StringPtr("-5")}}, kerr.InvalidConfig},
 		{[]kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "retention.ms", Op: kmsg.IncrementalAlterConfigOpAppend, Value: kmsg.StringPtr("5")}}, kerr.InvalidConfig},
 		{[]kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "retention.ms", Op: kmsg.IncrementalAlterConfigOpSet, Value: kmsg.StringPtr("5")}, {Name: "retention.ms", Op: kmsg.IncrementalAlterConfigOpDelete}}, kerr.InvalidRequest},
+		// As Kafka: only DELETE goes without a value; deleting a name nothing has is a no-op.
+		{[]kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "retention.ms", Op: kmsg.IncrementalAlterConfigOpSet}}, kerr.InvalidRequest},
+		{[]kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "cleanup.policy", Op: kmsg.IncrementalAlterConfigOpAppend}}, kerr.InvalidRequest},
+		{[]kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "no.such.config", Op: kmsg.IncrementalAlterConfigOpDelete}}, nil},
+		{[]kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "no.such.config", Op: kmsg.IncrementalAlterConfigOpSet, Value: kmsg.StringPtr("1")}}, kerr.InvalidConfig},
 	} {
 		r := kmsg.NewPtrIncrementalAlterConfigsRequest()
 		r.Resources = []kmsg.IncrementalAlterConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: "cfg", Configs: tc.cfg}}
@@ -380,6 +385,10 @@ func TestConfigsDescribeAlterPersist(t *testing.T) {
 	alt.Resources = []kmsg.AlterConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: "cfg",
 		Configs: []kmsg.AlterConfigsRequestResourceConfig{{Name: "max.message.bytes", Value: kmsg.StringPtr("2000000")}}}}
 	wantCode(t, "alter", request[*kmsg.AlterConfigsResponse](t, c, alt).Resources[0].ErrorCode, nil)
+	altNull := kmsg.NewPtrAlterConfigsRequest()
+	altNull.Resources = []kmsg.AlterConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: "cfg",
+		Configs: []kmsg.AlterConfigsRequestResourceConfig{{Name: "max.message.bytes"}}}}
+	wantCode(t, "alter with a null value", request[*kmsg.AlterConfigsResponse](t, c, altNull).Resources[0].ErrorCode, kerr.InvalidRequest)
 	// Broker configs are static.
 	altB := kmsg.NewPtrAlterConfigsRequest()
 	altB.Resources = []kmsg.AlterConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeBroker, ResourceName: "0"}}
