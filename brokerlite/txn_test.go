@@ -3,6 +3,7 @@ package brokerlite
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"strings"
@@ -416,4 +417,42 @@ func TestTransactionAPIErrors(t *testing.T) {
 func setTransactional(b []byte) {
 	binary.BigEndian.PutUint16(b[21:], binary.BigEndian.Uint16(b[21:])|0x10)
 	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32c))
+}
+
+// A transactional producer whose id expired (transactional.id.expiration.ms) recovers as
+// it would with Kafka: its next transaction fails with INVALID_PRODUCER_ID_MAPPING, the
+// client re-initializes naming the producer id it had (KIP-360), gets a new one, and its
+// transactions go on.
+func TestExpiredTransactionalIDRecovers(t *testing.T) {
+	b := startBroker(t, "", "transactional.id.expiration.ms", "300",
+		"transaction.remove.expired.transaction.cleanup.interval.ms", "100")
+	c := newClient(t, b)
+	createTopic(t, c, "tx", 1)
+	p := txnClient(t, b, "expiring")
+	runTxn(t, p, true, "before")
+
+	deadline := time.Now().Add(15 * time.Second)
+	for describeTxn(t, b, "expiring").ErrorCode != kerr.TransactionalIDNotFound.Code {
+		if time.Now().After(deadline) {
+			t.Fatal("the transactional id did not expire")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	ctx := testCtx(t)
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	perr := p.ProduceSync(ctx, kgo.StringRecord("lost")).FirstErr()
+	if !errors.Is(perr, kerr.InvalidProducerIDMapping) {
+		t.Fatalf("produce after the id expired: %v, want INVALID_PRODUCER_ID_MAPPING", perr)
+	}
+	// The client recovers by aborting, which re-initializes its producer id.
+	if err := p.EndTransaction(ctx, kgo.TryAbort); err != nil {
+		t.Fatalf("abort after the id expired: %v", err)
+	}
+	runTxn(t, p, true, "after")
+	if got := consumeAll(t, b, "tx", true, 2); len(got) != 2 || got[0] != "before" || got[1] != "after" {
+		t.Fatalf("read_committed: %v, want [before after]", got)
+	}
 }
