@@ -384,7 +384,10 @@ func (p *slidingWindowAggProc[K, V, VA]) update(r Record[K, V], w Window, cur Va
 }
 
 func (p *slidingWindowAggProc[K, V, VA]) apply(r Record[K, V], w Window, cur ValueAndTimestamp[VA], hasCur, existed bool, closeTime int64) error {
-	if w.End <= closeTime {
+	// A sliding window includes its end: one ending at the close time still takes a
+	// record at that time (as Kafka Streams), so with no grace a record updates its
+	// own left window.
+	if w.End < closeTime {
 		dropExpired(p.s.task, r.Timestamp, w, closeTime)
 		return nil
 	}
@@ -453,7 +456,9 @@ func (p *sessionAggProc[K, V, VA]) Process(r Record[K, V]) error {
 		return nil
 	}
 	ts := r.Timestamp
-	closeTime := p.closeTime(ts, p.sharedTime, p.windows.grace)
+	// A session ending at e may still be extended by a record up to e+gap, so it closes
+	// only once stream time passes e+gap+grace, as in Kafka Streams.
+	closeTime := p.closeTime(ts, p.sharedTime, p.windows.grace+p.windows.gap)
 	newWin := Window{Start: ts, End: ts}
 	merged := newWin
 	var agg VA

@@ -25,6 +25,16 @@ type windowsSpec struct {
 	err                       error
 }
 
+// closeDelay is how long after a window's end stream time must be for the window to be
+// closed: the grace period for time windows (their end is exclusive), one more for sliding
+// windows (their end is inclusive).
+func (s windowsSpec) closeDelay() int64 {
+	if s.sliding != nil {
+		return s.grace + 1
+	}
+	return s.grace
+}
+
 func (w TimeWindows) windowsSpec() windowsSpec {
 	return windowsSpec{time: &w, size: w.size, grace: w.grace, minRetention: w.size + w.grace, err: w.err}
 }
@@ -80,9 +90,12 @@ func WindowedBySession[K, V any](g *GroupedStream[K, V], w SessionWindows) *Sess
 }
 
 // graceFactory is the topology payload of a windowed aggregation node: the
-// node factory plus the grace period, which a following
-// Suppress(UntilWindowCloses) looks up, as Kafka Streams'
-// GraphGraceSearchUtil does.
+// node factory plus how long after a window's end stream time must be for
+// the window to be closed (its grace period, plus the gap and 1 for
+// sessions, plus 1 for sliding windows, whose end is inclusive), which a
+// following Suppress(UntilWindowCloses) looks up, as Kafka Streams'
+// GraphGraceSearchUtil does: a window is emitted when its end is at or
+// before stream time minus that.
 type graceFactory struct {
 	nodeFactory
 	grace int64
@@ -117,7 +130,7 @@ func windowedAggregate[K, V, VA any](w *TimeWindowedStream[K, V], prefix string,
 	procName := b.newName(prefix)
 	f := timeWindowAggStore(b, &m, w.spec)
 	in := g.aggregateInput(m.name)
-	addGraceProcessor(b, procName, w.spec.grace, func() Processor[K, V, Windowed[K], change[VA]] { return mk(m.name) }, in.node)
+	addGraceProcessor(b, procName, w.spec.closeDelay(), func() Processor[K, V, Windowed[K], change[VA]] { return mk(m.name) }, in.node)
 	addStoreFactory(b, f, procName)
 	return timeWindowedTable(b, procName, m, w.spec, w.emit)
 }
@@ -223,10 +236,10 @@ func sessionAggregate[K, V, VA any](s *SessionWindowedStream[K, V], prefix strin
 	f := sessionAggStore(b, m, s.windows)
 	in := g.aggregateInput(m.name)
 	// A session stays open for records until stream time passes its end
-	// plus the gap (a record may still extend it) plus grace: that is when
-	// a final result may be emitted (as Kafka Streams' GraphGraceSearchUtil
-	// says for session windows).
-	addGraceProcessor(b, procName, s.windows.gap+s.windows.grace, func() Processor[K, V, Windowed[K], change[VA]] { return mk(m.name) }, in.node)
+	// plus the gap (a record may still extend it) plus grace: a final result
+	// may be emitted once its end is at or before stream time minus all of
+	// that minus 1 (Kafka Streams' EmitStrategy.onWindowClose).
+	addGraceProcessor(b, procName, s.windows.gap+s.windows.grace+1, func() Processor[K, V, Windowed[K], change[VA]] { return mk(m.name) }, in.node)
 	addStoreFactory(b, f, procName)
 	return sessionTable(b, procName, f, s.emit)
 }
@@ -242,9 +255,12 @@ func sessionAggStore[K, VA any](b *Builder, m Materialized[K, VA], windows Sessi
 		retention = min
 	}
 	refuseVersioning(b, m.name, m.history)
+	// One more millisecond than asked: a session ending exactly at the close time (stream
+	// time minus gap minus grace) may still be extended, so the store keeps it readable
+	// (a store drops what ends before stream time minus its retention plus 1).
 	return &sessionFactory[K, VA]{windowedFactory: windowedFactory[K, VA]{
 		name: m.name, keySerde: serdeOr(m.keySerde), valueSerde: serdeOr(m.valueSerde),
-		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, retention: retention,
+		logging: !m.noLog, logConfig: m.logConfig, storeType: m.storeType, retention: retention + 1,
 	}, cached: !m.noCache}
 }
 
