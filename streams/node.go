@@ -352,6 +352,9 @@ func (f *sinkFactory[K, V]) newNode(name string, t *streamTask) (runtimeNode, er
 	n := &sinkNode[K, V]{f: f, keySerde: serdeOr(f.keySerde), valueSerde: serdeOr(f.valueSerde), task: t, name: name}
 	n.keyFast, _ = slabSerializer(n.keySerde, &n.slab)
 	n.valueFast, _ = slabSerializer(n.valueSerde, &n.slab)
+	if ws, ok := n.keySerde.(windowedKeySerde); ok {
+		n.windowSuffix = ws.windowSuffix()
+	}
 	if f.topic != "" {
 		n.topic = t.topo.names.TopicName(f.topic)
 	}
@@ -370,6 +373,10 @@ type sinkNode[K, V any] struct {
 	keyFast   func(K) []byte
 	valueFast func(V) []byte
 	slab      byteSlab
+	// windowSuffix > 0: keys are windowed and their last windowSuffix bytes are window
+	// times; with no partitioner of its own, the sink partitions by the rest (the inner
+	// key), as Kafka Streams' WindowedStreamPartitioner.
+	windowSuffix int
 }
 
 func (n *sinkNode[K, V]) nodeName() string         { return n.name }
@@ -409,6 +416,13 @@ func (n *sinkNode[K, V]) receive(rec Record[K, V]) error {
 			failed := pr
 			return n.task.serializationFailed(&failed, fmt.Errorf("streams: sink %q: serialize value: %w", n.name, err))
 		}
+	}
+	if n.f.partitioner == nil && n.windowSuffix > 0 && len(pr.Key) >= n.windowSuffix {
+		np, err := n.task.cfg.Collector.PartitionCount(topic)
+		if err != nil {
+			return fmt.Errorf("streams: sink %q: partition count of %q: %w", n.name, topic, err)
+		}
+		pr.Partition = DefaultKeyPartitioner(pr.Key[:len(pr.Key)-n.windowSuffix], np)
 	}
 	if n.f.partitioner != nil {
 		np, err := n.task.cfg.Collector.PartitionCount(topic)

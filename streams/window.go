@@ -291,6 +291,14 @@ type timeWindowedSerde[K any] struct {
 	size  int64
 }
 
+// windowedKeySerde is a serde of windowed keys whose bytes are the inner key's followed by
+// windowSuffix bytes of window times: a sink partitions such keys by the inner key alone,
+// as Kafka Streams' WindowedStreamPartitioner, so that every window of a key lands on the
+// key's partition.
+type windowedKeySerde interface{ windowSuffix() int }
+
+func (timeWindowedSerde[K]) windowSuffix() int { return 8 } // start
+
 func (s timeWindowedSerde[K]) Serialize(w Windowed[K]) ([]byte, error) {
 	kb, err := s.inner.Serialize(w.Key)
 	if err != nil {
@@ -331,6 +339,8 @@ func SessionWindowedSerde[K any](inner Serde[K]) Serde[Windowed[K]] {
 }
 
 type sessionWindowedSerde[K any] struct{ inner Serde[K] }
+
+func (sessionWindowedSerde[K]) windowSuffix() int { return 16 } // end, start
 
 func (s sessionWindowedSerde[K]) Serialize(w Windowed[K]) ([]byte, error) {
 	kb, err := s.inner.Serialize(w.Key)
