@@ -935,3 +935,45 @@ func TestStreamTopicsAndMaterializedTableFilterNot(t *testing.T) {
 		t.Errorf("x still in the materialized filter store")
 	}
 }
+
+// ToTable after an operation that may change the key goes through a repartition topic, as
+// Kafka Streams' toTable does, so every record of a key reaches the one task keeping it;
+// without a key change it reads its input directly.
+func TestToTableRepartitionsAfterAKeyChange(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		build     func(s *streams.Stream[string, string]) *streams.Table[string, string]
+		wantTopic string
+	}{
+		{"key kept", func(s *streams.Stream[string, string]) *streams.Table[string, string] { return s.ToTable() }, ""},
+		{"key changed", func(s *streams.Stream[string, string]) *streams.Table[string, string] {
+			return streams.SelectKey(s, func(_, v string) string { return v }).ToTable()
+		}, "KSTREAM-TOTABLE-0000000002-repartition"},
+		{"key changed, named", func(s *streams.Stream[string, string]) *streams.Table[string, string] {
+			return streams.SelectKey(s, func(_, v string) string { return v }).ToTable(streams.Named("latest"))
+		}, "latest-repartition"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := streams.NewBuilder()
+			tc.build(streams.NewStream(b, "in", streams.ConsumedWith(ss, ss))).ToStream().To("out")
+			topo := build(t, b)
+			desc := topo.Describe().String()
+			if tc.wantTopic == "" {
+				if strings.Contains(desc, "-repartition") {
+					t.Fatalf("a repartition topic without a key change:\n%s", desc)
+				}
+			} else if !strings.Contains(desc, tc.wantTopic) || strings.Count(desc, "Sub-topology:") != 2 {
+				t.Fatalf("want %s and two sub-topologies:\n%s", tc.wantTopic, desc)
+			}
+			// The table is the same through the repartition topic.
+			d := driver(t, topo)
+			in := streamstest.CreateInputTopic(d, "in", ss, ss)
+			must(t, in.PipeInput("k1", "A"))
+			must(t, in.PipeInput("k2", "B"))
+			got, err := streamstest.CreateOutputTopic(d, "out", ss, ss).ReadKeyValuesToList()
+			if err != nil || len(got) != 2 {
+				t.Fatalf("out: %v %v", got, err)
+			}
+		})
+	}
+}

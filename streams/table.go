@@ -192,7 +192,7 @@ func NewTable[K, V any](b *Builder, topic string, consumed Consumed[K, V], mater
 
 // ToTable turns s into a table: each record is the latest value of its key
 // (a null value deletes it). Options: a Named for the node, a Materialized
-// for the store.
+// for the store. A stream whose key may have changed is repartitioned first.
 func (s *Stream[K, V]) ToTable(opts ...TableOpOption) *Table[K, V] {
 	var m Materialized[K, V]
 	var name string
@@ -215,6 +215,12 @@ func (s *Stream[K, V]) ToTable(opts ...TableOpOption) *Table[K, V] {
 	}
 	if m.name == "" {
 		m.name = s.b.newName(prefixToTable + "STATE-STORE-")
+	}
+	if s.repartition {
+		// The key may have changed: the records of a key go through a repartition
+		// topic ("<name>-repartition") to the one task that keeps the key, as Kafka
+		// Streams' toTable does.
+		s = repartitionThrough(s, procName, name != "", serdeOr(m.keySerde), serdeOr(m.valueSerde), 0, nil)
 	}
 	return materialize(s, procName, m)
 }
