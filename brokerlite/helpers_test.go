@@ -94,3 +94,15 @@ func produceTopic(topic string, partition int32, batch []byte) kmsg.ProduceReque
 	rt.Partitions = append(rt.Partitions, rp)
 	return rt
 }
+
+// requestAt sends req at the given version on a connection of its own (a client would pick
+// the highest version both sides support) and returns the answer.
+func requestAt[R kmsg.Response](t *testing.T, b *Broker, req kmsg.Request, version int16) R {
+	t.Helper()
+	req.SetVersion(version)
+	rc := dialRaw(t, b)
+	rc.send(req, 1)
+	resp := req.ResponseKind().(R)
+	rc.response(resp, 1)
+	return resp
+}

@@ -276,12 +276,8 @@ func TestDeleteTopicsAndPartitions(t *testing.T) {
 	req2.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: kmsg.StringPtr("nope")}}
 	wantCode(t, "deletion disabled, unknown topic", request[*kmsg.DeleteTopicsResponse](t, c2, req2).Topics[0].ErrorCode, kerr.TopicDeletionDisabled)
 	old := kmsg.NewPtrDeleteTopicsRequest()
-	old.Version, old.TopicNames = 2, []string{"keep"}
-	rc := dialRaw(t, b2)
-	rc.send(old, 3)
-	oldResp := old.ResponseKind().(*kmsg.DeleteTopicsResponse)
-	rc.response(oldResp, 3)
-	wantCode(t, "deletion disabled, v2", oldResp.Topics[0].ErrorCode, kerr.InvalidRequest)
+	old.TopicNames = []string{"keep"}
+	wantCode(t, "deletion disabled, v2", requestAt[*kmsg.DeleteTopicsResponse](t, b2, old, 2).Topics[0].ErrorCode, kerr.InvalidRequest)
 	if b2.topics.get("keep") == nil {
 		t.Fatal("a topic was deleted with delete.topic.enable=false")
 	}
@@ -295,13 +291,8 @@ func TestDeleteTopicsAndPartitions(t *testing.T) {
 		wantCode(t, "topic named twice, mention "+strconv.Itoa(i), rt.ErrorCode, kerr.InvalidRequest)
 	}
 	both := kmsg.NewPtrDeleteTopicsRequest()
-	both.Version = 6
 	both.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: kmsg.StringPtr("dt-twice"), TopicID: b.topics.get("dt-twice").id}}
-	rc = dialRaw(t, b)
-	rc.send(both, 4)
-	bothResp := both.ResponseKind().(*kmsg.DeleteTopicsResponse)
-	rc.response(bothResp, 4)
-	wantCode(t, "name and id", bothResp.Topics[0].ErrorCode, kerr.InvalidRequest)
+	wantCode(t, "name and id", requestAt[*kmsg.DeleteTopicsResponse](t, b, both, 6).Topics[0].ErrorCode, kerr.InvalidRequest)
 	if b.topics.get("dt-twice") == nil {
 		t.Fatal("a topic named twice was deleted")
 	}
@@ -544,17 +535,13 @@ func TestListOffsetsAndDeleteRecords(t *testing.T) {
 		want    *kerr.Error
 	}{{-3, 6, kerr.UnsupportedVersion}, {-3, 7, nil}, {-4, 7, kerr.UnsupportedVersion}, {-4, 8, nil}, {-5, 8, kerr.UnsupportedVersion}, {-9, 8, kerr.UnsupportedVersion}} {
 		req := kmsg.NewPtrListOffsetsRequest()
-		req.Version = tc.version
 		rt := kmsg.NewListOffsetsRequestTopic()
 		rt.Topic = "lo"
 		rp := kmsg.NewListOffsetsRequestTopicPartition()
 		rp.Timestamp = tc.ts
 		rt.Partitions = append(rt.Partitions, rp)
 		req.Topics = append(req.Topics, rt)
-		rc := dialRaw(t, b)
-		rc.send(req, 5)
-		resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
-		rc.response(resp, 5)
+		resp := requestAt[*kmsg.ListOffsetsResponse](t, b, req, tc.version)
 		wantCode(t, "ListOffsets v"+strconv.Itoa(int(tc.version))+" timestamp "+strconv.Itoa(int(tc.ts)), resp.Topics[0].Partitions[0].ErrorCode, tc.want)
 	}
 

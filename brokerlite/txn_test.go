@@ -373,12 +373,7 @@ func TestTransactionAPIErrors(t *testing.T) {
 	pr.TransactionID = kmsg.StringPtr("e")
 	rawProduce := func(version int16, req *kmsg.ProduceRequest) int16 {
 		t.Helper()
-		req.Version = version
-		rc := dialRaw(t, b)
-		rc.send(req, 7)
-		resp := req.ResponseKind().(*kmsg.ProduceResponse)
-		rc.response(resp, 7)
-		return resp.Topics[0].Partitions[0].ErrorCode
+		return requestAt[*kmsg.ProduceResponse](t, b, req, version).Topics[0].Partitions[0].ErrorCode
 	}
 	if code := rawProduce(10, pr); code != kerr.InvalidTxnState.Code {
 		t.Fatalf("produce v10 to a partition not in the transaction: %s, want INVALID_TXN_STATE", errName(code))
