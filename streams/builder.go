@@ -484,6 +484,13 @@ func (s *Stream[K, V]) Repartition(repartitioned ...Repartitioned[K, V]) *Stream
 // "-sink" and "-source" when the user named the prefix, and generated
 // otherwise, as in Kafka Streams.
 func repartitionThrough[K, V any](s *Stream[K, V], prefix string, userNamed bool, ks Serde[K], vs Serde[V], partitions int32, partitioner StreamPartitioner[K, V]) *Stream[K, V] {
+	return repartitionVia(s, prefix, userNamed, ks, vs, partitions, partitioner, false)
+}
+
+// repartitionVia is repartitionThrough that, with keepNullKeys, passes records with a null
+// key through the repartition topic too: in front of a left or outer join, which emits
+// them (KIP-962), as Kafka Streams keeps them there.
+func repartitionVia[K, V any](s *Stream[K, V], prefix string, userNamed bool, ks Serde[K], vs Serde[V], partitions int32, partitioner StreamPartitioner[K, V], keepNullKeys bool) *Stream[K, V] {
 	b := s.b
 	topic := prefix + topology.RepartitionSuffix
 	var filterName, sinkName, sourceName string
@@ -497,18 +504,22 @@ func repartitionThrough[K, V any](s *Stream[K, V], prefix string, userNamed bool
 		sourceName = b.newName(prefixSource)
 	}
 	b.fail(b.t.AddRepartitionTopic(topic, partitions))
-	AddProcessor(b, filterName, func() Processor[K, V, K, V] { return &nullKeyFilter[K, V]{} }, s.node)
+	AddProcessor(b, filterName, func() Processor[K, V, K, V] { return &nullKeyFilter[K, V]{keep: keepNullKeys} }, s.node)
 	AddSink(b, sinkName, topic, Produced[K, V]{keySerde: ks, valueSerde: vs, partitioner: partitioner}, filterName)
 	AddSource(b, sourceName, Consumed[K, V]{keySerde: ks, valueSerde: vs}, topic)
 	return &Stream[K, V]{b: b, node: sourceName, keySerde: ks, valueSerde: vs}
 }
 
 // nullKeyFilter drops records whose key is null, in front of repartition
-// topics: they cannot be grouped or joined.
-type nullKeyFilter[K, V any] struct{ statelessProc[K, V] }
+// topics: they cannot be grouped or joined. With keep it passes them (a left
+// or outer join follows).
+type nullKeyFilter[K, V any] struct {
+	statelessProc[K, V]
+	keep bool
+}
 
 func (p *nullKeyFilter[K, V]) Process(r Record[K, V]) error {
-	if r.KeyIsNull() {
+	if r.KeyIsNull() && !p.keep {
 		return nil
 	}
 	return p.ctx.Forward(r)

@@ -164,15 +164,17 @@ func copartition(b *Builder, nodes ...string) {
 
 // repartitionForJoin reads s back through a repartition topic when its key
 // may have changed: "<name>-<side>-repartition" when the join is named,
-// else "<node>-repartition", as Kafka Streams names them.
-func repartitionForJoin[K, V any](s *Stream[K, V], name, side string, ks Serde[K], vs Serde[V]) *Stream[K, V] {
+// else "<node>-repartition", as Kafka Streams names them. outer: the join
+// emits this side's records that find no partner, null keys included
+// (KIP-962), so the topic keeps them.
+func repartitionForJoin[K, V any](s *Stream[K, V], name, side string, ks Serde[K], vs Serde[V], outer bool) *Stream[K, V] {
 	if !s.repartition {
 		return s
 	}
 	if name != "" {
-		return repartitionThrough(s, name+"-"+side, true, ks, vs, 0, nil)
+		return repartitionVia(s, name+"-"+side, true, ks, vs, 0, nil, outer)
 	}
-	return repartitionThrough(s, s.node, false, ks, vs, 0, nil)
+	return repartitionVia(s, s.node, false, ks, vs, 0, nil, outer)
 }
 
 func sameBuilder(a, b *Builder, what string) bool {
@@ -205,8 +207,8 @@ func streamStreamJoin[K, V, VO, VR any](left *Stream[K, V], right *Stream[K, VO]
 	if vos == nil {
 		vos = right.valueSerde
 	}
-	left = repartitionForJoin(left, j.name, "left", ks, vs)
-	right = repartitionForJoin(right, j.name, "right", ks, vos)
+	left = repartitionForJoin(left, j.name, "left", ks, vs, leftOuter)
+	right = repartitionForJoin(right, j.name, "right", ks, vos, rightOuter)
 	ks, vs, vos = serdeOr(ks), serdeOr(vs), serdeOr(vos)
 
 	thisPrefix, otherPrefix := prefixJoinThis, prefixJoinOther

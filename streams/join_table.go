@@ -82,7 +82,9 @@ func streamTableJoin[K, V, VT, VR any](s *Stream[K, V], t *Table[K, VT], j Joine
 		vs = s.valueSerde
 	}
 	if s.repartition {
-		s = repartitionThrough(s, name, j.name != "", serdeOr(ks), serdeOr(vs), 0, nil)
+		// A left join emits a null-key record with no table value (KIP-962), so the
+		// repartition topic in front of it keeps them, as in Kafka Streams.
+		s = repartitionVia(s, name, j.name != "", serdeOr(ks), serdeOr(vs), 0, nil, left)
 	}
 	getter := t.getter
 	buf := graceBuffer(b, name, j, getter, serdeOr(ks), serdeOr(vs))

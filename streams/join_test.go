@@ -225,3 +225,32 @@ func TestTableJoinOptionsMustFit(t *testing.T) {
 		t.Fatalf("build: %v", err)
 	}
 }
+
+// KIP-962 through a repartition topic: a stream whose key may have changed (here after a
+// custom processor) is repartitioned before a left join, and a record with a null key
+// still reaches the join and is a result, as in Kafka Streams; the inner join drops it.
+func TestLeftJoinNullKeysThroughARepartitionTopic(t *testing.T) {
+	b := streams.NewBuilder()
+	passed := streams.Process(streams.NewStream(b, "in", streams.ConsumedWith(ss, ss)),
+		streams.ProcessorFunc(func(ctx streams.ProcessorContext[string, string], r streams.Record[string, string]) error {
+			return ctx.Forward(r)
+		}))
+	tbl := streams.NewTable(b, "t", streams.ConsumedWith(ss, ss))
+	streams.LeftJoinWithTable(passed, tbl, func(_, v string, tv *string) string { return fmt.Sprintf("%s+%v", v, tv) }).To("left-out")
+	streams.JoinWithTable(passed, tbl, concat).To("inner-out")
+	other := streams.NewStream(b, "other", streams.ConsumedWith(ss, ss))
+	w := streams.JoinWindowsOfTimeDifferenceWithNoGrace(5 * msec)
+	streams.LeftJoin(passed, other, func(_, a string, o *string) string { return fmt.Sprintf("%s+%v", a, o) }, w).To("ss-left-out")
+	d := driver(t, build(t, b))
+	must(t, streamstest.CreateInputTopic(d, "in", ss, ss).PipeRecord(streamstest.TestRecord[string, string]{KeyNull: true, Value: "A", Timestamp: 1}))
+	for _, tc := range []struct{ topic, want string }{{"left-out", "A+<nil>"}, {"ss-left-out", "A+<nil>"}} {
+		got, err := streamstest.CreateOutputTopic(d, tc.topic, ss, ss).ReadRecordsToList()
+		must(t, err)
+		if len(got) != 1 || !got[0].KeyNull || got[0].Value != tc.want {
+			t.Errorf("%s: %+v, want one null-key %s", tc.topic, got, tc.want)
+		}
+	}
+	if n := streamstest.CreateOutputTopic(d, "inner-out", ss, ss).QueueSize(); n != 0 {
+		t.Errorf("inner join emitted %d records for a null key", n)
+	}
+}
