@@ -8,8 +8,10 @@ package brokerlite
 // PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before v2, KIP-588) for an older or newer epoch,
 // CONCURRENT_TRANSACTIONS while the previous transaction's markers are still being
 // written, UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist (the others
-// then get OPERATION_NOT_ATTEMPTED), COORDINATOR_NOT_AVAILABLE when the coordinator cannot
-// write its state. v4 (the brokers' batched form of KIP-890) is not served.
+// then get OPERATION_NOT_ATTEMPTED), TOPIC_AUTHORIZATION_FAILED for an internal topic (the
+// others then get OPERATION_NOT_ATTEMPTED; as Kafka, whatever the ACLs),
+// COORDINATOR_NOT_AVAILABLE when the coordinator cannot write its state. v4 (the brokers'
+// batched form of KIP-890) is not served.
 
 import (
 	"context"
@@ -31,7 +33,22 @@ func handleAddPartitionsToTxn(_ context.Context, b *Broker, _ *ConnInfo, kreq km
 		}
 	}
 	var results []txncoord.Result
-	if c := b.txnCoordinator(); c == nil {
+	internal := false
+	for _, t := range req.Topics {
+		internal = internal || isInternalTopicName(t.Topic)
+	}
+	if internal {
+		// As Kafka: the coordinators' topics never join a transaction, whatever the ACLs;
+		// the request fails as a whole.
+		results = make([]txncoord.Result, 0, len(parts))
+		for _, tp := range parts {
+			code := int16(55) // OPERATION_NOT_ATTEMPTED
+			if isInternalTopicName(tp.Topic) {
+				code = kerr.TopicAuthorizationFailed.Code
+			}
+			results = append(results, txncoord.Result{ErrorCode: code})
+		}
+	} else if c := b.txnCoordinator(); c == nil {
 		results = make([]txncoord.Result, len(parts))
 		for i := range results {
 			results[i].ErrorCode = kerr.CoordinatorNotAvailable.Code

@@ -49,7 +49,7 @@ var aclChecked = map[kmsg.Key]bool{
 	kmsg.CreateACLs: true, kmsg.DescribeACLs: true, kmsg.DeleteACLs: true,
 	kmsg.DescribeUserSCRAMCredentials: true, kmsg.AlterUserSCRAMCredentials: true,
 	kmsg.AddPartitionsToTxn: true, kmsg.AddOffsetsToTxn: true, kmsg.EndTxn: true, kmsg.TxnOffsetCommit: true,
-	kmsg.DescribeTransactions: true, kmsg.ListTransactions: true,
+	kmsg.DescribeTransactions: true, kmsg.ListTransactions: true, kmsg.WriteTxnMarkers: true,
 }
 
 // topicName resolves a topic given by name or by id ("" when unknown).
@@ -202,6 +202,9 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 		return nil, appendTo(func(r *kmsg.CreateTopicsResponse) { r.Topics = append(r.Topics, denied...) })
 
 	case *kmsg.DeleteTopicsRequest:
+		if b.authorizeCluster(info, auth.OpDelete) {
+			return nil, nil // DELETE on the cluster deletes any topic, as Kafka's controller allows
+		}
 		denied := keepAllowed(&req.TopicNames,
 			func(n string) bool { return b.topicOK(info, auth.OpDelete, n) },
 			func(n string) kmsg.DeleteTopicsResponseTopic {
@@ -337,7 +340,9 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 		return nil, appendTo(func(r *kmsg.OffsetDeleteResponse) { r.Topics = append(r.Topics, denied...) })
 
 	case *kmsg.DescribeClusterRequest:
-		return refuseUnless(b.authorizeCluster(info, auth.OpDescribe), req, func(r *kmsg.DescribeClusterResponse) { r.ErrorCode = codeClusterAuth })
+		// Answered to every principal, as Kafka does; DESCRIBE on the cluster only decides
+		// whether the authorized operations are computed (authz_ops.go).
+		return nil, nil
 
 	case *kmsg.DescribeProducersRequest:
 		denied := keepAllowed(&req.Topics,
@@ -353,6 +358,27 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 				return rt
 			})
 		return nil, appendTo(func(r *kmsg.DescribeProducersResponse) { r.Topics = append(r.Topics, denied...) })
+
+	case *kmsg.WriteTxnMarkersRequest:
+		// As Kafka: ALTER on the cluster (what kafka-transactions.sh abort needs) or
+		// CLUSTER_ACTION; otherwise every partition of every marker is refused.
+		return refuseUnless(b.authorizeCluster(info, auth.OpAlter) || b.authorizeCluster(info, auth.OpClusterAction), req, func(r *kmsg.WriteTxnMarkersResponse) {
+			for _, m := range req.Markers {
+				rm := kmsg.NewWriteTxnMarkersResponseMarker()
+				rm.ProducerID = m.ProducerID
+				for _, t := range m.Topics {
+					rt := kmsg.NewWriteTxnMarkersResponseMarkerTopic()
+					rt.Topic = t.Topic
+					for _, p := range t.Partitions {
+						rp := kmsg.NewWriteTxnMarkersResponseMarkerTopicPartition()
+						rp.Partition, rp.ErrorCode = p, codeClusterAuth
+						rt.Partitions = append(rt.Partitions, rp)
+					}
+					rm.Topics = append(rm.Topics, rt)
+				}
+				r.Markers = append(r.Markers, rm)
+			}
+		})
 
 	case *kmsg.CreateACLsRequest:
 		if !b.authorizeCluster(info, auth.OpAlter) {
@@ -482,6 +508,9 @@ func authorizeMetadata(b *Broker, info *ConnInfo, req *kmsg.MetadataRequest) fun
 		switch {
 		case !b.topicOK(info, auth.OpDescribe, name):
 			mt.ErrorCode = codeTopicAuth
+			if t.Topic == nil || *t.Topic == "" {
+				mt.Topic = nil // asked by id: the name is not the caller's to learn, as in Kafka
+			}
 		case b.topics.get(name) == nil && allowAuto && b.settings.AutoCreateTopics && !b.canCreateTopic(info, name):
 			mt.ErrorCode = kerr.UnknownTopicOrPartition.Code
 		default:
@@ -530,7 +559,7 @@ func authorizeOffsetFetch(b *Broker, info *ConnInfo, req *kmsg.OffsetFetchReques
 						continue
 					}
 					for i := range t.Partitions {
-						t.Partitions[i].ErrorCode, t.Partitions[i].Offset = codeTopicAuth, -1
+						deniedOffset(&t.Partitions[i].ErrorCode, &t.Partitions[i].Offset, &t.Partitions[i].LeaderEpoch, &t.Partitions[i].Metadata)
 					}
 				}
 				kept = append(kept, t)
@@ -564,7 +593,7 @@ func authorizeOffsetFetch(b *Broker, info *ConnInfo, req *kmsg.OffsetFetchReques
 						continue
 					}
 					for i := range t.Partitions {
-						t.Partitions[i].ErrorCode, t.Partitions[i].Offset = codeTopicAuth, -1
+						deniedOffset(&t.Partitions[i].ErrorCode, &t.Partitions[i].Offset, &t.Partitions[i].LeaderEpoch, &t.Partitions[i].Metadata)
 					}
 				}
 				kept = append(kept, t)
@@ -572,6 +601,14 @@ func authorizeOffsetFetch(b *Broker, info *ConnInfo, req *kmsg.OffsetFetchReques
 			g.Topics = kept
 		}
 	})
+}
+
+// deniedOffset answers an OffsetFetch partition of a topic the caller may not describe as
+// Kafka does: nothing of the commit (its offset, leader epoch or metadata) shows.
+func deniedOffset(code *int16, offset *int64, epoch *int32, metadata **string) {
+	*code, *offset, *epoch = codeTopicAuth, -1, -1
+	empty := ""
+	*metadata = &empty
 }
 
 // keepAllowed keeps the items of *items that allowed accepts and returns, in request order,

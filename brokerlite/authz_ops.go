@@ -42,7 +42,7 @@ func fillAuthorizedOps(b *Broker, info *ConnInfo, req kmsg.Request, resp kmsg.Re
 			}
 		}
 		if q.IncludeClusterAuthorizedOperations {
-			r.AuthorizedOperations = b.authorizedOps(info, auth.ResourceCluster, clusterResourceName, clusterOps)
+			r.AuthorizedOperations = b.clusterOps(info)
 		}
 	case *kmsg.DescribeGroupsResponse:
 		if req.(*kmsg.DescribeGroupsRequest).IncludeAuthorizedOperations {
@@ -54,7 +54,16 @@ func fillAuthorizedOps(b *Broker, info *ConnInfo, req kmsg.Request, resp kmsg.Re
 		}
 	case *kmsg.DescribeClusterResponse:
 		if req.(*kmsg.DescribeClusterRequest).IncludeClusterAuthorizedOperations && r.ErrorCode == 0 {
-			r.ClusterAuthorizedOperations = b.authorizedOps(info, auth.ResourceCluster, clusterResourceName, clusterOps)
+			r.ClusterAuthorizedOperations = b.clusterOps(info)
 		}
 	}
+}
+
+// clusterOps is the cluster's authorized operations as Kafka answers them: 0 to a
+// principal that may not describe the cluster.
+func (b *Broker) clusterOps(info *ConnInfo) int32 {
+	if !b.authorizeCluster(info, auth.OpDescribe) {
+		return 0
+	}
+	return b.authorizedOps(info, auth.ResourceCluster, clusterResourceName, clusterOps)
 }

@@ -78,30 +78,25 @@ func authorizeTxnRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Res
 		case !b.groupOK(info, auth.OpRead, req.Group):
 			code = codeGroupAuth
 		}
-		resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
-		denied := false
-		for _, t := range req.Topics {
-			c := code
-			if c == 0 && !b.topicOK(info, auth.OpRead, t.Topic) {
-				c = codeTopicAuth
+		if code != 0 {
+			resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+			for _, t := range req.Topics {
+				resp.Topics = append(resp.Topics, txnOffsetCommitAnswer(t, code))
 			}
-			if c != 0 {
-				denied = true
-			}
-			resp.Topics = append(resp.Topics, txnOffsetCommitAnswer(t, c))
+			return resp, nil
 		}
-		if !denied && code == 0 {
-			return nil, nil
+		// As Kafka: the topics the principal may read are committed, the others refused.
+		denied := keepAllowed(&req.Topics,
+			func(t kmsg.TxnOffsetCommitRequestTopic) bool { return b.topicOK(info, auth.OpRead, t.Topic) },
+			func(t kmsg.TxnOffsetCommitRequestTopic) kmsg.TxnOffsetCommitResponseTopic {
+				return txnOffsetCommitAnswer(t, codeTopicAuth)
+			})
+		if len(req.Topics) == 0 && len(denied) > 0 {
+			resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+			resp.Topics = denied
+			return resp, nil
 		}
-		// Nothing is committed when any part is denied.
-		for ti := range resp.Topics {
-			for pi := range resp.Topics[ti].Partitions {
-				if resp.Topics[ti].Partitions[pi].ErrorCode == 0 {
-					resp.Topics[ti].Partitions[pi].ErrorCode = 55 // OPERATION_NOT_ATTEMPTED
-				}
-			}
-		}
-		return resp, nil
+		return nil, appendTo(func(r *kmsg.TxnOffsetCommitResponse) { r.Topics = append(r.Topics, denied...) })
 
 	case *kmsg.DescribeTransactionsRequest:
 		denied := keepAllowed(&req.TransactionalIDs,
@@ -112,6 +107,13 @@ func authorizeTxnRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Res
 				return st
 			})
 		return nil, appendTo(func(r *kmsg.DescribeTransactionsResponse) {
+			// As Kafka: a transaction's topics the principal may not describe are left out.
+			for i := range r.TransactionStates {
+				st := &r.TransactionStates[i]
+				st.Topics = slices.DeleteFunc(st.Topics, func(t kmsg.DescribeTransactionsResponseTransactionStateTopic) bool {
+					return !b.topicOK(info, auth.OpDescribe, t.Topic)
+				})
+			}
 			r.TransactionStates = append(r.TransactionStates, denied...)
 		})
 

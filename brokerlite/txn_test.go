@@ -419,7 +419,9 @@ func setTransactional(b []byte) {
 // client re-initializes naming the producer id it had (KIP-360), gets a new one, and its
 // transactions go on.
 func TestExpiredTransactionalIDRecovers(t *testing.T) {
-	b := startBroker(t, "", "transactional.id.expiration.ms", "300",
+	// Long enough that the first transaction's requests never sit this far apart, even
+	// under the race detector on a loaded machine.
+	b := startBroker(t, "", "transactional.id.expiration.ms", "3000",
 		"transaction.remove.expired.transaction.cleanup.interval.ms", "100")
 	c := newClient(t, b)
 	createTopic(t, c, "tx", 1)

@@ -327,43 +327,65 @@ func implies(have, want Operation) bool {
 
 // AuthorizeAny reports whether principal may perform op on at least one resource of type
 // rt: Kafka's check for an idempotent producer (WRITE on any topic) and for listing groups.
+// It follows Kafka's Authorizer.authorizeByResourceType:
+//   - a resource of a hard-coded name is authorized first, so super users, and
+//     allow.everyone.if.no.acl.found where no ACL covers that name, are allowed whatever
+//     DENY ACLs exist;
+//   - otherwise an ALLOW of exactly op (or ALL) is needed, on the literal wildcard, or on a
+//     name no DENY cancels: a literal DENY of the same name, or a PREFIXED DENY of any
+//     prefix of it (a literal wildcard DENY cancels everything).
 func (a *Authorizer) AuthorizeAny(principal, host string, op Operation, rt ResourceType) bool {
-	if a.superUsers[principal] {
+	if a.Authorize(principal, host, op, rt, "hardcode") {
 		return true
 	}
 	a.mu.RLock()
 	defer a.mu.RUnlock()
+	denyLiteral, denyPrefixed := map[string]bool{}, map[string]bool{}
+	var allows []ACL
 	for _, i := range a.byResourceTypes[rt] {
 		acl := a.acls[i]
-		if acl.Permission == PermissionAllow && (acl.Principal == principal || acl.Principal == WildcardPrincipal) &&
-			(acl.Host == host || acl.Host == WildcardHost) && implies(acl.Operation, op) {
-			// A deny on the same pattern would cancel it; Kafka checks that exact pattern too.
-			if a.authorizeLocked(principal, host, op, acl) {
-				return true
-			}
-		}
-	}
-	return a.allowIfNoACL && len(a.byResourceTypes[rt]) == 0
-}
-
-func (a *Authorizer) authorizeLocked(principal, host string, op Operation, allow ACL) bool {
-	for _, i := range a.byResourceTypes[allow.ResourceType] {
-		acl := a.acls[i]
-		if acl.Permission != PermissionDeny || (acl.Operation != op && acl.Operation != OpAll) {
+		if acl.Host != host && acl.Host != WildcardHost {
 			continue
 		}
 		if acl.Principal != principal && acl.Principal != WildcardPrincipal {
 			continue
 		}
-		if acl.Host != host && acl.Host != WildcardHost {
+		if acl.Operation != op && acl.Operation != OpAll {
 			continue
 		}
-		if acl.PatternType == allow.PatternType && acl.ResourceName == allow.ResourceName ||
-			acl.PatternType == PatternLiteral && acl.ResourceName == WildcardResource {
-			return false
+		switch {
+		case acl.Permission == PermissionDeny && acl.PatternType == PatternLiteral:
+			if acl.ResourceName == WildcardResource {
+				return false
+			}
+			denyLiteral[acl.ResourceName] = true
+		case acl.Permission == PermissionDeny && acl.PatternType == PatternPrefixed:
+			denyPrefixed[acl.ResourceName] = true
+		case acl.Permission == PermissionAllow:
+			allows = append(allows, acl)
 		}
 	}
-	return true
+	for _, acl := range allows {
+		if acl.PatternType == PatternLiteral && acl.ResourceName == WildcardResource {
+			return true
+		}
+	}
+	for _, acl := range allows {
+		if acl.PatternType == PatternLiteral && denyLiteral[acl.ResourceName] {
+			continue
+		}
+		dominated := false
+		for n := 1; n <= len(acl.ResourceName); n++ {
+			if denyPrefixed[acl.ResourceName[:n]] {
+				dominated = true
+				break
+			}
+		}
+		if !dominated {
+			return true
+		}
+	}
+	return false
 }
 
 // Create adds ACLs (an ACL already held is not duplicated) and persists them before it

@@ -231,3 +231,61 @@ func TestParseJAASErrorsDoNotQuoteSecrets(t *testing.T) {
 		}
 	}
 }
+
+// AuthorizeAny follows Kafka's Authorizer.authorizeByResourceType: a hard-coded name first
+// (super users; allow.everyone.if.no.acl.found where no ACL covers it), then an ALLOW of
+// exactly the operation (or ALL) that no literal DENY of the same name, no PREFIXED DENY of
+// any prefix of it, and no literal wildcard DENY cancels.
+func TestAuthorizeAnyByResourceType(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		everyone  bool
+		acls      []ACL
+		principal string
+		want      bool
+	}{
+		{"no ACLs, allow.everyone", true, nil, "User:alice", true},
+		{"no ACLs", false, nil, "User:alice", false},
+		{"super user", false, []ACL{{ResourceTopic, "*", PatternLiteral, "User:*", "*", OpWrite, PermissionDeny}}, "User:admin", true},
+		{"allow.everyone with ACLs on other names", true, []ACL{
+			{ResourceTopic, "x", PatternLiteral, "User:bob", "*", OpRead, PermissionAllow},
+		}, "User:alice", true},
+		{"allow.everyone, wildcard ACL of another principal covers the hard-coded name", true, []ACL{
+			{ResourceTopic, "*", PatternLiteral, "User:bob", "*", OpWrite, PermissionAllow},
+		}, "User:alice", false},
+		{"literal allow", false, []ACL{{ResourceTopic, "orders", PatternLiteral, "User:alice", "*", OpWrite, PermissionAllow}}, "User:alice", true},
+		{"literal allow, same literal deny", false, []ACL{
+			{ResourceTopic, "orders", PatternLiteral, "User:alice", "*", OpWrite, PermissionAllow},
+			{ResourceTopic, "orders", PatternLiteral, "User:alice", "*", OpWrite, PermissionDeny},
+		}, "User:alice", false},
+		{"literal allow, deny of a shorter prefix", false, []ACL{
+			{ResourceTopic, "orders-eu", PatternLiteral, "User:alice", "*", OpWrite, PermissionAllow},
+			{ResourceTopic, "orders", PatternPrefixed, "User:alice", "*", OpWrite, PermissionDeny},
+		}, "User:alice", false},
+		{"prefixed allow, deny of a longer prefix", false, []ACL{
+			{ResourceTopic, "orders", PatternPrefixed, "User:alice", "*", OpWrite, PermissionAllow},
+			{ResourceTopic, "orders-eu", PatternPrefixed, "User:alice", "*", OpWrite, PermissionDeny},
+		}, "User:alice", true},
+		{"wildcard deny", false, []ACL{
+			{ResourceTopic, "orders", PatternLiteral, "User:alice", "*", OpWrite, PermissionAllow},
+			{ResourceTopic, "*", PatternLiteral, "User:*", "*", OpAll, PermissionDeny},
+		}, "User:alice", false},
+		{"only an implying operation", false, []ACL{{ResourceTopic, "orders", PatternLiteral, "User:alice", "*", OpRead, PermissionAllow}}, "User:alice", false},
+		{"ALL", false, []ACL{{ResourceTopic, "orders", PatternLiteral, "User:*", "*", OpAll, PermissionAllow}}, "User:alice", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, err := NewAuthorizer(AuthorizerConfig{SuperUsers: []string{"User:admin"}, Path: filepath.Join(t.TempDir(), "acls.json"), AllowEveryoneIfNoACLFound: c.everyone})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, err := range a.Create(c.acls) {
+				if err != nil {
+					t.Fatalf("acl %d: %v", i, err)
+				}
+			}
+			if got := a.AuthorizeAny(c.principal, "h", OpWrite, ResourceTopic); got != c.want {
+				t.Fatalf("AuthorizeAny = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
