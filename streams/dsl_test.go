@@ -977,3 +977,31 @@ func TestToTableRepartitionsAfterAKeyChange(t *testing.T) {
 		})
 	}
 }
+
+// A cached aggregation forwards the headers of the record that made the update, as Kafka
+// Streams' caching stores keep the record context; so does a table source.
+func TestCachedStoresForwardHeaders(t *testing.T) {
+	b := streams.NewBuilder()
+	in := streams.NewStream(b, "in", streams.ConsumedWith(ss, ss))
+	in.GroupByKey().Count().ToStream().To("counts", streams.ProducedWith(ss, streams.Int64Serde()))
+	streams.NewTable(b, "t", streams.ConsumedWith(ss, ss)).ToStream().To("table-out")
+	d := driver(t, build(t, b))
+	for i, h := range []string{"h-1", "h-2"} {
+		must(t, streamstest.CreateInputTopic(d, "in", ss, ss).PipeRecord(streamstest.TestRecord[string, string]{
+			Key: "k", Value: "v", Timestamp: int64(i), Headers: []streams.Header{{Key: "trace", Value: []byte(h)}}}))
+		must(t, streamstest.CreateInputTopic(d, "t", ss, ss).PipeRecord(streamstest.TestRecord[string, string]{
+			Key: "k", Value: h, Timestamp: int64(i), Headers: []streams.Header{{Key: "trace", Value: []byte(h)}}}))
+	}
+	counts, err := streamstest.CreateOutputTopic(d, "counts", ss, streams.Int64Serde()).ReadRecordsToList()
+	must(t, err)
+	tbl, err := streamstest.CreateOutputTopic(d, "table-out", ss, ss).ReadRecordsToList()
+	must(t, err)
+	for name, out := range map[string][]streamstest.TestRecord[string, string]{"table": tbl} {
+		if len(out) != 2 || len(out[1].Headers) != 1 || string(out[1].Headers[0].Value) != "h-2" {
+			t.Errorf("%s: %+v, want the second update with header trace=h-2", name, out)
+		}
+	}
+	if len(counts) != 2 || len(counts[1].Headers) != 1 || string(counts[1].Headers[0].Value) != "h-2" || counts[1].Value != 2 {
+		t.Errorf("counts: %+v, want 2 with header trace=h-2", counts)
+	}
+}

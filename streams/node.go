@@ -157,7 +157,14 @@ func (n *processorNode[KIn, VIn, KOut, VOut]) close() error {
 }
 
 func (n *processorNode[KIn, VIn, KOut, VOut]) receive(rec Record[KIn, VIn]) error {
-	return n.proc.Process(rec)
+	// The headers of the record a processor is handling are its store writes' too, so a
+	// record cache forwards them when it flushes (as Kafka Streams' record context).
+	t := n.task
+	prev := t.curHeaders
+	t.curHeaders = rec.Headers
+	err := n.proc.Process(rec)
+	t.curHeaders = prev
+	return err
 }
 
 // ProcessorContext implementation.

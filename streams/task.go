@@ -194,11 +194,14 @@ type streamTask struct {
 	stores     map[string]taskStore
 	storeOrder []string
 
-	streamTime      int64
-	wallClock       int64
-	idleSince       int64
-	current         *RawRecord
-	currentTS       int64 // extracted timestamp of current
+	streamTime int64
+	wallClock  int64
+	idleSince  int64
+	current    *RawRecord
+	currentTS  int64 // extracted timestamp of current
+	// curHeaders are the headers of the record the processor running now handles
+	// (processorNode.receive), for the record context of its store writes.
+	curHeaders      []Header
 	tsOverride      int64
 	hasOverride     bool
 	dirty           bool
@@ -667,9 +670,13 @@ func (t *streamTask) currentTimestamp() int64 {
 	return t.wallClock
 }
 
-// recordContext is what the cache keeps of the record making a write.
+// recordContext is what the cache keeps of the record making a write: its timestamp,
+// where it came from, and the headers of the record the writing processor handles.
 func (t *streamTask) recordContext(ts int64) statestore.RecordContext {
 	rc := statestore.RecordContext{Timestamp: ts, Partition: -1, Offset: -1}
+	if t.curHeaders != nil {
+		rc.Headers = t.curHeaders
+	}
 	if t.current != nil {
 		rc.Topic, rc.Partition, rc.Offset = t.current.Topic, t.current.Partition, t.current.Offset
 	}
