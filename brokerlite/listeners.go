@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rivulet-io/rivulet/brokerlite/auth"
@@ -149,13 +150,39 @@ func (c *ConnInfo) Principal() string {
 	return c.sec.principal
 }
 
+// aclHost spells a client address as Kafka compares it with the host of an ACL (Java's
+// InetAddress.getHostAddress): IPv4 dotted, IPv6 as eight hexadecimal groups without
+// leading zeros and without "::" compression (2001:db8:0:0:0:0:0:9), so that an ACL written
+// for Kafka matches the same clients here. A zone (fe80::1%eth0) is kept after a "%".
+func aclHost(host string) string {
+	addr, zone, _ := strings.Cut(host, "%")
+	ip := net.ParseIP(addr)
+	if ip == nil {
+		return host
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	var sb strings.Builder
+	for i := 0; i < 16; i += 2 {
+		if i > 0 {
+			sb.WriteByte(':')
+		}
+		sb.WriteString(strconv.FormatUint(uint64(ip[i])<<8|uint64(ip[i+1]), 16))
+	}
+	if zone != "" {
+		sb.WriteString("%" + zone)
+	}
+	return sb.String()
+}
+
 // secureConn prepares a new connection of listener l: the TLS handshake (bounded by
 // tlsHandshakeTimeout) and the principal of the client certificate. It returns the
 // connection to serve, or false when the handshake failed (logged).
 func (b *Broker) secureConn(ctx context.Context, c net.Conn, l *listener, info *ConnInfo, log *slog.Logger) (net.Conn, bool) {
 	info.sec.listener = l
 	if host, _, err := net.SplitHostPort(info.Remote.String()); err == nil {
-		info.sec.host = host
+		info.sec.host = aclHost(host)
 	}
 	if l == nil || l.tlsConfig == nil {
 		return c, true

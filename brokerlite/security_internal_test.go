@@ -23,3 +23,21 @@ func TestRequestAfterFailedSASLWithoutListener(t *testing.T) {
 		t.Fatalf("callSecured after a failed authentication: err %v, handler called %v", err, called)
 	}
 }
+
+// Client addresses are spelled for ACL hosts as Kafka spells them (Java's
+// getHostAddress), so an ACL written for Kafka matches the same clients.
+func TestACLHostIsJavaSpelling(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1":                    "127.0.0.1",
+		"2001:db8::9":                  "2001:db8:0:0:0:0:0:9",
+		"::1":                          "0:0:0:0:0:0:0:1",
+		"fe80::1%eth0":                 "fe80:0:0:0:0:0:0:1%eth0",
+		"::ffff:10.0.0.1":              "10.0.0.1",
+		"2001:DB8:0:0:8:800:200C:417A": "2001:db8:0:0:8:800:200c:417a",
+		"not-an-address":               "not-an-address",
+	} {
+		if got := aclHost(in); got != want {
+			t.Errorf("aclHost(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
