@@ -1005,3 +1005,41 @@ func TestCachedStoresForwardHeaders(t *testing.T) {
 		t.Errorf("counts: %+v, want 2 with header trace=h-2", counts)
 	}
 }
+
+// A wall-clock punctuator's store writes are timestamped with the punctuation's time, as
+// Kafka Streams sets the record context to it: the changelog records carry it.
+func TestPunctuatorStoreWritesCarryThePunctuationTime(t *testing.T) {
+	b := streams.NewBuilder()
+	streams.AddSource(b, "src", streams.ConsumedWith(ss, ss), "in")
+	streams.AddProcessor(b, "proc", streams.ProcessorSupplier[string, string, string, string](func() streams.Processor[string, string, string, string] {
+		return &punctStoreProc{}
+	}), "src")
+	streams.AddStateStore(b, streams.NewKeyValueStoreBuilder("marks", ss, streams.Int64Serde()), "proc")
+	d := driver(t, build(t, b), streamstest.WithStartTime(1000))
+	must(t, streamstest.CreateInputTopic(d, "in", ss, ss).PipeInputAt("a", "x", 35))
+	must(t, d.AdvanceWallClockTime(time.Second))
+	cl, err := streamstest.CreateOutputTopic(d, "streamstest-marks-changelog", ss, streams.BytesSerde()).ReadRecordsToList()
+	must(t, err)
+	if len(cl) != 2 || cl[0].Key != "a" || cl[0].Timestamp != 35 || cl[1].Key != "wall" || cl[1].Timestamp != 2000 {
+		t.Fatalf("changelog %+v, want a@35 (the record's time) then wall@2000 (the punctuation's)", cl)
+	}
+}
+
+type punctStoreProc struct {
+	marks streams.KeyValueStore[string, int64]
+}
+
+func (p *punctStoreProc) Init(ctx streams.ProcessorContext[string, string]) error {
+	st, err := streams.GetKeyValueStore[string, int64](ctx, "marks")
+	if err != nil {
+		return err
+	}
+	p.marks = st
+	_, err = ctx.Schedule(time.Second, streams.WallClockTime, func(ts int64) error { return p.marks.Put("wall", ts) })
+	return err
+}
+
+func (p *punctStoreProc) Process(r streams.Record[string, string]) error {
+	return p.marks.Put(r.Key, r.Timestamp)
+}
+func (p *punctStoreProc) Close() error { return nil }

@@ -632,7 +632,14 @@ func (t *streamTask) Punctuate(wallClock int64) (bool, error) {
 		}
 		fired = true
 		t.cfg.Stats.Punctuations.Add(1)
-		if err := t.guard(func() error { return p.fn(now) }); err != nil {
+		// As Kafka Streams: inside a punctuator the record context is the punctuation's
+		// time (wall-clock time for a wall-clock punctuator) with no headers, so what it
+		// writes to stores is timestamped with it.
+		prevHeaders := t.curHeaders
+		t.curHeaders = nil
+		err := t.guard(func() error { return t.withTimestamp(now, func() error { return p.fn(now) }) })
+		t.curHeaders = prevHeaders
+		if err != nil {
 			return true, fmt.Errorf("streams: task %s: punctuation of %q: %w", t.id, p.node, err)
 		}
 		// Skip missed punctuations rather than catching up one by one
@@ -656,7 +663,7 @@ func (t *streamTask) recordMetadata() (RecordMetadata, bool) {
 }
 
 // timestamp is the timestamp for records the task writes on its own
-// (changelogs): the current record's, or stream time in a punctuation.
+// (changelogs): the current record's, or the punctuation's time in a punctuation.
 func (t *streamTask) currentTimestamp() int64 {
 	if t.hasOverride {
 		return t.tsOverride
