@@ -24,6 +24,28 @@ func init() { registerHandler(kmsg.WriteTxnMarkers, 0, 1, handleWriteTxnMarkers)
 
 func handleWriteTxnMarkers(ctx context.Context, b *Broker, _ *ConnInfo, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.WriteTxnMarkersRequest)
+	return markersAnswer(req, func(m kmsg.WriteTxnMarkersRequestMarker, topic string, p int32) int16 {
+		tp := txncoord.TopicPartition{Topic: topic, Partition: p}
+		switch {
+		case m.ProducerID < 0 || m.ProducerEpoch < 0:
+			return kerr.InvalidRequest.Code
+		case topic == transactionStateTopic:
+			return kerr.InvalidTopicException.Code
+		case !(txnBroker{b}).PartitionExists(tp):
+			return kerr.UnknownTopicOrPartition.Code
+		}
+		if err := (txnBroker{b}).WriteMarkers(ctx, m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch, []txncoord.TopicPartition{tp}); err != nil {
+			code, _ := logErrorCode(err)
+			b.logger.Warn("writing a transaction marker failed", "topic", topic, "partition", p, "producer.id", m.ProducerID, "err", err)
+			return code.Code
+		}
+		return 0
+	}), nil
+}
+
+// markersAnswer answers every partition of every marker of req with the code code gives
+// it (code is called in request order).
+func markersAnswer(req *kmsg.WriteTxnMarkersRequest, code func(m kmsg.WriteTxnMarkersRequestMarker, topic string, partition int32) int16) *kmsg.WriteTxnMarkersResponse {
 	resp := req.ResponseKind().(*kmsg.WriteTxnMarkersResponse)
 	for _, m := range req.Markers {
 		rm := kmsg.NewWriteTxnMarkersResponseMarker()
@@ -33,27 +55,12 @@ func handleWriteTxnMarkers(ctx context.Context, b *Broker, _ *ConnInfo, kreq kms
 			rt.Topic = t.Topic
 			for _, p := range t.Partitions {
 				rp := kmsg.NewWriteTxnMarkersResponseMarkerTopicPartition()
-				rp.Partition = p
-				tp := txncoord.TopicPartition{Topic: t.Topic, Partition: p}
-				switch {
-				case m.ProducerID < 0 || m.ProducerEpoch < 0:
-					rp.ErrorCode = kerr.InvalidRequest.Code
-				case t.Topic == transactionStateTopic:
-					rp.ErrorCode = kerr.InvalidTopicException.Code
-				case !(txnBroker{b}).PartitionExists(tp):
-					rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-				default:
-					if err := (txnBroker{b}).WriteMarkers(ctx, m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch, []txncoord.TopicPartition{tp}); err != nil {
-						code, _ := logErrorCode(err)
-						rp.ErrorCode = code.Code
-						b.logger.Warn("writing a transaction marker failed", "topic", t.Topic, "partition", p, "producer.id", m.ProducerID, "err", err)
-					}
-				}
+				rp.Partition, rp.ErrorCode = p, code(m, t.Topic, p)
 				rt.Partitions = append(rt.Partitions, rp)
 			}
 			rm.Topics = append(rm.Topics, rt)
 		}
 		resp.Markers = append(resp.Markers, rm)
 	}
-	return resp, nil
+	return resp
 }

@@ -362,23 +362,10 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 	case *kmsg.WriteTxnMarkersRequest:
 		// As Kafka: ALTER on the cluster (what kafka-transactions.sh abort needs) or
 		// CLUSTER_ACTION; otherwise every partition of every marker is refused.
-		return refuseUnless(b.authorizeCluster(info, auth.OpAlter) || b.authorizeCluster(info, auth.OpClusterAction), req, func(r *kmsg.WriteTxnMarkersResponse) {
-			for _, m := range req.Markers {
-				rm := kmsg.NewWriteTxnMarkersResponseMarker()
-				rm.ProducerID = m.ProducerID
-				for _, t := range m.Topics {
-					rt := kmsg.NewWriteTxnMarkersResponseMarkerTopic()
-					rt.Topic = t.Topic
-					for _, p := range t.Partitions {
-						rp := kmsg.NewWriteTxnMarkersResponseMarkerTopicPartition()
-						rp.Partition, rp.ErrorCode = p, codeClusterAuth
-						rt.Partitions = append(rt.Partitions, rp)
-					}
-					rm.Topics = append(rm.Topics, rt)
-				}
-				r.Markers = append(r.Markers, rm)
-			}
-		})
+		if b.authorizeCluster(info, auth.OpAlter) || b.authorizeCluster(info, auth.OpClusterAction) {
+			return nil, nil
+		}
+		return markersAnswer(req, func(kmsg.WriteTxnMarkersRequestMarker, string, int32) int16 { return codeClusterAuth }), nil
 
 	case *kmsg.CreateACLsRequest:
 		if !b.authorizeCluster(info, auth.OpAlter) {
