@@ -15,6 +15,7 @@ package brokerlite
 
 import (
 	"context"
+	"slices"
 
 	"github.com/rivulet-io/rivulet/brokerlite/txncoord"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -33,11 +34,7 @@ func handleAddPartitionsToTxn(_ context.Context, b *Broker, _ *ConnInfo, kreq km
 		}
 	}
 	var results []txncoord.Result
-	internal := false
-	for _, t := range req.Topics {
-		internal = internal || isInternalTopicName(t.Topic)
-	}
-	if internal {
+	if slices.ContainsFunc(parts, func(tp txncoord.TopicPartition) bool { return isInternalTopicName(tp.Topic) }) {
 		// As Kafka: the coordinators' topics never join a transaction, whatever the ACLs;
 		// the request fails as a whole.
 		results = make([]txncoord.Result, 0, len(parts))

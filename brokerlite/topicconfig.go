@@ -67,8 +67,8 @@ func checkRatio(v string) error {
 	return nil
 }
 
-// checkLevel accepts a compression level in [min, max], or the codec's own default when
-// def is allowed (-1 for gzip).
+// checkLevel accepts a compression level in [min, max], or one of alsoOK (gzip's -1, the
+// codec's own default).
 func checkLevel(min, max int64, alsoOK ...int64) func(string) error {
 	return func(v string) error {
 		n, err := strconv.ParseInt(v, 10, 32)
@@ -92,7 +92,7 @@ func checkNoRemoteStorage(v string) error {
 		return err
 	}
 	if v == "true" {
-		return fmt.Errorf("tiered storage is not implemented: brokerlite keeps every segment on its own disk")
+		return fmt.Errorf("brokerlite has no tiered storage: it keeps every segment on its own disk")
 	}
 	return nil
 }
@@ -142,7 +142,7 @@ var topicKeys = []topicConfigKey{
 	{name: "compression.zstd.level", def: "3", kind: kmsg.ConfigTypeInt, check: checkLevel(-131072, 22), doc: "accepted and ignored: batches are stored as produced, never recompressed"},
 	{name: "leader.replication.throttled.replicas", def: "", kind: kmsg.ConfigTypeList, check: func(string) error { return nil }, doc: "accepted and ignored: a single broker has no replication"},
 	{name: "follower.replication.throttled.replicas", def: "", kind: kmsg.ConfigTypeList, check: func(string) error { return nil }, doc: "accepted and ignored: a single broker has no replication"},
-	{name: "remote.storage.enable", def: "false", kind: kmsg.ConfigTypeBoolean, check: checkNoRemoteStorage, doc: "tiered storage is not implemented: only false"},
+	{name: "remote.storage.enable", def: "false", kind: kmsg.ConfigTypeBoolean, check: checkNoRemoteStorage, doc: "brokerlite has no tiered storage: only false"},
 	{name: "local.retention.ms", def: "-2", kind: kmsg.ConfigTypeLong, check: checkInt(-2), doc: "accepted and ignored: every segment is local, kept by retention.ms"},
 	{name: "local.retention.bytes", def: "-2", kind: kmsg.ConfigTypeLong, check: checkInt(-2), doc: "accepted and ignored: every segment is local, kept by retention.bytes"},
 }

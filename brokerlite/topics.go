@@ -297,11 +297,6 @@ func (r *topicRegistry) create(o createTopicOpts) (*topic, error) {
 	if err := validTopicName(o.name); err != nil {
 		return nil, err
 	}
-	if r.get(o.name) != nil {
-		// Checked again under the lock below; first, as Kafka does, so that the
-		// arguments of a create-if-absent request do not matter.
-		return nil, newTopicError(kerr.TopicAlreadyExists, "topic %q already exists", o.name)
-	}
 	if o.partitions == -1 {
 		o.partitions = r.b.settings.NumPartitions
 	}

@@ -67,17 +67,17 @@ func CogroupWith[K, V, VA any](c *CogroupedStream[K, VA], g *GroupedStream[K, V]
 		switch {
 		case k.session != nil:
 			w := *k.session
-			addGraceProcessor(b, name, w.gap+w.grace+1, func() Processor[K, V, Windowed[K], change[VA]] {
+			addGraceProcessor(b, name, w.closeDelay(), func() Processor[K, V, Windowed[K], change[VA]] {
 				return &sessionAggProc[K, V, VA]{store: store, windows: w, init: k.init, agg: agg, merger: k.merger, sharedTime: true}
 			}, in.node)
 		case k.windows != nil && k.windows.sliding != nil:
 			w := *k.windows.sliding
-			addGraceProcessor(b, name, k.windows.grace+1, func() Processor[K, V, Windowed[K], change[VA]] {
+			addGraceProcessor(b, name, k.windows.closeDelay(), func() Processor[K, V, Windowed[K], change[VA]] {
 				return &slidingWindowAggProc[K, V, VA]{store: store, windows: w, init: k.init, agg: agg, sharedTime: true}
 			}, in.node)
 		case k.windows != nil:
 			w := *k.windows.time
-			addGraceProcessor(b, name, k.windows.grace, func() Processor[K, V, Windowed[K], change[VA]] {
+			addGraceProcessor(b, name, k.windows.closeDelay(), func() Processor[K, V, Windowed[K], change[VA]] {
 				return &timeWindowAggProc[K, V, VA]{store: store, windows: w, init: k.init, agg: agg, sharedTime: true}
 			}, in.node)
 		default:

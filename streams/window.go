@@ -170,6 +170,13 @@ type SessionWindows struct {
 	err        error
 }
 
+// closeDelay is how long after a session's end stream time must be for the session to be
+// closed: it stays open for records until stream time passes its end plus the gap (a
+// record may still extend it) plus grace, so a final result may be emitted once its end is
+// at or before stream time minus all of that minus 1 (Kafka Streams'
+// EmitStrategy.onWindowClose).
+func (w SessionWindows) closeDelay() int64 { return w.gap + w.grace + 1 }
+
 // SessionWindowsOfInactivityGapWithNoGrace returns session windows with the
 // given inactivity gap and no grace period.
 func SessionWindowsOfInactivityGapWithNoGrace(gap time.Duration) SessionWindows {

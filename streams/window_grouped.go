@@ -235,11 +235,7 @@ func sessionAggregate[K, V, VA any](s *SessionWindowedStream[K, V], prefix strin
 	procName := b.newName(prefix)
 	f := sessionAggStore(b, m, s.windows)
 	in := g.aggregateInput(m.name)
-	// A session stays open for records until stream time passes its end
-	// plus the gap (a record may still extend it) plus grace: a final result
-	// may be emitted once its end is at or before stream time minus all of
-	// that minus 1 (Kafka Streams' EmitStrategy.onWindowClose).
-	addGraceProcessor(b, procName, s.windows.gap+s.windows.grace+1, func() Processor[K, V, Windowed[K], change[VA]] { return mk(m.name) }, in.node)
+	addGraceProcessor(b, procName, s.windows.closeDelay(), func() Processor[K, V, Windowed[K], change[VA]] { return mk(m.name) }, in.node)
 	addStoreFactory(b, f, procName)
 	return sessionTable(b, procName, f, s.emit)
 }

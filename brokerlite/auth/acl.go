@@ -342,6 +342,7 @@ func (a *Authorizer) AuthorizeAny(principal, host string, op Operation, rt Resou
 	defer a.mu.RUnlock()
 	denyLiteral, denyPrefixed := map[string]bool{}, map[string]bool{}
 	var allows []ACL
+	wildcardAllow := false
 	for _, i := range a.byResourceTypes[rt] {
 		acl := a.acls[i]
 		if acl.Host != host && acl.Host != WildcardHost {
@@ -361,14 +362,14 @@ func (a *Authorizer) AuthorizeAny(principal, host string, op Operation, rt Resou
 			denyLiteral[acl.ResourceName] = true
 		case acl.Permission == PermissionDeny && acl.PatternType == PatternPrefixed:
 			denyPrefixed[acl.ResourceName] = true
+		case acl.Permission == PermissionAllow && acl.PatternType == PatternLiteral && acl.ResourceName == WildcardResource:
+			wildcardAllow = true
 		case acl.Permission == PermissionAllow:
 			allows = append(allows, acl)
 		}
 	}
-	for _, acl := range allows {
-		if acl.PatternType == PatternLiteral && acl.ResourceName == WildcardResource {
-			return true
-		}
+	if wildcardAllow {
+		return true
 	}
 	for _, acl := range allows {
 		if acl.PatternType == PatternLiteral && denyLiteral[acl.ResourceName] {
