@@ -182,3 +182,90 @@ func TestACLsAnswerAsKafka(t *testing.T) {
 		t.Errorf("TxnOffsetCommit of an allowed and a denied topic: %v", codes)
 	}
 }
+
+// An acks=0 produce has no answer to carry a refusal: as in Kafka, the allowed topics are
+// appended and the connection is closed (the handler's error), so the producer notices.
+func TestACLRefusedAcksZeroProduceClosesTheConnection(t *testing.T) {
+	b := aclBroker(t, t.TempDir())
+	ctx := testCtx(t)
+	admin := kadm.NewClient(userClient(t, b, "admin"))
+	for _, topic := range []string{"open", "secret"} {
+		if _, err := admin.CreateTopic(ctx, 1, 1, nil, topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := admin.CreateACLs(ctx, kadm.NewACLs().Allow("User:alice").Topics("open").Operations(kadm.OpWrite).ResourcePatternType(kadm.ACLPatternLiteral))
+	if err != nil || res[0].Err != nil {
+		t.Fatal(err, res)
+	}
+	info := &ConnInfo{}
+	info.sec.principal, info.sec.host = "User:alice", "127.0.0.1"
+	produce := func(acks int16, txnID *string, topics ...string) error {
+		req := kmsg.NewPtrProduceRequest()
+		req.Version, req.Acks, req.TimeoutMillis, req.TransactionID = 9, acks, 1000, txnID
+		for _, topic := range topics {
+			req.Topics = append(req.Topics, produceTopic(topic, 0, buildBatch(-1, -1, -1, "x")))
+		}
+		_, err := b.callSecured(ctx, handlers[int16(kmsg.Produce)].fn, info, req)
+		return err
+	}
+	end := func(topic string) int64 { _, hwm := b.topics.get(topic).partitions[0].offsets(); return hwm }
+
+	if err := produce(0, nil, "open"); err != nil {
+		t.Fatalf("allowed acks=0 produce: %v", err)
+	}
+	if err := produce(0, nil, "open", "secret"); err == nil {
+		t.Fatal("acks=0 produce to a denied topic kept the connection")
+	}
+	if err := produce(0, kmsg.StringPtr("tx"), "open"); err == nil {
+		t.Fatal("acks=0 produce with a denied transactional id kept the connection")
+	}
+	if err := produce(1, nil, "open", "secret"); err != nil {
+		t.Fatalf("acks=1 produce to a denied topic is answered, not closed: %v", err)
+	}
+	if o, s := end("open"), end("secret"); o != 3 || s != 0 {
+		t.Fatalf("end offsets: open %d (want 3: the allowed topic is appended), secret %d (want 0)", o, s)
+	}
+}
+
+// A created topic's configs, partitions and replication factor are shown only to a
+// principal that may describe its configs, as in Kafka.
+func TestACLCreatedTopicConfigsNeedDescribeConfigs(t *testing.T) {
+	b := aclBroker(t, t.TempDir())
+	ctx := testCtx(t)
+	admin := kadm.NewClient(userClient(t, b, "admin"))
+	lit := kadm.ACLPatternLiteral
+	for _, acl := range []*kadm.ACLBuilder{
+		kadm.NewACLs().Allow("User:alice").Topics("plain", "shown").Operations(kadm.OpCreate).ResourcePatternType(lit),
+		kadm.NewACLs().Allow("User:alice").Topics("shown").Operations(kadm.OpDescribeConfigs).ResourcePatternType(lit),
+	} {
+		if res, err := admin.CreateACLs(ctx, acl); err != nil || res[0].Err != nil {
+			t.Fatal(err, res)
+		}
+	}
+	alice := userClient(t, b, "alice")
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.TimeoutMillis = 5000
+	for _, name := range []string{"plain", "shown"} {
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, 2, 1
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := req.RequestWith(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]kmsg.CreateTopicsResponseTopic{}
+	for _, rt := range resp.Topics {
+		got[rt.Topic] = rt
+	}
+	if p := got["plain"]; p.ErrorCode != 0 || p.ConfigErrorCode != kerr.TopicAuthorizationFailed.Code || len(p.Configs) != 0 || p.NumPartitions != -1 || p.ReplicationFactor != -1 {
+		t.Errorf("created without DESCRIBE_CONFIGS: error %d, config error %d, %d configs, %d partitions, RF %d", p.ErrorCode, p.ConfigErrorCode, len(p.Configs), p.NumPartitions, p.ReplicationFactor)
+	}
+	if s := got["shown"]; s.ErrorCode != 0 || s.ConfigErrorCode != 0 || len(s.Configs) == 0 || s.NumPartitions != 2 || s.ReplicationFactor != 1 {
+		t.Errorf("created with DESCRIBE_CONFIGS: error %d, config error %d, %d configs, %d partitions, RF %d", s.ErrorCode, s.ConfigErrorCode, len(s.Configs), s.NumPartitions, s.ReplicationFactor)
+	}
+	if b.topics.get("plain") == nil || len(b.topics.get("plain").partitions) != 2 {
+		t.Error("topic plain not created with 2 partitions")
+	}
+}

@@ -199,7 +199,17 @@ func authorizeRequest(b *Broker, info *ConnInfo, kreq kmsg.Request) (kmsg.Respon
 				rt.ErrorMessage = kmsg.StringPtr("not authorized to create topic " + t.Topic + ": needs CREATE on the cluster or the topic")
 				return rt
 			})
-		return nil, appendTo(func(r *kmsg.CreateTopicsResponse) { r.Topics = append(r.Topics, denied...) })
+		return nil, appendTo(func(r *kmsg.CreateTopicsResponse) {
+			// As Kafka: a created topic's configs, partitions and replication factor are
+			// shown only to a principal that may describe its configs.
+			for i := range r.Topics {
+				if rt := &r.Topics[i]; rt.ErrorCode == 0 && !b.topicOK(info, auth.OpDescribeConfigs, rt.Topic) {
+					rt.Configs, rt.NumPartitions, rt.ReplicationFactor = nil, -1, -1
+					rt.ConfigErrorCode = codeTopicAuth
+				}
+			}
+			r.Topics = append(r.Topics, denied...)
+		})
 
 	case *kmsg.DeleteTopicsRequest:
 		if b.authorizeCluster(info, auth.OpDelete) {

@@ -114,7 +114,25 @@ func (b *Broker) callSecured(ctx context.Context, fn handlerFunc, info *ConnInfo
 		return nil, fmt.Errorf("brokerlite: %s has no ACL check of its own and %s lacks CLUSTER_ACTION on the cluster: closing the connection",
 			kmsg.NameForKey(req.Key()), info.Principal())
 	}
+	// An acks=0 produce gets no answer to carry a refusal: as in Kafka, the allowed topics
+	// are appended and the connection is then closed, so the producer notices.
+	silent, _ := req.(*kmsg.ProduceRequest)
+	if silent != nil && silent.Acks != 0 {
+		silent = nil
+	}
+	asked := 0
+	if silent != nil {
+		asked = len(silent.Topics)
+	}
 	denied, after := authorizeRequest(b, info, req)
+	if silent != nil && (denied != nil || len(silent.Topics) < asked) {
+		if denied == nil {
+			if _, err := b.callHandler(ctx, fn, info, req); err != nil {
+				return nil, err
+			}
+		}
+		return nil, fmt.Errorf("brokerlite: acks=0 produce refused by the ACLs for %s: closing the connection so the producer notices, as Kafka does", info.Principal())
+	}
 	if denied != nil {
 		denied.SetVersion(req.GetVersion())
 		return denied, nil

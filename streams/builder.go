@@ -49,6 +49,11 @@ type Builder struct {
 	errs   []error
 	stores map[string]storeFactory
 	built  bool
+	// nullKeyFilters are the filters in front of repartition topics, by node name, and
+	// whether each passes null keys (decided by Build); nullKeyJoins are the joins that
+	// emit null-key records (left and outer joins, KIP-962).
+	nullKeyFilters map[string]*bool
+	nullKeyJoins   map[string]bool
 }
 
 // NewBuilder returns an empty builder. It builds with the DSL (NewStream,
@@ -56,7 +61,8 @@ type Builder struct {
 // AddSource, AddProcessor, AddSink and AddStateStore (Kafka Streams'
 // Topology); the two mix. Finish with Build.
 func NewBuilder() *Builder {
-	return &Builder{t: topology.New(), stores: make(map[string]storeFactory)}
+	return &Builder{t: topology.New(), stores: make(map[string]storeFactory),
+		nullKeyFilters: make(map[string]*bool), nullKeyJoins: make(map[string]bool)}
 }
 
 func (b *Builder) newName(prefix string) string {
@@ -87,6 +93,9 @@ func (b *Builder) Build() (*Topology, error) {
 	}
 	if err := b.t.Validate(); err != nil {
 		return nil, fmt.Errorf("streams: build: %w", err)
+	}
+	for filter, keep := range b.nullKeyFilters {
+		*keep = b.reachesNullKeyJoin(filter)
 	}
 	b.built = true
 	return newTopology(b.t, b.stores), nil
@@ -478,19 +487,14 @@ func (s *Stream[K, V]) Repartition(repartitioned ...Repartitioned[K, V]) *Stream
 	return repartitionThrough(s, prefix, userNamed, r.keySerde, r.valueSerde, r.partitions, r.partitioner)
 }
 
-// repartitionThrough adds filter (drops null keys) -> sink -> topic ->
-// source after s and returns the stream read back. The topic is
-// "<prefix>-repartition"; the nodes are "<prefix>-repartition-filter",
-// "-sink" and "-source" when the user named the prefix, and generated
-// otherwise, as in Kafka Streams.
+// repartitionThrough adds filter -> sink -> topic -> source after s and returns the
+// stream read back. The topic is "<prefix>-repartition"; the nodes are
+// "<prefix>-repartition-filter", "-sink" and "-source" when the user named the prefix,
+// and generated otherwise, as in Kafka Streams. The filter drops records with a null key,
+// which cannot be grouped or joined, unless a left or outer join that emits them
+// (KIP-962) lies downstream: Build decides, as Kafka Streams does when it builds its
+// topology.
 func repartitionThrough[K, V any](s *Stream[K, V], prefix string, userNamed bool, ks Serde[K], vs Serde[V], partitions int32, partitioner StreamPartitioner[K, V]) *Stream[K, V] {
-	return repartitionVia(s, prefix, userNamed, ks, vs, partitions, partitioner, false)
-}
-
-// repartitionVia is repartitionThrough that, with keepNullKeys, passes records with a null
-// key through the repartition topic too: in front of a left or outer join, which emits
-// them (KIP-962), as Kafka Streams keeps them there.
-func repartitionVia[K, V any](s *Stream[K, V], prefix string, userNamed bool, ks Serde[K], vs Serde[V], partitions int32, partitioner StreamPartitioner[K, V], keepNullKeys bool) *Stream[K, V] {
 	b := s.b
 	topic := prefix + topology.RepartitionSuffix
 	var filterName, sinkName, sourceName string
@@ -504,10 +508,50 @@ func repartitionVia[K, V any](s *Stream[K, V], prefix string, userNamed bool, ks
 		sourceName = b.newName(prefixSource)
 	}
 	b.fail(b.t.AddRepartitionTopic(topic, partitions))
-	AddProcessor(b, filterName, func() Processor[K, V, K, V] { return &nullKeyFilter[K, V]{keep: keepNullKeys} }, s.node)
+	keep := new(bool)
+	b.nullKeyFilters[filterName] = keep
+	AddProcessor(b, filterName, func() Processor[K, V, K, V] { return &nullKeyFilter[K, V]{keep: *keep} }, s.node)
 	AddSink(b, sinkName, topic, Produced[K, V]{keySerde: ks, valueSerde: vs, partitioner: partitioner}, filterName)
 	AddSource(b, sourceName, Consumed[K, V]{keySerde: ks, valueSerde: vs}, topic)
 	return &Stream[K, V]{b: b, node: sourceName, keySerde: ks, valueSerde: vs}
+}
+
+// passesNullKeys marks a join node that emits records with a null key (a left or outer
+// join, KIP-962): the repartition topics upstream of it keep them.
+func (b *Builder) passesNullKeys(join string) { b.nullKeyJoins[join] = true }
+
+// reachesNullKeyJoin reports whether a join marked by passesNullKeys lies downstream of
+// node, following children and, past a sink of a repartition topic, the topic's sources.
+func (b *Builder) reachesNullKeyJoin(node string) bool {
+	seen := map[string]bool{}
+	var walk func(string) bool
+	walk = func(name string) bool {
+		if seen[name] {
+			return false
+		}
+		seen[name] = true
+		if b.nullKeyJoins[name] {
+			return true
+		}
+		n := b.t.Node(name)
+		if n == nil {
+			return false
+		}
+		if n.Kind == topology.SinkNode && n.Topic != "" && b.t.IsRepartitionTopic(n.Topic) {
+			for _, src := range b.t.Nodes() {
+				if src.MatchesTopic(n.Topic) && walk(src.Name) {
+					return true
+				}
+			}
+		}
+		for _, c := range n.Children {
+			if walk(c) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(node)
 }
 
 // nullKeyFilter drops records whose key is null, in front of repartition

@@ -164,17 +164,15 @@ func copartition(b *Builder, nodes ...string) {
 
 // repartitionForJoin reads s back through a repartition topic when its key
 // may have changed: "<name>-<side>-repartition" when the join is named,
-// else "<node>-repartition", as Kafka Streams names them. outer: the join
-// emits this side's records that find no partner, null keys included
-// (KIP-962), so the topic keeps them.
-func repartitionForJoin[K, V any](s *Stream[K, V], name, side string, ks Serde[K], vs Serde[V], outer bool) *Stream[K, V] {
+// else "<node>-repartition", as Kafka Streams names them.
+func repartitionForJoin[K, V any](s *Stream[K, V], name, side string, ks Serde[K], vs Serde[V]) *Stream[K, V] {
 	if !s.repartition {
 		return s
 	}
 	if name != "" {
-		return repartitionVia(s, name+"-"+side, true, ks, vs, 0, nil, outer)
+		return repartitionThrough(s, name+"-"+side, true, ks, vs, 0, nil)
 	}
-	return repartitionVia(s, s.node, false, ks, vs, 0, nil, outer)
+	return repartitionThrough(s, s.node, false, ks, vs, 0, nil)
 }
 
 func sameBuilder(a, b *Builder, what string) bool {
@@ -207,8 +205,8 @@ func streamStreamJoin[K, V, VO, VR any](left *Stream[K, V], right *Stream[K, VO]
 	if vos == nil {
 		vos = right.valueSerde
 	}
-	left = repartitionForJoin(left, j.name, "left", ks, vs, leftOuter)
-	right = repartitionForJoin(right, j.name, "right", ks, vos, rightOuter)
+	left = repartitionForJoin(left, j.name, "left", ks, vs)
+	right = repartitionForJoin(right, j.name, "right", ks, vos)
 	ks, vs, vos = serdeOr(ks), serdeOr(vs), serdeOr(vos)
 
 	thisPrefix, otherPrefix := prefixJoinThis, prefixJoinOther
@@ -263,6 +261,12 @@ func streamStreamJoin[K, V, VO, VR any](left *Stream[K, V], right *Stream[K, VO]
 	AddProcessor(b, joinOther, joinSide(both, false, rightOuter, w.after, w.before, thisStore,
 		func(k K, this VO, other V) VR { return joiner(k, &other, &this) }, rightOnly), otherWin)
 	AddProcessor(b, merge, passSupplier[K, VR], joinThis, joinOther)
+	if outer {
+		// A left or outer join emits null-key records of its outer sides (KIP-962), so
+		// the repartition topics in front of either side keep them, as in Kafka Streams.
+		b.passesNullKeys(joinThis)
+		b.passesNullKeys(joinOther)
+	}
 	addStoreFactory(b, thisF, thisWin, joinOther)
 	addStoreFactory(b, otherF, otherWin, joinThis)
 	if outer {

@@ -82,9 +82,12 @@ func streamTableJoin[K, V, VT, VR any](s *Stream[K, V], t *Table[K, VT], j Joine
 		vs = s.valueSerde
 	}
 	if s.repartition {
+		s = repartitionThrough(s, name, j.name != "", serdeOr(ks), serdeOr(vs), 0, nil)
+	}
+	if left {
 		// A left join emits a null-key record with no table value (KIP-962), so the
-		// repartition topic in front of it keeps them, as in Kafka Streams.
-		s = repartitionVia(s, name, j.name != "", serdeOr(ks), serdeOr(vs), 0, nil, left)
+		// repartition topics upstream keep them, as in Kafka Streams.
+		b.passesNullKeys(name)
 	}
 	getter := t.getter
 	buf := graceBuffer(b, name, j, getter, serdeOr(ks), serdeOr(vs))
@@ -221,6 +224,9 @@ func globalTableJoin[K, V, KG, VG, VR any](s *Stream[K, V], g *GlobalTable[KG, V
 	AddProcessor(b, name, func() Processor[K, V, K, VR] {
 		return &globalJoinProc[K, V, KG, VG, VR]{store: store, selector: keySelector, left: left, joiner: joiner}
 	}, s.node)
+	if left {
+		b.passesNullKeys(name) // it emits null-key records (KIP-962)
+	}
 	return &Stream[K, VR]{b: b, node: name, keySerde: s.keySerde, repartition: s.repartition}
 }
 

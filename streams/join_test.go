@@ -254,3 +254,34 @@ func TestLeftJoinNullKeysThroughARepartitionTopic(t *testing.T) {
 		t.Errorf("inner join emitted %d records for a null key", n)
 	}
 }
+
+// A repartition topic keeps null keys when a left or outer join lies anywhere downstream
+// of it, an explicit Repartition or one a grouping adds alike, and drops them otherwise, as
+// Kafka Streams decides when it builds the topology.
+func TestRepartitionKeepsNullKeysOnlyForAJoinDownstream(t *testing.T) {
+	b := streams.NewBuilder()
+	pass := streams.ProcessorFunc(func(ctx streams.ProcessorContext[string, string], r streams.Record[string, string]) error {
+		return ctx.Forward(r)
+	})
+	in := streams.Process(streams.NewStream(b, "in", streams.ConsumedWith(ss, ss)), pass)
+	rekeyed := in.Repartition(streams.RepartitionedAs[string, string]("explicit"))
+	tbl := streams.NewTable(b, "t", streams.ConsumedWith(ss, ss))
+	mapped := streams.MapValues(rekeyed, func(_, v string) string { return v + "!" })
+	streams.LeftJoinWithTable(mapped, tbl, func(_, v string, tv *string) string { return fmt.Sprintf("%s+%v", v, tv) }).To("left-out")
+	// A second repartition, with no join downstream, keeps dropping null keys.
+	streams.Process(in.Repartition(streams.RepartitionedAs[string, string]("counted")), pass).To("counted-out")
+	d := driver(t, build(t, b))
+	src := streamstest.CreateInputTopic(d, "in", ss, ss)
+	must(t, src.PipeRecord(streamstest.TestRecord[string, string]{KeyNull: true, Value: "A", Timestamp: 1}))
+	must(t, src.PipeRecord(streamstest.TestRecord[string, string]{Key: "k", Value: "B", Timestamp: 2}))
+	got, err := streamstest.CreateOutputTopic(d, "left-out", ss, ss).ReadRecordsToList()
+	must(t, err)
+	if len(got) != 2 || !got[0].KeyNull || got[0].Value != "A!+<nil>" || got[1].Value != "B!+<nil>" {
+		t.Errorf("left join after an explicit repartition: %+v, want a null-key A!+<nil> then B!+<nil>", got)
+	}
+	counted, err := streamstest.CreateOutputTopic(d, "counted-out", ss, ss).ReadRecordsToList()
+	must(t, err)
+	if len(counted) != 1 || counted[0].Value != "B" {
+		t.Errorf("repartition without a join downstream: %+v, want only B", counted)
+	}
+}
