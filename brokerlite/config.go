@@ -119,7 +119,7 @@ var brokerKeys = append([]ConfigKey{
 	{Name: "offsets.topic.segment.bytes", Default: "104857600", Doc: "segment size of __consumer_offsets", ReadOnly: true},
 	{Name: "offsets.retention.minutes", Default: "10080", Doc: "how long committed offsets of an empty group are kept"},
 	{Name: "offsets.retention.check.interval.ms", Default: "600000", Doc: "how often expired offsets are removed"},
-	{Name: "offsets.commit.timeout.ms", Default: "5000", Doc: "how long an offset commit may wait for its write to __consumer_offsets to be durable before it answers REQUEST_TIMED_OUT"},
+	{Name: "offsets.commit.timeout.ms", Default: "5000", Doc: "how long an offset commit may wait for its write to __consumer_offsets to be durable before it answers COORDINATOR_NOT_AVAILABLE"},
 	{Name: "offset.metadata.max.bytes", Default: "4096", Doc: "largest metadata string of one committed offset (OFFSET_METADATA_TOO_LARGE above it)"},
 	{Name: "group.min.session.timeout.ms", Default: "6000", Doc: "smallest session timeout a consumer may ask for"},
 	{Name: "group.max.session.timeout.ms", Default: "1800000", Doc: "largest session timeout a consumer may ask for"},

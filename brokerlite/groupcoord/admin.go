@@ -87,7 +87,7 @@ func (g *group) delete(ctx context.Context, r *replies) int16 {
 	recs = append(recs, groupRecord(g.id, nil))
 	if err := g.c.appendRecords(ctx, g.partition, recs); err != nil {
 		g.c.logger.Warn("groupcoord: deleting group failed", "group", g.id, "err", err)
-		return g.c.appendErrorCode(err)
+		return g.c.metadataErrorCode(err)
 	}
 	g.c.logger.Info("groupcoord: group deleted", "group", g.id, "offsets", len(recs)-1)
 	g.offsets = make(map[string]map[int32]*offsetEntry)

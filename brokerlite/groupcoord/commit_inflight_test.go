@@ -2,11 +2,13 @@ package groupcoord
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/rivulet-io/rivulet/brokerlite/partlog"
 	"github.com/rivulet-io/rivulet/internal/testutil"
 )
 
@@ -175,19 +177,25 @@ func TestDeleteWhileCommitInFlight(t *testing.T) {
 }
 
 // TestCommitNotDurable: a commit whose record never becomes durable answers a retriable
-// error (COORDINATOR_NOT_AVAILABLE after a storage failure, REQUEST_TIMED_OUT after
-// offsets.commit.timeout.ms) and changes nothing.
+// error, as Kafka: COORDINATOR_NOT_AVAILABLE after an unknown failure or after
+// offsets.commit.timeout.ms, NOT_COORDINATOR after a failed fsync; it changes nothing.
 func TestCommitNotDurable(t *testing.T) {
 	c, log := heldCoordinator(t, 100*time.Millisecond)
 	a := commitAsync(c, "g", 0, 10)
 	waitAppends(t, log, 1)
 	log.failDurable(1, errInjected)
 	if code := recvCode(t, a, "failed commit"); code != kerr.CoordinatorNotAvailable.Code {
-		t.Fatalf("failed fsync: %v, want COORDINATOR_NOT_AVAILABLE", kerr.ErrorForCode(code))
+		t.Fatalf("failed append: %v, want COORDINATOR_NOT_AVAILABLE", kerr.ErrorForCode(code))
 	}
-	b := commitAsync(c, "g", 0, 11) // never released: times out
-	if code := recvCode(t, b, "timed out commit"); code != kerr.RequestTimedOut.Code {
-		t.Fatalf("no fsync within the commit timeout: %v, want REQUEST_TIMED_OUT", kerr.ErrorForCode(code))
+	b := commitAsync(c, "g", 0, 11)
+	waitAppends(t, log, 2)
+	log.failDurable(2, fmt.Errorf("fsync: %w", partlog.ErrStorage))
+	if code := recvCode(t, b, "commit with a failed fsync"); code != kerr.NotCoordinator.Code {
+		t.Fatalf("failed fsync: %v, want NOT_COORDINATOR", kerr.ErrorForCode(code))
+	}
+	d := commitAsync(c, "g", 0, 12) // never released: times out
+	if code := recvCode(t, d, "timed out commit"); code != kerr.CoordinatorNotAvailable.Code {
+		t.Fatalf("no fsync within the commit timeout: %v, want COORDINATOR_NOT_AVAILABLE", kerr.ErrorForCode(code))
 	}
 	if got := committed(c, "g", 0); got != -1 {
 		t.Fatalf("committed %d, want none", got)

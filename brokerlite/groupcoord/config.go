@@ -58,7 +58,7 @@ type Config struct {
 	OffsetsRetentionCheckInterval time.Duration
 
 	// OffsetCommitTimeout bounds one durable append to __consumer_offsets;
-	// past it the request fails with REQUEST_TIMED_OUT.
+	// past it the request fails with COORDINATOR_NOT_AVAILABLE, as on Kafka.
 	// offsets.commit.timeout.ms; the default value is 5s.
 	OffsetCommitTimeout time.Duration
 

@@ -290,24 +290,61 @@ func (c *Coordinator) awaitDurable(ctx context.Context, partition int32, wait fu
 	return nil
 }
 
-// appendErrorCode maps a failed append to the error code a client gets:
-// REQUEST_TIMED_OUT past offsets.commit.timeout.ms, INVALID_COMMIT_OFFSET_SIZE
-// for a batch too large for the log (as Kafka), NOT_COORDINATOR when the
-// coordinator is closing, KAFKA_STORAGE_ERROR when the disk failed (full or
-// broken: the log reports partlog.ErrStorage), and otherwise the retriable
-// COORDINATOR_NOT_AVAILABLE.
-func (c *Coordinator) appendErrorCode(err error) int16 {
+// appendFailure classifies why an append to __consumer_offsets failed.
+type appendFailure int8
+
+const (
+	appendUnavailable appendFailure = iota // anything else: retriable
+	appendClosing                          // the coordinator or the partition is closing
+	appendTimedOut                         // past offsets.commit.timeout.ms
+	appendStorage                          // the disk failed (full or broken)
+	appendTooLarge                         // the batch is too large for the log
+)
+
+func (c *Coordinator) classifyAppend(err error) appendFailure {
 	var ke *kerr.Error
-	switch {
-	case c.closed.Load():
+	isKerr := func(want *kerr.Error) bool { return errors.As(err, &ke) && ke == want }
+	switch code := partlog.KafkaErrorCode(err); {
+	case c.closed.Load() || errors.Is(err, partlog.ErrClosed) || isKerr(kerr.NotLeaderForPartition):
+		return appendClosing
+	case errors.Is(err, context.DeadlineExceeded) || isKerr(kerr.RequestTimedOut):
+		return appendTimedOut
+	case code == kerr.KafkaStorageError.Code || isKerr(kerr.KafkaStorageError):
+		return appendStorage
+	case code == kerr.MessageTooLarge.Code || code == kerr.RecordListTooLarge.Code ||
+		isKerr(kerr.MessageTooLarge) || isKerr(kerr.RecordListTooLarge) || isKerr(kerr.InvalidFetchSize):
+		return appendTooLarge
+	default:
+		return appendUnavailable
+	}
+}
+
+// metadataErrorCode maps a failed append of group metadata or tombstones
+// (SyncGroup, a static member's rejoin, DeleteGroups, OffsetDelete) to the
+// error code the client gets, as Kafka's coordinator maps it: NOT_COORDINATOR
+// when the coordinator is closing or the disk failed (the client looks the
+// coordinator up again), UNKNOWN_SERVER_ERROR for a batch too large for the
+// log, and otherwise, a timeout included, COORDINATOR_NOT_AVAILABLE. Clients
+// retry the retriable ones; REQUEST_TIMED_OUT or KAFKA_STORAGE_ERROR would be
+// fatal to a Java consumer in JoinGroup and SyncGroup.
+func (c *Coordinator) metadataErrorCode(err error) int16 {
+	switch c.classifyAppend(err) {
+	case appendClosing, appendStorage:
 		return kerr.NotCoordinator.Code
-	case errors.Is(err, context.DeadlineExceeded):
-		return kerr.RequestTimedOut.Code
-	case errors.Is(err, partlog.ErrStorage) || errors.As(err, &ke) && ke == kerr.KafkaStorageError:
-		return kerr.KafkaStorageError.Code
-	case errors.As(err, &ke) && (ke == kerr.MessageTooLarge || ke == kerr.RecordListTooLarge || ke == kerr.InvalidFetchSize):
-		return kerr.InvalidCommitOffsetSize.Code
+	case appendTooLarge:
+		return kerr.UnknownServerError.Code
 	default:
 		return kerr.CoordinatorNotAvailable.Code
 	}
+}
+
+// commitErrorCode maps a failed append of an offset commit (OffsetCommit,
+// TxnOffsetCommit) to the error code of its partitions. As for group
+// metadata, except that a batch too large for the log answers
+// INVALID_COMMIT_OFFSET_SIZE, as Kafka's classic coordinator does.
+func (c *Coordinator) commitErrorCode(err error) int16 {
+	if c.classifyAppend(err) == appendTooLarge {
+		return kerr.InvalidCommitOffsetSize.Code
+	}
+	return c.metadataErrorCode(err)
 }

@@ -99,9 +99,12 @@ type memLog struct {
 	parts map[int32][][]byte
 	// failAppends makes every Append fail (after storing nothing).
 	failAppends bool
-	appends     int
-	hold        bool
-	gates       map[int]chan error
+	// appendErr, when set, is what every Append returns (after storing
+	// nothing).
+	appendErr error
+	appends   int
+	hold      bool
+	gates     map[int]chan error
 }
 
 // gate returns the durability gate of the n-th append. Callers hold l.mu.
@@ -143,6 +146,9 @@ func (l *memLog) Append(ctx context.Context, partition int32, batch []byte) (fun
 	defer l.mu.Unlock()
 	if l.failAppends {
 		return nil, errInjected
+	}
+	if l.appendErr != nil {
+		return nil, l.appendErr
 	}
 	l.appends++
 	l.parts[partition] = append(l.parts[partition], append([]byte(nil), batch...))

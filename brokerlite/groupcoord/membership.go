@@ -270,7 +270,7 @@ func (g *group) replaceStatic(m *member, req *JoinRequest, done func(JoinResult)
 			*m = saved
 			m.hb = hb
 			g.renameMember(m, newID, oldID)
-			code := g.c.appendErrorCode(err)
+			code := g.c.metadataErrorCode(err)
 			r.add(func() { done(JoinResult{ErrorCode: code, Generation: -1}) })
 			return
 		}
@@ -590,7 +590,7 @@ func (g *group) sync(req *SyncRequest, done func(SyncResult), r *replies) {
 		v := g.metadataValue(func(x *member) []byte { return assign[x.id] })
 		if err := g.c.appendRecords(g.c.ctx, g.partition, []record{groupRecord(g.id, v)}); err != nil {
 			g.c.logger.Warn("groupcoord: storing the group leader's assignment failed; rebalancing", "group", g.id, "generation", g.generation, "err", err)
-			g.resetAssignments(g.c.appendErrorCode(err), r)
+			g.resetAssignments(g.c.metadataErrorCode(err), r)
 			g.prepareRebalance("storing the assignment failed", r)
 			g.tryCompleteJoin(r)
 			return

@@ -64,7 +64,7 @@ func (c *Coordinator) CommitOffsets(ctx context.Context, req CommitRequest) []To
 	sg.mu.Unlock()
 	if err != nil {
 		c.logger.Warn("groupcoord: offset commit failed", "group", req.Group, "err", err)
-		setPending(c.appendErrorCode(err))
+		setPending(c.commitErrorCode(err))
 	} else {
 		setPending(0)
 	}
@@ -123,7 +123,7 @@ func (g *group) stageCommit(ctx context.Context, req *CommitRequest, res []Topic
 	wait, err := g.c.stageRecords(ctx, g.partition, recs)
 	if err != nil {
 		g.c.logger.Warn("groupcoord: offset commit failed", "group", g.id, "err", err)
-		return nil, g.c.appendErrorCode(err)
+		return nil, g.c.commitErrorCode(err)
 	}
 	sc.wait, sc.seq = wait, g.nextOffsetSeq()
 	if g.inflight == nil {
@@ -283,7 +283,7 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, groupID string, topics 
 		}
 		seq := g.nextOffsetSeq()
 		if err := g.c.appendRecords(ctx, g.partition, recs); err != nil {
-			code = g.c.appendErrorCode(err)
+			code = g.c.metadataErrorCode(err)
 			return
 		}
 		for i := range res {

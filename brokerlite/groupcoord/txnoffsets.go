@@ -158,7 +158,7 @@ func (c *Coordinator) TxnCommitOffsets(ctx context.Context, req TxnCommitRequest
 	}
 	if err := c.awaitDurable(ctx, partition, wait); err != nil {
 		c.logger.Warn("groupcoord: transactional offset commit failed", "group", req.Group, "err", err)
-		setPending(c.appendErrorCode(err))
+		setPending(c.commitErrorCode(err))
 		return res
 	}
 	c.txn.add(partition, req.ProducerID, ps)
@@ -172,7 +172,7 @@ func txnAppendErrorCode(c *Coordinator, err error) int16 {
 	if partlog.KafkaErrorCode(err) == kerr.InvalidProducerEpoch.Code {
 		return kerr.InvalidProducerEpoch.Code
 	}
-	return c.appendErrorCode(err)
+	return c.commitErrorCode(err)
 }
 
 // CompleteTxn applies (commit) or drops (abort) the pending offsets of
