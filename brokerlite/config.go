@@ -123,7 +123,7 @@ var brokerKeys = append([]ConfigKey{
 	{Name: "offset.metadata.max.bytes", Default: "4096", Doc: "largest metadata string of one committed offset (OFFSET_METADATA_TOO_LARGE above it)"},
 	{Name: "group.min.session.timeout.ms", Default: "6000", Doc: "smallest session timeout a consumer may ask for"},
 	{Name: "group.max.session.timeout.ms", Default: "1800000", Doc: "largest session timeout a consumer may ask for"},
-	{Name: "group.initial.rebalance.delay.ms", Default: "3000", Doc: "how long a new group waits for more members before its first rebalance"},
+	{Name: "group.initial.rebalance.delay.ms", Default: "3000", Doc: "how long an empty group waits for more members before it rebalances"},
 	{Name: "group.max.size", Default: "2147483647", Doc: "largest number of members in one group"},
 	{Name: "transactional.id.expiration.ms", Default: "604800000", Doc: "a transactional id with no transaction and no request for this long is removed", ReadOnly: true},
 	{Name: "transaction.max.timeout.ms", Default: "900000", Doc: "largest transaction.timeout.ms a producer may ask for (INVALID_TRANSACTION_TIMEOUT above it)", ReadOnly: true},

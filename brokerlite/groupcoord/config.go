@@ -29,9 +29,10 @@ type Config struct {
 	MinSessionTimeout time.Duration
 	MaxSessionTimeout time.Duration
 
-	// InitialRebalanceDelay is how long the first rebalance of an empty
-	// group waits for more members, extended by the same amount (up to the
-	// rebalance timeout) each time another member joins meanwhile.
+	// InitialRebalanceDelay is how long a rebalance that starts while the
+	// group is Empty waits for more members, extended by the same amount
+	// (up to the rebalance timeout) each time another member joins
+	// meanwhile.
 	// group.initial.rebalance.delay.ms. The default value is 3s, Kafka's
 	// built-in default; NoInitialRebalanceDelay selects 0, which Kafka's
 	// shipped config/server.properties uses for development brokers.

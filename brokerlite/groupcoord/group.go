@@ -40,7 +40,7 @@ type group struct {
 	syncSlot    slot
 
 	// joinSlot ends the PreparingRebalance phase: after the rebalance
-	// timeout, or, for the first rebalance of an empty group, after
+	// timeout, or, for a rebalance that starts from Empty, after
 	// group.initial.rebalance.delay.ms, extended while members keep
 	// arriving (joinInitial, joinRemaining, newMemberAdded).
 	joinSlot       slot

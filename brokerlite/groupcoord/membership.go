@@ -174,7 +174,10 @@ func (g *group) addMemberAndRebalance(id string, req *JoinRequest, done func(Joi
 		skipOK:     req.SupportsSkipAssignment,
 		isNew:      true,
 	}
-	if g.state == StatePreparingRebalance && g.generation == 0 {
+	if g.state == StatePreparingRebalance && g.joinInitial {
+		// The rebalance started from Empty (a new group, or one whose
+		// members all left, before a broker restart too): extend the
+		// initial delay, as Kafka does.
 		g.newMemberAdded = true
 	}
 	if len(g.members) == 0 {
