@@ -78,10 +78,20 @@ func (g *group) delete(ctx context.Context, r *replies) int16 {
 	// Tombstones for every offset, including commits still in flight (their
 	// records are in the log before these; once the group is Dead they are
 	// not applied).
+	// As Kafka, partitions with only a pending transactional offset get a
+	// tombstone too, which drops the pending offset.
 	recs := make([]record, 0, g.offsetCount()+1)
+	covered := map[topicPartition]bool{}
 	for _, t := range g.offsetTopics() {
 		for _, p := range g.offsetPartitions(t) {
 			recs = append(recs, offsetRecord(g.id, t, p, nil))
+			covered[topicPartition{t, p}] = true
+		}
+	}
+	pendingTxn := g.c.txn.partitions(g.id, "")
+	for _, tp := range sortedPartitions(pendingTxn) {
+		if !covered[tp] {
+			recs = append(recs, offsetRecord(g.id, tp.topic, tp.partition, nil))
 		}
 	}
 	recs = append(recs, groupRecord(g.id, nil))
@@ -91,6 +101,18 @@ func (g *group) delete(ctx context.Context, r *replies) int16 {
 	}
 	g.c.logger.Info("groupcoord: group deleted", "group", g.id, "offsets", len(recs)-1)
 	g.offsets = make(map[string]map[int32]*offsetEntry)
+	g.c.txn.drop(g.id, func(topicPartition) bool { return true })
 	g.kill(r)
 	return 0
+}
+
+// sortedPartitions returns the partitions of set, sorted by topic and
+// partition.
+func sortedPartitions(set map[topicPartition]bool) []topicPartition {
+	out := make([]topicPartition, 0, len(set))
+	for tp := range set {
+		out = append(out, tp)
+	}
+	sortTopicPartitions(out)
+	return out
 }

@@ -46,6 +46,11 @@ type Coordinator struct {
 
 	// txn holds the offsets of open transactions (txnoffsets.go).
 	txn txnOffsets
+
+	// loadedSeq is, per __consumer_offsets partition, the sequence number
+	// of the last offset record loaded; a group's offset writes number on
+	// from it. Written by Start only.
+	loadedSeq map[int32]uint64
 }
 
 // Start loads every __consumer_offsets partition through cfg.Log, then
@@ -63,6 +68,8 @@ func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
 		clock:  cfg.Clock,
 		logger: cfg.Logger,
 		groups: make(map[string]*group),
+
+		loadedSeq: make(map[int32]uint64),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if err := c.load(ctx); err != nil {

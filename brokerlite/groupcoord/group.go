@@ -162,6 +162,7 @@ func (c *Coordinator) newGroup(id string) *group {
 		static:    make(map[string]*member),
 		pending:   make(map[string]*slot),
 		offsets:   make(map[string]map[int32]*offsetEntry),
+		offsetSeq: c.loadedSeq[c.PartitionFor(id)],
 	}
 }
 

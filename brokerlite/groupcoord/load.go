@@ -12,6 +12,9 @@ import (
 type loadedGroup struct {
 	meta    *decodedRecord // latest group metadata; nil if none or tombstoned
 	offsets map[topicPartition]*offsetEntry
+	// openTxn: an open transaction holds offsets of the group, which
+	// then exists (as Kafka creates it when the first offset is replayed).
+	openTxn bool
 }
 
 // partitionLoader replays one __consumer_offsets partition.
@@ -22,6 +25,9 @@ type partitionLoader struct {
 	skipped   int64
 	misplaced int64
 	txn       loaderTxn // offsets of open transactions (txnoffsets.go)
+	// seq numbers the offset records in log order (offsetEntry.seq), so
+	// that a transaction's commit marker keeps a newer plain commit.
+	seq uint64
 }
 
 func (l *partitionLoader) get(id string) *loadedGroup {
@@ -66,12 +72,15 @@ func (l *partitionLoader) apply(d decodedRecord) {
 	switch d.kind {
 	case kindOffset:
 		tp := topicPartition{d.topic, d.partition}
+		l.seq++
 		if d.offset == nil {
 			if lg := l.groups[d.group]; lg != nil {
 				delete(lg.offsets, tp)
 			}
+			l.txn.drop(d.group, tp) // as Kafka: a tombstone removes pending offsets too
 			return
 		}
+		d.offset.seq = l.seq
 		l.get(d.group).offsets[tp] = d.offset
 	case kindGroup:
 		if d.meta == nil {
@@ -97,12 +106,15 @@ func (c *Coordinator) load(ctx context.Context) error {
 			return fmt.Errorf("groupcoord: loading __consumer_offsets-%d: %w", p, err)
 		}
 		l.finishTxn()
+		// Offset writes of the partition's groups, loaded or created
+		// later, number on from the last record replayed.
+		c.loadedSeq[p] = l.seq
 		c.loadSkipped.Add(l.skipped)
 		if l.misplaced > 0 {
 			c.logger.Warn("groupcoord: ignored records of groups that belong to another partition (was offsets.topic.num.partitions changed?)", "partition", p, "records", l.misplaced)
 		}
 		for id, lg := range l.groups {
-			if lg.meta == nil && len(lg.offsets) == 0 {
+			if lg.meta == nil && len(lg.offsets) == 0 && !lg.openTxn {
 				continue
 			}
 			g := c.newGroup(id)

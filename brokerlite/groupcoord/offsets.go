@@ -2,6 +2,7 @@ package groupcoord
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -270,11 +271,16 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, groupID string, topics 
 			code = kerr.NonEmptyGroup.Code
 			return
 		}
+		// As Kafka, a partition gets a tombstone when it has a committed
+		// offset or a pending transactional one.
 		var recs []record
+		deleted := map[topicPartition]bool{}
 		for i := range res {
 			for _, p := range res[i].Partitions {
-				if p.ErrorCode == 0 && g.hasOffset(res[i].Topic, p.Partition) {
-					recs = append(recs, offsetRecord(g.id, res[i].Topic, p.Partition, nil))
+				tp := topicPartition{res[i].Topic, p.Partition}
+				if p.ErrorCode == 0 && !deleted[tp] && (g.hasOffset(tp.topic, tp.partition) || c.txn.pending(g.id, tp.topic, tp.partition)) {
+					recs = append(recs, offsetRecord(g.id, tp.topic, tp.partition, nil))
+					deleted[tp] = true
 				}
 			}
 		}
@@ -286,13 +292,10 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, groupID string, topics 
 			code = g.c.metadataErrorCode(err)
 			return
 		}
-		for i := range res {
-			for _, p := range res[i].Partitions {
-				if p.ErrorCode == 0 {
-					g.deleteOffsetAt(res[i].Topic, p.Partition, seq)
-				}
-			}
+		for tp := range deleted {
+			g.deleteOffsetAt(tp.topic, tp.partition, seq)
 		}
+		c.txn.drop(g.id, func(tp topicPartition) bool { return deleted[tp] })
 	})
 	switch o {
 	case notFound:
@@ -316,9 +319,15 @@ func (c *Coordinator) TopicDeleted(ctx context.Context, topic string) {
 	for _, g := range c.snapshot() {
 		c.withGroup(g.id, false, func(g *group, _ *replies) {
 			ps := g.offsetPartitions(topic)
+			for tp := range c.txn.partitions(g.id, topic) {
+				if !slices.Contains(ps, tp.partition) {
+					ps = append(ps, tp.partition)
+				}
+			}
 			if len(ps) == 0 {
 				return
 			}
+			slices.Sort(ps)
 			recs := make([]record, 0, len(ps))
 			for _, p := range ps {
 				recs = append(recs, offsetRecord(g.id, topic, p, nil))
@@ -331,6 +340,7 @@ func (c *Coordinator) TopicDeleted(ctx context.Context, topic string) {
 			for _, p := range ps {
 				g.deleteOffsetAt(topic, p, seq)
 			}
+			c.txn.drop(g.id, func(tp topicPartition) bool { return tp.topic == topic })
 		})
 	}
 }
@@ -406,13 +416,16 @@ func (g *group) expire(now time.Time, r *replies) {
 		base = func(e *offsetEntry) int64 { return e.commitMs }
 	}
 	var expired []topicPartition
+	// As Kafka: a partition with a pending transactional offset does not
+	// expire, and a group with an open transaction does not die.
+	pendingTxn := g.c.txn.partitions(g.id, "")
 	if base != nil {
 		for t, ps := range g.offsets {
 			if keep != nil && keep(t) {
 				continue
 			}
 			for p, e := range ps {
-				if g.inflight[topicPartition{t, p}] > 0 {
+				if g.inflight[topicPartition{t, p}] > 0 || pendingTxn[topicPartition{t, p}] {
 					continue // a newer commit is on its way
 				}
 				if (e.expireMs >= 0 && nowMs >= e.expireMs) || (e.expireMs < 0 && nowMs-base(e) >= retention) {
@@ -421,17 +434,12 @@ func (g *group) expire(now time.Time, r *replies) {
 			}
 		}
 	}
-	sort.Slice(expired, func(i, j int) bool {
-		if expired[i].topic != expired[j].topic {
-			return expired[i].topic < expired[j].topic
-		}
-		return expired[i].partition < expired[j].partition
-	})
+	sortTopicPartitions(expired)
 	recs := make([]record, 0, len(expired)+1)
 	for _, x := range expired {
 		recs = append(recs, offsetRecord(g.id, x.topic, x.partition, nil))
 	}
-	dies := g.state == StateEmpty && len(g.pending) == 0 && g.inflightCommits == 0 && g.offsetCount() == len(expired)
+	dies := g.state == StateEmpty && len(g.pending) == 0 && g.inflightCommits == 0 && len(pendingTxn) == 0 && g.offsetCount() == len(expired)
 	if dies {
 		recs = append(recs, groupRecord(g.id, nil))
 	}
@@ -461,6 +469,15 @@ func (g *group) expire(now time.Time, r *replies) {
 type topicPartition struct {
 	topic     string
 	partition int32
+}
+
+func sortTopicPartitions(tps []topicPartition) {
+	sort.Slice(tps, func(i, j int) bool {
+		if tps[i].topic != tps[j].topic {
+			return tps[i].topic < tps[j].topic
+		}
+		return tps[i].partition < tps[j].partition
+	})
 }
 
 // offsetCount is the number of committed offsets of the group.

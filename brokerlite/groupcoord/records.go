@@ -34,7 +34,7 @@ type offsetEntry struct {
 	metadata    string
 	commitMs    int64
 	expireMs    int64  // -1: expiry follows the group rules (KIP-211)
-	seq         uint64 // the group's offsetSeq of the commit that wrote it; 0 when loaded
+	seq         uint64 // the group's offsetSeq of the record that wrote it, in log order
 }
 
 func offsetRecord(group, topic string, partition int32, e *offsetEntry) record {

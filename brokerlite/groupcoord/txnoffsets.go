@@ -19,6 +19,14 @@ import (
 // the replay of __consumer_offsets does the same with the stored batches
 // and markers, so offsets of a transaction still open at a crash stay
 // pending until its marker.
+//
+// As Kafka's coordinator: a pending offset carries the sequence number of
+// its record (offsetEntry.seq, in log order with the group's other offset
+// writes), and at the commit marker it becomes the committed offset only
+// where no newer record (a plain commit appended after it) is committed; a
+// tombstone (OffsetDelete, DeleteGroups, a deleted topic) also removes the
+// pending offsets of its partition, and expiry leaves partitions with
+// pending offsets, and a group with open transactions, alone.
 
 // pendingOffset is one offset of an open transaction.
 type pendingOffset struct {
@@ -54,6 +62,43 @@ func (t *txnOffsets) take(partition int32, pid int64) []pendingOffset {
 	ps := t.m[partition][pid]
 	delete(t.m[partition], pid)
 	return ps
+}
+
+// drop removes the pending offsets of group for which match is true, from
+// every open transaction: a tombstone for them is durable.
+func (t *txnOffsets) drop(group string, match func(topicPartition) bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, byPid := range t.m {
+		for pid, ps := range byPid {
+			kept := ps[:0]
+			for _, p := range ps {
+				if p.group != group || !match(p.tp) {
+					kept = append(kept, p)
+				}
+			}
+			clear(ps[len(kept):])
+			byPid[pid] = kept
+		}
+	}
+}
+
+// partitions returns the partitions group has pending offsets for, topic
+// "" meaning every topic.
+func (t *txnOffsets) partitions(group, topic string) map[topicPartition]bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[topicPartition]bool{}
+	for _, byPid := range t.m {
+		for _, ps := range byPid {
+			for _, p := range ps {
+				if p.group == group && (topic == "" || p.tp.topic == topic) {
+					out[p.tp] = true
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (t *txnOffsets) pending(group, topic string, partition int32) bool {
@@ -106,6 +151,8 @@ func (c *Coordinator) TxnCommitOffsets(ctx context.Context, req TxnCommitRequest
 	var code int16
 	var wait func(context.Context) error
 	var ps []pendingOffset
+	var sg *group
+	var seq uint64
 	partition := c.PartitionFor(req.Group)
 	o := c.withGroup(req.Group, true, func(g *group, _ *replies) {
 		switch {
@@ -143,6 +190,13 @@ func (c *Coordinator) TxnCommitOffsets(ctx context.Context, req TxnCommitRequest
 			return
 		}
 		wait = w
+		// Counted in flight like a plain commit: a tombstone written
+		// before it is durable covers it (deletedSeq).
+		seq, sg = g.nextOffsetSeq(), g
+		for _, p := range ps {
+			p.e.seq = seq
+		}
+		g.startInflight(ps)
 	})
 	switch o {
 	case shutDown:
@@ -156,14 +210,56 @@ func (c *Coordinator) TxnCommitOffsets(ctx context.Context, req TxnCommitRequest
 		setPending(code)
 		return res
 	}
-	if err := c.awaitDurable(ctx, partition, wait); err != nil {
+	err := c.awaitDurable(ctx, partition, wait)
+	sg.mu.Lock()
+	if kept := sg.finishTxnCommit(ps, seq, err == nil); len(kept) > 0 {
+		c.txn.add(partition, req.ProducerID, kept)
+	}
+	sg.mu.Unlock()
+	if err != nil {
 		c.logger.Warn("groupcoord: transactional offset commit failed", "group", req.Group, "err", err)
 		setPending(c.commitErrorCode(err))
 		return res
 	}
-	c.txn.add(partition, req.ProducerID, ps)
 	setPending(0)
 	return res
+}
+
+// startInflight counts the partitions of a transactional commit in flight.
+// Callers hold g.mu.
+func (g *group) startInflight(ps []pendingOffset) {
+	if g.inflight == nil {
+		g.inflight = make(map[topicPartition]int)
+	}
+	for _, p := range ps {
+		g.inflight[p.tp]++
+	}
+	g.inflightCommits++
+}
+
+// finishTxnCommit ends a transactional commit in flight, with g locked, and
+// returns the offsets that become pending: none if it is not durable or the
+// group was deleted meanwhile, and none of a partition tombstoned after it
+// was appended.
+func (g *group) finishTxnCommit(ps []pendingOffset, seq uint64, durable bool) []pendingOffset {
+	var kept []pendingOffset
+	if durable && g.state != StateDead {
+		for _, p := range ps {
+			if g.deletedSeq[p.tp] < seq {
+				kept = append(kept, p)
+			}
+		}
+	}
+	g.inflightCommits--
+	for _, p := range ps {
+		if n := g.inflight[p.tp] - 1; n > 0 {
+			g.inflight[p.tp] = n
+		} else {
+			delete(g.inflight, p.tp)
+			delete(g.deletedSeq, p.tp)
+		}
+	}
+	return kept
 }
 
 // txnAppendErrorCode maps an append error; an epoch the log refuses is the
@@ -185,9 +281,13 @@ func (c *Coordinator) CompleteTxn(partition int32, pid int64, commit bool) {
 	}
 	for _, p := range ps {
 		c.withGroup(p.group, true, func(g *group, _ *replies) {
-			e := *p.e
-			e.seq = g.nextOffsetSeq()
-			g.setOffset(p.tp.topic, p.tp.partition, &e)
+			g.offsetSeq = max(g.offsetSeq, p.e.seq)
+			// A plain commit appended after the transactional one wins,
+			// as in Kafka.
+			if cur := g.offsets[p.tp.topic][p.tp.partition]; cur == nil || cur.seq < p.e.seq {
+				e := *p.e
+				g.setOffset(p.tp.topic, p.tp.partition, &e)
+			}
 		})
 	}
 }
@@ -216,6 +316,19 @@ func (c *Coordinator) MarkUnstable(group string, res *FetchResult) {
 
 // loaderTxn is the pending state of one partition's replay.
 type loaderTxn map[int64][]pendingOffset
+
+// drop removes the pending offsets of a tombstoned partition.
+func (t loaderTxn) drop(group string, tp topicPartition) {
+	for pid, ps := range t {
+		kept := ps[:0]
+		for _, p := range ps {
+			if p.group != group || p.tp != tp {
+				kept = append(kept, p)
+			}
+		}
+		t[pid] = kept
+	}
+}
 
 // batchTxnAware replays stored batches, routing transactional batches and
 // markers here and the rest to batch.
@@ -257,7 +370,10 @@ func (l *partitionLoader) txnBatch(one []byte) {
 			delete(l.txn, info.ProducerID)
 			if typ == partlog.ControlTypeCommit {
 				for _, p := range ps {
-					l.get(p.group).offsets[p.tp] = p.e
+					offsets := l.get(p.group).offsets
+					if cur := offsets[p.tp]; cur == nil || cur.seq < p.e.seq {
+						offsets[p.tp] = p.e
+					}
 				}
 			}
 			return nil
@@ -271,6 +387,8 @@ func (l *partitionLoader) txnBatch(one []byte) {
 		if d.kind != kindOffset || d.offset == nil || PartitionFor(d.group, l.c.cfg.Partitions) != l.partition {
 			return nil
 		}
+		l.seq++
+		d.offset.seq = l.seq
 		l.txn[info.ProducerID] = append(l.txn[info.ProducerID], pendingOffset{group: d.group, tp: topicPartition{d.topic, d.partition}, e: d.offset})
 		return nil
 	})
@@ -284,6 +402,9 @@ func (l *partitionLoader) txnBatch(one []byte) {
 // the replay to the coordinator, pending their markers.
 func (l *partitionLoader) finishTxn() {
 	for pid, ps := range l.txn {
+		for _, p := range ps {
+			l.get(p.group).openTxn = true
+		}
 		l.c.txn.add(l.partition, pid, ps)
 	}
 }
