@@ -42,7 +42,8 @@ type Config struct {
 	// InitialRebalanceDelay alone means "default").
 	NoInitialRebalanceDelay bool
 
-	// GroupMaxSize caps the members of one group (GROUP_MAX_SIZE_REACHED).
+	// GroupMaxSize caps the members of one group (GROUP_MAX_SIZE_REACHED);
+	// a group loaded with more rebalances and refuses the last to rejoin.
 	// group.max.size; the default value is 2147483647.
 	GroupMaxSize int
 

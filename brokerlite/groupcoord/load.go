@@ -118,9 +118,16 @@ func (c *Coordinator) load(ctx context.Context) error {
 				continue
 			}
 			g := c.newGroup(id)
+			var r replies
 			g.mu.Lock()
 			g.restore(lg)
+			if n := len(g.members); n > c.cfg.GroupMaxSize {
+				// group.max.size was lowered: rebalance, so that members
+				// commit and the last to rejoin are refused, as Kafka.
+				g.prepareRebalance(fmt.Sprintf("loaded group of %d members is over group.max.size %d", n, c.cfg.GroupMaxSize), &r)
+			}
 			g.mu.Unlock()
+			r.run()
 			c.mu.Lock()
 			c.groups[id] = g
 			c.mu.Unlock()

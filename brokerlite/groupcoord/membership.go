@@ -101,6 +101,22 @@ func (g *group) join(req *JoinRequest, done func(JoinResult), r *replies) {
 		g.addMemberAndRebalance(id, req, done, r)
 		return
 	}
+	if !g.acceptJoining(req.MemberID) {
+		// As Kafka: the member is removed, so that a group over
+		// group.max.size (lowered since it formed) shrinks to it.
+		if s := g.pending[req.MemberID]; s != nil {
+			g.disarm(s)
+			delete(g.pending, req.MemberID)
+		}
+		if m := g.members[req.MemberID]; m != nil {
+			g.c.logger.Info("groupcoord: removing member over group.max.size", "group", g.id, "member", m.id, "max", g.c.cfg.GroupMaxSize)
+			g.removeMember(m, kerr.GroupMaxSizeReached.Code, r)
+		}
+		res := JoinResult{ErrorCode: kerr.GroupMaxSizeReached.Code, Generation: -1}
+		r.add(func() { done(res) })
+		g.tryCompleteJoin(r)
+		return
+	}
 	if s := g.pending[req.MemberID]; s != nil {
 		if !g.supportsProtocols(req.ProtocolType, req.Protocols, nil) {
 			fail(kerr.InconsistentGroupProtocol.Code)
@@ -148,6 +164,33 @@ func (g *group) join(req *JoinRequest, done func(JoinResult), r *replies) {
 		r.add(func() { done(res) })
 	default:
 		fail(kerr.UnknownMemberID.Code)
+	}
+}
+
+// acceptJoining reports whether a JoinGroup with known member id memberID
+// fits group.max.size, as Kafka decides: during PreparingRebalance a
+// member already waiting in JoinGroup, or any while fewer than the maximum
+// wait (the size may be over the maximum when it was lowered, and those
+// that rejoin last are refused); in CompletingRebalance and Stable a
+// member, or any while the group is below the maximum.
+func (g *group) acceptJoining(memberID string) bool {
+	m := g.members[memberID]
+	switch g.state {
+	case StatePreparingRebalance:
+		if m != nil && m.joinCB != nil {
+			return true
+		}
+		waiting := 0
+		for _, x := range g.order {
+			if x.joinCB != nil {
+				waiting++
+			}
+		}
+		return waiting < g.c.cfg.GroupMaxSize
+	case StateCompletingRebalance, StateStable:
+		return m != nil || len(g.members) < g.c.cfg.GroupMaxSize
+	default:
+		return true
 	}
 }
 
