@@ -209,4 +209,10 @@ func TestParseGroupState(t *testing.T) {
 	if _, ok := ParseGroupState("Rebalancing"); ok {
 		t.Error("ParseGroupState accepted an unknown state")
 	}
+	// Kafka trims the ListGroups state filter.
+	for _, in := range []string{" Stable", "stable ", "\tSTABLE\n"} {
+		if got, ok := ParseGroupState(in); !ok || got != StateStable {
+			t.Errorf("ParseGroupState(%q) = %v, %v; want Stable", in, got, ok)
+		}
+	}
 }

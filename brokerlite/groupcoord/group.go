@@ -208,11 +208,12 @@ func cloneProtocols(ps []Protocol) []Protocol {
 	return out
 }
 
-// supportsProtocols reports whether a member (self, nil for a new one)
-// joining with protocolType and protocols fits the group: in a group with
-// members the protocol type must match, and at least one of the protocols
-// must be supported by every other member.
-func (g *group) supportsProtocols(protocolType string, protocols []Protocol, self *member) bool {
+// supportsProtocols reports whether a member joining with protocolType and
+// protocols fits the group: in a group with members the protocol type must
+// match, and at least one of the protocols must be supported by every
+// member. As in Kafka, a member that rejoins counts with the protocols it
+// joined with before, so its new protocols must include one of those.
+func (g *group) supportsProtocols(protocolType string, protocols []Protocol) bool {
 	if len(g.members) == 0 {
 		return true
 	}
@@ -222,7 +223,7 @@ func (g *group) supportsProtocols(protocolType string, protocols []Protocol, sel
 	for _, p := range protocols {
 		all := true
 		for _, m := range g.order {
-			if m != self && !m.hasProtocol(p.Name) {
+			if !m.hasProtocol(p.Name) {
 				all = false
 				break
 			}

@@ -69,7 +69,7 @@ func (g *group) join(req *JoinRequest, done func(JoinResult), r *replies) {
 		r.add(func() { done(res) })
 	}
 	if req.MemberID == "" {
-		if !g.supportsProtocols(req.ProtocolType, req.Protocols, nil) {
+		if !g.supportsProtocols(req.ProtocolType, req.Protocols) {
 			fail(kerr.InconsistentGroupProtocol.Code)
 			return
 		}
@@ -118,7 +118,7 @@ func (g *group) join(req *JoinRequest, done func(JoinResult), r *replies) {
 		return
 	}
 	if s := g.pending[req.MemberID]; s != nil {
-		if !g.supportsProtocols(req.ProtocolType, req.Protocols, nil) {
+		if !g.supportsProtocols(req.ProtocolType, req.Protocols) {
 			fail(kerr.InconsistentGroupProtocol.Code)
 			return
 		}
@@ -136,7 +136,7 @@ func (g *group) join(req *JoinRequest, done func(JoinResult), r *replies) {
 		fail(kerr.UnknownMemberID.Code)
 		return
 	}
-	if !g.supportsProtocols(req.ProtocolType, req.Protocols, m) {
+	if !g.supportsProtocols(req.ProtocolType, req.Protocols) {
 		fail(kerr.InconsistentGroupProtocol.Code)
 		return
 	}
@@ -202,6 +202,23 @@ func (g *group) fenced(instanceID, memberID string) bool {
 	}
 	m := g.static[instanceID]
 	return m != nil && m.id != memberID
+}
+
+// checkInstance checks the group.instance.id of a SyncGroup, Heartbeat or
+// offset commit as Kafka validates a member: UNKNOWN_MEMBER_ID when no
+// static member has instanceID, FENCED_INSTANCE_ID when another member id
+// has it, else 0.
+func (g *group) checkInstance(instanceID, memberID string) int16 {
+	if instanceID == "" {
+		return 0
+	}
+	switch m := g.static[instanceID]; {
+	case m == nil:
+		return kerr.UnknownMemberID.Code
+	case m.id != memberID:
+		return kerr.FencedInstanceID.Code
+	}
+	return 0
 }
 
 func (g *group) addMemberAndRebalance(id string, req *JoinRequest, done func(JoinResult), r *replies) {
@@ -596,8 +613,8 @@ func (c *Coordinator) Sync(ctx context.Context, req SyncRequest) (SyncResult, er
 
 func (g *group) sync(req *SyncRequest, done func(SyncResult), r *replies) {
 	fail := func(code int16) { r.add(func() { done(SyncResult{ErrorCode: code}) }) }
-	if g.fenced(req.InstanceID, req.MemberID) {
-		fail(kerr.FencedInstanceID.Code)
+	if code := g.checkInstance(req.InstanceID, req.MemberID); code != 0 {
+		fail(code)
 		return
 	}
 	m := g.members[req.MemberID]
@@ -709,8 +726,8 @@ func (c *Coordinator) Heartbeat(req HeartbeatRequest) int16 {
 }
 
 func (g *group) heartbeat(req *HeartbeatRequest) int16 {
-	if g.fenced(req.InstanceID, req.MemberID) {
-		return kerr.FencedInstanceID.Code
+	if code := g.checkInstance(req.InstanceID, req.MemberID); code != 0 {
+		return code
 	}
 	m := g.members[req.MemberID]
 	switch {

@@ -89,8 +89,8 @@ func (g *group) stageCommit(ctx context.Context, req *CommitRequest, res []Topic
 	switch {
 	case req.Generation < 0 && g.state == StateEmpty:
 		// A standalone consumer using the group for offset storage only.
-	case g.fenced(req.InstanceID, req.MemberID):
-		return nil, kerr.FencedInstanceID.Code
+	case g.checkInstance(req.InstanceID, req.MemberID) != 0:
+		return nil, g.checkInstance(req.InstanceID, req.MemberID)
 	case g.members[req.MemberID] == nil:
 		return nil, kerr.UnknownMemberID.Code
 	case req.Generation != g.generation:

@@ -159,8 +159,8 @@ func (c *Coordinator) TxnCommitOffsets(ctx context.Context, req TxnCommitRequest
 		case g.state == StateDead:
 			code = kerr.CoordinatorNotAvailable.Code
 			return
-		case req.InstanceID != "" && g.fenced(req.InstanceID, req.MemberID):
-			code = kerr.FencedInstanceID.Code
+		case g.checkInstance(req.InstanceID, req.MemberID) != 0:
+			code = g.checkInstance(req.InstanceID, req.MemberID)
 			return
 		case req.MemberID != "" && g.members[req.MemberID] == nil:
 			code = kerr.UnknownMemberID.Code

@@ -31,9 +31,11 @@ func (s GroupState) String() string {
 	return stateNames[s]
 }
 
-// ParseGroupState parses a state name case-insensitively, as Kafka's
-// ListGroups state filter does.
+// ParseGroupState parses a state name case-insensitively and without
+// surrounding blanks or control characters, as Kafka's ListGroups state
+// filter does.
 func ParseGroupState(s string) (GroupState, bool) {
+	s = strings.TrimFunc(s, func(r rune) bool { return r <= ' ' }) // Java's String.trim
 	for i, n := range stateNames {
 		if strings.EqualFold(n, s) {
 			return GroupState(i), true
