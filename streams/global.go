@@ -88,6 +88,9 @@ func newGlobalTask(topo *Topology, partitions []TopicPartition, cfg taskConfig) 
 	}
 	sort.Strings(merged.SourceTopics)
 	cfg.Cache = nil
+	// Global records are applied with the timestamp they were written with
+	// and never dropped for it.
+	cfg.ownTimestamps = true
 	t, err := newTaskFor(topo, globalTaskID, merged, partitions, cfg)
 	if err != nil {
 		return nil, err

@@ -1,8 +1,12 @@
 package streams_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/streams"
 	"github.com/rivulet-io/rivulet/streams/streamstest"
@@ -63,5 +67,86 @@ func TestGlobalStoreWithCustomProcessor(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "o1=eur@ONE-POINT-ONE o2=usd@unknown o3=eur@unknown" {
 		t.Fatalf("output %v", got)
+	}
+}
+
+// globalLookupTopology joins the stream "orders" (order id to customer id)
+// with the global table "customers", writing "order+name" (or
+// "order+null") to "out".
+func globalLookupTopology(t testing.TB, customers string, orders string, out string) *streams.Topology {
+	b := streams.NewBuilder()
+	g := streams.NewGlobalTable(b, customers, streams.ConsumedWith(ss, ss))
+	s := streams.NewStream(b, orders, streams.ConsumedWith(ss, ss))
+	streams.LeftJoinWithGlobalTable(s, g, func(_, v string) string { return v }, func(k, _ string, c *string) string {
+		if c == nil {
+			return k + "+null"
+		}
+		return k + "+" + *c
+	}).To(out, streams.ProducedWith(ss, ss))
+	return build(t, b)
+}
+
+// eventTimeOnly is an application timestamp extractor for the topic
+// "orders" only: it gives -1 (an invalid timestamp) for any other topic.
+func eventTimeOnly(r *streams.RawRecord, _ int64) (int64, error) {
+	if strings.HasSuffix(r.Topic, "orders") {
+		return r.Timestamp, nil
+	}
+	return -1, nil
+}
+
+// Global topics are read with the records' own timestamps, as Kafka
+// Streams reads them: the application's timestamp extractor does not run
+// on them, so one meant for the event topics cannot make global records
+// be dropped, and a global record with a negative timestamp of its own is
+// applied rather than dropped or failing.
+func TestGlobalTableIgnoresTimestampExtractor(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opts    []streamstest.Option
+		custTS  int64
+		dropped int64
+	}{
+		{name: "app extractor", opts: []streamstest.Option{streamstest.WithTimestampExtractor(eventTimeOnly)}, custTS: 1},
+		{name: "negative own timestamp", custTS: -1},
+		{name: "negative own timestamp, skipping extractor", opts: []streamstest.Option{streamstest.WithTimestampExtractor(streams.LogAndSkipOnInvalidTimestamp)}, custTS: -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := driver(t, globalLookupTopology(t, "customers", "orders", "out"), tc.opts...)
+			cust := streamstest.CreateInputTopic(d, "customers", ss, ss)
+			orders := streamstest.CreateInputTopic(d, "orders", ss, ss)
+			must(t, cust.PipeInputAt("c1", "alice", tc.custTS))
+			must(t, orders.PipeInputAt("o1", "c1", 2))
+			got, err := streamstest.CreateOutputTopic(d, "out", ss, ss).ReadValuesToList()
+			must(t, err)
+			if fmt.Sprint(got) != "[o1+alice]" {
+				t.Errorf("joined %v, want [o1+alice]", got)
+			}
+			if n := d.Stats().DroppedRecords.Load(); n != 0 {
+				t.Errorf("dropped %d records, want 0", n)
+			}
+		})
+	}
+}
+
+// The same with an application: its global thread applies a global record
+// the application's timestamp extractor gives -1.
+func TestGlobalThreadIgnoresTimestampExtractor(t *testing.T) {
+	br := startBrokerlite(t)
+	id := uniq("gts")
+	customers, orders, out := id+"-customers", id+"-orders", id+"-out"
+	createTopic(t, br.addrs, 1, customers, orders, out)
+	produce(t, br.addrs, &kgo.Record{Topic: customers, Key: []byte("c1"), Value: []byte("alice")})
+	startApp(t, globalLookupTopology(t, customers, orders, out), streams.Properties{
+		"application.id": id, "bootstrap.servers": strings.Join(br.addrs, ","), "state.dir": t.TempDir(),
+	}, streams.WithTimestampExtractor(eventTimeOnly))
+	produce(t, br.addrs, &kgo.Record{Topic: orders, Key: []byte("o1"), Value: []byte("c1")})
+	recs := consumeUntil(t, br.addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) > 0 })
+	if len(recs) != 1 || string(recs[0].Value) != "o1+alice" {
+		var got []string
+		for _, r := range recs {
+			got = append(got, string(r.Value))
+		}
+		t.Fatalf("joined %v, want [o1+alice]", got)
 	}
 }

@@ -60,7 +60,6 @@ func (a *App) startGlobal(ctx context.Context) error {
 		ApplicationID:          a.cfg.ApplicationID,
 		Collector:              &noSendCollector{},
 		Stores:                 a.opener,
-		TimestampExtractor:     a.cfg.TimestampExtractor,
 		DeserializationHandler: a.cfg.DeserializationHandler,
 		ProductionHandler:      a.cfg.ProductionHandler,
 		Logger:                 a.cfg.Logger.With("thread", "GlobalStreamThread"),

@@ -222,7 +222,9 @@ type rawSource interface {
 // queue, so each record is deserialized once, when it reaches the head
 // (its timestamp is needed to pick the next record), and processed later.
 type queueHead interface {
-	// load deserializes raw and extracts its timestamp.
+	// load deserializes raw and extracts its timestamp: with the source's
+	// extractor, else with def; a nil def keeps raw's own timestamp and
+	// runs no extractor.
 	load(raw *RawRecord, partitionTime int64, def TimestampExtractor) (int64, error)
 	// process forwards the loaded record downstream.
 	process() error
@@ -313,9 +315,12 @@ func (h *headSlot[K, V]) load(raw *RawRecord, partitionTime int64, def Timestamp
 	rec.Headers = raw.Headers
 	var ts int64
 	var err error
-	if h.src.extractor != nil {
+	switch {
+	case def == nil:
+		ts = raw.Timestamp
+	case h.src.extractor != nil:
 		ts, err = h.src.extractor(rec, partitionTime)
-	} else {
+	default:
 		ts, err = def(raw, partitionTime)
 	}
 	if err != nil {

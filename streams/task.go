@@ -77,6 +77,11 @@ type taskConfig struct {
 	// tasks of a thread or an application). The default value is a private
 	// one.
 	Stats *taskStats
+	// ownTimestamps makes records keep the timestamp they were written
+	// with: no extractor runs (neither TimestampExtractor nor a source's)
+	// and a negative timestamp is kept rather than dropped. The global task
+	// reads its topics so, as Kafka Streams' global state update task does.
+	ownTimestamps bool
 }
 
 // taskStats counts what tasks do. Safe for concurrent reads.
@@ -456,9 +461,13 @@ func (t *streamTask) loadHead(q *partitionQueue) error {
 	for !q.headLoaded && q.len() > 0 {
 		raw := &q.buf[q.start]
 		var ts int64
+		extract := t.cfg.TimestampExtractor
+		if t.cfg.ownTimestamps {
+			extract = nil
+		}
 		err := t.guard(func() error {
 			var err error
-			ts, err = q.head.load(raw, q.partitionTime, t.cfg.TimestampExtractor)
+			ts, err = q.head.load(raw, q.partitionTime, extract)
 			return err
 		})
 		if err != nil {
@@ -479,7 +488,7 @@ func (t *streamTask) loadHead(q *partitionQueue) error {
 			t.skip(q, raw)
 			continue
 		}
-		if ts < 0 {
+		if ts < 0 && !t.cfg.ownTimestamps {
 			t.cfg.Logger.Warn("streams: skipping record with negative timestamp", "task", t.id.String(), "topic", raw.Topic, "partition", raw.Partition, "offset", raw.Offset, "timestamp", ts)
 			t.skip(q, raw)
 			continue
