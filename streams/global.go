@@ -134,6 +134,32 @@ func (g *globalTask) Checkpoints() map[TopicPartition]int64 {
 	return out
 }
 
+// reset wipes the global stores and forgets every position, so the stores
+// are rebuilt from the start of their topics: what the global thread does
+// when a global topic no longer holds the records the stores reflect.
+// Every partition's next offset is then 0 (its log start).
+func (g *globalTask) reset() error {
+	for _, q := range g.t.queues {
+		q.head.clear()
+		clear(q.buf)
+		q.buf, q.start = q.buf[:0], 0
+		q.headLoaded = false
+		q.partitionTime = -1
+		q.consumed = -1
+		g.offsets[q.tp] = 0
+	}
+	for _, n := range g.stores {
+		s, ok := g.t.stores[n].(interface{ wipeGlobal() error })
+		if !ok {
+			return fmt.Errorf("streams: global store %q cannot be wiped", n)
+		}
+		if err := s.wipeGlobal(); err != nil {
+			return fmt.Errorf("streams: wipe global store %q: %w", n, err)
+		}
+	}
+	return nil
+}
+
 // Initialize initializes the global processors.
 func (g *globalTask) Initialize(wallClock int64) error { return g.t.Initialize(wallClock) }
 

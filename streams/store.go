@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -439,6 +440,33 @@ type kvStore[K, V any] struct {
 }
 
 func (s *kvStore[K, V]) globalCheckpoint() statestore.Checkpoint { return s.globalCP }
+
+// wipeGlobal deletes every entry of a global store, in place (stream
+// threads keep reading the same store), and makes the deletion durable.
+func (s *kvStore[K, V]) wipeGlobal() error {
+	const batch = 4096
+	for {
+		it, err := s.raw.All()
+		if err != nil {
+			return err
+		}
+		var dels []statestore.KeyValue
+		for len(dels) < batch && it.Next() {
+			dels = append(dels, statestore.KeyValue{Key: bytes.Clone(it.Key())})
+		}
+		if err := it.Close(); err != nil {
+			return err
+		}
+		if len(dels) == 0 {
+			break
+		}
+		if err := s.raw.PutAll(dels); err != nil {
+			return err
+		}
+	}
+	s.globalCP = nil
+	return s.raw.Flush()
+}
 
 func (s *kvStore[K, V]) Name() string     { return s.name }
 func (s *kvStore[K, V]) Persistent() bool { return s.raw.Persistent() }
