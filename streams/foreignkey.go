@@ -610,12 +610,14 @@ func (p *fkForeignProc[KO, VO]) Process(r Record[KO, change[VO]]) error {
 		if len(val) < 8 {
 			return &SerdeError{Serde: "foreign-key subscription store value", Len: len(val), Err: errors.New("too short")}
 		}
-		subTS := int64(binary.BigEndian.Uint64(val))
-		s, err := fkSubscriptionSerde{}.Deserialize(val[8:])
+		s, err := fkSubscriptionSerde{}.Deserialize(val[8:]) // after the subscription's timestamp
 		if err != nil {
 			return err
 		}
-		out := Record[[]byte, fkResponse]{Key: bytes.Clone(pk), Value: fkResponse{hash: s.hash, partition: s.partition, value: vb}, Timestamp: max(r.Timestamp, subTS), Headers: r.Headers}
+		// The answer, and so the join result, carries the right row's
+		// timestamp, as in Kafka Streams: a result a left row causes
+		// carries the larger of both (fkReceiveProc).
+		out := Record[[]byte, fkResponse]{Key: bytes.Clone(pk), Value: fkResponse{hash: s.hash, partition: s.partition, value: vb}, Timestamp: r.Timestamp, Headers: r.Headers}
 		if err := p.ctx.Forward(out); err != nil {
 			return err
 		}
