@@ -87,8 +87,9 @@ type Config struct {
 	SegmentBytes int32
 	// SegmentMs is segment.ms: a segment rolls when the incoming batch's
 	// timestamp is this far past the segment's first batch (or, for an empty
-	// timestamp, the segment's creation). The default value is 604800000
-	// (7 days); minimum 1.
+	// timestamp, the segment's creation). For a compacted log a shorter
+	// max.compaction.lag.ms takes its place, as in Kafka. The default value
+	// is 604800000 (7 days); minimum 1.
 	SegmentMs int64
 	// SegmentIndexBytes is segment.index.bytes: the size of the offset index
 	// (8-byte entries) and time index (12-byte entries) of a segment; a
@@ -124,8 +125,10 @@ type Config struct {
 	// segment). The default value is 0.
 	MinCompactionLagMs int64
 	// MaxCompactionLagMs is max.compaction.lag.ms: a log whose dirty part
-	// holds a segment older than this is compacted whatever its dirty ratio.
-	// The default value is math.MaxInt64 (never forced); minimum 1.
+	// holds a segment older than this is compacted whatever its dirty ratio,
+	// and, when shorter than segment.ms, the active segment of a compacted
+	// log rolls after this long so its records become cleanable. The default
+	// value is math.MaxInt64 (never forced); minimum 1.
 	MaxCompactionLagMs int64
 	// MessageTimestampType is message.timestamp.type. The default value is
 	// CreateTime.
@@ -439,4 +442,14 @@ func ParseBrokerConfig(props map[string]string) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// maxSegmentMs is how long a segment stays active: segment.ms, or for a
+// compacted log max.compaction.lag.ms when that is shorter (Kafka's
+// LogConfig.maxSegmentMs).
+func (c *Config) maxSegmentMs() int64 {
+	if c.CleanupPolicy.Compact() && c.MaxCompactionLagMs < c.SegmentMs {
+		return c.MaxCompactionLagMs
+	}
+	return c.SegmentMs
 }

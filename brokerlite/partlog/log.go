@@ -445,7 +445,9 @@ func (l *Log) appendLocked(batches []byte, refs []batchRef, records int64, logAp
 }
 
 // maybeRollLocked rolls the active segment when the incoming bytes would
-// not fit (segment.bytes), when segment.ms has passed, when an index is full,
+// not fit (segment.bytes), when segment.ms has passed (for a compacted log,
+// max.compaction.lag.ms if that is shorter, so the active segment's records
+// become cleanable in time, as Kafka's maxSegmentMs), when an index is full,
 // or when the last offset would not fit a relative offset, as Kafka's
 // shouldRoll.
 func (l *Log) maybeRollLocked(size int64, nbatches int, maxTs int64, lastOffset int64, cfg *Config) error {
@@ -464,7 +466,7 @@ func (l *Log) maybeRollLocked(size int64, nbatches int, maxTs int64, lastOffset 
 	idxFull := len(s.oidx)+nbatches > int(cfg.SegmentIndexBytes/offsetEntrySize) ||
 		len(s.tidx)+nbatches > int(cfg.SegmentIndexBytes/timeEntrySize)
 	s.mu.RUnlock()
-	if cur+size <= int64(cfg.SegmentBytes) && waited <= cfg.SegmentMs && !idxFull && s.relOK(lastOffset) {
+	if cur+size <= int64(cfg.SegmentBytes) && waited <= cfg.maxSegmentMs() && !idxFull && s.relOK(lastOffset) {
 		return nil
 	}
 	return l.rollLocked()
