@@ -135,8 +135,9 @@ func (l *Log) cleanPlan(cfg *Config, now int64) (cleanPlan, error) {
 // compact and the log needs it (its dirty ratio reaches
 // min.cleanable.dirty.ratio, or max.compaction.lag.ms has passed), or when
 // Force is set. It keeps the newest record of every key among the closed
-// segments old enough for min.compaction.lag.ms, drops tombstones whose
-// segment is older than delete.retention.ms, keeps offsets (leaving gaps),
+// segments old enough for min.compaction.lag.ms, drops tombstones once
+// their delete horizon has passed (set to now + delete.retention.ms by the
+// first cleaning that keeps them, as Kafka does), keeps offsets (leaving gaps),
 // keeps each batch's producer fields, and keeps the last batch of every
 // producer, empty if need be, so idempotent producers keep their sequence
 // state (KIP-98). Records of aborted transactions are dropped; a transaction
@@ -166,14 +167,14 @@ func (l *Log) Compact(ctx context.Context, opts CleanerOptions) (CleanStats, err
 		return CleanStats{}, err
 	}
 	total := cp.cleanBytes + cp.dirtyBytes
-	// A transaction marker whose delete horizon has passed is a reason to
-	// clean on its own.
-	due := l.markerDue.Load()
-	markersDue := due > 0 && now >= due
-	if total == 0 || (cp.dirtyBytes == 0 && !opts.Force && !markersDue) {
+	// A tombstone or transaction marker whose delete horizon has passed is
+	// a reason to clean on its own.
+	due := l.horizonDue.Load()
+	horizonPassed := due > 0 && now >= due
+	if total == 0 || (cp.dirtyBytes == 0 && !opts.Force && !horizonPassed) {
 		return CleanStats{FirstDirtyOffset: cp.firstDirty, EndOffset: cp.firstDirty}, nil
 	}
-	if !opts.Force && !markersDue && float64(cp.dirtyBytes)/float64(total) < cfg.MinCleanableDirtyRatio && !cp.maxLagPassed {
+	if !opts.Force && !horizonPassed && float64(cp.dirtyBytes)/float64(total) < cfg.MinCleanableDirtyRatio && !cp.maxLagPassed {
 		return CleanStats{FirstDirtyOffset: cp.firstDirty, EndOffset: cp.firstDirty}, nil
 	}
 	for _, s := range cp.segs {
@@ -226,7 +227,7 @@ func (l *Log) Compact(ctx context.Context, opts CleanerOptions) (CleanStats, err
 	if err := writeOffsetCheckpoint(l.dir, cleanerCheckpointFile, end); err != nil {
 		return st, storageErr("write cleaner checkpoint", err)
 	}
-	l.markerDue.Store(mc.due)
+	l.horizonDue.Store(mc.due)
 	l.log.Info("partlog: compacted", "firstDirty", st.FirstDirtyOffset, "end", st.EndOffset,
 		"segments", st.SegmentsCleaned, "swapped", st.SegmentsSwapped,
 		"records", st.RecordsRead, "retained", st.RecordsRetained, "bytesRead", st.BytesRead, "bytesWritten", st.BytesWritten)
@@ -333,11 +334,6 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 		st.SegmentsCleaned++
 		size := s.size.Load()
 		st.BytesRead += size
-		s.mu.RLock()
-		segMaxTs := s.maxTs
-		s.mu.RUnlock()
-		// Tombstones in a segment older than delete.retention.ms go.
-		dropTombstones := segMaxTs >= 0 && now-segMaxTs > cfg.DeleteRetentionMs
 		lastSeg := gi == len(group)-1
 		_, bad, ioErr := scanBatches(s.f, 0, size, true, scanLargeBuf, func(h *batchHeader, p int64, n int, data []byte) error {
 			if err := l.stopCleaning(ctx); err != nil {
@@ -374,7 +370,15 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 				raw = raw[:0]
 				var kept int32
 				var maxTs int64 = -1
+				var keptTombstone bool
 				dropAborted := h.isTxn() && aborted(h.ProducerID, h.BaseOffset)
+				// A tombstone goes once its batch's delete horizon has
+				// passed. The first cleaning that keeps one sets the
+				// horizon to now + delete.retention.ms (KIP-534), so a
+				// consumer has that long to read the delete whatever the
+				// record's timestamp.
+				hasHorizon := h.Attributes&attrDeleteHorizon != 0
+				horizonPassed := hasHorizon && now >= h.BaseTimestamp
 				err := eachRecordOf(h, data, func(r *record) error {
 					st.RecordsRead++
 					if dropAborted {
@@ -386,9 +390,12 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 					if o, ok := keys[string(r.Key)]; ok && r.Offset < o {
 						return nil // a newer record has this key
 					}
-					if r.Value == nil && dropTombstones {
-						st.TombstonesDropped++
-						return nil
+					if r.Value == nil {
+						if horizonPassed {
+							st.TombstonesDropped++
+							return nil
+						}
+						keptTombstone = true
 					}
 					kept++
 					if r.Timestamp > maxTs {
@@ -401,8 +408,15 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 					return err
 				}
 				st.RecordsRetained += int64(kept)
+				setHorizon := keptTombstone && !hasHorizon
 				switch {
-				case kept == h.NumRecords:
+				case setHorizon:
+					mc.wait(now + cfg.DeleteRetentionMs)
+				case keptTombstone:
+					mc.wait(h.BaseTimestamp)
+				}
+				switch {
+				case kept == h.NumRecords && !setHorizon:
 					mc.keptData(h)
 					out = append(out, data...)
 				case kept == 0:
@@ -422,16 +436,21 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 					}
 				default:
 					mc.keptData(h)
-					// Same base offset, base timestamp and last offset
-					// delta, so the records' deltas stay valid and the
-					// producer's sequence range is unchanged.
+					// Same base offset, base timestamp (unless the delete
+					// horizon takes its place) and last offset delta, so
+					// the records' deltas stay valid and the producer's
+					// sequence range is unchanged.
 					changed = true
 					nh := *h
 					nh.NumRecords = kept
 					if !h.logAppendTime() {
 						nh.MaxTimestamp = maxTs
 					}
-					out, err = encodeBatch(out, nh, raw)
+					if setHorizon {
+						out, err = keptWithDeleteHorizon(out, nh, raw, now+cfg.DeleteRetentionMs)
+					} else {
+						out, err = encodeBatch(out, nh, raw)
+					}
 					if err != nil {
 						return err
 					}

@@ -97,12 +97,46 @@ func (m *markerCleaner) marker(h *batchHeader, data []byte) markerAction {
 // withDeleteHorizon appends to dst the batch h (records in data) with its
 // delete horizon set: attribute bit 0x40, baseTimestamp = horizon, and each
 // record's timestamp delta recomputed so record timestamps are unchanged
-// (KIP-534).
+// (KIP-534). The batch is encoded anew, its CRC included.
 func withDeleteHorizon(dst []byte, h *batchHeader, data []byte, horizon int64) ([]byte, error) {
+	raw, err := rebaseRecords(h, data, horizon)
+	if err != nil {
+		return dst, err
+	}
+	nh := *h
+	nh.Attributes |= attrDeleteHorizon
+	nh.BaseTimestamp = horizon
+	return encodeBatch(dst, nh, raw)
+}
+
+// keptWithDeleteHorizon is withDeleteHorizon for the batch h cut down to
+// the records in raw (encoded against h's base offset and base timestamp,
+// uncompressed; h.NumRecords counts them).
+func keptWithDeleteHorizon(dst []byte, h batchHeader, raw []byte, horizon int64) ([]byte, error) {
+	plain := h
+	plain.Attributes &^= attrCompressionMask
+	tmp, err := encodeBatch(nil, plain, raw)
+	if err != nil {
+		return dst, err
+	}
+	if plain, _, err = checkStoredBatch(tmp); err != nil {
+		return dst, err
+	}
+	if raw, err = rebaseRecords(&plain, tmp, horizon); err != nil {
+		return dst, err
+	}
+	h.Attributes |= attrDeleteHorizon
+	h.BaseTimestamp = horizon
+	return encodeBatch(dst, h, raw)
+}
+
+// rebaseRecords returns the records of the batch h (bytes in data),
+// uncompressed, with their timestamp deltas taken against base.
+func rebaseRecords(h *batchHeader, data []byte, base int64) ([]byte, error) {
 	var raw, body []byte
 	err := eachRecordOf(h, data, func(r *record) error {
 		body = append(body[:0], byte(r.Attrs))
-		body = binary.AppendVarint(body, r.Timestamp-horizon)
+		body = binary.AppendVarint(body, r.Timestamp-base)
 		body = binary.AppendVarint(body, r.Offset-h.BaseOffset)
 		body = appendVarBytes(body, r.Key)
 		body = appendVarBytes(body, r.Value)
@@ -112,12 +146,9 @@ func withDeleteHorizon(dst []byte, h *batchHeader, data []byte, horizon int64) (
 		return nil
 	})
 	if err != nil {
-		return dst, fmt.Errorf("partlog: setting the delete horizon of the batch at offset %d: %w", h.BaseOffset, err)
+		return nil, fmt.Errorf("partlog: setting the delete horizon of the batch at offset %d: %w", h.BaseOffset, err)
 	}
-	nh := *h
-	nh.Attributes |= attrDeleteHorizon
-	nh.BaseTimestamp = horizon
-	return encodeBatch(dst, nh, raw)
+	return raw, nil
 }
 
 // emptyBatch appends h without records. forProducer keeps the producer

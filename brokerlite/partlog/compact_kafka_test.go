@@ -52,3 +52,109 @@ func TestCompactionMaxLagRollsActiveSegment(t *testing.T) {
 		t.Fatalf("delete-policy log has %d segments, want 1", n)
 	}
 }
+
+// tombstones returns the offsets of the tombstones the log holds.
+func tombstones(t *testing.T, l *Log) []int64 {
+	t.Helper()
+	var out []int64
+	for _, r := range readAll(t, l, l.LogStartOffset()) {
+		if r.Value == nil {
+			out = append(out, r.Offset)
+		}
+	}
+	return out
+}
+
+// A tombstone stays for delete.retention.ms from the first cleaning that
+// keeps it, whatever the age of its segment: that cleaning writes the delete
+// horizon into its batch (attribute bit 0x40, base timestamp = horizon,
+// record timestamps unchanged) and a cleaning past the horizon removes it.
+func TestCompactionTombstoneDeleteHorizon(t *testing.T) {
+	clk := newClock()
+	cfg := compactConfig()
+	cfg.DeleteRetentionMs = 24 * 3600 * 1000
+	l := tempLog(t, cfg, clk)
+	written := clk.Ms()
+	for _, v := range [][]byte{[]byte("v1"), nil} {
+		if _, err := l.Append(mkBatch(t, batchOpt{codec: codecZstd}, rec{key: []byte("k"), value: v, ts: written})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Add(48 * time.Hour) // the partition stays idle past delete.retention.ms
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte("other"), value: []byte("x"), ts: clk.Ms()})); err != nil {
+		t.Fatal(err)
+	}
+	first := clk.Ms()
+	st, err := l.Compact(context.Background(), CleanerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Cleaned || st.TombstonesDropped != 0 {
+		t.Fatalf("first cleaning: %+v, want the tombstone kept", st)
+	}
+	if got := tombstones(t, l); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("tombstones after the first cleaning %v, want [1]", got)
+	}
+	rr, err := l.Read(1, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := batchHeaders(t, rr.Records)[0]
+	if h.BaseOffset != 1 || h.Attributes&attrDeleteHorizon == 0 || h.BaseTimestamp != first+cfg.DeleteRetentionMs || h.compression() != codecZstd {
+		t.Fatalf("tombstone batch after the first cleaning: %+v, want delete horizon %d, zstd", h, first+cfg.DeleteRetentionMs)
+	}
+	if r := decodeAll(t, rr.Records)[0]; r.Timestamp != written || r.Value != nil {
+		t.Fatalf("tombstone record after the first cleaning: %+v, want timestamp %d", r, written)
+	}
+
+	// Before the horizon the tombstone stays, even when forced.
+	clk.Add(23 * time.Hour)
+	if st, err := l.Compact(context.Background(), CleanerOptions{Force: true}); err != nil || st.TombstonesDropped != 0 {
+		t.Fatalf("cleaning before the horizon: %+v %v", st, err)
+	}
+	if got := tombstones(t, l); len(got) != 1 {
+		t.Fatalf("tombstones before the horizon %v, want one", got)
+	}
+	// Once it has passed, the cleaner runs on its own (nothing is dirty)
+	// and removes the tombstone.
+	clk.Add(time.Hour)
+	st, err = l.Compact(context.Background(), CleanerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Cleaned || st.TombstonesDropped != 1 {
+		t.Fatalf("cleaning at the horizon: %+v, want the tombstone dropped", st)
+	}
+	if got := tombstones(t, l); len(got) != 0 {
+		t.Fatalf("tombstones after the horizon %v, want none", got)
+	}
+}
+
+// A tombstone with an old CreateTime (a replayed or migrated record) is kept
+// by the cleaning right after it is written.
+func TestCompactionTombstoneWithOldTimestampKept(t *testing.T) {
+	clk := newClock()
+	l := tempLog(t, compactConfig(), clk)
+	old := clk.Ms() - 3*24*3600*1000
+	for _, v := range [][]byte{[]byte("v1"), nil} {
+		if _, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte("k"), value: v, ts: old})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := l.Compact(context.Background(), CleanerOptions{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TombstonesDropped != 0 {
+		t.Fatalf("tombstone written just now was dropped: %+v", st)
+	}
+	if got := tombstones(t, l); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("tombstones %v, want [1]", got)
+	}
+}

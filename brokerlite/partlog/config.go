@@ -111,9 +111,10 @@ type Config struct {
 	// CleanupPolicy is cleanup.policy. The default value is CleanupDelete.
 	CleanupPolicy CleanupPolicy
 	// DeleteRetentionMs is delete.retention.ms: how long the cleaner keeps a
-	// tombstone (a record with a null value) after the segment holding it was
-	// written, so consumers reading from the start still see the delete. The
-	// default value is 86400000 (1 day).
+	// tombstone (a record with a null value) after the first cleaning that
+	// kept it, which writes that delete horizon into its batch (KIP-534), so
+	// consumers reading from the start still see the delete. The default
+	// value is 86400000 (1 day).
 	DeleteRetentionMs int64
 	// MinCleanableDirtyRatio is min.cleanable.dirty.ratio: the cleaner
 	// compacts a log once its dirty (not yet compacted) bytes are at least

@@ -90,6 +90,25 @@ func TestFranzGoDecodesLog(t *testing.T) {
 		t.Fatalf("compaction rewrote nothing: %+v", st)
 	}
 	check("after compaction")
+	// The kept tombstones' batches now carry a delete horizon (attribute
+	// bit 0x40, base timestamp = horizon), which franz-go read above.
+	horizons := 0
+	for off := int64(0); off < l.LogEndOffset(); {
+		rr, err := l.Read(off, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := batchHeaders(t, rr.Records)
+		for _, h := range hs {
+			if h.Attributes&attrDeleteHorizon != 0 {
+				horizons++
+			}
+		}
+		off = hs[len(hs)-1].lastOffset() + 1
+	}
+	if horizons == 0 {
+		t.Fatal("no batch got a delete horizon")
+	}
 	clk.Add(48 * time.Hour) // tombstones expire
 	if _, err := l.Compact(context.Background(), CleanerOptions{Force: true}); err != nil {
 		t.Fatal(err)

@@ -110,10 +110,11 @@ type Log struct {
 	// Persisted in gap-offset.checkpoint before a cleaned segment is
 	// swapped in.
 	gapBelow int64
-	// markerDue is the earliest delete horizon of a transaction marker the
-	// last cleaning left waiting (0: none); when it passes the cleaner runs
-	// even if the dirty ratio is low (cleaner_txn.go).
-	markerDue atomic.Int64
+	// horizonDue is the earliest delete horizon of a tombstone or
+	// transaction marker the last cleaning left waiting (0: none); when it
+	// passes the cleaner runs even if the dirty ratio is low
+	// (cleaner_txn.go).
+	horizonDue atomic.Int64
 
 	// maintMu serializes the cleaner, retention and DeleteRecords, which
 	// remove segments.
