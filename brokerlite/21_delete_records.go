@@ -7,7 +7,9 @@ package brokerlite
 // deleted by the log. An offset above the high watermark gets OFFSET_OUT_OF_RANGE; an
 // offset below the current log start offset changes nothing and reports the current one,
 // as in Kafka. As in Kafka, clients cannot truncate internal topics
-// (INVALID_TOPIC_EXCEPTION): the coordinators' state lives there.
+// (INVALID_TOPIC_EXCEPTION): the coordinators' state lives there; and a topic whose
+// cleanup.policy does not include delete answers POLICY_VIOLATION, as Kafka's partition
+// does.
 
 import (
 	"context"
@@ -34,6 +36,8 @@ func handleDeleteRecords(_ context.Context, b *Broker, conn *ConnInfo, kreq kmsg
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			case t.internal && !conn.internal:
 				sp.ErrorCode = kerr.InvalidTopicException.Code
+			case !t.partitions[rp.Partition].log.Config().CleanupPolicy.Delete():
+				sp.ErrorCode = kerr.PolicyViolation.Code
 			default:
 				p := t.partitions[rp.Partition]
 				start, hwm := p.offsets()

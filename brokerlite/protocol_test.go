@@ -576,6 +576,42 @@ func TestListOffsetsAndDeleteRecords(t *testing.T) {
 	wantCode(t, "delete records of an internal topic", request[*kmsg.DeleteRecordsResponse](t, c, dr).Topics[0].Partitions[0].ErrorCode, kerr.InvalidTopicException)
 }
 
+// TestDeleteRecordsNeedsDeletePolicy: as in Kafka, DeleteRecords on a topic whose
+// cleanup.policy does not include delete answers POLICY_VIOLATION and leaves the log
+// alone; with compact,delete it moves the log start offset.
+func TestDeleteRecordsNeedsDeletePolicy(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	for _, tc := range []struct {
+		policy string
+		want   *kerr.Error
+		low    int64
+	}{{"compact", kerr.PolicyViolation, -1}, {"compact,delete", nil, 2}} {
+		topic := "dr-" + strings.ReplaceAll(tc.policy, ",", "-")
+		createTopic(t, c, topic, 1, "cleanup.policy", tc.policy)
+		for i := 0; i < 3; i++ {
+			r := &kgo.Record{Topic: topic, Key: []byte(strconv.Itoa(i)), Value: []byte("v")}
+			if err := c.ProduceSync(testCtx(t), r).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dr := kmsg.NewPtrDeleteRecordsRequest()
+		dr.Topics = []kmsg.DeleteRecordsRequestTopic{{Topic: topic, Partitions: []kmsg.DeleteRecordsRequestTopicPartition{{Partition: 0, Offset: 2}}}}
+		got := request[*kmsg.DeleteRecordsResponse](t, c, dr).Topics[0].Partitions[0]
+		wantCode(t, tc.policy, got.ErrorCode, tc.want)
+		if got.LowWatermark != tc.low {
+			t.Fatalf("%s: low watermark %d, want %d", tc.policy, got.LowWatermark, tc.low)
+		}
+		want := int64(0)
+		if tc.want == nil {
+			want = 2
+		}
+		if start, _ := b.topics.get(topic).partitions[0].offsets(); start != want {
+			t.Fatalf("%s: log start offset %d, want %d", tc.policy, start, want)
+		}
+	}
+}
+
 // setBatchTimestamp sets a batch's first and max timestamps (and fixes its CRC).
 func setBatchTimestamp(batch []byte, ts int64) {
 	for _, off := range []int{27, 35} {
