@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // CleanStats reports one compaction of a log.
@@ -99,9 +100,9 @@ func (l *Log) cleanPlan(cfg *Config, now int64) (cleanPlan, error) {
 	for i, s := range segs[:len(segs)-1] {
 		next := segs[i+1].base
 		s.mu.RLock()
-		maxTs, firstTs := s.maxTs, s.firstTs
+		maxTs, firstTs, largest := s.maxTs, s.firstTs, s.largestTsLocked()
 		s.mu.RUnlock()
-		if cfg.MinCompactionLagMs > 0 && maxTs >= 0 && now-maxTs < cfg.MinCompactionLagMs {
+		if cfg.MinCompactionLagMs > 0 && now-largest < cfg.MinCompactionLagMs {
 			cp.firstUncleanable = s.base
 			break
 		}
@@ -317,6 +318,13 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 	}
 	ns := newSegmentState(l.dir, base, f)
 	ns.loaded, ns.nextOffset, ns.createdMs = true, base, now
+	// The cleaned segment keeps its sources' last write time (Kafka sets
+	// the cleaned file's last-modified time so).
+	for _, s := range group {
+		s.mu.RLock()
+		ns.modMs = max(ns.modMs, s.modMs)
+		s.mu.RUnlock()
+	}
 	abort := func(err error) error {
 		f.Close()
 		_ = os.Remove(cleanedPath)
@@ -489,6 +497,11 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 	}
 	ns.maybeAddTimeLocked()
 	ns.size.Store(pos)
+	if mt := time.UnixMilli(ns.modMs); ns.modMs > 0 {
+		if err := os.Chtimes(cleanedPath, mt, mt); err != nil {
+			l.log.Warn("partlog: cannot set the cleaned segment's modification time", "base", base, "err", err)
+		}
+	}
 	st.BytesWritten += pos
 	if err := l.swapIn(group, ns, cleanedPath, mc.goneAborts, abort); err != nil {
 		return err

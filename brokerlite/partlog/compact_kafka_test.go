@@ -2,6 +2,8 @@ package partlog
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -156,5 +158,91 @@ func TestCompactionTombstoneWithOldTimestampKept(t *testing.T) {
 	}
 	if got := tombstones(t, l); len(got) != 1 || got[0] != 1 {
 		t.Fatalf("tombstones %v, want [1]", got)
+	}
+}
+
+// noTsBatch is a batch of one record without a timestamp (-1).
+func noTsBatch(t *testing.T, key, value string) []byte {
+	return mkBatch(t, batchOpt{}, rec{key: []byte(key), value: []byte(value), ts: -1})
+}
+
+// A segment whose records carry no timestamp expires by retention.ms from
+// when it was last written (the file's modification time once reopened),
+// as in Kafka.
+func TestRetentionOfSegmentsWithoutTimestamps(t *testing.T) {
+	clk := newClock()
+	cfg := smallConfig()
+	cfg.RetentionMs = 1000
+	dir := t.TempDir()
+	l := openLog(t, dir, cfg, clk)
+	for _, v := range []string{"v1", "v2"} {
+		if _, err := l.Append(noTsBatch(t, "k", v)); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Roll(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := l.DeleteOldSegments(); err != nil || n != 0 {
+		t.Fatalf("deleted %d segments (%v) written just now", n, err)
+	}
+	clk.Add(time.Hour)
+	if n, err := l.DeleteOldSegments(); err != nil || n != 2 || l.LogStartOffset() != 2 {
+		t.Fatalf("deleted %d segments (%v), log start %d; want both segments gone", n, err, l.LogStartOffset())
+	}
+
+	// Reopened, a segment's last write time is its file's.
+	if _, err := l.Append(noTsBatch(t, "k", "v3")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(noTsBatch(t, "k", "v4")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	old := clk.Now().Add(-time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, segmentName(2, logSuffix)), old, old); err != nil {
+		t.Fatal(err)
+	}
+	fresh := clk.Now()
+	if err := os.Chtimes(filepath.Join(dir, segmentName(3, logSuffix)), fresh, fresh); err != nil {
+		t.Fatal(err)
+	}
+	l = openLog(t, dir, cfg, clk)
+	defer l.Close()
+	if n, err := l.DeleteOldSegments(); err != nil || n != 1 || l.LogStartOffset() != 3 {
+		t.Fatalf("after reopening: deleted %d segments (%v), log start %d; want the old file's segment gone", n, err, l.LogStartOffset())
+	}
+}
+
+// min.compaction.lag.ms holds back a segment without timestamps until it
+// was last written that long ago.
+func TestMinCompactionLagOfSegmentsWithoutTimestamps(t *testing.T) {
+	clk := newClock()
+	cfg := compactConfig()
+	cfg.MinCompactionLagMs = int64(time.Hour / time.Millisecond)
+	l := tempLog(t, cfg, clk)
+	for _, v := range []string{"v1", "v2"} {
+		if _, err := l.Append(noTsBatch(t, "k", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(noTsBatch(t, "x", "v")); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := l.Compact(context.Background(), CleanerOptions{Force: true}); err != nil || st.Cleaned {
+		t.Fatalf("cleaned a segment written just now: %+v %v", st, err)
+	}
+	clk.Add(2 * time.Hour)
+	st, err := l.Compact(context.Background(), CleanerOptions{Force: true})
+	if err != nil || !st.Cleaned || st.RecordsRetained != 1 {
+		t.Fatalf("after the lag: %+v %v, want one record kept", st, err)
 	}
 }

@@ -101,7 +101,8 @@ type Config struct {
 	// minimum 0 (an entry per batch).
 	IndexIntervalBytes int32
 	// RetentionMs is retention.ms: with the delete policy, a closed segment is
-	// deleted once its largest timestamp is older than this. -1 keeps
+	// deleted once its largest timestamp (for a segment without timestamps,
+	// its last write) is older than this. -1 keeps
 	// segments forever. The default value is 604800000 (7 days).
 	RetentionMs int64
 	// RetentionBytes is retention.bytes: with the delete policy, the oldest

@@ -402,11 +402,13 @@ func (l *Log) appendLocked(batches []byte, refs []batchRef, records int64, logAp
 		}
 		return AppendResult{}, false, storageErr("append", err)
 	}
+	written := l.nowMs()
 	seg.mu.Lock()
 	for i := range refs {
 		r := &refs[i]
 		seg.addBatchLocked(&r.h, pos+int64(r.pos), r.size, cfg.IndexIntervalBytes)
 	}
+	seg.modMs = written
 	seg.mu.Unlock()
 	seg.size.Store(pos + int64(len(batches)))
 	changedTxn := false

@@ -135,9 +135,13 @@ func (l *Log) deleteOldSegmentsLocked() (int, error) {
 			return false
 		}
 		s.mu.RLock()
-		ts := s.maxTs
+		ts, mod := s.maxTs, s.modMs
 		s.mu.RUnlock()
-		if ts < 0 || now-ts <= cfg.RetentionMs {
+		if ts < 0 {
+			// No timestamps: when the segment was last written, as Kafka.
+			return now-mod > cfg.RetentionMs
+		}
+		if now-ts <= cfg.RetentionMs {
 			return false
 		}
 		// The largest timestamp of a closed segment may come from its

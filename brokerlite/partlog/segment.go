@@ -85,6 +85,12 @@ type segment struct {
 	// createdMs is when the segment was created (clock of the log), used
 	// for segment.ms while the segment is empty.
 	createdMs int64
+	// modMs is when the segment was last written: the file's modification
+	// time when opened, then the log's clock at each append. It stands in
+	// for the largest timestamp of a segment whose batches have none, as
+	// Kafka's LogSegment.largestTimestamp falls back to the file's
+	// last-modified time.
+	modMs int64
 	// logger, when set by the log, hears about index rebuilds.
 	logger *slog.Logger
 }
@@ -108,7 +114,7 @@ func createSegment(dir string, base int64, nowMs int64) (*segment, error) {
 	s := newSegmentState(dir, base, f)
 	s.loaded = true
 	s.nextOffset = base
-	s.createdMs = nowMs
+	s.createdMs, s.modMs = nowMs, nowMs
 	// A leftover index of an earlier segment with this base would be wrong.
 	_ = os.Remove(s.path(indexSuffix))
 	_ = os.Remove(s.path(timeIndexSuffix))
@@ -127,7 +133,9 @@ func openSegmentFile(dir string, base int64) (*segment, int64, error) {
 		f.Close()
 		return nil, 0, storageErr("stat segment", err)
 	}
-	return newSegmentState(dir, base, f), st.Size(), nil
+	s := newSegmentState(dir, base, f)
+	s.modMs = st.ModTime().UnixMilli()
+	return s, st.Size(), nil
 }
 
 func (s *segment) acquire() bool {
@@ -483,4 +491,14 @@ func (s *segment) verifyMaxTs(interval int32) bool {
 		}
 	}
 	return s.invalidateIndexes(interval) == nil
+}
+
+// largestTsLocked is the segment's largest timestamp, or when its batches
+// carry none (all -1), when it was last written (Kafka's
+// LogSegment.largestTimestamp). The caller holds s.mu.
+func (s *segment) largestTsLocked() int64 {
+	if s.maxTs >= 0 {
+		return s.maxTs
+	}
+	return s.modMs
 }
