@@ -133,7 +133,7 @@ func (l *Log) cleanPlan(cfg *Config, now int64) (cleanPlan, error) {
 }
 
 // Compact runs the log cleaner on this log once, if cleanup.policy includes
-// compact and the log needs it (its dirty ratio reaches
+// compact and the log needs it (its dirty ratio is above
 // min.cleanable.dirty.ratio, or max.compaction.lag.ms has passed), or when
 // Force is set. It keeps the newest record of every key among the closed
 // segments old enough for min.compaction.lag.ms, drops tombstones once
@@ -175,7 +175,9 @@ func (l *Log) Compact(ctx context.Context, opts CleanerOptions) (CleanStats, err
 	if total == 0 || (cp.dirtyBytes == 0 && !opts.Force && !horizonPassed) {
 		return CleanStats{FirstDirtyOffset: cp.firstDirty, EndOffset: cp.firstDirty}, nil
 	}
-	if !opts.Force && !horizonPassed && float64(cp.dirtyBytes)/float64(total) < cfg.MinCleanableDirtyRatio && !cp.maxLagPassed {
+	// Kafka cleans a log whose dirty ratio is strictly greater than
+	// min.cleanable.dirty.ratio.
+	if !opts.Force && !horizonPassed && float64(cp.dirtyBytes)/float64(total) <= cfg.MinCleanableDirtyRatio && !cp.maxLagPassed {
 		return CleanStats{FirstDirtyOffset: cp.firstDirty, EndOffset: cp.firstDirty}, nil
 	}
 	for _, s := range cp.segs {
@@ -356,6 +358,10 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 				// (cleaner_txn.go).
 				switch mc.marker(h, data) {
 				case markerKeep:
+					if h.NumRecords == 0 && !isLast && !forProducer {
+						changed = true // a removed marker's empty batch is not needed here
+						return nil
+					}
 					out = append(out, data...)
 				case markerSetHorizon:
 					changed = true
@@ -424,24 +430,31 @@ func (l *Log) cleanGroup(ctx context.Context, group []*segment, keys map[string]
 					mc.wait(h.BaseTimestamp)
 				}
 				switch {
-				case kept == h.NumRecords && !setHorizon:
-					mc.keptData(h)
-					out = append(out, data...)
 				case kept == 0:
-					// Keep an empty batch when it is the last one of a
+					// Keep an empty batch only when it is the last one of a
 					// producer (its sequence state, KIP-98) or the last of
-					// the group (so the swap's end offset is exact).
-					changed = true
+					// the group (so the swap's end offset is exact); any
+					// other goes, one left empty by an earlier cleaning
+					// too, as Kafka's cleaner drops empty batches.
 					if !isLast && !forProducer {
+						changed = true
 						return nil
-					}
-					out, err = emptyBatch(out, h, forProducer)
-					if err != nil {
-						return err
 					}
 					if forProducer {
 						mc.keptData(h)
 					}
+					if h.NumRecords == 0 && (forProducer || !(h.isTxn() || h.isControl())) {
+						out = append(out, data...) // already as emptyBatch makes it
+						break
+					}
+					changed = true
+					out, err = emptyBatch(out, h, forProducer)
+					if err != nil {
+						return err
+					}
+				case kept == h.NumRecords && !setHorizon:
+					mc.keptData(h)
+					out = append(out, data...)
 				default:
 					mc.keptData(h)
 					// Same base offset, base timestamp (unless the delete

@@ -1,7 +1,9 @@
 package partlog
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -244,5 +246,113 @@ func TestMinCompactionLagOfSegmentsWithoutTimestamps(t *testing.T) {
 	st, err := l.Compact(context.Background(), CleanerOptions{Force: true})
 	if err != nil || !st.Cleaned || st.RecordsRetained != 1 {
 		t.Fatalf("after the lag: %+v %v, want one record kept", st, err)
+	}
+}
+
+// emptyBatches returns the base offsets of the batches without records the
+// log holds.
+func emptyBatches(t *testing.T, l *Log) []int64 {
+	t.Helper()
+	var out []int64
+	for off := l.LogStartOffset(); off < l.LogEndOffset(); {
+		rr, err := l.Read(off, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := batchHeaders(t, rr.Records)
+		for _, h := range hs {
+			if h.NumRecords == 0 && h.BaseOffset >= off {
+				out = append(out, h.BaseOffset)
+			}
+		}
+		off = hs[len(hs)-1].lastOffset() + 1
+	}
+	return out
+}
+
+// A batch the cleaner left empty to end a cleaned segment goes once a later
+// cleaning no longer needs it there: empty batches do not pile up.
+func TestCompactionDropsEmptyBatchesNoLongerNeeded(t *testing.T) {
+	clk := newClock()
+	l := tempLog(t, compactConfig(), clk)
+	put := func(k string) int64 {
+		t.Helper()
+		res, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte(k), value: bytes.Repeat([]byte("v"), 40), ts: clk.Ms()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.BaseOffset
+	}
+	roll := func() {
+		t.Helper()
+		if err := l.Roll(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two segments too large to be cleaned as one group; the first ends
+	// with "k", overwritten in the second.
+	for i := range 14 {
+		put(fmt.Sprintf("a%d", i))
+	}
+	endOfFirst := put("k")
+	roll()
+	put("k")
+	for i := range 14 {
+		put(fmt.Sprintf("b%d", i))
+	}
+	roll()
+	put("z")
+	if _, err := l.Compact(context.Background(), CleanerOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := emptyBatches(t, l); len(got) != 1 || got[0] != endOfFirst {
+		t.Fatalf("empty batches after the first cleaning %v, want [%d] (the end of the first group)", got, endOfFirst)
+	}
+	// Overwrite the first segment's keys: it shrinks to its empty batch and
+	// is cleaned in one group with the next, where that batch ends nothing.
+	for i := range 14 {
+		put(fmt.Sprintf("a%d", i))
+	}
+	roll()
+	put("z")
+	for range 3 {
+		if _, err := l.Compact(context.Background(), CleanerOptions{Force: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, off := range emptyBatches(t, l) {
+		if off == endOfFirst {
+			t.Fatalf("the empty batch at %d is still copied from cleaning to cleaning (segments %+v)", off, l.Segments())
+		}
+	}
+}
+
+// The cleaner runs when the dirty ratio is strictly greater than
+// min.cleanable.dirty.ratio, as Kafka's: a fully dirty log (ratio 1) is not
+// cleaned with the ratio set to 1.
+func TestCompactionDirtyRatioMustBeExceeded(t *testing.T) {
+	for _, tc := range []struct {
+		ratio float64
+		clean bool
+	}{{1, false}, {0.99, true}} {
+		clk := newClock()
+		cfg := compactConfig()
+		cfg.MinCleanableDirtyRatio = tc.ratio
+		l := tempLog(t, cfg, clk)
+		for _, v := range []string{"v1", "v2"} {
+			if _, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte("k"), value: []byte(v), ts: clk.Ms()})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Roll(); err != nil {
+			t.Fatal(err)
+		}
+		if r := l.DirtyRatio(); r != 1 {
+			t.Fatalf("dirty ratio %v, want 1", r)
+		}
+		st, err := l.Compact(context.Background(), CleanerOptions{})
+		if err != nil || st.Cleaned != tc.clean {
+			t.Fatalf("min.cleanable.dirty.ratio %v: %+v %v, want cleaned=%v", tc.ratio, st, err, tc.clean)
+		}
 	}
 }

@@ -118,9 +118,9 @@ type Config struct {
 	// value is 86400000 (1 day).
 	DeleteRetentionMs int64
 	// MinCleanableDirtyRatio is min.cleanable.dirty.ratio: the cleaner
-	// compacts a log once its dirty (not yet compacted) bytes are at least
-	// this share of the cleanable bytes. The default value is 0.5; range
-	// [0, 1].
+	// compacts a log once its dirty (not yet compacted) bytes are more than
+	// this share of the cleanable bytes (so 1 never cleans by ratio alone),
+	// as in Kafka. The default value is 0.5; range [0, 1].
 	MinCleanableDirtyRatio float64
 	// MinCompactionLagMs is min.compaction.lag.ms: a record stays
 	// uncompacted for at least this long (by the largest timestamp of its
