@@ -70,7 +70,7 @@ type cleanPlan struct {
 
 // cleanPlan works out what a cleaning would cover: the log start to the
 // first uncleanable offset, which is the lowest of the active segment's
-// base, the first segment younger than min.compaction.lag.ms, and the
+// base, the first dirty segment younger than min.compaction.lag.ms, and the
 // segment holding the first unstable (transactional) offset.
 func (l *Log) cleanPlan(cfg *Config, now int64) (cleanPlan, error) {
 	var cp cleanPlan
@@ -88,6 +88,13 @@ func (l *Log) cleanPlan(cfg *Config, now int64) (cleanPlan, error) {
 	if !ok {
 		ckpt = lso
 	}
+	if leo := l.leo.Load(); ckpt > leo {
+		// The log lost its tail (recovery after a crash) past where the
+		// last cleaning ended: nothing above the log start is known to be
+		// clean, so clean from there, as Kafka resets the offset.
+		l.log.Warn("partlog: cleaner checkpoint is past the log end; cleaning from the log start", "checkpoint", ckpt, "logEnd", leo)
+		ckpt = lso
+	}
 	cp.firstDirty = max(ckpt, lso)
 	segs := *l.segs.Load()
 	if len(segs) < 2 {
@@ -102,7 +109,9 @@ func (l *Log) cleanPlan(cfg *Config, now int64) (cleanPlan, error) {
 		s.mu.RLock()
 		maxTs, firstTs, largest := s.maxTs, s.firstTs, s.largestTsLocked()
 		s.mu.RUnlock()
-		if cfg.MinCompactionLagMs > 0 && now-largest < cfg.MinCompactionLagMs {
+		// min.compaction.lag.ms holds back dirty segments only, as in Kafka:
+		// a clean segment's records were compacted already.
+		if cfg.MinCompactionLagMs > 0 && next > cp.firstDirty && now-largest < cfg.MinCompactionLagMs {
 			cp.firstUncleanable = s.base
 			break
 		}

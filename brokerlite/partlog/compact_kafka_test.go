@@ -356,3 +356,86 @@ func TestCompactionDirtyRatioMustBeExceeded(t *testing.T) {
 		}
 	}
 }
+
+// A cleaner checkpoint past the log end (the log lost its tail in a crash
+// after a cleaning) is not trusted: the log is dirty from its start, as
+// Kafka resets the offset.
+func TestCompactionCheckpointPastLogEndCleansFromStart(t *testing.T) {
+	clk := newClock()
+	dir := t.TempDir()
+	l := openLog(t, dir, compactConfig(), clk)
+	for i := range 10 {
+		if _, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte("k"), value: []byte(fmt.Sprint(i)), ts: clk.Ms()})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte("x"), value: []byte("v"), ts: clk.Ms()})); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeOffsetCheckpoint(dir, cleanerCheckpointFile, 1000); err != nil {
+		t.Fatal(err)
+	}
+	l = openLog(t, dir, compactConfig(), clk)
+	defer l.Close()
+	if r := l.DirtyRatio(); r != 1 {
+		t.Fatalf("dirty ratio %v, want 1", r)
+	}
+	st, err := l.Compact(context.Background(), CleanerOptions{})
+	if err != nil || !st.Cleaned || st.FirstDirtyOffset != 0 || st.RecordsRetained != 1 {
+		t.Fatalf("cleaning: %+v %v, want a cleaning from offset 0 keeping one record", st, err)
+	}
+	if got := readAll(t, l, 0); len(got) != 2 || string(got[0].Value) != "9" {
+		t.Fatalf("log after cleaning holds %d records, want k=9 and x", len(got))
+	}
+}
+
+// min.compaction.lag.ms is checked against the dirty segments only, as in
+// Kafka: a young segment that was cleaned already does not hold back an old
+// dirty one after it.
+func TestMinCompactionLagIgnoresCleanSegments(t *testing.T) {
+	clk := newClock()
+	cfg := compactConfig()
+	l := tempLog(t, cfg, clk)
+	put := func(k, v string, ts int64) {
+		t.Helper()
+		if _, err := l.Append(mkBatch(t, batchOpt{}, rec{key: []byte(k), value: []byte(v), ts: ts})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Records produced two hours ago, behind a young segment.
+	old := clk.Ms() - 2*3600*1000
+	put("a", "1", clk.Ms())
+	put("a", "2", clk.Ms())
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	put("b", "1", old)
+	st, err := l.Compact(context.Background(), CleanerOptions{Force: true})
+	if err != nil || !st.Cleaned || st.EndOffset != 2 {
+		t.Fatalf("first cleaning: %+v %v", st, err)
+	}
+	cfg.MinCompactionLagMs = int64(time.Hour / time.Millisecond)
+	if err := l.SetConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	put("b", "2", old)
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	put("y", "v", clk.Ms())
+	st, err = l.Compact(context.Background(), CleanerOptions{Force: true})
+	if err != nil || !st.Cleaned || st.EndOffset != 4 {
+		t.Fatalf("second cleaning: %+v %v, want the old dirty segment cleaned up to 4", st, err)
+	}
+	for _, r := range readAll(t, l, 0) {
+		if string(r.Key) == "b" && string(r.Value) != "2" {
+			t.Fatalf("b=%s survived the cleaning", r.Value)
+		}
+	}
+}
