@@ -85,7 +85,7 @@ var brokerKeys = append([]ConfigKey{
 	{Name: "log.retention.ms", Default: "", Doc: "how long to keep a log segment (ms); -1 keeps forever", Synonyms: []string{"log.retention.minutes", "log.retention.hours"}},
 	{Name: "log.retention.minutes", Default: "", Doc: "retention in minutes, used when log.retention.ms is unset", Synonyms: []string{"log.retention.hours"}},
 	{Name: "log.retention.hours", Default: "168", Doc: "retention in hours, used when log.retention.ms and .minutes are unset"},
-	{Name: "log.retention.bytes", Default: "-1", Doc: "largest size of a partition before old segments are deleted; -1 for no limit"},
+	{Name: "log.retention.bytes", Default: "-1", Doc: "largest size of a partition before old segments are deleted; -1 (any negative value) for no limit"},
 	{Name: "log.segment.bytes", Default: "1073741824", Doc: "size at which a segment is rolled"},
 	{Name: "log.roll.ms", Default: "", Doc: "age at which a segment is rolled (ms)", Synonyms: []string{"log.roll.hours"}},
 	{Name: "log.roll.hours", Default: "168", Doc: "age at which a segment is rolled, used when log.roll.ms is unset"},

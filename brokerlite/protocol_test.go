@@ -174,6 +174,9 @@ func TestCreateTopics(t *testing.T) {
 			"remote.storage.enable", "false", "leader.replication.throttled.replicas", "*"}, nil, ""},
 		{"tiered storage", "ct-cfg5", 1, 1, []string{"remote.storage.enable", "true"}, kerr.InvalidConfig, "tiered storage"},
 		{"compression level out of range", "ct-cfg6", 1, 1, []string{"compression.lz4.level", "18"}, kerr.InvalidConfig, ""},
+		// Kafka's ranges: segment.index.bytes from 4, any negative retention.bytes (no limit).
+		{"tiny index, negative retention.bytes", "ct-cfg7", 1, 1, []string{"segment.index.bytes", "4", "retention.bytes", "-2"}, nil, ""},
+		{"index too small", "ct-cfg8", 1, 1, []string{"segment.index.bytes", "3"}, kerr.InvalidConfig, ""},
 		{"internal, existing", "__consumer_offsets", 1, 1, nil, kerr.TopicAlreadyExists, ""},
 		{"internal, not created yet", "__transaction_state", 1, 1, nil, kerr.InvalidRequest, ""},
 		{"collision base", "ct_col", 1, 1, nil, nil, ""},

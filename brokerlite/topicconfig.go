@@ -2,6 +2,7 @@ package brokerlite
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,7 +111,7 @@ func checkOne(v string) error {
 var topicKeys = []topicConfigKey{
 	{name: "cleanup.policy", brokerKs: []string{"log.cleanup.policy"}, kind: kmsg.ConfigTypeList, check: validCleanupPolicy, doc: "delete, compact, or compact,delete"},
 	{name: "retention.ms", brokerKs: []string{"log.retention.ms", "log.retention.minutes", "log.retention.hours"}, kind: kmsg.ConfigTypeLong, check: checkInt(-1)},
-	{name: "retention.bytes", brokerKs: []string{"log.retention.bytes"}, kind: kmsg.ConfigTypeLong, check: checkInt(-1)},
+	{name: "retention.bytes", brokerKs: []string{"log.retention.bytes"}, kind: kmsg.ConfigTypeLong, check: checkInt(math.MinInt64), doc: "any negative value means no limit, as in Kafka"},
 	{name: "segment.bytes", brokerKs: []string{"log.segment.bytes"}, kind: kmsg.ConfigTypeInt, check: checkInt32(14)},
 	{name: "segment.ms", brokerKs: []string{"log.roll.ms", "log.roll.hours"}, kind: kmsg.ConfigTypeLong, check: checkInt(1)},
 	{name: "segment.jitter.ms", def: "0", kind: kmsg.ConfigTypeLong, check: checkInt(0)},

@@ -439,3 +439,51 @@ func TestMinCompactionLagIgnoresCleanSegments(t *testing.T) {
 		}
 	}
 }
+
+// Config ranges are Kafka's: segment.index.bytes from 4 (each append then
+// gets a segment of its own, as both indexes are full after one append) and
+// any negative retention.bytes meaning no limit.
+func TestTinyIndexAndNegativeRetentionBytes(t *testing.T) {
+	for _, kv := range []map[string]string{
+		{"segment.index.bytes": "4"}, {"segment.index.bytes": "11"}, {"retention.bytes": "-2"},
+		{"retention.bytes": "-9223372036854775808"},
+	} {
+		if _, err := ParseTopicConfig(kv); err != nil {
+			t.Errorf("%v refused: %v", kv, err)
+		}
+	}
+	if _, err := ParseTopicConfig(map[string]string{"segment.index.bytes": "3"}); err == nil {
+		t.Error("segment.index.bytes=3 accepted")
+	}
+	for _, idx := range []int32{4, 8, 11} {
+		clk := newClock()
+		cfg := smallConfig()
+		cfg.SegmentIndexBytes = idx
+		cfg.RetentionBytes = -2
+		cfg.RetentionMs = -1
+		dir := t.TempDir()
+		l := openLog(t, dir, cfg, clk)
+		for i := range 5 {
+			if _, err := l.Append(mkBatch(t, batchOpt{}, valueRecs(3, clk.Ms(), fmt.Sprint(i))...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := l.NumSegments(); n != 5 {
+			t.Fatalf("segment.index.bytes=%d: %d segments, want one per append", idx, n)
+		}
+		if n, err := l.DeleteOldSegments(); err != nil || n != 0 {
+			t.Fatalf("retention.bytes=-2 deleted %d segments (%v)", n, err)
+		}
+		for _, clean := range []bool{true, false} {
+			stopLog(t, l, clean)
+			l = openLog(t, dir, cfg, clk)
+			if got := readAll(t, l, 0); len(got) != 15 || string(got[14].Value) != "42" {
+				t.Fatalf("segment.index.bytes=%d, clean close %v: read %d records", idx, clean, len(got))
+			}
+			if off, _, ok, err := l.OffsetForTimestamp(clk.Ms()); err != nil || !ok || off != 0 {
+				t.Fatalf("offset for timestamp: %d %v %v", off, ok, err)
+			}
+		}
+		l.Close()
+	}
+}

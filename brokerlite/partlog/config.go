@@ -94,7 +94,10 @@ type Config struct {
 	// SegmentIndexBytes is segment.index.bytes: the size of the offset index
 	// (8-byte entries) and time index (12-byte entries) of a segment; a
 	// segment rolls when either is full. The default value is 10485760
-	// (10 MiB); minimum 12.
+	// (10 MiB); minimum 4, as in Kafka: below 12 (one time index entry) each
+	// append after the first rolls the segment, so a segment holds one
+	// append's batches (the indexes, kept in memory and written at their
+	// length, still hold those batches' entries).
 	SegmentIndexBytes int32
 	// IndexIntervalBytes is index.interval.bytes: roughly how many log bytes
 	// lie between two offset index entries. The default value is 4096;
@@ -106,8 +109,8 @@ type Config struct {
 	// segments forever. The default value is 604800000 (7 days).
 	RetentionMs int64
 	// RetentionBytes is retention.bytes: with the delete policy, the oldest
-	// closed segments are deleted while the log is larger than this. -1 means
-	// no limit, and is the default value.
+	// closed segments are deleted while the log is larger than this. Any
+	// negative value means no limit, as in Kafka; -1 is the default value.
 	RetentionBytes int64
 	// CleanupPolicy is cleanup.policy. The default value is CleanupDelete.
 	CleanupPolicy CleanupPolicy
@@ -186,14 +189,12 @@ func (c Config) Validate() error {
 		return bad("segment.bytes", c.SegmentBytes, "must be at least 14")
 	case c.SegmentMs < 1:
 		return bad("segment.ms", c.SegmentMs, "must be at least 1")
-	case c.SegmentIndexBytes < 12:
-		return bad("segment.index.bytes", c.SegmentIndexBytes, "must be at least 12")
+	case c.SegmentIndexBytes < 4:
+		return bad("segment.index.bytes", c.SegmentIndexBytes, "must be at least 4")
 	case c.IndexIntervalBytes < 0:
 		return bad("index.interval.bytes", c.IndexIntervalBytes, "must be at least 0")
 	case c.RetentionMs < -1:
 		return bad("retention.ms", c.RetentionMs, "must be -1 (forever) or at least 0")
-	case c.RetentionBytes < -1:
-		return bad("retention.bytes", c.RetentionBytes, "must be -1 (no limit) or at least 0")
 	case c.CleanupPolicy > CleanupDelete|CleanupCompact:
 		return bad("cleanup.policy", uint8(c.CleanupPolicy), "unknown policy bits")
 	case c.DeleteRetentionMs < 0:
