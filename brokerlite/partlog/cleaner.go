@@ -616,8 +616,8 @@ func (l *Log) swapIn(group []*segment, ns *segment, cleanedPath string, goneAbor
 	}
 	l.segs.Store(&next)
 	// After the new segments are visible, so a read_committed reader that
-	// saw an aborted record also sees its entry (ReadCommitted snapshots the
-	// index first).
+	// saw an aborted record also sees its entry (ReadCommitted takes the
+	// index before it loads the segments).
 	if err := l.rewriteGroupTxnIndex(ns, goneAborts); err != nil {
 		l.failed = err // a stale .txnindex must not be loaded after a clean shutdown
 		return err

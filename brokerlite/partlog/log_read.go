@@ -72,12 +72,21 @@ func (l *Log) Read(offset int64, maxBytes int32) (ReadResult, error) {
 // ReadAppend is Read that appends the records to dst (a reused buffer) and
 // returns them in ReadResult.Records.
 func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int32) (ReadResult, error) {
-	return l.readAppend(dst, offset, maxBytes, false)
+	return l.readAppend(dst, offset, maxBytes, nil)
 }
 
-// readAppend reads below the high watermark, or below the last stable
-// offset when committed is set (read_committed).
-func (l *Log) readAppend(dst []byte, offset int64, maxBytes int32, committed bool) (ReadResult, error) {
+// readAppend reads below the high watermark, or, when index is not nil
+// (read_committed), below the last stable offset; it then sets *index to the
+// aborted-transaction index as it was when the read was bounded. The index is
+// taken after the bounds and before the segments: an append adds an abort's
+// entry before it moves the last stable offset and the log end past the marker,
+// so a read bounded past an aborted batch finds its entry; and the cleaner and
+// retention drop entries only after the segments without their records are in
+// place, so a read of the segments loaded after the index sees no aborted record
+// whose entry is missing. Kafka too bounds a read first and collects the aborted
+// transactions of what it returns after.
+func (l *Log) readAppend(dst []byte, offset int64, maxBytes int32, index *[]AbortedTxn) (ReadResult, error) {
+	committed := index != nil
 	cfg := l.cfg.Load()
 	for attempt := 0; ; attempt++ {
 		if l.closed.Load() {
@@ -98,6 +107,9 @@ func (l *Log) readAppend(dst []byte, offset int64, maxBytes int32, committed boo
 		}
 		if offset >= limit {
 			return res, nil
+		}
+		if committed {
+			*index = l.aborted.snapshot()
 		}
 		segs := *l.segs.Load()
 		i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1

@@ -416,11 +416,10 @@ func abortedIn(es []AbortedTxn, from, to int64) []AbortedTxn {
 // at or past the last stable offset (but within the log) returns no records.
 func (l *Log) ReadCommitted(dst []byte, offset int64, maxBytes int32) (ReadResult, error) {
 	start := len(dst)
-	// The index is taken before the read: the cleaner drops an aborted
-	// transaction's entry only after the segments without its records are
-	// in place, so every aborted record this read can see has its entry here.
-	index := l.aborted.snapshot()
-	res, err := l.readAppend(dst, offset, maxBytes, true)
+	// readAppend takes the index once the read is bounded and before it
+	// loads the segments, so every aborted record it returns has its entry.
+	var index []AbortedTxn
+	res, err := l.readAppend(dst, offset, maxBytes, &index)
 	if err != nil || len(res.Records) == start {
 		return res, err
 	}

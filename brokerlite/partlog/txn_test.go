@@ -6,7 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // txnLog builds a log with, in order: a plain batch (offset 0), a transaction of
@@ -256,5 +260,63 @@ func TestAbortedIndexFollowsRetention(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, segmentName(0, txnIndexSuffix))); !os.IsNotExist(err) {
 		t.Fatalf("the deleted segment's .txnindex is still there: %v", err)
+	}
+}
+
+// A read_committed read that races an abort marker never returns the aborted batch
+// without its aborted-transaction entry: the read is bounded before the index is
+// taken, and an append adds the entry before it moves the last stable offset.
+func TestReadCommittedRacingAbortHasEntry(t *testing.T) {
+	clk := newClock()
+	l := openLog(t, t.TempDir(), DefaultConfig(), clk)
+	defer l.Close()
+	var start atomic.Int64 // first offset of the transaction being aborted
+	var stop atomic.Bool
+	var bad atomic.Int64
+	var wg sync.WaitGroup
+	for r := 0; r < 2; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for !stop.Load() {
+				from := start.Load()
+				rr, err := l.ReadCommitted(buf[:0], from, 1<<20)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				buf = rr.Records
+				if len(rr.Records) == 0 {
+					runtime.Gosched() // let the writer run on small machines
+					continue
+				}
+				covered := false
+				for _, a := range rr.AbortedTransactions {
+					covered = covered || (a.ProducerID == 10 && a.FirstOffset <= from)
+				}
+				if !covered {
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	// Many short transactions, for a bounded time: the race window is small.
+	until := time.Now().Add(2 * time.Second)
+	for i := 0; i < 20000 && bad.Load() == 0 && time.Now().Before(until); i++ {
+		res, err := l.AppendWith(mkBatch(t, batchOpt{pid: 10, epoch: 0, seq: int32(i), txn: true}, valueRecs(1, clk.Ms(), "aborted")...), AppendOptions{Origin: OriginClient})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start.Store(res.BaseOffset)
+		runtime.Gosched()
+		if _, err := l.AppendWith(EncodeMarker(10, 0, false, 0, clk.Ms()), AppendOptions{Origin: OriginCoordinator}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if n := bad.Load(); n > 0 {
+		t.Fatalf("%d read_committed reads returned an aborted batch without its aborted-transaction entry", n)
 	}
 }
