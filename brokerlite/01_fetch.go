@@ -6,9 +6,13 @@ package brokerlite
 // fetch offset. Limits: max_bytes over the response and partition_max_bytes per
 // partition, except that the first batch of the first partition with data is returned
 // even when it is larger than both (KIP-74), so a consumer can always make progress.
-// Long poll: when fewer than min_bytes are available, the request waits up to
-// max_wait_ms and is woken by appends to any partition it asks for (and by the broker
-// closing). v13+ names topics by id (UNKNOWN_TOPIC_ID for an unknown one).
+// Long poll: when fewer than min_bytes (capped at the answer's size limit, as Kafka) were
+// read and every partition was read up to its high watermark (last stable offset for
+// read_committed), the request waits up to max_wait_ms and is woken by appends to any
+// partition it asks for (and by the broker closing). A partition with more to read than
+// the answer carries (partition_max_bytes or max_bytes reached, or a read that stopped at
+// a segment's end) answers at once, as Kafka's DelayedFetch does when the bytes available
+// reach min_bytes or a fetch offset is on an older segment. v13+ names topics by id (UNKNOWN_TOPIC_ID for an unknown one).
 //
 // An offset below the log start offset or above the log end offset gets
 // OFFSET_OUT_OF_RANGE; the log start offset and high watermark are in every answer. On one
@@ -92,6 +96,9 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 		deadline = time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	}
 	maxBytes := b.fetchBudget(conn, req.MaxBytes)
+	// As Kafka, min_bytes is capped at the answer's size limit, or a fetch asking for more
+	// than it may carry would always wait out max_wait_ms.
+	minBytes := min(req.MinBytes, b.fetchMaxBytes(req.MaxBytes))
 	var w *fetchWaiter
 	defer func() {
 		if w != nil {
@@ -106,7 +113,7 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 	var spans []fetchSpan
 	for {
 		// Register before reading, so an append between the read and the wait still wakes us.
-		if w == nil && !deadline.IsZero() && req.MinBytes > 0 {
+		if w == nil && !deadline.IsZero() && minBytes > 0 {
 			w = newFetchWaiter()
 			for _, tg := range targets {
 				w.register(tg.p)
@@ -114,6 +121,9 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 		}
 		total := int32(0)
 		failed := false // as Kafka, a partition error answers at once, not after max_wait_ms
+		// more is set when a partition has records below its high watermark (last stable
+		// offset for read_committed) that this answer leaves out for want of room.
+		more := false
 		buf = buf[:0]
 		// spans[i] is where targets[i]'s records lie in buf: a later read may move buf
 		// (grow), so the answer points into the final buf only once all are read.
@@ -131,6 +141,7 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 			if strict && budget <= 0 {
 				start, hwm := tg.p.offsets()
 				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hwm, tg.p.log.LastStableOffset(), start
+				more = more || rp.FetchOffset < readLimit(sp, req.IsolationLevel)
 				continue
 			}
 			before := len(buf)
@@ -144,13 +155,20 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 				continue
 			}
 			buf = rr.records
-			spans = append(spans, fetchSpan{sp: sp, from: before, to: len(buf)})
+			spans = append(spans, fetchSpan{sp: sp, from: before, to: len(buf), offset: rp.FetchOffset})
 			total += int32(len(buf) - before)
 		}
 		for _, sn := range spans {
 			sn.sp.RecordBatches = buf[sn.from:sn.to]
 		}
-		if total >= req.MinBytes || failed || deadline.IsZero() || !time.Now().Before(deadline) {
+		if total >= minBytes || failed || deadline.IsZero() || !time.Now().Before(deadline) {
+			break
+		}
+		// A partition that has more to read than it returned (its partition_max_bytes or
+		// the answer's room ran out, or its read stopped at a segment's end) answers at
+		// once: waiting could not add to it. Kafka's DelayedFetch likewise completes when
+		// the bytes available reach min_bytes or a fetch offset is on an older segment.
+		if more || readStoppedShort(spans, req.IsolationLevel) {
 			break
 		}
 		if !w.wait(ctx, deadline) {
@@ -173,8 +191,39 @@ func emptyRecordsNotNull(resp *kmsg.FetchResponse) {
 	}
 }
 
-// fetchSpan is where one partition's records lie in a Fetch answer's buffer.
+// fetchSpan is where one partition's records lie in a Fetch answer's buffer, and the
+// offset they were read from.
 type fetchSpan struct {
 	sp       *kmsg.FetchResponseTopicPartition
 	from, to int
+	offset   int64
+}
+
+// readLimit is the offset a partition's reads stop at: its high watermark, or its last
+// stable offset for read_committed (isolation level 1).
+func readLimit(sp *kmsg.FetchResponseTopicPartition, isolation int8) int64 {
+	if isolation == 1 {
+		return sp.LastStableOffset
+	}
+	return sp.HighWatermark
+}
+
+// readStoppedShort is true when a partition's read ended below its read limit: records
+// were left out for room, or the read stopped at the end of a segment.
+func readStoppedShort(spans []fetchSpan, isolation int8) bool {
+	for _, sn := range spans {
+		limit := readLimit(sn.sp, isolation)
+		if sn.to == sn.from {
+			// Records before it in the answer (from > 0) make the read strict: a first
+			// batch that does not fit the room left is left out.
+			if sn.offset < limit && sn.from > 0 {
+				return true
+			}
+			continue
+		}
+		if next, err := nextOffsetAfter(sn.sp.RecordBatches); err == nil && next < limit {
+			return true
+		}
+	}
+	return false
 }

@@ -212,17 +212,21 @@ func ipOf(addr net.Addr) string {
 	return host
 }
 
+// fetchMaxBytes is the size limit of a Fetch answer asking for maxBytes: at least 1 and at
+// most fetch.max.bytes.
+func (b *Broker) fetchMaxBytes(maxBytes int32) int32 {
+	want := max(maxBytes, 1)
+	if fm := b.limits.cfg.FetchMaxBytes; fm > 0 && want > fm {
+		want = fm
+	}
+	return want
+}
+
 // fetchBudget returns the bytes a Fetch asking for maxBytes may build, and reserves them in
 // queued.max.response.bytes (the connection's writer gives back what the answer does not
 // use). With the broker-wide budget used up, the answer carries its first batch only.
 func (b *Broker) fetchBudget(conn *ConnInfo, maxBytes int32) int32 {
-	want := maxBytes
-	if want <= 0 {
-		want = 1
-	}
-	if fm := b.limits.cfg.FetchMaxBytes; fm > 0 && want > fm {
-		want = fm
-	}
+	want := b.fetchMaxBytes(maxBytes)
 	limit := b.limits.cfg.QueuedMaxResponseBytes
 	if limit <= 0 {
 		return want

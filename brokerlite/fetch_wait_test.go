@@ -1,0 +1,53 @@
+package brokerlite
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// longPollReq is a sessionless Fetch of topic's partitions from offset 0.
+func longPollReq(topic string, maxWait, minBytes, maxBytes, partMax int32, parts ...int32) *kmsg.FetchRequest {
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxWaitMillis, req.MinBytes, req.MaxBytes, req.SessionEpoch = maxWait, minBytes, maxBytes, -1
+	req.Topics = append(req.Topics, fetchTopic(topic, [16]byte{}, partMax, parts...))
+	return req
+}
+
+// A long poll whose min_bytes is not reached only because the answer has no room for more
+// (partition_max_bytes, or max_bytes below min_bytes) or because the read stopped at the
+// end of a segment answers at once with the records, as Kafka's does, instead of waiting
+// out max_wait_ms while data is there.
+func TestFetchMinBytesAnswersWhenMoreCannotFit(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "fit", 1)
+	createTopic(t, c, "segs", 1, "segment.bytes", "4096")
+	for i := 0; i < 12; i++ {
+		produceRaw(t, c, "fit", 0, 1, buildBatch(-1, -1, -1, strings.Repeat("x", 1000)))
+		produceRaw(t, c, "segs", 0, 1, buildBatch(-1, -1, -1, strings.Repeat("z", 1000)))
+	}
+	for _, tc := range []struct {
+		name, topic                 string
+		minBytes, maxBytes, partMax int32
+	}{
+		{"partition_max_bytes equals min_bytes", "fit", 4000, 1 << 20, 4000},
+		{"min_bytes above max_bytes", "fit", 8000, 4000, 1 << 20},
+		{"read stops at a segment's end", "segs", 5000, 1 << 20, 1 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			resp := requestAt[*kmsg.FetchResponse](t, b, longPollReq(tc.topic, 20000, tc.minBytes, tc.maxBytes, tc.partMax, 0), 12)
+			took := time.Since(start)
+			p := resp.Topics[0].Partitions[0]
+			if p.ErrorCode != 0 || len(p.RecordBatches) == 0 {
+				t.Fatalf("code %d, %d bytes of records; want records", p.ErrorCode, len(p.RecordBatches))
+			}
+			if took > 10*time.Second {
+				t.Fatalf("answered after %v with %d bytes (max_wait_ms 20000): it waited though no more could come", took, len(p.RecordBatches))
+			}
+		})
+	}
+}
