@@ -95,7 +95,6 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 	if req.MaxWaitMillis > 0 {
 		deadline = time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	}
-	maxBytes := b.fetchBudget(conn, req.MaxBytes)
 	// As Kafka, min_bytes is capped at the answer's size limit, or a fetch asking for more
 	// than it may carry would always wait out max_wait_ms.
 	minBytes := min(req.MinBytes, b.fetchMaxBytes(req.MaxBytes))
@@ -111,6 +110,7 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 	buf := conn.takeRecordBuf()
 	defer func() { conn.heldBuf = buf }()
 	var spans []fetchSpan
+	final := false // the read after the wait ended without a wake-up
 	for {
 		// Register before reading, so an append between the read and the wait still wakes us.
 		if w == nil && !deadline.IsZero() && minBytes > 0 {
@@ -119,6 +119,9 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 				w.register(tg.p)
 			}
 		}
+		// Each pass reserves its room in queued.max.response.bytes; a parked fetch gives it
+		// back, so idle long polls do not starve the fetches that have data to read.
+		maxBytes := b.fetchBudget(conn, req.MaxBytes)
 		total := int32(0)
 		failed := false // as Kafka, a partition error answers at once, not after max_wait_ms
 		// more is set when a partition has records below its high watermark (last stable
@@ -161,7 +164,7 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 		for _, sn := range spans {
 			sn.sp.RecordBatches = buf[sn.from:sn.to]
 		}
-		if total >= minBytes || failed || deadline.IsZero() || !time.Now().Before(deadline) {
+		if final || total >= minBytes || failed || deadline.IsZero() || !time.Now().Before(deadline) {
 			break
 		}
 		// A partition that has more to read than it returned (its partition_max_bytes or
@@ -171,9 +174,10 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 		if more || readStoppedShort(spans, req.IsolationLevel) {
 			break
 		}
-		if !w.wait(ctx, deadline) {
-			break
-		}
+		b.releaseReserved(conn)
+		// A wake-up reads again; so does the end of the wait, as Kafka's delayed fetch
+		// reads when it completes, with the room reserved again.
+		final = !w.wait(ctx, deadline)
 	}
 	b.metrics.fetched(resp)
 	return resp, nil

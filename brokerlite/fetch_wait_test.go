@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -49,5 +50,31 @@ func TestFetchMinBytesAnswersWhenMoreCannotFit(t *testing.T) {
 				t.Fatalf("answered after %v with %d bytes (max_wait_ms 20000): it waited though no more could come", took, len(p.RecordBatches))
 			}
 		})
+	}
+}
+
+// Parked long polls hold no part of queued.max.response.bytes while they wait: with
+// consumers asking for 50 MiB each parked on an idle topic, a fetch of another topic still
+// gets all its records, not its first batch only.
+func TestParkedFetchesLeaveResponseBudget(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "idle", 1)
+	createTopic(t, c, "busy", 1)
+	for i := 0; i < 20; i++ {
+		produceRaw(t, c, "busy", 0, 1, buildBatch(-1, -1, -1, strings.Repeat("y", 1000)))
+	}
+	for i := 0; i < 3; i++ {
+		rc := dialRaw(t, b)
+		req := longPollReq("idle", 20000, 1, 50<<20, 1<<20, 0)
+		req.Version = 12
+		rc.send(req, 1)
+	}
+	p := b.topics.get("idle").partitions[0]
+	testutil.Eventually(t, 10*time.Second, "three fetches parked", func() bool { return p.nwait.Load() == 3 })
+	resp := requestAt[*kmsg.FetchResponse](t, b, longPollReq("busy", 0, 1, 50<<20, 1<<20, 0), 12)
+	n, err := nextOffsetAfter(resp.Topics[0].Partitions[0].RecordBatches)
+	if err != nil || n != 20 {
+		t.Fatalf("fetch with three long polls parked read up to offset %d (%v); want all 20 batches", n, err)
 	}
 }
