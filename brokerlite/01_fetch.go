@@ -12,7 +12,8 @@ package brokerlite
 // partition it asks for (and by the broker closing). A partition with more to read than
 // the answer carries (partition_max_bytes or max_bytes reached, or a read that stopped at
 // a segment's end) answers at once, as Kafka's DelayedFetch does when the bytes available
-// reach min_bytes or a fetch offset is on an older segment. v13+ names topics by id (UNKNOWN_TOPIC_ID for an unknown one).
+// reach min_bytes or a fetch offset is on an older segment. A fetch none of whose partitions
+// exist answers at once. v13+ names topics by id (UNKNOWN_TOPIC_ID for an unknown one).
 //
 // An offset below the log start offset or above the log end offset gets
 // OFFSET_OUT_OF_RANGE; the log start offset and high watermark are in every answer. On one
@@ -92,7 +93,8 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 	}
 
 	var deadline time.Time
-	if req.MaxWaitMillis > 0 {
+	// A fetch with no known partition answers at once, as Kafka's does: nothing could wake it.
+	if req.MaxWaitMillis > 0 && len(targets) > 0 {
 		deadline = time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	}
 	// As Kafka, min_bytes is capped at the answer's size limit, or a fetch asking for more

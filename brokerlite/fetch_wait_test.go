@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rivulet-io/rivulet/internal/testutil"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -76,5 +77,24 @@ func TestParkedFetchesLeaveResponseBudget(t *testing.T) {
 	n, err := nextOffsetAfter(resp.Topics[0].Partitions[0].RecordBatches)
 	if err != nil || n != 20 {
 		t.Fatalf("fetch with three long polls parked read up to offset %d (%v); want all 20 batches", n, err)
+	}
+}
+
+// A long poll none of whose partitions exist answers at once with their errors.
+func TestFetchOfUnknownPartitionsAnswersAtOnce(t *testing.T) {
+	b := startBroker(t, "")
+	for _, version := range []int16{12, 13} {
+		start := time.Now()
+		resp := requestAt[*kmsg.FetchResponse](t, b, longPollReq("nope", 20000, 1, 1<<20, 1<<20, 0), version)
+		want := kerr.UnknownTopicOrPartition.Code
+		if version >= 13 {
+			want = kerr.UnknownTopicID.Code
+		}
+		if got := resp.Topics[0].Partitions[0].ErrorCode; got != want {
+			t.Fatalf("v%d: code %d, want %d", version, got, want)
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Fatalf("v%d: answered after %v (max_wait_ms 20000); want at once", version, took)
+		}
 	}
 }
