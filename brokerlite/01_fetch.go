@@ -16,7 +16,7 @@ package brokerlite
 // exist answers at once. v13+ names topics by id (UNKNOWN_TOPIC_ID for an unknown one).
 //
 // An offset below the log start offset or above the log end offset gets
-// OFFSET_OUT_OF_RANGE; the log start offset and high watermark are in every answer. On one
+// OFFSET_OUT_OF_RANGE, also in a partition left out of the answer for room; the log start offset and high watermark are in every answer. On one
 // node the high watermark is the log end offset. read_committed (isolation level 1) reads
 // only below the last stable offset (the first offset of the oldest open transaction) and
 // gets the aborted transactions that overlap the returned batches, from the partition's
@@ -146,6 +146,13 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 			if strict && budget <= 0 {
 				start, hwm := tg.p.offsets()
 				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hwm, tg.p.log.LastStableOffset(), start
+				// Left out for room, the partition still gets its offset checked, as a
+				// read would (Kafka checks it first).
+				if rp.FetchOffset < start || rp.FetchOffset > hwm {
+					sp.ErrorCode = kerr.OffsetOutOfRange.Code
+					failed = true
+					continue
+				}
 				more = more || rp.FetchOffset < readLimit(sp, req.IsolationLevel)
 				continue
 			}

@@ -98,3 +98,22 @@ func TestFetchOfUnknownPartitionsAnswersAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// A partition left out of an answer because max_bytes is used up still gets
+// OFFSET_OUT_OF_RANGE for a fetch offset outside its log.
+func TestFetchPartitionLeftOutForRoomChecksOffset(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "skip", 2)
+	produceRaw(t, c, "skip", 0, 1, buildBatch(-1, -1, -1, strings.Repeat("x", 2000)))
+	req := longPollReq("skip", 0, 1, 100, 1<<20, 0, 1)
+	req.Topics[0].Partitions[1].FetchOffset = 999
+	resp := requestAt[*kmsg.FetchResponse](t, b, req, 12)
+	p0, p1 := resp.Topics[0].Partitions[0], resp.Topics[0].Partitions[1]
+	if p0.ErrorCode != 0 || len(p0.RecordBatches) == 0 {
+		t.Fatalf("partition 0: code %d, %d bytes; want its first batch", p0.ErrorCode, len(p0.RecordBatches))
+	}
+	if p1.ErrorCode != kerr.OffsetOutOfRange.Code {
+		t.Fatalf("partition 1 at offset 999 of an empty log: code %d, want OFFSET_OUT_OF_RANGE", p1.ErrorCode)
+	}
+}
