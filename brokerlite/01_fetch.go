@@ -13,11 +13,13 @@ package brokerlite
 // the answer carries (partition_max_bytes or max_bytes reached, or a read that stopped at
 // a segment's end) answers at once, as Kafka's DelayedFetch does when the bytes available
 // reach min_bytes or a fetch offset is on an older segment. A fetch none of whose partitions
-// exist answers at once. v13+ names topics by id (UNKNOWN_TOPIC_ID for an unknown one).
+// exist answers at once; one parked on a topic that is deleted answers at once with
+// UNKNOWN_TOPIC_OR_PARTITION. v13+ names topics by id (UNKNOWN_TOPIC_ID for an unknown one).
 //
 // An offset below the log start offset or above the log end offset gets
-// OFFSET_OUT_OF_RANGE, also in a partition left out of the answer for room; the log start offset and high watermark are in every answer. On one
-// node the high watermark is the log end offset. read_committed (isolation level 1) reads
+// OFFSET_OUT_OF_RANGE, also in a partition left out of the answer for room; the log start
+// offset and high watermark are in every answer. On one node the high watermark is the
+// log end offset. read_committed (isolation level 1) reads
 // only below the last stable offset (the first offset of the oldest open transaction) and
 // gets the aborted transactions that overlap the returned batches, from the partition's
 // aborted-transaction index, so the client drops their records.
@@ -30,8 +32,10 @@ package brokerlite
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/rivulet-io/rivulet/brokerlite/partlog"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -161,8 +165,7 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 			sp.AbortedTransactions = aborted
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = rr.highWatermark, rr.lastStableOffset, rr.logStartOffset
 			if err != nil {
-				code, _ := logErrorCode(err)
-				sp.ErrorCode = code.Code
+				sp.ErrorCode = fetchErrorCode(err, b.partitionGone(tg.p), req.Version)
 				failed = true
 				continue
 			}
@@ -190,6 +193,29 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 	}
 	b.metrics.fetched(resp)
 	return resp, nil
+}
+
+// fetchErrorCode is the error code of a partition whose read failed with err. The log of a
+// partition whose topic was deleted (gone) is closed: that answers UNKNOWN_TOPIC_OR_PARTITION,
+// as Kafka's does for a partition deleted under a waiting fetch, not the
+// NOT_LEADER_OR_FOLLOWER of a log closed by a broker shutting down. Fetch v5 and older
+// predate KAFKA_STORAGE_ERROR and get NOT_LEADER_OR_FOLLOWER in its place, as from Kafka.
+func fetchErrorCode(err error, gone bool, version int16) int16 {
+	if gone && errors.Is(err, partlog.ErrClosed) {
+		return kerr.UnknownTopicOrPartition.Code
+	}
+	code, _ := logErrorCode(err)
+	if code.Code == kerr.KafkaStorageError.Code && version <= 5 {
+		return kerr.NotLeaderForPartition.Code
+	}
+	return code.Code
+}
+
+// partitionGone is true when p is no longer a partition of a published topic (its topic
+// was deleted).
+func (b *Broker) partitionGone(p *partition) bool {
+	cur := b.topics.getByID(p.topic.Load().id)
+	return cur == nil || int(p.index) >= len(cur.partitions) || cur.partitions[p.index] != p
 }
 
 // emptyRecordsNotNull gives every partition of a Fetch answer without records an empty,

@@ -1,10 +1,12 @@
 package brokerlite
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rivulet-io/rivulet/brokerlite/partlog"
 	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -115,5 +117,56 @@ func TestFetchPartitionLeftOutForRoomChecksOffset(t *testing.T) {
 	}
 	if p1.ErrorCode != kerr.OffsetOutOfRange.Code {
 		t.Fatalf("partition 1 at offset 999 of an empty log: code %d, want OFFSET_OUT_OF_RANGE", p1.ErrorCode)
+	}
+}
+
+// A long poll parked on a topic that is then deleted answers at once with
+// UNKNOWN_TOPIC_OR_PARTITION, as Kafka's does.
+func TestFetchParkedOnDeletedTopicAnswersUnknown(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "gone", 1)
+	p := b.topics.get("gone").partitions[0]
+	rc := dialRaw(t, b)
+	req := longPollReq("gone", 20000, 1, 1<<20, 1<<20, 0)
+	req.Version = 12
+	start := time.Now()
+	rc.send(req, 1)
+	testutil.Eventually(t, 10*time.Second, "fetch parked", func() bool { return p.nwait.Load() != 0 })
+	del := kmsg.NewPtrDeleteTopicsRequest()
+	del.TopicNames = []string{"gone"}
+	del.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: kmsg.StringPtr("gone")}}
+	request[*kmsg.DeleteTopicsResponse](t, c, del)
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	rc.response(resp, 1)
+	took := time.Since(start)
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.UnknownTopicOrPartition.Code {
+		t.Fatalf("code %d, want UNKNOWN_TOPIC_OR_PARTITION", code)
+	}
+	if took > 10*time.Second {
+		t.Fatalf("answered after %v (max_wait_ms 20000); want at once", took)
+	}
+}
+
+// A storage error is KAFKA_STORAGE_ERROR from Fetch v6 and NOT_LEADER_OR_FOLLOWER before,
+// as Kafka sends it; a closed log is UNKNOWN_TOPIC_OR_PARTITION once its topic is deleted.
+func TestFetchErrorCode(t *testing.T) {
+	storage := fmt.Errorf("%w: read: disk gone", partlog.ErrStorage)
+	for _, tc := range []struct {
+		err     error
+		gone    bool
+		version int16
+		want    int16
+	}{
+		{storage, false, 5, kerr.NotLeaderForPartition.Code},
+		{storage, false, 6, kerr.KafkaStorageError.Code},
+		{storage, false, 16, kerr.KafkaStorageError.Code},
+		{partlog.ErrClosed, false, 12, kerr.NotLeaderForPartition.Code},
+		{partlog.ErrClosed, true, 12, kerr.UnknownTopicOrPartition.Code},
+		{partlog.ErrClosed, true, 4, kerr.UnknownTopicOrPartition.Code},
+	} {
+		if got := fetchErrorCode(tc.err, tc.gone, tc.version); got != tc.want {
+			t.Errorf("fetchErrorCode(%v, gone %v, v%d) = %d, want %d", tc.err, tc.gone, tc.version, got, tc.want)
+		}
 	}
 }

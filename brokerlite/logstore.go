@@ -92,10 +92,12 @@ func (s *logStore) openPartition(t *topic, index int32) (*partition, error) {
 }
 
 // deletePartition deletes a partition's log (crash-safely: partlog renames the directory
-// to <32 hex digits>-delete first).
+// to <32 hex digits>-delete first), then wakes the fetches waiting on it: their next read
+// finds the log closed and they answer at once.
 func (s *logStore) deletePartition(p *partition) error {
+	err := s.m.Delete(p.topicName(), p.index)
 	p.wakeAll()
-	return s.m.Delete(p.topicName(), p.index)
+	return err
 }
 
 func (s *logStore) applyConfigs(t *topic) error {
