@@ -125,8 +125,9 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 				w.register(tg.p)
 			}
 		}
-		// Each pass reserves its room in queued.max.response.bytes; a parked fetch gives it
-		// back, so idle long polls do not starve the fetches that have data to read.
+		// Each pass reserves its room in queued.max.response.bytes; a parked fetch keeps only
+		// what it has read, so idle long polls do not starve the fetches that have data.
+		b.releaseReserved(conn)
 		maxBytes := b.fetchBudget(conn, req.MaxBytes)
 		total := int32(0)
 		failed := false // as Kafka, a partition error answers at once, not after max_wait_ms
@@ -186,7 +187,7 @@ func handleFetch(ctx context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 		if more || readStoppedShort(spans, req.IsolationLevel) {
 			break
 		}
-		b.releaseReserved(conn)
+		b.keepReserved(conn, int64(len(buf)))
 		// A wake-up reads again; so does the end of the wait, as Kafka's delayed fetch
 		// reads when it completes, with the room reserved again.
 		final = !w.wait(ctx, deadline)

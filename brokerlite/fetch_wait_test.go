@@ -170,3 +170,22 @@ func TestFetchErrorCode(t *testing.T) {
 		}
 	}
 }
+
+// A long poll parked with records already read counts those records toward
+// queued.max.response.bytes while it waits, and only those.
+func TestParkedFetchReservesWhatItRead(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "some", 1)
+	produceRaw(t, c, "some", 0, 1, buildBatch(-1, -1, -1, strings.Repeat("s", 1000)))
+	rc := dialRaw(t, b)
+	req := longPollReq("some", 20000, 1<<20, 50<<20, 50<<20, 0)
+	req.Version = 12
+	rc.send(req, 1)
+	p := b.topics.get("some").partitions[0]
+	testutil.Eventually(t, 10*time.Second, "fetch parked", func() bool { return p.nwait.Load() == 1 })
+	testutil.Eventually(t, 10*time.Second, "parked fetch holds its records only", func() bool {
+		q := b.limits.respQueued.Load()
+		return q >= 1000 && q < 1<<20
+	})
+}

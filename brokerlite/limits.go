@@ -268,6 +268,13 @@ func (b *Broker) releaseReserved(conn *ConnInfo) {
 	}
 }
 
+// keepReserved sets the reservation of the request being handled to n bytes: a Fetch
+// parked in a long poll holds the records it has read, not the room it may fill.
+func (b *Broker) keepReserved(conn *ConnInfo, n int64) {
+	b.limits.respQueued.Add(n - conn.reserved)
+	conn.reserved = n
+}
+
 // answerWritten accounts answers of size bytes written (or dropped).
 func (b *Broker) answerWritten(size int64) { b.limits.respQueued.Add(-size) }
 
