@@ -29,11 +29,13 @@ package brokerlite
 // Transactions (KIP-98): a request with a transactional id must carry transactional batches
 // of the id's current producer and epoch (INVALID_PRODUCER_ID_MAPPING,
 // INVALID_PRODUCER_EPOCH otherwise) to partitions added to its ongoing transaction
-// (INVALID_TXN_STATE); a transactional batch without a transactional id is INVALID_RECORD.
+// (INVALID_TXN_STATE); a transactional batch without a transactional id fails the whole
+// request with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as in Kafka.
 // The id is held while the request appends, so its transaction cannot end in between.
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -54,6 +56,18 @@ func handleProduce(_ context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 	switch {
 	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
 		reqErr = kerr.InvalidRequiredAcks
+	}
+	// Transactional batches without the request's transactional id: as Kafka, the whole
+	// request is refused.
+	txnless := false
+	if req.TransactionID == nil {
+		for _, rt := range req.Topics {
+			for _, rp := range rt.Partitions {
+				if anyTxn, _, _, _, _ := batchesProducer(rp.Records); anyTxn {
+					txnless = true
+				}
+			}
+		}
 	}
 	txp := beginTxnProduce(b, req.TransactionID, req.Version)
 	defer txp.done()
@@ -80,12 +94,21 @@ func handleProduce(_ context.Context, b *Broker, conn *ConnInfo, kreq kmsg.Reque
 					sp.ErrorMessage = &msg
 				}
 			}
+			if txnless {
+				setErr(kerr.TransactionalIDAuthorizationFailed, "a transactional batch needs the request's transactional id")
+				continue
+			}
+			if t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.partitions) {
+				setErr(kerr.UnknownTopicOrPartition, "")
+				continue
+			}
+			if code, msg := checkProduceRecords(req.Version, rp.Records); code != nil {
+				setErr(code, msg)
+				continue
+			}
 			switch {
 			case reqErr != nil:
 				setErr(reqErr, "")
-				continue
-			case t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.partitions):
-				setErr(kerr.UnknownTopicOrPartition, "")
 				continue
 			case t.internal && !conn.internal:
 				setErr(kerr.InvalidTopicException, fmt.Sprintf("cannot append to internal topic %s", t.name))
@@ -163,4 +186,41 @@ func syncPartitions(ts []syncTarget) []error {
 	}
 	wg.Wait()
 	return errs
+}
+
+// checkProduceRecords checks the records of one partition of a Produce request as Kafka
+// does before it appends (ProduceRequest.validateRecords, and the log's check of a
+// client's base offset): exactly one batch, of magic 2, with base offset 0, and no zstd
+// before version 7. What is not one whole batch at its start is left to the log, which
+// answers CORRUPT_MESSAGE.
+func checkProduceRecords(version int16, records []byte) (*kerr.Error, string) {
+	const (
+		offLength     = 8  // after the int64 base offset
+		offMagic      = 16 // after the length and the partition leader epoch
+		offAttributes = 21 // after the magic and the CRC
+		codecZstd     = 4
+	)
+	if len(records) == 0 {
+		return kerr.InvalidRecord, "a Produce request must carry one record batch per partition"
+	}
+	if len(records) < offAttributes+2 {
+		return nil, ""
+	}
+	size := 12 + int64(int32(binary.BigEndian.Uint32(records[offLength:])))
+	if size < offAttributes+2 || size > int64(len(records)) {
+		return nil, "" // not a whole batch: the log answers CORRUPT_MESSAGE
+	}
+	if m := int8(records[offMagic]); m != 2 {
+		return kerr.InvalidRecord, fmt.Sprintf("Produce v%d carries record batches of magic 2 only, not %d", version, m)
+	}
+	if version < 7 && binary.BigEndian.Uint16(records[offAttributes:])&7 == codecZstd {
+		return kerr.UnsupportedCompressionType, fmt.Sprintf("Produce v%d may not carry zstd batches (v7 and later may)", version)
+	}
+	if base := int64(binary.BigEndian.Uint64(records)); base != 0 {
+		return kerr.InvalidRecord, fmt.Sprintf("a producer's batch has base offset 0, not %d", base)
+	}
+	if size < int64(len(records)) {
+		return kerr.InvalidRecord, "a Produce request carries exactly one record batch per partition"
+	}
+	return nil, ""
 }

@@ -2,6 +2,7 @@ package brokerlite
 
 import (
 	"context"
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"testing"
@@ -783,5 +784,42 @@ func TestFetchEmptyPartitionsHaveEmptyRecords(t *testing.T) {
 				t.Fatalf("v%d: partition %d has a null record set", v, p.Partition)
 			}
 		}
+	}
+}
+
+// A Produce request's records are checked as Kafka checks them before the log: one batch
+// per partition, magic 2, base offset 0, no zstd before v7; a topic that does not exist is
+// named so even when the acks are invalid.
+func TestProduceRecordsCheckedAsKafka(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "pr", 1)
+	produce := func(version, acks int16, topic string, records []byte) int16 {
+		t.Helper()
+		req := kmsg.NewPtrProduceRequest()
+		req.Acks, req.TimeoutMillis = acks, 5000
+		req.Topics = append(req.Topics, produceTopic(topic, 0, records))
+		return requestAt[*kmsg.ProduceResponse](t, b, req, version).Topics[0].Partitions[0].ErrorCode
+	}
+	two := append(buildBatch(-1, -1, -1, "a"), buildBatch(-1, -1, -1, "b")...)
+	wantCode(t, "two batches", produce(9, 1, "pr", two), kerr.InvalidRecord)
+	magic1 := buildBatch(-1, -1, -1, "a")
+	magic1[16] = 1
+	wantCode(t, "magic 1", produce(9, 1, "pr", magic1), kerr.InvalidRecord)
+	based := buildBatch(-1, -1, -1, "a")
+	binary.BigEndian.PutUint64(based, 5)
+	wantCode(t, "base offset 5", produce(9, 1, "pr", based), kerr.InvalidRecord)
+	zstd := buildBatch(-1, -1, -1, "a")
+	binary.BigEndian.PutUint16(zstd[21:], 4)
+	fixCRC(zstd)
+	wantCode(t, "zstd at v6", produce(6, 1, "pr", zstd), kerr.UnsupportedCompressionType)
+	wantCode(t, "unknown topic, invalid acks", produce(9, 2, "pr-none", buildBatch(-1, -1, -1, "a")), kerr.UnknownTopicOrPartition)
+	wantCode(t, "invalid acks", produce(9, 2, "pr", buildBatch(-1, -1, -1, "a")), kerr.InvalidRequiredAcks)
+	if _, hwm := b.topics.get("pr").partitions[0].offsets(); hwm != 0 {
+		t.Fatalf("refused batches appended: end offset %d", hwm)
+	}
+	wantCode(t, "one batch", produce(9, 1, "pr", buildBatch(-1, -1, -1, "a")), nil)
+	if code, _ := checkProduceRecords(7, zstd); code != nil {
+		t.Errorf("zstd at v7: %v", code)
 	}
 }

@@ -284,13 +284,12 @@ func (tp *txnProduce) done() {
 // checkPartition returns nil when the partition's records may be appended, or the error
 // code and message for it.
 func (tp *txnProduce) checkPartition(topic string, partition int32, records []byte) (*kerr.Error, string) {
-	anyTxn, allTxn, pid, epoch, ok := batchesProducer(records)
 	if tp.id == nil {
-		if anyTxn {
-			return kerr.InvalidRecord, "a transactional batch needs the request's transactional id"
-		}
-		return nil, "" // malformed batches are refused by the log with its own error
+		// Transactional batches without the id were refused with the whole request
+		// (handleProduce); malformed batches are refused by the log with its own error.
+		return nil, ""
 	}
+	_, allTxn, pid, epoch, ok := batchesProducer(records)
 	if !ok || !allTxn {
 		return kerr.InvalidRecord, "a request with a transactional id must carry transactional batches of one producer"
 	}

@@ -359,14 +359,19 @@ func TestTransactionAPIErrors(t *testing.T) {
 	if d := describeTxn(t, b, "nope"); d.ErrorCode != kerr.TransactionalIDNotFound.Code {
 		t.Fatalf("DescribeTransactions of an unknown id: %s", errName(d.ErrorCode))
 	}
-	// A transactional batch without a transactional id is refused.
+	// A transactional batch without a transactional id fails the whole request, the
+	// partitions with plain batches too, as in Kafka.
 	pr := kmsg.NewPtrProduceRequest()
 	pr.Acks, pr.TimeoutMillis = 1, 5000
 	batch := buildBatch(ir.ProducerID, ir.ProducerEpoch, 0, "v")
 	setTransactional(batch)
-	pr.Topics = append(pr.Topics, produceTopic("tx", 0, batch))
-	if code := request[*kmsg.ProduceResponse](t, c, pr).Topics[0].Partitions[0].ErrorCode; code != kerr.InvalidRecord.Code {
-		t.Fatalf("transactional batch without a transactional id: %s", errName(code))
+	pt := produceTopic("tx", 0, batch)
+	pt.Partitions = append(pt.Partitions, produceTopic("tx", 1, buildBatch(-1, -1, -1, "plain")).Partitions...)
+	pr.Topics = append(pr.Topics, pt)
+	for _, p := range request[*kmsg.ProduceResponse](t, c, pr).Topics[0].Partitions {
+		if p.ErrorCode != kerr.TransactionalIDAuthorizationFailed.Code {
+			t.Fatalf("partition %d of a request with a transactional batch and no transactional id: %s", p.Partition, errName(p.ErrorCode))
+		}
 	}
 	// With the id but without AddPartitionsToTxn: INVALID_TXN_STATE up to Produce v10,
 	// TRANSACTION_ABORTABLE from v11 (KIP-890), as Kafka answers.

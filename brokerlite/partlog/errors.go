@@ -55,6 +55,11 @@ var (
 	// Kafka: INVALID_PRODUCER_EPOCH (47).
 	ErrInvalidProducerEpoch = errors.New("partlog: invalid producer epoch (fenced)")
 
+	// ErrInvalidTxnState: a producer with a transaction open on the partition
+	// wrote a batch outside it (not transactional).
+	// Kafka: INVALID_TXN_STATE (48).
+	ErrInvalidTxnState = errors.New("partlog: invalid transaction state")
+
 	// ErrOffsetOutOfRange: a read outside [LogStartOffset, LogEndOffset].
 	// Kafka: OFFSET_OUT_OF_RANGE (1).
 	ErrOffsetOutOfRange = errors.New("partlog: offset out of range")
@@ -104,6 +109,8 @@ func KafkaErrorCode(err error) int16 {
 		return 45
 	case errors.Is(err, ErrInvalidProducerEpoch):
 		return 47
+	case errors.Is(err, ErrInvalidTxnState):
+		return 48
 	case errors.Is(err, ErrStorage):
 		return 56
 	case errors.Is(err, ErrInvalidRecord):

@@ -71,7 +71,7 @@ func checkSequence(e *producerEntry, h *batchHeader) (*batchMeta, error) {
 		if h.BaseSequence != 0 {
 			return nil, fmt.Errorf("%w: producer %d new epoch %d must start at sequence 0, not %d", ErrOutOfOrderSequence, h.ProducerID, h.ProducerEpoch, h.BaseSequence)
 		}
-		return nil, nil
+		return nil, openTxnCheck(e, h)
 	}
 	last := h.lastSequence()
 	for i := range e.Batches {
@@ -86,12 +86,22 @@ func checkSequence(e *producerEntry, h *batchHeader) (*batchMeta, error) {
 		if h.BaseSequence != 0 {
 			return nil, fmt.Errorf("%w: producer %d epoch %d has no batches yet, sequence %d is not 0", ErrOutOfOrderSequence, h.ProducerID, h.ProducerEpoch, h.BaseSequence)
 		}
-		return nil, nil
+		return nil, openTxnCheck(e, h)
 	}
 	if prev := e.Batches[len(e.Batches)-1].LastSeq; !inSequence(prev, h.BaseSequence) {
 		return nil, fmt.Errorf("%w: producer %d expected sequence %d, got %d", ErrOutOfOrderSequence, h.ProducerID, incSequence(prev, 1), h.BaseSequence)
 	}
-	return nil, nil
+	return nil, openTxnCheck(e, h)
+}
+
+// openTxnCheck refuses a batch outside a transaction from a producer whose transaction
+// is open on the partition, as Kafka does: it would land inside the transaction's offsets
+// and stay there whether the transaction commits or aborts.
+func openTxnCheck(e *producerEntry, h *batchHeader) error {
+	if e.CurrentTxnFirstOffset >= 0 && !h.isTxn() {
+		return fmt.Errorf("%w: producer %d has a transaction open since offset %d and wrote a batch outside it", ErrInvalidTxnState, h.ProducerID, e.CurrentTxnFirstOffset)
+	}
+	return nil
 }
 
 // apply records an appended (or recovered) batch with its assigned base

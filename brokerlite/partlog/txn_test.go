@@ -2,6 +2,7 @@ package partlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -318,5 +319,26 @@ func TestReadCommittedRacingAbortHasEntry(t *testing.T) {
 	wg.Wait()
 	if n := bad.Load(); n > 0 {
 		t.Fatalf("%d read_committed reads returned an aborted batch without its aborted-transaction entry", n)
+	}
+}
+
+// A producer with a transaction open on the partition may not write outside it: the batch
+// would land among the transaction's offsets and stay whether it commits or aborts. Kafka
+// answers INVALID_TXN_STATE; once the marker ends the transaction the producer may.
+func TestNonTransactionalBatchInsideOpenTransactionRefused(t *testing.T) {
+	l := openLog(t, t.TempDir(), smallConfig(), nil)
+	defer l.Close()
+	if _, err := l.Append(mkBatch(t, batchOpt{pid: 7, epoch: 2, seq: 0, txn: true}, valueRecs(2, 1, "in")...)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := l.Append(mkBatch(t, batchOpt{pid: 7, epoch: 2, seq: 2}, valueRecs(1, 1, "out")...))
+	if !errors.Is(err, ErrInvalidTxnState) || KafkaErrorCode(err) != 48 {
+		t.Fatalf("non-transactional batch inside an open transaction: %v", err)
+	}
+	if _, err := l.AppendWith(EncodeMarker(7, 2, false, 0, 1), AppendOptions{Origin: OriginCoordinator}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(mkBatch(t, batchOpt{pid: 7, epoch: 2, seq: 2}, valueRecs(1, 1, "after")...)); err != nil {
+		t.Fatalf("non-transactional batch after the abort: %v", err)
 	}
 }
