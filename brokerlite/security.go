@@ -116,13 +116,9 @@ func (b *Broker) callSecured(ctx context.Context, fn handlerFunc, info *ConnInfo
 	}
 	// An acks=0 produce gets no answer to carry a refusal: as in Kafka, the allowed topics
 	// are appended and the connection is then closed, so the producer notices.
-	silent, _ := req.(*kmsg.ProduceRequest)
-	if silent != nil && silent.Acks != 0 {
-		silent = nil
-	}
-	asked := 0
-	if silent != nil {
-		asked = len(silent.Topics)
+	silent, asked := (*kmsg.ProduceRequest)(nil), 0
+	if pr, ok := req.(*kmsg.ProduceRequest); ok && pr.Acks == 0 {
+		silent, asked = pr, len(pr.Topics)
 	}
 	denied, after := authorizeRequest(b, info, req)
 	if silent != nil && (denied != nil || len(silent.Topics) < asked) {

@@ -86,11 +86,12 @@ type stagedCommit struct {
 // partition.
 func (g *group) stageCommit(ctx context.Context, req *CommitRequest, res []TopicErrors) (*stagedCommit, int16) {
 	var m *member
+	instanceCode := g.checkInstance(req.InstanceID, req.MemberID)
 	switch {
 	case req.Generation < 0 && g.state == StateEmpty:
 		// A standalone consumer using the group for offset storage only.
-	case g.checkInstance(req.InstanceID, req.MemberID) != 0:
-		return nil, g.checkInstance(req.InstanceID, req.MemberID)
+	case instanceCode != 0:
+		return nil, instanceCode
 	case g.members[req.MemberID] == nil:
 		return nil, kerr.UnknownMemberID.Code
 	case req.Generation != g.generation:

@@ -155,12 +155,13 @@ func (c *Coordinator) TxnCommitOffsets(ctx context.Context, req TxnCommitRequest
 	var seq uint64
 	partition := c.PartitionFor(req.Group)
 	o := c.withGroup(req.Group, true, func(g *group, _ *replies) {
+		instanceCode := g.checkInstance(req.InstanceID, req.MemberID)
 		switch {
 		case g.state == StateDead:
 			code = kerr.CoordinatorNotAvailable.Code
 			return
-		case g.checkInstance(req.InstanceID, req.MemberID) != 0:
-			code = g.checkInstance(req.InstanceID, req.MemberID)
+		case instanceCode != 0:
+			code = instanceCode
 			return
 		case req.MemberID != "" && g.members[req.MemberID] == nil:
 			code = kerr.UnknownMemberID.Code
