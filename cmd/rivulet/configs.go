@@ -215,10 +215,36 @@ func alterUserConfigs(ctx context.Context, cmd *cobra.Command, adm *kadm.Client,
 		}
 		delsS = append(delsS, kadm.DeleteSCRAM{User: user, Mechanism: mech})
 	}
-	res, err := adm.AlterUserSCRAMs(ctx, delsS, ups)
-	return reportAltered(out, "the credentials of user", "user", user, maps.Values(res), err, func(r kadm.AlteredUserSCRAM) (string, string, error) {
-		return r.User, r.ErrMessage, r.Err
-	})
+	// A broker refuses a request that alters one user twice (DUPLICATE_RESOURCE), even for
+	// two mechanisms, so each alteration goes in a request of its own, in the order given:
+	// deletions first, as kafka-configs.sh lists them.
+	type alteration struct {
+		del []kadm.DeleteSCRAM
+		up  []kadm.UpsertSCRAM
+	}
+	var steps []alteration
+	for _, d := range delsS {
+		steps = append(steps, alteration{del: []kadm.DeleteSCRAM{d}})
+	}
+	for _, u := range ups {
+		steps = append(steps, alteration{up: []kadm.UpsertSCRAM{u}})
+	}
+	for i, st := range steps {
+		res, err := adm.AlterUserSCRAMs(ctx, st.del, st.up)
+		w := io.Discard
+		if i == len(steps)-1 {
+			w = out
+		}
+		if err := reportAltered(w, "the credentials of user", "user", user, maps.Values(res), err, func(r kadm.AlteredUserSCRAM) (string, string, error) {
+			return r.User, r.ErrMessage, r.Err
+		}); err != nil {
+			if i > 0 {
+				return failuref("%v (the %d alterations before it were applied)", err, i)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 func describeUserConfigs(ctx context.Context, adm *kadm.Client, out io.Writer, user string) error {

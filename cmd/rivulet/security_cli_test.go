@@ -40,12 +40,14 @@ func TestSecurityCLI(t *testing.T) {
 		return append(args, "--bootstrap-server", addr, "--command-config", admin)
 	}
 
-	res := mustCLI(t, "", as("configs", "--alter", "--entity-type", "users", "--entity-name", "carol", "--add-config", "SCRAM-SHA-256=[iterations=8192,password=carol-secret]")...)
-	if !strings.Contains(res.stdout, "Completed updating config for user carol.") {
+	res := mustCLI(t, "", as("configs", "--alter", "--entity-type", "users", "--entity-name", "carol", "--add-config", "SCRAM-SHA-256=[iterations=8192,password=carol-secret],SCRAM-SHA-512=[password=carol-secret]")...)
+	if strings.Count(res.stdout, "Completed updating config for user carol.") != 1 {
 		t.Fatalf("configs --alter:\n%s", res)
 	}
 	res = mustCLI(t, "", as("configs", "--describe", "--entity-type", "users", "--entity-name", "carol")...)
-	if !strings.Contains(res.stdout, "SCRAM credential configs for user-principal 'carol' are SCRAM-SHA-256=iterations=8192") || strings.Contains(res.stdout, "carol-secret") {
+	if !strings.Contains(res.stdout, "SCRAM credential configs for user-principal 'carol' are ") ||
+		!strings.Contains(res.stdout, "SCRAM-SHA-256=iterations=8192") || !strings.Contains(res.stdout, "SCRAM-SHA-512=iterations=4096") ||
+		strings.Contains(res.stdout, "carol-secret") {
 		t.Fatalf("configs --describe:\n%s", res)
 	}
 	mustCLI(t, "", as("topics", "--create", "--topic", "orders")...)
