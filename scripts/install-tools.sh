@@ -2,7 +2,9 @@
 # Installs what the tests and checks need on a fresh machine, and nothing that is already there:
 #   - kcat (Debian package), for the librdkafka conformance tests against brokerlite;
 #   - chromium (Debian package), for the web console's browser test (headless);
-#   - staticcheck (Go module proxy), for `make lint`.
+#   - staticcheck (Go module proxy), for `make lint`;
+#   - Node.js and npm (Debian packages), then KafkaJS (npm registry, pinned by
+#     internal/kafkajstest/js/package-lock.json), for the KafkaJS conformance test.
 # Safe to run again: each tool is checked before it is installed.
 set -euo pipefail
 
@@ -46,6 +48,20 @@ if command -v chromium >/dev/null 2>&1; then
 	say "chromium present: $(command -v chromium)"
 else
 	apt_install chromium
+fi
+
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+	say "node present: $(command -v node) ($(node --version))"
+else
+	apt_install nodejs npm
+fi
+
+kafkajs_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/internal/kafkajstest/js"
+if [ -f "$kafkajs_dir/node_modules/kafkajs/package.json" ]; then
+	say "KafkaJS present in $kafkajs_dir"
+else
+	say "npm ci in $kafkajs_dir (KafkaJS)"
+	(cd "$kafkajs_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 gobin="$(go env GOBIN)"
