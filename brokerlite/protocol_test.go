@@ -730,6 +730,17 @@ func TestDescribeCluster(t *testing.T) {
 	if resp.ErrorCode != 0 || resp.ClusterID != b.ClusterID() || resp.ControllerID != b.NodeID() || len(resp.Brokers) != 1 {
 		t.Fatalf("%+v", resp)
 	}
+	// KIP-919: a broker asked for controllers answers that it is the wrong kind of
+	// endpoint; a type Kafka does not know is unsupported.
+	for typ, want := range map[int8]*kerr.Error{2: kerr.MismatchedEndpointType, 0: kerr.UnsupportedEndpointType, 3: kerr.UnsupportedEndpointType} {
+		req := kmsg.NewPtrDescribeClusterRequest()
+		req.EndpointType = typ
+		resp := requestAt[*kmsg.DescribeClusterResponse](t, b, req, 1)
+		wantCode(t, "DescribeCluster of endpoint type "+strconv.Itoa(int(typ)), resp.ErrorCode, want)
+		if len(resp.Brokers) != 0 || resp.ErrorMessage == nil {
+			t.Fatalf("endpoint type %d: %+v", typ, resp)
+		}
+	}
 }
 
 // TestCloseEndsLongPoll: Close does not wait for a fetch's max wait; the parked fetch
