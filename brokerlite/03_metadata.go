@@ -8,8 +8,8 @@ package brokerlite
 // internal topics are flagged. An unknown topic is created when auto.create.topics.enable is
 // set and the request allows it (always before v4), with num.partitions partitions, and
 // described at once (Kafka answers LEADER_NOT_AVAILABLE first; a ready answer is simpler for
-// clients and equally valid). Authorized operations are computed with an authorizer
-// (authz_ops.go); without one the field keeps its "not requested" default.
+// clients and equally valid). Authorized operations are computed when asked (authz_ops.go):
+// without an authorizer, every operation.
 
 import (
 	"context"

@@ -6,8 +6,8 @@ package brokerlite
 // v4+ group.instance.id). As in Kafka, the selected protocol and each member's metadata and
 // assignment are filled in only for a Stable group, and a group the coordinator does not
 // know is described as Dead with no error before v6, and with GROUP_ID_NOT_FOUND from v6
-// (KIP-1043). Authorized operations (v3+) are computed with an authorizer when asked
-// (authz_ops.go); otherwise Kafka's "not requested" value is returned.
+// (KIP-1043). Authorized operations (v3+) are computed when asked (authz_ops.go);
+// otherwise Kafka's "not requested" value is returned.
 
 import (
 	"context"

@@ -5,8 +5,7 @@ package brokerlite
 // Answers with this broker as the whole cluster and its controller. Endpoint type 1
 // (brokers) is the only kind brokerlite has. As in Kafka (KIP-919), asking a broker for
 // controllers (2) gets MISMATCHED_ENDPOINT_TYPE, and a type Kafka does not know gets
-// UNSUPPORTED_ENDPOINT_TYPE. Authorized operations are computed with an authorizer when
-// asked (authz_ops.go).
+// UNSUPPORTED_ENDPOINT_TYPE. Authorized operations are computed when asked (authz_ops.go).
 
 import (
 	"context"

@@ -1,9 +1,10 @@
 package brokerlite
 
-// Authorized operations (KIP-430): with an authorizer, Metadata, DescribeGroups and
-// DescribeCluster answer which operations the principal may perform, as a bit field with
-// bit n set for operation code n, over the operations Kafka lists for each resource type.
-// Without an authorizer the fields keep their "not computed" value.
+// Authorized operations (KIP-430): Metadata, DescribeGroups and DescribeCluster answer,
+// when asked, which operations the principal may perform, as a bit field with bit n set
+// for operation code n, over the operations Kafka lists for each resource type. Without an
+// authorizer every operation is allowed, so the field lists them all, as in Kafka
+// (AuthHelper.authorizedOperations).
 
 import (
 	"github.com/rivulet-io/rivulet/brokerlite/auth"

@@ -3,11 +3,13 @@ package brokerlite
 import (
 	"context"
 	"encoding/binary"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -739,6 +741,58 @@ func TestDescribeCluster(t *testing.T) {
 		wantCode(t, "DescribeCluster of endpoint type "+strconv.Itoa(int(typ)), resp.ErrorCode, want)
 		if len(resp.Brokers) != 0 || resp.ErrorMessage == nil {
 			t.Fatalf("endpoint type %d: %+v", typ, resp)
+		}
+	}
+}
+
+// TestAuthorizedOperationsWithoutAuthorizer: without an authorizer every operation is
+// allowed, and Metadata, DescribeCluster and DescribeGroups say so when asked (KIP-430),
+// listing every operation Kafka defines for the resource; not asked, the fields keep their
+// "not requested" value.
+func TestAuthorizedOperationsWithoutAuthorizer(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClient(t, b)
+	createTopic(t, c, "ops", 1)
+	const (
+		// READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS
+		topicOps = int32(1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<8 | 1<<10 | 1<<11)
+		// CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE
+		clusterOps = int32(1<<5 | 1<<7 | 1<<8 | 1<<9 | 1<<10 | 1<<11 | 1<<12)
+		// READ, DELETE, DESCRIBE
+		groupOps     = int32(1<<3 | 1<<6 | 1<<8)
+		notRequested = int32(math.MinInt32)
+	)
+	for _, ask := range []bool{true, false} {
+		want := func(ops int32) int32 {
+			if ask {
+				return ops
+			}
+			return notRequested
+		}
+		md := kmsg.NewPtrMetadataRequest()
+		md.Topics = []kmsg.MetadataRequestTopic{{Topic: kmsg.StringPtr("ops")}}
+		md.IncludeTopicAuthorizedOperations, md.IncludeClusterAuthorizedOperations = ask, ask
+		mr := requestAt[*kmsg.MetadataResponse](t, b, md, 10) // the last version with the cluster's field
+		if len(mr.Topics) != 1 || mr.Topics[0].AuthorizedOperations != want(topicOps) || mr.AuthorizedOperations != want(clusterOps) {
+			t.Errorf("Metadata asking %v: topic %b, cluster %b; want %b, %b", ask, mr.Topics[0].AuthorizedOperations, mr.AuthorizedOperations, want(topicOps), want(clusterOps))
+		}
+
+		dc := kmsg.NewPtrDescribeClusterRequest()
+		dc.IncludeClusterAuthorizedOperations = ask
+		if got := request[*kmsg.DescribeClusterResponse](t, c, dc).ClusterAuthorizedOperations; got != want(clusterOps) {
+			t.Errorf("DescribeCluster asking %v: %b, want %b", ask, got, want(clusterOps))
+		}
+
+		offs := kadm.Offsets{}
+		offs.Add(kadm.Offset{Topic: "ops", Partition: 0, At: 1, LeaderEpoch: -1})
+		if resp, err := kadm.NewClient(c).CommitOffsets(testCtx(t), "ops-g", offs); err != nil || resp.Error() != nil {
+			t.Fatalf("commit: %v %v", err, resp.Error())
+		}
+		dg := kmsg.NewPtrDescribeGroupsRequest()
+		dg.Groups, dg.IncludeAuthorizedOperations = []string{"ops-g"}, ask
+		gr := request[*kmsg.DescribeGroupsResponse](t, c, dg)
+		if len(gr.Groups) != 1 || gr.Groups[0].ErrorCode != 0 || gr.Groups[0].AuthorizedOperations != want(groupOps) {
+			t.Errorf("DescribeGroups asking %v: %+v, want operations %b", ask, gr.Groups, want(groupOps))
 		}
 	}
 }

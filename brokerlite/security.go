@@ -108,7 +108,12 @@ func (b *Broker) callSecured(ctx context.Context, fn handlerFunc, info *ConnInfo
 		return nil, fmt.Errorf("brokerlite: request after failed SASL authentication on listener %s: closing the connection", name)
 	}
 	if b.auth == nil || b.auth.authorizer == nil || info.internal {
-		return b.callHandler(ctx, fn, info, req)
+		resp, err := b.callHandler(ctx, fn, info, req)
+		if err == nil && resp != nil {
+			// Without an authorizer every operation is allowed, and Kafka says so.
+			fillAuthorizedOps(b, info, req, resp)
+		}
+		return resp, err
 	}
 	if !aclChecked[key] && !b.authorizeCluster(info, auth.OpClusterAction) {
 		return nil, fmt.Errorf("brokerlite: %s has no ACL check of its own and %s lacks CLUSTER_ACTION on the cluster: closing the connection",
