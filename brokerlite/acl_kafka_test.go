@@ -65,6 +65,30 @@ func TestACLsAnswerAsKafka(t *testing.T) {
 		t.Errorf("Metadata by id of a denied topic: %+v", r.Topics)
 	}
 
+	// Auto-creation by a principal that may describe but not create the topic is refused
+	// with TOPIC_AUTHORIZATION_FAILED, and nothing is created; CREATE on the topic is enough.
+	grant(kadm.NewACLs().Allow("User:bob").Topics("auto-").Operations(kadm.OpDescribe).ResourcePatternType(kadm.ACLPatternPrefixed))
+	grant(kadm.NewACLs().Allow("User:bob").Topics("auto-ok").Operations(kadm.OpCreate).ResourcePatternType(lit))
+	md = kmsg.NewPtrMetadataRequest()
+	md.AllowAutoTopicCreation = true
+	md.Topics = []kmsg.MetadataRequestTopic{{Topic: kmsg.StringPtr("auto-denied")}, {Topic: kmsg.StringPtr("auto-ok")}}
+	ar := send(bob, md).(*kmsg.MetadataResponse)
+	if len(ar.Topics) != 2 {
+		t.Fatalf("Metadata auto-creating two topics: %+v", ar.Topics)
+	}
+	for _, mt := range ar.Topics {
+		switch *mt.Topic {
+		case "auto-denied":
+			if mt.ErrorCode != kerr.TopicAuthorizationFailed.Code || mt.TopicID != ([16]byte{}) || len(mt.Partitions) != 0 || b.topics.get("auto-denied") != nil {
+				t.Errorf("auto-creation without CREATE: %+v", mt)
+			}
+		case "auto-ok":
+			if mt.ErrorCode != 0 || len(mt.Partitions) != 1 {
+				t.Errorf("auto-creation with CREATE on the topic: %+v", mt)
+			}
+		}
+	}
+
 	// OffsetFetch shows nothing of a commit on a topic the caller may not describe.
 	oc := kmsg.NewPtrOffsetCommitRequest()
 	oc.Group, oc.Generation = "g", -1

@@ -472,7 +472,8 @@ func offsetCommitDenied(t kmsg.OffsetCommitRequestTopic, code int16) kmsg.Offset
 
 // authorizeMetadata hides the topics the principal may not describe from a list of every
 // topic, answers TOPIC_AUTHORIZATION_FAILED for named ones, and does not auto-create a topic
-// without CREATE (on the cluster or the topic).
+// without CREATE (on the cluster or the topic): that too is TOPIC_AUTHORIZATION_FAILED, as
+// in Kafka.
 func authorizeMetadata(b *Broker, info *ConnInfo, req *kmsg.MetadataRequest) func(kmsg.Response) {
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if all {
@@ -509,7 +510,11 @@ func authorizeMetadata(b *Broker, info *ConnInfo, req *kmsg.MetadataRequest) fun
 				mt.Topic = nil // asked by id: the name is not the caller's to learn, as in Kafka
 			}
 		case b.topics.get(name) == nil && allowAuto && b.settings.AutoCreateTopics && !b.canCreateTopic(info, name):
-			mt.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			// Kafka refuses the auto-creation rather than calling the topic unknown, so a
+			// producer fails at once instead of waiting for the topic until max.block.ms.
+			mt.ErrorCode = codeTopicAuth
+			mt.TopicID = [16]byte{}
+			mt.IsInternal = isInternalTopicName(name)
 		default:
 			kept = append(kept, t)
 			continue
