@@ -16,8 +16,11 @@ package brokerlite
 // must be between 1 and transaction.max.timeout.ms (INVALID_TRANSACTION_TIMEOUT); an empty
 // transactional id is INVALID_REQUEST; KIP-360 applies as above, and a producer id or
 // epoch that is not the id's current one gets PRODUCER_FENCED (INVALID_PRODUCER_EPOCH
-// before v4, KIP-588); CONCURRENT_TRANSACTIONS while the id's previous transaction is
-// still being completed.
+// before v4, KIP-588), as does a producer naming its epoch after its transaction was
+// aborted for its timeout or by this very request (the abort's epoch fences it);
+// CONCURRENT_TRANSACTIONS while the id's previous transaction is still being completed.
+// Kafka answers CONCURRENT_TRANSACTIONS to a request that aborts an ongoing transaction
+// and bumps the epoch on the client's retry; brokerlite aborts and bumps in one request.
 
 import (
 	"context"

@@ -453,3 +453,41 @@ func TestRestartBetweenMarkers(t *testing.T) {
 		t.Fatalf("state after losing the complete record: %s", d.State)
 	}
 }
+
+func TestTimedOutProducerCannotReinitializeIntoTheFence(t *testing.T) {
+	e := newEnv(t)
+	p := e.init(t, "late", -1, -1)
+	e.c.AddPartitions("late", p.ProducerID, p.ProducerEpoch, []TopicPartition{tp0})
+	e.clock.Add(11 * time.Second)
+	if n := e.c.AbortTimedOut(); n != 1 {
+		t.Fatalf("aborted %d past the timeout, want 1", n)
+	}
+	// As Kafka: the abort's epoch was never given to a producer, so the producer whose
+	// transaction timed out cannot take it with a KIP-360 InitProducerId naming its own
+	// epoch (that is not a retry of a bump it missed): it is fenced.
+	r := e.init(t, "late", p.ProducerID, p.ProducerEpoch)
+	wantCode(t, "fenced producer re-initializing with its epoch", r.ErrorCode, kerr.ProducerFenced)
+	// A new instance of the app (no producer named) gets the epoch after the abort's.
+	n := e.init(t, "late", -1, -1)
+	if n.ErrorCode != 0 || n.ProducerID != p.ProducerID || n.ProducerEpoch != p.ProducerEpoch+2 {
+		t.Fatalf("new instance after the timeout: %+v", n)
+	}
+}
+
+func TestReinitializingDuringTransactionFencesTheRequest(t *testing.T) {
+	e := newEnv(t)
+	p := e.init(t, "mid", -1, -1)
+	e.c.AddPartitions("mid", p.ProducerID, p.ProducerEpoch, []TopicPartition{tp0})
+	// As Kafka: InitProducerId naming the current producer while its transaction is
+	// ongoing aborts the transaction with a bumped epoch, which fences that producer (Kafka
+	// answers CONCURRENT_TRANSACTIONS first and PRODUCER_FENCED to the retry).
+	r := e.init(t, "mid", p.ProducerID, p.ProducerEpoch)
+	wantCode(t, "re-initializing during the transaction", r.ErrorCode, kerr.ProducerFenced)
+	if m := e.b.lastMarker(t); m.commit || m.epoch != p.ProducerEpoch+1 {
+		t.Fatalf("fencing abort marker: %+v", m)
+	}
+	if d, _ := e.c.Describe("mid"); d.State != "CompleteAbort" || d.ProducerEpoch != p.ProducerEpoch+1 {
+		t.Fatalf("after the fence: %+v", d)
+	}
+	wantCode(t, "the same request again", e.init(t, "mid", p.ProducerID, p.ProducerEpoch).ErrorCode, kerr.ProducerFenced)
+}

@@ -64,8 +64,10 @@ func (c *Coordinator) bumpEpoch(m meta) (meta, error) {
 // bumped epoch, so a zombie's later writes are refused). KIP-360: a
 // producer passing its current id and epoch keeps its id; a retry of a bump
 // it did not see the answer of gets the same answer; any other id or epoch
-// of a known transactional id is PRODUCER_FENCED, while an unknown
-// transactional id starts afresh whatever producer the request names.
+// of a known transactional id is PRODUCER_FENCED, and so is a request naming
+// the producer whose ongoing transaction it aborts or whose transaction
+// timed out (as Kafka), while an unknown transactional id starts afresh
+// whatever producer the request names.
 func (c *Coordinator) InitProducerID(req InitRequest) InitResult {
 	res := InitResult{ProducerID: -1, ProducerEpoch: -1}
 	switch {
@@ -111,6 +113,13 @@ func (c *Coordinator) InitProducerID(req InitRequest) InitResult {
 		// epoch.
 		if r := c.abortFencingLocked(t); r.ErrorCode != 0 {
 			res.Result = r
+			return res
+		}
+		if req.ProducerID >= 0 {
+			// The request named the producer just fenced, whose epoch is now stale. Kafka
+			// answers CONCURRENT_TRANSACTIONS here and PRODUCER_FENCED to the retry; the
+			// retry's answer is given at once.
+			res.Result = fail(kerr.ProducerFenced, "producer id "+itoa(req.ProducerID)+" epoch "+itoa(int64(req.ProducerEpoch))+" was fenced by the abort of its ongoing transaction")
 			return res
 		}
 	}
@@ -164,6 +173,10 @@ func (c *Coordinator) abortFencingLocked(t *txn) Result {
 		// (markers must carry the transaction's producer id).
 		n.pid, n.epoch = t.m.pid, t.m.epoch
 	}
+	// No producer was given the fencing epoch, so none may take it as a retry of a bump it
+	// missed (KIP-360): as Kafka, the fenced producer naming its epoch in InitProducerId
+	// gets PRODUCER_FENCED.
+	n.lastPid, n.lastEpoch = -1, -1
 	n.state = kmsg.TransactionStatePrepareAbort
 	n.updateMs = c.nowMs()
 	if err := c.persist(t, n); err != nil {
