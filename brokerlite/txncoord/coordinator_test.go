@@ -491,3 +491,48 @@ func TestReinitializingDuringTransactionFencesTheRequest(t *testing.T) {
 	}
 	wantCode(t, "the same request again", e.init(t, "mid", p.ProducerID, p.ProducerEpoch).ErrorCode, kerr.ProducerFenced)
 }
+
+func TestFenceAtTheLastEpoch(t *testing.T) {
+	e := newEnv(t)
+	p := e.init(t, "old", -1, -1)
+	last := int16(32766)
+	tx := e.c.lookup("old")
+	tx.m.epoch = last
+	tx.mu.Unlock()
+	e.c.AddPartitions("old", p.ProducerID, last, []TopicPartition{tp0})
+	e.clock.Add(11 * time.Second)
+	if n := e.c.AbortTimedOut(); n != 1 {
+		t.Fatalf("aborted %d past the timeout, want 1", n)
+	}
+	// As Kafka: the fence takes epoch 32767, kept for fencing, so the producer at the
+	// last epoch it was given is fenced like any other.
+	if m := e.b.lastMarker(t); m.commit || m.pid != p.ProducerID || m.epoch != 32767 {
+		t.Fatalf("timeout abort marker at the last epoch: %+v", m)
+	}
+	wantCode(t, "fenced producer adding", e.c.AddPartitions("old", p.ProducerID, last, []TopicPartition{tp0})[0].ErrorCode, kerr.ProducerFenced)
+	wantCode(t, "fenced producer ending", e.c.EndTxn("old", p.ProducerID, last, false).ErrorCode, kerr.ProducerFenced)
+	// The fenced state is read back after a restart, and the next producer gets a new id.
+	e.restart(t)
+	if d, ok := e.c.Describe("old"); !ok || d.State != "CompleteAbort" || d.ProducerEpoch != 32767 {
+		t.Fatalf("after a restart: %+v %v", d, ok)
+	}
+	n := e.init(t, "old", -1, -1)
+	if n.ErrorCode != 0 || n.ProducerID == p.ProducerID || n.ProducerEpoch != 0 {
+		t.Fatalf("next producer after the last epoch: %+v, want a new producer id at epoch 0", n)
+	}
+
+	// The same through InitProducerId: a new instance fences the transaction at the last
+	// epoch with 32767 and gets a new producer id.
+	q := e.init(t, "old2", -1, -1)
+	tx = e.c.lookup("old2")
+	tx.m.epoch = last
+	tx.mu.Unlock()
+	e.c.AddPartitions("old2", q.ProducerID, last, []TopicPartition{tp0})
+	r := e.init(t, "old2", -1, -1)
+	if m := e.b.lastMarker(t); m.commit || m.pid != q.ProducerID || m.epoch != 32767 {
+		t.Fatalf("fencing abort marker at the last epoch: %+v", m)
+	}
+	if r.ErrorCode != 0 || r.ProducerID == q.ProducerID || r.ProducerEpoch != 0 {
+		t.Fatalf("new instance at the last epoch: %+v", r)
+	}
+}

@@ -162,16 +162,14 @@ func (c *Coordinator) settleLocked(t *txn) Result {
 }
 
 // abortFencingLocked aborts t's ongoing transaction with a bumped epoch,
-// so that the producer that began it is fenced.
+// so that the producer that began it is fenced. The markers carry the
+// transaction's producer id, so the epoch is bumped within it: epoch
+// math.MaxInt16 is never given to a producer and kept for this (as Kafka),
+// and the id's next InitProducerId gets a new producer id.
 func (c *Coordinator) abortFencingLocked(t *txn) Result {
-	n, err := c.bumpEpoch(t.m)
-	if err != nil {
-		return fail(kerr.UnknownServerError, "allocating a producer id failed")
-	}
-	if n.pid != t.m.pid {
-		// The epoch is exhausted: abort with the last epoch of the old id
-		// (markers must carry the transaction's producer id).
-		n.pid, n.epoch = t.m.pid, t.m.epoch
+	n := t.m.clone()
+	if n.epoch < math.MaxInt16 {
+		n.epoch++
 	}
 	// No producer was given the fencing epoch, so none may take it as a retry of a bump it
 	// missed (KIP-360): as Kafka, the fenced producer naming its epoch in InitProducerId

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/rivulet-io/rivulet/brokerlite/partlog"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -91,7 +90,7 @@ func DecodeRecord(key, value []byte) (id string, m meta, removed bool, err error
 	if v.State < kmsg.TransactionStateEmpty || v.State > kmsg.TransactionStatePrepareEpochFence {
 		return "", meta{}, false, fmt.Errorf("%w: state %d", errBadRecord, v.State)
 	}
-	if v.ProducerID < 0 || v.ProducerEpoch < 0 || v.ProducerEpoch == math.MaxInt16 || v.TimeoutMillis <= 0 {
+	if v.ProducerID < 0 || v.ProducerEpoch < 0 || v.TimeoutMillis <= 0 {
 		return "", meta{}, false, fmt.Errorf("%w: producer %d epoch %d timeout %d", errBadRecord, v.ProducerID, v.ProducerEpoch, v.TimeoutMillis)
 	}
 	m = meta{
