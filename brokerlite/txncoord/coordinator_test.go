@@ -350,7 +350,7 @@ func TestExpiredIDsAreRemoved(t *testing.T) {
 	if _, ok := e.c.Describe("busy"); !ok {
 		t.Fatal("id with an ongoing transaction was removed")
 	}
-	if got := e.c.List(ListFilter{States: []string{"ongoing"}}); len(got) != 1 || got[0].TransactionalID != "busy" {
+	if got := e.c.List(ListFilter{States: []string{"Ongoing"}}); len(got) != 1 || got[0].TransactionalID != "busy" {
 		t.Fatalf("list ongoing: %+v", got)
 	}
 	if got := e.c.List(ListFilter{States: []string{"Empty"}}); len(got) != 0 {
@@ -534,5 +534,29 @@ func TestFenceAtTheLastEpoch(t *testing.T) {
 	}
 	if r.ErrorCode != 0 || r.ProducerID == q.ProducerID || r.ProducerEpoch != 0 {
 		t.Fatalf("new instance at the last epoch: %+v", r)
+	}
+}
+
+func TestListStateNamesAreKafkas(t *testing.T) {
+	e := newEnv(t)
+	p := e.init(t, "open", -1, -1)
+	e.c.AddPartitions("open", p.ProducerID, p.ProducerEpoch, []TopicPartition{tp0})
+	// As Kafka: state filters are matched as Kafka spells its state names, so a filter
+	// another spelling is unknown (ListTransactions echoes it) and selects nothing.
+	if got := e.c.List(ListFilter{States: []string{"Ongoing"}}); len(got) != 1 {
+		t.Fatalf("list Ongoing: %+v", got)
+	}
+	for _, s := range []string{"ongoing", "ONGOING"} {
+		if ValidState(s) {
+			t.Fatalf("%q is taken for a state name", s)
+		}
+		if got := e.c.List(ListFilter{States: []string{s}}); len(got) != 0 {
+			t.Fatalf("list %q: %+v", s, got)
+		}
+	}
+	for _, s := range []string{"Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort", "Dead", "PrepareEpochFence"} {
+		if !ValidState(s) {
+			t.Fatalf("%q is not taken for a state name", s)
+		}
 	}
 }

@@ -1,8 +1,8 @@
 package txncoord
 
 import (
+	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -121,7 +121,8 @@ func describeLocked(t *txn) Description {
 
 // ListFilter selects transactions for List. Empty fields select all.
 type ListFilter struct {
-	// States are Kafka's state names, matched case-insensitively.
+	// States are Kafka's state names, spelled as Kafka spells them (Ongoing,
+	// CompleteCommit, ...); another spelling matches nothing, as in Kafka.
 	States []string
 	// ProducerIDs select transactions of these producers.
 	ProducerIDs []int64
@@ -142,7 +143,7 @@ func (c *Coordinator) List(f ListFilter) []Description {
 		}
 		d := describeLocked(t)
 		t.mu.Unlock()
-		if len(f.States) > 0 && !containsFold(f.States, d.State) {
+		if len(f.States) > 0 && !slices.Contains(f.States, d.State) {
 			continue
 		}
 		if len(f.ProducerIDs) > 0 && !containsInt(f.ProducerIDs, d.ProducerID) {
@@ -157,19 +158,11 @@ func (c *Coordinator) List(f ListFilter) []Description {
 	return out
 }
 
-// ValidState reports whether s is one of Kafka's transaction state names.
+// ValidState reports whether s is one of Kafka's transaction state names,
+// spelled as Kafka spells it.
 func ValidState(s string) bool {
 	for st := kmsg.TransactionStateEmpty; st <= kmsg.TransactionStatePrepareEpochFence; st++ {
-		if strings.EqualFold(st.String(), s) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsFold(ss []string, s string) bool {
-	for _, x := range ss {
-		if strings.EqualFold(x, s) {
+		if st.String() == s {
 			return true
 		}
 	}
