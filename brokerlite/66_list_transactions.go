@@ -3,9 +3,11 @@ package brokerlite
 // ListTransactions (key 66), versions 0-1.
 //
 // Lists the transactional ids the coordinator knows with their producer id and state,
-// filtered by state names, producer ids and (v1, KIP-994) by how long the ongoing
-// transaction has been running. State filters that are not Kafka state names are echoed in
-// unknown_state_filters, as Kafka does. v2 (a transactional id pattern) is not served.
+// filtered by state names (spelled as Kafka spells them), producer ids and (v1, KIP-994) by
+// how long the transaction in progress has been running (longer than the filter; Kafka also
+// compares the start of ended transactions, see docs/brokerlite.md). State filters that are
+// not Kafka state names are echoed in unknown_state_filters, as Kafka does. v2 (a
+// transactional id pattern) is not served.
 
 import (
 	"context"

@@ -560,3 +560,17 @@ func TestListStateNamesAreKafkas(t *testing.T) {
 		}
 	}
 }
+
+func TestListDurationFilterIsLongerThan(t *testing.T) {
+	e := newEnv(t)
+	p := e.init(t, "d", -1, -1)
+	e.c.AddPartitions("d", p.ProducerID, p.ProducerEpoch, []TopicPartition{tp0})
+	e.clock.Add(5 * time.Second)
+	// As Kafka: the filter selects transactions open longer than it, not as long.
+	if got := e.c.List(ListFilter{MinDurationMs: 5000}); len(got) != 0 {
+		t.Fatalf("open exactly as long as the filter: %+v", got)
+	}
+	if got := e.c.List(ListFilter{MinDurationMs: 4999}); len(got) != 1 {
+		t.Fatalf("open longer than the filter: %+v", got)
+	}
+}

@@ -126,7 +126,7 @@ type ListFilter struct {
 	States []string
 	// ProducerIDs select transactions of these producers.
 	ProducerIDs []int64
-	// MinDurationMs selects transactions ongoing for at least this long
+	// MinDurationMs selects transactions in progress for longer than this
 	// (ListTransactions v1, KIP-994); 0 or less selects all.
 	MinDurationMs int64
 }
@@ -149,7 +149,7 @@ func (c *Coordinator) List(f ListFilter) []Description {
 		if len(f.ProducerIDs) > 0 && !containsInt(f.ProducerIDs, d.ProducerID) {
 			continue
 		}
-		if f.MinDurationMs > 0 && (d.StartMs < 0 || now-d.StartMs < f.MinDurationMs) {
+		if f.MinDurationMs > 0 && (d.StartMs < 0 || now-d.StartMs <= f.MinDurationMs) {
 			continue
 		}
 		out = append(out, d)
