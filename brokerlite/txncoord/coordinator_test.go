@@ -574,3 +574,25 @@ func TestListDurationFilterIsLongerThan(t *testing.T) {
 		t.Fatalf("open longer than the filter: %+v", got)
 	}
 }
+
+func TestAddUnknownPartitionBeforeProducerChecks(t *testing.T) {
+	e := newEnv(t)
+	p := e.init(t, "u", -1, -1)
+	e.init(t, "u", -1, -1) // fences p
+	parts := []TopicPartition{tp0, {"missing", 0}}
+	// As Kafka: partitions that do not exist fail the request before the transactional id
+	// and the producer are looked at.
+	for _, c := range []struct {
+		what  string
+		id    string
+		pid   int64
+		epoch int16
+	}{
+		{"fenced producer", "u", p.ProducerID, p.ProducerEpoch},
+		{"unknown transactional id", "nobody", 7, 0},
+	} {
+		rs := e.c.AddPartitions(c.id, c.pid, c.epoch, parts)
+		wantCode(t, c.what+": existing partition", rs[0].ErrorCode, kerr.OperationNotAttempted)
+		wantCode(t, c.what+": missing partition", rs[1].ErrorCode, kerr.UnknownTopicOrPartition)
+	}
+}

@@ -232,8 +232,8 @@ func checkProducerLocked(t *txn, pid int64, epoch int16) Result {
 // AddPartitions adds partitions to the producer's transaction (starting
 // one if none is ongoing). It answers one Result per partition, in order:
 // a partition that does not exist gets UNKNOWN_TOPIC_OR_PARTITION and the
-// others OPERATION_NOT_ATTEMPTED; an error of the whole request is given
-// for every partition.
+// others OPERATION_NOT_ATTEMPTED, whatever the producer; an error of the
+// whole request is given for every partition.
 func (c *Coordinator) AddPartitions(id string, pid int64, epoch int16, parts []TopicPartition) []Result {
 	out := make([]Result, len(parts))
 	all := func(r Result) []Result {
@@ -245,12 +245,22 @@ func (c *Coordinator) AddPartitions(id string, pid int64, epoch int16, parts []T
 	if c.closed.Load() {
 		return all(fail(kerr.CoordinatorNotAvailable, "the transaction coordinator is shutting down"))
 	}
+	// As Kafka: partitions that do not exist fail the request before the transactional id
+	// and its producer are looked at.
 	bad := false
 	for i, tp := range parts {
 		if !c.cfg.Broker.PartitionExists(tp) {
 			out[i] = fail(kerr.UnknownTopicOrPartition, "")
 			bad = true
 		}
+	}
+	if bad {
+		for i := range out {
+			if out[i].ErrorCode == 0 {
+				out[i] = fail(kerr.OperationNotAttempted, "")
+			}
+		}
+		return out
 	}
 	t := c.lookup(id)
 	if t == nil {
@@ -262,14 +272,6 @@ func (c *Coordinator) AddPartitions(id string, pid int64, epoch int16, parts []T
 	}
 	if r := c.settleLocked(t); r.ErrorCode != 0 {
 		return all(r)
-	}
-	if bad {
-		for i := range out {
-			if out[i].ErrorCode == 0 {
-				out[i] = fail(kerr.OperationNotAttempted, "")
-			}
-		}
-		return out
 	}
 	if t.m.state == kmsg.TransactionStatePrepareEpochFence || t.m.state == kmsg.TransactionStateDead {
 		return all(fail(kerr.InvalidTxnState, "the transaction is "+t.m.state.String()))
