@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivulet-io/rivulet/brokerlite/groupcoord"
+	"github.com/rivulet-io/rivulet/brokerlite/partlog"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -456,5 +458,94 @@ func TestExpiredTransactionalIDRecovers(t *testing.T) {
 	runTxn(t, p, true, "after")
 	if got := consumeAll(t, b, "tx", true, 2); len(got) != 2 || got[0] != "before" || got[1] != "after" {
 		t.Fatalf("read_committed: %v, want [before after]", got)
+	}
+}
+
+// A broker that stops after a transaction's PrepareCommit is durable but before its markers
+// are written (a crash in the middle of EndTxn) writes the markers when it starts again:
+// the transaction's records become readable committed and the id is CompleteCommit.
+func TestRestartFinishesPreparedCommit(t *testing.T) {
+	dir := t.TempDir()
+	b := startBroker(t, dir)
+	c := newClient(t, b)
+	createTopic(t, c, "tx", 2)
+	p := txnClient(t, b, "prep")
+	openTxn(t, p, "one")
+	if err := p.ProduceSync(testCtx(t), kgo.StringRecord("two")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	d := describeTxn(t, b, "prep")
+	if d.State != "Ongoing" || len(d.Topics) != 1 || len(d.Topics[0].Partitions) != 2 {
+		t.Fatalf("before the stop: %+v", d)
+	}
+	// The state EndTxn writes first, as the last record of the id.
+	key := kmsg.NewTxnMetadataKey()
+	key.TransactionalID = "prep"
+	val := kmsg.NewTxnMetadataValue()
+	val.ProducerID, val.ProducerEpoch, val.TimeoutMillis = d.ProducerID, d.ProducerEpoch, d.TimeoutMillis
+	val.State = kmsg.TransactionStatePrepareCommit
+	val.StartTimestamp, val.LastUpdateTimestamp = d.StartTimestamp, time.Now().UnixMilli()
+	vt := kmsg.NewTxnMetadataValueTopic()
+	vt.Topic, vt.Partitions = "tx", d.Topics[0].Partitions
+	val.Topics = append(val.Topics, vt)
+	st := b.topics.get(transactionStateTopic)
+	part := groupcoord.PartitionFor("prep", int32(len(st.partitions)))
+	batch := partlog.EncodeBatch([]partlog.KV{{Key: key.AppendTo(nil), Value: val.AppendTo(nil)}}, time.Now().UnixMilli(), partlog.BatchOptions{})
+	if err := b.appendInternal(testCtx(t), transactionStateTopic, part, batch); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	closeBroker(t, b)
+
+	b = startBroker(t, dir)
+	if d := describeTxn(t, b, "prep"); d.State != "CompleteCommit" || d.ProducerEpoch != val.ProducerEpoch {
+		t.Fatalf("after the restart: %+v, want CompleteCommit", d)
+	}
+	got := consumeAll(t, b, "tx", true, 2)
+	if len(got) != 2 {
+		t.Fatalf("read_committed after the restart: %v, want [one two]", got)
+	}
+}
+
+// A producer whose transaction outlives transaction.timeout.ms is fenced, as with Kafka:
+// the coordinator aborts the transaction with a bumped epoch, the producer's next produce
+// is refused, and its attempt to recover by re-initializing with its own epoch (KIP-360)
+// is PRODUCER_FENCED, which the client reports.
+func TestTimedOutProducerIsFenced(t *testing.T) {
+	b := startBroker(t, "", "transaction.abort.timed.out.transaction.cleanup.interval.ms", "50")
+	c := newClient(t, b)
+	createTopic(t, c, "tx", 1)
+	// Long enough that the transaction's first produce is answered before the abort, even
+	// under the race detector on a loaded machine.
+	p := txnClient(t, b, "slow", kgo.TransactionTimeout(3*time.Second))
+	openTxn(t, p, "late")
+	deadline := time.Now().Add(20 * time.Second)
+	for describeTxn(t, b, "slow").State != "CompleteAbort" {
+		if time.Now().After(deadline) {
+			t.Fatal("the transaction was not aborted past its timeout")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ctx := testCtx(t)
+	err := p.ProduceSync(ctx, kgo.StringRecord("after")).FirstErr()
+	if err == nil {
+		t.Fatal("produce after the timeout abort succeeded")
+	}
+	// The client aborts and tries again; somewhere on the way it learns it is fenced.
+	for _, step := range []func() error{
+		func() error { return p.EndTransaction(ctx, kgo.TryAbort) },
+		p.BeginTransaction,
+		func() error { return p.ProduceSync(ctx, kgo.StringRecord("again")).FirstErr() },
+		func() error { return p.EndTransaction(ctx, kgo.TryCommit) },
+	} {
+		if err = step(); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, kerr.ProducerFenced) {
+		t.Fatalf("the timed-out producer went on: %v, want PRODUCER_FENCED", err)
+	}
+	if got := consumeAll(t, b, "tx", true, 0); len(got) != 0 {
+		t.Fatalf("read_committed: %v, want nothing", got)
 	}
 }
