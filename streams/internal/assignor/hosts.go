@@ -10,7 +10,12 @@ import (
 // a task without end offsets counts as caught up (stickiness when the
 // brokers do not answer); a stateful task the instance holds nothing of is
 // its whole changelog behind (so short changelogs are caught up at once).
-// Several members of an instance may report a task: the least lag wins.
+// A state ahead of its changelogs' ends (the changelog was truncated or
+// deleted and recreated) cannot be used: the task would restore from
+// scratch there, so its lag is the whole changelog, as Kafka Streams'
+// ClientState.computeTaskLags counts it, and an instance holding a usable
+// copy is preferred. Several members of an instance may report a task:
+// the least lag wins.
 func TaskLags(sums []TaskOffsetSum, ends map[TaskID]int64, stateful map[TaskID]bool) map[TaskID]int64 {
 	lags := map[TaskID]int64{}
 	for _, s := range sums {
@@ -23,8 +28,10 @@ func TaskLags(sums []TaskOffsetSum, ends map[TaskID]int64, stateful map[TaskID]b
 			lag = 0
 		case !known:
 			lag = 0
+		case s.Sum > end:
+			lag = end
 		default:
-			lag = max(end-s.Sum, 0)
+			lag = end - s.Sum
 		}
 		if old, ok := lags[s.Task]; !ok || lag < old {
 			lags[s.Task] = lag
