@@ -467,6 +467,12 @@ func (t *Topology) Tasks(applicationID string, counts map[string]int32) []TaskID
 // repartition topic and the changelog of every logged store, with the
 // partition counts counts gives (from ResolvePartitions; nil leaves them 0)
 // and the configs to create them with. Sorted by name.
+//
+// Every internal topic keeps the timestamps records are written with
+// (message.timestamp.type=CreateTime, as Kafka Streams' internal topic
+// configs): on a cluster whose default is LogAppendTime, a repartitioned
+// record would otherwise reach its windows and joins stamped with the time
+// it was appended.
 func (t *Topology) InternalTopics(applicationID string, counts map[string]int32) []InternalTopic {
 	subs := t.Subtopologies()
 	readers := make(map[string]int)
@@ -495,9 +501,10 @@ func (t *Topology) InternalTopics(applicationID string, counts map[string]int32)
 			// consumed them; the runtime then purges them with DeleteRecords
 			// after each commit, so nothing is lost to retention.
 			Config: map[string]string{
-				"cleanup.policy": "delete",
-				"retention.ms":   "-1",
-				"segment.bytes":  "52428800",
+				"cleanup.policy":         "delete",
+				"retention.ms":           "-1",
+				"segment.bytes":          "52428800",
+				"message.timestamp.type": "CreateTime",
 			},
 		})
 	}
@@ -510,7 +517,7 @@ func (t *Topology) InternalTopics(applicationID string, counts map[string]int32)
 		if !ok {
 			continue
 		}
-		cfg := map[string]string{"cleanup.policy": "compact"}
+		cfg := map[string]string{"cleanup.policy": "compact", "message.timestamp.type": "CreateTime"}
 		if st.Kind != KeyValueStoreKind {
 			cfg["cleanup.policy"] = "compact,delete"
 		}

@@ -67,9 +67,9 @@ func TestSubtopologiesWordCount(t *testing.T) {
 	internal := tp.InternalTopics("wc", counts)
 	want := []InternalTopic{
 		{Name: "wc-counts-store-changelog", Kind: ChangelogTopic, Partitions: 3, Store: "counts-store", Subtopology: 1,
-			Config: map[string]string{"cleanup.policy": "compact"}},
+			Config: map[string]string{"cleanup.policy": "compact", "message.timestamp.type": "CreateTime"}},
 		{Name: "wc-counts-store-repartition", Kind: RepartitionTopic, Partitions: 3, Subtopology: 1,
-			Config: map[string]string{"cleanup.policy": "delete", "retention.ms": "-1", "segment.bytes": "52428800"}},
+			Config: map[string]string{"cleanup.policy": "delete", "retention.ms": "-1", "segment.bytes": "52428800", "message.timestamp.type": "CreateTime"}},
 	}
 	if !reflect.DeepEqual(internal, want) {
 		t.Errorf("internal topics:\n%+v\nwant\n%+v", internal, want)
