@@ -96,6 +96,11 @@ type App struct {
 	state             atomic.Int32
 	shutdownRequested atomic.Bool
 	remoteOnce        sync.Once
+	// topicsOnce fails the application once when an assignment says the
+	// topics do not fit the topology; leaderTopicsErr is why, when this
+	// instance's group leader found it (balancer.go).
+	topicsOnce      sync.Once
+	leaderTopicsErr atomic.Pointer[error]
 
 	mu        sync.Mutex
 	threads   map[int]*streamThread

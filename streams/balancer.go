@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rivulet-io/rivulet/streams/internal/assignor"
+	"github.com/rivulet-io/rivulet/topology"
 )
 
 // The group balancer decides which group member runs which task. It is a
@@ -86,6 +87,9 @@ func (b *taskBalancer) ParseSyncAssignment(assignment []byte) (map[string][]int3
 	if info.ShutdownApp {
 		b.app.remoteShutdown()
 	}
+	if info.TopicsMismatch {
+		b.app.topicsMismatch()
+	}
 	if b.thread != nil {
 		b.thread.leaveCohort()
 		b.thread.assignmentReceived(info.Followup)
@@ -150,6 +154,12 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 		}
 		c.Members = append(c.Members, am)
 	})
+	// Kafka Streams' leader checks co-partitioning on every rebalance
+	// (CopartitionedTopicsEnforcer) and fails when partitions were added to
+	// one side of a join: its tasks would see only part of the other side.
+	if err := b.app.topo.names.CheckCopartitioned(topics); err != nil {
+		return b.topicsMismatch(cb, version, shutdown, err)
+	}
 	tasks, partsOf := b.app.tasksFor(topics)
 	changelogs := b.app.taskChangelogs(tasks)
 	stateful := make(map[TaskID]bool, len(changelogs))
@@ -220,6 +230,33 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 	}
 	cfg.Logger.Debug("streams: balanced tasks", "members", len(memberIDs), "processes", len(clients), "tasks", len(tasks), "plan", plan.String())
 	return &taskPlan{plan: plan, userData: userData}
+}
+
+// topicsMismatch answers every member with no tasks and the topics error,
+// which stops every instance; err, why, is logged here and kept as this
+// instance's error.
+func (b *taskBalancer) topicsMismatch(cb *kgo.ConsumerBalancer, version int, shutdown bool, err error) kgo.IntoSyncAssignment {
+	err = fmt.Errorf("streams: rebalance: %w", err)
+	b.app.cfg.Logger.Error("streams: the topics do not fit the topology; every instance stops", "err", err)
+	b.app.leaderTopicsErr.CompareAndSwap(nil, &err)
+	userData := map[string][]byte{}
+	cb.EachMember(func(m *kmsg.JoinGroupResponseMember, _ *kmsg.ConsumerMemberMetadata) {
+		userData[m.MemberID] = assignor.EncodeAssignmentInfo(assignor.AssignmentInfo{Version: version, ShutdownApp: shutdown, TopicsMismatch: true})
+	})
+	return &taskPlan{plan: cb.NewPlan(), userData: userData}
+}
+
+// topicsMismatch is called when the group leader found that the topics do
+// not fit the topology: the application fails, with the leader's reason
+// when this instance is the leader.
+func (a *App) topicsMismatch() {
+	a.topicsOnce.Do(func() {
+		err := fmt.Errorf("streams: the group leader found topics that must be co-partitioned with different partition counts (its log says which): %w", topology.ErrNotCopartitioned)
+		if p := a.leaderTopicsErr.Load(); p != nil {
+			err = *p
+		}
+		go a.fail(err)
+	})
 }
 
 func planSize(p *kgo.BalancePlan) int {

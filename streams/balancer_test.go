@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rivulet-io/rivulet/streams/internal/assignor"
+	"github.com/rivulet-io/rivulet/topology"
 )
 
 // balanceApp is an App (not started) running a count over topic "in" with
@@ -44,11 +46,23 @@ type testMember struct {
 // partitions of "in" and decoded assignment info.
 func balance(t *testing.T, app *App, members []testMember) (map[string][]int32, map[string]assignor.AssignmentInfo) {
 	t.Helper()
+	parts, infos, _ := balanceTopics(t, app, members, map[string]int32{"in": 4})
+	return parts, infos
+}
+
+// balanceTopics runs the group leader's side for members subscribed to
+// topics (with those partition counts) and returns each member's
+// partitions (of every topic), decoded assignment info, and raw
+// assignment.
+func balanceTopics(t *testing.T, app *App, members []testMember, topics map[string]int32) (map[string][]int32, map[string]assignor.AssignmentInfo, map[string][]byte) {
+	t.Helper()
 	var jms []kmsg.JoinGroupResponseMember
 	for _, m := range members {
 		meta := kmsg.NewConsumerMemberMetadata()
 		meta.Version = 3
-		meta.Topics = []string{"in"}
+		for tp := range topics {
+			meta.Topics = append(meta.Topics, tp)
+		}
 		meta.UserData = m.info
 		jm := kmsg.NewJoinGroupResponseMember()
 		jm.MemberID = m.id
@@ -60,13 +74,14 @@ func balance(t *testing.T, app *App, members []testMember) (map[string][]int32, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	into, err := mb.(kgo.GroupMemberBalancerOrError).BalanceOrError(map[string]int32{"in": 4})
+	into, err := mb.(kgo.GroupMemberBalancerOrError).BalanceOrError(topics)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sync := into.IntoSyncAssignment()
-	parts, infos := map[string][]int32{}, map[string]assignor.AssignmentInfo{}
+	parts, infos, raw := map[string][]int32{}, map[string]assignor.AssignmentInfo{}, map[string][]byte{}
 	for _, s := range sync {
+		raw[s.MemberID] = s.MemberAssignment
 		var a kmsg.ConsumerMemberAssignment
 		if err := a.ReadFrom(s.MemberAssignment); err != nil {
 			t.Fatal(err)
@@ -80,7 +95,7 @@ func balance(t *testing.T, app *App, members []testMember) (map[string][]int32, 
 		}
 		infos[s.MemberID] = info
 	}
-	return parts, infos
+	return parts, infos, raw
 }
 
 func sub(process byte, endpoint string, prev []TaskID, sums ...assignor.TaskOffsetSum) []byte {
@@ -246,4 +261,53 @@ func FuzzParseSyncAssignment(f *testing.F) {
 			t.Fatalf("nil map without an error")
 		}
 	})
+}
+
+// TestBalanceRefusesTopicsNotCopartitioned: when partitions were added to
+// one side of a join after the start, the group leader assigns nothing and
+// tells every member, which stops the application with the leader's
+// reason, as Kafka Streams' leader fails on topics not co-partitioned.
+func TestBalanceRefusesTopicsNotCopartitioned(t *testing.T) {
+	b := NewBuilder()
+	ss := StringSerde()
+	left := NewStream(b, "left", ConsumedWith(ss, ss))
+	right := NewTable(b, "right", ConsumedWith(ss, ss))
+	JoinWithTable(left, right, func(_ string, l, r string) string { return l + r }).To("joined", ProducedWith(ss, ss))
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := New(topo, Properties{"application.id": "cop", "bootstrap.servers": "127.0.0.1:1", "state.dir": t.TempDir()},
+		WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := []testMember{{"m-a", sub(1, "", nil)}, {"m-b", sub(2, "", nil)}}
+	parts, infos, _ := balanceTopics(t, app, members, map[string]int32{"left": 4, "right": 4})
+	if len(parts["m-a"])+len(parts["m-b"]) != 8 || infos["m-a"].TopicsMismatch {
+		t.Fatalf("co-partitioned topics: partitions %v, infos %+v", parts, infos)
+	}
+
+	parts, infos, raw := balanceTopics(t, app, members, map[string]int32{"left": 4, "right": 6})
+	for _, m := range members {
+		if len(parts[m.id]) != 0 || !infos[m.id].TopicsMismatch {
+			t.Fatalf("%s: partitions %v, info %+v; want none and the topics error", m.id, parts[m.id], infos[m.id])
+		}
+	}
+	bal := &taskBalancer{app: app}
+	if _, err := bal.ParseSyncAssignment(raw["m-a"]); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-app.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the application did not stop")
+	}
+	var cop *topology.CopartitionError
+	if !errors.As(app.Err(), &cop) || cop.Partitions["left"] != 4 || cop.Partitions["right"] != 6 {
+		t.Fatalf("error %v, want the topics not co-partitioned", app.Err())
+	}
+	if app.State() != StateError {
+		t.Fatalf("state %s, want ERROR", app.State())
+	}
 }

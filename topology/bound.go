@@ -51,6 +51,11 @@ func (b *Bound) ResolvePartitions(existing map[string]int32) (map[string]int32, 
 	return b.t.ResolvePartitions(b.appID, existing)
 }
 
+// CheckCopartitioned is Topology.CheckCopartitioned for b's application.
+func (b *Bound) CheckCopartitioned(counts map[string]int32) error {
+	return b.t.CheckCopartitioned(b.appID, counts)
+}
+
 // InternalTopics is Topology.InternalTopics for b's application.
 func (b *Bound) InternalTopics(counts map[string]int32) []InternalTopic {
 	return b.t.InternalTopics(b.appID, counts)

@@ -366,22 +366,7 @@ func (t *Topology) ResolvePartitions(applicationID string, existing map[string]i
 	}
 	// Co-partitioning.
 	for _, group := range t.copartition {
-		var topics []string
-		for _, src := range group {
-			n := t.nodes[src]
-			if n.Pattern != nil {
-				for _, tp := range available {
-					if n.anchored.MatchString(tp) {
-						topics = append(topics, tp)
-					}
-				}
-			}
-			for _, tp := range n.Topics {
-				topics = append(topics, t.TopicName(applicationID, tp))
-			}
-		}
-		sort.Strings(topics)
-		topics = slices.Compact(topics)
+		topics := t.copartitionTopics(applicationID, group, available)
 		external := make(map[string]int32)
 		var fixedCount int32
 		var maxRepart int32
@@ -421,6 +406,60 @@ func (t *Topology) ResolvePartitions(applicationID string, existing map[string]i
 		}
 	}
 	return counts, nil
+}
+
+// copartitionTopics returns the broker names of the topics a
+// co-partitioning group of sources reads, patterns matched against
+// available, sorted.
+func (t *Topology) copartitionTopics(applicationID string, group, available []string) []string {
+	var topics []string
+	for _, src := range group {
+		n := t.nodes[src]
+		if n.Pattern != nil {
+			for _, tp := range available {
+				if n.anchored.MatchString(tp) {
+					topics = append(topics, tp)
+				}
+			}
+		}
+		for _, tp := range n.Topics {
+			topics = append(topics, t.TopicName(applicationID, tp))
+		}
+	}
+	sort.Strings(topics)
+	return slices.Compact(topics)
+}
+
+// CheckCopartitioned checks the topics as they are now (counts maps broker
+// topic names to partition counts, for example from a consumer's
+// metadata) against the co-partitioning groups: the topics of a group
+// that counts holds must all have one partition count, or a
+// *CopartitionError says which do not. ResolvePartitions checks this
+// before an application starts; partitions added to a topic later break
+// it, and records of one key would then meet in no task.
+func (t *Topology) CheckCopartitioned(applicationID string, counts map[string]int32) error {
+	if len(t.copartition) == 0 {
+		return nil
+	}
+	available := make([]string, 0, len(counts))
+	for tp := range counts {
+		available = append(available, tp)
+	}
+	sort.Strings(available)
+	for _, group := range t.copartition {
+		var present []string
+		for _, tp := range t.copartitionTopics(applicationID, group, available) {
+			if _, ok := counts[tp]; ok {
+				present = append(present, tp)
+			}
+		}
+		for _, tp := range present {
+			if counts[tp] != counts[present[0]] {
+				return t.copartErr(present, counts)
+			}
+		}
+	}
+	return nil
 }
 
 func (t *Topology) copartErr(topics []string, counts map[string]int32) error {

@@ -35,7 +35,10 @@ const ProtocolName = "rivulet-streams"
 // Assignment user data, version 2 (version 1 is its first three bytes):
 //
 //	version  uint8 (2)
-//	error    uint8 (0: none, 1: shut down the application)
+//	error    uint8 (0: none, 1: shut down the application, 2: the
+//	         topics do not fit the topology: topics that must be
+//	         co-partitioned have different partition counts; every
+//	         instance stops, as Kafka Streams' assignor fails then)
 //	flags    uint8 (bit 0: rebalance again soon: some tasks wait for their
 //	         owner to revoke them). The coordinator keeps assignments, so a
 //	         static member that replaces a dead one gets the flag too.
@@ -60,6 +63,7 @@ const (
 	flagFollowup          = 1
 	assignErrNone         = 0
 	assignErrShutdownApp  = 1
+	assignErrTopics       = 2
 	// ProcessIDLen is the length of an instance's random process id.
 	ProcessIDLen = 16
 	// MaxTasksInSubscription bounds every task list a member may send.
@@ -271,6 +275,10 @@ type AssignmentInfo struct {
 	Version int
 	// ShutdownApp asks every instance to shut down.
 	ShutdownApp bool
+	// TopicsMismatch tells every instance that the group leader found the
+	// topics not fitting the topology (the leader logs why): every
+	// instance stops with an error. It comes with no tasks.
+	TopicsMismatch bool
 	// Followup asks for a follow-up rebalance soon (a cooperative move is
 	// half done).
 	Followup bool
@@ -299,8 +307,11 @@ func EncodeAssignmentInfo(a AssignmentInfo) []byte {
 		v = AssignmentVersion
 	}
 	b := []byte{byte(v), assignErrNone, 0}
-	if a.ShutdownApp {
+	switch {
+	case a.ShutdownApp:
 		b[1] = assignErrShutdownApp
+	case a.TopicsMismatch:
+		b[1] = assignErrTopics
 	}
 	if a.Followup {
 		b[2] |= flagFollowup
@@ -330,6 +341,7 @@ func DecodeAssignmentInfo(b []byte) (AssignmentInfo, error) {
 	}
 	a.Version = int(b[0])
 	a.ShutdownApp = b[1] == assignErrShutdownApp
+	a.TopicsMismatch = b[1] == assignErrTopics
 	a.Followup = b[2]&flagFollowup != 0
 	if a.Version < 2 {
 		if len(b) != 3 {

@@ -2,13 +2,16 @@ package streams_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
+	"github.com/rivulet-io/rivulet/topology"
 )
 
 // TestRepartitionKeepsEventTimeOnLogAppendTimeCluster: on a broker whose
@@ -53,5 +56,57 @@ func TestRepartitionKeepsEventTimeOnLogAppendTimeCluster(t *testing.T) {
 		if !r.Timestamp.Equal(want[string(r.Value)]) {
 			t.Errorf("record %q has timestamp %v after the repartition topic, want %v", r.Value, r.Timestamp.UnixMilli(), want[string(r.Value)].UnixMilli())
 		}
+	}
+}
+
+// TestPartitionsAddedToOneSideOfAJoinStopTheApp: partitions added to one
+// input of a join while the application runs break co-partitioning; the
+// next rebalance stops every instance with the topics named, as Kafka
+// Streams does, instead of running a task that sees only one side (the
+// table's store has no changelog, so nothing else stops it).
+func TestPartitionsAddedToOneSideOfAJoinStopTheApp(t *testing.T) {
+	br := startBrokerlite(t)
+	createTopic(t, br.addrs, 2, "cp-left", "cp-right", "cp-out")
+	ss := streams.StringSerde()
+	b := streams.NewBuilder()
+	left := streams.NewStream(b, "cp-left", streams.ConsumedWith(ss, ss))
+	right := streams.NewTable(b, "cp-right", streams.ConsumedWith(ss, ss), streams.MaterializedAs[string, string]("cp-store").WithLoggingDisabled())
+	streams.JoinWithTable(left, right, func(_ string, l, r string) string { return l + r }).To("cp-out", streams.ProducedWith(ss, ss))
+	app := startApp(t, build(t, b), streams.Properties{
+		"application.id":    "cp-app",
+		"bootstrap.servers": br.addrs[0],
+		"state.dir":         t.TempDir(),
+	}, streams.WithKgoOpts(kgo.MetadataMinAge(100*time.Millisecond), kgo.MetadataMaxAge(500*time.Millisecond)))
+	waitState(t, app, streams.StateRunning, 60*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := adminFor(t, br.addrs).CreatePartitions(ctx, 1, "cp-right")
+	must(t, err)
+	for _, r := range resp {
+		must(t, r.Err)
+	}
+	// Stopped, or running a task of the new partition.
+	testutil.Poll(60*time.Second, func() bool {
+		select {
+		case <-app.Done():
+			return true
+		default:
+		}
+		for _, ti := range app.Tasks() {
+			if ti.ID.Partition == 2 {
+				return true
+			}
+		}
+		return false
+	})
+	select {
+	case <-app.Done():
+	default:
+		t.Fatalf("the application still runs (state %s, tasks %v) with cp-left in 2 partitions and cp-right in 3", app.State(), app.Tasks())
+	}
+	var cop *topology.CopartitionError
+	if !errors.As(app.Err(), &cop) || cop.Partitions["cp-left"] != 2 || cop.Partitions["cp-right"] != 3 {
+		t.Fatalf("error %v, want cp-left and cp-right not co-partitioned", app.Err())
 	}
 }
