@@ -371,6 +371,28 @@ func (a *App) start(ctx context.Context) error {
 	return nil
 }
 
+// ErrInternalTopicPartitions is wrapped by the errors saying that an
+// internal topic's partition count is not the one the topology needs.
+var ErrInternalTopicPartitions = errors.New("streams: internal topic with the wrong partition count")
+
+// InternalTopicPartitionsError reports an internal topic (repartition or
+// changelog) whose partition count is not the one the topology needs: it
+// was made for other input topics, or partitions were added to an input
+// topic. Kafka Streams stops on it too.
+type InternalTopicPartitionsError struct {
+	// Topic is the internal topic.
+	Topic string
+	// Partitions is its partition count; Want the topology's.
+	Partitions, Want int32
+}
+
+func (e *InternalTopicPartitionsError) Error() string {
+	return fmt.Sprintf("streams: internal topic %q has %d partitions, the topology needs %d; delete it (or reset the application) to let it be recreated", e.Topic, e.Partitions, e.Want)
+}
+
+// Unwrap lets errors.Is match ErrInternalTopicPartitions.
+func (e *InternalTopicPartitionsError) Unwrap() error { return ErrInternalTopicPartitions }
+
 // setupTopics checks the source topics and creates the internal ones, as
 // Kafka Streams' InternalTopicManager does.
 func (a *App) setupTopics(ctx context.Context) error {
@@ -402,7 +424,7 @@ func (a *App) setupTopics(ctx context.Context) error {
 	for _, it := range a.topo.names.InternalTopics(counts) {
 		if n, ok := existing[it.Name]; ok {
 			if n != it.Partitions {
-				return fmt.Errorf("streams: internal topic %q has %d partitions, the topology needs %d; delete it (or reset the application) to let it be recreated", it.Name, n, it.Partitions)
+				return &InternalTopicPartitionsError{Topic: it.Name, Partitions: n, Want: it.Partitions}
 			}
 			continue
 		}

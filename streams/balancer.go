@@ -87,8 +87,8 @@ func (b *taskBalancer) ParseSyncAssignment(assignment []byte) (map[string][]int3
 	if info.ShutdownApp {
 		b.app.remoteShutdown()
 	}
-	if info.TopicsMismatch {
-		b.app.topicsMismatch()
+	if info.TopicsError != assignor.TopicsFit {
+		b.app.topicsMismatch(info.TopicsError)
 	}
 	if b.thread != nil {
 		b.thread.leaveCohort()
@@ -158,7 +158,7 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 	// (CopartitionedTopicsEnforcer) and fails when partitions were added to
 	// one side of a join: its tasks would see only part of the other side.
 	if err := b.app.topo.names.CheckCopartitioned(topics); err != nil {
-		return b.topicsMismatch(cb, version, shutdown, err)
+		return b.topicsMismatch(cb, version, shutdown, assignor.TopicsNotCopartitioned, fmt.Errorf("streams: rebalance: %w", err))
 	}
 	tasks, partsOf := b.app.tasksFor(topics)
 	changelogs := b.app.taskChangelogs(tasks)
@@ -166,7 +166,10 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 	for t := range changelogs {
 		stateful[t] = true
 	}
-	ends := b.app.changelogEndSums(changelogs)
+	ends, changelogPartitions := b.app.changelogEndSums(changelogs)
+	if err := b.app.checkChangelogPartitions(changelogs, changelogPartitions); err != nil {
+		return b.topicsMismatch(cb, version, shutdown, assignor.TopicsInternalPartitions, err)
+	}
 	in := assignor.AssignmentInput{
 		Tasks:                 tasks,
 		Stateful:              stateful,
@@ -235,13 +238,12 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 // topicsMismatch answers every member with no tasks and the topics error,
 // which stops every instance; err, why, is logged here and kept as this
 // instance's error.
-func (b *taskBalancer) topicsMismatch(cb *kgo.ConsumerBalancer, version int, shutdown bool, err error) kgo.IntoSyncAssignment {
-	err = fmt.Errorf("streams: rebalance: %w", err)
+func (b *taskBalancer) topicsMismatch(cb *kgo.ConsumerBalancer, version int, shutdown bool, kind assignor.TopicsError, err error) kgo.IntoSyncAssignment {
 	b.app.cfg.Logger.Error("streams: the topics do not fit the topology; every instance stops", "err", err)
 	b.app.leaderTopicsErr.CompareAndSwap(nil, &err)
 	userData := map[string][]byte{}
 	cb.EachMember(func(m *kmsg.JoinGroupResponseMember, _ *kmsg.ConsumerMemberMetadata) {
-		userData[m.MemberID] = assignor.EncodeAssignmentInfo(assignor.AssignmentInfo{Version: version, ShutdownApp: shutdown, TopicsMismatch: true})
+		userData[m.MemberID] = assignor.EncodeAssignmentInfo(assignor.AssignmentInfo{Version: version, ShutdownApp: shutdown, TopicsError: kind})
 	})
 	return &taskPlan{plan: cb.NewPlan(), userData: userData}
 }
@@ -249,9 +251,12 @@ func (b *taskBalancer) topicsMismatch(cb *kgo.ConsumerBalancer, version int, shu
 // topicsMismatch is called when the group leader found that the topics do
 // not fit the topology: the application fails, with the leader's reason
 // when this instance is the leader.
-func (a *App) topicsMismatch() {
+func (a *App) topicsMismatch(kind assignor.TopicsError) {
 	a.topicsOnce.Do(func() {
 		err := fmt.Errorf("streams: the group leader found topics that must be co-partitioned with different partition counts (its log says which): %w", topology.ErrNotCopartitioned)
+		if kind == assignor.TopicsInternalPartitions {
+			err = fmt.Errorf("streams: the group leader found an internal topic whose partition count is not the topology's (its log says which): %w", ErrInternalTopicPartitions)
+		}
 		if p := a.leaderTopicsErr.Load(); p != nil {
 			err = *p
 		}

@@ -284,13 +284,13 @@ func TestBalanceRefusesTopicsNotCopartitioned(t *testing.T) {
 	}
 	members := []testMember{{"m-a", sub(1, "", nil)}, {"m-b", sub(2, "", nil)}}
 	parts, infos, _ := balanceTopics(t, app, members, map[string]int32{"left": 4, "right": 4})
-	if len(parts["m-a"])+len(parts["m-b"]) != 8 || infos["m-a"].TopicsMismatch {
+	if len(parts["m-a"])+len(parts["m-b"]) != 8 || infos["m-a"].TopicsError != assignor.TopicsFit {
 		t.Fatalf("co-partitioned topics: partitions %v, infos %+v", parts, infos)
 	}
 
 	parts, infos, raw := balanceTopics(t, app, members, map[string]int32{"left": 4, "right": 6})
 	for _, m := range members {
-		if len(parts[m.id]) != 0 || !infos[m.id].TopicsMismatch {
+		if len(parts[m.id]) != 0 || infos[m.id].TopicsError != assignor.TopicsNotCopartitioned {
 			t.Fatalf("%s: partitions %v, info %+v; want none and the topics error", m.id, parts[m.id], infos[m.id])
 		}
 	}

@@ -110,3 +110,39 @@ func TestPartitionsAddedToOneSideOfAJoinStopTheApp(t *testing.T) {
 		t.Fatalf("error %v, want cp-left and cp-right not co-partitioned", app.Err())
 	}
 }
+
+// TestPartitionsAddedToAnAggregationInputStopTheApp: partitions added to
+// the input of an aggregation while the application runs make more tasks
+// than its changelog has partitions; the next rebalance stops every
+// instance naming the changelog, as Kafka Streams does.
+func TestPartitionsAddedToAnAggregationInputStopTheApp(t *testing.T) {
+	br := startBrokerlite(t)
+	createTopic(t, br.addrs, 2, "ag-in", "ag-out")
+	ss := streams.StringSerde()
+	b := streams.NewBuilder()
+	streams.NewStream(b, "ag-in", streams.ConsumedWith(ss, ss)).GroupByKey().
+		Count(streams.MaterializedAs[string, int64]("ag-counts")).ToStream().To("ag-out", streams.ProducedWith(ss, streams.Int64Serde()))
+	app := startApp(t, build(t, b), streams.Properties{
+		"application.id":    "ag-app",
+		"bootstrap.servers": br.addrs[0],
+		"state.dir":         t.TempDir(),
+	}, streams.WithKgoOpts(kgo.MetadataMinAge(100*time.Millisecond), kgo.MetadataMaxAge(500*time.Millisecond)))
+	waitState(t, app, streams.StateRunning, 60*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := adminFor(t, br.addrs).CreatePartitions(ctx, 1, "ag-in")
+	must(t, err)
+	for _, r := range resp {
+		must(t, r.Err)
+	}
+	select {
+	case <-app.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the application still runs (state %s, tasks %v) with ag-in in 3 partitions", app.State(), app.Tasks())
+	}
+	var ite *streams.InternalTopicPartitionsError
+	if !errors.As(app.Err(), &ite) || ite.Topic != "ag-app-ag-counts-changelog" || ite.Partitions != 2 || ite.Want != 3 {
+		t.Fatalf("error %v, want the changelog's 2 partitions for 3 tasks", app.Err())
+	}
+}

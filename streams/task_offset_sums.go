@@ -2,10 +2,14 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/rivulet-io/rivulet/statestore"
 	"github.com/rivulet-io/rivulet/streams/internal/assignor"
@@ -45,16 +49,17 @@ func (a *App) taskChangelogs(tasks []TaskID) map[TaskID][]TopicPartition {
 
 // changelogEndSums returns, for each task with changelogs, the sum of their
 // end offsets (a task missing from the result has unknown ends: the brokers
-// did not answer).
-func (a *App) changelogEndSums(changelogs map[TaskID][]TopicPartition) map[TaskID]int64 {
+// did not answer), and the partition counts of the changelog topics the
+// brokers listed.
+func (a *App) changelogEndSums(changelogs map[TaskID][]TopicPartition) (map[TaskID]int64, map[string]int32) {
 	if len(changelogs) == 0 {
-		return nil
+		return nil, nil
 	}
 	a.mu.Lock()
 	admin, ctx := a.admin, a.runCtx
 	a.mu.Unlock()
 	if admin == nil || ctx == nil {
-		return nil
+		return nil, nil
 	}
 	topicSet := map[string]bool{}
 	for _, tps := range changelogs {
@@ -72,8 +77,14 @@ func (a *App) changelogEndSums(changelogs map[TaskID][]TopicPartition) map[TaskI
 	ends, err := admin.ListEndOffsets(ctx, topics...)
 	if err != nil {
 		a.cfg.Logger.Warn("streams: changelog end offsets for task lags; assigning by stickiness only", "err", err)
-		return nil
+		return nil, nil
 	}
+	partitions := map[string]int32{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Partition >= 0 && !errors.Is(o.Err, kerr.UnknownTopicOrPartition) {
+			partitions[o.Topic]++
+		}
+	})
 	out := make(map[TaskID]int64, len(changelogs))
 next:
 	for t, tps := range changelogs {
@@ -87,7 +98,62 @@ next:
 		}
 		out[t] = sum
 	}
-	return out
+	return out, partitions
+}
+
+// checkChangelogPartitions compares the changelog topics' partition counts
+// (those the brokers listed end offsets of) with the tasks of the
+// sub-topologies owning them: each task writes its own changelog
+// partition, so there must be one for every task, as Kafka Streams' leader
+// checks on every rebalance (InternalTopicManager). Partitions added to an
+// input topic after the start make more tasks than changelog partitions.
+// A changelog with more partitions than tasks is refused at start only
+// (setupTopics): here it may as well be a topic missing from the leader's
+// metadata for a moment, which makes fewer tasks.
+func (a *App) checkChangelogPartitions(changelogs map[TaskID][]TopicPartition, partitions map[string]int32) error {
+	need := map[string]int32{}
+	for t, tps := range changelogs {
+		for _, tp := range tps {
+			need[tp.Topic] = max(need[tp.Topic], t.Partition+1)
+		}
+	}
+	topics := make([]string, 0, len(need))
+	for tp := range need {
+		topics = append(topics, tp)
+	}
+	sort.Strings(topics)
+	for _, tp := range topics {
+		if n, ok := partitions[tp]; ok && n < need[tp] {
+			// An answer missing some partitions (a broker that did not
+			// answer) is not a verdict: the topic's metadata decides.
+			if n, ok := a.topicPartitions(tp); ok && n < need[tp] {
+				return &InternalTopicPartitionsError{Topic: tp, Partitions: n, Want: need[tp]}
+			}
+		}
+	}
+	return nil
+}
+
+// topicPartitions returns topic's partition count from the cluster's
+// metadata (ok false when it cannot be had).
+func (a *App) topicPartitions(topic string) (int32, bool) {
+	a.mu.Lock()
+	admin, ctx := a.admin, a.runCtx
+	a.mu.Unlock()
+	if admin == nil || ctx == nil {
+		return 0, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, endOffsetsTimeout)
+	defer cancel()
+	td, err := admin.ListTopics(ctx, topic)
+	if err != nil {
+		return 0, false
+	}
+	d, ok := td[topic]
+	if !ok || d.Err != nil {
+		return 0, false
+	}
+	return int32(len(d.Partitions)), true
 }
 
 // taskOffsetSums lists the task states this instance holds, for its

@@ -35,10 +35,11 @@ const ProtocolName = "rivulet-streams"
 // Assignment user data, version 2 (version 1 is its first three bytes):
 //
 //	version  uint8 (2)
-//	error    uint8 (0: none, 1: shut down the application, 2: the
-//	         topics do not fit the topology: topics that must be
-//	         co-partitioned have different partition counts; every
-//	         instance stops, as Kafka Streams' assignor fails then)
+//	error    uint8 (0: none, 1: shut down the application; the topics
+//	         do not fit the topology, and every instance stops, as
+//	         Kafka Streams' assignor fails then: 2: topics that must be
+//	         co-partitioned have different partition counts, 3: an
+//	         internal topic has the wrong partition count)
 //	flags    uint8 (bit 0: rebalance again soon: some tasks wait for their
 //	         owner to revoke them). The coordinator keeps assignments, so a
 //	         static member that replaces a dead one gets the flag too.
@@ -63,7 +64,8 @@ const (
 	flagFollowup          = 1
 	assignErrNone         = 0
 	assignErrShutdownApp  = 1
-	assignErrTopics       = 2
+	assignErrCopartition  = 2
+	assignErrInternal     = 3
 	// ProcessIDLen is the length of an instance's random process id.
 	ProcessIDLen = 16
 	// MaxTasksInSubscription bounds every task list a member may send.
@@ -275,10 +277,10 @@ type AssignmentInfo struct {
 	Version int
 	// ShutdownApp asks every instance to shut down.
 	ShutdownApp bool
-	// TopicsMismatch tells every instance that the group leader found the
-	// topics not fitting the topology (the leader logs why): every
-	// instance stops with an error. It comes with no tasks.
-	TopicsMismatch bool
+	// TopicsError, when set, tells every instance that the group leader
+	// found the topics not fitting the topology (the leader logs which):
+	// every instance stops with an error. It comes with no tasks.
+	TopicsError TopicsError
 	// Followup asks for a follow-up rebalance soon (a cooperative move is
 	// half done).
 	Followup bool
@@ -291,6 +293,20 @@ type AssignmentInfo struct {
 	// endpoint.
 	Hosts []HostTasks
 }
+
+// TopicsError says how the topics do not fit the topology.
+type TopicsError uint8
+
+const (
+	// TopicsFit: no error.
+	TopicsFit TopicsError = iota
+	// TopicsNotCopartitioned: topics that must be co-partitioned have
+	// different partition counts.
+	TopicsNotCopartitioned
+	// TopicsInternalPartitions: an internal topic has another partition
+	// count than the topology needs.
+	TopicsInternalPartitions
+)
 
 // HostTasks are the tasks of one instance, by its application.server.
 type HostTasks struct {
@@ -310,8 +326,10 @@ func EncodeAssignmentInfo(a AssignmentInfo) []byte {
 	switch {
 	case a.ShutdownApp:
 		b[1] = assignErrShutdownApp
-	case a.TopicsMismatch:
-		b[1] = assignErrTopics
+	case a.TopicsError == TopicsNotCopartitioned:
+		b[1] = assignErrCopartition
+	case a.TopicsError == TopicsInternalPartitions:
+		b[1] = assignErrInternal
 	}
 	if a.Followup {
 		b[2] |= flagFollowup
@@ -341,7 +359,12 @@ func DecodeAssignmentInfo(b []byte) (AssignmentInfo, error) {
 	}
 	a.Version = int(b[0])
 	a.ShutdownApp = b[1] == assignErrShutdownApp
-	a.TopicsMismatch = b[1] == assignErrTopics
+	switch b[1] {
+	case assignErrCopartition:
+		a.TopicsError = TopicsNotCopartitioned
+	case assignErrInternal:
+		a.TopicsError = TopicsInternalPartitions
+	}
 	a.Followup = b[2]&flagFollowup != 0
 	if a.Version < 2 {
 		if len(b) != 3 {
