@@ -53,12 +53,17 @@ func (r *changelogRestorer) start(ctx context.Context, task *streamTask) (bool, 
 	for _, c := range cls {
 		topics = append(topics, c.Topic)
 	}
-	list := r.app.admin.ListEndOffsets
-	if r.app.eos() {
-		// Read committed: the end is the last stable offset.
-		list = r.app.admin.ListCommittedOffsets
-	}
-	ends, err := list(ctx, topics...)
+	// The end is the log end offset under either guarantee, as Kafka
+	// Streams has it, not the last stable offset: under
+	// exactly_once_v2 the restore consumer reads committed, so it cannot
+	// pass a transaction still open there and the restore ends only once
+	// that transaction has. Such a transaction is the previous owner's
+	// last one (a commit on revocation whose markers are not written yet,
+	// or a zombie's), and when it commits, it also commits the input
+	// offsets this task starts from (KIP-447): ending at the last stable
+	// offset would leave its changelog records out of the store while the
+	// input skips the records they came from.
+	ends, err := r.app.admin.ListEndOffsets(ctx, topics...)
 	if err != nil {
 		return false, fmt.Errorf("streams: task %s: changelog end offsets: %w", task.ID(), err)
 	}
