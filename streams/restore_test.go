@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/internal/testutil"
@@ -120,5 +121,44 @@ func TestRestoreDoesNotStopOtherTasks(t *testing.T) {
 		if !strings.Contains(l, want) {
 			t.Errorf("no log line %s; logs:\n%s", want, l)
 		}
+	}
+}
+
+// TestRestoreOfEmptiedChangelogEnds: a store restored from the beginning
+// of a changelog whose records were all deleted (retention of a changelog
+// with the delete policy, or DeleteRecords, as here) has nothing to read
+// below the log start offset: its restore ends at once and the task
+// processes, counting from zero.
+func TestRestoreOfEmptiedChangelogEnds(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
+	must(t, err)
+	t.Cleanup(c.Close)
+	addrs := c.ListenAddrs()
+	const app = "emptied"
+	in, out, changelog := app+"-in", app+"-out", app+"-sums-changelog"
+	createTopic(t, addrs, 1, in, out, changelog)
+	var old []*kgo.Record
+	for range 5 {
+		old = append(old, &kgo.Record{Topic: changelog, Key: []byte("a"), Value: []byte("deleted")})
+	}
+	produce(t, addrs, old...)
+	adm := adminFor(t, addrs)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := adm.ListEndOffsets(ctx, changelog)
+	must(t, err)
+	dr, err := adm.DeleteRecords(ctx, ends.Offsets())
+	must(t, err)
+	must(t, dr.Error())
+
+	startApp(t, sumTopology(t, in, out), streams.Properties{
+		"application.id":    app,
+		"bootstrap.servers": strings.Join(addrs, ","),
+		"state.dir":         t.TempDir(),
+	})
+	produce(t, addrs, &kgo.Record{Topic: in, Key: []byte("a"), Value: []byte("x")})
+	recs := consumeWith(t, addrs, out, 60*time.Second, func(rs []*kgo.Record) bool { return len(rs) > 0 })
+	if len(recs) != 1 || i64(recs[0].Value) != 1 {
+		t.Fatalf("output %d records, want one count of 1 (the restore of the emptied changelog never ended?)", len(recs))
 	}
 }

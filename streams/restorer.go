@@ -67,6 +67,10 @@ func (r *changelogRestorer) start(ctx context.Context, task *streamTask) (bool, 
 	if err != nil {
 		return false, fmt.Errorf("streams: task %s: changelog end offsets: %w", task.ID(), err)
 	}
+	starts, err := r.app.admin.ListStartOffsets(ctx, topics...)
+	if err != nil {
+		return false, fmt.Errorf("streams: task %s: changelog start offsets: %w", task.ID(), err)
+	}
 	pending := map[string]map[int32]kgo.Offset{}
 	for _, c := range cls {
 		o, ok := ends.Lookup(c.Topic, c.Partition)
@@ -76,6 +80,20 @@ func (r *changelogRestorer) start(ctx context.Context, task *streamTask) (bool, 
 			}
 			return false, fmt.Errorf("streams: task %s: end offset of %s: %v", task.ID(), c.TopicPartition, err)
 		}
+		s, ok := starts.Lookup(c.Topic, c.Partition)
+		if !ok || s.Err != nil {
+			if ok {
+				err = s.Err
+			}
+			return false, fmt.Errorf("streams: task %s: start offset of %s: %v", task.ID(), c.TopicPartition, err)
+		}
+		// A restore from the beginning starts at the log start offset: the
+		// restore ends when it has read up to the end, and nothing would be
+		// read below the log start (a changelog whose records retention or
+		// DeleteRecords removed would never finish restoring). A
+		// checkpoint below the log start does not get here: the opener
+		// wiped that store (checkpoint_verify.go).
+		c.StartOffset = max(c.StartOffset, s.Offset)
 		if c.StartOffset >= o.Offset {
 			if err := task.FinishRestore(c.TopicPartition, max(o.Offset, c.StartOffset)); err != nil {
 				return false, err
