@@ -36,9 +36,11 @@ import (
 //     different data id;
 //   - the checkpoint belongs to the changelog as it is now: the changelog
 //     partition exists, its end offset is not below the checkpoint (a new
-//     broker, or a changelog deleted and recreated, starts again at 0), and
-//     its topic id is the one recorded when the store was last opened (when
-//     the broker gives topic ids).
+//     broker, or a changelog deleted and recreated, starts again at 0), its
+//     log start offset is not above the checkpoint (the records between
+//     were deleted, by retention or DeleteRecords, and a restore from the
+//     checkpoint would miss them), and its topic id is the one recorded
+//     when the store was last opened (when the broker gives topic ids).
 //
 // On a mismatch the store is wiped and restored from the changelog, and the
 // reason is logged at WARN, as Kafka Streams treats such a checkpoint
@@ -208,6 +210,7 @@ func readIdentity(dir string) (storeIdentity, bool) {
 // changelogState is what the broker says about a changelog partition now.
 type changelogState struct {
 	exists  bool
+	start   int64 // log start offset
 	end     int64
 	topicID string // hex; "" when the broker gives none
 }
@@ -218,8 +221,8 @@ type changelogLookup func(ctx context.Context, tps []statestore.TopicPartition) 
 // changelogLookupTimeout bounds one lookup at store opening.
 const changelogLookupTimeout = 30 * time.Second
 
-// kadmChangelogLookup looks changelogs up with the admin client: end
-// offsets (ListOffsets) and topic ids (Metadata).
+// kadmChangelogLookup looks changelogs up with the admin client: start and
+// end offsets (ListOffsets) and topic ids (Metadata).
 func kadmChangelogLookup(admin *kadm.Client) changelogLookup {
 	return func(ctx context.Context, tps []statestore.TopicPartition) (map[statestore.TopicPartition]changelogState, error) {
 		topics := make([]string, 0, len(tps))
@@ -237,6 +240,10 @@ func kadmChangelogLookup(admin *kadm.Client) changelogLookup {
 		ends, err := admin.ListEndOffsets(ctx, topics...)
 		if err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) {
 			return nil, fmt.Errorf("end offsets of %v: %w", topics, err)
+		}
+		starts, err := admin.ListStartOffsets(ctx, topics...)
+		if err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) {
+			return nil, fmt.Errorf("start offsets of %v: %w", topics, err)
 		}
 		out := make(map[statestore.TopicPartition]changelogState, len(tps))
 		for _, tp := range tps {
@@ -264,6 +271,14 @@ func kadmChangelogLookup(admin *kadm.Client) changelogLookup {
 				return nil, fmt.Errorf("end offset of %s-%d: %w", tp.Topic, tp.Partition, o.Err)
 			}
 			st.end = o.Offset
+			o, ok = starts.Lookup(tp.Topic, tp.Partition)
+			if !ok {
+				return nil, fmt.Errorf("no start offset for %s-%d", tp.Topic, tp.Partition)
+			}
+			if o.Err != nil {
+				return nil, fmt.Errorf("start offset of %s-%d: %w", tp.Topic, tp.Partition, o.Err)
+			}
+			st.start = o.Offset
 			out[tp] = st
 		}
 		return out, nil
@@ -323,6 +338,13 @@ func (o *dirOpener) verifyOpened(task TaskID, name, dir string, cp statestore.Ch
 				return fmt.Sprintf("changelog %s-%d does not exist", tp.Topic, tp.Partition), nil
 			case off > st.end:
 				return fmt.Sprintf("the checkpoint offset %d of %s-%d is beyond the changelog's end %d (a new broker, or a changelog deleted and recreated)", off, tp.Topic, tp.Partition, st.end), nil
+			case off < st.start:
+				// Kafka Streams' restore consumer fails with an offset out
+				// of range here, and the task's state is wiped
+				// (TaskCorruptedException): the store holds what the
+				// deleted records changed, deletes included, which a
+				// restore from the changelog as it is now would not.
+				return fmt.Sprintf("the checkpoint offset %d of %s-%d is below the changelog's log start offset %d (the records between were deleted, by retention or DeleteRecords)", off, tp.Topic, tp.Partition, st.start), nil
 			case st.topicID != "" && ident.TopicIDs[tp.Topic] != "" && st.topicID != ident.TopicIDs[tp.Topic]:
 				return fmt.Sprintf("changelog %s was recreated (topic id %s, the checkpoint was written for %s)", tp.Topic, st.topicID, ident.TopicIDs[tp.Topic]), nil
 			}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+
 	"github.com/rivulet-io/rivulet/internal/testutil"
 	"github.com/rivulet-io/rivulet/streams"
 )
@@ -106,4 +108,38 @@ func TestCheckpointOfRecreatedChangelogIsDistrusted(t *testing.T) {
 	}
 	logs := checkpointRun(t, br, id, dir, want, "b")
 	wantMismatchLog(t, logs, "beyond the changelog's end")
+}
+
+// A store whose changelog lost records past its checkpoint while its
+// instance was away (retention of a changelog with the delete policy, or
+// DeleteRecords, as here): the restart wipes it and restores what the
+// changelog holds, as any other instance restoring it would, rather than
+// keeping what the deleted records changed. Here the changelog is emptied,
+// so the counts start again.
+func TestCheckpointBelowChangelogStartIsDistrusted(t *testing.T) {
+	br, id, dir, want := firstCheckpointRun(t, "ckstart")
+	// Another instance, on its own state directory, counts one more word:
+	// the changelog moves past the first directory's checkpoint.
+	checkpointRun(t, br, id, t.TempDir(), want, "c")
+
+	changelog := id + "-counts-changelog"
+	adm := adminFor(t, br.addrs)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ac, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "cleanup.policy", Value: kadm.StringPtr("compact,delete")}}, changelog)
+	must(t, err)
+	for _, r := range ac {
+		must(t, r.Err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, changelog)
+	must(t, err)
+	dr, err := adm.DeleteRecords(ctx, ends.Offsets())
+	must(t, err)
+	must(t, dr.Error())
+
+	// The output's last counts of b and c stay those of before; a starts
+	// again.
+	again := map[string]int64{"b": want["b"], "c": want["c"]}
+	logs := checkpointRun(t, br, id, dir, again, "a")
+	wantMismatchLog(t, logs, "below the changelog's log start offset")
 }
