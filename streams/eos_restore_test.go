@@ -141,3 +141,86 @@ func TestExactlyOnceRestoreWaitsForPendingTransaction(t *testing.T) {
 		t.Fatalf("got %d output records, want one: a=6 (the five records the previous owner counted, and the sixth)", len(recs))
 	}
 }
+
+// farewellProc forwards what it processes and, as it closes, one record
+// keyed "closed" with the last value it saw.
+type farewellProc struct {
+	ctx  streams.ProcessorContext[string, string]
+	last string
+}
+
+func (p *farewellProc) Init(ctx streams.ProcessorContext[string, string]) error {
+	p.ctx = ctx
+	return nil
+}
+
+func (p *farewellProc) Process(r streams.Record[string, string]) error {
+	p.last = r.Value
+	return p.ctx.Forward(r)
+}
+
+func (p *farewellProc) Close() error {
+	if p.last == "" {
+		return nil
+	}
+	return p.ctx.Forward(streams.NewRecord("closed", p.last, time.Now().UnixMilli()))
+}
+
+// TestExactlyOnceProcessorCloseOutputOnRevocation: a task given up in a
+// rebalance is committed, then its processors close; what one forwards as
+// it closes goes into the thread's next transaction, as in Kafka Streams,
+// rather than being refused outside a transaction (which failed the
+// thread through the production handler).
+func TestExactlyOnceProcessorCloseOutputOnRevocation(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
+	must(t, err)
+	t.Cleanup(c.Close)
+	addrs := c.ListenAddrs()
+	const app = "eos-farewell"
+	in, out := app+"-in", app+"-out"
+	createTopic(t, addrs, 2, in, out)
+	b := streams.NewBuilder()
+	streams.Process(streams.NewStream(b, in, streams.ConsumedWith(ss, ss)), func() streams.Processor[string, string, string, string] {
+		return &farewellProc{}
+	}).To(out)
+	topo := build(t, b)
+	props := func() streams.Properties {
+		return streams.Properties{
+			"application.id":       app,
+			"bootstrap.servers":    strings.Join(addrs, ","),
+			"processing.guarantee": "exactly_once_v2",
+			"state.dir":            t.TempDir(),
+		}
+	}
+	first := startApp(t, topo, props())
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	must(t, err)
+	defer pcl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	must(t, pcl.ProduceSync(ctx,
+		&kgo.Record{Topic: in, Partition: 0, Key: []byte("k0"), Value: []byte("v0")},
+		&kgo.Record{Topic: in, Partition: 1, Key: []byte("k1"), Value: []byte("v1")}).FirstErr())
+	consumeCommitted(t, addrs, out, 60*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 2 })
+
+	// A second instance takes one of the first one's two tasks.
+	startApp(t, topo, props())
+	recs := consumeCommitted(t, addrs, out, 60*time.Second, func(rs []*kgo.Record) bool {
+		for _, r := range rs {
+			if string(r.Key) == "closed" {
+				return true
+			}
+		}
+		return false
+	})
+	found := false
+	for _, r := range recs {
+		found = found || string(r.Key) == "closed"
+	}
+	if !found {
+		t.Errorf("the output of the revoked task's closing processor was never committed (first instance: %s, err %v)", first.State(), first.Err())
+	}
+	if err := first.Err(); err != nil {
+		t.Errorf("first instance: %v", err)
+	}
+}

@@ -92,6 +92,16 @@ func (t *streamThread) dropPartitions(ctx context.Context, parts map[string][]in
 			clean = true
 		}
 	}
+	if clean && t.app.eos() {
+		// What the processors forward or write to stores as they close
+		// goes into the thread's next transaction, as in Kafka Streams.
+		if err := t.eosBegin(); err != nil {
+			clean = false
+			if t.fatal == nil {
+				t.fatal = err
+			}
+		}
+	}
 	for _, task := range list {
 		t.closeTask(task, clean)
 	}
