@@ -224,3 +224,41 @@ func TestExactlyOnceProcessorCloseOutputOnRevocation(t *testing.T) {
 		t.Errorf("first instance: %v", err)
 	}
 }
+
+// TestProcessorCloseOutputAtShutdown: what a processor forwards as it
+// closes at a clean shutdown (after the last commit) is still delivered:
+// under exactly_once_v2 in one last transaction, which read_committed
+// readers see.
+func TestProcessorCloseOutputAtShutdown(t *testing.T) {
+	for _, guarantee := range []string{"at_least_once", "exactly_once_v2"} {
+		t.Run(guarantee, func(t *testing.T) {
+			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
+			must(t, err)
+			t.Cleanup(c.Close)
+			addrs := c.ListenAddrs()
+			const app = "farewell-shutdown"
+			in, out := app+"-in", app+"-out"
+			createTopic(t, addrs, 1, in, out)
+			b := streams.NewBuilder()
+			streams.Process(streams.NewStream(b, in, streams.ConsumedWith(ss, ss)), func() streams.Processor[string, string, string, string] {
+				return &farewellProc{}
+			}).To(out)
+			a := startAppNoCleanup(t, build(t, b), streams.Properties{
+				"application.id":       app,
+				"bootstrap.servers":    strings.Join(addrs, ","),
+				"processing.guarantee": guarantee,
+				"state.dir":            t.TempDir(),
+			})
+			produce(t, addrs, &kgo.Record{Topic: in, Key: []byte("k"), Value: []byte("v")})
+			consumeCommitted(t, addrs, out, 60*time.Second, func(rs []*kgo.Record) bool { return len(rs) > 0 })
+			closeApp(t, a)
+			recs := consumeCommitted(t, addrs, out, 30*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= 2 })
+			if len(recs) != 2 || string(recs[1].Key) != "closed" || string(recs[1].Value) != "v" {
+				for _, r := range recs {
+					t.Logf("output %s=%s", r.Key, r.Value)
+				}
+				t.Fatalf("got %d output records, want the processed one and closed=v", len(recs))
+			}
+		})
+	}
+}

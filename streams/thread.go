@@ -829,8 +829,18 @@ func (t *streamThread) shutdown(clean bool) {
 		}
 		cancel()
 	}
+	closing := clean && len(tasks) > 0
+	if closing && t.app.eos() {
+		if err := t.eosBegin(); err != nil {
+			t.app.cfg.Logger.Warn("streams: begin the transaction of what the tasks send as they close", "thread", t.name, "err", err)
+			closing = false
+		}
+	}
 	for _, task := range tasks {
 		t.closeTask(task, clean)
+	}
+	if closing {
+		t.deliverClosing()
 	}
 	t.mu.Unlock()
 	t.stopFollowups()
@@ -846,6 +856,25 @@ func (t *streamThread) shutdown(clean bool) {
 		// A failed thread leaves the group too, so its tasks move at once,
 		// but without committing anything (failed is set).
 		t.cl.Close()
+	}
+}
+
+// deliverClosing delivers, at a clean shutdown, what the tasks' processors
+// forwarded or wrote to stores as they closed (after the last commit):
+// under exactly_once_v2 in one last transaction, otherwise by flushing the
+// producer before the client closes, as Kafka's producer does on close.
+// Called with t.mu held, after the tasks closed.
+func (t *streamThread) deliverClosing() {
+	ctx, cancel := context.WithTimeout(t.prodCtx, commitTimeout)
+	defer cancel()
+	var err error
+	if t.app.eos() {
+		err = t.commitEOS(ctx)
+	} else {
+		err = t.collector.flush(ctx)
+	}
+	if err != nil {
+		t.app.cfg.Logger.Warn("streams: what the tasks sent as they closed may not be delivered", "thread", t.name, "err", err)
 	}
 }
 
