@@ -113,7 +113,8 @@ type restoreStatus struct {
 	Store string
 	// Changelog is the changelog partition it is restored from.
 	Changelog TopicPartition
-	// StartOffset is where the restore began (the store's checkpoint).
+	// StartOffset is where the restore began (the store's checkpoint, or
+	// the changelog's log start offset).
 	StartOffset int64
 	// EndOffset is the changelog end offset the restore runs to.
 	EndOffset int64
