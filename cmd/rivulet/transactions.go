@@ -65,11 +65,18 @@ knows it. find-hanging lists them; abort ends one by writing an abort marker.
   rivulet transactions list --state Ongoing --duration-filter 60000`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			for i, st := range o.states {
+				name, ok := txnStateName(st)
+				if !ok {
+					return usageErrorf(cmd, "--state %q: not a transaction state (%s)", st, strings.Join(txnStates, ", "))
+				}
+				o.states[i] = name
+			}
 			return o.conn.withAdminTimeout(cmd, func(ctx context.Context, adm *client.Admin, out io.Writer) error { return txnList(ctx, adm, out, o) })
 		},
 	}
-	list.Flags().StringArrayVar(&o.states, "state", nil, "only transactions in this state (Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort); repeatable")
-	list.Flags().Int64Var(&o.durationFilter, "duration-filter", 0, "only transactions running for at least this many milliseconds")
+	list.Flags().StringArrayVar(&o.states, "state", nil, "only transactions in this state ("+strings.Join(txnStates, ", ")+"; any case); repeatable")
+	list.Flags().Int64Var(&o.durationFilter, "duration-filter", 0, "only transactions running for longer than this many milliseconds")
 
 	describe := &cobra.Command{
 		Use:     "describe",
@@ -402,3 +409,17 @@ func txnAbort(ctx context.Context, adm *client.Admin, out io.Writer, o *txnCmdOp
 }
 
 func itoa32(v int32) string { return strconv.FormatInt(int64(v), 10) }
+
+// txnStates are the transaction states as Kafka names them; a ListTransactions state filter
+// must spell them so.
+var txnStates = []string{"Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort", "PrepareEpochFence", "Dead"}
+
+// txnStateName is Kafka's spelling of the state s names in any case.
+func txnStateName(s string) (string, bool) {
+	for _, name := range txnStates {
+		if strings.EqualFold(s, name) {
+			return name, true
+		}
+	}
+	return "", false
+}

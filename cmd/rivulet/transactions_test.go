@@ -61,6 +61,16 @@ func TestTransactionsCLI(t *testing.T) {
 	if !strings.Contains(res.stdout, "TransactionalId") || !strings.Contains(res.stdout, "cli-txn") || !strings.Contains(res.stdout, "Ongoing") {
 		t.Fatalf("list:\n%s", res)
 	}
+	// --state takes Kafka's state names in any case; the broker's filter wants Kafka's spelling.
+	res = mustCLI(t, "", "transactions", "--bootstrap-server", bs, "list", "--state", "ongoing")
+	if !strings.Contains(res.stdout, "cli-txn") {
+		t.Fatalf("list --state ongoing:\n%s", res)
+	}
+	res = mustCLI(t, "", "transactions", "--bootstrap-server", bs, "list", "--state", "CompleteCommit")
+	if strings.Contains(res.stdout, "cli-txn") {
+		t.Fatalf("list --state CompleteCommit listed the open transaction:\n%s", res)
+	}
+	expectCLI(t, 2, "not a transaction state", "", "transactions", "--bootstrap-server", bs, "list", "--state", "running")
 	res = mustCLI(t, "", "transactions", "describe", "--bootstrap-server", bs, "--transactional-id", "cli-txn")
 	if !strings.Contains(res.stdout, "Ongoing") || !strings.Contains(res.stdout, "tx-0") {
 		t.Fatalf("describe:\n%s", res)
