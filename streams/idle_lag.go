@@ -21,31 +21,59 @@ package streams
 // shows up in a franz-go fetch, so for those the thread compares the end
 // offset with the committed offset (see streamThread.checkLags).
 
-// holdBack reports whether Process must wait for an empty partition.
+// holdBack reports whether Process must wait for an empty partition. Each
+// empty partition has its own deadline, as in Kafka Streams'
+// PartitionGroup: it starts when the partition is first seen empty and
+// caught up, and ends once the partition has records again, so a partition
+// that empties again is waited for max.task.idle.ms again.
 func (t *streamTask) holdBack(wallClock int64) bool {
 	if t.cfg.MaxTaskIdle < 0 {
 		return false
 	}
-	if t.cfg.TrackFetchLag {
-		for _, q := range t.queues {
-			if !q.headLoaded && (!q.lagKnown || q.lag > 0) {
-				t.idleSince = -1 // the max.task.idle.ms wait starts at zero lag
-				return true
-			}
-		}
-	}
-	if t.cfg.MaxTaskIdle == 0 {
-		return false
-	}
-	if t.idleSince < 0 {
-		t.idleSince = wallClock
-	}
-	if wallClock-t.idleSince < t.cfg.MaxTaskIdle.Milliseconds() {
+	hold, enforced := t.idleDeadlines(wallClock)
+	if hold {
 		return true
 	}
-	t.cfg.Stats.EnforcedProcessingTotal.Add(1)
-	t.ops.enforced()
+	if enforced && t.cfg.MaxTaskIdle > 0 {
+		t.cfg.Stats.EnforcedProcessingTotal.Add(1)
+		t.ops.enforced()
+	}
 	return false
+}
+
+// startIdleDeadlines starts the deadlines of the empty, caught-up
+// partitions of a task with nothing buffered.
+func (t *streamTask) startIdleDeadlines(wallClock int64) {
+	if t.cfg.MaxTaskIdle > 0 {
+		t.idleDeadlines(wallClock)
+	}
+}
+
+// idleDeadlines updates the deadlines of the empty partitions and reports
+// whether one of them holds processing back (behind on the broker, or
+// caught up and its deadline not reached), and whether one was given up
+// on (its deadline passed).
+func (t *streamTask) idleDeadlines(wallClock int64) (hold, enforced bool) {
+	idle := t.cfg.MaxTaskIdle.Milliseconds()
+	for _, q := range t.queues {
+		if q.headLoaded {
+			continue
+		}
+		if t.cfg.TrackFetchLag && (!q.lagKnown || q.lag > 0) {
+			q.idleDeadline = -1 // the max.task.idle.ms wait starts at zero lag
+			hold = true
+			continue
+		}
+		if q.idleDeadline < 0 {
+			q.idleDeadline = wallClock + idle
+		}
+		if wallClock < q.idleDeadline {
+			hold = true
+		} else {
+			enforced = true
+		}
+	}
+	return hold, enforced
 }
 
 // SetFetchPosition records, for input partition tp, the offset after the

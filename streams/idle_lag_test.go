@@ -118,3 +118,25 @@ func TestIdleFetchPositionOnlyMovesForward(t *testing.T) {
 		t.Fatalf("processed %d with c caught up (10 of 10), want 1", n)
 	}
 }
+
+// TestIdleDeadlineStartsWhenPartitionSeenCaughtUp: a stream thread asks its
+// tasks to process whether or not they have records; an input partition
+// known to be caught up is waited for max.task.idle.ms from when it was
+// first seen empty, as Kafka Streams' PartitionGroup does. A record that
+// arrives on the other partition after that is processed at once.
+func TestIdleDeadlineStartsWhenPartitionSeenCaughtUp(t *testing.T) {
+	task, seen, stats := lagTask(t, 200*time.Millisecond)
+	task.SetFetchPosition(tpA, 0, 0)
+	task.SetFetchPosition(tpC, 0, 0)
+	if n := drain(t, task, 1000); n != 0 {
+		t.Fatalf("processed %d with nothing buffered", n)
+	}
+	task.AddRecords(tpA, []RawRecord{raw("a", 0, 10, "a10")})
+	task.SetFetchPosition(tpA, 1, 1)
+	if n := drain(t, task, 1200); n != 1 || fmt.Sprint(*seen) != "[a10]" {
+		t.Fatalf("processed %d (seen %v) with c caught up and empty since 1000, want a10", n, *seen)
+	}
+	if n := stats.EnforcedProcessingTotal.Load(); n != 1 {
+		t.Errorf("enforced processing %d, want 1", n)
+	}
+}

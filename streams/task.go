@@ -146,7 +146,11 @@ type partitionQueue struct {
 	fetchNext int64
 	lag       int64
 	lagKnown  bool
-	lead      *leadStat // records-lead (metrics_stores.go); nil until a fetch told the log start offset
+	// idleDeadline is when the task stops waiting for this empty, caught-up
+	// partition (max.task.idle.ms, kept per partition as Kafka Streams'
+	// PartitionGroup does); -1 while the partition has records or is behind.
+	idleDeadline int64
+	lead         *leadStat // records-lead (metrics_stores.go); nil until a fetch told the log start offset
 }
 
 func (q *partitionQueue) len() int { return len(q.buf) - q.start }
@@ -201,7 +205,6 @@ type streamTask struct {
 
 	streamTime int64
 	wallClock  int64
-	idleSince  int64
 	current    *RawRecord
 	currentTS  int64 // extracted timestamp of current
 	// curHeaders are the headers of the record the processor running now handles
@@ -276,7 +279,6 @@ func newTaskFor(topo *Topology, id TaskID, sub topology.Subtopology, partitions 
 		queueByTP:  make(map[TopicPartition]*partitionQueue),
 		stores:     make(map[string]taskStore),
 		streamTime: -1,
-		idleSince:  -1,
 	}
 	if err := t.build(partitions); err != nil {
 		t.closeStores()
@@ -343,7 +345,7 @@ func (t *streamTask) addPartition(tp TopicPartition) error {
 		return fmt.Errorf("source %q cannot read raw records", sn.Name)
 	}
 	q := &partitionQueue{tp: tp, source: sn.Name, head: src.newHead(), partitionTime: -1, consumed: -1,
-		fetchNext: -1, lagKnown: !t.cfg.TrackFetchLag}
+		fetchNext: -1, lagKnown: !t.cfg.TrackFetchLag, idleDeadline: -1}
 	t.queues = append(t.queues, q)
 	sort.Slice(t.queues, func(i, j int) bool {
 		a, b := t.queues[i].tp, t.queues[j].tp
@@ -552,12 +554,18 @@ func (t *streamTask) Process(wallClock int64) (bool, error) {
 			empty = true
 			continue
 		}
+		q.idleDeadline = -1
 		if best == nil || q.headTS < best.headTS {
 			best = q
 		}
 	}
 	if best == nil {
-		t.idleSince = -1
+		if t.cfg.TrackFetchLag {
+			// A stream thread asks every task, records or not: the wait for a
+			// caught-up partition starts when it is first seen empty, as in
+			// Kafka Streams, not when another partition's records arrive.
+			t.startIdleDeadlines(wallClock)
+		}
 		t.waiting = false
 		return false, nil
 	}

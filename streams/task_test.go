@@ -151,3 +151,81 @@ func TestTaskBufferAccounting(t *testing.T) {
 		t.Fatalf("offset %d", got)
 	}
 }
+
+// TestTaskWaitsAgainForPartitionThatEmptiesAgain: max.task.idle.ms is
+// waited for each time a partition runs empty (Kafka Streams keeps a
+// deadline per partition and drops it once the partition has records), not
+// counted from the first wait.
+func TestTaskWaitsAgainForPartitionThatEmptiesAgain(t *testing.T) {
+	task, seen := mergeTask(t, 100*time.Millisecond)
+	tpa, tpc := TopicPartition{Topic: "a"}, TopicPartition{Topic: "c"}
+	task.AddRecords(tpa, []RawRecord{raw("a", 0, 10, "a10"), raw("a", 1, 50, "a50")})
+	if n := drain(t, task, 1000); n != 0 {
+		t.Fatalf("processed %d with c empty and no idle time passed", n)
+	}
+	if ok, err := task.Process(1100); err != nil || !ok {
+		t.Fatalf("processed %v (%v) after max.task.idle.ms, want a10", ok, err)
+	}
+	// c gets a record: processed first (20 < 50); then c is empty again
+	// and a50 waits max.task.idle.ms from now.
+	task.AddRecords(tpc, []RawRecord{raw("c", 0, 20, "c20")})
+	if n := drain(t, task, 2000); n != 1 {
+		t.Fatalf("processed %d at 2000, want 1 (c20)", n)
+	}
+	if n := drain(t, task, 2099); n != 0 {
+		t.Fatalf("processed %d before max.task.idle.ms since c emptied again", n)
+	}
+	if n := drain(t, task, 2100); n != 1 {
+		t.Fatalf("processed %d after max.task.idle.ms, want 1 (a50)", n)
+	}
+	if fmt.Sprint(*seen) != "[a10 c20 a50]" {
+		t.Errorf("seen %v", *seen)
+	}
+}
+
+// TestTaskIdleDeadlinePerPartition: each empty partition is waited for
+// max.task.idle.ms from when it ran empty, so a partition that empties
+// later holds records back until its own deadline.
+func TestTaskIdleDeadlinePerPartition(t *testing.T) {
+	ss := StringSerde()
+	b := NewBuilder()
+	var seen []string
+	NewStream(b, "a", ConsumedWith(ss, ss)).
+		Merge([]*Stream[string, string]{NewStream(b, "c", ConsumedWith(ss, ss)), NewStream(b, "e", ConsumedWith(ss, ss))}).
+		Foreach(func(_, v string) { seen = append(seen, v) })
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := newStreamTask(topo, TaskID{}, []TopicPartition{{Topic: "a"}, {Topic: "c"}, {Topic: "e"}},
+		taskConfig{ApplicationID: "app", Collector: &recordingCollector{}, Logger: slog.New(slog.DiscardHandler), MaxTaskIdle: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { task.Close(false) })
+	if err := task.Initialize(0); err != nil {
+		t.Fatal(err)
+	}
+	// c is empty from 1000 on; e has a record then, and is empty from 1050.
+	task.AddRecords(TopicPartition{Topic: "a"}, []RawRecord{raw("a", 0, 30, "a30")})
+	task.AddRecords(TopicPartition{Topic: "e"}, []RawRecord{raw("e", 0, 10, "e10")})
+	if n := drain(t, task, 1000); n != 0 {
+		t.Fatalf("processed %d with c empty at 1000", n)
+	}
+	if n := drain(t, task, 1050); n != 0 {
+		t.Fatalf("processed %d with c empty at 1050", n)
+	}
+	// At 1100 c's wait is over: e10 goes (smallest), then e is empty since 1100.
+	if n := drain(t, task, 1100); n != 1 {
+		t.Fatalf("processed %d at 1100, want 1 (e10)", n)
+	}
+	if n := drain(t, task, 1199); n != 0 {
+		t.Fatalf("processed %d at 1199, before e's own max.task.idle.ms", n)
+	}
+	if n := drain(t, task, 1200); n != 1 {
+		t.Fatalf("processed %d at 1200, want 1 (a30)", n)
+	}
+	if fmt.Sprint(seen) != "[e10 a30]" {
+		t.Errorf("seen %v", seen)
+	}
+}
