@@ -623,52 +623,66 @@ func (t *streamTask) schedule(node string, interval time.Duration, typ Punctuati
 }
 
 // Punctuate fires the punctuations that are due: stream-time ones against
-// the task's stream time, wall-clock ones against wallClock (ms). It
-// reports whether any fired.
+// the task's stream time, then wall-clock ones against wallClock (ms). As
+// Kafka Streams' punctuation queues, each kind fires in the order of the
+// times its punctuations were due (in the order they were scheduled when
+// due at the same time), and a punctuation scheduled by a punctuator fires
+// in the same call if it is due. It reports whether any fired.
 func (t *streamTask) Punctuate(wallClock int64) (bool, error) {
 	if t.state != TaskRunning {
 		return false, nil
 	}
 	t.wallClock = wallClock
 	fired := false
-	// Index loop: a punctuator may schedule more punctuations.
-	for i := 0; i < len(t.punctuations); i++ {
-		p := t.punctuations[i]
-		if p.cancelled {
-			continue
-		}
+	for _, typ := range [...]PunctuationType{StreamTime, WallClockTime} {
 		now := wallClock
-		if p.typ == StreamTime {
+		if typ == StreamTime {
 			now = t.streamTime
 			if now < 0 {
 				continue
 			}
 		}
-		if now < p.next {
-			continue
+		for {
+			var p *punctuation
+			for _, c := range t.punctuations {
+				if c.typ == typ && !c.cancelled && c.next <= now && (p == nil || c.next < p.next) {
+					p = c
+				}
+			}
+			if p == nil {
+				break
+			}
+			fired = true
+			if err := t.punctuate(p, now); err != nil {
+				return true, err
+			}
 		}
-		fired = true
-		t.cfg.Stats.Punctuations.Add(1)
-		// As Kafka Streams: inside a punctuator the record context is the punctuation's
-		// time (wall-clock time for a wall-clock punctuator) with no headers, so what it
-		// writes to stores is timestamped with it.
-		prevHeaders := t.curHeaders
-		t.curHeaders = nil
-		err := t.guard(func() error { return t.withTimestamp(now, func() error { return p.fn(now) }) })
-		t.curHeaders = prevHeaders
-		if err != nil {
-			return true, fmt.Errorf("streams: task %s: punctuation of %q: %w", t.id, p.node, err)
-		}
-		// Skip missed punctuations rather than catching up one by one
-		// (Kafka Streams' PunctuationSchedule.next).
-		next := p.next + p.interval
-		if now >= next {
-			next = p.next + ((now-p.next)/p.interval+1)*p.interval
-		}
-		p.next = next
 	}
 	t.punctuations = slices.DeleteFunc(t.punctuations, func(p *punctuation) bool { return p.cancelled })
 	return fired, nil
+}
+
+// punctuate calls p's punctuator at time now and schedules its next time.
+func (t *streamTask) punctuate(p *punctuation, now int64) error {
+	t.cfg.Stats.Punctuations.Add(1)
+	// As Kafka Streams: inside a punctuator the record context is the punctuation's
+	// time (wall-clock time for a wall-clock punctuator) with no headers, so what it
+	// writes to stores is timestamped with it.
+	prevHeaders := t.curHeaders
+	t.curHeaders = nil
+	err := t.guard(func() error { return t.withTimestamp(now, func() error { return p.fn(now) }) })
+	t.curHeaders = prevHeaders
+	// Skip missed punctuations rather than catching up one by one
+	// (Kafka Streams' PunctuationSchedule.next).
+	next := p.next + p.interval
+	if now >= next {
+		next = p.next + ((now-p.next)/p.interval+1)*p.interval
+	}
+	p.next = next
+	if err != nil {
+		return fmt.Errorf("streams: task %s: punctuation of %q: %w", t.id, p.node, err)
+	}
+	return nil
 }
 
 // recordMetadata returns the current record's position.
