@@ -157,13 +157,17 @@ func (n *processorNode[KIn, VIn, KOut, VOut]) close() error {
 }
 
 func (n *processorNode[KIn, VIn, KOut, VOut]) receive(rec Record[KIn, VIn]) error {
-	// The headers of the record a processor is handling are its store writes' too, so a
-	// record cache forwards them when it flushes (as Kafka Streams' record context).
+	// The headers and timestamp of the record a processor is handling are its store
+	// writes' too (Kafka Streams' record context, which a forward sets to the forwarded
+	// record): a record cache forwards the headers when it flushes, and changelog records
+	// and timestamps taken from the context carry the record's time, which an upstream
+	// processor may have changed.
 	t := n.task
-	prev := t.curHeaders
+	prevHeaders, prevTS, prevHas := t.curHeaders, t.tsOverride, t.hasOverride
 	t.curHeaders = rec.Headers
+	t.tsOverride, t.hasOverride = rec.Timestamp, true
 	err := n.proc.Process(rec)
-	t.curHeaders = prev
+	t.curHeaders, t.tsOverride, t.hasOverride = prevHeaders, prevTS, prevHas
 	return err
 }
 
