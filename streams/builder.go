@@ -157,7 +157,7 @@ func AddProcessor[KIn, VIn, KOut, VOut any](b *Builder, name string, supplier Pr
 
 // AddSink adds a sink node writing to topic.
 func AddSink[K, V any](b *Builder, name, topic string, produced Produced[K, V], parents ...string) {
-	f := &sinkFactory[K, V]{topic: topic, keySerde: produced.keySerde, valueSerde: produced.valueSerde, partitioner: produced.partitioner}
+	f := &sinkFactory[K, V]{topic: topic, keySerde: produced.keySerde, valueSerde: produced.valueSerde, partitioner: produced.partitioner, multicast: produced.multicast}
 	b.fail(b.t.AddSink(name, topic, f, parents...))
 }
 
@@ -465,7 +465,7 @@ func (s *Stream[K, V]) ToChooser(chooser TopicChooser[K, V], produced ...Produce
 		p.valueSerde = s.valueSerde
 	}
 	name := s.b.nameOr(p.name, prefixSink)
-	f := &sinkFactory[K, V]{chooser: chooser, keySerde: p.keySerde, valueSerde: p.valueSerde, partitioner: p.partitioner}
+	f := &sinkFactory[K, V]{chooser: chooser, keySerde: p.keySerde, valueSerde: p.valueSerde, partitioner: p.partitioner, multicast: p.multicast}
 	s.b.fail(s.b.t.AddDynamicSink(name, "TopicChooser", f, s.node))
 }
 

@@ -356,12 +356,22 @@ type TopicChooser[K, V any] func(key K, value V, meta RecordMetadata) string
 // default partitioner (murmur2 of the serialized key).
 type StreamPartitioner[K, V any] func(topic string, key K, value V, numPartitions int32) (int32, bool)
 
+// MulticastPartitioner picks the partitions of the sink's topic a record is
+// written to, given the topic's partition count (Kafka Streams'
+// StreamPartitioner.partitions, KIP-837): the record is written once to
+// each partition listed (a partition listed twice gets it once); an empty
+// list with true drops the record (logged and counted in
+// dropped_records_total); false leaves the choice to the default
+// partitioner (murmur2 of the serialized key).
+type MulticastPartitioner[K, V any] func(topic string, key K, value V, numPartitions int32) ([]int32, bool)
+
 type sinkFactory[K, V any] struct {
 	topic       string // registered name; "" for a dynamic sink
 	chooser     TopicChooser[K, V]
 	keySerde    Serde[K]
 	valueSerde  Serde[V]
 	partitioner StreamPartitioner[K, V]
+	multicast   MulticastPartitioner[K, V]
 }
 
 func (f *sinkFactory[K, V]) newNode(name string, t *streamTask) (runtimeNode, error) {
@@ -452,5 +462,43 @@ func (n *sinkNode[K, V]) receive(rec Record[K, V]) error {
 			pr.Partition = p
 		}
 	}
+	if n.f.multicast != nil {
+		return n.sendMulticast(&pr, rec)
+	}
 	return n.task.send(&pr)
+}
+
+// sendMulticast sends pr to the partitions the sink's multicast partitioner
+// picks for rec.
+func (n *sinkNode[K, V]) sendMulticast(pr *ProducerRecord, rec Record[K, V]) error {
+	np, err := n.task.cfg.Collector.PartitionCount(pr.Topic)
+	if err != nil {
+		return fmt.Errorf("streams: sink %q: partition count of %q: %w", n.name, pr.Topic, err)
+	}
+	parts, ok := n.f.multicast(pr.Topic, rec.Key, rec.Value, np)
+	if !ok {
+		return n.task.send(pr)
+	}
+	if len(parts) == 0 {
+		n.task.cfg.Logger.Warn("streams: skipping record the partitioner sent to no partition", "task", n.task.id.String(), "sink", n.name, "topic", pr.Topic)
+		n.task.cfg.Stats.DroppedRecords.Add(1)
+		return nil
+	}
+	for _, p := range parts {
+		if p < 0 || p >= np {
+			return fmt.Errorf("streams: sink %q: partitioner chose partition %d of %q, which has %d", n.name, p, pr.Topic, np)
+		}
+	}
+	for i, p := range parts {
+		if slices.Contains(parts[:i], p) {
+			continue
+		}
+		// The copies share the serialized bytes: nothing writes to them.
+		out := *pr
+		out.Partition = p
+		if err := n.task.send(&out); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -59,6 +59,7 @@ type Produced[K, V any] struct {
 	keySerde    Serde[K]
 	valueSerde  Serde[V]
 	partitioner StreamPartitioner[K, V]
+	multicast   MulticastPartitioner[K, V]
 	name        string
 }
 
@@ -70,9 +71,18 @@ func ProducedWith[K, V any](keySerde Serde[K], valueSerde Serde[V]) Produced[K, 
 // WithName names the sink node.
 func (p Produced[K, V]) WithName(name string) Produced[K, V] { p.name = name; return p }
 
-// WithPartitioner sets the partitioner of the sink.
+// WithPartitioner sets the partitioner of the sink (replacing a
+// multicast partitioner).
 func (p Produced[K, V]) WithPartitioner(fn StreamPartitioner[K, V]) Produced[K, V] {
-	p.partitioner = fn
+	p.partitioner, p.multicast = fn, nil
+	return p
+}
+
+// WithMulticastPartitioner sets a partitioner that may send each record to
+// several partitions of the sink's topic, or to none (Kafka Streams'
+// StreamPartitioner.partitions, KIP-837). It replaces WithPartitioner.
+func (p Produced[K, V]) WithMulticastPartitioner(fn MulticastPartitioner[K, V]) Produced[K, V] {
+	p.partitioner, p.multicast = nil, fn
 	return p
 }
 
