@@ -453,6 +453,49 @@ func TestTableOperators(t *testing.T) {
 	}
 }
 
+// A table's MapValuesTable maps the value an update replaces only when a
+// processor downstream reads old values, as Kafka Streams' KTableMapValues
+// does with sendOldValues: feeding ToStream it runs once per update, and
+// feeding a re-grouping (which subtracts old values) the sums stay right.
+func TestMapValuesTableMapsOldValuesOnlyWhenRead(t *testing.T) {
+	b := streams.NewBuilder()
+	prices := streams.NewTable(b, "prices", streams.ConsumedWith(ss, streams.Int64Serde()),
+		streams.MaterializedAs[string, int64]("prices").WithCachingDisabled())
+	var shown, summed []string
+	cents := streams.MapValuesTable(prices, func(k string, v int64) int64 {
+		shown = append(shown, fmt.Sprintf("%s:%d", k, v))
+		return v * 100
+	})
+	cents.ToStream().To("cents", streams.ProducedWith(ss, streams.Int64Serde()))
+	inCents := streams.MapValuesTable(prices, func(k string, v int64) int64 {
+		summed = append(summed, fmt.Sprintf("%s:%d", k, v))
+		return v * 100
+	})
+	streams.GroupByTable(inCents, func(string, int64) (string, int64) { return "all", 0 }, streams.GroupedWith(ss, streams.Int64Serde())).
+		Count(streams.MaterializedAs[string, int64]("rows").WithCachingDisabled()).
+		ToStream().To("rows", streams.ProducedWith(ss, streams.Int64Serde()))
+	d := driver(t, build(t, b))
+	in := streamstest.CreateInputTopic(d, "prices", ss, streams.Int64Serde())
+	must(t, in.PipeInput("a", 1))
+	must(t, in.PipeInput("a", 2))
+	must(t, in.PipeInput("b", 3))
+	must(t, in.PipeTombstone("a"))
+	if got := strings.Join(shown, " "); got != "a:1 a:2 b:3" {
+		t.Errorf("mapper feeding ToStream saw %q, want each update once", got)
+	}
+	if got := strings.Join(summed, " "); got != "a:1 a:2 a:1 b:3 a:2" {
+		t.Errorf("mapper feeding a re-grouping saw %q, want new and old values", got)
+	}
+	out, _ := streamstest.CreateOutputTopic(d, "cents", ss, streams.Int64Serde()).ReadRecordsToList()
+	if len(out) != 4 || out[1].Value != 200 || !out[3].ValueNull {
+		t.Errorf("cents %+v", out)
+	}
+	rows, _ := streamstest.CreateOutputTopic(d, "rows", ss, streams.Int64Serde()).ReadValuesToList()
+	if !reflect.DeepEqual(rows, []int64{1, 1, 2, 1}) {
+		t.Errorf("rows %v", rows)
+	}
+}
+
 func TestTableReduceAndAggregateWithSubtractor(t *testing.T) {
 	b := streams.NewBuilder()
 	// key: account, value: balance; sum balances per bank (prefix before ':').

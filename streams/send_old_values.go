@@ -15,7 +15,10 @@ package streams
 // walks its wiring once, when a store's processor registers its flush
 // listener. Unknown processors (sinks, user code, any operator not listed)
 // count as needing old values, so a new operator is correct by default and
-// only its speed depends on saying otherwise.
+// only its speed depends on saying otherwise. MapValuesTable and an
+// unmaterialized TransformValuesTable pass old values on: they map or
+// transform one only when a processor after them reads it, so a user
+// function runs once per update where nothing does.
 
 // oldValueUse is how a node uses the old side of the changes it receives.
 type oldValueUse uint8
@@ -39,6 +42,31 @@ type oldValueUser interface {
 func (*toStreamProc[K, V]) oldValueUse() oldValueUse { return oldValuesIgnored }
 
 func (*tableMapValuesProc[K, V, VR]) oldValueUse() oldValueUse { return oldValuesPassedOn }
+
+// A materialized transform reads the old value from its own store; an
+// unmaterialized one transforms the old value it receives.
+func (p *tableTransformProc[K, V, VR]) oldValueUse() oldValueUse {
+	if p.store != "" {
+		return oldValuesIgnored
+	}
+	return oldValuesPassedOn
+}
+
+// sendsOldValues reports, from the Init of a processor that passes old
+// values on, whether a processor downstream of it reads them: if none
+// does, the processor does not compute them (Kafka Streams' sendOldValues
+// left off), so a function with side effects runs once per update. A
+// context that is not a task's node counts as needing them.
+func sendsOldValues(ctx any) bool {
+	n, ok := ctx.(interface {
+		taskOf() *streamTask
+		nodeName() string
+	})
+	if !ok || n.taskOf() == nil {
+		return true
+	}
+	return n.taskOf().childrenNeedOldValues(n.nodeName())
+}
 
 // oldValueUse of a processor node is its processor's.
 func (n *processorNode[KIn, VIn, KOut, VOut]) oldValueUse() oldValueUse {

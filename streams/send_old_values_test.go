@@ -72,6 +72,15 @@ func sendOldOf[K, V any](t *testing.T, task *streamTask, store string) bool {
 	return ts.sendOld
 }
 
+// upperTransformer upper-cases values.
+func upperTransformer() ValueTransformer[string, string, string] { return upper{} }
+
+type upper struct{}
+
+func (upper) Init(StoreProvider) error              { return nil }
+func (upper) Transform(_, v string) (string, error) { return strings.ToUpper(v), nil }
+func (upper) Close() error                          { return nil }
+
 // TestOldValuesFlagFollowsDownstream: a cached table store reads old values
 // only when a processor downstream of its processor uses them.
 func TestOldValuesFlagFollowsDownstream(t *testing.T) {
@@ -101,6 +110,21 @@ func TestOldValuesFlagFollowsDownstream(t *testing.T) {
 			m := MapValuesTable(tbl, func(_, v string) string { return strings.ToUpper(v) })
 			GroupByTable(m, func(k, v string) (string, string) { return v, k }).Count(MaterializedAs[string, int64]("by-value"))
 		}, true},
+		{"table-transformValues-toStream", func(b *Builder) {
+			tbl := NewTable(b, "in", ConsumedWith(ss, ss), MaterializedAs[string, string]("s"))
+			TransformValuesTable(tbl, upperTransformer).ToStream().To("out")
+		}, false},
+		{"table-transformValues-groupBy-count", func(b *Builder) {
+			tbl := NewTable(b, "in", ConsumedWith(ss, ss), MaterializedAs[string, string]("s"))
+			tv := TransformValuesTable(tbl, upperTransformer)
+			GroupByTable(tv, func(k, v string) (string, string) { return v, k }).Count(MaterializedAs[string, int64]("by-value"))
+		}, true},
+		{"table-materialized-transformValues-groupBy-count", func(b *Builder) {
+			// The transform's old values come from its own store.
+			tbl := NewTable(b, "in", ConsumedWith(ss, ss), MaterializedAs[string, string]("s"))
+			tv := TransformValuesTable(tbl, upperTransformer, MaterializedAs[string, string]("upper"))
+			GroupByTable(tv, func(k, v string) (string, string) { return v, k }).Count(MaterializedAs[string, int64]("by-value"))
+		}, false},
 		{"table-only-materialized", func(b *Builder) {
 			NewTable(b, "in", ConsumedWith(ss, ss), MaterializedAs[string, string]("s"))
 		}, false},

@@ -475,10 +475,13 @@ func (t *Table[K, V]) FilterNot(pred func(key K, value V) bool, opts ...TableOpO
 type tableMapValuesProc[K, V, VR any] struct {
 	ctx ProcessorContext[K, change[VR]]
 	fn  func(K, V) VR
+	// sendOld: a processor downstream reads old values, so they are mapped.
+	sendOld bool
 }
 
 func (p *tableMapValuesProc[K, V, VR]) Init(ctx ProcessorContext[K, change[VR]]) error {
 	p.ctx = ctx
+	p.sendOld = sendsOldValues(ctx)
 	return nil
 }
 func (p *tableMapValuesProc[K, V, VR]) Close() error { return nil }
@@ -488,7 +491,7 @@ func (p *tableMapValuesProc[K, V, VR]) Process(r Record[K, change[V]]) error {
 	if c.hasNew {
 		out.newV, out.hasNew = p.fn(r.Key, c.newV), true
 	}
-	if c.hasOld {
+	if c.hasOld && p.sendOld {
 		out.oldV, out.hasOld = p.fn(r.Key, c.oldV), true
 	}
 	return p.ctx.Forward(rekey(r, r.Key, out, true, false))

@@ -63,10 +63,14 @@ type tableTransformProc[K, V, VR any] struct {
 	tableOutput[K, VR]
 	tr    ValueTransformer[K, V, VR]
 	store string
+	// sendOld: a processor downstream reads old values, so an
+	// unmaterialized transform computes them.
+	sendOld bool
 }
 
 func (p *tableTransformProc[K, V, VR]) Init(ctx ProcessorContext[K, change[VR]]) error {
 	p.ctx = ctx
+	p.sendOld = sendsOldValues(ctx)
 	if p.tr == nil {
 		return errors.New("streams: table transform values: the supplier returned nil")
 	}
@@ -98,6 +102,12 @@ func (p *tableTransformProc[K, V, VR]) Process(r Record[K, change[V]]) error {
 		if cached, err := p.putChange(r.Key, r.Timestamp, &out); err != nil || cached {
 			return err
 		}
+	} else if !p.sendOld {
+		// As Kafka Streams' KTableTransformValues without sendOldValues:
+		// the transformer sees each update once, and the change goes on
+		// with its new side only (a delete as a change with neither side,
+		// since upstream need not have sent the old value either).
+		return p.ctx.Forward(rekey(r, r.Key, out, true, false))
 	} else if c.hasOld {
 		if out.oldV, err = p.tr.Transform(r.Key, c.oldV); err != nil {
 			return err

@@ -84,3 +84,39 @@ func TestTransformValuesTableJoinNeedsMaterialized(t *testing.T) {
 		t.Fatalf("build: %v, want a refusal naming Materialized", err)
 	}
 }
+
+// Without a Materialized and with nothing downstream that reads old values
+// (ToStream), the transformer sees each update once, as in Kafka Streams:
+// a stateful transformer is not run again on the value an update replaces.
+// Deletes still go downstream.
+func TestTransformValuesTableTransformsEachUpdateOnce(t *testing.T) {
+	for _, cached := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cached=%v", cached), func(t *testing.T) {
+			b := streams.NewBuilder()
+			streams.AddStateStore(b, streams.NewKeyValueStoreBuilder("updates", ss, streams.Int64Serde()))
+			m := streams.MaterializedAs[string, string]("source")
+			if !cached {
+				m = m.WithCachingDisabled()
+			}
+			tbl := streams.NewTable(b, "in", streams.ConsumedWith(ss, ss), m)
+			tagged := streams.TransformValuesTable(tbl, func() streams.ValueTransformer[string, string, string] { return &versionTagger{} },
+				streams.WithStores{"updates"})
+			tagged.ToStream().To("out")
+			d := driver(t, build(t, b))
+			in := streamstest.CreateInputTopic(d, "in", ss, ss)
+			var got []string
+			for _, kv := range [][2]string{{"a", "x"}, {"a", "y"}, {"b", "u"}, {"a", "z"}, {"b", ""}} {
+				if kv[1] == "" {
+					must(t, in.PipeTombstone(kv[0]))
+				} else {
+					must(t, in.PipeInput(kv[0], kv[1]))
+				}
+				// One update at a time, so a cache does not merge them.
+				got = append(got, readKeyValues(t, d, "out")...)
+			}
+			if strings.Join(got, " ") != "a=x#1 a=y#2 b=u#1 a=z#3 b=null" {
+				t.Errorf("output %v", got)
+			}
+		})
+	}
+}
