@@ -45,7 +45,8 @@ type VersionedKeyValueStore[K, V any] interface {
 }
 
 // WithVersioning keeps the table's history: every value of a key with the
-// time it became valid, for historyRetention of stream time (KIP-889).
+// time it became valid, for historyRetention of the table's stream time
+// (the latest timestamp it received; KIP-889).
 // Stream-table joins against the table then look values up as of the
 // stream record's time. Caching does not apply to versioned stores.
 func (m Materialized[K, V]) WithVersioning(historyRetention time.Duration) Materialized[K, V] {
@@ -81,7 +82,7 @@ func (f *versionedFactory[K, V]) open(t *streamTask) (taskStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &versionedStore[K, V]{kvStore: ts.(*kvStore[[]byte, []byte]), keySerde: f.keySerde, valueSerde: f.valueSerde, history: f.history}, nil
+	return &versionedStore[K, V]{kvStore: ts.(*kvStore[[]byte, []byte]), keySerde: f.keySerde, valueSerde: f.valueSerde, history: f.history, observed: math.MinInt64}, nil
 }
 
 // versionedStore is a versioned store over a bytes store.
@@ -90,6 +91,14 @@ type versionedStore[K, V any] struct {
 	keySerde   Serde[K]
 	valueSerde Serde[V]
 	history    int64
+	// observed is the store's own stream time: the latest timestamp put
+	// into it (math.MinInt64 before the first), as Kafka Streams' versioned
+	// store keeps it. The history is measured back from it, not from the
+	// task's stream time, which other inputs of the task (a join's stream
+	// side) move on. It starts afresh when the store is opened, as
+	// Kafka's does when reopened without a restore (a restore there
+	// starts it at the latest restored timestamp).
+	observed int64
 }
 
 func (s *versionedStore[K, V]) describe() string {
@@ -215,17 +224,19 @@ func (s *versionedStore[K, V]) latest(prefix []byte) (version, bool, error) {
 }
 
 // put writes a version of key valid from ts (a delete when del), unless ts
-// is older than the history kept (observed - history), and prunes the
-// key's versions no lookup within the history can reach. It reports
-// whether the version was written.
-func (s *versionedStore[K, V]) put(prefix []byte, value V, del bool, ts, observed int64) (bool, error) {
+// is older than the history kept (the store's stream time - history), and
+// prunes the key's versions no lookup within the history can reach. It
+// reports whether the version was written.
+func (s *versionedStore[K, V]) put(prefix []byte, value V, del bool, ts int64) (bool, error) {
 	if s.m != nil {
 		defer s.m.done(opPut, s.m.start())
 	}
+	observed := max(s.observed, ts)
 	horizon := observed - s.history
 	if ts < horizon {
 		return false, nil
 	}
+	s.observed = observed
 	vb := []byte{versionDelete}
 	if !del {
 		b, err := s.valueSerde.Serialize(value)
@@ -327,8 +338,7 @@ func (p *versionedSourceProc[K, V]) Process(r Record[K, V]) error {
 	if err != nil {
 		return err
 	}
-	observed := max(p.ctx.StreamTime(), r.Timestamp)
-	written, err := p.s.put(prefix, r.Value, r.ValueIsNull(), r.Timestamp, observed)
+	written, err := p.s.put(prefix, r.Value, r.ValueIsNull(), r.Timestamp)
 	if err != nil {
 		return err
 	}

@@ -121,6 +121,31 @@ func TestVersionedStoreHistoryRetention(t *testing.T) {
 	check(35, "none")
 }
 
+// The history is measured back from the store's own stream time (the
+// latest timestamp put into it), as in Kafka Streams, not from the task's:
+// orders far ahead of the prices do not make a price update too old to keep.
+func TestVersionedStoreHistoryFollowsItsOwnStreamTime(t *testing.T) {
+	d := driver(t, versionedJoinTopology(t, false))
+	prices := streamstest.CreateInputTopic(d, "prices", ss, ss)
+	orders := streamstest.CreateInputTopic(d, "orders", ss, ss)
+	must(t, orders.PipeInputAt("tea", "o1000", 1000)) // no price yet
+	before := d.Stats().DroppedRecords.Load()
+	must(t, prices.PipeInputAt("tea", "A", 100))
+	if d.Stats().DroppedRecords.Load() != before {
+		t.Error("a price within the store's history was dropped")
+	}
+	must(t, orders.PipeInputAt("tea", "o150", 150))
+	if got, want := readPlain(t, d, "priced"), "tea=o150@A@150"; got != want {
+		t.Errorf("joined %q, want %q", got, want)
+	}
+	// The store's own stream time now decides: 100 + 30 of history.
+	must(t, prices.PipeInputAt("tea", "B", 200))
+	must(t, prices.PipeInputAt("tea", "old", 169))
+	if d.Stats().DroppedRecords.Load() != before+1 {
+		t.Error("a price older than the store's history was kept")
+	}
+}
+
 // End to end on brokerlite: a versioned table on Badger survives a restart
 // on a fresh state directory (restored from its changelog, every version)
 // and joins as of each order's time.
