@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/rivulet-io/rivulet/topology"
@@ -40,7 +41,7 @@ type VersionedKeyValueStore[K, V any] interface {
 	Get(key K) (VersionedRecord[V], bool, error)
 	// GetAsOf returns the value key had at time asOf: the latest version
 	// that became valid at or before asOf; false when there is none (or it
-	// is a delete, or it was pruned from the history).
+	// is a delete, or asOf is older than the history kept).
 	GetAsOf(key K, asOf int64) (VersionedRecord[V], bool, error)
 }
 
@@ -82,7 +83,9 @@ func (f *versionedFactory[K, V]) open(t *streamTask) (taskStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &versionedStore[K, V]{kvStore: ts.(*kvStore[[]byte, []byte]), keySerde: f.keySerde, valueSerde: f.valueSerde, history: f.history, observed: math.MinInt64}, nil
+	vs := &versionedStore[K, V]{kvStore: ts.(*kvStore[[]byte, []byte]), keySerde: f.keySerde, valueSerde: f.valueSerde, history: f.history}
+	vs.observed.Store(math.MinInt64)
+	return vs, nil
 }
 
 // versionedStore is a versioned store over a bytes store.
@@ -97,8 +100,9 @@ type versionedStore[K, V any] struct {
 	// task's stream time, which other inputs of the task (a join's stream
 	// side) move on. It starts afresh when the store is opened, as
 	// Kafka's does when reopened without a restore (a restore there
-	// starts it at the latest restored timestamp).
-	observed int64
+	// starts it at the latest restored timestamp). Written on the task's
+	// goroutine, read by interactive queries too.
+	observed atomic.Int64
 }
 
 func (s *versionedStore[K, V]) describe() string {
@@ -192,6 +196,12 @@ func (s *versionedStore[K, V]) GetAsOf(key K, asOf int64) (VersionedRecord[V], b
 }
 
 func (s *versionedStore[K, V]) getAsOf(key K, asOf int64) (VersionedRecord[V], bool, error) {
+	// As Kafka Streams' versioned store: a time older than the history
+	// has no value, even where the key's old versions are not pruned yet
+	// (they are pruned only when the key is written).
+	if o := s.observed.Load(); o != math.MinInt64 && asOf < o-s.history {
+		return VersionedRecord[V]{}, false, nil
+	}
 	prefix, err := s.serVersionKey(key)
 	if err != nil {
 		return VersionedRecord[V]{}, false, err
@@ -231,12 +241,12 @@ func (s *versionedStore[K, V]) put(prefix []byte, value V, del bool, ts int64) (
 	if s.m != nil {
 		defer s.m.done(opPut, s.m.start())
 	}
-	observed := max(s.observed, ts)
+	observed := max(s.observed.Load(), ts)
 	horizon := observed - s.history
 	if ts < horizon {
 		return false, nil
 	}
-	s.observed = observed
+	s.observed.Store(observed)
 	vb := []byte{versionDelete}
 	if !del {
 		b, err := s.valueSerde.Serialize(value)

@@ -146,6 +146,32 @@ func TestVersionedStoreHistoryFollowsItsOwnStreamTime(t *testing.T) {
 	}
 }
 
+// A lookup older than the history finds nothing, as in Kafka Streams, also
+// for a key whose old versions are not pruned yet (it was not written since).
+func TestVersionedStoreLookupOlderThanHistory(t *testing.T) {
+	d := driver(t, versionedJoinTopology(t, true))
+	prices := streamstest.CreateInputTopic(d, "prices", ss, ss)
+	orders := streamstest.CreateInputTopic(d, "orders", ss, ss)
+	must(t, prices.PipeInputAt("coffee", "X", 10))
+	must(t, prices.PipeInputAt("tea", "A", 100)) // history 30: the horizon is 70
+	vs, err := streams.GetVersionedKeyValueStore[string, string](d, "prices")
+	must(t, err)
+	if r, ok, err := vs.GetAsOf("coffee", 50); err != nil || ok {
+		t.Errorf("GetAsOf(coffee, 50) = %v, %v, %v; want none (older than the history)", r, ok, err)
+	}
+	if r, ok, err := vs.GetAsOf("coffee", 70); err != nil || !ok || r.Value != "X" {
+		t.Errorf("GetAsOf(coffee, 70) = %v, %v, %v; want X", r, ok, err)
+	}
+	if r, ok, err := vs.Get("coffee"); err != nil || !ok || r.Value != "X" {
+		t.Errorf("Get(coffee) = %v, %v, %v; want X", r, ok, err)
+	}
+	must(t, orders.PipeInputAt("coffee", "o50", 50))
+	must(t, orders.PipeInputAt("coffee", "o80", 80))
+	if got, want := readPlain(t, d, "priced"), "coffee=o50@none@50 coffee=o80@X@80"; got != want {
+		t.Errorf("joined %q, want %q", got, want)
+	}
+}
+
 // End to end on brokerlite: a versioned table on Badger survives a restart
 // on a fresh state directory (restored from its changelog, every version)
 // and joins as of each order's time.
