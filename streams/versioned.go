@@ -329,10 +329,12 @@ func (p *versionedSourceProc[K, V]) Init(ctx ProcessorContext[K, change[V]]) err
 
 func (p *versionedSourceProc[K, V]) Close() error { return nil }
 
-// Process writes the record as a version. As Kafka Streams' versioned
-// tables: an update older than the key's latest version changes the
-// history but not the table's current value, so nothing goes downstream;
-// an update older than the history kept is dropped.
+// Process writes the record as a version. An update older than the key's
+// latest version changes the history but not the table's current value,
+// so nothing goes downstream (Kafka Streams forwards it marked as not the
+// latest, and only its aggregations and table joins skip it: see the
+// deviations in docs/streams-windows-joins.md); an update older than the
+// history kept is dropped.
 func (p *versionedSourceProc[K, V]) Process(r Record[K, V]) error {
 	if r.KeyIsNull() {
 		if p.task != nil {
