@@ -79,13 +79,7 @@ func TestPartitionsAddedToOneSideOfAJoinStopTheApp(t *testing.T) {
 	}, streams.WithKgoOpts(kgo.MetadataMinAge(100*time.Millisecond), kgo.MetadataMaxAge(500*time.Millisecond)))
 	waitState(t, app, streams.StateRunning, 60*time.Second)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := adminFor(t, br.addrs).CreatePartitions(ctx, 1, "cp-right")
-	must(t, err)
-	for _, r := range resp {
-		must(t, r.Err)
-	}
+	addPartitions(t, br.addrs, "cp-right", 1)
 	// Stopped, or running a task of the new partition.
 	testutil.Poll(60*time.Second, func() bool {
 		select {
@@ -129,13 +123,7 @@ func TestPartitionsAddedToAnAggregationInputStopTheApp(t *testing.T) {
 	}, streams.WithKgoOpts(kgo.MetadataMinAge(100*time.Millisecond), kgo.MetadataMaxAge(500*time.Millisecond)))
 	waitState(t, app, streams.StateRunning, 60*time.Second)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := adminFor(t, br.addrs).CreatePartitions(ctx, 1, "ag-in")
-	must(t, err)
-	for _, r := range resp {
-		must(t, r.Err)
-	}
+	addPartitions(t, br.addrs, "ag-in", 1)
 	select {
 	case <-app.Done():
 	case <-time.After(60 * time.Second):
@@ -144,5 +132,17 @@ func TestPartitionsAddedToAnAggregationInputStopTheApp(t *testing.T) {
 	var ite *streams.InternalTopicPartitionsError
 	if !errors.As(app.Err(), &ite) || ite.Topic != "ag-app-ag-counts-changelog" || ite.Partitions != 2 || ite.Want != 3 {
 		t.Fatalf("error %v, want the changelog's 2 partitions for 3 tasks", app.Err())
+	}
+}
+
+// addPartitions adds n partitions to topic.
+func addPartitions(t *testing.T, addrs []string, topic string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := adminFor(t, addrs).CreatePartitions(ctx, n, topic)
+	must(t, err)
+	for _, r := range resp {
+		must(t, r.Err)
 	}
 }
