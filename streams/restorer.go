@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rivulet-io/rivulet/client"
@@ -73,19 +74,13 @@ func (r *changelogRestorer) start(ctx context.Context, task *streamTask) (bool, 
 	}
 	pending := map[string]map[int32]kgo.Offset{}
 	for _, c := range cls {
-		o, ok := ends.Lookup(c.Topic, c.Partition)
-		if !ok || o.Err != nil {
-			if ok {
-				err = o.Err
-			}
-			return false, fmt.Errorf("streams: task %s: end offset of %s: %v", task.ID(), c.TopicPartition, err)
+		end, err := listedOffset(ends, c.TopicPartition)
+		if err != nil {
+			return false, fmt.Errorf("streams: task %s: end offset of %s: %w", task.ID(), c.TopicPartition, err)
 		}
-		s, ok := starts.Lookup(c.Topic, c.Partition)
-		if !ok || s.Err != nil {
-			if ok {
-				err = s.Err
-			}
-			return false, fmt.Errorf("streams: task %s: start offset of %s: %v", task.ID(), c.TopicPartition, err)
+		start, err := listedOffset(starts, c.TopicPartition)
+		if err != nil {
+			return false, fmt.Errorf("streams: task %s: start offset of %s: %w", task.ID(), c.TopicPartition, err)
 		}
 		// A restore from the beginning starts at the log start offset: the
 		// restore ends when it has read up to the end, and nothing would be
@@ -93,14 +88,14 @@ func (r *changelogRestorer) start(ctx context.Context, task *streamTask) (bool, 
 		// DeleteRecords removed would never finish restoring). A
 		// checkpoint below the log start does not get here: the opener
 		// wiped that store (checkpoint_verify.go).
-		c.StartOffset = max(c.StartOffset, s.Offset)
-		if c.StartOffset >= o.Offset {
-			if err := task.FinishRestore(c.TopicPartition, max(o.Offset, c.StartOffset)); err != nil {
+		c.StartOffset = max(c.StartOffset, start)
+		if c.StartOffset >= end {
+			if err := task.FinishRestore(c.TopicPartition, max(end, c.StartOffset)); err != nil {
 				return false, err
 			}
 			continue
 		}
-		cr := &changelogRestore{task: task, end: o.Offset, next: c.StartOffset}
+		cr := &changelogRestore{task: task, end: end, next: c.StartOffset}
 		if err := r.begin(cr, c); err != nil {
 			return false, err
 		}
@@ -283,4 +278,16 @@ func (t *streamThread) restoreStep() error {
 	}
 	t.updateRunning()
 	return nil
+}
+
+// listedOffset is tp's offset in a ListOffsets answer, or why there is none.
+func listedOffset(l kadm.ListedOffsets, tp TopicPartition) (int64, error) {
+	o, ok := l.Lookup(tp.Topic, tp.Partition)
+	if !ok {
+		return 0, errors.New("the broker listed no offset for it (does the partition exist?)")
+	}
+	if o.Err != nil {
+		return 0, o.Err
+	}
+	return o.Offset, nil
 }
